@@ -1,0 +1,50 @@
+// swift-tools-version:6.0
+// Berth: a daemonless Linux container engine driven from a scripting REPL.
+// No package dependencies: everything Berth needs is in the toolchain, glibc,
+// libedit and zlib, so a clean CI build takes seconds, not minutes.
+import PackageDescription
+
+let strict: [SwiftSetting] = [.swiftLanguageMode(.v6)]
+
+let package = Package(
+    name: "Berth",
+    products: [
+        .executable(name: "berth", targets: ["berth"]),
+    ],
+    targets: [
+        // C shims: only what Swift cannot call (variadic or macro-only APIs).
+        .target(name: "CBerthLinux", path: "Sources/CBerthLinux"),
+        .systemLibrary(name: "CLibEdit", path: "Sources/CLibEdit"),
+        .target(name: "CBerthEdit", dependencies: ["CLibEdit"], path: "Sources/CBerthEdit",
+                linkerSettings: [.linkedLibrary("edit")]),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+
+        // The protocols plugins implement, the registry, errors and syscall wrappers.
+        .target(name: "BerthCore", dependencies: ["CBerthLinux"], swiftSettings: strict),
+        // Store, images, layers, archives: everything about state on disk.
+        .target(name: "BerthEngine", dependencies: ["BerthCore", "CZlib"], swiftSettings: strict),
+        // Built-in commands; they register exactly as plugins do.
+        .target(name: "BerthCommands", dependencies: ["BerthCore", "BerthEngine"], swiftSettings: strict),
+        // REPL, line editing, completion, scripts.
+        .target(name: "BerthShell", dependencies: ["BerthCore", "CBerthEdit", "CLibEdit"], swiftSettings: strict),
+
+        // In-tree plugins: each depends on the core protocols only.
+        .target(name: "StorageOverlay", dependencies: ["BerthCore"], path: "plugins/storage-overlay",
+                swiftSettings: strict),
+        .target(name: "StorageCopy", dependencies: ["BerthCore"], path: "plugins/storage-copy",
+                swiftSettings: strict),
+
+        // The executable: the only place that wires plugins to the engine.
+        .executableTarget(name: "berth",
+                          dependencies: ["BerthCore", "BerthEngine", "BerthCommands", "BerthShell",
+                                         "StorageOverlay", "StorageCopy"],
+                          swiftSettings: strict),
+
+        .testTarget(name: "BerthCoreTests", dependencies: ["BerthCore"], swiftSettings: strict),
+        .testTarget(name: "BerthEngineTests", dependencies: ["BerthEngine", "BerthCore"], swiftSettings: strict),
+        .testTarget(name: "BerthShellTests", dependencies: ["BerthShell", "BerthCore"], swiftSettings: strict),
+        .testTarget(name: "BerthIntegrationTests",
+                    dependencies: ["BerthCore", "BerthEngine", "StorageOverlay", "StorageCopy"],
+                    swiftSettings: strict),
+    ]
+)

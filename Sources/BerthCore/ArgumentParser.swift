@@ -1,0 +1,128 @@
+/// A command line parsed against a `CommandSpec`.
+public struct ParsedArguments: Sendable, Equatable {
+    /// Flag values by long name, in the order given; booleans hold "true"/"false".
+    public var values: [String: [String]] = [:]
+    /// Positional arguments.
+    public var positionals: [String] = []
+    /// Whether `-h`/`--help` was given.
+    public var helpRequested = false
+
+    /// Creates an empty result.
+    public init() {}
+
+    /// A boolean flag's value (the last one given wins).
+    public func bool(_ long: String) -> Bool { values[long]?.last == "true" }
+    /// Whether the flag was given at all.
+    public func isSet(_ long: String) -> Bool { values[long] != nil }
+    /// The last value of a flag.
+    public func string(_ long: String) -> String? { values[long]?.last }
+    /// Every value of a repeatable flag.
+    public func strings(_ long: String) -> [String] { values[long] ?? [] }
+
+    /// An integer flag, or a usage error naming the flag.
+    public func int(_ long: String) throws(BerthError) -> Int? {
+        guard let text = string(long) else { return nil }
+        guard let value = Int(text) else {
+            throw .usage("invalid argument \"\(text)\" for \"--\(long)\" flag: expected an integer")
+        }
+        return value
+    }
+}
+
+/// Parses Docker-style command lines (pflag rules): `-it`, `-n5`, `-n 5`,
+/// `--name=x`, `--name x`, `--` ends flags. It never exits the process, so the
+/// REPL and scripts can report errors and go on.
+public enum ArgumentParser {
+    /// Parses `argv` (without the command words) against `spec`.
+    public static func parse(_ argv: [String], spec: CommandSpec) throws(BerthError) -> ParsedArguments {
+        var result = ParsedArguments()
+        var index = 0
+        var flagsDone = false
+        while index < argv.count {
+            let word = argv[index]
+            index += 1
+            if flagsDone || word == "-" || !word.hasPrefix("-") {
+                result.positionals.append(word)
+                if !spec.interspersed { flagsDone = true }
+                continue
+            }
+            if word == "--" { flagsDone = true; continue }
+            if word == "-h" || word == "--help" { result.helpRequested = true; continue }
+            if word.hasPrefix("--") {
+                try parseLong(word, argv, &index, spec, &result)
+            } else {
+                try parseShort(word, argv, &index, spec, &result)
+            }
+        }
+        if result.helpRequested { return result }
+        try checkCount(result.positionals.count, spec)
+        return result
+    }
+
+    private static func parseLong(_ word: String, _ argv: [String], _ index: inout Int,
+                                  _ spec: CommandSpec, _ result: inout ParsedArguments) throws(BerthError) {
+        let body = word.dropFirst(2)
+        let name = body.split(separator: "=", maxSplits: 1).first.map(String.init) ?? ""
+        let inline: String? = body.contains("=") ? String(body.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)[1]) : nil
+        guard let flag = spec.flag(long: name) else {
+            throw unknown("--\(name)", spec)
+        }
+        if flag.isBoolean {
+            let value = inline ?? "true"
+            guard value == "true" || value == "false" else {
+                throw .usage("invalid argument \"\(value)\" for \"--\(name)\" flag: expected true or false")
+            }
+            result.values[flag.long, default: []].append(value)
+            return
+        }
+        if let inline {
+            result.values[flag.long, default: []].append(inline)
+        } else {
+            guard index < argv.count else { throw missingValue("--\(name)", spec) }
+            result.values[flag.long, default: []].append(argv[index])
+            index += 1
+        }
+    }
+
+    private static func parseShort(_ word: String, _ argv: [String], _ index: inout Int,
+                                   _ spec: CommandSpec, _ result: inout ParsedArguments) throws(BerthError) {
+        var letters = Substring(word.dropFirst())
+        while let letter = letters.first {
+            letters = letters.dropFirst()
+            if letter == "h" && spec.flag(short: "h") == nil { result.helpRequested = true; continue }
+            guard let flag = spec.flag(short: letter) else { throw unknown("-\(letter)", spec, shorthand: true) }
+            if flag.isBoolean {
+                result.values[flag.long, default: []].append("true")
+                continue
+            }
+            var value = String(letters.hasPrefix("=") ? letters.dropFirst() : letters)
+            if value.isEmpty {
+                guard index < argv.count else { throw missingValue("-\(letter)", spec) }
+                value = argv[index]
+                index += 1
+            }
+            result.values[flag.long, default: []].append(value)
+            return
+        }
+    }
+
+    private static func checkCount(_ count: Int, _ spec: CommandSpec) throws(BerthError) {
+        if count < spec.minArguments {
+            let what = spec.minArguments == 1 ? "1 argument" : "at least \(spec.minArguments) arguments"
+            throw .usage("\"berth \(spec.name)\" requires \(what); usage: \(spec.usageLine)")
+        }
+        if let max = spec.maxArguments, count > max {
+            let what = max == 0 ? "no arguments" : "at most \(max) argument\(max == 1 ? "" : "s")"
+            throw .usage("\"berth \(spec.name)\" accepts \(what); usage: \(spec.usageLine)")
+        }
+    }
+
+    private static func unknown(_ flag: String, _ spec: CommandSpec, shorthand: Bool = false) -> BerthError {
+        let what = shorthand ? "unknown shorthand flag: '\(flag.dropFirst())' in \(flag)" : "unknown flag: \(flag)"
+        return .usage("\(what); see 'berth \(spec.name) --help'")
+    }
+
+    private static func missingValue(_ flag: String, _ spec: CommandSpec) -> BerthError {
+        .usage("flag needs an argument: \(flag); see 'berth \(spec.name) --help'")
+    }
+}

@@ -1,0 +1,58 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// An errno value with the name and text a user can search for.
+public struct Errno: Error, Equatable, Sendable, CustomStringConvertible {
+    /// The raw errno value.
+    public let rawValue: Int32
+
+    /// Wraps a raw errno value.
+    public init(_ rawValue: Int32) { self.rawValue = rawValue }
+
+    /// The calling thread's current errno.
+    public static var current: Errno { Errno(errno) }
+
+    public static let ENOENT = Errno(Glibc.ENOENT)
+    public static let EEXIST = Errno(Glibc.EEXIST)
+    public static let EINTR = Errno(Glibc.EINTR)
+    public static let EBUSY = Errno(Glibc.EBUSY)
+    public static let ENOTDIR = Errno(Glibc.ENOTDIR)
+    public static let EISDIR = Errno(Glibc.EISDIR)
+    public static let ENOTEMPTY = Errno(Glibc.ENOTEMPTY)
+    public static let EXDEV = Errno(Glibc.EXDEV)
+    public static let ELOOP = Errno(Glibc.ELOOP)
+    public static let EACCES = Errno(Glibc.EACCES)
+    public static let EPERM = Errno(Glibc.EPERM)
+    public static let EINVAL = Errno(Glibc.EINVAL)
+    public static let ENOSYS = Errno(Glibc.ENOSYS)
+    public static let EAGAIN = Errno(Glibc.EAGAIN)
+    public static let ESRCH = Errno(Glibc.ESRCH)
+    public static let ECHILD = Errno(Glibc.ECHILD)
+
+    /// `ENOENT (No such file or directory)`.
+    public var description: String {
+        let text = String(cString: strerror(rawValue))
+        return "\(Errno.names[rawValue] ?? "errno \(rawValue)") (\(text))"
+    }
+
+    private static let names: [Int32: String] = [
+        Glibc.EPERM: "EPERM", Glibc.ENOENT: "ENOENT", Glibc.ESRCH: "ESRCH", Glibc.EINTR: "EINTR",
+        Glibc.EIO: "EIO", Glibc.EBADF: "EBADF", Glibc.ECHILD: "ECHILD", Glibc.EAGAIN: "EAGAIN",
+        Glibc.ENOMEM: "ENOMEM", Glibc.EACCES: "EACCES", Glibc.EBUSY: "EBUSY", Glibc.EEXIST: "EEXIST",
+        Glibc.EXDEV: "EXDEV", Glibc.ENOTDIR: "ENOTDIR", Glibc.EISDIR: "EISDIR", Glibc.EINVAL: "EINVAL",
+        Glibc.ENOSPC: "ENOSPC", Glibc.EROFS: "EROFS", Glibc.ELOOP: "ELOOP", Glibc.ENOSYS: "ENOSYS",
+        Glibc.ENOTEMPTY: "ENOTEMPTY", Glibc.ENAMETOOLONG: "ENAMETOOLONG", Glibc.EOPNOTSUPP: "EOPNOTSUPP",
+    ]
+}
+
+/// Retries a call while it fails with EINTR; returns its result or throws errno.
+@inlinable
+public func retryingEINTR<T: BinaryInteger>(_ body: () -> T) throws(Errno) -> T {
+    while true {
+        let result = body()
+        if result != -1 { return result }
+        let err = Errno.current
+        if err != .EINTR { throw err }
+    }
+}

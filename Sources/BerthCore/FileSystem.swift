@@ -1,0 +1,188 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Path and file helpers used by the store and the plugins. Every write that
+/// must survive a crash goes through `writeAtomically`.
+public enum FileSystem {
+    /// Whether anything (even a dangling symlink) exists at `path`.
+    public static func exists(_ path: String) -> Bool {
+        var st = stat()
+        return lstat(path, &st) == 0
+    }
+
+    /// Whether `path` is a directory (following symlinks).
+    public static func isDirectory(_ path: String) -> Bool {
+        var st = stat()
+        return lstatFollow(path, &st) && (st.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    private static func lstatFollow(_ path: String, _ st: inout stat) -> Bool {
+        fstatat(AT_FDCWD, path, &st, 0) == 0
+    }
+
+    /// mkdir -p.
+    public static func makeDirectories(_ path: String, mode: mode_t = 0o755) throws(BerthError) {
+        var current = path.hasPrefix("/") ? "" : "."
+        for part in path.split(separator: "/") {
+            current += "/" + part
+            if mkdir(current, mode) != 0 && errno != EEXIST {
+                throw .syscall("mkdir", current, .current, fix: "check that the parent is a writable directory")
+            }
+        }
+    }
+
+    /// Reads a whole file.
+    public static func read(_ path: String) throws(BerthError) -> [UInt8] {
+        do {
+            let fd = try FileDescriptor.open(path, O_RDONLY)
+            defer { fd.close() }
+            return try fd.readAll()
+        } catch {
+            throw .syscall("read", path, error)
+        }
+    }
+
+    /// Reads a whole file as UTF-8 text.
+    public static func readText(_ path: String) throws(BerthError) -> String {
+        String(decoding: try read(path), as: UTF8.self)
+    }
+
+    /// Writes `bytes` to `path` so that a crash leaves either the old or the
+    /// new content, never a mix: temp file, fsync, rename, fsync the directory.
+    public static func writeAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o644) throws(BerthError) {
+        let tmp = "\(path).tmp-\(getpid())"
+        do throws(Errno) {
+            let fd = try FileDescriptor.open(tmp, O_WRONLY | O_CREAT | O_TRUNC, mode: mode)
+            do {
+                try fd.writeAll(bytes)
+                try fd.sync()
+            } catch {
+                fd.close()
+                throw error
+            }
+            fd.close()
+            if rename(tmp, path) != 0 { throw .current }
+            syncDirectory(of: path)
+        } catch {
+            unlink(tmp)
+            throw .syscall("write", path, error, fix: "check free space and permissions of the store")
+        }
+    }
+
+    /// Writes text atomically.
+    public static func writeAtomically(_ path: String, text: String) throws(BerthError) {
+        try writeAtomically(path, Array(text.utf8))
+    }
+
+    /// fsyncs the directory holding `path`, so a rename in it is durable.
+    public static func syncDirectory(of path: String) {
+        let dir = parent(of: path)
+        if let fd = try? FileDescriptor.open(dir, O_RDONLY | O_DIRECTORY) {
+            try? fd.sync()
+            fd.close()
+        }
+    }
+
+    /// The parent directory of a path (`/a/b` → `/a`).
+    public static func parent(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
+    }
+
+    /// The last component of a path.
+    public static func baseName(_ path: String) -> String {
+        path.split(separator: "/").last.map(String.init) ?? path
+    }
+
+    /// Names in a directory, without `.` and `..`; empty if it does not exist.
+    public static func list(_ path: String) -> [String] {
+        guard let dir = opendir(path) else { return [] }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names.sorted()
+    }
+
+    /// rm -rf that never follows a symlink out of the tree and crosses no
+    /// mount point it meets (a mounted directory fails with EBUSY instead).
+    public static func removeTree(_ path: String) throws(BerthError) {
+        var st = stat()
+        if lstat(path, &st) != 0 {
+            if errno == ENOENT { return }
+            throw .syscall("lstat", path, .current)
+        }
+        if (st.st_mode & S_IFMT) != S_IFDIR {
+            if unlink(path) != 0 && errno != ENOENT { throw .syscall("unlink", path, .current) }
+            return
+        }
+        let dirfd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        if dirfd < 0 { throw .syscall("open", path, .current) }
+        do throws(Errno) {
+            try removeContents(of: dirfd)
+        } catch {
+            close(dirfd)
+            throw .syscall("remove", path, error, fix: "check for mounts below it (grep \(path) /proc/self/mountinfo)")
+        }
+        close(dirfd)
+        if rmdir(path) != 0 && errno != ENOENT {
+            throw .syscall("rmdir", path, .current, fix: "check for mounts below it")
+        }
+    }
+
+    private static func removeContents(of dirfd: Int32) throws(Errno) {
+        let dup = Glibc.dup(dirfd)
+        guard let dir = fdopendir(dup) else { close(dup); throw .current }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        for name in names {
+            if unlinkat(dirfd, name, 0) == 0 || errno == ENOENT { continue }
+            guard errno == EISDIR else { throw .current }
+            let child = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+            if child < 0 { throw .current }
+            defer { close(child) }
+            try removeContents(of: child)
+            if unlinkat(dirfd, name, AT_REMOVEDIR) != 0 && errno != ENOENT { throw .current }
+        }
+    }
+
+    /// Bytes used on disk by a tree (st_blocks × 512), each inode counted once,
+    /// like `du -s`. Used for SIZE columns and disk-accounting experiments.
+    public static func diskUsage(_ path: String) -> Int64 {
+        var seen = Set<UInt64>()
+        return usage(path, &seen)
+    }
+
+    private static func usage(_ path: String, _ seen: inout Set<UInt64>) -> Int64 {
+        var st = stat()
+        guard lstat(path, &st) == 0 else { return 0 }
+        var total: Int64 = 0
+        if st.st_nlink <= 1 || seen.insert(UInt64(st.st_ino)).inserted { total += Int64(st.st_blocks) * 512 }
+        if (st.st_mode & S_IFMT) == S_IFDIR {
+            for name in list(path) { total += usage(path + "/" + name, &seen) }
+        }
+        return total
+    }
+
+    /// Sum of apparent sizes of regular files and symlinks in a tree, like
+    /// Docker's image SIZE (content size, not blocks).
+    public static func contentSize(_ path: String) -> Int64 {
+        var st = stat()
+        guard lstat(path, &st) == 0 else { return 0 }
+        if (st.st_mode & S_IFMT) == S_IFDIR {
+            return list(path).reduce(0) { $0 + contentSize(path + "/" + $1) }
+        }
+        return Int64(st.st_size)
+    }
+}

@@ -1,0 +1,131 @@
+import Synchronization
+
+/// The kinds of extension Berth has.
+public enum PluginKind: String, Sendable, CaseIterable {
+    case command, isolation, storage
+}
+
+/// Where a registration came from, shown by `plugin ls`.
+public enum PluginOrigin: Sendable, Equatable, CustomStringConvertible {
+    /// Compiled into the engine's own command set.
+    case builtin
+    /// An in-tree plugin target under plugins/NAME.
+    case inTree(String)
+    /// An executable or script found on disk.
+    case external(String)
+    /// A function defined in a Berth script.
+    case script(String)
+
+    /// `builtin`, `plugins/storage-overlay`, the executable's path…
+    public var description: String {
+        switch self {
+        case .builtin: return "builtin"
+        case .inTree(let dir): return "plugins/\(dir)"
+        case .external(let path): return path
+        case .script(let where_): return "script \(where_)"
+        }
+    }
+}
+
+/// What a plugin makes when it is asked for an instance.
+public enum PluginFactory: Sendable {
+    case command(@Sendable () -> any Command)
+    case storage(@Sendable (StorageEnvironment) -> any StorageDriver)
+}
+
+/// One entry in the registry: a kind, an id, a description and a factory
+/// (containerd's registration shape).
+public struct Registration: Sendable {
+    /// The kind of extension.
+    public var kind: PluginKind
+    /// The id, unique within its kind (`overlay`, `images`).
+    public var id: String
+    /// One line shown by `plugin ls`.
+    public var description: String
+    /// Where it came from.
+    public var origin: PluginOrigin
+    /// Its version, for external plugins.
+    public var version: String
+    /// Makes the instance.
+    public var factory: PluginFactory
+
+    /// Declares a registration.
+    public init(kind: PluginKind, id: String, description: String, origin: PluginOrigin,
+                version: String = "builtin", factory: PluginFactory) {
+        self.kind = kind
+        self.id = id
+        self.description = description
+        self.origin = origin
+        self.version = version
+        self.factory = factory
+    }
+
+    /// A command registration; id and description come from the spec.
+    public static func command(_ make: @escaping @Sendable () -> any Command,
+                               origin: PluginOrigin = .builtin) -> Registration {
+        let spec = make().spec
+        return Registration(kind: .command, id: spec.name, description: spec.summary,
+                            origin: origin, factory: .command(make))
+    }
+}
+
+/// Every command, isolation backend and storage driver, registered the same
+/// way. The executable fills it at start-up; scripts may add commands later.
+public final class Registry: Sendable {
+    private let entries = Mutex<[Registration]>([])
+
+    /// An empty registry.
+    public init() {}
+
+    /// Adds a registration. A duplicate id of the same kind is a programmer
+    /// error for built-ins; callers registering user code check `contains` first.
+    public func register(_ registration: Registration) {
+        entries.withLock { list in
+            precondition(!list.contains { $0.kind == registration.kind && $0.id == registration.id },
+                         "duplicate \(registration.kind) registration: \(registration.id)")
+            list.append(registration)
+        }
+    }
+
+    /// Whether an id of that kind is registered.
+    public func contains(_ kind: PluginKind, _ id: String) -> Bool {
+        entries.withLock { $0.contains { $0.kind == kind && $0.id == id } }
+    }
+
+    /// Every registration, in registration order.
+    public var all: [Registration] { entries.withLock { $0 } }
+
+    /// Registrations of one kind.
+    public func all(_ kind: PluginKind) -> [Registration] { all.filter { $0.kind == kind } }
+
+    /// Every command instance.
+    public var commands: [any Command] {
+        all(.command).compactMap { reg in
+            if case .command(let make) = reg.factory { return make() }
+            return nil
+        }
+    }
+
+    /// Finds the command that `words` starts with, preferring two-word
+    /// commands (`plugin ls`) and aliases (`image ls`). Returns the command
+    /// and how many words its name used.
+    public func command(for words: [String]) -> (any Command, Int)? {
+        let cmds = commands
+        for count in [2, 1] where words.count >= count {
+            let key = words[0..<count].joined(separator: " ")
+            if let cmd = cmds.first(where: { $0.spec.name == key || $0.spec.aliases.contains(key) }) {
+                return (cmd, count)
+            }
+        }
+        return nil
+    }
+
+    /// A storage driver by id.
+    public func storageDriver(_ id: String, _ env: StorageEnvironment) throws(BerthError) -> any StorageDriver {
+        for reg in all(.storage) where reg.id == id {
+            if case .storage(let make) = reg.factory { return make(env) }
+        }
+        let known = all(.storage).map(\.id).joined(separator: ", ")
+        throw BerthError("no storage driver \"\(id)\"; choose one of: \(known)")
+    }
+}

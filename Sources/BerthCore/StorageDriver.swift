@@ -1,0 +1,63 @@
+/// Where a storage driver keeps its files inside the store.
+public struct StorageEnvironment: Sendable {
+    /// The store root (`/var/lib/berth`).
+    public var storeRoot: String
+    /// A directory private to this driver (`ROOT/storage/overlay`).
+    public var driverDirectory: String
+
+    /// Describes a driver's place in a store.
+    public init(storeRoot: String, driverDirectory: String) {
+        self.storeRoot = storeRoot
+        self.driverDirectory = driverDirectory
+    }
+}
+
+/// One image layer as the engine hands it to a driver.
+///
+/// `path` is the unpacked layer directory in overlay's format: a deleted file
+/// is a 0:0 character device, an opaque directory carries the
+/// `trusted.overlay.opaque` xattr. Every driver reads this one format.
+public struct LayerDirectory: Sendable, Equatable {
+    /// The layer's diff ID (`sha256:…` of its uncompressed tar).
+    public var digest: String
+    /// The unpacked layer directory.
+    public var path: String
+
+    /// Describes a layer.
+    public init(digest: String, path: String) {
+        self.digest = digest
+        self.path = path
+    }
+}
+
+/// Makes a container's root filesystem from an image's layers and owns the
+/// container's writable layer. Implementations: `overlay` (copy-on-write)
+/// and `copy` (a full copy per container, Docker's `vfs`).
+public protocol StorageDriver: Sendable {
+    /// The driver's id (`overlay`).
+    var name: String { get }
+
+    /// Prepares `containerDirectory` for a new container whose image has
+    /// `layers` (lowest first). Nothing is mounted yet.
+    func create(containerDirectory: String, layers: [LayerDirectory]) throws(BerthError)
+
+    /// Makes the root filesystem available and returns its path. Idempotent:
+    /// mounting a mounted root returns the same path.
+    func mount(containerDirectory: String, layers: [LayerDirectory]) throws(BerthError) -> String
+
+    /// Undoes `mount`. Idempotent.
+    func unmount(containerDirectory: String) throws(BerthError)
+
+    /// Whether the root is currently mounted (always true for drivers that do not mount).
+    func isMounted(containerDirectory: String) -> Bool
+
+    /// The directory holding only what the container changed (overlay's upper
+    /// dir); nil when the driver has to compute changes by comparison.
+    func writableLayer(containerDirectory: String) -> String?
+
+    /// Bytes the container's own layer uses on disk.
+    func size(containerDirectory: String) -> Int64
+
+    /// Unmounts and deletes every file the driver made for the container.
+    func remove(containerDirectory: String) throws(BerthError)
+}

@@ -1,0 +1,2 @@
+import BerthCore
+print("berth")
