@@ -1,0 +1,124 @@
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Whether the tests run as root: the integration tests need real mounts and
+/// namespaces. CI runs as root, so there they always run.
+let isRoot = getuid() == 0
+
+/// The package root, found from this file's path.
+let packageRoot: String = {
+    var path = #filePath
+    for _ in 0..<3 { path = String(path[..<path.lastIndex(of: "/")!]) }
+    return path
+}()
+
+/// The `berth` binary under test: $BERTH_BIN, else the debug build.
+let berthBinary: String = {
+    if let env = getenv("BERTH_BIN") { return String(cString: env) }
+    return packageRoot + "/.build/debug/berth"
+}()
+
+/// What a finished process printed and returned.
+struct ProcessResult {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+}
+
+/// Runs a program to completion, capturing stdout and stderr (via temp files,
+/// so large outputs cannot deadlock a pipe).
+@discardableResult
+func runProcess(_ argv: [String], stdin: String? = nil, environment: [String: String] = [:]) -> ProcessResult {
+    let dir = makeTempDirectory("proc")
+    defer { removeTree(dir) }
+    let outPath = dir + "/out", errPath = dir + "/err", inPath = dir + "/in"
+    writeFile(inPath, stdin ?? "")
+    var env = environment
+    env["PATH"] = env["PATH"] ?? String(cString: getenv("PATH"))
+    let envList = env.map { "\($0.key)=\($0.value)" }
+    let script = "exec <\(shellQuote(inPath)) >\(shellQuote(outPath)) 2>\(shellQuote(errPath)); exec "
+        + argv.map(shellQuote).joined(separator: " ")
+    let status = spawnAndWait(["/bin/sh", "-c", script], env: envList)
+    return ProcessResult(status: status, stdout: readFile(outPath), stderr: readFile(errPath))
+}
+
+/// Runs the berth binary against a store.
+@discardableResult
+func berth(_ root: String, _ args: String..., stdin: String? = nil) -> ProcessResult {
+    runProcess([berthBinary, "--root", root] + args, stdin: stdin)
+}
+
+/// Runs a shell command line; returns its result.
+@discardableResult
+func sh(_ command: String) -> ProcessResult { runProcess(["/bin/sh", "-c", command]) }
+
+func spawnAndWait(_ argv: [String], env: [String]) -> Int32 {
+    var pid: pid_t = 0
+    let cArgs = argv.map { strdup($0) } + [nil]
+    let cEnv = env.map { strdup($0) } + [nil]
+    defer { cArgs.forEach { free($0) }; cEnv.forEach { free($0) } }
+    guard posix_spawn(&pid, argv[0], nil, nil, cArgs, cEnv) == 0 else { return -1 }
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+    if status & 0x7f == 0 { return (status >> 8) & 0xff }
+    return 128 + (status & 0x7f)
+}
+
+func shellQuote(_ s: String) -> String { "'" + s.replacingOccurrences("'", "'\\''") + "'" }
+
+extension String {
+    func replacingOccurrences(_ target: String, _ replacement: String) -> String {
+        split(separator: target, omittingEmptySubsequences: false).joined(separator: replacement)
+    }
+}
+
+/// A fresh directory under /tmp, e.g. /tmp/berth-test-store-XXXXXX.
+func makeTempDirectory(_ label: String) -> String {
+    var template = Array("/tmp/berth-test-\(label)-XXXXXX".utf8CString)
+    return template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)) }
+}
+
+/// rm -rf, first unmounting anything left mounted below the path (tests must
+/// clean up even after a failure).
+func removeTree(_ path: String) {
+    _ = runProcess(["/bin/sh", "-c",
+        "grep -F \(shellQuote(path)) /proc/self/mountinfo | cut -d' ' -f5 | sort -r | xargs -r -n1 umount -l 2>/dev/null; rm -rf \(shellQuote(path))"])
+}
+
+func writeFile(_ path: String, _ text: String) {
+    let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+    precondition(fd >= 0, "open \(path)")
+    _ = text.utf8CString.withUnsafeBufferPointer { write(fd, $0.baseAddress, $0.count - 1) }
+    close(fd)
+}
+
+func readFile(_ path: String) -> String {
+    let fd = open(path, O_RDONLY)
+    guard fd >= 0 else { return "" }
+    defer { close(fd) }
+    var bytes: [UInt8] = []
+    var buf = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let n = read(fd, &buf, buf.count)
+        if n <= 0 { break }
+        bytes += buf[0..<n]
+    }
+    return String(decoding: bytes, as: UTF8.self)
+}
+
+func fileExists(_ path: String) -> Bool {
+    var st = stat()
+    return lstat(path, &st) == 0
+}
+
+/// Mount points under `path`, from /proc/self/mountinfo.
+func mounts(under path: String) -> [String] {
+    readFile("/proc/self/mountinfo").split(separator: "\n").compactMap { line in
+        let fields = line.split(separator: " ")
+        guard fields.count > 4 else { return nil }
+        let point = String(fields[4])
+        return point.hasPrefix(path) ? point : nil
+    }
+}
