@@ -22,7 +22,7 @@ let package = Package(
         // The protocols plugins implement, the registry, errors and syscall wrappers.
         .target(name: "BerthCore", dependencies: ["CBerthLinux"], swiftSettings: strict),
         // Store, images, layers, archives: everything about state on disk.
-        .target(name: "BerthEngine", dependencies: ["BerthCore", "CZlib"], swiftSettings: strict),
+        .target(name: "BerthEngine", dependencies: ["BerthCore", "CBerthLinux", "CZlib"], swiftSettings: strict),
         // Built-in commands; they register exactly as plugins do.
         .target(name: "BerthCommands", dependencies: ["BerthCore", "BerthEngine"], swiftSettings: strict),
         // REPL, line editing, completion, scripts.
@@ -31,7 +31,7 @@ let package = Package(
         // In-tree plugins: each depends on the core protocols only.
         .target(name: "StorageOverlay", dependencies: ["BerthCore"], path: "plugins/storage-overlay",
                 swiftSettings: strict),
-        .target(name: "StorageCopy", dependencies: ["BerthCore"], path: "plugins/storage-copy",
+        .target(name: "StorageCopy", dependencies: ["BerthCore", "CBerthLinux"], path: "plugins/storage-copy",
                 swiftSettings: strict),
 
         // The executable: the only place that wires plugins to the engine.

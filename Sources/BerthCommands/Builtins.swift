@@ -1,1 +1,37 @@
-import BerthCore
+import BerthEngine
+
+/// The built-in commands. They register exactly as plugins do; the executable
+/// calls `register` once at start-up.
+public enum Builtins {
+    /// Every built-in command, in the order `help` lists them.
+    public static let commands: [@Sendable () -> any Command] = [
+        { ImportCommand() }, { ImagesCommand() }, { TagCommand() }, { RmiCommand() },
+        { InspectCommand() }, { PluginListCommand() }, { PluginInspectCommand() },
+        { HelpCommand() }, { VersionCommand() }, { InfoCommand() },
+    ]
+
+    /// Adds every built-in command to the registry.
+    public static func register(into registry: Registry) {
+        for make in commands { registry.register(.command(make)) }
+    }
+}
+
+extension CommandContext {
+    /// The store's layout, with its directories created and garbage from
+    /// killed processes swept away.
+    func openStore() throws(BerthError) -> StoreLayout {
+        let layout = StoreLayout(root: root)
+        try layout.ensure()
+        layout.sweepStaging()
+        return layout
+    }
+
+    /// The image store.
+    func images() throws(BerthError) -> ImageStore { ImageStore(layout: try openStore()) }
+
+    /// Prints text that already ends in a newline.
+    func printRaw(_ text: String) { try? stdout.write(text) }
+}
+
+/// The version printed by `berth version` and `berth --version`.
+public let berthVersion = "0.1.0"

@@ -21,6 +21,16 @@ public enum FileSystem {
         fstatat(AT_FDCWD, path, &st, 0) == 0
     }
 
+    /// The target of a symlink, or nil.
+    public static func readLink(_ path: String) -> String? {
+        var buffer = [UInt8](repeating: 0, count: Int(PATH_MAX) + 1)
+        let n = buffer.withUnsafeMutableBufferPointer { buf in
+            buf.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buf.count) { readlink(path, $0, buf.count - 1) }
+        }
+        guard n >= 0 else { return nil }
+        return String(decoding: buffer[0..<n], as: UTF8.self)
+    }
+
     /// mkdir -p.
     public static func makeDirectories(_ path: String, mode: mode_t = 0o755) throws(BerthError) {
         var current = path.hasPrefix("/") ? "" : "."
@@ -133,6 +143,14 @@ public enum FileSystem {
         if rmdir(path) != 0 && errno != ENOENT {
             throw .syscall("rmdir", path, .current, fix: "check for mounts below it")
         }
+    }
+
+    /// Empties a directory without removing it (same rules as `removeTree`).
+    public static func removeTreeContents(_ path: String) throws(Errno) {
+        let dirfd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        if dirfd < 0 { throw .current }
+        defer { close(dirfd) }
+        try removeContents(of: dirfd)
     }
 
     private static func removeContents(of dirfd: Int32) throws(Errno) {

@@ -18,3 +18,7 @@ uint64_t berth_resolve_beneath(void) { return RESOLVE_BENEATH; }
 uint64_t berth_makedev(uint32_t major, uint32_t minor) { return makedev(major, minor); }
 uint32_t berth_major(uint64_t dev) { return major(dev); }
 uint32_t berth_minor(uint64_t dev) { return minor(dev); }
+
+long berth_copy_file_range(int fd_in, int fd_out, unsigned long len) {
+    return (long)copy_file_range(fd_in, NULL, fd_out, NULL, len, 0);
+}

@@ -32,8 +32,8 @@ struct ProcessResult {
 @discardableResult
 func runProcess(_ argv: [String], stdin: String? = nil, environment: [String: String] = [:]) -> ProcessResult {
     let dir = makeTempDirectory("proc")
-    defer { removeTree(dir) }
     let outPath = dir + "/out", errPath = dir + "/err", inPath = dir + "/in"
+    defer { for path in [outPath, errPath, inPath] { unlink(path) }; rmdir(dir) }
     writeFile(inPath, stdin ?? "")
     var env = environment
     env["PATH"] = env["PATH"] ?? String(cString: getenv("PATH"))

@@ -2,6 +2,8 @@
 #define CBERTH_LINUX_H
 #include <stdint.h>
 #include <sys/types.h>
+#include <sys/xattr.h>
+#include <sys/random.h>
 
 /// openat2(2) with RESOLVE_* flags. Glibc has no wrapper and syscall() is
 /// variadic, so Swift cannot call it. Returns an fd, or -1 with errno set.
@@ -18,5 +20,8 @@ uint64_t berth_resolve_beneath(void);
 uint64_t berth_makedev(uint32_t major, uint32_t minor);
 uint32_t berth_major(uint64_t dev);
 uint32_t berth_minor(uint64_t dev);
+
+/// copy_file_range(2); glibc declares it only under _GNU_SOURCE.
+long berth_copy_file_range(int fd_in, int fd_out, unsigned long len);
 
 #endif

@@ -1,0 +1,78 @@
+import BerthEngine
+
+/// `berth inspect [-f FORMAT] NAME...`: Docker's JSON for images (containers
+/// join when the lifecycle lands).
+struct InspectCommand: Command {
+    let spec = CommandSpec(
+        "inspect", aliases: ["image inspect"],
+        summary: "Return low-level information on Berth objects",
+        flags: [
+            FlagSpec("format", short: "f", value: "string", help: "Format output using a Go template ({{.Id}}, {{.Config.Cmd}}, {{json .RootFS}})"),
+            FlagSpec("type", value: "string", help: "Only inspect objects of the given type (image)", completion: .words(["image"])),
+            FlagSpec("size", short: "s", help: "Display total file sizes"),
+        ],
+        arguments: [ArgSpec("NAME|ID", completion: .images, repeats: true)], min: 1)
+
+    func run(_ args: ParsedArguments, _ ctx: CommandContext) throws(BerthError) -> Int32 {
+        if let type = args.string("type"), type != "image" {
+            throw BerthError("inspect: unknown type \"\(type)\"; use --type image")
+        }
+        let store = try ctx.images()
+        let template = try args.string("format").map { (f) throws(BerthError) in try Template(f) }
+        var objects: [JSON] = []
+        var status: Int32 = 0
+        for name in args.positionals {
+            do throws(BerthError) {
+                objects.append(ImageInspect.json(try store.resolve(name), store))
+            } catch {
+                ctx.warn("Error: \(error)")
+                status = error.exitCode
+            }
+        }
+        if let template {
+            for object in objects { ctx.print(try template.render(object)) }
+        } else {
+            ctx.print(JSON.array(objects).pretty())
+        }
+        return status
+    }
+}
+
+/// Docker's `image inspect` document built from an OCI config.
+enum ImageInspect {
+    static func json(_ image: Image, _ store: ImageStore) -> JSON {
+        let c = image.config
+        let comment = c["history"]?.arrayValue?.last?["comment"]?.stringValue ?? ""
+        return .object([
+            ("Id", .string(image.id)),
+            ("RepoTags", .strings(image.tags.map(\.description))),
+            ("RepoDigests", .array([])),
+            ("Parent", .string("")),
+            ("Comment", .string(comment)),
+            ("Created", c["created"] ?? .string("")),
+            ("Author", c["author"] ?? .string("")),
+            ("Config", dockerConfig(image.runConfig)),
+            ("Architecture", c["architecture"] ?? .string("")),
+            ("Os", c["os"] ?? .string("linux")),
+            ("Size", .int(store.size(of: image))),
+            ("RootFS", .object([("Type", .string("layers")), ("Layers", .strings(image.diffIDs))])),
+            ("Metadata", .object([("LastTagTime", .string(""))])),
+        ])
+    }
+
+    /// The OCI run config with the fields Docker always prints.
+    static func dockerConfig(_ config: JSON) -> JSON {
+        let keys = ["Hostname", "Domainname", "User", "AttachStdin", "AttachStdout", "AttachStderr",
+                    "Tty", "OpenStdin", "StdinOnce", "Env", "Cmd", "Image", "Volumes", "WorkingDir",
+                    "Entrypoint", "OnBuild", "Labels"]
+        let defaults: [String: JSON] = ["Hostname": .string(""), "Domainname": .string(""), "User": .string(""),
+                                        "AttachStdin": .bool(false), "AttachStdout": .bool(false),
+                                        "AttachStderr": .bool(false), "Tty": .bool(false), "OpenStdin": .bool(false),
+                                        "StdinOnce": .bool(false), "Image": .string(""), "WorkingDir": .string("")]
+        var members = keys.map { ($0, config[$0] ?? defaults[$0] ?? .null) }
+        if case .object(let extra) = config {
+            members += extra.filter { key, _ in !keys.contains(key) }
+        }
+        return .object(members)
+    }
+}

@@ -1,0 +1,64 @@
+import BerthEngine
+
+/// `berth plugin ls`: every registered command, isolation backend and
+/// storage driver with its kind and origin.
+struct PluginListCommand: Command {
+    let spec = CommandSpec(
+        "plugin ls", aliases: ["plugin list", "plugins"],
+        summary: "List commands, isolation backends and storage drivers with their kind and origin",
+        flags: [
+            FlagSpec("kind", value: "string", help: "Only show one kind (command, isolation, storage)",
+                     completion: .words(PluginKind.allCases.map(\.rawValue))),
+            FlagSpec("quiet", short: "q", help: "Only show ids"),
+        ], max: 0)
+
+    func run(_ args: ParsedArguments, _ ctx: CommandContext) throws(BerthError) -> Int32 {
+        var entries = ctx.registry.all
+        if let kind = args.string("kind") {
+            guard let k = PluginKind(rawValue: kind) else {
+                throw BerthError("plugin ls: unknown kind \"\(kind)\"; use command, isolation or storage")
+            }
+            entries = entries.filter { $0.kind == k }
+        }
+        if args.bool("quiet") {
+            entries.forEach { ctx.print($0.id) }
+            return 0
+        }
+        let order = PluginKind.allCases
+        entries.sort { (order.firstIndex(of: $0.kind)!, $0.id) < (order.firstIndex(of: $1.kind)!, $1.id) }
+        ctx.printRaw(Table.render(["KIND", "ID", "ORIGIN", "VERSION", "DESCRIPTION"],
+                                  entries.map { [$0.kind.rawValue, $0.id, $0.origin.description, $0.version, $0.description] }))
+        return 0
+    }
+}
+
+/// `berth plugin inspect NAME`: a registration as JSON.
+struct PluginInspectCommand: Command {
+    let spec = CommandSpec(
+        "plugin inspect", summary: "Show a plugin's metadata as JSON",
+        arguments: [ArgSpec("NAME", completion: .plugins, repeats: true)], min: 1)
+
+    func run(_ args: ParsedArguments, _ ctx: CommandContext) throws(BerthError) -> Int32 {
+        var found: [JSON] = []
+        for name in args.positionals {
+            let matches = ctx.registry.all.filter { $0.id == name }
+            guard !matches.isEmpty else {
+                throw BerthError("plugin inspect: no plugin named \"\(name)\"; list them with 'berth plugin ls'")
+            }
+            for reg in matches {
+                var fields: [(String, JSON)] = [("Kind", .string(reg.kind.rawValue)), ("Id", .string(reg.id)),
+                                               ("Origin", .string(reg.origin.description)),
+                                               ("Version", .string(reg.version)),
+                                               ("Description", .string(reg.description))]
+                if case .command(let make) = reg.factory {
+                    let spec = make().spec
+                    fields.append(("Usage", .string(spec.usageLine)))
+                    fields.append(("Flags", .strings(spec.flags.map { "--" + $0.long })))
+                }
+                found.append(.object(fields))
+            }
+        }
+        ctx.print(JSON.array(found).pretty())
+        return 0
+    }
+}

@@ -1,0 +1,157 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import BerthCore
+
+/// Images, tags and layers in a store. Every change happens under the image
+/// lock and is written atomically, so concurrent `berth` processes and a
+/// crash at any point leave a consistent store.
+public struct ImageStore: Sendable {
+    /// The store's paths.
+    public let layout: StoreLayout
+
+    /// The image store of a layout.
+    public init(layout: StoreLayout) { self.layout = layout }
+
+    // MARK: Reading
+
+    /// Tags → image IDs.
+    public func repositories() -> [(ImageReference, String)] {
+        guard let json = try? JSONParser.parse(FileSystem.read(layout.repositories)),
+              case .object(let members) = json else { return [] }
+        return members.compactMap { key, value in
+            guard let id = value.stringValue, let ref = try? ImageReference(parsing: key) else { return nil }
+            return (ref, id)
+        }
+    }
+
+    /// Every image in the store.
+    public func all() -> [Image] {
+        let repos = repositories()
+        return FileSystem.list(layout.images).compactMap { name -> Image? in
+            guard name.hasSuffix(".json") else { return nil }
+            let id = "sha256:" + name.dropLast(5)
+            return try? load(id: id, repos: repos)
+        }
+    }
+
+    /// One image by full ID.
+    public func load(id: String, repos: [(ImageReference, String)]? = nil) throws(BerthError) -> Image {
+        let config = try JSONParser.parse(try FileSystem.read(layout.image(id)))
+        let tags = (repos ?? repositories()).filter { $0.1 == id }.map(\.0)
+            .sorted { $0.description < $1.description }
+        return Image(id: id, config: config, tags: tags)
+    }
+
+    /// Finds an image by tag, full ID or unique ID prefix, as Docker does.
+    public func resolve(_ text: String) throws(BerthError) -> Image {
+        let repos = repositories()
+        if !text.hasPrefix("sha256:"), let ref = try? ImageReference(parsing: text),
+           let id = repos.first(where: { $0.0 == ref })?.1 {
+            return try load(id: id, repos: repos)
+        }
+        let hex = Digest.hex(text)
+        if !hex.isEmpty, hex.allSatisfy({ $0.isHexDigit && !$0.isUppercase }) {
+            let matches = FileSystem.list(layout.images).filter { $0.hasPrefix(hex) && $0.hasSuffix(".json") }
+            if matches.count == 1 { return try load(id: "sha256:" + matches[0].dropLast(5), repos: repos) }
+            if matches.count > 1 {
+                throw BerthError("image ID prefix \"\(text)\" is ambiguous (\(matches.count) images); give more digits")
+            }
+        }
+        var shown = text
+        if let ref = try? ImageReference(parsing: text), !text.hasPrefix("sha256:") { shown = ref.description }
+        throw BerthError("No such image: \(shown); list images with 'berth images' or add one with 'berth import'")
+    }
+
+    /// The bytes an image's layers hold (Docker's SIZE column).
+    public func size(of image: Image) -> Int64 {
+        image.diffIDs.reduce(0) { $0 + layerSize($1) }
+    }
+
+    /// The content size recorded for a layer.
+    public func layerSize(_ diffID: String) -> Int64 {
+        let meta = try? JSONParser.parse(FileSystem.read(layout.layer(diffID) + "/layer.json"))
+        return meta?["size"]?.int64Value ?? 0
+    }
+
+    /// The unpacked layers of an image, lowest first, for a storage driver.
+    public func layerDirectories(of image: Image) throws(BerthError) -> [LayerDirectory] {
+        try image.diffIDs.map { (diffID) throws(BerthError) -> LayerDirectory in
+            let path = layout.layerDiff(diffID)
+            guard FileSystem.isDirectory(path) else {
+                throw BerthError("layer \(diffID) of image \(image.shortID) is missing from the store; remove the image with 'berth rmi -f \(image.shortID)' and import it again")
+            }
+            return LayerDirectory(digest: diffID, path: path)
+        }
+    }
+
+    // MARK: Writing (callers hold the image lock)
+
+    /// Moves an extracted layer from staging into the store, or drops it if
+    /// the same diff ID is already there (layers are shared, never duplicated).
+    /// `staging` holds `diff/`. Returns whether the layer was new.
+    @discardableResult
+    public func commitLayer(staging: String, diffID: String, size: Int64) throws(BerthError) -> Bool {
+        let target = layout.layer(diffID)
+        if FileSystem.isDirectory(target + "/diff") {
+            try FileSystem.removeTree(staging)
+            return false
+        }
+        let meta = JSON.object([("diffID", .string(diffID)), ("size", .int(size)),
+                                ("created", .string(Timestamp.now.rfc3339))])
+        try FileSystem.writeAtomically(staging + "/layer.json", text: meta.compact)
+        try? FileSystem.removeTree(target)
+        if rename(staging, target) != 0 {
+            throw .syscall("rename", "\(staging) to \(target)", .current)
+        }
+        FileSystem.syncDirectory(of: target)
+        return true
+    }
+
+    /// Writes an image config; returns the image ID (the digest of its bytes).
+    public func addImage(config: JSON) throws(BerthError) -> String {
+        let bytes = Array(config.compact.utf8)
+        let id = Digest.sha256(bytes)
+        try FileSystem.writeAtomically(layout.image(id), bytes)
+        return id
+    }
+
+    /// Points a tag at an image (moving it away from any other image).
+    public func setTag(_ ref: ImageReference, to id: String) throws(BerthError) {
+        var repos = repositories().filter { $0.0 != ref }
+        repos.append((ref, id))
+        try writeRepositories(repos)
+    }
+
+    /// Removes a tag; the image stays.
+    public func removeTag(_ ref: ImageReference) throws(BerthError) {
+        try writeRepositories(repositories().filter { $0.0 != ref })
+    }
+
+    private func writeRepositories(_ repos: [(ImageReference, String)]) throws(BerthError) {
+        let sorted = repos.sorted { $0.0.description < $1.0.description }
+        let json = JSON.object(sorted.map { ($0.0.description, .string($0.1)) })
+        try FileSystem.writeAtomically(layout.repositories, text: json.pretty(indent: 2) + "\n")
+    }
+
+    /// Deletes an image's config and every layer no other image uses.
+    /// Returns the diff IDs of the layers removed.
+    public func deleteImage(_ image: Image) throws(BerthError) -> [String] {
+        for ref in image.tags { try removeTag(ref) }
+        if unlink(layout.image(image.id)) != 0 && errno != ENOENT {
+            throw .syscall("unlink", layout.image(image.id), .current)
+        }
+        let stillUsed = Set(all().flatMap(\.diffIDs))
+        var removed: [String] = []
+        for diffID in Set(image.diffIDs) where !stillUsed.contains(diffID) {
+            // Rename first so a crash never leaves a half-deleted layer that
+            // looks whole; the sweep of tmp/ finishes the job.
+            let doomed = layout.tmp + "/rmlayer-\(getpid())-\(Digest.hex(diffID).prefix(12))"
+            if rename(layout.layer(diffID), doomed) == 0 {
+                try FileSystem.removeTree(doomed)
+                removed.append(diffID)
+            }
+        }
+        return removed
+    }
+}

@@ -1,0 +1,97 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import BerthCore
+
+/// The on-disk store: one root directory (`--root`, `BERTH_ROOT`,
+/// `/var/lib/berth`) holding layers, images, containers and driver state.
+///
+/// ```
+/// ROOT/config.json                     defaults (isolation, storage)
+/// ROOT/layers/sha256/HEX/diff/         an unpacked layer, shared by all users
+/// ROOT/layers/sha256/HEX/layer.json    its diff ID and size
+/// ROOT/images/sha256/HEX.json          an OCI image config; HEX = image ID
+/// ROOT/images/repositories.json        tags → image IDs
+/// ROOT/containers/ID/                  one container
+/// ROOT/storage/DRIVER/                 a storage driver's private files
+/// ROOT/tmp/                            staging; anything here is garbage
+/// ROOT/locks/                          flock files
+/// ```
+public struct StoreLayout: Sendable {
+    /// The store root.
+    public let root: String
+
+    /// A layout rooted at `root` (nothing is created yet).
+    public init(root: String) { self.root = root }
+
+    public var layers: String { root + "/layers/sha256" }
+    public var images: String { root + "/images/sha256" }
+    public var repositories: String { root + "/images/repositories.json" }
+    public var containers: String { root + "/containers" }
+    public var tmp: String { root + "/tmp" }
+    public var locks: String { root + "/locks" }
+    public var config: String { root + "/config.json" }
+
+    /// The directory of one layer.
+    public func layer(_ diffID: String) -> String { layers + "/" + Digest.hex(diffID) }
+    /// The unpacked content of one layer.
+    public func layerDiff(_ diffID: String) -> String { layer(diffID) + "/diff" }
+    /// The config file of one image.
+    public func image(_ id: String) -> String { images + "/" + Digest.hex(id) + ".json" }
+    /// The directory of one container.
+    public func container(_ id: String) -> String { containers + "/" + id }
+    /// A storage driver's private directory.
+    public func driver(_ name: String) -> String { root + "/storage/" + name }
+    /// The lock serialising changes to images, tags and layers.
+    public var imageLock: String { locks + "/images.lock" }
+    /// The lock serialising container names and creation.
+    public var containerLock: String { locks + "/containers.lock" }
+
+    /// Creates the directory skeleton (idempotent).
+    public func ensure() throws(BerthError) {
+        for dir in [layers, images, containers, tmp, locks] {
+            try FileSystem.makeDirectories(dir, mode: 0o700)
+        }
+    }
+
+    /// A new private staging directory under tmp/, named after this process so
+    /// a later run can tell it is garbage once the process is gone.
+    public func makeStaging(_ label: String) throws(BerthError) -> String {
+        let path = "\(tmp)/\(label)-\(getpid())-\(RandomID.hex64().prefix(8))"
+        if mkdir(path, 0o700) != 0 {
+            throw .syscall("mkdir", path, .current, fix: "check that the store is writable")
+        }
+        return path
+    }
+
+    /// Removes staging directories left by processes that no longer exist
+    /// (a `berth` killed mid-import). Never touches a live process's staging.
+    public func sweepStaging() {
+        for name in FileSystem.list(tmp) {
+            let parts = name.split(separator: "-")
+            guard parts.count >= 3, let pid = Int32(parts[parts.count - 2]) else { continue }
+            if kill(pid, 0) != 0 && errno == ESRCH {
+                try? FileSystem.removeTree(tmp + "/" + name)
+            }
+        }
+    }
+}
+
+/// Helpers for `sha256:HEX` digests.
+public enum Digest {
+    /// The hex part of `sha256:HEX` (or the argument if it has no prefix).
+    public static func hex(_ digest: String) -> String {
+        digest.hasPrefix("sha256:") ? String(digest.dropFirst(7)) : digest
+    }
+
+    /// `sha256:` + the SHA-256 of `bytes`.
+    public static func sha256(_ bytes: [UInt8]) -> String {
+        "sha256:" + SHA256.hex(SHA256.hash(bytes))
+    }
+
+    /// Whether `text` is a full `sha256:` + 64 hex digest.
+    public static func isDigest(_ text: String) -> Bool {
+        let hex = text.dropFirst(7)
+        return text.hasPrefix("sha256:") && hex.count == 64 && hex.allSatisfy(\.isHexDigit)
+    }
+}

@@ -1,0 +1,164 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CBerthLinux
+
+/// Docker's human-readable sizes and durations (go-units), so columns read
+/// exactly as Docker users expect.
+public enum Format {
+    /// `4.26MB`, `812kB`, `0B`: decimal units, three significant digits.
+    public static func size(_ bytes: Int64) -> String {
+        let units = ["B", "kB", "MB", "GB", "TB", "PB", "EB"]
+        var value = Double(bytes)
+        var unit = 0
+        while value >= 1000, unit < units.count - 1 {
+            value /= 1000
+            unit += 1
+        }
+        return significant3(value) + units[unit]
+    }
+
+    /// `%.3g` without Foundation: 3 significant digits, trailing zeros dropped.
+    static func significant3(_ value: Double) -> String {
+        if value == 0 { return "0" }
+        let decimals = value >= 100 ? 0 : (value >= 10 ? 1 : 2)
+        var scale = 1.0
+        for _ in 0..<decimals { scale *= 10 }
+        let rounded = (value * scale).rounded() / scale
+        if decimals > 0 && rounded >= (decimals == 2 ? 10 : 100) { return significant3(rounded) }
+        var text = String(Int64(rounded))
+        if decimals > 0 {
+            let frac = Int64((rounded * scale).rounded()) % Int64(scale)
+            var digits = String(frac)
+            digits = String(repeating: "0", count: decimals - digits.count) + digits
+            while digits.hasSuffix("0") { digits.removeLast() }
+            if !digits.isEmpty { text += "." + digits }
+        }
+        return text
+    }
+
+    /// go-units HumanDuration: `Less than a second`, `About a minute`, `3 hours`.
+    public static func duration(seconds: Double) -> String {
+        let s = Int(seconds)
+        if s < 1 { return "Less than a second" }
+        if s == 1 { return "1 second" }
+        if s < 60 { return "\(s) seconds" }
+        let minutes = s / 60
+        if minutes == 1 { return "About a minute" }
+        if minutes < 60 { return "\(minutes) minutes" }
+        let hours = Int((seconds / 3600).rounded())
+        if hours == 1 { return "About an hour" }
+        if hours < 48 { return "\(hours) hours" }
+        if hours < 24 * 7 * 2 { return "\(hours / 24) days" }
+        if hours < 24 * 30 * 2 { return "\(hours / 24 / 7) weeks" }
+        if hours < 24 * 365 * 2 { return "\(hours / 24 / 30) months" }
+        return "\(Int(seconds / 3600) / 24 / 365) years"
+    }
+
+    /// The first 12 hex digits of an ID, as Docker's short IDs.
+    public static func shortID(_ id: String) -> String {
+        let hex = id.hasPrefix("sha256:") ? String(id.dropFirst(7)) : id
+        return String(hex.prefix(12))
+    }
+}
+
+/// A point in time with nanoseconds, printed as RFC 3339 like Docker's JSON.
+public struct Timestamp: Sendable, Equatable, Comparable {
+    /// Seconds since the Unix epoch.
+    public var seconds: Int64
+    /// Nanoseconds within the second.
+    public var nanoseconds: Int64
+
+    /// Wraps a time.
+    public init(seconds: Int64, nanoseconds: Int64 = 0) {
+        self.seconds = seconds
+        self.nanoseconds = nanoseconds
+    }
+
+    /// The current time (CLOCK_REALTIME).
+    public static var now: Timestamp {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Timestamp(seconds: Int64(ts.tv_sec), nanoseconds: Int64(ts.tv_nsec))
+    }
+
+    /// Fractional seconds since the epoch.
+    public var asDouble: Double { Double(seconds) + Double(nanoseconds) / 1e9 }
+
+    public static func < (a: Timestamp, b: Timestamp) -> Bool {
+        (a.seconds, a.nanoseconds) < (b.seconds, b.nanoseconds)
+    }
+
+    /// `2026-11-29T03:45:12.123456789Z`.
+    public var rfc3339: String {
+        var t = time_t(seconds)
+        var parts = tm()
+        gmtime_r(&t, &parts)
+        func pad(_ v: Int32, _ width: Int = 2) -> String {
+            let s = String(v)
+            return String(repeating: "0", count: max(0, width - s.count)) + s
+        }
+        var text = "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1))-\(pad(parts.tm_mday))T"
+            + "\(pad(parts.tm_hour)):\(pad(parts.tm_min)):\(pad(parts.tm_sec))"
+        if nanoseconds > 0 {
+            var frac = String(nanoseconds)
+            frac = String(repeating: "0", count: 9 - frac.count) + frac
+            while frac.hasSuffix("0") { frac.removeLast() }
+            text += "." + frac
+        }
+        return text + "Z"
+    }
+
+    /// Parses RFC 3339 (`Z` or `±hh:mm` offsets, optional fraction).
+    public init?(rfc3339 text: String) {
+        let b = Array(text.utf8)
+        func num(_ from: Int, _ len: Int) -> Int32? {
+            guard from + len <= b.count else { return nil }
+            return Int32(String(decoding: b[from..<from + len], as: UTF8.self))
+        }
+        guard b.count >= 20, let y = num(0, 4), let mo = num(5, 2), let d = num(8, 2),
+              let h = num(11, 2), let mi = num(14, 2), let s = num(17, 2) else { return nil }
+        var parts = tm()
+        parts.tm_year = y - 1900; parts.tm_mon = mo - 1; parts.tm_mday = d
+        parts.tm_hour = h; parts.tm_min = mi; parts.tm_sec = s
+        var seconds = Int64(timegm(&parts))
+        var i = 19
+        var nanos: Int64 = 0
+        if i < b.count, b[i] == UInt8(ascii: ".") {
+            i += 1
+            var digits = 0
+            while i < b.count, (48...57).contains(b[i]) {
+                if digits < 9 { nanos = nanos * 10 + Int64(b[i] - 48); digits += 1 }
+                i += 1
+            }
+            for _ in digits..<9 { nanos *= 10 }
+        }
+        if i < b.count, b[i] == UInt8(ascii: "+") || b[i] == UInt8(ascii: "-"),
+           let oh = num(i + 1, 2), let om = num(i + 4, 2) {
+            let offset = Int64(oh) * 3600 + Int64(om) * 60
+            seconds -= b[i] == UInt8(ascii: "+") ? offset : -offset
+        }
+        self.init(seconds: seconds, nanoseconds: nanos)
+    }
+}
+
+/// Random identifiers from the kernel's CSPRNG.
+public enum RandomID {
+    /// 64 lowercase hex digits, like a Docker container ID.
+    public static func hex64() -> String {
+        var bytes = [UInt8](repeating: 0, count: 32)
+        _ = bytes.withUnsafeMutableBytes { getrandom($0.baseAddress, 32, 0) }
+        // Docker re-rolls IDs whose short form is all digits, so they never
+        // read as numbers (e.g. in `ps` parsing by scripts).
+        let hex = bytes.map { b in String(b, radix: 16).count == 1 ? "0" + String(b, radix: 16) : String(b, radix: 16) }.joined()
+        if hex.prefix(12).allSatisfy(\.isNumber) { return hex64() }
+        return hex
+    }
+
+    /// A uniformly random integer in 0..<bound.
+    public static func below(_ bound: Int) -> Int {
+        var value: UInt64 = 0
+        _ = withUnsafeMutableBytes(of: &value) { getrandom($0.baseAddress, 8, 0) }
+        return Int(value % UInt64(bound))
+    }
+}

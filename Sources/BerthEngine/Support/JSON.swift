@@ -1,0 +1,141 @@
+/// A JSON value that keeps object keys in order, so `inspect` prints fields in
+/// Docker's order and image configs hash the same every time.
+public enum JSON: Sendable, Equatable {
+    case null
+    case bool(Bool)
+    case number(Double)
+    case string(String)
+    case array([JSON])
+    case object([(String, JSON)])
+
+    public static func == (lhs: JSON, rhs: JSON) -> Bool {
+        switch (lhs, rhs) {
+        case (.null, .null): return true
+        case let (.bool(a), .bool(b)): return a == b
+        case let (.number(a), .number(b)): return a == b
+        case let (.string(a), .string(b)): return a == b
+        case let (.array(a), .array(b)): return a == b
+        case let (.object(a), .object(b)):
+            return a.count == b.count && zip(a, b).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
+        default: return false
+        }
+    }
+
+    /// An integer value.
+    public static func int<T: BinaryInteger>(_ value: T) -> JSON { .number(Double(value)) }
+
+    /// A string array.
+    public static func strings(_ values: [String]) -> JSON { .array(values.map(JSON.string)) }
+
+    /// A string array, or null when nil (Docker prints `null` for unset lists).
+    public static func strings(_ values: [String]?) -> JSON { values.map { strings($0) } ?? .null }
+
+    /// Member lookup on an object (nil for other values or a missing key).
+    public subscript(key: String) -> JSON? {
+        guard case .object(let members) = self else { return nil }
+        return members.first { $0.0 == key }?.1
+    }
+
+    /// The string value, if this is a string.
+    public var stringValue: String? { if case .string(let s) = self { return s }; return nil }
+    /// The numeric value as Int, if this is a number.
+    public var intValue: Int? { if case .number(let n) = self { return Int(n) }; return nil }
+    /// The numeric value as Int64, if this is a number.
+    public var int64Value: Int64? { if case .number(let n) = self { return Int64(n) }; return nil }
+    /// The boolean value, if this is a bool.
+    public var boolValue: Bool? { if case .bool(let b) = self { return b }; return nil }
+    /// The elements, if this is an array.
+    public var arrayValue: [JSON]? { if case .array(let a) = self { return a }; return nil }
+    /// The string elements of an array (nil if not an array).
+    public var stringArray: [String]? { arrayValue?.compactMap(\.stringValue) }
+
+    /// Returns a copy with `key` set (replaced in place, or appended).
+    public func setting(_ key: String, _ value: JSON) -> JSON {
+        guard case .object(var members) = self else { return self }
+        if let index = members.firstIndex(where: { $0.0 == key }) {
+            members[index].1 = value
+        } else {
+            members.append((key, value))
+        }
+        return .object(members)
+    }
+}
+
+// MARK: - Serialisation
+
+extension JSON {
+    /// Compact text (`{"a":1}`), used for files whose bytes are hashed.
+    public var compact: String {
+        var out = ""
+        write(&out, indent: nil, level: 0)
+        return out
+    }
+
+    /// Indented text, as `docker inspect` prints it (four spaces).
+    public func pretty(indent: Int = 4) -> String {
+        var out = ""
+        write(&out, indent: indent, level: 0)
+        return out
+    }
+
+    private func write(_ out: inout String, indent: Int?, level: Int) {
+        switch self {
+        case .null: out += "null"
+        case .bool(let b): out += b ? "true" : "false"
+        case .number(let n): out += JSON.format(n)
+        case .string(let s): JSON.quote(s, into: &out)
+        case .array(let items):
+            writeContainer(&out, "[", "]", items.count, indent, level) { i, out in
+                items[i].write(&out, indent: indent, level: level + 1)
+            }
+        case .object(let members):
+            writeContainer(&out, "{", "}", members.count, indent, level) { i, out in
+                JSON.quote(members[i].0, into: &out)
+                out += indent == nil ? ":" : ": "
+                members[i].1.write(&out, indent: indent, level: level + 1)
+            }
+        }
+    }
+
+    private func writeContainer(_ out: inout String, _ open: String, _ close: String, _ count: Int,
+                                _ indent: Int?, _ level: Int, _ element: (Int, inout String) -> Void) {
+        out += open
+        guard count > 0 else { out += close; return }
+        for i in 0..<count {
+            if i > 0 { out += "," }
+            if let indent { out += "\n" + String(repeating: " ", count: indent * (level + 1)) }
+            element(i, &out)
+        }
+        if let indent { out += "\n" + String(repeating: " ", count: indent * level) }
+        out += close
+    }
+
+    static func format(_ n: Double) -> String {
+        if n.isFinite, n == n.rounded(), abs(n) < 1e18 { return String(Int64(n)) }
+        return "\(n)"
+    }
+
+    static func quote(_ s: String, into out: inout String) {
+        out += "\""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case "<": out += "\\u003c"   // as Go's encoder does, so output matches Docker's
+            case ">": out += "\\u003e"
+            case "&": out += "\\u0026"
+            default:
+                if scalar.value < 0x20 {
+                    let hex = String(scalar.value, radix: 16)
+                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        out += "\""
+    }
+}

@@ -1,0 +1,140 @@
+/// Parses JSON text into `JSON`. Errors name the byte offset.
+public struct JSONParser {
+    private let bytes: [UInt8]
+    private var index = 0
+
+    /// Parses a complete document.
+    public static func parse(_ text: String) throws(BerthError) -> JSON {
+        try parse(Array(text.utf8))
+    }
+
+    /// Parses a complete document from UTF-8 bytes.
+    public static func parse(_ bytes: [UInt8]) throws(BerthError) -> JSON {
+        var parser = JSONParser(bytes: bytes)
+        let value = try parser.value()
+        parser.skipSpace()
+        guard parser.index == bytes.count else { throw parser.fail("trailing characters") }
+        return value
+    }
+
+    private init(bytes: [UInt8]) { self.bytes = bytes }
+
+    private func fail(_ what: String) -> BerthError {
+        BerthError("invalid JSON at offset \(index): \(what)")
+    }
+
+    private mutating func skipSpace() {
+        while index < bytes.count, [0x20, 0x0a, 0x0d, 0x09].contains(bytes[index]) { index += 1 }
+    }
+
+    private mutating func value() throws(BerthError) -> JSON {
+        skipSpace()
+        guard index < bytes.count else { throw fail("unexpected end") }
+        switch bytes[index] {
+        case UInt8(ascii: "{"): return try object()
+        case UInt8(ascii: "["): return try array()
+        case UInt8(ascii: "\""): return .string(try string())
+        case UInt8(ascii: "t"): try literal("true"); return .bool(true)
+        case UInt8(ascii: "f"): try literal("false"); return .bool(false)
+        case UInt8(ascii: "n"): try literal("null"); return .null
+        default: return try number()
+        }
+    }
+
+    private mutating func literal(_ word: String) throws(BerthError) {
+        let w = Array(word.utf8)
+        guard index + w.count <= bytes.count, Array(bytes[index..<index + w.count]) == w else {
+            throw fail("expected \(word)")
+        }
+        index += w.count
+    }
+
+    private mutating func object() throws(BerthError) -> JSON {
+        index += 1
+        var members: [(String, JSON)] = []
+        skipSpace()
+        if index < bytes.count, bytes[index] == UInt8(ascii: "}") { index += 1; return .object(members) }
+        while true {
+            skipSpace()
+            guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw fail("expected a key") }
+            let key = try string()
+            skipSpace()
+            guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw fail("expected ':'") }
+            index += 1
+            members.append((key, try value()))
+            skipSpace()
+            guard index < bytes.count else { throw fail("unterminated object") }
+            if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
+            if bytes[index] == UInt8(ascii: "}") { index += 1; return .object(members) }
+            throw fail("expected ',' or '}'")
+        }
+    }
+
+    private mutating func array() throws(BerthError) -> JSON {
+        index += 1
+        var items: [JSON] = []
+        skipSpace()
+        if index < bytes.count, bytes[index] == UInt8(ascii: "]") { index += 1; return .array(items) }
+        while true {
+            items.append(try value())
+            skipSpace()
+            guard index < bytes.count else { throw fail("unterminated array") }
+            if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
+            if bytes[index] == UInt8(ascii: "]") { index += 1; return .array(items) }
+            throw fail("expected ',' or ']'")
+        }
+    }
+
+    private mutating func string() throws(BerthError) -> String {
+        index += 1
+        var out: [UInt8] = []
+        while index < bytes.count {
+            let c = bytes[index]
+            index += 1
+            if c == UInt8(ascii: "\"") { return String(decoding: out, as: UTF8.self) }
+            if c != UInt8(ascii: "\\") { out.append(c); continue }
+            guard index < bytes.count else { break }
+            let e = bytes[index]
+            index += 1
+            switch e {
+            case UInt8(ascii: "n"): out.append(0x0a)
+            case UInt8(ascii: "t"): out.append(0x09)
+            case UInt8(ascii: "r"): out.append(0x0d)
+            case UInt8(ascii: "b"): out.append(0x08)
+            case UInt8(ascii: "f"): out.append(0x0c)
+            case UInt8(ascii: "u"): out += Array(String(try unicodeEscape()).utf8)
+            default: out.append(e)
+            }
+        }
+        throw fail("unterminated string")
+    }
+
+    private mutating func hex4() throws(BerthError) -> UInt32 {
+        guard index + 4 <= bytes.count,
+              let v = UInt32(String(decoding: bytes[index..<index + 4], as: UTF8.self), radix: 16) else {
+            throw fail("bad \\u escape")
+        }
+        index += 4
+        return v
+    }
+
+    private mutating func unicodeEscape() throws(BerthError) -> Character {
+        var code = try hex4()
+        if (0xD800..<0xDC00).contains(code), index + 6 <= bytes.count,
+           bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u") {
+            index += 2
+            let low = try hex4()
+            code = 0x10000 + ((code - 0xD800) << 10) + (low &- 0xDC00)
+        }
+        return Character(Unicode.Scalar(code) ?? "\u{FFFD}")
+    }
+
+    private mutating func number() throws(BerthError) -> JSON {
+        let start = index
+        while index < bytes.count, "+-0123456789.eE".utf8.contains(bytes[index]) { index += 1 }
+        guard let n = Double(String(decoding: bytes[start..<index], as: UTF8.self)) else {
+            throw fail("unexpected character")
+        }
+        return .number(n)
+    }
+}
