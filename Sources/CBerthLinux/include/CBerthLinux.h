@@ -2,6 +2,7 @@
 #define CBERTH_LINUX_H
 #include <stdint.h>
 #include <sys/types.h>
+#include <sys/xattr.h>
 
 /// openat2(2) with RESOLVE_* flags. Glibc has no wrapper and syscall() is
 /// variadic, so Swift cannot call it. Returns an fd, or -1 with errno set.
@@ -13,6 +14,9 @@ uint64_t berth_resolve_in_root(void);
 uint64_t berth_resolve_no_magiclinks(void);
 uint64_t berth_resolve_no_symlinks(void);
 uint64_t berth_resolve_beneath(void);
+
+/// O_PATH from <fcntl.h>, which glibc defines only under _GNU_SOURCE.
+int berth_o_path(void);
 
 /// makedev(3) is a macro in glibc.
 uint64_t berth_makedev(uint32_t major, uint32_t minor);
