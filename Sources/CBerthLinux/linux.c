@@ -4,6 +4,7 @@
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
+#include <fcntl.h>
 
 int berth_openat2(int dirfd, const char *path, uint64_t flags, uint64_t mode, uint64_t resolve) {
     struct open_how how = { .flags = flags, .mode = mode, .resolve = resolve };
@@ -14,6 +15,8 @@ uint64_t berth_resolve_in_root(void) { return RESOLVE_IN_ROOT; }
 uint64_t berth_resolve_no_magiclinks(void) { return RESOLVE_NO_MAGICLINKS; }
 uint64_t berth_resolve_no_symlinks(void) { return RESOLVE_NO_SYMLINKS; }
 uint64_t berth_resolve_beneath(void) { return RESOLVE_BENEATH; }
+
+int berth_o_path(void) { return O_PATH; }
 
 uint64_t berth_makedev(uint32_t major, uint32_t minor) { return makedev(major, minor); }
 uint32_t berth_major(uint64_t dev) { return major(dev); }

@@ -16,6 +16,9 @@ uint64_t berth_resolve_no_magiclinks(void);
 uint64_t berth_resolve_no_symlinks(void);
 uint64_t berth_resolve_beneath(void);
 
+/// O_PATH from <fcntl.h>, which glibc defines only under _GNU_SOURCE.
+int berth_o_path(void);
+
 /// makedev(3) is a macro in glibc.
 uint64_t berth_makedev(uint32_t major, uint32_t minor);
 uint32_t berth_major(uint64_t dev);
