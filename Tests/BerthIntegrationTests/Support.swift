@@ -32,8 +32,9 @@ struct ProcessResult {
 @discardableResult
 func runProcess(_ argv: [String], stdin: String? = nil, environment: [String: String] = [:]) -> ProcessResult {
     let dir = makeTempDirectory("proc")
-    defer { removeTree(dir) }
     let outPath = dir + "/out", errPath = dir + "/err", inPath = dir + "/in"
+    // Not removeTree: it runs a process itself, so it would recurse forever.
+    defer { for path in [outPath, errPath, inPath] { unlink(path) }; rmdir(dir) }
     writeFile(inPath, stdin ?? "")
     var env = environment
     env["PATH"] = env["PATH"] ?? String(cString: getenv("PATH"))
