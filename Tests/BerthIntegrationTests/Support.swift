@@ -33,6 +33,7 @@ struct ProcessResult {
 func runProcess(_ argv: [String], stdin: String? = nil, environment: [String: String] = [:]) -> ProcessResult {
     let dir = makeTempDirectory("proc")
     let outPath = dir + "/out", errPath = dir + "/err", inPath = dir + "/in"
+    // Not removeTree: it runs a process itself, so it would recurse forever.
     defer { for path in [outPath, errPath, inPath] { unlink(path) }; rmdir(dir) }
     writeFile(inPath, stdin ?? "")
     var env = environment
