@@ -193,14 +193,20 @@ public enum FileSystem {
         return total
     }
 
-    /// Sum of apparent sizes of regular files and symlinks in a tree, like
-    /// Docker's image SIZE (content size, not blocks).
+    /// Sum of apparent sizes of regular files and symlinks in a tree, each
+    /// inode counted once (hard links are free), like Docker's image SIZE.
     public static func contentSize(_ path: String) -> Int64 {
+        var seen = Set<UInt64>()
+        return content(path, &seen)
+    }
+
+    private static func content(_ path: String, _ seen: inout Set<UInt64>) -> Int64 {
         var st = stat()
         guard lstat(path, &st) == 0 else { return 0 }
         if (st.st_mode & S_IFMT) == S_IFDIR {
-            return list(path).reduce(0) { $0 + contentSize(path + "/" + $1) }
+            return list(path).reduce(0) { $0 + content(path + "/" + $1, &seen) }
         }
+        if st.st_nlink > 1 && !seen.insert(UInt64(st.st_ino)).inserted { return 0 }
         return Int64(st.st_size)
     }
 }

@@ -20,7 +20,7 @@ public struct ImageImporter: Sendable {
     public func importTar(path: String, stdin: FileDescriptor, runConfig: JSON, comment: String,
                           tag: ImageReference?, createdBy: String) throws(BerthError) -> String {
         let staging = try store.layout.makeStaging("import")
-        do {
+        do throws(BerthError) {
             let diff = staging + "/diff"
             if mkdir(diff, 0o755) != 0 { throw BerthError.syscall("mkdir", diff, .current) }
             let summary = try LayerExtractor().extract(archive: path, into: diff)
