@@ -31,20 +31,25 @@ let package = Package(
         // In-tree plugins: each depends on the core protocols only.
         .target(name: "StorageOverlay", dependencies: ["BerthCore"], path: "plugins/storage-overlay",
                 swiftSettings: strict),
+        .target(name: "IsolationNamespaces", dependencies: ["BerthCore", "CBerthLinux"],
+                path: "plugins/isolation-namespaces", swiftSettings: strict),
+        .target(name: "IsolationChroot", dependencies: ["BerthCore"], path: "plugins/isolation-chroot",
+                swiftSettings: strict),
         .target(name: "StorageCopy", dependencies: ["BerthCore", "CBerthLinux"], path: "plugins/storage-copy",
                 swiftSettings: strict),
 
         // The executable: the only place that wires plugins to the engine.
         .executableTarget(name: "berth",
                           dependencies: ["BerthCore", "BerthEngine", "BerthCommands", "BerthShell",
-                                         "StorageOverlay", "StorageCopy"],
+                                         "StorageOverlay", "StorageCopy", "IsolationNamespaces", "IsolationChroot"],
                           swiftSettings: strict),
 
         .testTarget(name: "BerthCoreTests", dependencies: ["BerthCore"], swiftSettings: strict),
         .testTarget(name: "BerthEngineTests", dependencies: ["BerthEngine", "BerthCore"], swiftSettings: strict),
         .testTarget(name: "BerthShellTests", dependencies: ["BerthShell", "BerthCore"], swiftSettings: strict),
         .testTarget(name: "BerthIntegrationTests",
-                    dependencies: ["BerthCore", "BerthEngine", "StorageOverlay", "StorageCopy"],
+                    dependencies: ["BerthCore", "BerthEngine", "StorageOverlay", "StorageCopy",
+                                   "IsolationNamespaces", "IsolationChroot"],
                     swiftSettings: strict),
     ]
 )

@@ -31,6 +31,7 @@ public enum PluginOrigin: Sendable, Equatable, CustomStringConvertible {
 public enum PluginFactory: Sendable {
     case command(@Sendable () -> any Command)
     case storage(@Sendable (StorageEnvironment) -> any StorageDriver)
+    case isolation(@Sendable () -> any IsolationBackend)
 }
 
 /// One entry in the registry: a kind, an id, a description and a factory
@@ -118,6 +119,15 @@ public final class Registry: Sendable {
             }
         }
         return nil
+    }
+
+    /// An isolation backend by id.
+    public func isolationBackend(_ id: String) throws(BerthError) -> any IsolationBackend {
+        for reg in all(.isolation) where reg.id == id {
+            if case .isolation(let make) = reg.factory { return make() }
+        }
+        let known = all(.isolation).map(\.id).joined(separator: ", ")
+        throw BerthError("no isolation backend \"\(id)\"; choose one of: \(known)")
     }
 
     /// A storage driver by id.

@@ -4,6 +4,7 @@
 #include <sys/types.h>
 #include <sys/xattr.h>
 #include <sys/random.h>
+#include "CBerthSpawn.h"
 
 /// openat2(2) with RESOLVE_* flags. Glibc has no wrapper and syscall() is
 /// variadic, so Swift cannot call it. Returns an fd, or -1 with errno set.

@@ -1,0 +1,57 @@
+/// How a backend isolates a container's processes. The engine's spawner turns
+/// a plan into a clone(2) in the C shim; a backend only decides what to ask for.
+public struct IsolationPlan: Sendable, Equatable {
+    /// Namespaces to create (CLONE_NEW* flags); 0 for none.
+    public var cloneFlags: Int32
+    /// Whether to set up private mounts, /proc, /dev, /sys and pivot_root
+    /// (true), or only chroot (false).
+    public var pivotRoot: Bool
+    /// Capabilities to keep, bit N for capability N; `UInt64.max` keeps all.
+    public var capabilities: UInt64
+    /// Paths hidden from the container (/dev/null or an empty tmpfs over them).
+    public var maskedPaths: [String]
+    /// Paths made read-only inside the container.
+    public var readonlyPaths: [String]
+    /// Whether a pty must be opened on the container's own devpts (true) or
+    /// allocated by the monitor on the host (false, for chroot).
+    public var ptyInside: Bool
+
+    /// Describes an isolation plan.
+    public init(cloneFlags: Int32, pivotRoot: Bool, capabilities: UInt64, maskedPaths: [String],
+                readonlyPaths: [String], ptyInside: Bool) {
+        self.cloneFlags = cloneFlags
+        self.pivotRoot = pivotRoot
+        self.capabilities = capabilities
+        self.maskedPaths = maskedPaths
+        self.readonlyPaths = readonlyPaths
+        self.ptyInside = ptyInside
+    }
+}
+
+/// What a container asks of its isolation, independent of the backend.
+public struct IsolationRequest: Sendable {
+    /// Share the host's network stack (`--network host`).
+    public var hostNetwork: Bool
+    /// Make the root filesystem read-only.
+    public var readonlyRoot: Bool
+
+    /// Describes the request.
+    public init(hostNetwork: Bool = false, readonlyRoot: Bool = false) {
+        self.hostNetwork = hostNetwork
+        self.readonlyRoot = readonlyRoot
+    }
+}
+
+/// An isolation backend: Linux namespaces, a plain chroot, … Chosen per
+/// container with `--isolation NAME`.
+public protocol IsolationBackend: Sendable {
+    /// The backend's id (`namespaces`).
+    var name: String { get }
+    /// Whether the backend isolates processes and network at all; the chroot
+    /// fallback answers false and Berth warns about it.
+    var isolates: Bool { get }
+    /// Nil when the backend can run on this machine, otherwise why not.
+    func unavailableReason() -> String?
+    /// The plan for one container process.
+    func plan(for request: IsolationRequest) throws(BerthError) -> IsolationPlan
+}

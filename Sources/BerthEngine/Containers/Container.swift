@@ -1,0 +1,169 @@
+/// The runtime state of a container, as Docker's `State` object.
+public struct ContainerState: Sendable, Equatable {
+    /// `created`, `running`, `paused`, `exited` or `dead`.
+    public var status = "created"
+    /// PID 1's host PID while running.
+    public var pid: Int32 = 0
+    /// PID 1's start time (field 22 of /proc/PID/stat), so a recycled PID is never mistaken for it.
+    public var pidStartTime: UInt64 = 0
+    /// The monitor's host PID while running.
+    public var monitorPid: Int32 = 0
+    /// The last exit code (128+N for signal N).
+    public var exitCode: Int32 = 0
+    /// Why the last start failed, if it did.
+    public var error = ""
+    public var oomKilled = false
+    public var startedAt: Timestamp?
+    public var finishedAt: Timestamp?
+
+    /// A fresh state.
+    public init() {}
+
+    /// Whether PID 1 is alive (running or paused).
+    public var isActive: Bool { status == "running" || status == "paused" }
+
+    var json: JSON {
+        .object([
+            ("Status", .string(status)), ("Running", .bool(isActive)), ("Paused", .bool(status == "paused")),
+            ("Restarting", .bool(false)), ("OOMKilled", .bool(oomKilled)), ("Dead", .bool(status == "dead")),
+            ("Pid", .int(isActive ? pid : 0)), ("PidStartTime", .int(pidStartTime)),
+            ("MonitorPid", .int(isActive ? monitorPid : 0)),
+            ("ExitCode", .int(exitCode)), ("Error", .string(error)),
+            ("StartedAt", .string(startedAt?.rfc3339 ?? Container.zeroTime)),
+            ("FinishedAt", .string(finishedAt?.rfc3339 ?? Container.zeroTime)),
+        ])
+    }
+
+    init(json: JSON) {
+        status = json["Status"]?.stringValue ?? "created"
+        pid = Int32(json["Pid"]?.intValue ?? 0)
+        pidStartTime = UInt64(json["PidStartTime"]?.int64Value ?? 0)
+        monitorPid = Int32(json["MonitorPid"]?.intValue ?? 0)
+        exitCode = Int32(json["ExitCode"]?.intValue ?? 0)
+        error = json["Error"]?.stringValue ?? ""
+        oomKilled = json["OOMKilled"]?.boolValue ?? false
+        startedAt = json["StartedAt"]?.stringValue.flatMap(Timestamp.init(rfc3339:)).flatMap { $0.seconds > 0 ? $0 : nil }
+        finishedAt = json["FinishedAt"]?.stringValue.flatMap(Timestamp.init(rfc3339:)).flatMap { $0.seconds > 0 ? $0 : nil }
+    }
+}
+
+/// A container: what it was created with (immutable) and its state.
+public struct Container: Sendable {
+    static let zeroTime = "0001-01-01T00:00:00Z"
+
+    public var id: String
+    /// The name without Docker's leading slash.
+    public var name: String
+    public var created: Timestamp
+    /// The image ID (`sha256:…`).
+    public var image: String
+    /// The image as the user named it (`busybox`), for `ps`.
+    public var imageName: String
+    /// The command: entrypoint + cmd resolved at create time.
+    public var command: [String]
+    public var env: [String]
+    public var workingDir: String
+    public var user: String
+    public var hostname: String
+    public var tty: Bool
+    public var openStdin: Bool
+    public var autoRemove: Bool
+    public var isolation: String
+    public var storage: String
+    public var hostNetwork: Bool
+    public var readonlyRoot: Bool
+    public var stopSignal: String
+    public var stopTimeout: Int?
+    public var cgroupPath: String
+    public var state: ContainerState
+    /// Labels and other settings later features add, kept opaque.
+    public var extra: [(String, JSON)]
+
+    /// Describes a new container.
+    public init(id: String, name: String, image: String, imageName: String, command: [String], env: [String],
+                workingDir: String, user: String, hostname: String, tty: Bool, openStdin: Bool,
+                autoRemove: Bool, isolation: String, storage: String) {
+        self.id = id
+        self.name = name
+        self.created = .now
+        self.image = image
+        self.imageName = imageName
+        self.command = command
+        self.env = env
+        self.workingDir = workingDir
+        self.user = user
+        self.hostname = hostname
+        self.tty = tty
+        self.openStdin = openStdin
+        self.autoRemove = autoRemove
+        self.isolation = isolation
+        self.storage = storage
+        self.hostNetwork = false
+        self.readonlyRoot = false
+        self.stopSignal = "SIGTERM"
+        self.stopTimeout = nil
+        self.cgroupPath = ""
+        self.state = ContainerState()
+        self.extra = []
+    }
+
+    public var shortID: String { Format.shortID(id) }
+
+    /// The stored document: Docker's inspect layout, so `inspect` is mostly this file.
+    public var json: JSON {
+        .object([
+            ("Id", .string(id)),
+            ("Created", .string(created.rfc3339)),
+            ("Path", .string(command.first ?? "")),
+            ("Args", .strings(Array(command.dropFirst()))),
+            ("State", state.json),
+            ("Image", .string(image)),
+            ("Name", .string("/" + name)),
+            ("Driver", .string(storage)),
+            ("Isolation", .string(isolation)),
+            ("HostConfig", .object([
+                ("AutoRemove", .bool(autoRemove)),
+                ("NetworkMode", .string(hostNetwork ? "host" : "none")),
+                ("ReadonlyRootfs", .bool(readonlyRoot)),
+                ("CgroupParent", .string(cgroupPath)),
+            ])),
+            ("Config", .object([
+                ("Hostname", .string(hostname)), ("User", .string(user)), ("Tty", .bool(tty)),
+                ("OpenStdin", .bool(openStdin)), ("Env", .strings(env)), ("Cmd", .strings(command)),
+                ("Image", .string(imageName)), ("WorkingDir", .string(workingDir)),
+                ("StopSignal", .string(stopSignal)),
+                ("StopTimeout", stopTimeout.map { .int($0) } ?? .null),
+            ])),
+            ("Extra", .object(extra)),
+        ])
+    }
+
+    /// Reads a stored document.
+    public init(json: JSON) throws(BerthError) {
+        guard let id = json["Id"]?.stringValue, let config = json["Config"], let host = json["HostConfig"] else {
+            throw BerthError("container record is damaged (no Id/Config); remove it with 'berth rm -f'")
+        }
+        self.id = id
+        name = String((json["Name"]?.stringValue ?? "").drop { $0 == "/" })
+        created = json["Created"]?.stringValue.flatMap(Timestamp.init(rfc3339:)) ?? Timestamp(seconds: 0)
+        image = json["Image"]?.stringValue ?? ""
+        imageName = config["Image"]?.stringValue ?? ""
+        command = config["Cmd"]?.stringArray ?? []
+        env = config["Env"]?.stringArray ?? []
+        workingDir = config["WorkingDir"]?.stringValue ?? "/"
+        user = config["User"]?.stringValue ?? ""
+        hostname = config["Hostname"]?.stringValue ?? ""
+        tty = config["Tty"]?.boolValue ?? false
+        openStdin = config["OpenStdin"]?.boolValue ?? false
+        autoRemove = host["AutoRemove"]?.boolValue ?? false
+        isolation = json["Isolation"]?.stringValue ?? "namespaces"
+        storage = json["Driver"]?.stringValue ?? "overlay"
+        hostNetwork = host["NetworkMode"]?.stringValue == "host"
+        readonlyRoot = host["ReadonlyRootfs"]?.boolValue ?? false
+        stopSignal = config["StopSignal"]?.stringValue ?? "SIGTERM"
+        stopTimeout = config["StopTimeout"]?.intValue
+        cgroupPath = host["CgroupParent"]?.stringValue ?? ""
+        state = ContainerState(json: json["State"] ?? .object([]))
+        if case .object(let members)? = json["Extra"] { extra = members } else { extra = [] }
+    }
+}

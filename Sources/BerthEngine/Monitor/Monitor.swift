@@ -1,0 +1,167 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CBerthLinux
+
+/// The per-container monitor (conmon's job): parent of the container's PID 1,
+/// holder of its pty master or pipes, writer of its log, server of its attach
+/// socket, recorder of its exit, and executor of `--rm`.
+///
+/// It runs as `berth __monitor ROOT ID` re-executed by the CLI, so it starts
+/// single-threaded (clone and setns need that), and forks once more so that it
+/// is nobody's child that must be reaped: it outlives the REPL and the CLI.
+public enum Monitor {
+    /// Runs the monitor; `readyFD` receives one line, `ok PID START` or `err CODE MESSAGE`.
+    public static func main(root: String, id: String, readyFD: Int32, waitAttach: Bool,
+                            registry: Registry) -> Int32 {
+        let pid = fork()
+        if pid < 0 { report(readyFD, "err 125 fork the monitor: \(Errno.current)"); return 125 }
+        if pid > 0 { _exit(0) }
+        signal(SIGPIPE, SIG_IGN)
+        do throws(BerthError) {
+            let session = try MonitorSession(root: root, id: id, registry: registry)
+            session.run(readyFD: readyFD, waitAttach: waitAttach)
+        } catch {
+            report(readyFD, "err \(error.exitCode) \(error.message)")
+            return error.exitCode
+        }
+        return 0
+    }
+
+    static func report(_ fd: Int32, _ line: String) {
+        guard fd >= 0 else { return }
+        _ = writeFully(fd, Array((line.replacingAll("\n", " ") + "\n").utf8))
+        close(fd)
+    }
+}
+
+/// One monitored container, from spawn to recorded exit.
+final class MonitorSession {
+    let store: ContainerStore
+    let container: Container
+    let driver: any StorageDriver
+    let backend: any IsolationBackend
+    let cgroup: Cgroup
+    let rootfs: String
+    var io = MonitorIO()
+    var log: FileDescriptor?
+
+    init(root: String, id: String, registry: Registry) throws(BerthError) {
+        let layout = StoreLayout(root: root)
+        store = ContainerStore(layout: layout)
+        container = try store.load(id: id)
+        let env = StorageEnvironment(storeRoot: root, driverDirectory: layout.driver(container.storage))
+        driver = try registry.storageDriver(container.storage, env)
+        backend = try registry.isolationBackend(container.isolation)
+        cgroup = Cgroup(path: container.cgroupPath)
+        let layers = try ImageStore(layout: layout).layerDirectories(of: try ImageStore(layout: layout).load(id: container.image))
+        rootfs = try driver.mount(containerDirectory: layout.container(id), layers: layers)
+    }
+
+    var containerDirectory: String { store.layout.container(container.id) }
+
+    func run(readyFD: Int32, waitAttach: Bool) {
+        var ready = readyFD
+        let child: SpawnedChild
+        do throws(BerthError) {
+            child = try spawn()
+        } catch {
+            Monitor.report(ready, "err \(error.exitCode) \(error.message)")
+            finishFailedStart(code: error.exitCode, message: error.message)
+            return
+        }
+        if waitAttach {
+            Monitor.report(ready, "ok \(child.pid) \(ProcessTable.startTime(child.pid) ?? 0) \(getpid())")
+            ready = -1
+            io.awaitFirstClient(timeoutMs: 30_000)
+        }
+        child.release()
+        io.receiveMaster()
+        if let failure = child.awaitExec() {
+            var status: Int32 = 0
+            waitpid(child.pid, &status, 0)
+            Monitor.report(ready, "err \(failure.exitCode) \(failure.message)")
+            io.broadcast(.error(failure.message))
+            finishFailedStart(code: failure.exitCode, message: failure.message)
+            io.broadcast(.exit(failure.exitCode))
+            return
+        }
+        Monitor.report(ready, "ok \(child.pid) \(ProcessTable.startTime(child.pid) ?? 0) \(getpid())")
+        log = try? FileDescriptor.open(containerDirectory + "/container.log", O_WRONLY | O_CREAT | O_APPEND, mode: 0o640)
+        let code = io.loop(child: child.pid, tty: container.tty) { [self] stream, bytes in appendLog(stream, bytes) }
+        finish(code: code)
+    }
+
+    private func spawn() throws(BerthError) -> SpawnedChild {
+        let plan = try backend.plan(for: IsolationRequest(hostNetwork: container.hostNetwork,
+                                                           readonlyRoot: container.readonlyRoot))
+        let user = try UserLookup.resolve(container.user, rootfs: rootfs)
+        try cgroup.create()
+        io.signals = berth_signalfd([SIGCHLD, SIGTERM, SIGINT, SIGHUP], 4)
+        let (stdio, ttyMode, console) = try io.prepare(tty: container.tty, ptyInside: plan.ptyInside,
+                                                       openStdin: container.openStdin)
+        let request = SpawnRequest(rootfs: rootfs, argv: container.command, env: container.env,
+                                   cwd: container.workingDir.isEmpty ? "/" : container.workingDir, user: user,
+                                   hostname: container.hostname, plan: plan, readonlyRoot: container.readonlyRoot,
+                                   stdio: stdio, ttyMode: ttyMode, consoleSocket: console)
+        let child = try Spawner.spawn(request)
+        io.closeChildEnds()
+        do {
+            try cgroup.add(child.pid)
+        } catch {
+            kill(child.pid, SIGKILL)
+            throw error
+        }
+        io.listen(containerDirectory + "/attach.sock")
+        return child
+    }
+
+    private func appendLog(_ stream: String, _ bytes: [UInt8]) {
+        guard let log else { return }
+        let line = JSON.object([("log", .string(String(decoding: bytes, as: UTF8.self))), ("stream", .string(stream)),
+                                ("time", .string(Timestamp.now.rfc3339))]).compact + "\n"
+        try? log.write(line)
+    }
+
+    /// PID 1 exited: record it (or remove the container for --rm), release
+    /// everything, then tell the attached clients.
+    private func finish(code: Int32) {
+        cgroup.killAll()
+        try? cgroup.remove()
+        log?.close()
+        if container.autoRemove {
+            try? store.delete(container, driver: driver)
+        } else {
+            _ = try? store.update(container.id) { (c: inout Container) throws(BerthError) in
+                c.state.status = "exited"
+                c.state.exitCode = code
+                c.state.finishedAt = .now
+                c.state.pid = 0
+                c.state.monitorPid = 0
+            }
+            try? driver.unmount(containerDirectory: containerDirectory)
+        }
+        io.broadcast(.exit(code))
+        io.close(socketPath: containerDirectory + "/attach.sock")
+    }
+
+    /// The first process never ran: Docker leaves such a container Created,
+    /// with the exit code and the error recorded.
+    private func finishFailedStart(code: Int32, message: String) {
+        cgroup.killAll()
+        try? cgroup.remove()
+        if container.autoRemove {
+            try? store.delete(container, driver: driver)
+        } else {
+            _ = try? store.update(container.id) { (c: inout Container) throws(BerthError) in
+                c.state.status = "created"
+                c.state.exitCode = code
+                c.state.error = message
+                c.state.pid = 0
+                c.state.monitorPid = 0
+            }
+            try? driver.unmount(containerDirectory: containerDirectory)
+        }
+        io.close(socketPath: containerDirectory + "/attach.sock")
+    }
+}

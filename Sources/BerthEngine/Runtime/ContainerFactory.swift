@@ -1,0 +1,163 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Everything `create` and `run` accept about a new container.
+public struct CreateOptions: Sendable {
+    public var image: String
+    /// Words after the image: the command, replacing the image's CMD.
+    public var command: [String] = []
+    public var entrypoint: String?
+    public var name: String?
+    public var env: [String] = []
+    public var envFiles: [String] = []
+    public var workdir: String?
+    public var user: String?
+    public var hostname: String?
+    public var tty = false
+    public var interactive = false
+    public var autoRemove = false
+    public var isolation: String?
+    public var storage: String?
+    public var network: String?
+    public var readOnly = false
+    public var stopSignal: String?
+    public var stopTimeout: Int?
+
+    public init(image: String) { self.image = image }
+}
+
+/// Makes containers from images, with Docker's rules for the command,
+/// environment, working directory and name.
+public struct ContainerFactory {
+    public let lifecycle: Lifecycle
+    /// Where warnings go (the chroot backend's, a fallback).
+    public var warn: (String) -> Void
+    /// The invoking environment, for `-e NAME` without a value.
+    public var environment: [String: String]
+
+    public init(lifecycle: Lifecycle, environment: [String: String], warn: @escaping (String) -> Void) {
+        self.lifecycle = lifecycle
+        self.environment = environment
+        self.warn = warn
+    }
+
+    static let defaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+    /// Creates the container; nothing is left behind if any step fails.
+    public func create(_ o: CreateOptions) throws(BerthError) -> Container {
+        let layout = lifecycle.layout
+        try layout.ensure()
+        let image = try lifecycle.images.resolve(o.image)
+        let config = image.runConfig
+        let command = try resolveCommand(o, config)
+        let name = o.name ?? uniqueName()
+        if o.name != nil { try ContainerNames.validate(name) }
+        let defaults = StoreConfig.load(layout)
+        let (isolation, hostNetwork) = try chooseIsolation(o, defaults)
+        let storage = o.storage ?? defaults.storage
+        let driver = try lifecycle.registry.storageDriver(storage, StorageEnvironment(
+            storeRoot: layout.root, driverDirectory: layout.driver(storage)))
+        let id = RandomID.hex64()
+        let hostname = o.hostname ?? String(id.prefix(12))
+        var container = Container(
+            id: id, name: name, image: image.id, imageName: o.image, command: command,
+            env: try environment(o, config, hostname: hostname), workingDir: o.workdir ?? nonEmpty(config["WorkingDir"]) ?? "/",
+            user: o.user ?? nonEmpty(config["User"]) ?? "", hostname: hostname, tty: o.tty,
+            openStdin: o.interactive, autoRemove: o.autoRemove, isolation: isolation, storage: storage)
+        container.hostNetwork = hostNetwork
+        container.readonlyRoot = o.readOnly
+        container.stopSignal = o.stopSignal ?? nonEmpty(config["StopSignal"]) ?? "SIGTERM"
+        container.stopTimeout = o.stopTimeout
+        container.cgroupPath = Cgroup.forContainer(id, environment: environment).path
+        guard container.workingDir.hasPrefix("/") else {
+            throw BerthError("the working directory '\(container.workingDir)' is invalid; it needs to be an absolute path")
+        }
+        return try lifecycle.containers.create(container, driver: driver,
+                                               layers: try lifecycle.images.layerDirectories(of: image))
+    }
+
+    private func nonEmpty(_ value: JSON?) -> String? {
+        guard let s = value?.stringValue, !s.isEmpty else { return nil }
+        return s
+    }
+
+    /// ENTRYPOINT + CMD as Docker combines them.
+    private func resolveCommand(_ o: CreateOptions, _ config: JSON) throws(BerthError) -> [String] {
+        let entrypoint: [String]
+        var cmd: [String]
+        if let e = o.entrypoint {
+            entrypoint = e.isEmpty ? [] : [e]
+            cmd = o.command
+        } else {
+            entrypoint = config["Entrypoint"]?.stringArray ?? []
+            cmd = o.command.isEmpty ? (config["Cmd"]?.stringArray ?? []) : o.command
+        }
+        if o.entrypoint == nil && !o.command.isEmpty { cmd = o.command }
+        let full = entrypoint + cmd
+        guard !full.isEmpty else {
+            throw BerthError("no command specified: the image \(o.image) has no CMD or ENTRYPOINT; give one after the image name")
+        }
+        return full
+    }
+
+    private func environment(_ o: CreateOptions, _ config: JSON, hostname: String) throws(BerthError) -> [String] {
+        var pairs: [(String, String)] = []
+        for file in o.envFiles {
+            let text = try FileSystem.readText(file)
+            for line in text.split(separator: "\n") where !line.hasPrefix("#") && !line.allSatisfy({ $0 == " " }) {
+                pairs.append(try pair(String(line)))
+            }
+        }
+        for item in o.env { pairs.append(try pair(item)) }
+        var env = config["Env"]?.stringArray ?? []
+        if !env.contains(where: { $0.hasPrefix("PATH=") }) { env.insert(Self.defaultPath, at: 0) }
+        env = ImageChanges.mergeEnv(env, [("HOSTNAME", hostname)])
+        if o.tty { env = ImageChanges.mergeEnv(env, [("TERM", "xterm")]) }
+        return ImageChanges.mergeEnv(env, pairs)
+    }
+
+    /// `K=V`, or `K` taking the value from the caller's environment.
+    private func pair(_ item: String) throws(BerthError) -> (String, String) {
+        if let eq = item.firstIndex(of: "=") {
+            let key = String(item[..<eq])
+            guard !key.isEmpty else { throw BerthError("invalid environment variable: \(item); use KEY=VALUE") }
+            return (key, String(item[item.index(after: eq)...]))
+        }
+        return (item, environment[item] ?? "")
+    }
+
+    /// The backend to use, falling back from namespaces to chroot (with a
+    /// warning) when namespaces cannot run here.
+    private func chooseIsolation(_ o: CreateOptions, _ defaults: StoreConfig) throws(BerthError) -> (String, Bool) {
+        var name = o.isolation ?? defaults.isolation
+        let backend = try lifecycle.registry.isolationBackend(name)
+        if let reason = backend.unavailableReason() {
+            guard o.isolation == nil, lifecycle.registry.contains(.isolation, "chroot") else {
+                throw BerthError("isolation backend \"\(name)\" cannot run here: \(reason); try --isolation chroot")
+            }
+            warn("WARNING: \(reason); falling back to --isolation chroot")
+            name = "chroot"
+        }
+        let chosen = try lifecycle.registry.isolationBackend(name)
+        let network = o.network ?? (chosen.isolates ? "none" : "host")
+        if !chosen.isolates {
+            warn("WARNING: the chroot backend does not isolate processes, users or the network; use it only for trusted images")
+            if network != "host" {
+                throw BerthError("the chroot backend supports only --network host (it has no network namespace); drop --network \(network)")
+            }
+        }
+        guard ["none", "host"].contains(network) else {
+            throw BerthError("network \"\(network)\" not found; this version supports --network none and --network host")
+        }
+        return (name, network == "host")
+    }
+
+    private func uniqueName() -> String {
+        for _ in 0..<20 {
+            let name = ContainerNames.generate()
+            if lifecycle.containers.isNameFree(name) { return name }
+        }
+        return ContainerNames.generate() + "_" + String(RandomID.hex64().prefix(4))
+    }
+}

@@ -1,0 +1,197 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CBerthLinux
+
+/// The container state machine as the CLI drives it: created → running ⇄
+/// paused; running → exited → running; created, exited (and, forced, running
+/// and paused) → removed. Every refusal uses Docker's wording and changes nothing.
+public struct Lifecycle {
+    public let layout: StoreLayout
+    public let registry: Registry
+    public let containers: ContainerStore
+    public let images: ImageStore
+
+    public init(layout: StoreLayout, registry: Registry) {
+        self.layout = layout
+        self.registry = registry
+        self.containers = ContainerStore(layout: layout)
+        self.images = ImageStore(layout: layout)
+    }
+
+    func driver(for container: Container) throws(BerthError) -> any StorageDriver {
+        try registry.storageDriver(container.storage, StorageEnvironment(
+            storeRoot: layout.root, driverDirectory: layout.driver(container.storage)))
+    }
+
+    // MARK: start
+
+    /// Starts a created or exited container. With `waitAttach` the process
+    /// is held until the first attach client connects (for foreground `run`).
+    @discardableResult
+    public func start(_ ref: String, waitAttach: Bool = false) throws(BerthError) -> Container {
+        let found = try containers.find(ref)
+        return try FileLock.withLock(containers.lockPath(found.id)) { () throws(BerthError) -> Container in
+            var container = try containers.load(id: found.id)
+            if container.state.status == "paused" {
+                throw BerthError("cannot start a paused container, try unpause instead")
+            }
+            if container.state.isActive { return container }
+            let driver = try driver(for: container)
+            let layers = try images.layerDirectories(of: try images.load(id: container.image))
+            _ = try driver.mount(containerDirectory: layout.container(container.id), layers: layers)
+            switch try MonitorLauncher.launch(root: layout.root, id: container.id, waitAttach: waitAttach) {
+            case .failed(let code, let message):
+                throw BerthError(message, exitCode: code)
+            case .started(let pid, let startTime, let monitor):
+                container.state.status = "running"
+                container.state.pid = pid
+                container.state.pidStartTime = startTime
+                container.state.monitorPid = monitor
+                container.state.startedAt = .now
+                container.state.finishedAt = nil
+                container.state.exitCode = 0
+                container.state.error = ""
+                try containers.save(container)
+                return container
+            }
+        }
+    }
+
+    // MARK: stop, kill, wait
+
+    /// Sends the stop signal, waits `timeout` seconds, then SIGKILLs the
+    /// whole container; returns once the monitor has recorded the exit.
+    public func stop(_ ref: String, timeout: Int?) throws(BerthError) {
+        let container = try containers.find(ref)
+        guard container.state.isActive else { return }
+        let seconds = timeout ?? container.stopTimeout ?? 10
+        let signal = Signals.number(container.stopSignal) ?? SIGTERM
+        let pidfd = berth_pidfd_open(container.state.pid)
+        defer { if pidfd >= 0 { close(pidfd) } }
+        guard pidfd >= 0, ProcessTable.isAlive(container.state.pid, startTime: container.state.pidStartTime) else {
+            try awaitRecordedExit(container)
+            return
+        }
+        _ = berth_pidfd_send_signal(pidfd, signal)
+        let cgroup = Cgroup(path: container.cgroupPath)
+        if container.state.status == "paused" { try? cgroup.thaw() }   // a frozen process cannot act on a signal
+        if !wait(pidfd, milliseconds: Int32(seconds * 1000)) {
+            _ = berth_pidfd_send_signal(pidfd, SIGKILL)
+            cgroup.killAll()
+            _ = wait(pidfd, milliseconds: 10_000)
+        }
+        try awaitRecordedExit(container)
+    }
+
+    /// Sends a signal to PID 1 (`kill -s`), as Docker does.
+    public func kill(_ ref: String, signal: Int32) throws(BerthError) {
+        let container = try containers.find(ref)
+        guard container.state.isActive else {
+            throw BerthError("cannot kill container: \(ref): container \(container.shortID) is not running")
+        }
+        let pidfd = berth_pidfd_open(container.state.pid)
+        defer { if pidfd >= 0 { close(pidfd) } }
+        guard pidfd >= 0, berth_pidfd_send_signal(pidfd, signal) == 0 else {
+            throw .syscall("kill", "container \(ref)", .current)
+        }
+        if signal == SIGKILL {
+            Cgroup(path: container.cgroupPath).killAll()
+            _ = wait(pidfd, milliseconds: 10_000)
+            try awaitRecordedExit(container)
+        }
+    }
+
+    /// Blocks until the container is not running; returns its exit code.
+    public func waitForExit(_ ref: String) throws(BerthError) -> Int32 {
+        let container = try containers.find(ref)
+        if container.state.isActive { try awaitRecordedExit(container, limitMs: -1) }
+        return (try? containers.load(id: container.id))?.state.exitCode ?? container.state.exitCode
+    }
+
+    /// Waits for the monitor to write the exit (it exits right after). If the
+    /// monitor is gone, the truthful state is computed on the next load.
+    func awaitRecordedExit(_ container: Container, limitMs: Int32 = 15_000) throws(BerthError) {
+        let monitor = berth_pidfd_open(container.state.monitorPid)
+        if monitor >= 0 {
+            _ = wait(monitor, milliseconds: limitMs)
+            close(monitor)
+        }
+    }
+
+    private func wait(_ pidfd: Int32, milliseconds: Int32) -> Bool {
+        var p = pollfd(fd: pidfd, events: Int16(POLLIN), revents: 0)
+        while true {
+            let n = poll(&p, 1, milliseconds)
+            if n < 0 && errno == EINTR { continue }
+            return n > 0
+        }
+    }
+
+    // MARK: pause
+
+    /// Freezes every process of a running container.
+    public func pause(_ ref: String) throws(BerthError) {
+        let found = try containers.find(ref)
+        try containers.update(found.id) { (c: inout Container) throws(BerthError) in
+            if c.state.status == "paused" { throw BerthError("Container \(c.id) is already paused") }
+            guard c.state.status == "running" else { throw BerthError("Container \(c.id) is not running") }
+            try Cgroup(path: c.cgroupPath).freeze()
+            c.state.status = "paused"
+        }
+    }
+
+    /// Thaws a paused container.
+    public func unpause(_ ref: String) throws(BerthError) {
+        let found = try containers.find(ref)
+        try containers.update(found.id) { (c: inout Container) throws(BerthError) in
+            guard c.state.status == "paused" else { throw BerthError("Container \(c.id) is not paused") }
+            try Cgroup(path: c.cgroupPath).thaw()
+            c.state.status = "running"
+        }
+    }
+
+    // MARK: remove
+
+    /// Removes a container; a running or paused one only with `force`
+    /// (SIGKILL first). Afterwards no mount, cgroup, process or directory of it remains.
+    public func remove(_ ref: String, force: Bool) throws(BerthError) {
+        let container = try containers.find(ref)
+        if container.state.isActive {
+            guard force else {
+                throw BerthError("cannot remove container \"/\(container.name)\": container is \(container.state.status): stop the container before removing or force remove")
+            }
+            let cgroup = Cgroup(path: container.cgroupPath)
+            let pidfd = berth_pidfd_open(container.state.pid)
+            if pidfd >= 0 { _ = berth_pidfd_send_signal(pidfd, SIGKILL); close(pidfd) }
+            cgroup.killAll()
+            try awaitRecordedExit(container)
+        }
+        guard let current = try? containers.load(id: container.id) else { return }   // --rm removed it
+        try FileLock.withLock(containers.lockPath(current.id)) { () throws(BerthError) in
+            let cgroup = Cgroup(path: current.cgroupPath)
+            cgroup.killAll()          // a monitor killed earlier may have left processes behind
+            try cgroup.remove()
+            try containers.delete(current, driver: try driver(for: current))
+        }
+    }
+}
+
+/// Signal names as Docker accepts them (`SIGTERM`, `TERM`, `15`).
+public enum Signals {
+    static let table: [String: Int32] = [
+        "HUP": SIGHUP, "INT": SIGINT, "QUIT": SIGQUIT, "ILL": SIGILL, "TRAP": SIGTRAP, "ABRT": SIGABRT,
+        "BUS": SIGBUS, "FPE": SIGFPE, "KILL": SIGKILL, "USR1": SIGUSR1, "SEGV": SIGSEGV, "USR2": SIGUSR2,
+        "PIPE": SIGPIPE, "ALRM": SIGALRM, "TERM": SIGTERM, "CHLD": SIGCHLD, "CONT": SIGCONT, "STOP": SIGSTOP,
+        "TSTP": SIGTSTP, "TTIN": SIGTTIN, "TTOU": SIGTTOU, "URG": SIGURG, "XCPU": SIGXCPU, "XFSZ": SIGXFSZ,
+        "VTALRM": SIGVTALRM, "PROF": SIGPROF, "WINCH": SIGWINCH, "IO": SIGIO, "PWR": SIGPWR, "SYS": SIGSYS,
+    ]
+
+    /// The number of a signal name or number; nil if unknown.
+    public static func number(_ text: String) -> Int32? {
+        if let n = Int32(text), n > 0, n < 65 { return n }
+        var name = text.uppercased()
+        if name.hasPrefix("SIG") { name = String(name.dropFirst(3)) }
+        return table[name]
+    }
+}

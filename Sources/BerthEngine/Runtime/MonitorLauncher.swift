@@ -1,0 +1,82 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CBerthLinux
+
+/// Starts a container's monitor (`berth __monitor ROOT ID`) in its own
+/// session and reads its one-line report.
+public enum MonitorLauncher {
+    /// What the monitor reported.
+    public enum Report: Sendable {
+        case started(pid: Int32, startTime: UInt64, monitor: Int32)
+        case failed(code: Int32, message: String)
+    }
+
+    /// Spawns the monitor and waits for its report.
+    public static func launch(root: String, id: String, waitAttach: Bool) throws(BerthError) -> Report {
+        guard let binary = FileSystem.readLink("/proc/self/exe") else {
+            throw BerthError("cannot find the berth binary (/proc/self/exe); is /proc mounted?")
+        }
+        var ready: [Int32] = [-1, -1]
+        guard berth_pipe_cloexec(&ready) == 0 else { throw .syscall("pipe", "for the monitor", .current) }
+        let args = [binary, "--root", root, "__monitor", id] + (waitAttach ? ["--wait-attach"] : [])
+        let pid = try spawn(binary, args, readyFD: ready[1])
+        close(ready[1])
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}   // the monitor's first process exits at once
+        let line = readLine(ready[0])
+        close(ready[0])
+        return parse(line)
+    }
+
+    private static func spawn(_ binary: String, _ args: [String], readyFD: Int32) throws(BerthError) -> pid_t {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_adddup2(&actions, readyFD, 3)
+        var attrs = posix_spawnattr_t()
+        posix_spawnattr_init(&attrs)
+        defer { posix_spawnattr_destroy(&attrs) }
+        // Its own session: the REPL's Ctrl-C and a closed terminal never reach it.
+        var flags = berth_posix_spawn_setsid() | Int16(POSIX_SPAWN_SETSIGMASK)
+        posix_spawnattr_setflags(&attrs, flags)
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        posix_spawnattr_setsigmask(&attrs, &empty)
+        flags = 0
+        var pid: pid_t = 0
+        let argv = args.map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        let rc = posix_spawn(&pid, binary, &actions, &attrs, argv, environ)
+        guard rc == 0 else { throw .syscall("spawn monitor", binary, Errno(rc)) }
+        return pid
+    }
+
+    private static func readLine(_ fd: Int32) -> String {
+        var bytes: [UInt8] = []
+        var byte: UInt8 = 0
+        while true {
+            let n = read(fd, &byte, 1)
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 || byte == 10 { break }
+            bytes.append(byte)
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    static func parse(_ line: String) -> Report {
+        let words = line.split(separator: " ", maxSplits: 2).map(String.init)
+        if words.first == "ok", words.count >= 2 {
+            let rest = words.count > 2 ? words[2].split(separator: " ").map(String.init) : []
+            return .started(pid: Int32(words[1]) ?? 0, startTime: UInt64(rest.first ?? "") ?? 0,
+                            monitor: Int32(rest.dropFirst().first ?? "") ?? 0)
+        }
+        if words.first == "err", words.count >= 2 {
+            return .failed(code: Int32(words[1]) ?? 125, message: words.count > 2 ? words[2] : "unknown error")
+        }
+        return .failed(code: 125, message: "the container's monitor exited without reporting; see 'berth logs' or run with --isolation chroot to compare")
+    }
+}

@@ -1,0 +1,168 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CBerthLinux
+
+/// What the container's first process is, as the monitor hands it to the C shim.
+public struct SpawnRequest: Sendable {
+    public var rootfs: String
+    public var argv: [String]
+    public var env: [String]
+    public var cwd: String
+    public var user: ResolvedUser
+    public var hostname: String?
+    public var plan: IsolationPlan
+    public var readonlyRoot: Bool
+    /// fds for stdin, stdout, stderr (-1: /dev/null).
+    public var stdio: [Int32]
+    /// BERTH_TTY_NONE / INSIDE / STDIO.
+    public var ttyMode: Int32
+    /// For BERTH_TTY_INSIDE: where the child sends the pty master.
+    public var consoleSocket: Int32
+
+    public init(rootfs: String, argv: [String], env: [String], cwd: String, user: ResolvedUser,
+                hostname: String?, plan: IsolationPlan, readonlyRoot: Bool, stdio: [Int32],
+                ttyMode: Int32, consoleSocket: Int32) {
+        self.rootfs = rootfs; self.argv = argv; self.env = env; self.cwd = cwd; self.user = user
+        self.hostname = hostname; self.plan = plan; self.readonlyRoot = readonlyRoot; self.stdio = stdio
+        self.ttyMode = ttyMode; self.consoleSocket = consoleSocket
+    }
+}
+
+/// A cloned child waiting for `release()`.
+public struct SpawnedChild: Sendable {
+    public let pid: Int32
+    let syncFD: Int32
+    let errorFD: Int32
+
+    /// Lets the child go on (after the monitor put it in its cgroup).
+    public func release() {
+        var go: UInt8 = 1
+        _ = Glibc.write(syncFD, &go, 1)
+        close(syncFD)
+    }
+
+    /// Blocks until the child has exec'd (nil) or failed (its report).
+    public func awaitExec() -> SpawnFailure? {
+        defer { close(errorFD) }
+        var report = berth_spawn_error()
+        let size = MemoryLayout<berth_spawn_error>.size
+        var got = 0
+        while got < size {
+            let n = withUnsafeMutableBytes(of: &report) { Glibc.read(errorFD, $0.baseAddress! + got, size - got) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { break }
+            got += n
+        }
+        guard got == size else { return nil }   // EOF: close-on-exec fired, the exec succeeded
+        let detail = withUnsafeBytes(of: report.detail) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        return SpawnFailure(stage: report.stage, errno: Errno(report.err), detail: detail)
+    }
+}
+
+/// Why a container's first process did not start.
+public struct SpawnFailure: Sendable, Error {
+    public let stage: Int32
+    public let errno: Errno
+    public let detail: String
+
+    /// Docker's exit codes: 127 command not found, 126 not executable, 125 setup.
+    public var exitCode: Int32 {
+        guard stage == Int32(BERTH_STAGE_EXEC.rawValue) else { return 125 }
+        return errno == .ENOENT ? 127 : 126
+    }
+
+    /// Docker's wording for exec failures, our own for set-up ones.
+    public var message: String {
+        if stage == Int32(BERTH_STAGE_EXEC.rawValue) {
+            let cmd = String(detail.dropFirst(5))
+            if errno == .ENOENT {
+                return cmd.contains("/")
+                    ? "exec: \"\(cmd)\": stat \(cmd): no such file or directory: check the path inside the image"
+                    : "exec: \"\(cmd)\": executable file not found in $PATH: check the command name, or give its full path"
+            }
+            return "exec: \"\(cmd)\": permission denied (\(errno)): the file is not an executable the container can run"
+        }
+        if stage == Int32(BERTH_STAGE_CWD.rawValue) {
+            return "\(detail): \(errno); the working directory must exist in the image (or use -w with one that does)"
+        }
+        return "container set-up failed at \(detail): \(errno)"
+    }
+}
+
+/// Clones a container's first process through the C shim.
+public enum Spawner {
+    /// Clones the child; it waits for `release()` before doing anything.
+    /// Must run in a single-threaded process (the monitor).
+    public static func spawn(_ request: SpawnRequest) throws(BerthError) -> SpawnedChild {
+        var sync: [Int32] = [-1, -1], errs: [Int32] = [-1, -1]
+        guard berth_pipe_cloexec(&sync) == 0, berth_pipe_cloexec(&errs) == 0 else {
+            throw .syscall("pipe2", "for the container's start", .current)
+        }
+        let arena = CStringArena()
+        defer { arena.free() }
+        var config = berth_spawn_config()
+        config.rootfs = arena.string(request.rootfs)
+        config.hostname = request.hostname.map { arena.string($0) }
+        config.argv = arena.mutableArray(request.argv)
+        config.envp = arena.mutableArray(request.env)
+        config.cwd = arena.string(request.cwd)
+        config.uid = request.user.uid
+        config.gid = request.user.gid
+        config.groups = arena.uint32s(request.user.groups)
+        config.ngroups = Int32(request.user.groups.count)
+        config.clone_flags = request.plan.cloneFlags
+        config.pivot = request.plan.pivotRoot ? 1 : 0
+        config.stdio = (request.stdio[0], request.stdio[1], request.stdio[2])
+        config.tty_mode = request.ttyMode
+        config.console_socket = request.consoleSocket
+        config.sync_fd = sync[0]
+        config.error_fd = errs[1]
+        config.capabilities = request.plan.capabilities
+        config.masked_paths = arena.array(request.plan.maskedPaths)
+        config.readonly_paths = arena.array(request.plan.readonlyPaths)
+        config.readonly_root = request.readonlyRoot ? 1 : 0
+        let pid = berth_spawn(&config)
+        let err = Errno.current
+        close(sync[0])
+        close(errs[1])
+        guard pid > 0 else {
+            close(sync[1]); close(errs[0])
+            throw .syscall("clone", "the container's first process", err,
+                           fix: err == .EPERM ? "run berth as root, or use --isolation chroot" : nil)
+        }
+        return SpawnedChild(pid: pid, syncFD: sync[1], errorFD: errs[0])
+    }
+}
+
+/// C strings that live until `free()`, for one call into C.
+final class CStringArena {
+    private var pointers: [UnsafeMutableRawPointer] = []
+
+    func string(_ s: String) -> UnsafePointer<CChar> {
+        let p = strdup(s)!
+        pointers.append(UnsafeMutableRawPointer(p))
+        return UnsafePointer(p)
+    }
+
+    func mutableArray(_ list: [String]) -> UnsafePointer<UnsafeMutablePointer<CChar>?> {
+        let array = UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>.allocate(capacity: list.count + 1)
+        for (i, s) in list.enumerated() { array[i] = UnsafeMutablePointer(mutating: string(s)) }
+        array[list.count] = nil
+        pointers.append(UnsafeMutableRawPointer(array))
+        return UnsafePointer(array)
+    }
+
+    func array(_ list: [String]) -> UnsafePointer<UnsafePointer<CChar>?> {
+        UnsafeRawPointer(mutableArray(list)).assumingMemoryBound(to: UnsafePointer<CChar>?.self)
+    }
+
+    func uint32s(_ list: [UInt32]) -> UnsafePointer<UInt32> {
+        let array = UnsafeMutablePointer<UInt32>.allocate(capacity: max(1, list.count))
+        for (i, v) in list.enumerated() { array[i] = v }
+        pointers.append(UnsafeMutableRawPointer(array))
+        return UnsafePointer(array)
+    }
+
+    func free() { for p in pointers { Glibc.free(p) } }
+}

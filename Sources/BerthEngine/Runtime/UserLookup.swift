@@ -1,0 +1,63 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A user as the kernel wants it.
+public struct ResolvedUser: Sendable, Equatable {
+    public var uid: UInt32
+    public var gid: UInt32
+    public var groups: [UInt32]
+    public var home: String
+
+    public init(uid: UInt32, gid: UInt32, groups: [UInt32], home: String) {
+        self.uid = uid; self.gid = gid; self.groups = groups; self.home = home
+    }
+}
+
+/// Resolves `-u user[:group]` against the image's /etc/passwd and /etc/group,
+/// read with openat2 RESOLVE_IN_ROOT so a symlinked /etc cannot point at the host's.
+public enum UserLookup {
+    public static func resolve(_ spec: String, rootfs: String) throws(BerthError) -> ResolvedUser {
+        let parts = spec.split(separator: ":", maxSplits: 1).map(String.init)
+        let userPart = parts.first ?? ""
+        let passwd = entries(rootfs, "/etc/passwd")
+        let groupFile = entries(rootfs, "/etc/group")
+        var user = ResolvedUser(uid: 0, gid: 0, groups: [], home: "/root")
+        if !userPart.isEmpty {
+            if let line = passwd.first(where: { $0[0] == userPart }) ?? passwd.first(where: { $0[2] == userPart }),
+               line.count >= 6, let uid = UInt32(line[2]), let gid = UInt32(line[3]) {
+                user = ResolvedUser(uid: uid, gid: gid, groups: [], home: line[5])
+            } else if let uid = UInt32(userPart) {
+                user = ResolvedUser(uid: uid, gid: 0, groups: [], home: "/")
+            } else {
+                throw BerthError("unable to find user \(userPart): no matching entries in the image's /etc/passwd; use a numeric UID or a user the image has")
+            }
+        }
+        if parts.count > 1 {
+            let g = parts[1]
+            if let line = groupFile.first(where: { $0[0] == g }), line.count >= 3, let gid = UInt32(line[2]) {
+                user.gid = gid
+            } else if let gid = UInt32(g) {
+                user.gid = gid
+            } else {
+                throw BerthError("unable to find group \(g): no matching entries in the image's /etc/group; use a numeric GID")
+            }
+        }
+        let name = passwd.first { UInt32($0[2]) == user.uid }?[0]
+        user.groups = [user.gid] + groupFile.compactMap { line -> UInt32? in
+            guard line.count >= 4, let name, line[3].split(separator: ",").contains(Substring(name)) else { return nil }
+            return UInt32(line[2])
+        }
+        return user
+    }
+
+    private static func entries(_ rootfs: String, _ path: String) -> [[String]] {
+        guard let root = try? FileDescriptor.open(rootfs, O_RDONLY | O_DIRECTORY) else { return [] }
+        defer { root.close() }
+        guard let fd = try? FileDescriptor.openInRoot(root, path, O_RDONLY) else { return [] }
+        defer { fd.close() }
+        let text = String(decoding: (try? fd.readAll()) ?? [], as: UTF8.self)
+        return text.split(separator: "\n").map { $0.split(separator: ":", omittingEmptySubsequences: false).map(String.init) }
+            .filter { $0.count >= 3 }
+    }
+}

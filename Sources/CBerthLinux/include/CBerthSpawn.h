@@ -1,0 +1,113 @@
+#ifndef CBERTH_SPAWN_H
+#define CBERTH_SPAWN_H
+#include <stdint.h>
+#include <sys/types.h>
+
+/// How the container's standard streams are set up.
+enum berth_tty_mode {
+    BERTH_TTY_NONE = 0,      /* stdio[] are plain fds (pipes or /dev/null) */
+    BERTH_TTY_INSIDE = 1,    /* open a pty on the container's own devpts, send the master on console_socket */
+    BERTH_TTY_STDIO = 2,     /* stdio[] are already a pty slave: just make it the controlling terminal */
+};
+
+/// Everything the child needs, prepared by Swift before the clone: after it
+/// only async-signal-safe calls run (the runc nsexec / containerization CShim
+/// rule), and failures travel back over error_fd.
+struct berth_spawn_config {
+    const char *rootfs;                 /* host path of the container root */
+    const char *hostname;               /* NULL: leave unchanged */
+    char *const *argv;                  /* NULL-terminated */
+    char *const *envp;                  /* NULL-terminated */
+    const char *cwd;                    /* inside the container */
+    uint32_t uid, gid;
+    const uint32_t *groups;
+    int ngroups;
+    int clone_flags;                    /* CLONE_NEW*; 0 for the chroot backend */
+    int pivot;                          /* 1: private mounts, /proc, /dev, /sys, pivot_root; 0: chroot only */
+    int stdio[3];                       /* -1: /dev/null */
+    int tty_mode;                       /* enum berth_tty_mode */
+    int console_socket;                 /* for BERTH_TTY_INSIDE */
+    int sync_fd;                        /* child waits for one byte here before anything else */
+    int error_fd;                       /* close-on-exec; child writes struct berth_spawn_error on failure */
+    uint64_t capabilities;              /* bit N = keep capability N; UINT64_MAX keeps all */
+    const char *const *masked_paths;    /* NULL-terminated, may be NULL */
+    const char *const *readonly_paths;  /* NULL-terminated, may be NULL */
+    int readonly_root;
+};
+
+/// The stage at which a child failed.
+enum berth_spawn_stage {
+    BERTH_STAGE_SYNC = 1, BERTH_STAGE_MOUNT, BERTH_STAGE_PIVOT, BERTH_STAGE_HOSTNAME,
+    BERTH_STAGE_TTY, BERTH_STAGE_STDIO, BERTH_STAGE_CWD, BERTH_STAGE_USER,
+    BERTH_STAGE_CAPS, BERTH_STAGE_EXEC,
+};
+
+/// What a failed child reports before _exit.
+struct berth_spawn_error {
+    int32_t stage;
+    int32_t err;
+    char detail[240];
+};
+
+/// clone(2)s the container's first process; returns its pid in the caller's
+/// PID namespace, or -1 with errno. Call only from a single-threaded process.
+pid_t berth_spawn(const struct berth_spawn_config *config);
+
+/// Sends one fd over a unix socket (SCM_RIGHTS). 0 or -1 with errno.
+int berth_send_fd(int sock, int fd);
+/// Receives one fd from a unix socket; -1 with errno.
+int berth_recv_fd(int sock);
+
+/// pidfd_open(2); -1 with errno.
+int berth_pidfd_open(pid_t pid);
+/// pidfd_send_signal(2).
+int berth_pidfd_send_signal(int pidfd, int sig);
+
+/// Terminal helpers (macros or variadic ioctls in C).
+int berth_get_winsize(int fd, unsigned short *rows, unsigned short *cols);
+int berth_set_winsize(int fd, unsigned short rows, unsigned short cols);
+int berth_make_raw(int fd, void *saved_termios, int saved_size);
+int berth_restore_termios(int fd, const void *saved_termios);
+int berth_termios_size(void);
+
+/// A signalfd for the given signals (which this call also blocks); -1 on error.
+int berth_signalfd(const int *signals, int count);
+/// Reads one signal number from a signalfd; -1 on error.
+int berth_signalfd_read(int fd);
+/// Unblocks the given signals (after a signalfd is closed).
+void berth_unblock_signals_only(const int *signals, int count);
+/// Unblocks every signal and restores default dispositions (for children).
+void berth_unblock_signals(void);
+
+/// pipe2(fds, O_CLOEXEC); glibc declares pipe2 only under _GNU_SOURCE.
+int berth_pipe_cloexec(int fds[2]);
+/// posix_spawnattr flag POSIX_SPAWN_SETSID (a _GNU_SOURCE macro).
+short berth_posix_spawn_setsid(void);
+
+/// A listening unix stream socket at `path` (any length: it binds through
+/// /proc/self/fd/N/NAME of the parent directory, so the 108-byte sun_path
+/// limit never bites). Non-blocking, close-on-exec. -1 with errno.
+int berth_unix_listen(const char *path);
+/// Connects to a unix stream socket at `path` (any length); -1 with errno.
+int berth_unix_connect(const char *path);
+/// accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK).
+int berth_accept(int fd);
+/// A connected socketpair (AF_UNIX, SOCK_STREAM, close-on-exec) in fds.
+int berth_socketpair(int fds[2]);
+/// Sets or clears O_NONBLOCK.
+int berth_set_nonblocking(int fd, int on);
+/// Opens a host pty pair (for the chroot backend): master in *master, slave in *slave.
+int berth_openpty(int *master, int *slave);
+
+/// setns(2).
+int berth_setns(int fd, int nstype);
+
+/// Linux constants Swift cannot see as macros.
+int berth_clone_newpid(void);
+int berth_clone_newns(void);
+int berth_clone_newuts(void);
+int berth_clone_newipc(void);
+int berth_clone_newnet(void);
+int berth_clone_newcgroup(void);
+
+#endif

@@ -1,0 +1,408 @@
+// The container's first process, from clone(2) to execve(2).
+//
+// Everything here runs in the child of a raw clone with the parent's memory
+// copied, so it sticks to system calls and stack buffers: no malloc, no
+// Swift, no locks. Failures are written to error_fd (close-on-exec, so a
+// successful exec closes it and the parent reads EOF) and the child exits.
+#define _GNU_SOURCE
+#include "CBerthSpawn.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#ifndef TIOCGPTPEER
+#define TIOCGPTPEER _IO('T', 0x41)
+#endif
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+extern char **environ;
+
+static void fail(const struct berth_spawn_config *c, int stage, const char *what, const char *path) {
+    struct berth_spawn_error e;
+    memset(&e, 0, sizeof e);
+    e.stage = stage;
+    e.err = errno;
+    snprintf(e.detail, sizeof e.detail, "%s%s%s", what, path ? " " : "", path ? path : "");
+    ssize_t unused = write(c->error_fd, &e, sizeof e);
+    (void)unused;
+    _exit(stage == BERTH_STAGE_EXEC ? (e.err == ENOENT ? 127 : 126) : 125);
+}
+
+static void join(char *out, size_t size, const char *a, const char *b) {
+    snprintf(out, size, "%s%s", a, b);
+}
+
+static void must_mount(const struct berth_spawn_config *c, const char *src, const char *target,
+                       const char *type, unsigned long flags, const char *data) {
+    mkdir(target, 0755);
+    if (mount(src, target, type, flags, data) != 0) fail(c, BERTH_STAGE_MOUNT, "mount", target);
+}
+
+static void make_dev(const struct berth_spawn_config *c, const char *root) {
+    static const struct { const char *name; unsigned maj, min; } nodes[] = {
+        {"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7}, {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0},
+    };
+    char path[4096];
+    join(path, sizeof path, root, "/dev");
+    must_mount(c, "tmpfs", path, "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k");
+    for (size_t i = 0; i < sizeof nodes / sizeof nodes[0]; i++) {
+        char node[4096];
+        snprintf(node, sizeof node, "%s/dev/%s", root, nodes[i].name);
+        if (mknod(node, S_IFCHR | 0666, makedev(nodes[i].maj, nodes[i].min)) != 0)
+            fail(c, BERTH_STAGE_MOUNT, "mknod", node);
+        chmod(node, 0666);   /* the umask must not narrow device modes */
+    }
+    static const struct { const char *name, *target; } links[] = {
+        {"fd", "/proc/self/fd"}, {"stdin", "/proc/self/fd/0"}, {"stdout", "/proc/self/fd/1"},
+        {"stderr", "/proc/self/fd/2"}, {"ptmx", "pts/ptmx"}, {"core", "/proc/kcore"},
+    };
+    for (size_t i = 0; i < sizeof links / sizeof links[0]; i++) {
+        char link[4096];
+        snprintf(link, sizeof link, "%s/dev/%s", root, links[i].name);
+        symlink(links[i].target, link);
+    }
+    join(path, sizeof path, root, "/dev/pts");
+    must_mount(c, "devpts", path, "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620,gid=5");
+    join(path, sizeof path, root, "/dev/shm");
+    must_mount(c, "shm", path, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k");
+    join(path, sizeof path, root, "/dev/mqueue");
+    mkdir(path, 0755);
+    mount("mqueue", path, "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);   /* optional, as in runc */
+}
+
+static void setup_mounts(const struct berth_spawn_config *c) {
+    char path[4096];
+    /* Nothing we mount may propagate back to the host. */
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) fail(c, BERTH_STAGE_MOUNT, "make / private", NULL);
+    /* pivot_root needs the new root to be a mount point. */
+    if (mount(c->rootfs, c->rootfs, NULL, MS_BIND | MS_REC, NULL) != 0) fail(c, BERTH_STAGE_MOUNT, "bind", c->rootfs);
+    join(path, sizeof path, c->rootfs, "/proc");
+    must_mount(c, "proc", path, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+    make_dev(c, c->rootfs);
+    join(path, sizeof path, c->rootfs, "/sys");
+    mkdir(path, 0755);
+    /* sysfs can be mounted only in a network namespace we own; else bind the host's read-only. */
+    if (mount("sysfs", path, "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, NULL) != 0) {
+        if (mount("/sys", path, NULL, MS_BIND | MS_REC, NULL) != 0 ||
+            mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC, NULL) != 0)
+            fail(c, BERTH_STAGE_MOUNT, "mount sysfs on", path);
+    }
+}
+
+static void do_pivot(const struct berth_spawn_config *c) {
+    /* pivot_root(".", ".") stacks the old root under the new one; a lazy
+       unmount then drops it without needing a directory for it (runc's trick). */
+    if (chdir(c->rootfs) != 0) fail(c, BERTH_STAGE_PIVOT, "chdir", c->rootfs);
+    if (syscall(SYS_pivot_root, ".", ".") != 0) fail(c, BERTH_STAGE_PIVOT, "pivot_root", c->rootfs);
+    if (umount2(".", MNT_DETACH) != 0) fail(c, BERTH_STAGE_PIVOT, "umount old root", NULL);
+    if (chdir("/") != 0) fail(c, BERTH_STAGE_PIVOT, "chdir /", NULL);
+}
+
+static void mask_paths(const struct berth_spawn_config *c) {
+    for (const char *const *p = c->masked_paths; p && *p; p++) {
+        struct stat st;
+        if (stat(*p, &st) != 0) continue;
+        int rc = S_ISDIR(st.st_mode)
+            ? mount("tmpfs", *p, "tmpfs", MS_RDONLY, "size=0")
+            : mount("/dev/null", *p, NULL, MS_BIND, NULL);
+        if (rc != 0) fail(c, BERTH_STAGE_MOUNT, "mask", *p);
+    }
+    for (const char *const *p = c->readonly_paths; p && *p; p++) {
+        if (access(*p, F_OK) != 0) continue;
+        if (mount(*p, *p, NULL, MS_BIND | MS_REC, NULL) != 0 ||
+            mount(NULL, *p, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC, NULL) != 0)
+            fail(c, BERTH_STAGE_MOUNT, "make read-only", *p);
+    }
+    if (c->readonly_root && mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) != 0)
+        fail(c, BERTH_STAGE_MOUNT, "remount / read-only", NULL);
+}
+
+static void setup_tty_inside(const struct berth_spawn_config *c) {
+    int master = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (master < 0) fail(c, BERTH_STAGE_TTY, "open", "/dev/pts/ptmx");
+    int unlock = 0;
+    if (ioctl(master, TIOCSPTLCK, &unlock) != 0) fail(c, BERTH_STAGE_TTY, "unlockpt", NULL);
+    int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY);
+    if (slave < 0) fail(c, BERTH_STAGE_TTY, "open pty peer", NULL);
+    if (berth_send_fd(c->console_socket, master) != 0) fail(c, BERTH_STAGE_TTY, "send pty master", NULL);
+    close(master);
+    for (int i = 0; i < 3; i++)
+        if (dup2(slave, i) < 0) fail(c, BERTH_STAGE_STDIO, "dup2 pty", NULL);
+    if (slave > 2) close(slave);
+    if (ioctl(0, TIOCSCTTY, 0) != 0) fail(c, BERTH_STAGE_TTY, "set controlling terminal", NULL);
+}
+
+static void setup_stdio(const struct berth_spawn_config *c) {
+    int fds[3];
+    /* Move the given fds above 2 first, so dup2 into 0..2 cannot clobber one we still need. */
+    for (int i = 0; i < 3; i++) {
+        int fd = c->stdio[i] >= 0 ? c->stdio[i] : open("/dev/null", O_RDWR | O_CLOEXEC);
+        if (fd < 0) fd = open("/", O_RDONLY | O_CLOEXEC);   /* chroot without /dev: any closed-ish fd */
+        fds[i] = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+        if (fds[i] < 0) fail(c, BERTH_STAGE_STDIO, "dup stdio", NULL);
+    }
+    for (int i = 0; i < 3; i++)
+        if (dup2(fds[i], i) < 0) fail(c, BERTH_STAGE_STDIO, "dup2", NULL);
+    if (c->tty_mode == BERTH_TTY_STDIO && ioctl(0, TIOCSCTTY, 0) != 0)
+        fail(c, BERTH_STAGE_TTY, "set controlling terminal", NULL);
+}
+
+static void set_user(const struct berth_spawn_config *c) {
+    gid_t groups[64];
+    int n = c->ngroups < 64 ? c->ngroups : 64;
+    for (int i = 0; i < n; i++) groups[i] = c->groups[i];
+    if (setgroups(n, groups) != 0) fail(c, BERTH_STAGE_USER, "setgroups", NULL);
+    if (setresgid(c->gid, c->gid, c->gid) != 0) fail(c, BERTH_STAGE_USER, "setgid", NULL);
+    if (setresuid(c->uid, c->uid, c->uid) != 0) fail(c, BERTH_STAGE_USER, "setuid", NULL);
+}
+
+static void drop_capabilities(const struct berth_spawn_config *c) {
+    if (c->capabilities == UINT64_MAX) return;
+    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+    struct __user_cap_header_struct header = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+    struct __user_cap_data_struct data[2];
+    memset(data, 0, sizeof data);
+    if (getuid() == 0) {
+        for (int i = 0; i < 2; i++) {
+            uint32_t bits = (uint32_t)(c->capabilities >> (32 * i));
+            data[i].effective = data[i].permitted = data[i].inheritable = bits;
+        }
+    }
+    if (syscall(SYS_capset, &header, data) != 0) fail(c, BERTH_STAGE_CAPS, "capset", NULL);
+}
+
+static void close_other_fds(void) {
+    /* Nothing of the monitor's may leak into the container: mark every fd
+       above 2 close-on-exec (error_fd included, which is how the parent
+       learns that exec succeeded). */
+    if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) == 0) return;
+    for (int fd = 3; fd < 65536; fd++) fcntl(fd, F_SETFD, FD_CLOEXEC);
+}
+
+static int child(const struct berth_spawn_config *c) {
+    char go;
+    while (read(c->sync_fd, &go, 1) < 0) {
+        if (errno != EINTR) fail(c, BERTH_STAGE_SYNC, "wait for parent", NULL);
+    }
+    berth_unblock_signals();
+    if (setsid() < 0) fail(c, BERTH_STAGE_TTY, "setsid", NULL);
+    if (c->pivot) {
+        setup_mounts(c);
+        do_pivot(c);
+        mask_paths(c);
+    } else {
+        if (chroot(c->rootfs) != 0) fail(c, BERTH_STAGE_PIVOT, "chroot", c->rootfs);
+        if (chdir("/") != 0) fail(c, BERTH_STAGE_PIVOT, "chdir /", NULL);
+    }
+    if (c->hostname && (c->clone_flags & CLONE_NEWUTS) && sethostname(c->hostname, strlen(c->hostname)) != 0)
+        fail(c, BERTH_STAGE_HOSTNAME, "sethostname", c->hostname);
+    if (c->tty_mode == BERTH_TTY_INSIDE) setup_tty_inside(c); else setup_stdio(c);
+    if (chdir(c->cwd) != 0) fail(c, BERTH_STAGE_CWD, "chdir to working directory", c->cwd);
+    if (c->pivot) {
+        /* Bounding set first: dropping needs CAP_SETPCAP, which setuid may take away. */
+        for (int cap = 0; cap <= 63 && c->capabilities != UINT64_MAX; cap++) {
+            if (c->capabilities & (1ULL << cap)) continue;
+            if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL)
+                fail(c, BERTH_STAGE_CAPS, "drop capability from bounding set", NULL);
+        }
+    }
+    set_user(c);
+    if (c->pivot) drop_capabilities(c);
+    close_other_fds();
+    environ = (char **)c->envp;
+    execvp(c->argv[0], c->argv);
+    fail(c, BERTH_STAGE_EXEC, "exec", c->argv[0]);
+    return 125;
+}
+
+pid_t berth_spawn(const struct berth_spawn_config *config) {
+    /* A raw clone with no new stack behaves like fork: the child returns 0
+       here with a copy of our memory, already inside the new namespaces. */
+    long pid = syscall(SYS_clone, (unsigned long)(config->clone_flags | SIGCHLD), NULL, NULL, NULL, NULL);
+    if (pid != 0) return (pid_t)pid;
+    _exit(child(config));
+}
+
+int berth_send_fd(int sock, int fd) {
+    char byte = 0;
+    struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+    char control[CMSG_SPACE(sizeof(int))];
+    memset(control, 0, sizeof control);
+    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof control };
+    struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
+    cmsg->cmsg_level = SOL_SOCKET;
+    cmsg->cmsg_type = SCM_RIGHTS;
+    cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
+    return sendmsg(sock, &msg, MSG_NOSIGNAL) == 1 ? 0 : -1;
+}
+
+int berth_recv_fd(int sock) {
+    char byte;
+    struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+    char control[CMSG_SPACE(sizeof(int))];
+    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof control };
+    if (recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) <= 0) return -1;
+    struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
+    if (!cmsg || cmsg->cmsg_type != SCM_RIGHTS) { errno = EBADMSG; return -1; }
+    int fd;
+    memcpy(&fd, CMSG_DATA(cmsg), sizeof(int));
+    return fd;
+}
+
+int berth_pidfd_open(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }
+int berth_pidfd_send_signal(int pidfd, int sig) { return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0); }
+
+int berth_get_winsize(int fd, unsigned short *rows, unsigned short *cols) {
+    struct winsize ws;
+    if (ioctl(fd, TIOCGWINSZ, &ws) != 0) return -1;
+    *rows = ws.ws_row;
+    *cols = ws.ws_col;
+    return 0;
+}
+
+int berth_set_winsize(int fd, unsigned short rows, unsigned short cols) {
+    struct winsize ws = { .ws_row = rows, .ws_col = cols };
+    return ioctl(fd, TIOCSWINSZ, &ws);
+}
+
+int berth_termios_size(void) { return (int)sizeof(struct termios); }
+
+int berth_make_raw(int fd, void *saved, int size) {
+    if (size < (int)sizeof(struct termios)) { errno = EINVAL; return -1; }
+    struct termios t;
+    if (tcgetattr(fd, &t) != 0) return -1;
+    memcpy(saved, &t, sizeof t);
+    cfmakeraw(&t);
+    return tcsetattr(fd, TCSADRAIN, &t);
+}
+
+int berth_restore_termios(int fd, const void *saved) {
+    return tcsetattr(fd, TCSADRAIN, (const struct termios *)saved);
+}
+
+int berth_signalfd(const int *signals, int count) {
+    sigset_t set;
+    sigemptyset(&set);
+    for (int i = 0; i < count; i++) sigaddset(&set, signals[i]);
+    if (sigprocmask(SIG_BLOCK, &set, NULL) != 0) return -1;
+    return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+int berth_signalfd_read(int fd) {
+    struct signalfd_siginfo info;
+    ssize_t n = read(fd, &info, sizeof info);
+    return n == (ssize_t)sizeof info ? (int)info.ssi_signo : -1;
+}
+
+void berth_unblock_signals(void) {
+    sigset_t all;
+    sigemptyset(&all);
+    sigprocmask(SIG_SETMASK, &all, NULL);
+    for (int sig = 1; sig < NSIG; sig++) {
+        if (sig == SIGKILL || sig == SIGSTOP) continue;
+        signal(sig, SIG_DFL);
+    }
+}
+
+int berth_setns(int fd, int nstype) { return setns(fd, nstype); }
+
+int berth_clone_newpid(void) { return CLONE_NEWPID; }
+int berth_clone_newns(void) { return CLONE_NEWNS; }
+int berth_clone_newuts(void) { return CLONE_NEWUTS; }
+int berth_clone_newipc(void) { return CLONE_NEWIPC; }
+int berth_clone_newnet(void) { return CLONE_NEWNET; }
+int berth_clone_newcgroup(void) { return CLONE_NEWCGROUP; }
+
+int berth_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
+
+#include <spawn.h>
+short berth_posix_spawn_setsid(void) { return POSIX_SPAWN_SETSID; }
+
+#include <sys/un.h>
+#include <libgen.h>
+
+static int unix_address(const char *path, struct sockaddr_un *addr, int *dirfd) {
+    char copy[4096], copy2[4096];
+    snprintf(copy, sizeof copy, "%s", path);
+    snprintf(copy2, sizeof copy2, "%s", path);
+    *dirfd = open(dirname(copy), O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (*dirfd < 0) return -1;
+    memset(addr, 0, sizeof *addr);
+    addr->sun_family = AF_UNIX;
+    int n = snprintf(addr->sun_path, sizeof addr->sun_path, "/proc/self/fd/%d/%s", *dirfd, basename(copy2));
+    if (n >= (int)sizeof addr->sun_path) { close(*dirfd); errno = ENAMETOOLONG; return -1; }
+    return 0;
+}
+
+int berth_unix_listen(const char *path) {
+    struct sockaddr_un addr;
+    int dirfd;
+    if (unix_address(path, &addr, &dirfd) != 0) return -1;
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    int rc = fd < 0 ? -1 : bind(fd, (struct sockaddr *)&addr, sizeof addr);
+    if (rc == 0) rc = listen(fd, 64);
+    int saved = errno;
+    close(dirfd);
+    if (rc != 0) { if (fd >= 0) close(fd); errno = saved; return -1; }
+    return fd;
+}
+
+int berth_unix_connect(const char *path) {
+    struct sockaddr_un addr;
+    int dirfd;
+    if (unix_address(path, &addr, &dirfd) != 0) return -1;
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int rc = fd < 0 ? -1 : connect(fd, (struct sockaddr *)&addr, sizeof addr);
+    int saved = errno;
+    close(dirfd);
+    if (rc != 0) { if (fd >= 0) close(fd); errno = saved; return -1; }
+    return fd;
+}
+
+int berth_accept(int fd) { return accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK); }
+
+int berth_socketpair(int fds[2]) { return socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds); }
+
+int berth_set_nonblocking(int fd, int on) {
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0) return -1;
+    return fcntl(fd, F_SETFL, on ? (flags | O_NONBLOCK) : (flags & ~O_NONBLOCK));
+}
+
+int berth_openpty(int *master, int *slave) {
+    int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (m < 0) return -1;
+    if (grantpt(m) != 0 || unlockpt(m) != 0) { close(m); return -1; }
+    int s = ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY);
+    if (s < 0) { close(m); return -1; }
+    *master = m;
+    *slave = s;
+    return 0;
+}
+
+void berth_unblock_signals_only(const int *signals, int count) {
+    sigset_t set;
+    sigemptyset(&set);
+    for (int i = 0; i < count; i++) sigaddset(&set, signals[i]);
+    sigprocmask(SIG_UNBLOCK, &set, NULL);
+}

@@ -1,0 +1,29 @@
+import BerthCore
+
+/// The `chroot` backend: chroot(2) and nothing more, for kernels or sandboxes
+/// without namespaces. It does not isolate processes, users, the network,
+/// hostnames or IPC: a process inside sees and can signal every host process.
+public struct ChrootBackend: IsolationBackend {
+    public let name = "chroot"
+    public let isolates = false
+
+    /// A backend instance.
+    public init() {}
+
+    /// The registration the executable adds to the registry.
+    public static let registration = Registration(
+        kind: .isolation, id: "chroot",
+        description: "chroot only: no process, network or user isolation (a fallback, not a sandbox)",
+        origin: .inTree("isolation-chroot"),
+        factory: .isolation { ChrootBackend() })
+
+    /// What Berth prints once when a container runs under chroot.
+    public static let warning = "WARNING: the chroot backend does not isolate processes, users or the network; use it only for trusted images"
+
+    public func unavailableReason() -> String? { nil }
+
+    public func plan(for request: IsolationRequest) throws(BerthError) -> IsolationPlan {
+        IsolationPlan(cloneFlags: 0, pivotRoot: false, capabilities: .max, maskedPaths: [],
+                      readonlyPaths: [], ptyInside: false)
+    }
+}

@@ -1,0 +1,58 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import BerthCore
+import CBerthLinux
+
+/// The `namespaces` backend: new PID, mount, UTS, IPC and network namespaces,
+/// pivot_root into the container root, Docker's default capabilities, and the
+/// /proc and /sys paths Docker masks or makes read-only.
+public struct NamespacesBackend: IsolationBackend {
+    public let name = "namespaces"
+    public let isolates = true
+
+    /// A backend instance.
+    public init() {}
+
+    /// The registration the executable adds to the registry.
+    public static let registration = Registration(
+        kind: .isolation, id: "namespaces",
+        description: "Linux namespaces (pid, mnt, uts, ipc, net), pivot_root, Docker's default capabilities",
+        origin: .inTree("isolation-namespaces"),
+        factory: .isolation { NamespacesBackend() })
+
+    /// Docker's default capability set (moby's oci/caps/defaults.go).
+    public static let defaultCapabilities: [(String, Int)] = [
+        ("CAP_CHOWN", 0), ("CAP_DAC_OVERRIDE", 1), ("CAP_FOWNER", 3), ("CAP_FSETID", 4), ("CAP_KILL", 5),
+        ("CAP_SETGID", 6), ("CAP_SETUID", 7), ("CAP_SETPCAP", 8), ("CAP_NET_BIND_SERVICE", 10),
+        ("CAP_NET_RAW", 13), ("CAP_SYS_CHROOT", 18), ("CAP_MKNOD", 27), ("CAP_AUDIT_WRITE", 29),
+        ("CAP_SETFCAP", 31),
+    ]
+
+    /// The paths Docker hides (moby's oci/defaults.go).
+    public static let maskedPaths = [
+        "/proc/asound", "/proc/acpi", "/proc/interrupts", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
+        "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware",
+        "/sys/devices/virtual/powercap",
+    ]
+
+    /// The paths Docker makes read-only.
+    public static let readonlyPaths = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]
+
+    public func unavailableReason() -> String? {
+        // Namespaces need privilege and a kernel that has them; probe cheaply.
+        if geteuid() != 0 { return "namespaces need root (run berth as root)" }
+        for ns in ["pid", "mnt", "uts", "ipc", "net"] where access("/proc/self/ns/\(ns)", F_OK) != 0 {
+            return "the kernel has no \(ns) namespace"
+        }
+        return nil
+    }
+
+    public func plan(for request: IsolationRequest) throws(BerthError) -> IsolationPlan {
+        var flags = berth_clone_newpid() | berth_clone_newns() | berth_clone_newuts() | berth_clone_newipc()
+        if !request.hostNetwork { flags |= berth_clone_newnet() }
+        let caps = Self.defaultCapabilities.reduce(UInt64(0)) { $0 | (1 << UInt64($1.1)) }
+        return IsolationPlan(cloneFlags: flags, pivotRoot: true, capabilities: caps,
+                             maskedPaths: Self.maskedPaths, readonlyPaths: Self.readonlyPaths, ptyInside: true)
+    }
+}
