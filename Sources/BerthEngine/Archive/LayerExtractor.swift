@@ -185,6 +185,9 @@ public struct LayerExtractor {
         defer { targetParent.close() }
         var st = stat()
         if fstatat(targetParent.rawValue, target.last!, &st, AT_SYMLINK_NOFOLLOW) != 0 { throw missing }
+        if (st.st_mode & S_IFMT) == S_IFDIR {
+            throw unsafe(label, "is a hard link to the directory \"\(entry.linkTarget)\"", name)
+        }
         if target == components { return } // a link to itself: already there
         _ = try root.clear(leaf, in: parent, keepDirectory: false, entry: label)
         // flags 0, not AT_SYMLINK_FOLLOW: a link to a symlink links the symlink.
