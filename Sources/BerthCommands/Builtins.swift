@@ -8,6 +8,9 @@ public enum Builtins {
         { ImportCommand() }, { ImagesCommand() }, { TagCommand() }, { RmiCommand() },
         { InspectCommand() }, { PluginListCommand() }, { PluginInspectCommand() },
         { HelpCommand() }, { VersionCommand() }, { InfoCommand() },
+        { CreateCommand() }, { RunCommand() }, { StartCommand() }, { StopCommand() }, { RestartCommand() },
+        { PauseCommand() }, { UnpauseCommand() }, { KillCommand() }, { WaitCommand() }, { RmCommand() },
+        { PsCommand() }, { LogsCommand() }, { TopCommand() }, { RenameCommand() }, { ContainerPruneCommand() },
     ]
 
     /// Adds every built-in command to the registry.

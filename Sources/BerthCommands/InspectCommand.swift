@@ -8,22 +8,30 @@ struct InspectCommand: Command {
         summary: "Return low-level information on Berth objects",
         flags: [
             FlagSpec("format", short: "f", value: "string", help: "Format output using a Go template ({{.Id}}, {{.Config.Cmd}}, {{json .RootFS}})"),
-            FlagSpec("type", value: "string", help: "Only inspect objects of the given type (image)", completion: .words(["image"])),
-            FlagSpec("size", short: "s", help: "Display total file sizes"),
+            FlagSpec("type", value: "string", help: "Only inspect objects of the given type (container, image)",
+                     completion: .words(["container", "image"])),
         ],
-        arguments: [ArgSpec("NAME|ID", completion: .images, repeats: true)], min: 1)
+        arguments: [ArgSpec("NAME|ID", completion: .containers(nil), repeats: true)], min: 1)
 
     func run(_ args: ParsedArguments, _ ctx: CommandContext) throws(BerthError) -> Int32 {
-        if let type = args.string("type"), type != "image" {
-            throw BerthError("inspect: unknown type \"\(type)\"; use --type image")
+        let type = args.string("type")
+        if let type, type != "image" && type != "container" {
+            throw BerthError("inspect: unknown type \"\(type)\"; use --type container or --type image")
         }
         let store = try ctx.images()
+        let containers = ContainerStore(layout: store.layout)
         let template = try args.string("format").map { (f) throws(BerthError) in try Template(f) }
         var objects: [JSON] = []
         var status: Int32 = 0
         for name in args.positionals {
             do throws(BerthError) {
-                objects.append(ImageInspect.json(try store.resolve(name), store))
+                if type != "image", let container = try? containers.find(name) {
+                    objects.append(container.json)
+                } else if type == "container" {
+                    throw BerthError("No such container: \(name); list containers with 'berth ps -a'")
+                } else {
+                    objects.append(ImageInspect.json(try store.resolve(name), store))
+                }
             } catch {
                 ctx.warn("Error: \(error)")
                 status = error.exitCode

@@ -7,6 +7,8 @@ import BerthCommands
 import BerthShell
 import StorageOverlay
 import StorageCopy
+import IsolationNamespaces
+import IsolationChroot
 
 // The only place that wires plugins to the engine: the engine never imports
 // a plugin, and a plugin never imports another.
@@ -14,6 +16,16 @@ let registry = Registry()
 Builtins.register(into: registry)
 registry.register(OverlayDriver.registration)
 registry.register(CopyDriver.registration)
+registry.register(NamespacesBackend.registration)
+registry.register(ChrootBackend.registration)
 
-exit(Launcher.main(arguments: CommandLine.arguments, registry: registry,
+// `berth --root ROOT __monitor ID [--wait-attach]`: the per-container monitor,
+// re-executed by `start` so that it begins single-threaded. Not a user command.
+let argv = CommandLine.arguments
+if argv.count >= 5, argv[1] == "--root", argv[3] == "__monitor" {
+    exit(Monitor.main(root: argv[2], id: argv[4], readyFD: 3, waitAttach: argv.contains("--wait-attach"),
+                      registry: registry))
+}
+
+exit(Launcher.main(arguments: argv, registry: registry,
                    completionSource: { root in StoreCompletionSource(root: root) }))

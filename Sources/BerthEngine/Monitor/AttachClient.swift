@@ -63,6 +63,7 @@ public struct AttachClient {
 
     private func relay(signals: Int32) -> AttachOutcome {
         var reader = FrameReader()
+        var failure: String?
         var stdinOpen = sendStdin
         var matched = 0
         while true {
@@ -77,9 +78,8 @@ public struct AttachClient {
                     switch frame {
                     case .stdout(let b): writeFully(stdout, b)
                     case .stderr(let b): writeFully(stderr, b)
-                    case .exit(let code): return .exited(code)
-                    case .error(let message):
-                        return .failed(125, message)   // the code follows in an exit frame; callers map it
+                    case .exit(let code): return failure.map { .failed(code, $0) } ?? .exited(code)
+                    case .error(let message): failure = message   // the exit frame with the code follows
                     default: break
                     }
                 }

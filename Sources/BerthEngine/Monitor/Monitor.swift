@@ -68,6 +68,7 @@ final class MonitorSession {
         } catch {
             Monitor.report(ready, "err \(error.exitCode) \(error.message)")
             finishFailedStart(code: error.exitCode, message: error.message)
+            io.close(socketPath: containerDirectory + "/attach.sock")
             return
         }
         if waitAttach {
@@ -81,9 +82,10 @@ final class MonitorSession {
             var status: Int32 = 0
             waitpid(child.pid, &status, 0)
             Monitor.report(ready, "err \(failure.exitCode) \(failure.message)")
-            io.broadcast(.error(failure.message))
             finishFailedStart(code: failure.exitCode, message: failure.message)
+            io.broadcast(.error(failure.message))
             io.broadcast(.exit(failure.exitCode))
+            io.close(socketPath: containerDirectory + "/attach.sock")
             return
         }
         Monitor.report(ready, "ok \(child.pid) \(ProcessTable.startTime(child.pid) ?? 0) \(getpid())")
@@ -162,6 +164,5 @@ final class MonitorSession {
             }
             try? driver.unmount(containerDirectory: containerDirectory)
         }
-        io.close(socketPath: containerDirectory + "/attach.sock")
     }
 }

@@ -62,11 +62,11 @@ public struct Lifecycle {
 
     /// Sends the stop signal, waits `timeout` seconds, then SIGKILLs the
     /// whole container; returns once the monitor has recorded the exit.
-    public func stop(_ ref: String, timeout: Int?) throws(BerthError) {
+    public func stop(_ ref: String, timeout: Int?, signal name: String? = nil) throws(BerthError) {
         let container = try containers.find(ref)
         guard container.state.isActive else { return }
         let seconds = timeout ?? container.stopTimeout ?? 10
-        let signal = Signals.number(container.stopSignal) ?? SIGTERM
+        let signal = Signals.number(name ?? container.stopSignal) ?? SIGTERM
         let pidfd = berth_pidfd_open(container.state.pid)
         defer { if pidfd >= 0 { close(pidfd) } }
         guard pidfd >= 0, ProcessTable.isAlive(container.state.pid, startTime: container.state.pidStartTime) else {

@@ -1,0 +1,157 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import BerthEngine
+
+/// `berth logs [-f] [--tail N] [-t]`: the monitor's json-file log.
+struct LogsCommand: Command {
+    let spec = CommandSpec(
+        "logs", aliases: ["container logs"], summary: "Fetch the logs of a container",
+        flags: [FlagSpec("follow", short: "f", help: "Follow log output"),
+                FlagSpec("tail", short: "n", value: "string", help: "Number of lines to show from the end of the logs", default: "all"),
+                FlagSpec("timestamps", short: "t", help: "Show timestamps")],
+        arguments: [ArgSpec("CONTAINER", completion: .containers(nil))], min: 1, max: 1)
+
+    func run(_ args: ParsedArguments, _ ctx: CommandContext) throws(BerthError) -> Int32 {
+        let lifecycle = try ctx.lifecycle()
+        let container = try lifecycle.containers.find(args.positionals[0])
+        let path = lifecycle.layout.container(container.id) + "/container.log"
+        var tail: Int?
+        if let t = args.string("tail"), t != "all" {
+            guard let n = Int(t), n >= 0 else { throw BerthError("invalid --tail \"\(t)\": give a number or all") }
+            tail = n
+        }
+        var offset = 0
+        var lines = logLines(path, from: &offset)
+        if let tail { lines = Array(lines.suffix(tail)) }
+        for line in lines { emit(line, ctx, timestamps: args.bool("timestamps")) }
+        guard args.bool("follow") else { return 0 }
+        while true {
+            let current = try? lifecycle.containers.load(id: container.id)
+            for line in logLines(path, from: &offset) { emit(line, ctx, timestamps: args.bool("timestamps")) }
+            if current?.state.isActive != true { return 0 }
+            usleep(100_000)
+        }
+    }
+
+    private func logLines(_ path: String, from offset: inout Int) -> [JSON] {
+        guard let bytes = try? FileSystem.read(path), bytes.count > offset else { return [] }
+        var end = bytes.count
+        while end > offset && bytes[end - 1] != 10 { end -= 1 }   // only whole lines
+        let chunk = bytes[offset..<end]
+        offset = end
+        return chunk.split(separator: 10).compactMap { try? JSONParser.parse(Array($0)) }
+    }
+
+    private func emit(_ line: JSON, _ ctx: CommandContext, timestamps: Bool) {
+        var text = line["log"]?.stringValue ?? ""
+        if timestamps { text = (line["time"]?.stringValue ?? "") + " " + text }
+        let fd = line["stream"]?.stringValue == "stderr" ? ctx.stderr : ctx.stdout
+        try? fd.write(text)
+    }
+}
+
+/// `berth top CONTAINER [ps OPTIONS]`: the container's processes with host PIDs.
+struct TopCommand: Command {
+    let spec = CommandSpec(
+        "top", aliases: ["container top"], summary: "Display the running processes of a container",
+        arguments: [ArgSpec("CONTAINER", completion: .containers(["running", "paused"])), ArgSpec("ps OPTIONS", repeats: true, optional: true)],
+        min: 1, interspersed: false)
+
+    func run(_ args: ParsedArguments, _ ctx: CommandContext) throws(BerthError) -> Int32 {
+        let lifecycle = try ctx.lifecycle()
+        let container = try lifecycle.containers.find(args.positionals[0])
+        guard container.state.isActive else {
+            throw BerthError("container \(container.name) is not running; start it with 'berth start \(container.name)'")
+        }
+        let pids = Cgroup(path: container.cgroupPath).processes()
+        let options = args.positionals.count > 1 ? Array(args.positionals.dropFirst()) : ["-f"]
+        var rows = ["UID PID PPID C STIME TTY TIME CMD"]
+        // ps(1) with -p selects exactly the container's processes by host PID.
+        if options == ["-f"] {
+            rows = ProcessListing.rows(pids)
+            ctx.printRaw(Table.render(rows[0].split(separator: "\t").map(String.init),
+                                      rows.dropFirst().map { $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init) }))
+            return 0
+        }
+        throw BerthError("top: ps options other than -f are not supported yet; run 'berth top \(container.name)'")
+    }
+}
+
+/// Reads /proc for `top`'s UID PID PPID C STIME TTY TIME CMD columns.
+enum ProcessListing {
+    static func rows(_ pids: [Int32]) -> [String] {
+        var rows = ["UID\tPID\tPPID\tC\tSTIME\tTTY\tTIME\tCMD"]
+        for pid in pids.sorted() {
+            guard let stat = try? FileSystem.readText("/proc/\(pid)/stat"), let close = stat.lastIndex(of: ")") else { continue }
+            let f = stat[stat.index(after: close)...].split(separator: " ")
+            let cmdline = ((try? FileSystem.read("/proc/\(pid)/cmdline")) ?? []).split(separator: 0)
+                .map { String(decoding: $0, as: UTF8.self) }.joined(separator: " ")
+            var st = stat_t()
+            let uid = lstat("/proc/\(pid)", &st) == 0 ? st.st_uid : 0
+            let ticks = (Int(f[11]) ?? 0) + (Int(f[12]) ?? 0)
+            let secs = ticks / Int(sysconf(Int32(_SC_CLK_TCK)))
+            let time = String(format2(secs / 3600)) + ":" + format2(secs / 60 % 60) + ":" + format2(secs % 60)
+            rows.append([uid == 0 ? "root" : String(uid), String(pid), String(f[1]), "0", "-", "?", time,
+                         cmdline].joined(separator: "\t"))
+        }
+        return rows
+    }
+
+    static func format2(_ v: Int) -> String { v < 10 ? "0\(v)" : String(v) }
+}
+
+typealias stat_t = stat
+
+/// `berth rename OLD NEW`.
+struct RenameCommand: Command {
+    let spec = CommandSpec(
+        "rename", aliases: ["container rename"], summary: "Rename a container",
+        arguments: [ArgSpec("CONTAINER", completion: .containers(nil)), ArgSpec("NEW_NAME")], min: 2, max: 2)
+
+    func run(_ args: ParsedArguments, _ ctx: CommandContext) throws(BerthError) -> Int32 {
+        let lifecycle = try ctx.lifecycle()
+        let newName = args.positionals[1]
+        try ContainerNames.validate(newName)
+        let container = try lifecycle.containers.find(args.positionals[0])
+        try FileLock.withLock(lifecycle.layout.containerLock) { () throws(BerthError) in
+            if let other = lifecycle.containers.all().first(where: { $0.name == newName }) {
+                throw BerthError("Conflict. The container name \"/\(newName)\" is already in use by container \"\(other.id)\". You have to remove (or rename) that container to be able to reuse that name.")
+            }
+            try lifecycle.containers.update(container.id) { (c: inout Container) throws(BerthError) in c.name = newName }
+        }
+        return 0
+    }
+}
+
+/// `berth container prune`: removes every stopped container.
+struct ContainerPruneCommand: Command {
+    let spec = CommandSpec(
+        "container prune", summary: "Remove all stopped containers",
+        flags: [FlagSpec("force", short: "f", help: "Do not prompt for confirmation")], max: 0)
+
+    func run(_ args: ParsedArguments, _ ctx: CommandContext) throws(BerthError) -> Int32 {
+        if !args.bool("force") {
+            try? ctx.stdout.write("WARNING! This will remove all stopped containers.\nAre you sure you want to continue? [y/N] ")
+            var byte: UInt8 = 0
+            var answer = ""
+            while read(ctx.stdin.rawValue, &byte, 1) == 1 && byte != 10 { answer.append(Character(UnicodeScalar(byte))) }
+            guard answer.lowercased().hasPrefix("y") else { return 0 }
+        }
+        let lifecycle = try ctx.lifecycle()
+        var reclaimed: Int64 = 0
+        var deleted: [String] = []
+        for c in lifecycle.containers.all() where !c.state.isActive {
+            reclaimed += FileSystem.diskUsage(lifecycle.layout.container(c.id))
+            do throws(BerthError) {
+                try lifecycle.remove(c.id, force: false)
+                deleted.append(c.id)
+            } catch {
+                ctx.warn("Error: \(error)")
+            }
+        }
+        if !deleted.isEmpty { ctx.print("Deleted Containers:\n" + deleted.joined(separator: "\n") + "\n") }
+        ctx.print("Total reclaimed space: \(Format.size(reclaimed))")
+        return 0
+    }
+}

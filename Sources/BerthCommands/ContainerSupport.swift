@@ -1,0 +1,97 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import BerthEngine
+
+extension CommandContext {
+    /// The lifecycle over this context's store.
+    func lifecycle() throws(BerthError) -> Lifecycle {
+        Lifecycle(layout: try openStore(), registry: registry)
+    }
+
+    /// Runs `body` for each argument, printing errors as Docker does and
+    /// going on; returns the last failure's exit code (0 if none).
+    func forEach(_ names: [String], printName: Bool, _ body: (String) throws(BerthError) -> Void) -> Int32 {
+        var status: Int32 = 0
+        for name in names {
+            do throws(BerthError) {
+                try body(name)
+                if printName { print(name) }
+            } catch {
+                warn("Error: \(error)")
+                status = error.exitCode
+            }
+        }
+        return status
+    }
+}
+
+/// The flags `create` and `run` share, in Docker's spelling.
+enum ContainerFlags {
+    static let create: [FlagSpec] = [
+        FlagSpec("name", value: "string", help: "Assign a name to the container"),
+        FlagSpec("interactive", short: "i", help: "Keep STDIN open even if not attached"),
+        FlagSpec("tty", short: "t", help: "Allocate a pseudo-TTY"),
+        FlagSpec("env", short: "e", value: "list", help: "Set environment variables (KEY=VALUE, or KEY to copy it from here)"),
+        FlagSpec("env-file", value: "list", help: "Read in a file of environment variables", completion: .files),
+        FlagSpec("workdir", short: "w", value: "string", help: "Working directory inside the container"),
+        FlagSpec("user", short: "u", value: "string", help: "Username or UID (format: <name|uid>[:<group|gid>])"),
+        FlagSpec("hostname", short: "h", value: "string", help: "Container host name"),
+        FlagSpec("entrypoint", value: "string", help: "Overwrite the default ENTRYPOINT of the image"),
+        FlagSpec("rm", help: "Automatically remove the container when it exits"),
+        FlagSpec("isolation", value: "string", help: "Isolation backend (namespaces, chroot)", completion: .pluginsOfKind("isolation")),
+        FlagSpec("storage", value: "string", help: "Storage driver (overlay, copy)", completion: .pluginsOfKind("storage")),
+        FlagSpec("network", value: "string", help: "Connect a container to a network (none, host)", completion: .words(["none", "host"])),
+        FlagSpec("read-only", help: "Mount the container's root filesystem as read only"),
+        FlagSpec("stop-signal", value: "string", help: "Signal to stop the container", default: "SIGTERM"),
+        FlagSpec("stop-timeout", value: "int", help: "Timeout (in seconds) to stop a container"),
+    ]
+
+    static func options(_ args: ParsedArguments) throws(BerthError) -> CreateOptions {
+        var o = CreateOptions(image: args.positionals[0])
+        o.command = Array(args.positionals.dropFirst())
+        o.entrypoint = args.string("entrypoint")
+        o.name = args.string("name")
+        o.env = args.strings("env")
+        o.envFiles = args.strings("env-file")
+        o.workdir = args.string("workdir")
+        o.user = args.string("user")
+        o.hostname = args.string("hostname")
+        o.tty = args.bool("tty")
+        o.interactive = args.bool("interactive")
+        o.autoRemove = args.bool("rm")
+        o.isolation = args.string("isolation")
+        o.storage = args.string("storage")
+        o.network = args.string("network")
+        o.readOnly = args.bool("read-only")
+        o.stopSignal = args.string("stop-signal")
+        o.stopTimeout = try args.int("stop-timeout")
+        if let s = o.stopSignal, Signals.number(s) == nil {
+            throw BerthError("invalid signal: \(s); use a name like SIGTERM or a number")
+        }
+        return o
+    }
+
+    static let containerArgs = [ArgSpec("IMAGE", completion: .images), ArgSpec("COMMAND", optional: true),
+                                ArgSpec("ARG", repeats: true, optional: true)]
+}
+
+/// Attaches the caller's terminal or streams to a started container.
+enum Attach {
+    static func run(_ ctx: CommandContext, _ layout: StoreLayout, _ container: Container,
+                    stdin: Bool) throws(BerthError) -> Int32 {
+        let socket = try AttachClient.connect(containerDirectory: layout.container(container.id))
+        defer { close(socket) }
+        var client = AttachClient(socket: socket, sendStdin: stdin, tty: container.tty)
+        client.stdin = ctx.stdin.rawValue
+        client.stdout = ctx.stdout.rawValue
+        client.stderr = ctx.stderr.rawValue
+        if !container.tty { client.signalTarget = container.state.pid }
+        switch client.run() {
+        case .exited(let code): return code
+        case .detached: return 0
+        case .failed(let code, let message): throw BerthError(message, exitCode: code)
+        case .lost: throw BerthError("lost the connection to the monitor of \(container.name); check 'berth ps -a'")
+        }
+    }
+}

@@ -1,0 +1,104 @@
+import BerthEngine
+
+/// `berth ps`: CONTAINER ID, IMAGE, COMMAND, CREATED, STATUS, PORTS, NAMES.
+struct PsCommand: Command {
+    let spec = CommandSpec(
+        "ps", aliases: ["container ls", "container list"], summary: "List containers",
+        flags: [
+            FlagSpec("all", short: "a", help: "Show all containers (default shows just running)"),
+            FlagSpec("quiet", short: "q", help: "Only display container IDs"),
+            FlagSpec("no-trunc", help: "Don't truncate output"),
+            FlagSpec("last", short: "n", value: "int", help: "Show n last created containers (includes all states)", default: "-1"),
+            FlagSpec("latest", short: "l", help: "Show the latest created container (includes all states)"),
+            FlagSpec("filter", short: "f", value: "filter", help: "Filter output based on conditions provided (status=, name=, id=, ancestor=)"),
+            FlagSpec("format", value: "string", help: "Format output using a Go template ({{.ID}} {{.Image}} {{.Command}} {{.RunningFor}} {{.Status}} {{.Names}} {{.State}})"),
+            FlagSpec("size", short: "s", help: "Display total file sizes of each container's own layer"),
+        ], max: 0)
+
+    static let titles = ["ID": "CONTAINER ID", "Image": "IMAGE", "Command": "COMMAND", "RunningFor": "CREATED",
+                         "CreatedAt": "CREATED AT", "Status": "STATUS", "Ports": "PORTS", "Names": "NAMES",
+                         "State": "STATE", "Size": "SIZE"]
+
+    func run(_ args: ParsedArguments, _ ctx: CommandContext) throws(BerthError) -> Int32 {
+        let lifecycle = try ctx.lifecycle()
+        var list = lifecycle.containers.all()
+        let last = try args.int("last") ?? -1
+        let showAll = args.bool("all") || last > 0 || args.bool("latest")
+        if !showAll { list = list.filter { $0.state.isActive } }
+        for filter in args.strings("filter") { list = try apply(filter, list) }
+        if args.bool("latest") { list = Array(list.prefix(1)) }
+        if last > 0 { list = Array(list.prefix(last)) }
+        let noTrunc = args.bool("no-trunc")
+        if args.bool("quiet") {
+            list.forEach { ctx.print(noTrunc ? $0.id : $0.shortID) }
+            return 0
+        }
+        let rows = list.map { row($0, noTrunc: noTrunc, size: args.bool("size") ? size(lifecycle, $0) : nil) }
+        if let format = args.string("format") {
+            let template = try Template(format)
+            if template.isTable { ctx.print(template.header(titles: Self.titles)) }
+            for r in rows { ctx.print(try template.render(r)) }
+            return 0
+        }
+        var header = ["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"]
+        if args.bool("size") { header.append("SIZE") }
+        ctx.printRaw(Table.render(header, rows.map { r in
+            header.map { title in Self.titles.first { $0.value == title }.flatMap { r[$0.key]?.stringValue } ?? "" }
+        }))
+        return 0
+    }
+
+    private func size(_ lifecycle: Lifecycle, _ c: Container) -> String {
+        let env = StorageEnvironment(storeRoot: lifecycle.layout.root, driverDirectory: lifecycle.layout.driver(c.storage))
+        guard let driver = try? lifecycle.registry.storageDriver(c.storage, env) else { return "" }
+        return Format.size(driver.size(containerDirectory: lifecycle.layout.container(c.id)))
+    }
+
+    private func apply(_ filter: String, _ list: [Container]) throws(BerthError) -> [Container] {
+        let parts = filter.split(separator: "=", maxSplits: 1).map(String.init)
+        guard parts.count == 2 else { throw BerthError("bad format of filter (expected name=value): \(filter)") }
+        let value = parts[1]
+        switch parts[0] {
+        case "status":
+            let known = ["created", "restarting", "running", "removing", "paused", "exited", "dead"]
+            guard known.contains(value) else {
+                throw BerthError("invalid filter 'status=\(value)'; use one of: \(known.joined(separator: ", "))")
+            }
+            return list.filter { $0.state.status == value }
+        case "name": return list.filter { $0.name.contains(value) }
+        case "id": return list.filter { $0.id.hasPrefix(value) }
+        case "ancestor": return list.filter { $0.imageName == value || $0.image.hasPrefix(value) || Format.shortID($0.image) == value }
+        default: throw BerthError("invalid filter '\(parts[0])'; use status, name, id or ancestor")
+        }
+    }
+
+    /// One row as JSON, for both the table and `--format`.
+    func row(_ c: Container, noTrunc: Bool, size: String?) -> JSON {
+        let now = Timestamp.now.asDouble
+        var command = c.command.joined(separator: " ")
+        if !noTrunc && command.count > 20 { command = String(command.prefix(19)) + "…" }
+        var members: [(String, JSON)] = [
+            ("ID", .string(noTrunc ? c.id : c.shortID)), ("Image", .string(c.imageName)),
+            ("Command", .string("\"" + command + "\"")),
+            ("RunningFor", .string(Format.duration(seconds: now - c.created.asDouble) + " ago")),
+            ("CreatedAt", .string(c.created.rfc3339)), ("Status", .string(Self.status(c, now: now))),
+            ("Ports", .string("")), ("Names", .string(c.name)), ("State", .string(c.state.status)),
+        ]
+        if let size { members.append(("Size", .string(size))) }
+        return .object(members)
+    }
+
+    /// Docker's STATUS column: `Created`, `Up 8 seconds`, `Up 2 minutes (Paused)`, `Exited (137) About a minute ago`.
+    static func status(_ c: Container, now: Double) -> String {
+        switch c.state.status {
+        case "running", "paused":
+            let up = "Up " + Format.duration(seconds: now - (c.state.startedAt?.asDouble ?? now))
+            return c.state.status == "paused" ? up + " (Paused)" : up
+        case "exited":
+            let ago = Format.duration(seconds: now - (c.state.finishedAt?.asDouble ?? now))
+            return "Exited (\(c.state.exitCode)) \(ago) ago"
+        case "dead": return "Dead"
+        default: return "Created"
+        }
+    }
+}
