@@ -35,6 +35,3 @@ extension CommandContext {
     /// Prints text that already ends in a newline.
     func printRaw(_ text: String) { try? stdout.write(text) }
 }
-
-/// The version printed by `berth version` and `berth --version`.
-public let berthVersion = "0.1.0"

@@ -8,7 +8,7 @@ import BerthCore
 /// calls `main`.
 public enum Launcher {
     /// Shown by `--version` and the banner.
-    public static let version = "0.1.0-dev"
+    public static let version = berthVersion
 
     /// The store used without `--root` or `$BERTH_ROOT`.
     public static let defaultRoot = "/var/lib/berth"

@@ -406,3 +406,12 @@ void berth_unblock_signals_only(const int *signals, int count) {
     for (int i = 0; i < count; i++) sigaddset(&set, signals[i]);
     sigprocmask(SIG_UNBLOCK, &set, NULL);
 }
+
+int berth_probe_unshare(int flags) {
+    pid_t pid = fork();
+    if (pid < 0) return errno;
+    if (pid == 0) _exit(unshare(flags) == 0 ? 0 : (errno & 0x7f));
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+    return WIFEXITED(status) ? WEXITSTATUS(status) : EINVAL;
+}

@@ -39,13 +39,20 @@ public struct NamespacesBackend: IsolationBackend {
     /// The paths Docker makes read-only.
     public static let readonlyPaths = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]
 
+    /// Nil when namespaces work here. The probe is real: a child tries to
+    /// unshare every namespace a container gets, because a seccomp filter or
+    /// a sandbox can refuse them even where /proc/self/ns lists them.
+    /// `BERTH_NAMESPACES=off` declares them unavailable (for sandboxes where
+    /// the probe itself is unwelcome, and to test the fallback).
     public func unavailableReason() -> String? {
-        // Namespaces need privilege and a kernel that has them; probe cheaply.
-        if geteuid() != 0 { return "namespaces need root (run berth as root)" }
-        for ns in ["pid", "mnt", "uts", "ipc", "net"] where access("/proc/self/ns/\(ns)", F_OK) != 0 {
-            return "the kernel has no \(ns) namespace"
+        if let off = getenv("BERTH_NAMESPACES"), String(cString: off) == "off" {
+            return "namespaces are turned off (BERTH_NAMESPACES=off)"
         }
-        return nil
+        if geteuid() != 0 { return "namespaces need root (run berth as root)" }
+        let flags = berth_clone_newpid() | berth_clone_newns() | berth_clone_newuts() | berth_clone_newipc()
+            | berth_clone_newnet()
+        let err = berth_probe_unshare(flags)
+        return err == 0 ? nil : "the kernel refused new namespaces (unshare: \(Errno(err)))"
     }
 
     public func plan(for request: IsolationRequest) throws(BerthError) -> IsolationPlan {

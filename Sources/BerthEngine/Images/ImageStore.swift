@@ -141,14 +141,23 @@ public struct ImageStore: Sendable {
         if unlink(layout.image(image.id)) != 0 && errno != ENOENT {
             throw .syscall("unlink", layout.image(image.id), .current)
         }
+        return removeUnusedLayers()
+    }
+
+    /// Deletes every layer no image config names: the deleted image's, and
+    /// any a crash left between moving a layer in and writing its config.
+    /// Callers hold the image lock, so no import is half-way.
+    @discardableResult
+    public func removeUnusedLayers() -> [String] {
         let stillUsed = Set(all().flatMap(\.diffIDs))
         var removed: [String] = []
-        for diffID in Set(image.diffIDs) where !stillUsed.contains(diffID) {
+        for hex in FileSystem.list(layout.layers) where !stillUsed.contains("sha256:" + hex) {
+            let diffID = "sha256:" + hex
             // Rename first so a crash never leaves a half-deleted layer that
             // looks whole; the sweep of tmp/ finishes the job.
             let doomed = layout.tmp + "/rmlayer-\(getpid())-\(Digest.hex(diffID).prefix(12))"
             if rename(layout.layer(diffID), doomed) == 0 {
-                try FileSystem.removeTree(doomed)
+                try? FileSystem.removeTree(doomed)
                 removed.append(diffID)
             }
         }

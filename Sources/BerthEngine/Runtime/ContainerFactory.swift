@@ -132,17 +132,21 @@ public struct ContainerFactory {
     private func chooseIsolation(_ o: CreateOptions, _ defaults: StoreConfig) throws(BerthError) -> (String, Bool) {
         var name = o.isolation ?? defaults.isolation
         let backend = try lifecycle.registry.isolationBackend(name)
+        var fellBack = false
         if let reason = backend.unavailableReason() {
             guard o.isolation == nil, lifecycle.registry.contains(.isolation, "chroot") else {
                 throw BerthError("isolation backend \"\(name)\" cannot run here: \(reason); try --isolation chroot")
             }
-            warn("WARNING: \(reason); falling back to --isolation chroot")
+            warn("WARNING: \(reason); falling back to --isolation chroot, which does not isolate processes, users or the network")
             name = "chroot"
+            fellBack = true
         }
         let chosen = try lifecycle.registry.isolationBackend(name)
         let network = o.network ?? (chosen.isolates ? "none" : "host")
         if !chosen.isolates {
-            warn("WARNING: the chroot backend does not isolate processes, users or the network; use it only for trusted images")
+            if !fellBack {
+                warn("WARNING: the \(name) backend does not isolate processes, users or the network; use it only for trusted images")
+            }
             if network != "host" {
                 throw BerthError("the chroot backend supports only --network host (it has no network namespace); drop --network \(network)")
             }

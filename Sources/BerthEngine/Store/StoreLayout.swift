@@ -69,12 +69,20 @@ public struct StoreLayout: Sendable {
     public func sweepStaging() {
         for name in FileSystem.list(tmp) {
             let parts = name.split(separator: "-")
-            guard parts.count >= 3, let pid = Int32(parts[parts.count - 2]) else { continue }
-            if kill(pid, 0) != 0 && errno == ESRCH {
-                try? FileSystem.removeTree(tmp + "/" + name)
+            guard parts.count >= 3, let pid = Int32(parts[parts.count - 2]), isDead(pid) else { continue }
+            try? FileSystem.removeTree(tmp + "/" + name)
+        }
+        // `FILE.tmp-PID` files are half-written atomic writes of a killed process.
+        for dir in [root + "/images", images, root] {
+            for name in FileSystem.list(dir) {
+                guard let range = name.firstRange(of: ".tmp-"), let pid = Int32(name[range.upperBound...]),
+                      isDead(pid) else { continue }
+                unlink(dir + "/" + name)
             }
         }
     }
+
+    private func isDead(_ pid: Int32) -> Bool { kill(pid, 0) != 0 && errno == ESRCH }
 }
 
 /// Helpers for `sha256:HEX` digests.

@@ -99,6 +99,9 @@ int berth_set_nonblocking(int fd, int on);
 /// Opens a host pty pair (for the chroot backend): master in *master, slave in *slave.
 int berth_openpty(int *master, int *slave);
 
+/// Forks a child that tries unshare(flags); returns 0 if it worked, else its errno.
+int berth_probe_unshare(int flags);
+
 /// setns(2).
 int berth_setns(int fd, int nstype);
 
