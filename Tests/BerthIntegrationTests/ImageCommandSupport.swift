@@ -17,6 +17,7 @@ let busyboxTar: String = {
 
 /// A fresh store with busybox imported as `busybox:latest` (CMD ["sh"]);
 /// returns the image ID the import printed.
+@discardableResult
 func importBusybox(_ root: String, sourceLocation: SourceLocation = #_sourceLocation) -> String {
     let result = berth(root, "import", "-c", "CMD [\"sh\"]", busyboxTar, "busybox")
     #expect(result.status == 0, "import failed: \(result.stderr)", sourceLocation: sourceLocation)
