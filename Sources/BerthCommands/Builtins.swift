@@ -11,6 +11,7 @@ public enum Builtins {
         { CreateCommand() }, { RunCommand() }, { StartCommand() }, { StopCommand() }, { RestartCommand() },
         { PauseCommand() }, { UnpauseCommand() }, { KillCommand() }, { WaitCommand() }, { RmCommand() },
         { PsCommand() }, { LogsCommand() }, { TopCommand() }, { RenameCommand() }, { ContainerPruneCommand() },
+        { ExecCommand() }, { AttachCommand() },
     ]
 
     /// Adds every built-in command to the registry.

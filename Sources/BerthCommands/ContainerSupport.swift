@@ -78,15 +78,16 @@ enum ContainerFlags {
 
 /// Attaches the caller's terminal or streams to a started container.
 enum Attach {
-    static func run(_ ctx: CommandContext, _ layout: StoreLayout, _ container: Container,
-                    stdin: Bool) throws(BerthError) -> Int32 {
+    static func run(_ ctx: CommandContext, _ layout: StoreLayout, _ container: Container, stdin: Bool,
+                    detachKeys: [UInt8] = [0x10, 0x11], sigProxy: Bool = true) throws(BerthError) -> Int32 {
         let socket = try AttachClient.connect(containerDirectory: layout.container(container.id))
         defer { close(socket) }
         var client = AttachClient(socket: socket, sendStdin: stdin, tty: container.tty)
         client.stdin = ctx.stdin.rawValue
         client.stdout = ctx.stdout.rawValue
         client.stderr = ctx.stderr.rawValue
-        if !container.tty { client.signalTarget = container.state.pid }
+        client.detachKeys = detachKeys
+        if !container.tty && sigProxy { client.signalTarget = container.state.pid }
         switch client.run() {
         case .exited(let code): return code
         case .detached: return 0

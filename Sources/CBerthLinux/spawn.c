@@ -415,3 +415,65 @@ int berth_probe_unshare(int flags) {
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
     return WIFEXITED(status) ? WEXITSTATUS(status) : EINVAL;
 }
+
+/* exec: reuse the spawn child's steps through a spawn config built on the stack. */
+static void exec_grandchild(const struct berth_exec_config *e, struct berth_spawn_config *c) {
+    if (e->cgroup_procs_fd >= 0 && write(e->cgroup_procs_fd, "0", 1) != 1)
+        fail(c, BERTH_STAGE_MOUNT, "join the container's cgroup", NULL);
+    if (setsid() < 0) fail(c, BERTH_STAGE_TTY, "setsid", NULL);
+    if (c->tty_mode == BERTH_TTY_INSIDE) setup_tty_inside(c); else setup_stdio(c);
+    if (chdir(c->cwd) != 0) fail(c, BERTH_STAGE_CWD, "chdir to working directory", c->cwd);
+    for (int cap = 0; cap <= 63 && c->capabilities != UINT64_MAX; cap++) {
+        if (c->capabilities & (1ULL << cap)) continue;
+        if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL)
+            fail(c, BERTH_STAGE_CAPS, "drop capability from bounding set", NULL);
+    }
+    set_user(c);
+    drop_capabilities(c);
+    close_other_fds();
+    environ = (char **)c->envp;
+    execvp(c->argv[0], c->argv);
+    fail(c, BERTH_STAGE_EXEC, "exec", c->argv[0]);
+}
+
+static int exec_helper(const struct berth_exec_config *e) {
+    struct berth_spawn_config c;
+    memset(&c, 0, sizeof c);
+    c.argv = e->argv; c.envp = e->envp; c.cwd = e->cwd;
+    c.uid = e->uid; c.gid = e->gid; c.groups = e->groups; c.ngroups = e->ngroups;
+    c.stdio[0] = e->stdio[0]; c.stdio[1] = e->stdio[1]; c.stdio[2] = e->stdio[2];
+    c.tty_mode = e->tty_mode; c.console_socket = e->console_socket;
+    c.capabilities = e->capabilities; c.error_fd = e->error_fd; c.pivot = 1;
+    /* Not dumpable: a container process cannot open /proc/PID/exe of this
+       helper, which is still the berth binary until exec (CVE-2019-5736). */
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    berth_unblock_signals();
+    static const char *names[] = {"ipc", "uts", "net", "pid", "mnt"};
+    int fds[5];
+    for (int i = 0; i < 5; i++) {
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%d/ns/%s", (int)e->target, names[i]);
+        fds[i] = open(path, O_RDONLY | O_CLOEXEC);
+        if (fds[i] < 0) fail(&c, BERTH_STAGE_MOUNT, "open namespace", path);
+    }
+    for (int i = 0; i < 5; i++) {
+        if (setns(fds[i], 0) != 0) fail(&c, BERTH_STAGE_MOUNT, "setns", names[i]);
+        close(fds[i]);
+    }
+    pid_t pid = fork();
+    if (pid < 0) fail(&c, BERTH_STAGE_SYNC, "fork into the PID namespace", NULL);
+    if (pid == 0) { exec_grandchild(e, &c); _exit(125); }
+    if (e->detach) return 0;
+    close(e->error_fd);
+    if (e->console_socket >= 0) close(e->console_socket);
+    for (int i = 0; i < 3; i++) if (e->stdio[i] > 2) close(e->stdio[i]);
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0) { if (errno != EINTR) return 125; }
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+pid_t berth_exec(const struct berth_exec_config *config) {
+    pid_t pid = fork();
+    if (pid != 0) return pid;
+    _exit(exec_helper(config));
+}

@@ -53,6 +53,31 @@ struct berth_spawn_error {
 /// PID namespace, or -1 with errno. Call only from a single-threaded process.
 pid_t berth_spawn(const struct berth_spawn_config *config);
 
+/// A process to start inside a running container (`exec`).
+struct berth_exec_config {
+    pid_t target;                       /* the container's PID 1, host PID */
+    char *const *argv;
+    char *const *envp;
+    const char *cwd;
+    uint32_t uid, gid;
+    const uint32_t *groups;
+    int ngroups;
+    int stdio[3];                       /* -1: /dev/null (inside the container) */
+    int tty_mode;                       /* NONE or INSIDE (a pty on the container's devpts) */
+    int console_socket;
+    uint64_t capabilities;
+    int cgroup_procs_fd;                /* cgroup.procs of the container, opened by the caller; -1: none */
+    int error_fd;                       /* close-on-exec; struct berth_spawn_error on failure */
+    int detach;                         /* the intermediate process exits at once (exec -d) */
+};
+
+/// Forks a helper that joins the container's namespaces (ipc, uts, net, pid,
+/// mnt — the mount namespace last, which also moves it into the container's
+/// root) and forks again so the process is really inside the PID namespace;
+/// that grandchild joins the cgroup and execs. Returns the helper's PID: it
+/// exits with the command's status (128+N for signal N), or at once with -d.
+pid_t berth_exec(const struct berth_exec_config *config);
+
 /// Sends one fd over a unix socket (SCM_RIGHTS). 0 or -1 with errno.
 int berth_send_fd(int sock, int fd);
 /// Receives one fd from a unix socket; -1 with errno.

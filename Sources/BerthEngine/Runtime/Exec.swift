@@ -1,0 +1,131 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CBerthLinux
+
+/// What `exec` runs inside a container.
+public struct ExecOptions: Sendable {
+    public var command: [String]
+    public var env: [String] = []
+    public var workdir: String?
+    public var user: String?
+    public var interactive = false
+    public var tty = false
+    public var detach = false
+    public init(command: [String]) { self.command = command }
+}
+
+/// `exec`: a new process that joins every namespace and the cgroup of a
+/// running container, so it shows in the container's `ps` beside PID 1 and
+/// is frozen by `pause`. Its parent is this `berth` process (like nsenter),
+/// except with `-d`, where it is handed to the container's PID 1.
+public struct Executor {
+    public let lifecycle: Lifecycle
+
+    public init(lifecycle: Lifecycle) { self.lifecycle = lifecycle }
+
+    /// Runs the command; returns its exit code (0 at once with `detach`).
+    public func run(_ ref: String, _ o: ExecOptions, stdio: [Int32]) throws(BerthError) -> Int32 {
+        let container = try lifecycle.containers.find(ref)
+        switch container.state.status {
+        case "running": break
+        case "paused": throw BerthError("container \(container.id) is paused, unpause the container before exec")
+        default: throw BerthError("container \(container.id) is not running; start it with 'berth start \(container.name)'")
+        }
+        let backend = try lifecycle.registry.isolationBackend(container.isolation)
+        guard backend.isolates else {
+            throw BerthError("exec needs the namespaces backend; container \(container.name) uses \(container.isolation), which has no namespaces to join")
+        }
+        let plan = try backend.plan(for: IsolationRequest(hostNetwork: container.hostNetwork))
+        let rootfs = "/proc/\(container.state.pid)/root"
+        let user = try UserLookup.resolve(o.user ?? container.user, rootfs: rootfs)
+        var env = ImageChanges.mergeEnv(container.env, o.env.map { item in
+            let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
+            return (parts[0], parts.count > 1 ? parts[1] : "")
+        })
+        if o.tty { env = ImageChanges.mergeEnv(env, [("TERM", "xterm")]) }
+        return try launch(container, o, env: env, user: user, caps: plan.capabilities, stdio: stdio)
+    }
+
+    private func launch(_ c: Container, _ o: ExecOptions, env: [String], user: ResolvedUser, caps: UInt64,
+                        stdio: [Int32]) throws(BerthError) -> Int32 {
+        var errs: [Int32] = [-1, -1], console: [Int32] = [-1, -1]
+        guard berth_pipe_cloexec(&errs) == 0 else { throw .syscall("pipe", "for exec", .current) }
+        if o.tty && berth_socketpair(&console) != 0 { throw .syscall("socketpair", "for exec", .current) }
+        let procs = open(Cgroup(path: c.cgroupPath).path + "/cgroup.procs", O_WRONLY | O_CLOEXEC)
+        defer { if procs >= 0 { close(procs) } }
+        let arena = CStringArena()
+        defer { arena.free() }
+        var config = berth_exec_config()
+        config.target = c.state.pid
+        config.argv = arena.mutableArray(o.command)
+        config.envp = arena.mutableArray(env)
+        config.cwd = arena.string(o.workdir ?? (c.workingDir.isEmpty ? "/" : c.workingDir))
+        config.uid = user.uid
+        config.gid = user.gid
+        config.groups = arena.uint32s(user.groups)
+        config.ngroups = Int32(user.groups.count)
+        config.stdio = o.tty ? (-1, -1, -1) : (o.interactive ? stdio[0] : -1, stdio[1], stdio[2])
+        config.tty_mode = Int32(o.tty ? BERTH_TTY_INSIDE.rawValue : BERTH_TTY_NONE.rawValue)
+        config.console_socket = console[1]
+        config.capabilities = caps
+        config.cgroup_procs_fd = procs
+        config.error_fd = errs[1]
+        config.detach = o.detach ? 1 : 0
+        let helper = berth_exec(&config)
+        close(errs[1])
+        if console[1] >= 0 { close(console[1]) }
+        guard helper > 0 else { throw .syscall("fork", "exec helper", .current) }
+        var master: Int32 = -1
+        if o.tty { master = berth_recv_fd(console[0]); close(console[0]) }
+        let failure = SpawnedChild(pid: helper, syncFD: -1, errorFD: errs[0]).awaitExec()
+        if o.tty && master >= 0 && failure == nil {
+            PtyRelay(master: master, interactive: o.interactive).run()
+        }
+        if master >= 0 { close(master) }
+        var status: Int32 = 0
+        while waitpid(helper, &status, 0) < 0 && errno == EINTR {}
+        if let failure { throw BerthError(failure.message, exitCode: failure.exitCode) }
+        if o.detach { return 0 }
+        return status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+    }
+}
+
+/// Relays the user's terminal to a pty master (exec -t): raw mode, resizes,
+/// until the process closes its side.
+struct PtyRelay {
+    let master: Int32
+    let interactive: Bool
+
+    func run() {
+        var saved = [UInt8](repeating: 0, count: Int(berth_termios_size()))
+        let raw = interactive && isatty(0) == 1 && berth_make_raw(0, &saved, Int32(saved.count)) == 0
+        defer { if raw { _ = berth_restore_termios(0, saved) } }
+        let signals = berth_signalfd([SIGWINCH], 1)
+        defer { if signals >= 0 { close(signals) }; berth_unblock_signals_only([SIGWINCH], 1) }
+        resize()
+        var stdinOpen = interactive
+        while true {
+            var fds = [pollfd(fd: master, events: Int16(POLLIN), revents: 0),
+                       pollfd(fd: signals, events: Int16(POLLIN), revents: 0)]
+            if stdinOpen { fds.append(pollfd(fd: 0, events: Int16(POLLIN), revents: 0)) }
+            if poll(&fds, nfds_t(fds.count), -1) < 0 { if errno == EINTR { continue }; return }
+            if fds[1].revents != 0 { while berth_signalfd_read(signals) > 0 {}; resize() }
+            if fds[0].revents != 0 {
+                guard let out = readAvailable(master), !(out.isEmpty && fds[0].revents & Int16(POLLHUP) != 0) else { return }
+                writeFully(1, out)
+            }
+            if stdinOpen, fds[2].revents != 0 {
+                guard let input = readAvailable(0), !input.isEmpty else { stdinOpen = false; continue }
+                writeFully(master, input)
+            }
+        }
+    }
+
+    private func resize() {
+        var rows: UInt16 = 0, cols: UInt16 = 0
+        if berth_get_winsize(isatty(0) == 1 ? 0 : 1, &rows, &cols) == 0, rows > 0 {
+            _ = berth_set_winsize(master, rows, cols)
+        }
+    }
+}
