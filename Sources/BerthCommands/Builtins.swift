@@ -11,7 +11,8 @@ public enum Builtins {
         { CreateCommand() }, { RunCommand() }, { StartCommand() }, { StopCommand() }, { RestartCommand() },
         { PauseCommand() }, { UnpauseCommand() }, { KillCommand() }, { WaitCommand() }, { RmCommand() },
         { PsCommand() }, { LogsCommand() }, { TopCommand() }, { RenameCommand() }, { ContainerPruneCommand() },
-        { ExecCommand() }, { AttachCommand() },
+        { ExecCommand() }, { AttachCommand() }, { ExportCommand() }, { DiffCommand() }, { CommitCommand() },
+        { CpCommand() }, { HistoryCommand() },
     ]
 
     /// Adds every built-in command to the registry.

@@ -19,7 +19,7 @@ public struct Lifecycle {
         self.images = ImageStore(layout: layout)
     }
 
-    func driver(for container: Container) throws(BerthError) -> any StorageDriver {
+    public func driver(for container: Container) throws(BerthError) -> any StorageDriver {
         try registry.storageDriver(container.storage, StorageEnvironment(
             storeRoot: layout.root, driverDirectory: layout.driver(container.storage)))
     }
