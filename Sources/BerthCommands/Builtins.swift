@@ -13,6 +13,7 @@ public enum Builtins {
         { PsCommand() }, { LogsCommand() }, { TopCommand() }, { RenameCommand() }, { ContainerPruneCommand() },
         { ExecCommand() }, { AttachCommand() }, { ExportCommand() }, { DiffCommand() }, { CommitCommand() },
         { CpCommand() }, { HistoryCommand() }, { SystemDfCommand() },
+        { UpdateCommand() }, { StatsCommand() }, { EventsCommand() },
     ]
 
     /// Adds every built-in command to the registry.

@@ -45,7 +45,33 @@ enum ContainerFlags {
         FlagSpec("read-only", help: "Mount the container's root filesystem as read only"),
         FlagSpec("stop-signal", value: "string", help: "Signal to stop the container", default: "SIGTERM"),
         FlagSpec("stop-timeout", value: "int", help: "Timeout (in seconds) to stop a container"),
+    ] + resourceFlags
+
+    static let resourceFlags: [FlagSpec] = [
+        FlagSpec("memory", short: "m", value: "bytes", help: "Memory limit (e.g. 512m, 1g)"),
+        FlagSpec("memory-swap", value: "bytes", help: "Swap limit equal to memory plus swap: '-1' to enable unlimited swap"),
+        FlagSpec("cpus", value: "decimal", help: "Number of CPUs (e.g. 0.5)"),
+        FlagSpec("cpu-shares", short: "c", value: "int", help: "CPU shares (relative weight)"),
+        FlagSpec("cpuset-cpus", value: "string", help: "CPUs in which to allow execution (0-3, 0,1)"),
+        FlagSpec("pids-limit", value: "int", help: "Tune container pids limit (set -1 for unlimited)"),
     ]
+
+    /// The resource flags given (only those; `update` changes just these).
+    static func resources(_ args: ParsedArguments) throws(BerthError) -> Resources {
+        var r = Resources()
+        r.memory = try args.string("memory").map { (t) throws(BerthError) in try Resources.bytes(t, flag: "memory") }
+        r.memorySwap = try args.string("memory-swap").map { (t) throws(BerthError) in try Resources.bytes(t, flag: "memory-swap") }
+        if let cpus = args.string("cpus") {
+            guard let value = Double(cpus), value > 0 else {
+                throw BerthError("invalid argument \"\(cpus)\" for \"--cpus\" flag: give a positive decimal like 0.5")
+            }
+            r.nanoCpus = Int64(value * 1e9)
+        }
+        r.cpuShares = try args.int("cpu-shares").map(Int64.init)
+        r.cpusetCpus = args.string("cpuset-cpus")
+        r.pidsLimit = try args.int("pids-limit").map(Int64.init)
+        return r
+    }
 
     static func options(_ args: ParsedArguments) throws(BerthError) -> CreateOptions {
         var o = CreateOptions(image: args.positionals[0])
@@ -66,6 +92,7 @@ enum ContainerFlags {
         o.readOnly = args.bool("read-only")
         o.stopSignal = args.string("stop-signal")
         o.stopTimeout = try args.int("stop-timeout")
+        o.resources = try resources(args)
         if let s = o.stopSignal, Signals.number(s) == nil {
             throw BerthError("invalid signal: \(s); use a name like SIGTERM or a number")
         }

@@ -2,18 +2,22 @@
 import Glibc
 #endif
 
-/// One container's cgroup, on cgroup v2 or on v1's freezer hierarchy.
+/// One container's cgroup, on cgroup v2 or on v1's per-controller hierarchies.
 ///
 /// Berth picks the version at run time: a pure v2 host (`cgroup.controllers`
 /// at /sys/fs/cgroup) uses v2; a hybrid host like this one (v1 controllers,
-/// v2 at /sys/fs/cgroup/unified) uses the v1 freezer, unless
-/// `BERTH_CGROUP=v2` asks for the unified hierarchy (whose `cgroup.freeze`
-/// and `cgroup.kill` need no controller). `path` records which was taken.
+/// v2 at /sys/fs/cgroup/unified) uses v1, one directory per controller,
+/// unless `BERTH_CGROUP=v2` asks for the unified hierarchy (freeze and kill
+/// work there without controllers, limits do not). `path` is recorded in the
+/// container (`HostConfig.CgroupParent`): the v2 directory, or the v1 freezer one.
 public struct Cgroup: Sendable, Equatable {
     /// `v1` or `v2`.
     public var version: String
-    /// The cgroup directory (v1: in the freezer hierarchy).
+    /// The v2 directory, or the v1 freezer directory.
     public var path: String
+
+    /// The v1 hierarchies a container joins (those mounted here).
+    static let v1Controllers = ["freezer", "memory", "cpu", "cpuacct", "cpuset", "pids", "blkio"]
 
     /// The cgroup a new container gets, by the rules above.
     public static func forContainer(_ id: String, environment: [String: String] = [:]) -> Cgroup {
@@ -38,16 +42,64 @@ public struct Cgroup: Sendable, Equatable {
         self.path = path
     }
 
-    /// Creates the directory (and parents).
+    /// `berth/ID`, the part after the hierarchy's mount point.
+    var relative: String {
+        guard version == "v1", let range = path.firstRange(of: "/freezer/") else { return "" }
+        return String(path[range.upperBound...])
+    }
+
+    /// The directory for one controller.
+    public func directory(_ controller: String) -> String {
+        version == "v1" ? "/sys/fs/cgroup/\(controller)/\(relative)" : path
+    }
+
+    /// Every directory this cgroup has (v1: one per mounted controller).
+    var directories: [String] {
+        guard version == "v1" else { return [path] }
+        return Self.v1Controllers.filter { FileSystem.exists("/sys/fs/cgroup/\($0)/cgroup.procs") }.map(directory)
+    }
+
+    /// Creates the directories (and parents).
     public func create() throws(BerthError) {
-        do { try FileSystem.makeDirectories(path) } catch {
-            throw BerthError("create cgroup \(path): \(error.message); check that cgroupfs is mounted and writable")
+        for dir in directories {
+            do { try FileSystem.makeDirectories(dir) } catch {
+                throw BerthError("create cgroup \(dir): \(error.message); check that cgroupfs is mounted and writable")
+            }
+        }
+        if version == "v1" { try inheritCpuset(directory("cpuset")) }
+        if version == "v2" { enableControllers() }
+    }
+
+    /// A new v1 cpuset cgroup starts with no CPUs and no memory nodes, and
+    /// refuses tasks until both are set: copy them down from the parent.
+    private func inheritCpuset(_ dir: String) throws(BerthError) {
+        guard FileSystem.exists(dir) else { return }
+        let parent = FileSystem.parent(of: dir)
+        if parent != "/sys/fs/cgroup/cpuset" { try inheritCpuset(parent) }
+        for file in ["cpuset.cpus", "cpuset.mems"] {
+            let mine = (try? FileSystem.readText(dir + "/" + file))?.trimmingSpaces ?? ""
+            if mine.isEmpty || mine == "\n" {
+                let theirs = (try? FileSystem.readText(parent + "/" + file)) ?? ""
+                try write(dir, file, theirs.split(separator: "\n").first.map(String.init) ?? "")
+            }
         }
     }
 
-    /// Moves a process into the cgroup.
+    /// v2 only distributes a controller to children whose parent lists it
+    /// in `cgroup.subtree_control`.
+    private func enableControllers() {
+        let parent = FileSystem.parent(of: path)
+        let available = ((try? FileSystem.readText(FileSystem.parent(of: parent) + "/cgroup.controllers")) ?? "")
+            .split(whereSeparator: { $0 == " " || $0 == "\n" })
+        for controller in ["cpu", "cpuset", "memory", "pids", "io"] where available.contains(Substring(controller)) {
+            try? write(FileSystem.parent(of: parent), "cgroup.subtree_control", "+" + controller)
+            try? write(parent, "cgroup.subtree_control", "+" + controller)
+        }
+    }
+
+    /// Moves a process into every hierarchy of the cgroup.
     public func add(_ pid: Int32) throws(BerthError) {
-        try write("cgroup.procs", "\(pid)")
+        for dir in directories { try write(dir, "cgroup.procs", "\(pid)") }
     }
 
     /// Host PIDs of every process in the cgroup.
@@ -58,10 +110,10 @@ public struct Cgroup: Sendable, Equatable {
     /// Freezes every process; returns once the kernel reports them frozen.
     public func freeze() throws(BerthError) {
         if version == "v1" {
-            try write("freezer.state", "FROZEN")
+            try write(path, "freezer.state", "FROZEN")
             try waitUntil { (try? FileSystem.readText(path + "/freezer.state"))?.hasPrefix("FROZEN") == true }
         } else {
-            try write("cgroup.freeze", "1")
+            try write(path, "cgroup.freeze", "1")
             // Frozen v2 tasks still read `S` in /proc; cgroup.events tells the truth.
             try waitUntil { (try? FileSystem.readText(path + "/cgroup.events"))?.contains("frozen 1") == true }
         }
@@ -69,11 +121,7 @@ public struct Cgroup: Sendable, Equatable {
 
     /// Thaws every process.
     public func thaw() throws(BerthError) {
-        if version == "v1" {
-            try write("freezer.state", "THAWED")
-        } else {
-            try write("cgroup.freeze", "0")
-        }
+        try write(path, version == "v1" ? "freezer.state" : "cgroup.freeze", version == "v1" ? "THAWED" : "0")
     }
 
     /// Whether the cgroup is frozen.
@@ -86,7 +134,7 @@ public struct Cgroup: Sendable, Equatable {
     /// signal each PID, looping until the set is empty, with the freezer
     /// thawed so the signals are delivered).
     public func killAll() {
-        if version == "v2", (try? write("cgroup.kill", "1")) != nil { return }
+        if version == "v2", (try? write(path, "cgroup.kill", "1")) != nil { return }
         for _ in 0..<100 {
             let pids = processes()
             if pids.isEmpty { return }
@@ -96,26 +144,34 @@ public struct Cgroup: Sendable, Equatable {
         }
     }
 
-    /// Removes the cgroup once it is empty (retrying briefly while the kernel
-    /// finishes reaping). Idempotent.
+    /// Removes every directory once it is empty (retrying briefly while the
+    /// kernel finishes reaping). Idempotent.
     public func remove() throws(BerthError) {
-        guard FileSystem.exists(path) else { return }
-        for _ in 0..<500 {
-            if rmdir(path) == 0 || errno == ENOENT { return }
-            if errno != EBUSY { break }
-            usleep(2000)
+        for dir in directories where FileSystem.exists(dir) {
+            var removed = false
+            for _ in 0..<500 {
+                if rmdir(dir) == 0 || errno == ENOENT { removed = true; break }
+                if errno != EBUSY { break }
+                usleep(2000)
+            }
+            if !removed {
+                throw .syscall("rmdir cgroup", dir, .current, fix: "processes are still inside; kill them (berth rm -f)")
+            }
         }
-        throw .syscall("rmdir cgroup", path, .current, fix: "processes are still inside; kill them (berth rm -f)")
     }
 
-    private func write(_ file: String, _ value: String) throws(BerthError) {
+    func write(_ dir: String, _ file: String, _ value: String) throws(BerthError) {
         do {
-            let fd = try FileDescriptor.open(path + "/" + file, O_WRONLY)
+            let fd = try FileDescriptor.open(dir + "/" + file, O_WRONLY)
             defer { fd.close() }
             try fd.write(value)
         } catch {
-            throw .syscall("write \(value) to", path + "/" + file, error)
+            throw .syscall("write \(value) to", dir + "/" + file, error)
         }
+    }
+
+    func read(_ controller: String, _ file: String) -> String? {
+        try? FileSystem.readText(directory(controller) + "/" + file)
     }
 
     private func waitUntil(_ done: () -> Bool) throws(BerthError) {

@@ -75,6 +75,8 @@ public struct Container: Sendable {
     public var stopSignal: String
     public var stopTimeout: Int?
     public var cgroupPath: String
+    /// Resource limits (`--memory`, `--cpus`, …), changeable with `update`.
+    public var resources: Resources
     public var state: ContainerState
     /// Labels and other settings later features add, kept opaque.
     public var extra: [(String, JSON)]
@@ -103,6 +105,7 @@ public struct Container: Sendable {
         self.stopSignal = "SIGTERM"
         self.stopTimeout = nil
         self.cgroupPath = ""
+        self.resources = Resources()
         self.state = ContainerState()
         self.extra = []
     }
@@ -126,7 +129,7 @@ public struct Container: Sendable {
                 ("NetworkMode", .string(hostNetwork ? "host" : "none")),
                 ("ReadonlyRootfs", .bool(readonlyRoot)),
                 ("CgroupParent", .string(cgroupPath)),
-            ])),
+            ] + resources.json)),
             ("Config", .object([
                 ("Hostname", .string(hostname)), ("User", .string(user)), ("Tty", .bool(tty)),
                 ("OpenStdin", .bool(openStdin)), ("Env", .strings(env)), ("Cmd", .strings(command)),
@@ -163,6 +166,7 @@ public struct Container: Sendable {
         stopSignal = config["StopSignal"]?.stringValue ?? "SIGTERM"
         stopTimeout = config["StopTimeout"]?.intValue
         cgroupPath = host["CgroupParent"]?.stringValue ?? ""
+        resources = Resources(json: host)
         state = ContainerState(json: json["State"] ?? .object([]))
         if case .object(let members)? = json["Extra"] { extra = members } else { extra = [] }
     }

@@ -99,6 +99,7 @@ final class MonitorSession {
                                                            readonlyRoot: container.readonlyRoot))
         let user = try UserLookup.resolve(container.user, rootfs: rootfs)
         try cgroup.create()
+        try cgroup.apply(container.resources)
         io.signals = berth_signalfd([SIGCHLD, SIGTERM, SIGINT, SIGHUP], 4)
         let (stdio, ttyMode, console) = try io.prepare(tty: container.tty, ptyInside: plan.ptyInside,
                                                        openStdin: container.openStdin)
@@ -128,15 +129,21 @@ final class MonitorSession {
     /// PID 1 exited: record it (or remove the container for --rm), release
     /// everything, then tell the attached clients.
     private func finish(code: Int32) {
+        let oomKilled = cgroup.oomKilled
+        let events = EventLog(layout: store.layout)
+        if oomKilled { events.record("oom", container) }
+        events.record("die", container, [("exitCode", String(code))])
         cgroup.killAll()
         try? cgroup.remove()
         log?.close()
         if container.autoRemove {
             try? store.delete(container, driver: driver)
+            events.record("destroy", container)
         } else {
             _ = try? store.update(container.id) { (c: inout Container) throws(BerthError) in
                 c.state.status = "exited"
                 c.state.exitCode = code
+                c.state.oomKilled = oomKilled
                 c.state.finishedAt = .now
                 c.state.pid = 0
                 c.state.monitorPid = 0

@@ -23,6 +23,7 @@ public struct CreateOptions: Sendable {
     public var readOnly = false
     public var stopSignal: String?
     public var stopTimeout: Int?
+    public var resources = Resources()
 
     public init(image: String) { self.image = image }
 }
@@ -70,11 +71,15 @@ public struct ContainerFactory {
         container.stopSignal = o.stopSignal ?? nonEmpty(config["StopSignal"]) ?? "SIGTERM"
         container.stopTimeout = o.stopTimeout
         container.cgroupPath = Cgroup.forContainer(id, environment: environment).path
+        try o.resources.validate()
+        container.resources = o.resources
         guard container.workingDir.hasPrefix("/") else {
             throw BerthError("the working directory '\(container.workingDir)' is invalid; it needs to be an absolute path")
         }
-        return try lifecycle.containers.create(container, driver: driver,
-                                               layers: try lifecycle.images.layerDirectories(of: image))
+        let created = try lifecycle.containers.create(container, driver: driver,
+                                                      layers: try lifecycle.images.layerDirectories(of: image))
+        lifecycle.events.record("create", created)
+        return created
     }
 
     private func nonEmpty(_ value: JSON?) -> String? {

@@ -11,12 +11,14 @@ public struct Lifecycle {
     public let registry: Registry
     public let containers: ContainerStore
     public let images: ImageStore
+    public let events: EventLog
 
     public init(layout: StoreLayout, registry: Registry) {
         self.layout = layout
         self.registry = registry
         self.containers = ContainerStore(layout: layout)
         self.images = ImageStore(layout: layout)
+        self.events = EventLog(layout: layout)
     }
 
     public func driver(for container: Container) throws(BerthError) -> any StorageDriver {
@@ -53,6 +55,7 @@ public struct Lifecycle {
                 container.state.exitCode = 0
                 container.state.error = ""
                 try containers.save(container)
+                events.record("start", container)
                 return container
             }
         }
@@ -74,14 +77,17 @@ public struct Lifecycle {
             return
         }
         _ = berth_pidfd_send_signal(pidfd, signal)
+        events.record("kill", container, [("signal", String(signal))])
         let cgroup = Cgroup(path: container.cgroupPath)
         if container.state.status == "paused" { try? cgroup.thaw() }   // a frozen process cannot act on a signal
         if !wait(pidfd, milliseconds: Int32(seconds * 1000)) {
             _ = berth_pidfd_send_signal(pidfd, SIGKILL)
+            events.record("kill", container, [("signal", String(SIGKILL))])
             cgroup.killAll()
             _ = wait(pidfd, milliseconds: 10_000)
         }
         try awaitRecordedExit(container)
+        events.record("stop", container)
     }
 
     /// Sends a signal to PID 1 (`kill -s`), as Docker does.
@@ -95,6 +101,7 @@ public struct Lifecycle {
         guard pidfd >= 0, berth_pidfd_send_signal(pidfd, signal) == 0 else {
             throw .syscall("kill", "container \(ref)", .current)
         }
+        events.record("kill", container, [("signal", String(signal))])
         if signal == SIGKILL {
             Cgroup(path: container.cgroupPath).killAll()
             _ = wait(pidfd, milliseconds: 10_000)
@@ -139,6 +146,7 @@ public struct Lifecycle {
             try Cgroup(path: c.cgroupPath).freeze()
             c.state.status = "paused"
         }
+        events.record("pause", found)
     }
 
     /// Thaws a paused container.
@@ -149,6 +157,7 @@ public struct Lifecycle {
             try Cgroup(path: c.cgroupPath).thaw()
             c.state.status = "running"
         }
+        events.record("unpause", found)
     }
 
     // MARK: remove
@@ -164,6 +173,7 @@ public struct Lifecycle {
             let cgroup = Cgroup(path: container.cgroupPath)
             let pidfd = berth_pidfd_open(container.state.pid)
             if pidfd >= 0 { _ = berth_pidfd_send_signal(pidfd, SIGKILL); close(pidfd) }
+            events.record("kill", container, [("signal", String(SIGKILL))])
             cgroup.killAll()
             try awaitRecordedExit(container)
         }
@@ -174,6 +184,7 @@ public struct Lifecycle {
             try cgroup.remove()
             try containers.delete(current, driver: try driver(for: current))
         }
+        events.record("destroy", current)
     }
 }
 

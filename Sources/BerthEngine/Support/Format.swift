@@ -19,7 +19,7 @@ public enum Format {
     }
 
     /// `%.3g` without Foundation: 3 significant digits, trailing zeros dropped.
-    static func significant3(_ value: Double) -> String {
+    public static func significant3(_ value: Double) -> String {
         if value == 0 { return "0" }
         let decimals = value >= 100 ? 0 : (value >= 10 ? 1 : 2)
         var scale = 1.0

@@ -1,0 +1,116 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Writing limits and reading usage, in each version's files.
+extension Cgroup {
+    /// Applies limits (only the ones set; `update` may change any later).
+    public func apply(_ r: Resources) throws(BerthError) {
+        if version == "v1" { try applyV1(r) } else { try applyV2(r) }
+    }
+
+    private func applyV1(_ r: Resources) throws(BerthError) {
+        if let m = r.memory {
+            let mem = directory("memory")
+            let swap = r.memorySwap ?? m * 2
+            // memsw must stay >= memory: raise whichever order keeps that true.
+            let hasSwapAccounting = FileSystem.exists(mem + "/memory.memsw.limit_in_bytes")
+            let current = Int64((read("memory", "memory.limit_in_bytes") ?? "").trimmingSpaces.split(separator: "\n").first ?? "") ?? 0
+            if hasSwapAccounting && m > current { try write(mem, "memory.memsw.limit_in_bytes", String(swap == -1 ? -1 : swap)) }
+            try write(mem, "memory.limit_in_bytes", String(m))
+            if hasSwapAccounting { try write(mem, "memory.memsw.limit_in_bytes", String(swap == -1 ? -1 : swap)) }
+        }
+        if let c = r.nanoCpus {
+            try write(directory("cpu"), "cpu.cfs_period_us", "100000")
+            try write(directory("cpu"), "cpu.cfs_quota_us", String(c / 10_000))
+        }
+        if let s = r.cpuShares { try write(directory("cpu"), "cpu.shares", String(s)) }
+        if let set = r.cpusetCpus { try write(directory("cpuset"), "cpuset.cpus", set) }
+        if let p = r.pidsLimit { try write(directory("pids"), "pids.max", p > 0 ? String(p) : "max") }
+    }
+
+    private func applyV2(_ r: Resources) throws(BerthError) {
+        let needs = [(r.memory != nil, "memory"), (r.nanoCpus != nil || r.cpuShares != nil, "cpu"),
+                     (r.cpusetCpus != nil, "cpuset"), (r.pidsLimit != nil, "pids")]
+        let enabled = (try? FileSystem.readText(path + "/cgroup.controllers")) ?? ""
+        for (wanted, controller) in needs where wanted && !enabled.contains(controller) {
+            throw BerthError("cgroup v2 at \(FileSystem.parent(of: path)) has no \(controller) controller, so the limit cannot be enforced; on a hybrid host leave BERTH_CGROUP unset to use cgroup v1")
+        }
+        if let m = r.memory {
+            try write(path, "memory.max", String(m))
+            let swap = r.memorySwap ?? m * 2
+            if FileSystem.exists(path + "/memory.swap.max") {
+                try write(path, "memory.swap.max", swap == -1 ? "max" : String(max(0, swap - m)))
+            }
+        }
+        if let c = r.nanoCpus { try write(path, "cpu.max", "\(c / 10_000) 100000") }
+        if let s = r.cpuShares {
+            // Docker's conversion of shares (2…262144) to weight (1…10000).
+            try write(path, "cpu.weight", String(1 + ((max(2, s) - 2) * 9999) / 262142))
+        }
+        if let set = r.cpusetCpus { try write(path, "cpuset.cpus", set) }
+        if let p = r.pidsLimit { try write(path, "pids.max", p > 0 ? String(p) : "max") }
+    }
+
+    /// Whether the kernel's OOM killer killed a process in the cgroup.
+    public var oomKilled: Bool {
+        let text = version == "v1" ? read("memory", "memory.oom_control") : read("memory", "memory.events")
+        guard let text else { return false }
+        for line in text.split(separator: "\n") where line.hasPrefix("oom_kill ") {
+            return (Int(line.dropFirst(9)) ?? 0) > 0
+        }
+        return false
+    }
+
+    /// A snapshot of usage, for `stats`.
+    public struct Usage: Sendable {
+        public var cpuNanoseconds: UInt64 = 0
+        public var memoryBytes: Int64 = 0
+        public var memoryLimit: Int64 = 0
+        public var pids: Int = 0
+        public var blockRead: Int64 = 0
+        public var blockWrite: Int64 = 0
+        public init() {}
+    }
+
+    /// Reads the counters `stats` shows.
+    public func usage() -> Usage {
+        var u = Usage()
+        u.pids = processes().count
+        if version == "v1" {
+            u.cpuNanoseconds = UInt64((read("cpuacct", "cpuacct.usage") ?? "").trimmingSpaces.split(separator: "\n").first ?? "") ?? 0
+            let stat = parseKeyValues(read("memory", "memory.stat") ?? "")
+            let usage = Int64((read("memory", "memory.usage_in_bytes") ?? "").split(separator: "\n").first ?? "") ?? 0
+            u.memoryBytes = max(0, usage - (stat["total_inactive_file"] ?? 0))   // Docker subtracts the page cache
+            u.memoryLimit = Int64((read("memory", "memory.limit_in_bytes") ?? "").split(separator: "\n").first ?? "") ?? 0
+            for line in (read("blkio", "blkio.throttle.io_service_bytes") ?? "").split(separator: "\n") {
+                let f = line.split(separator: " ")
+                if f.count == 3, f[1] == "Read" { u.blockRead += Int64(f[2]) ?? 0 }
+                if f.count == 3, f[1] == "Write" { u.blockWrite += Int64(f[2]) ?? 0 }
+            }
+        } else {
+            let cpu = parseKeyValues(read("cpu", "cpu.stat") ?? "")
+            u.cpuNanoseconds = UInt64(cpu["usage_usec"] ?? 0) * 1000
+            let stat = parseKeyValues(read("memory", "memory.stat") ?? "")
+            let current = Int64((read("memory", "memory.current") ?? "").split(separator: "\n").first ?? "") ?? 0
+            u.memoryBytes = max(0, current - (stat["inactive_file"] ?? 0))
+            u.memoryLimit = Int64((read("memory", "memory.max") ?? "").split(separator: "\n").first ?? "") ?? 0
+            for line in (read("io", "io.stat") ?? "").split(separator: "\n") {
+                for field in line.split(separator: " ") {
+                    if field.hasPrefix("rbytes=") { u.blockRead += Int64(field.dropFirst(7)) ?? 0 }
+                    if field.hasPrefix("wbytes=") { u.blockWrite += Int64(field.dropFirst(7)) ?? 0 }
+                }
+            }
+        }
+        return u
+    }
+
+    private func parseKeyValues(_ text: String) -> [String: Int64] {
+        var result: [String: Int64] = [:]
+        for line in text.split(separator: "\n") {
+            let f = line.split(separator: " ")
+            if f.count == 2, let v = Int64(f[1]) { result[String(f[0])] = v }
+        }
+        return result
+    }
+}
