@@ -418,8 +418,9 @@ int berth_probe_unshare(int flags) {
 
 /* exec: reuse the spawn child's steps through a spawn config built on the stack. */
 static void exec_grandchild(const struct berth_exec_config *e, struct berth_spawn_config *c) {
-    if (e->cgroup_procs_fd >= 0 && write(e->cgroup_procs_fd, "0", 1) != 1)
-        fail(c, BERTH_STAGE_MOUNT, "join the container's cgroup", NULL);
+    for (int i = 0; i < e->ncgroup_fds; i++)
+        if (write(e->cgroup_procs_fds[i], "0", 1) != 1)
+            fail(c, BERTH_STAGE_MOUNT, "join the container's cgroup", NULL);
     if (setsid() < 0) fail(c, BERTH_STAGE_TTY, "setsid", NULL);
     if (c->tty_mode == BERTH_TTY_INSIDE) setup_tty_inside(c); else setup_stdio(c);
     if (chdir(c->cwd) != 0) fail(c, BERTH_STAGE_CWD, "chdir to working directory", c->cwd);

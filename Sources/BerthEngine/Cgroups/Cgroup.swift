@@ -59,6 +59,9 @@ public struct Cgroup: Sendable, Equatable {
         return Self.v1Controllers.filter { FileSystem.exists("/sys/fs/cgroup/\($0)/cgroup.procs") }.map(directory)
     }
 
+    /// The `cgroup.procs` file of every directory, for joining from outside.
+    public var procsFiles: [String] { directories.map { $0 + "/cgroup.procs" } }
+
     /// Creates the directories (and parents).
     public func create() throws(BerthError) {
         for dir in directories {

@@ -52,8 +52,9 @@ public struct Executor {
         var errs: [Int32] = [-1, -1], console: [Int32] = [-1, -1]
         guard berth_pipe_cloexec(&errs) == 0 else { throw .syscall("pipe", "for exec", .current) }
         if o.tty && berth_socketpair(&console) != 0 { throw .syscall("socketpair", "for exec", .current) }
-        let procs = open(Cgroup(path: c.cgroupPath).path + "/cgroup.procs", O_WRONLY | O_CLOEXEC)
-        defer { if procs >= 0 { close(procs) } }
+        // Every hierarchy (v1 has one per controller), so limits and pause cover it too.
+        let procs = Cgroup(path: c.cgroupPath).procsFiles.map { open($0, O_WRONLY | O_CLOEXEC) }.filter { $0 >= 0 }
+        defer { procs.forEach { close($0) } }
         let arena = CStringArena()
         defer { arena.free() }
         var config = berth_exec_config()
@@ -69,7 +70,11 @@ public struct Executor {
         config.tty_mode = Int32(o.tty ? BERTH_TTY_INSIDE.rawValue : BERTH_TTY_NONE.rawValue)
         config.console_socket = console[1]
         config.capabilities = caps
-        config.cgroup_procs_fd = procs
+        let procsArray = UnsafeMutablePointer<Int32>.allocate(capacity: max(1, procs.count))
+        defer { procsArray.deallocate() }
+        for (i, fd) in procs.enumerated() { procsArray[i] = fd }
+        config.cgroup_procs_fds = UnsafePointer(procsArray)
+        config.ncgroup_fds = Int32(procs.count)
         config.error_fd = errs[1]
         config.detach = o.detach ? 1 : 0
         let helper = berth_exec(&config)

@@ -66,7 +66,8 @@ struct berth_exec_config {
     int tty_mode;                       /* NONE or INSIDE (a pty on the container's devpts) */
     int console_socket;
     uint64_t capabilities;
-    int cgroup_procs_fd;                /* cgroup.procs of the container, opened by the caller; -1: none */
+    const int *cgroup_procs_fds;        /* cgroup.procs of every hierarchy of the container, opened by the caller */
+    int ncgroup_fds;
     int error_fd;                       /* close-on-exec; struct berth_spawn_error on failure */
     int detach;                         /* the intermediate process exits at once (exec -d) */
 };
