@@ -6,6 +6,7 @@
 // successful exec closes it and the parent reads EOF) and the child exits.
 #define _GNU_SOURCE
 #include "CBerthSpawn.h"
+#include "CBerthLinux.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -108,6 +109,33 @@ static void setup_mounts(const struct berth_spawn_config *c) {
     }
 }
 
+static void user_mounts(const struct berth_spawn_config *c) {
+    int root = open(c->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (root < 0) fail(c, BERTH_STAGE_MOUNT, "open", c->rootfs);
+    for (int i = 0; i < c->nmounts; i++) {
+        const struct berth_mount *m = &c->mounts[i];
+        int fd = berth_openat2(root, m->target, O_PATH | O_CLOEXEC, 0,
+                               berth_resolve_in_root() | berth_resolve_no_magiclinks());
+        if (fd < 0) fail(c, BERTH_STAGE_MOUNT, "resolve mount target", m->target);
+        char via[64];
+        snprintf(via, sizeof via, "/proc/self/fd/%d", fd);
+        unsigned long flags = m->fstype ? (MS_NOSUID | MS_NODEV) : (MS_BIND | MS_REC);
+        if (mount(m->source, via, m->fstype, flags, m->data) != 0) fail(c, BERTH_STAGE_MOUNT, "mount", m->target);
+        close(fd);
+        if (m->readonly) {
+            /* Re-resolve: the fd above points below the new mount, not at it. */
+            fd = berth_openat2(root, m->target, O_PATH | O_CLOEXEC, 0,
+                               berth_resolve_in_root() | berth_resolve_no_magiclinks());
+            if (fd < 0) fail(c, BERTH_STAGE_MOUNT, "resolve mount target", m->target);
+            snprintf(via, sizeof via, "/proc/self/fd/%d", fd);
+            if (mount(NULL, via, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC | flags, NULL) != 0)
+                fail(c, BERTH_STAGE_MOUNT, "make read-only", m->target);
+            close(fd);
+        }
+    }
+    close(root);
+}
+
 static void do_pivot(const struct berth_spawn_config *c) {
     /* pivot_root(".", ".") stacks the old root under the new one; a lazy
        unmount then drops it without needing a directory for it (runc's trick). */
@@ -207,6 +235,7 @@ static int child(const struct berth_spawn_config *c) {
     if (setsid() < 0) fail(c, BERTH_STAGE_TTY, "setsid", NULL);
     if (c->pivot) {
         setup_mounts(c);
+        user_mounts(c);
         do_pivot(c);
         mask_paths(c);
     } else {

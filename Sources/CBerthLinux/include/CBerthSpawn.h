@@ -10,6 +10,18 @@ enum berth_tty_mode {
     BERTH_TTY_STDIO = 2,     /* stdio[] are already a pty slave: just make it the controlling terminal */
 };
 
+/// A mount made inside the container before pivot_root (`-v`, `--mount`,
+/// `--tmpfs`). The target is resolved inside the root with openat2
+/// RESOLVE_IN_ROOT by the child itself and mounted through /proc/self/fd, so
+/// a symlink in the image can never redirect it outside the root.
+struct berth_mount {
+    const char *source;                 /* host path, or "tmpfs" */
+    const char *target;                 /* absolute path inside the container; must exist */
+    const char *fstype;                 /* NULL for a bind mount, "tmpfs" for tmpfs */
+    const char *data;                   /* tmpfs options, or NULL */
+    int readonly;
+};
+
 /// Everything the child needs, prepared by Swift before the clone: after it
 /// only async-signal-safe calls run (the runc nsexec / containerization CShim
 /// rule), and failures travel back over error_fd.
@@ -33,6 +45,8 @@ struct berth_spawn_config {
     const char *const *masked_paths;    /* NULL-terminated, may be NULL */
     const char *const *readonly_paths;  /* NULL-terminated, may be NULL */
     int readonly_root;
+    const struct berth_mount *mounts;   /* applied after /proc, /dev, /sys, before pivot_root */
+    int nmounts;
 };
 
 /// The stage at which a child failed.
