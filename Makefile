@@ -13,18 +13,31 @@ DEBUG_BIN := .build/debug/berth
 # busybox-static for the image, tmux to drive the REPL in tests.
 DEB_PACKAGES := libedit-dev zlib1g-dev busybox-static tmux iproute2
 
-.PHONY: all deps build release image demo test bench clean
+.PHONY: all deps bench-deps build release image demo test bench clean
 
 all: build
 
+# Only for `make bench`, never for `make test`: the peers Berth is compared
+# with (runc, crun, podman, which brings conmon), hyperfine for one-off
+# cross-checks, python3 for scripts/bench.py, util-linux for unshare.
+BENCH_PACKAGES := runc crun podman conmon hyperfine python3 util-linux
+
+# $(call apt_install_missing,PACKAGES): apt-get install those not installed.
+define apt_install_missing
+@missing=""; for p in $(1); do \
+    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+done; \
+if [ -n "$$missing" ]; then \
+    echo "installing:$$missing"; \
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+fi
+endef
+
 deps:
-	@missing=""; for p in $(DEB_PACKAGES); do \
-	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
-	done; \
-	if [ -n "$$missing" ]; then \
-	    echo "installing:$$missing"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
-	fi
+	$(call apt_install_missing,$(DEB_PACKAGES))
+
+bench-deps:
+	$(call apt_install_missing,$(BENCH_PACKAGES))
 
 build:
 	$(SWIFT) build
@@ -50,8 +63,10 @@ test: deps $(BUSYBOX_TAR)
 	BERTH_BIN=$(CURDIR)/$(DEBUG_BIN) BERTH_BUSYBOX_TAR=$(CURDIR)/$(BUSYBOX_TAR) \
 	    $(SWIFT) test --skip-build
 
-bench: release image
-	sh scripts/bench.sh
+# Side-by-side timings against crun, runc, Podman and an unshare+chroot floor
+# (docs/benchmarks.md). BENCH_N=50 make bench for more rounds.
+bench: deps bench-deps release image
+	BERTH_BIN=$(CURDIR)/$(RELEASE_BIN) BERTH_BUSYBOX_TAR=$(CURDIR)/$(BUSYBOX_TAR) sh scripts/bench.sh
 
 clean:
 	rm -rf .build

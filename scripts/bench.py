@@ -1,0 +1,376 @@
+#!/usr/bin/env python3
+"""The measuring half of scripts/bench.sh (Python 3 standard library only).
+
+bench.sh prepares a scratch directory and exports BENCH_T (its path),
+BERTH_BIN and BENCH_CG; this script times every operation, interleaving the
+tools round-robin per iteration (the starting tool rotates each round), and
+prints the table and the monitor memory figures. bench.sh's trap cleans up
+whatever this script leaves when it is interrupted.
+
+`bench.py --worker` is the helper that runs inside the private mount
+namespace (cgroup2 hidden) for crun: it reads one JSON argv per line on stdin
+and answers with the same timing function the host side uses, so crun is
+timed inside that namespace without counting unshare's own cost.
+"""
+import json
+import math
+import os
+import platform
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import time
+
+DEVNULL = subprocess.DEVNULL
+PIPE = subprocess.PIPE
+
+
+def timed(argv):
+    """Wall-clock of one command, in ms, with its exit code and output."""
+    start = time.perf_counter_ns()
+    p = subprocess.run(argv, stdin=DEVNULL, stdout=PIPE, stderr=PIPE)
+    ms = (time.perf_counter_ns() - start) / 1e6
+    return ms, p.returncode, p.stdout.decode(errors="replace"), p.stderr.decode(errors="replace")
+
+
+def worker():
+    signal.signal(signal.SIGINT, signal.SIG_IGN)   # the parent decides; EOF on stdin ends us
+    for line in sys.stdin:
+        argv = json.loads(line)
+        try:
+            result = list(timed(argv))
+        except OSError as e:
+            result = [0.0, 127, "", str(e)]
+        sys.stdout.write(json.dumps(result) + "\n")
+        sys.stdout.flush()
+
+
+class Worker:
+    """A long-lived `bench.py --worker` in a private mount namespace."""
+
+    def __init__(self):
+        script = ('if [ -d /sys/fs/cgroup/freezer ] && mountpoint -q /sys/fs/cgroup/unified; '
+                  'then umount /sys/fs/cgroup/unified; fi; exec "$@"')
+        self.proc = subprocess.Popen(
+            ["unshare", "-m", "--propagation", "private", "sh", "-c", script, "sh",
+             sys.executable, os.path.abspath(__file__), "--worker"],
+            stdin=PIPE, stdout=PIPE, text=True)
+
+    def timed(self, argv):
+        self.proc.stdin.write(json.dumps(argv) + "\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if not line:
+            return 0.0, 125, "", "the private-namespace worker died"
+        ms, rc, out, err = json.loads(line)
+        return ms, rc, out, err
+
+    def close(self):
+        try:
+            self.proc.stdin.close()
+            self.proc.wait(timeout=10)
+        except Exception:
+            self.proc.kill()
+
+
+class Series:
+    """Timings of one (operation, tool) row."""
+
+    def __init__(self, op, tool, group, missing=None):
+        self.op, self.tool, self.group = op, tool, group
+        self.missing = missing          # "not installed" or why it cannot run
+        self.ms = []
+        self.failures = 0
+        self.error = None
+        self.disabled = False
+
+    def record(self, ms, rc, err, keep):
+        if rc == 0:
+            if keep:
+                self.ms.append(ms)
+            return True
+        self.failures += 1
+        if self.error is None:
+            lines = [l for l in err.strip().splitlines() if l.strip()]
+            self.error = f"rc={rc}: " + (lines[-1] if lines else "no message")
+        if self.failures >= 3 and not self.ms:
+            self.disabled = True        # failing every time: stop spending time on it
+        return False
+
+
+def first_line(argv):
+    try:
+        p = subprocess.run(argv, stdin=DEVNULL, stdout=PIPE, stderr=PIPE, timeout=20)
+        text = (p.stdout or p.stderr).decode(errors="replace").strip().splitlines()
+        return text[0] if text else "?"
+    except Exception:
+        return "?"
+
+
+def which(name):
+    return shutil.which(name) is not None
+
+
+def percentile(values, q):
+    """Nearest-rank percentile."""
+    s = sorted(values)
+    return s[max(0, math.ceil(q * len(s)) - 1)]
+
+
+def proc_memory(pid):
+    """VmRSS, RssAnon, RssFile (from status) and Pss (smaps_rollup), in kB."""
+    out = {}
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                if key in ("VmRSS", "RssAnon", "RssFile", "Name"):
+                    out[key] = value.strip()
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    out["Pss"] = line.split(":")[1].strip()
+    except OSError:
+        pass
+    return out
+
+
+def main():
+    T = os.environ["BENCH_T"]
+    berth = os.environ["BERTH_BIN"]
+    n = int(os.environ.get("BENCH_N", "30"))
+    warmup = int(os.environ.get("BENCH_WARMUP", "2"))
+    # Idle time before every timed command. Moving a process into a cgroup v1
+    # hierarchy waits for an RCU grace period (~10-15 ms here) unless another
+    # move happened in the last ~20-50 ms; without the gap a tool would be
+    # timed warm or cold depending on which tool ran just before it.
+    gap = int(os.environ.get("BENCH_GAP_MS", "100")) / 1000
+    store = ["--root", f"{T}/store"]
+    B = [berth] + store
+    # Podman's private configuration and storage (bench.sh wrote them).
+    os.environ.update(CONTAINERS_CONF=f"{T}/podman/containers.conf",
+                      CONTAINERS_STORAGE_CONF=f"{T}/podman/storage.conf")
+    rootfs = f"{T}/rootfs"
+    has = {t: which(t) for t in ("runc", "crun", "podman", "unshare", "chroot")}
+    has_bundle = os.path.exists(f"{T}/bundle-runc/config.json")
+
+    worker = Worker() if has["unshare"] and (has["crun"] or has["runc"]) else None
+    need_ns = None if has["unshare"] else "needs unshare (util-linux)"
+    series = []
+
+    def row(op, tool, group, missing=None):
+        s = Series(op, tool, group, missing)
+        series.append(s)
+        return s
+
+    # ---- run-like rows: one function per row, each times one complete run.
+    units = []
+
+    def simple(s, argv, via_worker=False):
+        def go(keep):
+            if s.missing or s.disabled:
+                return
+            time.sleep(gap)
+            ms, rc, _, err = worker.timed(argv) if via_worker else timed(argv)
+            s.record(ms, rc, err, keep)
+        units.append(go)
+
+    simple(row("run true", "berth (namespaces, overlay)", "run"), B + ["run", "--rm", "busybox", "true"])
+    simple(row("run true", "berth --isolation chroot", "run"),
+           B + ["run", "--rm", "--isolation", "chroot", "busybox", "true"])
+    simple(row("run true", "berth --storage copy", "run"), B + ["run", "--rm", "--storage", "copy", "busybox", "true"])
+    crun = row("run true", "crun (private mnt ns)", "run",
+               (None if has_bundle else "no bundle (runc spec failed)") if has["crun"] else "not installed")
+    crun.missing = crun.missing or need_ns
+    simple(crun, ["crun", "--root", f"{T}/crun-state", "run", "--bundle", f"{T}/bundle-crun", "bench-crun"], True)
+    runc_missing = (None if has_bundle else "no bundle (runc spec failed)") if has["runc"] else "not installed"
+    simple(row("run true", "runc", "run", runc_missing),
+           ["runc", "--root", f"{T}/runc-state", "run", "--bundle", f"{T}/bundle-runc", "bench-runc"])
+    simple(row("run true", "runc (private mnt ns)", "run", runc_missing or need_ns),
+           ["runc", "--root", f"{T}/runc-state", "run", "--bundle", f"{T}/bundle-runc", "bench-runc-ns"], True)
+    simple(row("run true", "podman --network none", "run", None if has["podman"] else "not installed"),
+           ["podman", "run", "--rm", "--network", "none", "busybox", "true"])
+    simple(row("run true", "unshare+chroot (floor)", "run", need_ns),
+           ["unshare", "--pid", "--mount", "--uts", "--ipc", "--net", "--fork", "chroot", rootfs, "/bin/true"])
+    simple(row("run true", "chroot only (no namespaces)", "run"), ["chroot", rootfs, "/bin/true"])
+
+    # ---- lifecycle rows: one sequence per tool per round, steps timed one by one.
+    steps = ["create", "start", "pause", "unpause", "stop -t 0", "rm"]
+    leftovers = {"berth": set(), "podman": set()}
+
+    def lifecycle(tool, base, create_args, missing):
+        rows = {step: row(step, tool, "lifecycle", missing) for step in steps}
+        first = rows["create"]
+
+        def go(keep):
+            if missing or first.disabled:
+                return
+            time.sleep(gap)
+            ms, rc, out, err = timed(base + ["create"] + create_args)
+            if not first.record(ms, rc, err, keep):
+                return
+            cid = out.strip().splitlines()[-1]
+            leftovers[tool].add(cid)
+            ok = True
+            for step in steps[1:]:
+                words = step.split()
+                time.sleep(gap)
+                ms, rc, _, err = timed(base + words + [cid])
+                if not rows[step].record(ms, rc, err, keep):
+                    ok = False
+                    break
+            if ok:
+                leftovers[tool].discard(cid)
+            else:
+                subprocess.run(base + ["rm", "-f", cid], stdin=DEVNULL, stdout=DEVNULL, stderr=DEVNULL)
+                leftovers[tool].discard(cid)
+        units.append(go)
+
+    lifecycle("berth", B, ["busybox", "sleep", "1000"], None)
+    lifecycle("podman", ["podman"], ["--network", "none", "busybox", "sleep", "1000"],
+              None if has["podman"] else "not installed")
+
+    # ---- header
+    def version(argv):
+        return first_line(argv) if which(argv[0]) or argv[0].startswith("/") else "not installed"
+
+    cpu = "?"
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next((l.split(":", 1)[1].strip() for l in f if l.startswith("model name")), "?")
+    except OSError:
+        pass
+    try:
+        debian = open("/etc/debian_version").read().strip()
+    except OSError:
+        debian = "?"
+    mem_kb = 0
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith("MemTotal:"):
+                mem_kb = int(line.split()[1])
+    print("Berth side-by-side benchmark")
+    print(f"  date     {time.strftime('%Y-%m-%d %H:%M:%S %Z')}")
+    print(f"  machine  {os.cpu_count()} CPUs ({cpu}), {mem_kb // 1024} MiB, Debian {debian}, "
+          f"kernel {platform.release()}")
+    print(f"  berth    {first_line([berth, 'version'])}  ({berth})")
+    for tool, argv in (("crun", ["crun", "--version"]), ("runc", ["runc", "--version"]),
+                       ("podman", ["podman", "--version"]), ("conmon", ["conmon", "--version"])):
+        print(f"  {tool:<8} {version(argv)}")
+    print(f"  rounds   {n} timed (+{warmup} warm-up), tools interleaved round-robin, start rotating each round")
+    print(f"  gap      {gap * 1000:.0f} ms idle before every timed command (BENCH_GAP_MS; see docs/benchmarks.md)")
+    print(f"  scratch  {T}")
+    print()
+    sys.stdout.flush()
+
+    # ---- measure
+    started = time.monotonic()
+    try:
+        for i in range(warmup + n):
+            keep = i >= warmup
+            k = i % len(units)
+            for go in units[k:] + units[:k]:
+                go(keep)
+            if i == warmup - 1 or (keep and (i - warmup + 1) % 10 == 0):
+                done = "warm-up" if i < warmup else f"{i - warmup + 1}/{n}"
+                print(f"  ... {done} rounds ({time.monotonic() - started:.0f} s)", file=sys.stderr, flush=True)
+
+        # ---- memory of the per-container monitor, one running container each
+        memory = []
+        ms, rc, out, err = timed(B + ["run", "-d", "busybox", "sleep", "1000"])
+        if rc == 0:
+            cid = out.strip().splitlines()[-1]
+            leftovers["berth"].add(cid)
+            _, _, pid, _ = timed(B + ["inspect", "-f", "{{.State.MonitorPid}}", cid])
+            memory.append(("berth monitor", pid.strip(), None))
+        else:
+            memory.append(("berth monitor", None, "run -d failed: " + err.strip()))
+        if has["podman"]:
+            ms, rc, out, err = timed(["podman", "run", "-d", "--network", "none", "busybox", "sleep", "1000"])
+            if rc == 0:
+                cid = out.strip().splitlines()[-1]
+                leftovers["podman"].add(cid)
+                _, _, pid, _ = timed(["podman", "inspect", "-f", "{{.State.ConmonPid}}", cid])
+                memory.append(("conmon (podman)", pid.strip(), None))
+            else:
+                memory.append(("conmon (podman)", None, "run -d failed: " + err.strip()))
+        else:
+            memory.append(("conmon (podman)", None, "not installed"))
+        time.sleep(0.5)
+        memory = [(name, pid, note, proc_memory(pid) if pid else {}) for name, pid, note in memory]
+    finally:
+        if worker:
+            worker.close()
+        for cid in leftovers["berth"]:
+            subprocess.run(B + ["rm", "-f", cid], stdin=DEVNULL, stdout=DEVNULL, stderr=DEVNULL)
+        for cid in leftovers["podman"]:
+            subprocess.run(["podman", "rm", "-f", "-t", "0", cid], stdin=DEVNULL, stdout=DEVNULL, stderr=DEVNULL)
+
+    # ---- table
+    def median(s):
+        return statistics.median(s.ms) if s.ms else None
+
+    crun_run = median(crun)
+    podman_step = {s.op: median(s) for s in series if s.group == "lifecycle" and s.tool == "podman"}
+    head = ["operation", "tool", "median ms", "p90 ms", "min", "max", "ratio"]
+    lines = []
+    for s in series:
+        if s.missing:
+            lines.append([s.op, s.tool, s.missing, "", "", "", ""])
+            continue
+        if not s.ms:
+            lines.append([s.op, s.tool, f"failed ({s.error})", "", "", "", ""])
+            continue
+        med = median(s)
+        base = crun_run if s.group == "run" else podman_step.get(s.op)
+        ratio = f"{med / base:.2f}x" if base else "n/a"
+        cells = [s.op, s.tool, f"{med:.1f}", f"{percentile(s.ms, 0.9):.1f}", f"{min(s.ms):.1f}", f"{max(s.ms):.1f}", ratio]
+        if s.failures:
+            cells[1] += f" ({s.failures} failed: {s.error})"
+        lines.append(cells)
+    figured = [head] + [r for r in lines if r[3]]
+    widths = [max(len(r[i]) for r in ([head] + lines if i < 2 else figured)) for i in range(len(head))]
+    right = {2, 3, 4, 5, 6}
+
+    def fmt(r):
+        if not r[3]:          # "not installed" / "failed (...)" spans the figure columns
+            return "  ".join([r[0].ljust(widths[0]), r[1].ljust(widths[1]), r[2]])
+        return "  ".join(c.rjust(widths[i]) if i in right else c.ljust(widths[i]) for i, c in enumerate(r)).rstrip()
+
+    print(fmt(head))
+    print("  ".join("-" * w for w in widths))
+    group = None
+    for s, r in zip(series, lines):
+        if group and s.group != group:
+            print()
+        group = s.group
+        print(fmt(r))
+    print()
+    print("ratio: median / crun's `run true` median for run rows; / podman's median of the same step for")
+    print("lifecycle rows. ms are wall-clock per command as the caller sees it, including each CLI's start.")
+    if crun_run is None:
+        print("(crun did not run here, so run rows have no ratio)")
+    print()
+
+    print("resident memory of the per-container monitor (one running `sleep 1000` container each)")
+    print(f"  {'process':<16} {'pid':>7}  {'VmRSS':>10}  {'RssAnon':>10}  {'RssFile':>10}  {'Pss':>10}")
+    for name, pid, note, m in memory:
+        if note or not m:
+            print(f"  {name:<16} {'':>7}  {note or 'process not found'}")
+            continue
+        print(f"  {name:<16} {pid:>7}  {m.get('VmRSS', '?'):>10}  {m.get('RssAnon', '?'):>10}  "
+              f"{m.get('RssFile', '?'):>10}  {m.get('Pss', '?'):>10}")
+    print(f"\ntotal {time.monotonic() - started:.0f} s of measuring")
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["--worker"]:
+        worker()
+    else:
+        try:
+            main()
+        except KeyboardInterrupt:
+            print("\ninterrupted; cleaning up", file=sys.stderr)
+            sys.exit(130)

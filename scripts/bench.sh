@@ -1,0 +1,196 @@
+#!/bin/sh
+# Side-by-side benchmark of Berth against crun, runc, Podman and a bare
+# unshare+chroot floor, on one busybox root filesystem. Run as root:
+#
+#   make bench                       (builds the release binary and the image first)
+#   BENCH_N=50 sh scripts/bench.sh   (iterations per operation; default 30)
+#
+# Environment: BERTH_BIN (default .build/release/berth), BERTH_BUSYBOX_TAR
+# (default .build/busybox.tar), BENCH_N, BENCH_WARMUP (untimed rounds, default 2),
+# BENCH_TMPDIR (where the scratch directory goes, default /tmp).
+#
+# Everything lives in one scratch directory: a Berth store, two OCI bundles
+# over one shared rootfs, private runc/crun state roots, and a private Podman
+# (its own containers.conf, storage.conf, graph root, run root, tmp dir and
+# file locks). The trap removes every container, process, mount and cgroup
+# the run made, and the directory, also on failure or Ctrl-C. This is a
+# benchmark, not a test: it never fails on a slow figure.
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/.." && pwd)
+BERTH_BIN=${BERTH_BIN:-$top/.build/release/berth}
+BERTH_BUSYBOX_TAR=${BERTH_BUSYBOX_TAR:-$top/.build/busybox.tar}
+
+if [ "$(id -u)" != 0 ]; then echo "bench: run as root (containers need it)" >&2; exit 1; fi
+if [ ! -x "$BERTH_BIN" ]; then echo "bench: $BERTH_BIN not found; run 'make release' (or set BERTH_BIN)" >&2; exit 1; fi
+if [ ! -f "$BERTH_BUSYBOX_TAR" ]; then echo "bench: $BERTH_BUSYBOX_TAR not found; run 'make image'" >&2; exit 1; fi
+command -v python3 >/dev/null || { echo "bench: python3 is needed (apt-get install -y python3)" >&2; exit 1; }
+BERTH_BIN=$(cd "$(dirname "$BERTH_BIN")" && pwd)/$(basename "$BERTH_BIN")
+BERTH_BUSYBOX_TAR=$(cd "$(dirname "$BERTH_BUSYBOX_TAR")" && pwd)/$(basename "$BERTH_BUSYBOX_TAR")
+
+have() { command -v "$1" >/dev/null 2>&1; }
+
+T=$(mktemp -d "${BENCH_TMPDIR:-/tmp}/berth-bench-XXXXXX")
+CG=berth-bench-$$                  # cgroup parent for runc and crun, in every hierarchy
+UNIFIED=/sys/fs/cgroup/unified     # cgroup2 on a hybrid host: crun refuses it, so it is hidden from crun
+
+# Host paths Podman creates even with private storage (blob-info cache,
+# netavark's run dir, its cgroup parent). Removed at the end only if absent now.
+host_paths="/var/lib/containers /run/containers"
+created_host=""
+for p in $host_paths; do [ -e "$p" ] || created_host="$created_host $p"; done
+libpod_parent_existed=no
+[ -d /sys/fs/cgroup/freezer/libpod_parent ] || [ -d /sys/fs/cgroup/libpod_parent ] && libpod_parent_existed=yes
+berth_cg_existed=no
+[ -d /sys/fs/cgroup/freezer/berth ] || [ -d /sys/fs/cgroup/berth ] && berth_cg_existed=yes
+
+# Runs a command in a private mount namespace with the cgroup2 mount of a
+# hybrid host hidden (PEERS.md: crun 1.8 refuses hybrid cgroups).
+in_crun_ns() {
+    unshare -m --propagation private sh -c '
+        if [ -d /sys/fs/cgroup/freezer ] && mountpoint -q '"$UNIFIED"'; then umount '"$UNIFIED"'; fi
+        exec "$@"' sh "$@"
+}
+
+podman_env() { CONTAINERS_CONF=$T/podman/containers.conf CONTAINERS_STORAGE_CONF=$T/podman/storage.conf "$@"; }
+
+cleaned=no
+cleanup() {
+    [ "$cleaned" = yes ] && return
+    cleaned=yes
+    trap - EXIT INT TERM HUP
+    set +e
+    # 1. Each tool removes its own containers.
+    if [ -d "$T/store" ]; then
+        ids=$("$BERTH_BIN" --root "$T/store" ps -aq --no-trunc 2>/dev/null)
+        [ -n "$ids" ] && "$BERTH_BIN" --root "$T/store" rm -f $ids >/dev/null 2>&1
+    fi
+    if have podman && [ -f "$T/podman/containers.conf" ]; then
+        podman_env podman rm -a -f -t 0 >/dev/null 2>&1
+        podman_env podman rmi -a -f >/dev/null 2>&1
+    fi
+    if have runc && [ -d "$T/runc-state" ]; then
+        for id in $(ls "$T/runc-state" 2>/dev/null); do runc --root "$T/runc-state" delete -f "$id" >/dev/null 2>&1; done
+    fi
+    if have crun && [ -d "$T/crun-state" ]; then
+        for id in $(ls "$T/crun-state" 2>/dev/null); do in_crun_ns crun --root "$T/crun-state" delete -f "$id" >/dev/null 2>&1; done
+    fi
+    # 2. Any process still naming the scratch directory (monitors, conmon, workers), by PID.
+    for d in /proc/[0-9]*; do
+        pid=${d#/proc/}
+        [ "$pid" = $$ ] && continue
+        if { tr '\0' ' ' <"$d/cmdline"; } 2>/dev/null | grep -qF "$T/"; then kill -9 "$pid" 2>/dev/null; fi
+    done
+    # 3. Processes left in the cgroups this run made.
+    for f in /sys/fs/cgroup/*/$CG/cgroup.procs /sys/fs/cgroup/*/$CG/*/cgroup.procs; do
+        [ -f "$f" ] && for pid in $(cat "$f"); do kill -9 "$pid" 2>/dev/null; done
+    done
+    sleep 0.2
+    # 4. Mounts under the scratch directory, deepest first.
+    for attempt in 1 2 3; do
+        mnts=$(awk -v t="$T/" 'index($5, t) == 1 { print $5 }' /proc/self/mountinfo | sort -r)
+        [ -z "$mnts" ] && break
+        for m in $mnts; do umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null; done
+    done
+    # 5. Cgroups: ours, and Podman's and Berth's parents if this run created them.
+    for d in /sys/fs/cgroup/*/$CG /sys/fs/cgroup/$CG; do
+        [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null
+    done
+    if [ "$libpod_parent_existed" = no ]; then
+        for d in /sys/fs/cgroup/*/libpod_parent /sys/fs/cgroup/libpod_parent; do
+            [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null
+        done
+    fi
+    if [ "$berth_cg_existed" = no ]; then
+        for d in /sys/fs/cgroup/*/berth /sys/fs/cgroup/berth; do [ -d "$d" ] && rmdir "$d" 2>/dev/null; done
+    fi
+    # 6. Host directories Podman made that did not exist before.
+    for p in $created_host; do [ -e "$p" ] && rm -rf "$p"; done
+    # 7. The scratch directory, only if nothing is mounted inside it any more.
+    if awk -v t="$T/" 'index($5, t) == 1 { found = 1 } END { exit !found }' /proc/self/mountinfo; then
+        echo "bench: mounts remain under $T; left it in place (see /proc/self/mountinfo)" >&2
+    else
+        rm -rf "$T"
+    fi
+}
+trap cleanup EXIT
+trap 'cleanup; exit 130' INT
+trap 'cleanup; exit 143' TERM
+trap 'cleanup; exit 129' HUP
+
+echo "preparing in $T ..." >&2
+
+# Berth: a private store with busybox.
+"$BERTH_BIN" --root "$T/store" import -c 'CMD ["sh"]' "$BERTH_BUSYBOX_TAR" busybox:latest >/dev/null
+
+# One rootfs from the same tarball, shared by the runc and crun bundles and the floor.
+mkdir -p "$T/rootfs" "$T/runc-state" "$T/crun-state"
+tar -C "$T/rootfs" -xf "$BERTH_BUSYBOX_TAR"
+
+# OCI bundles from `runc spec`, adjusted to do the same work as Berth's
+# namespaces backend (see docs/benchmarks.md). Without runc, crun makes the spec.
+spec_tool=""
+have runc && spec_tool=runc
+[ -z "$spec_tool" ] && have crun && spec_tool=crun
+if [ -n "$spec_tool" ]; then
+    mkdir -p "$T/spec"
+    (cd "$T/spec" && $spec_tool spec)
+    for tool in runc crun; do
+        mkdir -p "$T/bundle-$tool"
+        python3 - "$T/spec/config.json" "$T/bundle-$tool/config.json" "$T/rootfs" "/$CG/$tool" <<'PY'
+import json, sys
+src, dst, rootfs, cgroup = sys.argv[1:5]
+c = json.load(open(src))
+c["process"]["args"] = ["/bin/true"]
+c["process"]["terminal"] = False
+c["root"] = {"path": rootfs, "readonly": False}          # Berth's root is writable too
+# Docker's default capability set, as Berth's namespaces backend grants.
+caps = ["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL", "CAP_SETGID",
+        "CAP_SETUID", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_NET_RAW", "CAP_SYS_CHROOT",
+        "CAP_MKNOD", "CAP_AUDIT_WRITE", "CAP_SETFCAP"]
+for k in ("bounding", "effective", "permitted"):
+    c["process"]["capabilities"][k] = caps
+c["process"]["capabilities"].pop("inheritable", None)
+c["process"]["capabilities"].pop("ambient", None)
+# Berth mounts proc, dev, dev/pts, dev/shm, dev/mqueue and sys, not /sys/fs/cgroup.
+c["mounts"] = [m for m in c["mounts"] if m["destination"] != "/sys/fs/cgroup"]
+# Same namespace set as Berth (pid, mount, uts, ipc, network: runc spec's default).
+c["linux"]["namespaces"] = [{"type": t} for t in ("pid", "network", "ipc", "uts", "mount")]
+c["linux"]["cgroupsPath"] = cgroup
+c["hostname"] = "bench"
+json.dump(c, open(dst, "w"), indent=1)
+PY
+    done
+fi
+
+# Podman: private configuration and storage, nothing under /etc or /var/lib/containers/storage.
+if have podman; then
+    P=$T/podman
+    mkdir -p "$P/root" "$P/runroot" "$P/tmp" "$P/net"
+    cat >"$P/containers.conf" <<EOF
+[containers]
+default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
+[network]
+network_config_dir = "$P/net"
+[engine]
+runtime = "runc"
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+lock_type = "file"
+tmp_dir = "$P/tmp"
+volume_path = "$P/root/volumes"
+static_dir = "$P/root/libpod"
+EOF
+    cat >"$P/storage.conf" <<EOF
+[storage]
+driver = "overlay"
+graphroot = "$P/root"
+runroot = "$P/runroot"
+EOF
+    podman_env podman import --change 'CMD ["sh"]' "$BERTH_BUSYBOX_TAR" localhost/busybox:latest >/dev/null 2>"$T/podman-import.log" \
+        || { echo "bench: podman import failed:" >&2; cat "$T/podman-import.log" >&2; }
+fi
+
+BENCH_T=$T BENCH_CG=$CG BERTH_BIN=$BERTH_BIN BERTH_BUSYBOX_TAR=$BERTH_BUSYBOX_TAR \
+    python3 "$here/bench.py"
