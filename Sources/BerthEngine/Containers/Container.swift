@@ -77,7 +77,11 @@ public struct Container: Sendable {
     public var cgroupPath: String
     /// Resource limits (`--memory`, `--cpus`, …), changeable with `update`.
     public var resources: Resources
+    /// Binds, volumes and tmpfs mounts, in the order they are mounted.
+    public var mounts: [MountSpec]
     public var state: ContainerState
+    /// Where the store keeps volumes, for the Mounts view in `inspect`.
+    public var volumesRoot: String = ""
     /// Labels and other settings later features add, kept opaque.
     public var extra: [(String, JSON)]
 
@@ -106,6 +110,7 @@ public struct Container: Sendable {
         self.stopTimeout = nil
         self.cgroupPath = ""
         self.resources = Resources()
+        self.mounts = []
         self.state = ContainerState()
         self.extra = []
     }
@@ -129,7 +134,9 @@ public struct Container: Sendable {
                 ("NetworkMode", .string(hostNetwork ? "host" : "none")),
                 ("ReadonlyRootfs", .bool(readonlyRoot)),
                 ("CgroupParent", .string(cgroupPath)),
+                ("Mounts", .array(mounts.map(\.record))),
             ] + resources.json)),
+            ("Mounts", .array(mounts.map { $0.json(mountpoint: $0.kind == .volume ? volumesRoot + "/" + $0.source + "/_data" : $0.source) })),
             ("Config", .object([
                 ("Hostname", .string(hostname)), ("User", .string(user)), ("Tty", .bool(tty)),
                 ("OpenStdin", .bool(openStdin)), ("Env", .strings(env)), ("Cmd", .strings(command)),
@@ -137,6 +144,7 @@ public struct Container: Sendable {
                 ("StopSignal", .string(stopSignal)),
                 ("StopTimeout", stopTimeout.map { .int($0) } ?? .null),
             ])),
+            ("VolumesRoot", .string(volumesRoot)),
             ("Extra", .object(extra)),
         ])
     }
@@ -167,6 +175,8 @@ public struct Container: Sendable {
         stopTimeout = config["StopTimeout"]?.intValue
         cgroupPath = host["CgroupParent"]?.stringValue ?? ""
         resources = Resources(json: host)
+        mounts = (host["Mounts"]?.arrayValue ?? []).compactMap(MountSpec.init(record:))
+        volumesRoot = json["VolumesRoot"]?.stringValue ?? ""
         state = ContainerState(json: json["State"] ?? .object([]))
         if case .object(let members)? = json["Extra"] { extra = members } else { extra = [] }
     }

@@ -24,6 +24,10 @@ public struct CreateOptions: Sendable {
     public var stopSignal: String?
     public var stopTimeout: Int?
     public var resources = Resources()
+    /// `-v`, `--mount`, `--tmpfs`, in order.
+    public var mounts: [MountSpec] = []
+    /// `--volumes-from CONTAINER[:ro|rw]`.
+    public var volumesFrom: [String] = []
 
     public init(image: String) { self.image = image }
 }
@@ -76,10 +80,62 @@ public struct ContainerFactory {
         guard container.workingDir.hasPrefix("/") else {
             throw BerthError("the working directory '\(container.workingDir)' is invalid; it needs to be an absolute path")
         }
-        let created = try lifecycle.containers.create(container, driver: driver,
-                                                      layers: try lifecycle.images.layerDirectories(of: image))
-        lifecycle.events.record("create", created)
-        return created
+        let isolates = try lifecycle.registry.isolationBackend(isolation).isolates
+        if !isolates && o.readOnly {
+            throw BerthError("the chroot backend cannot make the root read-only (it has no mount namespace); drop --read-only")
+        }
+        let volumes = VolumeStore(layout: layout)
+        var made: [String] = []
+        container.volumesRoot = layout.root + "/volumes"
+        do throws(BerthError) {
+            container.mounts = try resolveMounts(o, isolates: isolates, volumes, &made)
+            let created = try lifecycle.containers.create(container, driver: driver,
+                                                          layers: try lifecycle.images.layerDirectories(of: image))
+            lifecycle.events.record("create", created)
+            return created
+        } catch {
+            for name in made { try? volumes.remove(name) }
+            throw error
+        }
+    }
+
+    /// Checks every mount and creates the volumes it names (anonymous ones
+    /// get a random name); `made` lists the anonymous ones, for cleanup.
+    private func resolveMounts(_ o: CreateOptions, isolates: Bool, _ volumes: VolumeStore,
+                               _ made: inout [String]) throws(BerthError) -> [MountSpec] {
+        var mounts: [MountSpec] = []
+        for spec in o.volumesFrom {
+            let parts = spec.split(separator: ":").map(String.init)
+            let other = try lifecycle.containers.find(parts[0])
+            for var m in other.mounts where m.kind != .tmpfs {
+                if parts.count > 1 { m.readonly = parts[1] == "ro" }
+                mounts.append(m)
+            }
+        }
+        mounts += o.mounts
+        var targets = Set<String>()
+        for i in mounts.indices {
+            let m = mounts[i]
+            let target = "/" + m.target.split(separator: "/").joined(separator: "/")
+            guard targets.insert(target).inserted else {
+                throw BerthError("duplicate mount point: \(target); give each mount its own target")
+            }
+            switch m.kind {
+            case .bind:
+                guard FileSystem.exists(m.source) else {
+                    throw BerthError("invalid mount config for type \"bind\": bind source path does not exist: \(m.source); create it first (Berth does not create bind sources)")
+                }
+            case .tmpfs:
+                guard isolates else {
+                    throw BerthError("the chroot backend supports only bind mounts and volumes (it has no mount namespace for tmpfs \(m.target))")
+                }
+            case .volume:
+                let volume = try volumes.create(m.source.isEmpty ? nil : m.source)
+                if m.source.isEmpty { made.append(volume.name) }
+                mounts[i].source = volume.name
+            }
+        }
+        return mounts
     }
 
     private func nonEmpty(_ value: JSON?) -> String? {

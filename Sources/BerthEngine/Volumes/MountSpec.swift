@@ -1,0 +1,132 @@
+/// One mount a container asks for: `-v`, `--mount`, `--tmpfs`, `--volumes-from`.
+public struct MountSpec: Sendable, Equatable {
+    public enum Kind: String, Sendable { case bind, volume, tmpfs }
+
+    public var kind: Kind
+    /// Host path (bind) or volume name (volume); empty for tmpfs.
+    public var source: String
+    /// Absolute path inside the container.
+    public var target: String
+    public var readonly: Bool
+    /// tmpfs options (`size=64m,mode=1777`).
+    public var options: String
+
+    public init(kind: Kind, source: String, target: String, readonly: Bool = false, options: String = "") {
+        self.kind = kind
+        self.source = source
+        self.target = target
+        self.readonly = readonly
+        self.options = options
+    }
+
+    /// Docker's `Mounts` entry in `inspect`.
+    public func json(mountpoint: String) -> JSON {
+        var members: [(String, JSON)] = [("Type", .string(kind.rawValue))]
+        if kind == .volume { members.append(("Name", .string(source))) }
+        members += [("Source", .string(kind == .tmpfs ? "" : mountpoint)), ("Destination", .string(target)),
+                    ("Mode", .string(options)), ("RW", .bool(!readonly)), ("Propagation", .string(kind == .bind ? "rprivate" : ""))]
+        return .object(members)
+    }
+
+    /// What is stored in the container record.
+    var record: JSON {
+        .object([("Type", .string(kind.rawValue)), ("Source", .string(source)), ("Target", .string(target)),
+                 ("ReadOnly", .bool(readonly)), ("Options", .string(options))])
+    }
+
+    init?(record: JSON) {
+        guard let kind = record["Type"]?.stringValue.flatMap(Kind.init(rawValue:)),
+              let target = record["Target"]?.stringValue else { return nil }
+        self.init(kind: kind, source: record["Source"]?.stringValue ?? "", target: target,
+                  readonly: record["ReadOnly"]?.boolValue ?? false, options: record["Options"]?.stringValue ?? "")
+    }
+
+    /// `-v SRC:DST[:ro|rw]`, `-v NAME:DST`, `-v DST` (an anonymous volume; source empty).
+    public static func parseVolume(_ text: String) throws(BerthError) -> MountSpec {
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        var readonly = false
+        var fields = parts
+        if fields.count == 3 || (fields.count == 2 && ["ro", "rw"].contains(fields[1])) {
+            let mode = fields.removeLast()
+            guard mode == "ro" || mode == "rw" else {
+                throw BerthError("invalid mode \"\(mode)\" in -v \(text); use ro or rw")
+            }
+            readonly = mode == "ro"
+        }
+        switch fields.count {
+        case 1:
+            return try checked(MountSpec(kind: .volume, source: "", target: fields[0], readonly: readonly), text)
+        case 2:
+            let kind: Kind = fields[0].hasPrefix("/") ? .bind : .volume
+            if kind == .volume { try VolumeNames.validate(fields[0]) }
+            return try checked(MountSpec(kind: kind, source: fields[0], target: fields[1], readonly: readonly), text)
+        default:
+            throw BerthError("invalid volume specification: '\(text)'; use HOST-DIR:CONTAINER-DIR[:ro], NAME:CONTAINER-DIR or CONTAINER-DIR")
+        }
+    }
+
+    /// `--mount type=bind,source=/x,target=/y,readonly`.
+    public static func parseMount(_ text: String) throws(BerthError) -> MountSpec {
+        var kind = Kind.volume, source = "", target = "", readonly = false
+        var tmpfs: [String] = []
+        for field in text.split(separator: ",") {
+            let kv = field.split(separator: "=", maxSplits: 1).map(String.init)
+            let key = kv[0], value = kv.count > 1 ? kv[1] : ""
+            switch key {
+            case "type":
+                guard let k = Kind(rawValue: value) else {
+                    throw BerthError("invalid --mount type \"\(value)\": use bind, volume or tmpfs")
+                }
+                kind = k
+            case "source", "src": source = value
+            case "target", "destination", "dst": target = value
+            case "readonly", "ro": readonly = value.isEmpty || value == "true" || value == "1"
+            case "tmpfs-size": tmpfs.append("size=\(value)")
+            case "tmpfs-mode": tmpfs.append("mode=\(value)")
+            case "volume-nocopy", "bind-propagation", "consistency": break
+            default: throw BerthError("unexpected key '\(key)' in --mount \(text); use type, source, target, readonly")
+            }
+        }
+        if kind == .volume && !source.isEmpty { try VolumeNames.validate(source) }
+        if kind == .bind && source.isEmpty { throw BerthError("invalid --mount \(text): a bind mount needs source=") }
+        return try checked(MountSpec(kind: kind, source: kind == .tmpfs ? "" : source, target: target, readonly: readonly,
+                                     options: kind == .tmpfs ? tmpfsOptions(tmpfs.joined(separator: ",")) : ""), text)
+    }
+
+    /// `--tmpfs /path[:opts]`.
+    public static func parseTmpfs(_ text: String) throws(BerthError) -> MountSpec {
+        let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
+        return try checked(MountSpec(kind: .tmpfs, source: "", target: parts[0],
+                                     options: tmpfsOptions(parts.count > 1 ? parts[1] : "")), text)
+    }
+
+    /// Docker's tmpfs defaults, overridden by what the user gave.
+    static func tmpfsOptions(_ given: String) -> String {
+        var options = given.split(separator: ",").map(String.init).filter { !["ro", "rw"].contains($0) }
+        if !options.contains(where: { $0.hasPrefix("mode=") }) { options.append("mode=1777") }
+        if !options.contains(where: { $0.hasPrefix("size=") }) { options.append("size=65536k") }
+        return options.joined(separator: ",")
+    }
+
+    private static func checked(_ spec: MountSpec, _ text: String) throws(BerthError) -> MountSpec {
+        guard spec.target.hasPrefix("/"), spec.target.split(separator: "/").count > 0 else {
+            throw BerthError("invalid mount target \"\(spec.target)\" in \(text): it must be an absolute path other than /")
+        }
+        if spec.target.split(separator: "/").contains("..") {
+            throw BerthError("invalid mount target \"\(spec.target)\" in \(text): '..' is not allowed")
+        }
+        return spec
+    }
+}
+
+/// Volume names: Docker's `[a-zA-Z0-9][a-zA-Z0-9_.-]+`.
+public enum VolumeNames {
+    public static func validate(_ name: String) throws(BerthError) {
+        let chars = Array(name)
+        let ok = chars.count >= 2 && chars[0].isASCII && (chars[0].isLetter || chars[0].isNumber)
+            && chars.dropFirst().allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "_.-".contains($0)) }
+        guard ok else {
+            throw BerthError("\"\(name)\" includes invalid characters for a local volume name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed; a host directory must be an absolute path")
+        }
+    }
+}
