@@ -10,8 +10,9 @@ RELEASE_BIN := .build/release/berth
 DEBUG_BIN := .build/debug/berth
 
 # Debian packages Berth needs to build and test: libedit and zlib headers,
-# busybox-static for the image, tmux to drive the REPL in tests.
-DEB_PACKAGES := libedit-dev zlib1g-dev busybox-static tmux iproute2
+# busybox-static for the image, tmux to drive the REPL in tests, podman (with
+# runc) for the save/load interoperability tests.
+DEB_PACKAGES := libedit-dev zlib1g-dev busybox-static tmux iproute2 podman runc
 
 .PHONY: all deps bench-deps build release image demo test bench clean
 

@@ -12,7 +12,7 @@ public enum Builtins {
         { PauseCommand() }, { UnpauseCommand() }, { KillCommand() }, { WaitCommand() }, { RmCommand() },
         { PsCommand() }, { LogsCommand() }, { TopCommand() }, { RenameCommand() }, { ContainerPruneCommand() },
         { ExecCommand() }, { AttachCommand() }, { ExportCommand() }, { DiffCommand() }, { CommitCommand() },
-        { CpCommand() }, { HistoryCommand() }, { SystemDfCommand() },
+        { CpCommand() }, { HistoryCommand() }, { SystemDfCommand() }, { SaveCommand() }, { LoadCommand() },
         { UpdateCommand() }, { StatsCommand() }, { EventsCommand() },
     ]
 

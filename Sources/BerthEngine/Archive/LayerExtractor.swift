@@ -97,7 +97,7 @@ public struct LayerExtractor {
         defer { parent.close() }
 
         if convertWhiteouts && leaf.hasPrefix(".wh.") {
-            try whiteout(leaf: leaf, parent: parent, root: root, label: label)
+            try whiteout(entry, leaf: leaf, parent: parent, root: root, label: label)
             return nil
         }
         if entry.kind == .hardLink {
@@ -198,7 +198,8 @@ public struct LayerExtractor {
 
     /// Overlayfs whiteouts: `.wh..wh..opq` marks its directory opaque, and
     /// `.wh.NAME` becomes a 0:0 character device named NAME.
-    private func whiteout(leaf: String, parent: FileDescriptor, root: ExtractionRoot, label: String) throws(BerthError) {
+    private func whiteout(_ entry: TarEntry, leaf: String, parent: FileDescriptor, root: ExtractionRoot,
+                          label: String) throws(BerthError) {
         if leaf == ".wh..wh..opq" {
             // fsetxattr needs a real descriptor, not the O_PATH one; "." on the
             // already-resolved parent reopens that same directory.
@@ -217,6 +218,10 @@ public struct LayerExtractor {
         if mknodat(parent.rawValue, hidden, S_IFCHR | 0o600, dev_t(berth_makedev(0, 0))) != 0 {
             throw root.failure("mknodat whiteout", label, entry: label, .current)
         }
+        // The marker's time, not the time of extraction: the layer's
+        // canonical tar (and so its diff ID) must not depend on when it was
+        // unpacked, or a saved and loaded layer would get a new digest.
+        try root.setTimes(entry.mtimeSeconds, entry.mtimeNanoseconds, leaf: hidden, in: parent, name: label)
     }
 
     private func openLeaf(_ leaf: String, _ parent: FileDescriptor, _ flags: Int32, mode: mode_t = 0,

@@ -33,12 +33,15 @@ public struct ImageCommitter {
             let tar = staging + "/layer.tar"
             try writeLayer(c, to: tar)
             if mkdir(staging + "/diff", 0o755) != 0 { throw .syscall("mkdir", staging + "/diff", .current) }
-            let summary = try LayerExtractor(convertWhiteouts: true).extract(archive: tar, into: staging + "/diff")
+            _ = try LayerExtractor(convertWhiteouts: true).extract(archive: tar, into: staging + "/diff")
             unlink(tar)
-            let config = try newConfig(parent, c, o, diffID: summary.diffID)
+            // Stored under the canonical digest of the unpacked layer, which
+            // is what save will write (see CanonicalLayer).
+            let diffID = try CanonicalLayer.digest(of: staging + "/diff").diffID
+            let config = try newConfig(parent, c, o, diffID: diffID)
             let store = lifecycle.images
             return try FileLock.withLock(lifecycle.layout.imageLock) { () throws(BerthError) -> String in
-                try store.commitLayer(staging: staging, diffID: summary.diffID,
+                try store.commitLayer(staging: staging, diffID: diffID,
                                       size: FileSystem.contentSize(staging + "/diff"))
                 let id = try store.addImage(config: config)
                 if let tag = o.tag { try store.setTag(tag, to: id) }

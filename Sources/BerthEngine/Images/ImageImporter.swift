@@ -25,9 +25,12 @@ public struct ImageImporter: Sendable {
             if mkdir(diff, 0o755) != 0 { throw BerthError.syscall("mkdir", diff, .current) }
             let summary = try LayerExtractor().extract(archive: path, into: diff)
             let size = FileSystem.contentSize(diff)
+            // The layer is stored under the digest of the tar Berth can write
+            // again from it (save), not of the tar as it arrived.
+            let diffID = try CanonicalLayer.digest(of: diff).diffID
             return try FileLock.withLock(store.layout.imageLock) { () throws(BerthError) in
-                try store.commitLayer(staging: staging, diffID: summary.diffID, size: size)
-                let config = ImageConfig.imported(diffID: summary.diffID, runConfig: runConfig,
+                try store.commitLayer(staging: staging, diffID: diffID, size: size, sourceDigests: [summary.diffID])
+                let config = ImageConfig.imported(diffID: diffID, runConfig: runConfig,
                                                   comment: comment, createdBy: createdBy)
                 let id = try store.addImage(config: config)
                 if let tag { try store.setTag(tag, to: id) }

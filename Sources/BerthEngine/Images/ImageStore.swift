@@ -89,17 +89,24 @@ public struct ImageStore: Sendable {
 
     /// Moves an extracted layer from staging into the store, or drops it if
     /// the same diff ID is already there (layers are shared, never duplicated).
-    /// `staging` holds `diff/`. Returns whether the layer was new.
+    /// `staging` holds `diff/`; `diffID` is its canonical diff ID
+    /// (`CanonicalLayer`), and `sourceDigests` the digests of the tars it was
+    /// unpacked from, kept in `layer.json` so a later `load` of the same tar
+    /// finds the layer without extracting it. Returns whether the layer was new.
     @discardableResult
-    public func commitLayer(staging: String, diffID: String, size: Int64) throws(BerthError) -> Bool {
+    public func commitLayer(staging: String, diffID: String, size: Int64,
+                            sourceDigests: [String] = []) throws(BerthError) -> Bool {
         let target = layout.layer(diffID)
         if FileSystem.isDirectory(target + "/diff") {
             try FileSystem.removeTree(staging)
+            try addSourceDigests(sourceDigests, to: diffID)
             return false
         }
-        let meta = JSON.object([("diffID", .string(diffID)), ("size", .int(size)),
-                                ("created", .string(Timestamp.now.rfc3339))])
-        try FileSystem.writeAtomically(staging + "/layer.json", text: meta.compact)
+        let sources = Self.unique(sourceDigests.filter { $0 != diffID })
+        var meta: [(String, JSON)] = [("diffID", .string(diffID)), ("size", .int(size)),
+                                      ("created", .string(Timestamp.now.rfc3339))]
+        if !sources.isEmpty { meta.append(("sourceDigests", .strings(sources))) }
+        try FileSystem.writeAtomically(staging + "/layer.json", text: JSON.object(meta).compact)
         try? FileSystem.removeTree(target)
         if rename(staging, target) != 0 {
             throw .syscall("rename", "\(staging) to \(target)", .current)
@@ -108,9 +115,51 @@ public struct ImageStore: Sendable {
         return true
     }
 
+    /// The digests of the tars a stored layer was unpacked from, other than
+    /// its canonical one.
+    public func sourceDigests(of diffID: String) -> [String] {
+        let meta = try? JSONParser.parse(FileSystem.read(layout.layer(diffID) + "/layer.json"))
+        return meta?["sourceDigests"]?.stringArray ?? []
+    }
+
+    /// Records more source digests for a stored layer (no-op if none are new).
+    public func addSourceDigests(_ digests: [String], to diffID: String) throws(BerthError) {
+        let path = layout.layer(diffID) + "/layer.json"
+        guard let meta = try? JSONParser.parse(FileSystem.read(path)) else { return }
+        let old = meta["sourceDigests"]?.stringArray ?? []
+        let merged = Self.unique(old + digests.filter { $0 != diffID })
+        guard merged != old else { return }
+        try FileSystem.writeAtomically(path, text: meta.setting("sourceDigests", .strings(merged)).compact)
+    }
+
+    /// The stored layer whose canonical diff ID or one of whose source
+    /// digests is `digest`: the layer a tar with that digest unpacks to.
+    public func findLayer(matching digest: String) -> String? {
+        guard Digest.isDigest(digest) else { return nil }
+        if FileSystem.isDirectory(layout.layerDiff(digest)) { return digest }
+        for hex in FileSystem.list(layout.layers) {
+            let diffID = "sha256:" + hex
+            if sourceDigests(of: diffID).contains(digest), FileSystem.isDirectory(layout.layerDiff(diffID)) {
+                return diffID
+            }
+        }
+        return nil
+    }
+
+    private static func unique(_ digests: [String]) -> [String] {
+        var seen = Set<String>()
+        return digests.filter { seen.insert($0).inserted }
+    }
+
     /// Writes an image config; returns the image ID (the digest of its bytes).
     public func addImage(config: JSON) throws(BerthError) -> String {
-        let bytes = Array(config.compact.utf8)
+        try addImage(configBytes: Array(config.compact.utf8))
+    }
+
+    /// Writes an image config exactly as given (`load` keeps a saved config's
+    /// bytes, so the image keeps its ID); returns the image ID.
+    @discardableResult
+    public func addImage(configBytes bytes: [UInt8]) throws(BerthError) -> String {
         let id = Digest.sha256(bytes)
         try FileSystem.writeAtomically(layout.image(id), bytes)
         return id
