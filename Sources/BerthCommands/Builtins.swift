@@ -14,6 +14,8 @@ public enum Builtins {
         { ExecCommand() }, { AttachCommand() }, { ExportCommand() }, { DiffCommand() }, { CommitCommand() },
         { CpCommand() }, { HistoryCommand() }, { SystemDfCommand() }, { SaveCommand() }, { LoadCommand() },
         { UpdateCommand() }, { StatsCommand() }, { EventsCommand() },
+        { VolumeCreateCommand() }, { VolumeListCommand() }, { VolumeInspectCommand() }, { VolumeRemoveCommand() },
+        { VolumePruneCommand() },
     ]
 
     /// Adds every built-in command to the registry.

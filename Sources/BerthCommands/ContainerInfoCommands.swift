@@ -138,10 +138,7 @@ struct ContainerPruneCommand: Command {
     func run(_ args: ParsedArguments, _ ctx: CommandContext) throws(BerthError) -> Int32 {
         if !args.bool("force") {
             try? ctx.stdout.write("WARNING! This will remove all stopped containers.\nAre you sure you want to continue? [y/N] ")
-            var byte: UInt8 = 0
-            var answer = ""
-            while read(ctx.stdin.rawValue, &byte, 1) == 1 && byte != 10 { answer.append(Character(UnicodeScalar(byte))) }
-            guard answer.lowercased().hasPrefix("y") else { return 0 }
+            guard Prompt.confirm(ctx) else { return 0 }
         }
         let lifecycle = try ctx.lifecycle()
         var reclaimed: Int64 = 0

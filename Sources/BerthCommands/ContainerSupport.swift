@@ -45,6 +45,10 @@ enum ContainerFlags {
         FlagSpec("read-only", help: "Mount the container's root filesystem as read only"),
         FlagSpec("stop-signal", value: "string", help: "Signal to stop the container", default: "SIGTERM"),
         FlagSpec("stop-timeout", value: "int", help: "Timeout (in seconds) to stop a container"),
+        FlagSpec("volume", short: "v", value: "list", help: "Bind mount a volume (HOST-DIR:CONTAINER-DIR[:ro], NAME:CONTAINER-DIR, CONTAINER-DIR)", completion: .files),
+        FlagSpec("mount", value: "mount", help: "Attach a filesystem mount (type=bind|volume|tmpfs,source=,target=,readonly)"),
+        FlagSpec("tmpfs", value: "list", help: "Mount a tmpfs directory (PATH[:OPTIONS])"),
+        FlagSpec("volumes-from", value: "list", help: "Mount volumes from the specified container(s) (CONTAINER[:ro|rw])", completion: .containers(nil)),
     ] + resourceFlags
 
     static let resourceFlags: [FlagSpec] = [
@@ -93,6 +97,10 @@ enum ContainerFlags {
         o.stopSignal = args.string("stop-signal")
         o.stopTimeout = try args.int("stop-timeout")
         o.resources = try resources(args)
+        o.mounts = try args.strings("volume").map { (t) throws(BerthError) in try MountSpec.parseVolume(t) }
+            + args.strings("mount").map { (t) throws(BerthError) in try MountSpec.parseMount(t) }
+            + args.strings("tmpfs").map { (t) throws(BerthError) in try MountSpec.parseTmpfs(t) }
+        o.volumesFrom = args.strings("volumes-from")
         if let s = o.stopSignal, Signals.number(s) == nil {
             throw BerthError("invalid signal: \(s); use a name like SIGTERM or a number")
         }

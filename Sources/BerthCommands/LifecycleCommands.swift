@@ -168,13 +168,14 @@ struct WaitCommand: Command {
 struct RmCommand: Command {
     let spec = CommandSpec(
         "rm", aliases: ["container rm", "container remove"], summary: "Remove one or more containers",
-        flags: [FlagSpec("force", short: "f", help: "Force the removal of a running container (uses SIGKILL)")],
+        flags: [FlagSpec("force", short: "f", help: "Force the removal of a running container (uses SIGKILL)"),
+                FlagSpec("volumes", short: "v", help: "Remove anonymous volumes associated with the container")],
         arguments: [ArgSpec("CONTAINER", completion: .containers(nil), repeats: true)], min: 1)
 
     func run(_ args: ParsedArguments, _ ctx: CommandContext) throws(BerthError) -> Int32 {
         let lifecycle = try ctx.lifecycle()
         return ctx.forEach(args.positionals, printName: true) { (ref) throws(BerthError) in
-            try lifecycle.remove(ref, force: args.bool("force"))
+            try lifecycle.remove(ref, force: args.bool("force"), volumes: args.bool("volumes"))
         }
     }
 }

@@ -61,7 +61,19 @@ struct DiskUsage {
              Format.size(total), reclaimable(reclaimImages, of: total)],
             ["Containers", String(containers.count), String(containers.filter(\.state.isActive).count),
              Format.size(containerTotal), reclaimable(reclaimContainers, of: containerTotal)],
+            volumeRow(),
         ]
+    }
+
+    /// Volumes live outside every container layer; in use = mounted by any container.
+    private func volumeRow() -> [String] {
+        let store = VolumeStore(layout: lifecycle.layout)
+        let used = Set(containers.flatMap { $0.mounts.filter { $0.kind == .volume }.map(\.source) })
+        let volumes = store.all().map { ($0.name, FileSystem.contentSize($0.mountpoint)) }
+        let total = volumes.reduce(0) { $0 + $1.1 }
+        let unused = volumes.filter { !used.contains($0.0) }.reduce(0) { $0 + $1.1 }
+        return ["Local Volumes", String(volumes.count), String(volumes.filter { used.contains($0.0) }.count),
+                Format.size(total), reclaimable(unused, of: total)]
     }
 
     private func reclaimable(_ part: Int64, of total: Int64) -> String {

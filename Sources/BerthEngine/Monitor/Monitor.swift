@@ -103,10 +103,20 @@ final class MonitorSession {
         io.signals = berth_signalfd([SIGCHLD, SIGTERM, SIGINT, SIGHUP], 4)
         let (stdio, ttyMode, console) = try io.prepare(tty: container.tty, ptyInside: plan.ptyInside,
                                                        openStdin: container.openStdin)
-        let request = SpawnRequest(rootfs: rootfs, argv: container.command, env: container.env,
+        let prep = MountPreparation(rootfs: rootfs, volumes: VolumeStore(layout: store.layout))
+        for m in container.mounts { try prep.prepare(m) }
+        if !plan.pivotRoot {
+            for m in container.mounts { try prep.hostBind(m) }
+        }
+        var request = SpawnRequest(rootfs: rootfs, argv: container.command, env: container.env,
                                    cwd: container.workingDir.isEmpty ? "/" : container.workingDir, user: user,
                                    hostname: container.hostname, plan: plan, readonlyRoot: container.readonlyRoot,
                                    stdio: stdio, ttyMode: ttyMode, consoleSocket: console)
+        if plan.pivotRoot {
+            request.mounts = container.mounts.map { m in
+                (prep.source(m), m.target, m.kind == .tmpfs, m.options, m.readonly)
+            }
+        }
         let child = try Spawner.spawn(request)
         io.closeChildEnds()
         do {
@@ -129,6 +139,7 @@ final class MonitorSession {
     /// PID 1 exited: record it (or remove the container for --rm), release
     /// everything, then tell the attached clients.
     private func finish(code: Int32) {
+        MountPreparation.unmountAll(under: rootfs)   // the chroot backend's host-side binds
         let oomKilled = cgroup.oomKilled
         let events = EventLog(layout: store.layout)
         if oomKilled { events.record("oom", container) }
@@ -139,6 +150,10 @@ final class MonitorSession {
         if container.autoRemove {
             try? store.delete(container, driver: driver)
             events.record("destroy", container)
+            let volumes = VolumeStore(layout: store.layout)   // --rm takes its anonymous volumes too, as Docker
+            for m in container.mounts where m.kind == .volume && ((try? volumes.get(m.source))?.anonymous ?? false) {
+                try? volumes.remove(m.source)
+            }
         } else {
             _ = try? store.update(container.id) { (c: inout Container) throws(BerthError) in
                 c.state.status = "exited"
@@ -157,6 +172,7 @@ final class MonitorSession {
     /// The first process never ran: Docker leaves such a container Created,
     /// with the exit code and the error recorded.
     private func finishFailedStart(code: Int32, message: String) {
+        MountPreparation.unmountAll(under: rootfs)
         cgroup.killAll()
         try? cgroup.remove()
         if container.autoRemove {

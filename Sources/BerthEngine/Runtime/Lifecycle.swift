@@ -164,7 +164,7 @@ public struct Lifecycle {
 
     /// Removes a container; a running or paused one only with `force`
     /// (SIGKILL first). Afterwards no mount, cgroup, process or directory of it remains.
-    public func remove(_ ref: String, force: Bool) throws(BerthError) {
+    public func remove(_ ref: String, force: Bool, volumes removeVolumes: Bool = false) throws(BerthError) {
         let container = try containers.find(ref)
         if container.state.isActive {
             guard force else {
@@ -182,9 +182,17 @@ public struct Lifecycle {
             let cgroup = Cgroup(path: current.cgroupPath)
             cgroup.killAll()          // a monitor killed earlier may have left processes behind
             try cgroup.remove()
+            // Binds a chroot container (or a killed monitor) left mounted on the host.
+            MountPreparation.unmountAll(under: layout.container(current.id))
             try containers.delete(current, driver: try driver(for: current))
         }
         events.record("destroy", current)
+        if removeVolumes {
+            let store = VolumeStore(layout: layout)
+            for m in current.mounts where m.kind == .volume && ((try? store.get(m.source))?.anonymous ?? false) {
+                try? store.remove(m.source)
+            }
+        }
     }
 }
 

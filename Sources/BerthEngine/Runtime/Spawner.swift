@@ -19,6 +19,8 @@ public struct SpawnRequest: Sendable {
     public var ttyMode: Int32
     /// For BERTH_TTY_INSIDE: where the child sends the pty master.
     public var consoleSocket: Int32
+    /// Mounts the child makes inside its mount namespace (namespaces backend).
+    public var mounts: [(source: String, target: String, tmpfs: Bool, options: String, readonly: Bool)] = []
 
     public init(rootfs: String, argv: [String], env: [String], cwd: String, user: ResolvedUser,
                 hostname: String?, plan: IsolationPlan, readonlyRoot: Bool, stdio: [Int32],
@@ -122,6 +124,15 @@ public enum Spawner {
         config.masked_paths = arena.array(request.plan.maskedPaths)
         config.readonly_paths = arena.array(request.plan.readonlyPaths)
         config.readonly_root = request.readonlyRoot ? 1 : 0
+        let mounts = UnsafeMutablePointer<berth_mount>.allocate(capacity: max(1, request.mounts.count))
+        defer { mounts.deallocate() }
+        for (i, m) in request.mounts.enumerated() {
+            mounts[i] = berth_mount(source: arena.string(m.source), target: arena.string(m.target),
+                                    fstype: m.tmpfs ? arena.string("tmpfs") : nil,
+                                    data: m.options.isEmpty ? nil : arena.string(m.options), readonly: m.readonly ? 1 : 0)
+        }
+        config.mounts = UnsafePointer(mounts)
+        config.nmounts = Int32(request.mounts.count)
         let pid = berth_spawn(&config)
         let err = Errno.current
         close(sync[0])

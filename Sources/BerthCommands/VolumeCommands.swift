@@ -1,0 +1,119 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import BerthEngine
+
+/// `berth volume create [NAME]`.
+struct VolumeCreateCommand: Command {
+    let spec = CommandSpec(
+        "volume create", summary: "Create a volume",
+        flags: [FlagSpec("label", value: "list", help: "Set metadata for a volume (KEY=VALUE)"),
+                FlagSpec("name", value: "string", help: "Specify volume name")],
+        arguments: [ArgSpec("VOLUME", optional: true)], max: 1)
+
+    func run(_ args: ParsedArguments, _ ctx: CommandContext) throws(BerthError) -> Int32 {
+        let labels = args.strings("label").map { l -> (String, String) in
+            let p = l.split(separator: "=", maxSplits: 1).map(String.init)
+            return (p[0], p.count > 1 ? p[1] : "")
+        }
+        let name = args.positionals.first ?? args.string("name")
+        ctx.print(try VolumeStore(layout: try ctx.openStore()).create(name, labels: labels).name)
+        return 0
+    }
+}
+
+/// `berth volume ls`.
+struct VolumeListCommand: Command {
+    let spec = CommandSpec(
+        "volume ls", aliases: ["volume list"], summary: "List volumes",
+        flags: [FlagSpec("quiet", short: "q", help: "Only display volume names"),
+                FlagSpec("format", value: "string", help: "Format output using a Go template ({{.Name}} {{.Driver}} {{.Mountpoint}})")],
+        max: 0)
+
+    func run(_ args: ParsedArguments, _ ctx: CommandContext) throws(BerthError) -> Int32 {
+        let volumes = VolumeStore(layout: try ctx.openStore()).all()
+        if args.bool("quiet") { volumes.forEach { ctx.print($0.name) }; return 0 }
+        if let format = args.string("format") {
+            let template = try Template(format)
+            if template.isTable { ctx.print(template.header(titles: ["Name": "VOLUME NAME", "Driver": "DRIVER"])) }
+            for v in volumes { ctx.print(try template.render(v.json)) }
+            return 0
+        }
+        ctx.printRaw(Table.render(["DRIVER", "VOLUME NAME"], volumes.map { ["local", $0.name] }))
+        return 0
+    }
+}
+
+/// `berth volume inspect NAME...`.
+struct VolumeInspectCommand: Command {
+    let spec = CommandSpec(
+        "volume inspect", summary: "Display detailed information on one or more volumes",
+        flags: [FlagSpec("format", short: "f", value: "string", help: "Format output using a Go template")],
+        arguments: [ArgSpec("VOLUME", repeats: true)], min: 1)
+
+    func run(_ args: ParsedArguments, _ ctx: CommandContext) throws(BerthError) -> Int32 {
+        let store = VolumeStore(layout: try ctx.openStore())
+        var found: [JSON] = []
+        let status = ctx.forEach(args.positionals, printName: false) { (name) throws(BerthError) in
+            found.append(try store.get(name).json)
+        }
+        if let format = args.string("format") {
+            let template = try Template(format)
+            for v in found { ctx.print(try template.render(v)) }
+        } else {
+            ctx.print(JSON.array(found).pretty())
+        }
+        return status
+    }
+}
+
+/// `berth volume rm NAME...`: refused while a container uses it.
+struct VolumeRemoveCommand: Command {
+    let spec = CommandSpec(
+        "volume rm", aliases: ["volume remove"], summary: "Remove one or more volumes",
+        flags: [FlagSpec("force", short: "f", help: "Do not error if the volume does not exist")],
+        arguments: [ArgSpec("VOLUME", repeats: true)], min: 1)
+
+    func run(_ args: ParsedArguments, _ ctx: CommandContext) throws(BerthError) -> Int32 {
+        let store = VolumeStore(layout: try ctx.openStore())
+        return ctx.forEach(args.positionals, printName: true) { (name) throws(BerthError) in
+            if args.bool("force"), (try? store.get(name)) == nil { return }
+            try store.remove(name)
+        }
+    }
+}
+
+/// `berth volume prune`: removes unused anonymous volumes (`-a`: every unused one).
+struct VolumePruneCommand: Command {
+    let spec = CommandSpec(
+        "volume prune", summary: "Remove unused local volumes",
+        flags: [FlagSpec("all", short: "a", help: "Remove all unused volumes, not just anonymous ones"),
+                FlagSpec("force", short: "f", help: "Do not prompt for confirmation")], max: 0)
+
+    func run(_ args: ParsedArguments, _ ctx: CommandContext) throws(BerthError) -> Int32 {
+        if !args.bool("force") {
+            try? ctx.stdout.write("WARNING! This will remove anonymous local volumes not used by at least one container.\nAre you sure you want to continue? [y/N] ")
+            guard Prompt.confirm(ctx) else { return 0 }
+        }
+        let store = VolumeStore(layout: try ctx.openStore())
+        var reclaimed: Int64 = 0
+        var deleted: [String] = []
+        for v in store.all() where (args.bool("all") || v.anonymous) && store.users(v.name).isEmpty {
+            let size = FileSystem.diskUsage(v.mountpoint)
+            if (try? store.remove(v.name)) != nil { deleted.append(v.name); reclaimed += size }
+        }
+        if !deleted.isEmpty { ctx.print("Deleted Volumes:\n" + deleted.joined(separator: "\n") + "\n") }
+        ctx.print("Total reclaimed space: \(Format.size(reclaimed))")
+        return 0
+    }
+}
+
+/// A `[y/N]` answer read from stdin.
+enum Prompt {
+    static func confirm(_ ctx: CommandContext) -> Bool {
+        var byte: UInt8 = 0
+        var answer = ""
+        while read(ctx.stdin.rawValue, &byte, 1) == 1 && byte != 10 { answer.append(Character(UnicodeScalar(byte))) }
+        return answer.lowercased().hasPrefix("y")
+    }
+}

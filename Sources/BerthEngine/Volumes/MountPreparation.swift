@@ -1,0 +1,128 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CBerthLinux
+
+/// What the monitor does for a container's mounts before PID 1 starts:
+/// makes every mount point exist inside the root (never following a symlink
+/// out of it), fills a new named volume from the image, and, for the chroot
+/// backend, which has no mount namespace, mounts binds on the host.
+public struct MountPreparation {
+    public let rootfs: String
+    public let volumes: VolumeStore
+
+    public init(rootfs: String, volumes: VolumeStore) {
+        self.rootfs = rootfs
+        self.volumes = volumes
+    }
+
+    /// The host source of a mount (`tmpfs` for tmpfs).
+    public func source(_ m: MountSpec) -> String {
+        switch m.kind {
+        case .bind: return m.source
+        case .volume: return volumes.dataPath(m.source)
+        case .tmpfs: return "tmpfs"
+        }
+    }
+
+    /// Creates the target (a directory, or an empty file for a file bind) and
+    /// fills an empty volume from the image's content at the target.
+    public func prepare(_ m: MountSpec) throws(BerthError) {
+        let isDirectory = m.kind != .bind || FileSystem.isDirectory(m.source)
+        let root: FileDescriptor
+        do { root = try FileDescriptor.open(rootfs, O_RDONLY | O_DIRECTORY) } catch {
+            throw .syscall("open", rootfs, error)
+        }
+        defer { root.close() }
+        let parts = m.target.split(separator: "/").map(String.init)
+        var dir = root
+        var opened: [FileDescriptor] = []
+        defer { opened.forEach { $0.close() } }
+        for (i, part) in parts.enumerated() {
+            let last = i == parts.count - 1
+            let path = "/" + parts[0...i].joined(separator: "/")
+            if let next = try? FileDescriptor.openInRoot(root, path, O_RDONLY | (last && !isDirectory ? 0 : O_DIRECTORY)) {
+                opened.append(next)
+                dir = next
+                continue
+            }
+            // Missing: create it in the directory we resolved inside the root.
+            if last && !isDirectory {
+                let fd = openat(dir.rawValue, part, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
+                if fd < 0 { throw .syscall("create mount point", m.target, .current) }
+                close(fd)
+                return
+            }
+            if mkdirat(dir.rawValue, part, 0o755) != 0 && errno != EEXIST {
+                throw .syscall("create mount point", m.target, .current,
+                               fix: "a file in the image stands where a directory is needed")
+            }
+            do { dir = try FileDescriptor.openInRoot(root, path, O_RDONLY | O_DIRECTORY) } catch {
+                throw .syscall("open mount point", m.target, error)
+            }
+            opened.append(dir)
+        }
+        if m.kind == .volume { try prefill(m, target: dir) }
+    }
+
+    /// Docker copies the image's files at the mount point into a volume the
+    /// first time an empty volume is mounted there.
+    private func prefill(_ m: MountSpec, target: FileDescriptor) throws(BerthError) {
+        let data = volumes.dataPath(m.source)
+        guard FileSystem.list(data).isEmpty, FileSystem.list("/proc/self/fd/\(target.rawValue)").count > 0 else { return }
+        let staging = try volumes.layout.makeStaging("prefill")
+        defer { try? FileSystem.removeTree(staging) }
+        let tar = staging + "/content.tar"
+        let fd: FileDescriptor
+        do { fd = try FileDescriptor.open(tar, O_WRONLY | O_CREAT | O_EXCL, mode: 0o600) } catch {
+            throw .syscall("create", tar, error)
+        }
+        let writer = TarWriter(FileSink(descriptor: fd, name: tar))
+        do throws(BerthError) {
+            try TreeArchiver().archive(directory: target.rawValue, into: writer, prefix: "", label: m.target)
+            try writer.finish()
+        } catch {
+            fd.close()
+            throw error
+        }
+        fd.close()
+        _ = try LayerExtractor().extract(archive: tar, into: data)
+    }
+
+    /// chroot backend: bind-mounts on the host onto the target resolved
+    /// inside the root, through /proc/self/fd (no path race). Returns the
+    /// mounted paths, for unmounting when the container stops.
+    public func hostBind(_ m: MountSpec) throws(BerthError) {
+        let root: FileDescriptor
+        do { root = try FileDescriptor.open(rootfs, O_RDONLY | O_DIRECTORY) } catch { throw .syscall("open", rootfs, error) }
+        defer { root.close() }
+        let target: FileDescriptor
+        do { target = try FileDescriptor.openInRoot(root, m.target, berth_o_path()) } catch {
+            throw .syscall("resolve mount target", m.target, error)
+        }
+        defer { target.close() }
+        let via = "/proc/self/fd/\(target.rawValue)"
+        if mount(source(m), via, nil, UInt(MS_BIND | MS_REC), nil) != 0 {
+            throw .syscall("bind-mount \(source(m)) on", m.target, .current)
+        }
+        if m.readonly {
+            let again = try? FileDescriptor.openInRoot(root, m.target, berth_o_path())
+            defer { again?.close() }
+            if let again, mount(nil, "/proc/self/fd/\(again.rawValue)", nil, UInt(MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC), nil) != 0 {
+                throw .syscall("make read-only", m.target, .current)
+            }
+        }
+    }
+
+    /// Unmounts every mount below `path` (deepest first): what a chroot
+    /// container's binds, or a crash, left on the host.
+    public static func unmountAll(under path: String) {
+        let points = ((try? FileSystem.readText("/proc/self/mountinfo")) ?? "").split(separator: "\n").compactMap { line -> String? in
+            let fields = line.split(separator: " ")
+            guard fields.count > 4 else { return nil }
+            let point = String(fields[4]).replacingAll("\\040", " ")
+            return point.hasPrefix(path + "/") ? point : nil
+        }
+        for point in points.sorted(by: { $0.count > $1.count }) { _ = umount2(point, Int32(MNT_DETACH)) }
+    }
+}
