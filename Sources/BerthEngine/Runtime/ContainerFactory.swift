@@ -59,7 +59,8 @@ public struct ContainerFactory {
         let name = o.name ?? uniqueName()
         if o.name != nil { try ContainerNames.validate(name) }
         let defaults = StoreConfig.load(layout)
-        let (isolation, hostNetwork) = try chooseIsolation(o, defaults)
+        var warnings: [String] = []
+        let (isolation, hostNetwork) = try chooseIsolation(o, defaults, &warnings)
         let storage = o.storage ?? defaults.storage
         let driver = try lifecycle.registry.storageDriver(storage, StorageEnvironment(
             storeRoot: layout.root, driverDirectory: layout.driver(storage)))
@@ -92,6 +93,7 @@ public struct ContainerFactory {
             let created = try lifecycle.containers.create(container, driver: driver,
                                                           layers: try lifecycle.images.layerDirectories(of: image))
             lifecycle.events.record("create", created)
+            warnings.forEach(warn)   // only once the container exists: a refused create says one thing
             return created
         } catch {
             for name in made { try? volumes.remove(name) }
@@ -190,7 +192,8 @@ public struct ContainerFactory {
 
     /// The backend to use, falling back from namespaces to chroot (with a
     /// warning) when namespaces cannot run here.
-    private func chooseIsolation(_ o: CreateOptions, _ defaults: StoreConfig) throws(BerthError) -> (String, Bool) {
+    private func chooseIsolation(_ o: CreateOptions, _ defaults: StoreConfig,
+                                 _ warnings: inout [String]) throws(BerthError) -> (String, Bool) {
         var name = o.isolation ?? defaults.isolation
         let backend = try lifecycle.registry.isolationBackend(name)
         var fellBack = false
@@ -198,7 +201,7 @@ public struct ContainerFactory {
             guard o.isolation == nil, lifecycle.registry.contains(.isolation, "chroot") else {
                 throw BerthError("isolation backend \"\(name)\" cannot run here: \(reason); try --isolation chroot")
             }
-            warn("WARNING: \(reason); falling back to --isolation chroot, which does not isolate processes, users or the network")
+            warnings.append("WARNING: \(reason); falling back to --isolation chroot, which does not isolate processes, users or the network")
             name = "chroot"
             fellBack = true
         }
@@ -206,7 +209,7 @@ public struct ContainerFactory {
         let network = o.network ?? (chosen.isolates ? "none" : "host")
         if !chosen.isolates {
             if !fellBack {
-                warn("WARNING: the \(name) backend does not isolate processes, users or the network; use it only for trusted images")
+                warnings.append("WARNING: the \(name) backend does not isolate processes, users or the network; use it only for trusted images")
             }
             if network != "host" {
                 throw BerthError("the chroot backend supports only --network host (it has no network namespace); drop --network \(network)")

@@ -26,7 +26,11 @@ public struct MountPreparation {
     }
 
     /// Creates the target (a directory, or an empty file for a file bind) and
-    /// fills an empty volume from the image's content at the target.
+    /// fills an empty volume from the image's content at the target. A
+    /// symlink on the way is followed the way the kernel will follow it
+    /// inside the container (absolute targets from the container's root,
+    /// `..` stopping at it), and what is missing is created there: never on
+    /// the host (runc's securejoin rule).
     public func prepare(_ m: MountSpec) throws(BerthError) {
         let isDirectory = m.kind != .bind || FileSystem.isDirectory(m.source)
         let root: FileDescriptor
@@ -34,35 +38,56 @@ public struct MountPreparation {
             throw .syscall("open", rootfs, error)
         }
         defer { root.close() }
-        let parts = m.target.split(separator: "/").map(String.init)
-        var dir = root
-        var opened: [FileDescriptor] = []
-        defer { opened.forEach { $0.close() } }
-        for (i, part) in parts.enumerated() {
-            let last = i == parts.count - 1
-            let path = "/" + parts[0...i].joined(separator: "/")
-            if let next = try? FileDescriptor.openInRoot(root, path, O_RDONLY | (last && !isDirectory ? 0 : O_DIRECTORY)) {
-                opened.append(next)
-                dir = next
+        var pending = m.target.split(separator: "/").map(String.init)
+        var done: [String] = []
+        var hops = 0
+        while let part = pending.first {
+            pending.removeFirst()
+            if part == "." { continue }
+            if part == ".." { _ = done.popLast(); continue }
+            let parent = try openDirectory(root, done, m.target)
+            defer { parent.close() }
+            var st = stat()
+            if fstatat(parent.rawValue, part, &st, AT_SYMLINK_NOFOLLOW) == 0 && (st.st_mode & S_IFMT) == S_IFLNK {
+                hops += 1
+                guard hops <= 40, let link = readLink(parent.rawValue, part) else {
+                    throw .syscall("resolve mount point", m.target, .ELOOP)
+                }
+                if link.hasPrefix("/") { done = [] }
+                pending = link.split(separator: "/").map(String.init) + pending
                 continue
             }
-            // Missing: create it in the directory we resolved inside the root.
-            if last && !isDirectory {
-                let fd = openat(dir.rawValue, part, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
-                if fd < 0 { throw .syscall("create mount point", m.target, .current) }
-                close(fd)
-                return
+            let last = pending.isEmpty
+            if fstatat(parent.rawValue, part, &st, AT_SYMLINK_NOFOLLOW) != 0 {
+                if last && !isDirectory {
+                    let fd = openat(parent.rawValue, part, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
+                    if fd < 0 { throw .syscall("create mount point", m.target, .current) }
+                    close(fd)
+                } else if mkdirat(parent.rawValue, part, 0o755) != 0 && errno != EEXIST {
+                    throw .syscall("create mount point", m.target, .current)
+                }
+            } else if !last && (st.st_mode & S_IFMT) != S_IFDIR {
+                throw BerthError("mount point \(m.target): /\((done + [part]).joined(separator: "/")) in the image is not a directory; pick another target")
             }
-            if mkdirat(dir.rawValue, part, 0o755) != 0 && errno != EEXIST {
-                throw .syscall("create mount point", m.target, .current,
-                               fix: "a file in the image stands where a directory is needed")
-            }
-            do { dir = try FileDescriptor.openInRoot(root, path, O_RDONLY | O_DIRECTORY) } catch {
-                throw .syscall("open mount point", m.target, error)
-            }
-            opened.append(dir)
+            done.append(part)
         }
-        if m.kind == .volume { try prefill(m, target: dir) }
+        if m.kind == .volume {
+            let target = try openDirectory(root, done, m.target)
+            defer { target.close() }
+            try prefill(m, target: target)
+        }
+    }
+
+    private func openDirectory(_ root: FileDescriptor, _ parts: [String], _ label: String) throws(BerthError) -> FileDescriptor {
+        do { return try FileDescriptor.openInRoot(root, "/" + parts.joined(separator: "/"), O_RDONLY | O_DIRECTORY) } catch {
+            throw .syscall("open mount point", label, error)
+        }
+    }
+
+    private func readLink(_ dirfd: Int32, _ name: String) -> String? {
+        var buffer = [UInt8](repeating: 0, count: Int(PATH_MAX) + 1)
+        let n = buffer.withUnsafeMutableBytes { readlinkat(dirfd, name, $0.baseAddress!.assumingMemoryBound(to: CChar.self), $0.count - 1) }
+        return n >= 0 ? String(decoding: buffer[0..<n], as: UTF8.self) : nil
     }
 
     /// Docker copies the image's files at the mount point into a volume the
