@@ -103,11 +103,17 @@ private func withREPL(_ body: (TerminalSession, String) throws -> Void) rethrows
 
 @Suite("ReplTerminal", .serialized)
 struct ReplTerminalTests {
-    @Test("sta then Tab completes to 'start ' with a space after it")
+    // `sta` is ambiguous since `stats` exists (as in Docker): Tab lists both,
+    // as bash does, and one more letter completes.
+    @Test("sta then Tab lists start and stats; star then Tab completes to 'start ' with a space after it")
     func completesCommand() {
         withREPL { session, _ in
             #expect(session.waitForPrompt().ok)
             session.type("sta")
+            session.press("Tab")
+            let listed = session.waitFor { $0.contains("start  stats") && lastLine($0) == "berth> sta" }
+            #expect(listed.ok, "screen:\n\(listed.screen)")
+            session.type("r")
             session.press("Tab")
             session.type("|")
             let result = session.waitFor { lastLine($0) == "berth> start |" }
