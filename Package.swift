@@ -24,7 +24,7 @@ let package = Package(
         // Store, images, layers, archives: everything about state on disk.
         .target(name: "BerthEngine", dependencies: ["BerthCore", "CBerthLinux", "CZlib"], swiftSettings: strict),
         // Built-in commands; they register exactly as plugins do.
-        .target(name: "BerthCommands", dependencies: ["BerthCore", "BerthEngine"], swiftSettings: strict),
+        .target(name: "BerthCommands", dependencies: ["BerthCore", "BerthEngine", "CBerthLinux"], swiftSettings: strict),
         // REPL, line editing, completion, scripts.
         .target(name: "BerthShell", dependencies: ["BerthCore", "CBerthEdit", "CLibEdit"], swiftSettings: strict),
 

@@ -1,0 +1,160 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Synchronization
+import BerthEngine
+import CBerthLinux
+
+/// Set by SIGINT/SIGTERM while `bench` runs, so it can clean up and stop.
+let benchInterrupted = Atomic<Bool>(false)
+
+/// `berth bench`: the lifecycle measured over a matrix of isolation backends
+/// × storage drivers × images, with a table, CSV, JSON and an SVG chart.
+struct BenchCommand: Command {
+    let spec = CommandSpec(
+        "bench", summary: "Measure create, start, exec, stop, rm and disk use across backends, drivers and images",
+        flags: [
+            FlagSpec("isolation", value: "list", help: "Isolation backends, comma-separated", completion: .pluginsOfKind("isolation"), default: "namespaces"),
+            FlagSpec("storage", value: "list", help: "Storage drivers, comma-separated", completion: .pluginsOfKind("storage"), default: "overlay"),
+            FlagSpec("image", value: "list", help: "Images, comma-separated", completion: .images, default: "busybox"),
+            FlagSpec("iterations", short: "n", value: "int", help: "Containers per combination", default: "10"),
+            FlagSpec("csv", value: "file", help: "Write every sample as CSV", completion: .files),
+            FlagSpec("json", value: "file", help: "Write the summary as JSON", completion: .files),
+            FlagSpec("svg", value: "file", help: "Write a bar chart of the medians as SVG", completion: .files),
+        ], max: 0,
+        details: "Each iteration creates a container running `sleep 3600`, starts it, runs a no-op exec\n(namespaces only), stops it with -t 0 and removes it, timing each step in-process.\nDisk is the container's own layer right after create. Ctrl-C removes what it made.")
+
+    func run(_ args: ParsedArguments, _ ctx: CommandContext) throws(BerthError) -> Int32 {
+        let lifecycle = try ctx.lifecycle()
+        let n = try args.int("iterations") ?? 10
+        guard n > 0 else { throw BerthError("bench: -n must be at least 1") }
+        let combos = BenchMatrix(isolations: list(args, "isolation", "namespaces"), storages: list(args, "storage", "overlay"),
+                                 images: list(args, "image", "busybox")).combinations
+        for c in combos { _ = try lifecycle.images.resolve(c.image); _ = try lifecycle.registry.isolationBackend(c.isolation) }
+        installInterruptHandler()
+        var runner = BenchRunner(lifecycle: lifecycle, ctx: ctx, total: combos.count * n)
+        defer { runner.cleanup() }
+        for combo in combos {
+            for _ in 0..<n {
+                if benchInterrupted.load(ordering: .relaxed) { runner.cleanup(); ctx.warn("bench: interrupted; everything it made was removed"); return 130 }
+                try runner.iteration(combo)
+            }
+        }
+        runner.finishProgress()
+        let summary = BenchSummary(samples: runner.samples)
+        ctx.printRaw(summary.table())
+        if let path = args.string("csv") { try AtomicFile.write(path) { (s) throws(BerthError) in try s.write(Array(summary.csv().utf8)) } }
+        if let path = args.string("json") { try AtomicFile.write(path) { (s) throws(BerthError) in try s.write(Array(summary.json().pretty().utf8)) } }
+        if let path = args.string("svg") { try AtomicFile.write(path) { (s) throws(BerthError) in try s.write(Array(BenchChart(summary: summary).svg().utf8)) } }
+        return 0
+    }
+
+    private func list(_ args: ParsedArguments, _ flag: String, _ fallback: String) -> [String] {
+        (args.string(flag) ?? fallback).split(separator: ",").map(String.init)
+    }
+
+    private func installInterruptHandler() {
+        benchInterrupted.store(false, ordering: .relaxed)
+        let handler: @convention(c) (Int32) -> Void = { _ in benchInterrupted.store(true, ordering: .relaxed) }
+        signal(SIGINT, handler)
+        signal(SIGTERM, handler)
+        // A parent may have started us with them blocked (a test runner does).
+        berth_unblock_signals_only([SIGINT, SIGTERM], 2)
+    }
+}
+
+/// One combination of the matrix.
+struct BenchCombo: Hashable, Sendable {
+    var isolation: String
+    var storage: String
+    var image: String
+    var label: String { "\(isolation)/\(storage)/\(image)" }
+}
+
+struct BenchMatrix {
+    var isolations: [String]
+    var storages: [String]
+    var images: [String]
+    var combinations: [BenchCombo] {
+        images.flatMap { img in isolations.flatMap { iso in storages.map { BenchCombo(isolation: iso, storage: $0, image: img) } } }
+    }
+}
+
+/// A measured value: milliseconds for steps, bytes for `disk`.
+struct BenchSample: Sendable {
+    var combo: BenchCombo
+    var operation: String
+    var value: Double
+}
+
+/// Runs iterations and remembers what it made, to remove it on any exit.
+struct BenchRunner {
+    let lifecycle: Lifecycle
+    let ctx: CommandContext
+    let total: Int
+    var samples: [BenchSample] = []
+    var made: Set<String> = []
+    var done = 0
+
+    init(lifecycle: Lifecycle, ctx: CommandContext, total: Int) {
+        self.lifecycle = lifecycle
+        self.ctx = ctx
+        self.total = total
+    }
+
+    mutating func iteration(_ combo: BenchCombo) throws(BerthError) {
+        var o = CreateOptions(image: combo.image)
+        o.command = ["sleep", "3600"]
+        o.isolation = combo.isolation
+        o.storage = combo.storage
+        let factory = ContainerFactory(lifecycle: lifecycle, environment: ctx.environment, warn: { _ in })
+        let (container, createMs) = try timed { () throws(BerthError) in try factory.create(o) }
+        made.insert(container.id)
+        record(combo, "create", createMs)
+        record(combo, "disk", Double(FileSystem.diskUsage(lifecycle.layout.container(container.id))))
+        record(combo, "start", try timed { () throws(BerthError) in try lifecycle.start(container.id) }.1)
+        if try lifecycle.registry.isolationBackend(combo.isolation).isolates {
+            var e = ExecOptions(command: ["true"])
+            e.interactive = false
+            let null = open("/dev/null", O_RDWR | O_CLOEXEC)
+            defer { close(null) }
+            record(combo, "exec", try timed { () throws(BerthError) in
+                try Executor(lifecycle: lifecycle).run(container.id, e, stdio: [null, null, null])
+            }.1)
+        }
+        record(combo, "stop", try timed { () throws(BerthError) in try lifecycle.stop(container.id, timeout: 0) }.1)
+        record(combo, "rm", try timed { () throws(BerthError) in try lifecycle.remove(container.id, force: true) }.1)
+        made.remove(container.id)
+        done += 1
+        progress()
+    }
+
+    private mutating func record(_ combo: BenchCombo, _ op: String, _ value: Double) {
+        samples.append(BenchSample(combo: combo, operation: op, value: value))
+    }
+
+    private func timed<T>(_ body: () throws(BerthError) -> T) throws(BerthError) -> (T, Double) {
+        let t0 = Timestamp.now.asDouble
+        let result = try body()
+        return (result, (Timestamp.now.asDouble - t0) * 1000)
+    }
+
+    /// `[#########.........] 12/40` on stderr when it is a terminal.
+    private func progress() {
+        guard isatty(ctx.stderr.rawValue) == 1 else { return }
+        let width = 30
+        let filled = total > 0 ? done * width / total : width
+        let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
+        try? ctx.stderr.write("\r[\(bar)] \(done)/\(total)")
+    }
+
+    func finishProgress() {
+        if isatty(ctx.stderr.rawValue) == 1 { try? ctx.stderr.write("\r\u{1b}[K") }
+    }
+
+    /// Removes every container this run made and has not removed yet.
+    mutating func cleanup() {
+        for id in made { try? lifecycle.remove(id, force: true) }
+        made = []
+    }
+}
