@@ -90,6 +90,30 @@ static void make_dev(const struct berth_spawn_config *c, const char *root) {
     mount("mqueue", path, "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);   /* optional, as in runc */
 }
 
+/* The chroot backend has no mount namespace to put a /dev tmpfs in, but a
+   container without /dev/null breaks plain shell use (`cmd &` and `>/dev/null`
+   open it) and leaves stdin without a file to read EOF from. So the basic
+   device nodes are made in the container's own writable layer, where they go
+   away with the container. Called after chroot, so that a /dev symlink in
+   the image cannot point the nodes at the host. */
+static void make_dev_nodes(const struct berth_spawn_config *c, const char *root) {
+    static const struct { const char *name; unsigned maj, min; } nodes[] = {
+        {"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7}, {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0},
+    };
+    char path[4096];
+    join(path, sizeof path, root, "/dev");
+    if (mkdir(path, 0755) != 0 && errno != EEXIST) fail(c, BERTH_STAGE_MOUNT, "mkdir", path);
+    for (size_t i = 0; i < sizeof nodes / sizeof nodes[0]; i++) {
+        char node[4096];
+        snprintf(node, sizeof node, "%s/dev/%s", root, nodes[i].name);
+        if (mknod(node, S_IFCHR | 0666, makedev(nodes[i].maj, nodes[i].min)) != 0) {
+            if (errno == EEXIST) continue;
+            fail(c, BERTH_STAGE_MOUNT, "mknod", node);
+        }
+        chmod(node, 0666);
+    }
+}
+
 static void setup_mounts(const struct berth_spawn_config *c) {
     char path[4096];
     /* Nothing we mount may propagate back to the host. */
@@ -241,6 +265,7 @@ static int child(const struct berth_spawn_config *c) {
     } else {
         if (chroot(c->rootfs) != 0) fail(c, BERTH_STAGE_PIVOT, "chroot", c->rootfs);
         if (chdir("/") != 0) fail(c, BERTH_STAGE_PIVOT, "chdir /", NULL);
+        make_dev_nodes(c, "");   /* after chroot: an image's symlinks resolve inside it */
     }
     if (c->hostname && (c->clone_flags & CLONE_NEWUTS) && sethostname(c->hostname, strlen(c->hostname)) != 0)
         fail(c, BERTH_STAGE_HOSTNAME, "sethostname", c->hostname);

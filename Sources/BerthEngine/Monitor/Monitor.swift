@@ -129,7 +129,36 @@ final class MonitorSession {
         return child
     }
 
+    /// Output not yet ended by a newline, per stream.
+    private var partial: [String: [UInt8]] = [:]
+
+    /// Logs output one line per entry, as Docker's json-file does, so that
+    /// `logs --tail N` counts lines and `logs -t` stamps each of them however
+    /// the output arrived (one read may hold many lines, or half of one).
+    /// A partial line is held until its newline, 16 KiB, or the exit.
     private func appendLog(_ stream: String, _ bytes: [UInt8]) {
+        var buffer = (partial[stream] ?? []) + bytes
+        var start = 0
+        while let newline = buffer[start...].firstIndex(of: 10) {
+            writeLogEntry(stream, buffer[start...newline])
+            start = newline + 1
+        }
+        buffer.removeFirst(start)
+        if buffer.count >= 16 * 1024 {
+            writeLogEntry(stream, buffer[...])
+            buffer = []
+        }
+        partial[stream] = buffer
+    }
+
+    private func flushLog() {
+        for stream in ["stdout", "stderr"] where !(partial[stream] ?? []).isEmpty {
+            writeLogEntry(stream, partial[stream]![...])
+        }
+        partial = [:]
+    }
+
+    private func writeLogEntry(_ stream: String, _ bytes: ArraySlice<UInt8>) {
         guard let log else { return }
         let line = JSON.object([("log", .string(String(decoding: bytes, as: UTF8.self))), ("stream", .string(stream)),
                                 ("time", .string(Timestamp.now.rfc3339))]).compact + "\n"
@@ -146,6 +175,7 @@ final class MonitorSession {
         events.record("die", container, [("exitCode", String(code))])
         cgroup.killAll()
         try? cgroup.remove()
+        flushLog()
         log?.close()
         if container.autoRemove {
             try? store.delete(container, driver: driver)

@@ -56,8 +56,10 @@ public struct ContainerFactory {
         let image = try lifecycle.images.resolve(o.image)
         let config = image.runConfig
         let command = try resolveCommand(o, config)
-        let name = o.name ?? uniqueName()
-        if o.name != nil { try ContainerNames.validate(name) }
+        // Docker accepts the name with its canonical leading slash (`--name /web`).
+        let requested = o.name.map { $0.hasPrefix("/") ? String($0.dropFirst()) : $0 }
+        let name = requested ?? uniqueName()
+        if requested != nil { try ContainerNames.validate(name) }
         let defaults = StoreConfig.load(layout)
         var warnings: [String] = []
         let (isolation, hostNetwork) = try chooseIsolation(o, defaults, &warnings)
