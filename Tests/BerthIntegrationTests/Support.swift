@@ -60,7 +60,16 @@ func spawnAndWait(_ argv: [String], env: [String]) -> Int32 {
     let cArgs = argv.map { strdup($0) } + [nil]
     let cEnv = env.map { strdup($0) } + [nil]
     defer { cArgs.forEach { free($0) }; cEnv.forEach { free($0) } }
-    guard posix_spawn(&pid, argv[0], nil, nil, cArgs, cEnv) == 0 else { return -1 }
+    // An empty signal mask: the test runner blocks most signals in its
+    // threads, and a child inheriting that could never be interrupted.
+    var attrs = posix_spawnattr_t()
+    posix_spawnattr_init(&attrs)
+    defer { posix_spawnattr_destroy(&attrs) }
+    var empty = sigset_t()
+    sigemptyset(&empty)
+    posix_spawnattr_setsigmask(&attrs, &empty)
+    posix_spawnattr_setflags(&attrs, Int16(POSIX_SPAWN_SETSIGMASK))
+    guard posix_spawn(&pid, argv[0], nil, &attrs, cArgs, cEnv) == 0 else { return -1 }
     var status: Int32 = 0
     while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
     if status & 0x7f == 0 { return (status >> 8) & 0xff }
