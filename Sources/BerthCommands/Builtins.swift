@@ -15,7 +15,7 @@ public enum Builtins {
         { CpCommand() }, { HistoryCommand() }, { SystemDfCommand() }, { SaveCommand() }, { LoadCommand() },
         { UpdateCommand() }, { StatsCommand() }, { EventsCommand() },
         { VolumeCreateCommand() }, { VolumeListCommand() }, { VolumeInspectCommand() }, { VolumeRemoveCommand() },
-        { VolumePruneCommand() }, { BenchCommand() },
+        { VolumePruneCommand() }, { BenchCommand() }, { BundleCommand() },
     ]
 
     /// Adds every built-in command to the registry.

@@ -1,0 +1,38 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import BerthEngine
+
+/// `berth bundle CONTAINER DIR`: the container as a standard OCI bundle
+/// (config.json + a copy of its root in rootfs/) that `runc run` and
+/// `crun run` start unchanged.
+struct BundleCommand: Command {
+    let spec = CommandSpec(
+        "bundle", summary: "Export a container as an OCI runtime bundle (config.json and rootfs/)",
+        arguments: [ArgSpec("CONTAINER", completion: .containers(nil)), ArgSpec("DIR", completion: .files)],
+        min: 2, max: 2)
+
+    func run(_ args: ParsedArguments, _ ctx: CommandContext) throws(BerthError) -> Int32 {
+        let lifecycle = try ctx.lifecycle()
+        let container = try lifecycle.containers.find(args.positionals[0])
+        let dir = args.positionals[1]
+        if FileSystem.exists(dir) && !FileSystem.list(dir).isEmpty {
+            throw BerthError("bundle: \(dir) is not empty; give a new or empty directory")
+        }
+        try FileSystem.makeDirectories(dir + "/rootfs")
+        let files = ContainerFiles(lifecycle: lifecycle)
+        let staging = try lifecycle.layout.makeStaging("bundle")
+        defer { try? FileSystem.removeTree(staging) }
+        try AtomicFile.write(staging + "/root.tar") { (sink) throws(BerthError) in try files.export(container.id, to: sink) }
+        _ = try LayerExtractor().extract(archive: staging + "/root.tar", into: dir + "/rootfs")
+        let backend = try lifecycle.registry.isolationBackend(container.isolation == "chroot" ? "namespaces" : container.isolation)
+        let plan = try backend.plan(for: IsolationRequest(hostNetwork: container.hostNetwork))
+        let user = try UserLookup.resolve(container.user, rootfs: dir + "/rootfs")
+        let volumes = VolumeStore(layout: lifecycle.layout)
+        let sources = container.mounts.map { MountPreparation(rootfs: dir + "/rootfs", volumes: volumes).source($0) }
+        let spec = OCISpec.spec(container, plan: plan, user: user, rootPath: "rootfs", mountSources: sources, cgroupsPath: nil)
+        try FileSystem.writeAtomically(dir + "/config.json", text: spec.pretty(indent: 2) + "\n")
+        ctx.print(dir)
+        return 0
+    }
+}
