@@ -33,6 +33,7 @@ let package = Package(
                 swiftSettings: strict),
         .target(name: "IsolationNamespaces", dependencies: ["BerthCore", "CBerthLinux"],
                 path: "plugins/isolation-namespaces", swiftSettings: strict),
+        .target(name: "IsolationOCI", dependencies: ["BerthCore"], path: "plugins/isolation-oci", swiftSettings: strict),
         .target(name: "IsolationChroot", dependencies: ["BerthCore"], path: "plugins/isolation-chroot",
                 swiftSettings: strict),
         .target(name: "StorageCopy", dependencies: ["BerthCore", "CBerthLinux"], path: "plugins/storage-copy",
@@ -41,7 +42,7 @@ let package = Package(
         // The executable: the only place that wires plugins to the engine.
         .executableTarget(name: "berth",
                           dependencies: ["BerthCore", "BerthEngine", "BerthCommands", "BerthShell",
-                                         "StorageOverlay", "StorageCopy", "IsolationNamespaces", "IsolationChroot"],
+                                         "StorageOverlay", "StorageCopy", "IsolationNamespaces", "IsolationChroot", "IsolationOCI"],
                           swiftSettings: strict),
 
         .testTarget(name: "BerthCoreTests", dependencies: ["BerthCore"], swiftSettings: strict),

@@ -39,7 +39,8 @@ enum ContainerFlags {
         FlagSpec("hostname", short: "h", value: "string", help: "Container host name"),
         FlagSpec("entrypoint", value: "string", help: "Overwrite the default ENTRYPOINT of the image"),
         FlagSpec("rm", help: "Automatically remove the container when it exits"),
-        FlagSpec("isolation", value: "string", help: "Isolation backend (namespaces, chroot)", completion: .pluginsOfKind("isolation")),
+        FlagSpec("isolation", value: "string", help: "Isolation backend (namespaces, chroot, oci, oci:runc, oci:crun)", completion: .pluginsOfKind("isolation")),
+        FlagSpec("runtime", value: "string", help: "OCI runtime for --isolation oci (runc, crun, or a path)", completion: .words(["runc", "crun"])),
         FlagSpec("storage", value: "string", help: "Storage driver (overlay, copy)", completion: .pluginsOfKind("storage")),
         FlagSpec("network", value: "string", help: "Connect a container to a network (none, host)", completion: .words(["none", "host"])),
         FlagSpec("read-only", help: "Mount the container's root filesystem as read only"),
@@ -91,6 +92,7 @@ enum ContainerFlags {
         o.interactive = args.bool("interactive")
         o.autoRemove = args.bool("rm")
         o.isolation = args.string("isolation")
+        o.runtime = args.string("runtime")
         o.storage = args.string("storage")
         o.network = args.string("network")
         o.readOnly = args.bool("read-only")

@@ -15,6 +15,9 @@ public struct IsolationPlan: Sendable, Equatable {
     /// Whether a pty must be opened on the container's own devpts (true) or
     /// allocated by the monitor on the host (false, for chroot).
     public var ptyInside: Bool
+    /// An external OCI runtime (runc, crun…) that starts the container from a
+    /// bundle instead of Berth's own clone; nil for the native backends.
+    public var ociRuntime: String?
 
     /// Describes an isolation plan.
     public init(cloneFlags: Int32, pivotRoot: Bool, capabilities: UInt64, maskedPaths: [String],
@@ -25,6 +28,7 @@ public struct IsolationPlan: Sendable, Equatable {
         self.maskedPaths = maskedPaths
         self.readonlyPaths = readonlyPaths
         self.ptyInside = ptyInside
+        self.ociRuntime = nil
     }
 }
 
@@ -34,11 +38,14 @@ public struct IsolationRequest: Sendable {
     public var hostNetwork: Bool
     /// Make the root filesystem read-only.
     public var readonlyRoot: Bool
+    /// `--runtime` for backends that drive an external runtime.
+    public var runtime: String?
 
     /// Describes the request.
-    public init(hostNetwork: Bool = false, readonlyRoot: Bool = false) {
+    public init(hostNetwork: Bool = false, readonlyRoot: Bool = false, runtime: String? = nil) {
         self.hostNetwork = hostNetwork
         self.readonlyRoot = readonlyRoot
+        self.runtime = runtime
     }
 }
 

@@ -532,3 +532,20 @@ pid_t berth_exec(const struct berth_exec_config *config) {
     if (pid != 0) return pid;
     _exit(exec_helper(config));
 }
+
+pid_t berth_fork_exec(const char *path, char *const *argv, const char *cwd, int fd0, int fd1, int fd2) {
+    pid_t pid = fork();
+    if (pid != 0) return pid;
+    berth_unblock_signals();
+    int fds[3] = { fd0, fd1, fd2 };
+    for (int i = 0; i < 3; i++) {
+        int fd = fds[i] >= 0 ? fds[i] : open("/dev/null", O_RDWR | O_CLOEXEC);
+        fds[i] = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+    }
+    for (int i = 0; i < 3; i++) dup2(fds[i], i);
+    if (cwd && chdir(cwd) != 0) _exit(125);
+    execv(path, argv);
+    _exit(127);
+}
+
+int berth_set_subreaper(void) { return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); }

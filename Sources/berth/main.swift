@@ -9,6 +9,7 @@ import StorageOverlay
 import StorageCopy
 import IsolationNamespaces
 import IsolationChroot
+import IsolationOCI
 
 // The only place that wires plugins to the engine: the engine never imports
 // a plugin, and a plugin never imports another.
@@ -18,6 +19,7 @@ registry.register(OverlayDriver.registration)
 registry.register(CopyDriver.registration)
 registry.register(NamespacesBackend.registration)
 registry.register(ChrootBackend.registration)
+registry.register(OCIBackend.registration)
 
 // `berth --root ROOT __monitor ID [--wait-attach]`: the per-container monitor,
 // re-executed by `start` so that it begins single-threaded. Not a user command.

@@ -21,24 +21,6 @@ public struct NamespacesBackend: IsolationBackend {
         origin: .inTree("isolation-namespaces"),
         factory: .isolation { NamespacesBackend() })
 
-    /// Docker's default capability set (moby's oci/caps/defaults.go).
-    public static let defaultCapabilities: [(String, Int)] = [
-        ("CAP_CHOWN", 0), ("CAP_DAC_OVERRIDE", 1), ("CAP_FOWNER", 3), ("CAP_FSETID", 4), ("CAP_KILL", 5),
-        ("CAP_SETGID", 6), ("CAP_SETUID", 7), ("CAP_SETPCAP", 8), ("CAP_NET_BIND_SERVICE", 10),
-        ("CAP_NET_RAW", 13), ("CAP_SYS_CHROOT", 18), ("CAP_MKNOD", 27), ("CAP_AUDIT_WRITE", 29),
-        ("CAP_SETFCAP", 31),
-    ]
-
-    /// The paths Docker hides (moby's oci/defaults.go).
-    public static let maskedPaths = [
-        "/proc/asound", "/proc/acpi", "/proc/interrupts", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
-        "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware",
-        "/sys/devices/virtual/powercap",
-    ]
-
-    /// The paths Docker makes read-only.
-    public static let readonlyPaths = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]
-
     /// Nil when namespaces work here. The probe is real: a child tries to
     /// unshare every namespace a container gets, because a seccomp filter or
     /// a sandbox can refuse them even where /proc/self/ns lists them.
@@ -58,8 +40,8 @@ public struct NamespacesBackend: IsolationBackend {
     public func plan(for request: IsolationRequest) throws(BerthError) -> IsolationPlan {
         var flags = berth_clone_newpid() | berth_clone_newns() | berth_clone_newuts() | berth_clone_newipc()
         if !request.hostNetwork { flags |= berth_clone_newnet() }
-        let caps = Self.defaultCapabilities.reduce(UInt64(0)) { $0 | (1 << UInt64($1.1)) }
-        return IsolationPlan(cloneFlags: flags, pivotRoot: true, capabilities: caps,
-                             maskedPaths: Self.maskedPaths, readonlyPaths: Self.readonlyPaths, ptyInside: true)
+        return IsolationPlan(cloneFlags: flags, pivotRoot: true, capabilities: DockerDefaults.capabilityMask,
+                             maskedPaths: DockerDefaults.maskedPaths, readonlyPaths: DockerDefaults.readonlyPaths,
+                             ptyInside: true)
     }
 }

@@ -69,6 +69,8 @@ public struct Container: Sendable {
     public var openStdin: Bool
     public var autoRemove: Bool
     public var isolation: String
+    /// The OCI runtime for the `oci` backend (`runc`, `crun`, a path); empty otherwise.
+    public var runtime: String = ""
     public var storage: String
     public var hostNetwork: Bool
     public var readonlyRoot: Bool
@@ -131,6 +133,7 @@ public struct Container: Sendable {
             ("Isolation", .string(isolation)),
             ("HostConfig", .object([
                 ("AutoRemove", .bool(autoRemove)),
+                ("Runtime", .string(runtime.isEmpty ? "berth" : runtime)),
                 ("NetworkMode", .string(hostNetwork ? "host" : "none")),
                 ("ReadonlyRootfs", .bool(readonlyRoot)),
                 ("CgroupParent", .string(cgroupPath)),
@@ -167,6 +170,7 @@ public struct Container: Sendable {
         tty = config["Tty"]?.boolValue ?? false
         openStdin = config["OpenStdin"]?.boolValue ?? false
         autoRemove = host["AutoRemove"]?.boolValue ?? false
+        runtime = host["Runtime"]?.stringValue.flatMap { $0 == "berth" ? nil : $0 } ?? ""
         isolation = json["Isolation"]?.stringValue ?? "namespaces"
         storage = json["Driver"]?.stringValue ?? "overlay"
         hostNetwork = host["NetworkMode"]?.stringValue == "host"

@@ -61,6 +61,10 @@ final class MonitorSession {
     var containerDirectory: String { store.layout.container(container.id) }
 
     func run(readyFD: Int32, waitAttach: Bool) {
+        if container.isolation == "oci" {
+            OCIMonitor(session: self).run(readyFD: readyFD, waitAttach: waitAttach)
+            return
+        }
         var ready = readyFD
         let child: SpawnedChild
         do throws(BerthError) {
@@ -136,7 +140,7 @@ final class MonitorSession {
     /// `logs --tail N` counts lines and `logs -t` stamps each of them however
     /// the output arrived (one read may hold many lines, or half of one).
     /// A partial line is held until its newline, 16 KiB, or the exit.
-    private func appendLog(_ stream: String, _ bytes: [UInt8]) {
+    func appendLog(_ stream: String, _ bytes: [UInt8]) {
         var buffer = (partial[stream] ?? []) + bytes
         var start = 0
         while let newline = buffer[start...].firstIndex(of: 10) {
@@ -167,7 +171,7 @@ final class MonitorSession {
 
     /// PID 1 exited: record it (or remove the container for --rm), release
     /// everything, then tell the attached clients.
-    private func finish(code: Int32) {
+    func finish(code: Int32) {
         MountPreparation.unmountAll(under: rootfs)   // the chroot backend's host-side binds
         let oomKilled = cgroup.oomKilled
         let events = EventLog(layout: store.layout)
@@ -201,7 +205,7 @@ final class MonitorSession {
 
     /// The first process never ran: Docker leaves such a container Created,
     /// with the exit code and the error recorded.
-    private func finishFailedStart(code: Int32, message: String) {
+    func finishFailedStart(code: Int32, message: String) {
         MountPreparation.unmountAll(under: rootfs)
         cgroup.killAll()
         try? cgroup.remove()

@@ -18,6 +18,8 @@ public struct CreateOptions: Sendable {
     public var interactive = false
     public var autoRemove = false
     public var isolation: String?
+    /// `--runtime` for `--isolation oci` (also written `--isolation oci:runc`).
+    public var runtime: String?
     public var storage: String?
     public var network: String?
     public var readOnly = false
@@ -62,7 +64,17 @@ public struct ContainerFactory {
         if requested != nil { try ContainerNames.validate(name) }
         let defaults = StoreConfig.load(layout)
         var warnings: [String] = []
+        var o = o
+        if let iso = o.isolation, let colon = iso.firstIndex(of: ":") {
+            o.runtime = String(iso[iso.index(after: colon)...])
+            o.isolation = String(iso[..<colon])
+        }
         let (isolation, hostNetwork) = try chooseIsolation(o, defaults, &warnings)
+        if isolation == "oci" {
+            _ = try lifecycle.registry.isolationBackend("oci").plan(for: IsolationRequest(runtime: o.runtime ?? "runc"))
+        } else if o.runtime != nil {
+            throw BerthError("--runtime applies to --isolation oci only; drop it or use --isolation oci:\(o.runtime!)")
+        }
         let storage = o.storage ?? defaults.storage
         let driver = try lifecycle.registry.storageDriver(storage, StorageEnvironment(
             storeRoot: layout.root, driverDirectory: layout.driver(storage)))
@@ -74,6 +86,7 @@ public struct ContainerFactory {
             user: o.user ?? nonEmpty(config["User"]) ?? "", hostname: hostname, tty: o.tty,
             openStdin: o.interactive, autoRemove: o.autoRemove, isolation: isolation, storage: storage)
         container.hostNetwork = hostNetwork
+        container.runtime = isolation == "oci" ? (o.runtime ?? "runc") : ""
         container.readonlyRoot = o.readOnly
         container.stopSignal = o.stopSignal ?? nonEmpty(config["StopSignal"]) ?? "SIGTERM"
         container.stopTimeout = o.stopTimeout

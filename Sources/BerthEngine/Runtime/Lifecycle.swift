@@ -98,7 +98,9 @@ public struct Lifecycle {
         }
         let pidfd = berth_pidfd_open(container.state.pid)
         defer { if pidfd >= 0 { close(pidfd) } }
-        guard pidfd >= 0, berth_pidfd_send_signal(pidfd, signal) == 0 else {
+        if let runtime = runtime(container) {
+            try runtime.run(["kill", container.id, String(signal)])
+        } else if pidfd < 0 || berth_pidfd_send_signal(pidfd, signal) != 0 {
             throw .syscall("kill", "container \(ref)", .current)
         }
         events.record("kill", container, [("signal", String(signal))])
@@ -135,6 +137,14 @@ public struct Lifecycle {
         }
     }
 
+    /// The runtime CLI of an `oci` container (nil for the native backends).
+    func runtime(_ c: Container) -> RuntimeCLI? {
+        guard c.isolation == "oci",
+              let plan = try? registry.isolationBackend("oci").plan(for: IsolationRequest(runtime: c.runtime)),
+              let binary = plan.ociRuntime else { return nil }
+        return RuntimeCLI(binary: binary, layout: layout, containerDirectory: layout.container(c.id))
+    }
+
     // MARK: pause
 
     /// Freezes every process of a running container.
@@ -143,7 +153,7 @@ public struct Lifecycle {
         try containers.update(found.id) { (c: inout Container) throws(BerthError) in
             if c.state.status == "paused" { throw BerthError("Container \(c.id) is already paused") }
             guard c.state.status == "running" else { throw BerthError("Container \(c.id) is not running") }
-            try Cgroup(path: c.cgroupPath).freeze()
+            if let runtime = runtime(c) { try runtime.run(["pause", c.id]) } else { try Cgroup(path: c.cgroupPath).freeze() }
             c.state.status = "paused"
         }
         events.record("pause", found)
@@ -154,7 +164,7 @@ public struct Lifecycle {
         let found = try containers.find(ref)
         try containers.update(found.id) { (c: inout Container) throws(BerthError) in
             guard c.state.status == "paused" else { throw BerthError("Container \(c.id) is not paused") }
-            try Cgroup(path: c.cgroupPath).thaw()
+            if let runtime = runtime(c) { try runtime.run(["resume", c.id]) } else { try Cgroup(path: c.cgroupPath).thaw() }
             c.state.status = "running"
         }
         events.record("unpause", found)

@@ -142,6 +142,13 @@ int berth_openpty(int *master, int *slave);
 /// Forks a child that tries unshare(flags); returns 0 if it worked, else its errno.
 int berth_probe_unshare(int flags);
 
+/// fork + chdir + dup2 stdio + exec of a helper program (an OCI runtime);
+/// other fds stay close-on-exec. Returns the child's PID or -1.
+pid_t berth_fork_exec(const char *path, char *const *argv, const char *cwd, int fd0, int fd1, int fd2);
+
+/// prctl(PR_SET_CHILD_SUBREAPER, 1): orphans below us become our children.
+int berth_set_subreaper(void);
+
 /// setns(2).
 int berth_setns(int fd, int nstype);
 

@@ -1,0 +1,120 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CBerthLinux
+
+/// The monitor's path for the `oci` backend: write a bundle, `RUNTIME create`,
+/// `RUNTIME start`, then the same relay, log, exit recording and `--rm` as
+/// the native backends, and `RUNTIME delete` at the end. The monitor is a
+/// child subreaper, so the container's PID 1 — forked by the runtime, which
+/// exits — becomes its child and its exit status reaches it (as with conmon).
+struct OCIMonitor {
+    let session: MonitorSession
+
+    func run(readyFD: Int32, waitAttach: Bool) {
+        var ready = readyFD
+        let c = session.container
+        let dir = session.containerDirectory
+        do throws(BerthError) {
+            let plan = try session.backend.plan(for: IsolationRequest(hostNetwork: c.hostNetwork, runtime: c.runtime))
+            guard let binary = plan.ociRuntime else { throw BerthError("the oci backend named no runtime") }
+            let runtime = RuntimeCLI(binary: binary, layout: session.store.layout, containerDirectory: dir)
+            let pid = try create(runtime, plan: plan)
+            session.io.listen(dir + "/attach.sock")
+            if waitAttach {
+                Monitor.report(ready, "ok \(pid) \(ProcessTable.startTime(pid) ?? 0) \(getpid())")
+                ready = -1
+                session.io.awaitFirstClient(timeoutMs: 30_000)
+            }
+            do throws(BerthError) {
+                try runtime.run(["start", c.id])
+            } catch {
+                let message = runtime.lastError() ?? error.message
+                let code = RuntimeCLI.exitCode(for: message)
+                try? runtime.run(["delete", "--force", c.id])
+                throw BerthError(message, exitCode: code)
+            }
+            Monitor.report(ready, "ok \(pid) \(ProcessTable.startTime(pid) ?? 0) \(getpid())")
+            session.log = try? FileDescriptor.open(dir + "/container.log", O_WRONLY | O_CREAT | O_APPEND, mode: 0o640)
+            let code = session.io.loop(child: pid, tty: c.tty) { stream, bytes in session.appendLog(stream, bytes) }
+            try? runtime.run(["delete", "--force", c.id])
+            try? FileSystem.removeTree(dir + "/bundle")
+            session.finish(code: code)
+        } catch {
+            Monitor.report(ready, "err \(error.exitCode) \(error.message)")
+            session.finishFailedStart(code: error.exitCode, message: error.message)
+            session.io.broadcast(.error(error.message))
+            session.io.broadcast(.exit(error.exitCode))
+            session.io.close(socketPath: dir + "/attach.sock")
+            try? FileSystem.removeTree(dir + "/bundle")
+        }
+    }
+
+    /// Writes the bundle and runs `RUNTIME create`; returns PID 1's host PID.
+    private func create(_ runtime: RuntimeCLI, plan: IsolationPlan) throws(BerthError) -> Int32 {
+        let c = session.container
+        let dir = session.containerDirectory
+        _ = berth_set_subreaper()
+        let user = try UserLookup.resolve(c.user, rootfs: session.rootfs)
+        let prep = MountPreparation(rootfs: session.rootfs, volumes: VolumeStore(layout: session.store.layout))
+        for m in c.mounts { try prep.prepare(m) }
+        session.io.signals = berth_signalfd([SIGCHLD, SIGTERM, SIGINT, SIGHUP], 4)
+        var stdio: [Int32] = [-1, -1, -1]
+        var console: Int32 = -1
+        if c.tty {
+            unlink(dir + "/console.sock")
+            console = berth_unix_listen(dir + "/console.sock")
+            guard console >= 0 else { throw .syscall("listen on", dir + "/console.sock", .current) }
+        } else {
+            (stdio, _, _) = try session.io.prepare(tty: false, ptyInside: false, openStdin: c.openStdin)
+        }
+        defer { if console >= 0 { close(console); unlink(dir + "/console.sock") } }
+        try FileSystem.makeDirectories(dir + "/bundle")
+        let relative = c.cgroupPath.firstRange(of: "/freezer/").map { "/" + c.cgroupPath[$0.upperBound...] }
+            ?? "/" + c.cgroupPath.split(separator: "/").suffix(2).joined(separator: "/")
+        let spec = OCISpec.spec(c, plan: plan, user: user, rootPath: session.rootfs,
+                                mountSources: c.mounts.map(prep.source), cgroupsPath: relative)
+        try FileSystem.writeAtomically(dir + "/bundle/config.json", text: spec.pretty(indent: 2))
+        // Relative socket path: runtimes dial it as given, and sun_path holds only 108 bytes.
+        let createPid = try runtime.spawn(["create", "--bundle", dir + "/bundle", "--pid-file", dir + "/bundle/pid"]
+                                          + (c.tty ? ["--console-socket", "console.sock"] : []) + [c.id],
+                                          cwd: dir, stdio: stdio)
+        session.io.closeChildEnds()
+        if c.tty { try receiveConsole(console, while: createPid) }
+        var status: Int32 = 0
+        while waitpid(createPid, &status, 0) < 0 && errno == EINTR {}
+        guard status == 0 else {
+            let message = runtime.lastError() ?? "\(FileSystem.baseName(runtime.binary)) create failed"
+            try? runtime.run(["delete", "--force", c.id])
+            throw BerthError(message, exitCode: RuntimeCLI.exitCode(for: message))
+        }
+        guard let pid = Int32(((try? FileSystem.readText(dir + "/bundle/pid")) ?? "").trimmingSpaces
+            .split(separator: "\n").first ?? "") else {
+            throw BerthError("\(FileSystem.baseName(runtime.binary)) create wrote no pid file; see \(runtime.logFile)")
+        }
+        return pid
+    }
+
+    /// Accepts the runtime's connection on the console socket and takes the pty master.
+    private func receiveConsole(_ listener: Int32, while createPid: Int32) throws(BerthError) {
+        for _ in 0..<300 {
+            var p = pollfd(fd: listener, events: Int16(POLLIN), revents: 0)
+            if poll(&p, 1, 100) > 0 {
+                let conn = berth_accept(listener)
+                guard conn >= 0 else { continue }
+                _ = berth_set_nonblocking(conn, 0)
+                let master = berth_recv_fd(conn)
+                close(conn)
+                guard master >= 0 else { throw .syscall("receive the pty master from", "the runtime", .current) }
+                session.io.master = master
+                _ = berth_set_nonblocking(master, 1)
+                return
+            }
+            var status: Int32 = 0
+            if waitpid(createPid, &status, WNOHANG) == createPid {
+                throw BerthError("the runtime exited before sending the container's terminal; see its log")
+            }
+        }
+        throw BerthError("the runtime did not send the container's terminal within 30 s")
+    }
+}
