@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import BerthCore
 
 /// Runs parsed scripts: the REPL, `berth FILE` and piped stdin all come
@@ -240,7 +243,16 @@ public final class Interpreter {
         }
     }
 
+    /// A variable's value: `$?`, `$#`, `$@`, `$0`, `$N`, a local, a global,
+    /// else the process environment (`$HOME`). `${name:-text}` gives `text`
+    /// when the name is unset or empty.
     func lookup(_ name: String) throws(ScriptInterrupt) -> ScriptValue {
+        if let dash = name.range(of: ":-") {
+            let fallback = String(name[dash.upperBound...])
+            let value = try? lookup(String(name[..<dash.lowerBound]))
+            guard let value, !value.joined.isEmpty else { return .string(fallback) }
+            return value
+        }
         let frame = frames[frames.count - 1]
         switch name {
         case "?": return .string(String(status))
@@ -256,6 +268,7 @@ public final class Interpreter {
             return .string(frame.arguments[n - 1])
         }
         if let value = frame.locals[name] ?? globals[name] { return value }
+        if let value = getenv(name) { return .string(String(cString: value)) }
         throw .error(BerthError("undefined variable $\(name); set it first with \(name) = VALUE"))
     }
 

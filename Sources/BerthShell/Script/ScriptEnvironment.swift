@@ -1,3 +1,5 @@
+import BerthCore
+
 /// A variable's value: a string, or a list of strings.
 enum ScriptValue: Sendable, Equatable {
     case string(String)
@@ -31,5 +33,3 @@ enum ScriptInterrupt: Error {
     case breakLoop
     case continueLoop
 }
-
-import BerthCore

@@ -207,7 +207,9 @@ struct ScriptLexer {
                 if d == "}" { break }
                 name.unicodeScalars.append(d)
             }
-            guard Self.isVariableName(name) else {
+            // `${name:-default}`: the default is literal text.
+            let bare = name.range(of: ":-").map { String(name[..<$0.lowerBound]) } ?? name
+            guard Self.isVariableName(bare) else {
                 throw ScriptSyntaxError("bad substitution ${\(name)}: a name, a number, ?, # or @ goes inside", at: at)
             }
             return .variable(name, quoted: quoted)

@@ -149,11 +149,13 @@ public struct ScriptParser {
         next()
         guard current.bareWord == "in" else { throw unexpected("expected in after for \(name)") }
         next()
-        var items: [ScriptWord] = []
+        var raws: [RawWord] = []
         while case .word(let raw) = current.kind {
-            items.append(try convert(raw))
+            raws.append(raw)
             next()
         }
+        _ = Self.stripListBrackets(&raws)
+        let items = try raws.map { raw throws(ScriptSyntaxError) in try convert(raw) }
         return .forIn(variable: name, items: items, body: try parseBlock(after: "for … in"), position: start)
     }
 
@@ -223,19 +225,8 @@ public struct ScriptParser {
             valueWords.append(raw)
             next()
         }
-        // A list: the first word starts with an unquoted [ and the last ends with ].
-        if case .text(let head, quoted: false)? = valueWords.first?.segments.first, head.hasPrefix("["),
-           case .text(let tail, quoted: false)? = valueWords.last?.segments.last, tail.hasSuffix("]") {
-            valueWords[0].segments[0] = .text(String(head.dropFirst()), quoted: false)
-            let last = valueWords.count - 1
-            let lastSegment = valueWords[last].segments.count - 1
-            if case .text(let t, quoted: false) = valueWords[last].segments[lastSegment] {
-                valueWords[last].segments[lastSegment] = .text(String(t.dropLast()), quoted: false)
-            }
-            let items = valueWords.filter { word in
-                !word.segments.allSatisfy { if case .text("", quoted: false) = $0 { return true } else { return false } }
-            }
-            return .assign(name: name, value: try items.map { raw throws(ScriptSyntaxError) in try convert(raw) },
+        if Self.stripListBrackets(&valueWords) {
+            return .assign(name: name, value: try valueWords.map { raw throws(ScriptSyntaxError) in try convert(raw) },
                            isList: true, position: start)
         }
         guard valueWords.count <= 1 else {
@@ -243,6 +234,26 @@ public struct ScriptParser {
         }
         return .assign(name: name, value: try valueWords.map { raw throws(ScriptSyntaxError) in try convert(raw) },
                        isList: false, position: start)
+    }
+
+    /// `[a b c]`: when the first word starts with an unquoted `[` and the
+    /// last ends with an unquoted `]`, removes both (and words left empty)
+    /// and returns true.
+    static func stripListBrackets(_ words: inout [RawWord]) -> Bool {
+        guard case .text(let head, quoted: false)? = words.first?.segments.first, head.hasPrefix("["),
+              case .text(let tail, quoted: false)? = words.last?.segments.last, tail.hasSuffix("]") else { return false }
+        words[0].segments[0] = .text(String(head.dropFirst()), quoted: false)
+        let last = words.count - 1
+        let lastSegment = words[last].segments.count - 1
+        if case .text(let t, quoted: false) = words[last].segments[lastSegment], !t.isEmpty {
+            words[last].segments[lastSegment] = .text(String(t.dropLast()), quoted: false)
+        }
+        words = words.compactMap { word in
+            var word = word
+            word.segments.removeAll { if case .text("", quoted: false) = $0 { return true } else { return false } }
+            return word.segments.isEmpty ? nil : word
+        }
+        return true
     }
 
     private mutating func parseAndOr() throws(ScriptSyntaxError) -> AndOrList {
