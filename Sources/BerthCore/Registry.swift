@@ -88,6 +88,15 @@ public final class Registry: Sendable {
         }
     }
 
+    /// Adds a registration, replacing one of the same kind and id (a script
+    /// function defined again).
+    public func replace(_ registration: Registration) {
+        entries.withLock { list in
+            list.removeAll { $0.kind == registration.kind && $0.id == registration.id }
+            list.append(registration)
+        }
+    }
+
     /// Whether an id of that kind is registered.
     public func contains(_ kind: PluginKind, _ id: String) -> Bool {
         entries.withLock { $0.contains { $0.kind == kind && $0.id == id } }

@@ -50,34 +50,39 @@ public final class REPL {
         let previous = editor.isInteractive ? signal(SIGINT, ignoreInterrupt) : nil
         defer { if editor.isInteractive { signal(SIGINT, previous) } }
 
-        var status: Int32 = 0
+        let interpreter = Interpreter(registry: registry, execute: execute, io: StandardScriptIO(),
+                                      stopOnError: false, interactive: true, file: "repl")
+        var pending = ""
         while true {
-            let text: String
+            editor.prompt = pending.isEmpty ? Self.prompt : Self.continuationPrompt
+            let line: String
             switch editor.readLine() {
-            case .endOfInput: return status
-            case .cancelled: continue
-            case .line(let line): text = line
+            case .endOfInput: return interpreter.status
+            case .cancelled:
+                pending = ""   // Ctrl-C drops the whole unfinished block
+                continue
+            case .line(let text): line = text
             }
-            editor.addHistory(text)
-            do throws(BerthError) {
-                let words = try Tokenizer.split(text)
-                guard let first = words.first else { continue }
-                let rest = Array(words.dropFirst())
-                if ShellBuiltins.handles(first, registry) {
-                    if first == "help" {
-                        writeOut(try ShellBuiltins.help(rest, registry, interactive: true))
-                        status = 0
-                        continue
-                    }
-                    return try ShellBuiltins.exitStatus(rest, default: status)
-                }
-                status = try execute(words)
+            editor.addHistory(line)
+            pending += (pending.isEmpty ? "" : "\n") + line
+            let block: ScriptBlock
+            do {
+                block = try ScriptParser.parse(pending)
             } catch {
-                writeOut("Error: \(error)\n", to: 2)
-                status = error.exitCode
+                if error.incomplete { continue }   // an open quote, block or $(: read on
+                writeOut("Error: \(error.position): \(error.message)\n", to: 2)
+                pending = ""
+                continue
             }
+            pending = ""
+            if case .exit(let status) = interpreter.run(block, file: "repl") { return status }
         }
     }
+
+    /// The prompt for a new statement.
+    public static let prompt = "berth> "
+    /// The prompt while a block, quote or `$(` is still open.
+    public static let continuationPrompt = "... "
 }
 
 private let ignoreInterrupt: @convention(c) (Int32) -> Void = { _ in }

@@ -1,22 +1,27 @@
 import BerthCore
 
-/// Runs a script — a file, or stdin when it is not a terminal — one command
-/// per line through the same `execute` as the REPL. Blank lines and `#`
-/// comments are skipped; a line ending in `\` continues on the next. The
-/// first failing command stops the script with `FILE:LINE: error: …` on
-/// stderr (stdin is named `-`) and its exit code.
+/// Runs a script — a file, or stdin when it is not a terminal — through the
+/// `Interpreter`, with the same `execute` as the REPL. The first failing
+/// command that is not guarded stops the script with `FILE:LINE: error: …`
+/// on stderr (stdin is named `-`) and its exit code; a syntax error stops it
+/// before anything runs, with `FILE:LINE:COL: error: …`.
 public struct ScriptRunner {
     let registry: Registry
     let execute: ExecuteCommand
     let errorOutput: (String) -> Void
+    let io: (any ScriptIO)?
 
-    /// - Parameter errorOutput: receives each error line, newline included
-    ///   (default: stderr).
+    /// - Parameters:
+    ///   - errorOutput: receives each error line, newline included
+    ///     (default: stderr).
+    ///   - io: the script's streams (default: the process's, with captures
+    ///     through fd 1).
     public init(registry: Registry, execute: @escaping ExecuteCommand,
-                errorOutput: ((String) -> Void)? = nil) {
+                errorOutput: ((String) -> Void)? = nil, io: (any ScriptIO)? = nil) {
         self.registry = registry
         self.execute = execute
         self.errorOutput = errorOutput ?? { writeOut($0, to: 2) }
+        self.io = io
     }
 
     /// Runs the script in a file.
@@ -39,49 +44,11 @@ public struct ScriptRunner {
 
     /// Runs script text; `name` prefixes error lines.
     public func run(source: String, name: String) -> Int32 {
-        let lines = source.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-        var index = 0
-        var status: Int32 = 0
-        while index < lines.count {
-            let lineNumber = index + 1
-            var text = lines[index]
-            index += 1
-            while Self.continues(text) && index < lines.count {
-                text += "\n" + lines[index]   // the tokenizer drops backslash-newline
-                index += 1
-            }
-            do throws(BerthError) {
-                let words = try Tokenizer.split(text, firstLine: lineNumber)
-                guard let first = words.first else { continue }
-                let rest = Array(words.dropFirst())
-                if ShellBuiltins.handles(first, registry) {
-                    if first == "help" {
-                        writeOut(try ShellBuiltins.help(rest, registry, interactive: false))
-                        status = 0
-                        continue
-                    }
-                    return try ShellBuiltins.exitStatus(rest, default: status)
-                }
-                status = try execute(words)
-                if status != 0 {
-                    errorOutput("\(name):\(lineNumber): error: \"\(words.joined(separator: " "))\" exited with status \(status)\n")
-                    return status
-                }
-            } catch {
-                errorOutput("\(name):\(lineNumber): error: \(error)\n")
-                return error.exitCode
-            }
+        let interpreter = Interpreter(registry: registry, execute: execute,
+                                      io: io ?? StandardScriptIO(errorOutput: errorOutput),
+                                      stopOnError: true, file: name)
+        switch interpreter.run(source: source, name: name) {
+        case .finished(let status), .exit(let status): return status
         }
-        return status
-    }
-
-    /// Whether a line ends in an odd number of backslashes.
-    static func continues(_ line: String) -> Bool {
-        var count = 0
-        for ch in line.reversed() {
-            guard ch == "\\" else { break }
-            count += 1
-        }
-        return count % 2 == 1
     }
 }

@@ -4,8 +4,8 @@ import BerthCore
 /// separates words; `'…'` is literal; `"…"` honours `\"`, `\\` and `\$`;
 /// a backslash outside quotes takes the next character literally (and a
 /// backslash before a newline joins lines); `#` at the start of a word begins
-/// a comment. There is no expansion of any kind yet; the scripting language
-/// that adds it replaces this file.
+/// a comment. Completion uses it to find the word under the cursor and to
+/// escape candidates; statements are parsed by `ScriptParser`.
 public enum Tokenizer {
     /// The kinds of quote a word can be left open in.
     public enum Quote: Character, Sendable {

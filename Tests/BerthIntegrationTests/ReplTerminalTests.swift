@@ -203,4 +203,50 @@ struct ReplTerminalTests {
             #expect(result.ok, "screen:\n\(result.screen)")
         }
     }
+
+    @Test("a block typed over several lines waits with ... and runs when closed")
+    func multiLineBlock() {
+        withREPL { session, _ in
+            #expect(session.waitForPrompt().ok)
+            session.type("for w in [one two] {")
+            session.press("Enter")
+            #expect(session.waitFor { lastLine($0) == "..." }.ok, "continuation prompt")
+            session.type("echo \"word $w\"")
+            session.press("Enter")
+            session.type("}")
+            session.press("Enter")
+            let ran = session.waitFor { $0.contains("word one\nword two") && lastLine($0) == "berth>" }
+            #expect(ran.ok, "screen:\n\(ran.screen)")
+
+        }
+    }
+
+    @Test("a function defined in the REPL shows in help and completes with Tab")
+    func functionCompletes() {
+        withREPL { session, _ in
+            #expect(session.waitForPrompt().ok)
+            session.type("fn greet_user(who) {")
+            session.press("Enter")
+            session.type("echo \"hello $who\"")
+            session.press("Enter")
+            session.type("}")
+            session.press("Enter")
+            #expect(session.waitForPrompt().ok)
+            session.type("help")
+            session.press("Enter")
+            let help = session.waitFor { $0.contains("greet_user") && $0.contains("Script function (repl:1)") }
+            #expect(help.ok, "screen:\n\(help.screen)")
+            session.press("C-l")
+            session.type("greet_u")
+            session.press("Tab")
+            session.type("|")
+            let completed = session.waitFor { lastLine($0) == "berth> greet_user |" }
+            #expect(completed.ok, "screen:\n\(completed.screen)")
+            session.press("BSpace")
+            session.type("world")
+            session.press("Enter")
+            let ran = session.waitFor { $0.contains("hello world") && lastLine($0) == "berth>" }
+            #expect(ran.ok, "screen:\n\(ran.screen)")
+        }
+    }
 }
