@@ -16,6 +16,7 @@ public enum Builtins {
         { UpdateCommand() }, { StatsCommand() }, { EventsCommand() },
         { VolumeCreateCommand() }, { VolumeListCommand() }, { VolumeInspectCommand() }, { VolumeRemoveCommand() },
         { VolumePruneCommand() }, { BenchCommand() }, { BundleCommand() },
+        { PullCommand() }, { PushCommand() }, { LoginCommand() }, { LogoutCommand() },
     ]
 
     /// Adds every built-in command to the registry.

@@ -50,6 +50,8 @@ enum ContainerFlags {
         FlagSpec("mount", value: "mount", help: "Attach a filesystem mount (type=bind|volume|tmpfs,source=,target=,readonly)"),
         FlagSpec("tmpfs", value: "list", help: "Mount a tmpfs directory (PATH[:OPTIONS])"),
         FlagSpec("volumes-from", value: "list", help: "Mount volumes from the specified container(s) (CONTAINER[:ro|rw])", completion: .containers(nil)),
+        FlagSpec("pull", value: "string", help: "Pull image before running (\"always\", \"missing\", \"never\")", completion: .words(["always", "missing", "never"]), default: "missing"),
+        FlagSpec("platform", value: "string", help: "Set platform if server is multi-platform capable (default linux/\(ImageConfig.hostArchitecture))"),
     ] + resourceFlags
 
     static let resourceFlags: [FlagSpec] = [

@@ -11,7 +11,9 @@ struct CreateCommand: Command {
 
     func run(_ args: ParsedArguments, _ ctx: CommandContext) throws(BerthError) -> Int32 {
         let factory = ContainerFactory(lifecycle: try ctx.lifecycle(), environment: ctx.environment, warn: ctx.warn)
-        ctx.print(try factory.create(try ContainerFlags.options(args)).id)
+        var options = try ContainerFlags.options(args)
+        options.image = try ctx.implicitPull(options.image, policy: args.string("pull") ?? "missing", platform: args.string("platform"))
+        ctx.print(try factory.create(options).id)
         return 0
     }
 }
@@ -25,7 +27,8 @@ struct RunCommand: Command {
 
     func run(_ args: ParsedArguments, _ ctx: CommandContext) throws(BerthError) -> Int32 {
         let lifecycle = try ctx.lifecycle()
-        let options = try ContainerFlags.options(args)
+        var options = try ContainerFlags.options(args)
+        options.image = try ctx.implicitPull(options.image, policy: args.string("pull") ?? "missing", platform: args.string("platform"))
         let factory = ContainerFactory(lifecycle: lifecycle, environment: ctx.environment, warn: ctx.warn)
         let container = try factory.create(options)
         if args.bool("detach") {

@@ -87,13 +87,13 @@ public struct ImageLoader: Sendable {
         }
     }
 
-    private struct PreparedLayer {
+    struct PreparedLayer {
         var diffID: String
         var staging: String?
         var size: Int64
     }
 
-    private struct PreparedImage {
+    struct PreparedImage {
         var configBytes: [UInt8]
         var tags: [ImageReference]
         var sourceDiffIDs: [String]
@@ -117,8 +117,8 @@ public struct ImageLoader: Sendable {
     }
 
     /// Moves layers in, writes configs, sets tags; on any failure undoes
-    /// what it did. Runs under the image lock.
-    private func commit(_ images: [PreparedImage], _ layers: [String: PreparedLayer], staging: String,
+    /// what it did. Runs under the image lock. `pull` commits through it too.
+    func commit(_ images: [PreparedImage], _ layers: [String: PreparedLayer], staging: String,
                         name: String) throws(BerthError) -> [Loaded] {
         let layout = store.layout
         let oldRepositories = try? FileSystem.read(layout.repositories)

@@ -1,11 +1,13 @@
 /// Store-wide defaults, from `ROOT/config.json`:
-/// `{"storage": "overlay", "isolation": "namespaces"}`. A missing file or key
+/// `{"storage": "overlay", "isolation": "namespaces", "registries": {...}}`. A missing file or key
 /// means the built-in default.
 public struct StoreConfig: Sendable, Equatable {
     /// The default storage driver for new containers.
     public var storage: String = "overlay"
     /// The default isolation backend for new containers.
     public var isolation: String = "namespaces"
+    /// Registry mirrors and plain-HTTP registries (`"registries"`); see `RegistrySettings`.
+    public var registries = RegistrySettings()
 
     /// The defaults.
     public init() {}
@@ -16,6 +18,7 @@ public struct StoreConfig: Sendable, Equatable {
         guard let json = try? JSONParser.parse(FileSystem.read(layout.config)) else { return config }
         if let s = json["storage"]?.stringValue { config.storage = s }
         if let i = json["isolation"]?.stringValue { config.isolation = i }
+        config.registries = RegistrySettings(json: json["registries"])
         return config
     }
 }

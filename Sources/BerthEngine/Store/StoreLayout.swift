@@ -7,7 +7,8 @@ import BerthCore
 /// `/var/lib/berth`) holding layers, images, containers and driver state.
 ///
 /// ```
-/// ROOT/config.json                     defaults (isolation, storage)
+/// ROOT/config.json                     defaults (isolation, storage, registries)
+/// ROOT/auth.json                       registry logins (mode 0600)
 /// ROOT/layers/sha256/HEX/diff/         an unpacked layer, shared by all users
 /// ROOT/layers/sha256/HEX/layer.json    its diff ID and size
 /// ROOT/images/sha256/HEX.json          an OCI image config; HEX = image ID

@@ -1,0 +1,119 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import BerthCore
+
+/// `push`: an image to a registry, as a Docker v2 schema 2 manifest with
+/// gzip layers, which Docker, Podman, skopeo and containerd all read.
+///
+/// Each layer is regenerated with the canonical archiver (`CanonicalLayer`),
+/// checked against its diff ID as it is written, and gzipped into staging
+/// under the image lock (as `save` does). Then, outside the lock, each
+/// blob the registry lacks (HEAD first) is uploaded with a POST and one PUT,
+/// then the config, then the manifest under the tag. Uploads run one after
+/// the other.
+public struct ImagePusher: Sendable {
+    public let store: ImageStore
+    public var settings: RegistrySettings
+    public var auths: AuthStore
+
+    public init(store: ImageStore) {
+        self.store = store
+        settings = StoreConfig.load(store.layout).registries
+        auths = AuthStore(layout: store.layout)
+    }
+
+    public struct Result: Sendable {
+        public var digest: String
+        public var size: Int
+    }
+
+    /// Pushes the local image `name` to `ref` (which must have a tag).
+    public func push(_ name: String, to ref: RemoteReference,
+                     report: @escaping @Sendable (TransferEvent) -> Void) throws(BerthError) -> Result {
+        guard let tag = ref.tag, ref.digest == nil else {
+            throw BerthError("push \(ref): a digest cannot be pushed to; give a tag (REPOSITORY[:TAG])")
+        }
+        let image: Image
+        do { image = try store.resolve(name) } catch {
+            throw BerthError("An image does not exist locally with the tag: \(ref.familiarName)")
+        }
+        let endpoint = settings.pushEndpoint(for: ref.domain)
+        let client = RegistryClient(endpoint: endpoint, repository: ref.path,
+                                    credentials: auths.credentials(for: endpoint.name), actions: "pull,push")
+        report(.line("The push refers to repository [\(ref.fullName)]"))
+        let diffIDs = image.diffIDs
+        for diffID in diffIDs.reversed() { report(.layer(id: ImagePuller.shortID(diffID), status: "Preparing")) }
+
+        let staging = try store.layout.makeStaging("push")
+        defer { try? FileSystem.removeTree(staging) }
+        struct Blob { var digest: String; var size: Int64; var path: String }
+        let configBytes: [UInt8]
+        var blobs: [String: Blob] = [:]   // by diff ID
+        (configBytes, blobs) = try FileLock.withLock(store.layout.imageLock) { () throws(BerthError) -> ([UInt8], [String: Blob]) in
+            let config = try FileSystem.read(store.layout.image(image.id))
+            var made: [String: Blob] = [:]
+            for dir in try store.layerDirectories(of: image) where made[dir.digest] == nil {
+                let path = staging + "/" + Digest.hex(dir.digest) + ".tar.gz"
+                let fd: FileDescriptor
+                do throws(Errno) { fd = try FileDescriptor.open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode: 0o600) } catch {
+                    throw .syscall("create", path, error)
+                }
+                defer { fd.close() }
+                let compressed = HashingSink(FileSink(descriptor: fd, name: path))
+                let gzip = try GzipCompressor(compressed, name: path)
+                let tar = HashingSink(gzip)
+                try CanonicalLayer.write(dir.path, into: tar)
+                try gzip.finish()
+                guard tar.digest == dir.digest else {
+                    throw BerthError("push: layer \(dir.digest) of \(name) was changed after it was stored (its files now hash to \(tar.digest)); "
+                        + "refusing to push an image that does not match its config. Remove it with 'berth rmi' and pull or load it again")
+                }
+                made[dir.digest] = Blob(digest: compressed.digest, size: compressed.byteCount, path: path)
+            }
+            return (config, made)
+        }
+
+        for diffID in diffIDs.reversed() {
+            let blob = blobs[diffID]!
+            let id = ImagePuller.shortID(diffID)
+            if try client.hasBlob(blob.digest) {
+                report(.layer(id: id, status: "Layer already exists"))
+                continue
+            }
+            report(.layer(id: id, status: "Pushing", current: 0, total: blob.size))
+            let size = blob.size
+            try client.uploadBlob(blob.digest, path: blob.path, size: blob.size) {
+                report(.layer(id: id, status: "Pushing", current: $0, total: size))
+            }
+            report(.layer(id: id, status: "Pushed"))
+        }
+        let configPath = staging + "/config.json"
+        try FileSystem.writeAtomically(configPath, configBytes, mode: 0o600)
+        if try !client.hasBlob(image.id) {
+            try client.uploadBlob(image.id, path: configPath, size: Int64(configBytes.count))
+        }
+        let layerDescriptors: [JSON] = diffIDs.map { diffID in
+            let blob = blobs[diffID]!
+            return .object([("mediaType", .string(RegistryMediaType.dockerLayerGzip)), ("size", .int(blob.size)),
+                            ("digest", .string(blob.digest))])
+        }
+        let manifest = Array(JSON.object([
+            ("schemaVersion", .int(2)),
+            ("mediaType", .string(RegistryMediaType.dockerManifest)),
+            ("config", .object([("mediaType", .string(RegistryMediaType.dockerConfig)), ("size", .int(configBytes.count)),
+                                ("digest", .string(image.id))])),
+            ("layers", .array(layerDescriptors)),
+        ]).pretty(indent: 3).utf8)
+        let put = try client.send("PUT", client.url("manifests/\(tag)"),
+                                  headers: [("Content-Type", RegistryMediaType.dockerManifest)], body: .bytes(manifest))
+        defer { put.close() }
+        if put.status == 401 || put.status == 403 {
+            throw client.unauthorized(RegistryClient.errorText(try? put.readBody()) ?? "authentication required")
+        }
+        guard put.status == 201 || put.status == 200 else { throw client.failure("pushing the manifest of \(ref)", put) }
+        let digest = Digest.sha256(manifest)
+        report(.line("\(tag): digest: \(digest) size: \(manifest.count)"))
+        return Result(digest: digest, size: manifest.count)
+    }
+}

@@ -1,0 +1,50 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Synchronization
+import BerthCore
+
+/// Runs work on a few POSIX threads. Only `pull` uses it, to fetch layers
+/// side by side: the CLI process never clones namespaces, and each task
+/// touches only its own staging file and connection, so threads are safe here.
+enum Parallel {
+    private final class Job: @unchecked Sendable {
+        let body: @Sendable () -> Void
+        init(_ body: @escaping @Sendable () -> Void) { self.body = body }
+    }
+
+    /// Calls `body(i)` for every `i` in `0..<count`, at most `width` at a
+    /// time, and returns when all have finished.
+    static func forEach(_ count: Int, width: Int, _ body: @escaping @Sendable (Int) -> Void) {
+        guard count > 0 else { return }
+        if count == 1 || width <= 1 {
+            for i in 0..<count { body(i) }
+            return
+        }
+        let next = Mutex(0)
+        let worker: @Sendable () -> Void = {
+            while true {
+                let i = next.withLock { (n: inout Int) -> Int in defer { n += 1 }; return n }
+                if i >= count { return }
+                body(i)
+            }
+        }
+        var threads: [pthread_t] = []
+        for _ in 0..<min(width, count) {
+            let job = Unmanaged.passRetained(Job(worker)).toOpaque()
+            var thread = pthread_t()
+            let status = pthread_create(&thread, nil, { raw in
+                let job = Unmanaged<Job>.fromOpaque(raw!).takeRetainedValue()
+                job.body()
+                return nil
+            }, job)
+            if status == 0 {
+                threads.append(thread)
+            } else {
+                Unmanaged<Job>.fromOpaque(job).release()
+            }
+        }
+        if threads.isEmpty { worker() }   // no thread could start: do it all here
+        for thread in threads { pthread_join(thread, nil) }
+    }
+}

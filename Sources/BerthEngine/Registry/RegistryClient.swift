@@ -1,0 +1,285 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Synchronization
+import BerthCore
+
+/// Media types of the distribution API.
+public enum RegistryMediaType {
+    public static let dockerManifest = "application/vnd.docker.distribution.manifest.v2+json"
+    public static let dockerList = "application/vnd.docker.distribution.manifest.list.v2+json"
+    public static let dockerConfig = "application/vnd.docker.container.image.v1+json"
+    public static let dockerLayerGzip = "application/vnd.docker.image.rootfs.diff.tar.gzip"
+    public static let ociManifest = "application/vnd.oci.image.manifest.v1+json"
+    public static let ociIndex = "application/vnd.oci.image.index.v1+json"
+    /// Every manifest type a pull accepts.
+    public static let accept = [dockerManifest, dockerList, ociManifest, ociIndex].joined(separator: ", ")
+}
+
+/// Talks to one repository of one registry (or mirror): token and basic
+/// auth, manifests and blobs. Safe to share between the threads of a pull:
+/// the only mutable state is the authorization header, behind a mutex.
+public final class RegistryClient: Sendable {
+    public let endpoint: RegistryEndpoint
+    public let repository: String
+    let credentials: Credentials?
+    /// `pull` or `pull,push`: the scope a token is asked for.
+    let actions: String
+    private let authorization = Mutex<String?>(nil)
+
+    public init(endpoint: RegistryEndpoint, repository: String, credentials: Credentials?, actions: String) {
+        self.endpoint = endpoint
+        self.repository = repository
+        self.credentials = credentials
+        self.actions = actions
+    }
+
+    /// `/v2/REPO/` + `rest`.
+    public func url(_ rest: String) -> HTTPURL { endpoint.url("/v2/\(repository)/\(rest)") }
+
+    /// Sends a request, answering one 401 challenge (Bearer or Basic) by
+    /// authenticating and sending it again.
+    public func send(_ method: String, _ url: HTTPURL, headers: [(String, String)] = [], body: HTTPBody = .none,
+                     progress: (@Sendable (Int64) -> Void)? = nil) throws(BerthError) -> HTTPResponse {
+        var first = true
+        while true {
+            var all = headers
+            if let auth = authorization.withLock({ $0 }) { all.append(("Authorization", auth)) }
+            let response = try HTTPClient.send(method, url, headers: all, body: body, progress: progress)
+            guard response.status == 401, first else { return response }
+            first = false
+            let challenge = response.header("WWW-Authenticate") ?? ""
+            response.close()
+            try authenticate(challenge)
+        }
+    }
+
+    /// Obtains an authorization header for a `WWW-Authenticate` challenge.
+    func authenticate(_ challenge: String) throws(BerthError) {
+        let (scheme, params) = Self.parseChallenge(challenge)
+        switch scheme.lowercased() {
+        case "basic":
+            guard let credentials else { throw unauthorized("authentication required") }
+            authorization.withLock { $0 = credentials.basicHeader }
+        case "bearer":
+            guard let realm = params["realm"], let realmURL = HTTPURL(realm) else {
+                throw BerthError("registry \(endpoint.name) asked for a token without a usable realm (\"\(challenge)\")")
+            }
+            var query: [String] = []
+            if let service = params["service"] { query.append("service=" + HTTPURL.encode(service)) }
+            if !repository.isEmpty { query.append("scope=" + HTTPURL.encode("repository:\(repository):\(actions)")) }
+            var target = realmURL.target
+            target += (target.contains("?") ? "&" : "?") + query.joined(separator: "&")
+            let tokenURL = HTTPURL(scheme: realmURL.scheme, authority: realmURL.authority, target: target)
+            var headers: [(String, String)] = []
+            if let credentials { headers.append(("Authorization", credentials.basicHeader)) }
+            let response = try HTTPClient.send("GET", tokenURL, headers: headers)
+            defer { response.close() }
+            guard response.status == 200 else {
+                let detail = Self.errorText(try? response.readBody(limit: 1 << 20)) ?? "\(response.status) \(response.reason)"
+                throw unauthorized(detail)
+            }
+            let json = try? JSONParser.parse(try response.readBody(limit: 1 << 20))
+            guard let token = json?["token"]?.stringValue ?? json?["access_token"]?.stringValue, !token.isEmpty else {
+                throw BerthError("the token server of \(endpoint.name) (\(realmURL.authority)) answered without a token")
+            }
+            authorization.withLock { $0 = "Bearer " + token }
+        default:
+            throw unauthorized("authentication required")
+        }
+    }
+
+    /// `login`: checks the credentials against `/v2/` (answering a Basic or
+    /// Bearer challenge with them). Throws if the registry refuses them.
+    public func verifyLogin() throws(BerthError) {
+        let url = endpoint.url("/v2/")
+        let response = try send("GET", url)
+        defer { response.close() }
+        guard response.status == 200 else {
+            let text = Self.errorText(try? response.readBody()) ?? "\(response.status) \(response.reason)"
+            throw BerthError("login to \(endpoint.name) failed: GET \(url): \(text); check the user name and password")
+        }
+    }
+
+    /// The error for a refused login: names the registry and the fix.
+    public func unauthorized(_ detail: String) -> BerthError {
+        let login = endpoint.name == "docker.io" ? "berth login" : "berth login \(endpoint.name)"
+        let who = credentials == nil ? "no login is stored for it" : "the stored login for it was refused"
+        return BerthError("registry \(endpoint.name) refused access to \(repository) (unauthorized: \(detail)); \(who): run '\(login)'")
+    }
+
+    /// `Bearer realm="…",service="…"` → ("Bearer", [realm: …, service: …]).
+    static func parseChallenge(_ text: String) -> (String, [String: String]) {
+        let trimmed = text.trimmingSpaces
+        guard let space = trimmed.firstIndex(of: " ") else { return (trimmed, [:]) }
+        let scheme = String(trimmed[..<space])
+        var params: [String: String] = [:]
+        var rest = Substring(trimmed[trimmed.index(after: space)...])
+        while !rest.isEmpty {
+            rest = rest.drop { $0 == " " || $0 == "," }
+            guard let eq = rest.firstIndex(of: "=") else { break }
+            let key = rest[..<eq].trimmingCharacters(" ").lowercased()
+            rest = rest[rest.index(after: eq)...]
+            var value = ""
+            if rest.first == "\"" {
+                rest = rest.dropFirst()
+                while let c = rest.first {
+                    rest = rest.dropFirst()
+                    if c == "\\", let n = rest.first { value.append(n); rest = rest.dropFirst(); continue }
+                    if c == "\"" { break }
+                    value.append(c)
+                }
+            } else {
+                let end = rest.firstIndex(of: ",") ?? rest.endIndex
+                value = String(rest[..<end])
+                rest = rest[end...]
+            }
+            params[key] = value
+        }
+        return (scheme, params)
+    }
+
+    /// `manifest unknown: manifest unknown` from a registry's error body.
+    public static func errorText(_ body: [UInt8]?) -> String? {
+        guard let body, let json = try? JSONParser.parse(body), let errors = json["errors"]?.arrayValue, !errors.isEmpty else {
+            return nil
+        }
+        return errors.map { error -> String in
+            let code = String((error["code"]?.stringValue ?? "error").lowercased().map { $0 == "_" ? " " : $0 })
+            let message = error["message"]?.stringValue ?? ""
+            return message.isEmpty ? code : "\(code): \(message)"
+        }.joined(separator: "; ")
+    }
+
+    /// The error for an unexpected status.
+    public func failure(_ what: String, _ response: HTTPResponse) -> BerthError {
+        let text = Self.errorText(try? response.readBody(limit: 1 << 20)) ?? "\(response.status) \(response.reason)"
+        response.close()
+        return BerthError("\(what) at \(endpoint.name): \(text)")
+    }
+
+    // MARK: Blobs
+
+    /// Fetches a small blob (a config) into memory and checks its digest.
+    public func blobBytes(_ digest: String) throws(BerthError) -> [UInt8] {
+        let response = try send("GET", url("blobs/\(digest)"))
+        defer { response.close() }
+        if response.status == 401 { throw unauthorized(Self.errorText(try? response.readBody()) ?? "authentication required") }
+        guard response.status == 200 else { throw failure("blob \(digest) of \(repository)", response) }
+        let bytes = try response.readBody(limit: 64 << 20)
+        let got = Digest.sha256(bytes)
+        guard got == digest else {
+            throw BerthError("blob \(digest) from \(endpoint.name) hashes to \(got), not to its digest; the registry's copy is corrupt or was changed in transit; nothing was stored")
+        }
+        return bytes
+    }
+
+    /// Downloads a blob into `path`, resuming with a Range request after a
+    /// dropped connection (up to `attempts` tries), then checks its length
+    /// and digest. `shouldStop` is polled between reads. On any failure the
+    /// file is removed.
+    public func downloadBlob(_ digest: String, size: Int64?, to path: String, attempts: Int = 3,
+                             progress: (Int64) -> Void, shouldStop: () -> Bool) throws(BerthError) {
+        do throws(BerthError) {
+            var attempt = 0
+            while true {
+                attempt += 1
+                do throws(BerthError) {
+                    try downloadOnce(digest, size: size, to: path, progress: progress, shouldStop: shouldStop)
+                    break
+                } catch {
+                    if shouldStop() || attempt >= attempts || error.message.contains("hashes to")
+                        || error.message.contains("not found") || error.message.contains("unauthorized") { throw error }
+                    usleep(UInt32(300_000 * attempt))
+                }
+            }
+            let hashing = HashingSource(try FileSource(path: path))
+            try hashing.drainToEnd()
+            if let size, hashing.byteCount != size {
+                throw BerthError("blob \(digest) from \(endpoint.name) is \(hashing.byteCount) bytes, not the \(size) its manifest says; the download is truncated or the registry's copy is corrupt; nothing was stored")
+            }
+            guard hashing.digest == digest else {
+                throw BerthError("blob \(digest) from \(endpoint.name) hashes to \(hashing.digest), not to its digest; the registry's copy is corrupt or was changed in transit; nothing was stored")
+            }
+        } catch {
+            unlink(path)
+            throw error
+        }
+    }
+
+    private func downloadOnce(_ digest: String, size: Int64?, to path: String, progress: (Int64) -> Void,
+                              shouldStop: () -> Bool) throws(BerthError) {
+        var have: Int64 = 0
+        var st = stat()
+        if stat(path, &st) == 0 { have = Int64(st.st_size) }
+        if let size, have >= size { have = 0 }
+        var headers: [(String, String)] = []
+        if have > 0 { headers.append(("Range", "bytes=\(have)-")) }
+        let response = try send("GET", url("blobs/\(digest)"), headers: headers)
+        defer { response.close() }
+        let append: Bool
+        switch response.status {
+        case 200: append = false
+        case 206: append = have > 0
+        case 401: throw unauthorized(Self.errorText(try? response.readBody()) ?? "authentication required")
+        case 404: throw BerthError("blob \(digest) of \(repository) not found at \(endpoint.name): blob unknown")
+        default: throw failure("blob \(digest) of \(repository)", response)
+        }
+        let flags = O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC)
+        let fd: FileDescriptor
+        do { fd = try FileDescriptor.open(path, flags, mode: 0o600) } catch { throw .syscall("create", path, error) }
+        defer { fd.close() }
+        var written: Int64 = append ? have : 0
+        progress(written)
+        let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 256 * 1024, alignment: 16)
+        defer { chunk.deallocate() }
+        while true {
+            if shouldStop() { throw BerthError("download of \(digest) stopped") }
+            let n = try response.body.read(into: chunk)
+            if n == 0 { break }
+            do { try fd.writeAll(UnsafeRawBufferPointer(rebasing: chunk[..<n])) } catch {
+                throw .syscall("write", path, error, fix: "check free space in the store")
+            }
+            written += Int64(n)
+            if let size, written > size {
+                throw BerthError("blob \(digest) from \(endpoint.name) is longer than the \(size) bytes its manifest says; nothing was stored")
+            }
+            progress(written)
+        }
+    }
+
+    /// Whether the registry has a blob (HEAD).
+    public func hasBlob(_ digest: String) throws(BerthError) -> Bool {
+        let response = try send("HEAD", url("blobs/\(digest)"))
+        response.close()
+        if response.status == 401 { throw unauthorized("authentication required") }
+        return response.status == 200
+    }
+
+    /// Uploads a file as a blob: POST to start, PUT with the digest (monolithic).
+    public func uploadBlob(_ digest: String, path: String, size: Int64,
+                           progress: (@Sendable (Int64) -> Void)? = nil) throws(BerthError) {
+        let start = try send("POST", url("blobs/uploads/"))
+        if start.status == 401 || start.status == 403 {
+            let text = Self.errorText(try? start.readBody()) ?? "authentication required"
+            start.close()
+            throw unauthorized(text)
+        }
+        guard start.status == 202, let location = start.header("Location") else {
+            throw failure("starting an upload to \(repository)", start)
+        }
+        start.close()
+        var target = endpoint.url("").resolving(location)
+        target.target += (target.target.contains("?") ? "&" : "?") + "digest=" + HTTPURL.encode(digest)
+        let put = try send("PUT", target, headers: [("Content-Type", "application/octet-stream")],
+                           body: .file(path: path, size: size), progress: progress)
+        defer { put.close() }
+        guard put.status == 201 || put.status == 204 else { throw failure("uploading blob \(digest) to \(repository)", put) }
+    }
+}
+
+extension Substring {
+    func trimmingCharacters(_ c: Character) -> String {
+        String(drop { $0 == c }.reversed().drop { $0 == c }.reversed())
+    }
+}
