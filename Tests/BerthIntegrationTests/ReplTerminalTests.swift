@@ -232,9 +232,10 @@ struct ReplTerminalTests {
             session.type("}")
             session.press("Enter")
             #expect(session.waitForPrompt().ok)
-            session.type("help")
+            // The whole command list is longer than the pane; ask for the function's own entry.
+            session.type("help greet_user")
             session.press("Enter")
-            let help = session.waitFor { $0.contains("greet_user") && $0.contains("Script function (repl:1)") }
+            let help = session.waitFor { $0.contains("berth greet_user") && $0.contains("Script function (repl:1)") }
             #expect(help.ok, "screen:\n\(help.screen)")
             session.press("C-l")
             session.type("greet_u")
