@@ -61,24 +61,26 @@ struct OCIMonitor {
         session.io.signals = berth_signalfd([SIGCHLD, SIGTERM, SIGINT, SIGHUP], 4)
         var stdio: [Int32] = [-1, -1, -1]
         var console: Int32 = -1
+        let bundle = dir + "/bundle"
+        try FileSystem.makeDirectories(bundle)
         if c.tty {
-            unlink(dir + "/console.sock")
-            console = berth_unix_listen(dir + "/console.sock")
-            guard console >= 0 else { throw .syscall("listen on", dir + "/console.sock", .current) }
+            unlink(bundle + "/console.sock")
+            console = berth_unix_listen(bundle + "/console.sock")
+            guard console >= 0 else { throw .syscall("listen on", bundle + "/console.sock", .current) }
         } else {
             (stdio, _, _) = try session.io.prepare(tty: false, ptyInside: false, openStdin: c.openStdin)
         }
-        defer { if console >= 0 { close(console); unlink(dir + "/console.sock") } }
-        try FileSystem.makeDirectories(dir + "/bundle")
+        defer { if console >= 0 { close(console); unlink(bundle + "/console.sock") } }
         let relative = c.cgroupPath.firstRange(of: "/freezer/").map { "/" + c.cgroupPath[$0.upperBound...] }
             ?? "/" + c.cgroupPath.split(separator: "/").suffix(2).joined(separator: "/")
         let spec = OCISpec.spec(c, plan: plan, user: user, rootPath: session.rootfs,
                                 mountSources: c.mounts.map(prep.source), cgroupsPath: relative)
         try FileSystem.writeAtomically(dir + "/bundle/config.json", text: spec.pretty(indent: 2))
-        // Relative socket path: runtimes dial it as given, and sun_path holds only 108 bytes.
-        let createPid = try runtime.spawn(["create", "--bundle", dir + "/bundle", "--pid-file", dir + "/bundle/pid"]
+        // A relative socket path, because sun_path holds only 108 bytes; runc
+        // resolves it after changing into the bundle, so both live there.
+        let createPid = try runtime.spawn(["create", "--bundle", bundle, "--pid-file", bundle + "/pid"]
                                           + (c.tty ? ["--console-socket", "console.sock"] : []) + [c.id],
-                                          cwd: dir, stdio: stdio)
+                                          cwd: bundle, stdio: stdio)
         session.io.closeChildEnds()
         if c.tty { try receiveConsole(console, while: createPid) }
         var status: Int32 = 0
