@@ -26,8 +26,15 @@ struct PluginListCommand: Command {
         }
         let order = PluginKind.allCases
         entries.sort { (order.firstIndex(of: $0.kind)!, $0.id) < (order.firstIndex(of: $1.kind)!, $1.id) }
-        ctx.printRaw(Table.render(["KIND", "ID", "ORIGIN", "VERSION", "DESCRIPTION"],
-                                  entries.map { [$0.kind.rawValue, $0.id, $0.origin.description, $0.version, $0.description] }))
+        var rows = entries.map { [$0.kind.rawValue, $0.id, $0.origin.description, $0.version, $0.description] }
+        if args.string("kind") == nil || args.string("kind") == "command" {
+            rows += ctx.registry.rejections.map { r in
+                let file = FileSystem.baseName(r.path)
+                let name = file.hasPrefix("berth-") ? String(file.dropFirst(6)) : file
+                return ["command", name, r.path, "-", "REJECTED: " + r.reason]
+            }
+        }
+        ctx.printRaw(Table.render(["KIND", "ID", "ORIGIN", "VERSION", "DESCRIPTION"], rows))
         return 0
     }
 }

@@ -36,6 +36,10 @@ public enum ArgumentParser {
     /// Parses `argv` (without the command words) against `spec`.
     public static func parse(_ argv: [String], spec: CommandSpec) throws(BerthError) -> ParsedArguments {
         var result = ParsedArguments()
+        if spec.passthrough {
+            result.positionals = argv
+            return result
+        }
         var index = 0
         var flagsDone = false
         while index < argv.count {

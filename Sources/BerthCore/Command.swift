@@ -91,6 +91,9 @@ public struct CommandSpec: Sendable {
     public var interspersed: Bool
     /// Longer help text shown under the usage line.
     public var details: String
+    /// Hand every word after the command to it untouched (external plugins
+    /// parse their own flags; `flags` then serve help and completion only).
+    public var passthrough = false
 
     /// Declares a command.
     public init(_ name: String, aliases: [String] = [], summary: String, flags: [FlagSpec] = [],

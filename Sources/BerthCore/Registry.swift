@@ -74,6 +74,14 @@ public struct Registration: Sendable {
 /// way. The executable fills it at start-up; scripts may add commands later.
 public final class Registry: Sendable {
     private let entries = Mutex<[Registration]>([])
+    private let rejected = Mutex<[(path: String, reason: String)]>([])
+
+    /// Records a plugin candidate that was not registered, and why
+    /// (`plugin ls` lists them so a broken plugin is visible, not silent).
+    public func reject(_ path: String, reason: String) { rejected.withLock { $0.append((path, reason)) } }
+
+    /// Candidates that were refused, with the reason.
+    public var rejections: [(path: String, reason: String)] { rejected.withLock { $0 } }
 
     /// An empty registry.
     public init() {}

@@ -19,7 +19,8 @@ public enum Launcher {
     ///     (`CommandLine.arguments`).
     ///   - completionSource: makes the store's names source for a root.
     public static func main(arguments: [String], registry: Registry,
-                            completionSource: @escaping (String) -> any CompletionSource) -> Int32 {
+                            completionSource: @escaping (String) -> any CompletionSource,
+                            plugins: ((String, [String: String]) -> Void)? = nil) -> Int32 {
         let environment = processEnvironment()
         var args = Array(arguments.dropFirst())
         var root = environment["BERTH_ROOT"].flatMap { $0.isEmpty ? nil : $0 } ?? defaultRoot
@@ -49,6 +50,11 @@ public enum Launcher {
                 return fail(.usage("unknown flag: \(first); run 'berth --help' for the list"))
             }
         }
+
+        // External plugins: executables (through the hook, which knows their
+        // metadata format) and Berth scripts.
+        plugins?(root, environment)
+        ScriptPlugins.discover(root: root, environment: environment, registry: registry)
 
         let interactive = args.isEmpty && LineEditor.standardInputIsTerminal
         let context = CommandContext(root: root, registry: registry, interactive: interactive,

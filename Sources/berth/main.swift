@@ -30,4 +30,7 @@ if argv.count >= 5, argv[1] == "--root", argv[3] == "__monitor" {
 }
 
 exit(Launcher.main(arguments: argv, registry: registry,
-                   completionSource: { root in StoreCompletionSource(root: root) }))
+                   completionSource: { root in StoreCompletionSource(root: root) },
+                   plugins: { root, environment in
+                       ExternalPlugins.discover(root: root, environment: environment, registry: registry)
+                   }))

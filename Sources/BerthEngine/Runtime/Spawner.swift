@@ -147,16 +147,17 @@ public enum Spawner {
 }
 
 /// C strings that live until `free()`, for one call into C.
-final class CStringArena {
+public final class CStringArena {
+    public init() {}
     private var pointers: [UnsafeMutableRawPointer] = []
 
-    func string(_ s: String) -> UnsafePointer<CChar> {
+    public func string(_ s: String) -> UnsafePointer<CChar> {
         let p = strdup(s)!
         pointers.append(UnsafeMutableRawPointer(p))
         return UnsafePointer(p)
     }
 
-    func mutableArray(_ list: [String]) -> UnsafePointer<UnsafeMutablePointer<CChar>?> {
+    public func mutableArray(_ list: [String]) -> UnsafePointer<UnsafeMutablePointer<CChar>?> {
         let array = UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>.allocate(capacity: list.count + 1)
         for (i, s) in list.enumerated() { array[i] = UnsafeMutablePointer(mutating: string(s)) }
         array[list.count] = nil
@@ -164,16 +165,16 @@ final class CStringArena {
         return UnsafePointer(array)
     }
 
-    func array(_ list: [String]) -> UnsafePointer<UnsafePointer<CChar>?> {
+    public func array(_ list: [String]) -> UnsafePointer<UnsafePointer<CChar>?> {
         UnsafeRawPointer(mutableArray(list)).assumingMemoryBound(to: UnsafePointer<CChar>?.self)
     }
 
-    func uint32s(_ list: [UInt32]) -> UnsafePointer<UInt32> {
+    public func uint32s(_ list: [UInt32]) -> UnsafePointer<UInt32> {
         let array = UnsafeMutablePointer<UInt32>.allocate(capacity: max(1, list.count))
         for (i, v) in list.enumerated() { array[i] = v }
         pointers.append(UnsafeMutableRawPointer(array))
         return UnsafePointer(array)
     }
 
-    func free() { for p in pointers { Glibc.free(p) } }
+    public func free() { for p in pointers { Glibc.free(p) } }
 }

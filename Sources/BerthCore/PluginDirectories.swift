@@ -1,0 +1,24 @@
+/// Where external plugins are looked for, in order: the store's `plugins/`,
+/// `~/.berth/plugins`, then every directory in `BERTH_PLUGIN_PATH`
+/// (colon-separated). The first plugin of a name wins.
+public enum PluginDirectories {
+    /// The protocol version plugins are spoken to with (docs/plugins.md).
+    public static let protocolVersion = "1"
+
+    public static func list(root: String, environment: [String: String]) -> [String] {
+        var dirs = [root + "/plugins"]
+        if let home = environment["HOME"], !home.isEmpty { dirs.append(home + "/.berth/plugins") }
+        if let extra = environment["BERTH_PLUGIN_PATH"] {
+            dirs += extra.split(separator: ":").map(String.init).filter { !$0.isEmpty }
+        }
+        return dirs
+    }
+
+    /// `berth-NAME` → `NAME` (nil for other files); `.berth` scripts keep no suffix.
+    public static func commandName(_ file: String, script: Bool) -> String? {
+        guard file.hasPrefix("berth-") else { return nil }
+        let rest = String(file.dropFirst(6))
+        if script { return rest.hasSuffix(".berth") ? String(rest.dropLast(6)) : nil }
+        return rest.contains(".") ? nil : rest
+    }
+}
