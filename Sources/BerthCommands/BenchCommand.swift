@@ -30,7 +30,7 @@ struct BenchCommand: Command {
         guard n > 0 else { throw BerthError("bench: -n must be at least 1") }
         let combos = BenchMatrix(isolations: list(args, "isolation", "namespaces"), storages: list(args, "storage", "overlay"),
                                  images: list(args, "image", "busybox")).combinations
-        for c in combos { _ = try lifecycle.images.resolve(c.image); _ = try lifecycle.registry.isolationBackend(c.isolation) }
+        for c in combos { _ = try lifecycle.images.resolve(c.image); _ = try lifecycle.registry.isolationBackend(c.backend) }
         installInterruptHandler()
         var runner = BenchRunner(lifecycle: lifecycle, ctx: ctx, total: combos.count * n)
         defer { runner.cleanup() }
@@ -69,6 +69,8 @@ struct BenchCombo: Hashable, Sendable {
     var storage: String
     var image: String
     var label: String { "\(isolation)/\(storage)/\(image)" }
+    /// The backend id (`oci` for `oci:runc`).
+    var backend: String { String(isolation.split(separator: ":").first ?? "") }
 }
 
 struct BenchMatrix {
@@ -113,7 +115,7 @@ struct BenchRunner {
         record(combo, "create", createMs)
         record(combo, "disk", Double(FileSystem.diskUsage(lifecycle.layout.container(container.id))))
         record(combo, "start", try timed { () throws(BerthError) in try lifecycle.start(container.id) }.1)
-        if try lifecycle.registry.isolationBackend(combo.isolation).isolates {
+        if try lifecycle.registry.isolationBackend(combo.backend).isolates {
             var e = ExecOptions(command: ["true"])
             e.interactive = false
             let null = open("/dev/null", O_RDWR | O_CLOEXEC)

@@ -56,4 +56,17 @@ struct OCIBackendTests {
         #expect(crun.status == 0, "crun: \(crun.stderr)")
         #expect(crun.stdout == runc.stdout)
     }
+
+    @Test("bench compares namespaces, oci:runc and oci:crun in one table")
+    func benchComparesRuntimes() {
+        let root = makeTempDirectory("oci")
+        defer { removeTree(root) }
+        importBusybox(root)
+        let out = berth(root, "bench", "--isolation", "namespaces,oci:runc,oci:crun", "-n", "2")
+        #expect(out.status == 0, "bench: \(out.stderr)")
+        for combo in ["namespaces/overlay/busybox", "oci:runc/overlay/busybox", "oci:crun/overlay/busybox"] {
+            #expect(lines(out.stdout).contains { cells($0).prefix(3) == [combo, "start", "2"] }, "no start row for \(combo)")
+        }
+        #expect(berth(root, "ps", "-aq").stdout.isEmpty)
+    }
 }
