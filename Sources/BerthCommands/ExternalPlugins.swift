@@ -100,10 +100,14 @@ public enum ExternalPlugins {
             if bytes.count > 1 << 20 { break }
         }
         var status: Int32 = 0
-        if waitpid(pid, &status, WNOHANG) == 0 {
-            kill(pid, SIGKILL)
-            waitpid(pid, &status, 0)
-            throw BerthError("the metadata call did not answer within 2 s")
+        // Its output has ended; give it until the deadline to exit.
+        while waitpid(pid, &status, WNOHANG) == 0 {
+            if Timestamp.now.asDouble >= deadline {
+                kill(pid, SIGKILL)
+                waitpid(pid, &status, 0)
+                throw BerthError("the metadata call did not answer within 2 s")
+            }
+            usleep(2000)
         }
         guard status == 0 else { throw BerthError("the metadata call failed with status \(status >> 8)") }
         return String(decoding: bytes, as: UTF8.self)

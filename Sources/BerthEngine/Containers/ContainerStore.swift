@@ -29,7 +29,9 @@ public struct ContainerStore: Sendable {
             throw BerthError("No such container: \(id); list containers with 'berth ps -a'")
         }
         var container = try Container(json: try JSONParser.parse(text))
-        if container.state.isActive && !ProcessTable.isAlive(container.state.pid, startTime: container.state.pidStartTime) {
+        if container.state.isActive && !ProcessTable.isAlive(container.state.pid, startTime: container.state.pidStartTime)
+            && !ProcessTable.isMonitor(container.state.monitorPid, of: id) {
+            // PID 1 is gone and so is its monitor, which would have recorded the exit.
             container.state.status = "exited"
             if container.state.error.isEmpty {
                 container.state.exitCode = 255
