@@ -178,4 +178,13 @@ struct EnterAndMigrateTests {
             #expect(berth(root, "exec", "box", "stat", "-c", "%u", "/data/payload").stdout == "0\n")
         }
     }
+
+    @Test("--network none has only loopback, and it is up")
+    func loopbackOnly() {
+        let root = makeTempDirectory("netnone")
+        defer { removeTree(root) }
+        importBusybox(root)
+        let out = berth(root, "run", "--rm", "busybox", "sh", "-c", "ls /sys/class/net; ping -c1 -W1 127.0.0.1 >/dev/null && echo lo-ok")
+        #expect(out.stdout == "lo\nlo-ok\n", "stderr: \(out.stderr)")
+    }
 }
