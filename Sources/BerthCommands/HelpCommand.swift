@@ -46,7 +46,7 @@ struct InfoCommand: Command {
         let images = ImageStore(layout: layout).all()
         let config = StoreConfig.load(layout)
         ctx.print("Images: \(images.count)")
-        ctx.print("Containers: \(ContainerRecords(layout: layout).all().count)")
+        ctx.print("Containers: \(ContainerStore(layout: layout).all().count)")
         ctx.print("Berth Root Dir: \(layout.root)")
         ctx.print("Default Storage Driver: \(config.storage)")
         ctx.print("Default Isolation: \(config.isolation)")

@@ -29,7 +29,7 @@ struct RmiCommand: Command {
     private func remove(_ name: String, _ store: ImageStore, force: Bool) throws(BerthError) -> [String] {
         let image = try store.resolve(name)
         let byTag = image.tags.first { $0 == (try? ImageReference(parsing: name)) && !name.hasPrefix("sha256:") }
-        let users = ContainerRecords(layout: store.layout).all().filter { $0.image == image.id }
+        let users = ContainerStore(layout: store.layout).all().filter { $0.image == image.id }
         if let byTag, image.tags.count > 1 {
             try store.removeTag(byTag)                 // other tags keep the image
             return ["Untagged: \(byTag)"]
@@ -38,7 +38,7 @@ struct RmiCommand: Command {
             throw BerthError("conflict: unable to delete \(image.shortID) (must be forced) - image is referenced in multiple repositories; remove each tag, or use 'berth rmi -f'")
         }
         if let user = users.first {
-            if user.isRunning {
+            if user.state.isActive {
                 throw BerthError("conflict: unable to delete \(image.shortID) (cannot be forced) - image is being used by running container \(Format.shortID(user.id)); stop and remove the container first")
             }
             guard force else {

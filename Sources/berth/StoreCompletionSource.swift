@@ -14,9 +14,9 @@ struct StoreCompletionSource: CompletionSource {
     }
 
     func containerNames(states: Set<String>?) -> [String] {
-        ContainerRecords(layout: StoreLayout(root: root)).all()
-            .filter { states == nil || states!.contains($0.status) }
-            .flatMap { [$0.name, Format.shortID($0.id)] }
+        ContainerStore(layout: StoreLayout(root: root)).all()
+            .filter { states == nil || states!.contains($0.state.status) }
+            .flatMap { [$0.name, $0.shortID] }
             .filter { !$0.isEmpty }
     }
 }
