@@ -11,8 +11,9 @@ DEBUG_BIN := .build/debug/berth
 
 # Debian packages Berth needs to build and test: libedit and zlib headers,
 # busybox-static for the image, tmux to drive the REPL in tests, podman (with
-# runc) for the save/load interoperability tests.
-DEB_PACKAGES := libedit-dev zlib1g-dev busybox-static tmux iproute2 podman runc
+# runc) for the save/load interoperability tests, nftables for published ports
+# (nft), iproute2 only for the tests to look at links.
+DEB_PACKAGES := libedit-dev zlib1g-dev busybox-static tmux iproute2 nftables podman runc
 
 .PHONY: all deps bench-deps build release image demo test bench clean
 

@@ -16,6 +16,8 @@ public enum Builtins {
         { UpdateCommand() }, { StatsCommand() }, { EventsCommand() },
         { VolumeCreateCommand() }, { VolumeListCommand() }, { VolumeInspectCommand() }, { VolumeRemoveCommand() },
         { VolumePruneCommand() },
+        { NetworkCreateCommand() }, { NetworkListCommand() }, { NetworkInspectCommand() }, { NetworkRemoveCommand() },
+        { NetworkPruneCommand() }, { PortCommand() }, { SystemPruneCommand() },
     ]
 
     /// Adds every built-in command to the registry.

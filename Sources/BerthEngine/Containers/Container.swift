@@ -70,7 +70,14 @@ public struct Container: Sendable {
     public var autoRemove: Bool
     public var isolation: String
     public var storage: String
-    public var hostNetwork: Bool
+    /// `none`, `host`, `bridge` (the default network) or a user network's name.
+    public var networkMode: String
+    /// The container's address on its network (bridge modes), leased at create, released at rm.
+    public var endpoint: NetworkEndpoint?
+    /// Published ports (`-p`, `-P`), host ports resolved at create.
+    public var ports: [PortBinding] = []
+    /// Whether the container shares the host's network stack.
+    public var hostNetwork: Bool { networkMode == "host" }
     public var readonlyRoot: Bool
     public var stopSignal: String
     public var stopTimeout: Int?
@@ -104,7 +111,7 @@ public struct Container: Sendable {
         self.autoRemove = autoRemove
         self.isolation = isolation
         self.storage = storage
-        self.hostNetwork = false
+        self.networkMode = "none"
         self.readonlyRoot = false
         self.stopSignal = "SIGTERM"
         self.stopTimeout = nil
@@ -131,7 +138,8 @@ public struct Container: Sendable {
             ("Isolation", .string(isolation)),
             ("HostConfig", .object([
                 ("AutoRemove", .bool(autoRemove)),
-                ("NetworkMode", .string(hostNetwork ? "host" : "none")),
+                ("NetworkMode", .string(networkMode)),
+                ("PortBindings", PortBinding.map(ports)),
                 ("ReadonlyRootfs", .bool(readonlyRoot)),
                 ("CgroupParent", .string(cgroupPath)),
                 ("Mounts", .array(mounts.map(\.record))),
@@ -144,8 +152,27 @@ public struct Container: Sendable {
                 ("StopSignal", .string(stopSignal)),
                 ("StopTimeout", stopTimeout.map { .int($0) } ?? .null),
             ])),
+            ("NetworkSettings", networkSettings),
             ("VolumesRoot", .string(volumesRoot)),
             ("Extra", .object(extra)),
+        ])
+    }
+
+    /// Docker's `NetworkSettings`: the address at the top level and per network.
+    var networkSettings: JSON {
+        let e = endpoint
+        let entry: JSON = e?.json ?? .object([("NetworkID", .string("")), ("Gateway", .string("")),
+                                                ("IPAddress", .string("")), ("IPPrefixLen", .int(0)),
+                                                ("MacAddress", .string(""))])
+        return .object([
+            ("Bridge", .string("")),
+            ("SandboxKey", .string(state.isActive && !hostNetwork ? "/proc/\(state.pid)/ns/net" : "")),
+            ("Ports", PortBinding.map(ports)),
+            ("Gateway", .string(e?.gateway.description ?? "")),
+            ("IPAddress", .string(e?.address.description ?? "")),
+            ("IPPrefixLen", .int(e?.prefix ?? 0)),
+            ("MacAddress", .string(e?.mac ?? "")),
+            ("Networks", .object([(networkMode, entry)])),
         ])
     }
 
@@ -169,7 +196,21 @@ public struct Container: Sendable {
         autoRemove = host["AutoRemove"]?.boolValue ?? false
         isolation = json["Isolation"]?.stringValue ?? "namespaces"
         storage = json["Driver"]?.stringValue ?? "overlay"
-        hostNetwork = host["NetworkMode"]?.stringValue == "host"
+        networkMode = host["NetworkMode"]?.stringValue ?? "none"
+        if let mode = json["NetworkSettings"]?["Networks"]?[networkMode] {
+            endpoint = NetworkEndpoint(network: networkMode, json: mode)
+        }
+        if case .object(let bindings)? = host["PortBindings"] {
+            for (key, list) in bindings {
+                for b in list.arrayValue ?? [] {
+                    if let p = PortBinding(record: .object([("ContainerPort", .string(key)),
+                                                             ("HostIp", b["HostIp"] ?? .string("0.0.0.0")),
+                                                             ("HostPort", b["HostPort"] ?? .string(""))])) {
+                        ports.append(p)
+                    }
+                }
+            }
+        }
         readonlyRoot = host["ReadonlyRootfs"]?.boolValue ?? false
         stopSignal = config["StopSignal"]?.stringValue ?? "SIGTERM"
         stopTimeout = config["StopTimeout"]?.intValue

@@ -6,6 +6,12 @@ public struct StoreConfig: Sendable, Equatable {
     public var storage: String = "overlay"
     /// The default isolation backend for new containers.
     public var isolation: String = "namespaces"
+    /// The default network's bridge device and subnet.
+    public var bridgeName: String = "berth0"
+    public var bridgeSubnet: String = "10.88.0.0/16"
+    /// Where `network create` without `--subnet` carves subnets from, and their size.
+    public var networkPool: String = "10.89.0.0/16"
+    public var networkPoolPrefix: Int = 24
 
     /// The defaults.
     public init() {}
@@ -16,6 +22,10 @@ public struct StoreConfig: Sendable, Equatable {
         guard let json = try? JSONParser.parse(FileSystem.read(layout.config)) else { return config }
         if let s = json["storage"]?.stringValue { config.storage = s }
         if let i = json["isolation"]?.stringValue { config.isolation = i }
+        if let b = json["bridgeName"]?.stringValue { config.bridgeName = b }
+        if let b = json["bridgeSubnet"]?.stringValue { config.bridgeSubnet = b }
+        if let p = json["networkPool"]?.stringValue { config.networkPool = p }
+        if let n = json["networkPoolPrefix"]?.intValue { config.networkPoolPrefix = n }
         return config
     }
 }
