@@ -17,6 +17,8 @@ public enum Builtins {
         { VolumeCreateCommand() }, { VolumeListCommand() }, { VolumeInspectCommand() }, { VolumeRemoveCommand() },
         { VolumePruneCommand() }, { BenchCommand() }, { BundleCommand() },
         { PullCommand() }, { PushCommand() }, { LoginCommand() }, { LogoutCommand() },
+        { NetworkCreateCommand() }, { NetworkListCommand() }, { NetworkInspectCommand() }, { NetworkRemoveCommand() },
+        { NetworkPruneCommand() }, { PortCommand() }, { SystemPruneCommand() },
     ]
 
     /// Adds every built-in command to the registry.

@@ -42,7 +42,9 @@ enum ContainerFlags {
         FlagSpec("isolation", value: "string", help: "Isolation backend (namespaces, chroot, oci, oci:runc, oci:crun)", completion: .pluginsOfKind("isolation")),
         FlagSpec("runtime", value: "string", help: "OCI runtime for --isolation oci (runc, crun, or a path)", completion: .words(["runc", "crun"])),
         FlagSpec("storage", value: "string", help: "Storage driver (overlay, copy)", completion: .pluginsOfKind("storage")),
-        FlagSpec("network", value: "string", help: "Connect a container to a network (none, host)", completion: .words(["none", "host"])),
+        FlagSpec("network", value: "string", help: "Connect a container to a network (bridge, none, host, or a network's name)", completion: .words(["bridge", "none", "host"])),
+        FlagSpec("publish", short: "p", value: "list", help: "Publish a container's port(s) to the host ([IP:]HOSTPORT:CONTAINERPORT[/tcp|udp])"),
+        FlagSpec("publish-all", short: "P", help: "Publish all exposed ports to random ports"),
         FlagSpec("read-only", help: "Mount the container's root filesystem as read only"),
         FlagSpec("stop-signal", value: "string", help: "Signal to stop the container", default: "SIGTERM"),
         FlagSpec("stop-timeout", value: "int", help: "Timeout (in seconds) to stop a container"),
@@ -97,6 +99,8 @@ enum ContainerFlags {
         o.runtime = args.string("runtime")
         o.storage = args.string("storage")
         o.network = args.string("network")
+        o.publish = args.strings("publish")
+        o.publishAll = args.bool("publish-all")
         o.readOnly = args.bool("read-only")
         o.stopSignal = args.string("stop-signal")
         o.stopTimeout = try args.int("stop-timeout")

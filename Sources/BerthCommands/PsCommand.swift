@@ -82,7 +82,7 @@ struct PsCommand: Command {
             ("Command", .string("\"" + command + "\"")),
             ("RunningFor", .string(Format.duration(seconds: now - c.created.asDouble) + " ago")),
             ("CreatedAt", .string(c.created.rfc3339)), ("Status", .string(Self.status(c, now: now))),
-            ("Ports", .string("")), ("Names", .string(c.name)), ("State", .string(c.state.status)),
+            ("Ports", .string(c.state.isActive ? c.ports.map(\.psText).joined(separator: ", ") : "")), ("Names", .string(c.name)), ("State", .string(c.state.status)),
         ]
         if let size { members.append(("Size", .string(size))) }
         return .object(members)

@@ -272,7 +272,14 @@ static int child(const struct berth_spawn_config *c) {
     }
     berth_unblock_signals();
     if (setsid() < 0) fail(c, BERTH_STAGE_TTY, "setsid", NULL);
-    if (c->clone_flags & CLONE_NEWNET) loopback_up(c);
+    if (c->net_setup) {
+        /* The monitor has put our end of the veth here; configure it from inside (no setns needed). */
+        const char *step = "network";
+        if (berth_nl_container(c->net_ifname, c->net_address, c->net_prefix, c->net_gateway, &step) != 0)
+            fail(c, BERTH_STAGE_NETWORK, step, NULL);
+    } else if (c->clone_flags & CLONE_NEWNET) {
+        loopback_up(c);
+    }
     if (c->pivot) {
         setup_mounts(c);
         user_mounts(c);

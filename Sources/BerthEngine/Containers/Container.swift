@@ -72,7 +72,14 @@ public struct Container: Sendable {
     /// The OCI runtime for the `oci` backend (`runc`, `crun`, a path); empty otherwise.
     public var runtime: String = ""
     public var storage: String
-    public var hostNetwork: Bool
+    /// `none`, `host`, `bridge` (the default network) or a user network's name.
+    public var networkMode: String
+    /// The container's address on its network (bridge modes), leased at create, released at rm.
+    public var endpoint: NetworkEndpoint?
+    /// Published ports (`-p`, `-P`), host ports resolved at create.
+    public var ports: [PortBinding] = []
+    /// Whether the container shares the host's network stack.
+    public var hostNetwork: Bool { networkMode == "host" }
     public var readonlyRoot: Bool
     public var stopSignal: String
     public var stopTimeout: Int?
@@ -106,7 +113,7 @@ public struct Container: Sendable {
         self.autoRemove = autoRemove
         self.isolation = isolation
         self.storage = storage
-        self.hostNetwork = false
+        self.networkMode = "none"
         self.readonlyRoot = false
         self.stopSignal = "SIGTERM"
         self.stopTimeout = nil
@@ -134,7 +141,8 @@ public struct Container: Sendable {
             ("HostConfig", .object([
                 ("AutoRemove", .bool(autoRemove)),
                 ("Runtime", .string(runtime.isEmpty ? "berth" : runtime)),
-                ("NetworkMode", .string(hostNetwork ? "host" : "none")),
+                ("NetworkMode", .string(networkMode)),
+                ("PortBindings", PortBinding.map(ports)),
                 ("ReadonlyRootfs", .bool(readonlyRoot)),
                 ("CgroupParent", .string(cgroupPath)),
                 ("Mounts", .array(mounts.map(\.record))),
@@ -147,8 +155,27 @@ public struct Container: Sendable {
                 ("StopSignal", .string(stopSignal)),
                 ("StopTimeout", stopTimeout.map { .int($0) } ?? .null),
             ])),
+            ("NetworkSettings", networkSettings),
             ("VolumesRoot", .string(volumesRoot)),
             ("Extra", .object(extra)),
+        ])
+    }
+
+    /// Docker's `NetworkSettings`: the address at the top level and per network.
+    var networkSettings: JSON {
+        let e = endpoint
+        let entry: JSON = e?.json ?? .object([("NetworkID", .string("")), ("Gateway", .string("")),
+                                                ("IPAddress", .string("")), ("IPPrefixLen", .int(0)),
+                                                ("MacAddress", .string(""))])
+        return .object([
+            ("Bridge", .string("")),
+            ("SandboxKey", .string(state.isActive && !hostNetwork ? "/proc/\(state.pid)/ns/net" : "")),
+            ("Ports", PortBinding.map(ports)),
+            ("Gateway", .string(e?.gateway.description ?? "")),
+            ("IPAddress", .string(e?.address.description ?? "")),
+            ("IPPrefixLen", .int(e?.prefix ?? 0)),
+            ("MacAddress", .string(e?.mac ?? "")),
+            ("Networks", .object([(networkMode, entry)])),
         ])
     }
 
@@ -173,7 +200,21 @@ public struct Container: Sendable {
         runtime = host["Runtime"]?.stringValue.flatMap { $0 == "berth" ? nil : $0 } ?? ""
         isolation = json["Isolation"]?.stringValue ?? "namespaces"
         storage = json["Driver"]?.stringValue ?? "overlay"
-        hostNetwork = host["NetworkMode"]?.stringValue == "host"
+        networkMode = host["NetworkMode"]?.stringValue ?? "none"
+        if let mode = json["NetworkSettings"]?["Networks"]?[networkMode] {
+            endpoint = NetworkEndpoint(network: networkMode, json: mode)
+        }
+        if case .object(let bindings)? = host["PortBindings"] {
+            for (key, list) in bindings {
+                for b in list.arrayValue ?? [] {
+                    if let p = PortBinding(record: .object([("ContainerPort", .string(key)),
+                                                             ("HostIp", b["HostIp"] ?? .string("0.0.0.0")),
+                                                             ("HostPort", b["HostPort"] ?? .string(""))])) {
+                        ports.append(p)
+                    }
+                }
+            }
+        }
         readonlyRoot = host["ReadonlyRootfs"]?.boolValue ?? false
         stopSignal = config["StopSignal"]?.stringValue ?? "SIGTERM"
         stopTimeout = config["StopTimeout"]?.intValue

@@ -45,6 +45,9 @@ final class MonitorSession {
     let rootfs: String
     var io = MonitorIO()
     var log: FileDescriptor?
+    /// Published host ports held open while the container runs (docker-proxy's reservation).
+    var portReservations: [Int32] = []
+    var attached = false
 
     init(root: String, id: String, registry: Registry) throws(BerthError) {
         let layout = StoreLayout(root: root)
@@ -109,6 +112,12 @@ final class MonitorSession {
                                                        openStdin: container.openStdin)
         let prep = MountPreparation(rootfs: rootfs, volumes: VolumeStore(layout: store.layout))
         for m in container.mounts { try prep.prepare(m) }
+        var etcMounts: [MountSpec] = []
+        if plan.pivotRoot {
+            etcMounts = try writeEtcFiles()
+            for m in etcMounts { try prep.prepare(m) }
+        }
+        portReservations = try HostNetwork.reserve(container.ports)
         if !plan.pivotRoot {
             for m in container.mounts { try prep.hostBind(m) }
         }
@@ -117,20 +126,54 @@ final class MonitorSession {
                                    hostname: container.hostname, plan: plan, readonlyRoot: container.readonlyRoot,
                                    stdio: stdio, ttyMode: ttyMode, consoleSocket: console)
         if plan.pivotRoot {
-            request.mounts = container.mounts.map { m in
+            request.mounts = (etcMounts + container.mounts).map { m in
                 (prep.source(m), m.target, m.kind == .tmpfs, m.options, m.readonly)
             }
         }
+        request.networkSetup = plan.cloneFlags & berth_clone_newnet() != 0
+        request.endpoint = container.endpoint
         let child = try Spawner.spawn(request)
         io.closeChildEnds()
-        do {
+        do throws(BerthError) {
             try cgroup.add(child.pid)
+            // The child waits on its sync pipe: this is the window to give it its veth.
+            if let endpoint = container.endpoint, request.networkSetup {
+                attached = true
+                try HostNetwork.attach(endpoint, containerID: container.id, pid: child.pid)
+                try HostNetwork.publish(container.ports, containerID: container.id, address: endpoint.address)
+            }
         } catch {
             kill(child.pid, SIGKILL)
+            var status: Int32 = 0
+            waitpid(child.pid, &status, 0)
             throw error
         }
         io.listen(containerDirectory + "/attach.sock")
         return child
+    }
+
+    /// `/etc/hosts`, `/etc/hostname`, `/etc/resolv.conf` in the container
+    /// directory, bind-mounted over the image's (as Docker does).
+    private func writeEtcFiles() throws(BerthError) -> [MountSpec] {
+        let dir = containerDirectory
+        let peers = container.endpoint.map { NetworkStore(layout: store.layout).peers($0.network, except: container.id) } ?? []
+        let hosts = container.hostNetwork ? ((try? FileSystem.readText("/etc/hosts")) ?? HostsFile.base)
+            : HostsFile.hosts(hostname: container.hostname, name: container.name, address: container.endpoint?.address, peers: peers)
+        HostsFile.writeInPlace(dir + "/hosts", hosts)
+        HostsFile.writeInPlace(dir + "/hostname", container.hostname + "\n")
+        HostsFile.writeInPlace(dir + "/resolv.conf", container.hostNetwork
+            ? ((try? FileSystem.readText("/etc/resolv.conf")) ?? "") : HostsFile.resolvConf())
+        return ["hosts", "hostname", "resolv.conf"].map { MountSpec(kind: .bind, source: dir + "/" + $0, target: "/etc/" + $0) }
+    }
+
+    /// Takes the container off its network: port rules, veth, idle bridge.
+    private func releaseNetwork() {
+        portReservations.forEach { close($0) }
+        portReservations = []
+        guard attached, let endpoint = container.endpoint else { return }
+        if !container.ports.isEmpty { HostNetwork.unpublish(containerID: container.id) }
+        HostNetwork.detach(bridge: endpoint.bridge, containerID: container.id)
+        attached = false
     }
 
     /// Output not yet ended by a newline, per stream.
@@ -173,6 +216,8 @@ final class MonitorSession {
     /// everything, then tell the attached clients.
     func finish(code: Int32) {
         MountPreparation.unmountAll(under: rootfs)   // the chroot backend's host-side binds
+        cgroup.killAll()
+        releaseNetwork()
         let oomKilled = cgroup.oomKilled
         let events = EventLog(layout: store.layout)
         if oomKilled { events.record("oom", container) }
@@ -183,6 +228,7 @@ final class MonitorSession {
         log?.close()
         if container.autoRemove {
             try? store.delete(container, driver: driver)
+            if let e = container.endpoint { NetworkStore(layout: store.layout).release(e.network, container: container.id) }
             events.record("destroy", container)
             let volumes = VolumeStore(layout: store.layout)   // --rm takes its anonymous volumes too, as Docker
             for m in container.mounts where m.kind == .volume && ((try? volumes.get(m.source))?.anonymous ?? false) {
@@ -208,9 +254,12 @@ final class MonitorSession {
     func finishFailedStart(code: Int32, message: String) {
         MountPreparation.unmountAll(under: rootfs)
         cgroup.killAll()
+        attached = container.endpoint != nil
+        releaseNetwork()
         try? cgroup.remove()
         if container.autoRemove {
             try? store.delete(container, driver: driver)
+            if let e = container.endpoint { NetworkStore(layout: store.layout).release(e.network, container: container.id) }
         } else {
             _ = try? store.update(container.id) { (c: inout Container) throws(BerthError) in
                 c.state.status = "created"

@@ -22,6 +22,10 @@ public struct CreateOptions: Sendable {
     public var runtime: String?
     public var storage: String?
     public var network: String?
+    /// `-p [IP:]HOSTPORT:CONTAINERPORT[/PROTO]`.
+    public var publish: [String] = []
+    /// `-P`: publish every port the image exposes on a free host port.
+    public var publishAll = false
     public var readOnly = false
     public var stopSignal: String?
     public var stopTimeout: Int?
@@ -69,7 +73,7 @@ public struct ContainerFactory {
             o.runtime = String(iso[iso.index(after: colon)...])
             o.isolation = String(iso[..<colon])
         }
-        let (isolation, hostNetwork) = try chooseIsolation(o, defaults, &warnings)
+        let (isolation, networkMode) = try chooseIsolation(o, defaults, &warnings)
         if isolation == "oci" {
             _ = try lifecycle.registry.isolationBackend("oci").plan(for: IsolationRequest(runtime: o.runtime ?? "runc"))
         } else if o.runtime != nil {
@@ -85,7 +89,7 @@ public struct ContainerFactory {
             env: try environment(o, config, hostname: hostname), workingDir: o.workdir ?? nonEmpty(config["WorkingDir"]) ?? "/",
             user: o.user ?? nonEmpty(config["User"]) ?? "", hostname: hostname, tty: o.tty,
             openStdin: o.interactive, autoRemove: o.autoRemove, isolation: isolation, storage: storage)
-        container.hostNetwork = hostNetwork
+        container.networkMode = networkMode
         container.runtime = isolation == "oci" ? (o.runtime ?? "runc") : ""
         container.readonlyRoot = o.readOnly
         container.stopSignal = o.stopSignal ?? nonEmpty(config["StopSignal"]) ?? "SIGTERM"
@@ -103,17 +107,58 @@ public struct ContainerFactory {
         let volumes = VolumeStore(layout: layout)
         var made: [String] = []
         container.volumesRoot = layout.root + "/volumes"
+        let networks = NetworkStore(layout: layout)
+        var network: NetworkRecord?
+        if !["none", "host"].contains(networkMode) {
+            network = try networks.get(networkMode)
+        }
+        container.ports = try resolvePorts(o, config, networkMode: networkMode)
         do throws(BerthError) {
+            if let network {
+                container.endpoint = try networks.lease(network, container: id, name: name)
+            }
             container.mounts = try resolveMounts(o, isolates: isolates, volumes, &made)
             let created = try lifecycle.containers.create(container, driver: driver,
                                                           layers: try lifecycle.images.layerDirectories(of: image))
             lifecycle.events.record("create", created)
+            if let network { networks.refreshHosts(network.name) }
             warnings.forEach(warn)   // only once the container exists: a refused create says one thing
             return created
         } catch {
             for name in made { try? volumes.remove(name) }
+            if let network { networks.release(network.name, container: id) }
             throw error
         }
+    }
+
+    /// `-p` and `-P` with host ports resolved; a host port that is taken
+    /// (by any program, or by a running container of this store) is refused
+    /// here, before anything exists.
+    private func resolvePorts(_ o: CreateOptions, _ config: JSON, networkMode: String) throws(BerthError) -> [PortBinding] {
+        var ports = try o.publish.map { (t) throws(BerthError) in try PortBinding.parse(t) }
+        if o.publishAll, case .object(let exposed)? = config["ExposedPorts"] {
+            for (key, _) in exposed {
+                let parts = key.split(separator: "/")
+                guard let port = parts.first.flatMap({ UInt16($0) }) else { continue }
+                let proto = parts.count > 1 ? String(parts[1]) : "tcp"
+                if !ports.contains(where: { $0.containerPort == port && $0.proto == proto }) {
+                    ports.append(PortBinding(hostIP: "0.0.0.0", hostPort: 0, containerPort: port, proto: proto))
+                }
+            }
+        }
+        guard !ports.isEmpty else { return [] }
+        if networkMode == "host" {
+            warn("WARNING: Published ports are discarded when using host network mode")
+            return []
+        }
+        if networkMode == "none" {
+            throw BerthError("--network none has no network to publish ports from; drop -p/-P or use --network bridge")
+        }
+        for i in ports.indices where ports[i].hostPort == 0 {
+            ports[i].hostPort = try HostNetwork.freePort(ports[i].hostIP, proto: ports[i].proto)
+        }
+        try PortCheck.check(ports, lifecycle: lifecycle, except: nil)
+        return ports
     }
 
     /// Checks every mount and creates the volumes it names (anonymous ones
@@ -208,7 +253,7 @@ public struct ContainerFactory {
     /// The backend to use, falling back from namespaces to chroot (with a
     /// warning) when namespaces cannot run here.
     private func chooseIsolation(_ o: CreateOptions, _ defaults: StoreConfig,
-                                 _ warnings: inout [String]) throws(BerthError) -> (String, Bool) {
+                                 _ warnings: inout [String]) throws(BerthError) -> (String, String) {
         var name = o.isolation ?? defaults.isolation
         let backend = try lifecycle.registry.isolationBackend(name)
         var fellBack = false
@@ -221,7 +266,13 @@ public struct ContainerFactory {
             fellBack = true
         }
         let chosen = try lifecycle.registry.isolationBackend(name)
-        let network = o.network ?? (chosen.isolates ? "none" : "host")
+        // The oci backend hands the namespace to an external runtime, which Berth
+        // cannot yet wire into its bridge: it gets loopback only unless --network host.
+        var network = o.network ?? (chosen.isolates ? (name == "oci" ? "none" : "bridge") : "host")
+        if network == "default" { network = "bridge" }
+        if name == "oci" && !["none", "host"].contains(network) {
+            throw BerthError("the oci backend supports --network none and --network host; bridge networks need --isolation namespaces")
+        }
         if !chosen.isolates {
             if !fellBack {
                 warnings.append("WARNING: the \(name) backend does not isolate processes, users or the network; use it only for trusted images")
@@ -230,10 +281,10 @@ public struct ContainerFactory {
                 throw BerthError("the chroot backend supports only --network host (it has no network namespace); drop --network \(network)")
             }
         }
-        guard ["none", "host"].contains(network) else {
-            throw BerthError("network \"\(network)\" not found; this version supports --network none and --network host")
+        if !["none", "host"].contains(network) {
+            _ = try NetworkStore(layout: lifecycle.layout).get(network)   // "network NAME not found" if it is not
         }
-        return (name, network == "host")
+        return (name, network)
     }
 
     private func uniqueName() -> String {

@@ -192,10 +192,16 @@ public struct Lifecycle {
             let cgroup = Cgroup(path: current.cgroupPath)
             cgroup.killAll()          // a monitor killed earlier may have left processes behind
             try cgroup.remove()
+            // What a killed monitor left on the host: port rules, the veth, an idle bridge.
+            if let e = current.endpoint {
+                if !current.ports.isEmpty && current.state.monitorPid != 0 { HostNetwork.unpublish(containerID: current.id) }
+                HostNetwork.detach(bridge: e.bridge, containerID: current.id)
+            }
             // Binds a chroot container (or a killed monitor) left mounted on the host.
             MountPreparation.unmountAll(under: layout.container(current.id))
             try containers.delete(current, driver: try driver(for: current))
         }
+        if let e = current.endpoint { NetworkStore(layout: layout).release(e.network, container: current.id) }
         events.record("destroy", current)
         if removeVolumes {
             let store = VolumeStore(layout: layout)

@@ -21,6 +21,9 @@ public struct SpawnRequest: Sendable {
     public var consoleSocket: Int32
     /// Mounts the child makes inside its mount namespace (namespaces backend).
     public var mounts: [(source: String, target: String, tmpfs: Bool, options: String, readonly: Bool)] = []
+    /// In a new network namespace: bring `lo` up, and configure `eth0` with this endpoint if given.
+    public var networkSetup = false
+    public var endpoint: NetworkEndpoint?
 
     public init(rootfs: String, argv: [String], env: [String], cwd: String, user: ResolvedUser,
                 hostname: String?, plan: IsolationPlan, readonlyRoot: Bool, stdio: [Int32],
@@ -85,6 +88,9 @@ public struct SpawnFailure: Sendable, Error {
             }
             return "exec: \"\(cmd)\": permission denied (\(errno)): the file is not an executable the container can run"
         }
+        if stage == Int32(BERTH_STAGE_NETWORK.rawValue) {
+            return "container network set-up failed: \(detail): \(errno)"
+        }
         if stage == Int32(BERTH_STAGE_CWD.rawValue) {
             return "\(detail): \(errno); the working directory must exist in the image (or use -w with one that does)"
         }
@@ -133,6 +139,13 @@ public enum Spawner {
         }
         config.mounts = UnsafePointer(mounts)
         config.nmounts = Int32(request.mounts.count)
+        config.net_setup = request.networkSetup ? 1 : 0
+        if let e = request.endpoint {
+            config.net_ifname = arena.string("eth0")
+            config.net_address = e.address.networkOrder
+            config.net_gateway = e.gateway.networkOrder
+            config.net_prefix = Int32(e.prefix)
+        }
         let pid = berth_spawn(&config)
         let err = Errno.current
         close(sync[0])

@@ -32,6 +32,7 @@ public struct StoreLayout: Sendable {
     public var tmp: String { root + "/tmp" }
     public var locks: String { root + "/locks" }
     public var config: String { root + "/config.json" }
+    public var networks: String { root + "/networks" }
 
     /// The directory of one layer.
     public func layer(_ diffID: String) -> String { layers + "/" + Digest.hex(diffID) }

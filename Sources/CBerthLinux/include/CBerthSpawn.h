@@ -47,13 +47,17 @@ struct berth_spawn_config {
     int readonly_root;
     const struct berth_mount *mounts;   /* applied after /proc, /dev, /sys, before pivot_root */
     int nmounts;
+    int net_setup;                      /* 1: in the new network namespace, bring lo up (and net_ifname, below) */
+    const char *net_ifname;             /* NULL: loopback only (--network none) */
+    uint32_t net_address, net_gateway;  /* IPv4, network byte order */
+    int net_prefix;
 };
 
 /// The stage at which a child failed.
 enum berth_spawn_stage {
     BERTH_STAGE_SYNC = 1, BERTH_STAGE_MOUNT, BERTH_STAGE_PIVOT, BERTH_STAGE_HOSTNAME,
     BERTH_STAGE_TTY, BERTH_STAGE_STDIO, BERTH_STAGE_CWD, BERTH_STAGE_USER,
-    BERTH_STAGE_CAPS, BERTH_STAGE_EXEC,
+    BERTH_STAGE_CAPS, BERTH_STAGE_EXEC, BERTH_STAGE_NETWORK,
 };
 
 /// What a failed child reports before _exit.

@@ -1,0 +1,166 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A network: `ROOT/networks/NAME.json`. The default one, `bridge`, is
+/// written on first use from the store's config (`bridgeName`, `bridgeSubnet`).
+public struct NetworkRecord: Sendable {
+    public var name: String
+    public var id: String
+    public var subnet: Subnet
+    public var gateway: IPv4
+    /// The Linux bridge device (≤ 15 characters): `berth0`, or `br-` + 12 hex of the ID.
+    public var bridge: String
+    public var created: Timestamp
+
+    /// The names Docker reserves: the default network and the two modes.
+    public static let predefined = ["bridge", "host", "none"]
+
+    public var isDefault: Bool { name == "bridge" }
+
+    public var json: JSON {
+        .object([("Name", .string(name)), ("Id", .string(id)), ("Created", .string(created.rfc3339)),
+                 ("Driver", .string("bridge")), ("Subnet", .string(subnet.description)),
+                 ("Gateway", .string(gateway.description)), ("Bridge", .string(bridge))])
+    }
+
+    public init(name: String, id: String, subnet: Subnet, bridge: String) {
+        self.name = name; self.id = id; self.subnet = subnet; self.gateway = subnet.gateway
+        self.bridge = bridge; self.created = .now
+    }
+
+    init(json: JSON) throws(BerthError) {
+        guard let name = json["Name"]?.stringValue, let id = json["Id"]?.stringValue,
+              let subnet = json["Subnet"]?.stringValue.flatMap(Subnet.init),
+              let bridge = json["Bridge"]?.stringValue else {
+            throw BerthError("network record is damaged; remove it from the store's networks/ directory")
+        }
+        self.name = name; self.id = id; self.subnet = subnet; self.bridge = bridge
+        gateway = json["Gateway"]?.stringValue.flatMap(IPv4.init) ?? subnet.gateway
+        created = json["Created"]?.stringValue.flatMap(Timestamp.init(rfc3339:)) ?? Timestamp(seconds: 0)
+    }
+
+    /// Docker's `network inspect` document.
+    public func inspect(containers: [(id: String, name: String, endpoint: NetworkEndpoint)]) -> JSON {
+        .object([
+            ("Name", .string(name)), ("Id", .string(id)), ("Created", .string(created.rfc3339)),
+            ("Scope", .string("local")), ("Driver", .string("bridge")), ("EnableIPv6", .bool(false)),
+            ("IPAM", .object([("Driver", .string("default")), ("Options", .object([])),
+                              ("Config", .array([.object([("Subnet", .string(subnet.description)),
+                                                          ("Gateway", .string(gateway.description))])]))])),
+            ("Internal", .bool(false)), ("Attachable", .bool(false)),
+            ("Containers", .object(containers.map { c in
+                (c.id, .object([("Name", .string(c.name)), ("MacAddress", .string(c.endpoint.mac)),
+                                ("IPv4Address", .string("\(c.endpoint.address)/\(c.endpoint.prefix)")),
+                                ("IPv6Address", .string(""))]))
+            })),
+            ("Options", .object([("com.docker.network.bridge.name", .string(bridge))])),
+            ("Labels", .object([])),
+        ])
+    }
+}
+
+/// A container's place on a network: its leased address and the network's
+/// facts it needs at start, kept in the container record.
+public struct NetworkEndpoint: Sendable, Equatable {
+    public var network: String
+    public var networkID: String
+    public var address: IPv4
+    public var prefix: Int
+    public var gateway: IPv4
+    public var bridge: String
+    public var mac: String { address.mac }
+
+    public var json: JSON {
+        .object([("NetworkID", .string(networkID)), ("Gateway", .string(gateway.description)),
+                 ("IPAddress", .string(address.description)), ("IPPrefixLen", .int(prefix)),
+                 ("MacAddress", .string(mac)), ("BerthBridge", .string(bridge))])
+    }
+
+    public init(network: String, networkID: String, address: IPv4, prefix: Int, gateway: IPv4, bridge: String) {
+        self.network = network; self.networkID = networkID; self.address = address; self.prefix = prefix
+        self.gateway = gateway; self.bridge = bridge
+    }
+
+    init?(network: String, json: JSON) {
+        guard let ip = json["IPAddress"]?.stringValue.flatMap(IPv4.init),
+              let gw = json["Gateway"]?.stringValue.flatMap(IPv4.init) else { return nil }
+        self.init(network: network, networkID: json["NetworkID"]?.stringValue ?? "", address: ip,
+                  prefix: json["IPPrefixLen"]?.intValue ?? 16, gateway: gw,
+                  bridge: json["BerthBridge"]?.stringValue ?? "")
+    }
+}
+
+/// A published port: `-p [IP:]HOSTPORT:CONTAINERPORT[/PROTO]`.
+public struct PortBinding: Sendable, Equatable {
+    public var hostIP: String
+    public var hostPort: UInt16
+    public var containerPort: UInt16
+    public var proto: String
+
+    public init(hostIP: String, hostPort: UInt16, containerPort: UInt16, proto: String) {
+        self.hostIP = hostIP; self.hostPort = hostPort; self.containerPort = containerPort; self.proto = proto
+    }
+
+    /// Parses Docker's forms: `80`, `8080:80`, `127.0.0.1:8080:80`, `127.0.0.1::80`, with `/tcp` or `/udp`.
+    /// A host port of 0 means "pick one".
+    public static func parse(_ text: String) throws(BerthError) -> PortBinding {
+        var spec = Substring(text)
+        var proto = "tcp"
+        if let slash = spec.lastIndex(of: "/") {
+            proto = String(spec[spec.index(after: slash)...]).lowercased()
+            spec = spec[..<slash]
+        }
+        guard proto == "tcp" || proto == "udp" else {
+            throw BerthError("invalid proto: \(proto) in \(text); use tcp or udp")
+        }
+        let parts = spec.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        let bad = BerthError("invalid port specification: \"\(text)\"; use [IP:]HOSTPORT:CONTAINERPORT[/tcp|udp]")
+        var ip = "0.0.0.0", host = "", container = ""
+        switch parts.count {
+        case 1: container = parts[0]
+        case 2: host = parts[0]; container = parts[1]
+        case 3: ip = parts[0].isEmpty ? "0.0.0.0" : parts[0]; host = parts[1]; container = parts[2]
+        default: throw bad
+        }
+        guard IPv4(ip) != nil else {
+            throw BerthError("invalid IP address in \"\(text)\": \(ip); Berth publishes on IPv4 addresses only")
+        }
+        guard let c = UInt16(container), c > 0 else { throw bad }
+        var h: UInt16 = 0
+        if !host.isEmpty {
+            guard let value = UInt16(host), value > 0 else { throw bad }
+            h = value
+        }
+        return PortBinding(hostIP: ip, hostPort: h, containerPort: c, proto: proto)
+    }
+
+    /// `80/tcp`.
+    public var key: String { "\(containerPort)/\(proto)" }
+    /// `127.0.0.1:18080->80/tcp`, as `docker ps` prints it.
+    public var psText: String { "\(hostIP):\(hostPort)->\(key)" }
+
+    var record: JSON {
+        .object([("HostIp", .string(hostIP)), ("HostPort", .string(String(hostPort))),
+                 ("ContainerPort", .string(key))])
+    }
+
+    init?(record: JSON) {
+        guard let key = record["ContainerPort"]?.stringValue, let hp = record["HostPort"]?.stringValue.flatMap({ UInt16($0) }) else { return nil }
+        let parts = key.split(separator: "/")
+        guard let cp = parts.first.flatMap({ UInt16($0) }) else { return nil }
+        self.init(hostIP: record["HostIp"]?.stringValue ?? "0.0.0.0", hostPort: hp, containerPort: cp,
+                  proto: parts.count > 1 ? String(parts[1]) : "tcp")
+    }
+
+    /// Docker's `PortBindings`/`Ports` map: `{"80/tcp": [{"HostIp": …, "HostPort": …}]}`.
+    public static func map(_ ports: [PortBinding]) -> JSON {
+        var keys: [String] = []
+        for p in ports where !keys.contains(p.key) { keys.append(p.key) }
+        return .object(keys.map { key in
+            (key, .array(ports.filter { $0.key == key }.map {
+                .object([("HostIp", .string($0.hostIP)), ("HostPort", .string(String($0.hostPort)))])
+            }))
+        })
+    }
+}

@@ -1,0 +1,299 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Networks and their address leases in a store.
+///
+/// ```
+/// ROOT/networks/NAME.json     the network (name, ID, subnet, gateway, bridge device)
+/// ROOT/networks/NAME.leases   {"10.88.0.2": {"Container": ID, "Name": NAME, "Pid": CREATOR}}
+/// ROOT/locks/network-NAME.lock
+/// ```
+///
+/// Leases change only under the network's lock, so concurrent `run`s never
+/// get one address. A lease is live while its container's directory exists,
+/// or while the process that took it (a `create` not yet done) is alive; any
+/// other lease is free again, so a crash never leaks an address.
+public struct NetworkStore: Sendable {
+    public let layout: StoreLayout
+
+    public init(layout: StoreLayout) { self.layout = layout }
+
+    func recordPath(_ name: String) -> String { layout.networks + "/\(name).json" }
+    func leasePath(_ name: String) -> String { layout.networks + "/\(name).leases" }
+    func lockPath(_ name: String) -> String { layout.locks + "/network-\(name).lock" }
+    var allLock: String { layout.locks + "/networks.lock" }
+
+    public struct Lease: Sendable {
+        public var container: String
+        public var name: String
+        public var pid: Int32
+    }
+
+    // MARK: records
+
+    /// The network called `name` (the default `bridge` is written on first use).
+    public func get(_ name: String) throws(BerthError) -> NetworkRecord {
+        try FileSystem.makeDirectories(layout.networks, mode: 0o700)
+        if let text = try? FileSystem.read(recordPath(name)) {
+            return try NetworkRecord(json: try JSONParser.parse(text))
+        }
+        if name == "bridge" {
+            return try FileLock.withLock(allLock) { () throws(BerthError) -> NetworkRecord in
+                if let text = try? FileSystem.read(recordPath(name)) { return try NetworkRecord(json: try JSONParser.parse(text)) }
+                let config = StoreConfig.load(layout)
+                guard let subnet = Subnet(config.bridgeSubnet) else {
+                    throw BerthError("config.json: bridgeSubnet \(config.bridgeSubnet) is not an IPv4 subnet like 10.88.0.0/16")
+                }
+                guard config.bridgeName.utf8.count <= 15, !config.bridgeName.isEmpty else {
+                    throw BerthError("config.json: bridgeName \(config.bridgeName) must be 1 to 15 characters (a Linux interface name)")
+                }
+                let record = NetworkRecord(name: "bridge", id: RandomID.hex64(), subnet: subnet, bridge: config.bridgeName)
+                try FileSystem.writeAtomically(recordPath(name), text: record.json.pretty(indent: 2) + "\n")
+                return record
+            }
+        }
+        throw BerthError("network \(name) not found; list networks with 'berth network ls'", exitCode: 1)
+    }
+
+    /// Finds a network by name, full ID or unique ID prefix.
+    public func find(_ ref: String) throws(BerthError) -> NetworkRecord {
+        if let found = try? get(ref) { return found }
+        let matches = all().filter { $0.id.hasPrefix(ref) }
+        if matches.count == 1 { return matches[0] }
+        throw BerthError("network \(ref) not found; list networks with 'berth network ls'", exitCode: 1)
+    }
+
+    /// Every stored network, the default one included, by name.
+    public func all() -> [NetworkRecord] {
+        var list = FileSystem.list(layout.networks).filter { $0.hasSuffix(".json") }
+            .compactMap { name -> NetworkRecord? in
+                guard let text = try? FileSystem.read(layout.networks + "/" + name) else { return nil }
+                return try? NetworkRecord(json: JSONParser.parse(text))
+            }
+        if !list.contains(where: \.isDefault), let b = try? get("bridge") { list.append(b) }
+        return list.sorted { $0.name < $1.name }
+    }
+
+    /// `network create`: a new user network with the given or the next free subnet.
+    public func create(_ name: String, subnet given: String?) throws(BerthError) -> NetworkRecord {
+        guard !NetworkRecord.predefined.contains(name) else {
+            throw BerthError("operation is not permitted on predefined \(name) network ")
+        }
+        let chars = Array(name)
+        guard !chars.isEmpty, chars.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "_.-".contains($0)) }) else {
+            throw BerthError("invalid network name \"\(name)\": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")
+        }
+        _ = try get("bridge")
+        return try FileLock.withLock(allLock) { () throws(BerthError) -> NetworkRecord in
+            let existing = all()
+            if existing.contains(where: { $0.name == name }) {
+                throw BerthError("network with name \(name) already exists")
+            }
+            let subnet: Subnet
+            if let given {
+                guard let s = Subnet(given) else {
+                    throw BerthError("invalid subnet \(given): use an IPv4 subnet like 10.90.0.0/24 with the host bits zero")
+                }
+                if let clash = existing.first(where: { $0.subnet.overlaps(s) }) {
+                    throw BerthError("invalid pool request: Pool overlaps with other one on this address space (\(clash.name) has \(clash.subnet))")
+                }
+                subnet = s
+            } else {
+                subnet = try nextFreeSubnet(excluding: existing.map(\.subnet))
+            }
+            let id = RandomID.hex64()
+            let record = NetworkRecord(name: name, id: id, subnet: subnet, bridge: "br-" + id.prefix(12))
+            try FileSystem.writeAtomically(recordPath(name), text: record.json.pretty(indent: 2) + "\n")
+            return record
+        }
+    }
+
+    /// The first subnet of the pool that overlaps no network and no host route.
+    private func nextFreeSubnet(excluding used: [Subnet]) throws(BerthError) -> Subnet {
+        let config = StoreConfig.load(layout)
+        guard let pool = Subnet(config.networkPool), config.networkPoolPrefix >= pool.prefix, config.networkPoolPrefix <= 30 else {
+            throw BerthError("config.json: networkPool \(config.networkPool)/\(config.networkPoolPrefix) is not a usable pool")
+        }
+        let taken = used + HostRoutes.subnets()
+        let step = UInt64(1) << UInt64(32 - config.networkPoolPrefix)
+        var base = UInt64(pool.base.value)
+        let end = UInt64(pool.base.value) + (UInt64(1) << UInt64(32 - pool.prefix))
+        while base < end {
+            let candidate = Subnet(base: IPv4(UInt32(base)), prefix: config.networkPoolPrefix)
+            if !taken.contains(where: { $0.overlaps(candidate) }) { return candidate }
+            base += step
+        }
+        throw BerthError("could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network; give --subnet or widen networkPool in config.json")
+    }
+
+    /// `network rm`: refused while any container holds a lease on it.
+    public func remove(_ ref: String) throws(BerthError) {
+        let record = try find(ref)
+        if NetworkRecord.predefined.contains(record.name) {
+            throw BerthError("\(record.name) is a pre-defined network and cannot be removed")
+        }
+        try FileLock.withLock(lockPath(record.name)) { () throws(BerthError) in
+            if !liveLeases(record.name).isEmpty {
+                throw BerthError("error while removing network: network \(record.name) id \(record.id) has active endpoints")
+            }
+            HostNetwork.removeBridgeIfIdle(record.bridge)
+            unlink(leasePath(record.name))
+            unlink(recordPath(record.name))
+        }
+        unlink(lockPath(record.name))
+    }
+
+    /// Whether any container holds an address on the network.
+    public func inUse(_ name: String) -> Bool { !liveLeases(name).isEmpty }
+
+    // MARK: leases
+
+    func readLeases(_ network: String) -> [IPv4: Lease] {
+        guard let text = try? FileSystem.read(leasePath(network)), case .object(let members)? = try? JSONParser.parse(text) else {
+            return [:]
+        }
+        var leases: [IPv4: Lease] = [:]
+        for (key, value) in members {
+            guard let ip = IPv4(key), let id = value["Container"]?.stringValue else { continue }
+            leases[ip] = Lease(container: id, name: value["Name"]?.stringValue ?? "", pid: Int32(value["Pid"]?.intValue ?? 0))
+        }
+        return leases
+    }
+
+    func isLive(_ lease: Lease) -> Bool {
+        if FileSystem.exists(layout.container(lease.container)) { return true }
+        return lease.pid > 0 && (kill(lease.pid, 0) == 0 || errno == EPERM)
+    }
+
+    /// The leases whose containers exist (or are being created).
+    public func liveLeases(_ network: String) -> [IPv4: Lease] { readLeases(network).filter { isLive($0.value) } }
+
+    private func writeLeases(_ network: String, _ leases: [IPv4: Lease]) throws(BerthError) {
+        let json = JSON.object(leases.keys.sorted().map { ip in
+            let l = leases[ip]!
+            return (ip.description, .object([("Container", .string(l.container)), ("Name", .string(l.name)), ("Pid", .int(l.pid))]))
+        })
+        try FileSystem.writeAtomically(leasePath(network), text: json.pretty(indent: 2) + "\n")
+    }
+
+    /// Leases an address for a container (its `preferred` one if still free).
+    public func lease(_ network: NetworkRecord, container: String, name: String,
+                      preferred: IPv4? = nil) throws(BerthError) -> NetworkEndpoint {
+        try FileLock.withLock(lockPath(network.name)) { () throws(BerthError) -> NetworkEndpoint in
+            var leases = liveLeases(network.name)
+            if let mine = leases.first(where: { $0.value.container == container }) {
+                return endpoint(network, mine.key)
+            }
+            var chosen: IPv4?
+            if let preferred, network.subnet.contains(preferred), leases[preferred] == nil, preferred != network.gateway {
+                chosen = preferred
+            } else {
+                var ip = network.gateway.value + 1
+                while ip <= network.subnet.lastHost.value {
+                    if leases[IPv4(ip)] == nil { chosen = IPv4(ip); break }
+                    ip += 1
+                }
+            }
+            guard let address = chosen else {
+                throw BerthError("no available IPv4 addresses on network \(network.name) (\(network.subnet)); remove containers or use a larger --subnet")
+            }
+            leases[address] = Lease(container: container, name: name, pid: getpid())
+            try writeLeases(network.name, leases)
+            return endpoint(network, address)
+        }
+    }
+
+    private func endpoint(_ n: NetworkRecord, _ ip: IPv4) -> NetworkEndpoint {
+        NetworkEndpoint(network: n.name, networkID: n.id, address: ip, prefix: n.subnet.prefix, gateway: n.gateway, bridge: n.bridge)
+    }
+
+    /// Gives a container's address back (and drops leases of containers that are gone).
+    public func release(_ network: String, container: String) {
+        try? FileLock.withLock(lockPath(network)) { () throws(BerthError) in
+            let leases = liveLeases(network).filter { $0.value.container != container }
+            try writeLeases(network, leases)
+            rewriteHosts(network, leases)
+        }
+    }
+
+    /// Rewrites `/etc/hosts` of every container on a user network (in place:
+    /// running containers see it through their bind mount).
+    public func refreshHosts(_ network: String) {
+        try? FileLock.withLock(lockPath(network)) { () throws(BerthError) in
+            rewriteHosts(network, liveLeases(network))
+        }
+    }
+
+    private func rewriteHosts(_ network: String, _ leases: [IPv4: Lease]) {
+        guard network != "bridge" else { return }   // the default network does not resolve names, as in Docker
+        for (ip, lease) in leases {
+            let path = layout.container(lease.container) + "/hosts"
+            guard FileSystem.exists(path) else { continue }
+            var text = HostsFile.base
+            text += "\(ip)\t\(lease.name)\n"
+            for (peerIP, peer) in leases.sorted(by: { $0.key < $1.key }) where peer.container != lease.container {
+                text += "\(peerIP)\t\(peer.name)\n"
+            }
+            HostsFile.writeInPlace(path, text)
+        }
+    }
+
+    /// The peers of a container on a user network, for its hosts file at start.
+    public func peers(_ network: String, except container: String) -> [(IPv4, String)] {
+        guard network != "bridge" else { return [] }
+        return liveLeases(network).filter { $0.value.container != container }
+            .sorted { $0.key < $1.key }.map { ($0.key, $0.value.name) }
+    }
+}
+
+/// `/etc/hosts`, `/etc/hostname`, `/etc/resolv.conf` as Docker writes them.
+public enum HostsFile {
+    static let base = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n"
+
+    /// The hosts file of a container: loopback, itself, and its peers.
+    public static func hosts(hostname: String, name: String, address: IPv4?, peers: [(IPv4, String)]) -> String {
+        var text = base
+        if let address { text += "\(address)\t\(hostname)\(name == hostname ? "" : " " + name)\n" }
+        for (ip, peer) in peers { text += "\(ip)\t\(peer)\n" }
+        return text
+    }
+
+    /// The host's resolv.conf without loopback nameservers (unreachable from
+    /// a container's namespace); Google's public DNS if none is left, as Docker does.
+    public static func resolvConf() -> String {
+        let host = (try? FileSystem.readText("/etc/resolv.conf")) ?? ""
+        var lines: [String] = []
+        var servers = 0
+        for line in host.split(separator: "\n") {
+            let words = line.split(separator: " ", omittingEmptySubsequences: true)
+            if words.first == "nameserver" {
+                if words.count > 1 && (words[1].hasPrefix("127.") || words[1] == "::1") { continue }
+                servers += 1
+            }
+            lines.append(String(line))
+        }
+        if servers == 0 { lines += ["nameserver 8.8.8.8", "nameserver 8.8.4.4"] }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// Truncates and rewrites a file keeping its inode (bind mounts follow inodes).
+    static func writeInPlace(_ path: String, _ text: String) {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { return }
+        defer { close(fd) }
+        _ = writeFully(fd, Array(text.utf8))
+    }
+}
+
+/// The host's IPv4 routes, so a new network never hides one of them.
+enum HostRoutes {
+    static func subnets() -> [Subnet] {
+        guard let text = try? FileSystem.readText("/proc/net/route") else { return [] }
+        return text.split(separator: "\n").dropFirst().compactMap { line in
+            let f = line.split(whereSeparator: { $0 == "\t" || $0 == " " })
+            guard f.count > 7, let dst = UInt32(f[1], radix: 16), let mask = UInt32(f[7], radix: 16), mask != 0 else { return nil }
+            return Subnet(base: IPv4(dst.byteSwapped), prefix: mask.nonzeroBitCount)
+        }
+    }
+}

@@ -1,0 +1,271 @@
+import Testing
+import BerthEngine
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Networking: every store here has its own bridge name and subnets
+/// (config.json), so a test touches only devices and addresses it made, and
+/// the end of each test checks that none of them, no nftables table and no
+/// lease is left — even when the test failed half-way.
+@Suite("Networking", .serialized, .enabled(if: isRoot, "needs root for network namespaces"))
+struct NetworkTests {
+    /// One test's store and the host-side names that belong to it.
+    final class Net {
+        let root: String
+        let bridge: String
+        let subnet: String
+        init(_ n: Int) {
+            root = makeTempDirectory("net")
+            bridge = "bt\(getpid() % 100_000)x\(n)"
+            subnet = "10.233.\(n).0/24"
+            writeFile(root + "/config.json", """
+                {"bridgeName": "\(bridge)", "bridgeSubnet": "\(subnet)", "networkPool": "10.234.\(n).0/24", "networkPoolPrefix": 26}
+                """)
+        }
+
+        /// Container IDs (12 hex) and user-network bridges this store ever had.
+        var ids: Set<String> = []
+        var bridges: Set<String> = []
+
+        func remember() {
+            for id in berth(root, "ps", "-aq").stdout.split(separator: "\n") { ids.insert(String(id)) }
+            for id in berth(root, "network", "ls", "-q").stdout.split(separator: "\n") where id.count == 12 {
+                bridges.insert("br-" + id)
+            }
+        }
+
+        /// Our links, nftables tables and live leases.
+        func leftovers() -> [String] {
+            let mine = { (name: String) -> Bool in
+                name.hasPrefix(self.bridge) || self.bridges.contains { name.contains($0) }
+                    || self.ids.contains { name.contains($0) }
+            }
+            let links = sh("ip -o link show").stdout.split(separator: "\n").compactMap { line -> String? in
+                let f = line.split(separator: " ")
+                guard f.count > 1 else { return nil }
+                return String(f[1].split(separator: "@")[0].dropLast(f[1].contains("@") ? 0 : 1))
+            }.filter(mine).map { "link " + $0 }
+            let tables = sh("nft list tables").stdout.split(separator: "\n").map(String.init).filter(mine)
+            let leases = FileSystem.list(root + "/networks").filter { $0.hasSuffix(".leases") }.compactMap { f -> String? in
+                let text = readFile(root + "/networks/" + f)
+                return text.contains("Container") ? "lease \(f): \(text)" : nil
+            }
+            return links + tables + leases
+        }
+    }
+
+    private static let counter = Counter()
+    final class Counter: @unchecked Sendable { var n = 0; func next() -> Int { n += 1; return n } }
+
+    private func withNet(_ body: (Net) throws -> Void) rethrows {
+        let net = Net(Self.counter.next() + Int(getpid() % 48) * 5)
+        defer {
+            net.remember()
+            for id in net.ids { berth(net.root, "rm", "-f", id) }
+            for n in berth(net.root, "network", "ls", "--format", "{{.Name}}").stdout.split(separator: "\n")
+            where !["bridge", "host", "none"].contains(String(n)) { berth(net.root, "network", "rm", String(n)) }
+            let left = net.leftovers()
+            #expect(left.isEmpty, "left behind: \(left)")
+            // Belt and braces: nothing of this test may outlive it.
+            for l in left where l.hasPrefix("link ") { sh("ip link del \(l.dropFirst(5)) 2>/dev/null") }
+            for t in left where t.hasPrefix("table ") { sh("nft delete \(t)") }
+            removeTree(net.root)
+        }
+        importBusybox(net.root)
+        try body(net)
+    }
+
+    private func ip(_ root: String, _ name: String) -> String {
+        berth(root, "inspect", "-f", "{{.NetworkSettings.IPAddress}}", name).stdout.trimmingSpacesAndNewlines
+    }
+
+    /// A port nobody listens on right now.
+    private func freePort() -> UInt16 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var a = sockaddr_in(); a.sin_family = sa_family_t(AF_INET); a.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
+        _ = withUnsafeMutablePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+        return UInt16(bigEndian: a.sin_port)
+    }
+
+    @Test("two containers on the default network talk by IP; on a user network by name")
+    func containersTalk() {
+        withNet { net in
+            let root = net.root
+            #expect(berth(root, "run", "-d", "--name", "srv", "busybox", "sh", "-c",
+                          "while true; do echo hello | nc -l -p 8080; done").status == 0)
+            let address = ip(root, "srv")
+            #expect(address.hasPrefix("10.233."), "address \(address)")
+            let got = berth(root, "run", "--rm", "busybox", "sh", "-c", "for i in 1 2 3 4 5; do nc \(address) 8080 && break; sleep 0.2; done")
+            #expect(got.stdout == "hello\n", "fetch by IP: \(got.stdout) \(got.stderr)")
+            #expect(berth(root, "run", "--rm", "busybox", "ping", "-c1", "-W2", "srv").status != 0,
+                    "the default network does not resolve names, as in Docker")
+
+            #expect(berth(root, "network", "create", "appnet").status == 0)
+            net.remember()
+            #expect(berth(root, "run", "-d", "--name", "web", "--network", "appnet", "busybox", "sh", "-c",
+                          "mkdir /www && echo page > /www/index.html && httpd -f -p 80 -h /www").status == 0)
+            let byName = berth(root, "run", "--rm", "--network", "appnet", "busybox", "sh", "-c",
+                               "for i in 1 2 3 4 5; do wget -qO- http://web/ && break; sleep 0.2; done")
+            #expect(byName.stdout == "page\n", "fetch by name: \(byName.stdout) \(byName.stderr)")
+            let inspect = berth(root, "network", "inspect", "-f", "{{.Name}} {{.Driver}}", "appnet").stdout
+            #expect(inspect == "appnet bridge\n")
+            net.remember()
+        }
+    }
+
+    @Test("-p 127.0.0.1:PORT:80 serves httpd to the host; ps, port and inspect show it")
+    func publishedPort() {
+        withNet { net in
+            let root = net.root
+            let port = freePort()
+            let run = berth(root, "run", "-d", "--name", "pub", "-p", "127.0.0.1:\(port):80", "busybox", "sh", "-c",
+                            "mkdir /www && echo published > /www/index.html && httpd -f -p 80 -h /www")
+            #expect(run.status == 0, "run: \(run.stderr)")
+            net.remember()
+            let fetched = sh("for i in 1 2 3 4 5 6 7 8 9 10; do busybox wget -qO- http://127.0.0.1:\(port)/ && break; sleep 0.2; done")
+            #expect(fetched.stdout == "published\n", "host fetch: \(fetched.stdout) \(fetched.stderr)")
+            #expect(berth(root, "ps", "--format", "{{.Ports}}").stdout == "127.0.0.1:\(port)->80/tcp\n")
+            #expect(berth(root, "port", "pub").stdout == "80/tcp -> 127.0.0.1:\(port)\n")
+            let ports = berth(root, "inspect", "-f", "{{json .NetworkSettings.Ports}} {{json .HostConfig.PortBindings}}", "pub").stdout
+            #expect(ports.contains("\"80/tcp\":[{\"HostIp\":\"127.0.0.1\",\"HostPort\":\"\(port)\"}]"), "inspect: \(ports)")
+            let settings = berth(root, "inspect", "-f",
+                                 "{{.NetworkSettings.Gateway}} {{.NetworkSettings.MacAddress}} {{.HostConfig.NetworkMode}} {{.NetworkSettings.Networks.bridge.IPAddress}}",
+                                 "pub").stdout
+            let address = ip(root, "pub")
+            #expect(settings.hasPrefix("10.233.") && settings.contains(" bridge \(address)") && settings.contains("02:42:0a:e9:"),
+                    "inspect: \(settings)")
+            #expect(berth(root, "rm", "-f", "pub").status == 0)
+            #expect(sh("busybox wget -T 1 -qO- http://127.0.0.1:\(port)/").status != 0, "no rule after rm")
+        }
+    }
+
+    @Test("a host port in use is refused at run with one error line, leaving no container, veth, lease or rule")
+    func portInUse() {
+        withNet { net in
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            defer { close(fd) }
+            var a = sockaddr_in(); a.sin_family = sa_family_t(AF_INET); a.sin_addr.s_addr = inet_addr("127.0.0.1")
+            let len = socklen_t(MemoryLayout<sockaddr_in>.size)
+            #expect(withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } } == 0)
+            #expect(listen(fd, 1) == 0)
+            var bound = a, blen = len
+            _ = withUnsafeMutablePointer(to: &bound) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &blen) } }
+            let port = UInt16(bigEndian: bound.sin_port)
+            let run = berth(net.root, "run", "-d", "-p", "127.0.0.1:\(port):80", "busybox", "sleep", "30")
+            expectOneErrorLine(run, naming: ["127.0.0.1:\(port)", "already"])
+            #expect(berth(net.root, "ps", "-aq").stdout.isEmpty, "no container")
+            #expect(net.leftovers().isEmpty, "nothing half-made: \(net.leftovers())")
+        }
+    }
+
+    @Test("twenty parallel runs get twenty distinct addresses; after rm the pool, rules and links are as before")
+    func twentyInParallel() {
+        withNet { net in
+            let linksBefore = sh("ip -o link show | cut -d: -f2 | sort").stdout
+            let tablesBefore = sh("nft list tables | sort").stdout
+            let b = shellQuote(berthBinary), r = shellQuote(net.root)
+            // posix_spawn all twenty, then reap them (a shell's `wait` hangs
+            // here: the test runner's threads leave SIGCHLD blocked).
+            var pids: [pid_t] = []
+            for i in 0..<20 {
+                let script = "exec \(b) --root \(r) run -d busybox sleep 60 >/dev/null 2>\(r)/err\(i)"
+                var pid: pid_t = 0
+                let words: [String] = ["/bin/sh", "-c", script]
+                let argv: [UnsafeMutablePointer<CChar>?] = words.map { strdup($0) } + [nil]
+                defer { argv.forEach { free($0) } }
+                if posix_spawn(&pid, "/bin/sh", nil, nil, argv, environ) == 0 { pids.append(pid) }
+            }
+            var failures = 0
+            for pid in pids {
+                var status: Int32 = 0
+                while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+                if status != 0 { failures += 1 }
+            }
+            let errs = (0..<20).map { readFile(net.root + "/err\($0)") }.joined()
+            #expect(pids.count == 20 && failures == 0 && errs.isEmpty, "errors: \(errs)")
+            net.remember()
+            let ids = berth(net.root, "ps", "-q").stdout.split(separator: "\n").map(String.init)
+            #expect(ids.count == 20)
+            let addresses = Set(ids.map { ip(net.root, $0) })
+            #expect(addresses.count == 20 && !addresses.contains(""), "addresses: \(addresses.sorted())")
+            #expect(sh("ls /sys/class/net/\(net.bridge)/brif | wc -l").stdout.trimmingSpacesAndNewlines == "20")
+            #expect(sh("\(b) --root \(r) ps -aq | xargs -n5 -P4 \(b) --root \(r) rm -f >/dev/null").status == 0)
+            #expect(berth(net.root, "ps", "-aq").stdout.isEmpty)
+            #expect(net.leftovers().isEmpty, "left: \(net.leftovers())")
+            let linksAfter = sh("ip -o link show | cut -d: -f2 | sort").stdout
+            let strip = { (s: String) in s.split(separator: "\n").filter { !$0.contains("berth0") && !$0.contains(" bv") }.joined(separator: "\n") }
+            #expect(strip(linksAfter) == strip(linksBefore), "links before:\n\(linksBefore)\nafter:\n\(linksAfter)")
+            let stripT = { (s: String) in s.split(separator: "\n").filter { !$0.contains("berth-c-") && !$0.contains("berth-n-berth0") }.joined(separator: "\n") }
+            #expect(stripT(sh("nft list tables | sort").stdout) == stripT(tablesBefore))
+        }
+    }
+
+    @Test("--network none has only lo, up; --network host sees the host's interfaces")
+    func noneAndHost() {
+        withNet { net in
+            let none = berth(net.root, "run", "--rm", "--network", "none", "busybox", "ip", "-o", "link")
+            let lines = none.stdout.split(separator: "\n")
+            #expect(lines.count == 1 && lines[0].contains("lo:") && lines[0].contains("UP"), "none: \(none.stdout)")
+            let hostLinks = Set(FileSystem.list("/sys/class/net"))
+            let host = berth(net.root, "run", "--rm", "--network", "host", "busybox", "ls", "/sys/class/net")
+            let seen = Set(host.stdout.split(whereSeparator: { $0 == "\n" || $0 == " " || $0 == "\t" }).map(String.init))
+            #expect(!seen.isEmpty && seen.isSubset(of: hostLinks) && seen.contains("lo") && seen.count > 1, "host: \(seen)")
+            expectOneErrorLine(berth(net.root, "run", "--rm", "--isolation", "chroot", "--network", "bridge", "busybox", "true"),
+                               naming: ["chroot", "--network host"])
+            expectOneErrorLine(berth(net.root, "run", "--rm", "--network", "nosuch", "busybox", "true"),
+                               naming: ["nosuch", "not found"], status: 1)
+            net.remember()
+        }
+    }
+
+    @Test("network rm is refused while a container is on the network, and works after")
+    func networkRemoveInUse() {
+        withNet { net in
+            let root = net.root
+            #expect(berth(root, "network", "create", "--subnet", "10.235.\(getpid() % 200).0/24", "busy").status == 0)
+            #expect(berth(root, "create", "--name", "member", "--network", "busy", "busybox", "true").status == 0)
+            net.remember()
+            let refused = berth(root, "network", "rm", "busy")
+            expectOneErrorLine(refused, naming: ["error while removing network: network busy id", "has active endpoints"])
+            #expect(berth(root, "rm", "member").status == 0)
+            #expect(berth(root, "network", "rm", "busy").stdout == "busy\n")
+            #expect(!berth(root, "network", "ls").stdout.contains("busy"))
+            #expect(berth(root, "network", "create", "spare").status == 0)
+            net.remember()
+            #expect(berth(root, "system", "prune", "-f").stdout.contains("spare"), "system prune removes unused networks")
+        }
+    }
+
+    @Test("the address is kept across stop/start")
+    func addressKept() {
+        withNet { net in
+            #expect(berth(net.root, "run", "-d", "--name", "keep", "busybox", "sleep", "60").status == 0)
+            #expect(berth(net.root, "run", "-d", "--name", "other", "busybox", "sleep", "60").status == 0)
+            net.remember()
+            let before = ip(net.root, "keep")
+            #expect(berth(net.root, "stop", "-t", "0", "keep").status == 0)
+            #expect(berth(net.root, "start", "keep").status == 0)
+            #expect(ip(net.root, "keep") == before && !before.isEmpty)
+            let inside = berth(net.root, "exec", "keep", "ip", "-o", "-4", "addr", "show", "eth0").stdout
+            #expect(inside.contains(before + "/24"), "inside: \(inside)")
+        }
+    }
+
+    @Test("kill -9 of the monitor, then rm -f, leaves no veth and no lease")
+    func crashedMonitor() {
+        withNet { net in
+            #expect(berth(net.root, "run", "-d", "--name", "crash", "-p", "127.0.0.1:\(freePort()):80", "busybox", "sleep", "60").status == 0)
+            net.remember()
+            let monitor = berth(net.root, "inspect", "-f", "{{.State.MonitorPid}}", "crash").stdout.trimmingSpacesAndNewlines
+            kill(Int32(monitor) ?? 0, SIGKILL)
+            usleep(200_000)
+            #expect(!net.leftovers().isEmpty, "the veth and the lease are there before rm")
+            #expect(berth(net.root, "rm", "-f", "crash").status == 0)
+            #expect(net.leftovers().isEmpty, "left: \(net.leftovers())")
+        }
+    }
+}
