@@ -184,7 +184,7 @@ struct EnterAndMigrateTests {
         let root = makeTempDirectory("netnone")
         defer { removeTree(root) }
         importBusybox(root)
-        let out = berth(root, "run", "--rm", "busybox", "sh", "-c", "ls /sys/class/net; ping -c1 -W1 127.0.0.1 >/dev/null && echo lo-ok")
+        let out = berth(root, "run", "--rm", "--network", "none", "busybox", "sh", "-c", "ls /sys/class/net; ping -c1 -W1 127.0.0.1 >/dev/null && echo lo-ok")
         #expect(out.stdout == "lo\nlo-ok\n", "stderr: \(out.stderr)")
     }
 }
