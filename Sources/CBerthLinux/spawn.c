@@ -572,3 +572,8 @@ pid_t berth_fork_exec(const char *path, char *const *argv, const char *cwd, int 
 }
 
 int berth_set_subreaper(void) { return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); }
+
+void berth_close_from(int lowfd) {
+    if (syscall(SYS_close_range, (unsigned)lowfd, ~0U, 0) == 0) return;
+    for (int fd = lowfd; fd < 65536; fd++) close(fd);
+}

@@ -8,6 +8,8 @@ public struct ContainerState: Sendable, Equatable {
     public var pidStartTime: UInt64 = 0
     /// The monitor's host PID while running.
     public var monitorPid: Int32 = 0
+    /// The monitor's start time, so a recycled PID is never taken for it.
+    public var monitorStartTime: UInt64 = 0
     /// The last exit code (128+N for signal N).
     public var exitCode: Int32 = 0
     /// Why the last start failed, if it did.
@@ -28,6 +30,7 @@ public struct ContainerState: Sendable, Equatable {
             ("Restarting", .bool(false)), ("OOMKilled", .bool(oomKilled)), ("Dead", .bool(status == "dead")),
             ("Pid", .int(isActive ? pid : 0)), ("PidStartTime", .int(pidStartTime)),
             ("MonitorPid", .int(isActive ? monitorPid : 0)),
+            ("MonitorStartTime", .int(isActive ? monitorStartTime : 0)),
             ("ExitCode", .int(exitCode)), ("Error", .string(error)),
             ("StartedAt", .string(startedAt?.rfc3339 ?? Container.zeroTime)),
             ("FinishedAt", .string(finishedAt?.rfc3339 ?? Container.zeroTime)),
@@ -39,6 +42,7 @@ public struct ContainerState: Sendable, Equatable {
         pid = Int32(json["Pid"]?.intValue ?? 0)
         pidStartTime = UInt64(json["PidStartTime"]?.int64Value ?? 0)
         monitorPid = Int32(json["MonitorPid"]?.intValue ?? 0)
+        monitorStartTime = UInt64(json["MonitorStartTime"]?.int64Value ?? 0)
         exitCode = Int32(json["ExitCode"]?.intValue ?? 0)
         error = json["Error"]?.stringValue ?? ""
         oomKilled = json["OOMKilled"]?.boolValue ?? false

@@ -30,7 +30,8 @@ public struct ContainerStore: Sendable {
         }
         var container = try Container(json: try JSONParser.parse(text))
         if container.state.isActive && !ProcessTable.isAlive(container.state.pid, startTime: container.state.pidStartTime)
-            && !ProcessTable.isMonitor(container.state.monitorPid, of: id) {
+            && !(container.state.monitorPid > 0
+                 && ProcessTable.isAlive(container.state.monitorPid, startTime: container.state.monitorStartTime)) {
             // PID 1 is gone and so is its monitor, which would have recorded the exit.
             container.state.status = "exited"
             if container.state.error.isEmpty {

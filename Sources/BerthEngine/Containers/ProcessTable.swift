@@ -23,13 +23,4 @@ public enum ProcessTable {
         guard let now = Self.startTime(pid) else { return false }
         return startTime == 0 || now == startTime
     }
-
-    /// Whether `pid` is the live monitor of container `id` (its command line
-    /// names both), so a recycled PID is never taken for it.
-    public static func isMonitor(_ pid: Int32, of id: String) -> Bool {
-        guard pid > 0, startTime(pid) != nil,
-              let bytes = try? FileSystem.read("/proc/\(pid)/cmdline") else { return false }
-        let words = bytes.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
-        return words.contains("__monitor") && words.contains(id)
-    }
 }

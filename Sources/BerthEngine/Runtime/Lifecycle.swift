@@ -42,7 +42,7 @@ public struct Lifecycle {
             let driver = try driver(for: container)
             let layers = try images.layerDirectories(of: try images.load(id: container.image))
             _ = try driver.mount(containerDirectory: layout.container(container.id), layers: layers)
-            switch try MonitorLauncher.launch(root: layout.root, id: container.id, waitAttach: waitAttach) {
+            switch try MonitorLauncher.launch(root: layout.root, id: container.id, waitAttach: waitAttach, registry: registry) {
             case .failed(let code, let message):
                 throw BerthError(message, exitCode: code)
             case .started(let pid, let startTime, let monitor):
@@ -50,6 +50,7 @@ public struct Lifecycle {
                 container.state.pid = pid
                 container.state.pidStartTime = startTime
                 container.state.monitorPid = monitor
+                container.state.monitorStartTime = ProcessTable.startTime(monitor) ?? 0
                 container.state.startedAt = .now
                 container.state.finishedAt = nil
                 container.state.exitCode = 0

@@ -153,6 +153,9 @@ pid_t berth_fork_exec(const char *path, char *const *argv, const char *cwd, int 
 /// prctl(PR_SET_CHILD_SUBREAPER, 1): orphans below us become our children.
 int berth_set_subreaper(void);
 
+/// Closes every fd from `lowfd` up (close_range, or a loop where it is missing).
+void berth_close_from(int lowfd);
+
 /// setns(2).
 int berth_setns(int fd, int nstype);
 
