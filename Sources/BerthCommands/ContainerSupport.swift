@@ -9,6 +9,17 @@ extension CommandContext {
         Lifecycle(layout: try openStore(), registry: registry)
     }
 
+    /// Prints what an `inspect` found: each object through the `--format`
+    /// template, or all of them as one JSON array, as Docker does.
+    func printInspected(_ objects: [JSON], format: String?) throws(BerthError) {
+        guard let format else {
+            print(JSON.array(objects).pretty())
+            return
+        }
+        let template = try Template(format)
+        for object in objects { print(try template.render(object)) }
+    }
+
     /// Runs `body` for each argument, printing errors as Docker does and
     /// going on; returns the last failure's exit code (0 if none).
     func forEach(_ names: [String], printName: Bool, _ body: (String) throws(BerthError) -> Void) -> Int32 {

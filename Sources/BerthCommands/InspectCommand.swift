@@ -20,28 +20,18 @@ struct InspectCommand: Command {
         }
         let store = try ctx.images()
         let containers = ContainerStore(layout: store.layout)
-        let template = try args.string("format").map { (f) throws(BerthError) in try Template(f) }
+        if let format = args.string("format") { _ = try Template(format) }   // a bad format fails before any work
         var objects: [JSON] = []
-        var status: Int32 = 0
-        for name in args.positionals {
-            do throws(BerthError) {
-                if type != "image", let container = try? containers.find(name) {
-                    objects.append(container.json)
-                } else if type == "container" {
-                    throw BerthError("No such container: \(name); list containers with 'berth ps -a'")
-                } else {
-                    objects.append(ImageInspect.json(try store.resolve(name), store))
-                }
-            } catch {
-                ctx.warn("Error: \(error)")
-                status = error.exitCode
+        let status = ctx.forEach(args.positionals, printName: false) { (name) throws(BerthError) in
+            if type != "image", let container = try? containers.find(name) {
+                objects.append(container.json)
+            } else if type == "container" {
+                throw BerthError("No such container: \(name); list containers with 'berth ps -a'")
+            } else {
+                objects.append(ImageInspect.json(try store.resolve(name), store))
             }
         }
-        if let template {
-            for object in objects { ctx.print(try template.render(object)) }
-        } else {
-            ctx.print(JSON.array(objects).pretty())
-        }
+        try ctx.printInspected(objects, format: args.string("format"))
         return status
     }
 }

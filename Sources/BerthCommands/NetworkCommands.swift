@@ -79,12 +79,7 @@ struct NetworkInspectCommand: Command {
             }
             found.append(n.inspect(containers: members))
         }
-        if let format = args.string("format") {
-            let template = try Template(format)
-            for v in found { ctx.print(try template.render(v)) }
-        } else {
-            ctx.print(JSON.array(found).pretty())
-        }
+        try ctx.printInspected(found, format: args.string("format"))
         return status
     }
 }

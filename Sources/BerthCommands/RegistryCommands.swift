@@ -112,11 +112,8 @@ struct PullCommand: Command {
 
     func run(_ args: ParsedArguments, _ ctx: CommandContext) throws(BerthError) -> Int32 {
         let text = args.positionals[0]
-        let ref = try RemoteReference(parsing: text)
         let quiet = args.bool("quiet")
-        if !quiet && !text.contains("@") && ref.tag == "latest" && !text.hasSuffix(":latest") {
-            ctx.print("Using default tag: latest")
-        }
+        let ref = try RemoteReference.announcing(text, quiet: quiet, ctx)
         _ = try ctx.pull(ref, platform: args.string("platform"), display: ProgressDisplay(fd: ctx.stdout, quiet: quiet))
         ctx.print(ref.fullName + (ref.tag.map { ":" + $0 } ?? "") + (ref.digest.map { "@" + $0 } ?? ""))
         return 0
@@ -133,11 +130,8 @@ struct PushCommand: Command {
 
     func run(_ args: ParsedArguments, _ ctx: CommandContext) throws(BerthError) -> Int32 {
         let text = args.positionals[0]
-        let ref = try RemoteReference(parsing: text)
         let quiet = args.bool("quiet")
-        if !quiet && !text.contains("@") && ref.tag == "latest" && !text.hasSuffix(":latest") {
-            ctx.print("Using default tag: latest")
-        }
+        let ref = try RemoteReference.announcing(text, quiet: quiet, ctx)
         let display = ProgressDisplay(fd: ctx.stdout, quiet: quiet)
         let local = ref.localTag?.description ?? text
         let result = try ImagePusher(store: try ctx.images()).push(local, to: ref) { display.handle($0) }
@@ -234,5 +228,17 @@ struct LogoutCommand: Command {
             ctx.print("Not logged in to \(server)")
         }
         return 0
+    }
+}
+
+extension RemoteReference {
+    /// Parses a reference for pull or push, saying `Using default tag: latest`
+    /// when the user gave none, as Docker does.
+    static func announcing(_ text: String, quiet: Bool, _ ctx: CommandContext) throws(BerthError) -> RemoteReference {
+        let ref = try RemoteReference(parsing: text)
+        if !quiet && !text.contains("@") && ref.tag == "latest" && !text.hasSuffix(":latest") {
+            ctx.print("Using default tag: latest")
+        }
+        return ref
     }
 }

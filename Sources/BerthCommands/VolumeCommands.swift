@@ -57,12 +57,7 @@ struct VolumeInspectCommand: Command {
         let status = ctx.forEach(args.positionals, printName: false) { (name) throws(BerthError) in
             found.append(try store.get(name).json)
         }
-        if let format = args.string("format") {
-            let template = try Template(format)
-            for v in found { ctx.print(try template.render(v)) }
-        } else {
-            ctx.print(JSON.array(found).pretty())
-        }
+        try ctx.printInspected(found, format: args.string("format"))
         return status
     }
 }
