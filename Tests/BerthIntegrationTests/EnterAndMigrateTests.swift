@@ -16,13 +16,7 @@ private final class Panes {
     func press(_ pane: String, _ keys: String...) { tmux(["send-keys", "-t", "t:" + pane] + keys) }
     func screen(_ pane: String) -> String { tmux(["capture-pane", "-p", "-t", "t:" + pane]).stdout }
     func waitFor(_ pane: String, _ seconds: Double = 10, _ ok: (String) -> Bool) -> (ok: Bool, screen: String) {
-        var last = ""
-        for _ in 0..<Int(seconds / 0.05) {
-            last = screen(pane)
-            if ok(last) { return (true, last) }
-            usleep(50_000)
-        }
-        return (false, last)
+        pollScreen(seconds, { screen(pane) }, ok)
     }
     func kill() { tmux(["kill-server"]) }
     @discardableResult

@@ -28,13 +28,7 @@ private final class Pane {
 
     @discardableResult
     func waitFor(_ seconds: Double = 10, _ condition: (String) -> Bool) -> (ok: Bool, screen: String) {
-        var last = ""
-        for _ in 0..<Int(seconds / 0.05) {
-            last = screen()
-            if condition(last) { return (true, last) }
-            usleep(50_000)
-        }
-        return (false, last)
+        pollScreen(seconds, screen, condition)
     }
 
     /// Waits until the last non-blank line ends with `suffix` (a prompt).

@@ -80,18 +80,13 @@ struct PluginTests {
             defer { _ = tmux(["kill-server"]) }
             _ = tmux(["new-session", "-d", "-x", "100", "-y", "20",
                       "exec env BERTH_PLUGIN_PATH=\(shellQuote(dir)) BERTH_HISTORY=/dev/null \(shellQuote(berthBinary)) --root \(shellQuote(root))"])
-            var screen = ""
-            for _ in 0..<100 { screen = tmux(["capture-pane", "-p"]).stdout; if screen.contains("berth>") { break }; usleep(50_000) }
+            let read = { tmux(["capture-pane", "-p"]).stdout }
+            #expect(pollScreen(5, read) { $0.contains("berth>") }.ok)
             _ = tmux(["send-keys", "-l", "hell"])
             _ = tmux(["send-keys", "Tab"])
             _ = tmux(["send-keys", "-l", "|"])
-            var ok = false
-            for _ in 0..<100 {
-                screen = tmux(["capture-pane", "-p"]).stdout
-                if screen.contains("berth> hello |") { ok = true; break }
-                usleep(50_000)
-            }
-            #expect(ok, "screen:\n\(screen)")
+            let completed = pollScreen(5, read) { $0.contains("berth> hello |") }
+            #expect(completed.ok, "screen:\n\(completed.screen)")
         }
     }
 }

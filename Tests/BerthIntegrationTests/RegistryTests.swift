@@ -137,6 +137,16 @@ private func storeIsEmpty(_ root: String, sourceLocation: SourceLocation = #_sou
 /// absence is a failure, not a skip.
 @Suite("registry: pull, push, login", .enabled(if: isRoot, "needs root to run containers"), .serialized)
 struct RegistryTests {
+    /// Imports busybox into `store`, saves it and fills the registry with it
+    /// as `library/busybox:latest`; returns the image ID.
+    @discardableResult
+    private func seedBusybox(_ registry: LocalRegistry, store: String, dir: String) -> String {
+        let id = importBusybox(store)
+        #expect(berth(store, "save", "-o", dir + "/busybox.tar", "busybox").status == 0)
+        registry.fill(from: dir + "/busybox.tar", as: "library/busybox:latest")
+        return id
+    }
+
     private func requireTools() -> Bool {
         guard LocalRegistry.binary != nil, LocalRegistry.skopeo != nil else {
             Issue.record("docker-registry and skopeo are needed; run 'make deps' (apt-get install docker-registry skopeo)")
@@ -153,9 +163,7 @@ struct RegistryTests {
         let dir = makeTempDirectory("pull")
         defer { removeTree(dir) }
         let a = dir + "/a", b = dir + "/b"
-        let id = importBusybox(a)
-        #expect(berth(a, "save", "-o", dir + "/busybox.tar", "busybox").status == 0)
-        registry.fill(from: dir + "/busybox.tar", as: "library/busybox:latest")
+        let id = seedBusybox(registry, store: a, dir: dir)
         let blob = layerBlobs(registry, "library/busybox:latest").first ?? "?"
         let short = String(blob.dropFirst(7).prefix(12))
         registry.mirrorConfig(b)
@@ -331,9 +339,7 @@ struct RegistryTests {
         let dir = makeTempDirectory("missing")
         defer { removeTree(dir) }
         let a = dir + "/a", b = dir + "/b"
-        importBusybox(a)
-        #expect(berth(a, "save", "-o", dir + "/busybox.tar", "busybox").status == 0)
-        registry.fill(from: dir + "/busybox.tar", as: "library/busybox:latest")
+        seedBusybox(registry, store: a, dir: dir)
         registry.mirrorConfig(b)
         let missing = berth(b, "pull", "busybox:nosuch")
         #expect(missing.stdout.isEmpty, "\(missing.stdout)")
@@ -357,9 +363,7 @@ struct RegistryTests {
         let dir = makeTempDirectory("corrupt")
         defer { removeTree(dir) }
         let a = dir + "/a", b = dir + "/b"
-        importBusybox(a)
-        #expect(berth(a, "save", "-o", dir + "/busybox.tar", "busybox").status == 0)
-        registry.fill(from: dir + "/busybox.tar", as: "library/busybox:latest")
+        seedBusybox(registry, store: a, dir: dir)
         registry.mirrorConfig(b)
         let blob = layerBlobs(registry, "library/busybox:latest").first ?? "?"
         let file = registry.blobFile(blob)
@@ -390,9 +394,7 @@ struct RegistryTests {
         let dir = makeTempDirectory("resume")
         defer { removeTree(dir) }
         let a = dir + "/a", b = dir + "/b"
-        let id = importBusybox(a)
-        #expect(berth(a, "save", "-o", dir + "/busybox.tar", "busybox").status == 0)
-        registry.fill(from: dir + "/busybox.tar", as: "library/busybox:latest")
+        let id = seedBusybox(registry, store: a, dir: dir)
         let blob = layerBlobs(registry, "library/busybox:latest").first ?? "?"
         // A proxy that cuts the first response for each blob in half.
         writeFile(dir + "/cutproxy.py", Self.cutProxy)

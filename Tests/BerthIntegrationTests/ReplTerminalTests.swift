@@ -57,13 +57,7 @@ private final class TerminalSession {
     /// the last screen and whether it held.
     @discardableResult
     func waitFor(_ seconds: Double = 10, _ condition: (String) -> Bool) -> (ok: Bool, screen: String) {
-        var last = ""
-        for _ in 0..<Int(seconds / 0.05) {
-            last = screen()
-            if condition(last) { return (true, last) }
-            usleep(50_000)
-        }
-        return (false, last)
+        pollScreen(seconds, screen, condition)
     }
 
     /// Waits for a fresh, empty prompt as the screen's last non-blank line.

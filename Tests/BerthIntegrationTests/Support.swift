@@ -132,3 +132,15 @@ func mounts(under path: String) -> [String] {
         return point.hasPrefix(path) ? point : nil
     }
 }
+
+/// Reads a screen every 50 ms until `condition` holds or `seconds` pass;
+/// returns whether it held and the last screen (tmux-driven terminal tests).
+func pollScreen(_ seconds: Double, _ read: () -> String, _ condition: (String) -> Bool) -> (ok: Bool, screen: String) {
+    var last = ""
+    for _ in 0..<Int(seconds / 0.05) {
+        last = read()
+        if condition(last) { return (true, last) }
+        usleep(50_000)
+    }
+    return (false, last)
+}
