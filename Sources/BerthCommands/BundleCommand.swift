@@ -21,10 +21,9 @@ struct BundleCommand: Command {
         }
         try FileSystem.makeDirectories(dir + "/rootfs")
         let files = ContainerFiles(lifecycle: lifecycle)
-        let staging = try lifecycle.layout.makeStaging("bundle")
-        defer { try? FileSystem.removeTree(staging) }
-        try AtomicFile.write(staging + "/root.tar") { (sink) throws(BerthError) in try files.export(container.id, to: sink) }
-        _ = try LayerExtractor().extract(archive: staging + "/root.tar", into: dir + "/rootfs")
+        try TarTransfer.copy(layout: lifecycle.layout, label: "bundle", into: dir + "/rootfs") { (writer) throws(BerthError) in
+            try files.withRoot(container) { (root) throws(BerthError) in try TreeArchiver().archive(root: root, into: writer) }
+        }
         let backend = try lifecycle.registry.isolationBackend(container.isolation == "chroot" ? "namespaces" : container.isolation)
         let plan = try backend.plan(for: IsolationRequest(hostNetwork: container.hostNetwork))
         let user = try UserLookup.resolve(container.user, rootfs: dir + "/rootfs")

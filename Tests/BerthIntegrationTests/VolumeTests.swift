@@ -126,4 +126,17 @@ struct VolumeTests {
             #expect(mounts(under: root).isEmpty, "mounts left: \(mounts(under: root))")
         }
     }
+
+    @Test("a new named volume is filled from the image's files at its mount point, once")
+    func prefill() {
+        withStore { root in
+            #expect(berth(root, "run", "--rm", "-v", "etc:/etc", "busybox", "sh", "-c", "echo mine > /etc/mine").status == 0)
+            let data = berth(root, "volume", "inspect", "-f", "{{.Mountpoint}}", "etc").stdout.trimmingSpacesAndNewlines
+            #expect(readFile(data + "/passwd").hasPrefix("root:x:0:0:"), "the image's /etc/passwd was copied in")
+            #expect(readFile(data + "/mine") == "mine\n")
+            // Not empty any more: a second container sees the volume as it is, not the image again.
+            #expect(berth(root, "run", "--rm", "-v", "etc:/etc", "busybox", "sh", "-c", "rm /etc/group").status == 0)
+            #expect(berth(root, "run", "--rm", "-v", "etc:/etc", "busybox", "ls", "/etc").stdout.contains("group") == false)
+        }
+    }
 }

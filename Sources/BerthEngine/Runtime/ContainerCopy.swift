@@ -22,7 +22,7 @@ public struct ContainerCopy {
             let (parent, leaf) = try resolveInContainer(rootFD, source, container: c.name)
             defer { parent.close() }
             let owner = archive ? nil : (getuid(), getgid())
-            try transfer(into: destDir) { (writer) throws(BerthError) in
+            try TarTransfer.copy(layout: lifecycle.layout, label: "cp", into: destDir) { (writer) throws(BerthError) in
                 try TreeArchiver(owner: owner).archive(entry: leaf, in: parent.rawValue, as: name, into: writer,
                                                        label: "\(c.name):\(source)")
             }
@@ -47,33 +47,11 @@ public struct ContainerCopy {
             let srcParent = try openDirectory(FileSystem.parent(of: absolute(source)))
             defer { srcParent.close() }
             let owner: (UInt32, UInt32)? = archive ? nil : (0, 0)
-            try transfer(into: root) { (writer) throws(BerthError) in
+            try TarTransfer.copy(layout: lifecycle.layout, label: "cp", into: root) { (writer) throws(BerthError) in
                 try TreeArchiver(owner: owner).archive(entry: FileSystem.baseName(source), in: srcParent.rawValue,
                                                        as: String(inside.drop { $0 == "/" }), into: writer, label: source)
             }
         }
-    }
-
-    /// Archives with `write` into a temp file, then extracts it into `dir`
-    /// with the safe extractor (every path confined to `dir`).
-    private func transfer(into dir: String, _ write: (TarWriter) throws(BerthError) -> Void) throws(BerthError) {
-        let staging = try lifecycle.layout.makeStaging("cp")
-        defer { try? FileSystem.removeTree(staging) }
-        let tar = staging + "/copy.tar"
-        let fd: FileDescriptor
-        do { fd = try FileDescriptor.open(tar, O_WRONLY | O_CREAT | O_EXCL, mode: 0o600) } catch {
-            throw .syscall("create", tar, error)
-        }
-        let writer = TarWriter(FileSink(descriptor: fd, name: tar))
-        do throws(BerthError) {
-            try write(writer)
-            try writer.finish()
-        } catch {
-            fd.close()
-            throw error
-        }
-        fd.close()
-        _ = try LayerExtractor().extract(archive: tar, into: dir)
     }
 
     private func resolveInContainer(_ root: FileDescriptor, _ path: String,

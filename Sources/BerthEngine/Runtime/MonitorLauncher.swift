@@ -22,12 +22,7 @@ public enum MonitorLauncher {
         guard berth_pipe_cloexec(&ready) == 0 else { throw .syscall("pipe", "for the monitor", .current) }
         let args = [binary, "--root", root, "__monitor", id] + (waitAttach ? ["--wait-attach"] : [])
         let pid = try spawn(binary, args, readyFD: ready[1])
-        close(ready[1])
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}   // the monitor's first process exits at once
-        let line = readLine(ready[0])
-        close(ready[0])
-        return parse(line)
+        return awaitReport(first: pid, ready: ready)
     }
 
     /// Whether this process has one thread (`Threads:` in /proc/self/status).
@@ -59,9 +54,14 @@ public enum MonitorLauncher {
             berth_unblock_signals()
             _exit(Monitor.main(root: root, id: id, readyFD: 3, waitAttach: waitAttach, registry: registry))
         }
+        return awaitReport(first: pid, ready: ready)
+    }
+
+    /// Reaps the monitor's first process (it exits at once) and reads the report.
+    private static func awaitReport(first pid: pid_t, ready: [Int32]) -> Report {
         close(ready[1])
         var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}   // the monitor's first process exits at once
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
         let line = readLine(ready[0])
         close(ready[0])
         return parse(line)

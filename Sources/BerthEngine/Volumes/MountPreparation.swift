@@ -95,23 +95,9 @@ public struct MountPreparation {
     private func prefill(_ m: MountSpec, target: FileDescriptor) throws(BerthError) {
         let data = volumes.dataPath(m.source)
         guard FileSystem.list(data).isEmpty, FileSystem.list("/proc/self/fd/\(target.rawValue)").count > 0 else { return }
-        let staging = try volumes.layout.makeStaging("prefill")
-        defer { try? FileSystem.removeTree(staging) }
-        let tar = staging + "/content.tar"
-        let fd: FileDescriptor
-        do { fd = try FileDescriptor.open(tar, O_WRONLY | O_CREAT | O_EXCL, mode: 0o600) } catch {
-            throw .syscall("create", tar, error)
-        }
-        let writer = TarWriter(FileSink(descriptor: fd, name: tar))
-        do throws(BerthError) {
+        try TarTransfer.copy(layout: volumes.layout, label: "prefill", into: data) { (writer) throws(BerthError) in
             try TreeArchiver().archive(directory: target.rawValue, into: writer, prefix: "", label: m.target)
-            try writer.finish()
-        } catch {
-            fd.close()
-            throw error
         }
-        fd.close()
-        _ = try LayerExtractor().extract(archive: tar, into: data)
     }
 
     /// chroot backend: bind-mounts on the host onto the target resolved

@@ -1,0 +1,31 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Moves a tree by archiving it into a private staging file and extracting
+/// that with the safe extractor, so every path written is confined to the
+/// destination whatever the source contains (cp, volume prefill, bundle).
+public enum TarTransfer {
+    /// Archives with `write` into a temp tar under the store's tmp/, then
+    /// extracts it into `destination`. The temp file is always removed.
+    public static func copy(layout: StoreLayout, label: String, into destination: String,
+                            _ write: (TarWriter) throws(BerthError) -> Void) throws(BerthError) {
+        let staging = try layout.makeStaging(label)
+        defer { try? FileSystem.removeTree(staging) }
+        let tar = staging + "/transfer.tar"
+        let fd: FileDescriptor
+        do { fd = try FileDescriptor.open(tar, O_WRONLY | O_CREAT | O_EXCL, mode: 0o600) } catch {
+            throw .syscall("create", tar, error)
+        }
+        let writer = TarWriter(FileSink(descriptor: fd, name: tar))
+        do throws(BerthError) {
+            try write(writer)
+            try writer.finish()
+        } catch {
+            fd.close()
+            throw error
+        }
+        fd.close()
+        _ = try LayerExtractor().extract(archive: tar, into: destination)
+    }
+}
