@@ -17,7 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <net/if.h>
 #include <netinet/in.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -162,19 +161,6 @@ static void user_mounts(const struct berth_spawn_config *c) {
     close(root);
 }
 
-/* A new network namespace starts with lo down; Docker's --network none has it up. */
-static void loopback_up(const struct berth_spawn_config *c) {
-    int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (sock < 0) fail(c, BERTH_STAGE_MOUNT, "socket for loopback", NULL);
-    struct ifreq ifr;
-    memset(&ifr, 0, sizeof ifr);
-    strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
-    if (ioctl(sock, SIOCGIFFLAGS, &ifr) != 0) fail(c, BERTH_STAGE_MOUNT, "read lo flags", NULL);
-    ifr.ifr_flags |= IFF_UP;
-    if (ioctl(sock, SIOCSIFFLAGS, &ifr) != 0) fail(c, BERTH_STAGE_MOUNT, "bring lo up", NULL);
-    close(sock);
-}
-
 static void do_pivot(const struct berth_spawn_config *c) {
     /* pivot_root(".", ".") stacks the old root under the new one; a lazy
        unmount then drops it without needing a directory for it (runc's trick). */
@@ -272,13 +258,14 @@ static int child(const struct berth_spawn_config *c) {
     }
     berth_unblock_signals();
     if (setsid() < 0) fail(c, BERTH_STAGE_TTY, "setsid", NULL);
-    if (c->net_setup) {
-        /* The monitor has put our end of the veth here; configure it from inside (no setns needed). */
+    if (c->clone_flags & CLONE_NEWNET) {
+        /* A new network namespace starts with lo down (Docker's --network none has it up);
+           with a bridge, the monitor has put our end of the veth here and we configure it
+           from inside, so no setns is needed. */
         const char *step = "network";
-        if (berth_nl_container(c->net_ifname, c->net_address, c->net_prefix, c->net_gateway, &step) != 0)
+        if (berth_nl_container(c->net_setup ? c->net_ifname : NULL, c->net_address, c->net_prefix,
+                               c->net_gateway, &step) != 0)
             fail(c, BERTH_STAGE_NETWORK, step, NULL);
-    } else if (c->clone_flags & CLONE_NEWNET) {
-        loopback_up(c);
     }
     if (c->pivot) {
         setup_mounts(c);
