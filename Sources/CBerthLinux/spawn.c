@@ -12,6 +12,7 @@
 #include <grp.h>
 #include <linux/capability.h>
 #include <sched.h>
+#include <linux/sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -251,21 +252,12 @@ static void close_other_fds(void) {
 }
 
 static int child(const struct berth_spawn_config *c) {
-    char go;
-    while (read(c->sync_fd, &go, 1) < 0) {
-        if (errno != EINTR) fail(c, BERTH_STAGE_SYNC, "wait for parent", NULL);
-    }
     berth_unblock_signals();
     if (setsid() < 0) fail(c, BERTH_STAGE_TTY, "setsid", NULL);
-    if (c->clone_flags & CLONE_NEWNET) {
-        /* A new network namespace starts with lo down (Docker's --network none has it up);
-           with a bridge, the monitor has put our end of the veth here and we configure it
-           from inside, so no setns is needed. */
-        const char *step = "network";
-        if (berth_nl_container(c->net_setup ? c->net_ifname : NULL, c->net_address, c->net_prefix,
-                               c->net_gateway, &step) != 0)
-            fail(c, BERTH_STAGE_NETWORK, step, NULL);
-    }
+    /* The root filesystem is built before waiting for the parent: this work
+       needs nothing from it, and it overlaps the parent's slowest step, the
+       move into the cgroups (a cgroup v1 write waits for an RCU grace
+       period). Nothing of the image runs before the parent says go. */
     if (c->pivot) {
         setup_mounts(c);
         user_mounts(c);
@@ -278,6 +270,24 @@ static int child(const struct berth_spawn_config *c) {
     }
     if (c->hostname && (c->clone_flags & CLONE_NEWUTS) && sethostname(c->hostname, strlen(c->hostname)) != 0)
         fail(c, BERTH_STAGE_HOSTNAME, "sethostname", c->hostname);
+    /* Go: we are in the container's cgroups, and with a bridge our end of the
+       veth is in this namespace. End of file means the parent gave up (or
+       died): then nothing may run. */
+    char go = 0;
+    ssize_t n;
+    while ((n = read(c->sync_fd, &go, 1)) < 0) {
+        if (errno != EINTR) fail(c, BERTH_STAGE_SYNC, "wait for parent", NULL);
+    }
+    if (n == 0) _exit(125);
+    if (c->clone_flags & CLONE_NEWNET) {
+        /* A new network namespace starts with lo down (Docker's --network none has it up);
+           with a bridge, the monitor has put our end of the veth here and we configure it
+           from inside, so no setns is needed. */
+        const char *step = "network";
+        if (berth_nl_container(c->net_setup ? c->net_ifname : NULL, c->net_address, c->net_prefix,
+                               c->net_gateway, &step) != 0)
+            fail(c, BERTH_STAGE_NETWORK, step, NULL);
+    }
     if (c->tty_mode == BERTH_TTY_INSIDE) setup_tty_inside(c); else setup_stdio(c);
     if (chdir(c->cwd) != 0) fail(c, BERTH_STAGE_CWD, "chdir to working directory", c->cwd);
     if (c->pivot) {
@@ -297,10 +307,24 @@ static int child(const struct berth_spawn_config *c) {
     return 125;
 }
 
-pid_t berth_spawn(const struct berth_spawn_config *config) {
+pid_t berth_spawn(const struct berth_spawn_config *config, int *into_cgroup) {
     /* A raw clone with no new stack behaves like fork: the child returns 0
        here with a copy of our memory, already inside the new namespaces. */
-    long pid = syscall(SYS_clone, (unsigned long)(config->clone_flags | SIGCHLD), NULL, NULL, NULL, NULL);
+    long pid = -1;
+    *into_cgroup = 0;
+    if (config->cgroup_fd >= 0) {
+        struct clone_args args;
+        memset(&args, 0, sizeof args);
+        args.flags = (uint64_t)(unsigned)config->clone_flags | CLONE_INTO_CGROUP;
+        args.exit_signal = SIGCHLD;
+        args.cgroup = (uint64_t)config->cgroup_fd;
+        pid = syscall(SYS_clone3, &args, sizeof args);
+        if (pid == 0) _exit(child(config));
+        if (pid > 0) { *into_cgroup = 1; return (pid_t)pid; }
+        /* No clone3 (before 5.3) or no CLONE_INTO_CGROUP (before 5.7): the old way. */
+        if (errno != ENOSYS && errno != E2BIG && errno != EINVAL) return -1;
+    }
+    pid = syscall(SYS_clone, (unsigned long)(config->clone_flags | SIGCHLD), NULL, NULL, NULL, NULL);
     if (pid != 0) return (pid_t)pid;
     _exit(child(config));
 }

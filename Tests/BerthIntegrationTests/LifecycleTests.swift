@@ -247,6 +247,22 @@ struct LifecycleTests {
         }
     }
 
+    @Test("a root that cannot be built (a bad --tmpfs option) exits 125 naming the mount; Created, or gone with --rm")
+    func rootSetupFailure() {
+        withStore { s in
+            // The child builds its root while the monitor moves it into its
+            // cgroups, so this failure can come before the monitor's own step.
+            let failed = s.berth("run", "--name", "badtmp", "--tmpfs", "/x:size=bogus", "busybox", "true")
+            expectRefusal(failed, naming: ["mount /x", "EINVAL"], status: 125)
+            #expect(s.status("badtmp") == "Created", "the container never ran: \(s.ps())")
+            #expect(s.inspect("badtmp", "{{.State.ExitCode}}") == "125")
+            let gone = s.berth("run", "--rm", "--name", "badtmp2", "--tmpfs", "/x:size=bogus", "busybox", "true")
+            expectRefusal(gone, naming: ["mount /x"], status: 125)
+            #expect(s.status("badtmp2") == nil, "--rm removed it: \(s.ps())")
+            #expect(s.berth("rm", "badtmp").status == 0)
+        }
+    }
+
     @Test("kill -s TERM reaches a PID 1 that traps it: wait prints its code; SIGKILL gives 137",
           arguments: isolationBackends)
     func signalsAndWait(isolation: String) {

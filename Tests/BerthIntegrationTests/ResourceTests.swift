@@ -135,6 +135,11 @@ struct ResourceTests {
             #expect(run.status == 0)
             let path = berth(root, "inspect", "-f", "{{.HostConfig.CgroupParent}}", "v2").stdout.trimmingSpacesAndNewlines
             #expect(!path.contains("/freezer/"), "v2 was taken: \(path)")
+            // PID 1 was cloned straight into its cgroup (CLONE_INTO_CGROUP).
+            let pid = berth(root, "inspect", "-f", "{{.State.Pid}}", "v2").stdout.trimmingSpacesAndNewlines
+            #expect(readFile(path + "/cgroup.procs").split(separator: "\n").contains(Substring(pid)), "PID \(pid) in \(path)")
+            let relative = path.split(separator: "/").suffix(2).joined(separator: "/")
+            #expect(readFile("/proc/\(pid)/cgroup").contains("0::/" + relative), "cgroup of PID \(pid): \(readFile("/proc/\(pid)/cgroup"))")
             #expect(berth(root, "pause", "v2").status == 0)
             #expect(readFile(path + "/cgroup.events").contains("frozen 1"))
             #expect(berth(root, "unpause", "v2").status == 0)

@@ -132,20 +132,27 @@ final class MonitorSession {
         }
         request.networkSetup = plan.cloneFlags & berth_clone_newnet() != 0
         request.endpoint = container.endpoint
+        if cgroup.version == "v2" { request.cgroupDirectory = cgroup.path }
         let child = try Spawner.spawn(request)
         io.closeChildEnds()
         do throws(BerthError) {
-            try cgroup.add(child.pid)
-            // The child waits on its sync pipe: this is the window to give it its veth.
+            if !child.inCgroup { try cgroup.add(child.pid) }
+            // The child builds its root, then waits on its sync pipe: this is the
+            // window to put it in its cgroups and give it its veth.
             if let endpoint = container.endpoint, request.networkSetup {
                 attached = true
                 try HostNetwork.attach(endpoint, containerID: container.id, pid: child.pid)
                 try HostNetwork.publish(container.ports, containerID: container.id, address: endpoint.address)
             }
         } catch {
+            // The child builds its root while we work here, so it may have
+            // failed first (and our step failed because it was gone): its own
+            // report is then the truer error.
             kill(child.pid, SIGKILL)
             var status: Int32 = 0
             waitpid(child.pid, &status, 0)
+            child.abandon()
+            if let failure = child.awaitExec() { throw BerthError(failure.message, exitCode: failure.exitCode) }
             throw error
         }
         io.listen(containerDirectory + "/attach.sock")

@@ -83,7 +83,7 @@ public struct Executor {
         guard helper > 0 else { throw .syscall("fork", "exec helper", .current) }
         var master: Int32 = -1
         if o.tty { master = berth_recv_fd(console[0]); close(console[0]) }
-        let failure = SpawnedChild(pid: helper, syncFD: -1, errorFD: errs[0]).awaitExec()
+        let failure = SpawnedChild(pid: helper, inCgroup: true, syncFD: -1, errorFD: errs[0]).awaitExec()
         if o.tty && master >= 0 && failure == nil {
             PtyRelay(master: master, interactive: o.interactive).run()
         }

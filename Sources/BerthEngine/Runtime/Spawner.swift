@@ -24,6 +24,8 @@ public struct SpawnRequest: Sendable {
     /// In a new network namespace: bring `lo` up, and configure `eth0` with this endpoint if given.
     public var networkSetup = false
     public var endpoint: NetworkEndpoint?
+    /// A cgroup v2 directory the child is cloned straight into (nil on v1).
+    public var cgroupDirectory: String?
 
     public init(rootfs: String, argv: [String], env: [String], cwd: String, user: ResolvedUser,
                 hostname: String?, plan: IsolationPlan, readonlyRoot: Bool, stdio: [Int32],
@@ -37,6 +39,8 @@ public struct SpawnRequest: Sendable {
 /// A cloned child waiting for `release()`.
 public struct SpawnedChild: Sendable {
     public let pid: Int32
+    /// The child was born in `SpawnRequest.cgroupDirectory`: nobody has to move it.
+    public let inCgroup: Bool
     let syncFD: Int32
     let errorFD: Int32
 
@@ -44,6 +48,12 @@ public struct SpawnedChild: Sendable {
     public func release() {
         var go: UInt8 = 1
         _ = Glibc.write(syncFD, &go, 1)
+        close(syncFD)
+    }
+
+    /// Gives up on a child that will not be released: closing the sync pipe
+    /// without a byte makes it exit before anything of the image runs.
+    public func abandon() {
         close(syncFD)
     }
 
@@ -100,7 +110,8 @@ public struct SpawnFailure: Sendable, Error {
 
 /// Clones a container's first process through the C shim.
 public enum Spawner {
-    /// Clones the child; it waits for `release()` before doing anything.
+    /// Clones the child; it builds the container's root, then waits for
+    /// `release()` before anything of the image runs.
     /// Must run in a single-threaded process (the monitor).
     public static func spawn(_ request: SpawnRequest) throws(BerthError) -> SpawnedChild {
         var sync: [Int32] = [-1, -1], errs: [Int32] = [-1, -1]
@@ -146,8 +157,14 @@ public enum Spawner {
             config.net_gateway = e.gateway.networkOrder
             config.net_prefix = Int32(e.prefix)
         }
-        let pid = berth_spawn(&config)
+        config.cgroup_fd = -1
+        if let dir = request.cgroupDirectory {
+            config.cgroup_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        }
+        var inCgroup: Int32 = 0
+        let pid = berth_spawn(&config, &inCgroup)
         let err = Errno.current
+        if config.cgroup_fd >= 0 { close(config.cgroup_fd) }
         close(sync[0])
         close(errs[1])
         guard pid > 0 else {
@@ -155,7 +172,7 @@ public enum Spawner {
             throw .syscall("clone", "the container's first process", err,
                            fix: err == .EPERM ? "run berth as root, or use --isolation chroot" : nil)
         }
-        return SpawnedChild(pid: pid, syncFD: sync[1], errorFD: errs[0])
+        return SpawnedChild(pid: pid, inCgroup: inCgroup != 0, syncFD: sync[1], errorFD: errs[0])
     }
 }
 

@@ -51,6 +51,7 @@ struct berth_spawn_config {
     const char *net_ifname;             /* NULL: loopback only (--network none) */
     uint32_t net_address, net_gateway;  /* IPv4, network byte order */
     int net_prefix;
+    int cgroup_fd;                      /* >= 0: a cgroup v2 directory to clone straight into (CLONE_INTO_CGROUP) */
 };
 
 /// The stage at which a child failed.
@@ -68,8 +69,12 @@ struct berth_spawn_error {
 };
 
 /// clone(2)s the container's first process; returns its pid in the caller's
-/// PID namespace, or -1 with errno. Call only from a single-threaded process.
-pid_t berth_spawn(const struct berth_spawn_config *config);
+/// PID namespace, or -1 with errno. With cgroup_fd >= 0 it uses clone3(2)
+/// with CLONE_INTO_CGROUP, so the child starts in that cgroup and nobody has
+/// to move it; *into_cgroup tells whether that happened (a kernel without
+/// clone3 gets a plain clone, and the caller moves the child itself).
+/// Call only from a single-threaded process.
+pid_t berth_spawn(const struct berth_spawn_config *config, int *into_cgroup);
 
 /// A process to start inside a running container (`exec`).
 struct berth_exec_config {
