@@ -30,13 +30,15 @@ struct RunCommand: Command {
         var options = try ContainerFlags.options(args)
         options.image = try ctx.implicitPull(options.image, policy: args.string("pull") ?? "missing", platform: args.string("platform"))
         let factory = ContainerFactory(lifecycle: lifecycle, environment: ctx.environment, warn: ctx.warn)
-        let container = try factory.create(options)
-        if args.bool("detach") {
-            try startOrClean(lifecycle, container, waitAttach: false)
-            ctx.print(container.id)
+        let detach = args.bool("detach")
+        let started = try CgroupWarmup.around(environment: ctx.environment) { () throws(BerthError) -> Container in
+            let container = try factory.create(options)
+            return try startOrClean(lifecycle, container, waitAttach: !detach)
+        }
+        if detach {
+            ctx.print(started.id)
             return 0
         }
-        let started = try startOrClean(lifecycle, container, waitAttach: true)
         return try Attach.run(ctx, lifecycle.layout, started, stdin: options.interactive)
     }
 
@@ -66,11 +68,13 @@ struct StartCommand: Command {
             guard args.positionals.count == 1 else {
                 throw BerthError("you cannot start and attach multiple containers at once; start them one by one")
             }
-            let started = try lifecycle.start(args.positionals[0], waitAttach: true)
+            let started = try CgroupWarmup.around(environment: ctx.environment) { () throws(BerthError) -> Container in
+                try lifecycle.start(args.positionals[0], waitAttach: true)
+            }
             return try Attach.run(ctx, lifecycle.layout, started, stdin: args.bool("interactive"))
         }
         return ctx.forEach(args.positionals, printName: true) { (name) throws(BerthError) in
-            try lifecycle.start(name)
+            _ = try CgroupWarmup.around(environment: ctx.environment) { () throws(BerthError) -> Container in try lifecycle.start(name) }
         }
     }
 }
@@ -108,7 +112,7 @@ struct RestartCommand: Command {
         let timeout = try args.int("time")
         return ctx.forEach(args.positionals, printName: true) { (name) throws(BerthError) in
             try lifecycle.stop(name, timeout: timeout)
-            try lifecycle.start(name)
+            _ = try CgroupWarmup.around(environment: ctx.environment) { () throws(BerthError) -> Container in try lifecycle.start(name) }
         }
     }
 }

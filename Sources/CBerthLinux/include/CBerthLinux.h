@@ -29,4 +29,12 @@ uint32_t berth_minor(uint64_t dev);
 /// copy_file_range(2); glibc declares it only under _GNU_SOURCE.
 long berth_copy_file_range(int fd_in, int fd_out, unsigned long len);
 
+/// Starts a throw-away child that writes "0" (itself) to `procs`, the
+/// cgroup.procs of the cgroup it is already in: a move that changes nothing
+/// but takes the kernel's cgroup migration lock, which costs an RCU grace
+/// period when nobody took it lately. Returns the child's pid (reap it with
+/// waitpid) or -1. The child only calls open, write and _exit, so this is
+/// safe from a multi-threaded process.
+pid_t berth_cgroup_touch(const char *procs);
+
 #endif

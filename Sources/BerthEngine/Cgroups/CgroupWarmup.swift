@@ -1,0 +1,55 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CBerthLinux
+
+/// Overlaps the slowest step of a container start with the work before it.
+///
+/// Moving a process into a cgroup (writing `cgroup.procs`) takes the kernel's
+/// global cgroup migration lock for writing, and the first writer after a quiet
+/// spell waits for a whole RCU grace period: 6 to 16 ms on this 2-core machine,
+/// more than everything else `run` does. A writer that comes while the lock is
+/// still warm (within about one grace period of the previous one) pays
+/// nothing. So a start begins with a throw-away child that makes a no-op move
+/// (itself, into the cgroup it is already in); the grace period then passes
+/// while Berth writes the record, mounts the root and starts the monitor, and
+/// the monitor's real move finds the lock warm.
+///
+/// Only where a move happens at all: on cgroup v2 the monitor clones the
+/// container straight into its cgroup (`CLONE_INTO_CGROUP`), with no move.
+/// Measured in docs/benchmarks.md.
+public enum CgroupWarmup {
+    /// Runs `body` with a warm-up started before it and reaped after it.
+    public static func around<T>(environment: [String: String] = [:],
+                                 _ body: () throws(BerthError) -> T) throws(BerthError) -> T {
+        let pid = start(environment: environment)
+        defer { reap(pid) }
+        return try body()
+    }
+
+    /// The no-op move, in the background; 0 when there is nothing to warm.
+    static func start(environment: [String: String]) -> Int32 {
+        guard Cgroup.forContainer("", environment: environment).version == "v1",
+              let procs = ownFreezerProcs() else { return 0 }
+        return max(0, berth_cgroup_touch(procs))
+    }
+
+    static func reap(_ pid: Int32) {
+        guard pid > 0 else { return }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+    }
+
+    /// `cgroup.procs` of this process's own freezer cgroup (v1), from
+    /// /proc/self/cgroup lines such as `6:freezer:/user.slice`.
+    static func ownFreezerProcs() -> String? {
+        guard let text = try? FileSystem.readText("/proc/self/cgroup") else { return nil }
+        for line in text.split(separator: "\n") {
+            let fields = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
+            guard fields.count == 3, fields[1].split(separator: ",").contains("freezer") else { continue }
+            let dir = "/sys/fs/cgroup/freezer" + (fields[2] == "/" ? "" : String(fields[2]))
+            return FileSystem.exists(dir + "/cgroup.procs") ? dir + "/cgroup.procs" : nil
+        }
+        return nil
+    }
+}
