@@ -61,10 +61,10 @@ cleanup() {
     cleaned=yes
     trap - EXIT INT TERM HUP
     set +e
-    # 1. Each tool removes its own containers.
+    # 1. Each tool removes its own containers (Berth: and the bridge its
+    #    --network bridge rows made, which outlives containers as docker0 does).
     if [ -d "$T/store" ]; then
-        ids=$("$BERTH_BIN" --root "$T/store" ps -aq --no-trunc 2>/dev/null)
-        [ -n "$ids" ] && "$BERTH_BIN" --root "$T/store" rm -f $ids >/dev/null 2>&1
+        "$BERTH_BIN" --root "$T/store" system reset --force >/dev/null 2>&1
     fi
     if have podman && [ -f "$T/podman/containers.conf" ]; then
         podman_env podman rm -a -f -t 0 >/dev/null 2>&1

@@ -14,7 +14,7 @@ out=${2:-.}
 here=$(dirname "$0")
 store=$(mktemp -d /tmp/berth-experiment-XXXXXX)
 cleanup() {
-    "$berth" --root "$store" ps -aq 2>/dev/null | xargs -r "$berth" --root "$store" rm -f >/dev/null 2>&1 || true
+    "$berth" --root "$store" system reset --force >/dev/null 2>&1 || true
     rm -rf "$store"
 }
 trap cleanup EXIT INT TERM

@@ -18,7 +18,7 @@ public enum Builtins {
         { VolumePruneCommand() }, { BenchCommand() }, { BundleCommand() },
         { PullCommand() }, { PushCommand() }, { LoginCommand() }, { LogoutCommand() },
         { NetworkCreateCommand() }, { NetworkListCommand() }, { NetworkInspectCommand() }, { NetworkRemoveCommand() },
-        { NetworkPruneCommand() }, { PortCommand() }, { SystemPruneCommand() },
+        { NetworkPruneCommand() }, { PortCommand() }, { SystemPruneCommand() }, { SystemResetCommand() },
     ]
 
     /// Adds every built-in command to the registry.

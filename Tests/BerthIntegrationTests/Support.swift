@@ -91,8 +91,13 @@ func makeTempDirectory(_ label: String) -> String {
 }
 
 /// rm -rf, first unmounting anything left mounted below the path (tests must
-/// clean up even after a failure).
+/// clean up even after a failure). A Berth store that ever had a network is
+/// first reset (`system reset --force`), so the bridge it made goes too:
+/// bridges outlive their containers, as docker0 does.
 func removeTree(_ path: String) {
+    if fileExists(path + "/networks") {
+        _ = runProcess([berthBinary, "--root", path, "system", "reset", "--force"])
+    }
     _ = runProcess(["/bin/sh", "-c",
         "grep -F \(shellQuote(path)) /proc/self/mountinfo | cut -d' ' -f5 | sort -r | xargs -r -n1 umount -l 2>/dev/null; rm -rf \(shellQuote(path))"])
 }

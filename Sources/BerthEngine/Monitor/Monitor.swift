@@ -173,13 +173,13 @@ final class MonitorSession {
         return ["hosts", "hostname", "resolv.conf"].map { MountSpec(kind: .bind, source: dir + "/" + $0, target: "/etc/" + $0) }
     }
 
-    /// Takes the container off its network: port rules, veth, idle bridge.
+    /// Takes the container off its network: port rules, veth.
     private func releaseNetwork() {
         portReservations.forEach { close($0) }
         portReservations = []
-        guard attached, let endpoint = container.endpoint else { return }
+        guard attached, container.endpoint != nil else { return }
         if !container.ports.isEmpty { HostNetwork.unpublish(containerID: container.id) }
-        HostNetwork.detach(bridge: endpoint.bridge, containerID: container.id)
+        HostNetwork.detach(containerID: container.id)
         attached = false
     }
 

@@ -49,9 +49,7 @@ public enum HostNetwork {
             mac[0] = 0x02; mac[1] = 0x42
             for i in 0..<4 { mac[2 + i] = UInt8(endpoint.address.value >> UInt32(24 - 8 * i) & 255) }
             if berth_nl_create_veth(fd, veth, index, "eth0", pid, mac) != 0 {
-                let err = Errno.current
-                removeBridgeIfIdleLocked(fd, endpoint.bridge)
-                throw .syscall("create veth pair", "\(veth) on \(endpoint.bridge)", err)
+                throw .syscall("create veth pair", "\(veth) on \(endpoint.bridge)", .current)
             }
         }
     }
@@ -94,37 +92,36 @@ public enum HostNetwork {
         return index
     }
 
-    /// Deletes a container's host veth (its peer goes with it), then the
-    /// bridge if no port is left on it.
-    public static func detach(bridge: String, containerID: String) {
+    /// Deletes a container's host veth (its peer goes with it). The bridge
+    /// stays, as docker0 does: the next container on the network finds it
+    /// ready, so a start costs one veth request instead of a bridge and two
+    /// `nft` runs. It goes with its network (`network rm`, `network prune`,
+    /// `system reset`).
+    public static func detach(containerID: String) {
         _ = try? withLock { () throws(BerthError) in
             guard let fd = try? netlink() else { return }
             defer { close(fd) }
             _ = berth_nl_delete_link(fd, hostVeth(containerID))
-            removeBridgeIfIdleLocked(fd, bridge)
         }
     }
 
-    /// Deletes a bridge that has no ports, with its nftables table.
-    public static func removeBridgeIfIdle(_ bridge: String) {
+    /// Deletes a bridge and its nftables table, unless a container (of this
+    /// store or of another one sharing the bridge name) is still plugged in.
+    public static func removeBridge(_ bridge: String) {
         _ = try? withLock { () throws(BerthError) in
             guard let fd = try? netlink() else { return }
             defer { close(fd) }
-            removeBridgeIfIdleLocked(fd, bridge)
-        }
-    }
-
-    private static func removeBridgeIfIdleLocked(_ fd: Int32, _ bridge: String) {
-        let exists = berth_nl_index(bridge) > 0
-        if exists && !FileSystem.list("/sys/class/net/\(bridge)/brif").isEmpty { return }
-        if exists { _ = berth_nl_delete_link(fd, bridge) }
-        if FileSystem.exists(bridgesDirectory + "/" + bridge) {
-            _ = Nft.run("delete table ip \(bridgeTable(bridge))")
-            unlink(bridgesDirectory + "/" + bridge)
-        }
-        if FileSystem.list(bridgesDirectory).isEmpty && FileSystem.exists(forwardMarker) {
-            writeSysctl("/proc/sys/net/ipv4/ip_forward", "0")
-            unlink(forwardMarker)
+            let exists = berth_nl_index(bridge) > 0
+            if exists && !FileSystem.list("/sys/class/net/\(bridge)/brif").isEmpty { return }
+            if exists { _ = berth_nl_delete_link(fd, bridge) }
+            if FileSystem.exists(bridgesDirectory + "/" + bridge) {
+                _ = Nft.run("delete table ip \(bridgeTable(bridge))")
+                unlink(bridgesDirectory + "/" + bridge)
+            }
+            if FileSystem.list(bridgesDirectory).isEmpty && FileSystem.exists(forwardMarker) {
+                writeSysctl("/proc/sys/net/ipv4/ip_forward", "0")
+                unlink(forwardMarker)
+            }
         }
     }
 

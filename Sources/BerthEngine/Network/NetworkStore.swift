@@ -137,7 +137,7 @@ public struct NetworkStore: Sendable {
             if !liveLeases(record.name).isEmpty {
                 throw BerthError("error while removing network: network \(record.name) id \(record.id) has active endpoints")
             }
-            HostNetwork.removeBridgeIfIdle(record.bridge)
+            HostNetwork.removeBridge(record.bridge)
             unlink(leasePath(record.name))
             unlink(recordPath(record.name))
         }

@@ -193,10 +193,10 @@ public struct Lifecycle {
             let cgroup = Cgroup(path: current.cgroupPath)
             cgroup.killAll()          // a monitor killed earlier may have left processes behind
             try cgroup.remove()
-            // What a killed monitor left on the host: port rules, the veth, an idle bridge.
-            if let e = current.endpoint {
+            // What a killed monitor left on the host: port rules, the veth.
+            if current.endpoint != nil {
                 if !current.ports.isEmpty && current.state.monitorPid != 0 { HostNetwork.unpublish(containerID: current.id) }
-                HostNetwork.detach(bridge: e.bridge, containerID: current.id)
+                HostNetwork.detach(containerID: current.id)
             }
             // Binds a chroot container (or a killed monitor) left mounted on the host.
             MountPreparation.unmountAll(under: layout.container(current.id))

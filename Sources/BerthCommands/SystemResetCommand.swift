@@ -1,0 +1,48 @@
+import BerthEngine
+
+/// `berth system reset`: the store back to its first day, and the host
+/// without anything the store made (Podman's `system reset`).
+///
+/// Order matters: containers first (each `rm -f` takes its mounts, cgroups,
+/// veth, port rules and processes), then the networks' bridges and nftables
+/// tables, then the store's files. config.json, auth.json and plugins/ stay:
+/// they are settings, not state. Before deleting a store directory by hand,
+/// run this, or the default bridge it made stays on the host.
+struct SystemResetCommand: Command {
+    let spec = CommandSpec(
+        "system reset", summary: "Remove every container, image, volume and network of the store, and their host devices",
+        flags: [FlagSpec("force", short: "f", help: "Do not prompt for confirmation")], max: 0)
+
+    /// The store entries a reset deletes (relative to the root).
+    static let stateEntries = ["containers", "images", "layers", "volumes", "networks", "storage", "tmp", "events.log"]
+
+    func run(_ args: ParsedArguments, _ ctx: CommandContext) throws(BerthError) -> Int32 {
+        if !args.bool("force") {
+            try? ctx.stdout.write("WARNING! This will remove every container, image, volume and network of \(ctx.root),\n"
+                                  + "and the bridges and nftables rules they made on this host.\n"
+                                  + "Are you sure you want to continue? [y/N] ")
+            guard Prompt.confirm(ctx) else { return 0 }
+        }
+        let lifecycle = try ctx.lifecycle()
+        var failures: [String] = []
+        for c in lifecycle.containers.all() {
+            do throws(BerthError) { try lifecycle.remove(c.id, force: true, volumes: true) } catch {
+                failures.append("container \(c.name): \(error.message)")
+            }
+        }
+        guard failures.isEmpty else {
+            // A container that could not go still holds mounts or devices:
+            // deleting the files under it would lose them, so stop here.
+            throw BerthError("system reset stopped, nothing else was removed: \(failures.joined(separator: "; ")); fix that, then run it again")
+        }
+        let networks = NetworkStore(layout: lifecycle.layout)
+        for n in networks.all() { HostNetwork.removeBridge(n.bridge) }
+        for entry in Self.stateEntries {
+            do throws(BerthError) { try FileSystem.removeTree(lifecycle.layout.root + "/" + entry) } catch {
+                failures.append(error.message)
+            }
+        }
+        guard failures.isEmpty else { throw BerthError("system reset: \(failures.joined(separator: "; "))") }
+        return 0
+    }
+}
