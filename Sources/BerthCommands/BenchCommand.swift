@@ -1,12 +1,8 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Synchronization
 import BerthEngine
 import CBerthLinux
-
-/// Set by SIGINT/SIGTERM while `bench` runs, so it can clean up and stop.
-let benchInterrupted = Atomic<Bool>(false)
 
 /// `berth bench`: the lifecycle measured over a matrix of isolation backends
 /// × storage drivers × images, with a table, CSV, JSON and an SVG chart.
@@ -31,12 +27,15 @@ struct BenchCommand: Command {
         let combos = BenchMatrix(isolations: list(args, "isolation", "namespaces"), storages: list(args, "storage", "overlay"),
                                  images: list(args, "image", "busybox")).combinations
         for c in combos { _ = try lifecycle.images.resolve(c.image); _ = try lifecycle.registry.isolationBackend(c.backend) }
-        installInterruptHandler()
+        // SIGINT/SIGTERM only note the request (`Interruption`), so bench can
+        // remove what it made; the previous handlers (the REPL's) come back after.
+        let previous = installInterruptHandler()
+        defer { signal(SIGINT, previous.int); signal(SIGTERM, previous.term) }
         var runner = BenchRunner(lifecycle: lifecycle, ctx: ctx, total: combos.count * n)
         defer { runner.cleanup() }
         for combo in combos {
             for _ in 0..<n {
-                if benchInterrupted.load(ordering: .relaxed) { runner.cleanup(); ctx.warn("bench: interrupted; everything it made was removed"); return 130 }
+                if Interruption.requested { runner.cleanup(); ctx.warn("bench: interrupted; everything it made was removed"); return 130 }
                 try runner.iteration(combo)
             }
         }
@@ -53,13 +52,13 @@ struct BenchCommand: Command {
         (args.string(flag) ?? fallback).split(separator: ",").map(String.init)
     }
 
-    private func installInterruptHandler() {
-        benchInterrupted.store(false, ordering: .relaxed)
-        let handler: @convention(c) (Int32) -> Void = { _ in benchInterrupted.store(true, ordering: .relaxed) }
-        signal(SIGINT, handler)
-        signal(SIGTERM, handler)
+    private func installInterruptHandler() -> (int: sighandler_t?, term: sighandler_t?) {
+        Interruption.clear()
+        let handler: @convention(c) (Int32) -> Void = { _ in Interruption.request() }
+        let previous = (int: signal(SIGINT, handler), term: signal(SIGTERM, handler))
         // A parent may have started us with them blocked (a test runner does).
         berth_unblock_signals_only([SIGINT, SIGTERM], 2)
+        return previous
     }
 }
 

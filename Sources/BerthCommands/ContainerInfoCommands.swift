@@ -30,6 +30,7 @@ struct LogsCommand: Command {
             let current = try? lifecycle.containers.load(id: container.id)
             for line in logLines(path, from: &offset) { emit(line, ctx, timestamps: args.bool("timestamps")) }
             if current?.state.isActive != true { return 0 }
+            if Interruption.requested { return 130 }
             usleep(100_000)
         }
     }

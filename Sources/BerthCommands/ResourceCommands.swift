@@ -71,6 +71,7 @@ struct StatsCommand: Command {
                 ctx.printRaw(Table.render(header, rows.map { r in keys.map { r[$0]?.stringValue ?? "" } }))
             }
             if args.bool("no-stream") { return 0 }
+            if Interruption.requested { return 130 }
             usleep(1_000_000)
         }
     }
@@ -164,6 +165,7 @@ struct EventsCommand: Command {
                 ctx.print(try template.map { (t) throws(BerthError) in try t.render(e.json) } ?? e.line)
             }
             if let until, Timestamp.now >= until { return 0 }
+            if Interruption.requested { return 130 }
             usleep(100_000)
         }
     }

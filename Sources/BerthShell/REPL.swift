@@ -44,10 +44,11 @@ public final class REPL {
     /// command's, or the one given to `exit`).
     public func run() -> Int32 {
         if showBanner { writeOut(Self.banner) }
-        // Ctrl-C while a command runs must not end the shell. A handler, not
-        // SIG_IGN: exec resets a handler, so the command's processes still
-        // get the default action.
-        let previous = editor.isInteractive ? signal(SIGINT, ignoreInterrupt) : nil
+        // Ctrl-C while a command runs must not end the shell, but must stop
+        // the command or loop (`Interruption`). A handler, not SIG_IGN: exec
+        // resets a handler, so the command's processes still get the default
+        // action.
+        let previous = editor.isInteractive ? signal(SIGINT, noteInterrupt) : nil
         defer { if editor.isInteractive { signal(SIGINT, previous) } }
 
         let interpreter = Interpreter(registry: registry, execute: execute, io: StandardScriptIO(),
@@ -55,6 +56,7 @@ public final class REPL {
         var pending = ""
         while true {
             editor.prompt = pending.isEmpty ? Self.prompt : Self.continuationPrompt
+            Interruption.clear()
             let line: String
             switch editor.readLine() {
             case .endOfInput: return interpreter.status
@@ -75,7 +77,9 @@ public final class REPL {
                 continue
             }
             pending = ""
-            if case .exit(let status) = interpreter.run(block, file: "repl") { return status }
+            let outcome = interpreter.run(block, file: "repl")
+            if Interruption.requested { writeOut("\n") }   // the prompt goes under the ^C, as in bash
+            if case .exit(let status) = outcome { return status }
         }
     }
 
@@ -85,4 +89,4 @@ public final class REPL {
     public static let continuationPrompt = "... "
 }
 
-private let ignoreInterrupt: @convention(c) (Int32) -> Void = { _ in }
+private let noteInterrupt: @convention(c) (Int32) -> Void = { _ in Interruption.request() }

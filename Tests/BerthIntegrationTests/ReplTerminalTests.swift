@@ -148,6 +148,39 @@ struct ReplTerminalTests {
         }
     }
 
+    @Test("Ctrl-C stops a running loop and a following logs -f, back at the prompt with $? = 130")
+    func ctrlCStopsCommands() {
+        withREPL { session, dir in
+            importBusybox(dir + "/store")
+            #expect(session.waitForPrompt().ok)
+            session.type("n = 0; while [ 1 -eq 1 ] { n = x }")
+            session.press("Enter")
+            usleep(300_000)
+            #expect(lastLine(session.screen()) != "berth>", "the loop runs")
+            session.press("C-c")
+            #expect(session.waitForPrompt().ok, "the loop stopped")
+            session.type("echo status $?")
+            session.press("Enter")
+            let loop = session.waitFor { $0.contains("status 130") && lastLine($0) == "berth>" }
+            #expect(loop.ok, "screen:\n\(loop.screen)")
+
+            session.type("run -d --name talker busybox sh -c 'while true; do echo tick; sleep 0.2; done'")
+            session.press("Enter")
+            #expect(session.waitForPrompt().ok)
+            session.type("logs -f talker")
+            session.press("Enter")
+            #expect(session.waitFor { $0.contains("tick\ntick") }.ok, "logs -f follows")
+            session.press("C-c")
+            #expect(session.waitFor { lastLine($0) == "berth>" }.ok, "logs -f stopped")
+            session.type("echo after $?; ps --format '{{.Names}} {{.State}}'")
+            session.press("Enter")
+            let after = session.waitFor { $0.contains("after 130") && $0.contains("talker running") }
+            #expect(after.ok, "the container keeps running; screen:\n\(after.screen)")
+            #expect(session.isRunning)
+            berth(dir + "/store", "rm", "-f", "talker")
+        }
+    }
+
     @Test("history persists: Up in a second REPL recalls the first one's line")
     func historyPersists() {
         withREPL { session, dir in

@@ -53,6 +53,7 @@ public struct LayerExtractor {
         var directoryOrder: [[String]] = []
         var count = 0
         while let entry = try reader.next() {
+            try Interruption.check()   // Ctrl-C in the REPL: fail like a bad archive, which cleans up
             count += 1
             let components: [String]
             switch ArchivePath.clean(entry.path) {

@@ -113,9 +113,13 @@ public struct Lifecycle {
     }
 
     /// Blocks until the container is not running; returns its exit code.
+    /// Ctrl-C in the REPL ends the wait (`BerthError.interrupted`).
     public func waitForExit(_ ref: String) throws(BerthError) -> Int32 {
         let container = try containers.find(ref)
-        if container.state.isActive { try awaitRecordedExit(container, limitMs: -1) }
+        if container.state.isActive {
+            try awaitRecordedExit(container, limitMs: -1)
+            try Interruption.check()
+        }
         return (try? containers.load(id: container.id))?.state.exitCode ?? container.state.exitCode
     }
 
@@ -133,7 +137,7 @@ public struct Lifecycle {
         var p = pollfd(fd: pidfd, events: Int16(POLLIN), revents: 0)
         while true {
             let n = poll(&p, 1, milliseconds)
-            if n < 0 && errno == EINTR { continue }
+            if n < 0 && errno == EINTR && !Interruption.requested { continue }
             return n > 0
         }
     }

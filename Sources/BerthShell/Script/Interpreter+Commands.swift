@@ -173,6 +173,7 @@ extension Interpreter {
             case .error(let e): throw e
             case .failed(let code), .exit(let code), .returned(let code): return code
             case .breakLoop, .continueLoop: return status
+            case .interrupted: throw .interrupted
             }
         }
     }

@@ -81,6 +81,9 @@ public final class Interpreter {
                 return .finished(code)
             case .breakLoop, .continueLoop:
                 return .finished(status)
+            case .interrupted:   // the REPL clears the request before its next prompt
+                status = 130
+                return .finished(130)
             case .error(let e):   // not reached: statements report their own
                 io.writeError("Error: \(e)\n")
                 return .exit(e.exitCode)
@@ -92,6 +95,7 @@ public final class Interpreter {
 
     func run(_ block: ScriptBlock) throws(ScriptInterrupt) {
         for statement in block.statements {
+            if Interruption.requested { throw .interrupted }
             do {
                 try run(statement)
             } catch {
@@ -159,6 +163,7 @@ public final class Interpreter {
         frames[frames.count - 1].loopDepth += 1
         defer { frames[frames.count - 1].loopDepth -= 1 }
         while true {
+            if Interruption.requested { throw .interrupted }
             do {
                 guard try step() else { return }
             } catch {
@@ -207,6 +212,8 @@ public final class Interpreter {
             try report(e, at: command.position)
             result = e.exitCode
         }
+        // Ctrl-C stops whatever runs this command too, `try` or not.
+        if Interruption.requested { status = 130; throw .interrupted }
         if result != 0 && !command.negated && !command.tried {
             status = result
             try reportStatus(argv, result, at: command.position)

@@ -32,4 +32,6 @@ enum ScriptInterrupt: Error {
     case returned(Int32)
     case breakLoop
     case continueLoop
+    /// Ctrl-C in the REPL: abandon the statement, the loop and the block.
+    case interrupted
 }
