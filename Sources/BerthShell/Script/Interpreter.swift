@@ -226,6 +226,8 @@ public final class Interpreter {
     /// A thrown error: `FILE:LINE: error: …` and stop, or `Error: …` and go on.
     func report(_ error: BerthError, at position: SourcePosition) throws(ScriptInterrupt) {
         status = error.exitCode
+        // Ctrl-C: the ^C on the screen says it all, as in a shell.
+        if Interruption.requested && error == .interrupted { throw .interrupted }
         if stopOnError && guardDepth == 0 {
             io.writeError("\(file):\(position.line): error: \(error)\n")
             throw .failed(error.exitCode)
