@@ -26,6 +26,10 @@ public struct Executor {
 
     /// Runs the command; returns its exit code (0 at once with `detach`).
     public func run(_ ref: String, _ o: ExecOptions, stdio: [Int32]) throws(BerthError) -> Int32 {
+        // The process joins the container's cgroups: warm the migration lock
+        // meanwhile (CgroupWarmup); reaped once the exec went through.
+        var warmup = CgroupWarmup.start(environment: [:])
+        defer { CgroupWarmup.reap(warmup) }
         let container = try lifecycle.containers.find(ref)
         switch container.state.status {
         case "running": break
@@ -44,11 +48,14 @@ public struct Executor {
             return (parts[0], parts.count > 1 ? parts[1] : "")
         })
         if o.tty { env = ImageChanges.mergeEnv(env, [("TERM", "xterm")]) }
-        return try launch(container, o, env: env, user: user, caps: plan.capabilities, stdio: stdio)
+        return try launch(container, o, env: env, user: user, caps: plan.capabilities, stdio: stdio) {
+            CgroupWarmup.reap(warmup)
+            warmup = 0
+        }
     }
 
     private func launch(_ c: Container, _ o: ExecOptions, env: [String], user: ResolvedUser, caps: UInt64,
-                        stdio: [Int32]) throws(BerthError) -> Int32 {
+                        stdio: [Int32], started: () -> Void) throws(BerthError) -> Int32 {
         var errs: [Int32] = [-1, -1], console: [Int32] = [-1, -1]
         guard berth_pipe_cloexec(&errs) == 0 else { throw .syscall("pipe", "for exec", .current) }
         if o.tty && berth_socketpair(&console) != 0 { throw .syscall("socketpair", "for exec", .current) }
@@ -84,6 +91,7 @@ public struct Executor {
         var master: Int32 = -1
         if o.tty { master = berth_recv_fd(console[0]); close(console[0]) }
         let failure = SpawnedChild(pid: helper, inCgroup: true, syncFD: -1, errorFD: errs[0]).awaitExec()
+        started()
         if o.tty && master >= 0 && failure == nil {
             PtyRelay(master: master, interactive: o.interactive).run()
         }
