@@ -6,6 +6,8 @@
 #include <unistd.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdlib.h>
+#include <string.h>
 
 int berth_openat2(int dirfd, const char *path, uint64_t flags, uint64_t mode, uint64_t resolve) {
     struct open_how how = { .flags = flags, .mode = mode, .resolve = resolve };
@@ -36,4 +38,32 @@ pid_t berth_cgroup_touch(const char *procs) {
         (void)unused;
     }
     _exit(0);
+}
+
+extern char **environ;
+
+int berth_set_proctitle(int argc, char **argv, const char *title) {
+    if (argc < 1 || !argv[0]) return -1;
+    /* The argv strings, then the environment strings, lie end to end. */
+    char *start = argv[0], *end = argv[0];
+    for (int i = 0; i < argc; i++) {
+        if (argv[i] != end) break;
+        end = argv[i] + strlen(argv[i]) + 1;
+    }
+    int count = 0;
+    while (environ[count]) count++;
+    char **copy = malloc((size_t)(count + 1) * sizeof *copy);
+    if (!copy) return -1;
+    for (int i = 0; i < count; i++) {
+        if (environ[i] == end) end = environ[i] + strlen(environ[i]) + 1;
+        copy[i] = strdup(environ[i]);
+        if (!copy[i]) return -1;
+    }
+    copy[count] = NULL;
+    environ = copy;
+    size_t room = (size_t)(end - start);
+    if (room < 2) return -1;
+    memset(start, 0, room);
+    strncpy(start, title, room - 1);
+    return 0;
 }

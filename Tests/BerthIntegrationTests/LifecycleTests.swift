@@ -247,6 +247,19 @@ struct LifecycleTests {
         }
     }
 
+    @Test("ps on the host names a monitor by its store and container, not by the CLI line that started it")
+    func monitorTitle() {
+        withStore { s in
+            #expect(s.berth("run", "-d", "--name", "titled", "busybox", "sleep", "60").status == 0)
+            let id = s.inspect("titled", "{{.Id}}")
+            let monitor = s.inspect("titled", "{{.State.MonitorPid}}")
+            let cmdline = readFile("/proc/\(monitor)/cmdline").split(separator: "\0").joined(separator: " ")
+            #expect(cmdline.hasPrefix("berth --root \(s.root) __monitor \(id)"), "monitor \(monitor): \(cmdline)")
+            // Its environment was moved, not lost: exec still finds the container.
+            #expect(s.berth("exec", "titled", "true").status == 0)
+        }
+    }
+
     @Test("a root that cannot be built (a bad --tmpfs option) exits 125 naming the mount; Created, or gone with --rm")
     func rootSetupFailure() {
         withStore { s in

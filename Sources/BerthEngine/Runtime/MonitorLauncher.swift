@@ -46,6 +46,8 @@ public enum MonitorLauncher {
         if pid < 0 { throw .syscall("fork", "the monitor", .current) }
         if pid == 0 {
             setsid()
+            // ps shows what the re-executed monitor would show, not the CLI's words.
+            _ = berth_set_proctitle(CommandLine.argc, CommandLine.unsafeArgv, "berth --root \(root) __monitor \(id)")
             _ = dup2(ready[1], 3)
             berth_close_from(4)
             let null = open("/dev/null", O_RDWR)

@@ -37,4 +37,11 @@ long berth_copy_file_range(int fd_in, int fd_out, unsigned long len);
 /// safe from a multi-threaded process.
 pid_t berth_cgroup_touch(const char *procs);
 
+/// Sets what ps shows for this process (/proc/self/cmdline) to `title`, as
+/// setproctitle(3) does: the title is written over the original argv strings
+/// and, past them, over the environment strings, which are copied elsewhere
+/// first (environ then points at the copies). For a process forked from the
+/// CLI that should not look like the CLI. 0, or -1 if there is no room.
+int berth_set_proctitle(int argc, char **argv, const char *title);
+
 #endif
