@@ -242,6 +242,35 @@ struct NetworkTests {
         }
     }
 
+    @Test("two stores sharing a bridge never hand out one address twice; after a reboot a clash is refused at start")
+    func storesShareBridge() {
+        withNet { net in
+            let other = makeTempDirectory("net2")
+            defer { removeTree(other) }   // resets it first: its containers and leases go
+            writeFile(other + "/config.json", readFile(net.root + "/config.json"))
+            importBusybox(other)
+            #expect(berth(net.root, "run", "-d", "--name", "first", "busybox", "sleep", "60").status == 0)
+            #expect(berth(other, "run", "-d", "--name", "second", "busybox", "sleep", "60").status == 0)
+            net.remember()
+            let a = ip(net.root, "first"), b = ip(other, "second")
+            #expect(!a.isEmpty && !b.isEmpty && a != b, "first \(a), second \(b)")
+            let ping = berth(net.root, "exec", "first", "ping", "-c", "1", "-W", "2", b)
+            #expect(ping.status == 0, "first reaches second across stores: \(ping.stdout)")
+
+            // A reboot empties /run: the ledger forgets `first`, whose store still holds its address.
+            #expect(berth(net.root, "stop", "-t", "0", "first").status == 0)
+            unlink("/run/berth/leases/" + net.bridge)
+            #expect(berth(other, "rm", "-f", "second").status == 0)
+            #expect(berth(other, "run", "-d", "--name", "third", "busybox", "sleep", "60").status == 0)
+            #expect(ip(other, "third") == a, "the other store took the forgotten address")
+            let clash = berth(net.root, "start", "first")
+            expectOneErrorLine(clash, naming: ["address \(a)", "in use by container", other, "bridgeName"])
+            #expect(berth(net.root, "ps", "-a", "--format", "{{.Names}} {{.State}}").stdout.contains("first exited"))
+            #expect(berth(other, "rm", "-f", "third").status == 0)
+            #expect(berth(net.root, "start", "first").status == 0, "free again")
+        }
+    }
+
     @Test("--network none has only lo, up; --network host sees the host's interfaces")
     func noneAndHost() {
         withNet { net in

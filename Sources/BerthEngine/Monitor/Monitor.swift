@@ -141,7 +141,7 @@ final class MonitorSession {
             // window to put it in its cgroups and give it its veth.
             if let endpoint = container.endpoint, request.networkSetup {
                 attached = true
-                try HostNetwork.attach(endpoint, containerID: container.id, pid: child.pid)
+                try HostNetwork.attach(endpoint, containerID: container.id, storeRoot: store.layout.root, pid: child.pid)
                 try HostNetwork.publish(container.ports, containerID: container.id, address: endpoint.address)
             }
         } catch {
@@ -256,8 +256,8 @@ final class MonitorSession {
         io.close(socketPath: containerDirectory + "/attach.sock")
     }
 
-    /// The first process never ran: Docker leaves such a container Created,
-    /// with the exit code and the error recorded.
+    /// The first process never ran: Docker leaves such a container Created
+    /// (Exited if it had run before), with the exit code and the error recorded.
     func finishFailedStart(code: Int32, message: String) {
         MountPreparation.unmountAll(under: rootfs)
         cgroup.killAll()
@@ -268,8 +268,9 @@ final class MonitorSession {
             try? store.delete(container, driver: driver)
             if let e = container.endpoint { NetworkStore(layout: store.layout).release(e.network, container: container.id) }
         } else {
+            let before = container.state.status == "exited" ? "exited" : "created"
             _ = try? store.update(container.id) { (c: inout Container) throws(BerthError) in
-                c.state.status = "created"
+                c.state.status = before
                 c.state.exitCode = code
                 c.state.error = message
                 c.state.pid = 0

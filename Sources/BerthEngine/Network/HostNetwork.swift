@@ -24,7 +24,7 @@ public enum HostNetwork {
     /// The nftables table of a bridge (masquerade, forward, loopback guard).
     static func bridgeTable(_ bridge: String) -> String { "berth-n-" + bridge }
 
-    private static func withLock<T>(_ body: () throws(BerthError) -> T) throws(BerthError) -> T {
+    static func withLock<T>(_ body: () throws(BerthError) -> T) throws(BerthError) -> T {
         try FileSystem.makeDirectories(bridgesDirectory, mode: 0o700)
         return try FileLock.withLock(lock, body)
     }
@@ -38,8 +38,13 @@ public enum HostNetwork {
     /// Creates the bridge if missing, then the container's veth pair: the
     /// host end enslaved to the bridge and up, the peer created as `eth0`
     /// directly in the network namespace of `pid` (which configures it itself).
-    public static func attach(_ endpoint: NetworkEndpoint, containerID: String, pid: Int32) throws(BerthError) {
+    /// First the address is claimed in the host-wide ledger (`HostLeases`):
+    /// after a reboot another store may have handed it out again.
+    public static func attach(_ endpoint: NetworkEndpoint, containerID: String, storeRoot: String,
+                              pid: Int32) throws(BerthError) {
         try withLock { () throws(BerthError) in
+            try HostLeases.claimLocked(endpoint.address, on: endpoint.bridge, root: HostLeases.canonical(storeRoot),
+                                       container: containerID)
             let fd = try netlink()
             defer { close(fd) }
             let index = try ensureBridge(fd, endpoint)

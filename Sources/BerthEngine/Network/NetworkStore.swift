@@ -185,18 +185,27 @@ public struct NetworkStore: Sendable {
             if let mine = leases.first(where: { $0.value.container == container }) {
                 return endpoint(network, mine.key)
             }
-            var chosen: IPv4?
-            if let preferred, network.subnet.contains(preferred), leases[preferred] == nil, preferred != network.gateway {
-                chosen = preferred
-            } else {
-                var ip = network.gateway.value + 1
-                while ip <= network.subnet.lastHost.value {
-                    if leases[IPv4(ip)] == nil { chosen = IPv4(ip); break }
-                    ip += 1
+            // Other stores on the same bridge count too (HostLeases): the
+            // choice and its record in the host ledger happen under one lock.
+            let root = HostLeases.canonical(layout.root)
+            let address = try HostNetwork.withLock { () throws(BerthError) -> IPv4 in
+                let elsewhere = HostLeases.live(network.bridge).filter { $0.value.root != root || $0.value.container != container }
+                let free = { (ip: IPv4) in leases[ip] == nil && elsewhere[ip] == nil && ip != network.gateway }
+                var chosen: IPv4?
+                if let preferred, network.subnet.contains(preferred), free(preferred) {
+                    chosen = preferred
+                } else {
+                    var ip = network.gateway.value + 1
+                    while ip <= network.subnet.lastHost.value {
+                        if free(IPv4(ip)) { chosen = IPv4(ip); break }
+                        ip += 1
+                    }
                 }
-            }
-            guard let address = chosen else {
-                throw BerthError("no available IPv4 addresses on network \(network.name) (\(network.subnet)); remove containers or use a larger --subnet")
+                guard let chosen else {
+                    throw BerthError("no available IPv4 addresses on network \(network.name) (\(network.subnet)); remove containers or use a larger --subnet")
+                }
+                try HostLeases.claimLocked(chosen, on: network.bridge, root: root, container: container)
+                return chosen
             }
             leases[address] = Lease(container: container, name: name, pid: getpid())
             try writeLeases(network.name, leases)
@@ -214,6 +223,9 @@ public struct NetworkStore: Sendable {
             let leases = liveLeases(network).filter { $0.value.container != container }
             try writeLeases(network, leases)
             rewriteHosts(network, leases)
+        }
+        if let record = try? get(network) {
+            HostLeases.release(on: record.bridge, root: HostLeases.canonical(layout.root), container: container)
         }
     }
 
