@@ -51,6 +51,10 @@ enum HostLeases {
     }
 
     static func write(_ bridge: String, _ holders: [IPv4: Holder]) throws(BerthError) {
+        if holders.isEmpty {   // the last address went: no file, as before the bridge was used
+            unlink(path(bridge))
+            return
+        }
         try FileSystem.makeDirectories(directory, mode: 0o700)
         let json = JSON.object(holders.keys.sorted().map { ip in
             let h = holders[ip]!
