@@ -144,7 +144,11 @@ enum Attach {
         if !container.tty && sigProxy { client.signalTarget = container.state.pid }
         switch client.run() {
         case .exited(let code): return code
-        case .detached: return 0
+        case .detached:
+            // The container's prompt is still on the screen, cursor after it:
+            // the caller's prompt (the REPL's or the shell's) goes on a line of its own.
+            if container.tty && ctx.stdoutIsTerminal { ctx.printRaw("\n") }
+            return 0
         case .failed(let code, let message): throw BerthError(message, exitCode: code)
         case .lost: throw BerthError("lost the connection to the monitor of \(container.name); check 'berth ps -a'")
         }

@@ -104,8 +104,8 @@ struct LifecycleTerminalTests {
 
             // Ctrl-P Ctrl-Q detaches; the container runs on.
             pane.press("C-p", "C-q")
-            seen = pane.waitForPrompt("berth>")
-            #expect(seen.ok, "detached to the REPL; screen:\n\(seen.screen)")
+            seen = pane.waitFor { lastLine($0) == "berth>" }
+            #expect(seen.ok, "detached to the REPL, its prompt on a line of its own; screen:\n\(seen.screen)")
             pane.press("C-l")
             pane.enter("ps")
             seen = pane.waitFor { screen in
