@@ -11,10 +11,20 @@
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nf_tables.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 
 struct request {
     struct nlmsghdr h;
@@ -215,4 +225,49 @@ int berth_port_of(int fd) {
     socklen_t len = sizeof a;
     if (getsockname(fd, (struct sockaddr *)&a, &len) != 0) return 0;
     return ntohs(a.sin_port);
+}
+
+int berth_nl_container_of(pid_t pid, const char *ifname, uint32_t address, int prefix, uint32_t gateway,
+                          const char **step) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/ns/net", (int)pid);
+    *step = "open the container's network namespace";
+    int ns = open(path, O_RDONLY | O_CLOEXEC);
+    if (ns < 0) return -1;
+    /* Raw clone (fork without atfork handlers): the helper only makes system calls. */
+    long child = syscall(SYS_clone, (unsigned long)SIGCHLD, NULL, NULL, NULL, NULL);
+    if (child < 0) { close(ns); return -1; }
+    if (child == 0) {
+        const char *ignored;
+        if (setns(ns, CLONE_NEWNET) != 0) _exit(errno ? errno : 1);
+        if (berth_nl_container(ifname, address, prefix, gateway, &ignored) != 0) _exit(errno ? errno : 1);
+        _exit(0);
+    }
+    close(ns);
+    int status = 0;
+    while (waitpid((pid_t)child, &status, 0) < 0) { if (errno != EINTR) return -1; }
+    *step = "configure the network inside the container";
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return 0;
+    errno = WIFEXITED(status) ? WEXITSTATUS(status) : EINTR;
+    return -1;
+}
+
+int berth_nft_table_exists(const char *name) {
+    int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
+    if (fd < 0) return -1;
+    struct sockaddr_nl local = { .nl_family = AF_NETLINK };
+    if (bind(fd, (struct sockaddr *)&local, sizeof local) != 0) { int e = errno; close(fd); errno = e; return -1; }
+    struct request r;
+    start(&r, (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETTABLE, 0, sizeof(struct nfgenmsg));
+    struct nfgenmsg *g = (struct nfgenmsg *)NLMSG_DATA(&r.h);
+    g->nfgen_family = NFPROTO_IPV4;
+    g->version = NFNETLINK_V0;
+    attr(&r.h, NFTA_TABLE_NAME, name, (int)strlen(name) + 1);
+    int rc = transact(fd, &r);   /* the table, then the ack; or ENOENT */
+    int e = errno;
+    close(fd);
+    if (rc == 0) return 1;
+    if (e == ENOENT) return 0;
+    errno = e;
+    return -1;
 }

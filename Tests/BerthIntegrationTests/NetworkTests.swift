@@ -84,16 +84,6 @@ struct NetworkTests {
         berth(root, "inspect", "-f", "{{.NetworkSettings.IPAddress}}", name).stdout.trimmingSpacesAndNewlines
     }
 
-    /// A port nobody listens on right now.
-    private func freePort() -> UInt16 {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var a = sockaddr_in(); a.sin_family = sa_family_t(AF_INET); a.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
-        _ = withUnsafeMutablePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
-        return UInt16(bigEndian: a.sin_port)
-    }
 
     @Test("two containers on the default network talk by IP; on a user network by name")
     func containersTalk() {
@@ -193,7 +183,7 @@ struct NetworkTests {
             #expect(pids.count == 20 && failures == 0 && errs.isEmpty, "errors: \(errs)")
             net.remember()
             let ids = berth(net.root, "ps", "-q").stdout.split(separator: "\n").map(String.init)
-            #expect(ids.count == 20)
+            #expect(ids.count == 20, "running: \(berth(net.root, "ps", "-a").stdout)")
             let addresses = Set(ids.map { ip(net.root, $0) })
             #expect(addresses.count == 20 && !addresses.contains(""), "addresses: \(addresses.sorted())")
             #expect(sh("ls /sys/class/net/\(net.bridge)/brif | wc -l").stdout.trimmingSpacesAndNewlines == "20")
@@ -228,6 +218,13 @@ struct NetworkTests {
             // A second run reuses it as it is.
             let again = berth(net.root, "run", "--rm", "busybox", "ip", "-o", "-4", "addr", "show", "eth0")
             #expect(again.status == 0 && again.stdout.contains("10.233."), "again: \(again.stdout) \(again.stderr)")
+            // A firewall reload that drops its table is repaired by the next start, without doubling rules.
+            let table = "berth-n-" + net.bridge
+            #expect(sh("nft delete table ip \(table)").status == 0)
+            #expect(berth(net.root, "run", "--rm", "busybox", "true").status == 0)
+            #expect(berth(net.root, "run", "--rm", "busybox", "true").status == 0)
+            let rules = sh("nft list table ip \(table)").stdout
+            #expect(rules.split(separator: "\n").filter { $0.contains("masquerade") }.count == 2, "the table is back, once: \(rules)")
 
             let refused = runProcess([berthBinary, "--root", net.root, "system", "reset"], stdin: "n\n")
             #expect(refused.status == 0 && refused.stdout.contains("Are you sure"), "prompts: \(refused.stdout)")

@@ -39,6 +39,39 @@ struct OCIBackendTests {
         #expect(berth(root, "run", "--rm", "--isolation", "oci:\(runtime)", "busybox", "nosuch").status == 127)
     }
 
+    @Test("oci:runc and oci:crun containers join the bridge: an address, each other, a published port, lo with --network none")
+    func bridgeNetwork() {
+        let root = makeTempDirectory("oci-net")
+        defer {
+            for id in berth(root, "ps", "-aq").stdout.split(separator: "\n") { berth(root, "rm", "-f", String(id)) }
+            #expect(mounts(under: root).isEmpty)
+            removeTree(root)   // system reset: the bridge and its rules go too
+        }
+        // A bridge and subnet of this test's own, as the network tests do.
+        let bridge = "bo\(getpid() % 100_000)"
+        writeFile(root + "/config.json", #"{"bridgeName": "\#(bridge)", "bridgeSubnet": "10.236.\#(getpid() % 200).0/24"}"#)
+        importBusybox(root)
+        let port = freePort()
+        #expect(berth(root, "run", "-d", "--name", "web", "--isolation", "oci:runc", "-p", "127.0.0.1:\(port):80",
+                      "busybox", "httpd", "-f", "-p", "80", "-h", "/etc").status == 0)
+        let address = berth(root, "inspect", "-f", "{{.NetworkSettings.IPAddress}}", "web").stdout.trimmingSpacesAndNewlines
+        #expect(address.hasPrefix("10.236."), "web: \(address)")
+        let inside = berth(root, "exec", "web", "ip", "-o", "-4", "addr", "show", "eth0").stdout
+        #expect(inside.contains(address + "/24"), "eth0 under runc: \(inside)")
+        let fromCrun = berth(root, "run", "--rm", "--isolation", "oci:crun", "busybox", "wget", "-qO-", "http://\(address)/hostname")
+        #expect(fromCrun.status == 0 && fromCrun.stdout.count == 13, "crun reaches runc: \(fromCrun.stdout) \(fromCrun.stderr)")
+        var fromHost = ""
+        eventually { fromHost = sh("wget -qO- http://127.0.0.1:\(port)/hostname").stdout; return !fromHost.isEmpty }
+        #expect(fromHost == fromCrun.stdout, "the host reaches the published port: \(fromHost)")
+        let none = berth(root, "run", "--rm", "--isolation", "oci:crun", "--network", "none", "busybox", "ip", "-o", "link")
+        #expect(none.stdout.split(separator: "\n").count == 1 && none.stdout.contains("lo:") && none.stdout.contains("UP"),
+                "--network none: lo only, up: \(none.stdout)")
+        let id = berth(root, "inspect", "-f", "{{.Id}}", "web").stdout.prefix(12)
+        #expect(berth(root, "rm", "-f", "web").status == 0)
+        #expect(!fileExists("/sys/class/net/bv\(id)"), "rm took the veth")
+        #expect(!sh("nft list tables").stdout.contains("berth-c-\(id)"), "rm took the port rules")
+    }
+
     @Test("a bundle exported with berth bundle runs unchanged under runc run and crun run")
     func bundleRunsUnderRuntimes() {
         let root = makeTempDirectory("oci")

@@ -28,7 +28,7 @@ final class LocalRegistry {
     /// `users` are `name:password` pairs for htpasswd auth (bcrypt, from apache2-utils' htpasswd).
     init(users: [(String, String)] = []) {
         dir = makeTempDirectory("registry")
-        port = Self.freePort()
+        port = freePort()
         var auth = ""
         if !users.isEmpty {
             for (user, password) in users {
@@ -74,19 +74,6 @@ final class LocalRegistry {
         removeTree(dir)
     }
 
-    /// A port nothing listens on: bind to port 0 and read what the kernel chose.
-    static func freePort() -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        addr.sin_port = 0
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
-        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
-        return Int(UInt16(bigEndian: addr.sin_port))
-    }
 
     /// `skopeo copy` of a `berth save` archive into `NAME:TAG` here.
     func fill(from archive: String, as name: String, creds: String? = nil, sourceLocation: SourceLocation = #_sourceLocation) {
@@ -398,7 +385,7 @@ struct RegistryTests {
         let blob = layerBlobs(registry, "library/busybox:latest").first ?? "?"
         // A proxy that cuts the first response for each blob in half.
         writeFile(dir + "/cutproxy.py", Self.cutProxy)
-        let port = LocalRegistry.freePort()
+        let port = freePort()
         let started = sh("nohup python3 \(dir)/cutproxy.py \(port) http://\(registry.address) >\(dir)/proxy.log 2>&1 </dev/null & echo $!")
         let proxy = Int32(started.stdout.split(separator: "\n").first ?? "") ?? -1
         defer { if proxy > 0 { kill(proxy, SIGKILL) } }

@@ -71,7 +71,7 @@ final class MonitorSession {
         var ready = readyFD
         let child: SpawnedChild
         do throws(BerthError) {
-            child = try spawn()
+            child = try spawn(reportFD: readyFD)
         } catch {
             Monitor.report(ready, "err \(error.exitCode) \(error.message)")
             finishFailedStart(code: error.exitCode, message: error.message)
@@ -101,7 +101,7 @@ final class MonitorSession {
         finish(code: code)
     }
 
-    private func spawn() throws(BerthError) -> SpawnedChild {
+    private func spawn(reportFD: Int32) throws(BerthError) -> SpawnedChild {
         let plan = try backend.plan(for: IsolationRequest(hostNetwork: container.hostNetwork,
                                                            readonlyRoot: container.readonlyRoot))
         let user = try UserLookup.resolve(container.user, rootfs: rootfs)
@@ -133,6 +133,7 @@ final class MonitorSession {
         request.networkSetup = plan.cloneFlags & berth_clone_newnet() != 0
         request.endpoint = container.endpoint
         if cgroup.version == "v2" { request.cgroupDirectory = cgroup.path }
+        request.monitorReportFD = reportFD
         let child = try Spawner.spawn(request)
         io.closeChildEnds()
         do throws(BerthError) {
@@ -161,7 +162,7 @@ final class MonitorSession {
 
     /// `/etc/hosts`, `/etc/hostname`, `/etc/resolv.conf` in the container
     /// directory, bind-mounted over the image's (as Docker does).
-    private func writeEtcFiles() throws(BerthError) -> [MountSpec] {
+    func writeEtcFiles() throws(BerthError) -> [MountSpec] {
         let dir = containerDirectory
         let peers = container.endpoint.map { NetworkStore(layout: store.layout).peers($0.network, except: container.id) } ?? []
         let hosts = container.hostNetwork ? ((try? FileSystem.readText("/etc/hosts")) ?? HostsFile.base)
@@ -174,7 +175,7 @@ final class MonitorSession {
     }
 
     /// Takes the container off its network: port rules, veth.
-    private func releaseNetwork() {
+    func releaseNetwork() {
         portReservations.forEach { close($0) }
         portReservations = []
         guard attached, container.endpoint != nil else { return }

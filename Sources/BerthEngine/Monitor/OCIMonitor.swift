@@ -58,6 +58,10 @@ struct OCIMonitor {
         let user = try UserLookup.resolve(c.user, rootfs: session.rootfs)
         let prep = MountPreparation(rootfs: session.rootfs, volumes: VolumeStore(layout: session.store.layout))
         for m in c.mounts { try prep.prepare(m) }
+        // /etc/hosts, hostname and resolv.conf, bind-mounted as the namespaces backend does.
+        let etcMounts = try session.writeEtcFiles()
+        for m in etcMounts { try prep.prepare(m) }
+        session.portReservations = try HostNetwork.reserve(c.ports)
         session.io.signals = berth_signalfd([SIGCHLD, SIGTERM, SIGINT, SIGHUP], 4)
         var stdio: [Int32] = [-1, -1, -1]
         var console: Int32 = -1
@@ -74,7 +78,8 @@ struct OCIMonitor {
         let relative = c.cgroupPath.firstRange(of: "/freezer/").map { "/" + c.cgroupPath[$0.upperBound...] }
             ?? "/" + c.cgroupPath.split(separator: "/").suffix(2).joined(separator: "/")
         let spec = OCISpec.spec(c, plan: plan, user: user, rootPath: session.rootfs,
-                                mountSources: c.mounts.map(prep.source), cgroupsPath: relative)
+                                mountSources: c.mounts.map(prep.source), cgroupsPath: relative,
+                                extraMounts: etcMounts.map { ($0, prep.source($0)) })
         try FileSystem.writeAtomically(dir + "/bundle/config.json", text: spec.pretty(indent: 2))
         // A relative socket path, because sun_path holds only 108 bytes; runc
         // resolves it after changing into the bundle, so both live there.
@@ -94,7 +99,37 @@ struct OCIMonitor {
             .split(separator: "\n").first ?? "") else {
             throw BerthError("\(FileSystem.baseName(runtime.binary)) create wrote no pid file; see \(runtime.logFile)")
         }
+        do throws(BerthError) {
+            try connect(pid)
+        } catch {
+            try? runtime.run(["delete", "--force", c.id])
+            throw error
+        }
         return pid
+    }
+
+    /// Between `create` and `start` the runtime's container sits in its new
+    /// network namespace with nothing in it: the monitor plugs in its veth (as
+    /// for the namespaces backend) and a helper that joins the namespace
+    /// configures lo and eth0 from inside; then the published ports.
+    private func connect(_ pid: Int32) throws(BerthError) {
+        let c = session.container
+        guard !c.hostNetwork else { return }
+        var step: UnsafePointer<CChar>? = nil
+        if let endpoint = c.endpoint {
+            session.attached = true
+            try HostNetwork.attach(endpoint, containerID: c.id, storeRoot: session.store.layout.root, pid: pid)
+            let configured = "eth0".withCString { name in
+                berth_nl_container_of(pid, name, endpoint.address.networkOrder, Int32(endpoint.prefix),
+                                      endpoint.gateway.networkOrder, &step)
+            }
+            if configured != 0 {
+                throw .syscall(step.map { String(cString: $0) } ?? "configure the network", "of container \(c.name)", .current)
+            }
+            try HostNetwork.publish(c.ports, containerID: c.id, address: endpoint.address)
+        } else if berth_nl_container_of(pid, nil, 0, 0, 0, &step) != 0 {   // --network none: lo up, as Docker
+            throw .syscall(step.map { String(cString: $0) } ?? "bring lo up", "in container \(c.name)", .current)
+        }
     }
 
     /// Accepts the runtime's connection on the console socket and takes the pty master.

@@ -43,7 +43,7 @@ public enum HostNetwork {
     public static func attach(_ endpoint: NetworkEndpoint, containerID: String, storeRoot: String,
                               pid: Int32) throws(BerthError) {
         try withLock { () throws(BerthError) in
-            try HostLeases.claimLocked(endpoint.address, on: endpoint.bridge, root: HostLeases.canonical(storeRoot),
+            try HostLeases.claimLocked(endpoint.address, on: endpoint.bridge, root: FileSystem.realPath(storeRoot),
                                        container: containerID)
             let fd = try netlink()
             defer { close(fd) }
@@ -59,17 +59,39 @@ public enum HostNetwork {
         }
     }
 
+    /// The bridge, its address, sysctls and nftables table, made if missing.
+    /// A bridge outlives its containers, so an existing one is checked too:
+    /// a firewall reload may have flushed the table, or something turned
+    /// ip_forward off (two reads and one netlink request; Docker re-applies
+    /// its rules when the daemon starts, Berth when a container does).
     private static func ensureBridge(_ fd: Int32, _ e: NetworkEndpoint) throws(BerthError) -> Int32 {
         var index = berth_nl_index(e.bridge)
-        if index > 0 { return index }
+        if index > 0 {
+            let tableThere = berth_nft_table_exists(bridgeTable(e.bridge)) != 0   // 1, or -1: cannot tell, leave it
+            if tableThere && readSysctl("/proc/sys/net/ipv4/ip_forward") != "0"
+                && readSysctl("/proc/sys/net/ipv4/conf/\(e.bridge)/route_localnet") == "1" {
+                return index
+            }
+            try configureBridge(fd, e, index: index, fresh: false)
+            return index
+        }
         if berth_nl_create_bridge(fd, e.bridge) != 0 && errno != EEXIST {
             throw .syscall("create bridge", e.bridge, .current)
         }
         index = berth_nl_index(e.bridge)
         guard index > 0 else { throw .syscall("find bridge", e.bridge, Errno(ENODEV)) }
+        try configureBridge(fd, e, index: index, fresh: true)
+        return index
+    }
+
+    /// Address, up, sysctls and the nftables table of a bridge, each step
+    /// harmless if already done (the table is flushed and filled again in
+    /// one nft batch). Only a `fresh` bridge is deleted on failure: a
+    /// repaired one may have containers plugged in.
+    private static func configureBridge(_ fd: Int32, _ e: NetworkEndpoint, index: Int32, fresh: Bool) throws(BerthError) {
         if berth_nl_add_address(fd, index, e.gateway.networkOrder, Int32(e.prefix)) != 0 && errno != EEXIST {
             let err = Errno.current
-            _ = berth_nl_delete_link(fd, e.bridge)
+            if fresh { _ = berth_nl_delete_link(fd, e.bridge) }
             throw .syscall("set the bridge address", "\(e.gateway)/\(e.prefix) on \(e.bridge)", err)
         }
         _ = berth_nl_link_up(fd, index)
@@ -83,6 +105,8 @@ public enum HostNetwork {
         let subnet = Subnet(base: e.gateway, prefix: e.prefix)
         let table = bridgeTable(e.bridge)
         let rules = """
+            table ip \(table)
+            flush table ip \(table)
             table ip \(table) {
               chain postrouting { type nat hook postrouting priority srcnat; policy accept; oifname "\(e.bridge)" ip saddr 127.0.0.0/8 masquerade; ip saddr \(subnet) oifname != "\(e.bridge)" masquerade; }
               chain forwarding { type filter hook forward priority filter; policy accept; iifname "\(e.bridge)" accept; oifname "\(e.bridge)" ct state established,related accept; }
@@ -90,11 +114,10 @@ public enum HostNetwork {
             }
             """
         if let failure = Nft.run(rules) {
-            _ = berth_nl_delete_link(fd, e.bridge)
+            if fresh { _ = berth_nl_delete_link(fd, e.bridge) }
             throw BerthError("cannot add the nftables rules of \(e.bridge): \(failure)")
         }
         _ = try? FileSystem.writeAtomically(bridgesDirectory + "/" + e.bridge, text: table + "\n")
-        return index
     }
 
     /// Deletes a container's host veth (its peer goes with it). The bridge

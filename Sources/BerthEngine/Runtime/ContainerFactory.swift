@@ -266,13 +266,8 @@ public struct ContainerFactory {
             fellBack = true
         }
         let chosen = try lifecycle.registry.isolationBackend(name)
-        // The oci backend hands the namespace to an external runtime, which Berth
-        // cannot yet wire into its bridge: it gets loopback only unless --network host.
-        var network = o.network ?? (chosen.isolates ? (name == "oci" ? "none" : "bridge") : "host")
+        var network = o.network ?? (chosen.isolates ? "bridge" : "host")
         if network == "default" { network = "bridge" }
-        if name == "oci" && !["none", "host"].contains(network) {
-            throw BerthError("the oci backend supports --network none and --network host; bridge networks need --isolation namespaces")
-        }
         if !chosen.isolates {
             if !fellBack {
                 warnings.append("WARNING: the \(name) backend does not isolate processes, users or the network; use it only for trusted images")

@@ -18,7 +18,7 @@ public enum OCISpec {
     /// (absolute for the oci backend, `rootfs` for an exported bundle);
     /// `mountSources` maps each mount to its host source.
     public static func spec(_ c: Container, plan: IsolationPlan, user: ResolvedUser, rootPath: String,
-                            mountSources: [String], cgroupsPath: String?) -> JSON {
+                            mountSources: [String], cgroupsPath: String?, extraMounts: [(MountSpec, String)] = []) -> JSON {
         let caps = (0...40).filter { plan.capabilities == .max || plan.capabilities & (1 << UInt64($0)) != 0 }
             .compactMap { capabilityNames[$0] }
         let process: JSON = .object([
@@ -43,7 +43,7 @@ public enum OCISpec {
             ("process", process),
             ("root", .object([("path", .string(rootPath)), ("readonly", .bool(c.readonlyRoot))])),
             ("hostname", .string(c.hostname)),
-            ("mounts", .array(standardMounts + zip(c.mounts, mountSources).map { mount($0, $1) })),
+            ("mounts", .array(standardMounts + (extraMounts + zip(c.mounts, mountSources)).map { mount($0.0, $0.1) })),
             ("linux", .object(linux)),
         ])
     }

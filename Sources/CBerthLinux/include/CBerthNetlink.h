@@ -42,6 +42,18 @@ int berth_nl_index(const char *name);
 /// Returns 0, or -1 with errno; `*step` names what failed.
 int berth_nl_container(const char *ifname, uint32_t address, int prefix, uint32_t gateway, const char **step);
 
+/// Whether the nftables table `name` (family ip) exists: 1 or 0, or -1 with
+/// errno. One NFT_MSG_GETTABLE on a netfilter netlink socket, so checking
+/// costs microseconds where `nft list table` costs a process.
+int berth_nft_table_exists(const char *name);
+
+/// berth_nl_container for a process started by someone else (an OCI
+/// runtime's container, between `create` and `start`): a forked helper joins
+/// the network namespace of `pid` and configures it there. 0, or -1 with
+/// errno; `*step` names what failed.
+int berth_nl_container_of(pid_t pid, const char *ifname, uint32_t address, int prefix, uint32_t gateway,
+                          const char **step);
+
 /// A socket bound to ip:port (TCP: also listening), close-on-exec, with
 /// SO_REUSEADDR so TIME_WAIT does not count as in use; -1 with errno.
 int berth_port_bind(const char *ip, uint16_t port, int udp);
