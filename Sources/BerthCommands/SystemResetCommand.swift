@@ -24,25 +24,35 @@ struct SystemResetCommand: Command {
             guard Prompt.confirm(ctx) else { return 0 }
         }
         let lifecycle = try ctx.lifecycle()
-        var failures: [String] = []
-        for c in lifecycle.containers.all() {
-            do throws(BerthError) { try lifecycle.remove(c.id, force: true, volumes: true) } catch {
-                failures.append("container \(c.name): \(error.message)")
+        let layout = lifecycle.layout
+        // The containers lock keeps a concurrent create from slipping a new
+        // container (and its mounts) in while the store is taken apart.
+        try FileLock.withLock(layout.containerLock) { () throws(BerthError) in
+            var failures: [String] = []
+            for c in lifecycle.containers.all() {
+                do throws(BerthError) { try lifecycle.remove(c.id, force: true, volumes: true) } catch {
+                    failures.append("container \(c.name): \(error.message)")
+                }
             }
-        }
-        guard failures.isEmpty else {
-            // A container that could not go still holds mounts or devices:
-            // deleting the files under it would lose them, so stop here.
-            throw BerthError("system reset stopped, nothing else was removed: \(failures.joined(separator: "; ")); fix that, then run it again")
-        }
-        let networks = NetworkStore(layout: lifecycle.layout)
-        for n in networks.all() { HostNetwork.removeBridge(n.bridge) }
-        for entry in Self.stateEntries {
-            do throws(BerthError) { try FileSystem.removeTree(lifecycle.layout.root + "/" + entry) } catch {
-                failures.append(error.message)
+            guard failures.isEmpty else {
+                // A container that could not go still holds mounts or devices:
+                // deleting the files under it would lose them, so stop here.
+                throw BerthError("system reset stopped, nothing else was removed: \(failures.joined(separator: "; ")); fix that, then run it again")
             }
+            // Anything still mounted below the store (a record that did not
+            // load, a bind made by hand) could take the files it shows with it.
+            let root = FileSystem.realPath(layout.root)
+            if let mounted = MountPreparation.mountPoints(under: root).last {
+                throw BerthError("system reset stopped before deleting any file: \(mounted) is still mounted; unmount it (umount \(mounted)) and run system reset again")
+            }
+            for n in NetworkStore(layout: layout).all() { HostNetwork.removeBridge(n.bridge) }
+            for entry in Self.stateEntries {
+                do throws(BerthError) { try FileSystem.removeTree(layout.root + "/" + entry) } catch {
+                    failures.append(error.message)
+                }
+            }
+            guard failures.isEmpty else { throw BerthError("system reset: \(failures.joined(separator: "; "))") }
         }
-        guard failures.isEmpty else { throw BerthError("system reset: \(failures.joined(separator: "; "))") }
         return 0
     }
 }

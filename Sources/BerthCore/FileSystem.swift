@@ -1,10 +1,19 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CBerthLinux
 
 /// Path and file helpers used by the store and the plugins. Every write that
 /// must survive a crash goes through `writeAtomically`.
 public enum FileSystem {
+    /// The canonical absolute path (symlinks resolved), or `path` itself if
+    /// it does not exist.
+    public static func realPath(_ path: String) -> String {
+        guard let resolved = realpath(path, nil) else { return path }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
     /// Whether anything (even a dangling symlink) exists at `path`.
     public static func exists(_ path: String) -> Bool {
         var st = stat()
@@ -154,6 +163,14 @@ public enum FileSystem {
     }
 
     private static func removeContents(of dirfd: Int32) throws(Errno) {
+        // A directory on another mount is a mount point (a volume, a bind of
+        // a host directory): never empty it. Without mount IDs (kernels
+        // before 5.8) st_dev still catches mounts of other filesystems.
+        var mount: UInt64 = 0
+        let haveMountID = berth_mount_id(dirfd, &mount) == 0
+        var st = stat()
+        guard fstat(dirfd, &st) == 0 else { throw .current }
+        let device = st.st_dev
         let dup = Glibc.dup(dirfd)
         guard let dir = fdopendir(dup) else { close(dup); throw .current }
         defer { closedir(dir) }
@@ -170,6 +187,10 @@ public enum FileSystem {
             let child = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
             if child < 0 { throw .current }
             defer { close(child) }
+            var childMount: UInt64 = 0
+            var cst = stat()
+            if fstat(child, &cst) == 0 && cst.st_dev != device { throw Errno(EBUSY) }
+            if haveMountID && berth_mount_id(child, &childMount) == 0 && childMount != mount { throw Errno(EBUSY) }
             try removeContents(of: child)
             if unlinkat(dirfd, name, AT_REMOVEDIR) != 0 && errno != ENOENT { throw .current }
         }

@@ -4,7 +4,9 @@
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,19 +53,36 @@ int berth_set_proctitle(int argc, char **argv, const char *title) {
         end = argv[i] + strlen(argv[i]) + 1;
     }
     int count = 0;
-    while (environ[count]) count++;
-    char **copy = malloc((size_t)(count + 1) * sizeof *copy);
-    if (!copy) return -1;
-    for (int i = 0; i < count; i++) {
-        if (environ[i] == end) end = environ[i] + strlen(environ[i]) + 1;
-        copy[i] = strdup(environ[i]);
-        if (!copy[i]) return -1;
+    while (environ && environ[count]) count++;
+    char *env_end = end;
+    for (int i = 0; i < count && environ[i] == env_end; i++) env_end = environ[i] + strlen(environ[i]) + 1;
+    size_t title_size = strlen(title) + 1;
+    if ((size_t)(env_end - start) < title_size) { errno = ENOSPC; return -1; }   /* never a cut title */
+    if ((size_t)(end - start) < title_size) {
+        /* The title needs the environment's room too: move the environment first. */
+        char **copy = calloc((size_t)count + 1, sizeof *copy);
+        if (!copy) return -1;
+        for (int i = 0; i < count; i++) {
+            copy[i] = strdup(environ[i]);
+            if (!copy[i]) {
+                for (int j = 0; j < i; j++) free(copy[j]);
+                free(copy);
+                return -1;
+            }
+        }
+        environ = copy;
+        end = env_end;
     }
-    copy[count] = NULL;
-    environ = copy;
-    size_t room = (size_t)(end - start);
-    if (room < 2) return -1;
-    memset(start, 0, room);
-    strncpy(start, title, room - 1);
+    memset(start, 0, (size_t)(end - start));
+    memcpy(start, title, title_size);
+    return 0;
+}
+
+int berth_mount_id(int fd, uint64_t *id) {
+    struct statx stx;
+    memset(&stx, 0, sizeof stx);
+    if (statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_MNT_ID, &stx) != 0) return -1;
+    if (!(stx.stx_mask & STATX_MNT_ID)) { errno = EOPNOTSUPP; return -1; }
+    *id = stx.stx_mnt_id;
     return 0;
 }

@@ -252,6 +252,12 @@ static void close_other_fds(void) {
 }
 
 static int child(const struct berth_spawn_config *c) {
+    for (int i = 0; i < 2; i++) if (c->close_fds[i] >= 0) close(c->close_fds[i]);
+    /* Until the monitor says go, its death is ours (it could never release
+       us); after that PID 1 outlives a killed monitor, as it always has. A
+       monitor that died before this line shows as EOF on the sync pipe,
+       whose only write end is now the monitor's own. */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) fail(c, BERTH_STAGE_SYNC, "set the parent-death signal", NULL);
     berth_unblock_signals();
     if (setsid() < 0) fail(c, BERTH_STAGE_TTY, "setsid", NULL);
     /* The root filesystem is built before waiting for the parent: this work
@@ -279,6 +285,7 @@ static int child(const struct berth_spawn_config *c) {
         if (errno != EINTR) fail(c, BERTH_STAGE_SYNC, "wait for parent", NULL);
     }
     if (n == 0) _exit(125);
+    if (prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0) != 0) fail(c, BERTH_STAGE_SYNC, "clear the parent-death signal", NULL);
     if (c->clone_flags & CLONE_NEWNET) {
         /* A new network namespace starts with lo down (Docker's --network none has it up);
            with a bridge, the monitor has put our end of the veth here and we configure it
@@ -321,8 +328,9 @@ pid_t berth_spawn(const struct berth_spawn_config *config, int *into_cgroup) {
         pid = syscall(SYS_clone3, &args, sizeof args);
         if (pid == 0) _exit(child(config));
         if (pid > 0) { *into_cgroup = 1; return (pid_t)pid; }
-        /* No clone3 (before 5.3) or no CLONE_INTO_CGROUP (before 5.7): the old way. */
-        if (errno != ENOSYS && errno != E2BIG && errno != EINVAL) return -1;
+        /* No clone3 (before 5.3), no CLONE_INTO_CGROUP (before 5.7), or a
+           seccomp profile that refuses clone3 (EPERM, as older Docker ones
+           do): the old way, whose own error, if any, is the one to report. */
     }
     pid = syscall(SYS_clone, (unsigned long)(config->clone_flags | SIGCHLD), NULL, NULL, NULL, NULL);
     if (pid != 0) return (pid_t)pid;

@@ -89,6 +89,42 @@ struct StorageDriverTests {
         #expect(readFile(fx.layers[0].path + "/etc/motd") == "image\n")
     }
 
+    @Test("removing a tree never empties a mount inside it: a bind of the same filesystem, or a tmpfs")
+    func removeTreeStopsAtMounts() {
+        let dir = makeTempDirectory("rmtree")
+        let host = makeTempDirectory("rmtree-host")
+        defer {
+            _ = umount2(dir + "/a/bind", Int32(MNT_DETACH)); _ = umount2(dir + "/a/tmp", Int32(MNT_DETACH))
+            removeTree(dir); removeTree(host)
+        }
+        writeFile(host + "/precious", "keep me\n")
+        for d in ["/a/bind", "/a/tmp"] { _ = try? FileSystem.makeDirectories(dir + d) }
+        writeFile(dir + "/a/plain", "goes\n")
+        #expect(mount(host, dir + "/a/bind", nil, UInt(MS_BIND), nil) == 0)   // same filesystem: st_dev alike
+        #expect(mount("tmpfs", dir + "/a/tmp", "tmpfs", 0, nil) == 0)
+        writeFile(dir + "/a/tmp/inside", "keep me too\n")
+        var failure: BerthError?
+        do { try FileSystem.removeTree(dir + "/a") } catch { failure = error }
+        #expect(failure?.message.contains("EBUSY") == true, "refused: \(String(describing: failure))")
+        #expect(readFile(host + "/precious") == "keep me\n", "the bound directory was not emptied")
+        #expect(readFile(dir + "/a/tmp/inside") == "keep me too\n", "the tmpfs was not emptied")
+    }
+
+    @Test("system reset stops before deleting anything while something is still mounted in the store")
+    func resetRefusesMounts() {
+        let root = makeTempDirectory("reset")
+        let host = makeTempDirectory("reset-host")
+        defer { _ = umount2(root + "/volumes/v/_data", Int32(MNT_DETACH)); removeTree(root); removeTree(host) }
+        importBusybox(root)
+        writeFile(host + "/precious", "keep me\n")
+        _ = try? FileSystem.makeDirectories(root + "/volumes/v/_data")
+        #expect(mount(host, root + "/volumes/v/_data", nil, UInt(MS_BIND), nil) == 0)
+        let reset = berth(root, "system", "reset", "--force")
+        expectOneErrorLine(reset, naming: ["still mounted", "/volumes/v/_data", "umount"])
+        #expect(readFile(host + "/precious") == "keep me\n")
+        #expect(!berth(root, "images", "-q").stdout.isEmpty, "nothing was deleted")
+    }
+
     @Test("overlay keeps copy-on-write: the container layer holds only what changed")
     func overlayCopiesNothingUpFront() throws {
         let fx = Fixture()

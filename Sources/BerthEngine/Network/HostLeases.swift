@@ -85,11 +85,4 @@ enum HostLeases {
             try write(bridge, holders)
         }
     }
-
-    /// The canonical path of a store root, so two spellings of one store match.
-    static func canonical(_ root: String) -> String {
-        guard let resolved = realpath(root, nil) else { return root }
-        defer { free(resolved) }
-        return String(cString: resolved)
-    }
 }

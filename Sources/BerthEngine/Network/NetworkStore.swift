@@ -187,7 +187,7 @@ public struct NetworkStore: Sendable {
             }
             // Other stores on the same bridge count too (HostLeases): the
             // choice and its record in the host ledger happen under one lock.
-            let root = HostLeases.canonical(layout.root)
+            let root = FileSystem.realPath(layout.root)
             let address = try HostNetwork.withLock { () throws(BerthError) -> IPv4 in
                 let elsewhere = HostLeases.live(network.bridge).filter { $0.value.root != root || $0.value.container != container }
                 let free = { (ip: IPv4) in leases[ip] == nil && elsewhere[ip] == nil && ip != network.gateway }
@@ -225,7 +225,7 @@ public struct NetworkStore: Sendable {
             rewriteHosts(network, leases)
         }
         if let record = try? get(network) {
-            HostLeases.release(on: record.bridge, root: HostLeases.canonical(layout.root), container: container)
+            HostLeases.release(on: record.bridge, root: FileSystem.realPath(layout.root), container: container)
         }
     }
 

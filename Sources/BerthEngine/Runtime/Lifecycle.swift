@@ -117,7 +117,7 @@ public struct Lifecycle {
     public func waitForExit(_ ref: String) throws(BerthError) -> Int32 {
         let container = try containers.find(ref)
         if container.state.isActive {
-            try awaitRecordedExit(container, limitMs: -1)
+            try awaitRecordedExit(container, limitMs: -1, interruptible: true)
             try Interruption.check()
         }
         return (try? containers.load(id: container.id))?.state.exitCode ?? container.state.exitCode
@@ -125,19 +125,22 @@ public struct Lifecycle {
 
     /// Waits for the monitor to write the exit (it exits right after). If the
     /// monitor is gone, the truthful state is computed on the next load.
-    func awaitRecordedExit(_ container: Container, limitMs: Int32 = 15_000) throws(BerthError) {
+    /// With `interruptible`, Ctrl-C in the REPL ends the wait early (`wait`
+    /// only: a `stop` or `rm -f` must finish what it started, or a Ctrl-C
+    /// would turn its grace period into an immediate SIGKILL).
+    func awaitRecordedExit(_ container: Container, limitMs: Int32 = 15_000, interruptible: Bool = false) throws(BerthError) {
         let monitor = berth_pidfd_open(container.state.monitorPid)
         if monitor >= 0 {
-            _ = wait(monitor, milliseconds: limitMs)
+            _ = wait(monitor, milliseconds: limitMs, interruptible: interruptible)
             close(monitor)
         }
     }
 
-    private func wait(_ pidfd: Int32, milliseconds: Int32) -> Bool {
+    private func wait(_ pidfd: Int32, milliseconds: Int32, interruptible: Bool = false) -> Bool {
         var p = pollfd(fd: pidfd, events: Int16(POLLIN), revents: 0)
         while true {
             let n = poll(&p, 1, milliseconds)
-            if n < 0 && errno == EINTR && !Interruption.requested { continue }
+            if n < 0 && errno == EINTR && !(interruptible && Interruption.requested) { continue }
             return n > 0
         }
     }

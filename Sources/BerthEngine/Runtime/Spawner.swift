@@ -26,6 +26,9 @@ public struct SpawnRequest: Sendable {
     public var endpoint: NetworkEndpoint?
     /// A cgroup v2 directory the child is cloned straight into (nil on v1).
     public var cgroupDirectory: String?
+    /// An fd of the monitor the child must close at once (its report pipe,
+    /// so the CLI reading it sees EOF if the monitor dies); -1 for none.
+    public var monitorReportFD: Int32 = -1
 
     public init(rootfs: String, argv: [String], env: [String], cwd: String, user: ResolvedUser,
                 hostname: String?, plan: IsolationPlan, readonlyRoot: Bool, stdio: [Int32],
@@ -136,6 +139,7 @@ public enum Spawner {
         config.tty_mode = request.ttyMode
         config.console_socket = request.consoleSocket
         config.sync_fd = sync[0]
+        config.close_fds = (sync[1], request.monitorReportFD)
         config.error_fd = errs[1]
         config.capabilities = request.plan.capabilities
         config.masked_paths = arena.array(request.plan.maskedPaths)

@@ -128,12 +128,17 @@ public struct MountPreparation {
     /// Unmounts every mount below `path` (deepest first): what a chroot
     /// container's binds, or a crash, left on the host.
     public static func unmountAll(under path: String) {
+        for point in mountPoints(under: path) { _ = umount2(point, Int32(MNT_DETACH)) }
+    }
+
+    /// Mount points strictly below `path`, deepest first (/proc/self/mountinfo).
+    public static func mountPoints(under path: String) -> [String] {
         let points = ((try? FileSystem.readText("/proc/self/mountinfo")) ?? "").split(separator: "\n").compactMap { line -> String? in
             let fields = line.split(separator: " ")
             guard fields.count > 4 else { return nil }
             let point = String(fields[4]).replacingAll("\\040", " ")
             return point.hasPrefix(path + "/") ? point : nil
         }
-        for point in points.sorted(by: { $0.count > $1.count }) { _ = umount2(point, Int32(MNT_DETACH)) }
+        return points.sorted(by: { $0.count > $1.count })
     }
 }

@@ -37,6 +37,13 @@ long berth_copy_file_range(int fd_in, int fd_out, unsigned long len);
 /// safe from a multi-threaded process.
 pid_t berth_cgroup_touch(const char *procs);
 
+/// The ID of the mount an open file or directory lives on (statx
+/// STATX_MNT_ID, Linux 5.8): a directory whose ID differs from its
+/// parent's is a mount point, even a bind mount of the same filesystem,
+/// which st_dev cannot tell. 0, or -1 with errno (EOPNOTSUPP when the
+/// kernel does not report it).
+int berth_mount_id(int fd, uint64_t *id);
+
 /// Sets what ps shows for this process (/proc/self/cmdline) to `title`, as
 /// setproctitle(3) does: the title is written over the original argv strings
 /// and, past them, over the environment strings, which are copied elsewhere

@@ -39,7 +39,10 @@ struct berth_spawn_config {
     int stdio[3];                       /* -1: /dev/null */
     int tty_mode;                       /* enum berth_tty_mode */
     int console_socket;                 /* for BERTH_TTY_INSIDE */
-    int sync_fd;                        /* child waits for one byte here before anything else */
+    int sync_fd;                        /* child waits for one byte here before anything of the image runs */
+    int close_fds[2];                   /* the monitor's fds the child closes first (-1: none): the write
+                                           end of the sync pipe, so a dead monitor reads as EOF, and
+                                           the monitor's report pipe, so its reader sees EOF too */
     int error_fd;                       /* close-on-exec; child writes struct berth_spawn_error on failure */
     uint64_t capabilities;              /* bit N = keep capability N; UINT64_MAX keeps all */
     const char *const *masked_paths;    /* NULL-terminated, may be NULL */
