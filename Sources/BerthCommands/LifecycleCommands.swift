@@ -68,13 +68,11 @@ struct StartCommand: Command {
             guard args.positionals.count == 1 else {
                 throw BerthError("you cannot start and attach multiple containers at once; start them one by one")
             }
-            let started = try CgroupWarmup.around(environment: ctx.environment) { () throws(BerthError) -> Container in
-                try lifecycle.start(args.positionals[0], waitAttach: true)
-            }
+            let started = try lifecycle.start(args.positionals[0], waitAttach: true)
             return try Attach.run(ctx, lifecycle.layout, started, stdin: args.bool("interactive"))
         }
         return ctx.forEach(args.positionals, printName: true) { (name) throws(BerthError) in
-            _ = try CgroupWarmup.around(environment: ctx.environment) { () throws(BerthError) -> Container in try lifecycle.start(name) }
+            try lifecycle.start(name)
         }
     }
 }
@@ -112,7 +110,7 @@ struct RestartCommand: Command {
         let timeout = try args.int("time")
         return ctx.forEach(args.positionals, printName: true) { (name) throws(BerthError) in
             try lifecycle.stop(name, timeout: timeout)
-            _ = try CgroupWarmup.around(environment: ctx.environment) { () throws(BerthError) -> Container in try lifecycle.start(name) }
+            try lifecycle.start(name)
         }
     }
 }

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CBerthLinux
+import Synchronization
 
 /// Overlaps the slowest step of a container start with the work before it.
 ///
@@ -19,10 +20,17 @@ import CBerthLinux
 /// container straight into its cgroup (`CLONE_INTO_CGROUP`), with no move.
 /// Measured in docs/benchmarks.md.
 public enum CgroupWarmup {
+    /// How many `around`s are running in this process: only the outermost
+    /// starts a warm-up (`run` wraps create and start, and `Lifecycle.start`
+    /// wraps itself for every other caller).
+    private static let depth = Atomic<Int>(0)
+
     /// Runs `body` with a warm-up started before it and reaped after it.
     public static func around<T>(environment: [String: String] = [:],
                                  _ body: () throws(BerthError) -> T) throws(BerthError) -> T {
-        let pid = start(environment: environment)
+        let outermost = depth.add(1, ordering: .relaxed).oldValue == 0
+        defer { depth.subtract(1, ordering: .relaxed) }
+        let pid = outermost ? start(environment: environment) : 0
         defer { reap(pid) }
         return try body()
     }

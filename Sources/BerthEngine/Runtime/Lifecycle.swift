@@ -32,6 +32,10 @@ public struct Lifecycle {
     /// is held until the first attach client connects (for foreground `run`).
     @discardableResult
     public func start(_ ref: String, waitAttach: Bool = false) throws(BerthError) -> Container {
+        try CgroupWarmup.around { () throws(BerthError) -> Container in try startWarm(ref, waitAttach: waitAttach) }
+    }
+
+    private func startWarm(_ ref: String, waitAttach: Bool) throws(BerthError) -> Container {
         let found = try containers.find(ref)
         return try FileLock.withLock(containers.lockPath(found.id)) { () throws(BerthError) -> Container in
             var container = try containers.load(id: found.id)
