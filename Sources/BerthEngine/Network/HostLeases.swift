@@ -22,7 +22,7 @@ import Glibc
 /// when stopped containers still hold store leases: each start claims its
 /// address again and is refused if another store's live container has it.
 enum HostLeases {
-    struct Holder: Equatable {
+    struct Holder {
         var root: String
         var container: String
         var pid: Int32
@@ -63,12 +63,8 @@ enum HostLeases {
         try FileSystem.writeAtomically(path(bridge), text: json.pretty(indent: 2) + "\n")
     }
 
-    /// Records `ip` for the container; refused if another live container has it.
-    static func claim(_ ip: IPv4, on bridge: String, root: String, container: String) throws(BerthError) {
-        try HostNetwork.withLock { () throws(BerthError) in try claimLocked(ip, on: bridge, root: root, container: container) }
-    }
-
-    /// `claim` for a caller already holding the host network lock.
+    /// Records `ip` for the container; refused if another live container has
+    /// it. The caller holds the host network lock (`HostNetwork.withLock`).
     static func claimLocked(_ ip: IPv4, on bridge: String, root: String, container: String) throws(BerthError) {
         var holders = live(bridge)
         if let other = holders[ip], other.root != root || other.container != container {
