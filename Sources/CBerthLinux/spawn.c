@@ -512,8 +512,8 @@ int berth_probe_unshare(int flags) {
 }
 
 /* exec: reuse the spawn child's steps through a spawn config built on the stack. */
-static void exec_grandchild(const struct berth_exec_config *e, struct berth_spawn_config *c) {
-    for (int i = 0; i < e->ncgroup_fds; i++)
+static void exec_grandchild(const struct berth_exec_config *e, struct berth_spawn_config *c, int in_cgroup) {
+    for (int i = 0; i < e->ncgroup_fds && !in_cgroup; i++)
         if (write(e->cgroup_procs_fds[i], "0", 1) != 1)
             fail(c, BERTH_STAGE_MOUNT, "join the container's cgroup", NULL);
     if (setsid() < 0) fail(c, BERTH_STAGE_TTY, "setsid", NULL);
@@ -556,15 +556,29 @@ static int exec_helper(const struct berth_exec_config *e) {
         if (setns(fds[i], 0) != 0) fail(&c, BERTH_STAGE_MOUNT, "setns", names[i]);
         close(fds[i]);
     }
-    pid_t pid = fork();
+    /* On cgroup v2 the process is born in the container's cgroup: no
+       cgroup.procs write, whose first use after a quiet spell waits for an
+       RCU grace period. Otherwise (or without clone3) fork, then join. */
+    long pid = -1;
+    int in_cgroup = 0;
+    if (e->cgroup_dir_fd >= 0) {
+        struct clone_args args;
+        memset(&args, 0, sizeof args);
+        args.flags = CLONE_INTO_CGROUP;
+        args.exit_signal = SIGCHLD;
+        args.cgroup = (uint64_t)e->cgroup_dir_fd;
+        pid = syscall(SYS_clone3, &args, sizeof args);
+        in_cgroup = pid >= 0;
+    }
+    if (pid < 0) pid = syscall(SYS_clone, (unsigned long)SIGCHLD, NULL, NULL, NULL, NULL);
     if (pid < 0) fail(&c, BERTH_STAGE_SYNC, "fork into the PID namespace", NULL);
-    if (pid == 0) { exec_grandchild(e, &c); _exit(125); }
+    if (pid == 0) { exec_grandchild(e, &c, in_cgroup); _exit(125); }
     if (e->detach) return 0;
     close(e->error_fd);
     if (e->console_socket >= 0) close(e->console_socket);
     for (int i = 0; i < 3; i++) if (e->stdio[i] > 2) close(e->stdio[i]);
     int status = 0;
-    while (waitpid(pid, &status, 0) < 0) { if (errno != EINTR) return 125; }
+    while (waitpid((pid_t)pid, &status, 0) < 0) { if (errno != EINTR) return 125; }
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 

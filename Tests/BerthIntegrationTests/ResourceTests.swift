@@ -140,6 +140,9 @@ struct ResourceTests {
             #expect(readFile(path + "/cgroup.procs").split(separator: "\n").contains(Substring(pid)), "PID \(pid) in \(path)")
             let relative = path.split(separator: "/").suffix(2).joined(separator: "/")
             #expect(readFile("/proc/\(pid)/cgroup").contains("0::/" + relative), "cgroup of PID \(pid): \(readFile("/proc/\(pid)/cgroup"))")
+            // exec's process is born there too.
+            let exec = runProcess([berthBinary, "--root", root, "exec", "v2", "cat", "/proc/self/cgroup"], environment: env)
+            #expect(exec.status == 0 && exec.stdout.contains("0::/" + relative), "exec: \(exec.stdout) \(exec.stderr)")
             #expect(berth(root, "pause", "v2").status == 0)
             #expect(readFile(path + "/cgroup.events").contains("frozen 1"))
             #expect(berth(root, "unpause", "v2").status == 0)

@@ -60,8 +60,11 @@ public struct Executor {
         guard berth_pipe_cloexec(&errs) == 0 else { throw .syscall("pipe", "for exec", .current) }
         if o.tty && berth_socketpair(&console) != 0 { throw .syscall("socketpair", "for exec", .current) }
         // Every hierarchy (v1 has one per controller), so limits and pause cover it too.
-        let procs = Cgroup(path: c.cgroupPath).procsFiles.map { open($0, O_WRONLY | O_CLOEXEC) }.filter { $0 >= 0 }
+        let cgroup = Cgroup(path: c.cgroupPath)
+        let procs = cgroup.procsFiles.map { open($0, O_WRONLY | O_CLOEXEC) }.filter { $0 >= 0 }
         defer { procs.forEach { close($0) } }
+        let cgroupDir = cgroup.version == "v2" ? open(cgroup.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1
+        defer { if cgroupDir >= 0 { close(cgroupDir) } }
         let arena = CStringArena()
         defer { arena.free() }
         var config = berth_exec_config()
@@ -82,6 +85,7 @@ public struct Executor {
         for (i, fd) in procs.enumerated() { procsArray[i] = fd }
         config.cgroup_procs_fds = UnsafePointer(procsArray)
         config.ncgroup_fds = Int32(procs.count)
+        config.cgroup_dir_fd = cgroupDir
         config.error_fd = errs[1]
         config.detach = o.detach ? 1 : 0
         let helper = berth_exec(&config)

@@ -94,6 +94,8 @@ struct berth_exec_config {
     uint64_t capabilities;
     const int *cgroup_procs_fds;        /* cgroup.procs of every hierarchy of the container, opened by the caller */
     int ncgroup_fds;
+    int cgroup_dir_fd;                  /* >= 0: the container's cgroup v2 directory; the process is cloned
+                                           straight into it (CLONE_INTO_CGROUP) and writes no cgroup.procs */
     int error_fd;                       /* close-on-exec; struct berth_spawn_error on failure */
     int detach;                         /* the intermediate process exits at once (exec -d) */
 };
