@@ -43,7 +43,7 @@ struct SystemResetCommand: Command {
             // load, a bind made by hand) could take the files it shows with it.
             let root = FileSystem.realPath(layout.root)
             if let mounted = MountPreparation.mountPoints(under: root).last {
-                throw BerthError("system reset stopped before deleting any file: \(mounted) is still mounted; unmount it (umount \(mounted)) and run system reset again")
+                throw BerthError("system reset removed the containers but stopped before deleting the store's files: \(mounted) is still mounted; unmount it (umount \(mounted)) and run system reset again")
             }
             for n in NetworkStore(layout: layout).all() { HostNetwork.removeBridge(n.bridge) }
             for entry in Self.stateEntries {

@@ -189,8 +189,11 @@ public enum FileSystem {
             defer { close(child) }
             var childMount: UInt64 = 0
             var cst = stat()
-            if fstat(child, &cst) == 0 && cst.st_dev != device { throw Errno(EBUSY) }
-            if haveMountID && berth_mount_id(child, &childMount) == 0 && childMount != mount { throw Errno(EBUSY) }
+            if haveMountID {
+                if berth_mount_id(child, &childMount) == 0 && childMount != mount { throw Errno(EBUSY) }
+            } else if fstat(child, &cst) == 0 && cst.st_dev != device {
+                throw Errno(EBUSY)   // (btrfs subvolumes differ in st_dev too, hence mount IDs first)
+            }
             try removeContents(of: child)
             if unlinkat(dirfd, name, AT_REMOVEDIR) != 0 && errno != ENOENT { throw .current }
         }

@@ -18,6 +18,10 @@ public enum Monitor {
         if pid < 0 { report(readyFD, "err 125 fork the monitor: \(Errno.current)"); return 125 }
         if pid > 0 { _exit(0) }
         signal(SIGPIPE, SIG_IGN)
+        // The report pipe came in as a plain fd: nothing the monitor starts
+        // (an OCI runtime, its container) may keep it, or the CLI waiting for
+        // its end would wait for ever if the monitor died.
+        _ = fcntl(readyFD, F_SETFD, FD_CLOEXEC)
         do throws(BerthError) {
             let session = try MonitorSession(root: root, id: id, registry: registry)
             session.run(readyFD: readyFD, waitAttach: waitAttach)

@@ -113,23 +113,20 @@ struct OCIMonitor {
     /// for the namespaces backend) and a helper that joins the namespace
     /// configures lo and eth0 from inside; then the published ports.
     private func connect(_ pid: Int32) throws(BerthError) {
+        // --network none: runc and crun bring lo up themselves; host: nothing to do.
         let c = session.container
-        guard !c.hostNetwork else { return }
+        guard !c.hostNetwork, let endpoint = c.endpoint else { return }
+        session.attached = true
+        try HostNetwork.attach(endpoint, containerID: c.id, storeRoot: session.store.layout.root, pid: pid)
         var step: UnsafePointer<CChar>? = nil
-        if let endpoint = c.endpoint {
-            session.attached = true
-            try HostNetwork.attach(endpoint, containerID: c.id, storeRoot: session.store.layout.root, pid: pid)
-            let configured = "eth0".withCString { name in
-                berth_nl_container_of(pid, name, endpoint.address.networkOrder, Int32(endpoint.prefix),
-                                      endpoint.gateway.networkOrder, &step)
-            }
-            if configured != 0 {
-                throw .syscall(step.map { String(cString: $0) } ?? "configure the network", "of container \(c.name)", .current)
-            }
-            try HostNetwork.publish(c.ports, containerID: c.id, address: endpoint.address)
-        } else if berth_nl_container_of(pid, nil, 0, 0, 0, &step) != 0 {   // --network none: lo up, as Docker
-            throw .syscall(step.map { String(cString: $0) } ?? "bring lo up", "in container \(c.name)", .current)
+        let configured = "eth0".withCString { name in
+            berth_nl_container_of(pid, name, endpoint.address.networkOrder, Int32(endpoint.prefix),
+                                  endpoint.gateway.networkOrder, &step)
         }
+        if configured != 0 {
+            throw .syscall(step.map { String(cString: $0) } ?? "configure the network", "of container \(c.name)", .current)
+        }
+        try HostNetwork.publish(c.ports, containerID: c.id, address: endpoint.address)
     }
 
     /// Accepts the runtime's connection on the console socket and takes the pty master.

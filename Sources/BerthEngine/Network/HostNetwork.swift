@@ -66,6 +66,9 @@ public enum HostNetwork {
     /// its rules when the daemon starts, Berth when a container does).
     private static func ensureBridge(_ fd: Int32, _ e: NetworkEndpoint) throws(BerthError) -> Int32 {
         var index = berth_nl_index(e.bridge)
+        // A bridge Berth did not make (bridgeName naming br0 or virbr0) is
+        // used as it is: only Berth's own are checked and repaired.
+        if index > 0 && !FileSystem.exists(bridgesDirectory + "/" + e.bridge) { return index }
         if index > 0 {
             let tableThere = berth_nft_table_exists(bridgeTable(e.bridge)) != 0   // 1, or -1: cannot tell, leave it
             if tableThere && readSysctl("/proc/sys/net/ipv4/ip_forward") != "0"

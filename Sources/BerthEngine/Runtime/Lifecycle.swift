@@ -140,12 +140,16 @@ public struct Lifecycle {
         }
     }
 
+    /// Polls a pidfd until the process exits or `milliseconds` pass (-1:
+    /// no limit). A signal does not restart the clock: the deadline holds.
     private func wait(_ pidfd: Int32, milliseconds: Int32, interruptible: Bool = false) -> Bool {
         var p = pollfd(fd: pidfd, events: Int16(POLLIN), revents: 0)
+        let deadline = Timestamp.monotonicMilliseconds() + Int64(milliseconds)
+        var left = milliseconds
         while true {
-            let n = poll(&p, 1, milliseconds)
-            if n < 0 && errno == EINTR && !(interruptible && Interruption.requested) { continue }
-            return n > 0
+            let n = poll(&p, 1, left)
+            guard n < 0 && errno == EINTR && !(interruptible && Interruption.requested) else { return n > 0 }
+            if milliseconds >= 0 { left = Int32(max(0, deadline - Timestamp.monotonicMilliseconds())) }
         }
     }
 

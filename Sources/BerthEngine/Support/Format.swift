@@ -82,6 +82,14 @@ public struct Timestamp: Sendable, Equatable, Comparable {
         return Timestamp(seconds: Int64(ts.tv_sec), nanoseconds: Int64(ts.tv_nsec))
     }
 
+    /// Milliseconds on CLOCK_MONOTONIC, for deadlines that a clock change
+    /// must not move.
+    public static func monotonicMilliseconds() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+    }
+
     /// Fractional seconds since the epoch.
     public var asDouble: Double { Double(seconds) + Double(nanoseconds) / 1e9 }
 
