@@ -58,7 +58,7 @@ final class LifecycleStore {
         return pid
     }
 
-    private func remember(_ pid: Int32) {
+    func remember(_ pid: Int32) {
         if pid > 0, let start = ProcessTable.startTime(pid) { pids.append((pid, start)) }
     }
 

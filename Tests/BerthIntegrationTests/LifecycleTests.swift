@@ -260,6 +260,49 @@ struct LifecycleTests {
         }
     }
 
+    @Test("a monitor killed before it lets PID 1 go: PID 1 dies without running anything, the report pipe ends, rm -f cleans up")
+    func monitorKilledBeforeRelease() {
+        withStore { s in
+            #expect(s.berth("create", "--name", "held", "--network", "none", "busybox", "touch", "/ran").status == 0)
+            let id = s.inspect("held", "{{.Id}}")
+            let fifo = s.root + "/report.fifo"
+            #expect(mkfifo(fifo, 0o600) == 0)
+            // The monitor as `start` runs it, holding PID 1 for a first attach
+            // client that never comes; its report goes to fd 3.
+            let launch = sh("\(shellQuote(berthBinary)) --root \(shellQuote(s.root)) __monitor \(id) --wait-attach "
+                            + "3>\(shellQuote(fifo)) </dev/null >/dev/null 2>&1 &")
+            #expect(launch.status == 0)
+            let fd = open(fifo, O_RDONLY | O_CLOEXEC)   // waits for the monitor to open its end
+            defer { close(fd) }
+            let report = readReport(fd)
+            let words = report.split(separator: " ")
+            guard words.count == 4, words[0] == "ok", let pid = Int32(words[1]), let monitor = Int32(words[3]) else {
+                Issue.record("monitor report: \(report)")
+                return
+            }
+            s.remember(pid)
+            s.remember(monitor)
+            #expect(kill(pid, 0) == 0, "PID 1 waits for the go")
+            kill(monitor, SIGKILL)
+            #expect(eventually(5) { ProcessTable.startTime(pid) == nil }, "PID 1 died with its monitor")
+            // End of file: nothing of the container kept the monitor's report pipe open.
+            var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            var byte: UInt8 = 0
+            #expect(poll(&p, 1, 5000) == 1 && read(fd, &byte, 1) == 0, "the report pipe reached its end")
+            #expect(!s.berth("diff", "held").stdout.contains("/ran"), "the command never ran")
+            #expect(s.berth("rm", "-f", "held").status == 0)
+        }
+    }
+
+    /// The first line a monitor writes to its report pipe (10 s at most).
+    private func readReport(_ fd: Int32) -> String {
+        var line: [UInt8] = []
+        var byte: UInt8 = 0
+        var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        while line.count < 512, poll(&p, 1, 10_000) == 1, read(fd, &byte, 1) == 1, byte != 10 { line.append(byte) }
+        return String(decoding: line, as: UTF8.self)
+    }
+
     @Test("a root that cannot be built (a bad --tmpfs option) exits 125 naming the mount; Created, or gone with --rm")
     func rootSetupFailure() {
         withStore { s in
