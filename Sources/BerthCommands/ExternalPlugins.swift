@@ -12,6 +12,8 @@ public enum ExternalPlugins {
     /// Registers every valid plugin found; records the others as rejected.
     public static func discover(root: String, environment: [String: String], registry: Registry) {
         var seen = Set<String>()
+        var cache = PluginMetadataCache(root: root)
+        defer { cache.save() }
         for dir in PluginDirectories.list(root: root, environment: environment) {
             for file in FileSystem.list(dir) {
                 guard let name = PluginDirectories.commandName(file, script: false) else { continue }
@@ -19,7 +21,7 @@ public enum ExternalPlugins {
                 guard !seen.contains(name) else { continue }
                 seen.insert(name)
                 do throws(BerthError) {
-                    let command = try load(path, name: name, registry: registry)
+                    let command = try load(path, name: name, registry: registry, cache: &cache)
                     registry.register(Registration(kind: .command, id: name, description: command.spec.summary,
                                                    origin: .external(path), version: command.version,
                                                    factory: .command { command }))
@@ -30,12 +32,15 @@ public enum ExternalPlugins {
         }
     }
 
-    static func load(_ path: String, name: String, registry: Registry) throws(BerthError) -> ExternalCommand {
+    static func load(_ path: String, name: String, registry: Registry,
+                     cache: inout PluginMetadataCache) throws(BerthError) -> ExternalCommand {
         guard access(path, X_OK) == 0, !FileSystem.isDirectory(path) else { throw BerthError("not executable") }
         if registry.contains(.command, name) || registry.commands.contains(where: { $0.spec.aliases.contains(name) }) {
             throw BerthError("name clash with the built-in command \"\(name)\"")
         }
-        let output = try metadata(path)
+        let remembered = cache.lookup(path)
+        let output: String
+        if let remembered { output = remembered } else { output = try metadata(path) }
         let json: JSON
         do { json = try JSONParser.parse(output) } catch { throw BerthError("bad metadata: \(error.message)") }
         guard json["SchemaVersion"]?.stringValue == PluginDirectories.protocolVersion else {
@@ -47,6 +52,7 @@ public enum ExternalPlugins {
         guard json["Name"]?.stringValue == name else {
             throw BerthError("bad metadata: Name \"\(json["Name"]?.stringValue ?? "")\" does not match the file name berth-\(name)")
         }
+        if remembered == nil { cache.store(path, output: output) }
         return ExternalCommand(path: path, spec: spec(name, json), version: json["Version"]?.stringValue ?? "")
     }
 

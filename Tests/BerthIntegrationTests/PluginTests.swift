@@ -55,6 +55,34 @@ struct PluginTests {
         }
     }
 
+    @Test("a plugin is asked for its metadata once, and again only after its file changed")
+    func metadataCached() {
+        withPlugins { root, dir in
+            importBusybox(root)   // the cache lives in the store
+            let calls = dir + "/calls"
+            writeFile(dir + "/berth-counted", """
+                #!/bin/sh
+                if [ "$1" = berth-plugin-metadata ]; then
+                  echo asked >> \(calls)
+                  echo '{"SchemaVersion": "1", "Name": "counted", "Version": "1", "ShortDescription": "Counts"}'
+                  exit 0
+                fi
+                echo ran
+
+                """)
+            sh("chmod +x \(dir)/berth-counted")
+            let count = { lines(readFile(calls)).count }
+            #expect(run(root, dir, "counted").stdout == "ran\n")
+            #expect(run(root, dir, "help").stdout.contains("counted"))
+            #expect(run(root, dir, "ps").status == 0)
+            #expect(count() == 1, "three invocations, one metadata call: \(count())")
+            // Edit the plugin: it is asked again, and its new answer is used.
+            sh("sed -i 's/Counts/Counts again/' \(dir)/berth-counted")
+            #expect(run(root, dir, "help").stdout.contains("Counts again"))
+            #expect(count() == 2)
+        }
+    }
+
     @Test("a berth-fresh.berth script plugin runs in Berth's language with its arguments")
     func scriptPlugin() {
         withPlugins { root, dir in
