@@ -23,8 +23,7 @@ struct ImagesCommand: Command {
         }
         if let format = args.string("format") {
             let template = try Template(format)
-            if template.isTable { ctx.print(template.header(titles: Self.titles)) }
-            for row in rows { ctx.print(try template.render(row.json)) }
+            ctx.printRaw(try template.renderAll(rows.map(\.json), titles: Self.titles))
             return 0
         }
         ctx.printRaw(Table.render(["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"],

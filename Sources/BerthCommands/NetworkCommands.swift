@@ -46,10 +46,8 @@ struct NetworkListCommand: Command {
         if args.bool("quiet") { rows.forEach { ctx.print($0["ID"]?.stringValue ?? "") }; return 0 }
         if let format = args.string("format") {
             let template = try Template(format)
-            if template.isTable {
-                ctx.print(template.header(titles: ["ID": "NETWORK ID", "Name": "NAME", "Driver": "DRIVER", "Scope": "SCOPE", "Subnet": "SUBNET"]))
-            }
-            for r in rows { ctx.print(try template.render(r)) }
+            ctx.printRaw(try template.renderAll(rows, titles: ["ID": "NETWORK ID", "Name": "NAME", "Driver": "DRIVER",
+                                                               "Scope": "SCOPE", "Subnet": "SUBNET"]))
             return 0
         }
         ctx.printRaw(Table.render(["NETWORK ID", "NAME", "DRIVER", "SCOPE"], rows.map { r in

@@ -36,8 +36,7 @@ struct PsCommand: Command {
         let rows = list.map { row($0, noTrunc: noTrunc, size: args.bool("size") ? size(lifecycle, $0) : nil) }
         if let format = args.string("format") {
             let template = try Template(format)
-            if template.isTable { ctx.print(template.header(titles: Self.titles)) }
-            for r in rows { ctx.print(try template.render(r)) }
+            ctx.printRaw(try template.renderAll(rows, titles: Self.titles))
             return 0
         }
         var header = ["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"]

@@ -63,8 +63,7 @@ struct StatsCommand: Command {
             let rows = samples.map { row($0.0, $0.1, $0.2, noTrunc: args.bool("no-trunc")) }
             if !args.bool("no-stream") && ctx.stdoutIsTerminal { ctx.printRaw("\u{1b}[2J\u{1b}[H") }
             if let template {
-                if template.isTable { ctx.print(template.header(titles: Self.titles)) }
-                for r in rows { ctx.print(try template.render(r)) }
+                ctx.printRaw(try template.renderAll(rows, titles: Self.titles))
             } else {
                 let header = ["CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "NET I/O", "BLOCK I/O", "PIDS"]
                 let keys = ["ID", "Name", "CPUPerc", "MemUsage", "MemPerc", "NetIO", "BlockIO", "PIDs"]

@@ -35,8 +35,7 @@ struct VolumeListCommand: Command {
         if args.bool("quiet") { volumes.forEach { ctx.print($0.name) }; return 0 }
         if let format = args.string("format") {
             let template = try Template(format)
-            if template.isTable { ctx.print(template.header(titles: ["Name": "VOLUME NAME", "Driver": "DRIVER"])) }
-            for v in volumes { ctx.print(try template.render(v.json)) }
+            ctx.printRaw(try template.renderAll(volumes.map(\.json), titles: ["Name": "VOLUME NAME", "Driver": "DRIVER"]))
             return 0
         }
         ctx.printRaw(Table.render(["DRIVER", "VOLUME NAME"], volumes.map { ["local", $0.name] }))

@@ -3,20 +3,30 @@
 public enum Table {
     /// Renders rows under a header; the last column is never padded.
     public static func render(_ header: [String], _ rows: [[String]]) -> String {
-        let all = [header] + rows
-        let columns = header.count
-        var widths = [Int](repeating: 0, count: columns)
-        for row in all {
-            for (i, cell) in row.enumerated() where i < columns - 1 {
+        align([header] + rows)
+    }
+
+    /// Lines whose cells are separated by tabs (a `--format 'table …\t…'`
+    /// output), aligned the same way.
+    public static func align(tabbed lines: [String]) -> String {
+        align(lines.map { $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init) })
+    }
+
+    /// Every cell but a row's last is padded to its column's width.
+    static func align(_ rows: [[String]]) -> String {
+        var widths: [Int] = []
+        for row in rows {
+            for (i, cell) in row.enumerated() where i < row.count - 1 {
+                if i >= widths.count { widths.append(0) }
                 widths[i] = max(widths[i], max(10, cell.count + 3))
             }
         }
         var out = ""
-        for row in all {
+        for row in rows {
             var line = ""
             for (i, cell) in row.enumerated() {
                 line += cell
-                if i < columns - 1 { line += String(repeating: " ", count: widths[i] - cell.count) }
+                if i < row.count - 1 { line += String(repeating: " ", count: widths[i] - cell.count) }
             }
             while line.hasSuffix(" ") { line.removeLast() }
             out += line + "\n"

@@ -40,6 +40,16 @@ public struct Template: Sendable {
         return out
     }
 
+    /// Every row rendered, one per line. A `table` format gets its header
+    /// and its tab-separated cells aligned in columns, as Docker's tabwriter
+    /// does; other formats keep their tabs as they are.
+    public func renderAll(_ rows: [JSON], titles: [String: String]) throws(BerthError) -> String {
+        var lines: [String] = []
+        for r in rows { lines.append(try render(r)) }
+        guard isTable else { return lines.map { $0 + "\n" }.joined() }
+        return Table.align(tabbed: [header(titles: titles)] + lines)
+    }
+
     /// The header row for `table` formats: each `{{.Field}}` becomes its
     /// Docker column title (`.ID` → `CONTAINER ID` via `titles`).
     public func header(titles: [String: String]) -> String {
