@@ -38,9 +38,19 @@ public enum ExternalPlugins {
         if registry.contains(.command, name) || registry.commands.contains(where: { $0.spec.aliases.contains(name) }) {
             throw BerthError("name clash with the built-in command \"\(name)\"")
         }
-        let remembered = cache.lookup(path)
-        let output: String
-        if let remembered { output = remembered } else { output = try metadata(path) }
+        if let remembered = cache.lookup(path) {
+            if let command = try? command(path, name: name, metadata: remembered) { return command }
+            cache.forget(path)   // valid once, not now (a new protocol?): ask the plugin again
+        }
+        let before = PluginMetadataCache.identity(path)
+        let output = try metadata(path)
+        let command = try command(path, name: name, metadata: output)
+        cache.store(path, output: output, before: before)
+        return command
+    }
+
+    /// The command a plugin's metadata answer describes, if the answer is valid.
+    static func command(_ path: String, name: String, metadata output: String) throws(BerthError) -> ExternalCommand {
         let json: JSON
         do { json = try JSONParser.parse(output) } catch { throw BerthError("bad metadata: \(error.message)") }
         guard json["SchemaVersion"]?.stringValue == PluginDirectories.protocolVersion else {
@@ -52,7 +62,6 @@ public enum ExternalPlugins {
         guard json["Name"]?.stringValue == name else {
             throw BerthError("bad metadata: Name \"\(json["Name"]?.stringValue ?? "")\" does not match the file name berth-\(name)")
         }
-        if remembered == nil { cache.store(path, output: output) }
         return ExternalCommand(path: path, spec: spec(name, json), version: json["Version"]?.stringValue ?? "")
     }
 

@@ -28,6 +28,15 @@ struct TemplateTests {
 
     @Test("an unclosed action is an error that names the format and the fix")
     func unclosed() {
-        #expect(throws: BerthError.self) { try Template("{{.Names") }
+        let error = #expect(throws: BerthError.self) { try Template("{{.Names") }
+        #expect(error?.message.contains("{{.Names") == true && error?.message.contains("close it with }}") == true,
+                "\(String(describing: error))")
+    }
+
+    @Test("cells are measured in characters as Go counts them (runes), not bytes")
+    func widths() throws {
+        let rows: [JSON] = [.object([("A", .string("e\u{301}")), ("B", .string("x"))]), .object([("A", .string("abcdefghij")), ("B", .string("y"))])]
+        let out = try Template("table {{.A}}\t{{.B}}").renderAll(rows, titles: ["A": "A", "B": "B"])
+        #expect(out.split(separator: "\n").map { $0.unicodeScalars.count } == [14, 14, 14], "\(out)")
     }
 }

@@ -289,7 +289,8 @@ struct LifecycleTests {
             var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
             var byte: UInt8 = 0
             #expect(poll(&p, 1, 5000) == 1 && read(fd, &byte, 1) == 0, "the report pipe reached its end")
-            #expect(!s.berth("diff", "held").stdout.contains("/ran"), "the command never ran")
+            let diff = s.berth("diff", "held")
+            #expect(diff.status == 0 && !diff.stdout.contains("/ran"), "the command never ran: \(diff.stdout) \(diff.stderr)")
             #expect(s.berth("rm", "-f", "held").status == 0)
         }
     }

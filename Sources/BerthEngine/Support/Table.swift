@@ -18,7 +18,7 @@ public enum Table {
         for row in rows {
             for (i, cell) in row.enumerated() where i < row.count - 1 {
                 if i >= widths.count { widths.append(0) }
-                widths[i] = max(widths[i], max(10, cell.count + 3))
+                widths[i] = max(widths[i], max(10, cell.unicodeScalars.count + 3))   // runes, as Go counts
             }
         }
         var out = ""
@@ -26,7 +26,7 @@ public enum Table {
             var line = ""
             for (i, cell) in row.enumerated() {
                 line += cell
-                if i < row.count - 1 { line += String(repeating: " ", count: widths[i] - cell.count) }
+                if i < row.count - 1 { line += String(repeating: " ", count: widths[i] - cell.unicodeScalars.count) }
             }
             while line.hasSuffix(" ") { line.removeLast() }
             out += line + "\n"
