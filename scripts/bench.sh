@@ -103,7 +103,7 @@ cleanup() {
         done
     fi
     if [ "$berth_cg_existed" = no ]; then
-        for d in /sys/fs/cgroup/*/berth /sys/fs/cgroup/berth; do [ -d "$d" ] && rmdir "$d" 2>/dev/null; done
+        for d in /sys/fs/cgroup/*/berth /sys/fs/cgroup/berth; do [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null; done
     fi
     # 6. Host directories Podman made that did not exist before.
     for p in $created_host; do [ -e "$p" ] && rm -rf "$p"; done

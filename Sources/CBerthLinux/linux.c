@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <signal.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -84,5 +85,48 @@ int berth_mount_id(int fd, uint64_t *id) {
     if (statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_MNT_ID, &stx) != 0) return -1;
     if (!(stx.stx_mask & STATX_MNT_ID)) { errno = EOPNOTSUPP; return -1; }
     *id = stx.stx_mnt_id;
+    return 0;
+}
+
+struct join_request { int count; char **paths; };
+
+static void *join_cgroups(void *arg) {
+    struct join_request *r = arg;
+    for (int i = 0; i < r->count; i++) {
+        int fd = open(r->paths[i], O_WRONLY | O_CLOEXEC);
+        if (fd >= 0) {
+            ssize_t unused = write(fd, "0", 1);   /* "0": this whole process */
+            (void)unused;
+            close(fd);
+        }
+        free(r->paths[i]);
+    }
+    free(r->paths);
+    free(r);
+    return NULL;
+}
+
+int berth_join_cgroups_async(const char *const *procs, int count) {
+    struct join_request *r = calloc(1, sizeof *r);
+    if (!r) return -1;
+    r->paths = calloc((size_t)(count > 0 ? count : 1), sizeof *r->paths);
+    if (!r->paths) { free(r); return -1; }
+    for (int i = 0; i < count; i++) {
+        r->paths[i] = strdup(procs[i]);
+        if (r->paths[i]) r->count = i + 1; else break;
+    }
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_t thread;
+    int rc = pthread_create(&thread, &attr, join_cgroups, r);
+    pthread_attr_destroy(&attr);
+    if (rc != 0) {
+        for (int i = 0; i < r->count; i++) free(r->paths[i]);
+        free(r->paths);
+        free(r);
+        errno = rc;
+        return -1;
+    }
     return 0;
 }

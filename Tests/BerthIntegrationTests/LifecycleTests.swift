@@ -247,7 +247,7 @@ struct LifecycleTests {
         }
     }
 
-    @Test("ps on the host names a monitor by its store and container, not by the CLI line that started it")
+    @Test("a monitor is named in ps by its store and container, and lives in berth/monitors, not in the caller's cgroups")
     func monitorTitle() {
         withStore { s in
             #expect(s.berth("run", "-d", "--name", "titled", "busybox", "sleep", "60").status == 0)
@@ -257,6 +257,12 @@ struct LifecycleTests {
             #expect(cmdline.hasPrefix("berth --root \(s.root) __monitor \(id)"), "monitor \(monitor): \(cmdline)")
             // Its environment was moved, not lost: exec still finds the container.
             #expect(s.berth("exec", "titled", "true").status == 0)
+            // It left the caller's cgroups (a login session scope, on a systemd host) for berth/monitors.
+            let moved = eventually(5) {
+                let cgroups = readFile("/proc/\(monitor)/cgroup")
+                return cgroups.contains("freezer:/berth/monitors\n") || cgroups.contains("0::/berth/monitors\n")
+            }
+            #expect(moved, "monitor cgroups: \(readFile("/proc/\(monitor)/cgroup"))")
         }
     }
 

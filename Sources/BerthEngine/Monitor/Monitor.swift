@@ -100,6 +100,7 @@ final class MonitorSession {
             return
         }
         Monitor.report(ready, "ok \(child.pid) \(ProcessTable.startTime(child.pid) ?? 0) \(getpid())")
+        MonitorPlacement.leaveCaller(beside: cgroup)
         log = try? FileDescriptor.open(containerDirectory + "/container.log", O_WRONLY | O_CREAT | O_APPEND, mode: 0o640)
         let code = io.loop(child: child.pid, tty: container.tty) { [self] stream, bytes in appendLog(stream, bytes) }
         finish(code: code)

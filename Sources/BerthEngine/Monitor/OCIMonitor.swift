@@ -35,6 +35,7 @@ struct OCIMonitor {
                 throw BerthError(message, exitCode: code)
             }
             Monitor.report(ready, "ok \(pid) \(ProcessTable.startTime(pid) ?? 0) \(getpid())")
+            MonitorPlacement.leaveCaller(beside: session.cgroup)
             session.log = try? FileDescriptor.open(dir + "/container.log", O_WRONLY | O_CREAT | O_APPEND, mode: 0o640)
             let code = session.io.loop(child: pid, tty: c.tty) { stream, bytes in session.appendLog(stream, bytes) }
             try? runtime.run(["delete", "--force", c.id])

@@ -44,6 +44,12 @@ pid_t berth_cgroup_touch(const char *procs);
 /// kernel does not report it).
 int berth_mount_id(int fd, uint64_t *id);
 
+/// Moves this process into the cgroups whose `cgroup.procs` files are
+/// given, from a detached thread, so the caller never waits for the cgroup
+/// migration lock (an RCU grace period when cold). The paths are copied.
+/// 0, or -1 with errno if the thread could not start.
+int berth_join_cgroups_async(const char *const *procs, int count);
+
 /// Sets what ps shows for this process (/proc/self/cmdline) to `title`, as
 /// setproctitle(3) does: the title is written over the original argv strings
 /// and, past them, over the environment strings, which are copied elsewhere
