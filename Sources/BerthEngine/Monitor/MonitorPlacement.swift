@@ -22,7 +22,8 @@ enum MonitorPlacement {
 
     static func leaveCaller(beside container: Cgroup) {
         let monitors = cgroup(beside: container)
-        guard (try? monitors.create()) != nil else { return }
+        // Made once (with its cpuset and v2 controllers), then only joined.
+        if !FileSystem.exists(monitors.path) { guard (try? monitors.create()) != nil else { return } }
         var procs = monitors.procsFiles
         if monitors.version == "v1" {
             for hierarchy in ["systemd", "unified"] where FileSystem.exists("/sys/fs/cgroup/\(hierarchy)/cgroup.procs") {

@@ -67,8 +67,12 @@ enum HostLeases {
     /// it. The caller holds the host network lock (`HostNetwork.withLock`).
     static func claimLocked(_ ip: IPv4, on bridge: String, root: String, container: String) throws(BerthError) {
         var holders = live(bridge)
-        if let other = holders[ip], other.root != root || other.container != container {
-            throw BerthError("address \(ip) on \(bridge) is in use by container \(other.container.prefix(12)) of the store \(other.root); remove one of the two containers, or give one store its own bridgeName and bridgeSubnet in config.json")
+        if let holder = holders[ip] {
+            guard holder.root == root && holder.container == container else {
+                throw BerthError("address \(ip) on \(bridge) is in use by container \(holder.container.prefix(12)) of the store \(holder.root); remove one of the two containers, or give one store its own bridgeName and bridgeSubnet in config.json")
+            }
+            // Already ours (every start after the create): nothing to write.
+            if FileSystem.exists(root + "/containers/" + container) { return }
         }
         holders[ip] = Holder(root: root, container: container, pid: getpid())
         try write(bridge, holders)
