@@ -28,13 +28,16 @@ let package = Package(
         // REPL, line editing, completion, scripts.
         .target(name: "BerthShell", dependencies: ["BerthCore", "CBerthEdit", "CLibEdit"], swiftSettings: strict),
 
-        // In-tree plugins: each depends on the core protocols only.
+        // In-tree plugins: storage drivers need the core protocols only; isolation
+        // backends also the engine's `ContainerRuntime` (what the monitor and the
+        // lifecycle ask of them). A plugin never imports another plugin.
         .target(name: "StorageOverlay", dependencies: ["BerthCore"], path: "plugins/storage-overlay",
                 swiftSettings: strict),
-        .target(name: "IsolationNamespaces", dependencies: ["BerthCore", "CBerthLinux"],
+        .target(name: "IsolationNamespaces", dependencies: ["BerthCore", "BerthEngine", "CBerthLinux"],
                 path: "plugins/isolation-namespaces", swiftSettings: strict),
-        .target(name: "IsolationOCI", dependencies: ["BerthCore"], path: "plugins/isolation-oci", swiftSettings: strict),
-        .target(name: "IsolationChroot", dependencies: ["BerthCore"], path: "plugins/isolation-chroot",
+        .target(name: "IsolationOCI", dependencies: ["BerthCore", "BerthEngine", "CBerthLinux"],
+                path: "plugins/isolation-oci", swiftSettings: strict),
+        .target(name: "IsolationChroot", dependencies: ["BerthCore", "BerthEngine"], path: "plugins/isolation-chroot",
                 swiftSettings: strict),
         .target(name: "StorageCopy", dependencies: ["BerthCore", "CBerthLinux"], path: "plugins/storage-copy",
                 swiftSettings: strict),

@@ -10,8 +10,8 @@ struct BenchCommand: Command {
     let spec = CommandSpec(
         "bench", summary: "Measure create, start, exec, stop, rm and disk use across backends, drivers and images",
         flags: [
-            FlagSpec("isolation", value: "list", help: "Isolation backends, comma-separated", completion: .pluginsOfKind("isolation"), default: "namespaces"),
-            FlagSpec("storage", value: "list", help: "Storage drivers, comma-separated", completion: .pluginsOfKind("storage"), default: "overlay"),
+            FlagSpec("isolation", value: "list", help: "Isolation backends, comma-separated (default: the store's default)", completion: .pluginsOfKind("isolation")),
+            FlagSpec("storage", value: "list", help: "Storage drivers, comma-separated (default: the store's default)", completion: .pluginsOfKind("storage")),
             FlagSpec("image", value: "list", help: "Images, comma-separated", completion: .images, default: "busybox"),
             FlagSpec("iterations", short: "n", value: "int", help: "Containers per combination", default: "10"),
             FlagSpec("csv", value: "file", help: "Write every sample as CSV", completion: .files),
@@ -24,7 +24,9 @@ struct BenchCommand: Command {
         let lifecycle = try ctx.lifecycle()
         let n = try args.int("iterations") ?? 10
         guard n > 0 else { throw BerthError("bench: -n must be at least 1") }
-        let combos = BenchMatrix(isolations: list(args, "isolation", "namespaces"), storages: list(args, "storage", "overlay"),
+        let config = StoreConfig.load(lifecycle.layout)
+        let combos = BenchMatrix(isolations: list(args, "isolation", config.defaultIsolation(ctx.registry)),
+                                 storages: list(args, "storage", config.defaultStorage(ctx.registry)),
                                  images: list(args, "image", "busybox")).combinations
         for c in combos { _ = try lifecycle.images.resolve(c.image); _ = try lifecycle.registry.isolationBackend(c.backend) }
         // SIGINT/SIGTERM only note the request (`Interruption`), so bench can

@@ -15,7 +15,7 @@ public enum Builtins {
         { CpCommand() }, { HistoryCommand() }, { SystemDfCommand() }, { SaveCommand() }, { LoadCommand() },
         { UpdateCommand() }, { StatsCommand() }, { EventsCommand() },
         { VolumeCreateCommand() }, { VolumeListCommand() }, { VolumeInspectCommand() }, { VolumeRemoveCommand() },
-        { VolumePruneCommand() }, { BenchCommand() }, { BundleCommand() },
+        { VolumePruneCommand() }, { BenchCommand() },
         { PullCommand() }, { PushCommand() }, { LoginCommand() }, { LogoutCommand() },
         { NetworkCreateCommand() }, { NetworkListCommand() }, { NetworkInspectCommand() }, { NetworkRemoveCommand() },
         { NetworkPruneCommand() }, { PortCommand() }, { SystemPruneCommand() }, { SystemResetCommand() },
@@ -28,15 +28,6 @@ public enum Builtins {
 }
 
 extension CommandContext {
-    /// The store's layout, with its directories created and garbage from
-    /// killed processes swept away.
-    func openStore() throws(BerthError) -> StoreLayout {
-        let layout = StoreLayout(root: root)
-        try layout.ensure()
-        layout.sweepStaging()
-        return layout
-    }
-
     /// The image store.
     func images() throws(BerthError) -> ImageStore { ImageStore(layout: try openStore()) }
 

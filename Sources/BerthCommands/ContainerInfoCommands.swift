@@ -15,7 +15,7 @@ struct LogsCommand: Command {
     func run(_ args: ParsedArguments, _ ctx: CommandContext) throws(BerthError) -> Int32 {
         let lifecycle = try ctx.lifecycle()
         let container = try lifecycle.containers.find(args.positionals[0])
-        let path = lifecycle.layout.container(container.id) + "/container.log"
+        let path = lifecycle.layout.containerLog(container.id)
         var tail: Int?
         if let t = args.string("tail"), t != "all" {
             guard let n = Int(t), n >= 0 else { throw BerthError("invalid --tail \"\(t)\": give a number or all") }
@@ -61,9 +61,7 @@ struct TopCommand: Command {
     func run(_ args: ParsedArguments, _ ctx: CommandContext) throws(BerthError) -> Int32 {
         let lifecycle = try ctx.lifecycle()
         let container = try lifecycle.containers.find(args.positionals[0])
-        guard container.state.isActive else {
-            throw BerthError("container \(container.name) is not running; start it with 'berth start \(container.name)'")
-        }
+        try container.ensureState(for: .top, ref: args.positionals[0])
         let rows = ProcessListing.rows(Cgroup(path: container.cgroupPath).processes())
         ctx.printRaw(Table.render(ProcessListing.header, rows))
         return 0
@@ -122,7 +120,7 @@ struct RenameCommand: Command {
         let container = try lifecycle.containers.find(args.positionals[0])
         try FileLock.withLock(lifecycle.layout.containerLock) { () throws(BerthError) in
             if let other = lifecycle.containers.all().first(where: { $0.name == newName }) {
-                throw BerthError("Conflict. The container name \"/\(newName)\" is already in use by container \"\(other.id)\". You have to remove (or rename) that container to be able to reuse that name.")
+                throw .conflict("Conflict. The container name \"/\(newName)\" is already in use by container \"\(other.id)\". You have to remove (or rename) that container to be able to reuse that name.")
             }
             try lifecycle.containers.update(container.id) { (c: inout Container) throws(BerthError) in c.name = newName }
         }

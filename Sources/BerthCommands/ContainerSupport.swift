@@ -4,11 +4,6 @@ import Glibc
 import BerthEngine
 
 extension CommandContext {
-    /// The lifecycle over this context's store.
-    func lifecycle() throws(BerthError) -> Lifecycle {
-        Lifecycle(layout: try openStore(), registry: registry)
-    }
-
     /// Prints what an `inspect` found: each object through the `--format`
     /// template, or all of them as one JSON array, as Docker does.
     func printInspected(_ objects: [JSON], format: String?) throws(BerthError) {
@@ -21,8 +16,11 @@ extension CommandContext {
     }
 
     /// Runs `body` for each argument, printing errors as Docker does and
-    /// going on; returns the last failure's exit code (0 if none).
-    func forEach(_ names: [String], printName: Bool, _ body: (String) throws(BerthError) -> Void) -> Int32 {
+    /// going on; returns the last failure's exit code (0 if none). A failure
+    /// of a kind in `tolerated` is printed but leaves the status alone
+    /// (`rm -f` of a missing container exits 0 in Docker).
+    func forEach(_ names: [String], printName: Bool, tolerated: Set<BerthError.Kind> = [],
+                 _ body: (String) throws(BerthError) -> Void) -> Int32 {
         var status: Int32 = 0
         for name in names {
             do throws(BerthError) {
@@ -30,7 +28,7 @@ extension CommandContext {
                 if printName { print(name) }
             } catch {
                 warn("Error: \(error)")
-                status = error.exitCode
+                if !tolerated.contains(error.kind) { status = error.exitCode(engine: ExitCode.general) }
             }
         }
         return status
@@ -149,7 +147,7 @@ enum Attach {
             // the caller's prompt (the REPL's or the shell's) goes on a line of its own.
             if container.tty && ctx.stdoutIsTerminal { ctx.printRaw("\n") }
             return 0
-        case .failed(let code, let message): throw BerthError(message, exitCode: code)
+        case .failed(let code, let message): throw .startFailure(code: code, message: message)
         case .lost: throw BerthError("lost the connection to the monitor of \(container.name); check 'berth ps -a'")
         }
     }

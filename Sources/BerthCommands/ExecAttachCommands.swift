@@ -51,11 +51,7 @@ struct AttachCommand: Command {
     func run(_ args: ParsedArguments, _ ctx: CommandContext) throws(BerthError) -> Int32 {
         let lifecycle = try ctx.lifecycle()
         let container = try lifecycle.containers.find(args.positionals[0])
-        switch container.state.status {
-        case "running": break
-        case "paused": throw BerthError("You cannot attach to a paused container, unpause it first")
-        default: throw BerthError("You cannot attach to a stopped container, start it first")
-        }
+        try container.ensureState(for: .attach, ref: args.positionals[0])
         let keys = try DetachKeys.parse(args.string("detach-keys") ?? "ctrl-p,ctrl-q")
         let sigProxy = args.string("sig-proxy") != "false"
         return try Attach.run(ctx, lifecycle.layout, container, stdin: !args.bool("no-stdin"),

@@ -48,8 +48,8 @@ struct InfoCommand: Command {
         ctx.print("Images: \(images.count)")
         ctx.print("Containers: \(ContainerStore(layout: layout).all().count)")
         ctx.print("Berth Root Dir: \(layout.root)")
-        ctx.print("Default Storage Driver: \(config.storage)")
-        ctx.print("Default Isolation: \(config.isolation)")
+        ctx.print("Default Storage Driver: \(config.defaultStorage(ctx.registry))")
+        ctx.print("Default Isolation: \(config.defaultIsolation(ctx.registry))")
         ctx.print("Storage Drivers: \(ctx.registry.all(.storage).map(\.id).joined(separator: ", "))")
         ctx.print("Isolation Backends: \(ctx.registry.all(.isolation).map(\.id).joined(separator: ", "))")
         return 0

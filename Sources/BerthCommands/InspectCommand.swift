@@ -26,7 +26,7 @@ struct InspectCommand: Command {
             if type != "image", let container = try? containers.find(name) {
                 objects.append(container.json)
             } else if type == "container" {
-                throw BerthError("No such container: \(name); list containers with 'berth ps -a'")
+                throw .notFound("No such container: \(name)")
             } else {
                 objects.append(ImageInspect.json(try store.resolve(name), store))
             }

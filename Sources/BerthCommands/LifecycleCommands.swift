@@ -7,7 +7,8 @@ import BerthEngine
 struct CreateCommand: Command {
     let spec = CommandSpec(
         "create", aliases: ["container create"], summary: "Create a new container",
-        flags: ContainerFlags.create, arguments: ContainerFlags.containerArgs, min: 1, interspersed: false)
+        flags: ContainerFlags.create, arguments: ContainerFlags.containerArgs, min: 1, interspersed: false,
+        engineExitCode: ExitCode.runEngine)
 
     func run(_ args: ParsedArguments, _ ctx: CommandContext) throws(BerthError) -> Int32 {
         let factory = ContainerFactory(lifecycle: try ctx.lifecycle(), environment: ctx.environment, warn: ctx.warn)
@@ -23,7 +24,7 @@ struct RunCommand: Command {
     let spec = CommandSpec(
         "run", aliases: ["container run"], summary: "Create and run a new container from an image",
         flags: ContainerFlags.create + [FlagSpec("detach", short: "d", help: "Run container in background and print container ID")],
-        arguments: ContainerFlags.containerArgs, min: 1, interspersed: false)
+        arguments: ContainerFlags.containerArgs, min: 1, interspersed: false, engineExitCode: ExitCode.runEngine)
 
     func run(_ args: ParsedArguments, _ ctx: CommandContext) throws(BerthError) -> Int32 {
         let lifecycle = try ctx.lifecycle()
@@ -179,8 +180,9 @@ struct RmCommand: Command {
 
     func run(_ args: ParsedArguments, _ ctx: CommandContext) throws(BerthError) -> Int32 {
         let lifecycle = try ctx.lifecycle()
-        return ctx.forEach(args.positionals, printName: true) { (ref) throws(BerthError) in
-            try lifecycle.remove(ref, force: args.bool("force"), volumes: args.bool("volumes"))
+        let force = args.bool("force")
+        return ctx.forEach(args.positionals, printName: true, tolerated: force ? [.notFound] : []) { (ref) throws(BerthError) in
+            try lifecycle.remove(ref, force: force, volumes: args.bool("volumes"))
         }
     }
 }

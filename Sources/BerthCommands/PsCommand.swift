@@ -59,11 +59,11 @@ struct PsCommand: Command {
         let value = parts[1]
         switch parts[0] {
         case "status":
-            let known = ["created", "restarting", "running", "removing", "paused", "exited", "dead"]
-            guard known.contains(value) else {
-                throw BerthError("invalid filter 'status=\(value)'; use one of: \(known.joined(separator: ", "))")
+            guard let status = ContainerStatus(rawValue: value) else {
+                let known = ContainerStatus.allCases.map(\.rawValue)
+                throw .invalid("invalid filter 'status=\(value)'; use one of: \(known.joined(separator: ", "))")
             }
-            return list.filter { $0.state.status == value }
+            return list.filter { $0.state.status == status }
         case "name": return list.filter { $0.name.contains(value) }
         case "id": return list.filter { $0.id.hasPrefix(value) }
         case "ancestor": return list.filter { $0.imageName == value || $0.image.hasPrefix(value) || Format.shortID($0.image) == value }
@@ -81,7 +81,7 @@ struct PsCommand: Command {
             ("Command", .string("\"" + command + "\"")),
             ("RunningFor", .string(Format.duration(seconds: now - c.created.asDouble) + " ago")),
             ("CreatedAt", .string(c.created.rfc3339)), ("Status", .string(Self.status(c, now: now))),
-            ("Ports", .string(c.state.isActive ? c.ports.map(\.psText).joined(separator: ", ") : "")), ("Names", .string(c.name)), ("State", .string(c.state.status)),
+            ("Ports", .string(c.state.isActive ? c.ports.map(\.psText).joined(separator: ", ") : "")), ("Names", .string(c.name)), ("State", .string(c.state.status.rawValue)),
         ]
         if let size { members.append(("Size", .string(size))) }
         return .object(members)
@@ -90,14 +90,16 @@ struct PsCommand: Command {
     /// Docker's STATUS column: `Created`, `Up 8 seconds`, `Up 2 minutes (Paused)`, `Exited (137) About a minute ago`.
     static func status(_ c: Container, now: Double) -> String {
         switch c.state.status {
-        case "running", "paused":
+        case .running, .paused:
             let up = "Up " + Format.duration(seconds: now - (c.state.startedAt?.asDouble ?? now))
-            return c.state.status == "paused" ? up + " (Paused)" : up
-        case "exited":
+            return c.state.status == .paused ? up + " (Paused)" : up
+        case .exited:
             let ago = Format.duration(seconds: now - (c.state.finishedAt?.asDouble ?? now))
             return "Exited (\(c.state.exitCode)) \(ago) ago"
-        case "dead": return "Dead"
-        default: return "Created"
+        case .dead: return "Dead"
+        case .restarting: return "Restarting"
+        case .removing: return "Removal In Progress"
+        case .created: return "Created"
         }
     }
 }

@@ -20,7 +20,7 @@ struct RmiCommand: Command {
                 lines.forEach(ctx.print)
             } catch {
                 ctx.warn("Error: \(error)")
-                status = error.exitCode
+                status = error.exitCode(engine: ExitCode.general)
             }
         }
         return status

@@ -113,11 +113,11 @@ public enum ArgumentParser {
     private static func checkCount(_ count: Int, _ spec: CommandSpec) throws(BerthError) {
         if count < spec.minArguments {
             let what = spec.minArguments == 1 ? "1 argument" : "at least \(spec.minArguments) arguments"
-            throw .usage("\"berth \(spec.name)\" requires \(what); usage: \(spec.usageLine)")
+            throw .arguments("\"berth \(spec.name)\" requires \(what); usage: \(spec.usageLine)")
         }
         if let max = spec.maxArguments, count > max {
             let what = max == 0 ? "no arguments" : "at most \(max) argument\(max == 1 ? "" : "s")"
-            throw .usage("\"berth \(spec.name)\" accepts \(what); usage: \(spec.usageLine)")
+            throw .arguments("\"berth \(spec.name)\" accepts \(what); usage: \(spec.usageLine)")
         }
     }
 

@@ -94,11 +94,14 @@ public struct CommandSpec: Sendable {
     /// Hand every word after the command to it untouched (external plugins
     /// parse their own flags; `flags` then serve help and completion only).
     public var passthrough = false
+    /// What an engine failure exits with: Docker's CLI uses 125 in `run`
+    /// and `create` and 1 elsewhere (`BerthError.Kind.exitCode(engine:)`).
+    public var engineExitCode: Int32 = ExitCode.general
 
     /// Declares a command.
     public init(_ name: String, aliases: [String] = [], summary: String, flags: [FlagSpec] = [],
                 arguments: [ArgSpec] = [], min: Int = 0, max: Int? = nil,
-                interspersed: Bool = true, details: String = "") {
+                interspersed: Bool = true, details: String = "", engineExitCode: Int32 = ExitCode.general) {
         self.name = name
         self.aliases = aliases
         self.summary = summary
@@ -108,6 +111,7 @@ public struct CommandSpec: Sendable {
         self.maxArguments = max
         self.interspersed = interspersed
         self.details = details
+        self.engineExitCode = engineExitCode
     }
 
     /// Looks up a flag by long name.

@@ -57,8 +57,26 @@ public protocol IsolationBackend: Sendable {
     /// Whether the backend isolates processes and network at all; the chroot
     /// fallback answers false and Berth warns about it.
     var isolates: Bool { get }
+    /// Whether the backend stands in, with a warning, when the default
+    /// backend cannot run here and the user named none (chroot does).
+    var standsIn: Bool { get }
     /// Nil when the backend can run on this machine, otherwise why not.
     func unavailableReason() -> String?
     /// The plan for one container process.
     func plan(for request: IsolationRequest) throws(BerthError) -> IsolationPlan
+    /// The external runtime a container records for `--runtime VALUE` (nil:
+    /// none given): checked at create, so a missing runtime fails there.
+    /// Backends that drive no external runtime refuse one.
+    func runtime(for requested: String?) throws(BerthError) -> String
+}
+
+extension IsolationBackend {
+    /// Most backends never stand in for another.
+    public var standsIn: Bool { false }
+
+    /// No external runtime: `--runtime` is refused, none is recorded.
+    public func runtime(for requested: String?) throws(BerthError) -> String {
+        guard let requested else { return "" }
+        throw .invalid("--runtime \(requested) does not apply to --isolation \(name), which drives no external runtime; drop it")
+    }
 }

@@ -116,6 +116,19 @@ public final class Registry: Sendable {
     /// Registrations of one kind.
     public func all(_ kind: PluginKind) -> [Registration] { all.filter { $0.kind == kind } }
 
+    /// The default of a kind: the first one registered (main.swift registers
+    /// the namespaces backend and the overlay driver first). The engine never
+    /// names a backend or driver; a store's config.json can override this.
+    public func defaultID(_ kind: PluginKind) -> String? { all(kind).first?.id }
+
+    /// Every isolation backend, made.
+    public var isolationBackends: [any IsolationBackend] {
+        all(.isolation).compactMap { reg in
+            if case .isolation(let make) = reg.factory { return make() }
+            return nil
+        }
+    }
+
     /// Every command instance.
     public var commands: [any Command] {
         all(.command).compactMap { reg in

@@ -124,12 +124,16 @@ struct Executor {
             }
             throw ShellBuiltins.unknownCommand(first, interactive: interactive)
         }
-        let parsed = try ArgumentParser.parse(Array(argv.dropFirst(used)), spec: command.spec)
-        if parsed.helpRequested {
-            writeOut(Help.render(command.spec))
-            return 0
+        do throws(BerthError) {
+            let parsed = try ArgumentParser.parse(Array(argv.dropFirst(used)), spec: command.spec)
+            if parsed.helpRequested {
+                writeOut(Help.render(command.spec))
+                return 0
+            }
+            return try command.run(parsed, context)
+        } catch {
+            throw error.settled(engine: command.spec.engineExitCode)
         }
-        return try command.run(parsed, context)
     }
 
     /// Runs one command line, printing `Error: …` on stderr for a failure.

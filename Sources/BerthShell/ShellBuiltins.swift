@@ -49,7 +49,7 @@ enum ShellBuiltins {
     /// The error for a word that is no command.
     static func unknownCommand(_ name: String, interactive: Bool) -> BerthError {
         let hint = interactive ? "run 'help'" : "run 'berth --help'"
-        return BerthError("unknown command \"\(name)\" for \"berth\"; \(hint) for the list", exitCode: 125)
+        return BerthError(.arguments, "unknown command \"\(name)\" for \"berth\"; \(hint) for the list")
     }
 }
 

@@ -15,7 +15,7 @@ struct StoreCompletionSource: CompletionSource {
 
     func containerNames(states: Set<String>?) -> [String] {
         ContainerStore(layout: StoreLayout(root: root)).all()
-            .filter { states == nil || states!.contains($0.state.status) }
+            .filter { states == nil || states!.contains($0.state.status.rawValue) }
             .flatMap { [$0.name, $0.shortID] }
             .filter { !$0.isEmpty }
     }

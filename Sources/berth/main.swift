@@ -20,6 +20,7 @@ registry.register(CopyDriver.registration)
 registry.register(NamespacesBackend.registration)
 registry.register(ChrootBackend.registration)
 registry.register(OCIBackend.registration)
+registry.register(OCIBackend.bundleCommand)
 
 // `berth --root ROOT __monitor ID [--wait-attach]`: the per-container monitor,
 // re-executed by `start` so that it begins single-threaded. Not a user command.

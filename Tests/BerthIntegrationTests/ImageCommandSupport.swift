@@ -26,7 +26,7 @@ func importBusybox(_ root: String, sourceLocation: SourceLocation = #_sourceLoca
 
 /// Expects what a failed command shows a user: exit 125 and exactly one line
 /// on stderr, `Error: …`, mentioning every string in `naming`.
-func expectOneErrorLine(_ result: ProcessResult, naming: [String], status: Int32 = 125,
+func expectOneErrorLine(_ result: ProcessResult, naming: [String], status: Int32 = 1,
                         sourceLocation: SourceLocation = #_sourceLocation) {
     #expect(result.status == status, "exit status; stderr: \(result.stderr)", sourceLocation: sourceLocation)
     let lines = result.stderr.split(separator: "\n", omittingEmptySubsequences: false)

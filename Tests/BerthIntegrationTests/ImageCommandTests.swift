@@ -229,12 +229,12 @@ struct ImageCommandTests {
         #expect(lines(berth(root, "images").stdout).count == 1, "only the header is left")
     }
 
-    @Test("errors are one line naming the object with exit 125; --help exits 0 and lists the flags")
+    @Test("errors are one line naming the object with Docker's exit code; --help exits 0 and lists the flags")
     func errorsAndHelp() {
         let root = makeTempDirectory("store")
         defer { removeTree(root) }
         expectOneErrorLine(berth(root, "frob"), naming: ["\"frob\""])
-        expectOneErrorLine(berth(root, "images", "--bogus"), naming: ["--bogus"])
+        expectOneErrorLine(berth(root, "images", "--bogus"), naming: ["--bogus"], status: 125)
         expectOneErrorLine(berth(root, "inspect", "nosuch"), naming: ["nosuch"])
         expectOneErrorLine(berth(root, "rmi", "nosuch"), naming: ["nosuch"])
         expectOneErrorLine(berth(root, "import", root), naming: [root])   // a directory: read fails with EISDIR

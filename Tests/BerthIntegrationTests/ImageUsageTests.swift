@@ -70,7 +70,7 @@ struct ImageUsageTests {
         #expect(berth(root, "inspect", "-f", "{{.Isolation}}", "fb").stdout == "chroot\n")
         let explicit = runProcess([berthBinary, "--root", root, "create", "--isolation", "namespaces", "busybox"],
                                   environment: ["BERTH_NAMESPACES": "off"])
-        expectOneErrorLine(explicit, naming: ["namespaces", "--isolation chroot"])
+        expectOneErrorLine(explicit, naming: ["namespaces", "--isolation chroot"], status: 125)
     }
 }
 

@@ -139,7 +139,7 @@ func withoutWarnings(_ text: String) -> String {
 }
 
 /// `expectOneErrorLine` for a command whose stderr may carry the chroot warning.
-func expectRefusal(_ result: ProcessResult, naming: [String], status: Int32 = 125,
+func expectRefusal(_ result: ProcessResult, naming: [String], status: Int32 = 1,
                    sourceLocation: SourceLocation = #_sourceLocation) {
     var r = result
     r.stderr = withoutWarnings(result.stderr)

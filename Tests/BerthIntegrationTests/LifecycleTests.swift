@@ -72,9 +72,9 @@ struct LifecycleTests {
 
             let before = s.psTimeless()
             let refused = s.berth("rm", "busybox")
-            #expect(refused.status == 125)
+            #expect(refused.status == 1, "Docker's CLI exits 1 for an engine refusal outside run/create")
             #expect(refused.stdout.isEmpty)
-            #expect(refused.stderr == "Error: cannot remove container \"/busybox\": container is running: stop the container before removing or force remove\n",
+            #expect(refused.stderr == "Error: You cannot remove a running container \(id). Stop the container before attempting removal or force remove\n",
                     "stderr: \(refused.stderr)")
             #expect(s.psTimeless() == before, "a refused rm changes nothing")
             #expect(s.pid("busybox") == secondPid, "the same PID 1 still runs")
@@ -103,7 +103,8 @@ struct LifecycleTests {
 
     // MARK: 2. Refusals change nothing
 
-    @Test("refused transitions exit 125 with one Error line and change nothing", arguments: isolationBackends)
+    @Test("refused transitions exit as Docker's do (1, or 125 in run/create) with one Error line and change nothing",
+          arguments: isolationBackends)
     func refusalsChangeNothing(isolation: String) {
         withStore { s in
             #expect(s.berth("create", "--isolation", isolation, "--name", "made", "busybox").status == 0)
@@ -118,7 +119,8 @@ struct LifecycleTests {
 
             func refused(_ args: [String], _ naming: [String], _ location: SourceLocation = #_sourceLocation) {
                 let result = s.berth(args)
-                expectRefusal(result, naming: naming, sourceLocation: location)
+                let status: Int32 = ["run", "create"].contains(args[0]) ? 125 : 1
+                expectRefusal(result, naming: naming, status: status, sourceLocation: location)
                 #expect(result.stdout.isEmpty, "stdout: \(result.stdout)", sourceLocation: location)
                 #expect(s.psTimeless() == before, "\(args) changed ps -a: \(s.psTimeless())", sourceLocation: location)
             }
@@ -126,8 +128,8 @@ struct LifecycleTests {
             refused(["pause", "done"], ["is not running"])
             refused(["unpause", "up"], ["is not paused"])
             refused(["start", "frozen"], ["cannot start a paused container, try unpause instead"])
-            refused(["kill", "done"], ["cannot kill container: done", "is not running"])
-            refused(["kill", "made"], ["cannot kill container: made", "is not running"])
+            refused(["kill", "done"], ["Cannot kill container: done", "is not running"])
+            refused(["kill", "made"], ["Cannot kill container: made", "is not running"])
             let upID = s.inspect("up", "{{.Id}}")
             refused(["create", "--isolation", isolation, "--name", "up", "busybox"],
                     ["Conflict. The container name \"/up\" is already in use by container \"\(upID)\""])
@@ -242,8 +244,10 @@ struct LifecycleTests {
 
             let before = s.psTimeless()
             let bad = s.berth("run", "--isolation", "x", "busybox", "true")
-            expectRefusal(bad, naming: ["\"x\""])
+            expectRefusal(bad, naming: ["\"x\""], status: 125)
             #expect(s.psTimeless() == before, "a bad --isolation creates nothing")
+            let startMissing = s.berth("start", "missing")
+            expectRefusal(startMissing, naming: ["nosuch"], status: 1)   // Docker's start exits 1 where run exits 127
         }
     }
 
@@ -423,7 +427,8 @@ struct LifecycleTests {
                 results.forEach { s.note($0.stdout) }
                 #expect(results.map(\.status).sorted() == [0, 125], "round \(round): \(results.map(\.stderr))")
                 if let loser = results.first(where: { $0.status == 125 }) {
-                    expectOneErrorLine(loser, naming: ["Conflict. The container name \"/\(name)\" is already in use"])
+                    expectOneErrorLine(loser, naming: ["Conflict. The container name \"/\(name)\" is already in use"],
+                                       status: 125)
                 }
                 #expect(s.ps().dropFirst().filter { $0.last == name }.count == 1)
             }

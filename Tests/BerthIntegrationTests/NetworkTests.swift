@@ -150,7 +150,7 @@ struct NetworkTests {
             _ = withUnsafeMutablePointer(to: &bound) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &blen) } }
             let port = UInt16(bigEndian: bound.sin_port)
             let run = berth(net.root, "run", "-d", "-p", "127.0.0.1:\(port):80", "busybox", "sleep", "30")
-            expectOneErrorLine(run, naming: ["127.0.0.1:\(port)", "already"])
+            expectOneErrorLine(run, naming: ["127.0.0.1:\(port)", "already"], status: 125)
             #expect(berth(net.root, "ps", "-aq").stdout.isEmpty, "no container")
             #expect(net.leftovers().isEmpty, "nothing half-made: \(net.leftovers())")
         }
@@ -283,9 +283,9 @@ struct NetworkTests {
             let seen = Set(host.stdout.split(whereSeparator: { $0 == "\n" || $0 == " " || $0 == "\t" }).map(String.init))
             #expect(!seen.isEmpty && seen.isSubset(of: hostLinks) && seen.contains("lo") && seen.count > 1, "host: \(seen)")
             expectOneErrorLine(berth(net.root, "run", "--rm", "--isolation", "chroot", "--network", "bridge", "busybox", "true"),
-                               naming: ["chroot", "--network host"])
+                               naming: ["chroot", "--network host"], status: 125)
             expectOneErrorLine(berth(net.root, "run", "--rm", "--network", "nosuch", "busybox", "true"),
-                               naming: ["nosuch", "not found"], status: 1)
+                               naming: ["nosuch", "not found"], status: 125)
             net.remember()
         }
     }

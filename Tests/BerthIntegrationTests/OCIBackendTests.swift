@@ -28,7 +28,7 @@ struct OCIBackendTests {
         #expect(berth(root, "pause", "box").status == 0)
         #expect(berth(root, "ps", "--format", "{{.Status}}").stdout.hasSuffix("(Paused)\n"))
         #expect(berth(root, "unpause", "box").status == 0)
-        expectOneErrorLine(berth(root, "rm", "box"), naming: ["container is running"])
+        expectOneErrorLine(berth(root, "rm", "box"), naming: ["You cannot remove a running container"])
         #expect(berth(root, "stop", "-t", "1", "box").status == 0)
         #expect(berth(root, "ps", "-a", "--format", "{{.Status}}").stdout.hasPrefix("Exited (137)"))
         #expect(berth(root, "start", "box").status == 0)

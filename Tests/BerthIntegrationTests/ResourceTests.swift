@@ -152,7 +152,7 @@ struct ResourceTests {
             if controllers.contains("memory") {
                 #expect(limited.status == 0, "a v2 host with the memory controller enforces the limit")
             } else {
-                expectOneErrorLine(limited, naming: ["no memory controller", "BERTH_CGROUP"])
+                expectOneErrorLine(limited, naming: ["no memory controller", "BERTH_CGROUP"], status: 125)
             }
             #expect(berth(root, "rm", "-f", "v2").status == 0)
             #expect(!fileExists(path))

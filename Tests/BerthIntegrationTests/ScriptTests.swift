@@ -34,7 +34,7 @@ struct ScriptTests {
             #expect(result.stdout.contains("busybox is paused"))
             #expect(result.stdout.contains("the imported image kept the file: migrated"))
             #expect(result.stdout.hasSuffix("tutorial done\n"))
-            #expect(result.stderr.contains("cannot remove container \"/busybox\""), "rm refused, reported, not fatal")
+            #expect(result.stderr.contains("You cannot remove a running container"), "rm refused, reported, not fatal")
         }
     }
 
@@ -61,14 +61,14 @@ struct ScriptTests {
             writeFile(script, lines.joined(separator: "\n"))
             writeFile(dir + "/functions.berth", readFile(examples + "/functions.berth"))
             let result = runProcess([berthBinary, "--root", root, script], environment: ["TMPDIR": dir])
-            #expect(result.status == 125)
+            #expect(result.status == 1, "the failing step's own code: Docker's pause of a missing container exits 1")
             #expect(result.stderr.contains("\(script):\(pause + 1): error: "), "stderr: \(result.stderr)")
             #expect(!result.stdout.contains("tutorial done"))
 
             berth(root, "rm", "-f", "busybox")   // what the stopped run left
             let piped = runProcess(["/bin/sh", "-c", "cd \(shellQuote(dir)) && exec \(shellQuote(berthBinary)) "
                                     + "--root \(shellQuote(root)) < broken.berth"], environment: ["TMPDIR": dir])
-            #expect(piped.status == 125)
+            #expect(piped.status == 1)
             #expect(piped.stderr.contains("-:\(pause + 1): error: "), "stderr: \(piped.stderr)")
         }
     }

@@ -103,11 +103,11 @@ struct VolumeTests {
         withStore { root in
             let missing = "/tmp/berth-no-such-dir-\(getpid())"
             let run = berth(root, "run", "--rm", "-v", "\(missing):/x", "busybox", "true")
-            expectOneErrorLine(run, naming: [missing, "does not exist"])
+            expectOneErrorLine(run, naming: [missing, "does not exist"], status: 125)
             #expect(!fileExists(missing))
             #expect(berth(root, "ps", "-aq").stdout.isEmpty)
             expectOneErrorLine(berth(root, "run", "--rm", "--isolation", "chroot", "--tmpfs", "/t", "busybox", "true"),
-                               naming: ["chroot", "tmpfs"])
+                               naming: ["chroot", "tmpfs"], status: 125)
         }
     }
 

@@ -1,11 +1,14 @@
 import BerthCore
+import BerthEngine
 
 /// The `chroot` backend: chroot(2) and nothing more, for kernels or sandboxes
 /// without namespaces. It does not isolate processes, users, the network,
 /// hostnames or IPC: a process inside sees and can signal every host process.
-public struct ChrootBackend: IsolationBackend {
+public struct ChrootBackend: ContainerRuntime {
     public let name = "chroot"
     public let isolates = false
+    /// Where namespaces cannot run, chroot stands in (with a warning).
+    public let standsIn = true
 
     /// A backend instance.
     public init() {}

@@ -2,12 +2,13 @@
 import Glibc
 #endif
 import BerthCore
+import BerthEngine
 import CBerthLinux
 
 /// The `namespaces` backend: new PID, mount, UTS, IPC and network namespaces,
 /// pivot_root into the container root, Docker's default capabilities, and the
 /// /proc and /sys paths Docker masks or makes read-only.
-public struct NamespacesBackend: IsolationBackend {
+public struct NamespacesBackend: ContainerRuntime {
     public let name = "namespaces"
     public let isolates = true
 

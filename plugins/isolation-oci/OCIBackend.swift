@@ -2,12 +2,13 @@
 import Glibc
 #endif
 import BerthCore
+import BerthEngine
 
 /// The `oci` backend: Berth writes a standard OCI bundle and drives an OCI
 /// runtime (runc, crun, or any binary given with `--runtime PATH`) through its
 /// CLI, so runtimes can be compared on identical bundles
 /// (`bench --isolation namespaces,oci:runc,oci:crun`).
-public struct OCIBackend: IsolationBackend {
+public struct OCIBackend: ContainerRuntime {
     public let name = "oci"
     public let isolates = true
 
@@ -18,6 +19,9 @@ public struct OCIBackend: IsolationBackend {
         description: "an external OCI runtime (--runtime runc|crun|PATH) on a bundle Berth writes",
         origin: .inTree("isolation-oci"),
         factory: .isolation { OCIBackend() })
+
+    /// `berth bundle`, which writes the same OCI bundle for `runc run` by hand.
+    public static let bundleCommand = Registration.command({ BundleCommand() }, origin: .inTree("isolation-oci"))
 
     public func unavailableReason() -> String? {
         geteuid() == 0 ? nil : "OCI runtimes need root here (run berth as root)"
@@ -31,6 +35,14 @@ public struct OCIBackend: IsolationBackend {
         return nil
     }
 
+    /// The runtime a container records: `--runtime` or runc, found on PATH
+    /// now so that a missing one fails at create, not at start.
+    public func runtime(for requested: String?) throws(BerthError) -> String {
+        let runtime = requested ?? "runc"
+        _ = try plan(for: IsolationRequest(runtime: runtime))
+        return runtime
+    }
+
     public func plan(for request: IsolationRequest) throws(BerthError) -> IsolationPlan {
         let runtime = request.runtime ?? "runc"
         guard let path = Self.resolve(runtime) else {
@@ -42,5 +54,44 @@ public struct OCIBackend: IsolationBackend {
                                  ptyInside: true)
         plan.ociRuntime = path
         return plan
+    }
+
+    // MARK: ContainerRuntime: everything goes through the runtime's CLI
+
+    public func run(_ session: MonitorSession, readyFD: Int32, waitAttach: Bool) {
+        let c = session.container
+        do throws(BerthError) {
+            guard let binary = try plan(for: IsolationRequest(hostNetwork: c.hostNetwork, runtime: c.runtime)).ociRuntime else {
+                throw BerthError("the oci backend named no runtime for container \(c.name)")
+            }
+            OCIMonitor(session: session, binary: binary).run(readyFD: readyFD, waitAttach: waitAttach)
+        } catch {
+            session.begin(readyFD: readyFD)
+            session.failStart(error)
+        }
+    }
+
+    public func signal(_ container: Container, in layout: StoreLayout, _ signal: Int32) throws(BerthError) {
+        try cli(container, layout).run(["kill", container.id, String(signal)])
+    }
+
+    public func pause(_ container: Container, in layout: StoreLayout) throws(BerthError) {
+        try cli(container, layout).run(["pause", container.id])
+    }
+
+    public func resume(_ container: Container, in layout: StoreLayout) throws(BerthError) {
+        try cli(container, layout).run(["resume", container.id])
+    }
+
+    /// A monitor killed before its `delete` leaves the runtime's state behind.
+    public func delete(_ container: Container, in layout: StoreLayout) {
+        try? cli(container, layout).run(["delete", "--force", container.id])
+    }
+
+    private func cli(_ c: Container, _ layout: StoreLayout) throws(BerthError) -> RuntimeCLI {
+        guard let binary = try plan(for: IsolationRequest(runtime: c.runtime)).ociRuntime else {
+            throw BerthError("the oci backend named no runtime for container \(c.name)")
+        }
+        return RuntimeCLI(binary: binary, layout: layout, containerDirectory: layout.container(c.id))
     }
 }

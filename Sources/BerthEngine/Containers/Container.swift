@@ -1,56 +1,3 @@
-/// The runtime state of a container, as Docker's `State` object.
-public struct ContainerState: Sendable, Equatable {
-    /// `created`, `running`, `paused`, `exited` or `dead`.
-    public var status = "created"
-    /// PID 1's host PID while running.
-    public var pid: Int32 = 0
-    /// PID 1's start time (field 22 of /proc/PID/stat), so a recycled PID is never mistaken for it.
-    public var pidStartTime: UInt64 = 0
-    /// The monitor's host PID while running.
-    public var monitorPid: Int32 = 0
-    /// The monitor's start time, so a recycled PID is never taken for it.
-    public var monitorStartTime: UInt64 = 0
-    /// The last exit code (128+N for signal N).
-    public var exitCode: Int32 = 0
-    /// Why the last start failed, if it did.
-    public var error = ""
-    public var oomKilled = false
-    public var startedAt: Timestamp?
-    public var finishedAt: Timestamp?
-
-    /// A fresh state.
-    public init() {}
-
-    /// Whether PID 1 is alive (running or paused).
-    public var isActive: Bool { status == "running" || status == "paused" }
-
-    var json: JSON {
-        .object([
-            ("Status", .string(status)), ("Running", .bool(isActive)), ("Paused", .bool(status == "paused")),
-            ("Restarting", .bool(false)), ("OOMKilled", .bool(oomKilled)), ("Dead", .bool(status == "dead")),
-            ("Pid", .int(isActive ? pid : 0)), ("PidStartTime", .int(pidStartTime)),
-            ("MonitorPid", .int(isActive ? monitorPid : 0)),
-            ("MonitorStartTime", .int(isActive ? monitorStartTime : 0)),
-            ("ExitCode", .int(exitCode)), ("Error", .string(error)),
-            ("StartedAt", .string(startedAt?.rfc3339 ?? Container.zeroTime)),
-            ("FinishedAt", .string(finishedAt?.rfc3339 ?? Container.zeroTime)),
-        ])
-    }
-
-    init(json: JSON) {
-        status = json["Status"]?.stringValue ?? "created"
-        pid = Int32(json["Pid"]?.intValue ?? 0)
-        pidStartTime = UInt64(json["PidStartTime"]?.int64Value ?? 0)
-        monitorPid = Int32(json["MonitorPid"]?.intValue ?? 0)
-        monitorStartTime = UInt64(json["MonitorStartTime"]?.int64Value ?? 0)
-        exitCode = Int32(json["ExitCode"]?.intValue ?? 0)
-        error = json["Error"]?.stringValue ?? ""
-        oomKilled = json["OOMKilled"]?.boolValue ?? false
-        startedAt = json["StartedAt"]?.stringValue.flatMap(Timestamp.init(rfc3339:)).flatMap { $0.seconds > 0 ? $0 : nil }
-        finishedAt = json["FinishedAt"]?.stringValue.flatMap(Timestamp.init(rfc3339:)).flatMap { $0.seconds > 0 ? $0 : nil }
-    }
-}
-
 /// A container: what it was created with (immutable) and its state.
 public struct Container: Sendable {
     static let zeroTime = "0001-01-01T00:00:00Z"
@@ -202,8 +149,8 @@ public struct Container: Sendable {
         openStdin = config["OpenStdin"]?.boolValue ?? false
         autoRemove = host["AutoRemove"]?.boolValue ?? false
         runtime = host["Runtime"]?.stringValue.flatMap { $0 == "berth" ? nil : $0 } ?? ""
-        isolation = json["Isolation"]?.stringValue ?? "namespaces"
-        storage = json["Driver"]?.stringValue ?? "overlay"
+        isolation = json["Isolation"]?.stringValue ?? ""
+        storage = json["Driver"]?.stringValue ?? ""
         networkMode = host["NetworkMode"]?.stringValue ?? "none"
         if let mode = json["NetworkSettings"]?["Networks"]?[networkMode] {
             endpoint = NetworkEndpoint(network: networkMode, json: mode)

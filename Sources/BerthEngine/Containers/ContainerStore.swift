@@ -11,7 +11,7 @@ public struct ContainerStore: Sendable {
     /// The container store of a layout.
     public init(layout: StoreLayout) { self.layout = layout }
 
-    func recordPath(_ id: String) -> String { layout.container(id) + "/container.json" }
+    func recordPath(_ id: String) -> String { layout.containerRecord(id) }
     /// The lock serialising one container's transitions.
     public func lockPath(_ id: String) -> String { layout.locks + "/container-\(id).lock" }
 
@@ -26,18 +26,14 @@ public struct ContainerStore: Sendable {
     public func load(id: String) throws(BerthError) -> Container {
         let text: [UInt8]
         do { text = try FileSystem.read(recordPath(id)) } catch {
-            throw BerthError("No such container: \(id); list containers with 'berth ps -a'")
+            throw .notFound("No such container: \(id)")
         }
         var container = try Container(json: try JSONParser.parse(text))
         if container.state.isActive && !ProcessTable.isAlive(container.state.pid, startTime: container.state.pidStartTime)
             && !(container.state.monitorPid > 0
                  && ProcessTable.isAlive(container.state.monitorPid, startTime: container.state.monitorStartTime)) {
             // PID 1 is gone and so is its monitor, which would have recorded the exit.
-            container.state.status = "exited"
-            if container.state.error.isEmpty {
-                container.state.exitCode = 255
-                container.state.error = "the container's monitor is gone; the real exit code is unknown"
-            }
+            container.state.setLost()
         }
         return container
     }
@@ -54,7 +50,7 @@ public struct ContainerStore: Sendable {
         if matches.count > 1 {
             throw BerthError("multiple containers match ID prefix \"\(text)\"; give more digits or the name")
         }
-        throw BerthError("No such container: \(text); list containers with 'berth ps -a'")
+        throw .notFound("No such container: \(text)")
     }
 
     /// Writes a container record atomically.
@@ -82,10 +78,10 @@ public struct ContainerStore: Sendable {
         let staging = try layout.makeStaging("create")
         do throws(BerthError) {
             try driver.create(containerDirectory: staging, layers: layers)
-            try FileSystem.writeAtomically(staging + "/container.json", text: container.json.pretty(indent: 2) + "\n")
+            try FileSystem.writeAtomically(staging + "/" + StoreLayout.containerRecord, text: container.json.pretty(indent: 2) + "\n")
             try FileLock.withLock(layout.containerLock) { () throws(BerthError) in
                 if let other = all().first(where: { $0.name == container.name }) {
-                    throw BerthError("Conflict. The container name \"/\(container.name)\" is already in use by container \"\(other.id)\". You have to remove (or rename) that container to be able to reuse that name.")
+                    throw .conflict("Conflict. The container name \"/\(container.name)\" is already in use by container \"\(other.id)\". You have to remove (or rename) that container to be able to reuse that name.")
                 }
                 if rename(staging, layout.container(container.id)) != 0 {
                     throw .syscall("rename", "\(staging) to \(layout.container(container.id))", .current)

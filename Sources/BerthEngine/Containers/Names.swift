@@ -37,7 +37,7 @@ public enum ContainerNames {
         let ok = chars.count >= 2 && chars[0].isASCII && (chars[0].isLetter || chars[0].isNumber)
             && chars.dropFirst().allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "_.-".contains($0)) }
         if !ok {
-            throw BerthError("Invalid container name (\(name)), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed; pick another --name")
+            throw .invalid("Invalid container name (\(name)), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed; pick another --name")
         }
     }
 }

@@ -54,7 +54,7 @@ public struct Event: Sendable {
 public struct EventLog: Sendable {
     public let path: String
 
-    public init(layout: StoreLayout) { path = layout.root + "/events.log" }
+    public init(layout: StoreLayout) { path = layout.events }
 
     /// Appends an event about a container; failures are ignored (an event
     /// log must never make a lifecycle operation fail).

@@ -25,7 +25,7 @@ public struct ImageCommitter {
         let c = try lifecycle.containers.find(ref)
         let parent = try lifecycle.images.load(id: c.image)
         let cgroup = Cgroup(path: c.cgroupPath)
-        let freeze = o.pause && c.state.status == "running"
+        let freeze = o.pause && c.state.status == .running
         if freeze { try cgroup.freeze() }
         defer { if freeze { try? cgroup.thaw() } }
         let staging = try lifecycle.layout.makeStaging("commit")

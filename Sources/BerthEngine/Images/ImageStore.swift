@@ -60,7 +60,7 @@ public struct ImageStore: Sendable {
         }
         var shown = text
         if let ref = try? ImageReference(parsing: text), !text.hasPrefix("sha256:") { shown = ref.description }
-        throw BerthError("No such image: \(shown); list images with 'berth images' or add one with 'berth import'")
+        throw .notFound("No such image: \(shown); list images with 'berth images' or add one with 'berth import'")
     }
 
     /// The bytes an image's layers hold (Docker's SIZE column).
@@ -70,7 +70,7 @@ public struct ImageStore: Sendable {
 
     /// The content size recorded for a layer.
     public func layerSize(_ diffID: String) -> Int64 {
-        let meta = try? JSONParser.parse(FileSystem.read(layout.layer(diffID) + "/layer.json"))
+        let meta = try? JSONParser.parse(FileSystem.read(layout.layerMeta(diffID)))
         return meta?["size"]?.int64Value ?? 0
     }
 
@@ -106,7 +106,7 @@ public struct ImageStore: Sendable {
         var meta: [(String, JSON)] = [("diffID", .string(diffID)), ("size", .int(size)),
                                       ("created", .string(Timestamp.now.rfc3339))]
         if !sources.isEmpty { meta.append(("sourceDigests", .strings(sources))) }
-        try FileSystem.writeAtomically(staging + "/layer.json", text: JSON.object(meta).compact)
+        try FileSystem.writeAtomically(staging + "/" + StoreLayout.layerMeta, text: JSON.object(meta).compact)
         try? FileSystem.removeTree(target)
         if rename(staging, target) != 0 {
             throw .syscall("rename", "\(staging) to \(target)", .current)
@@ -118,13 +118,13 @@ public struct ImageStore: Sendable {
     /// The digests of the tars a stored layer was unpacked from, other than
     /// its canonical one.
     public func sourceDigests(of diffID: String) -> [String] {
-        let meta = try? JSONParser.parse(FileSystem.read(layout.layer(diffID) + "/layer.json"))
+        let meta = try? JSONParser.parse(FileSystem.read(layout.layerMeta(diffID)))
         return meta?["sourceDigests"]?.stringArray ?? []
     }
 
     /// Records more source digests for a stored layer (no-op if none are new).
     public func addSourceDigests(_ digests: [String], to diffID: String) throws(BerthError) {
-        let path = layout.layer(diffID) + "/layer.json"
+        let path = layout.layerMeta(diffID)
         guard let meta = try? JSONParser.parse(FileSystem.read(path)) else { return }
         let old = meta["sourceDigests"]?.stringArray ?? []
         let merged = Self.unique(old + digests.filter { $0 != diffID })

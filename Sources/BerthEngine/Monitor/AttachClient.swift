@@ -35,7 +35,7 @@ public struct AttachClient {
 
     /// Connects to a container's attach socket.
     public static func connect(containerDirectory: String) throws(BerthError) -> Int32 {
-        let fd = berth_unix_connect(containerDirectory + "/attach.sock")
+        let fd = berth_unix_connect(containerDirectory + "/" + StoreLayout.attachSocket)
         if fd < 0 {
             throw .syscall("connect to the monitor of", FileSystem.baseName(containerDirectory), .current,
                            fix: "the container's monitor is gone; restart it with 'berth start'")

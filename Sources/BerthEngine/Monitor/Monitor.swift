@@ -11,11 +11,14 @@ import CBerthLinux
 /// single-threaded (clone and setns need that), and forks once more so that it
 /// is nobody's child that must be reaped: it outlives the REPL and the CLI.
 public enum Monitor {
-    /// Runs the monitor; `readyFD` receives one line, `ok PID START` or `err CODE MESSAGE`.
+    /// Runs the monitor; `readyFD` receives one `MonitorReport` line.
     public static func main(root: String, id: String, readyFD: Int32, waitAttach: Bool,
                             registry: Registry) -> Int32 {
         let pid = fork()
-        if pid < 0 { report(readyFD, "err 125 fork the monitor: \(Errno.current)"); return 125 }
+        if pid < 0 {
+            report(readyFD, .failed(code: ExitCode.runEngine, message: "fork the monitor: \(Errno.current)"))
+            return ExitCode.runEngine
+        }
         if pid > 0 { _exit(0) }
         signal(SIGPIPE, SIG_IGN)
         // The report pipe came in as a plain fd: nothing the monitor starts
@@ -24,34 +27,43 @@ public enum Monitor {
         _ = fcntl(readyFD, F_SETFD, FD_CLOEXEC)
         do throws(BerthError) {
             let session = try MonitorSession(root: root, id: id, registry: registry)
-            session.run(readyFD: readyFD, waitAttach: waitAttach)
+            // The backend owns the start: the native backends share the
+            // engine's clone path (`runNative`), the oci plugin drives its runtime.
+            session.backend.run(session, readyFD: readyFD, waitAttach: waitAttach)
         } catch {
-            report(readyFD, "err \(error.exitCode) \(error.message)")
+            report(readyFD, .failed(code: error.exitCode, message: error.message))
             return error.exitCode
         }
         return 0
     }
 
-    static func report(_ fd: Int32, _ line: String) {
+    /// Writes the report and closes the pipe; -1 (already reported) does nothing.
+    static func report(_ fd: Int32, _ report: MonitorReport) {
         guard fd >= 0 else { return }
-        _ = writeFully(fd, Array((line.replacingAll("\n", " ") + "\n").utf8))
+        _ = writeFully(fd, Array(report.line.utf8))
         close(fd)
     }
 }
 
-/// One monitored container, from spawn to recorded exit.
-final class MonitorSession {
-    let store: ContainerStore
-    let container: Container
+/// One monitored container, from spawn to recorded exit. A backend's `run`
+/// gets it and uses the narrow API below; the relay, the log, the attach
+/// socket and the exit record stay the engine's.
+public final class MonitorSession {
+    public let store: ContainerStore
+    public let container: Container
     let driver: any StorageDriver
-    let backend: any IsolationBackend
-    let cgroup: Cgroup
-    let rootfs: String
+    /// The container's backend.
+    public let backend: any ContainerRuntime
+    public let cgroup: Cgroup
+    /// The mounted root filesystem.
+    public let rootfs: String
     var io = MonitorIO()
     var log: FileDescriptor?
     /// Published host ports held open while the container runs (docker-proxy's reservation).
     var portReservations: [Int32] = []
     var attached = false
+    /// The report pipe until the report is written, then -1.
+    private var ready: Int32 = -1
 
     init(root: String, id: String, registry: Registry) throws(BerthError) {
         let layout = StoreLayout(root: root)
@@ -59,115 +71,99 @@ final class MonitorSession {
         container = try store.load(id: id)
         let env = StorageEnvironment(storeRoot: root, driverDirectory: layout.driver(container.storage))
         driver = try registry.storageDriver(container.storage, env)
-        backend = try registry.isolationBackend(container.isolation)
+        backend = try registry.runtime(container.isolation)
         cgroup = Cgroup(path: container.cgroupPath)
         let layers = try ImageStore(layout: layout).layerDirectories(of: try ImageStore(layout: layout).load(id: container.image))
         rootfs = try driver.mount(containerDirectory: layout.container(id), layers: layers)
     }
 
-    var containerDirectory: String { store.layout.container(container.id) }
+    /// `ROOT/containers/ID`.
+    public var containerDirectory: String { store.layout.container(container.id) }
+    /// Where attach clients connect.
+    var socketPath: String { containerDirectory + "/" + StoreLayout.attachSocket }
 
-    func run(readyFD: Int32, waitAttach: Bool) {
-        if container.isolation == "oci" {
-            OCIMonitor(session: self).run(readyFD: readyFD, waitAttach: waitAttach)
-            return
-        }
-        var ready = readyFD
-        let child: SpawnedChild
-        do throws(BerthError) {
-            child = try spawn(reportFD: readyFD)
-        } catch {
-            Monitor.report(ready, "err \(error.exitCode) \(error.message)")
-            finishFailedStart(code: error.exitCode, message: error.message)
-            io.close(socketPath: containerDirectory + "/attach.sock")
-            return
-        }
-        if waitAttach {
-            Monitor.report(ready, "ok \(child.pid) \(ProcessTable.startTime(child.pid) ?? 0) \(getpid())")
-            ready = -1
-            io.awaitFirstClient(timeoutMs: 30_000)
-        }
-        child.release()
-        io.receiveMaster()
-        if let failure = child.awaitExec() {
-            var status: Int32 = 0
-            waitpid(child.pid, &status, 0)
-            Monitor.report(ready, "err \(failure.exitCode) \(failure.message)")
-            finishFailedStart(code: failure.exitCode, message: failure.message)
-            io.broadcast(.error(failure.message))
-            io.broadcast(.exit(failure.exitCode))
-            io.close(socketPath: containerDirectory + "/attach.sock")
-            return
-        }
-        Monitor.report(ready, "ok \(child.pid) \(ProcessTable.startTime(child.pid) ?? 0) \(getpid())")
-        MonitorPlacement.leaveCaller(beside: cgroup)
-        log = try? FileDescriptor.open(containerDirectory + "/container.log", O_WRONLY | O_CREAT | O_APPEND, mode: 0o640)
-        let code = io.loop(child: child.pid, tty: container.tty) { [self] stream, bytes in appendLog(stream, bytes) }
-        finish(code: code)
+    // MARK: the API a backend's start uses
+
+    /// Remembers the pipe the start must report on.
+    public func begin(readyFD: Int32) { ready = readyFD }
+
+    /// Reports PID 1 as started now (for `run`, before the attach client
+    /// connects); the final report is then already written.
+    public func reportStarted(_ pid: Int32) {
+        Monitor.report(ready, .started(pid: pid, startTime: ProcessTable.startTime(pid) ?? 0, monitor: getpid()))
+        ready = -1
     }
 
-    private func spawn(reportFD: Int32) throws(BerthError) -> SpawnedChild {
-        let plan = try backend.plan(for: IsolationRequest(hostNetwork: container.hostNetwork,
-                                                           readonlyRoot: container.readonlyRoot))
-        let user = try UserLookup.resolve(container.user, rootfs: rootfs)
-        try cgroup.create()
-        try cgroup.apply(container.resources)
-        io.signals = berth_signalfd([SIGCHLD, SIGTERM, SIGINT, SIGHUP], 4)
-        let (stdio, ttyMode, console) = try io.prepare(tty: container.tty, ptyInside: plan.ptyInside,
-                                                       openStdin: container.openStdin)
-        let prep = MountPreparation(rootfs: rootfs, volumes: VolumeStore(layout: store.layout))
-        for m in container.mounts { try prep.prepare(m) }
-        var etcMounts: [MountSpec] = []
-        if plan.pivotRoot {
-            etcMounts = try writeEtcFiles()
-            for m in etcMounts { try prep.prepare(m) }
-        }
-        portReservations = try HostNetwork.reserve(container.ports)
-        if !plan.pivotRoot {
-            for m in container.mounts { try prep.hostBind(m) }
-        }
-        var request = SpawnRequest(rootfs: rootfs, argv: container.command, env: container.env,
-                                   cwd: container.workingDir.isEmpty ? "/" : container.workingDir, user: user,
-                                   hostname: container.hostname, plan: plan, readonlyRoot: container.readonlyRoot,
-                                   stdio: stdio, ttyMode: ttyMode, consoleSocket: console)
-        if plan.pivotRoot {
-            request.mounts = (etcMounts + container.mounts).map { m in
-                (prep.source(m), m.target, m.kind == .tmpfs, m.options, m.readonly)
-            }
-        }
-        request.networkSetup = plan.cloneFlags & berth_clone_newnet() != 0
-        request.endpoint = container.endpoint
-        if cgroup.version == "v2" { request.cgroupDirectory = cgroup.path }
-        request.monitorReportFD = reportFD
-        let child = try Spawner.spawn(request)
-        io.closeChildEnds()
-        do throws(BerthError) {
-            if !child.inCgroup { try cgroup.add(child.pid) }
-            // The child builds its root, then waits on its sync pipe: this is the
-            // window to put it in its cgroups and give it its veth.
-            if let endpoint = container.endpoint, request.networkSetup {
-                attached = true
-                try HostNetwork.attach(endpoint, containerID: container.id, storeRoot: store.layout.root, pid: child.pid)
-                try HostNetwork.publish(container.ports, containerID: container.id, address: endpoint.address)
-            }
-        } catch {
-            // The child builds its root while we work here, so it may have
-            // failed first (and our step failed because it was gone): its own
-            // report is then the truer error.
-            kill(child.pid, SIGKILL)
-            var status: Int32 = 0
-            waitpid(child.pid, &status, 0)
-            child.abandon()
-            if let failure = child.awaitExec() { throw BerthError(failure.message, exitCode: failure.exitCode) }
-            throw error
-        }
-        io.listen(containerDirectory + "/attach.sock")
-        return child
+    /// Listens on the attach socket.
+    public func listenForClients() { io.listen(socketPath) }
+
+    /// Waits (up to 30 s) for the first attach client of a foreground `run`.
+    public func awaitFirstClient() { io.awaitFirstClient(timeoutMs: 30_000) }
+
+    /// SIGCHLD and the termination signals arrive on a signalfd the relay polls.
+    public func watchSignals() { io.signals = berth_signalfd([SIGCHLD, SIGTERM, SIGINT, SIGHUP], 4) }
+
+    /// Pipes (or a pty made on the host) for PID 1's stdio: the fds for the child
+    /// and, with `ptyInside`, the socket the child sends its pty master on.
+    public func prepareStdio(tty: Bool, ptyInside: Bool, openStdin: Bool) throws(BerthError) -> (stdio: [Int32], ttyMode: Int32, console: Int32) {
+        try io.prepare(tty: tty, ptyInside: ptyInside, openStdin: openStdin)
+    }
+
+    /// Closes the monitor's copies of the child's ends once the child has them.
+    public func closeChildEnds() { io.closeChildEnds() }
+
+    /// Takes a pty master received from a runtime.
+    public func adoptTerminal(_ master: Int32) {
+        io.master = master
+        _ = berth_set_nonblocking(master, 1)
+    }
+
+    /// Holds the published host ports open while the container runs.
+    public func reservePorts() throws(BerthError) { portReservations = try HostNetwork.reserve(container.ports) }
+
+    /// Plugs the container's veth into the network namespace of `pid`;
+    /// nil when the container has no network of its own (none, host).
+    public func plugIn(_ pid: Int32) throws(BerthError) -> NetworkEndpoint? {
+        guard !container.hostNetwork, let endpoint = container.endpoint else { return nil }
+        attached = true
+        try HostNetwork.attach(endpoint, containerID: container.id, storeRoot: store.layout.root, pid: pid)
+        return endpoint
+    }
+
+    /// Publishes `-p` ports to the container's address.
+    public func publishPorts(to endpoint: NetworkEndpoint) throws(BerthError) {
+        try HostNetwork.publish(container.ports, containerID: container.id, address: endpoint.address)
+    }
+
+    /// PID 1 runs: report it (unless done), leave the caller's cgroups, and
+    /// relay and log until it exits; then record the exit. Returns the code.
+    @discardableResult
+    public func supervise(_ pid: Int32, cleanup: () -> Void = {}) -> Int32 {
+        reportStarted(pid)
+        MonitorPlacement.leaveCaller(beside: cgroup)
+        log = try? FileDescriptor.open(containerDirectory + "/" + StoreLayout.containerLog,
+                                       O_WRONLY | O_CREAT | O_APPEND, mode: 0o640)
+        let code = io.loop(child: pid, tty: container.tty) { [self] stream, bytes in appendLog(stream, bytes) }
+        cleanup()
+        finish(code: code)
+        return code
+    }
+
+    /// PID 1 never ran: report why, record it (Created, or Exited if it ran
+    /// before), tell any attached client, and release what the start took.
+    public func failStart(_ error: BerthError) {
+        let code = error.exitCode
+        Monitor.report(ready, .failed(code: code, message: error.message))
+        ready = -1
+        finishFailedStart(code: code, message: error.message)
+        io.broadcast(.error(error.message))
+        io.broadcast(.exit(code))
+        io.close(socketPath: socketPath)
     }
 
     /// `/etc/hosts`, `/etc/hostname`, `/etc/resolv.conf` in the container
     /// directory, bind-mounted over the image's (as Docker does).
-    func writeEtcFiles() throws(BerthError) -> [MountSpec] {
+    public func writeEtcFiles() throws(BerthError) -> [MountSpec] {
         let dir = containerDirectory
         let peers = container.endpoint.map { NetworkStore(layout: store.layout).peers($0.network, except: container.id) } ?? []
         let hosts = container.hostNetwork ? ((try? FileSystem.readText("/etc/hosts")) ?? HostsFile.base)
@@ -249,17 +245,12 @@ final class MonitorSession {
             }
         } else {
             _ = try? store.update(container.id) { (c: inout Container) throws(BerthError) in
-                c.state.status = "exited"
-                c.state.exitCode = code
-                c.state.oomKilled = oomKilled
-                c.state.finishedAt = .now
-                c.state.pid = 0
-                c.state.monitorPid = 0
+                c.state.setStopped(exitCode: code, oomKilled: oomKilled)
             }
             try? driver.unmount(containerDirectory: containerDirectory)
         }
         io.broadcast(.exit(code))
-        io.close(socketPath: containerDirectory + "/attach.sock")
+        io.close(socketPath: socketPath)
     }
 
     /// The first process never ran: Docker leaves such a container Created
@@ -274,13 +265,8 @@ final class MonitorSession {
             try? store.delete(container, driver: driver)
             if let e = container.endpoint { NetworkStore(layout: store.layout).release(e.network, container: container.id) }
         } else {
-            let before = container.state.status == "exited" ? "exited" : "created"
             _ = try? store.update(container.id) { (c: inout Container) throws(BerthError) in
-                c.state.status = before
-                c.state.exitCode = code
-                c.state.error = message
-                c.state.pid = 0
-                c.state.monitorPid = 0
+                c.state.setStartFailed(exitCode: code, error: message)
             }
             try? driver.unmount(containerDirectory: containerDirectory)
         }

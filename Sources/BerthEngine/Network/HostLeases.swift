@@ -69,7 +69,7 @@ enum HostLeases {
         var holders = live(bridge)
         if let holder = holders[ip] {
             guard holder.root == root && holder.container == container else {
-                throw BerthError("address \(ip) on \(bridge) is in use by container \(holder.container.prefix(12)) of the store \(holder.root); remove one of the two containers, or give one store its own bridgeName and bridgeSubnet in config.json")
+                throw .conflict("address \(ip) on \(bridge) is in use by container \(holder.container.prefix(12)) of the store \(holder.root); remove one of the two containers, or give one store its own bridgeName and bridgeSubnet in config.json")
             }
             // Already ours (every start after the create): nothing to write.
             if FileSystem.exists(root + "/containers/" + container) { return }

@@ -22,7 +22,7 @@ public struct NetworkStore: Sendable {
     func recordPath(_ name: String) -> String { layout.networks + "/\(name).json" }
     func leasePath(_ name: String) -> String { layout.networks + "/\(name).leases" }
     func lockPath(_ name: String) -> String { layout.locks + "/network-\(name).lock" }
-    var allLock: String { layout.locks + "/networks.lock" }
+    var allLock: String { layout.networkLock }
 
     public struct Lease: Sendable {
         public var container: String
@@ -53,7 +53,7 @@ public struct NetworkStore: Sendable {
                 return record
             }
         }
-        throw BerthError("network \(name) not found; list networks with 'berth network ls'", exitCode: 1)
+        throw .notFound("network \(name) not found; list networks with 'berth network ls'")
     }
 
     /// Finds a network by name, full ID or unique ID prefix.
@@ -61,7 +61,7 @@ public struct NetworkStore: Sendable {
         if let found = try? get(ref) { return found }
         let matches = all().filter { $0.id.hasPrefix(ref) }
         if matches.count == 1 { return matches[0] }
-        throw BerthError("network \(ref) not found; list networks with 'berth network ls'", exitCode: 1)
+        throw .notFound("network \(ref) not found; list networks with 'berth network ls'")
     }
 
     /// Every stored network, the default one included, by name.
@@ -88,7 +88,7 @@ public struct NetworkStore: Sendable {
         return try FileLock.withLock(allLock) { () throws(BerthError) -> NetworkRecord in
             let existing = all()
             if existing.contains(where: { $0.name == name }) {
-                throw BerthError("network with name \(name) already exists")
+                throw .conflict("network with name \(name) already exists")
             }
             let subnet: Subnet
             if let given {

@@ -12,7 +12,7 @@ public enum PortCheck {
             for p in ports {
                 if let clash = other.ports.first(where: { $0.hostPort == p.hostPort && $0.proto == p.proto
                     && ($0.hostIP == p.hostIP || $0.hostIP == "0.0.0.0" || p.hostIP == "0.0.0.0") }) {
-                    throw BerthError("driver failed programming external connectivity on endpoint \(other.name): Bind for \(clash.hostIP):\(clash.hostPort) failed: port is already allocated; choose another host port")
+                    throw .conflict("driver failed programming external connectivity on endpoint \(other.name): Bind for \(clash.hostIP):\(clash.hostPort) failed: port is already allocated; choose another host port")
                 }
             }
         }

@@ -209,7 +209,7 @@ final class HTTPConnection {
         let status = getaddrinfo(url.host, url.port, &hints, &list)
         guard status == 0, let first = list else {
             let text = String(cString: gai_strerror(status))
-            throw BerthError("cannot reach registry \(url.authority): lookup \(url.host): \(text); check the name (Berth reaches only what this machine can resolve)")
+            throw .unavailable("cannot reach registry \(url.authority): lookup \(url.host): \(text); check the name (Berth reaches only what this machine can resolve)")
         }
         defer { freeaddrinfo(list) }
         var lastError = Errno(ECONNREFUSED)
@@ -230,7 +230,7 @@ final class HTTPConnection {
             cursor = ai.pointee.ai_next
         }
         guard fd >= 0 else {
-            throw BerthError("cannot reach registry \(url.authority): connect: \(lastError); check that the registry runs and its address")
+            throw .unavailable("cannot reach registry \(url.authority): connect: \(lastError); check that the registry runs and its address")
         }
     }
 
@@ -349,7 +349,7 @@ public enum HTTPClient {
     private static func sendOnce(_ method: String, _ url: HTTPURL, headers: [(String, String)], body: HTTPBody,
                                  timeoutSeconds: Int, progress: (@Sendable (Int64) -> Void)?) throws(BerthError) -> HTTPResponse {
         guard url.scheme == "http" else {
-            throw BerthError("cannot reach \(url.authority) over HTTPS: Berth's registry client speaks plain HTTP only; "
+            throw .unavailable("cannot reach \(url.authority) over HTTPS: Berth's registry client speaks plain HTTP only; "
                 + "use a registry or mirror on plain HTTP and list it under \"registries\" \"insecure\" (or \"mirrors\") in the store's config.json")
         }
         let connection = try HTTPConnection(url: url, timeoutSeconds: timeoutSeconds)

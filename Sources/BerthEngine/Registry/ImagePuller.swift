@@ -29,7 +29,7 @@ public struct Platform: Sendable, Equatable, CustomStringConvertible {
     public init(parsing text: String) throws(BerthError) {
         let parts = text.split(separator: "/").map(String.init)
         guard parts.count == 2 || parts.count == 3, !parts.contains(where: \.isEmpty) else {
-            throw BerthError("invalid platform \"\(text)\": use OS/ARCH[/VARIANT], e.g. linux/amd64")
+            throw .invalid("invalid platform \"\(text)\": use OS/ARCH[/VARIANT], e.g. linux/amd64")
         }
         self.init(os: parts[0], architecture: parts[1], variant: parts.count == 3 ? parts[2] : nil)
     }
@@ -197,7 +197,7 @@ public struct ImagePuller: Sendable {
             let source: any ByteSource = isGzip ? try GzipDecompressor(counting, name: label) : counting
             let summary = try LayerExtractor(convertWhiteouts: true).extract(from: source, name: label, into: dir + "/diff")
             guard summary.diffID == layer.diffID else {
-                throw BerthError("layer \(layer.digest) of \(ref) unpacks to \(summary.diffID), not to the config's diff_ids[\(i)] \(layer.diffID); refusing a corrupt or altered image")
+                throw .integrity("layer \(layer.digest) of \(ref) unpacks to \(summary.diffID), not to the config's diff_ids[\(i)] \(layer.diffID); refusing a corrupt or altered image")
             }
             let made = try CanonicalLayer.digest(of: dir + "/diff").diffID
             prepared[layer.diffID] = ImageLoader.PreparedLayer(diffID: made, staging: dir, size: FileSystem.contentSize(dir + "/diff"))
@@ -241,25 +241,25 @@ public struct ImagePuller: Sendable {
         case 404:
             let text = RegistryClient.errorText(try? response.readBody()) ?? "manifest unknown"
             let name = reference.hasPrefix("sha256:") ? "\(shown.familiarName)@\(reference)" : "\(shown.familiarName):\(reference)"
-            return .refused(BerthError("manifest for \(name) not found: \(text)"))
+            return .refused(.notFound("manifest for \(name) not found: \(text)"))
         default:
             return .refused(client.failure("manifest \(reference) of \(shown.path)", response))
         }
         let bytes = try response.readBody(limit: 4 << 20)
         let digest = Digest.sha256(bytes)
         if reference.hasPrefix("sha256:"), digest != reference {
-            throw BerthError("manifest \(reference) from \(client.endpoint.name) hashes to \(digest); refusing a corrupt or altered manifest")
+            throw .integrity("manifest \(reference) from \(client.endpoint.name) hashes to \(digest); refusing a corrupt or altered manifest")
         }
         if let claimed = response.header("Docker-Content-Digest"), Digest.isDigest(claimed), claimed != digest {
-            throw BerthError("manifest \(reference) from \(client.endpoint.name) hashes to \(digest), not to the \(claimed) the registry claims; refusing it")
+            throw .integrity("manifest \(reference) from \(client.endpoint.name) hashes to \(digest), not to the \(claimed) the registry claims; refusing it")
         }
         let json: JSON
         do { json = try JSONParser.parse(bytes) } catch {
-            throw BerthError("manifest \(reference) from \(client.endpoint.name) is not valid JSON")
+            throw .integrity("manifest \(reference) from \(client.endpoint.name) is not valid JSON")
         }
         let contentType = response.header("Content-Type")?.split(separator: ";").first.map { String($0).trimmingSpaces } ?? ""
         let mediaType = json["mediaType"]?.stringValue ?? contentType
-        if json["schemaVersion"]?.intValue == 1 || mediaType.contains("prettyjws") || mediaType.hasSuffix("manifest.v1+json") && !mediaType.contains("oci") {
+        if json["schemaVersion"]?.intValue == 1 || mediaType.contains("prettyjws") || mediaType.hasSuffix("manifest.v1+json") && !mediaType.contains("vnd.oci") {
             throw BerthError("\(shown) is a Docker schema 1 image, which Berth does not read; push it again with a current tool")
         }
         return .found(Fetched(bytes: bytes, json: json, mediaType: mediaType, digest: digest))
@@ -282,7 +282,7 @@ public struct ImagePuller: Sendable {
                 guard let p = e["platform"] else { return nil }
                 return "\(p["os"]?.stringValue ?? "?")/\(p["architecture"]?.stringValue ?? "?")" + (p["variant"]?.stringValue.map { "/" + $0 } ?? "")
             }
-            throw BerthError("no matching manifest for \(platform) in the manifest list entries of \(ref) (it has \(listed.joined(separator: ", "))); choose one with --platform")
+            throw .notFound("no matching manifest for \(platform) in the manifest list entries of \(ref) (it has \(listed.joined(separator: ", "))); choose one with --platform")
         }
         switch try fetchManifest(client, digest, shown: ref) {
         case .found(let child):

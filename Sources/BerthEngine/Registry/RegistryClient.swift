@@ -97,7 +97,7 @@ public final class RegistryClient: Sendable {
         defer { response.close() }
         guard response.status == 200 else {
             let text = Self.errorText(try? response.readBody()) ?? "\(response.status) \(response.reason)"
-            throw BerthError("login to \(endpoint.name) failed: GET \(url): \(text); check the user name and password")
+            throw .permission("login to \(endpoint.name) failed: GET \(url): \(text); check the user name and password")
         }
     }
 
@@ -105,7 +105,7 @@ public final class RegistryClient: Sendable {
     public func unauthorized(_ detail: String) -> BerthError {
         let login = endpoint.name == "docker.io" ? "berth login" : "berth login \(endpoint.name)"
         let who = credentials == nil ? "no login is stored for it" : "the stored login for it was refused"
-        return BerthError("registry \(endpoint.name) refused access to \(repository) (unauthorized: \(detail)); \(who): run '\(login)'")
+        return .permission("registry \(endpoint.name) refused access to \(repository) (unauthorized: \(detail)); \(who): run '\(login)'")
     }
 
     /// `Bearer realm="…",service="…"` → ("Bearer", [realm: …, service: …]).
@@ -160,6 +160,16 @@ public final class RegistryClient: Sendable {
 
     // MARK: Blobs
 
+    /// Whether a failed download is worth another try: a dropped or slow
+    /// connection is; a digest mismatch, a missing blob or a refusal is not
+    /// (containerization's `RetryOptions.shouldRetry` decides the same way).
+    static func isRetryable(_ error: BerthError) -> Bool {
+        switch error.kind {
+        case .integrity, .notFound, .permission, .usage, .arguments, .invalidArgument, .interrupted: false
+        default: true
+        }
+    }
+
     /// Fetches a small blob (a config) into memory and checks its digest.
     public func blobBytes(_ digest: String) throws(BerthError) -> [UInt8] {
         let response = try send("GET", url("blobs/\(digest)"))
@@ -169,7 +179,7 @@ public final class RegistryClient: Sendable {
         let bytes = try response.readBody(limit: 64 << 20)
         let got = Digest.sha256(bytes)
         guard got == digest else {
-            throw BerthError("blob \(digest) from \(endpoint.name) hashes to \(got), not to its digest; the registry's copy is corrupt or was changed in transit; nothing was stored")
+            throw .integrity("blob \(digest) from \(endpoint.name) hashes to \(got), not to its digest; the registry's copy is corrupt or was changed in transit; nothing was stored")
         }
         return bytes
     }
@@ -188,18 +198,17 @@ public final class RegistryClient: Sendable {
                     try downloadOnce(digest, size: size, to: path, progress: progress, shouldStop: shouldStop)
                     break
                 } catch {
-                    if shouldStop() || attempt >= attempts || error.message.contains("hashes to")
-                        || error.message.contains("not found") || error.message.contains("unauthorized") { throw error }
+                    if shouldStop() || attempt >= attempts || !Self.isRetryable(error) { throw error }
                     usleep(UInt32(300_000 * attempt))
                 }
             }
             let hashing = HashingSource(try FileSource(path: path))
             try hashing.drainToEnd()
             if let size, hashing.byteCount != size {
-                throw BerthError("blob \(digest) from \(endpoint.name) is \(hashing.byteCount) bytes, not the \(size) its manifest says; the download is truncated or the registry's copy is corrupt; nothing was stored")
+                throw .integrity("blob \(digest) from \(endpoint.name) is \(hashing.byteCount) bytes, not the \(size) its manifest says; the download is truncated or the registry's copy is corrupt; nothing was stored")
             }
             guard hashing.digest == digest else {
-                throw BerthError("blob \(digest) from \(endpoint.name) hashes to \(hashing.digest), not to its digest; the registry's copy is corrupt or was changed in transit; nothing was stored")
+                throw .integrity("blob \(digest) from \(endpoint.name) hashes to \(hashing.digest), not to its digest; the registry's copy is corrupt or was changed in transit; nothing was stored")
             }
         } catch {
             unlink(path)
@@ -222,7 +231,7 @@ public final class RegistryClient: Sendable {
         case 200: append = false
         case 206: append = have > 0
         case 401: throw unauthorized(Self.errorText(try? response.readBody()) ?? "authentication required")
-        case 404: throw BerthError("blob \(digest) of \(repository) not found at \(endpoint.name): blob unknown")
+        case 404: throw .notFound("blob \(digest) of \(repository) not found at \(endpoint.name): blob unknown")
         default: throw failure("blob \(digest) of \(repository)", response)
         }
         let flags = O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC)
@@ -242,7 +251,7 @@ public final class RegistryClient: Sendable {
             }
             written += Int64(n)
             if let size, written > size {
-                throw BerthError("blob \(digest) from \(endpoint.name) is longer than the \(size) bytes its manifest says; nothing was stored")
+                throw .integrity("blob \(digest) from \(endpoint.name) is longer than the \(size) bytes its manifest says; nothing was stored")
             }
             progress(written)
         }

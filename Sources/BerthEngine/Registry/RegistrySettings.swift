@@ -102,7 +102,7 @@ public struct Credentials: Sendable, Equatable {
 public struct AuthStore: Sendable {
     public let path: String
 
-    public init(layout: StoreLayout) { path = layout.root + "/auth.json" }
+    public init(layout: StoreLayout) { path = layout.auth }
 
     /// The key a server is stored under: `docker.io` for Docker Hub's names,
     /// else `host[:port]` without a scheme or path.

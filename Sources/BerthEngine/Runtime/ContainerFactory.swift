@@ -73,13 +73,10 @@ public struct ContainerFactory {
             o.runtime = String(iso[iso.index(after: colon)...])
             o.isolation = String(iso[..<colon])
         }
-        let (isolation, networkMode) = try chooseIsolation(o, defaults, &warnings)
-        if isolation == "oci" {
-            _ = try lifecycle.registry.isolationBackend("oci").plan(for: IsolationRequest(runtime: o.runtime ?? "runc"))
-        } else if o.runtime != nil {
-            throw BerthError("--runtime applies to --isolation oci only; drop it or use --isolation oci:\(o.runtime!)")
-        }
-        let storage = o.storage ?? defaults.storage
+        let (backend, networkMode) = try chooseIsolation(o, defaults, &warnings)
+        let isolation = backend.name
+        let runtime = try backend.runtime(for: o.runtime)
+        let storage = o.storage ?? defaults.defaultStorage(lifecycle.registry)
         let driver = try lifecycle.registry.storageDriver(storage, StorageEnvironment(
             storeRoot: layout.root, driverDirectory: layout.driver(storage)))
         let id = RandomID.hex64()
@@ -90,7 +87,7 @@ public struct ContainerFactory {
             user: o.user ?? nonEmpty(config["User"]) ?? "", hostname: hostname, tty: o.tty,
             openStdin: o.interactive, autoRemove: o.autoRemove, isolation: isolation, storage: storage)
         container.networkMode = networkMode
-        container.runtime = isolation == "oci" ? (o.runtime ?? "runc") : ""
+        container.runtime = runtime
         container.readonlyRoot = o.readOnly
         container.stopSignal = o.stopSignal ?? nonEmpty(config["StopSignal"]) ?? "SIGTERM"
         container.stopTimeout = o.stopTimeout
@@ -100,9 +97,9 @@ public struct ContainerFactory {
         guard container.workingDir.hasPrefix("/") else {
             throw BerthError("the working directory '\(container.workingDir)' is invalid; it needs to be an absolute path")
         }
-        let isolates = try lifecycle.registry.isolationBackend(isolation).isolates
+        let isolates = backend.isolates
         if !isolates && o.readOnly {
-            throw BerthError("the chroot backend cannot make the root read-only (it has no mount namespace); drop --read-only")
+            throw .invalid("the \(isolation) backend cannot make the root read-only (it has no mount namespace); drop --read-only")
         }
         let volumes = VolumeStore(layout: layout)
         var made: [String] = []
@@ -117,7 +114,7 @@ public struct ContainerFactory {
             if let network {
                 container.endpoint = try networks.lease(network, container: id, name: name)
             }
-            container.mounts = try resolveMounts(o, isolates: isolates, volumes, &made)
+            container.mounts = try resolveMounts(o, backend: backend, volumes, &made)
             let created = try lifecycle.containers.create(container, driver: driver,
                                                           layers: try lifecycle.images.layerDirectories(of: image))
             lifecycle.events.record("create", created)
@@ -163,7 +160,7 @@ public struct ContainerFactory {
 
     /// Checks every mount and creates the volumes it names (anonymous ones
     /// get a random name); `made` lists the anonymous ones, for cleanup.
-    private func resolveMounts(_ o: CreateOptions, isolates: Bool, _ volumes: VolumeStore,
+    private func resolveMounts(_ o: CreateOptions, backend: any IsolationBackend, _ volumes: VolumeStore,
                                _ made: inout [String]) throws(BerthError) -> [MountSpec] {
         var mounts: [MountSpec] = []
         for spec in o.volumesFrom {
@@ -188,8 +185,8 @@ public struct ContainerFactory {
                     throw BerthError("invalid mount config for type \"bind\": bind source path does not exist: \(m.source); create it first (Berth does not create bind sources)")
                 }
             case .tmpfs:
-                guard isolates else {
-                    throw BerthError("the chroot backend supports only bind mounts and volumes (it has no mount namespace for tmpfs \(m.target))")
+                guard backend.isolates else {
+                    throw .invalid("the \(backend.name) backend supports only bind mounts and volumes (it has no mount namespace for tmpfs \(m.target))")
                 }
             case .volume:
                 let volume = try volumes.create(m.source.isEmpty ? nil : m.source)
@@ -250,36 +247,37 @@ public struct ContainerFactory {
         return (item, environment[item] ?? "")
     }
 
-    /// The backend to use, falling back from namespaces to chroot (with a
-    /// warning) when namespaces cannot run here.
+    /// The backend to use. When the default cannot run here, a backend that
+    /// declares it stands in (`standsIn`, the chroot plugin) is used with a
+    /// warning; a backend the user named is never swapped.
     private func chooseIsolation(_ o: CreateOptions, _ defaults: StoreConfig,
-                                 _ warnings: inout [String]) throws(BerthError) -> (String, String) {
-        var name = o.isolation ?? defaults.isolation
-        let backend = try lifecycle.registry.isolationBackend(name)
+                                 _ warnings: inout [String]) throws(BerthError) -> (any IsolationBackend, String) {
+        var chosen = try lifecycle.registry.isolationBackend(o.isolation ?? defaults.defaultIsolation(lifecycle.registry))
         var fellBack = false
-        if let reason = backend.unavailableReason() {
-            guard o.isolation == nil, lifecycle.registry.contains(.isolation, "chroot") else {
-                throw BerthError("isolation backend \"\(name)\" cannot run here: \(reason); try --isolation chroot")
+        if let reason = chosen.unavailableReason() {
+            let standIns = lifecycle.registry.isolationBackends.filter { $0.standsIn && $0.unavailableReason() == nil }
+            guard o.isolation == nil, let standIn = standIns.first else {
+                let hint = standIns.isEmpty ? "" : "; try " + standIns.map { "--isolation \($0.name)" }.joined(separator: " or ")
+                throw .unavailable("isolation backend \"\(chosen.name)\" cannot run here: \(reason)\(hint)")
             }
-            warnings.append("WARNING: \(reason); falling back to --isolation chroot, which does not isolate processes, users or the network")
-            name = "chroot"
+            warnings.append("WARNING: \(reason); falling back to --isolation \(standIn.name), which does not isolate processes, users or the network")
+            chosen = standIn
             fellBack = true
         }
-        let chosen = try lifecycle.registry.isolationBackend(name)
         var network = o.network ?? (chosen.isolates ? "bridge" : "host")
         if network == "default" { network = "bridge" }
         if !chosen.isolates {
             if !fellBack {
-                warnings.append("WARNING: the \(name) backend does not isolate processes, users or the network; use it only for trusted images")
+                warnings.append("WARNING: the \(chosen.name) backend does not isolate processes, users or the network; use it only for trusted images")
             }
             if network != "host" {
-                throw BerthError("the chroot backend supports only --network host (it has no network namespace); drop --network \(network)")
+                throw .invalid("the \(chosen.name) backend supports only --network host (it has no network namespace); drop --network \(network)")
             }
         }
         if !["none", "host"].contains(network) {
             _ = try NetworkStore(layout: lifecycle.layout).get(network)   // "network NAME not found" if it is not
         }
-        return (name, network)
+        return (chosen, network)
     }
 
     private func uniqueName() -> String {

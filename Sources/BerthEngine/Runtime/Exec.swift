@@ -31,11 +31,7 @@ public struct Executor {
         var warmup = CgroupWarmup.start(environment: [:])
         defer { CgroupWarmup.reap(warmup) }
         let container = try lifecycle.containers.find(ref)
-        switch container.state.status {
-        case "running": break
-        case "paused": throw BerthError("container \(container.id) is paused, unpause the container before exec")
-        default: throw BerthError("container \(container.id) is not running; start it with 'berth start \(container.name)'")
-        }
+        try container.ensureState(for: .exec, ref: ref)
         let backend = try lifecycle.registry.isolationBackend(container.isolation)
         guard backend.isolates else {
             throw BerthError("exec needs the namespaces backend; container \(container.name) uses \(container.isolation), which has no namespaces to join")

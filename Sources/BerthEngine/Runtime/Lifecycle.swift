@@ -39,26 +39,17 @@ public struct Lifecycle {
         let found = try containers.find(ref)
         return try FileLock.withLock(containers.lockPath(found.id)) { () throws(BerthError) -> Container in
             var container = try containers.load(id: found.id)
-            if container.state.status == "paused" {
-                throw BerthError("cannot start a paused container, try unpause instead")
-            }
+            try container.ensureState(for: .start, ref: ref)
             if container.state.isActive { return container }
             let driver = try driver(for: container)
             let layers = try images.layerDirectories(of: try images.load(id: container.image))
             _ = try driver.mount(containerDirectory: layout.container(container.id), layers: layers)
             switch try MonitorLauncher.launch(root: layout.root, id: container.id, waitAttach: waitAttach, registry: registry) {
             case .failed(let code, let message):
-                throw BerthError(message, exitCode: code)
+                throw .startFailure(code: code, message: message)
             case .started(let pid, let startTime, let monitor):
-                container.state.status = "running"
-                container.state.pid = pid
-                container.state.pidStartTime = startTime
-                container.state.monitorPid = monitor
-                container.state.monitorStartTime = ProcessTable.startTime(monitor) ?? 0
-                container.state.startedAt = .now
-                container.state.finishedAt = nil
-                container.state.exitCode = 0
-                container.state.error = ""
+                container.state.setRunning(pid: pid, pidStartTime: startTime, monitorPid: monitor,
+                                           monitorStartTime: ProcessTable.startTime(monitor) ?? 0)
                 try containers.save(container)
                 events.record("start", container)
                 return container
@@ -81,13 +72,15 @@ public struct Lifecycle {
             try awaitRecordedExit(container)
             return
         }
-        _ = berth_pidfd_send_signal(pidfd, signal)
+        // Each event is written before its signal is sent, so the monitor's
+        // `die` can never come before the `kill` that caused it.
         events.record("kill", container, [("signal", String(signal))])
+        _ = berth_pidfd_send_signal(pidfd, signal)
         let cgroup = Cgroup(path: container.cgroupPath)
-        if container.state.status == "paused" { try? cgroup.thaw() }   // a frozen process cannot act on a signal
+        if container.state.status == .paused { try? cgroup.thaw() }   // a frozen process cannot act on a signal
         if !wait(pidfd, milliseconds: Int32(seconds * 1000)) {
-            _ = berth_pidfd_send_signal(pidfd, SIGKILL)
             events.record("kill", container, [("signal", String(SIGKILL))])
+            _ = berth_pidfd_send_signal(pidfd, SIGKILL)
             cgroup.killAll()
             _ = wait(pidfd, milliseconds: 10_000)
         }
@@ -98,16 +91,10 @@ public struct Lifecycle {
     /// Sends a signal to PID 1 (`kill -s`), as Docker does.
     public func kill(_ ref: String, signal: Int32) throws(BerthError) {
         let container = try containers.find(ref)
-        guard container.state.isActive else {
-            throw BerthError("cannot kill container: \(ref): container \(container.shortID) is not running")
-        }
+        try container.ensureState(for: .kill, ref: ref)
         let pidfd = berth_pidfd_open(container.state.pid)
         defer { if pidfd >= 0 { close(pidfd) } }
-        if let runtime = runtime(container) {
-            try runtime.run(["kill", container.id, String(signal)])
-        } else if pidfd < 0 || berth_pidfd_send_signal(pidfd, signal) != 0 {
-            throw .syscall("kill", "container \(ref)", .current)
-        }
+        try registry.runtime(container.isolation).signal(container, in: layout, signal)
         events.record("kill", container, [("signal", String(signal))])
         if signal == SIGKILL {
             Cgroup(path: container.cgroupPath).killAll()
@@ -153,24 +140,15 @@ public struct Lifecycle {
         }
     }
 
-    /// The runtime CLI of an `oci` container (nil for the native backends).
-    func runtime(_ c: Container) -> RuntimeCLI? {
-        guard c.isolation == "oci",
-              let plan = try? registry.isolationBackend("oci").plan(for: IsolationRequest(runtime: c.runtime)),
-              let binary = plan.ociRuntime else { return nil }
-        return RuntimeCLI(binary: binary, layout: layout, containerDirectory: layout.container(c.id))
-    }
-
     // MARK: pause
 
     /// Freezes every process of a running container.
     public func pause(_ ref: String) throws(BerthError) {
         let found = try containers.find(ref)
         try containers.update(found.id) { (c: inout Container) throws(BerthError) in
-            if c.state.status == "paused" { throw BerthError("Container \(c.id) is already paused") }
-            guard c.state.status == "running" else { throw BerthError("Container \(c.id) is not running") }
-            if let runtime = runtime(c) { try runtime.run(["pause", c.id]) } else { try Cgroup(path: c.cgroupPath).freeze() }
-            c.state.status = "paused"
+            try c.ensureState(for: .pause, ref: ref)
+            try registry.runtime(c.isolation).pause(c, in: layout)
+            c.state.setPaused()
         }
         events.record("pause", found)
     }
@@ -179,9 +157,9 @@ public struct Lifecycle {
     public func unpause(_ ref: String) throws(BerthError) {
         let found = try containers.find(ref)
         try containers.update(found.id) { (c: inout Container) throws(BerthError) in
-            guard c.state.status == "paused" else { throw BerthError("Container \(c.id) is not paused") }
-            if let runtime = runtime(c) { try runtime.run(["resume", c.id]) } else { try Cgroup(path: c.cgroupPath).thaw() }
-            c.state.status = "running"
+            try c.ensureState(for: .unpause, ref: ref)
+            try registry.runtime(c.isolation).resume(c, in: layout)
+            c.state.setUnpaused()
         }
         events.record("unpause", found)
     }
@@ -193,9 +171,7 @@ public struct Lifecycle {
     public func remove(_ ref: String, force: Bool, volumes removeVolumes: Bool = false) throws(BerthError) {
         let container = try containers.find(ref)
         if container.state.isActive {
-            guard force else {
-                throw BerthError("cannot remove container \"/\(container.name)\": container is \(container.state.status): stop the container before removing or force remove")
-            }
+            if !force { try container.ensureState(for: .remove, ref: ref) }
             let cgroup = Cgroup(path: container.cgroupPath)
             let pidfd = berth_pidfd_open(container.state.pid)
             if pidfd >= 0 { _ = berth_pidfd_send_signal(pidfd, SIGKILL); close(pidfd) }
@@ -213,8 +189,10 @@ public struct Lifecycle {
                 if !current.ports.isEmpty && current.state.monitorPid != 0 { HostNetwork.unpublish(containerID: current.id) }
                 HostNetwork.detach(containerID: current.id)
             }
-            // Binds a chroot container (or a killed monitor) left mounted on the host.
+            // Binds a chroot container (or a killed monitor) left mounted on the host,
+            // and whatever the backend keeps (a runtime's state after a killed monitor).
             MountPreparation.unmountAll(under: layout.container(current.id))
+            (try? registry.runtime(current.isolation))?.delete(current, in: layout)
             try containers.delete(current, driver: try driver(for: current))
         }
         if let e = current.endpoint { NetworkStore(layout: layout).release(e.network, container: current.id) }

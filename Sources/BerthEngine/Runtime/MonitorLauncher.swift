@@ -7,10 +7,7 @@ import CBerthLinux
 /// session and reads its one-line report.
 public enum MonitorLauncher {
     /// What the monitor reported.
-    public enum Report: Sendable {
-        case started(pid: Int32, startTime: UInt64, monitor: Int32)
-        case failed(code: Int32, message: String)
-    }
+    public typealias Report = MonitorReport
 
     /// Spawns the monitor and waits for its report.
     public static func launch(root: String, id: String, waitAttach: Bool, registry: Registry) throws(BerthError) -> Report {
@@ -107,16 +104,5 @@ public enum MonitorLauncher {
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    static func parse(_ line: String) -> Report {
-        let words = line.split(separator: " ", maxSplits: 2).map(String.init)
-        if words.first == "ok", words.count >= 2 {
-            let rest = words.count > 2 ? words[2].split(separator: " ").map(String.init) : []
-            return .started(pid: Int32(words[1]) ?? 0, startTime: UInt64(rest.first ?? "") ?? 0,
-                            monitor: Int32(rest.dropFirst().first ?? "") ?? 0)
-        }
-        if words.first == "err", words.count >= 2 {
-            return .failed(code: Int32(words[1]) ?? 125, message: words.count > 2 ? words[2] : "unknown error")
-        }
-        return .failed(code: 125, message: "the container's monitor exited without reporting; see 'berth logs' or run with --isolation chroot to compare")
-    }
+    static func parse(_ line: String) -> Report { MonitorReport(line: line) }
 }

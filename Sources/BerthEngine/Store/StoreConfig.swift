@@ -1,11 +1,11 @@
 /// Store-wide defaults, from `ROOT/config.json`:
-/// `{"storage": "overlay", "isolation": "namespaces", "registries": {...}}`. A missing file or key
-/// means the built-in default.
+/// `{"storage": DRIVER, "isolation": BACKEND, "registries": {...}}`. A missing file or key
+/// means the built-in default (for storage and isolation: the registry's default, the first registered).
 public struct StoreConfig: Sendable, Equatable {
-    /// The default storage driver for new containers.
-    public var storage: String = "overlay"
-    /// The default isolation backend for new containers.
-    public var isolation: String = "namespaces"
+    /// The default storage driver for new containers; nil: the registry's default.
+    public var storage: String?
+    /// The default isolation backend for new containers; nil: the registry's default.
+    public var isolation: String?
     /// Registry mirrors and plain-HTTP registries (`"registries"`); see `RegistrySettings`.
     public var registries = RegistrySettings()
     /// The default network's bridge device and subnet.
@@ -17,6 +17,11 @@ public struct StoreConfig: Sendable, Equatable {
 
     /// The defaults.
     public init() {}
+
+    /// The isolation backend a new container gets without `--isolation`.
+    public func defaultIsolation(_ registry: Registry) -> String { isolation ?? registry.defaultID(.isolation) ?? "" }
+    /// The storage driver a new container gets without `--storage`.
+    public func defaultStorage(_ registry: Registry) -> String { storage ?? registry.defaultID(.storage) ?? "" }
 
     /// Reads the store's config; unreadable files fall back to defaults.
     public static func load(_ layout: StoreLayout) -> StoreConfig {

@@ -33,21 +33,45 @@ public struct StoreLayout: Sendable {
     public var locks: String { root + "/locks" }
     public var config: String { root + "/config.json" }
     public var networks: String { root + "/networks" }
+    /// Registry logins (mode 0600).
+    public var auth: String { root + "/auth.json" }
+    /// The append-only event log `events` reads.
+    public var events: String { root + "/events.log" }
 
     /// The directory of one layer.
     public func layer(_ diffID: String) -> String { layers + "/" + Digest.hex(diffID) }
     /// The unpacked content of one layer.
     public func layerDiff(_ diffID: String) -> String { layer(diffID) + "/diff" }
+    /// One layer's diff ID and size.
+    public func layerMeta(_ diffID: String) -> String { layer(diffID) + "/" + Self.layerMeta }
+    /// The name of a layer's metadata file.
+    public static let layerMeta = "layer.json"
     /// The config file of one image.
     public func image(_ id: String) -> String { images + "/" + Digest.hex(id) + ".json" }
     /// The directory of one container.
     public func container(_ id: String) -> String { containers + "/" + id }
+    /// A container's record: Docker's inspect document.
+    public func containerRecord(_ id: String) -> String { container(id) + "/" + Self.containerRecord }
+    /// The record's name inside a container directory.
+    public static let containerRecord = "container.json"
+    /// A container's attach socket, served by its monitor (`ROOT/containers/ID/attach.sock`).
+    public func attachSocket(_ id: String) -> String { container(id) + "/" + Self.attachSocket }
+    /// A container's json-file log.
+    public func containerLog(_ id: String) -> String { container(id) + "/" + Self.containerLog }
+    /// The attach socket's name inside a container directory.
+    public static let attachSocket = "attach.sock"
+    /// The log's name inside a container directory.
+    public static let containerLog = "container.log"
     /// A storage driver's private directory.
     public func driver(_ name: String) -> String { root + "/storage/" + name }
     /// The lock serialising changes to images, tags and layers.
     public var imageLock: String { locks + "/images.lock" }
     /// The lock serialising container names and creation.
     public var containerLock: String { locks + "/containers.lock" }
+    /// The lock serialising volume creation and removal.
+    public var volumeLock: String { locks + "/volumes.lock" }
+    /// The lock serialising network creation, removal and leases.
+    public var networkLock: String { locks + "/networks.lock" }
 
     /// Creates the directory skeleton (idempotent).
     public func ensure() throws(BerthError) {

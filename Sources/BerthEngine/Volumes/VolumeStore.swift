@@ -26,7 +26,7 @@ public struct VolumeStore: Sendable {
 
     var directory: String { layout.root + "/volumes" }
     public func dataPath(_ name: String) -> String { directory + "/" + name + "/_data" }
-    var lockPath: String { layout.locks + "/volumes.lock" }
+    var lockPath: String { layout.volumeLock }
 
     /// Creates a volume (an existing name is returned as it is, as Docker does).
     @discardableResult
@@ -52,7 +52,7 @@ public struct VolumeStore: Sendable {
 
     public func get(_ name: String) throws(BerthError) -> Volume {
         guard let json = try? JSONParser.parse(FileSystem.read(directory + "/" + name + "/volume.json")) else {
-            throw BerthError("get \(name): no such volume; list volumes with 'berth volume ls'")
+            throw .notFound("get \(name): no such volume; list volumes with 'berth volume ls'")
         }
         var labels: [(String, String)] = []
         if case .object(let members)? = json["Labels"] { labels = members.compactMap { k, v in v.stringValue.map { (k, $0) } } }
@@ -73,7 +73,7 @@ public struct VolumeStore: Sendable {
         try FileLock.withLock(lockPath) { () throws(BerthError) in
             let users = self.users(name)
             guard users.isEmpty else {
-                throw BerthError("remove \(name): volume is in use - [\(users.map(\.id).joined(separator: ", "))]; remove those containers first")
+                throw .conflict("remove \(name): volume is in use - [\(users.map(\.id).joined(separator: ", "))]; remove those containers first")
             }
             let doomed = layout.tmp + "/rmvolume-\(getpid())-\(name.prefix(12))"
             if rename(directory + "/" + name, doomed) != 0 { throw .syscall("rename", directory + "/" + name, .current) }

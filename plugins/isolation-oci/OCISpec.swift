@@ -1,3 +1,6 @@
+import BerthCore
+import BerthEngine
+
 /// The OCI runtime spec (config.json) of a container. It is the container's
 /// spec: the `oci` backend hands it to runc or crun, and `berth bundle`
 /// exports it with a copy of the root so it runs unchanged under

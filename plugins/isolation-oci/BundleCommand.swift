@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import BerthCore
 import BerthEngine
 
 /// `berth bundle CONTAINER DIR`: the container as a standard OCI bundle
@@ -24,8 +25,8 @@ struct BundleCommand: Command {
         try TarTransfer.copy(layout: lifecycle.layout, label: "bundle", into: dir + "/rootfs") { (writer) throws(BerthError) in
             try files.withRoot(container) { (root) throws(BerthError) in try TreeArchiver().archive(root: root, into: writer) }
         }
-        let backend = try lifecycle.registry.isolationBackend(container.isolation == "chroot" ? "namespaces" : container.isolation)
-        let plan = try backend.plan(for: IsolationRequest(hostNetwork: container.hostNetwork))
+        // The bundle isolates as the oci backend does, whatever the container's own backend.
+        let plan = try OCIBackend().plan(for: IsolationRequest(hostNetwork: container.hostNetwork))
         let user = try UserLookup.resolve(container.user, rootfs: dir + "/rootfs")
         let volumes = VolumeStore(layout: lifecycle.layout)
         let sources = container.mounts.map { MountPreparation(rootfs: dir + "/rootfs", volumes: volumes).source($0) }

@@ -1,6 +1,8 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import BerthCore
+import BerthEngine
 import CBerthLinux
 
 /// Drives an OCI runtime (runc, crun, …) through its command line, with its

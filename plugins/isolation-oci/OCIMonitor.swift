@@ -1,79 +1,75 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import BerthCore
+import BerthEngine
 import CBerthLinux
 
-/// The monitor's path for the `oci` backend: write a bundle, `RUNTIME create`,
-/// `RUNTIME start`, then the same relay, log, exit recording and `--rm` as
-/// the native backends, and `RUNTIME delete` at the end. The monitor is a
-/// child subreaper, so the container's PID 1 — forked by the runtime, which
-/// exits — becomes its child and its exit status reaches it (as with conmon).
+/// The oci backend's start, in the monitor: write a bundle, `RUNTIME create`,
+/// plug in the network, `RUNTIME start`, then the engine's relay, log, exit
+/// record and `--rm` (the session's API), and `RUNTIME delete` at the end.
+/// The monitor is a child subreaper, so the container's PID 1 — forked by the
+/// runtime, which exits — becomes its child and its exit status reaches it
+/// (as with conmon).
 struct OCIMonitor {
     let session: MonitorSession
+    let binary: String
+
+    var runtime: RuntimeCLI {
+        RuntimeCLI(binary: binary, layout: session.store.layout, containerDirectory: session.containerDirectory)
+    }
 
     func run(readyFD: Int32, waitAttach: Bool) {
-        var ready = readyFD
+        session.begin(readyFD: readyFD)
         let c = session.container
-        let dir = session.containerDirectory
+        let bundle = session.containerDirectory + "/bundle"
         do throws(BerthError) {
-            let plan = try session.backend.plan(for: IsolationRequest(hostNetwork: c.hostNetwork, runtime: c.runtime))
-            guard let binary = plan.ociRuntime else { throw BerthError("the oci backend named no runtime") }
-            let runtime = RuntimeCLI(binary: binary, layout: session.store.layout, containerDirectory: dir)
-            let pid = try create(runtime, plan: plan)
-            session.io.listen(dir + "/attach.sock")
+            let pid = try create()
+            session.listenForClients()
             if waitAttach {
-                Monitor.report(ready, "ok \(pid) \(ProcessTable.startTime(pid) ?? 0) \(getpid())")
-                ready = -1
-                session.io.awaitFirstClient(timeoutMs: 30_000)
+                session.reportStarted(pid)
+                session.awaitFirstClient()
             }
             do throws(BerthError) {
                 try runtime.run(["start", c.id])
             } catch {
                 let message = runtime.lastError() ?? error.message
-                let code = RuntimeCLI.exitCode(for: message)
                 try? runtime.run(["delete", "--force", c.id])
-                throw BerthError(message, exitCode: code)
+                throw BerthError(message, exitCode: RuntimeCLI.exitCode(for: message))
             }
-            Monitor.report(ready, "ok \(pid) \(ProcessTable.startTime(pid) ?? 0) \(getpid())")
-            MonitorPlacement.leaveCaller(beside: session.cgroup)
-            session.log = try? FileDescriptor.open(dir + "/container.log", O_WRONLY | O_CREAT | O_APPEND, mode: 0o640)
-            let code = session.io.loop(child: pid, tty: c.tty) { stream, bytes in session.appendLog(stream, bytes) }
-            try? runtime.run(["delete", "--force", c.id])
-            try? FileSystem.removeTree(dir + "/bundle")
-            session.finish(code: code)
+            session.supervise(pid) {
+                try? runtime.run(["delete", "--force", c.id])
+                try? FileSystem.removeTree(bundle)
+            }
         } catch {
-            Monitor.report(ready, "err \(error.exitCode) \(error.message)")
-            session.finishFailedStart(code: error.exitCode, message: error.message)
-            session.io.broadcast(.error(error.message))
-            session.io.broadcast(.exit(error.exitCode))
-            session.io.close(socketPath: dir + "/attach.sock")
-            try? FileSystem.removeTree(dir + "/bundle")
+            session.failStart(error)
+            try? FileSystem.removeTree(bundle)
         }
     }
 
     /// Writes the bundle and runs `RUNTIME create`; returns PID 1's host PID.
-    private func create(_ runtime: RuntimeCLI, plan: IsolationPlan) throws(BerthError) -> Int32 {
+    private func create() throws(BerthError) -> Int32 {
         let c = session.container
-        let dir = session.containerDirectory
+        let bundle = session.containerDirectory + "/bundle"
         _ = berth_set_subreaper()
+        let plan = try session.backend.plan(for: IsolationRequest(hostNetwork: c.hostNetwork, runtime: c.runtime))
         let user = try UserLookup.resolve(c.user, rootfs: session.rootfs)
         let prep = MountPreparation(rootfs: session.rootfs, volumes: VolumeStore(layout: session.store.layout))
         for m in c.mounts { try prep.prepare(m) }
         // /etc/hosts, hostname and resolv.conf, bind-mounted as the namespaces backend does.
         let etcMounts = try session.writeEtcFiles()
         for m in etcMounts { try prep.prepare(m) }
-        session.portReservations = try HostNetwork.reserve(c.ports)
-        session.io.signals = berth_signalfd([SIGCHLD, SIGTERM, SIGINT, SIGHUP], 4)
+        try session.reservePorts()
+        session.watchSignals()
         var stdio: [Int32] = [-1, -1, -1]
         var console: Int32 = -1
-        let bundle = dir + "/bundle"
         try FileSystem.makeDirectories(bundle)
         if c.tty {
             unlink(bundle + "/console.sock")
             console = berth_unix_listen(bundle + "/console.sock")
             guard console >= 0 else { throw .syscall("listen on", bundle + "/console.sock", .current) }
         } else {
-            (stdio, _, _) = try session.io.prepare(tty: false, ptyInside: false, openStdin: c.openStdin)
+            stdio = try session.prepareStdio(tty: false, ptyInside: false, openStdin: c.openStdin).stdio
         }
         defer { if console >= 0 { close(console); unlink(bundle + "/console.sock") } }
         let relative = c.cgroupPath.firstRange(of: "/freezer/").map { "/" + c.cgroupPath[$0.upperBound...] }
@@ -81,24 +77,24 @@ struct OCIMonitor {
         let spec = OCISpec.spec(c, plan: plan, user: user, rootPath: session.rootfs,
                                 mountSources: c.mounts.map(prep.source), cgroupsPath: relative,
                                 extraMounts: etcMounts.map { ($0, prep.source($0)) })
-        try FileSystem.writeAtomically(dir + "/bundle/config.json", text: spec.pretty(indent: 2))
+        try FileSystem.writeAtomically(bundle + "/config.json", text: spec.pretty(indent: 2))
         // A relative socket path, because sun_path holds only 108 bytes; runc
         // resolves it after changing into the bundle, so both live there.
         let createPid = try runtime.spawn(["create", "--bundle", bundle, "--pid-file", bundle + "/pid"]
                                           + (c.tty ? ["--console-socket", "console.sock"] : []) + [c.id],
                                           cwd: bundle, stdio: stdio)
-        session.io.closeChildEnds()
+        session.closeChildEnds()
         if c.tty { try receiveConsole(console, while: createPid) }
         var status: Int32 = 0
         while waitpid(createPid, &status, 0) < 0 && errno == EINTR {}
         guard status == 0 else {
-            let message = runtime.lastError() ?? "\(FileSystem.baseName(runtime.binary)) create failed"
+            let message = runtime.lastError() ?? "\(FileSystem.baseName(binary)) create failed"
             try? runtime.run(["delete", "--force", c.id])
             throw BerthError(message, exitCode: RuntimeCLI.exitCode(for: message))
         }
-        guard let pid = Int32(((try? FileSystem.readText(dir + "/bundle/pid")) ?? "").trimmingSpaces
+        guard let pid = Int32(((try? FileSystem.readText(bundle + "/pid")) ?? "").trimmingSpaces
             .split(separator: "\n").first ?? "") else {
-            throw BerthError("\(FileSystem.baseName(runtime.binary)) create wrote no pid file; see \(runtime.logFile)")
+            throw BerthError("\(FileSystem.baseName(binary)) create wrote no pid file; see \(runtime.logFile)")
         }
         do throws(BerthError) {
             try connect(pid)
@@ -115,19 +111,17 @@ struct OCIMonitor {
     /// configures lo and eth0 from inside; then the published ports.
     private func connect(_ pid: Int32) throws(BerthError) {
         // --network none: runc and crun bring lo up themselves; host: nothing to do.
-        let c = session.container
-        guard !c.hostNetwork, let endpoint = c.endpoint else { return }
-        session.attached = true
-        try HostNetwork.attach(endpoint, containerID: c.id, storeRoot: session.store.layout.root, pid: pid)
+        guard let endpoint = try session.plugIn(pid) else { return }
         var step: UnsafePointer<CChar>? = nil
         let configured = "eth0".withCString { name in
             berth_nl_container_of(pid, name, endpoint.address.networkOrder, Int32(endpoint.prefix),
                                   endpoint.gateway.networkOrder, &step)
         }
         if configured != 0 {
-            throw .syscall(step.map { String(cString: $0) } ?? "configure the network", "of container \(c.name)", .current)
+            throw .syscall(step.map { String(cString: $0) } ?? "configure the network",
+                           "of container \(session.container.name)", .current)
         }
-        try HostNetwork.publish(c.ports, containerID: c.id, address: endpoint.address)
+        try session.publishPorts(to: endpoint)
     }
 
     /// Accepts the runtime's connection on the console socket and takes the pty master.
@@ -141,8 +135,7 @@ struct OCIMonitor {
                 let master = berth_recv_fd(conn)
                 close(conn)
                 guard master >= 0 else { throw .syscall("receive the pty master from", "the runtime", .current) }
-                session.io.master = master
-                _ = berth_set_nonblocking(master, 1)
+                session.adoptTerminal(master)
                 return
             }
             var status: Int32 = 0

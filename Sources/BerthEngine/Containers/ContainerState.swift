@@ -1,0 +1,128 @@
+/// Where a container is in its lifecycle. The raw values are Docker's words,
+/// which the JSON record, `inspect`, `ps --filter status=` and templates use.
+public enum ContainerStatus: String, Sendable, CaseIterable {
+    case created, running, paused, restarting, removing, exited, dead
+
+    /// Whether PID 1 is alive (running or paused).
+    public var isActive: Bool { self == .running || self == .paused }
+}
+
+/// The runtime state of a container, as Docker's `State` object.
+///
+/// Fields change only through the named transitions below (moby's
+/// `daemon/container/state.go` does the same: `SetRunning`, `SetStopped`),
+/// so that a status never travels without the fields that go with it.
+public struct ContainerState: Sendable, Equatable {
+    public private(set) var status: ContainerStatus = .created
+    /// PID 1's host PID while running.
+    public private(set) var pid: Int32 = 0
+    /// PID 1's start time (field 22 of /proc/PID/stat), so a recycled PID is never mistaken for it.
+    public private(set) var pidStartTime: UInt64 = 0
+    /// The monitor's host PID while running.
+    public private(set) var monitorPid: Int32 = 0
+    /// The monitor's start time, so a recycled PID is never taken for it.
+    public private(set) var monitorStartTime: UInt64 = 0
+    /// The last exit code (128+N for signal N).
+    public private(set) var exitCode: Int32 = 0
+    /// Why the last start failed, or why the exit code is unknown.
+    public private(set) var error = ""
+    public private(set) var oomKilled = false
+    public private(set) var startedAt: Timestamp?
+    public private(set) var finishedAt: Timestamp?
+
+    /// A fresh state: Created, never started.
+    public init() {}
+
+    /// Whether PID 1 is alive (running or paused).
+    public var isActive: Bool { status.isActive }
+
+    // MARK: transitions
+
+    /// PID 1 runs under its monitor.
+    public mutating func setRunning(pid: Int32, pidStartTime: UInt64, monitorPid: Int32, monitorStartTime: UInt64) {
+        status = .running
+        self.pid = pid
+        self.pidStartTime = pidStartTime
+        self.monitorPid = monitorPid
+        self.monitorStartTime = monitorStartTime
+        startedAt = .now
+        finishedAt = nil
+        exitCode = 0
+        error = ""
+        oomKilled = false
+    }
+
+    /// Every process is frozen.
+    public mutating func setPaused() { status = .paused }
+
+    /// The processes are thawed.
+    public mutating func setUnpaused() { status = .running }
+
+    /// PID 1 exited with `exitCode` (128+N for signal N).
+    public mutating func setStopped(exitCode: Int32, oomKilled: Bool = false, error: String = "") {
+        status = .exited
+        self.exitCode = exitCode
+        self.oomKilled = oomKilled
+        self.error = error
+        finishedAt = .now
+        clearProcesses()
+    }
+
+    /// The first process never ran: Docker leaves the container Created, or
+    /// Exited if it had run before, with the code and the reason recorded.
+    public mutating func setStartFailed(exitCode: Int32, error: String) {
+        if status != .exited { status = .created }
+        self.exitCode = exitCode
+        self.error = error
+        clearProcesses()
+    }
+
+    /// PID 1 and its monitor are both gone without a recorded exit (the
+    /// monitor was killed): Exited with Docker's 255 for an unknown code.
+    /// The last PIDs stay in the record (hidden from `inspect`, which shows
+    /// PIDs of active containers only) so that `rm` knows a monitor ran and
+    /// left its port rules and veth for it to release.
+    public mutating func setLost() {
+        if error.isEmpty {
+            exitCode = 255
+            error = "the container's monitor is gone; the real exit code is unknown"
+        }
+        status = .exited
+        finishedAt = finishedAt ?? .now
+    }
+
+    private mutating func clearProcesses() {
+        pid = 0
+        pidStartTime = 0
+        monitorPid = 0
+        monitorStartTime = 0
+    }
+
+    // MARK: the record
+
+    var json: JSON {
+        .object([
+            ("Status", .string(status.rawValue)), ("Running", .bool(isActive)), ("Paused", .bool(status == .paused)),
+            ("Restarting", .bool(status == .restarting)), ("OOMKilled", .bool(oomKilled)), ("Dead", .bool(status == .dead)),
+            ("Pid", .int(isActive ? pid : 0)), ("PidStartTime", .int(pidStartTime)),
+            ("MonitorPid", .int(isActive ? monitorPid : 0)),
+            ("MonitorStartTime", .int(isActive ? monitorStartTime : 0)),
+            ("ExitCode", .int(exitCode)), ("Error", .string(error)),
+            ("StartedAt", .string(startedAt?.rfc3339 ?? Container.zeroTime)),
+            ("FinishedAt", .string(finishedAt?.rfc3339 ?? Container.zeroTime)),
+        ])
+    }
+
+    init(json: JSON) {
+        status = json["Status"]?.stringValue.flatMap(ContainerStatus.init(rawValue:)) ?? .dead
+        pid = Int32(clamping: json["Pid"]?.int64Value ?? 0)
+        pidStartTime = UInt64(clamping: json["PidStartTime"]?.int64Value ?? 0)
+        monitorPid = Int32(clamping: json["MonitorPid"]?.int64Value ?? 0)
+        monitorStartTime = UInt64(clamping: json["MonitorStartTime"]?.int64Value ?? 0)
+        exitCode = Int32(clamping: json["ExitCode"]?.int64Value ?? 0)
+        error = json["Error"]?.stringValue ?? ""
+        oomKilled = json["OOMKilled"]?.boolValue ?? false
+        startedAt = json["StartedAt"]?.stringValue.flatMap(Timestamp.init(rfc3339:)).flatMap { $0.seconds > 0 ? $0 : nil }
+        finishedAt = json["FinishedAt"]?.stringValue.flatMap(Timestamp.init(rfc3339:)).flatMap { $0.seconds > 0 ? $0 : nil }
+    }
+}

@@ -1,0 +1,97 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CBerthLinux
+
+/// The start path the native backends share (namespaces, chroot): the
+/// engine's own clone in the C shim (`Spawner`), run from the monitor. A
+/// backend opts in by conforming to `ContainerRuntime` without its own `run`.
+///
+/// It stays in the engine rather than a module of its own because it is
+/// made of the engine's parts (cgroups, volume mounts, the network, the
+/// monitor's relay); the backend's share is its `IsolationPlan`.
+extension MonitorSession {
+    /// Clones PID 1 from the plan, puts it in its cgroups and on its network
+    /// while it builds its root, lets it exec, then supervises it.
+    public func runNative(readyFD: Int32, waitAttach: Bool) {
+        begin(readyFD: readyFD)
+        let child: SpawnedChild
+        do throws(BerthError) {
+            child = try spawnNative(reportFD: readyFD)
+        } catch {
+            failStart(error)
+            return
+        }
+        if waitAttach {
+            reportStarted(child.pid)
+            awaitFirstClient()
+        }
+        child.release()
+        io.receiveMaster()
+        if let failure = child.awaitExec() {
+            var status: Int32 = 0
+            waitpid(child.pid, &status, 0)
+            failStart(BerthError(failure.message, exitCode: failure.exitCode))
+            return
+        }
+        supervise(child.pid)
+    }
+
+    private func spawnNative(reportFD: Int32) throws(BerthError) -> SpawnedChild {
+        let plan = try backend.plan(for: IsolationRequest(hostNetwork: container.hostNetwork,
+                                                           readonlyRoot: container.readonlyRoot))
+        let user = try UserLookup.resolve(container.user, rootfs: rootfs)
+        try cgroup.create()
+        try cgroup.apply(container.resources)
+        watchSignals()
+        let (stdio, ttyMode, console) = try prepareStdio(tty: container.tty, ptyInside: plan.ptyInside,
+                                                         openStdin: container.openStdin)
+        let prep = MountPreparation(rootfs: rootfs, volumes: VolumeStore(layout: store.layout))
+        for m in container.mounts { try prep.prepare(m) }
+        var etcMounts: [MountSpec] = []
+        if plan.pivotRoot {
+            etcMounts = try writeEtcFiles()
+            for m in etcMounts { try prep.prepare(m) }
+        }
+        try reservePorts()
+        if !plan.pivotRoot {
+            for m in container.mounts { try prep.hostBind(m) }
+        }
+        var request = SpawnRequest(rootfs: rootfs, argv: container.command, env: container.env,
+                                   cwd: container.workingDir.isEmpty ? "/" : container.workingDir, user: user,
+                                   hostname: container.hostname, plan: plan, readonlyRoot: container.readonlyRoot,
+                                   stdio: stdio, ttyMode: ttyMode, consoleSocket: console)
+        if plan.pivotRoot {
+            request.mounts = (etcMounts + container.mounts).map { m in
+                (prep.source(m), m.target, m.kind == .tmpfs, m.options, m.readonly)
+            }
+        }
+        request.networkSetup = plan.cloneFlags & berth_clone_newnet() != 0
+        request.endpoint = container.endpoint
+        if cgroup.version == "v2" { request.cgroupDirectory = cgroup.path }
+        request.monitorReportFD = reportFD
+        let child = try Spawner.spawn(request)
+        closeChildEnds()
+        do throws(BerthError) {
+            if !child.inCgroup { try cgroup.add(child.pid) }
+            // The child builds its root, then waits on its sync pipe: this is the
+            // window to put it in its cgroups and give it its veth.
+            if request.networkSetup, let endpoint = try plugIn(child.pid) {
+                try publishPorts(to: endpoint)
+            }
+        } catch {
+            // The child builds its root while we work here, so it may have
+            // failed first (and our step failed because it was gone): its own
+            // report is then the truer error.
+            kill(child.pid, SIGKILL)
+            var status: Int32 = 0
+            waitpid(child.pid, &status, 0)
+            child.abandon()
+            if let failure = child.awaitExec() { throw BerthError(failure.message, exitCode: failure.exitCode) }
+            throw error
+        }
+        listenForClients()
+        return child
+    }
+
+}
