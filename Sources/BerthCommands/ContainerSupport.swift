@@ -63,6 +63,13 @@ enum ContainerFlags {
         FlagSpec("volumes-from", value: "list", help: "Mount volumes from the specified container(s) (CONTAINER[:ro|rw])", completion: .containers(nil)),
         FlagSpec("pull", value: "string", help: "Pull image before running (\"always\", \"missing\", \"never\")", completion: .words(["always", "missing", "never"]), default: "missing"),
         FlagSpec("platform", value: "string", help: "Set platform if server is multi-platform capable (default linux/\(ImageConfig.hostArchitecture))"),
+        FlagSpec("privileged", help: "Give extended privileges to this container: all capabilities, no masked paths"),
+        FlagSpec("cap-add", value: "list", help: "Add Linux capabilities (NET_ADMIN, CAP_SYS_TIME, ALL)",
+                 completion: .words(Capabilities.names.map { String($0.dropFirst(4)) } + ["ALL"])),
+        FlagSpec("cap-drop", value: "list", help: "Drop Linux capabilities (CHOWN, ALL)",
+                 completion: .words(Capabilities.names.map { String($0.dropFirst(4)) } + ["ALL"])),
+        FlagSpec("security-opt", value: "list", help: "Security options (no-new-privileges, seccomp=PROFILE|unconfined)"),
+        FlagSpec("group-add", value: "list", help: "Add additional groups to join (name or GID)"),
     ] + resourceFlags
 
     static let resourceFlags: [FlagSpec] = [
@@ -118,6 +125,11 @@ enum ContainerFlags {
             + args.strings("mount").map { (t) throws(BerthError) in try MountSpec.parseMount(t) }
             + args.strings("tmpfs").map { (t) throws(BerthError) in try MountSpec.parseTmpfs(t) }
         o.volumesFrom = args.strings("volumes-from")
+        o.security.privileged = args.bool("privileged")
+        o.security.capAdd = args.strings("cap-add")
+        o.security.capDrop = args.strings("cap-drop")
+        o.security.options = args.strings("security-opt")
+        o.groupAdd = args.strings("group-add")
         if let s = o.stopSignal, Signals.number(s) == nil {
             throw BerthError("invalid signal: \(s); use a name like SIGTERM or a number")
         }

@@ -18,6 +18,8 @@ public struct IsolationPlan: Sendable, Equatable {
     /// An external OCI runtime (runc, crun…) that starts the container from a
     /// bundle instead of Berth's own clone; nil for the native backends.
     public var ociRuntime: String?
+    /// Set no_new_privs before exec (`--security-opt no-new-privileges`).
+    public var noNewPrivileges = false
 
     /// Describes an isolation plan.
     public init(cloneFlags: Int32, pivotRoot: Bool, capabilities: UInt64, maskedPaths: [String],

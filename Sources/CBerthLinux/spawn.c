@@ -237,7 +237,9 @@ static void drop_capabilities(const struct berth_spawn_config *c) {
     if (getuid() == 0) {
         for (int i = 0; i < 2; i++) {
             uint32_t bits = (uint32_t)(c->capabilities >> (32 * i));
-            data[i].effective = data[i].permitted = data[i].inheritable = bits;
+            /* Inheritable stays empty (Docker since 20.10.14, CVE-2022-24769):
+               an exec'd file with inheritable file capabilities gains nothing. */
+            data[i].effective = data[i].permitted = bits;
         }
     }
     if (syscall(SYS_capset, &header, data) != 0) fail(c, BERTH_STAGE_CAPS, "capset", NULL);
@@ -307,9 +309,10 @@ static int child(const struct berth_spawn_config *c) {
     }
     set_user(c);
     if (c->pivot) drop_capabilities(c);
+    if (c->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+        fail(c, BERTH_STAGE_CAPS, "set no_new_privs", NULL);
     close_other_fds();
-    environ = (char **)c->envp;
-    execvp(c->argv[0], c->argv);
+    berth_exec_sealed(c->exec_fd, c->error_fd, c->argv, c->envp);
     fail(c, BERTH_STAGE_EXEC, "exec", c->argv[0]);
     return 125;
 }
@@ -526,9 +529,10 @@ static void exec_grandchild(const struct berth_exec_config *e, struct berth_spaw
     }
     set_user(c);
     drop_capabilities(c);
+    if (c->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+        fail(c, BERTH_STAGE_CAPS, "set no_new_privs", NULL);
     close_other_fds();
-    environ = (char **)c->envp;
-    execvp(c->argv[0], c->argv);
+    berth_exec_sealed(c->exec_fd, c->error_fd, c->argv, c->envp);
     fail(c, BERTH_STAGE_EXEC, "exec", c->argv[0]);
 }
 
@@ -539,7 +543,8 @@ static int exec_helper(const struct berth_exec_config *e) {
     c.uid = e->uid; c.gid = e->gid; c.groups = e->groups; c.ngroups = e->ngroups;
     c.stdio[0] = e->stdio[0]; c.stdio[1] = e->stdio[1]; c.stdio[2] = e->stdio[2];
     c.tty_mode = e->tty_mode; c.console_socket = e->console_socket;
-    c.capabilities = e->capabilities; c.error_fd = e->error_fd; c.pivot = 1;
+    c.capabilities = e->capabilities; c.error_fd = e->error_fd; c.pivot = 1; c.exec_fd = e->exec_fd;
+    c.no_new_privs = e->no_new_privs;
     /* Not dumpable: a container process cannot open /proc/PID/exe of this
        helper, which is still the berth binary until exec (CVE-2019-5736). */
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);

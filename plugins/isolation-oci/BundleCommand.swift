@@ -27,7 +27,8 @@ struct BundleCommand: Command {
         }
         // The bundle isolates as the oci backend does, whatever the container's own backend.
         let plan = try OCIBackend().plan(for: IsolationRequest(hostNetwork: container.hostNetwork))
-        let user = try UserLookup.resolve(container.user, rootfs: dir + "/rootfs")
+            .confined(by: container.security)
+        let user = try UserLookup.resolve(container.user, rootfs: dir + "/rootfs", groupAdd: container.groupAdd)
         let volumes = VolumeStore(layout: lifecycle.layout)
         let sources = container.mounts.map { MountPreparation(rootfs: dir + "/rootfs", volumes: volumes).source($0) }
         let spec = OCISpec.spec(container, plan: plan, user: user, rootPath: "rootfs", mountSources: sources, cgroupsPath: nil)

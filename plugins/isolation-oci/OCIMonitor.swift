@@ -52,8 +52,8 @@ struct OCIMonitor {
         let c = session.container
         let bundle = session.containerDirectory + "/bundle"
         _ = berth_set_subreaper()
-        let plan = try session.backend.plan(for: IsolationRequest(hostNetwork: c.hostNetwork, runtime: c.runtime))
-        let user = try UserLookup.resolve(c.user, rootfs: session.rootfs)
+        let plan = try session.backend.plan(for: c)
+        let user = try UserLookup.resolve(c.user, rootfs: session.rootfs, groupAdd: c.groupAdd)
         let prep = MountPreparation(rootfs: session.rootfs, volumes: VolumeStore(layout: session.store.layout))
         for m in c.mounts { try prep.prepare(m) }
         // /etc/hosts, hostname and resolv.conf, bind-mounted as the namespaces backend does.

@@ -6,32 +6,23 @@ import BerthEngine
 /// exports it with a copy of the root so it runs unchanged under
 /// `runc run`/`crun run`. The native backend starts from the same fields.
 public enum OCISpec {
-    /// Capability names for the `capabilities` sets.
-    static let capabilityNames: [Int: String] = [
-        0: "CAP_CHOWN", 1: "CAP_DAC_OVERRIDE", 2: "CAP_DAC_READ_SEARCH", 3: "CAP_FOWNER", 4: "CAP_FSETID",
-        5: "CAP_KILL", 6: "CAP_SETGID", 7: "CAP_SETUID", 8: "CAP_SETPCAP", 9: "CAP_LINUX_IMMUTABLE",
-        10: "CAP_NET_BIND_SERVICE", 11: "CAP_NET_BROADCAST", 12: "CAP_NET_ADMIN", 13: "CAP_NET_RAW",
-        14: "CAP_IPC_LOCK", 15: "CAP_IPC_OWNER", 16: "CAP_SYS_MODULE", 17: "CAP_SYS_RAWIO", 18: "CAP_SYS_CHROOT",
-        19: "CAP_SYS_PTRACE", 20: "CAP_SYS_PACCT", 21: "CAP_SYS_ADMIN", 22: "CAP_SYS_BOOT", 23: "CAP_SYS_NICE",
-        24: "CAP_SYS_RESOURCE", 25: "CAP_SYS_TIME", 26: "CAP_SYS_TTY_CONFIG", 27: "CAP_MKNOD", 28: "CAP_LEASE",
-        29: "CAP_AUDIT_WRITE", 30: "CAP_AUDIT_CONTROL", 31: "CAP_SETFCAP",
-    ]
-
     /// Builds config.json. `rootPath` is the root as the runtime will see it
     /// (absolute for the oci backend, `rootfs` for an exported bundle);
     /// `mountSources` maps each mount to its host source.
     public static func spec(_ c: Container, plan: IsolationPlan, user: ResolvedUser, rootPath: String,
                             mountSources: [String], cgroupsPath: String?, extraMounts: [(MountSpec, String)] = []) -> JSON {
-        let caps = (0...40).filter { plan.capabilities == .max || plan.capabilities & (1 << UInt64($0)) != 0 }
-            .compactMap { capabilityNames[$0] }
+        let caps = Capabilities.names.indices.filter { plan.capabilities & (1 << UInt64($0)) != 0 }
+            .map { Capabilities.names[$0] }
         let process: JSON = .object([
             ("terminal", .bool(c.tty)),
             ("user", .object([("uid", .int(user.uid)), ("gid", .int(user.gid)),
                               ("additionalGids", .array(user.groups.map { JSON.int($0) }))])),
             ("args", .strings(c.command)), ("env", .strings(c.env)),
             ("cwd", .string(c.workingDir.isEmpty ? "/" : c.workingDir)),
-            ("capabilities", .object(["bounding", "effective", "permitted", "inheritable"].map { ($0, JSON.strings(caps)) })),
-            ("noNewPrivileges", .bool(false)),
+            // Inheritable and ambient stay empty, as in Docker since 20.10.14 (CVE-2022-24769).
+            ("capabilities", .object(["bounding", "effective", "permitted"].map { ($0, JSON.strings(caps)) }
+                                     + [("inheritable", .array([])), ("ambient", .array([]))])),
+            ("noNewPrivileges", .bool(plan.noNewPrivileges)),
         ])
         var namespaces: [JSON] = ["pid", "mount", "uts", "ipc"].map { .object([("type", .string($0))]) }
         if !c.hostNetwork { namespaces.append(.object([("type", .string("network"))])) }

@@ -39,6 +39,10 @@ public struct Container: Sendable {
     public var resources: Resources
     /// Binds, volumes and tmpfs mounts, in the order they are mounted.
     public var mounts: [MountSpec]
+    /// `--privileged`, `--cap-add`, `--cap-drop`, `--security-opt`.
+    public var security = SecuritySettings()
+    /// `--group-add`: supplementary groups, names resolved in the image at start.
+    public var groupAdd: [String] = []
     public var state: ContainerState
     /// Where the store keeps volumes, for the Mounts view in `inspect`.
     public var volumesRoot: String = ""
@@ -97,6 +101,11 @@ public struct Container: Sendable {
                 ("ReadonlyRootfs", .bool(readonlyRoot)),
                 ("CgroupParent", .string(cgroupPath)),
                 ("Mounts", .array(mounts.map(\.record))),
+                ("Privileged", .bool(security.privileged)),
+                ("CapAdd", security.capAdd.isEmpty ? .null : .strings(security.capAdd)),
+                ("CapDrop", security.capDrop.isEmpty ? .null : .strings(security.capDrop)),
+                ("SecurityOpt", security.options.isEmpty ? .null : .strings(security.options)),
+                ("GroupAdd", groupAdd.isEmpty ? .null : .strings(groupAdd)),
             ] + resources.json)),
             ("Mounts", .array(mounts.map { $0.json(mountpoint: $0.kind == .volume ? volumesRoot + "/" + $0.source + "/_data" : $0.source) })),
             ("Config", .object([
@@ -172,8 +181,27 @@ public struct Container: Sendable {
         cgroupPath = host["CgroupParent"]?.stringValue ?? ""
         resources = Resources(json: host)
         mounts = (host["Mounts"]?.arrayValue ?? []).compactMap(MountSpec.init(record:))
+        security.privileged = host["Privileged"]?.boolValue ?? false
+        security.capAdd = host["CapAdd"]?.stringArray ?? []
+        security.capDrop = host["CapDrop"]?.stringArray ?? []
+        security.options = host["SecurityOpt"]?.stringArray ?? []
+        groupAdd = host["GroupAdd"]?.stringArray ?? []
         volumesRoot = json["VolumesRoot"]?.stringValue ?? ""
         state = ContainerState(json: json["State"] ?? .object([]))
         if case .object(let members)? = json["Extra"] { extra = members } else { extra = [] }
+    }
+}
+
+extension Container {
+    /// What the container asks of its backend.
+    public var isolationRequest: IsolationRequest {
+        IsolationRequest(hostNetwork: hostNetwork, readonlyRoot: readonlyRoot, runtime: runtime.isEmpty ? nil : runtime)
+    }
+}
+
+extension IsolationBackend {
+    /// The backend's plan for this container, with its security settings applied.
+    public func plan(for container: Container) throws(BerthError) -> IsolationPlan {
+        try plan(for: container.isolationRequest).confined(by: container.security)
     }
 }

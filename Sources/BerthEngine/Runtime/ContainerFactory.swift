@@ -34,6 +34,10 @@ public struct CreateOptions: Sendable {
     public var mounts: [MountSpec] = []
     /// `--volumes-from CONTAINER[:ro|rw]`.
     public var volumesFrom: [String] = []
+    /// `--privileged`, `--cap-add`, `--cap-drop`, `--security-opt`.
+    public var security = SecuritySettings()
+    /// `--group-add`.
+    public var groupAdd: [String] = []
 
     public init(image: String) { self.image = image }
 }
@@ -89,6 +93,9 @@ public struct ContainerFactory {
         container.networkMode = networkMode
         container.runtime = runtime
         container.readonlyRoot = o.readOnly
+        try o.security.validate()
+        container.security = o.security
+        container.groupAdd = o.groupAdd
         container.stopSignal = o.stopSignal ?? nonEmpty(config["StopSignal"]) ?? "SIGTERM"
         container.stopTimeout = o.stopTimeout
         container.cgroupPath = Cgroup.forContainer(id, environment: environment).path

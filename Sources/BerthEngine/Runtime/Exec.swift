@@ -36,21 +36,21 @@ public struct Executor {
         guard backend.isolates else {
             throw BerthError("exec needs the namespaces backend; container \(container.name) uses \(container.isolation), which has no namespaces to join")
         }
-        let plan = try backend.plan(for: IsolationRequest(hostNetwork: container.hostNetwork))
+        let plan = try backend.plan(for: container)
         let rootfs = "/proc/\(container.state.pid)/root"
-        let user = try UserLookup.resolve(o.user ?? container.user, rootfs: rootfs)
+        let user = try UserLookup.resolve(o.user ?? container.user, rootfs: rootfs, groupAdd: container.groupAdd)
         var env = ImageChanges.mergeEnv(container.env, o.env.map { item in
             let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
             return (parts[0], parts.count > 1 ? parts[1] : "")
         })
         if o.tty { env = ImageChanges.mergeEnv(env, [("TERM", "xterm")]) }
-        return try launch(container, o, env: env, user: user, caps: plan.capabilities, stdio: stdio) {
+        return try launch(container, o, env: env, user: user, plan: plan, stdio: stdio) {
             CgroupWarmup.reap(warmup)
             warmup = 0
         }
     }
 
-    private func launch(_ c: Container, _ o: ExecOptions, env: [String], user: ResolvedUser, caps: UInt64,
+    private func launch(_ c: Container, _ o: ExecOptions, env: [String], user: ResolvedUser, plan: IsolationPlan,
                         stdio: [Int32], started: () -> Void) throws(BerthError) -> Int32 {
         var errs: [Int32] = [-1, -1], console: [Int32] = [-1, -1]
         guard berth_pipe_cloexec(&errs) == 0 else { throw .syscall("pipe", "for exec", .current) }
@@ -75,7 +75,8 @@ public struct Executor {
         config.stdio = o.tty ? (-1, -1, -1) : (o.interactive ? stdio[0] : -1, stdio[1], stdio[2])
         config.tty_mode = Int32(o.tty ? BERTH_TTY_INSIDE.rawValue : BERTH_TTY_NONE.rawValue)
         config.console_socket = console[1]
-        config.capabilities = caps
+        config.capabilities = plan.capabilities
+        config.no_new_privs = plan.noNewPrivileges ? 1 : 0
         let procsArray = UnsafeMutablePointer<Int32>.allocate(capacity: max(1, procs.count))
         defer { procsArray.deallocate() }
         for (i, fd) in procs.enumerated() { procsArray[i] = fd }
@@ -84,7 +85,9 @@ public struct Executor {
         config.cgroup_dir_fd = cgroupDir
         config.error_fd = errs[1]
         config.detach = o.detach ? 1 : 0
+        config.exec_fd = try SealedExec.trampoline()
         let helper = berth_exec(&config)
+        if config.exec_fd >= 0 { close(config.exec_fd) }
         close(errs[1])
         if console[1] >= 0 { close(console[1]) }
         guard helper > 0 else { throw .syscall("fork", "exec helper", .current) }

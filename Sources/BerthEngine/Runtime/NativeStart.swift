@@ -38,9 +38,8 @@ extension MonitorSession {
     }
 
     private func spawnNative(reportFD: Int32) throws(BerthError) -> SpawnedChild {
-        let plan = try backend.plan(for: IsolationRequest(hostNetwork: container.hostNetwork,
-                                                           readonlyRoot: container.readonlyRoot))
-        let user = try UserLookup.resolve(container.user, rootfs: rootfs)
+        let plan = try backend.plan(for: container)
+        let user = try UserLookup.resolve(container.user, rootfs: rootfs, groupAdd: container.groupAdd)
         try cgroup.create()
         try cgroup.apply(container.resources)
         watchSignals()

@@ -142,6 +142,7 @@ public enum Spawner {
         config.close_fds = (sync[1], request.monitorReportFD)
         config.error_fd = errs[1]
         config.capabilities = request.plan.capabilities
+        config.no_new_privs = request.plan.noNewPrivileges ? 1 : 0
         config.masked_paths = arena.array(request.plan.maskedPaths)
         config.readonly_paths = arena.array(request.plan.readonlyPaths)
         config.readonly_root = request.readonlyRoot ? 1 : 0
@@ -165,10 +166,12 @@ public enum Spawner {
         if let dir = request.cgroupDirectory {
             config.cgroup_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         }
+        config.exec_fd = try SealedExec.trampoline()
         var inCgroup: Int32 = 0
         let pid = berth_spawn(&config, &inCgroup)
         let err = Errno.current
         if config.cgroup_fd >= 0 { close(config.cgroup_fd) }
+        if config.exec_fd >= 0 { close(config.exec_fd) }
         close(sync[0])
         close(errs[1])
         guard pid > 0 else {

@@ -17,7 +17,7 @@ public struct ResolvedUser: Sendable, Equatable {
 /// Resolves `-u user[:group]` against the image's /etc/passwd and /etc/group,
 /// read with openat2 RESOLVE_IN_ROOT so a symlinked /etc cannot point at the host's.
 public enum UserLookup {
-    public static func resolve(_ spec: String, rootfs: String) throws(BerthError) -> ResolvedUser {
+    public static func resolve(_ spec: String, rootfs: String, groupAdd: [String] = []) throws(BerthError) -> ResolvedUser {
         let parts = spec.split(separator: ":", maxSplits: 1).map(String.init)
         let userPart = parts.first ?? ""
         let passwd = entries(rootfs, "/etc/passwd")
@@ -47,6 +47,13 @@ public enum UserLookup {
         user.groups = [user.gid] + groupFile.compactMap { line -> UInt32? in
             guard line.count >= 4, let name, line[3].split(separator: ",").contains(Substring(name)) else { return nil }
             return UInt32(line[2])
+        }
+        // --group-add: a name from the image's /etc/group, or a number.
+        for g in groupAdd {
+            guard let gid = groupFile.first(where: { $0[0] == g }).flatMap({ UInt32($0[2]) }) ?? UInt32(g) else {
+                throw .notFound("unable to find group \(g): no matching entries in the image's /etc/group; use a numeric GID")
+            }
+            if !user.groups.contains(gid) { user.groups.append(gid) }
         }
         return user
     }

@@ -55,6 +55,8 @@ struct berth_spawn_config {
     uint32_t net_address, net_gateway;  /* IPv4, network byte order */
     int net_prefix;
     int cgroup_fd;                      /* >= 0: a cgroup v2 directory to clone straight into (CLONE_INTO_CGROUP) */
+    int exec_fd;                        /* berth_trampoline_fd(), or -1 to exec directly */
+    int no_new_privs;                   /* 1: PR_SET_NO_NEW_PRIVS before exec */
 };
 
 /// The stage at which a child failed.
@@ -98,6 +100,8 @@ struct berth_exec_config {
                                            straight into it (CLONE_INTO_CGROUP) and writes no cgroup.procs */
     int error_fd;                       /* close-on-exec; struct berth_spawn_error on failure */
     int detach;                         /* the intermediate process exits at once (exec -d) */
+    int exec_fd;                        /* berth_trampoline_fd(), or -1 to exec directly */
+    int no_new_privs;                   /* 1: PR_SET_NO_NEW_PRIVS before exec */
 };
 
 /// Forks a helper that joins the container's namespaces (ipc, uts, net, pid,
@@ -106,6 +110,17 @@ struct berth_exec_config {
 /// that grandchild joins the cgroup and execs. Returns the helper's PID: it
 /// exits with the command's status (128+N for signal N), or at once with -d.
 pid_t berth_exec(const struct berth_exec_config *config);
+
+/// A sealed memfd (close-on-exec) holding the exec trampoline, made before
+/// fork: every container process execs its command through it, so that
+/// /proc/self/exe is never the engine's binary during that exec
+/// (CVE-2019-5736). -1 with errno (ENOSYS where no trampoline exists).
+int berth_trampoline_fd(void);
+
+/// In a container process, last of all: resolves argv[0] on envp's PATH as
+/// execvp does, then execs it through the trampoline (or directly when
+/// trampoline_fd is -1). Returns only on failure, -1 with errno.
+int berth_exec_sealed(int trampoline_fd, int error_fd, char *const argv[], char *const envp[]);
 
 /// Sends one fd over a unix socket (SCM_RIGHTS). 0 or -1 with errno.
 int berth_send_fd(int sock, int fd);
