@@ -537,6 +537,7 @@ static void exec_grandchild(const struct berth_exec_config *e, struct berth_spaw
 }
 
 static int exec_helper(const struct berth_exec_config *e) {
+    for (int i = 0; i < 3; i++) if (e->close_fds[i] >= 0) close(e->close_fds[i]);
     struct berth_spawn_config c;
     memset(&c, 0, sizeof c);
     c.argv = e->argv; c.envp = e->envp; c.cwd = e->cwd;

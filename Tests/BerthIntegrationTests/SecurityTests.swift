@@ -108,6 +108,34 @@ struct SecurityTests {
         }
     }
 
+    @Test("exec never hands the caller's descriptors to the container: -d gets /dev/null, a background child a pipe")
+    func execDescriptors() {
+        withStore { s in
+            let dir = makeTempDirectory("execfds")
+            defer { removeTree(dir) }
+            let hostFile = dir + "/caller-output.txt"
+            #expect(s.berth("run", "-d", "--name", "fds", "busybox", "sleep", "120").status == 0)
+            let q = shellQuote(berthBinary) + " --root " + shellQuote(s.root)
+            // exec -d with the caller's stdout and stderr on a host file.
+            #expect(sh("\(q) exec -d fds sh -c 'sleep 1; { readlink /proc/self/fd/0; readlink /proc/self/fd/2; } > /tmp/d' > \(hostFile) 2>&1").status == 0)
+            // A background child of an attached exec outlives the CLI.
+            let attached = sh("\(q) exec fds sh -c '(sleep 1; readlink /proc/self/fd/2 > /tmp/bg) & echo out; echo err >&2' > \(hostFile) 2>\(dir)/err.txt")
+            #expect(attached.status == 0)
+            #expect(readFile(hostFile) == "out\n" && readFile(dir + "/err.txt") == "err\n", "streams stay apart")
+            usleep(2_000_000)
+            let detached = s.berth("exec", "fds", "cat", "/tmp/d").stdout
+            #expect(detached == "/dev/null\n/dev/null\n", "exec -d: \(detached)")
+            let background = s.berth("exec", "fds", "cat", "/tmp/bg").stdout
+            #expect(background.hasPrefix("pipe:["), "the background child holds a pipe, not the caller's file: \(background)")
+            #expect(!background.contains(dir) && !detached.contains(dir))
+            // Streams still flow both ways, with the command's exit code.
+            writeFile(dir + "/in.txt", String(repeating: "0123456789abcdef", count: 65536))   // 1 MiB
+            let cat = sh("\(q) exec -i fds sh -c 'cat; exit 4' < \(dir)/in.txt | wc -c")
+            #expect(cat.stdout.split(whereSeparator: \.isWhitespace) == ["1048576"], "\(cat.stdout)")
+            #expect(sh("\(q) exec fds sh -c 'exit 4'").status == 4)
+        }
+    }
+
     @Test("a bad capability, security option or group is refused at create with one line, and nothing is made")
     func refusals() {
         withStore { s in

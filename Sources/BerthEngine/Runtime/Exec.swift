@@ -72,7 +72,13 @@ public struct Executor {
         config.gid = user.gid
         config.groups = arena.uint32s(user.groups)
         config.ngroups = Int32(user.groups.count)
-        config.stdio = o.tty ? (-1, -1, -1) : (o.interactive ? stdio[0] : -1, stdio[1], stdio[2])
+        // Never the caller's own descriptors: -d gets /dev/null, an attached
+        // exec pipes Berth relays (ExecRelay), -t a pty on the container's devpts.
+        var relay = o.tty || o.detach ? nil : try ExecRelay(caller: stdio, interactive: o.interactive)
+        let ends = relay?.childEnds ?? [-1, -1, -1]
+        config.stdio = (ends[0], ends[1], ends[2])
+        let mine = relay?.callerEnds ?? [-1, -1, -1]
+        config.close_fds = (mine[0], mine[1], mine[2])
         config.tty_mode = Int32(o.tty ? BERTH_TTY_INSIDE.rawValue : BERTH_TTY_NONE.rawValue)
         config.console_socket = console[1]
         config.capabilities = plan.capabilities
@@ -88,6 +94,7 @@ public struct Executor {
         config.exec_fd = try SealedExec.trampoline()
         let helper = berth_exec(&config)
         if config.exec_fd >= 0 { close(config.exec_fd) }
+        relay?.closeChildEnds()
         close(errs[1])
         if console[1] >= 0 { close(console[1]) }
         guard helper > 0 else { throw .syscall("fork", "exec helper", .current) }
@@ -98,6 +105,7 @@ public struct Executor {
         if o.tty && master >= 0 && failure == nil {
             PtyRelay(master: master, interactive: o.interactive).run()
         }
+        if failure == nil { relay?.run(until: helper) }
         if master >= 0 { close(master) }
         var status: Int32 = 0
         while waitpid(helper, &status, 0) < 0 && errno == EINTR {}

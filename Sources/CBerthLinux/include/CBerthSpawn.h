@@ -100,6 +100,8 @@ struct berth_exec_config {
                                            straight into it (CLONE_INTO_CGROUP) and writes no cgroup.procs */
     int error_fd;                       /* close-on-exec; struct berth_spawn_error on failure */
     int detach;                         /* the intermediate process exits at once (exec -d) */
+    int close_fds[3];                   /* the caller's ends of the process's stdio pipes (-1: none): the
+                                           helper closes them first, or the process never sees EOF on stdin */
     int exec_fd;                        /* berth_trampoline_fd(), or -1 to exec directly */
     int no_new_privs;                   /* 1: PR_SET_NO_NEW_PRIVS before exec */
 };
