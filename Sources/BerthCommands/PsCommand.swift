@@ -10,14 +10,19 @@ struct PsCommand: Command {
             FlagSpec("no-trunc", help: "Don't truncate output"),
             FlagSpec("last", short: "n", value: "int", help: "Show n last created containers (includes all states)", default: "-1"),
             FlagSpec("latest", short: "l", help: "Show the latest created container (includes all states)"),
-            FlagSpec("filter", short: "f", value: "filter", help: "Filter output based on conditions provided (status=, name=, id=, ancestor=)"),
-            FlagSpec("format", value: "string", help: "Format output using a Go template ({{.ID}} {{.Image}} {{.Command}} {{.RunningFor}} {{.Status}} {{.Names}} {{.State}})"),
+            FlagSpec("filter", short: "f", value: "filter", help: "Filter output based on conditions provided (status=, name=, id=, ancestor=, exited=, before=, since=, volume=, network=)"),
+            FlagSpec("format", value: "string", help: "Format output using a Go template ({{.ID}} {{.Image}} {{.Command}} {{.RunningFor}} {{.Status}} {{.Names}} {{.State}}), or table, or json"),
             FlagSpec("size", short: "s", help: "Display total file sizes of each container's own layer"),
         ], max: 0)
 
     static let titles = ["ID": "CONTAINER ID", "Image": "IMAGE", "Command": "COMMAND", "RunningFor": "CREATED",
                          "CreatedAt": "CREATED AT", "Status": "STATUS", "Ports": "PORTS", "Names": "NAMES",
-                         "State": "STATE", "Size": "SIZE"]
+                         "State": "STATE", "Size": "SIZE", "Networks": "NETWORKS", "Mounts": "MOUNTS",
+                         "Labels": "LABELS", "LocalVolumes": "LOCAL VOLUMES"]
+    /// Docker's type for a row, named in template errors.
+    static let type = "*formatter.ContainerContext"
+    /// What `--format table` means: the default columns.
+    static let table = "table {{.ID}}\\t{{.Image}}\\t{{.Command}}\\t{{.RunningFor}}\\t{{.Status}}\\t{{.Ports}}\\t{{.Names}}"
 
     func run(_ args: ParsedArguments, _ ctx: CommandContext) throws(BerthError) -> Int32 {
         let lifecycle = try ctx.lifecycle()
@@ -25,7 +30,9 @@ struct PsCommand: Command {
         let last = try args.int("last") ?? -1
         let showAll = args.bool("all") || last > 0 || args.bool("latest")
         if !showAll { list = list.filter { $0.state.isActive } }
-        for filter in args.strings("filter") { list = try apply(filter, list) }
+        let filter = try ContainerFilter(args.strings("filter"), containers: lifecycle.containers.all(),
+                                         images: ImageStore(layout: lifecycle.layout))
+        list = list.filter(filter.matches)
         if args.bool("latest") { list = Array(list.prefix(1)) }
         if last > 0 { list = Array(list.prefix(last)) }
         let noTrunc = args.bool("no-trunc")
@@ -33,10 +40,11 @@ struct PsCommand: Command {
             list.forEach { ctx.print(noTrunc ? $0.id : $0.shortID) }
             return 0
         }
+        let format = args.string("format")
+        let template = try format.map { (f) throws(BerthError) in try ctx.listingTemplate(f, table: Self.table) }
         let rows = list.map { row($0, noTrunc: noTrunc, size: args.bool("size") ? size(lifecycle, $0) : nil) }
-        if let format = args.string("format") {
-            let template = try Template(format)
-            ctx.printRaw(try template.renderAll(rows, titles: Self.titles))
+        if let template {
+            ctx.printRaw(try template.renderAll(rows.map { TemplateObject.context(Self.type, $0) }, titles: Self.titles))
             return 0
         }
         var header = ["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"]
@@ -53,24 +61,6 @@ struct PsCommand: Command {
         return Format.size(driver.size(containerDirectory: lifecycle.layout.container(c.id)))
     }
 
-    private func apply(_ filter: String, _ list: [Container]) throws(BerthError) -> [Container] {
-        let parts = filter.split(separator: "=", maxSplits: 1).map(String.init)
-        guard parts.count == 2 else { throw BerthError("bad format of filter (expected name=value): \(filter)") }
-        let value = parts[1]
-        switch parts[0] {
-        case "status":
-            let known = ["created", "restarting", "running", "removing", "paused", "exited", "dead"]
-            guard known.contains(value) else {
-                throw BerthError("invalid filter 'status=\(value)'; use one of: \(known.joined(separator: ", "))")
-            }
-            return list.filter { $0.state.status == value }
-        case "name": return list.filter { $0.name.contains(value) }
-        case "id": return list.filter { $0.id.hasPrefix(value) }
-        case "ancestor": return list.filter { $0.imageName == value || $0.image.hasPrefix(value) || Format.shortID($0.image) == value }
-        default: throw BerthError("invalid filter '\(parts[0])'; use status, name, id or ancestor")
-        }
-    }
-
     /// One row as JSON, for both the table and `--format`.
     func row(_ c: Container, noTrunc: Bool, size: String?) -> JSON {
         let now = Timestamp.now.asDouble
@@ -83,6 +73,10 @@ struct PsCommand: Command {
             ("CreatedAt", .string(c.created.rfc3339)), ("Status", .string(Self.status(c, now: now))),
             ("Ports", .string(c.state.isActive ? c.ports.map(\.psText).joined(separator: ", ") : "")), ("Names", .string(c.name)), ("State", .string(c.state.status)),
         ]
+        let volumes = c.mounts.filter { $0.kind == .volume }
+        members += [("Networks", .string(c.networkMode)),
+                    ("Mounts", .string(c.mounts.map(\.source).filter { !$0.isEmpty }.joined(separator: ","))),
+                    ("Labels", .string("")), ("LocalVolumes", .string(String(volumes.count)))]
         if let size { members.append(("Size", .string(size))) }
         return .object(members)
     }
