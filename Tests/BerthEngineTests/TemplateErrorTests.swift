@@ -49,3 +49,36 @@ struct TemplateErrorTests {
         #expect(run?.exitCode == 1)
     }
 }
+
+/// Hostile formats end with one error (or Go's marker), never a crash or a hang.
+@Suite("Go templates: hostile formats")
+struct TemplateLimitTests {
+    private typealias F = TemplateFixtures
+
+    @Test("a range over a huge count stops at the output limit with one error")
+    func hugeRange() {
+        let message = F.error("{{range 1000000000000}}" + String(repeating: "x", count: 4096) + "{{end}}")
+        #expect(message?.hasSuffix("output is larger than 64MB; narrow the template") == true, "\(String(describing: message))")
+        #expect(F.error(#"{{pad "x" 9223372036854775807 9223372036854775807}}"#)?.contains("error calling pad: strings: Repeat output length overflow") == true)
+    }
+
+    @Test("printf widths and precisions past a million end the format as Go's does (NOVERB), not a padding spree")
+    func hugeWidth() throws {
+        let out = try F.run(#"{{printf "%99999999999999999999d|%s" 1 "a"}}|{{printf "%s %.99999999f" "a" 1.5}}"#)
+        #expect(out == "%!(NOVERB)%!(EXTRA int=1, string=a)|a %!(NOVERB)%!(EXTRA float64=1.5)", "\(out)")
+    }
+
+    @Test("deeply nested parentheses and blocks are refused at depth 100")
+    func deepNesting() {
+        let parens = "{{" + String(repeating: "(", count: 5000) + "1" + String(repeating: ")", count: 5000) + "}}"
+        #expect(F.error(parens) == "Template parsing error: template: :1: exceeded maximum template depth (100)")
+        let blocks = String(repeating: "{{if 1}}", count: 5000) + String(repeating: "{{end}}", count: 5000)
+        #expect(F.error(blocks) == "Template parsing error: template: :1: exceeded maximum template depth (100)")
+    }
+
+    @Test("numbers too big for an int become floats, as Go's constants do; min int prints")
+    func bigNumbers() throws {
+        let out = try F.run("{{99999999999999999999}} {{-9223372036854775808}} {{printf \"%d\" -9223372036854775808}}")
+        #expect(out == "1e+20 -9223372036854775808 -9223372036854775808", "\(out)")
+    }
+}

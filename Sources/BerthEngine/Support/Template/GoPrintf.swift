@@ -56,9 +56,13 @@ enum GoPrintf {
         return out
     }
 
+    /// Go's parsenum: digits as a width or precision. A number past a million
+    /// is "crazy long": Go gives up on the rest of the format (it then reads
+    /// `%!(NOVERB)`), so nothing pads forever.
     private static func number(_ chars: [Unicode.Scalar], _ i: inout Int) -> Int? {
         var n: Int?
-        while i < chars.count, let d = Int(String(chars[i])), chars[i].isASCII {
+        while i < chars.count, chars[i].isASCII, let d = Int(String(chars[i])) {
+            if let current = n, current > 1_000_000 { i = chars.count; return nil }
             n = (n ?? 0) * 10 + d
             i += 1
         }

@@ -13,6 +13,16 @@ struct TemplateEvaluator {
 
     private enum Flow { case normal, breakLoop, continueLoop }
 
+    /// Output beyond this many bytes stops the template (`{{range 1000000000000}}`
+    /// would otherwise fill memory).
+    static let outputLimit: Int64 = 64 << 20
+
+    private func checkSize(_ pos: Int, _ context: String) throws(BerthError) {
+        if output.utf8.count > Self.outputLimit {
+            throw fail("output is larger than \(Self.outputLimit >> 20)MB; narrow the template", pos, context)
+        }
+    }
+
     mutating func run(_ nodes: [TemplateNode], dot: TemplateValue) throws(BerthError) {
         _ = try walk(nodes, dot: dot)
     }
@@ -30,6 +40,7 @@ struct TemplateEvaluator {
                 if pipe.declarations.isEmpty {
                     if case .null = value { output += "<no value>" } else { output += value.printed }
                 }
+                try checkSize(pipe.pos, pipe.text)
             case .breakLoop: return .breakLoop
             case .continueLoop: return .continueLoop
             case .branch(let kind, let pipe, let body, let otherwise):
@@ -59,11 +70,25 @@ struct TemplateEvaluator {
         var bare = pipe
         bare.declarations = []
         let value = try evaluate(bare, dot: dot)
+        if case .int(let n) = value {
+            // Counted lazily: `range 1000000000000` must not build a list first.
+            var i: Int64 = 0
+            if n <= 0 { return try otherwise.map { (o) throws(BerthError) in try walk(o, dot: dot) } ?? .normal }
+            while i < n {
+                let mark = variables.count
+                for name in pipe.declarations { variables.append((name, .int(i))) }
+                let flow = try walk(body, dot: .int(i))
+                variables.removeLast(variables.count - mark)
+                try checkSize(pipe.pos, pipe.text)
+                if flow == .breakLoop { break }
+                i += 1
+            }
+            return .normal
+        }
         var items: [(TemplateValue, TemplateValue)] = []
         switch value {
         case .list(let list): items = list.enumerated().map { (.int(Int64($0.offset)), $0.element) }
         case .map(let members, _): items = members.sorted { $0.0 < $1.0 }.map { (.string($0.0), $0.1) }
-        case .int(let n): items = n > 0 ? (0..<n).map { (.int($0), .int($0)) } : []
         case .missing, .null: items = []
         default: throw fail("range can't iterate over \(value.printed)", pipe.pos, pipe.text)
         }
@@ -77,6 +102,7 @@ struct TemplateEvaluator {
             }
             let flow = try walk(body, dot: element)
             variables.removeLast(variables.count - mark)
+            try checkSize(pipe.pos, pipe.text)
             if flow == .breakLoop { break }
         }
         return .normal

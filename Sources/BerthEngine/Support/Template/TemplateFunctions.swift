@@ -74,6 +74,7 @@ struct TemplateFunctions: Sendable {
             try arity(a, 3)
             let s = try string(a, 0), before = try int(a, 1), after = try int(a, 2)
             guard before >= 0, after >= 0 else { throw .call("strings: negative Repeat count") }
+            guard before <= TemplateEvaluator.outputLimit, after <= TemplateEvaluator.outputLimit else { throw .call("strings: Repeat output length overflow") }
             return .string(String(repeating: " ", count: Int(before)) + s + String(repeating: " ", count: Int(after)))
         case "truncate":
             try arity(a, 2)

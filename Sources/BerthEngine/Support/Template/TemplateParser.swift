@@ -8,6 +8,10 @@ struct TemplateParser {
     private var index = 0
     private var variables: [String] = ["$"]
     private var rangeDepth = 0
+    /// Nesting of blocks and parentheses; Go stops at a limit too, so a
+    /// hostile format cannot exhaust the stack.
+    private var depth = 0
+    static let maxDepth = 100
 
     static func parse(_ source: String, functions: Set<String>) throws(BerthError) -> [TemplateNode] {
         var parser = TemplateParser(tokens: try TemplateLexer.lex(source), src: Array(source.utf8), functions: functions)
@@ -85,6 +89,9 @@ struct TemplateParser {
     }
 
     private mutating func branch(_ word: String) throws(BerthError) -> TemplateNode {
+        depth += 1
+        defer { depth -= 1 }
+        if depth > Self.maxDepth { throw fail("exceeded maximum template depth (\(Self.maxDepth))") }
         let mark = variables.count
         defer { variables.removeLast(variables.count - mark) }
         let kind = TemplateBranch.Kind(rawValue: word)!
@@ -194,6 +201,9 @@ struct TemplateParser {
             guard functions.contains(name) else { throw fail("function \"\(name)\" not defined") }
             return TemplateOperand(kind: .function(name), pos: t.pos, text: name)
         case .leftParen:
+            depth += 1
+            defer { depth -= 1 }
+            if depth > Self.maxDepth { throw fail("exceeded maximum template depth (\(Self.maxDepth))") }
             let pipe = try pipeline("parenthesized pipeline", allowDeclare: true, closedBy: .rightParen)
             guard current.kind == .rightParen else { throw fail("unclosed left paren") }
             _ = next()
@@ -219,13 +229,16 @@ struct TemplateParser {
         var negative = false
         if body.hasPrefix("-") || body.hasPrefix("+") { negative = body.hasPrefix("-"); body.removeFirst() }
         let lower = body.lowercased()
-        var magnitude: Int64?
-        if lower.hasPrefix("0x") { magnitude = Int64(lower.dropFirst(2), radix: 16) }
-        else if lower.hasPrefix("0o") { magnitude = Int64(lower.dropFirst(2), radix: 8) }
-        else if lower.hasPrefix("0b") { magnitude = Int64(lower.dropFirst(2), radix: 2) }
-        else if lower.count > 1, lower.hasPrefix("0"), lower.allSatisfy(\.isNumber) { magnitude = Int64(lower.dropFirst(), radix: 8) }
-        else if !lower.contains(where: { $0 == "." || $0 == "e" }) { magnitude = Int64(lower) }
-        if let magnitude { return .int(negative ? -magnitude : magnitude) }
+        var magnitude: UInt64?
+        if lower.hasPrefix("0x") { magnitude = UInt64(lower.dropFirst(2), radix: 16) }
+        else if lower.hasPrefix("0o") { magnitude = UInt64(lower.dropFirst(2), radix: 8) }
+        else if lower.hasPrefix("0b") { magnitude = UInt64(lower.dropFirst(2), radix: 2) }
+        else if lower.count > 1, lower.hasPrefix("0"), lower.allSatisfy(\.isNumber) { magnitude = UInt64(lower.dropFirst(), radix: 8) }
+        else if !lower.contains(where: { $0 == "." || $0 == "e" }) { magnitude = UInt64(lower) }
+        if let magnitude {
+            if negative, magnitude <= UInt64(Int64.max) + 1 { return .int(Int64(bitPattern: 0 &- magnitude)) }
+            if !negative, magnitude <= UInt64(Int64.max) { return .int(Int64(magnitude)) }
+        }
         guard !lower.hasPrefix("0x"), let f = Double(lower) else { return nil }
         return .float(negative ? -f : f)
     }
