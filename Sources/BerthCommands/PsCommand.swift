@@ -41,14 +41,24 @@ struct PsCommand: Command {
             return 0
         }
         let format = args.string("format")
+        var showSize = args.bool("size")
+        if let format {
+            // As Docker's ps: the raw format is run once on an empty row before
+            // listing, so a bad field fails even with no containers; a format
+            // that shows {{.Size}} turns --size on.
+            let raw = try Template(format, style: .plain, errorPrefix: "failed to parse template: ")
+            let empty = TemplateObject.context(Self.type, .object(Self.titles.keys.sorted().map { ($0, .string("")) }))
+            _ = try raw.render(empty, errorPrefix: "failed to execute template: ")
+            showSize = showSize || raw.uses(field: "Size")
+        }
         let template = try format.map { (f) throws(BerthError) in try ctx.listingTemplate(f, table: Self.table) }
-        let rows = list.map { row($0, noTrunc: noTrunc, size: args.bool("size") ? size(lifecycle, $0) : nil) }
+        let rows = list.map { row($0, noTrunc: noTrunc, size: showSize ? size(lifecycle, $0) : nil) }
         if let template {
             ctx.printRaw(try template.renderAll(rows.map { TemplateObject.context(Self.type, $0) }, titles: Self.titles))
             return 0
         }
         var header = ["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"]
-        if args.bool("size") { header.append("SIZE") }
+        if showSize { header.append("SIZE") }
         ctx.printRaw(Table.render(header, rows.map { r in
             header.map { title in Self.titles.first { $0.value == title }.flatMap { r[$0.key]?.stringValue } ?? "" }
         }))

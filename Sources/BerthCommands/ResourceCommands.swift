@@ -154,7 +154,7 @@ struct EventsCommand: Command {
         let until = try args.string("until").map { (t) throws(BerthError) in try Self.time(t, now: now) }
         let filters = try Filters(args.strings("filter"), known: ["container", "event", "image", "type"])
         let template = try args.string("format").map { (f) throws(BerthError) -> Template in
-            let t = try Template(f, style: .plain)
+            let t = try Template(f, style: .plain, errorPrefix: "")   // Docker's events print Go's error bare
             // As Docker, run it once on an empty event so a bad field fails now, not at the first event.
             _ = try t.render(Self.value(Event(time: Timestamp(seconds: 0), action: "", id: "", attributes: [])))
             return t

@@ -19,10 +19,16 @@ public struct Template: Sendable {
     private let nodes: [TemplateNode]
     private let source: [UInt8]
 
+    /// What error messages start with (Docker's CLI: `Template parsing error: `
+    /// for listings and inspect, nothing for events).
+    public let errorPrefix: String
+
     /// Parses a format; errors read as Docker's (`Template parsing error:
     /// template: :1: function "foo" not defined`) and exit 1. The keyword
     /// `json` means `{{json .}}`.
-    public init(_ format: String, style: Style = .listing) throws(BerthError) {
+    public init(_ format: String, style: Style = .listing,
+                errorPrefix: String = "Template parsing error: ") throws(BerthError) {
+        self.errorPrefix = errorPrefix
         var text = format
         isTable = style == .listing && text.hasPrefix("table")
         if style == .listing {
@@ -31,15 +37,28 @@ public struct Template: Sendable {
         }
         if text == "json" && !isTable { text = "{{json .}}" }
         source = Array(text.utf8)
-        nodes = try TemplateParser.parse(text, functions: TemplateFunctions.names)
+        do {
+            nodes = try TemplateParser.parse(text, functions: TemplateFunctions.names)
+        } catch {
+            throw BerthError(errorPrefix + error.message, exitCode: 1)
+        }
     }
 
-    /// Renders the template against a value.
-    public func render(_ value: TemplateValue) throws(BerthError) -> String {
+    /// Renders the template against a value; `errorPrefix` overrides the
+    /// one given at parse time.
+    public func render(_ value: TemplateValue, errorPrefix: String? = nil) throws(BerthError) -> String {
         var evaluator = TemplateEvaluator(src: source, functions: TemplateFunctions(), root: value)
-        try evaluator.run(nodes, dot: value)
+        do {
+            try evaluator.run(nodes, dot: value)
+        } catch {
+            throw BerthError((errorPrefix ?? self.errorPrefix) + error.message, exitCode: 1)
+        }
         return evaluator.output
     }
+
+    /// Whether a `.Name` operand anywhere reads the field (`ps` computes
+    /// sizes only when the format shows `{{.Size}}`, as Docker does).
+    public func uses(field: String) -> Bool { fieldNames(nodes).contains(field) }
 
     /// Renders against a JSON document as `inspect` does: objects are maps
     /// where an unknown key is an error, and `.ID` also reads `Id`.

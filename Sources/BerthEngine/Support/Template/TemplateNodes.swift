@@ -53,10 +53,11 @@ struct TemplateOperand: Sendable {
 
 /// Go's error texts: `template: :LINE: …` while parsing,
 /// `template: :LINE:COL: executing "" at <NODE>: …` while executing.
-/// Docker's CLI prefixes them with `Template parsing error: ` and exits 1.
+/// `Template` puts the command's prefix in front (Docker's CLI says
+/// `Template parsing error: ` for most commands) and exits 1.
 enum TemplateError {
     static func parse(_ message: String, line: Int) -> BerthError {
-        BerthError("Template parsing error: template: :\(line): \(message)", exitCode: 1)
+        BerthError("template: :\(line): \(message)", exitCode: 1)
     }
 
     static func execute(_ message: String, at pos: Int, context: String, in src: [UInt8]) -> BerthError {
@@ -64,7 +65,7 @@ enum TemplateError {
         var lineStart = 0
         for (index, byte) in src.prefix(pos).enumerated() where byte == 10 { lineStart = index + 1 }
         let column = pos - lineStart
-        return BerthError("Template parsing error: template: :\(line):\(column): executing \"\" at <\(context)>: \(message)",
+        return BerthError("template: :\(line):\(column): executing \"\" at <\(context)>: \(message)",
                           exitCode: 1)
     }
 
