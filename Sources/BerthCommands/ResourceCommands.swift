@@ -197,7 +197,9 @@ struct EventsCommand: Command {
     /// `.Type`, `.Action`, `.Actor.ID`, `.Actor.Attributes.name`, `.Scope`,
     /// `.Time`, `.TimeNano`; `{{json .}}` prints the JSON form.
     static func value(_ e: Event) -> TemplateValue {
-        let json = e.json
+        // Attributes is a Go map in Docker's events.Message: its JSON keys are sorted.
+        let sorted = JSON.object(e.attributes.sorted { $0.0 < $1.0 }.map { ($0.0, .string($0.1)) })
+        let json = e.json.setting("Actor", .object([("ID", .string(e.id)), ("Attributes", sorted)]))
         let attributes = TemplateValue.map(e.attributes.map { ($0.0, .string($0.1)) }, strict: false)
         let actor = TemplateObject(typeName: "events.Actor", fields: [("ID", .string(e.id)), ("Attributes", attributes)],
                                    json: json["Actor"])

@@ -17,6 +17,8 @@ struct TemplateErrorTests {
     func unknownKey() {
         #expect(F.error("{{.Foo}}", TemplateValue(F.inspect)) == "Template parsing error: template: :1:2: executing \"\" at <.Foo>: map has no entry for key \"Foo\"")
         #expect(F.error("{{.State.Nope}}", TemplateValue(F.inspect)) == "Template parsing error: template: :1:2: executing \"\" at <.State.Nope>: map has no entry for key \"Nope\"")
+        // Labels is a Go map in Docker's types: a missing label is <no value>, not an error.
+        #expect(F.error("{{.Config.Labels.nope}} {{.NetworkSettings.Networks.nope}}", TemplateValue(F.inspect)) == nil)
         #expect(F.error("{{.Config.Entrypoint.X}}", TemplateValue(F.inspect)) == "Template parsing error: template: :1:2: executing \"\" at <.Config.Entrypoint.X>: nil pointer evaluating interface {}.X")
     }
 

@@ -52,11 +52,12 @@ struct TemplateFunctionTests {
                 == "%!d(string=x)|a %!s(MISSING)|a%!(EXTRA int=1)|<nil> %!d(<nil>)")
     }
 
-    @Test("json: compact, Docker's field order, no HTML escaping, no trailing newline")
+    @Test("json: compact, Docker's struct order, Go maps sorted, no HTML escaping, no trailing newline")
     func json() throws {
         #expect(try F.run(#"{{json .Names}} {{json .List}} {{json .N}} {{json "<a&b>"}} {{json .Map}}"#)
-                == #""web" ["a","b"] 2 "<a&b>" {"b":2,"a":1}"#)
+                == #""web" ["a","b"] 2 "<a&b>" {"a":1,"b":2}"#)
         #expect(try F.inspect("{{json .State}}") == #"{"Status":"exited","ExitCode":137,"Running":false}"#)
+        #expect(try F.inspect("{{json .Config.Labels}}") == #"{"a":"1","b":"2"}"#)
         let row = TemplateObject.context("*formatter.ContainerContext", .object([("Names", .string("w")), ("ID", .string("1"))]))
         #expect(try F.run("{{json .}}", row) == #"{"ID":"1","Names":"w"}"#)
     }

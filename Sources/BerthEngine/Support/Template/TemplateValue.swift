@@ -53,8 +53,11 @@ public indirect enum TemplateValue: Sendable {
         }
     }
 
-    /// A JSON document as Docker's `inspect` template fallback sees it: objects
-    /// are strict maps, integral numbers are ints (so `eq .State.ExitCode 0` works).
+    /// A JSON document as Docker's `inspect` sees it: objects are strict maps
+    /// (Docker's typed structs, then its `missingkey=error` fallback), except
+    /// those that are Go maps in Docker's types (`Labels`, `Networks`, `Ports`,
+    /// `Options`, …), where a missing key is `<no value>`. Integral numbers are
+    /// ints, so `eq .State.ExitCode 0` works.
     public init(_ json: JSON, strict: Bool = true) {
         switch json {
         case .null: self = .null
@@ -62,11 +65,19 @@ public indirect enum TemplateValue: Sendable {
         case .number(let n):
             self = n == n.rounded() && abs(n) < 9e18 ? .int(Int64(n)) : .float(n)
         case .string(let s): self = .string(s)
-        case .array(let items): self = .list(items.map { TemplateValue($0, strict: strict) })
+        case .array(let items): self = .list(items.map { TemplateValue($0) })
         case .object(let members):
-            self = .map(members.map { ($0.0, TemplateValue($0.1, strict: strict)) }, strict: strict)
+            self = .map(members.map { key, value in
+                if Self.goMaps.contains(key), case .object = value { return (key, TemplateValue(value, strict: false)) }
+                return (key, TemplateValue(value))
+            }, strict: strict)
         }
     }
+
+    /// Keys whose values are Go maps (`map[string]…`) in Docker's inspect types.
+    static let goMaps: Set<String> = ["Labels", "Networks", "Ports", "PortBindings", "ExposedPorts", "Volumes",
+                                      "Options", "DriverOpts", "Containers", "Sysctls", "StorageOpt", "Tmpfs",
+                                      "Data", "Attributes", "Status"]
 
     /// The value as JSON, for the `json` function: objects keep their field
     /// order (Docker's struct order), typed structs use their own JSON form.
@@ -78,7 +89,9 @@ public indirect enum TemplateValue: Sendable {
         case .float(let f): return .number(f)
         case .string(let s): return .string(s)
         case .list(let l): return .array(l.map(\.json))
-        case .map(let m, _): return .object(m.map { ($0.0, $0.1.json) })
+        case .map(let m, let strict):
+            // Go's encoder sorts the keys of maps; records keep Docker's struct order.
+            return .object((strict ? m : m.sorted { $0.0 < $1.0 }).map { ($0.0, $0.1.json) })
         case .object(let o): return o.json ?? .object(o.fields.map { ($0.0, $0.1.json) })
         }
     }
