@@ -50,7 +50,7 @@ struct NetworkListCommand: Command {
         rows.sort { ($0["Name"]?.stringValue ?? "") < ($1["Name"]?.stringValue ?? "") }
         if args.bool("quiet") { rows.forEach { ctx.print($0["ID"]?.stringValue ?? "") }; return 0 }
         if let template {
-            ctx.printRaw(try template.renderAll(rows.map { TemplateObject.context("*network.networkContext", $0) },
+            ctx.printRaw(try template.renderAll(rows.map { TemplateObject.context("*network.networkContext", $0, labels: []) },
                                                 titles: ["ID": "NETWORK ID", "Name": "NAME", "Driver": "DRIVER", "Scope": "SCOPE",
                                                          "Subnet": "SUBNET", "IPv6": "IPV6", "Internal": "INTERNAL", "Labels": "LABELS"]))
             return 0

@@ -25,6 +25,17 @@ struct PsCommand: Command {
     static let table = "table {{.ID}}\\t{{.Image}}\\t{{.Command}}\\t{{.RunningFor}}\\t{{.Status}}\\t{{.Ports}}\\t{{.Names}}"
 
     func run(_ args: ParsedArguments, _ ctx: CommandContext) throws(BerthError) -> Int32 {
+        let format = args.string("format")
+        var showSize = args.bool("size") && !args.bool("quiet")
+        if let format {
+            // As Docker's ps: the raw format is run once on an empty row before
+            // listing, so a bad field fails even with no containers; a format
+            // that shows {{.Size}} turns --size on.
+            let raw = try Template(format, style: .plain, errorPrefix: "failed to parse template: ")
+            let empty = TemplateObject.context(Self.type, .object(Self.titles.keys.sorted().map { ($0, .string("")) }), labels: [])
+            _ = try raw.render(empty, errorPrefix: "failed to execute template: ")
+            showSize = showSize || (raw.uses(field: "Size") && !args.bool("quiet"))
+        }
         let lifecycle = try ctx.lifecycle()
         var list = lifecycle.containers.all()
         let last = try args.int("last") ?? -1
@@ -40,21 +51,11 @@ struct PsCommand: Command {
             list.forEach { ctx.print(noTrunc ? $0.id : $0.shortID) }
             return 0
         }
-        let format = args.string("format")
-        var showSize = args.bool("size")
-        if let format {
-            // As Docker's ps: the raw format is run once on an empty row before
-            // listing, so a bad field fails even with no containers; a format
-            // that shows {{.Size}} turns --size on.
-            let raw = try Template(format, style: .plain, errorPrefix: "failed to parse template: ")
-            let empty = TemplateObject.context(Self.type, .object(Self.titles.keys.sorted().map { ($0, .string("")) }))
-            _ = try raw.render(empty, errorPrefix: "failed to execute template: ")
-            showSize = showSize || raw.uses(field: "Size")
-        }
         let template = try format.map { (f) throws(BerthError) in try ctx.listingTemplate(f, table: Self.table) }
         let rows = list.map { row($0, noTrunc: noTrunc, size: showSize ? size(lifecycle, $0) : nil) }
         if let template {
-            ctx.printRaw(try template.renderAll(rows.map { TemplateObject.context(Self.type, $0) }, titles: Self.titles))
+            // Containers carry no labels yet: {{.Label "k"}} is empty, as Docker's for a missing label.
+            ctx.printRaw(try template.renderAll(rows.map { TemplateObject.context(Self.type, $0, labels: []) }, titles: Self.titles))
             return 0
         }
         var header = ["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"]

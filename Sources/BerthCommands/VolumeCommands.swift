@@ -42,7 +42,7 @@ struct VolumeListCommand: Command {
                 return TemplateObject.context("*volume.volumeContext", .object([
                     ("Driver", .string("local")), ("Name", .string(v.name)), ("Scope", .string("local")),
                     ("Mountpoint", .string(v.mountpoint)), ("Labels", .string(labels)), ("Links", .string("N/A")),
-                    ("Size", .string("N/A"))]))
+                    ("Size", .string("N/A"))]), labels: v.labels)
             }
             ctx.printRaw(try template.renderAll(rows, titles: ["Name": "VOLUME NAME", "Driver": "DRIVER", "Scope": "SCOPE",
                                                                "Mountpoint": "MOUNTPOINT", "Labels": "LABELS",

@@ -74,4 +74,14 @@ struct TemplateLanguageTests {
         #expect(try F.inspect("{{.Config.Labels}} {{.Config.Entrypoint}} {{json .Config.Entrypoint}}") == "map[a:1 b:2] <no value> null")
         #expect(try F.inspect("{{range $k, $v := .Config.Labels}}{{$k}}={{$v}};{{end}}") == "a=1;b=2;")
     }
+
+    @Test("rows with labels answer Docker's {{.Label \"key\"}} method; a missing label is empty")
+    func labelMethod() throws {
+        let row = TemplateObject.context("*volume.volumeContext", .object([("Name", .string("v1"))]), labels: [("tier", "db")])
+        #expect(try F.run(#"{{.Label "tier"}}|{{.Label "nope"}}|{{"tier" | .Label}}"#, row) == "db||db")
+        let table = try Template(#"table {{.Name}}\t{{.Label "com.example.db-tier"}}"#).renderAll([row], titles: ["Name": "VOLUME NAME"])
+        #expect(table == "VOLUME NAME   DB TIER\nv1\n", "\(table)")
+        #expect(F.error("{{.Label}}", row) == "Template parsing error: template: :1:2: executing \"\" at <.Label>: wrong number of args for Label: want 1 got 0")
+        #expect(F.error(#"{{.Label "a" "b"}}"#, row) == "Template parsing error: template: :1:2: executing \"\" at <.Label>: wrong number of args for Label: want 1 got 2")
+    }
 }

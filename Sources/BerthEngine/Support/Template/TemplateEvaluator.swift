@@ -133,6 +133,25 @@ struct TemplateEvaluator {
             switch first.kind {
             case .field(let chain):
                 let receiver = try fields(chain.dropLast(), of: dot, first)
+                // A table header titles `{{.Label "com.example.tier"}}` as `TIER`, as Docker did.
+                if chain.last == "Label", functions.header, cmd.args.count == 2,
+                   case .string(let key)? = try? operand(cmd.args[1], dot: dot) {
+                    let last = key.split(separator: ".", omittingEmptySubsequences: false).last.map(String.init) ?? key
+                    return .string(last.replacingAll("-", " ").replacingAll("_", " ").uppercased())
+                }
+                // Docker's rows have one method with an argument: `{{.Label "key"}}`.
+                if chain.last == "Label", case .object(let object) = receiver, let labels = object.labels {
+                    var args: [TemplateValue] = []
+                    for arg in cmd.args.dropFirst() { args.append(try operand(arg, dot: dot)) }
+                    if let final { args.append(final) }
+                    guard args.count == 1 else {
+                        throw fail("wrong number of args for Label: want 1 got \(args.count)", first.pos, first.text)
+                    }
+                    guard case .string(let key) = args[0] else {
+                        throw fail("wrong type for value; expected string; got \(args[0].goType)", first.pos, first.text)
+                    }
+                    return .string(labels.first { $0.0 == key }?.1 ?? "")
+                }
                 let isMap: Bool
                 if case .map = receiver { isMap = true } else { isMap = false }
                 let name = chain.last!
@@ -212,6 +231,9 @@ struct TemplateEvaluator {
     private func field(_ name: String, of value: TemplateValue, _ node: TemplateOperand) throws(BerthError) -> TemplateValue {
         switch value {
         case .object(let object):
+            if name == "Label", object.labels != nil {
+                throw fail("wrong number of args for Label: want 1 got 0", node.pos, node.text)
+            }
             guard let v = object[name] else {
                 throw fail("can't evaluate field \(name) in type \(object.typeName)", node.pos, node.text)
             }

@@ -124,19 +124,24 @@ public struct TemplateObject: Sendable {
     /// formatter contexts marshal as a map with sorted keys; events use JSON tags).
     public var json: JSON?
 
-    public init(typeName: String, fields: [(String, TemplateValue)], json: JSON? = nil) {
+    /// Labels for Docker's `{{.Label "key"}}` method (nil: the type has no such method).
+    public var labels: [(String, String)]?
+
+    public init(typeName: String, fields: [(String, TemplateValue)], json: JSON? = nil,
+                labels: [(String, String)]? = nil) {
         self.typeName = typeName
         self.fields = fields
         self.json = json
+        self.labels = labels
     }
 
     /// A formatter context (ps, images, …) whose fields are all strings:
     /// `{{json .}}` prints them with sorted keys, as Docker's MarshalJSON does.
-    public static func context(_ typeName: String, _ row: JSON) -> TemplateValue {
+    public static func context(_ typeName: String, _ row: JSON, labels: [(String, String)]? = nil) -> TemplateValue {
         guard case .object(let members) = row else { return TemplateValue(row) }
         let fields = members.map { ($0.0, TemplateValue($0.1, strict: false)) }
         return .object(TemplateObject(typeName: typeName, fields: fields,
-                                      json: .object(members.sorted { $0.0 < $1.0 })))
+                                      json: .object(members.sorted { $0.0 < $1.0 }), labels: labels))
     }
 
     /// The field named `name`, if the struct has it.
