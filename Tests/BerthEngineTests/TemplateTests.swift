@@ -46,6 +46,8 @@ struct TemplateTests {
     @Test("listing formats are trimmed of spaces, as Docker's formatter does; inspect formats are not")
     func trimming() throws {
         #expect(try Template("  {{.Names}}  ").render(rows[0]) == "web")
+        #expect(try Template("\t{{.Names}} ").render(rows[0]) == "\tweb")      // strings.Trim(f, " "): tabs stay
+        #expect(try Template(" json").render(rows[0]) == "json")                // only exactly `json` is the keyword
         #expect(try Template("  {{.Name}}\\n", style: .plain).render(.object([("Name", .string("x"))])) == "  x\\n")
     }
 

@@ -29,13 +29,14 @@ public struct Template: Sendable {
     public init(_ format: String, style: Style = .listing,
                 errorPrefix: String = "Template parsing error: ") throws(BerthError) {
         self.errorPrefix = errorPrefix
-        var text = format
+        var text = format == "json" ? "{{json .}}" : format
         isTable = style == .listing && text.hasPrefix("table")
         if style == .listing {
             if isTable { text = String(text.dropFirst(5)) }
-            text = text.trimmingSpaces.replacingAll("\\t", "\t").replacingAll("\\n", "\n")
+            // strings.Trim(format, " "): spaces only, not tabs.
+            text = String(text.drop { $0 == " " }.reversed().drop { $0 == " " }.reversed())
+            text = text.replacingAll("\\t", "\t").replacingAll("\\n", "\n")
         }
-        if text == "json" && !isTable { text = "{{json .}}" }
         source = Array(text.utf8)
         do {
             nodes = try TemplateParser.parse(text, functions: TemplateFunctions.names)
