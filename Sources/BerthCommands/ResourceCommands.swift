@@ -171,7 +171,7 @@ struct EventsCommand: Command {
         }
     }
 
-    /// Docker's filters on an event: `container=` a name or ID prefix, `event=`
+    /// Docker's filters on an event: `container=` a prefix of the name or ID, `event=`
     /// the action, `image=` the image with or without its tag, `type=container`.
     private func matches(_ e: Event, _ since: Timestamp?, _ until: Timestamp?, _ filters: Filters) -> Bool {
         if let since, e.time < since { return false }
@@ -180,7 +180,7 @@ struct EventsCommand: Command {
         let image = e.attributes.first { $0.0 == "image" }?.1 ?? ""
         return filters.matches { key, value in
             switch key {
-            case "container": return name == value || e.id.hasPrefix(value)
+            case "container": return name.hasPrefix(value) || e.id.hasPrefix(value)   // Docker's FuzzyMatch
             case "event": return e.action == value
             case "image": return image == value || Self.untagged(image) == value
             default: return value == "container"

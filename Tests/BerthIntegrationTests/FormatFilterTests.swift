@@ -67,11 +67,11 @@ struct FormatFilterTests {
         }
     }
 
-    @Test("events: the same filter key twice is ORed; typed fields .ID, .Status, .Actor.Attributes work")
+    @Test("events: the same filter key twice is ORed; container= is a name prefix; typed fields .ID, .Status, .Actor.Attributes work")
     func events() {
         withContainers { s in
             let out = s.berth("events", "--since", "5m", "--until", "0s", "-f", "event=die", "-f", "event=start",
-                              "-f", "container=ok", "--format", "{{.Status}} {{.Actor.Attributes.name}} {{len .ID}} {{.Type}}").stdout
+                              "-f", "container=o", "--format", "{{.Status}} {{.Actor.Attributes.name}} {{len .ID}} {{.Type}}").stdout
             #expect(out == "start ok 64 container\ndie ok 64 container\n")
             let json = s.berth("events", "--since", "5m", "--until", "0s", "-f", "event=create", "-f", "container=web",
                                "--format", "json").stdout
