@@ -32,11 +32,51 @@ struct Filters {
 
     /// Docker's `name=`: an unanchored regular expression; an invalid one is one error line.
     static func regex(_ pattern: String, key: String) throws(BerthError) -> Regex<AnyRegexOutput> {
+        if hasNestedRepetition(pattern) {
+            throw BerthError("invalid filter '\(key)=\(pattern)': a repeated group that itself repeats, like (a+)+, "
+                             + "can take exponential time to match; write it without the outer repetition", exitCode: 1)
+        }
         do {
             return try Regex(pattern)
         } catch {
             throw BerthError("invalid filter '\(key)=\(pattern)': error parsing regexp: \(error)", exitCode: 1)
         }
+    }
+}
+
+extension Filters {
+    /// Whether a group containing `*`, `+` or `{n,}` is itself followed by
+    /// one of them. Swift's Regex backtracks (Go's RE2 does not), and such a
+    /// pattern takes exponential time on a name that almost matches.
+    static func hasNestedRepetition(_ pattern: String) -> Bool {
+        let chars = Array(pattern)
+        var groups: [Bool] = []          // per open group: holds an unbounded repetition
+        var i = 0
+        func unbounded(at j: Int) -> Bool {
+            guard j < chars.count else { return false }
+            if chars[j] == "*" || chars[j] == "+" { return true }
+            guard chars[j] == "{", let close = chars[j...].firstIndex(of: "}") else { return false }
+            return chars[j..<close].contains(",") && chars[close - 1] == ","
+        }
+        while i < chars.count {
+            switch chars[i] {
+            case "\\": i += 1
+            case "[":
+                i += 1
+                if i < chars.count && chars[i] == "^" { i += 1 }
+                if i < chars.count && chars[i] == "]" { i += 1 }
+                while i < chars.count && chars[i] != "]" { if chars[i] == "\\" { i += 1 }; i += 1 }
+            case "(": groups.append(false)
+            case ")":
+                let inner = groups.popLast() ?? false
+                if inner && unbounded(at: i + 1) { return true }
+                if inner, !groups.isEmpty { groups[groups.count - 1] = true }
+            default:
+                if unbounded(at: i), !groups.isEmpty { groups[groups.count - 1] = true }
+            }
+            i += 1
+        }
+        return false
     }
 }
 
