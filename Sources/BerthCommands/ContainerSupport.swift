@@ -5,14 +5,22 @@ import BerthEngine
 
 extension CommandContext {
     /// Prints what an `inspect` found: each object through the `--format`
-    /// template, or all of them as one JSON array, as Docker does.
+    /// template, or all of them as one JSON array (also for `--format json`),
+    /// as Docker does. A template error stops with exit 1.
     func printInspected(_ objects: [JSON], format: String?) throws(BerthError) {
-        guard let format else {
+        guard let format, format != "json" else {
             print(JSON.array(objects).pretty())
             return
         }
-        let template = try Template(format)
+        let template = try Template(format, style: .plain)
         for object in objects { print(try template.render(object)) }
+    }
+
+    /// A listing's `--format`: `table` alone is the default table (`table`,
+    /// the command's default columns), `json` one JSON object a line, anything
+    /// else a template (`table …` adds the header row).
+    func listingTemplate(_ format: String, table: String) throws(BerthError) -> Template {
+        try Template(format == "table" ? table : format, style: .listing)
     }
 
     /// Runs `body` for each argument, printing errors as Docker does and

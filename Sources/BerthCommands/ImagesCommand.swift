@@ -9,21 +9,22 @@ struct ImagesCommand: Command {
             FlagSpec("all", short: "a", help: "Show all images (default hides intermediate images)"),
             FlagSpec("quiet", short: "q", help: "Only show image IDs"),
             FlagSpec("no-trunc", help: "Don't truncate output"),
-            FlagSpec("format", value: "string", help: "Format output using a Go template ({{.Repository}} {{.Tag}} {{.ID}} {{.CreatedSince}} {{.CreatedAt}} {{.Size}})"),
+            FlagSpec("format", value: "string", help: "Format output using a Go template ({{.Repository}} {{.Tag}} {{.ID}} {{.CreatedSince}} {{.CreatedAt}} {{.Size}}), or table, or json"),
         ],
         arguments: [ArgSpec("REPOSITORY[:TAG]", completion: .images, optional: true)], max: 1)
 
     func run(_ args: ParsedArguments, _ ctx: CommandContext) throws(BerthError) -> Int32 {
         let store = try ctx.images()
+        let template = try args.string("format").map { (f) throws(BerthError) in try ctx.listingTemplate(f, table: Self.table) }
         let rows = try selectedRows(store, filter: args.positionals.first, noTrunc: args.bool("no-trunc"))
         if args.bool("quiet") {
             var seen = Set<String>()
             for row in rows where seen.insert(row.id).inserted { ctx.print(row.id) }
             return 0
         }
-        if let format = args.string("format") {
-            let template = try Template(format)
-            ctx.printRaw(try template.renderAll(rows.map(\.json), titles: Self.titles))
+        if let template {
+            ctx.printRaw(try template.renderAll(rows.map { TemplateObject.context("*formatter.ImageContext", $0.json) },
+                                                titles: Self.titles))
             return 0
         }
         ctx.printRaw(Table.render(["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"],
@@ -32,14 +33,17 @@ struct ImagesCommand: Command {
     }
 
     static let titles = ["Repository": "REPOSITORY", "Tag": "TAG", "ID": "IMAGE ID",
-                         "CreatedSince": "CREATED", "CreatedAt": "CREATED AT", "Size": "SIZE"]
+                         "CreatedSince": "CREATED", "CreatedAt": "CREATED AT", "Size": "SIZE",
+                         "Digest": "DIGEST", "VirtualSize": "VIRTUAL SIZE", "Containers": "CONTAINERS"]
+    static let table = "table {{.Repository}}\\t{{.Tag}}\\t{{.ID}}\\t{{.CreatedSince}}\\t{{.Size}}"
 
     struct Row {
         var repository, tag, id, createdSince, createdAt, size: String
         var json: JSON {
             .object([("Repository", .string(repository)), ("Tag", .string(tag)), ("ID", .string(id)),
                      ("CreatedSince", .string(createdSince)), ("CreatedAt", .string(createdAt)),
-                     ("Size", .string(size))])
+                     ("Size", .string(size)), ("Digest", .string("<none>")), ("VirtualSize", .string(size)),
+                     ("Containers", .string("N/A"))])
         }
     }
 

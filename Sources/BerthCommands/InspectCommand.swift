@@ -7,7 +7,7 @@ struct InspectCommand: Command {
         "inspect", aliases: ["image inspect"],
         summary: "Return low-level information on Berth objects",
         flags: [
-            FlagSpec("format", short: "f", value: "string", help: "Format output using a Go template ({{.Id}}, {{.Config.Cmd}}, {{json .RootFS}})"),
+            FlagSpec("format", short: "f", value: "string", help: "Format output using a Go template ({{.Id}}, {{.Config.Cmd}}, {{json .RootFS}}), or json"),
             FlagSpec("type", value: "string", help: "Only inspect objects of the given type (container, image)",
                      completion: .words(["container", "image"])),
         ],
@@ -20,7 +20,8 @@ struct InspectCommand: Command {
         }
         let store = try ctx.images()
         let containers = ContainerStore(layout: store.layout)
-        if let format = args.string("format") { _ = try Template(format) }   // a bad format fails before any work
+        // A bad format fails before any work, as Docker's.
+        if let format = args.string("format"), format != "json" { _ = try Template(format, style: .plain) }
         var objects: [JSON] = []
         let status = ctx.forEach(args.positionals, printName: false) { (name) throws(BerthError) in
             if type != "image", let container = try? containers.find(name) {

@@ -10,22 +10,40 @@ struct PsCommand: Command {
             FlagSpec("no-trunc", help: "Don't truncate output"),
             FlagSpec("last", short: "n", value: "int", help: "Show n last created containers (includes all states)", default: "-1"),
             FlagSpec("latest", short: "l", help: "Show the latest created container (includes all states)"),
-            FlagSpec("filter", short: "f", value: "filter", help: "Filter output based on conditions provided (status=, name=, id=, ancestor=)"),
-            FlagSpec("format", value: "string", help: "Format output using a Go template ({{.ID}} {{.Image}} {{.Command}} {{.RunningFor}} {{.Status}} {{.Names}} {{.State}})"),
+            FlagSpec("filter", short: "f", value: "filter", help: "Filter output based on conditions provided (status=, name=, id=, ancestor=, exited=, before=, since=, volume=, network=)"),
+            FlagSpec("format", value: "string", help: "Format output using a Go template ({{.ID}} {{.Image}} {{.Command}} {{.RunningFor}} {{.Status}} {{.Names}} {{.State}}), or table, or json"),
             FlagSpec("size", short: "s", help: "Display total file sizes of each container's own layer"),
         ], max: 0)
 
     static let titles = ["ID": "CONTAINER ID", "Image": "IMAGE", "Command": "COMMAND", "RunningFor": "CREATED",
                          "CreatedAt": "CREATED AT", "Status": "STATUS", "Ports": "PORTS", "Names": "NAMES",
-                         "State": "STATE", "Size": "SIZE"]
+                         "State": "STATE", "Size": "SIZE", "Networks": "NETWORKS", "Mounts": "MOUNTS",
+                         "Labels": "LABELS", "LocalVolumes": "LOCAL VOLUMES"]
+    /// Docker's type for a row, named in template errors.
+    static let type = "*formatter.ContainerContext"
+    /// What `--format table` means: the default columns.
+    static let table = "table {{.ID}}\\t{{.Image}}\\t{{.Command}}\\t{{.RunningFor}}\\t{{.Status}}\\t{{.Ports}}\\t{{.Names}}"
 
     func run(_ args: ParsedArguments, _ ctx: CommandContext) throws(BerthError) -> Int32 {
+        let format = args.string("format")
+        var showSize = args.bool("size") && !args.bool("quiet")
+        if let format {
+            // As Docker's ps: the raw format is run once on an empty row before
+            // listing, so a bad field fails even with no containers; a format
+            // that shows {{.Size}} turns --size on.
+            let raw = try Template(format, style: .plain, errorPrefix: "failed to parse template: ")
+            let empty = TemplateObject.context(Self.type, .object(Self.titles.keys.sorted().map { ($0, .string("")) }), labels: [])
+            _ = try raw.render(empty, errorPrefix: "failed to execute template: ")
+            showSize = showSize || (raw.uses(field: "Size") && !args.bool("quiet"))
+        }
         let lifecycle = try ctx.lifecycle()
         var list = lifecycle.containers.all()
         let last = try args.int("last") ?? -1
         let showAll = args.bool("all") || last > 0 || args.bool("latest")
         if !showAll { list = list.filter { $0.state.isActive } }
-        for filter in args.strings("filter") { list = try apply(filter, list) }
+        let filter = try ContainerFilter(args.strings("filter"), containers: lifecycle.containers.all(),
+                                         images: ImageStore(layout: lifecycle.layout))
+        list = list.filter(filter.matches)
         if args.bool("latest") { list = Array(list.prefix(1)) }
         if last > 0 { list = Array(list.prefix(last)) }
         let noTrunc = args.bool("no-trunc")
@@ -33,14 +51,15 @@ struct PsCommand: Command {
             list.forEach { ctx.print(noTrunc ? $0.id : $0.shortID) }
             return 0
         }
-        let rows = list.map { row($0, noTrunc: noTrunc, size: args.bool("size") ? size(lifecycle, $0) : nil) }
-        if let format = args.string("format") {
-            let template = try Template(format)
-            ctx.printRaw(try template.renderAll(rows, titles: Self.titles))
+        let template = try format.map { (f) throws(BerthError) in try ctx.listingTemplate(f, table: Self.table) }
+        let rows = list.map { row($0, noTrunc: noTrunc, size: showSize ? size(lifecycle, $0) : nil) }
+        if let template {
+            // Containers carry no labels yet: {{.Label "k"}} is empty, as Docker's for a missing label.
+            ctx.printRaw(try template.renderAll(rows.map { TemplateObject.context(Self.type, $0, labels: []) }, titles: Self.titles))
             return 0
         }
         var header = ["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"]
-        if args.bool("size") { header.append("SIZE") }
+        if showSize { header.append("SIZE") }
         ctx.printRaw(Table.render(header, rows.map { r in
             header.map { title in Self.titles.first { $0.value == title }.flatMap { r[$0.key]?.stringValue } ?? "" }
         }))
@@ -51,24 +70,6 @@ struct PsCommand: Command {
         let env = StorageEnvironment(storeRoot: lifecycle.layout.root, driverDirectory: lifecycle.layout.driver(c.storage))
         guard let driver = try? lifecycle.registry.storageDriver(c.storage, env) else { return "" }
         return Format.size(driver.size(containerDirectory: lifecycle.layout.container(c.id)))
-    }
-
-    private func apply(_ filter: String, _ list: [Container]) throws(BerthError) -> [Container] {
-        let parts = filter.split(separator: "=", maxSplits: 1).map(String.init)
-        guard parts.count == 2 else { throw BerthError("bad format of filter (expected name=value): \(filter)") }
-        let value = parts[1]
-        switch parts[0] {
-        case "status":
-            guard let status = ContainerStatus(rawValue: value) else {
-                let known = ContainerStatus.allCases.map(\.rawValue)
-                throw .invalid("invalid filter 'status=\(value)'; use one of: \(known.joined(separator: ", "))")
-            }
-            return list.filter { $0.state.status == status }
-        case "name": return list.filter { $0.name.contains(value) }
-        case "id": return list.filter { $0.id.hasPrefix(value) }
-        case "ancestor": return list.filter { $0.imageName == value || $0.image.hasPrefix(value) || Format.shortID($0.image) == value }
-        default: throw BerthError("invalid filter '\(parts[0])'; use status, name, id or ancestor")
-        }
     }
 
     /// One row as JSON, for both the table and `--format`.
@@ -83,6 +84,10 @@ struct PsCommand: Command {
             ("CreatedAt", .string(c.created.rfc3339)), ("Status", .string(Self.status(c, now: now))),
             ("Ports", .string(c.state.isActive ? c.ports.map(\.psText).joined(separator: ", ") : "")), ("Names", .string(c.name)), ("State", .string(c.state.status.rawValue)),
         ]
+        let volumes = c.mounts.filter { $0.kind == .volume }
+        members += [("Networks", .string(c.networkMode)),
+                    ("Mounts", .string(c.mounts.map(\.source).filter { !$0.isEmpty }.joined(separator: ","))),
+                    ("Labels", .string("")), ("LocalVolumes", .string(String(volumes.count)))]
         if let size { members.append(("Size", .string(size))) }
         return .object(members)
     }

@@ -40,7 +40,7 @@ struct StatsCommand: Command {
         flags: [FlagSpec("all", short: "a", help: "Show all containers (default shows just running)"),
                 FlagSpec("no-stream", help: "Disable streaming stats and only pull the first result"),
                 FlagSpec("no-trunc", help: "Do not truncate output"),
-                FlagSpec("format", value: "string", help: "Format output using a Go template ({{.Name}} {{.CPUPerc}} {{.MemUsage}} {{.MemPerc}} {{.NetIO}} {{.BlockIO}} {{.PIDs}})")],
+                FlagSpec("format", value: "string", help: "Format output using a Go template ({{.Name}} {{.CPUPerc}} {{.MemUsage}} {{.MemPerc}} {{.NetIO}} {{.BlockIO}} {{.PIDs}}), or table, or json")],
         arguments: [ArgSpec("CONTAINER", completion: .containers(["running", "paused"]), repeats: true, optional: true)])
 
     static let titles = ["ID": "CONTAINER ID", "Container": "CONTAINER", "Name": "NAME", "CPUPerc": "CPU %",
@@ -49,7 +49,9 @@ struct StatsCommand: Command {
 
     func run(_ args: ParsedArguments, _ ctx: CommandContext) throws(BerthError) -> Int32 {
         let lifecycle = try ctx.lifecycle()
-        let template = try args.string("format").map { (f) throws(BerthError) in try Template(f) }
+        let template = try args.string("format").map { (f) throws(BerthError) in
+            try ctx.listingTemplate(f, table: "table {{.ID}}\\t{{.Name}}\\t{{.CPUPerc}}\\t{{.MemUsage}}\\t{{.MemPerc}}\\t{{.NetIO}}\\t{{.BlockIO}}\\t{{.PIDs}}")
+        }
         var previous: [String: (UInt64, Double)] = [:]
         var first = true
         while true {
@@ -63,7 +65,8 @@ struct StatsCommand: Command {
             let rows = samples.map { row($0.0, $0.1, $0.2, noTrunc: args.bool("no-trunc")) }
             if !args.bool("no-stream") && ctx.stdoutIsTerminal { ctx.printRaw("\u{1b}[2J\u{1b}[H") }
             if let template {
-                ctx.printRaw(try template.renderAll(rows, titles: Self.titles))
+                ctx.printRaw(try template.renderAll(rows.map { TemplateObject.context("*container.statsContext", $0) },
+                                                    titles: Self.titles))
             } else {
                 let header = ["CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "NET I/O", "BLOCK I/O", "PIDS"]
                 let keys = ["ID", "Name", "CPUPerc", "MemUsage", "MemPerc", "NetIO", "BlockIO", "PIDs"]
@@ -141,7 +144,7 @@ struct EventsCommand: Command {
         flags: [FlagSpec("since", value: "string", help: "Show all events created since timestamp (RFC 3339, Unix seconds, or 10m ago)"),
                 FlagSpec("until", value: "string", help: "Stream events until this timestamp"),
                 FlagSpec("filter", short: "f", value: "filter", help: "Filter output (container=, event=, image=, type=container)"),
-                FlagSpec("format", value: "string", help: "Format the output using a Go template ({{json .}}, {{.Action}}, {{.Actor.Attributes.name}})")],
+                FlagSpec("format", value: "string", help: "Format the output using a Go template ({{json .}}, {{.Action}}, {{.Actor.Attributes.name}}), or json")],
         max: 0)
 
     func run(_ args: ParsedArguments, _ ctx: CommandContext) throws(BerthError) -> Int32 {
@@ -149,19 +152,18 @@ struct EventsCommand: Command {
         let now = Timestamp.now
         let since = try args.string("since").map { (t) throws(BerthError) in try Self.time(t, now: now) }
         let until = try args.string("until").map { (t) throws(BerthError) in try Self.time(t, now: now) }
-        let filters = try args.strings("filter").map { (f) throws(BerthError) -> (String, String) in
-            let p = f.split(separator: "=", maxSplits: 1).map(String.init)
-            guard p.count == 2, ["container", "event", "image", "type"].contains(p[0]) else {
-                throw BerthError("invalid filter '\(f)'; use container=, event=, image= or type=")
-            }
-            return (p[0], p[1])
+        let filters = try Filters(args.strings("filter"), known: ["container", "event", "image", "type"])
+        let template = try args.string("format").map { (f) throws(BerthError) -> Template in
+            let t = try Template(f, style: .plain, errorPrefix: "")   // Docker's events print Go's error bare
+            // As Docker, run it once on an empty event so a bad field fails now, not at the first event.
+            _ = try t.render(Self.value(Event(time: Timestamp(seconds: 0), action: "", id: "", attributes: [])))
+            return t
         }
-        let template = try args.string("format").map { (f) throws(BerthError) in try Template(f) }
         var offset = 0
         if since == nil && until == nil { _ = log.read(from: &offset) }   // no --since: only new events, as Docker
         while true {
             for e in log.read(from: &offset) where matches(e, since, until, filters) {
-                ctx.print(try template.map { (t) throws(BerthError) in try t.render(e.json) } ?? e.line)
+                ctx.print(try template.map { (t) throws(BerthError) in try t.render(Self.value(e)) } ?? e.line)
             }
             if let until, Timestamp.now >= until { return 0 }
             if Interruption.requested { return 130 }
@@ -169,20 +171,44 @@ struct EventsCommand: Command {
         }
     }
 
-    private func matches(_ e: Event, _ since: Timestamp?, _ until: Timestamp?, _ filters: [(String, String)]) -> Bool {
+    /// Docker's filters on an event: `container=` a prefix of the name or ID, `event=`
+    /// the action, `image=` the image with or without its tag, `type=container`.
+    private func matches(_ e: Event, _ since: Timestamp?, _ until: Timestamp?, _ filters: Filters) -> Bool {
         if let since, e.time < since { return false }
         if let until, e.time > until { return false }
-        for (key, value) in filters {
-            let name = e.attributes.first { $0.0 == "name" }?.1 ?? ""
-            let image = e.attributes.first { $0.0 == "image" }?.1 ?? ""
+        let name = e.attributes.first { $0.0 == "name" }?.1 ?? ""
+        let image = e.attributes.first { $0.0 == "image" }?.1 ?? ""
+        return filters.matches { key, value in
             switch key {
-            case "container": if name != value && !e.id.hasPrefix(value) { return false }
-            case "event": if e.action != value { return false }
-            case "image": if image != value { return false }
-            default: if value != "container" { return false }
+            case "container": return name.hasPrefix(value) || e.id.hasPrefix(value)   // Docker's FuzzyMatch
+            case "event": return e.action == value
+            case "image": return image == value || Self.untagged(image) == value
+            default: return value == "container"
             }
         }
-        return true
+    }
+
+    private static func untagged(_ image: String) -> String {
+        guard let colon = image.lastIndex(of: ":"), !image[colon...].contains("/") else { return image }
+        return String(image[..<colon])
+    }
+
+    /// An event as Docker's `events.Message` struct: `.Status`, `.ID`, `.From`,
+    /// `.Type`, `.Action`, `.Actor.ID`, `.Actor.Attributes.name`, `.Scope`,
+    /// `.Time`, `.TimeNano`; `{{json .}}` prints the JSON form.
+    static func value(_ e: Event) -> TemplateValue {
+        // Attributes is a Go map in Docker's events.Message: its JSON keys are sorted.
+        let sorted = JSON.object(e.attributes.sorted { $0.0 < $1.0 }.map { ($0.0, .string($0.1)) })
+        let json = e.json.setting("Actor", .object([("ID", .string(e.id)), ("Attributes", sorted)]))
+        let attributes = TemplateValue.map(e.attributes.map { ($0.0, .string($0.1)) }, strict: false)
+        let actor = TemplateObject(typeName: "events.Actor", fields: [("ID", .string(e.id)), ("Attributes", attributes)],
+                                   json: json["Actor"])
+        return .object(TemplateObject(typeName: "*events.Message", fields: [
+            ("Status", .string(e.action)), ("ID", .string(e.id)), ("From", TemplateValue(json["from"] ?? .string(""))),
+            ("Type", .string("container")), ("Action", .string(e.action)), ("Actor", .object(actor)),
+            ("Scope", .string("local")), ("Time", .int(e.time.seconds)),
+            ("TimeNano", .int(e.time.seconds * 1_000_000_000 + e.time.nanoseconds)),
+        ], json: json))
     }
 
     /// RFC 3339, Unix seconds (with a fraction), or a Go duration meaning that long ago (`10m`, `1h30m`, `90s`).

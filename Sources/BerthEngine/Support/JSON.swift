@@ -65,34 +65,38 @@ public enum JSON: Sendable, Equatable {
 
 extension JSON {
     /// Compact text (`{"a":1}`), used for files whose bytes are hashed.
-    public var compact: String {
+    public var compact: String { compact(escapingHTML: true) }
+
+    /// Compact text; `escapingHTML: false` keeps `<`, `>` and `&` as they are,
+    /// as Docker's template `json` function does.
+    public func compact(escapingHTML: Bool) -> String {
         var out = ""
-        write(&out, indent: nil, level: 0)
+        write(&out, indent: nil, level: 0, html: escapingHTML)
         return out
     }
 
     /// Indented text, as `docker inspect` prints it (four spaces).
     public func pretty(indent: Int = 4) -> String {
         var out = ""
-        write(&out, indent: indent, level: 0)
+        write(&out, indent: indent, level: 0, html: true)
         return out
     }
 
-    private func write(_ out: inout String, indent: Int?, level: Int) {
+    private func write(_ out: inout String, indent: Int?, level: Int, html: Bool) {
         switch self {
         case .null: out += "null"
         case .bool(let b): out += b ? "true" : "false"
         case .number(let n): out += JSON.format(n)
-        case .string(let s): JSON.quote(s, into: &out)
+        case .string(let s): JSON.quote(s, into: &out, html: html)
         case .array(let items):
             writeContainer(&out, "[", "]", items.count, indent, level) { i, out in
-                items[i].write(&out, indent: indent, level: level + 1)
+                items[i].write(&out, indent: indent, level: level + 1, html: html)
             }
         case .object(let members):
             writeContainer(&out, "{", "}", members.count, indent, level) { i, out in
-                JSON.quote(members[i].0, into: &out)
+                JSON.quote(members[i].0, into: &out, html: html)
                 out += indent == nil ? ":" : ": "
-                members[i].1.write(&out, indent: indent, level: level + 1)
+                members[i].1.write(&out, indent: indent, level: level + 1, html: html)
             }
         }
     }
@@ -111,11 +115,11 @@ extension JSON {
     }
 
     static func format(_ n: Double) -> String {
-        if n.isFinite, n == n.rounded(), abs(n) < 1e18 { return String(Int64(n)) }
+        if n.isFinite, n == n.rounded(), abs(n) < 9.2e18 { return String(Int64(n)) }   // event timeNano is ~1.8e18
         return "\(n)"
     }
 
-    static func quote(_ s: String, into out: inout String) {
+    static func quote(_ s: String, into out: inout String, html: Bool = true) {
         out += "\""
         for scalar in s.unicodeScalars {
             switch scalar {
@@ -124,9 +128,9 @@ extension JSON {
             case "\n": out += "\\n"
             case "\r": out += "\\r"
             case "\t": out += "\\t"
-            case "<": out += "\\u003c"   // as Go's encoder does, so output matches Docker's
-            case ">": out += "\\u003e"
-            case "&": out += "\\u0026"
+            case "<" where html: out += "\\u003c"   // as Go's encoder does, so output matches Docker's
+            case ">" where html: out += "\\u003e"
+            case "&" where html: out += "\\u0026"
             default:
                 if scalar.value < 0x20 {
                     let hex = String(scalar.value, radix: 16)

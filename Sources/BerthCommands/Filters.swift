@@ -1,0 +1,154 @@
+import BerthEngine
+
+/// `--filter KEY=VALUE` flags as Docker reads them: different keys are
+/// ANDed, the same key given again is ORed (`-f status=created -f
+/// status=exited` lists both).
+struct Filters {
+    /// Values per key, keys in the order first given.
+    private(set) var values: [(String, [String])] = []
+
+    /// Parses `KEY=VALUE` flags, refusing keys not in `known`.
+    init(_ flags: [String], known: [String]) throws(BerthError) {
+        for flag in flags {
+            let parts = flag.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+            guard parts.count == 2, !parts[0].isEmpty else {
+                throw BerthError(.invalidArgument, "bad format of filter (expected name=value): \(flag)")
+            }
+            guard known.contains(parts[0]) else {
+                throw BerthError(.invalidArgument, "invalid filter '\(parts[0])'; use one of: \(known.joined(separator: ", "))")
+            }
+            if let i = values.firstIndex(where: { $0.0 == parts[0] }) {
+                values[i].1.append(parts[1])
+            } else {
+                values.append((parts[0], [parts[1]]))
+            }
+        }
+    }
+
+    /// Whether every key has some value for which `test` holds.
+    func matches(_ test: (String, String) -> Bool) -> Bool {
+        values.allSatisfy { key, vals in vals.contains { test(key, $0) } }
+    }
+
+    /// Docker's `name=`: an unanchored regular expression; an invalid one is one error line.
+    static func regex(_ pattern: String, key: String) throws(BerthError) -> Regex<AnyRegexOutput> {
+        if hasNestedRepetition(pattern) {
+            throw BerthError(.invalidArgument, "invalid filter '\(key)=\(pattern)': a repeated group that itself repeats, like (a+)+, "
+                             + "can take exponential time to match; write it without the outer repetition")
+        }
+        do {
+            return try Regex(pattern)
+        } catch {
+            throw BerthError(.invalidArgument, "invalid filter '\(key)=\(pattern)': error parsing regexp: \(error)")
+        }
+    }
+}
+
+extension Filters {
+    /// Whether a group containing `*`, `+` or `{n,}` is itself followed by
+    /// one of them. Swift's Regex backtracks (Go's RE2 does not), and such a
+    /// pattern takes exponential time on a name that almost matches.
+    static func hasNestedRepetition(_ pattern: String) -> Bool {
+        let chars = Array(pattern)
+        var groups: [Bool] = []          // per open group: holds an unbounded repetition
+        var i = 0
+        func unbounded(at j: Int) -> Bool {
+            guard j < chars.count else { return false }
+            if chars[j] == "*" || chars[j] == "+" { return true }
+            guard chars[j] == "{", let close = chars[j...].firstIndex(of: "}") else { return false }
+            return chars[j..<close].contains(",") && chars[close - 1] == ","
+        }
+        while i < chars.count {
+            switch chars[i] {
+            case "\\": i += 1
+            case "[":
+                i += 1
+                if i < chars.count && chars[i] == "^" { i += 1 }
+                if i < chars.count && chars[i] == "]" { i += 1 }
+                while i < chars.count && chars[i] != "]" { if chars[i] == "\\" { i += 1 }; i += 1 }
+            case "(": groups.append(false)
+            case ")":
+                let inner = groups.popLast() ?? false
+                if inner && unbounded(at: i + 1) { return true }
+                if inner, !groups.isEmpty { groups[groups.count - 1] = true }
+            default:
+                if unbounded(at: i), !groups.isEmpty { groups[groups.count - 1] = true }
+            }
+            i += 1
+        }
+        return false
+    }
+}
+
+/// `ps --filter`: status, name (regexp), id (prefix), ancestor (image name,
+/// name:tag, short or long ID), exited, before, since, volume, network, label.
+struct ContainerFilter {
+    static let keys = ["status", "name", "id", "ancestor", "exited", "before", "since", "volume", "network", "label"]
+    static let statuses = ContainerStatus.allCases.map(\.rawValue)
+
+    let filters: Filters
+    private var regexes: [String: Regex<AnyRegexOutput>] = [:]
+    private var ancestors: [String: String] = [:]           // filter value → image ID
+    private var before: Timestamp?
+    private var since: Timestamp?
+
+    init(_ flags: [String], containers: [Container], images: ImageStore) throws(BerthError) {
+        filters = try Filters(flags, known: Self.keys)
+        for (key, values) in filters.values {
+            for value in values {
+                switch key {
+                case "status":
+                    guard Self.statuses.contains(value) else {
+                        throw .invalid("invalid filter 'status=\(value)'; use one of: \(Self.statuses.joined(separator: ", "))")
+                    }
+                case "name": regexes[value] = try Filters.regex(value, key: key)
+                case "exited":
+                    guard Int32(value) != nil else { throw BerthError(.invalidArgument, "invalid filter 'exited=\(value)'; use an exit code such as exited=0") }
+                case "before", "since":
+                    guard let c = containers.first(where: { $0.name == value || $0.id == value })
+                        ?? containers.first(where: { $0.id.hasPrefix(value) }) else {
+                        throw BerthError(.notFound, "No such container: \(value); list containers with 'berth ps -a'")
+                    }
+                    // Several values: the strictest bound, as Docker keeps the last one found.
+                    if key == "before" { before = min(before ?? c.created, c.created) } else { since = max(since ?? c.created, c.created) }
+                case "ancestor":
+                    if let image = try? images.resolve(value) { ancestors[value] = image.id }
+                default: break
+                }
+            }
+        }
+    }
+
+    func matches(_ c: Container) -> Bool {
+        filters.matches { key, value in
+            switch key {
+            case "status": return c.state.status.rawValue == value
+            case "name":
+                guard let regex = regexes[value] else { return false }
+                return c.name.contains(regex) || ("/" + c.name).contains(regex)
+            case "id": return c.id.hasPrefix(value)
+            case "exited": return c.state.status == .exited && Int32(value) == c.state.exitCode
+            case "before": return before.map { c.created < $0 } ?? false
+            case "since": return since.map { c.created > $0 } ?? false
+            case "ancestor":
+                if let id = ancestors[value], id == c.image { return true }
+                return Self.normalized(c.imageName) == Self.normalized(value)
+            case "volume":
+                return c.mounts.contains { ($0.kind == .volume && $0.source == value) || $0.target == value }
+            case "network": return c.networkMode == value || c.endpoint?.network == value
+            case "label":
+                let labels = c.extra.first { $0.0 == "Labels" }?.1
+                let parts = value.split(separator: "=", maxSplits: 1).map(String.init)
+                guard let label = labels?[parts[0]] else { return false }
+                return parts.count == 1 || label.stringValue == parts[1]
+            default: return false
+            }
+        }
+    }
+
+    /// `busybox` and `busybox:latest` name the same image; so do `docker.io/library/busybox` and `busybox`.
+    static func normalized(_ name: String) -> String {
+        guard let ref = try? ImageReference(parsing: name) else { return name }
+        return ref.description
+    }
+}
