@@ -194,7 +194,9 @@ struct EventsCommand: Command {
         var total = 0.0, number = ""
         for c in text {
             if c.isNumber || c == "." { number.append(c); continue }
-            guard let n = Double(number) else { break }
+            guard let n = Double(number) else {
+                throw BerthError("invalid time \"\(text)\": use RFC 3339, Unix seconds or a duration like 10m")
+            }
             switch c {
             case "h": total += n * 3600
             case "m": total += n * 60
