@@ -354,6 +354,7 @@ struct NetworkTests {
             while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
             #expect(stopped, "the run never reached the ledger write")
             let temp = "\(ledger).tmp-\(pid)"
+            defer { unlink(temp) }   // nothing of this test may outlive it, even when it fails
             #expect(fileExists(temp), "the killed run left \(temp)")
             let firstIP = ip(net.root, "first")
             #expect(readFile(temp).contains(firstIP), "the temp file is the killed run's whole new ledger")
@@ -376,6 +377,30 @@ struct NetworkTests {
                 #expect(entries[address]?["Container"]?.stringValue == id, "ledger: \(readFile(ledger))")
             }
             #expect(!berth(net.root, "ps", "-a", "--format", "{{.Names}}").stdout.contains("killed"))
+        }
+    }
+
+    @Test("berth killed before renaming the store's lease file: the next command sweeps the temp file and the address is free again")
+    func killedBeforeStoreLeaseRename() throws {
+        try withNet { net in
+            let leases = net.root + "/networks/bridge.leases"
+            _ = berth(net.root, "network", "ls")   // writes the default network's record
+            let pid = try #require(spawnStopped([berthBinary, "--root", net.root, "run", "-d", "--name", "killed",
+                                                 "busybox", "sleep", "60"], hook: leases))
+            let stopped = eventually(20) { readFile("/proc/\(pid)/stat").split(separator: " ").dropFirst(2).first == "T" }
+            kill(pid, SIGKILL)
+            var status: Int32 = 0
+            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+            let temp = "\(leases).tmp-\(pid)"
+            defer { unlink(temp) }
+            #expect(stopped, "the run never reached the lease write")
+            #expect(fileExists(temp))
+            #expect(berth(net.root, "ps", "-a").status == 0)
+            #expect(!fileExists(temp), "opening the store sweeps \(temp)")
+            #expect(berth(net.root, "run", "-d", "--name", "next", "busybox", "sleep", "60").status == 0)
+            net.remember()
+            #expect(ip(net.root, "next") == "10.233.\(net.subnet.split(separator: ".")[2]).2",
+                    "the killed run's address is free again: \(ip(net.root, "next"))")
         }
     }
 

@@ -75,7 +75,7 @@ public struct StoreLayout: Sendable {
             try? FileSystem.removeTree(tmp + "/" + name)
         }
         // `FILE.tmp-PID` files are half-written atomic writes of a killed process.
-        for dir in [root + "/images", images, root] { FileSystem.removeStaleTempFiles(in: dir) }
+        for dir in [root + "/images", images, root, networks] { FileSystem.removeStaleTempFiles(in: dir) }
     }
 
     private func isDead(_ pid: Int32) -> Bool { kill(pid, 0) != 0 && errno == ESRCH }
