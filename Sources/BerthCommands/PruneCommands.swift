@@ -16,13 +16,16 @@ enum Confirmation {
     static func ask(_ ctx: CommandContext, _ warning: String, force: Bool) -> Bool {
         if force { return true }
         try? ctx.stdout.write(warning + " [y/N] ")
+        // One byte at a time, so nothing after the answer's line is
+        // consumed; a line of 4 KiB without a newline ends the reading (and
+        // cancels), as Docker's buffered ReadLine does.
         var byte: UInt8 = 0
         var answer: [UInt8] = []
-        while true {
+        while answer.count < 4096 {
             let n = read(ctx.stdin.rawValue, &byte, 1)
             if n < 0 && errno == EINTR { continue }
             if n != 1 || byte == 10 { break }
-            if answer.count < 64 { answer.append(byte) }
+            answer.append(byte)
         }
         let text = String(decoding: answer, as: UTF8.self).lowercased()
             .trimmingCharacters { $0 == " " || $0 == "\t" || $0 == "\r" }

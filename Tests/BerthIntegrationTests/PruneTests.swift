@@ -90,13 +90,13 @@ struct PruneTests {
         ["volume", "prune"], ["volume", "prune", "-a"], ["system", "prune"], ["system", "prune", "-a", "--volumes"],
     ]
 
-    @Test("every prune answered n, no, an empty line, yep or nothing at all removes nothing and exits 0")
+    @Test("every prune answered n, no, an empty line, yep, endless y without a newline or nothing at all removes nothing and exits 0")
     func declined() {
         withFixture { f in
             let before = f.snapshot()
             #expect(before.count == 13, "fixture: \(before)")
             for prune in Self.prunes {
-                for answer: String? in ["n\n", "no\n", "\n", "yep\n", "N", nil] {
+                for answer: String? in ["n\n", "no\n", "\n", "yep\n", "N", nil, String(repeating: "y", count: 5000)] {
                     let r = f.store.berth(prune, stdin: answer)
                     #expect(r.status == 0, "\(prune) with \(String(describing: answer)): \(r.stderr)")
                     #expect(r.stdout.hasPrefix("WARNING! This will remove"), "\(prune): \(r.stdout)")
