@@ -132,6 +132,8 @@ enum Prune {
                 deleted.append(c.id)
                 reclaimed += size
             } catch {
+                // Gone meanwhile (another prune or rm took it): what was asked for.
+                if (try? lifecycle.containers.load(id: c.id)) == nil { continue }
                 ctx.warn("Error: \(error)")
             }
         }

@@ -267,6 +267,23 @@ struct PruneTests {
         }
     }
 
+    @Test("three container prunes at once: each stopped container is removed and reported exactly once, with no error")
+    func concurrentPrunes() {
+        withStore { store in
+            var ids: Set<String> = []
+            for _ in 0..<60 {
+                ids.insert(store.berth("create", "--network", "none", "busybox").stdout.trimmingSpacesAndNewlines)
+            }
+            let prune = [berthBinary, "--root", store.root, "container", "prune", "-f"]
+            let results = runConcurrently([prune, prune, prune])
+            let reported = results.flatMap { lines($0.stdout).map(String.init).filter { $0.count == 64 } }
+            #expect(results.allSatisfy { $0.status == 0 && $0.stderr.isEmpty }, "\(results.map(\.stderr))")
+            #expect(reported.count == 60 && Set(reported) == ids, "reported \(reported.count) removals of 60 containers")
+            #expect(store.berth("ps", "-aq").stdout.isEmpty)
+            #expect(FileSystem.list(store.root + "/locks").filter { $0.hasPrefix("container-") }.isEmpty, "no lock file left")
+        }
+    }
+
     @Test("every registered prune (and system reset) asks before removing: a new one cannot forget")
     func everyDestructiveCommandAsks() {
         let root = makeTempDirectory("asks")

@@ -205,6 +205,12 @@ public struct Lifecycle {
         }
         guard let current = try? containers.load(id: container.id) else { return }   // --rm removed it
         try FileLock.withLock(containers.lockPath(current.id)) { () throws(BerthError) in
+            // A concurrent rm or prune may have removed it while we waited
+            // for the lock: then it is not ours to report as removed.
+            guard FileSystem.exists(layout.container(current.id)) else {
+                unlink(containers.lockPath(current.id))
+                throw BerthError("No such container: \(ref); list containers with 'berth ps -a'")
+            }
             let cgroup = Cgroup(path: current.cgroupPath)
             cgroup.killAll()          // a monitor killed earlier may have left processes behind
             try cgroup.remove()
