@@ -204,11 +204,13 @@ public struct Lifecycle {
             try awaitRecordedExit(container)
         }
         guard let current = try? containers.load(id: container.id) else { return }   // --rm removed it
-        try FileLock.withLock(containers.lockPath(current.id)) { () throws(BerthError) in
-            // A concurrent rm or prune may have removed it while we waited
-            // for the lock: then it is not ours to report as removed.
+        let removedHere = try FileLock.withLock(containers.lockPath(current.id)) { () throws(BerthError) -> Bool in
+            // A concurrent rm, prune or --rm may have removed it while we
+            // waited for the lock: then it is not ours to report as removed
+            // (with force, gone is what was asked for: no error, as before).
             guard FileSystem.exists(layout.container(current.id)) else {
                 unlink(containers.lockPath(current.id))
+                if force { return false }
                 throw BerthError("No such container: \(ref); list containers with 'berth ps -a'")
             }
             let cgroup = Cgroup(path: current.cgroupPath)
@@ -222,7 +224,9 @@ public struct Lifecycle {
             // Binds a chroot container (or a killed monitor) left mounted on the host.
             MountPreparation.unmountAll(under: layout.container(current.id))
             try containers.delete(current, driver: try driver(for: current))
+            return true
         }
+        guard removedHere else { return }
         if let e = current.endpoint { NetworkStore(layout: layout).release(e.network, container: current.id) }
         events.record("destroy", current)
         if removeVolumes {
