@@ -19,6 +19,7 @@ public enum Builtins {
         { PullCommand() }, { PushCommand() }, { LoginCommand() }, { LogoutCommand() },
         { NetworkCreateCommand() }, { NetworkListCommand() }, { NetworkInspectCommand() }, { NetworkRemoveCommand() },
         { NetworkPruneCommand() }, { PortCommand() }, { SystemPruneCommand() }, { SystemResetCommand() },
+        { ImagePruneCommand() },
     ]
 
     /// Adds every built-in command to the registry.

@@ -128,31 +128,19 @@ struct RenameCommand: Command {
     }
 }
 
-/// `berth container prune`: removes every stopped container.
+/// `berth container prune [-f] [--filter …]`: removes every stopped container.
 struct ContainerPruneCommand: Command {
     let spec = CommandSpec(
         "container prune", summary: "Remove all stopped containers",
-        flags: [FlagSpec("force", short: "f", help: "Do not prompt for confirmation")], max: 0)
+        flags: [PruneFilter.flag, FlagSpec("force", short: "f", help: "Do not prompt for confirmation")], max: 0)
 
     func run(_ args: ParsedArguments, _ ctx: CommandContext) throws(BerthError) -> Int32 {
-        if !args.bool("force") {
-            try? ctx.stdout.write("WARNING! This will remove all stopped containers.\nAre you sure you want to continue? [y/N] ")
-            guard Prompt.confirm(ctx) else { return 0 }
-        }
-        let lifecycle = try ctx.lifecycle()
-        var reclaimed: Int64 = 0
-        var deleted: [String] = []
-        for c in lifecycle.containers.all() where !c.state.isActive {
-            reclaimed += FileSystem.diskUsage(lifecycle.layout.container(c.id))
-            do throws(BerthError) {
-                try lifecycle.remove(c.id, force: false)
-                deleted.append(c.id)
-            } catch {
-                ctx.warn("Error: \(error)")
-            }
-        }
-        if !deleted.isEmpty { ctx.print("Deleted Containers:\n" + deleted.joined(separator: "\n") + "\n") }
-        ctx.print("Total reclaimed space: \(Format.size(reclaimed))")
+        let filter = try PruneFilter(args.strings("filter"))
+        let warning = "WARNING! This will remove all stopped containers.\n" + Confirmation.question
+        guard Confirmation.ask(ctx, warning, force: args.bool("force")) else { return 0 }
+        let removed = Prune.containers(try ctx.lifecycle(), filter, ctx)
+        Prune.section(ctx, "Deleted Containers:", removed.deleted)
+        ctx.print("Total reclaimed space: \(Format.size(removed.reclaimed))")
         return 0
     }
 }

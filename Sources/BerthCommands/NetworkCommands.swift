@@ -103,42 +103,17 @@ struct NetworkRemoveCommand: Command {
     }
 }
 
-/// `berth network prune`: removes every user network no container uses.
+/// `berth network prune [-f] [--filter …]`: removes every user network no container uses.
 struct NetworkPruneCommand: Command {
     let spec = CommandSpec(
         "network prune", summary: "Remove all unused networks",
-        flags: [FlagSpec("force", short: "f", help: "Do not prompt for confirmation (Berth never prompts)")], max: 0)
+        flags: [PruneFilter.flag, FlagSpec("force", short: "f", help: "Do not prompt for confirmation")], max: 0)
 
     func run(_ args: ParsedArguments, _ ctx: CommandContext) throws(BerthError) -> Int32 {
-        let removed = NetworkPrune.run(NetworkStore(layout: try ctx.openStore()))
-        if !removed.isEmpty { ctx.print("Deleted Networks:"); removed.forEach { ctx.print($0) } }
-        return 0
-    }
-}
-
-enum NetworkPrune {
-    /// Removes unused user networks; returns their names.
-    static func run(_ store: NetworkStore) -> [String] {
-        store.all().filter { !NetworkRecord.predefined.contains($0.name) && !store.inUse($0.name) }
-            .compactMap { n in (try? store.remove(n.name)) != nil ? n.name : nil }
-    }
-}
-
-/// `berth system prune`: stopped containers and unused networks.
-struct SystemPruneCommand: Command {
-    let spec = CommandSpec(
-        "system prune", summary: "Remove stopped containers and unused networks",
-        flags: [FlagSpec("force", short: "f", help: "Do not prompt for confirmation (Berth never prompts)")], max: 0)
-
-    func run(_ args: ParsedArguments, _ ctx: CommandContext) throws(BerthError) -> Int32 {
-        let lifecycle = try ctx.lifecycle()
-        var containers: [String] = []
-        for c in lifecycle.containers.all() where !c.state.isActive {
-            if (try? lifecycle.remove(c.id, force: false)) != nil { containers.append(c.id) }
-        }
-        if !containers.isEmpty { ctx.print("Deleted Containers:"); containers.forEach { ctx.print($0) }; ctx.print("") }
-        let networks = NetworkPrune.run(NetworkStore(layout: lifecycle.layout))
-        if !networks.isEmpty { ctx.print("Deleted Networks:"); networks.forEach { ctx.print($0) }; ctx.print("") }
+        let filter = try PruneFilter(args.strings("filter"))
+        let warning = "WARNING! This will remove all custom networks not used by at least one container.\n" + Confirmation.question
+        guard Confirmation.ask(ctx, warning, force: args.bool("force")) else { return 0 }
+        Prune.section(ctx, "Deleted Networks:", Prune.networks(NetworkStore(layout: try ctx.openStore()), filter))
         return 0
     }
 }

@@ -214,13 +214,20 @@ struct EventsCommand: Command {
     /// RFC 3339, Unix seconds (with a fraction), or a Go duration meaning that long ago (`10m`, `1h30m`, `90s`).
     static func time(_ text: String, now: Timestamp) throws(BerthError) -> Timestamp {
         if let t = Timestamp(rfc3339: text) { return t }
+        // Beyond ±10^11 s (3000 years) a time is a typo, and would overflow Int64.
+        let limit = 1e11
         if let seconds = Double(text) {
+            guard seconds.isFinite, abs(seconds) < limit else {
+                throw BerthError("invalid time \"\(text)\": Unix seconds must be within 3000 years of 1970")
+            }
             return Timestamp(seconds: Int64(seconds), nanoseconds: Int64((seconds - seconds.rounded(.down)) * 1e9))
         }
         var total = 0.0, number = ""
         for c in text {
             if c.isNumber || c == "." { number.append(c); continue }
-            guard let n = Double(number) else { break }
+            guard let n = Double(number) else {
+                throw BerthError("invalid time \"\(text)\": use RFC 3339, Unix seconds or a duration like 10m")
+            }
             switch c {
             case "h": total += n * 3600
             case "m": total += n * 60
@@ -229,7 +236,7 @@ struct EventsCommand: Command {
             }
             number = ""
         }
-        guard number.isEmpty, total >= 0, text.contains(where: { "hms".contains($0) }) else {
+        guard number.isEmpty, total >= 0, total < limit, text.contains(where: { "hms".contains($0) }) else {
             throw BerthError("invalid time \"\(text)\": use RFC 3339, Unix seconds or a duration like 10m")
         }
         let ago = now.asDouble - total

@@ -17,12 +17,9 @@ struct SystemResetCommand: Command {
     static let stateEntries = ["containers", "images", "layers", "volumes", "networks", "storage", "tmp", "events.log"]
 
     func run(_ args: ParsedArguments, _ ctx: CommandContext) throws(BerthError) -> Int32 {
-        if !args.bool("force") {
-            try? ctx.stdout.write("WARNING! This will remove every container, image, volume and network of \(ctx.root),\n"
-                                  + "and the bridges and nftables rules they made on this host.\n"
-                                  + "Are you sure you want to continue? [y/N] ")
-            guard Prompt.confirm(ctx) else { return 0 }
-        }
+        let warning = "WARNING! This will remove every container, image, volume and network of \(ctx.root),\n"
+            + "and the bridges and nftables rules they made on this host.\n" + Confirmation.question
+        guard Confirmation.ask(ctx, warning, force: args.bool("force")) else { return 0 }
         let lifecycle = try ctx.lifecycle()
         let layout = lifecycle.layout
         // The containers lock keeps a concurrent create from slipping a new

@@ -93,32 +93,19 @@ struct VolumePruneCommand: Command {
     let spec = CommandSpec(
         "volume prune", summary: "Remove unused local volumes",
         flags: [FlagSpec("all", short: "a", help: "Remove all unused volumes, not just anonymous ones"),
+                FlagSpec("filter", value: "filter", help: "Provide filter values (e.g. 'label=<key>=<value>', 'label!=<key>')"),
                 FlagSpec("force", short: "f", help: "Do not prompt for confirmation")], max: 0)
 
     func run(_ args: ParsedArguments, _ ctx: CommandContext) throws(BerthError) -> Int32 {
-        if !args.bool("force") {
-            try? ctx.stdout.write("WARNING! This will remove anonymous local volumes not used by at least one container.\nAre you sure you want to continue? [y/N] ")
-            guard Prompt.confirm(ctx) else { return 0 }
-        }
-        let store = VolumeStore(layout: try ctx.openStore())
-        var reclaimed: Int64 = 0
-        var deleted: [String] = []
-        for v in store.all() where (args.bool("all") || v.anonymous) && store.users(v.name).isEmpty {
-            let size = FileSystem.diskUsage(v.mountpoint)
-            if (try? store.remove(v.name)) != nil { deleted.append(v.name); reclaimed += size }
-        }
-        if !deleted.isEmpty { ctx.print("Deleted Volumes:\n" + deleted.joined(separator: "\n") + "\n") }
-        ctx.print("Total reclaimed space: \(Format.size(reclaimed))")
+        let filter = try PruneFilter(args.strings("filter"))
+        try Prune.checkVolumeFilter(filter)
+        let warning = (args.bool("all") ? "WARNING! This will remove all local volumes not used by at least one container.\n"
+                                        : "WARNING! This will remove anonymous local volumes not used by at least one container.\n")
+            + Confirmation.question
+        guard Confirmation.ask(ctx, warning, force: args.bool("force")) else { return 0 }
+        let removed = Prune.volumes(VolumeStore(layout: try ctx.openStore()), all: args.bool("all"), filter)
+        Prune.section(ctx, "Deleted Volumes:", removed.deleted)
+        ctx.print("Total reclaimed space: \(Format.size(removed.reclaimed))")
         return 0
-    }
-}
-
-/// A `[y/N]` answer read from stdin.
-enum Prompt {
-    static func confirm(_ ctx: CommandContext) -> Bool {
-        var byte: UInt8 = 0
-        var answer = ""
-        while read(ctx.stdin.rawValue, &byte, 1) == 1 && byte != 10 { answer.append(Character(UnicodeScalar(byte))) }
-        return answer.lowercased().hasPrefix("y")
     }
 }

@@ -81,12 +81,37 @@ public enum FileSystem {
                 throw error
             }
             fd.close()
+            stopBeforeRenameIfAsked(path)
             if rename(tmp, path) != 0 { throw .current }
             syncDirectory(of: path)
         } catch {
             unlink(tmp)
             throw .syscall("write", path, error, fix: "check free space and permissions of the store")
         }
+    }
+
+    /// Removes the `FILE.tmp-PID` files in `directory` whose writer is gone:
+    /// what `writeAtomically` leaves when its process is killed between the
+    /// write and the rename. A live process's temp file is never touched.
+    /// Returns the names removed.
+    @discardableResult
+    public static func removeStaleTempFiles(in directory: String) -> [String] {
+        var removed: [String] = []
+        for name in list(directory) {
+            guard let range = name.ranges(of: ".tmp-").last, let pid = Int32(name[range.upperBound...]),
+                  pid > 0, kill(pid, 0) != 0 && errno == ESRCH else { continue }
+            if unlink(directory + "/" + name) == 0 { removed.append(name) }
+        }
+        return removed
+    }
+
+    /// A crash-test hook: with `BERTH_TEST_STOP_BEFORE_RENAME=TEXT` in the
+    /// environment, a write to a path containing TEXT stops the process
+    /// (SIGSTOP) with its temp file written and not yet renamed, so a test
+    /// can kill it exactly there. One getenv per write otherwise.
+    private static func stopBeforeRenameIfAsked(_ path: String) {
+        guard let text = getenv("BERTH_TEST_STOP_BEFORE_RENAME"), path.contains(String(cString: text)) else { return }
+        raise(SIGSTOP)
     }
 
     /// Writes text atomically.

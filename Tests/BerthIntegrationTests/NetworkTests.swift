@@ -336,4 +336,95 @@ struct NetworkTests {
             #expect(net.leftovers().isEmpty, "left: \(net.leftovers())")
         }
     }
+
+    @Test("berth killed between writing the host lease ledger's temp file and its rename: the next run removes the temp file; the ledger stays right")
+    func killedBeforeLedgerRename() throws {
+        try withNet { net in
+            #expect(berth(net.root, "run", "-d", "--name", "first", "busybox", "sleep", "60").status == 0)
+            net.remember()
+            let ledger = "/run/berth/leases/" + net.bridge
+            // A run that stops itself (SIGSTOP) with the ledger's temp file
+            // written and not yet renamed; spawned here so that we reap it.
+            let pid = try #require(spawnStopped([berthBinary, "--root", net.root, "run", "-d", "--name", "killed",
+                                                 "busybox", "sleep", "60"],
+                                                hook: ledger))
+            let stopped = eventually(20) { readFile("/proc/\(pid)/stat").split(separator: " ").dropFirst(2).first == "T" }
+            kill(pid, SIGKILL)
+            var status: Int32 = 0
+            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+            #expect(stopped, "the run never reached the ledger write")
+            let temp = "\(ledger).tmp-\(pid)"
+            defer { unlink(temp) }   // nothing of this test may outlive it, even when it fails
+            #expect(fileExists(temp), "the killed run left \(temp)")
+            let firstIP = ip(net.root, "first")
+            #expect(readFile(temp).contains(firstIP), "the temp file is the killed run's whole new ledger")
+            #expect(!readFile(ledger).isEmpty && !readFile(ledger).contains("\"Pid\": \(pid)"),
+                    "the ledger itself never saw the killed run: \(readFile(ledger))")
+
+            // The next command that takes the host network lock sweeps it.
+            #expect(berth(net.root, "run", "-d", "--name", "second", "busybox", "sleep", "60").status == 0)
+            net.remember()
+            #expect(!fileExists(temp), "\(temp) is still there after the next run")
+            #expect(FileSystem.list("/run/berth/leases").filter { $0.hasPrefix(net.bridge + ".tmp-") }.isEmpty)
+            let ids = ["first", "second"].map { berth(net.root, "inspect", "-f", "{{.Id}}", $0).stdout.trimmingSpacesAndNewlines }
+            let addresses = ["first", "second"].map { ip(net.root, $0) }
+            #expect(Set(addresses).count == 2 && addresses.allSatisfy { $0.hasPrefix("10.233.") }, "\(addresses)")
+            // The ledger holds exactly the two live containers, at their addresses.
+            let entries = try JSONParser.parse(readFile(ledger))
+            guard case .object(let members) = entries else { Issue.record("ledger: \(readFile(ledger))"); return }
+            #expect(members.map(\.0).sorted() == addresses.sorted(), "ledger: \(readFile(ledger))")
+            for (address, id) in zip(addresses, ids) {
+                #expect(entries[address]?["Container"]?.stringValue == id, "ledger: \(readFile(ledger))")
+            }
+            #expect(!berth(net.root, "ps", "-a", "--format", "{{.Names}}").stdout.contains("killed"))
+        }
+    }
+
+    @Test("berth killed before renaming the store's lease file: the next command sweeps the temp file and the address is free again")
+    func killedBeforeStoreLeaseRename() throws {
+        try withNet { net in
+            let leases = net.root + "/networks/bridge.leases"
+            _ = berth(net.root, "network", "ls")   // writes the default network's record
+            let pid = try #require(spawnStopped([berthBinary, "--root", net.root, "run", "-d", "--name", "killed",
+                                                 "busybox", "sleep", "60"], hook: leases))
+            let stopped = eventually(20) { readFile("/proc/\(pid)/stat").split(separator: " ").dropFirst(2).first == "T" }
+            kill(pid, SIGKILL)
+            var status: Int32 = 0
+            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+            let temp = "\(leases).tmp-\(pid)"
+            defer { unlink(temp) }
+            #expect(stopped, "the run never reached the lease write")
+            #expect(fileExists(temp))
+            #expect(berth(net.root, "ps", "-a").status == 0)
+            #expect(!fileExists(temp), "opening the store sweeps \(temp)")
+            #expect(berth(net.root, "run", "-d", "--name", "next", "busybox", "sleep", "60").status == 0)
+            net.remember()
+            #expect(ip(net.root, "next") == "10.233.\(net.subnet.split(separator: ".")[2]).2",
+                    "the killed run's address is free again: \(ip(net.root, "next"))")
+        }
+    }
+
+    /// Starts `argv` with BERTH_TEST_STOP_BEFORE_RENAME=`hook` (stdout and
+    /// stderr to /dev/null); returns its PID.
+    private func spawnStopped(_ argv: [String], hook: String) -> pid_t? {
+        var attrs = posix_spawnattr_t()
+        posix_spawnattr_init(&attrs)
+        defer { posix_spawnattr_destroy(&attrs) }
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        posix_spawnattr_setsigmask(&attrs, &empty)
+        posix_spawnattr_setflags(&attrs, Int16(POSIX_SPAWN_SETSIGMASK))
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        let env = ["PATH=" + String(cString: getenv("PATH")), "BERTH_TEST_STOP_BEFORE_RENAME=" + hook]
+        let cArgs = argv.map { strdup($0) } + [nil]
+        let cEnv = env.map { strdup($0) } + [nil]
+        defer { cArgs.forEach { free($0) }; cEnv.forEach { free($0) } }
+        var pid: pid_t = 0
+        return posix_spawn(&pid, argv[0], &actions, &attrs, cArgs, cEnv) == 0 ? pid : nil
+    }
 }

@@ -73,15 +73,28 @@ public struct ContainerStore: Sendable {
     /// staging, then, under the containers lock, the name is checked and the
     /// staging directory renamed into place. Of two creates with one name,
     /// exactly one wins; a killed `berth` leaves only staging, which is swept.
-    public func create(_ container: Container, driver: any StorageDriver,
-                       layers: [LayerDirectory]) throws(BerthError) -> Container {
+    ///
+    /// With `generateName` the name was generated, not chosen by the user:
+    /// if it is taken, `generateName(0)`, `(1)`… are tried under the same
+    /// lock (then the short ID, as Docker does), so a generated name never
+    /// makes a create fail. The returned container has the name it got.
+    public func create(_ container: Container, driver: any StorageDriver, layers: [LayerDirectory],
+                       generateName: ((Int) -> String)? = nil) throws(BerthError) -> Container {
         let staging = try layout.makeStaging("create")
+        var container = container
         do throws(BerthError) {
             try driver.create(containerDirectory: staging, layers: layers)
             try FileSystem.writeAtomically(staging + "/" + StoreLayout.containerRecord, text: container.json.pretty(indent: 2) + "\n")
             try FileLock.withLock(layout.containerLock) { () throws(BerthError) in
-                if let other = all().first(where: { $0.name == container.name }) {
-                    throw .conflict("Conflict. The container name \"/\(container.name)\" is already in use by container \"\(other.id)\". You have to remove (or rename) that container to be able to reuse that name.")
+                let existing = all()
+                if let other = existing.first(where: { $0.name == container.name }) {
+                    let taken = Set(existing.map(\.name))
+                    guard let generateName,
+                          let free = ContainerNames.firstFree(id: container.id, isTaken: taken.contains, generate: generateName) else {
+                        throw .conflict("Conflict. The container name \"/\(container.name)\" is already in use by container \"\(other.id)\". You have to remove (or rename) that container to be able to reuse that name.")
+                    }
+                    container.name = free
+                    try FileSystem.writeAtomically(staging + "/" + StoreLayout.containerRecord, text: container.json.pretty(indent: 2) + "\n")
                 }
                 if rename(staging, layout.container(container.id)) != 0 {
                     throw .syscall("rename", "\(staging) to \(layout.container(container.id))", .current)

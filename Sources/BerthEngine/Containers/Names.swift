@@ -26,9 +26,29 @@ public enum ContainerNames {
     ]
 
     /// A random `adjective_surname`; Docker never makes `boring_wozniak`.
-    public static func generate() -> String {
+    /// From the second try on (`retry` > 0) a random digit is appended, as
+    /// Docker does, so a crowded store still finds a free name quickly.
+    public static func generate(retry: Int = 0) -> String {
         let name = adjectives[RandomID.below(adjectives.count)] + "_" + surnames[RandomID.below(surnames.count)]
-        return name == "boring_wozniak" ? generate() : name
+        if name == "boring_wozniak" { return generate(retry: retry) }
+        return retry > 0 ? name + String(RandomID.below(10)) : name
+    }
+
+    /// How many generated names a create tries before it falls back to the ID.
+    public static let tries = 6
+
+    /// The first free name for a new container: `generate(0)`,
+    /// `generate(1)`… up to `tries` of them, then the container's short ID
+    /// and last its full ID (Docker's order). `isTaken` is asked under the
+    /// containers lock, so the answer cannot go stale before the name is
+    /// recorded. Nil only if even the IDs are taken (by names a user chose).
+    public static func firstFree(id: String, isTaken: (String) -> Bool,
+                                 generate: (Int) -> String = { generate(retry: $0) }) -> String? {
+        for retry in 0..<tries {
+            let name = generate(retry)
+            if !isTaken(name) { return name }
+        }
+        return [String(id.prefix(12)), id].first { !isTaken($0) }
     }
 
     /// Checks `[a-zA-Z0-9][a-zA-Z0-9_.-]+`, Docker's rule, with Docker's message.

@@ -24,9 +24,25 @@ public enum HostNetwork {
     /// The nftables table of a bridge (masquerade, forward, loopback guard).
     static func bridgeTable(_ bridge: String) -> String { "berth-n-" + bridge }
 
+    /// Runs `body` under the host network lock. Every file under
+    /// `/run/berth` is written under this lock, so a `FILE.tmp-PID` found
+    /// here is a write whose `berth` was killed before its rename: it is
+    /// removed first (only if that process is gone), as the store's own
+    /// temp files are when a command opens the store.
     static func withLock<T>(_ body: () throws(BerthError) -> T) throws(BerthError) -> T {
         try FileSystem.makeDirectories(bridgesDirectory, mode: 0o700)
-        return try FileLock.withLock(lock, body)
+        return try FileLock.withLock(lock) { () throws(BerthError) -> T in
+            sweepTempFiles()
+            return try body()
+        }
+    }
+
+    /// Removes temp files of killed writers in `/run/berth` and its
+    /// `leases/` and `bridges/` (three small directory reads).
+    static func sweepTempFiles() {
+        for dir in [runDirectory, HostLeases.directory, bridgesDirectory] {
+            FileSystem.removeStaleTempFiles(in: dir)
+        }
     }
 
     private static func netlink() throws(BerthError) -> Int32 {

@@ -229,6 +229,17 @@ public struct NetworkStore: Sendable {
         }
     }
 
+    /// Records a container's new name in its lease (the name other
+    /// containers on a user network resolve it by).
+    public func renameLease(_ network: String, container: String, to name: String) {
+        try? FileLock.withLock(lockPath(network)) { () throws(BerthError) in
+            var leases = liveLeases(network)
+            guard let (ip, lease) = leases.first(where: { $0.value.container == container }), lease.name != name else { return }
+            leases[ip]?.name = name
+            try writeLeases(network, leases)
+        }
+    }
+
     /// Rewrites `/etc/hosts` of every container on a user network (in place:
     /// running containers see it through their bind mount).
     public func refreshHosts(_ network: String) {

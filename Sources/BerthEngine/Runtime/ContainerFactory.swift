@@ -68,7 +68,9 @@ public struct ContainerFactory {
         let command = try resolveCommand(o, config)
         // Docker accepts the name with its canonical leading slash (`--name /web`).
         let requested = o.name.map { $0.hasPrefix("/") ? String($0.dropFirst()) : $0 }
-        let name = requested ?? uniqueName()
+        // A generated name is only a first draw: the store picks another
+        // under its lock if a concurrent create took this one meanwhile.
+        let name = requested ?? ContainerNames.generate()
         if requested != nil { try ContainerNames.validate(name) }
         let defaults = StoreConfig.load(layout)
         var warnings: [String] = []
@@ -122,8 +124,12 @@ public struct ContainerFactory {
                 container.endpoint = try networks.lease(network, container: id, name: name)
             }
             container.mounts = try resolveMounts(o, backend: backend, volumes, &made)
-            let created = try lifecycle.containers.create(container, driver: driver,
-                                                          layers: try lifecycle.images.layerDirectories(of: image))
+            let created = try lifecycle.containers.create(
+                container, driver: driver, layers: try lifecycle.images.layerDirectories(of: image),
+                generateName: requested == nil ? { ContainerNames.generate(retry: $0) } : nil)
+            if let network, created.name != name {
+                networks.renameLease(network.name, container: id, to: created.name)
+            }
             lifecycle.events.record("create", created)
             if let network { networks.refreshHosts(network.name) }
             warnings.forEach(warn)   // only once the container exists: a refused create says one thing
@@ -285,13 +291,5 @@ public struct ContainerFactory {
             _ = try NetworkStore(layout: lifecycle.layout).get(network)   // "network NAME not found" if it is not
         }
         return (chosen, network)
-    }
-
-    private func uniqueName() -> String {
-        for _ in 0..<20 {
-            let name = ContainerNames.generate()
-            if lifecycle.containers.isNameFree(name) { return name }
-        }
-        return ContainerNames.generate() + "_" + String(RandomID.hex64().prefix(4))
     }
 }

@@ -180,7 +180,15 @@ public struct Lifecycle {
             try awaitRecordedExit(container)
         }
         guard let current = try? containers.load(id: container.id) else { return }   // --rm removed it
-        try FileLock.withLock(containers.lockPath(current.id)) { () throws(BerthError) in
+        let removedHere = try FileLock.withLock(containers.lockPath(current.id)) { () throws(BerthError) -> Bool in
+            // A concurrent rm, prune or --rm may have removed it while we
+            // waited for the lock: then it is not ours to report as removed
+            // (with force, gone is what was asked for: no error, as before).
+            guard FileSystem.exists(layout.container(current.id)) else {
+                unlink(containers.lockPath(current.id))
+                if force { return false }
+                throw .notFound("No such container: \(ref)")
+            }
             let cgroup = Cgroup(path: current.cgroupPath)
             cgroup.killAll()          // a monitor killed earlier may have left processes behind
             try cgroup.remove()
@@ -194,7 +202,9 @@ public struct Lifecycle {
             MountPreparation.unmountAll(under: layout.container(current.id))
             (try? registry.runtime(current.isolation))?.delete(current, in: layout)
             try containers.delete(current, driver: try driver(for: current))
+            return true
         }
+        guard removedHere else { return }
         if let e = current.endpoint { NetworkStore(layout: layout).release(e.network, container: current.id) }
         events.record("destroy", current)
         if removeVolumes {

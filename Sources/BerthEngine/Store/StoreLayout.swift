@@ -99,13 +99,7 @@ public struct StoreLayout: Sendable {
             try? FileSystem.removeTree(tmp + "/" + name)
         }
         // `FILE.tmp-PID` files are half-written atomic writes of a killed process.
-        for dir in [root + "/images", images, root] {
-            for name in FileSystem.list(dir) {
-                guard let range = name.firstRange(of: ".tmp-"), let pid = Int32(name[range.upperBound...]),
-                      isDead(pid) else { continue }
-                unlink(dir + "/" + name)
-            }
-        }
+        for dir in [root + "/images", images, root, networks] { FileSystem.removeStaleTempFiles(in: dir) }
     }
 
     private func isDead(_ pid: Int32) -> Bool { kill(pid, 0) != 0 && errno == ESRCH }
