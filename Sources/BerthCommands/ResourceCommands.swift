@@ -186,27 +186,31 @@ struct EventsCommand: Command {
     }
 
     /// RFC 3339, Unix seconds (with a fraction), or a Go duration meaning that long ago (`10m`, `1h30m`, `90s`).
+    /// Anything else (`bogus`, `inf`, a time beyond year 9999) is refused, as Docker refuses it.
     static func time(_ text: String, now: Timestamp) throws(BerthError) -> Timestamp {
+        let invalid = BerthError("invalid value for time: \"\(text)\": use RFC 3339 (2026-01-02T15:04:05Z), Unix seconds or a duration like 10m")
         if let t = Timestamp(rfc3339: text) { return t }
-        if let seconds = Double(text) {
+        // Unix seconds: digits with an optional fraction, nothing else.
+        let digitsAndDot = text.allSatisfy { $0.isASCII && ($0.isNumber || $0 == ".") }
+        if digitsAndDot, text.first?.isNumber == true, text.filter({ $0 == "." }).count <= 1 {
+            guard let seconds = Double(text), seconds < 253_402_300_800 else { throw invalid }   // year 9999
             return Timestamp(seconds: Int64(seconds), nanoseconds: Int64((seconds - seconds.rounded(.down)) * 1e9))
         }
-        var total = 0.0, number = ""
+        var total = 0.0, number = "", units = 0
         for c in text {
-            if c.isNumber || c == "." { number.append(c); continue }
-            guard let n = Double(number) else { break }
+            if c.isASCII && (c.isNumber || c == ".") { number.append(c); continue }
+            guard let n = Double(number), n.isFinite else { throw invalid }
             switch c {
             case "h": total += n * 3600
             case "m": total += n * 60
             case "s": total += n
-            default: throw BerthError("invalid time \"\(text)\": use RFC 3339, Unix seconds or a duration like 10m")
+            default: throw invalid
             }
             number = ""
+            units += 1
         }
-        guard number.isEmpty, total >= 0, text.contains(where: { "hms".contains($0) }) else {
-            throw BerthError("invalid time \"\(text)\": use RFC 3339, Unix seconds or a duration like 10m")
-        }
+        guard number.isEmpty, units > 0, total.isFinite, total < 253_402_300_800 else { throw invalid }
         let ago = now.asDouble - total
-        return Timestamp(seconds: Int64(ago), nanoseconds: Int64((ago - ago.rounded(.down)) * 1e9))
+        return Timestamp(seconds: Int64(ago.rounded(.down)), nanoseconds: Int64((ago - ago.rounded(.down)) * 1e9))
     }
 }

@@ -39,11 +39,11 @@ public struct ContainerState: Sendable, Equatable {
 
     init(json: JSON) {
         status = json["Status"]?.stringValue ?? "created"
-        pid = Int32(json["Pid"]?.intValue ?? 0)
-        pidStartTime = UInt64(json["PidStartTime"]?.int64Value ?? 0)
-        monitorPid = Int32(json["MonitorPid"]?.intValue ?? 0)
-        monitorStartTime = UInt64(json["MonitorStartTime"]?.int64Value ?? 0)
-        exitCode = Int32(json["ExitCode"]?.intValue ?? 0)
+        pid = max(0, json["Pid"]?.int32Value ?? 0)
+        pidStartTime = json["PidStartTime"]?.uint64Value ?? 0
+        monitorPid = max(0, json["MonitorPid"]?.int32Value ?? 0)
+        monitorStartTime = json["MonitorStartTime"]?.uint64Value ?? 0
+        exitCode = json["ExitCode"]?.int32Value ?? 0
         error = json["Error"]?.stringValue ?? ""
         oomKilled = json["OOMKilled"]?.boolValue ?? false
         startedAt = json["StartedAt"]?.stringValue.flatMap(Timestamp.init(rfc3339:)).flatMap { $0.seconds > 0 ? $0 : nil }

@@ -227,7 +227,7 @@ public struct ContainerFactory {
     private func environment(_ o: CreateOptions, _ config: JSON, hostname: String) throws(BerthError) -> [String] {
         var pairs: [(String, String)] = []
         for file in o.envFiles {
-            let text = try FileSystem.readText(file)
+            let text = try Self.readEnvFile(file)
             for line in text.split(separator: "\n") where !line.hasPrefix("#") && !line.allSatisfy({ $0 == " " }) {
                 pairs.append(try pair(String(line)))
             }
@@ -238,6 +238,40 @@ public struct ContainerFactory {
         env = ImageChanges.mergeEnv(env, [("HOSTNAME", hostname)])
         if o.tty { env = ImageChanges.mergeEnv(env, [("TERM", "xterm")]) }
         return ImageChanges.mergeEnv(env, pairs)
+    }
+
+    /// The largest `--env-file` read (Docker has no limit, but reads line by
+    /// line; Berth reads the whole file, so it bounds it).
+    public static let maxEnvFileBytes = 64 << 20
+
+    /// Reads an `--env-file`: only a regular file, at most 64 MiB, so that
+    /// `/dev/zero`, a FIFO or a growing log can never make create read for ever.
+    static func readEnvFile(_ path: String) throws(BerthError) -> String {
+        let fd: FileDescriptor
+        do { fd = try FileDescriptor.open(path, O_RDONLY | O_NONBLOCK) } catch {
+            throw BerthError("open env file \(path): \(error); give a readable file of KEY=VALUE lines")
+        }
+        defer { fd.close() }
+        guard let st = try? fd.stat(), st.st_mode & S_IFMT == S_IFREG else {
+            throw BerthError("env file \(path) is not a regular file; give a file of KEY=VALUE lines")
+        }
+        guard st.st_size <= maxEnvFileBytes else {
+            throw BerthError("env file \(path) is \(Format.size(Int64(st.st_size))), more than the 64MiB Berth reads; give a smaller file")
+        }
+        var out: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n: Int
+            do { n = try asErrno { try chunk.withUnsafeMutableBytes { try fd.read(into: $0) } } } catch {
+                throw .syscall("read env file", path, error)
+            }
+            if n == 0 { break }
+            out.append(contentsOf: chunk[0..<n])
+            if out.count > maxEnvFileBytes {   // it grew while we read
+                throw BerthError("env file \(path) grew past the 64MiB Berth reads while it was read; give a smaller file")
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// `K=V`, or `K` taking the value from the caller's environment.

@@ -85,7 +85,7 @@ public struct Lifecycle {
         events.record("kill", container, [("signal", String(signal))])
         let cgroup = Cgroup(path: container.cgroupPath)
         if container.state.status == "paused" { try? cgroup.thaw() }   // a frozen process cannot act on a signal
-        if !wait(pidfd, milliseconds: Int32(seconds * 1000)) {
+        if !wait(pidfd, milliseconds: Self.milliseconds(seconds)) {
             _ = berth_pidfd_send_signal(pidfd, SIGKILL)
             events.record("kill", container, [("signal", String(SIGKILL))])
             cgroup.killAll()
@@ -93,6 +93,15 @@ public struct Lifecycle {
         }
         try awaitRecordedExit(container)
         events.record("stop", container)
+    }
+
+    /// A stop timeout in poll(2)'s milliseconds: negative waits for ever
+    /// (Docker's -1), and a huge one is capped at Int32.max (24 days)
+    /// instead of overflowing.
+    static func milliseconds(_ seconds: Int) -> Int32 {
+        if seconds < 0 { return -1 }
+        let (ms, overflow) = seconds.multipliedReportingOverflow(by: 1000)
+        return overflow ? .max : Int32(clamping: ms)
     }
 
     /// Sends a signal to PID 1 (`kill -s`), as Docker does.
