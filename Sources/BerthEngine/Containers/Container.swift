@@ -10,6 +10,10 @@ public struct ContainerState: Sendable, Equatable {
     public var monitorPid: Int32 = 0
     /// The monitor's start time, so a recycled PID is never taken for it.
     public var monitorStartTime: UInt64 = 0
+    /// Set by the monitor (with its PID) before it makes anything of a
+    /// start, cleared once it records the outcome: a record with this set
+    /// and the monitor gone is a start that crashed (docs/lifecycle.md).
+    public var startPending = false
     /// The last exit code (128+N for signal N).
     public var exitCode: Int32 = 0
     /// Why the last start failed, if it did.
@@ -29,8 +33,10 @@ public struct ContainerState: Sendable, Equatable {
             ("Status", .string(status)), ("Running", .bool(isActive)), ("Paused", .bool(status == "paused")),
             ("Restarting", .bool(false)), ("OOMKilled", .bool(oomKilled)), ("Dead", .bool(status == "dead")),
             ("Pid", .int(isActive ? pid : 0)), ("PidStartTime", .int(pidStartTime)),
-            ("MonitorPid", .int(isActive ? monitorPid : 0)),
-            ("MonitorStartTime", .int(isActive ? monitorStartTime : 0)),
+            // Kept whatever the status: a created container with a monitor is one being started.
+            ("MonitorPid", .int(monitorPid)),
+            ("MonitorStartTime", .int(monitorStartTime)),
+            ("StartPending", .bool(startPending)),
             ("ExitCode", .int(exitCode)), ("Error", .string(error)),
             ("StartedAt", .string(startedAt?.rfc3339 ?? Container.zeroTime)),
             ("FinishedAt", .string(finishedAt?.rfc3339 ?? Container.zeroTime)),
@@ -43,6 +49,7 @@ public struct ContainerState: Sendable, Equatable {
         pidStartTime = json["PidStartTime"]?.uint64Value ?? 0
         monitorPid = max(0, json["MonitorPid"]?.int32Value ?? 0)
         monitorStartTime = json["MonitorStartTime"]?.uint64Value ?? 0
+        startPending = json["StartPending"]?.boolValue ?? false
         exitCode = json["ExitCode"]?.int32Value ?? 0
         error = json["Error"]?.stringValue ?? ""
         oomKilled = json["OOMKilled"]?.boolValue ?? false
@@ -97,6 +104,18 @@ public struct Container: Sendable {
     public var volumesRoot: String = ""
     /// Labels and other settings later features add, kept opaque.
     public var extra: [(String, JSON)]
+
+    // What `ContainerStore.load` found out, never stored (docs/lifecycle.md).
+
+    /// Why the record could not be read; the container is then a `dead`
+    /// placeholder that only `rm` acts on.
+    public var recordDamage: String?
+    /// The recorded monitor is gone without having recorded an end: what it
+    /// held (cgroup, veth, port rules, mounts) is left for stop, start or rm.
+    public var monitorLost = false
+    /// A live monitor is starting the container and has not yet recorded
+    /// the outcome (its child is held before exec until it has).
+    public var starting = false
 
     /// Describes a new container.
     public init(id: String, name: String, image: String, imageName: String, command: [String], env: [String],

@@ -68,6 +68,7 @@ final class MonitorSession {
     var containerDirectory: String { store.layout.container(container.id) }
 
     func run(readyFD: Int32, waitAttach: Bool) {
+        recordStarting()
         if container.isolation == "oci" {
             OCIMonitor(session: self).run(readyFD: readyFD, waitAttach: waitAttach)
             return
@@ -82,6 +83,7 @@ final class MonitorSession {
             io.close(socketPath: containerDirectory + "/attach.sock")
             return
         }
+        recordRunning(pid: child.pid)
         if waitAttach {
             Monitor.report(ready, "ok \(child.pid) \(ProcessTable.startTime(child.pid) ?? 0) \(getpid())")
             ready = -1
@@ -104,6 +106,44 @@ final class MonitorSession {
         log = try? FileDescriptor.open(containerDirectory + "/container.log", O_WRONLY | O_CREAT | O_APPEND, mode: 0o640)
         let code = io.loop(child: child.pid, tty: container.tty) { [self] stream, bytes in appendLog(stream, bytes) }
         finish(code: code)
+    }
+
+    /// The record must say what is true even if the `berth` that started
+    /// this monitor is killed before it writes a word: so the monitor writes
+    /// it itself. First, before it makes anything, that it is starting the
+    /// container (its PID and start time, `StartPending`); a reader that
+    /// finds this monitor gone knows the start crashed. The `start` that
+    /// launched it holds the container lock and waits for its report, so
+    /// these writes go without the lock, on its behalf.
+    func recordStarting() {
+        writeRecord { c in
+            c.state.startPending = true
+            c.state.monitorPid = getpid()
+            c.state.monitorStartTime = ProcessTable.startTime(getpid()) ?? 0
+        }
+    }
+
+    /// Then, once PID 1 exists (held before exec, and killed with this
+    /// monitor until released: PR_SET_PDEATHSIG), that it runs.
+    func recordRunning(pid: Int32) {
+        writeRecord { c in
+            c.state.startPending = false
+            c.state.status = "running"
+            c.state.pid = pid
+            c.state.pidStartTime = ProcessTable.startTime(pid) ?? 0
+            c.state.monitorPid = getpid()
+            c.state.monitorStartTime = ProcessTable.startTime(getpid()) ?? 0
+            c.state.startedAt = .now
+            c.state.finishedAt = nil
+            c.state.exitCode = 0
+            c.state.error = ""
+        }
+    }
+
+    private func writeRecord(_ change: (inout Container) -> Void) {
+        guard case .ok(var c) = store.loadRecord(id: container.id) else { return }
+        change(&c)
+        try? store.save(c)
     }
 
     private func spawn(reportFD: Int32) throws(BerthError) -> SpawnedChild {
@@ -253,8 +293,10 @@ final class MonitorSession {
                 c.state.exitCode = code
                 c.state.oomKilled = oomKilled
                 c.state.finishedAt = .now
+                c.state.startPending = false
                 c.state.pid = 0
                 c.state.monitorPid = 0
+                c.state.monitorStartTime = 0
             }
             try? driver.unmount(containerDirectory: containerDirectory)
         }
@@ -277,10 +319,12 @@ final class MonitorSession {
             let before = container.state.status == "exited" ? "exited" : "created"
             _ = try? store.update(container.id) { (c: inout Container) throws(BerthError) in
                 c.state.status = before
+                c.state.startPending = false
                 c.state.exitCode = code
                 c.state.error = message
                 c.state.pid = 0
                 c.state.monitorPid = 0
+                c.state.monitorStartTime = 0
             }
             try? driver.unmount(containerDirectory: containerDirectory)
         }

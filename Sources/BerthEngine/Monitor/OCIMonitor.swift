@@ -21,6 +21,7 @@ struct OCIMonitor {
             let runtime = RuntimeCLI(binary: binary, layout: session.store.layout, containerDirectory: dir)
             let pid = try create(runtime, plan: plan)
             session.io.listen(dir + "/attach.sock")
+            session.recordRunning(pid: pid)
             if waitAttach {
                 Monitor.report(ready, "ok \(pid) \(ProcessTable.startTime(pid) ?? 0) \(getpid())")
                 ready = -1

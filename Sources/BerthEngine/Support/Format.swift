@@ -163,6 +163,11 @@ public enum RandomID {
         return hex
     }
 
+    /// Whether `text` has the form of a container ID (64 lowercase hex digits).
+    public static func isContainerID(_ text: String) -> Bool {
+        text.utf8.count == 64 && text.utf8.allSatisfy { (48...57).contains($0) || (97...102).contains($0) }
+    }
+
     /// A uniformly random integer in 0..<bound.
     public static func below(_ bound: Int) -> Int {
         var value: UInt64 = 0
