@@ -74,11 +74,29 @@ public struct Resources: Sendable, Equatable {
             throw BerthError("invalid argument \"\(text)\" for \"--cpus\" flag: failed to parse \(text) as a rational number; give a decimal like 0.5")
         }
         let nano = value * 1e9
-        guard nano.magnitude < 9e18 else { throw rangeOfCPUs }
-        if (nano - nano.rounded()).magnitude > 1e-6 * max(1, nano.magnitude) {
+        guard nano.magnitude < 9e15 else { throw rangeOfCPUs }
+        if let digits = fractionDigits(text), digits > 9 {
             throw BerthError("invalid argument \"\(text)\" for \"--cpus\" flag: value is too precise (the unit is 0.000000001 CPU)")
         }
         return Int64(nano.rounded())
+    }
+
+    /// How many digits after the point a decimal (`1.5`, `25e-3`, `100e-11`)
+    /// needs once its exponent is applied; nil if it is not one.
+    static func fractionDigits(_ text: String) -> Int? {
+        let body = text.hasPrefix("-") || text.hasPrefix("+") ? Substring(text.dropFirst()) : Substring(text)
+        let parts = body.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "e" || $0 == "E" })
+        guard parts.count == 1 || parts.count == 2 else { return nil }
+        let exponent = parts.count == 2 ? (parts[1].count <= 6 ? Int(parts[1]) : nil) : 0
+        guard let exponent else { return nil }
+        let mantissa = parts[0].split(separator: ".", omittingEmptySubsequences: false)
+        guard mantissa.count <= 2 else { return nil }
+        let fraction = mantissa.count == 2 ? mantissa[1] : ""
+        var digits = Substring(mantissa[0] + fraction)
+        guard digits.allSatisfy(\.isNumber) else { return nil }
+        var shift = exponent - fraction.count
+        while digits.last == "0" { digits = digits.dropLast(); shift += 1 }
+        return digits.isEmpty ? 0 : max(0, -shift)
     }
 
     /// Docker's message for `--cpus` out of range.

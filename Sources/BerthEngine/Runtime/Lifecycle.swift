@@ -285,7 +285,9 @@ public struct Lifecycle {
             if container.starting {
                 // Its monitor is mid-start: end it (its held child dies with it).
                 let s = container.state
-                if ProcessTable.isAlive(s.monitorPid, startTime: s.monitorStartTime) {
+                // Only a process that is this container's monitor (by its command line).
+                if ProcessTable.isAlive(s.monitorPid, startTime: s.monitorStartTime),
+                   Self.monitorProcesses(of: container.id).contains(s.monitorPid) {
                     let fd = berth_pidfd_open(s.monitorPid)
                     if fd >= 0 { _ = berth_pidfd_send_signal(fd, SIGKILL); _ = wait(fd, milliseconds: 10_000); close(fd) }
                 }

@@ -39,6 +39,8 @@ public enum Format {
 
     /// go-units HumanDuration: `Less than a second`, `About a minute`, `3 hours`.
     public static func duration(seconds: Double) -> String {
+        // Clamped: a damaged or hostile timestamp must not trap the conversion.
+        let seconds = seconds.isFinite ? min(max(seconds, -1e15), 1e15) : 0
         let s = Int(seconds)
         if s < 1 { return "Less than a second" }
         if s == 1 { return "1 second" }
