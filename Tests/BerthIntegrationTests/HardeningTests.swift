@@ -266,6 +266,49 @@ struct HardeningTests {
         }
     }
 
+    @Test("a start whose monitor died before recording it is Dead; one whose monitor works is waited for")
+    func pendingStarts() throws {
+        try withStore { s in
+            let id = s.berth("create", "--name", "pending", "-p", "127.0.0.1::80", "busybox", "sleep", "300").stdout
+                .split(separator: "\n").first.map(String.init) ?? ""
+            let path = s.root + "/containers/\(id)/container.json"
+            let original = readFile(path)
+            /// Records a pending start by `pid` (with its real start time).
+            func pend(_ pid: Int32) {
+                let start = ProcessTable.startTime(pid) ?? 1
+                writeFile(path, original.replacingOccurrences("\"StartPending\": false", "\"StartPending\": true")
+                    .replacingOccurrences("\"MonitorPid\": 0", "\"MonitorPid\": \(pid)")
+                    .replacingOccurrences("\"MonitorStartTime\": 0", "\"MonitorStartTime\": \(start)"))
+            }
+            #expect(original.contains("\"StartPending\": false") && original.contains("\"MonitorPid\": 0"))
+            // A monitor that is gone: a dead process's PID (with a start time that cannot match).
+            pend(getpid())
+            writeFile(path, readFile(path).replacingOccurrences("\"MonitorStartTime\": \(ProcessTable.startTime(getpid()) ?? 1)",
+                                                                 "\"MonitorStartTime\": 1"))
+            #expect(s.berth("ps", "-a", "--format", "{{.Names}} {{.Status}}").stdout.contains("pending Dead"))
+            expectOneErrorLine(s.berth("start", "pending"), naming: ["dead", "monitor"])
+            // A monitor at work (a stand-in that lives 1.5 s): start waits for its outcome
+            // and launches nothing of its own.
+            var pid: pid_t = 0
+            let argv = [strdup("/bin/sleep"), strdup("1.5"), nil]
+            defer { argv.forEach { free($0) } }
+            #expect(posix_spawn(&pid, "/bin/sleep", nil, nil, argv, environ) == 0)
+            pend(pid)
+            #expect(s.berth("ps", "-a", "--format", "{{.Names}} {{.Status}}").stdout.contains("pending Created"))
+            expectOneErrorLine(s.berth("rm", "pending"), naming: ["starting", "force"])
+            let began = Timestamp.monotonicMilliseconds()
+            let start = s.berth("start", "pending")
+            var status: Int32 = 0
+            waitpid(pid, &status, 0)
+            #expect(Timestamp.monotonicMilliseconds() - began >= 1_000, "start waited for the pending start")
+            expectOneErrorLine(start, naming: ["dead"])
+            #expect(processes(exactly: ["sleep", "300"]).allSatisfy { !s.cgroupProcesses(id).contains($0) })
+            #expect(s.cgroupProcesses(id).isEmpty, "no copy was started")
+            let rm = s.berth("rm", "pending")
+            #expect(rm.status == 0, "rm of a dead container: \(rm.stderr)")
+        }
+    }
+
     @Test("stop after kill -9 of the monitor releases the veth, port rules and mount")
     func stopAfterMonitorKilled() throws {
         try withStore { s in
