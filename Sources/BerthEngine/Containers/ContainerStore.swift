@@ -148,6 +148,25 @@ public struct ContainerStore: Sendable {
         try FileSystem.writeAtomically(recordPath(container.id), text: container.json.pretty(indent: 2) + "\n")
     }
 
+    /// Writes a record atomically but without fsync: a killed process leaves
+    /// the old record or the new one (rename), which is all the monitor's
+    /// start-time notes need; the `start` that waits for the monitor then
+    /// writes the state durably. Saves the two fsyncs per start that
+    /// `save` costs (docs/lifecycle.md).
+    public func saveWithoutSync(_ container: Container) throws(BerthError) {
+        let path = recordPath(container.id)
+        let tmp = "\(path).tmp-\(getpid())"
+        do throws(Errno) {
+            let fd = try FileDescriptor.open(tmp, O_WRONLY | O_CREAT | O_TRUNC, mode: 0o644)
+            do { try fd.write(container.json.pretty(indent: 2) + "\n") } catch { fd.close(); throw error }
+            fd.close()
+            if rename(tmp, path) != 0 { throw .current }
+        } catch {
+            unlink(tmp)
+            throw .syscall("write", path, error, fix: "check free space and permissions of the store")
+        }
+    }
+
     /// Reads, changes and writes a container under its lock; returns the result.
     @discardableResult
     public func update(_ id: String, _ change: (inout Container) throws(BerthError) -> Void) throws(BerthError) -> Container {

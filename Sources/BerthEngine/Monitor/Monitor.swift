@@ -143,7 +143,7 @@ final class MonitorSession {
     private func writeRecord(_ change: (inout Container) -> Void) {
         guard case .ok(var c) = store.loadRecord(id: container.id) else { return }
         change(&c)
-        try? store.save(c)
+        try? store.saveWithoutSync(c)
     }
 
     private func spawn(reportFD: Int32) throws(BerthError) -> SpawnedChild {
