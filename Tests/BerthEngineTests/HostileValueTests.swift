@@ -19,6 +19,13 @@ struct HostileValueTests {
         #expect(JSON.number(1e300).compact != "", "1e300 still prints")
     }
 
+    @Test("a JSON number beyond a double is an error, never an infinity written back as invalid JSON")
+    func jsonInfinity() {
+        #expect(throws: BerthError.self) { try JSONParser.parse(#"{"a": 1e999}"#) }
+        #expect(throws: BerthError.self) { try JSONParser.parse("-1e400") }
+        #expect((try? JSONParser.parse("1e308")) != nil)
+    }
+
     @Test("JSON nested deeper than 512 levels is an error, not a stack overflow")
     func jsonDepth() {
         let deep = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)

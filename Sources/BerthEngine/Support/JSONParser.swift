@@ -148,6 +148,9 @@ public struct JSONParser {
         guard let n = Double(String(decoding: bytes[start..<index], as: UTF8.self)) else {
             throw fail("unexpected character")
         }
+        // 1e999 would become infinity, which JSON cannot write back (as Go's
+        // decoder, refuse it rather than store a record that no longer parses).
+        guard n.isFinite else { throw fail("number out of range") }
         return .number(n)
     }
 }
