@@ -128,6 +128,7 @@ struct HardeningTests {
                 (["--pids-limit", "99999999999999999999"], ["pids-limit"]),
                 (["--name", long300], ["300 characters"]),
                 (["--name", long10k], ["10000 characters"]),
+                (["--hostname", String(repeating: "h", count: 65)], ["--hostname", "64"]),
                 (["--env-file", "/dev/zero"], ["/dev/zero", "not a regular file"]),
                 (["--env-file", bind], ["not a regular file"]),
                 (["-v", bind + ":/proc"], ["/proc"]),

@@ -84,6 +84,11 @@ public struct ContainerFactory {
             storeRoot: layout.root, driverDirectory: layout.driver(storage)))
         let id = RandomID.hex64()
         let hostname = o.hostname ?? String(id.prefix(12))
+        // sethostname(2) takes at most 64 bytes (HOST_NAME_MAX): refuse here,
+        // not at start, so a refused name creates nothing.
+        if hostname.utf8.count > 64 {
+            throw BerthError("invalid --hostname \(hostname.prefix(40))…: \(hostname.utf8.count) bytes, but the kernel takes at most 64; give a shorter host name")
+        }
         var container = Container(
             id: id, name: name, image: image.id, imageName: o.image, command: command,
             env: try environment(o, config, hostname: hostname), workingDir: o.workdir ?? nonEmpty(config["WorkingDir"]) ?? "/",
