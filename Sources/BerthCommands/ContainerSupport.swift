@@ -94,12 +94,7 @@ enum ContainerFlags {
         var r = Resources()
         r.memory = try args.string("memory").map { (t) throws(BerthError) in try Resources.bytes(t, flag: "memory") }
         r.memorySwap = try args.string("memory-swap").map { (t) throws(BerthError) in try Resources.bytes(t, flag: "memory-swap") }
-        if let cpus = args.string("cpus") {
-            guard let value = Double(cpus), value > 0 else {
-                throw BerthError("invalid argument \"\(cpus)\" for \"--cpus\" flag: give a positive decimal like 0.5")
-            }
-            r.nanoCpus = Int64(value * 1e9)
-        }
+        r.nanoCpus = try args.string("cpus").map { (t) throws(BerthError) in try Resources.nanoCPUs(t) }
         r.cpuShares = try args.int("cpu-shares").map(Int64.init)
         r.cpusetCpus = args.string("cpuset-cpus")
         r.pidsLimit = try args.int("pids-limit").map(Int64.init)

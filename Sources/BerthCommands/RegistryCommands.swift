@@ -86,9 +86,21 @@ extension CommandContext {
         guard ["missing", "always", "never"].contains(policy) else {
             throw BerthError("invalid pull option: '\(policy)': must be one of \"always\", \"missing\" or \"never\"")
         }
-        if policy == "never" { return image }
+        let wanted = try platform.map { (p) throws(BerthError) in try Platform(parsing: p) }
         let store = try images()
-        let present = (try? store.resolve(image)) != nil
+        let local = try? store.resolve(image)
+        if let wanted, let local, policy != "always" {
+            // Docker 20.10 refuses a local image of another platform rather
+            // than run it under the wrong name; Berth runs only the host's.
+            let os = local.config["os"]?.stringValue ?? "linux"
+            let arch = local.config["architecture"]?.stringValue ?? ImageConfig.hostArchitecture
+            let variant = local.config["variant"]?.stringValue
+            if os != wanted.os || arch != wanted.architecture || (wanted.variant != nil && variant != nil && variant != wanted.variant) {
+                throw BerthError("image with reference \(image) was found but does not match the specified platform: wanted \(wanted), actual: \(os)/\(arch)\(variant.map { "/" + $0 } ?? "")")
+            }
+        }
+        if policy == "never" { return image }
+        let present = local != nil
         if present && policy == "missing" { return image }
         // An image ID (or a prefix of one) is never pulled.
         if image.hasPrefix("sha256:") { return image }

@@ -212,7 +212,9 @@ struct EventsCommand: Command {
     }
 
     /// RFC 3339, Unix seconds (with a fraction), or a Go duration meaning that long ago (`10m`, `1h30m`, `90s`).
+    /// Anything else (`bogus`, `inf`, a time beyond year 9999) is refused, as Docker refuses it.
     static func time(_ text: String, now: Timestamp) throws(BerthError) -> Timestamp {
+        let invalid = BerthError("invalid value for time: \"\(text)\": use RFC 3339 (2026-01-02T15:04:05Z), Unix seconds or a duration like 10m")
         if let t = Timestamp(rfc3339: text) { return t }
         // Beyond ±10^11 s (3000 years) a time is a typo, and would overflow Int64.
         let limit = 1e11
@@ -222,7 +224,7 @@ struct EventsCommand: Command {
             }
             return Timestamp(seconds: Int64(seconds), nanoseconds: Int64((seconds - seconds.rounded(.down)) * 1e9))
         }
-        var total = 0.0, number = ""
+        var total = 0.0, number = "", units = 0
         for c in text {
             if c.isNumber || c == "." { number.append(c); continue }
             guard let n = Double(number) else {
@@ -232,14 +234,15 @@ struct EventsCommand: Command {
             case "h": total += n * 3600
             case "m": total += n * 60
             case "s": total += n
-            default: throw BerthError("invalid time \"\(text)\": use RFC 3339, Unix seconds or a duration like 10m")
+            default: throw invalid
             }
             number = ""
+            units += 1
         }
         guard number.isEmpty, total >= 0, total < limit, text.contains(where: { "hms".contains($0) }) else {
             throw BerthError("invalid time \"\(text)\": use RFC 3339, Unix seconds or a duration like 10m")
         }
         let ago = now.asDouble - total
-        return Timestamp(seconds: Int64(ago), nanoseconds: Int64((ago - ago.rounded(.down)) * 1e9))
+        return Timestamp(seconds: Int64(ago.rounded(.down)), nanoseconds: Int64((ago - ago.rounded(.down)) * 1e9))
     }
 }

@@ -72,6 +72,10 @@ struct ContainerStateTests {
         #expect(refusal(container(.paused), .remove)?.message.hasPrefix("You cannot remove a paused container") == true)
         #expect(refusal(container(.running), .pause)?.kind == nil)
         #expect(refusal(container(.exited), .start) == nil && refusal(container(.running), .start) == nil)
+        var dead = container(.created)
+        dead.state.setDead("the monitor died while starting it")
+        #expect(refusal(dead, .start)?.message == "cannot start container box: it is dead: the monitor died while starting it")
+        #expect(refusal(dead, .remove) == nil, "a dead container can only be removed")
         #expect(refusal(container(.exited), .pause)?.kind == .invalidState)
     }
 }

@@ -37,7 +37,7 @@ struct GeneratedNameTests {
         withStore { store in
             #expect(store.berth("create", "--name", "mine", "--network", "none", "busybox").status == 0)
             let again = store.berth("create", "--name", "mine", "--network", "none", "busybox")
-            expectRefusal(again, naming: ["Conflict. The container name \"/mine\" is already in use"])
+            expectRefusal(again, naming: ["Conflict. The container name \"/mine\" is already in use"], status: 125)
             #expect(lines(store.berth("ps", "-aq").stdout).count == 1)
         }
     }

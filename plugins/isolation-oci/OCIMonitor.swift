@@ -26,6 +26,7 @@ struct OCIMonitor {
         do throws(BerthError) {
             let pid = try create()
             session.listenForClients()
+            session.recordRunning(pid)
             if waitAttach {
                 session.reportStarted(pid)
                 session.awaitFirstClient()

@@ -76,7 +76,7 @@ public enum OCISpec {
         }
         var cpu: [(String, JSON)] = []
         if let n = r.nanoCpus { cpu += [("quota", .int(n / 10_000)), ("period", .int(100_000))] }
-        if let s = r.cpuShares { cpu.append(("shares", .int(s))) }
+        if let s = r.clampedCpuShares { cpu.append(("shares", .int(s))) }
         if let set = r.cpusetCpus { cpu.append(("cpus", .string(set))) }
         if !cpu.isEmpty { members.append(("cpu", .object(cpu))) }
         if let p = r.pidsLimit { members.append(("pids", .object([("limit", .int(p))]))) }

@@ -12,7 +12,7 @@ extension Cgroup {
     private func applyV1(_ r: Resources) throws(BerthError) {
         if let m = r.memory {
             let mem = directory("memory")
-            let swap = r.memorySwap ?? m * 2
+            let swap = r.memorySwap ?? r.defaultSwap(m)
             // memsw must stay >= memory: raise whichever order keeps that true.
             let hasSwapAccounting = FileSystem.exists(mem + "/memory.memsw.limit_in_bytes")
             let current = Int64((read("memory", "memory.limit_in_bytes") ?? "").trimmingSpaces.split(separator: "\n").first ?? "") ?? 0
@@ -24,7 +24,7 @@ extension Cgroup {
             try write(directory("cpu"), "cpu.cfs_period_us", "100000")
             try write(directory("cpu"), "cpu.cfs_quota_us", String(c / 10_000))
         }
-        if let s = r.cpuShares { try write(directory("cpu"), "cpu.shares", String(s)) }
+        if let s = r.clampedCpuShares { try write(directory("cpu"), "cpu.shares", String(s)) }
         if let set = r.cpusetCpus { try write(directory("cpuset"), "cpuset.cpus", set) }
         if let p = r.pidsLimit { try write(directory("pids"), "pids.max", p > 0 ? String(p) : "max") }
     }
@@ -38,15 +38,15 @@ extension Cgroup {
         }
         if let m = r.memory {
             try write(path, "memory.max", String(m))
-            let swap = r.memorySwap ?? m * 2
+            let swap = r.memorySwap ?? r.defaultSwap(m)
             if FileSystem.exists(path + "/memory.swap.max") {
                 try write(path, "memory.swap.max", swap == -1 ? "max" : String(max(0, swap - m)))
             }
         }
         if let c = r.nanoCpus { try write(path, "cpu.max", "\(c / 10_000) 100000") }
-        if let s = r.cpuShares {
+        if let s = r.clampedCpuShares {
             // Docker's conversion of shares (2…262144) to weight (1…10000).
-            try write(path, "cpu.weight", String(1 + ((max(2, s) - 2) * 9999) / 262142))
+            try write(path, "cpu.weight", String(1 + ((s - 2) * 9999) / 262142))
         }
         if let set = r.cpusetCpus { try write(path, "cpuset.cpus", set) }
         if let p = r.pidsLimit { try write(path, "pids.max", p > 0 ? String(p) : "max") }

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The resource limits Docker's `--memory`, `--memory-swap`, `--cpus`,
 /// `--cpu-shares`, `--cpuset-cpus` and `--pids-limit` set (nil: unlimited).
 public struct Resources: Sendable, Equatable {
@@ -38,19 +42,76 @@ public struct Resources: Sendable, Equatable {
     }
 
     /// Parses `512m`, `1g`, `1024k`, `100` (bytes), as Docker's RAMInBytes.
+    /// A size beyond 8 EiB (Int64) is refused here, never wrapped or trapped.
     public static func bytes(_ text: String, flag: String) throws(BerthError) -> Int64 {
         let lower = text.lowercased()
         let units: [(String, Int64)] = [("kb", 1 << 10), ("mb", 1 << 20), ("gb", 1 << 30), ("tb", 1 << 40),
                                         ("k", 1 << 10), ("m", 1 << 20), ("g", 1 << 30), ("t", 1 << 40), ("b", 1)]
-        for (suffix, scale) in units where lower.hasSuffix(suffix) {
-            if let n = Double(lower.dropLast(suffix.count)), n >= 0 { return Int64(n * Double(scale)) }
-        }
-        if let n = Int64(lower), n >= 0 { return n }
         if lower == "-1" { return -1 }
+        if let n = Int64(lower) {
+            if n >= 0 { return n }
+        } else {
+            for (suffix, scale) in units where lower.hasSuffix(suffix) {
+                let number = lower.dropLast(suffix.count)
+                guard !number.isEmpty, number.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ".") }),
+                      let n = Double(number), n.isFinite else { break }
+                let value = n * Double(scale)
+                guard value < 9_223_372_036_854_775_808.0 else {
+                    throw BerthError("invalid size: '\(text)' for --\(flag): it is more than 8 EiB, the largest size the kernel takes")
+                }
+                return Int64(value)
+            }
+        }
         throw BerthError("invalid size: '\(text)' for --\(flag); use a number with an optional unit (b, k, m, g), like 512m")
     }
 
-    /// Checks the combinations Docker refuses.
+    /// `--cpus`: a decimal number of CPUs as nano-CPUs, as Docker's ParseCPUs
+    /// (exact to the nano-CPU, else "value is too precise"). The range is
+    /// checked by `validate`.
+    public static func nanoCPUs(_ text: String) throws(BerthError) -> Int64 {
+        guard let value = Double(text), value.isFinite,
+              text.allSatisfy({ $0.isASCII && ($0.isNumber || ".eE+-".contains($0)) }) else {
+            throw BerthError("invalid argument \"\(text)\" for \"--cpus\" flag: failed to parse \(text) as a rational number; give a decimal like 0.5")
+        }
+        let nano = value * 1e9
+        guard nano.magnitude < 9e15 else { throw rangeOfCPUs }
+        if let digits = fractionDigits(text), digits > 9 {
+            throw BerthError("invalid argument \"\(text)\" for \"--cpus\" flag: value is too precise (the unit is 0.000000001 CPU)")
+        }
+        return Int64(nano.rounded())
+    }
+
+    /// How many digits after the point a decimal (`1.5`, `25e-3`, `100e-11`)
+    /// needs once its exponent is applied; nil if it is not one.
+    static func fractionDigits(_ text: String) -> Int? {
+        let body = text.hasPrefix("-") || text.hasPrefix("+") ? Substring(text.dropFirst()) : Substring(text)
+        let parts = body.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "e" || $0 == "E" })
+        guard parts.count == 1 || parts.count == 2 else { return nil }
+        let exponent = parts.count == 2 ? (parts[1].count <= 6 ? Int(parts[1]) : nil) : 0
+        guard let exponent else { return nil }
+        let mantissa = parts[0].split(separator: ".", omittingEmptySubsequences: false)
+        guard mantissa.count <= 2 else { return nil }
+        let fraction = mantissa.count == 2 ? mantissa[1] : ""
+        var digits = Substring(mantissa[0] + fraction)
+        guard digits.allSatisfy(\.isNumber) else { return nil }
+        var shift = exponent - fraction.count
+        while digits.last == "0" { digits = digits.dropLast(); shift += 1 }
+        return digits.isEmpty ? 0 : max(0, -shift)
+    }
+
+    /// Docker's message for `--cpus` out of range.
+    static var rangeOfCPUs: BerthError {
+        let n = HostCPUs.count
+        return BerthError("Range of CPUs is from 0.01 to \(n).00, as there are only \(n) CPUs available")
+    }
+
+    /// The kernel's largest `pids.max` (PID_MAX_LIMIT on 64-bit).
+    public static let maxPids: Int64 = 4_194_304
+    /// The CPU shares the kernel takes (it clamps to these; so does Docker).
+    public static let cpuSharesRange: ClosedRange<Int64> = 2...262_144
+
+    /// Checks the combinations Docker refuses, and the values the kernel
+    /// would refuse at start, so that a container that is created can start.
     public func validate() throws(BerthError) {
         if let m = memory, m < 6 * 1024 * 1024 {
             throw BerthError("Minimum memory limit allowed is 6MB; give --memory 6m or more")
@@ -61,9 +122,64 @@ public struct Resources: Sendable, Equatable {
             }
             if s < m { throw BerthError("Minimum memoryswap limit should be larger than memory limit, see usage") }
         }
-        if let c = nanoCpus, c <= 0 { throw BerthError("Range of CPUs is from 0.01 to the number of CPUs available") }
-        if let s = cpusetCpus, !s.allSatisfy({ $0.isNumber || $0 == "," || $0 == "-" }) {
-            throw BerthError("Invalid value \(s) for cpuset cpus; use a list like 0-1 or 0,2")
+        if let c = nanoCpus, c < 10_000_000 || c > Int64(HostCPUs.count) * 1_000_000_000 { throw Self.rangeOfCPUs }
+        if let s = cpuShares, s < 0 {
+            throw BerthError("invalid --cpu-shares \(s): CPU shares must be a positive relative weight (2 to 262144; the default is 1024)")
         }
+        if let p = pidsLimit, p > Self.maxPids {
+            throw BerthError("invalid --pids-limit \(p): the kernel allows at most \(Self.maxPids) processes; give -1 for unlimited")
+        }
+        if let s = cpusetCpus {
+            guard let wanted = HostCPUs.parseList(s) else {
+                throw BerthError("Invalid value \(s) for cpuset cpus; use a list like 0-1 or 0,2")
+            }
+            let online = HostCPUs.online
+            if !wanted.isSubset(of: online.set) {
+                throw BerthError("Requested CPUs are not available - requested \(s), available: \(online.text)")
+            }
+        }
+    }
+
+    /// Docker's swap when only `--memory` is given: as much again (twice
+    /// the memory in all), or unlimited (-1) when that is beyond Int64.
+    func defaultSwap(_ memory: Int64) -> Int64 {
+        let (twice, overflow) = memory.multipliedReportingOverflow(by: 2)
+        return overflow ? -1 : twice
+    }
+
+    /// Shares as the kernel takes them (Docker clamps the same way).
+    public var clampedCpuShares: Int64? {
+        cpuShares.map { min(Self.cpuSharesRange.upperBound, max(Self.cpuSharesRange.lowerBound, $0)) }
+    }
+}
+
+/// The host's CPUs, for `--cpus` and `--cpuset-cpus`.
+public enum HostCPUs {
+    /// How many CPUs are online (at least 1).
+    public static var count: Int { max(1, online.set.count) }
+
+    /// The online CPUs, from /sys/devices/system/cpu/online (`0-1`), as a set and as text.
+    public static var online: (set: Set<Int>, text: String) {
+        let text = ((try? FileSystem.readText("/sys/devices/system/cpu/online")) ?? "")
+            .split(whereSeparator: \.isWhitespace).first.map(String.init) ?? ""
+        if let set = parseList(text), !set.isEmpty { return (set, text) }
+        let n = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        return (Set(0..<n), n == 1 ? "0" : "0-\(n - 1)")
+    }
+
+    /// A kernel CPU list (`0-3,5`): nil if it does not parse. Numbers are
+    /// bounded (no CPU number above 65535 exists), so a huge range cannot
+    /// make a huge set.
+    public static func parseList(_ text: String) -> Set<Int>? {
+        var set = Set<Int>()
+        for part in text.split(separator: ",", omittingEmptySubsequences: false) {
+            let ends = part.split(separator: "-", omittingEmptySubsequences: false)
+            guard ends.count == 1 || ends.count == 2,
+                  let low = ends.first.flatMap({ Int($0) }), let high = ends.last.flatMap({ Int($0) }),
+                  ends.allSatisfy({ $0.allSatisfy(\.isASCII) }),
+                  low >= 0, low <= high, high <= 65_535 else { return nil }
+            set.formUnion(low...high)
+        }
+        return set
     }
 }

@@ -49,6 +49,18 @@ public struct Container: Sendable {
     /// Labels and other settings later features add, kept opaque.
     public var extra: [(String, JSON)]
 
+    // What `ContainerStore.load` found out, never stored (docs/lifecycle.md).
+
+    /// Why the record could not be read; the container is then a `dead`
+    /// placeholder that only `rm` acts on.
+    public var recordDamage: String?
+    /// The recorded monitor is gone without having recorded an end: what it
+    /// held (cgroup, veth, port rules, mounts) is left for stop, start or rm.
+    public var monitorLost = false
+    /// A live monitor is starting the container and has not yet recorded
+    /// the outcome (its child is held before exec until it has).
+    public var starting = false
+
     /// Describes a new container.
     public init(id: String, name: String, image: String, imageName: String, command: [String], env: [String],
                 workingDir: String, user: String, hostname: String, tty: Bool, openStdin: Bool,

@@ -22,6 +22,10 @@ public struct ContainerState: Sendable, Equatable {
     public private(set) var monitorPid: Int32 = 0
     /// The monitor's start time, so a recycled PID is never taken for it.
     public private(set) var monitorStartTime: UInt64 = 0
+    /// Set by the monitor (with its PID) before it makes anything of a
+    /// start, cleared once it records the outcome: a record with this set
+    /// and the monitor gone is a start that crashed (docs/lifecycle.md).
+    public private(set) var startPending = false
     /// The last exit code (128+N for signal N).
     public private(set) var exitCode: Int32 = 0
     /// Why the last start failed, or why the exit code is unknown.
@@ -38,8 +42,17 @@ public struct ContainerState: Sendable, Equatable {
 
     // MARK: transitions
 
+    /// A monitor is starting the container; written by the monitor itself
+    /// before it makes anything, so a killed CLI or monitor is seen.
+    public mutating func setStartPending(monitorPid: Int32, monitorStartTime: UInt64) {
+        startPending = true
+        self.monitorPid = monitorPid
+        self.monitorStartTime = monitorStartTime
+    }
+
     /// PID 1 runs under its monitor.
     public mutating func setRunning(pid: Int32, pidStartTime: UInt64, monitorPid: Int32, monitorStartTime: UInt64) {
+        startPending = false
         status = .running
         self.pid = pid
         self.pidStartTime = pidStartTime
@@ -77,6 +90,21 @@ public struct ContainerState: Sendable, Equatable {
         clearProcesses()
     }
 
+    /// Nothing of the container can run again (a start whose monitor died
+    /// half-way, a record that does not decode): Docker's `dead`, only `rm`
+    /// acts on it.
+    public mutating func setDead(_ reason: String) {
+        status = .dead
+        error = reason
+    }
+
+    /// What a lost monitor held has been released by someone else (stop,
+    /// start, kill): no process of it is left to wait for.
+    public mutating func setMonitorReleased() {
+        clearProcesses()
+        finishedAt = finishedAt ?? .now
+    }
+
     /// PID 1 and its monitor are both gone without a recorded exit (the
     /// monitor was killed): Exited with Docker's 255 for an unknown code.
     /// The last PIDs stay in the record (hidden from `inspect`, which shows
@@ -92,6 +120,7 @@ public struct ContainerState: Sendable, Equatable {
     }
 
     private mutating func clearProcesses() {
+        startPending = false
         pid = 0
         pidStartTime = 0
         monitorPid = 0
@@ -105,8 +134,10 @@ public struct ContainerState: Sendable, Equatable {
             ("Status", .string(status.rawValue)), ("Running", .bool(isActive)), ("Paused", .bool(status == .paused)),
             ("Restarting", .bool(status == .restarting)), ("OOMKilled", .bool(oomKilled)), ("Dead", .bool(status == .dead)),
             ("Pid", .int(isActive ? pid : 0)), ("PidStartTime", .int(pidStartTime)),
-            ("MonitorPid", .int(isActive ? monitorPid : 0)),
-            ("MonitorStartTime", .int(isActive ? monitorStartTime : 0)),
+            // Kept whatever the status: a created container with a monitor is one being started.
+            ("MonitorPid", .int(monitorPid)),
+            ("MonitorStartTime", .int(monitorStartTime)),
+            ("StartPending", .bool(startPending)),
             ("ExitCode", .int(exitCode)), ("Error", .string(error)),
             ("StartedAt", .string(startedAt?.rfc3339 ?? Container.zeroTime)),
             ("FinishedAt", .string(finishedAt?.rfc3339 ?? Container.zeroTime)),
@@ -115,11 +146,12 @@ public struct ContainerState: Sendable, Equatable {
 
     init(json: JSON) {
         status = json["Status"]?.stringValue.flatMap(ContainerStatus.init(rawValue:)) ?? .dead
-        pid = Int32(clamping: json["Pid"]?.int64Value ?? 0)
-        pidStartTime = UInt64(clamping: json["PidStartTime"]?.int64Value ?? 0)
-        monitorPid = Int32(clamping: json["MonitorPid"]?.int64Value ?? 0)
-        monitorStartTime = UInt64(clamping: json["MonitorStartTime"]?.int64Value ?? 0)
-        exitCode = Int32(clamping: json["ExitCode"]?.int64Value ?? 0)
+        pid = max(0, json["Pid"]?.int32Value ?? 0)
+        pidStartTime = json["PidStartTime"]?.uint64Value ?? 0
+        monitorPid = max(0, json["MonitorPid"]?.int32Value ?? 0)
+        monitorStartTime = json["MonitorStartTime"]?.uint64Value ?? 0
+        startPending = json["StartPending"]?.boolValue ?? false
+        exitCode = json["ExitCode"]?.int32Value ?? 0
         error = json["Error"]?.stringValue ?? ""
         oomKilled = json["OOMKilled"]?.boolValue ?? false
         startedAt = json["StartedAt"]?.stringValue.flatMap(Timestamp.init(rfc3339:)).flatMap { $0.seconds > 0 ? $0 : nil }

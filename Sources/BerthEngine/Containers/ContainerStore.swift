@@ -15,27 +15,112 @@ public struct ContainerStore: Sendable {
     /// The lock serialising one container's transitions.
     public func lockPath(_ id: String) -> String { layout.locks + "/container-\(id).lock" }
 
-    /// Every container, newest first, with states made truthful.
+    /// Every container, newest first, with states made truthful. A container
+    /// whose record is damaged is listed too (status `dead`), never hidden:
+    /// its monitor, mounts and cgroup may still be there for `rm -f` to end.
     public func all() -> [Container] {
         FileSystem.list(layout.containers).compactMap { try? load(id: $0) }
             .sorted { $0.created > $1.created }
     }
 
-    /// Loads one container. A container recorded as running whose PID 1 is
-    /// gone (its monitor was killed) is reported as exited.
+    /// Loads one container with its state made truthful (docs/lifecycle.md):
+    /// - recorded running, PID 1 and monitor gone: `exited`, code 255;
+    /// - recorded running, monitor gone, PID 1 alive: still `running`, with
+    ///   `monitorLost` set (stop and rm release what the monitor held);
+    /// - a start pending (`StartPending`) by a monitor that is alive: `starting` set;
+    /// - a start pending by a monitor that died before recording a result:
+    ///   `dead` (nothing of it runs: its child dies with it, PR_SET_PDEATHSIG);
+    /// - a record that does not decode: a `dead` placeholder with `recordDamage`.
     public func load(id: String) throws(BerthError) -> Container {
-        let text: [UInt8]
-        do { text = try FileSystem.read(recordPath(id)) } catch {
+        var container: Container
+        switch loadRecord(id: id) {
+        case .missing:
             throw .notFound("No such container: \(id)")
+        case .damaged(let text, let reason):
+            return damaged(id: id, text: text, reason: reason)
+        case .ok(let c):
+            container = c
         }
-        var container = try Container(json: try JSONParser.parse(text))
-        if container.state.isActive && !ProcessTable.isAlive(container.state.pid, startTime: container.state.pidStartTime)
-            && !(container.state.monitorPid > 0
-                 && ProcessTable.isAlive(container.state.monitorPid, startTime: container.state.monitorStartTime)) {
-            // PID 1 is gone and so is its monitor, which would have recorded the exit.
-            container.state.setLost()
+        let s = container.state
+        let monitorAlive = s.monitorPid > 0 && ProcessTable.isAlive(s.monitorPid, startTime: s.monitorStartTime)
+        if s.isActive {
+            if monitorAlive { return container }
+            container.monitorLost = true
+            if !ProcessTable.isAlive(s.pid, startTime: s.pidStartTime) {
+                // PID 1 is gone and so is its monitor, which would have recorded the exit.
+                container.state.setLost()
+            }
+        } else if s.startPending {
+            if monitorAlive {
+                container.starting = true
+            } else {
+                container.monitorLost = true
+                container.state.setDead("the monitor (pid \(s.monitorPid)) died while starting the container; remove it with 'berth rm -f \(container.shortID)'")
+            }
+        } else if s.monitorPid > 0 && !monitorAlive {
+            container.monitorLost = true   // it ended without its own clean-up (killed in finish)
         }
         return container
+    }
+
+    /// What is on disk for one container, before any truth-making.
+    enum Record {
+        case missing
+        case damaged(text: [UInt8], reason: String)
+        case ok(Container)
+    }
+
+    /// Reads and decodes a record as written (no liveness checks).
+    func loadRecord(id: String) -> Record {
+        let text: [UInt8]
+        do { text = try FileSystem.read(recordPath(id)) } catch {
+            // The directory is renamed in and out whole (create, rm), so one
+            // without a record lost it: show it, do not hide it.
+            return FileSystem.isDirectory(layout.container(id)) && RandomID.isContainerID(id)
+                ? .damaged(text: [], reason: "container.json is missing") : .missing
+        }
+        do throws(BerthError) {
+            let container = try Container(json: try JSONParser.parse(text))
+            guard container.id == id else {
+                return .damaged(text: text, reason: "it names another container, \(container.id.prefix(12))")
+            }
+            return .ok(container)
+        } catch {
+            return .damaged(text: text, reason: error.message)
+        }
+    }
+
+    /// A placeholder for a container whose record does not decode: its ID
+    /// (the directory's name), whatever name and driver can be read from the
+    /// text, the default cgroup path, status `dead` with the reason.
+    func damaged(id: String, text: [UInt8], reason: String) -> Container {
+        let raw = String(decoding: text, as: UTF8.self)
+        let name = Self.salvage(raw, "Name").map { String($0.drop { $0 == "/" }) }
+            .flatMap { (try? ContainerNames.validate($0)) != nil ? $0 : nil } ?? ""
+        let storage = Self.salvage(raw, "Driver") ?? StoreConfig.load(layout).storage ?? ""
+        var c = Container(id: id, name: name, image: "", imageName: Self.salvage(raw, "Image") ?? "",
+                          command: [], env: [], workingDir: "/", user: "", hostname: "", tty: false,
+                          openStdin: false, autoRemove: false, isolation: Self.salvage(raw, "Isolation") ?? "",
+                          storage: storage)
+        var st = stat()
+        c.created = stat(layout.container(id), &st) == 0 ? Timestamp(seconds: Int64(st.st_mtim.tv_sec)) : Timestamp(seconds: 0)
+        c.cgroupPath = Cgroup.forContainer(id).path
+        c.state.setDead("the container record is damaged (\(reason)); remove the container with 'berth rm -f \(id.prefix(12))'")
+        c.recordDamage = reason
+        return c
+    }
+
+    /// The first `"KEY": "value"` string in damaged JSON text (no escapes), if any.
+    static func salvage(_ text: String, _ key: String) -> String? {
+        guard let range = text.firstRange(of: "\"\(key)\"") else { return nil }
+        var rest = text[range.upperBound...].drop { $0 == " " || $0 == "\n" || $0 == "\t" }
+        guard rest.first == ":" else { return nil }
+        rest = rest.dropFirst().drop { $0 == " " || $0 == "\n" || $0 == "\t" }
+        guard rest.first == "\"" else { return nil }
+        rest = rest.dropFirst()
+        guard let close = rest.firstIndex(where: { $0 == "\"" || $0 == "\\" }), rest[close] == "\"" else { return nil }
+        let value = String(rest[..<close])
+        return value.isEmpty || value.count > 4096 ? nil : value
     }
 
     /// Finds a container by exact name, full ID or unique ID prefix.
@@ -58,11 +143,31 @@ public struct ContainerStore: Sendable {
         try FileSystem.writeAtomically(recordPath(container.id), text: container.json.pretty(indent: 2) + "\n")
     }
 
+    /// Writes a record atomically but without fsync: a killed process leaves
+    /// the old record or the new one (rename), which is all the monitor's
+    /// start-time notes need; the `start` that waits for the monitor then
+    /// writes the state durably. Saves the two fsyncs per start that
+    /// `save` costs (docs/lifecycle.md).
+    public func saveWithoutSync(_ container: Container) throws(BerthError) {
+        let path = recordPath(container.id)
+        let tmp = "\(path).tmp-\(getpid())"
+        do throws(Errno) {
+            let fd = try FileDescriptor.open(tmp, O_WRONLY | O_CREAT | O_TRUNC, mode: 0o644)
+            do { try fd.write(container.json.pretty(indent: 2) + "\n") } catch { fd.close(); throw error }
+            fd.close()
+            if rename(tmp, path) != 0 { throw .current }
+        } catch {
+            unlink(tmp)
+            throw .syscall("write", path, error, fix: "check free space and permissions of the store")
+        }
+    }
+
     /// Reads, changes and writes a container under its lock; returns the result.
     @discardableResult
     public func update(_ id: String, _ change: (inout Container) throws(BerthError) -> Void) throws(BerthError) -> Container {
         try FileLock.withLock(lockPath(id)) { () throws(BerthError) -> Container in
             var container = try load(id: id)
+            if container.recordDamage != nil { throw .invalidState(container.state.error) }
             try change(&container)
             try save(container)
             return container
@@ -117,6 +222,17 @@ public struct ContainerStore: Sendable {
         try driver.unmount(containerDirectory: dir)
         if rename(dir, doomed) != 0 && errno != ENOENT { throw .syscall("rename", dir, .current) }
         try driver.remove(containerDirectory: doomed)
+        try FileSystem.removeTree(doomed)
+        unlink(lockPath(container.id))
+    }
+
+    /// Deletes a container directory when its storage driver is unknown
+    /// (a damaged record): unmount what is mounted below it, then remove it.
+    func deleteWithoutDriver(_ container: Container) throws(BerthError) {
+        let dir = layout.container(container.id)
+        let doomed = layout.tmp + "/rm-\(getpid())-\(container.id.prefix(12))"
+        MountPreparation.unmountAll(under: dir)
+        if rename(dir, doomed) != 0 && errno != ENOENT { throw .syscall("rename", dir, .current) }
         try FileSystem.removeTree(doomed)
         unlink(lockPath(container.id))
     }

@@ -7,7 +7,7 @@ public enum ContainerVerb: Sendable {
     /// The states in which the verb may act.
     var allowed: Set<ContainerStatus> {
         switch self {
-        case .start: [.created, .exited, .running, .dead]
+        case .start: [.created, .exited, .running]
         case .pause: [.running]
         case .unpause: [.paused]
         case .exec, .attach: [.running]
@@ -31,7 +31,8 @@ extension Container {
         let paused = state.status == .paused
         switch verb {
         case .start:
-            return "cannot start a paused container, try unpause instead"
+            return paused ? "cannot start a paused container, try unpause instead"
+                          : "cannot start container \(ref): it is dead: \(state.error)"
         case .pause:
             return paused ? "Container \(id) is already paused" : "Container \(id) is not running"
         case .unpause:

@@ -51,13 +51,24 @@ public enum ContainerNames {
         return [String(id.prefix(12)), id].first { !isTaken($0) }
     }
 
-    /// Checks `[a-zA-Z0-9][a-zA-Z0-9_.-]+`, Docker's rule, with Docker's message.
+    /// The longest name accepted (a DNS name's limit).
+    public static let maxLength = 253
+
+    /// Checks `[a-zA-Z0-9][a-zA-Z0-9_.-]+`, Docker's rule, with Docker's
+    /// message, and the length limit above.
     public static func validate(_ name: String) throws(BerthError) {
         let chars = Array(name)
         let ok = chars.count >= 2 && chars[0].isASCII && (chars[0].isLetter || chars[0].isNumber)
             && chars.dropFirst().allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "_.-".contains($0)) }
         if !ok {
-            throw .invalid("Invalid container name (\(name)), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed; pick another --name")
+            let shown = chars.count > 80 ? String(chars.prefix(80)) + "…" : name
+            throw .invalid("Invalid container name (\(shown)), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed; pick another --name")
+        }
+        // Docker has no limit, but the name is also the container's host name
+        // on its network (peers' /etc/hosts), and a host name longer than 253
+        // characters can never be resolved: refuse it here, not at lookup.
+        if chars.count > maxLength {
+            throw .invalid("Invalid container name (\(String(chars.prefix(40)))…, \(chars.count) characters): a name may have at most \(maxLength) characters; pick a shorter --name")
         }
     }
 }

@@ -27,6 +27,7 @@ public enum Monitor {
         _ = fcntl(readyFD, F_SETFD, FD_CLOEXEC)
         do throws(BerthError) {
             let session = try MonitorSession(root: root, id: id, registry: registry)
+            session.recordStarting()
             // The backend owns the start: the native backends share the
             // engine's clone path (`runNative`), the oci plugin drives its runtime.
             session.backend.run(session, readyFD: readyFD, waitAttach: waitAttach)
@@ -159,6 +160,35 @@ public final class MonitorSession {
         io.broadcast(.error(error.message))
         io.broadcast(.exit(code))
         io.close(socketPath: socketPath)
+    }
+
+    // MARK: the record, written by the monitor itself
+
+    /// The record must say what is true even if the `berth` that started
+    /// this monitor is killed before it writes a word: so the monitor writes
+    /// it itself. First, before it makes anything, that it is starting the
+    /// container (its PID and start time, `StartPending`); a reader that
+    /// finds this monitor gone knows the start crashed. The `start` that
+    /// launched it holds the container lock and waits for its report, so
+    /// these writes go without the lock, on its behalf.
+    func recordStarting() {
+        writeRecord { c in c.state.setStartPending(monitorPid: getpid(), monitorStartTime: ProcessTable.startTime(getpid()) ?? 0) }
+    }
+
+    /// Then, once PID 1 exists (held before exec, and killed with this
+    /// monitor until released: PR_SET_PDEATHSIG), that it runs. A backend's
+    /// start calls this as soon as it has PID 1.
+    public func recordRunning(_ pid: Int32) {
+        writeRecord { c in
+            c.state.setRunning(pid: pid, pidStartTime: ProcessTable.startTime(pid) ?? 0, monitorPid: getpid(),
+                               monitorStartTime: ProcessTable.startTime(getpid()) ?? 0)
+        }
+    }
+
+    private func writeRecord(_ change: (inout Container) -> Void) {
+        guard case .ok(var c) = store.loadRecord(id: container.id) else { return }
+        change(&c)
+        try? store.saveWithoutSync(c)
     }
 
     /// `/etc/hosts`, `/etc/hostname`, `/etc/resolv.conf` in the container

@@ -39,7 +39,7 @@ enum HostLeases {
         var holders: [IPv4: Holder] = [:]
         for (key, value) in members {
             guard let ip = IPv4(key), let root = value["Root"]?.stringValue, let id = value["Container"]?.stringValue else { continue }
-            let holder = Holder(root: root, container: id, pid: Int32(value["Pid"]?.intValue ?? 0))
+            let holder = Holder(root: root, container: id, pid: value["Pid"]?.int32Value ?? 0)
             if isLive(holder) { holders[ip] = holder }
         }
         return holders

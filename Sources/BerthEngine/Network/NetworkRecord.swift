@@ -86,7 +86,7 @@ public struct NetworkEndpoint: Sendable, Equatable {
         guard let ip = json["IPAddress"]?.stringValue.flatMap(IPv4.init),
               let gw = json["Gateway"]?.stringValue.flatMap(IPv4.init) else { return nil }
         self.init(network: network, networkID: json["NetworkID"]?.stringValue ?? "", address: ip,
-                  prefix: json["IPPrefixLen"]?.intValue ?? 16, gateway: gw,
+                  prefix: min(32, max(0, json["IPPrefixLen"]?.intValue ?? 16)), gateway: gw,
                   bridge: json["BerthBridge"]?.stringValue ?? "")
     }
 }

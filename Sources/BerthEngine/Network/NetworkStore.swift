@@ -156,7 +156,7 @@ public struct NetworkStore: Sendable {
         var leases: [IPv4: Lease] = [:]
         for (key, value) in members {
             guard let ip = IPv4(key), let id = value["Container"]?.stringValue else { continue }
-            leases[ip] = Lease(container: id, name: value["Name"]?.stringValue ?? "", pid: Int32(value["Pid"]?.intValue ?? 0))
+            leases[ip] = Lease(container: id, name: value["Name"]?.stringValue ?? "", pid: value["Pid"]?.int32Value ?? 0)
         }
         return leases
     }

@@ -87,6 +87,11 @@ public struct ContainerFactory {
             storeRoot: layout.root, driverDirectory: layout.driver(storage)))
         let id = RandomID.hex64()
         let hostname = o.hostname ?? String(id.prefix(12))
+        // sethostname(2) takes at most 64 bytes (HOST_NAME_MAX): refuse here,
+        // not at start, so a refused name creates nothing.
+        if hostname.utf8.count > 64 {
+            throw BerthError("invalid --hostname \(hostname.prefix(40))…: \(hostname.utf8.count) bytes, but the kernel takes at most 64; give a shorter host name")
+        }
         var container = Container(
             id: id, name: name, image: image.id, imageName: o.image, command: command,
             env: try environment(o, config, hostname: hostname), workingDir: o.workdir ?? nonEmpty(config["WorkingDir"]) ?? "/",
@@ -237,7 +242,7 @@ public struct ContainerFactory {
     private func environment(_ o: CreateOptions, _ config: JSON, hostname: String) throws(BerthError) -> [String] {
         var pairs: [(String, String)] = []
         for file in o.envFiles {
-            let text = try FileSystem.readText(file)
+            let text = try Self.readEnvFile(file)
             for line in text.split(separator: "\n") where !line.hasPrefix("#") && !line.allSatisfy({ $0 == " " }) {
                 pairs.append(try pair(String(line)))
             }
@@ -248,6 +253,40 @@ public struct ContainerFactory {
         env = ImageChanges.mergeEnv(env, [("HOSTNAME", hostname)])
         if o.tty { env = ImageChanges.mergeEnv(env, [("TERM", "xterm")]) }
         return ImageChanges.mergeEnv(env, pairs)
+    }
+
+    /// The largest `--env-file` read (Docker has no limit, but reads line by
+    /// line; Berth reads the whole file, so it bounds it).
+    public static let maxEnvFileBytes = 64 << 20
+
+    /// Reads an `--env-file`: only a regular file, at most 64 MiB, so that
+    /// `/dev/zero`, a FIFO or a growing log can never make create read for ever.
+    static func readEnvFile(_ path: String) throws(BerthError) -> String {
+        let fd: FileDescriptor
+        do { fd = try FileDescriptor.open(path, O_RDONLY | O_NONBLOCK) } catch {
+            throw BerthError("open env file \(path): \(error); give a readable file of KEY=VALUE lines")
+        }
+        defer { fd.close() }
+        guard let st = try? fd.stat(), st.st_mode & S_IFMT == S_IFREG else {
+            throw BerthError("env file \(path) is not a regular file; give a file of KEY=VALUE lines")
+        }
+        guard st.st_size <= maxEnvFileBytes else {
+            throw BerthError("env file \(path) is \(Format.size(Int64(st.st_size))), more than the 64MiB Berth reads; give a smaller file")
+        }
+        var out: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n: Int
+            do { n = try asErrno { try chunk.withUnsafeMutableBytes { try fd.read(into: $0) } } } catch {
+                throw .syscall("read env file", path, error)
+            }
+            if n == 0 { break }
+            out.append(contentsOf: chunk[0..<n])
+            if out.count > maxEnvFileBytes {   // it grew while we read
+                throw BerthError("env file \(path) grew past the 64MiB Berth reads while it was read; give a smaller file")
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// `K=V`, or `K` taking the value from the caller's environment.

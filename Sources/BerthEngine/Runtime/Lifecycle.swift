@@ -37,10 +37,18 @@ public struct Lifecycle {
 
     private func startWarm(_ ref: String, waitAttach: Bool) throws(BerthError) -> Container {
         let found = try containers.find(ref)
+        // Another berth's start (maybe killed since) whose monitor is still at
+        // work: wait for its outcome, outside the lock its monitor may need.
+        try awaitPendingStart(found.id)
         return try FileLock.withLock(containers.lockPath(found.id)) { () throws(BerthError) -> Container in
             var container = try containers.load(id: found.id)
             try container.ensureState(for: .start, ref: ref)
             if container.state.isActive { return container }
+            if container.starting {
+                throw .conflict("container \(ref) is being started by another berth process (monitor pid \(container.state.monitorPid)); try again")
+            }
+            // A monitor killed earlier left its cgroup, veth, port rules: release them first.
+            if container.monitorLost { try releaseMonitorHoldings(container) }
             let driver = try driver(for: container)
             let layers = try images.layerDirectories(of: try images.load(id: container.image))
             _ = try driver.mount(containerDirectory: layout.container(container.id), layers: layers)
@@ -57,19 +65,66 @@ public struct Lifecycle {
         }
     }
 
+    /// Waits (up to 30 s) while a live monitor is starting the container.
+    func awaitPendingStart(_ id: String) throws(BerthError) {
+        let deadline = Timestamp.monotonicMilliseconds() + 30_000
+        while let c = try? containers.load(id: id), c.starting {
+            if Timestamp.monotonicMilliseconds() > deadline {
+                throw .unavailable("container \(c.name) is still being started by monitor pid \(c.state.monitorPid) after 30 s; check 'berth ps -a' or remove it with 'berth rm -f'")
+            }
+            try Interruption.check()
+            usleep(5_000)
+        }
+    }
+
+    /// Does what a monitor does when its container ends, for a monitor that
+    /// is gone: kills what is left in the cgroup and removes it, takes the
+    /// container off its network (port rules, veth), unmounts its binds and
+    /// root. Idempotent; the caller holds the container lock.
+    func releaseMonitorHoldings(_ c: Container) throws(BerthError) {
+        let cgroup = Cgroup(path: c.cgroupPath)
+        cgroup.killAll()
+        try cgroup.remove()
+        if c.endpoint != nil {
+            if !c.ports.isEmpty { HostNetwork.unpublish(containerID: c.id) }
+            HostNetwork.detach(containerID: c.id)
+        }
+        MountPreparation.unmountAll(under: layout.container(c.id))
+        try? driver(for: c).unmount(containerDirectory: layout.container(c.id))
+    }
+
+    /// After a stop or kill: if the container's monitor is gone (kill -9)
+    /// and PID 1 has ended, release what the monitor held and record the
+    /// end, so that nothing of it stays on the host until `rm`.
+    func settleLostMonitor(_ id: String) throws(BerthError) {
+        try FileLock.withLock(containers.lockPath(id)) { () throws(BerthError) in
+            guard var c = try? containers.load(id: id), c.monitorLost, c.recordDamage == nil,
+                  !c.state.isActive else { return }
+            try releaseMonitorHoldings(c)
+            guard c.state.status != .dead else { return }   // a crashed start stays dead until rm
+            c.state.setMonitorReleased()
+            try containers.save(c)
+        }
+    }
+
     // MARK: stop, kill, wait
 
     /// Sends the stop signal, waits `timeout` seconds, then SIGKILLs the
     /// whole container; returns once the monitor has recorded the exit.
     public func stop(_ ref: String, timeout: Int?, signal name: String? = nil) throws(BerthError) {
         let container = try containers.find(ref)
-        guard container.state.isActive else { return }
+        guard container.state.isActive else {
+            if container.monitorLost { try settleLostMonitor(container.id) }
+            return
+        }
         let seconds = timeout ?? container.stopTimeout ?? 10
         let signal = Signals.number(name ?? container.stopSignal) ?? SIGTERM
         let pidfd = berth_pidfd_open(container.state.pid)
         defer { if pidfd >= 0 { close(pidfd) } }
-        guard pidfd >= 0, ProcessTable.isAlive(container.state.pid, startTime: container.state.pidStartTime) else {
+        guard container.state.pid > 1, pidfd >= 0,
+              ProcessTable.isAlive(container.state.pid, startTime: container.state.pidStartTime) else {
             try awaitRecordedExit(container)
+            try settleLostMonitor(container.id)
             return
         }
         // Each event is written before its signal is sent, so the monitor's
@@ -78,21 +133,31 @@ public struct Lifecycle {
         _ = berth_pidfd_send_signal(pidfd, signal)
         let cgroup = Cgroup(path: container.cgroupPath)
         if container.state.status == .paused { try? cgroup.thaw() }   // a frozen process cannot act on a signal
-        if !wait(pidfd, milliseconds: Int32(seconds * 1000)) {
+        if !wait(pidfd, milliseconds: Self.milliseconds(seconds)) {
             events.record("kill", container, [("signal", String(SIGKILL))])
             _ = berth_pidfd_send_signal(pidfd, SIGKILL)
             cgroup.killAll()
             _ = wait(pidfd, milliseconds: 10_000)
         }
         try awaitRecordedExit(container)
+        try settleLostMonitor(container.id)
         events.record("stop", container)
+    }
+
+    /// A stop timeout in poll(2)'s milliseconds: negative waits for ever
+    /// (Docker's -1), and a huge one is capped at Int32.max (24 days)
+    /// instead of overflowing.
+    static func milliseconds(_ seconds: Int) -> Int32 {
+        if seconds < 0 { return -1 }
+        let (ms, overflow) = seconds.multipliedReportingOverflow(by: 1000)
+        return overflow ? .max : Int32(clamping: ms)
     }
 
     /// Sends a signal to PID 1 (`kill -s`), as Docker does.
     public func kill(_ ref: String, signal: Int32) throws(BerthError) {
         let container = try containers.find(ref)
         try container.ensureState(for: .kill, ref: ref)
-        let pidfd = berth_pidfd_open(container.state.pid)
+        let pidfd = container.state.pid > 1 ? berth_pidfd_open(container.state.pid) : -1
         defer { if pidfd >= 0 { close(pidfd) } }
         try registry.runtime(container.isolation).signal(container, in: layout, signal)
         events.record("kill", container, [("signal", String(signal))])
@@ -100,6 +165,7 @@ public struct Lifecycle {
             Cgroup(path: container.cgroupPath).killAll()
             _ = wait(pidfd, milliseconds: 10_000)
             try awaitRecordedExit(container)
+            try settleLostMonitor(container.id)
         }
     }
 
@@ -119,11 +185,19 @@ public struct Lifecycle {
     /// With `interruptible`, Ctrl-C in the REPL ends the wait early (`wait`
     /// only: a `stop` or `rm -f` must finish what it started, or a Ctrl-C
     /// would turn its grace period into an immediate SIGKILL).
+    /// A container whose monitor is gone is waited for through PID 1 itself.
     func awaitRecordedExit(_ container: Container, limitMs: Int32 = 15_000, interruptible: Bool = false) throws(BerthError) {
-        let monitor = berth_pidfd_open(container.state.monitorPid)
-        if monitor >= 0 {
-            _ = wait(monitor, milliseconds: limitMs, interruptible: interruptible)
-            close(monitor)
+        let s = container.state
+        var fd: Int32 = -1
+        if s.monitorPid > 1, ProcessTable.isAlive(s.monitorPid, startTime: s.monitorStartTime) {
+            fd = berth_pidfd_open(s.monitorPid)
+        }
+        if fd < 0, s.pid > 1, ProcessTable.isAlive(s.pid, startTime: s.pidStartTime) {
+            fd = berth_pidfd_open(s.pid)
+        }
+        if fd >= 0 {
+            _ = wait(fd, milliseconds: limitMs, interruptible: interruptible)
+            close(fd)
         }
     }
 
@@ -170,10 +244,29 @@ public struct Lifecycle {
     /// (SIGKILL first). Afterwards no mount, cgroup, process or directory of it remains.
     public func remove(_ ref: String, force: Bool, volumes removeVolumes: Bool = false) throws(BerthError) {
         let container = try containers.find(ref)
-        if container.state.isActive {
-            if !force { try container.ensureState(for: .remove, ref: ref) }
+        if container.recordDamage != nil {
+            try removeDamaged(container, force: force)
+            return
+        }
+        if container.state.isActive || container.starting {
+            if !force {
+                if container.starting {
+                    throw .invalidState("You cannot remove a starting container \(container.id). Wait for its start or force remove")
+                }
+                try container.ensureState(for: .remove, ref: ref)
+            }
             let cgroup = Cgroup(path: container.cgroupPath)
-            let pidfd = berth_pidfd_open(container.state.pid)
+            if container.starting {
+                // Its monitor is mid-start: end it (its held child dies with it).
+                let s = container.state
+                // Only a process that is this container's monitor (by its command line).
+                if ProcessTable.isAlive(s.monitorPid, startTime: s.monitorStartTime),
+                   Self.monitorProcesses(of: container.id).contains(s.monitorPid) {
+                    let fd = berth_pidfd_open(s.monitorPid)
+                    if fd >= 0 { _ = berth_pidfd_send_signal(fd, SIGKILL); _ = wait(fd, milliseconds: 10_000); close(fd) }
+                }
+            }
+            let pidfd = container.state.pid > 1 ? berth_pidfd_open(container.state.pid) : -1
             if pidfd >= 0 { _ = berth_pidfd_send_signal(pidfd, SIGKILL); close(pidfd) }
             events.record("kill", container, [("signal", String(SIGKILL))])
             cgroup.killAll()
@@ -194,7 +287,9 @@ public struct Lifecycle {
             try cgroup.remove()
             // What a killed monitor left on the host: port rules, the veth.
             if current.endpoint != nil {
-                if !current.ports.isEmpty && current.state.monitorPid != 0 { HostNetwork.unpublish(containerID: current.id) }
+                if !current.ports.isEmpty && (current.state.monitorPid != 0 || current.monitorLost) {
+                    HostNetwork.unpublish(containerID: current.id)
+                }
                 HostNetwork.detach(containerID: current.id)
             }
             // Binds a chroot container (or a killed monitor) left mounted on the host,
@@ -212,6 +307,54 @@ public struct Lifecycle {
             for m in current.mounts where m.kind == .volume && ((try? store.get(m.source))?.anonymous ?? false) {
                 try? store.remove(m.source)
             }
+        }
+    }
+}
+
+extension Lifecycle {
+    /// Removes a container whose record is damaged: nothing in it can be
+    /// trusted, so everything a container of this ID can own is looked for
+    /// by the ID alone: monitors (by command line), cgroups (every place
+    /// Berth makes them), port rules and veth (named after the ID), mounts
+    /// under its directory, its leases on every network. `-f` is needed only
+    /// if a monitor of it is alive.
+    func removeDamaged(_ c: Container, force: Bool) throws(BerthError) {
+        let monitors = Self.monitorProcesses(of: c.id)
+        if !monitors.isEmpty && !force {
+            throw .invalidState("cannot remove container \(c.shortID): its record is damaged and its monitor (pid \(monitors[0])) is still running; force remove with 'berth rm -f'")
+        }
+        try FileLock.withLock(containers.lockPath(c.id)) { () throws(BerthError) in
+            for pid in monitors {
+                let fd = berth_pidfd_open(pid)
+                if fd >= 0 { _ = berth_pidfd_send_signal(fd, SIGKILL); _ = wait(fd, milliseconds: 10_000); close(fd) }
+            }
+            for path in ["/sys/fs/cgroup/freezer/berth/", "/sys/fs/cgroup/unified/berth/", "/sys/fs/cgroup/berth/"]
+            where FileSystem.exists(path + c.id) {
+                let cgroup = Cgroup(path: path + c.id)
+                cgroup.killAll()
+                try cgroup.remove()
+            }
+            HostNetwork.unpublish(containerID: c.id)
+            HostNetwork.detach(containerID: c.id)
+            MountPreparation.unmountAll(under: layout.container(c.id))
+            if let driver = try? driver(for: c) {
+                try containers.delete(c, driver: driver)
+            } else {
+                try containers.deleteWithoutDriver(c)
+            }
+        }
+        let networks = NetworkStore(layout: layout)
+        for n in networks.all() { networks.release(n.name, container: c.id) }
+        events.record("destroy", c)
+    }
+
+    /// PIDs of live monitors of container `id` (`berth … __monitor ID`).
+    static func monitorProcesses(of id: String) -> [Int32] {
+        FileSystem.list("/proc").compactMap { entry -> Int32? in
+            guard let pid = Int32(entry), pid > 1, pid != getpid(),
+                  let cmdline = try? FileSystem.read("/proc/\(entry)/cmdline") else { return nil }
+            let words = cmdline.split(whereSeparator: { $0 == 0 || $0 == 32 }).map { String(decoding: $0, as: UTF8.self) }
+            return words.contains("__monitor") && words.contains(id) ? pid : nil
         }
     }
 }

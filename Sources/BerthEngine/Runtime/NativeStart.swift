@@ -22,6 +22,7 @@ extension MonitorSession {
             failStart(error)
             return
         }
+        recordRunning(child.pid)
         if waitAttach {
             reportStarted(child.pid)
             awaitFirstClient()

@@ -39,6 +39,8 @@ public enum Format {
 
     /// go-units HumanDuration: `Less than a second`, `About a minute`, `3 hours`.
     public static func duration(seconds: Double) -> String {
+        // Clamped: a damaged or hostile timestamp must not trap the conversion.
+        let seconds = seconds.isFinite ? min(max(seconds, -1e15), 1e15) : 0
         let s = Int(seconds)
         if s < 1 { return "Less than a second" }
         if s == 1 { return "1 second" }
@@ -168,6 +170,11 @@ public enum RandomID {
         let hex = bytes.map { b in String(b, radix: 16).count == 1 ? "0" + String(b, radix: 16) : String(b, radix: 16) }.joined()
         if hex.prefix(12).allSatisfy(\.isNumber) { return hex64() }
         return hex
+    }
+
+    /// Whether `text` has the form of a container ID (64 lowercase hex digits).
+    public static func isContainerID(_ text: String) -> Bool {
+        text.utf8.count == 64 && text.utf8.allSatisfy { (48...57).contains($0) || (97...102).contains($0) }
     }
 
     /// A uniformly random integer in 0..<bound.

@@ -38,10 +38,34 @@ public enum JSON: Sendable, Equatable {
 
     /// The string value, if this is a string.
     public var stringValue: String? { if case .string(let s) = self { return s }; return nil }
-    /// The numeric value as Int, if this is a number.
-    public var intValue: Int? { if case .number(let n) = self { return Int(n) }; return nil }
-    /// The numeric value as Int64, if this is a number.
-    public var int64Value: Int64? { if case .number(let n) = self { return Int64(n) }; return nil }
+    /// The numeric value as Int, if this is a number. Fractions are cut off
+    /// and values beyond Int's range are clamped to it (JSON numbers are
+    /// doubles: Int64.max itself reads back as 2^63), so a record written by
+    /// an older or hostile writer never traps a reader; NaN is nil.
+    public var intValue: Int? { int64Value.map { Int($0) } }
+    /// The numeric value as Int64, clamped like `intValue`.
+    public var int64Value: Int64? {
+        guard case .number(let n) = self else { return nil }
+        return JSON.clampedInt64(n)
+    }
+    /// The numeric value as Int32, clamped to Int32's range (PIDs, exit codes).
+    public var int32Value: Int32? { int64Value.map { Int32(clamping: $0) } }
+    /// The numeric value as UInt64, clamped to 0 and UInt64's range (start times).
+    public var uint64Value: UInt64? {
+        guard case .number(let n) = self, !n.isNaN else { return nil }
+        if n <= 0 { return 0 }
+        if n >= 18_446_744_073_709_551_616.0 { return .max }
+        return UInt64(n)
+    }
+
+    /// A double as Int64 without trapping: truncated toward zero, clamped to
+    /// Int64's range; nil for NaN.
+    public static func clampedInt64(_ n: Double) -> Int64? {
+        if n.isNaN { return nil }
+        if n >= 9_223_372_036_854_775_808.0 { return .max }
+        if n <= -9_223_372_036_854_775_808.0 { return .min }
+        return Int64(n)
+    }
     /// The boolean value, if this is a bool.
     public var boolValue: Bool? { if case .bool(let b) = self { return b }; return nil }
     /// The elements, if this is an array.
@@ -115,7 +139,9 @@ extension JSON {
     }
 
     static func format(_ n: Double) -> String {
-        if n.isFinite, n == n.rounded(), abs(n) < 9.2e18 { return String(Int64(n)) }   // event timeNano is ~1.8e18
+        // Whole numbers print as integers up to Int64's range (2^63, the
+        // double Int64.max becomes, prints as Int64.max, as Docker prints it).
+        if n.isFinite, n == n.rounded(), abs(n) <= 9_223_372_036_854_775_808.0, let i = clampedInt64(n) { return String(i) }
         return "\(n)"
     }
 

@@ -2,6 +2,10 @@
 public struct JSONParser {
     private let bytes: [UInt8]
     private var index = 0
+    /// How deep the arrays and objects nest here: bounded, so hostile text
+    /// (`[[[[…`) is an error, not a stack overflow.
+    private var depth = 0
+    static let maxDepth = 512
 
     /// Parses a complete document.
     public static func parse(_ text: String) throws(BerthError) -> JSON {
@@ -49,8 +53,15 @@ public struct JSONParser {
         index += w.count
     }
 
+    private mutating func enter() throws(BerthError) {
+        depth += 1
+        if depth > Self.maxDepth { throw fail("nested deeper than \(Self.maxDepth) levels") }
+    }
+
     private mutating func object() throws(BerthError) -> JSON {
         index += 1
+        try enter()
+        defer { depth -= 1 }
         var members: [(String, JSON)] = []
         skipSpace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "}") { index += 1; return .object(members) }
@@ -72,6 +83,8 @@ public struct JSONParser {
 
     private mutating func array() throws(BerthError) -> JSON {
         index += 1
+        try enter()
+        defer { depth -= 1 }
         var items: [JSON] = []
         skipSpace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "]") { index += 1; return .array(items) }
@@ -135,6 +148,9 @@ public struct JSONParser {
         guard let n = Double(String(decoding: bytes[start..<index], as: UTF8.self)) else {
             throw fail("unexpected character")
         }
+        // 1e999 would become infinity, which JSON cannot write back (as Go's
+        // decoder, refuse it rather than store a record that no longer parses).
+        guard n.isFinite else { throw fail("number out of range") }
         return .number(n)
     }
 }

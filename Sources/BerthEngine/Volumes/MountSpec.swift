@@ -108,12 +108,30 @@ public struct MountSpec: Sendable, Equatable {
         return options.joined(separator: ",")
     }
 
+    /// The /proc files runc lets a mount cover (those lxcfs emulates).
+    static let procFilesAllowed = ["/proc/cpuinfo", "/proc/diskstats", "/proc/meminfo", "/proc/stat", "/proc/swaps",
+                                   "/proc/uptime", "/proc/loadavg", "/proc/slabinfo", "/proc/net/dev",
+                                   "/proc/sys/kernel/ns_last_pid"]
+
     private static func checked(_ spec: MountSpec, _ text: String) throws(BerthError) -> MountSpec {
         guard spec.target.hasPrefix("/"), spec.target.split(separator: "/").count > 0 else {
+            if spec.target.hasPrefix("/") {
+                throw BerthError("invalid volume specification: '\(text)': invalid specification: destination can't be '/'")
+            }
             throw BerthError("invalid mount target \"\(spec.target)\" in \(text): it must be an absolute path other than /")
         }
         if spec.target.split(separator: "/").contains("..") {
             throw BerthError("invalid mount target \"\(spec.target)\" in \(text): '..' is not allowed")
+        }
+        // The container's own /proc is mounted by the runtime; Docker (through
+        // runc) refuses anything else on or inside it, bar the few files lxcfs
+        // emulates. Refused here, at create, rather than at start.
+        let target = "/" + spec.target.split(separator: "/").joined(separator: "/")
+        if target == "/proc" {
+            throw BerthError("invalid volume specification: '\(text)': destination can't be '/proc': the container's /proc is mounted by Berth")
+        }
+        if target.hasPrefix("/proc/") && !procFilesAllowed.contains(target) {
+            throw BerthError("invalid volume specification: '\(text)': destination \(target) is inside /proc, where only \(procFilesAllowed.joined(separator: ", ")) may be mounted")
         }
         return spec
     }
