@@ -15,7 +15,7 @@ DEBUG_BIN := .build/debug/berth
 # nftables for published ports (nft); iproute2 for the tests to look at links;
 # docker-registry, skopeo, apache2-utils (htpasswd) and python3 (a
 # connection-cutting proxy) for the pull/push tests against a registry on loopback.
-DEB_PACKAGES := libedit-dev zlib1g-dev busybox-static tmux iproute2 nftables podman runc crun skopeo docker-registry apache2-utils python3
+DEB_PACKAGES := libedit-dev zlib1g-dev libseccomp-dev busybox-static tmux iproute2 nftables podman runc crun skopeo docker-registry apache2-utils python3
 
 .PHONY: all deps bench-deps build release image demo test bench clean
 

@@ -55,6 +55,7 @@ enum ContainerFlags {
         FlagSpec("publish", short: "p", value: "list", help: "Publish a container's port(s) to the host ([IP:]HOSTPORT:CONTAINERPORT[/tcp|udp])"),
         FlagSpec("publish-all", short: "P", help: "Publish all exposed ports to random ports"),
         FlagSpec("read-only", help: "Mount the container's root filesystem as read only"),
+        FlagSpec("security-opt", value: "list", help: "Security options (seccomp=PROFILE.json, seccomp=unconfined)", completion: .files),
         FlagSpec("stop-signal", value: "string", help: "Signal to stop the container", default: "SIGTERM"),
         FlagSpec("stop-timeout", value: "int", help: "Timeout (in seconds) to stop a container"),
         FlagSpec("volume", short: "v", value: "list", help: "Bind mount a volume (HOST-DIR:CONTAINER-DIR[:ro], NAME:CONTAINER-DIR, CONTAINER-DIR)", completion: .files),
@@ -111,6 +112,7 @@ enum ContainerFlags {
         o.publish = args.strings("publish")
         o.publishAll = args.bool("publish-all")
         o.readOnly = args.bool("read-only")
+        o.securityOpt = args.strings("security-opt")
         o.stopSignal = args.string("stop-signal")
         o.stopTimeout = try args.int("stop-timeout")
         o.resources = try resources(args)

@@ -18,6 +18,10 @@ public struct IsolationPlan: Sendable, Equatable {
     /// An external OCI runtime (runc, crun…) that starts the container from a
     /// bundle instead of Berth's own clone; nil for the native backends.
     public var ociRuntime: String?
+    /// Whether the container's processes get a seccomp filter (Docker's
+    /// default profile, or the one `--security-opt seccomp=` names). True
+    /// unless the backend isolates nothing (chroot).
+    public var seccomp: Bool
 
     /// Describes an isolation plan.
     public init(cloneFlags: Int32, pivotRoot: Bool, capabilities: UInt64, maskedPaths: [String],
@@ -29,6 +33,7 @@ public struct IsolationPlan: Sendable, Equatable {
         self.readonlyPaths = readonlyPaths
         self.ptyInside = ptyInside
         self.ociRuntime = nil
+        self.seccomp = true
     }
 }
 

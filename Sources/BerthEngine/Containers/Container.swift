@@ -39,6 +39,9 @@ public struct Container: Sendable {
     public var resources: Resources
     /// Binds, volumes and tmpfs mounts, in the order they are mounted.
     public var mounts: [MountSpec]
+    /// `--security-opt` as Docker records it (`seccomp=unconfined`,
+    /// `seccomp={…profile…}`); empty for Docker's default profile.
+    public var securityOpt: [String] = []
     public var state: ContainerState
     /// Where the store keeps volumes, for the Mounts view in `inspect`.
     public var volumesRoot: String = ""
@@ -95,6 +98,7 @@ public struct Container: Sendable {
                 ("NetworkMode", .string(networkMode)),
                 ("PortBindings", PortBinding.map(ports)),
                 ("ReadonlyRootfs", .bool(readonlyRoot)),
+                ("SecurityOpt", securityOpt.isEmpty ? .null : .strings(securityOpt)),
                 ("CgroupParent", .string(cgroupPath)),
                 ("Mounts", .array(mounts.map(\.record))),
             ] + resources.json)),
@@ -167,6 +171,7 @@ public struct Container: Sendable {
             }
         }
         readonlyRoot = host["ReadonlyRootfs"]?.boolValue ?? false
+        securityOpt = host["SecurityOpt"]?.stringArray ?? []
         stopSignal = config["StopSignal"]?.stringValue ?? "SIGTERM"
         stopTimeout = config["StopTimeout"]?.intValue
         cgroupPath = host["CgroupParent"]?.stringValue ?? ""

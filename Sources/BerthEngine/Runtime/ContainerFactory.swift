@@ -34,6 +34,8 @@ public struct CreateOptions: Sendable {
     public var mounts: [MountSpec] = []
     /// `--volumes-from CONTAINER[:ro|rw]`.
     public var volumesFrom: [String] = []
+    /// `--security-opt seccomp=FILE|unconfined`.
+    public var securityOpt: [String] = []
 
     public init(image: String) { self.image = image }
 }
@@ -97,6 +99,9 @@ public struct ContainerFactory {
         guard container.workingDir.hasPrefix("/") else {
             throw BerthError("the working directory '\(container.workingDir)' is invalid; it needs to be an absolute path")
         }
+        let seccompApplies = try backend.plan(for: IsolationRequest(hostNetwork: networkMode == "host",
+                                                                    runtime: runtime.isEmpty ? nil : runtime)).seccomp
+        container.securityOpt = try SecurityOptions.resolve(o.securityOpt, backend: isolation, seccompApplies: seccompApplies)
         let isolates = backend.isolates
         if !isolates && o.readOnly {
             throw .invalid("the \(isolation) backend cannot make the root read-only (it has no mount namespace); drop --read-only")

@@ -70,6 +70,8 @@ extension MonitorSession {
         request.endpoint = container.endpoint
         if cgroup.version == "v2" { request.cgroupDirectory = cgroup.path }
         request.monitorReportFD = reportFD
+        // Compiled here, before the clone: the child only loads it.
+        request.seccomp = try SecurityOptions.seccompProgram(container.securityOpt, plan: plan)
         let child = try Spawner.spawn(request)
         closeChildEnds()
         do throws(BerthError) {

@@ -55,13 +55,15 @@ struct berth_spawn_config {
     uint32_t net_address, net_gateway;  /* IPv4, network byte order */
     int net_prefix;
     int cgroup_fd;                      /* >= 0: a cgroup v2 directory to clone straight into (CLONE_INTO_CGROUP) */
+    const void *seccomp_filter;         /* struct sock_filter[seccomp_len], compiled before the clone */
+    unsigned short seccomp_len;         /* 0: no seccomp filter (unconfined, or the chroot backend) */
 };
 
 /// The stage at which a child failed.
 enum berth_spawn_stage {
     BERTH_STAGE_SYNC = 1, BERTH_STAGE_MOUNT, BERTH_STAGE_PIVOT, BERTH_STAGE_HOSTNAME,
     BERTH_STAGE_TTY, BERTH_STAGE_STDIO, BERTH_STAGE_CWD, BERTH_STAGE_USER,
-    BERTH_STAGE_CAPS, BERTH_STAGE_EXEC, BERTH_STAGE_NETWORK,
+    BERTH_STAGE_CAPS, BERTH_STAGE_EXEC, BERTH_STAGE_NETWORK, BERTH_STAGE_SECCOMP,
 };
 
 /// What a failed child reports before _exit.
@@ -98,6 +100,8 @@ struct berth_exec_config {
                                            straight into it (CLONE_INTO_CGROUP) and writes no cgroup.procs */
     int error_fd;                       /* close-on-exec; struct berth_spawn_error on failure */
     int detach;                         /* the intermediate process exits at once (exec -d) */
+    const void *seccomp_filter;         /* the container's filter, as for berth_spawn_config */
+    unsigned short seccomp_len;
 };
 
 /// Forks a helper that joins the container's namespaces (ipc, uts, net, pid,

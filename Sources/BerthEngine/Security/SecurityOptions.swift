@@ -1,0 +1,120 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CBerthLinux
+
+/// `--security-opt`, as Docker takes it and records it in
+/// `HostConfig.SecurityOpt`: `seccomp=unconfined`, or `seccomp=` followed by
+/// the profile's JSON, read from the file at create (so editing or deleting
+/// the file later does not change the container). No entry means Docker's
+/// default profile.
+public enum SecurityOptions {
+    /// The largest profile file read (Docker's own is 12 KB).
+    static let maxProfileSize = 1 << 20
+
+    /// Checks the values given to `--security-opt` and returns what the
+    /// container records. `seccompApplies` is false for a backend that loads
+    /// no filter (chroot): a profile is then refused rather than ignored.
+    public static func resolve(_ values: [String], backend: String, seccompApplies: Bool) throws(BerthError) -> [String] {
+        var seccomp: String?
+        for value in values {
+            // Docker's CLI also takes the old `seccomp:FILE` spelling.
+            let separator = value.firstIndex(of: "=") ?? value.firstIndex(of: ":")
+            guard let separator else { throw unsupported(value) }
+            let key = String(value[..<separator]), setting = String(value[value.index(after: separator)...])
+            guard key == "seccomp" else { throw unsupported(value) }
+            switch setting {
+            case "":
+                throw BerthError.invalid("--security-opt seccomp= needs a value: a profile's path, or unconfined")
+            case "unconfined":
+                seccomp = "seccomp=unconfined"
+            case "builtin":
+                seccomp = nil
+            default:
+                guard seccompApplies else {
+                    throw BerthError.invalid("the \(backend) backend loads no seccomp filter (it does not isolate the container); drop --security-opt \(value)")
+                }
+                let text = try readProfile(setting)
+                let json: JSON
+                do { json = try JSONParser.parse(text) } catch { throw SeccompProfile.bad(setting, error.message) }
+                _ = try SeccompProfile.parse(json, source: setting)   // refused now, not at start
+                seccomp = "seccomp=" + json.compact
+            }
+        }
+        return seccomp.map { [$0] } ?? []
+    }
+
+    private static func unsupported(_ value: String) -> BerthError {
+        .invalid("invalid --security-opt \"\(value)\": Berth supports seccomp=PROFILE.json, seccomp=unconfined and seccomp=builtin")
+    }
+
+    private static func readProfile(_ path: String) throws(BerthError) -> String {
+        var st = stat()
+        guard stat(path, &st) == 0 else {
+            throw BerthError.syscall("open", "seccomp profile \(path)", .current, fix: "give the path of a JSON profile, or seccomp=unconfined")
+        }
+        guard st.st_mode & S_IFMT == S_IFREG else {
+            throw BerthError.invalid("seccomp profile \(path) is not a regular file; give the path of a JSON profile")
+        }
+        guard st.st_size <= maxProfileSize else {
+            throw BerthError.invalid("seccomp profile \(path) is \(st.st_size) bytes, more than the \(maxProfileSize) a profile may have; is it the right file?")
+        }
+        return try FileSystem.readText(path)
+    }
+
+    /// The profile a container runs under, from what it recorded: Docker's
+    /// default when it recorded none, nil when unconfined.
+    public static func seccompProfile(_ recorded: [String]) throws(BerthError) -> SeccompProfile? {
+        guard let entry = recorded.last(where: { $0.hasPrefix("seccomp=") }) else { return .docker }
+        let value = String(entry.dropFirst("seccomp=".count))
+        if value == "unconfined" { return nil }
+        return try SeccompProfile.parse(value, source: "recorded in the container")
+    }
+
+    /// The filter a container's processes get under `plan`, compiled; nil
+    /// when the backend loads none or the container is unconfined.
+    public static func seccompProgram(_ recorded: [String], plan: IsolationPlan) throws(BerthError) -> SeccompProgram? {
+        guard plan.seccomp, let profile = try seccompProfile(recorded) else { return nil }
+        return try SeccompProgram.compile(profile.filter(capabilities: plan.capabilities))
+    }
+}
+
+/// A compiled seccomp filter (classic BPF), ready to hand to the kernel in
+/// the container's child.
+public struct SeccompProgram: Sendable {
+    /// `struct sock_filter` records, 8 bytes each.
+    public let bytes: [UInt8]
+    /// How many BPF instructions.
+    public var count: Int { bytes.count / 8 }
+
+    /// Compiles with libseccomp (loaded on first use).
+    public static func compile(_ filter: SeccompProfile.Filter) throws(BerthError) -> SeccompProgram {
+        let arena = CStringArena()
+        defer { arena.free() }
+        let args = UnsafeMutablePointer<berth_seccomp_arg>.allocate(capacity: max(1, filter.rules.reduce(0) { $0 + $1.args.count }))
+        defer { args.deallocate() }
+        let rules = UnsafeMutablePointer<berth_seccomp_rule>.allocate(capacity: max(1, filter.rules.count))
+        defer { rules.deallocate() }
+        var used = 0
+        for (i, r) in filter.rules.enumerated() {
+            let first = args + used
+            for a in r.args {
+                args[used] = berth_seccomp_arg(index: a.index, op: a.opCode, value: a.value, value_two: a.valueTwo)
+                used += 1
+            }
+            rules[i] = berth_seccomp_rule(name: arena.string(r.name), action: r.action, nargs: UInt32(r.args.count),
+                                          args: UnsafePointer(first))
+        }
+        var program = berth_seccomp_program()
+        var message = [CChar](repeating: 0, count: 256)
+        let rc = berth_seccomp_compile(filter.defaultAction, arena.array(filter.architectures), Int32(filter.architectures.count),
+                                       rules, Int32(filter.rules.count), &program, &message, message.count)
+        guard rc == 0 else {
+            let text = String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            throw BerthError.unavailable("cannot compile the seccomp filter: \(text); install libseccomp2 (apt-get install -y libseccomp2), or run with --security-opt seccomp=unconfined")
+        }
+        defer { berth_seccomp_free(&program) }
+        let bytes = [UInt8](UnsafeRawBufferPointer(start: program.filter, count: Int(program.len) * 8))
+        return SeccompProgram(bytes: bytes)
+    }
+}
