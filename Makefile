@@ -9,13 +9,14 @@ BUSYBOX_TAR := .build/busybox.tar
 RELEASE_BIN := .build/release/berth
 DEBUG_BIN := .build/debug/berth
 
-# Debian packages Berth needs to build and test: libedit and zlib headers,
-# busybox-static for the image, tmux to drive the REPL in tests, podman (with
+# Debian packages Berth needs to build and test: libedit, zlib and libseccomp
+# headers (libseccomp itself is loaded only when a container starts); gcc and
+# libc6-dev to build the seccomp tests' static probe; busybox-static for the image, tmux to drive the REPL in tests, podman (with
 # runc, crun) for the save/load interoperability tests and the oci backend;
 # nftables for published ports (nft); iproute2 for the tests to look at links;
 # docker-registry, skopeo, apache2-utils (htpasswd) and python3 (a
 # connection-cutting proxy) for the pull/push tests against a registry on loopback.
-DEB_PACKAGES := libedit-dev zlib1g-dev libseccomp-dev busybox-static tmux iproute2 nftables podman runc crun skopeo docker-registry apache2-utils python3
+DEB_PACKAGES := libedit-dev zlib1g-dev libseccomp-dev gcc libc6-dev busybox-static tmux iproute2 nftables podman runc crun skopeo docker-registry apache2-utils python3
 
 .PHONY: all deps bench-deps build release image demo test bench clean
 
