@@ -71,7 +71,7 @@ static uint32_t arch_token(const char *name) {
 static int read_program(int fd, struct berth_seccomp_program *out) {
     struct stat st;
     if (fstat(fd, &st) != 0) return -1;
-    if (st.st_size <= 0 || st.st_size % 8 != 0 || st.st_size / 8 > 65535) { errno = EINVAL; return -1; }
+    if (st.st_size <= 0 || st.st_size % 8 != 0 || st.st_size / 8 > 4096) { errno = E2BIG; return -1; }   /* BPF_MAXINSNS */
     char *buf = malloc((size_t)st.st_size);
     if (!buf) return -1;
     size_t got = 0;

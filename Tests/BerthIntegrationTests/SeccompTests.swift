@@ -94,6 +94,17 @@ struct SeccompTests {
             #expect(s.inspect("open", "{{json .HostConfig.SecurityOpt}}") == #"["seccomp=unconfined"]"#)
             #expect(s.berth("create", "--name", "dflt", "busybox").status == 0)
             #expect(s.inspect("dflt", "{{json .HostConfig.SecurityOpt}}") == "null", "Docker shows null for the default profile")
+            // The compiled program is cached in the store; a damaged cache file is
+            // ignored (compiled again and replaced), never loaded.
+            let cached = sh("ls \(shellQuote(s.root))/cache/seccomp/*.bpf").stdout.split(separator: "\n").map(String.init)
+            #expect(cached.count == 1, "one cached filter: \(cached)")
+            if let file = cached.first {
+                writeFile(file, "not a filter")
+                let again = s.berth("run", "--rm", "busybox", "grep", "^Seccomp:", "/proc/1/status")
+                #expect(again.status == 0 && again.stdout.hasSuffix("2\n"), "after a damaged cache: \(again.stdout) \(again.stderr)")
+                let size = Int(sh("stat -c %s \(shellQuote(file))").stdout.trimmingSpacesAndNewlines) ?? 0
+                #expect(size % 8 == 0 && size > 800, "rewritten with the compiled program: \(size) bytes")
+            }
         }
     }
 

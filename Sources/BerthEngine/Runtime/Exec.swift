@@ -45,7 +45,8 @@ public struct Executor {
         })
         if o.tty { env = ImageChanges.mergeEnv(env, [("TERM", "xterm")]) }
         // Docker applies the container's profile to exec'd processes too.
-        let seccomp = try SecurityOptions.seccompProgram(container.securityOpt, plan: plan)
+        let seccomp = try SecurityOptions.seccompProgram(container.securityOpt, plan: plan,
+                                                         cache: lifecycle.layout.seccompCache)
         return try launch(container, o, env: env, user: user, caps: plan.capabilities, seccomp: seccomp, stdio: stdio) {
             CgroupWarmup.reap(warmup)
             warmup = 0

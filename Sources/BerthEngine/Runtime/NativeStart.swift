@@ -71,7 +71,8 @@ extension MonitorSession {
         if cgroup.version == "v2" { request.cgroupDirectory = cgroup.path }
         request.monitorReportFD = reportFD
         // Compiled here, before the clone: the child only loads it.
-        request.seccomp = try SecurityOptions.seccompProgram(container.securityOpt, plan: plan)
+        request.seccomp = try SecurityOptions.seccompProgram(container.securityOpt, plan: plan,
+                                                             cache: store.layout.seccompCache)
         let child = try Spawner.spawn(request)
         closeChildEnds()
         do throws(BerthError) {

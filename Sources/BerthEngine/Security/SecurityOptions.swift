@@ -73,9 +73,42 @@ public enum SecurityOptions {
 
     /// The filter a container's processes get under `plan`, compiled; nil
     /// when the backend loads none or the container is unconfined.
-    public static func seccompProgram(_ recorded: [String], plan: IsolationPlan) throws(BerthError) -> SeccompProgram? {
-        guard plan.seccomp, let profile = try seccompProfile(recorded) else { return nil }
-        return try SeccompProgram.compile(profile.filter(capabilities: plan.capabilities))
+    ///
+    /// libseccomp needs about 7 ms for Docker's profile on x86_64 (three
+    /// architectures, a binary tree of syscalls), most of what the filter
+    /// costs a `run`. So the program is kept in `cache` (the store's
+    /// cache/seccomp), named by a digest of everything that decides it: the
+    /// profile's text, the capabilities, the architecture, the kernel
+    /// release and the dynamic loader's cache (which changes when libseccomp
+    /// is upgraded). A hit reads one small file; a miss compiles and stores.
+    public static func seccompProgram(_ recorded: [String], plan: IsolationPlan,
+                                      cache: String? = nil) throws(BerthError) -> SeccompProgram? {
+        guard plan.seccomp else { return nil }
+        let entry = recorded.last(where: { $0.hasPrefix("seccomp=") })
+        if entry == "seccomp=unconfined" { return nil }
+        let path = cache.map { $0 + "/" + cacheKey(entry ?? DefaultSeccompProfile.json, capabilities: plan.capabilities) + ".bpf" }
+        if let path, let bytes = try? FileSystem.read(path), let program = SeccompProgram(bytes: bytes) {
+            return program
+        }
+        guard let profile = try seccompProfile(recorded) else { return nil }
+        let program = try SeccompProgram.compile(profile.filter(capabilities: plan.capabilities))
+        if let path, let cache {
+            // A cache: a write that fails (read-only store, full disk) costs only the next compile.
+            try? FileSystem.makeDirectories(cache, mode: 0o700)
+            try? FileSystem.writeAtomically(path, program.bytes, mode: 0o600)
+        }
+        return program
+    }
+
+    static func cacheKey(_ profile: String, capabilities: UInt64) -> String {
+        let host = SeccompProfile.Host.current
+        var st = stat()
+        let loader = stat("/etc/ld.so.cache", &st) == 0 ? "\(st.st_size).\(st.st_mtim.tv_sec).\(st.st_mtim.tv_nsec)" : "-"
+        var u = utsname()
+        uname(&u)
+        let release = withUnsafeBytes(of: u.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        let text = "berth-seccomp-1\n\(host.goArch)\n\(release)\n\(loader)\n\(String(capabilities, radix: 16))\n\(profile)"
+        return SHA256.hex(SHA256.hash(Array(text.utf8)))
     }
 }
 
@@ -86,6 +119,15 @@ public struct SeccompProgram: Sendable {
     public let bytes: [UInt8]
     /// How many BPF instructions.
     public var count: Int { bytes.count / 8 }
+
+    /// A program from stored bytes; nil unless they are whole instructions
+    /// the kernel could take (1 to 4096 of them).
+    init?(bytes: [UInt8]) {
+        guard !bytes.isEmpty, bytes.count % 8 == 0, bytes.count / 8 <= 4096 else { return nil }
+        self.bytes = bytes
+    }
+
+    private init(compiled: [UInt8]) { bytes = compiled }
 
     /// Compiles with libseccomp (loaded on first use).
     public static func compile(_ filter: SeccompProfile.Filter) throws(BerthError) -> SeccompProgram {
@@ -115,6 +157,6 @@ public struct SeccompProgram: Sendable {
         }
         defer { berth_seccomp_free(&program) }
         let bytes = [UInt8](UnsafeRawBufferPointer(start: program.filter, count: Int(program.len) * 8))
-        return SeccompProgram(bytes: bytes)
+        return SeccompProgram(compiled: bytes)
     }
 }
