@@ -214,6 +214,11 @@ struct SeccompTests {
                 expectOneErrorLine(s.berth("create", "--security-opt", "seccomp=" + dir + "/" + name, "busybox"),
                                    naming: naming, status: 125)
             }
+            // Well-formed, but more than the kernel's 4096 BPF instructions: refused at create, not at each start.
+            let rules = (0..<6000).map { #"{"names": ["ioctl"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 1, "value": \#($0), "op": "SCMP_CMP_EQ"}]}"# }
+            writeFile(dir + "/big.json", #"{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": ["# + rules.joined(separator: ",") + "]}")
+            expectOneErrorLine(s.berth("create", "--security-opt", "seccomp=" + dir + "/big.json", "busybox"),
+                               naming: ["big.json", "4096"], status: 125)
             expectOneErrorLine(s.berth("create", "--security-opt", "seccomp=" + dir + "/missing.json", "busybox"),
                                naming: ["missing.json", "No such file"], status: 125)
             expectOneErrorLine(s.berth("create", "--security-opt", "seccomp=" + dir, "busybox"),

@@ -99,9 +99,9 @@ public struct ContainerFactory {
         guard container.workingDir.hasPrefix("/") else {
             throw BerthError("the working directory '\(container.workingDir)' is invalid; it needs to be an absolute path")
         }
-        let seccompApplies = try backend.plan(for: IsolationRequest(hostNetwork: networkMode == "host",
-                                                                    runtime: runtime.isEmpty ? nil : runtime)).seccomp
-        container.securityOpt = try SecurityOptions.resolve(o.securityOpt, backend: isolation, seccompApplies: seccompApplies)
+        let plan = try backend.plan(for: IsolationRequest(hostNetwork: networkMode == "host",
+                                                          runtime: runtime.isEmpty ? nil : runtime))
+        container.securityOpt = try SecurityOptions.resolve(o.securityOpt, backend: isolation, plan: plan)
         let isolates = backend.isolates
         if !isolates && o.readOnly {
             throw .invalid("the \(isolation) backend cannot make the root read-only (it has no mount namespace); drop --read-only")

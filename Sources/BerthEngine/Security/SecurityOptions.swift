@@ -13,9 +13,12 @@ public enum SecurityOptions {
     static let maxProfileSize = 1 << 20
 
     /// Checks the values given to `--security-opt` and returns what the
-    /// container records. `seccompApplies` is false for a backend that loads
-    /// no filter (chroot): a profile is then refused rather than ignored.
-    public static func resolve(_ values: [String], backend: String, seccompApplies: Bool) throws(BerthError) -> [String] {
+    /// container records. `plan` is the container's: a backend that loads no
+    /// filter (chroot) refuses a profile rather than ignoring it, and a
+    /// profile is compiled once now for the plan's capabilities, so that one
+    /// libseccomp or the kernel cannot take (more than 4096 instructions)
+    /// fails `create`, not every `start`.
+    public static func resolve(_ values: [String], backend: String, plan: IsolationPlan) throws(BerthError) -> [String] {
         var seccomp: String?
         for value in values {
             // Docker's CLI also takes the old `seccomp:FILE` spelling.
@@ -31,13 +34,14 @@ public enum SecurityOptions {
             case "builtin":
                 seccomp = nil
             default:
-                guard seccompApplies else {
+                guard plan.seccomp else {
                     throw BerthError.invalid("the \(backend) backend loads no seccomp filter (it does not isolate the container); drop --security-opt \(value)")
                 }
                 let text = try readProfile(setting)
                 let json: JSON
                 do { json = try JSONParser.parse(text) } catch { throw SeccompProfile.bad(setting, error.message) }
-                _ = try SeccompProfile.parse(json, source: setting)   // refused now, not at start
+                let profile = try SeccompProfile.parse(json, source: setting)   // refused now, not at start
+                _ = try SeccompProgram.compile(profile.filter(capabilities: plan.capabilities), source: setting)
                 seccomp = "seccomp=" + json.compact
             }
         }
@@ -129,8 +133,8 @@ public struct SeccompProgram: Sendable {
 
     private init(compiled: [UInt8]) { bytes = compiled }
 
-    /// Compiles with libseccomp (loaded on first use).
-    public static func compile(_ filter: SeccompProfile.Filter) throws(BerthError) -> SeccompProgram {
+    /// Compiles with libseccomp (loaded on first use); `source` names the profile in errors.
+    public static func compile(_ filter: SeccompProfile.Filter, source: String = "the seccomp profile") throws(BerthError) -> SeccompProgram {
         let arena = CStringArena()
         defer { arena.free() }
         let args = UnsafeMutablePointer<berth_seccomp_arg>.allocate(capacity: max(1, filter.rules.reduce(0) { $0 + $1.args.count }))
@@ -153,7 +157,10 @@ public struct SeccompProgram: Sendable {
                                        rules, Int32(filter.rules.count), &program, &message, message.count)
         guard rc == 0 else {
             let text = String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            throw BerthError.unavailable("cannot compile the seccomp filter: \(text); install libseccomp2 (apt-get install -y libseccomp2), or run with --security-opt seccomp=unconfined")
+            if text.hasPrefix("cannot load libseccomp") {
+                throw BerthError.unavailable("cannot compile the seccomp filter: \(text); install libseccomp2 (apt-get install -y libseccomp2), or run with --security-opt seccomp=unconfined")
+            }
+            throw BerthError.invalid("cannot compile \(source) into a seccomp filter: \(text); simplify the profile, or run with --security-opt seccomp=unconfined")
         }
         defer { berth_seccomp_free(&program) }
         let bytes = [UInt8](UnsafeRawBufferPointer(start: program.filter, count: Int(program.len) * 8))
