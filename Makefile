@@ -11,8 +11,9 @@ DEBUG_BIN := .build/debug/berth
 
 # Debian packages Berth needs to build and test: libedit, zlib and libseccomp
 # headers (libseccomp itself is loaded only when a container starts); gcc and
-# libc6-dev to build the seccomp tests' static probe; busybox-static for the image, tmux to drive the REPL in tests, podman (with
-# runc, crun) for the save/load interoperability tests and the oci backend;
+# libc6-dev to build the seccomp tests' static probe; busybox-static for the
+# image, tmux to drive the REPL in tests, podman (with runc, crun) for the
+# save/load interoperability tests and the oci backend;
 # nftables for published ports (nft); iproute2 for the tests to look at links;
 # docker-registry, skopeo, apache2-utils (htpasswd) and python3 (a
 # connection-cutting proxy) for the pull/push tests against a registry on loopback.

@@ -64,8 +64,6 @@ public struct SeccompProfile: Sendable, Equatable {
         public var arches: [String] = []
         public var caps: [String] = []
         public var minKernel: [Int]?
-
-        var isEmpty: Bool { arches.isEmpty && caps.isEmpty && minKernel == nil }
     }
 
     /// One entry of `syscalls`.
