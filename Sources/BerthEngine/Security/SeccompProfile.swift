@@ -167,11 +167,15 @@ public struct SeccompProfile: Sendable, Equatable {
         return out
     }
 
-    private static func number(_ value: JSON, _ field: String, _ source: String, max: Double) throws(BerthError) -> UInt64 {
-        guard case .number(let n) = value, n >= 0, n == n.rounded(), n <= max else {
-            throw bad(source, "\(field) is not a whole number from 0 to \(UInt64(exactly: max).map(String.init) ?? "2^64-1")")
+    /// 2^64, exactly representable as a Double (2^64 - 1 is not).
+    private static let twoTo64 = 18_446_744_073_709_551_616.0
+
+    /// A whole number from 0 to `max`; `max` nil for any 64-bit value.
+    private static func number(_ value: JSON, _ field: String, _ source: String, max: Double?) throws(BerthError) -> UInt64 {
+        guard case .number(let n) = value, n >= 0, n == n.rounded(), n < (max.map { $0 + 1 } ?? twoTo64) else {
+            throw bad(source, "\(field) is not a whole number from 0 to \(max.map { String(Int($0)) } ?? "2^64-1")")
         }
-        return n >= 18_446_744_073_709_551_615 ? .max : UInt64(n)
+        return UInt64(n)
     }
 
     private static func errno(_ value: JSON?, _ field: String, _ source: String) throws(BerthError) -> UInt32? {
@@ -192,8 +196,8 @@ public struct SeccompProfile: Sendable, Equatable {
     private static func argument(_ json: JSON, _ field: String, _ source: String) throws(BerthError) -> Argument {
         guard case .object = json else { throw bad(source, "\(field) is not an object") }
         let index = try number(json["index"] ?? .null, "\(field).index", source, max: 5)
-        let value = try json["value"].map { (v) throws(BerthError) in try number(v, "\(field).value", source, max: 18_446_744_073_709_551_615) } ?? 0
-        let two = try json["valueTwo"].map { (v) throws(BerthError) in try number(v, "\(field).valueTwo", source, max: 18_446_744_073_709_551_615) } ?? 0
+        let value = try json["value"].map { (v) throws(BerthError) in try number(v, "\(field).value", source, max: nil) } ?? 0
+        let two = try json["valueTwo"].map { (v) throws(BerthError) in try number(v, "\(field).valueTwo", source, max: nil) } ?? 0
         guard let op = json["op"]?.stringValue, Argument.operators.contains(op) else {
             throw bad(source, "\(field).op is not one of " + Argument.operators.joined(separator: ", "))
         }
