@@ -76,7 +76,7 @@ enum ContainerFlags {
                  completion: .words(Capabilities.names.map { String($0.dropFirst(4)) } + ["ALL"])),
         FlagSpec("cap-drop", value: "list", help: "Drop Linux capabilities (CHOWN, ALL)",
                  completion: .words(Capabilities.names.map { String($0.dropFirst(4)) } + ["ALL"])),
-        FlagSpec("security-opt", value: "list", help: "Security options (no-new-privileges, seccomp=PROFILE|unconfined)"),
+        FlagSpec("security-opt", value: "list", help: "Security options (no-new-privileges, seccomp=PROFILE.json, seccomp=unconfined)", completion: .files),
         FlagSpec("group-add", value: "list", help: "Add additional groups to join (name or GID)"),
     ] + resourceFlags
 

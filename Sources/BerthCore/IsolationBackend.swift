@@ -20,6 +20,10 @@ public struct IsolationPlan: Sendable, Equatable {
     public var ociRuntime: String?
     /// Set no_new_privs before exec (`--security-opt no-new-privileges`).
     public var noNewPrivileges = false
+    /// Whether the container's processes get a seccomp filter (Docker's
+    /// default profile, or the one `--security-opt seccomp=` names). True
+    /// unless the backend isolates nothing (chroot).
+    public var seccomp = true
 
     /// Describes an isolation plan.
     public init(cloneFlags: Int32, pivotRoot: Bool, capabilities: UInt64, maskedPaths: [String],
@@ -31,6 +35,7 @@ public struct IsolationPlan: Sendable, Equatable {
         self.readonlyPaths = readonlyPaths
         self.ptyInside = ptyInside
         self.ociRuntime = nil
+        self.seccomp = true
     }
 }
 

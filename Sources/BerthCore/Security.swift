@@ -34,10 +34,14 @@ public struct SecuritySettings: Sendable, Equatable {
                 guard value == nil || value == "true" || value == "false" else {
                     throw .invalid("invalid --security-opt \(option): no-new-privileges takes true or false")
                 }
-            case "seccomp", "apparmor", "label":
-                continue   // read by the parts that apply them
+            case "seccomp":
+                continue   // read, checked and compiled at create (SecurityOptions)
+            case "apparmor" where value == "unconfined", "label" where value == "disable":
+                continue   // Berth applies no AppArmor or SELinux profile: these ask for nothing more
+            case "apparmor", "label":
+                throw .invalid("invalid --security-opt \(option): Berth applies no AppArmor or SELinux profiles (only apparmor=unconfined and label=disable are accepted)")
             default:
-                throw .invalid("invalid --security-opt: \"\(option)\"; Berth knows no-new-privileges, seccomp, apparmor and label")
+                throw .invalid("invalid --security-opt: \"\(option)\"; Berth knows no-new-privileges, seccomp, apparmor=unconfined and label=disable")
             }
         }
     }
@@ -109,6 +113,7 @@ extension IsolationPlan {
             plan.capabilities = Capabilities.all
             plan.maskedPaths = []
             plan.readonlyPaths = []
+            plan.seccomp = false
         } else {
             plan.capabilities = try Capabilities.mask(base: capabilities, add: security.capAdd, drop: security.capDrop)
         }

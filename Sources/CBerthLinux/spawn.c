@@ -11,6 +11,8 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <sched.h>
 #include <linux/sched.h>
 #include <signal.h>
@@ -245,6 +247,21 @@ static void drop_capabilities(const struct berth_spawn_config *c) {
     if (syscall(SYS_capset, &header, data) != 0) fail(c, BERTH_STAGE_CAPS, "capset", NULL);
 }
 
+/* The seccomp filter goes on while the process still holds CAP_SYS_ADMIN:
+   loading one needs that capability or no_new_privs, and Docker does not set
+   no_new_privs (setuid programs in the image keep working). So it comes
+   before the capabilities are dropped, as runc orders it without
+   NoNewPrivileges; what runs after it (the bounding-set drops, setgroups,
+   setresuid, capset, close_range, execve) the profile must allow, and
+   Docker's does. The program was compiled before the fork: this is one
+   prctl. */
+static void load_seccomp(const struct berth_spawn_config *c) {
+    if (c->seccomp_len == 0) return;
+    struct sock_fprog prog = { .len = c->seccomp_len, .filter = (struct sock_filter *)c->seccomp_filter };
+    if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) != 0)
+        fail(c, BERTH_STAGE_SECCOMP, "load the seccomp filter", NULL);
+}
+
 static void close_other_fds(void) {
     /* Nothing of the monitor's may leak into the container: mark every fd
        above 2 close-on-exec (error_fd included, which is how the parent
@@ -299,6 +316,7 @@ static int child(const struct berth_spawn_config *c) {
     }
     if (c->tty_mode == BERTH_TTY_INSIDE) setup_tty_inside(c); else setup_stdio(c);
     if (chdir(c->cwd) != 0) fail(c, BERTH_STAGE_CWD, "chdir to working directory", c->cwd);
+    load_seccomp(c);
     if (c->pivot) {
         /* Bounding set first: dropping needs CAP_SETPCAP, which setuid may take away. */
         for (int cap = 0; cap <= 63 && c->capabilities != UINT64_MAX; cap++) {
@@ -522,6 +540,7 @@ static void exec_grandchild(const struct berth_exec_config *e, struct berth_spaw
     if (setsid() < 0) fail(c, BERTH_STAGE_TTY, "setsid", NULL);
     if (c->tty_mode == BERTH_TTY_INSIDE) setup_tty_inside(c); else setup_stdio(c);
     if (chdir(c->cwd) != 0) fail(c, BERTH_STAGE_CWD, "chdir to working directory", c->cwd);
+    load_seccomp(c);
     for (int cap = 0; cap <= 63 && c->capabilities != UINT64_MAX; cap++) {
         if (c->capabilities & (1ULL << cap)) continue;
         if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL)
@@ -546,6 +565,7 @@ static int exec_helper(const struct berth_exec_config *e) {
     c.tty_mode = e->tty_mode; c.console_socket = e->console_socket;
     c.capabilities = e->capabilities; c.error_fd = e->error_fd; c.pivot = 1; c.exec_fd = e->exec_fd;
     c.no_new_privs = e->no_new_privs;
+    c.seccomp_filter = e->seccomp_filter; c.seccomp_len = e->seccomp_len;
     /* Not dumpable: a container process cannot open /proc/PID/exe of this
        helper, which is still the berth binary until exec (CVE-2019-5736). */
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);

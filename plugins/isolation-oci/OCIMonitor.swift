@@ -75,7 +75,7 @@ struct OCIMonitor {
         defer { if console >= 0 { close(console); unlink(bundle + "/console.sock") } }
         let relative = c.cgroupPath.firstRange(of: "/freezer/").map { "/" + c.cgroupPath[$0.upperBound...] }
             ?? "/" + c.cgroupPath.split(separator: "/").suffix(2).joined(separator: "/")
-        let spec = OCISpec.spec(c, plan: plan, user: user, rootPath: session.rootfs,
+        let spec = try OCISpec.spec(c, plan: plan, user: user, rootPath: session.rootfs,
                                 mountSources: c.mounts.map(prep.source), cgroupsPath: relative,
                                 extraMounts: etcMounts.map { ($0, prep.source($0)) })
         try FileSystem.writeAtomically(bundle + "/config.json", text: spec.pretty(indent: 2))

@@ -8,9 +8,13 @@ import BerthEngine
 public enum OCISpec {
     /// Builds config.json. `rootPath` is the root as the runtime will see it
     /// (absolute for the oci backend, `rootfs` for an exported bundle);
-    /// `mountSources` maps each mount to its host source.
+    /// `mountSources` maps each mount to its host source. The seccomp
+    /// section is the container's profile (Docker's default unless
+    /// `--security-opt` said otherwise) resolved for its capabilities, so
+    /// the runtime loads the filter Berth's own backend would.
     public static func spec(_ c: Container, plan: IsolationPlan, user: ResolvedUser, rootPath: String,
-                            mountSources: [String], cgroupsPath: String?, extraMounts: [(MountSpec, String)] = []) -> JSON {
+                            mountSources: [String], cgroupsPath: String?,
+                            extraMounts: [(MountSpec, String)] = []) throws(BerthError) -> JSON {
         let caps = Capabilities.names.indices.filter { plan.capabilities & (1 << UInt64($0)) != 0 }
             .map { Capabilities.names[$0] }
         let process: JSON = .object([
@@ -32,6 +36,9 @@ public enum OCISpec {
             ("resources", resources(c.resources)),
         ]
         if let cgroupsPath { linux.append(("cgroupsPath", .string(cgroupsPath))) }
+        if plan.seccomp, let profile = try SecurityOptions.seccompProfile(c.security.options) {
+            linux.append(("seccomp", seccomp(profile.filter(capabilities: plan.capabilities))))
+        }
         return .object([
             ("ociVersion", .string("1.0.2")),
             ("process", process),
@@ -65,6 +72,35 @@ public enum OCISpec {
         case .bind, .volume:
             return mount(m.target, "bind", source, ["rbind", m.readonly ? "ro" : "rw"])
         }
+    }
+
+    /// config.json's `linux.seccomp`: the resolved rules, with the names of
+    /// consecutive argument-free rules of one action gathered in one entry.
+    static func seccomp(_ f: SeccompProfile.Filter) -> JSON {
+        var entries: [(names: [String], rule: SeccompProfile.Filter.Rule)] = []
+        for rule in f.rules {
+            if rule.args.isEmpty, let last = entries.last, last.rule.args.isEmpty,
+               last.rule.action == rule.action, last.rule.actionName == rule.actionName {
+                entries[entries.count - 1].names.append(rule.name)
+            } else {
+                entries.append(([rule.name], rule))
+            }
+        }
+        var members: [(String, JSON)] = [("defaultAction", .string(f.defaultActionName))]
+        if let e = f.defaultErrno { members.append(("defaultErrnoRet", .int(e))) }
+        members.append(("architectures", .strings(f.architectures)))
+        members.append(("syscalls", .array(entries.map { entry in
+            var syscall: [(String, JSON)] = [("names", .strings(entry.names)), ("action", .string(entry.rule.actionName))]
+            if let e = entry.rule.errno { syscall.append(("errnoRet", .int(e))) }
+            if !entry.rule.args.isEmpty {
+                syscall.append(("args", .array(entry.rule.args.map { a in
+                    .object([("index", .int(a.index)), ("value", .number(Double(a.value))),
+                             ("valueTwo", .number(Double(a.valueTwo))), ("op", .string(a.op))])
+                })))
+            }
+            return .object(syscall)
+        })))
+        return .object(members)
     }
 
     static func resources(_ r: Resources) -> JSON {

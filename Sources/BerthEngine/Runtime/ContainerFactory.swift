@@ -111,6 +111,10 @@ public struct ContainerFactory {
         guard container.workingDir.hasPrefix("/") else {
             throw BerthError("the working directory '\(container.workingDir)' is invalid; it needs to be an absolute path")
         }
+        // A profile file is read, checked and compiled now, and stored as
+        // Docker stores it (`seccomp=<the profile's JSON>`).
+        container.security.options = try SecurityOptions.resolve(o.security.options, backend: isolation,
+                                                                 plan: try backend.plan(for: container))
         let isolates = backend.isolates
         if !isolates && o.readOnly {
             throw .invalid("the \(isolation) backend cannot make the root read-only (it has no mount namespace); drop --read-only")

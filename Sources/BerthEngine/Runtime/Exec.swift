@@ -44,14 +44,17 @@ public struct Executor {
             return (parts[0], parts.count > 1 ? parts[1] : "")
         })
         if o.tty { env = ImageChanges.mergeEnv(env, [("TERM", "xterm")]) }
-        return try launch(container, o, env: env, user: user, plan: plan, stdio: stdio) {
+        // Docker applies the container's profile to exec'd processes too.
+        let seccomp = try SecurityOptions.seccompProgram(container.security.options, plan: plan,
+                                                         cache: lifecycle.layout.seccompCache)
+        return try launch(container, o, env: env, user: user, plan: plan, seccomp: seccomp, stdio: stdio) {
             CgroupWarmup.reap(warmup)
             warmup = 0
         }
     }
 
     private func launch(_ c: Container, _ o: ExecOptions, env: [String], user: ResolvedUser, plan: IsolationPlan,
-                        stdio: [Int32], started: () -> Void) throws(BerthError) -> Int32 {
+                        seccomp: SeccompProgram?, stdio: [Int32], started: () -> Void) throws(BerthError) -> Int32 {
         var errs: [Int32] = [-1, -1], console: [Int32] = [-1, -1]
         guard berth_pipe_cloexec(&errs) == 0 else { throw .syscall("pipe", "for exec", .current) }
         if o.tty && berth_socketpair(&console) != 0 { throw .syscall("socketpair", "for exec", .current) }
@@ -92,6 +95,10 @@ public struct Executor {
         config.error_fd = errs[1]
         config.detach = o.detach ? 1 : 0
         config.exec_fd = try SealedExec.trampoline()
+        if let seccomp {
+            config.seccomp_filter = arena.bytes(seccomp.bytes)
+            config.seccomp_len = UInt16(seccomp.count)
+        }
         let helper = berth_exec(&config)
         if config.exec_fd >= 0 { close(config.exec_fd) }
         relay?.closeChildEnds()

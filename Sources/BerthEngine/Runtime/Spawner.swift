@@ -26,6 +26,8 @@ public struct SpawnRequest: Sendable {
     public var endpoint: NetworkEndpoint?
     /// A cgroup v2 directory the child is cloned straight into (nil on v1).
     public var cgroupDirectory: String?
+    /// The seccomp filter the child loads before it drops its capabilities (nil: none).
+    public var seccomp: SeccompProgram?
     /// An fd of the monitor the child must close at once (its report pipe,
     /// so the CLI reading it sees EOF if the monitor dies); -1 for none.
     public var monitorReportFD: Int32 = -1
@@ -104,6 +106,9 @@ public struct SpawnFailure: Sendable, Error {
         if stage == Int32(BERTH_STAGE_NETWORK.rawValue) {
             return "container network set-up failed: \(detail): \(errno)"
         }
+        if stage == Int32(BERTH_STAGE_SECCOMP.rawValue) {
+            return "cannot \(detail): \(errno); check the profile, or run with --security-opt seccomp=unconfined"
+        }
         if stage == Int32(BERTH_STAGE_CWD.rawValue) {
             return "\(detail): \(errno); the working directory must exist in the image (or use -w with one that does)"
         }
@@ -162,6 +167,10 @@ public enum Spawner {
             config.net_gateway = e.gateway.networkOrder
             config.net_prefix = Int32(e.prefix)
         }
+        if let program = request.seccomp {
+            config.seccomp_filter = arena.bytes(program.bytes)
+            config.seccomp_len = UInt16(program.count)
+        }
         config.cgroup_fd = -1
         if let dir = request.cgroupDirectory {
             config.cgroup_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
@@ -204,6 +213,13 @@ public final class CStringArena {
 
     public func array(_ list: [String]) -> UnsafePointer<UnsafePointer<CChar>?> {
         UnsafeRawPointer(mutableArray(list)).assumingMemoryBound(to: UnsafePointer<CChar>?.self)
+    }
+
+    public func bytes(_ list: [UInt8]) -> UnsafeRawPointer {
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: max(1, list.count), alignment: 8)
+        list.withUnsafeBytes { if let base = $0.baseAddress { buffer.copyMemory(from: base, byteCount: list.count) } }
+        pointers.append(buffer)
+        return UnsafeRawPointer(buffer)
     }
 
     public func uint32s(_ list: [UInt32]) -> UnsafePointer<UInt32> {

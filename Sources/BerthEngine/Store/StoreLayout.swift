@@ -17,6 +17,7 @@ import BerthCore
 /// ROOT/storage/DRIVER/                 a storage driver's private files
 /// ROOT/tmp/                            staging; anything here is garbage
 /// ROOT/locks/                          flock files
+/// ROOT/cache/seccomp/KEY.bpf            compiled seccomp filters (a cache: safe to delete)
 /// ```
 public struct StoreLayout: Sendable {
     /// The store root.
@@ -33,6 +34,8 @@ public struct StoreLayout: Sendable {
     public var locks: String { root + "/locks" }
     public var config: String { root + "/config.json" }
     public var networks: String { root + "/networks" }
+    /// Compiled seccomp filters, by a digest of everything that decides them.
+    public var seccompCache: String { root + "/cache/seccomp" }
     /// Registry logins (mode 0600).
     public var auth: String { root + "/auth.json" }
     /// The append-only event log `events` reads.

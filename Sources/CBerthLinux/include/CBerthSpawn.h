@@ -57,13 +57,15 @@ struct berth_spawn_config {
     int cgroup_fd;                      /* >= 0: a cgroup v2 directory to clone straight into (CLONE_INTO_CGROUP) */
     int exec_fd;                        /* berth_trampoline_fd(), or -1 to exec directly */
     int no_new_privs;                   /* 1: PR_SET_NO_NEW_PRIVS before exec */
+    const void *seccomp_filter;         /* struct sock_filter[seccomp_len], compiled before the clone */
+    unsigned short seccomp_len;         /* 0: no seccomp filter (unconfined, or the chroot backend) */
 };
 
 /// The stage at which a child failed.
 enum berth_spawn_stage {
     BERTH_STAGE_SYNC = 1, BERTH_STAGE_MOUNT, BERTH_STAGE_PIVOT, BERTH_STAGE_HOSTNAME,
     BERTH_STAGE_TTY, BERTH_STAGE_STDIO, BERTH_STAGE_CWD, BERTH_STAGE_USER,
-    BERTH_STAGE_CAPS, BERTH_STAGE_EXEC, BERTH_STAGE_NETWORK,
+    BERTH_STAGE_CAPS, BERTH_STAGE_EXEC, BERTH_STAGE_NETWORK, BERTH_STAGE_SECCOMP,
 };
 
 /// What a failed child reports before _exit.
@@ -104,6 +106,8 @@ struct berth_exec_config {
                                            helper closes them first, or the process never sees EOF on stdin */
     int exec_fd;                        /* berth_trampoline_fd(), or -1 to exec directly */
     int no_new_privs;                   /* 1: PR_SET_NO_NEW_PRIVS before exec */
+    const void *seccomp_filter;         /* the container's filter, as for berth_spawn_config */
+    unsigned short seccomp_len;
 };
 
 /// Forks a helper that joins the container's namespaces (ipc, uts, net, pid,
