@@ -27,6 +27,7 @@ struct ExecCommand: Command {
         o.interactive = args.bool("interactive")
         o.tty = args.bool("tty")
         o.detach = args.bool("detach")
+        if !o.detach { try Attach.checkTTY(ctx, attachStdin: o.interactive, tty: o.tty) }
         if let w = o.workdir, !w.hasPrefix("/") {
             throw BerthError("the working directory '\(w)' is invalid; it needs to be an absolute path")
         }
@@ -56,6 +57,7 @@ struct AttachCommand: Command {
         case "paused": throw BerthError("You cannot attach to a paused container, unpause it first")
         default: throw BerthError("You cannot attach to a stopped container, start it first")
         }
+        try Attach.checkTTY(ctx, attachStdin: !args.bool("no-stdin"), tty: container.tty)
         let keys = try DetachKeys.parse(args.string("detach-keys") ?? "ctrl-p,ctrl-q")
         let sigProxy = args.string("sig-proxy") != "false"
         return try Attach.run(ctx, lifecycle.layout, container, stdin: !args.bool("no-stdin"),

@@ -13,7 +13,7 @@ import CBerthLinux
 public enum Monitor {
     /// Runs the monitor; `readyFD` receives one line, `ok PID START` or `err CODE MESSAGE`.
     public static func main(root: String, id: String, readyFD: Int32, waitAttach: Bool,
-                            registry: Registry) -> Int32 {
+                            windowSize: WindowSize? = nil, registry: Registry) -> Int32 {
         let pid = fork()
         if pid < 0 { report(readyFD, "err 125 fork the monitor: \(Errno.current)"); return 125 }
         if pid > 0 { _exit(0) }
@@ -24,12 +24,22 @@ public enum Monitor {
         _ = fcntl(readyFD, F_SETFD, FD_CLOEXEC)
         do throws(BerthError) {
             let session = try MonitorSession(root: root, id: id, registry: registry)
+            session.io.initialSize = windowSize
             session.run(readyFD: readyFD, waitAttach: waitAttach)
         } catch {
             report(readyFD, "err \(error.exitCode) \(error.message)")
             return error.exitCode
         }
         return 0
+    }
+
+    /// The index of the first newline at or after `start` (memchr: the log
+    /// scans every byte a container writes).
+    static func newline(in bytes: [UInt8], from start: Int) -> Int? {
+        guard start < bytes.count else { return nil }
+        return bytes.withUnsafeBytes { raw in
+            memchr(raw.baseAddress! + start, 10, raw.count - start).map { UnsafeRawPointer($0) - raw.baseAddress! }
+        }
     }
 
     static func report(_ fd: Int32, _ line: String) {
@@ -139,6 +149,7 @@ final class MonitorSession {
         request.endpoint = container.endpoint
         if cgroup.version == "v2" { request.cgroupDirectory = cgroup.path }
         request.monitorReportFD = reportFD
+        request.windowSize = io.initialSize
         let child = try Spawner.spawn(request)
         io.closeChildEnds()
         do throws(BerthError) {
@@ -196,33 +207,49 @@ final class MonitorSession {
     /// `logs --tail N` counts lines and `logs -t` stamps each of them however
     /// the output arrived (one read may hold many lines, or half of one).
     /// A partial line is held until its newline, 16 KiB, or the exit.
+    /// The entries of one read share its time and go out in one write:
+    /// the log must keep up with a container streaming megabytes a second.
     func appendLog(_ stream: String, _ bytes: [UInt8]) {
         var buffer = (partial[stream] ?? []) + bytes
         var start = 0
-        while let newline = buffer[start...].firstIndex(of: 10) {
-            writeLogEntry(stream, buffer[start...newline])
+        var out: [UInt8] = []
+        let time = Timestamp.now.rfc3339
+        while let newline = Monitor.newline(in: buffer, from: start) {
+            encodeLogEntry(stream, buffer[start...newline], time: time, into: &out)
             start = newline + 1
         }
         buffer.removeFirst(start)
         if buffer.count >= 16 * 1024 {
-            writeLogEntry(stream, buffer[...])
+            encodeLogEntry(stream, buffer[...], time: time, into: &out)
             buffer = []
         }
         partial[stream] = buffer
+        writeLog(out)
     }
 
     private func flushLog() {
+        var out: [UInt8] = []
+        let time = Timestamp.now.rfc3339
         for stream in ["stdout", "stderr"] where !(partial[stream] ?? []).isEmpty {
-            writeLogEntry(stream, partial[stream]![...])
+            encodeLogEntry(stream, partial[stream]![...], time: time, into: &out)
         }
         partial = [:]
+        writeLog(out)
     }
 
-    private func writeLogEntry(_ stream: String, _ bytes: ArraySlice<UInt8>) {
-        guard let log else { return }
-        let line = JSON.object([("log", .string(String(decoding: bytes, as: UTF8.self))), ("stream", .string(stream)),
-                                ("time", .string(Timestamp.now.rfc3339))]).compact + "\n"
-        try? log.write(line)
+    private func writeLog(_ bytes: [UInt8]) {
+        guard let log, !bytes.isEmpty else { return }
+        try? log.writeAll(bytes)
+    }
+
+    /// `{"log":"…","stream":"stdout","time":"…"}` and a newline, as
+    /// `JSON.compact` writes it (invalid UTF-8 becomes U+FFFD, as in Go).
+    private func encodeLogEntry(_ stream: String, _ bytes: ArraySlice<UInt8>, time: String, into out: inout [UInt8]) {
+        out += Array(#"{"log":"#.utf8)
+        JSON.quoteBytes(String(decoding: bytes, as: UTF8.self), into: &out)
+        out += Array(#","stream":""#.utf8) + Array(stream.utf8) + Array(#"","time":""#.utf8)
+        out += Array(time.utf8) + Array(#""}"#.utf8)
+        out.append(10)
     }
 
     /// PID 1 exited: record it (or remove the container for --rm), release

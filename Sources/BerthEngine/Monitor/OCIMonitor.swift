@@ -143,6 +143,7 @@ struct OCIMonitor {
                 guard master >= 0 else { throw .syscall("receive the pty master from", "the runtime", .current) }
                 session.io.master = master
                 _ = berth_set_nonblocking(master, 1)
+                session.io.applyInitialSize()   // before `start`: the process sees it from its first instruction
                 return
             }
             var status: Int32 = 0

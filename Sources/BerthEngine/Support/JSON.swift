@@ -115,6 +115,37 @@ extension JSON {
         return "\(n)"
     }
 
+    /// `quote`, appending UTF-8 bytes: the same escapes, without building a
+    /// String scalar by scalar (the container log writes megabytes with it).
+    static func quoteBytes(_ s: String, into out: inout [UInt8]) {
+        var s = s
+        s.withUTF8 { utf8 in
+            out.reserveCapacity(out.count + utf8.count + 2)
+            out.append(34)
+            var plain = 0   // start of the run of bytes that need no escape
+            for i in 0..<utf8.count {
+                let byte = utf8[i]
+                let escape: [UInt8]
+                switch byte {
+                case 34: escape = [92, 34]
+                case 92: escape = [92, 92]
+                case 10: escape = [92, 110]
+                case 13: escape = [92, 114]
+                case 9: escape = [92, 116]
+                case 60, 62, 38, 0..<0x20:
+                    let hex: [UInt8] = Array("0123456789abcdef".utf8)
+                    escape = [92, 117, 48, 48, hex[Int(byte >> 4)], hex[Int(byte & 15)]]
+                default: continue
+                }
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[plain..<i]))
+                out.append(contentsOf: escape)
+                plain = i + 1
+            }
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[plain...]))
+            out.append(34)
+        }
+    }
+
     static func quote(_ s: String, into out: inout String) {
         out += "\""
         for scalar in s.unicodeScalars {
