@@ -81,6 +81,30 @@ struct RelayQueueTests {
         #expect(bytes == Array(string.utf8))
     }
 
+    @Test("the log encoder repairs bytes that are not UTF-8 exactly as String(decoding:) does")
+    func quoteRawBytes() {
+        var samples: [[UInt8]] = [
+            [0xff, 0xfe, 0x41], [0xe2, 0x82], [0xe2, 0x82, 0x41], [0xf0, 0x9f, 0x98], [0xf0, 0x9f, 0x98, 0x80],
+            [0xed, 0xa0, 0x80], [0xc0, 0xaf], [0xe0, 0x80, 0xaf], [0xf4, 0x90, 0x80, 0x80], [0xf5], [0x80, 0xbf],
+            [0xc3], [0x3c, 0xc3, 0xa9, 0x0a, 0x00],
+        ]
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<200 {
+            samples.append((0..<Int.random(in: 0..<64, using: &generator)).map { _ in
+                // Mostly high bytes, so every lead and continuation case comes up.
+                Bool.random(using: &generator) ? UInt8.random(in: 0x80...0xff, using: &generator)
+                    : UInt8.random(in: 0...0xff, using: &generator)
+            })
+        }
+        for sample in samples {
+            var bytes: [UInt8] = []
+            JSON.quoteBytes(sample[...], into: &bytes)
+            var string = ""
+            JSON.quote(String(decoding: sample, as: UTF8.self), into: &string)
+            #expect(bytes == Array(string.utf8), "\(sample)")
+        }
+    }
+
     @Test("window sizes travel as ROWSxCOLUMNS and refuse nonsense")
     func windowSize() {
         #expect(WindowSize(argument: "40x120") == WindowSize(rows: 40, columns: 120))

@@ -243,10 +243,10 @@ final class MonitorSession {
     }
 
     /// `{"log":"…","stream":"stdout","time":"…"}` and a newline, as
-    /// `JSON.compact` writes it (invalid UTF-8 becomes U+FFFD, as in Go).
+    /// `JSON.compact` writes it (invalid UTF-8 becomes U+FFFD, as before).
     private func encodeLogEntry(_ stream: String, _ bytes: ArraySlice<UInt8>, time: String, into out: inout [UInt8]) {
         out += Array(#"{"log":"#.utf8)
-        JSON.quoteBytes(String(decoding: bytes, as: UTF8.self), into: &out)
+        JSON.quoteBytes(bytes, into: &out)
         out += Array(#","stream":""#.utf8) + Array(stream.utf8) + Array(#"","time":""#.utf8)
         out += Array(time.utf8) + Array(#""}"#.utf8)
         out.append(10)
