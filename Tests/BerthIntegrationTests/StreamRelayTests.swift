@@ -178,6 +178,11 @@ struct StreamRelayTests {
             let (attach, _) = timed(30, "echo hi | \(base) attach box")
             #expect(attach.status == 1 && attach.stderr == "Error: the input device is not a TTY\n",
                     "attach: \(attach.status) \(attach.stderr)")
+            #expect(s.berth("create", "-it", "--name", "later", "busybox", "cat").status == 0)
+            let (start, _) = timed(30, "echo hi | \(base) start -ai later")
+            #expect(start.status == 1 && start.stderr == "Error: the input device is not a TTY\n",
+                    "start -ai: \(start.status) \(start.stderr)")
+            #expect(s.inspect("later", "{{.State.Status}}") == "created", "the refused start started nothing")
             // Without -i nothing reads stdin: a pipe is fine.
             let (plain, _) = timed(30, "echo hi | \(base) run --rm -t busybox echo ok")
             #expect(plain.status == 0 && plain.stdout.contains("ok"), "run -t: \(plain.status) \(plain.stderr)")

@@ -1,3 +1,5 @@
+import CBerthLinux
+
 /// A JSON value that keeps object keys in order, so `inspect` prints fields in
 /// Docker's order and image configs hash the same every time.
 public enum JSON: Sendable, Equatable {
@@ -116,10 +118,11 @@ extension JSON {
     }
 
     /// `quote(String(decoding: bytes, as: UTF8.self))` as UTF-8 bytes, in
-    /// one pass over the raw bytes: each maximal ill-formed subsequence
-    /// becomes U+FFFD, as that decoding does, and the escapes are `quote`'s.
-    /// The container log encodes every byte a container writes with it, so
-    /// it must not build a String scalar by scalar.
+    /// one pass over the raw bytes (berth_json_escape): each maximal
+    /// ill-formed subsequence becomes U+FFFD, as that decoding does, and the
+    /// escapes are `quote`'s. The container log encodes every byte a
+    /// container writes with it, so it must not build a String scalar by
+    /// scalar: that cost more than the whole relay.
     static func quoteBytes(_ bytes: ArraySlice<UInt8>, into out: inout [UInt8]) {
         bytes.withUnsafeBufferPointer { quoteBytes($0, into: &out) }
     }
@@ -129,92 +132,15 @@ extension JSON {
         s.withUTF8 { quoteBytes($0, into: &out) }
     }
 
-    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
-
     static func quoteBytes(_ utf8: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
-        out.reserveCapacity(out.count + utf8.count + 2)
-        out.append(34)
-        let n = utf8.count
-        var plain = 0   // start of the run of bytes copied as they are
-        var i = 0
-        func flush(upTo end: Int) {
-            if end > plain { out.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[plain..<end])) }
+        // Room for the worst case, every byte a \u00XX.
+        let quoted = [UInt8](unsafeUninitializedCapacity: utf8.count * 6 + 2) { buffer, count in
+            buffer[0] = 34
+            let n = berth_json_escape(utf8.baseAddress, utf8.count, buffer.baseAddress! + 1)
+            buffer[n + 1] = 34
+            count = n + 2
         }
-        while i < n {
-            let byte = utf8[i]
-            if byte >= 0x80 {
-                let length = wellFormedLength(utf8, at: i)
-                if length > 0 { i += length; continue }
-                flush(upTo: i)
-                out.append(0xEF); out.append(0xBF); out.append(0xBD)
-                i += maximalSubpart(utf8, at: i)
-                plain = i
-                continue
-            }
-            let short: UInt8
-            switch byte {
-            case 34, 92: short = byte
-            case 10: short = 110
-            case 13: short = 114
-            case 9: short = 116
-            case 60, 62, 38, 0..<0x20: short = 0
-            default:
-                i += 1
-                continue
-            }
-            flush(upTo: i)
-            out.append(92)
-            if short != 0 {
-                out.append(short)
-            } else {
-                out.append(117); out.append(48); out.append(48)
-                out.append(hexDigits[Int(byte >> 4)]); out.append(hexDigits[Int(byte & 15)])
-            }
-            i += 1
-            plain = i
-        }
-        flush(upTo: n)
-        out.append(34)
-    }
-
-    /// After a lead byte: how many continuation bytes follow, and the
-    /// range the first of them must be in (the others are 80...BF), per
-    /// Unicode table 3-7; nil for a byte no sequence starts with.
-    private static func continuation(_ lead: UInt8) -> (count: Int, low: UInt8, high: UInt8)? {
-        switch lead {
-        case 0xC2...0xDF: return (1, 0x80, 0xBF)
-        case 0xE0: return (2, 0xA0, 0xBF)
-        case 0xE1...0xEC, 0xEE...0xEF: return (2, 0x80, 0xBF)
-        case 0xED: return (2, 0x80, 0x9F)
-        case 0xF0: return (3, 0x90, 0xBF)
-        case 0xF1...0xF3: return (3, 0x80, 0xBF)
-        case 0xF4: return (3, 0x80, 0x8F)
-        default: return nil
-        }
-    }
-
-    /// How many bytes match the sequence that starts at `i` (lead included).
-    private static func matched(_ utf8: UnsafeBufferPointer<UInt8>, at i: Int) -> (Int, complete: Bool) {
-        guard let c = continuation(utf8[i]) else { return (1, false) }
-        var k = 0
-        while k < c.count, i + 1 + k < utf8.count {
-            let byte = utf8[i + 1 + k]
-            guard k == 0 ? (c.low...c.high).contains(byte) : (0x80...0xBF).contains(byte) else { break }
-            k += 1
-        }
-        return (1 + k, k == c.count)
-    }
-
-    /// The length of a well-formed multi-byte sequence at `i`, or 0.
-    private static func wellFormedLength(_ utf8: UnsafeBufferPointer<UInt8>, at i: Int) -> Int {
-        let (length, complete) = matched(utf8, at: i)
-        return complete ? length : 0
-    }
-
-    /// The bytes one U+FFFD replaces: the lead and the continuation bytes
-    /// that fit it before the sequence broke off (at least one byte).
-    private static func maximalSubpart(_ utf8: UnsafeBufferPointer<UInt8>, at i: Int) -> Int {
-        matched(utf8, at: i).0
+        out.append(contentsOf: quoted)
     }
 
     static func quote(_ s: String, into out: inout String) {
