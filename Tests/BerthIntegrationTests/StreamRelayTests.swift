@@ -43,11 +43,15 @@ private func q(_ s: String) -> String { shellQuote(s) }
 
 /// Starts a process in the background with SIGINT and SIGTERM at their
 /// defaults (a shell's `&` would ignore SIGINT), stdout to `output`.
-private func spawnBackground(_ argv: [String], output: String) -> pid_t {
+private func spawnBackground(_ argv: [String], output: String, stdin: Int32 = -1) -> pid_t {
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
     defer { posix_spawn_file_actions_destroy(&actions) }
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+    if stdin >= 0 {
+        posix_spawn_file_actions_adddup2(&actions, stdin, 0)
+    } else {
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+    }
     posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
     posix_spawn_file_actions_addopen(&actions, 2, output + ".err", O_WRONLY | O_CREAT | O_TRUNC, 0o644)
     var attrs = posix_spawnattr_t()
@@ -159,6 +163,28 @@ struct StreamRelayTests {
             kill(pid, SIGTERM)
             let status = reap(pid, within: 20)
             #expect(status == 7, "the CLI proxied SIGTERM and returned the container's code: \(String(describing: status))")
+        }
+    }
+
+    @Test("a run -i whose CLI is killed closes the container's stdin, so it is not left waiting")
+    func killedClientClosesStdin() {
+        withStore { s in
+            // A stdin that never ends (we hold its write end); the CLI is
+            // SIGKILLed, so it never sends end of input.
+            var input: [Int32] = [-1, -1]
+            #expect(pipe(&input) == 0)
+            for fd in input { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }   // the child gets only its dup2 of the read end
+            defer { close(input[0]); close(input[1]) }
+            let dir = makeTempDirectory("once")
+            defer { removeTree(dir) }
+            let pid = spawnBackground([berthBinary, "--root", s.root, "run", "-i", "--name", "once", "busybox", "cat"],
+                                      output: dir + "/out", stdin: input[0])
+            #expect(eventually(10) { s.inspect("once", "{{.State.Status}}") == "running" }, "started")
+            kill(pid, SIGKILL)
+            #expect(reap(pid, within: 5) == 137)
+            #expect(eventually(10) { s.inspect("once", "{{.State.Status}}") == "exited" },
+                    "cat saw end of input and exited: \(s.inspect("once", "{{.State.Status}}"))")
+            #expect(s.inspect("once", "{{.State.ExitCode}}") == "0")
         }
     }
 

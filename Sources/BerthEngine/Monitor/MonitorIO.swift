@@ -38,6 +38,10 @@ struct MonitorIO {
     private var closeStdinWhenWritten = false
     /// The container closed its stdin (or it failed): input is dropped from now on.
     private var stdinGone = false
+    /// The client `run -i` or `start -ai` attached first: when it goes, even
+    /// killed without sending end of input, the container's stdin is closed
+    /// (Docker's StdinOnce), or the container would wait for input for ever.
+    private var stdinOnceClient: Int32 = -1
 
     /// One attach client: its partial frames and the output it has not read yet.
     struct Client {
@@ -116,7 +120,10 @@ struct MonitorIO {
     mutating func awaitFirstClient(timeoutMs: Int32) {
         guard listener >= 0 else { return }
         var p = pollfd(fd: listener, events: Int16(POLLIN), revents: 0)
-        if poll(&p, 1, timeoutMs) > 0 { accept() }
+        if poll(&p, 1, timeoutMs) > 0 {
+            accept()
+            stdinOnceClient = clients.keys.first ?? -1
+        }
     }
 
     mutating func accept() {
@@ -150,6 +157,13 @@ struct MonitorIO {
     mutating func drop(_ fd: Int32) {
         Glibc.close(fd)
         clients[fd] = nil
+        if fd == stdinOnceClient {
+            stdinOnceClient = -1
+            if !tty && stdinWrite >= 0 {
+                closeStdinWhenWritten = true
+                feedContainer()
+            }
+        }
     }
 
     /// Hands every client what is queued for it (the exit frame last), then
