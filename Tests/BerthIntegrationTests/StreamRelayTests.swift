@@ -188,6 +188,27 @@ struct StreamRelayTests {
         }
     }
 
+    @Test("exec -it echoes 200 KB of typed input without a hang (script(1) gives it a terminal)")
+    func execTTYPaste() {
+        let inputs = Inputs()
+        defer { inputs.remove() }
+        withStore { s in
+            #expect(s.berth("run", "-d", "--name", "box", "busybox", "sleep", "300").status == 0)
+            let text = inputs.dir + "/typed"
+            #expect(sh("head -c 200000 \(q(inputs.mb4)) | base64 > \(q(text))").status == 0)
+            // The process echoes what it reads while we still type: both
+            // directions are busy at once, as in a paste into a shell.
+            let exec = [berthBinary, "--root", s.root, "exec", "-it", "box", "sh", "-c",
+                        "stty raw -echo; head -c 200000; echo; echo END"].map(q).joined(separator: " ")
+            let (typed, _) = timed(60, "script -qec \(q(exec)) /dev/null < \(q(text)) > \(q(inputs.dir))/echoed")
+            #expect(typed.status == 0, "exec -it: status \(typed.status) (137: killed after 60 s)")
+            let echoed = readFile(inputs.dir + "/echoed")
+            #expect(echoed.contains("END"), "all of it came back: \(echoed.utf8.count) bytes")
+            let tail = String(decoding: Array(readFile(text).utf8.prefix(200_000).suffix(1000)), as: UTF8.self)
+            #expect(echoed.contains(tail), "the last typed bytes came back unchanged")
+        }
+    }
+
     @Test("-it with a stdin that is not a terminal is refused at once, with exit 1")
     func notATTY() {
         withStore { s in

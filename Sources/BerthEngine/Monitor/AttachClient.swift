@@ -97,15 +97,8 @@ public struct AttachClient {
             self.client = client
             self.signals = signals
             stdinOpen = client.sendStdin
-            stdoutChunk = Relay.chunk(for: client.stdout)
-            stderrChunk = Relay.chunk(for: client.stderr)
-        }
-
-        /// A regular file never blocks a write; anything else (pipe, tty,
-        /// socket) gets PIPE_BUF bytes a write once it polled writable.
-        static func chunk(for fd: Int32) -> Int {
-            var st = stat()
-            return fstat(fd, &st) == 0 && st.st_mode & S_IFMT == S_IFREG ? Int.max : Int(PIPE_BUF)
+            stdoutChunk = ByteQueue.chunk(for: client.stdout)
+            stderrChunk = ByteQueue.chunk(for: client.stderr)
         }
 
         mutating func run() -> AttachOutcome {

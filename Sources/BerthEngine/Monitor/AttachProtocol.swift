@@ -182,6 +182,14 @@ struct ByteQueue {
         return .done
     }
 
+    /// The `chunk` for `flush` to `fd`: a regular file never blocks a
+    /// write; anything else (pipe, tty, socket) gets PIPE_BUF bytes a write
+    /// once it polled writable.
+    static func chunk(for fd: Int32) -> Int {
+        var st = stat()
+        return fstat(fd, &st) == 0 && st.st_mode & S_IFMT == S_IFREG ? Int.max : Int(PIPE_BUF)
+    }
+
     private mutating func compact() {
         if isEmpty {
             removeAll()
