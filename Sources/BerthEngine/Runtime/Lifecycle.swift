@@ -30,9 +30,9 @@ public struct Lifecycle {
 
     /// Starts a created or exited container. With `waitAttach` the process
     /// is held until the first attach client connects (for foreground `run`).
-    @discardableResult
     /// `windowSize` is the attaching terminal's: a tty container's pty has
     /// it before the process starts.
+    @discardableResult
     public func start(_ ref: String, waitAttach: Bool = false, windowSize: WindowSize? = nil) throws(BerthError) -> Container {
         try CgroupWarmup.around { () throws(BerthError) -> Container in
             try startWarm(ref, waitAttach: waitAttach, windowSize: windowSize)
