@@ -27,6 +27,7 @@ struct ExecCommand: Command {
         o.interactive = args.bool("interactive")
         o.tty = args.bool("tty")
         o.detach = args.bool("detach")
+        if !o.detach { try Attach.checkTTY(ctx, attachStdin: o.interactive, tty: o.tty) }
         if let w = o.workdir, !w.hasPrefix("/") {
             throw BerthError("the working directory '\(w)' is invalid; it needs to be an absolute path")
         }
@@ -52,6 +53,7 @@ struct AttachCommand: Command {
         let lifecycle = try ctx.lifecycle()
         let container = try lifecycle.containers.find(args.positionals[0])
         try container.ensureState(for: .attach, ref: args.positionals[0])
+        try Attach.checkTTY(ctx, attachStdin: !args.bool("no-stdin"), tty: container.tty)
         let keys = try DetachKeys.parse(args.string("detach-keys") ?? "ctrl-p,ctrl-q")
         let sigProxy = args.string("sig-proxy") != "false"
         return try Attach.run(ctx, lifecycle.layout, container, stdin: !args.bool("no-stdin"),

@@ -29,12 +29,14 @@ struct RunCommand: Command {
     func run(_ args: ParsedArguments, _ ctx: CommandContext) throws(BerthError) -> Int32 {
         let lifecycle = try ctx.lifecycle()
         var options = try ContainerFlags.options(args)
+        let detach = args.bool("detach")
+        if !detach { try Attach.checkTTY(ctx, attachStdin: options.interactive, tty: options.tty) }
         options.image = try ctx.implicitPull(options.image, policy: args.string("pull") ?? "missing", platform: args.string("platform"))
         let factory = ContainerFactory(lifecycle: lifecycle, environment: ctx.environment, warn: ctx.warn)
-        let detach = args.bool("detach")
+        let size = detach ? nil : Attach.windowSize(ctx)
         let started = try CgroupWarmup.around(environment: ctx.environment) { () throws(BerthError) -> Container in
             let container = try factory.create(options)
-            return try startOrClean(lifecycle, container, waitAttach: !detach)
+            return try startOrClean(lifecycle, container, waitAttach: !detach, windowSize: size)
         }
         if detach {
             ctx.print(started.id)
@@ -45,9 +47,10 @@ struct RunCommand: Command {
 
     /// A `--rm` container that fails to start is removed, as Docker does.
     @discardableResult
-    private func startOrClean(_ lifecycle: Lifecycle, _ c: Container, waitAttach: Bool) throws(BerthError) -> Container {
+    private func startOrClean(_ lifecycle: Lifecycle, _ c: Container, waitAttach: Bool,
+                              windowSize: WindowSize?) throws(BerthError) -> Container {
         do {
-            return try lifecycle.start(c.id, waitAttach: waitAttach)
+            return try lifecycle.start(c.id, waitAttach: waitAttach, windowSize: windowSize)
         } catch {
             if c.autoRemove { try? lifecycle.remove(c.id, force: true) }
             throw error
@@ -69,7 +72,9 @@ struct StartCommand: Command {
             guard args.positionals.count == 1 else {
                 throw BerthError("you cannot start and attach multiple containers at once; start them one by one")
             }
-            let started = try lifecycle.start(args.positionals[0], waitAttach: true)
+            let found = try lifecycle.containers.find(args.positionals[0])
+            try Attach.checkTTY(ctx, attachStdin: args.bool("interactive") && found.openStdin, tty: found.tty)
+            let started = try lifecycle.start(found.id, waitAttach: true, windowSize: Attach.windowSize(ctx))
             return try Attach.run(ctx, lifecycle.layout, started, stdin: args.bool("interactive"))
         }
         return ctx.forEach(args.positionals, printName: true) { (name) throws(BerthError) in

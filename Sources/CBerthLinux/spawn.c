@@ -198,6 +198,13 @@ static void setup_tty_inside(const struct berth_spawn_config *c) {
     if (ioctl(master, TIOCSPTLCK, &unlock) != 0) fail(c, BERTH_STAGE_TTY, "unlockpt", NULL);
     int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY);
     if (slave < 0) fail(c, BERTH_STAGE_TTY, "open pty peer", NULL);
+    /* The attaching terminal's size, before anything of the image runs:
+       a process that asks at once (stty size, a shell's first prompt)
+       must not see 0x0. */
+    if (c->tty_rows > 0 && c->tty_cols > 0) {
+        struct winsize ws = { .ws_row = c->tty_rows, .ws_col = c->tty_cols };
+        if (ioctl(slave, TIOCSWINSZ, &ws) != 0) fail(c, BERTH_STAGE_TTY, "set the terminal size", NULL);
+    }
     if (berth_send_fd(c->console_socket, master) != 0) fail(c, BERTH_STAGE_TTY, "send pty master", NULL);
     close(master);
     for (int i = 0; i < 3; i++)

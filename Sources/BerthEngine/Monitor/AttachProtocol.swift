@@ -1,6 +1,34 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CBerthLinux
+
+/// A terminal's size, which a tty container's pty gets before its process starts.
+public struct WindowSize: Equatable, Sendable {
+    public var rows: UInt16
+    public var columns: UInt16
+
+    public init(rows: UInt16, columns: UInt16) {
+        self.rows = rows
+        self.columns = columns
+    }
+
+    /// The size of the terminal on `fd`, or nil if it is none (or says 0×0).
+    public static func of(_ fd: Int32) -> WindowSize? {
+        var rows: UInt16 = 0, cols: UInt16 = 0
+        guard isatty(fd) == 1, berth_get_winsize(fd, &rows, &cols) == 0, rows > 0, cols > 0 else { return nil }
+        return WindowSize(rows: rows, columns: cols)
+    }
+
+    /// `ROWSxCOLUMNS`, as the monitor's `--size` takes it.
+    public var argument: String { "\(rows)x\(columns)" }
+
+    public init?(argument: String) {
+        let parts = argument.split(separator: "x")
+        guard parts.count == 2, let r = UInt16(parts[0]), let c = UInt16(parts[1]), r > 0, c > 0 else { return nil }
+        self.init(rows: r, columns: c)
+    }
+}
 
 /// The frames monitor and attach clients exchange on the attach socket.
 /// Header as Docker's stdcopy: `[type, 0, 0, 0, length (big-endian u32)]`.
@@ -16,6 +44,9 @@ public enum Frame: Equatable, Sendable {
     case resize(UInt16, UInt16)
     /// The client's stdin reached end of file.
     case stdinEOF
+    /// The container closed its stdin (or exited): a client stops reading
+    /// its own, since nothing would take it.
+    case stdinClosed
 
     var type: UInt8 {
         switch self {
@@ -26,6 +57,7 @@ public enum Frame: Equatable, Sendable {
         case .error: return 4
         case .resize: return 5
         case .stdinEOF: return 6
+        case .stdinClosed: return 7
         }
     }
 
@@ -35,7 +67,7 @@ public enum Frame: Equatable, Sendable {
         case .exit(let code): return Array(String(code).utf8)
         case .error(let m): return Array(m.utf8)
         case .resize(let r, let c): return Array("\(r) \(c)".utf8)
-        case .stdinEOF: return []
+        case .stdinEOF, .stdinClosed: return []
         }
     }
 
@@ -57,6 +89,7 @@ public enum Frame: Equatable, Sendable {
             let parts = String(decoding: p, as: UTF8.self).split(separator: " ").compactMap { UInt16($0) }
             return parts.count == 2 ? .resize(parts[0], parts[1]) : nil
         case 6: return .stdinEOF
+        case 7: return .stdinClosed
         default: return nil
         }
     }
@@ -72,13 +105,98 @@ public struct FrameReader: Sendable {
     public mutating func feed(_ bytes: ArraySlice<UInt8>) -> [Frame] {
         buffer.append(contentsOf: bytes)
         var frames: [Frame] = []
-        while buffer.count >= 8 {
-            let n = Int(buffer[4]) << 24 | Int(buffer[5]) << 16 | Int(buffer[6]) << 8 | Int(buffer[7])
-            guard buffer.count >= 8 + n else { break }
-            if let frame = Frame.decode(type: buffer[0], Array(buffer[8..<8 + n])) { frames.append(frame) }
-            buffer.removeFirst(8 + n)
+        var start = 0
+        while buffer.count - start >= 8 {
+            let n = Int(buffer[start + 4]) << 24 | Int(buffer[start + 5]) << 16
+                | Int(buffer[start + 6]) << 8 | Int(buffer[start + 7])
+            guard buffer.count - start >= 8 + n else { break }
+            if let frame = Frame.decode(type: buffer[start], Array(buffer[start + 8..<start + 8 + n])) { frames.append(frame) }
+            start += 8 + n
         }
+        buffer.removeFirst(start)
         return frames
+    }
+}
+
+/// How far a `ByteQueue.flush` got.
+enum FlushResult: Equatable {
+    /// Everything was written.
+    case done
+    /// The fd takes no more now; poll it for POLLOUT.
+    case blocked
+    /// The fd failed (EPIPE, ECONNRESET, EIO…): its reader is gone.
+    case failed
+}
+
+/// Bytes waiting for a file descriptor that is not ready: appended at the
+/// tail, written from the head without moving the rest on every write.
+/// Both relays (monitor and attach client) keep one per direction and stop
+/// reading the source while it holds `limit` bytes or more, so memory stays
+/// bounded and a slow reader slows its writer instead of stopping the relay.
+struct ByteQueue {
+    /// Above this many waiting bytes a relay stops reading the source.
+    static let limit = 256 * 1024
+
+    private var storage: [UInt8] = []
+    private var head = 0
+
+    var count: Int { storage.count - head }
+    var isEmpty: Bool { head == storage.count }
+    var isFull: Bool { count >= ByteQueue.limit }
+
+    mutating func append(_ bytes: [UInt8]) { storage.append(contentsOf: bytes) }
+
+    mutating func removeAll() {
+        storage = []
+        head = 0
+    }
+
+    /// Writes what `fd` takes without waiting. `chunk` caps each write, for
+    /// a blocking fd (the CLI's stdout, shared with its shell: it must not
+    /// be made non-blocking): a pipe that polled writable takes PIPE_BUF
+    /// bytes without blocking, so the queue writes that much, polls again,
+    /// and stops when the fd is full. `socket` uses send(MSG_NOSIGNAL), so a
+    /// closed peer is an error, never a SIGPIPE.
+    mutating func flush(to fd: Int32, chunk: Int = Int.max, socket: Bool = false) -> FlushResult {
+        defer { compact() }
+        while !isEmpty {
+            let size = Swift.min(count, chunk)
+            let n = storage.withUnsafeBytes { raw -> Int in
+                let base = raw.baseAddress! + head
+                return socket ? send(fd, base, size, Int32(MSG_NOSIGNAL | MSG_DONTWAIT)) : Glibc.write(fd, base, size)
+            }
+            if n > 0 {
+                head += n
+                if chunk != Int.max && !isEmpty {
+                    var p = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+                    if poll(&p, 1, 0) <= 0 || p.revents & Int16(POLLOUT) == 0 {
+                        return p.revents & Int16(POLLERR) != 0 ? .failed : .blocked
+                    }
+                }
+                continue
+            }
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { return .blocked }
+            return .failed
+        }
+        return .done
+    }
+
+    /// The `chunk` for `flush` to `fd`: a regular file never blocks a
+    /// write; anything else (pipe, tty, socket) gets PIPE_BUF bytes a write
+    /// once it polled writable.
+    static func chunk(for fd: Int32) -> Int {
+        var st = stat()
+        return fstat(fd, &st) == 0 && st.st_mode & S_IFMT == S_IFREG ? Int.max : Int(PIPE_BUF)
+    }
+
+    private mutating func compact() {
+        if isEmpty {
+            removeAll()
+        } else if head >= 64 * 1024 && head * 2 >= storage.count {
+            storage.removeFirst(head)
+            head = 0
+        }
     }
 }
 

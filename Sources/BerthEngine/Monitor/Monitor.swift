@@ -13,7 +13,7 @@ import CBerthLinux
 public enum Monitor {
     /// Runs the monitor; `readyFD` receives one `MonitorReport` line.
     public static func main(root: String, id: String, readyFD: Int32, waitAttach: Bool,
-                            registry: Registry) -> Int32 {
+                            windowSize: WindowSize? = nil, registry: Registry) -> Int32 {
         let pid = fork()
         if pid < 0 {
             report(readyFD, .failed(code: ExitCode.runEngine, message: "fork the monitor: \(Errno.current)"))
@@ -28,6 +28,7 @@ public enum Monitor {
         do throws(BerthError) {
             let session = try MonitorSession(root: root, id: id, registry: registry)
             session.recordStarting()
+            session.io.initialSize = windowSize
             // The backend owns the start: the native backends share the
             // engine's clone path (`runNative`), the oci plugin drives its runtime.
             session.backend.run(session, readyFD: readyFD, waitAttach: waitAttach)
@@ -36,6 +37,15 @@ public enum Monitor {
             return error.exitCode
         }
         return 0
+    }
+
+    /// The index of the first newline at or after `start` (memchr: the log
+    /// scans every byte a container writes).
+    static func newline(in bytes: [UInt8], from start: Int) -> Int? {
+        guard start < bytes.count else { return nil }
+        return bytes.withUnsafeBytes { raw in
+            memchr(raw.baseAddress! + start, 10, raw.count - start).map { UnsafeRawPointer($0) - raw.baseAddress! }
+        }
     }
 
     /// Writes the report and closes the pipe; -1 (already reported) does nothing.
@@ -113,10 +123,13 @@ public final class MonitorSession {
     /// Closes the monitor's copies of the child's ends once the child has them.
     public func closeChildEnds() { io.closeChildEnds() }
 
-    /// Takes a pty master received from a runtime.
+    /// Takes a pty master received from a runtime, and gives it the
+    /// caller's window size before the runtime's `start`, so the process
+    /// sees it from its first instruction.
     public func adoptTerminal(_ master: Int32) {
         io.master = master
         _ = berth_set_nonblocking(master, 1)
+        io.applyInitialSize()
     }
 
     /// Holds the published host ports open while the container runs.
@@ -222,33 +235,49 @@ public final class MonitorSession {
     /// `logs --tail N` counts lines and `logs -t` stamps each of them however
     /// the output arrived (one read may hold many lines, or half of one).
     /// A partial line is held until its newline, 16 KiB, or the exit.
+    /// The entries of one read share its time and go out in one write:
+    /// the log must keep up with a container streaming megabytes a second.
     func appendLog(_ stream: String, _ bytes: [UInt8]) {
         var buffer = (partial[stream] ?? []) + bytes
         var start = 0
-        while let newline = buffer[start...].firstIndex(of: 10) {
-            writeLogEntry(stream, buffer[start...newline])
+        var out: [UInt8] = []
+        let time = Timestamp.now.rfc3339
+        while let newline = Monitor.newline(in: buffer, from: start) {
+            encodeLogEntry(stream, buffer[start...newline], time: time, into: &out)
             start = newline + 1
         }
         buffer.removeFirst(start)
         if buffer.count >= 16 * 1024 {
-            writeLogEntry(stream, buffer[...])
+            encodeLogEntry(stream, buffer[...], time: time, into: &out)
             buffer = []
         }
         partial[stream] = buffer
+        writeLog(out)
     }
 
     private func flushLog() {
+        var out: [UInt8] = []
+        let time = Timestamp.now.rfc3339
         for stream in ["stdout", "stderr"] where !(partial[stream] ?? []).isEmpty {
-            writeLogEntry(stream, partial[stream]![...])
+            encodeLogEntry(stream, partial[stream]![...], time: time, into: &out)
         }
         partial = [:]
+        writeLog(out)
     }
 
-    private func writeLogEntry(_ stream: String, _ bytes: ArraySlice<UInt8>) {
-        guard let log else { return }
-        let line = JSON.object([("log", .string(String(decoding: bytes, as: UTF8.self))), ("stream", .string(stream)),
-                                ("time", .string(Timestamp.now.rfc3339))]).compact + "\n"
-        try? log.write(line)
+    private func writeLog(_ bytes: [UInt8]) {
+        guard let log, !bytes.isEmpty else { return }
+        try? log.writeAll(bytes)
+    }
+
+    /// `{"log":"…","stream":"stdout","time":"…"}` and a newline, as
+    /// `JSON.compact` writes it (invalid UTF-8 becomes U+FFFD, as before).
+    private func encodeLogEntry(_ stream: String, _ bytes: ArraySlice<UInt8>, time: String, into out: inout [UInt8]) {
+        out += Array(#"{"log":"#.utf8)
+        JSON.quoteBytes(bytes, into: &out)
+        out += Array(#","stream":""#.utf8) + Array(stream.utf8) + Array(#"","time":""#.utf8)
+        out += Array(time.utf8) + Array(#""}"#.utf8)
+        out.append(10)
     }
 
     /// PID 1 exited: record it (or remove the container for --rm), release

@@ -5,6 +5,15 @@ import CBerthLinux
 
 /// The monitor's file descriptors and its poll loop: container output to the
 /// log and to every attached client, client input to the container.
+///
+/// Nothing here blocks on one fd while another has data (the relay conmon
+/// does): every fd is non-blocking, each direction has a bounded queue, and
+/// a full queue pauses the reading of its source. Client input waits in
+/// `toContainer`; while that holds `ByteQueue.limit` bytes the clients'
+/// sockets are not read, so a container that reads slowly slows the CLI
+/// feeding it, and its output keeps flowing meanwhile. Output waits per
+/// client; while any client's queue is full the container's output is not
+/// read (its writes block, as on a full pipe), so a slow reader loses nothing.
 struct MonitorIO {
     var signals: Int32 = -1
     /// pty master (tty mode), or -1.
@@ -18,11 +27,32 @@ struct MonitorIO {
     /// fds only the child needs; closed after the clone.
     var childEnds: [Int32] = []
     var listener: Int32 = -1
-    var clients: [Int32: FrameReader] = [:]
+    var clients: [Int32: Client] = [:]
+    /// The container has a tty: its input goes to `master`.
+    var tty = false
+    /// The terminal size the container starts with (rows, columns), or nil.
+    var initialSize: WindowSize?
+    /// Client input the container has not taken yet.
+    private var toContainer = ByteQueue()
+    /// A client's stdin ended: close the container's once `toContainer` is written.
+    private var closeStdinWhenWritten = false
+    /// The container closed its stdin (or it failed): input is dropped from now on.
+    private var stdinGone = false
+    /// The client `run -i` or `start -ai` attached first: when it goes, even
+    /// killed without sending end of input, the container's stdin is closed
+    /// (Docker's StdinOnce), or the container would wait for input for ever.
+    private var stdinOnceClient: Int32 = -1
+
+    /// One attach client: its partial frames and the output it has not read yet.
+    struct Client {
+        var reader = FrameReader()
+        var pending = ByteQueue()
+    }
 
     /// Creates the container's stdio; returns the fds for the child, the tty
     /// mode and the console socket.
     mutating func prepare(tty: Bool, ptyInside: Bool, openStdin: Bool) throws(BerthError) -> ([Int32], Int32, Int32) {
+        self.tty = tty
         if tty && ptyInside {
             var pair: [Int32] = [-1, -1]
             guard berth_socketpair(&pair) == 0 else { throw .syscall("socketpair", "console", .current) }
@@ -35,6 +65,7 @@ struct MonitorIO {
             guard berth_openpty(&m, &s) == 0 else { throw .syscall("openpty", "for the container", .current) }
             master = m
             _ = berth_set_nonblocking(m, 1)
+            applyInitialSize()
             childEnds.append(s)
             return ([s, s, s], Int32(BERTH_TTY_STDIO.rawValue), -1)
         }
@@ -43,6 +74,9 @@ struct MonitorIO {
         if openStdin {
             guard berth_pipe_cloexec(&p) == 0 else { throw .syscall("pipe", "stdin", .current) }
             fds[0] = p[0]; stdinWrite = p[1]; childEnds.append(p[0])
+            _ = berth_set_nonblocking(stdinWrite, 1)
+        } else {
+            stdinGone = true   // no -i: an attaching client is told at once to keep its stdin
         }
         guard berth_pipe_cloexec(&p) == 0 else { throw .syscall("pipe", "stdout", .current) }
         fds[1] = p[1]; stdoutRead = p[0]; childEnds.append(p[1])
@@ -51,6 +85,13 @@ struct MonitorIO {
         _ = berth_set_nonblocking(stdoutRead, 1)
         _ = berth_set_nonblocking(stderrRead, 1)
         return (fds, Int32(BERTH_TTY_NONE.rawValue), -1)
+    }
+
+    /// Gives the pty the caller's terminal size, before the container's
+    /// process starts (it may ask at once, as `stty size` does).
+    func applyInitialSize() {
+        guard master >= 0, let size = initialSize else { return }
+        _ = berth_set_winsize(master, size.rows, size.columns)
     }
 
     mutating func closeChildEnds() {
@@ -79,48 +120,101 @@ struct MonitorIO {
     mutating func awaitFirstClient(timeoutMs: Int32) {
         guard listener >= 0 else { return }
         var p = pollfd(fd: listener, events: Int16(POLLIN), revents: 0)
-        if poll(&p, 1, timeoutMs) > 0 { accept() }
+        if poll(&p, 1, timeoutMs) > 0 {
+            accept()
+            stdinOnceClient = clients.keys.first ?? -1
+        }
     }
 
     mutating func accept() {
         while true {
             let fd = berth_accept(listener)
             if fd < 0 { return }
-            clients[fd] = FrameReader()
+            var client = Client()
+            // A late client learns at once that its input has nowhere to go.
+            if stdinGone { client.pending.append(Frame.stdinClosed.encoded) }
+            clients[fd] = client
         }
     }
 
+    /// Queues a frame for every client and writes what each takes now.
     mutating func broadcast(_ frame: Frame) {
         let bytes = frame.encoded
-        for fd in clients.keys where !writeFully(fd, bytes) { drop(fd) }
+        for fd in Array(clients.keys) {
+            clients[fd]?.pending.append(bytes)
+            flushClient(fd)
+        }
+    }
+
+    /// Writes a client's queued output; drops a client that is gone.
+    private mutating func flushClient(_ fd: Int32) {
+        guard var client = clients[fd] else { return }
+        let result = client.pending.flush(to: fd, socket: true)
+        clients[fd] = client
+        if result == .failed { drop(fd) }
     }
 
     mutating func drop(_ fd: Int32) {
         Glibc.close(fd)
         clients[fd] = nil
+        if fd == stdinOnceClient {
+            stdinOnceClient = -1
+            if !tty && stdinWrite >= 0 {
+                closeStdinWhenWritten = true
+                feedContainer()
+            }
+        }
     }
 
-    mutating func close(socketPath: String) {
+    /// Hands every client what is queued for it (the exit frame last), then
+    /// closes. A client that takes nothing for `stallSeconds` is dropped, so
+    /// one that stopped reading cannot keep the monitor (and `wait`) alive.
+    mutating func close(socketPath: String, stallSeconds: Int64 = 30) {
+        var lastProgress: [Int32: Int64] = [:]
+        while true {
+            let waiting = clients.filter { !$0.value.pending.isEmpty }.map(\.key)
+            if waiting.isEmpty { break }
+            let now = Timestamp.monotonicMilliseconds()
+            for fd in waiting where now - (lastProgress[fd] ?? now) > stallSeconds * 1000 { drop(fd) }
+            var fds = waiting.filter { clients[$0] != nil }.map { pollfd(fd: $0, events: Int16(POLLOUT), revents: 0) }
+            if fds.isEmpty { break }
+            if poll(&fds, nfds_t(fds.count), 1000) < 0 && errno != EINTR { break }
+            for p in fds {
+                if lastProgress[p.fd] == nil { lastProgress[p.fd] = now }
+                guard p.revents != 0, let before = clients[p.fd]?.pending.count else { continue }
+                flushClient(p.fd)
+                if let after = clients[p.fd]?.pending.count, after < before { lastProgress[p.fd] = now }
+            }
+        }
         for fd in clients.keys { Glibc.close(fd) }
         clients = [:]
-        if listener >= 0 { Glibc.close(listener); unlink(socketPath) }
+        if listener >= 0 { Glibc.close(listener); listener = -1; unlink(socketPath) }
     }
 
     /// Relays until PID 1 exits; returns its exit code (128+N for signal N).
     mutating func loop(child: Int32, tty: Bool, log: (String, [UInt8]) -> Void) -> Int32 {
+        self.tty = tty
         var exitCode: Int32?
         while exitCode == nil {
             var fds = pollSet()
-            if poll(&fds, nfds_t(fds.count), -1) < 0 && errno != EINTR { break }
+            if poll(&fds, nfds_t(fds.count), -1) < 0 {
+                if errno == EINTR { continue }
+                break
+            }
             for p in fds where p.revents != 0 {
+                let readable = p.revents & Int16(POLLIN | POLLHUP | POLLERR) != 0
                 if p.fd == signals {
                     exitCode = reap(child) ?? exitCode
                 } else if p.fd == listener {
                     accept()
-                } else if p.fd == master || p.fd == stdoutRead || p.fd == stderrRead {
-                    pump(p.fd, log)
-                } else {
-                    serve(p.fd, tty: tty)
+                } else if p.fd == master || p.fd == stdinWrite || p.fd == stdoutRead || p.fd == stderrRead {
+                    if p.fd == containerInput && p.revents & Int16(POLLOUT | POLLERR | POLLHUP) != 0 {
+                        feedContainer(closed: p.fd == stdinWrite && p.revents & Int16(POLLERR) != 0)
+                    }
+                    if p.fd != stdinWrite && readable && p.events & Int16(POLLIN) != 0 { pump(p.fd, log) }
+                } else if clients[p.fd] != nil {
+                    if p.revents & Int16(POLLOUT) != 0 { flushClient(p.fd) }
+                    if clients[p.fd] != nil && readable { serve(p.fd) }
                 }
             }
         }
@@ -129,10 +223,31 @@ struct MonitorIO {
         return exitCode ?? 255
     }
 
+    /// The fd the container's input goes to (-1: none, or it is gone).
+    private var containerInput: Int32 { tty ? master : stdinWrite }
+
+    /// What to wait for: output only while no client's queue is full, client
+    /// input only while the container's queue is not, POLLOUT only where
+    /// something waits. The stdin pipe is always watched: POLLERR there says
+    /// the container closed its stdin, which the clients are told at once.
     private func pollSet() -> [pollfd] {
-        var list = [signals, listener, master, stdoutRead, stderrRead].filter { $0 >= 0 }
-        list += clients.keys
-        return list.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+        var set: [pollfd] = []
+        func add(_ fd: Int32, _ events: Int32, always: Bool = false) {
+            if fd >= 0 && (events != 0 || always) { set.append(pollfd(fd: fd, events: Int16(events), revents: 0)) }
+        }
+        let outputPaused = clients.values.contains { $0.pending.isFull }
+        let input = toContainer.isEmpty ? 0 : POLLOUT
+        add(signals, POLLIN)
+        add(listener, POLLIN)
+        add(master, (outputPaused ? 0 : POLLIN) | (tty ? input : 0))
+        add(stdinWrite, tty ? 0 : input, always: true)
+        add(stdoutRead, outputPaused ? 0 : POLLIN)
+        add(stderrRead, outputPaused ? 0 : POLLIN)
+        let inputPaused = toContainer.isFull
+        for (fd, client) in clients {
+            add(fd, (inputPaused ? 0 : POLLIN) | (client.pending.isEmpty ? 0 : POLLOUT))
+        }
+        return set
     }
 
     private func reap(_ child: Int32) -> Int32? {
@@ -159,29 +274,55 @@ struct MonitorIO {
 
     private mutating func stopReading(_ fd: Int32) {
         Glibc.close(fd)
-        if fd == master { master = -1 }
+        if fd == master { master = -1; toContainer.removeAll() }
         if fd == stdoutRead { stdoutRead = -1 }
         if fd == stderrRead { stderrRead = -1 }
     }
 
-    private mutating func serve(_ fd: Int32, tty: Bool) {
+    /// Writes queued input to the container. A write error (EPIPE: it closed
+    /// its stdin or exited; EIO on a pty) drops all input from now on; it
+    /// is not a failure of the container.
+    private mutating func feedContainer(closed: Bool = false) {
+        let fd = containerInput
+        guard fd >= 0 else { toContainer.removeAll(); return }
+        if closed || (!toContainer.isEmpty && toContainer.flush(to: fd) == .failed) {
+            containerClosedStdin()
+            return
+        }
+        if toContainer.isEmpty && closeStdinWhenWritten && !tty { closeStdin() }
+    }
+
+    private mutating func closeStdin() {
+        if stdinWrite >= 0 { Glibc.close(stdinWrite) }
+        stdinWrite = -1
+        closeStdinWhenWritten = false
+    }
+
+    private mutating func containerClosedStdin() {
+        toContainer.removeAll()
+        if !tty { closeStdin() }
+        guard !stdinGone else { return }
+        stdinGone = true
+        broadcast(.stdinClosed)
+    }
+
+    private mutating func serve(_ fd: Int32) {
         guard let bytes = readAvailable(fd) else { drop(fd); return }
-        guard var reader = clients[fd] else { return }
-        let frames = reader.feed(bytes[...])
-        clients[fd] = reader
+        guard var client = clients[fd] else { return }
+        let frames = client.reader.feed(bytes[...])
+        clients[fd] = client
         for frame in frames {
             switch frame {
             case .stdin(let data):
-                let target = tty ? master : stdinWrite
-                if target >= 0 { writeFully(target, data) }
+                if containerInput >= 0 && !stdinGone && !closeStdinWhenWritten { toContainer.append(data) }
             case .stdinEOF where !tty && stdinWrite >= 0:
-                Glibc.close(stdinWrite)
-                stdinWrite = -1
-            case .resize(let rows, let cols) where master >= 0:
+                closeStdinWhenWritten = true
+            case .resize(let rows, let cols) where master >= 0 && rows > 0 && cols > 0:
                 _ = berth_set_winsize(master, rows, cols)
             default:
                 break
             }
         }
+        feedContainer()
     }
 }

@@ -123,7 +123,10 @@ public struct Executor {
 }
 
 /// Relays the user's terminal to a pty master (exec -t): raw mode, resizes,
-/// until the process closes its side.
+/// until the process closes its side. As the attach relay does, it never
+/// blocks on one fd while another has data: the master is non-blocking and
+/// each direction has a bounded queue (a process that stops reading its
+/// input while we still type, or pastes, cannot wedge it).
 struct PtyRelay {
     let master: Int32
     let interactive: Bool
@@ -132,23 +135,47 @@ struct PtyRelay {
         var saved = [UInt8](repeating: 0, count: Int(berth_termios_size()))
         let raw = interactive && isatty(0) == 1 && berth_make_raw(0, &saved, Int32(saved.count)) == 0
         defer { if raw { _ = berth_restore_termios(0, saved) } }
+        let oldPipe = signal(SIGPIPE, SIG_IGN)
+        defer { signal(SIGPIPE, oldPipe) }
         let signals = berth_signalfd([SIGWINCH], 1)
         defer { if signals >= 0 { close(signals) }; berth_unblock_signals_only([SIGWINCH], 1) }
+        _ = berth_set_nonblocking(master, 1)
         resize()
         var stdinOpen = interactive
-        while true {
-            var fds = [pollfd(fd: master, events: Int16(POLLIN), revents: 0),
-                       pollfd(fd: signals, events: Int16(POLLIN), revents: 0)]
-            if stdinOpen { fds.append(pollfd(fd: 0, events: Int16(POLLIN), revents: 0)) }
+        var masterOpen = true
+        var toMaster = ByteQueue(), toStdout = ByteQueue()
+        var stdoutGone = false
+        let chunk = ByteQueue.chunk(for: 1)
+        while masterOpen || !toStdout.isEmpty {
+            let events = (toStdout.isFull ? 0 : POLLIN) | (toMaster.isEmpty ? 0 : POLLOUT)
+            var fds = [pollfd(fd: masterOpen && events != 0 ? master : -1, events: Int16(events), revents: 0),
+                       pollfd(fd: signals, events: Int16(POLLIN), revents: 0),
+                       pollfd(fd: stdinOpen && masterOpen && !toMaster.isFull ? 0 : -1, events: Int16(POLLIN), revents: 0),
+                       pollfd(fd: toStdout.isEmpty ? -1 : 1, events: Int16(POLLOUT), revents: 0)]
             if poll(&fds, nfds_t(fds.count), -1) < 0 { if errno == EINTR { continue }; return }
             if fds[1].revents != 0 { while berth_signalfd_read(signals) > 0 {}; resize() }
-            if fds[0].revents != 0 {
-                guard let out = readAvailable(master), !(out.isEmpty && fds[0].revents & Int16(POLLHUP) != 0) else { return }
-                writeFully(1, out)
+            if fds[3].revents != 0, toStdout.flush(to: 1, chunk: chunk) == .failed {
+                stdoutGone = true
+                toStdout.removeAll()
             }
-            if stdinOpen, fds[2].revents != 0 {
+            if fds[0].revents & Int16(POLLOUT | POLLERR) != 0 && !toMaster.isEmpty,
+               toMaster.flush(to: master) == .failed {
+                toMaster.removeAll()
+                stdinOpen = false
+            }
+            if fds[0].revents & Int16(POLLIN | POLLHUP | POLLERR) != 0 && !toStdout.isFull {
+                // EIO (nil), or nothing with POLLHUP: every slave is closed.
+                guard let out = readAvailable(master), !(out.isEmpty && fds[0].revents & Int16(POLLHUP) != 0) else {
+                    masterOpen = false
+                    continue
+                }
+                if !stdoutGone { toStdout.append(out) }
+                if toStdout.flush(to: 1, chunk: chunk) == .failed { stdoutGone = true; toStdout.removeAll() }
+            }
+            if fds[2].revents != 0 {
                 guard let input = readAvailable(0), !input.isEmpty else { stdinOpen = false; continue }
-                writeFully(master, input)
+                toMaster.append(input)
+                if toMaster.flush(to: master) == .failed { toMaster.removeAll(); stdinOpen = false }
             }
         }
     }

@@ -30,12 +30,16 @@ public struct Lifecycle {
 
     /// Starts a created or exited container. With `waitAttach` the process
     /// is held until the first attach client connects (for foreground `run`).
+    /// `windowSize` is the attaching terminal's: a tty container's pty has
+    /// it before the process starts.
     @discardableResult
-    public func start(_ ref: String, waitAttach: Bool = false) throws(BerthError) -> Container {
-        try CgroupWarmup.around { () throws(BerthError) -> Container in try startWarm(ref, waitAttach: waitAttach) }
+    public func start(_ ref: String, waitAttach: Bool = false, windowSize: WindowSize? = nil) throws(BerthError) -> Container {
+        try CgroupWarmup.around { () throws(BerthError) -> Container in
+            try startWarm(ref, waitAttach: waitAttach, windowSize: windowSize)
+        }
     }
 
-    private func startWarm(_ ref: String, waitAttach: Bool) throws(BerthError) -> Container {
+    private func startWarm(_ ref: String, waitAttach: Bool, windowSize: WindowSize?) throws(BerthError) -> Container {
         let found = try containers.find(ref)
         // Another berth's start (maybe killed since) whose monitor is still at
         // work: wait for its outcome, outside the lock its monitor may need.
@@ -52,7 +56,8 @@ public struct Lifecycle {
             let driver = try driver(for: container)
             let layers = try images.layerDirectories(of: try images.load(id: container.image))
             _ = try driver.mount(containerDirectory: layout.container(container.id), layers: layers)
-            switch try MonitorLauncher.launch(root: layout.root, id: container.id, waitAttach: waitAttach, registry: registry) {
+            switch try MonitorLauncher.launch(root: layout.root, id: container.id, waitAttach: waitAttach,
+                                                  windowSize: container.tty ? windowSize : nil, registry: registry) {
             case .failed(let code, let message):
                 throw .startFailure(code: code, message: message)
             case .started(let pid, let startTime, let monitor):
@@ -172,12 +177,20 @@ public struct Lifecycle {
     /// Blocks until the container is not running; returns its exit code.
     /// Ctrl-C in the REPL ends the wait (`BerthError.interrupted`).
     public func waitForExit(_ ref: String) throws(BerthError) -> Int32 {
+        // A `--rm` container is gone once its monitor is: its `die` event,
+        // written before the removal, has the code (Docker prints it too).
+        // The log's end is taken first, so a death right after `find` counts.
+        let events = EventLog(layout: layout)
+        var st = stat()
+        var offset = stat(events.path, &st) == 0 ? Int(st.st_size) : 0
         let container = try containers.find(ref)
-        if container.state.isActive {
-            try awaitRecordedExit(container, limitMs: -1, interruptible: true)
-            try Interruption.check()
-        }
-        return (try? containers.load(id: container.id))?.state.exitCode ?? container.state.exitCode
+        guard container.state.isActive else { return container.state.exitCode }
+        try awaitRecordedExit(container, limitMs: -1, interruptible: true)
+        try Interruption.check()
+        if let exited = try? containers.load(id: container.id) { return exited.state.exitCode }
+        let died = events.read(from: &offset).last { $0.id == container.id && $0.action == "die" }
+        return died.flatMap { e in e.attributes.first { $0.0 == "exitCode" }.flatMap { Int32($0.1) } }
+            ?? container.state.exitCode
     }
 
     /// Waits for the monitor to write the exit (it exits right after). If the

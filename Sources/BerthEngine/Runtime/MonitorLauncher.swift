@@ -10,14 +10,18 @@ public enum MonitorLauncher {
     public typealias Report = MonitorReport
 
     /// Spawns the monitor and waits for its report.
-    public static func launch(root: String, id: String, waitAttach: Bool, registry: Registry) throws(BerthError) -> Report {
-        if isSingleThreaded { return try launchForked(root: root, id: id, waitAttach: waitAttach, registry: registry) }
+    public static func launch(root: String, id: String, waitAttach: Bool, windowSize: WindowSize? = nil,
+                              registry: Registry) throws(BerthError) -> Report {
+        if isSingleThreaded {
+            return try launchForked(root: root, id: id, waitAttach: waitAttach, windowSize: windowSize, registry: registry)
+        }
         guard let binary = FileSystem.readLink("/proc/self/exe") else {
             throw BerthError("cannot find the berth binary (/proc/self/exe); is /proc mounted?")
         }
         var ready: [Int32] = [-1, -1]
         guard berth_pipe_cloexec(&ready) == 0 else { throw .syscall("pipe", "for the monitor", .current) }
         let args = [binary, "--root", root, "__monitor", id] + (waitAttach ? ["--wait-attach"] : [])
+            + (windowSize.map { ["--size", $0.argument] } ?? [])
         let pid = try spawn(binary, args, readyFD: ready[1])
         return awaitReport(first: pid, ready: ready)
     }
@@ -35,7 +39,7 @@ public enum MonitorLauncher {
     /// is single-threaded (checked), so the child may go on in Swift. Every
     /// inherited fd but the report pipe is closed first: a container lock
     /// held by `start` must not live on in the monitor.
-    private static func launchForked(root: String, id: String, waitAttach: Bool,
+    private static func launchForked(root: String, id: String, waitAttach: Bool, windowSize: WindowSize?,
                                      registry: Registry) throws(BerthError) -> Report {
         var ready: [Int32] = [-1, -1]
         guard berth_pipe_cloexec(&ready) == 0 else { throw .syscall("pipe", "for the monitor", .current) }
@@ -51,7 +55,8 @@ public enum MonitorLauncher {
             for fd: Int32 in 0...2 { dup2(null, fd) }
             if null > 2 { close(null) }
             berth_unblock_signals()
-            _exit(Monitor.main(root: root, id: id, readyFD: 3, waitAttach: waitAttach, registry: registry))
+            _exit(Monitor.main(root: root, id: id, readyFD: 3, waitAttach: waitAttach, windowSize: windowSize,
+                               registry: registry))
         }
         return awaitReport(first: pid, ready: ready)
     }

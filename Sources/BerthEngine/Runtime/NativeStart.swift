@@ -70,6 +70,7 @@ extension MonitorSession {
         request.endpoint = container.endpoint
         if cgroup.version == "v2" { request.cgroupDirectory = cgroup.path }
         request.monitorReportFD = reportFD
+        request.windowSize = io.initialSize
         // Compiled here, before the clone: the child only loads it.
         request.seccomp = try SecurityOptions.seccompProgram(container.security.options, plan: plan,
                                                              cache: store.layout.seccompCache)

@@ -31,6 +31,8 @@ public struct SpawnRequest: Sendable {
     /// An fd of the monitor the child must close at once (its report pipe,
     /// so the CLI reading it sees EOF if the monitor dies); -1 for none.
     public var monitorReportFD: Int32 = -1
+    /// For BERTH_TTY_INSIDE: the pty's size before the process starts (nil: 0×0).
+    public var windowSize: WindowSize?
 
     public init(rootfs: String, argv: [String], env: [String], cwd: String, user: ResolvedUser,
                 hostname: String?, plan: IsolationPlan, readonlyRoot: Bool, stdio: [Int32],
@@ -143,6 +145,8 @@ public enum Spawner {
         config.stdio = (request.stdio[0], request.stdio[1], request.stdio[2])
         config.tty_mode = request.ttyMode
         config.console_socket = request.consoleSocket
+        config.tty_rows = request.windowSize?.rows ?? 0
+        config.tty_cols = request.windowSize?.columns ?? 0
         config.sync_fd = sync[0]
         config.close_fds = (sync[1], request.monitorReportFD)
         config.error_fd = errs[1]

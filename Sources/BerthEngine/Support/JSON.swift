@@ -1,3 +1,5 @@
+import CBerthLinux
+
 /// A JSON value that keeps object keys in order, so `inspect` prints fields in
 /// Docker's order and image configs hash the same every time.
 public enum JSON: Sendable, Equatable {
@@ -143,6 +145,32 @@ extension JSON {
         // double Int64.max becomes, prints as Int64.max, as Docker prints it).
         if n.isFinite, n == n.rounded(), abs(n) <= 9_223_372_036_854_775_808.0, let i = clampedInt64(n) { return String(i) }
         return "\(n)"
+    }
+
+    /// `quote(String(decoding: bytes, as: UTF8.self))` as UTF-8 bytes, in
+    /// one pass over the raw bytes (berth_json_escape): each maximal
+    /// ill-formed subsequence becomes U+FFFD, as that decoding does, and the
+    /// escapes are `quote`'s. The container log encodes every byte a
+    /// container writes with it, so it must not build a String scalar by
+    /// scalar: that cost more than the whole relay.
+    static func quoteBytes(_ bytes: ArraySlice<UInt8>, into out: inout [UInt8]) {
+        bytes.withUnsafeBufferPointer { quoteBytes($0, into: &out) }
+    }
+
+    static func quoteBytes(_ s: String, into out: inout [UInt8]) {
+        var s = s
+        s.withUTF8 { quoteBytes($0, into: &out) }
+    }
+
+    static func quoteBytes(_ utf8: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
+        // Room for the worst case, every byte a \u00XX.
+        let quoted = [UInt8](unsafeUninitializedCapacity: utf8.count * 6 + 2) { buffer, count in
+            buffer[0] = 34
+            let n = berth_json_escape(utf8.baseAddress, utf8.count, buffer.baseAddress! + 1)
+            buffer[n + 1] = 34
+            count = n + 2
+        }
+        out.append(contentsOf: quoted)
     }
 
     static func quote(_ s: String, into out: inout String, html: Bool = true) {

@@ -39,6 +39,7 @@ struct berth_spawn_config {
     int stdio[3];                       /* -1: /dev/null */
     int tty_mode;                       /* enum berth_tty_mode */
     int console_socket;                 /* for BERTH_TTY_INSIDE */
+    unsigned short tty_rows, tty_cols;  /* for BERTH_TTY_INSIDE: the pty's size before exec (0: leave 0x0) */
     int sync_fd;                        /* child waits for one byte here before anything of the image runs */
     int close_fds[2];                   /* the monitor's fds the child closes first (-1: none): the write
                                            end of the sync pipe, so a dead monitor reads as EOF, and
