@@ -39,6 +39,8 @@ public struct Container: Sendable {
     public var resources: Resources
     /// Binds, volumes and tmpfs mounts, in the order they are mounted.
     public var mounts: [MountSpec]
+    /// `--device` mappings (HostConfig.Devices); the nodes are looked up at each start.
+    public var devices: [DeviceMapping] = []
     public var state: ContainerState
     /// Where the store keeps volumes, for the Mounts view in `inspect`.
     public var volumesRoot: String = ""
@@ -97,6 +99,7 @@ public struct Container: Sendable {
                 ("ReadonlyRootfs", .bool(readonlyRoot)),
                 ("CgroupParent", .string(cgroupPath)),
                 ("Mounts", .array(mounts.map(\.record))),
+                ("Devices", .array(devices.map(\.json))),
             ] + resources.json)),
             ("Mounts", .array(mounts.map { $0.json(mountpoint: $0.kind == .volume ? volumesRoot + "/" + $0.source + "/_data" : $0.source) })),
             ("Config", .object([
@@ -172,6 +175,7 @@ public struct Container: Sendable {
         cgroupPath = host["CgroupParent"]?.stringValue ?? ""
         resources = Resources(json: host)
         mounts = (host["Mounts"]?.arrayValue ?? []).compactMap(MountSpec.init(record:))
+        devices = (host["Devices"]?.arrayValue ?? []).compactMap(DeviceMapping.init(json:))
         volumesRoot = json["VolumesRoot"]?.stringValue ?? ""
         state = ContainerState(json: json["State"] ?? .object([]))
         if case .object(let members)? = json["Extra"] { extra = members } else { extra = [] }

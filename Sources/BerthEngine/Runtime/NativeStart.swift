@@ -41,8 +41,10 @@ extension MonitorSession {
         let plan = try backend.plan(for: IsolationRequest(hostNetwork: container.hostNetwork,
                                                            readonlyRoot: container.readonlyRoot))
         let user = try UserLookup.resolve(container.user, rootfs: rootfs)
+        let devices = try container.deviceNodes()
         try cgroup.create()
         try cgroup.apply(container.resources)
+        if DeviceRule.enforced { try cgroup.restrictDevices(DeviceRule.forContainer(devices)) }
         watchSignals()
         let (stdio, ttyMode, console) = try prepareStdio(tty: container.tty, ptyInside: plan.ptyInside,
                                                          openStdin: container.openStdin)
@@ -70,6 +72,7 @@ extension MonitorSession {
         request.endpoint = container.endpoint
         if cgroup.version == "v2" { request.cgroupDirectory = cgroup.path }
         request.monitorReportFD = reportFD
+        request.devices = devices
         let child = try Spawner.spawn(request)
         closeChildEnds()
         do throws(BerthError) {

@@ -6,6 +6,7 @@
 #include <sys/random.h>
 #include "CBerthSpawn.h"
 #include "CBerthNetlink.h"
+#include "CBerthDevices.h"
 
 /// openat2(2) with RESOLVE_* flags. Glibc has no wrapper and syscall() is
 /// variadic, so Swift cannot call it. Returns an fd, or -1 with errno set.

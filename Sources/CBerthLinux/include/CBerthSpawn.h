@@ -22,6 +22,16 @@ struct berth_mount {
     int readonly;
 };
 
+/// A device node made inside the container (`--device`), after pivot_root
+/// or chroot, so the image's symlinks resolve inside its root.
+struct berth_device_node {
+    const char *path;                   /* absolute, inside the container */
+    int type;                           /* 'c' or 'b' */
+    uint32_t major, minor;
+    uint32_t mode;                      /* permission bits */
+    uint32_t uid, gid;
+};
+
 /// Everything the child needs, prepared by Swift before the clone: after it
 /// only async-signal-safe calls run (the runc nsexec / containerization CShim
 /// rule), and failures travel back over error_fd.
@@ -55,6 +65,8 @@ struct berth_spawn_config {
     uint32_t net_address, net_gateway;  /* IPv4, network byte order */
     int net_prefix;
     int cgroup_fd;                      /* >= 0: a cgroup v2 directory to clone straight into (CLONE_INTO_CGROUP) */
+    const struct berth_device_node *devices;   /* --device nodes */
+    int ndevices;
 };
 
 /// The stage at which a child failed.
