@@ -19,9 +19,12 @@ public enum OCISpec {
 
     /// Builds config.json. `rootPath` is the root as the runtime will see it
     /// (absolute for the oci backend, `rootfs` for an exported bundle);
-    /// `mountSources` maps each mount to its host source.
+    /// `mountSources` maps each mount to its host source; `devices` are the
+    /// `--device` nodes (`linux.devices`), allowed after Docker's default
+    /// rules in `linux.resources.devices`.
     public static func spec(_ c: Container, plan: IsolationPlan, user: ResolvedUser, rootPath: String,
-                            mountSources: [String], cgroupsPath: String?, extraMounts: [(MountSpec, String)] = []) -> JSON {
+                            mountSources: [String], cgroupsPath: String?, extraMounts: [(MountSpec, String)] = [],
+                            devices: [DeviceNode] = []) -> JSON {
         let caps = (0...40).filter { plan.capabilities == .max || plan.capabilities & (1 << UInt64($0)) != 0 }
             .compactMap { capabilityNames[$0] }
         let process: JSON = .object([
@@ -38,7 +41,8 @@ public enum OCISpec {
         var linux: [(String, JSON)] = [
             ("namespaces", .array(namespaces)),
             ("maskedPaths", .strings(plan.maskedPaths)), ("readonlyPaths", .strings(plan.readonlyPaths)),
-            ("resources", resources(c.resources)),
+            ("resources", resources(c.resources, devices: devices)),
+            ("devices", .array(devices.map(\.ociJSON))),
         ]
         if let cgroupsPath { linux.append(("cgroupsPath", .string(cgroupsPath))) }
         return .object([
@@ -76,8 +80,11 @@ public enum OCISpec {
         }
     }
 
-    static func resources(_ r: Resources) -> JSON {
+    static func resources(_ r: Resources, devices: [DeviceNode]) -> JSON {
         var members: [(String, JSON)] = []
+        if DeviceRule.enforced {
+            members.append(("devices", .array(DeviceRule.forContainer(devices).map(\.ociJSON))))
+        }
         if let m = r.memory {
             var memory: [(String, JSON)] = [("limit", .int(m))]
             if let s = r.memorySwap { memory.append(("swap", .int(s))) }

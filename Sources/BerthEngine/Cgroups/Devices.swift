@@ -155,12 +155,13 @@ public struct DeviceMapping: Sendable, Equatable {
     public func nodes() throws(BerthError) -> [DeviceNode] {
         var st = stat()
         guard stat(pathOnHost, &st) == 0 else {
-            throw BerthError("error gathering device information while adding custom device \"\(pathOnHost)\": \(Errno.current.description)",
+            let reason = String(cString: strerror(errno)).lowercased()
+            throw BerthError("error gathering device information while adding custom device \"\(pathOnHost)\": \(reason); give the path of a device node on this host",
                              exitCode: 125)
         }
         if let node = Self.node(st, at: pathInContainer, permissions: cgroupPermissions) { return [node] }
         guard st.st_mode & S_IFMT == S_IFDIR else {
-            throw BerthError("error gathering device information while adding custom device \"\(pathOnHost)\": not a device node",
+            throw BerthError("error gathering device information while adding custom device \"\(pathOnHost)\": not a device node; give a character or block device (or a directory of them)",
                              exitCode: 125)
         }
         var found: [DeviceNode] = []
