@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <linux/bpf.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -83,10 +84,13 @@ static long sys_bpf(int cmd, union bpf_attr *attr) {
 
 int berth_devices_attach(int cgroup_fd, const struct berth_device_rule *rules, int count,
                          char *log, unsigned log_size) {
-    struct bpf_insn program[4 + 6 + 8 * 64 + 2];
-    if (count > 64) { errno = E2BIG; return -1; }
-    int n = berth_devices_program(rules, count, program, (int)(sizeof program / sizeof program[0]));
-    if (n < 0) return -1;
+    /* At most 8 instructions a rule, 6 before and 2 after; the kernel takes up to a million. */
+    if (count < 0 || count > 65536) { errno = E2BIG; return -1; }
+    int capacity = 8 + 8 * count;
+    struct bpf_insn *program = calloc((size_t)capacity, sizeof *program);
+    if (!program) return -1;
+    int n = berth_devices_program(rules, count, program, capacity);
+    if (n < 0) { free(program); return -1; }
     union bpf_attr load;
     memset(&load, 0, sizeof load);
     load.prog_type = BPF_PROG_TYPE_CGROUP_DEVICE;
@@ -105,6 +109,9 @@ int berth_devices_attach(int cgroup_fd, const struct berth_device_rule *rules, i
         load.log_buf = 0; load.log_size = 0; load.log_level = 0;
         prog = (int)sys_bpf(BPF_PROG_LOAD, &load);
     }
+    int load_errno = errno;
+    free(program);
+    errno = load_errno;
     if (prog < 0) return -1;
     union bpf_attr attach;
     memset(&attach, 0, sizeof attach);

@@ -18,7 +18,7 @@ struct bpf_insn;
 int berth_devices_program(const struct berth_device_rule *rules, int count,
                           struct bpf_insn *out, int capacity);
 
-/// Loads the allowlist program (at most 64 rules) and attaches it to the
+/// Loads the allowlist program and attaches it to the
 /// cgroup v2 directory `cgroup_fd` (BPF_CGROUP_DEVICE, BPF_F_ALLOW_MULTI).
 /// The verifier's message, if any, goes to `log`. 0, or -1 with errno.
 int berth_devices_attach(int cgroup_fd, const struct berth_device_rule *rules, int count,
