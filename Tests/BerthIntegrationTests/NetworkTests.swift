@@ -344,10 +344,18 @@ struct NetworkTests {
             for n in ["neta", "netb"] { #expect(berth(root, "network", "create", n).status == 0) }
             net.remember()
             var address: [String: String] = [:]
+            // netb's server also publishes a port on neta's gateway, a host
+            // address of this test's own: published ports stay reachable.
+            let port = freePort()
+            var gatewayA = ""
             for n in ["bridge", "neta", "netb"] {
-                #expect(berth(root, "run", "-d", "--name", "web-\(n)", "--network", n, "busybox", "sh", "-c",
-                              "mkdir /www && echo \(n) > /www/index.html && httpd -f -p 80 -h /www").status == 0)
+                let publish = n == "netb" ? ["-p", "\(gatewayA):\(port):80"] : []
+                #expect(runProcess([berthBinary, "--root", root, "run", "-d", "--name", "web-\(n)", "--network", n] + publish
+                                   + ["busybox", "sh", "-c", "mkdir /www && echo \(n) > /www/index.html && httpd -f -p 80 -h /www"]).status == 0)
                 address[n] = ip(root, "web-\(n)")
+                if n == "neta" {
+                    gatewayA = berth(root, "inspect", "-f", "{{.NetworkSettings.Gateway}}", "web-neta").stdout.trimmingSpacesAndNewlines
+                }
             }
             net.remember()
             // One probe container per network fetches every page: a page it
@@ -365,6 +373,9 @@ struct NetworkTests {
                 let got = fetched(from: n)
                 #expect(got == "\(n)\n", "from \(n), only its own network answers: \(got)")
             }
+            let published = berth(root, "run", "--rm", "--network", "neta", "busybox", "sh", "-c",
+                                  "for i in 1 2 3 4 5; do wget -qO- http://\(gatewayA):\(port)/ && break; sleep 0.2; done").stdout
+            #expect(published == "netb\n", "netb's port published on a host address is reachable from neta: \(published)")
             // The rules go with the networks: rm one, make another, still isolated.
             #expect(berth(root, "rm", "-f", "web-netb").status == 0)
             #expect(berth(root, "network", "rm", "netb").status == 0)

@@ -71,7 +71,7 @@ public enum HostNetwork {
         if index > 0 && !FileSystem.exists(bridgesDirectory + "/" + e.bridge) { return index }
         if index > 0 {
             let tableThere = berth_nft_table_exists(bridgeTable(e.bridge)) != 0   // 1, or -1: cannot tell, leave it
-            // A table from before network isolation is made again (its marker lacks the word).
+            // A table from before network isolation is made again (its marker file lacks the current isolation word).
             let isolated = ((try? FileSystem.readText(bridgesDirectory + "/" + e.bridge)) ?? "").contains(isolationMarker)
             if tableThere && isolated && readSysctl("/proc/sys/net/ipv4/ip_forward") != "0"
                 && readSysctl("/proc/sys/net/ipv4/conf/\(e.bridge)/route_localnet") == "1" {
@@ -127,7 +127,7 @@ public enum HostNetwork {
 
     /// The word in a bridge's marker file (`/run/berth/bridges/NAME`) that
     /// says its table has the isolation rules.
-    static let isolationMarker = "isolated"
+    static let isolationMarker = "isolation v2"
 
     /// Network isolation, as Docker's DOCKER-ISOLATION chains do it: no
     /// packet is forwarded between this bridge and any other bridge Berth
@@ -136,12 +136,15 @@ public enum HostNetwork {
     /// bridges the newer one's table covers both directions, so nothing has
     /// to be rewritten when a network comes or goes (a gone bridge's name
     /// in an older table matches nothing; a bridge made again gets a new
-    /// table listing every other one).
+    /// table listing every other one). A published port stays reachable
+    /// from every network, as in Docker (moby#18354): connections Berth's
+    /// port rules DNAT'd (`ct status dnat`) are not dropped.
     static func isolationRules(_ bridge: String) -> String {
         let others = FileSystem.list(bridgesDirectory).filter { $0 != bridge && !$0.contains(".tmp-") }.sorted()
         guard !others.isEmpty else { return "" }
         let set = "{ " + others.map { "\"\($0)\"" }.joined(separator: ", ") + " }"
-        return "iifname \"\(bridge)\" oifname \(set) drop; iifname \(set) oifname \"\(bridge)\" drop; "
+        return "iifname \"\(bridge)\" oifname \(set) ct status & dnat == 0 drop; "
+            + "iifname \(set) oifname \"\(bridge)\" ct status & dnat == 0 drop; "
     }
 
     /// Deletes a container's host veth (its peer goes with it). The bridge
