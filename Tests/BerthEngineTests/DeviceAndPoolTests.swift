@@ -28,6 +28,7 @@ struct DeviceAndPoolTests {
         #expect(error("/dev/loop0:/dev/x:rr").contains("bad mode specified: rr"))
         #expect(error("/dev/loop0:dev/x").contains("dev/x is not an absolute path"))
         #expect(error("/dev/loop0:/dev/x").isEmpty)
+        #expect(error("/dev/loop0:/" + String(repeating: "a", count: 5000)).contains("path too long"))
     }
 
     @Test("the default rules are Docker's, and a --device node adds one allow rule")
