@@ -27,10 +27,11 @@ DEVNULL = subprocess.DEVNULL
 PIPE = subprocess.PIPE
 
 
-def timed(argv):
+def timed(argv, env=None):
     """Wall-clock of one command, in ms, with its exit code and output."""
+    env = dict(os.environ, **env) if env else None
     start = time.perf_counter_ns()
-    p = subprocess.run(argv, stdin=DEVNULL, stdout=PIPE, stderr=PIPE)
+    p = subprocess.run(argv, stdin=DEVNULL, stdout=PIPE, stderr=PIPE, env=env)
     ms = (time.perf_counter_ns() - start) / 1e6
     return ms, p.returncode, p.stdout.decode(errors="replace"), p.stderr.decode(errors="replace")
 
@@ -168,12 +169,12 @@ def main():
     # ---- run-like rows: one function per row, each times one complete run.
     units = []
 
-    def simple(s, argv, via_worker=False):
+    def simple(s, argv, via_worker=False, env=None):
         def go(keep):
             if s.missing or s.disabled:
                 return
             time.sleep(gap)
-            ms, rc, _, err = worker.timed(argv) if via_worker else timed(argv)
+            ms, rc, _, err = worker.timed(argv) if via_worker else timed(argv, env)
             s.record(ms, rc, err, keep)
         units.append(go)
 
@@ -184,6 +185,10 @@ def main():
     # (compiling it in the monitor, loading it in the child).
     simple(row("run true", "berth seccomp=unconfined", "run"),
            B + ["run", "--rm", "--network", "none", "--security-opt", "seccomp=unconfined", "busybox", "true"])
+    # The same run without the device cgroup rules (docs/security.md#devices):
+    # what the allowlist costs a start. The switch exists only for this row.
+    simple(row("run true", "berth, no device rules", "run"), B + ["run", "--rm", "--network", "none", "busybox", "true"],
+           env={"BERTH_BENCH_NO_DEVICE_RULES": "1"})
     simple(row("run true", "berth --network bridge", "run"), B + ["run", "--rm", "busybox", "true"])
     simple(row("run true", "berth --isolation chroot", "run"),
            B + ["run", "--rm", "--isolation", "chroot", "busybox", "true"])

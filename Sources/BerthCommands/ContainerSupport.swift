@@ -69,6 +69,7 @@ enum ContainerFlags {
         FlagSpec("mount", value: "mount", help: "Attach a filesystem mount (type=bind|volume|tmpfs,source=,target=,readonly)"),
         FlagSpec("tmpfs", value: "list", help: "Mount a tmpfs directory (PATH[:OPTIONS])"),
         FlagSpec("volumes-from", value: "list", help: "Mount volumes from the specified container(s) (CONTAINER[:ro|rw])", completion: .containers(nil)),
+        FlagSpec("device", value: "list", help: "Add a host device to the container (HOST[:CONTAINER][:PERMISSIONS], permissions of r, w, m)", completion: .files),
         FlagSpec("pull", value: "string", help: "Pull image before running (\"always\", \"missing\", \"never\")", completion: .words(["always", "missing", "never"]), default: "missing"),
         FlagSpec("platform", value: "string", help: "Set platform if server is multi-platform capable (default linux/\(ImageConfig.hostArchitecture))"),
         FlagSpec("privileged", help: "Give extended privileges to this container: all capabilities, no masked paths"),
@@ -133,6 +134,7 @@ enum ContainerFlags {
         o.security.capDrop = args.strings("cap-drop")
         o.security.options = args.strings("security-opt")
         o.groupAdd = args.strings("group-add")
+        o.devices = try args.strings("device").map { (t) throws(BerthError) in try DeviceMapping.parse(t) }
         if let s = o.stopSignal, Signals.number(s) == nil {
             throw BerthError("invalid signal: \(s); use a name like SIGTERM or a number")
         }

@@ -117,6 +117,30 @@ static void make_dev_nodes(const struct berth_spawn_config *c, const char *root)
     }
 }
 
+/* --device nodes, made where the container sees them: called after
+   pivot_root or chroot, so an image's symlinks resolve inside its root.
+   Parent directories are made as needed; an existing entry is replaced. */
+static void make_devices(const struct berth_spawn_config *c) {
+    for (int i = 0; i < c->ndevices; i++) {
+        const struct berth_device_node *d = &c->devices[i];
+        char path[4096];
+        snprintf(path, sizeof path, "%s", d->path);
+        for (char *p = path + 1; *p; p++) {
+            if (*p != '/') continue;
+            *p = 0;
+            if (mkdir(path, 0755) != 0 && errno != EEXIST) fail(c, BERTH_STAGE_MOUNT, "mkdir for device", path);
+            *p = '/';
+        }
+        mode_t kind = d->type == 'b' ? S_IFBLK : S_IFCHR;
+        if (mknod(path, kind | (d->mode & 07777), makedev(d->major, d->minor)) != 0) {
+            if (errno != EEXIST || unlink(path) != 0 || mknod(path, kind | (d->mode & 07777), makedev(d->major, d->minor)) != 0)
+                fail(c, BERTH_STAGE_MOUNT, "mknod device", d->path);
+        }
+        if (chmod(path, d->mode & 07777) != 0 || lchown(path, d->uid, d->gid) != 0)
+            fail(c, BERTH_STAGE_MOUNT, "set the owner and mode of device", d->path);
+    }
+}
+
 static void setup_mounts(const struct berth_spawn_config *c) {
     char path[4096];
     /* Nothing we mount may propagate back to the host. */
@@ -294,11 +318,13 @@ static int child(const struct berth_spawn_config *c) {
         setup_mounts(c);
         user_mounts(c);
         do_pivot(c);
+        make_devices(c);
         mask_paths(c);
     } else {
         if (chroot(c->rootfs) != 0) fail(c, BERTH_STAGE_PIVOT, "chroot", c->rootfs);
         if (chdir("/") != 0) fail(c, BERTH_STAGE_PIVOT, "chdir /", NULL);
         make_dev_nodes(c, "");   /* after chroot: an image's symlinks resolve inside it */
+        make_devices(c);
     }
     if (c->hostname && (c->clone_flags & CLONE_NEWUTS) && sethostname(c->hostname, strlen(c->hostname)) != 0)
         fail(c, BERTH_STAGE_HOSTNAME, "sethostname", c->hostname);

@@ -8,13 +8,15 @@ import BerthEngine
 public enum OCISpec {
     /// Builds config.json. `rootPath` is the root as the runtime will see it
     /// (absolute for the oci backend, `rootfs` for an exported bundle);
-    /// `mountSources` maps each mount to its host source. The seccomp
+    /// `mountSources` maps each mount to its host source; `devices` are the
+    /// `--device` nodes (`linux.devices`), allowed after Docker's default
+    /// rules in `linux.resources.devices`. The seccomp
     /// section is the container's profile (Docker's default unless
     /// `--security-opt` said otherwise) resolved for its capabilities, so
     /// the runtime loads the filter Berth's own backend would.
     public static func spec(_ c: Container, plan: IsolationPlan, user: ResolvedUser, rootPath: String,
                             mountSources: [String], cgroupsPath: String?,
-                            extraMounts: [(MountSpec, String)] = []) throws(BerthError) -> JSON {
+                            extraMounts: [(MountSpec, String)] = [], devices: [DeviceNode] = []) throws(BerthError) -> JSON {
         let caps = Capabilities.names.indices.filter { plan.capabilities & (1 << UInt64($0)) != 0 }
             .map { Capabilities.names[$0] }
         let process: JSON = .object([
@@ -33,7 +35,8 @@ public enum OCISpec {
         var linux: [(String, JSON)] = [
             ("namespaces", .array(namespaces)),
             ("maskedPaths", .strings(plan.maskedPaths)), ("readonlyPaths", .strings(plan.readonlyPaths)),
-            ("resources", resources(c.resources)),
+            ("resources", resources(c.resources, devices: devices, privileged: c.security.privileged)),
+            ("devices", .array(devices.map(\.ociJSON))),
         ]
         if let cgroupsPath { linux.append(("cgroupsPath", .string(cgroupsPath))) }
         if plan.seccomp, let profile = try SecurityOptions.seccompProfile(c.security.options) {
@@ -103,8 +106,14 @@ public enum OCISpec {
         return .object(members)
     }
 
-    static func resources(_ r: Resources) -> JSON {
+    static func resources(_ r: Resources, devices: [DeviceNode], privileged: Bool) -> JSON {
         var members: [(String, JSON)] = []
+        if privileged {
+            // --privileged: every device, as in Docker.
+            members.append(("devices", .array([.object([("allow", .bool(true)), ("access", .string("rwm"))])])))
+        } else if DeviceRule.enforced {
+            members.append(("devices", .array(DeviceRule.forContainer(devices).map(\.ociJSON))))
+        }
         if let m = r.memory {
             var memory: [(String, JSON)] = [("limit", .int(m))]
             if let s = r.memorySwap { memory.append(("swap", .int(s))) }

@@ -17,7 +17,7 @@ public struct Cgroup: Sendable, Equatable {
     public var path: String
 
     /// The v1 hierarchies a container joins (those mounted here).
-    static let v1Controllers = ["freezer", "memory", "cpu", "cpuacct", "cpuset", "pids", "blkio"]
+    static let v1Controllers = ["freezer", "memory", "cpu", "cpuacct", "cpuset", "pids", "blkio", "devices"]
 
     /// The cgroup a new container gets, by the rules above.
     public static func forContainer(_ id: String, environment: [String: String] = [:]) -> Cgroup {

@@ -43,6 +43,8 @@ public struct Container: Sendable {
     public var security = SecuritySettings()
     /// `--group-add`: supplementary groups, names resolved in the image at start.
     public var groupAdd: [String] = []
+    /// `--device` mappings (HostConfig.Devices); the nodes are looked up at each start.
+    public var devices: [DeviceMapping] = []
     public var state: ContainerState
     /// Where the store keeps volumes, for the Mounts view in `inspect`.
     public var volumesRoot: String = ""
@@ -118,6 +120,7 @@ public struct Container: Sendable {
                 ("CapDrop", security.capDrop.isEmpty ? .null : .strings(security.capDrop)),
                 ("SecurityOpt", security.options.isEmpty ? .null : .strings(security.options)),
                 ("GroupAdd", groupAdd.isEmpty ? .null : .strings(groupAdd)),
+                ("Devices", .array(devices.map(\.json))),
             ] + resources.json)),
             ("Mounts", .array(mounts.map { $0.json(mountpoint: $0.kind == .volume ? volumesRoot + "/" + $0.source + "/_data" : $0.source) })),
             ("Config", .object([
@@ -198,6 +201,7 @@ public struct Container: Sendable {
         security.capDrop = host["CapDrop"]?.stringArray ?? []
         security.options = host["SecurityOpt"]?.stringArray ?? []
         groupAdd = host["GroupAdd"]?.stringArray ?? []
+        devices = (host["Devices"]?.arrayValue ?? []).compactMap(DeviceMapping.init(json:))
         volumesRoot = json["VolumesRoot"]?.stringValue ?? ""
         state = ContainerState(json: json["State"] ?? .object([]))
         if case .object(let members)? = json["Extra"] { extra = members } else { extra = [] }

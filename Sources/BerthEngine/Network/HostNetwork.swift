@@ -87,7 +87,9 @@ public enum HostNetwork {
         if index > 0 && !FileSystem.exists(bridgesDirectory + "/" + e.bridge) { return index }
         if index > 0 {
             let tableThere = berth_nft_table_exists(bridgeTable(e.bridge)) != 0   // 1, or -1: cannot tell, leave it
-            if tableThere && readSysctl("/proc/sys/net/ipv4/ip_forward") != "0"
+            // A table from before network isolation is made again (its marker file lacks the current isolation word).
+            let isolated = ((try? FileSystem.readText(bridgesDirectory + "/" + e.bridge)) ?? "").contains(isolationMarker)
+            if tableThere && isolated && readSysctl("/proc/sys/net/ipv4/ip_forward") != "0"
                 && readSysctl("/proc/sys/net/ipv4/conf/\(e.bridge)/route_localnet") == "1" {
                 return index
             }
@@ -128,7 +130,7 @@ public enum HostNetwork {
             flush table ip \(table)
             table ip \(table) {
               chain postrouting { type nat hook postrouting priority srcnat; policy accept; oifname "\(e.bridge)" ip saddr 127.0.0.0/8 masquerade; ip saddr \(subnet) oifname != "\(e.bridge)" masquerade; }
-              chain forwarding { type filter hook forward priority filter; policy accept; iifname "\(e.bridge)" accept; oifname "\(e.bridge)" ct state established,related accept; }
+              chain forwarding { type filter hook forward priority filter; policy accept; \(isolationRules(e.bridge))iifname "\(e.bridge)" accept; oifname "\(e.bridge)" ct state established,related accept; }
               chain localguard { type filter hook prerouting priority raw; policy accept; iifname "\(e.bridge)" ip daddr 127.0.0.0/8 drop; }
             }
             """
@@ -136,7 +138,29 @@ public enum HostNetwork {
             if fresh { _ = berth_nl_delete_link(fd, e.bridge) }
             throw BerthError("cannot add the nftables rules of \(e.bridge): \(failure)")
         }
-        _ = try? FileSystem.writeAtomically(bridgesDirectory + "/" + e.bridge, text: table + "\n")
+        _ = try? FileSystem.writeAtomically(bridgesDirectory + "/" + e.bridge, text: table + "\n" + isolationMarker + "\n")
+    }
+
+    /// The word in a bridge's marker file (`/run/berth/bridges/NAME`) that
+    /// says its table has the isolation rules.
+    static let isolationMarker = "isolation v2"
+
+    /// Network isolation, as Docker's DOCKER-ISOLATION chains do it: no
+    /// packet is forwarded between this bridge and any other bridge Berth
+    /// made (of any store, listed in /run/berth/bridges), either way. Each
+    /// table names the bridges that existed when it was written; for any two
+    /// bridges the newer one's table covers both directions, so nothing has
+    /// to be rewritten when a network comes or goes (a gone bridge's name
+    /// in an older table matches nothing; a bridge made again gets a new
+    /// table listing every other one). A published port stays reachable
+    /// from every network, as in Docker (moby#18354): connections Berth's
+    /// port rules DNAT'd (`ct status dnat`) are not dropped.
+    static func isolationRules(_ bridge: String) -> String {
+        let others = FileSystem.list(bridgesDirectory).filter { $0 != bridge && !$0.contains(".tmp-") }.sorted()
+        guard !others.isEmpty else { return "" }
+        let set = "{ " + others.map { "\"\($0)\"" }.joined(separator: ", ") + " }"
+        return "iifname \"\(bridge)\" oifname \(set) ct status & dnat == 0 drop; "
+            + "iifname \(set) oifname \"\(bridge)\" ct status & dnat == 0 drop; "
     }
 
     /// Deletes a container's host veth (its peer goes with it). The bridge

@@ -42,12 +42,10 @@ public struct NetworkStore: Sendable {
             return try FileLock.withLock(allLock) { () throws(BerthError) -> NetworkRecord in
                 if let text = try? FileSystem.read(recordPath(name)) { return try NetworkRecord(json: try JSONParser.parse(text)) }
                 let config = StoreConfig.load(layout)
-                guard let subnet = Subnet(config.bridgeSubnet) else {
-                    throw BerthError("config.json: bridgeSubnet \(config.bridgeSubnet) is not an IPv4 subnet like 10.88.0.0/16")
-                }
                 guard config.bridgeName.utf8.count <= 15, !config.bridgeName.isEmpty else {
                     throw BerthError("config.json: bridgeName \(config.bridgeName) must be 1 to 15 characters (a Linux interface name)")
                 }
+                let subnet = try defaultBridgeSubnet(config)
                 let record = NetworkRecord(name: "bridge", id: RandomID.hex64(), subnet: subnet, bridge: config.bridgeName)
                 try FileSystem.writeAtomically(recordPath(name), text: record.json.pretty(indent: 2) + "\n")
                 return record
@@ -109,22 +107,43 @@ public struct NetworkStore: Sendable {
         }
     }
 
-    /// The first subnet of the pool that overlaps no network and no host route.
+    /// The first subnet of the pool that overlaps no network of this store,
+    /// no host route and no address on any host interface.
     private func nextFreeSubnet(excluding used: [Subnet]) throws(BerthError) -> Subnet {
         let config = StoreConfig.load(layout)
         guard let pool = Subnet(config.networkPool), config.networkPoolPrefix >= pool.prefix, config.networkPoolPrefix <= 30 else {
             throw BerthError("config.json: networkPool \(config.networkPool)/\(config.networkPoolPrefix) is not a usable pool")
         }
-        let taken = used + HostRoutes.subnets()
-        let step = UInt64(1) << UInt64(32 - config.networkPoolPrefix)
-        var base = UInt64(pool.base.value)
-        let end = UInt64(pool.base.value) + (UInt64(1) << UInt64(32 - pool.prefix))
-        while base < end {
-            let candidate = Subnet(base: IPv4(UInt32(base)), prefix: config.networkPoolPrefix)
-            if !taken.contains(where: { $0.overlaps(candidate) }) { return candidate }
-            base += step
-        }
+        let taken = used + HostRoutes.subnets() + HostRoutes.addresses().map(\.subnet)
+        if let free = AddressPool(base: pool, size: config.networkPoolPrefix).firstFree(taken) { return free }
         throw BerthError("could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network; give --subnet or widen networkPool in config.json")
+    }
+
+    /// The default network's subnet, chosen when its record is first
+    /// written: `bridgeSubnet` if config.json gives one; else the subnet of
+    /// the bridge device if it already exists with an address (another store
+    /// with the same `bridgeName` made it: the stores share it, as
+    /// `HostLeases` expects); else, as Docker does for docker0, the first
+    /// subnet of `bridgePools` that overlaps no host route, no host address
+    /// and no other network of this store.
+    private func defaultBridgeSubnet(_ config: StoreConfig) throws(BerthError) -> Subnet {
+        if let given = config.bridgeSubnet {
+            guard let subnet = Subnet(given) else {
+                throw BerthError("config.json: bridgeSubnet \(given) is not an IPv4 subnet like 172.17.0.0/16")
+            }
+            return subnet
+        }
+        let addresses = HostRoutes.addresses()
+        if let mine = addresses.first(where: { $0.interface == config.bridgeName }) { return mine.subnet }
+        var taken = HostRoutes.subnets() + addresses.map(\.subnet)
+        taken += FileSystem.list(layout.networks).filter { $0.hasSuffix(".json") }.compactMap { name -> Subnet? in
+            guard let text = try? FileSystem.read(layout.networks + "/" + name) else { return nil }
+            return (try? NetworkRecord(json: JSONParser.parse(text)))?.subnet
+        }
+        for pool in config.bridgePools {
+            if let free = pool.firstFree(taken) { return free }
+        }
+        throw BerthError("no subnet of bridgePools (\(config.bridgePools.map(\.description).joined(separator: ", "))) is free on this host: each overlaps a route or an address here; set bridgeSubnet in config.json")
     }
 
     /// `network rm`: refused while any container holds a lease on it.
@@ -309,8 +328,57 @@ public enum HostsFile {
     }
 }
 
+/// Docker's `default-address-pools` entry: subnets of `size` bits carved
+/// from `base`, tried in order.
+public struct AddressPool: Sendable, Equatable, CustomStringConvertible {
+    public var base: Subnet
+    public var size: Int
+
+    public init(base: Subnet, size: Int) { self.base = base; self.size = size }
+
+    /// Docker's default pools: 172.17.0.0/16 … 172.31.0.0/16, then
+    /// 192.168.0.0/16 in /20s. The default bridge takes the first free one.
+    public static let dockerDefaults: [AddressPool] =
+        (17...31).map { AddressPool(base: Subnet(base: IPv4(0xAC00_0000 | UInt32($0) << 16), prefix: 16), size: 16) }
+        + [AddressPool(base: Subnet(base: IPv4(0xC0A8_0000), prefix: 16), size: 20)]
+
+    public var description: String { "\(base)/\(size)" }
+
+    /// The first subnet that overlaps none of `taken`.
+    public func firstFree(_ taken: [Subnet]) -> Subnet? {
+        guard size >= base.prefix, size <= 30 else { return nil }
+        let step = UInt64(1) << UInt64(32 - size)
+        var next = UInt64(base.base.value)
+        let end = next + (UInt64(1) << UInt64(32 - base.prefix))
+        while next < end {
+            let candidate = Subnet(base: IPv4(UInt32(next)), prefix: size)
+            if !taken.contains(where: { $0.overlaps(candidate) }) { return candidate }
+            next += step
+        }
+        return nil
+    }
+}
+
 /// The host's IPv4 routes, so a new network never hides one of them.
 enum HostRoutes {
+    /// Every IPv4 address on a host interface (up or down), with its subnet.
+    static func addresses() -> [(interface: String, subnet: Subnet)] {
+        var list: UnsafeMutablePointer<ifaddrs>?
+        guard getifaddrs(&list) == 0 else { return [] }
+        defer { freeifaddrs(list) }
+        var found: [(interface: String, subnet: Subnet)] = []
+        var item = list
+        while let entry = item {
+            defer { item = entry.pointee.ifa_next }
+            guard let addr = entry.pointee.ifa_addr, addr.pointee.sa_family == sa_family_t(AF_INET),
+                  let mask = entry.pointee.ifa_netmask else { continue }
+            let ip = addr.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { UInt32(bigEndian: $0.pointee.sin_addr.s_addr) }
+            let bits = mask.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { UInt32(bigEndian: $0.pointee.sin_addr.s_addr) }
+            found.append((String(cString: entry.pointee.ifa_name), Subnet(base: IPv4(ip), prefix: bits.nonzeroBitCount)))
+        }
+        return found
+    }
+
     static func subnets() -> [Subnet] {
         guard let text = try? FileSystem.readText("/proc/net/route") else { return [] }
         return text.split(separator: "\n").dropFirst().compactMap { line in

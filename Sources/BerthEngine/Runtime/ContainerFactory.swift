@@ -38,6 +38,8 @@ public struct CreateOptions: Sendable {
     public var security = SecuritySettings()
     /// `--group-add`.
     public var groupAdd: [String] = []
+    /// `--device HOST[:CONTAINER][:PERMISSIONS]`.
+    public var devices: [DeviceMapping] = []
 
     public init(image: String) { self.image = image }
 }
@@ -108,6 +110,10 @@ public struct ContainerFactory {
         container.cgroupPath = Cgroup.forContainer(id, environment: environment).path
         try o.resources.validate()
         container.resources = o.resources
+        // Docker finds the nodes at start; looking now too refuses a missing
+        // one before anything exists (the start looks again: numbers can change).
+        for d in o.devices { _ = try d.nodes() }
+        container.devices = o.devices
         guard container.workingDir.hasPrefix("/") else {
             throw BerthError("the working directory '\(container.workingDir)' is invalid; it needs to be an absolute path")
         }

@@ -41,8 +41,13 @@ extension MonitorSession {
     private func spawnNative(reportFD: Int32) throws(BerthError) -> SpawnedChild {
         let plan = try backend.plan(for: container)
         let user = try UserLookup.resolve(container.user, rootfs: rootfs, groupAdd: container.groupAdd)
+        let devices = try container.deviceNodes()
         try cgroup.create()
         try cgroup.apply(container.resources)
+        // --privileged: every device, as in Docker (the cgroup keeps its parent's allow-all).
+        if DeviceRule.enforced && !container.security.privileged {
+            try cgroup.restrictDevices(DeviceRule.forContainer(devices))
+        }
         watchSignals()
         let (stdio, ttyMode, console) = try prepareStdio(tty: container.tty, ptyInside: plan.ptyInside,
                                                          openStdin: container.openStdin)
@@ -74,6 +79,7 @@ extension MonitorSession {
         // Compiled here, before the clone: the child only loads it.
         request.seccomp = try SecurityOptions.seccompProgram(container.security.options, plan: plan,
                                                              cache: store.layout.seccompCache)
+        request.devices = devices
         let child = try Spawner.spawn(request)
         closeChildEnds()
         do throws(BerthError) {

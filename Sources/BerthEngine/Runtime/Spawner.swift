@@ -28,6 +28,8 @@ public struct SpawnRequest: Sendable {
     public var cgroupDirectory: String?
     /// The seccomp filter the child loads before it drops its capabilities (nil: none).
     public var seccomp: SeccompProgram?
+    /// `--device` nodes the child makes inside the container.
+    public var devices: [DeviceNode] = []
     /// An fd of the monitor the child must close at once (its report pipe,
     /// so the CLI reading it sees EOF if the monitor dies); -1 for none.
     public var monitorReportFD: Int32 = -1
@@ -175,6 +177,15 @@ public enum Spawner {
             config.seccomp_filter = arena.bytes(program.bytes)
             config.seccomp_len = UInt16(program.count)
         }
+        let devices = UnsafeMutablePointer<berth_device_node>.allocate(capacity: max(1, request.devices.count))
+        defer { devices.deallocate() }
+        for (i, d) in request.devices.enumerated() {
+            devices[i] = berth_device_node(path: arena.string(d.path), type: Int32(d.type.asciiValue ?? 99),
+                                           major: UInt32(d.major), minor: UInt32(d.minor), mode: d.fileMode,
+                                           uid: d.uid, gid: d.gid)
+        }
+        config.devices = UnsafePointer(devices)
+        config.ndevices = Int32(request.devices.count)
         config.cgroup_fd = -1
         if let dir = request.cgroupDirectory {
             config.cgroup_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)

@@ -8,9 +8,13 @@ public struct StoreConfig: Sendable, Equatable {
     public var isolation: String?
     /// Registry mirrors and plain-HTTP registries (`"registries"`); see `RegistrySettings`.
     public var registries = RegistrySettings()
-    /// The default network's bridge device and subnet.
+    /// The default network's bridge device and subnet. Without `bridgeSubnet`
+    /// the subnet is the first free one of `bridgePools` (Docker's
+    /// `default-address-pools` format: `[{"base": "172.17.0.0/16", "size": 16}]`),
+    /// chosen when the default network is first used.
     public var bridgeName: String = "berth0"
-    public var bridgeSubnet: String = "10.88.0.0/16"
+    public var bridgeSubnet: String?
+    public var bridgePools: [AddressPool] = AddressPool.dockerDefaults
     /// Where `network create` without `--subnet` carves subnets from, and their size.
     public var networkPool: String = "10.89.0.0/16"
     public var networkPoolPrefix: Int = 24
@@ -32,6 +36,12 @@ public struct StoreConfig: Sendable, Equatable {
         config.registries = RegistrySettings(json: json["registries"])
         if let b = json["bridgeName"]?.stringValue { config.bridgeName = b }
         if let b = json["bridgeSubnet"]?.stringValue { config.bridgeSubnet = b }
+        if let pools = json["bridgePools"]?.arrayValue {
+            config.bridgePools = pools.compactMap { p -> AddressPool? in
+                guard let base = p["base"]?.stringValue.flatMap(Subnet.init), let size = p["size"]?.intValue else { return nil }
+                return AddressPool(base: base, size: size)
+            }
+        }
         if let p = json["networkPool"]?.stringValue { config.networkPool = p }
         if let n = json["networkPoolPrefix"]?.intValue { config.networkPoolPrefix = n }
         return config

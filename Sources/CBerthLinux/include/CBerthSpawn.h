@@ -22,6 +22,16 @@ struct berth_mount {
     int readonly;
 };
 
+/// A device node made inside the container (`--device`), after pivot_root
+/// or chroot, so the image's symlinks resolve inside its root.
+struct berth_device_node {
+    const char *path;                   /* absolute, inside the container */
+    int type;                           /* 'c' or 'b' */
+    uint32_t major, minor;
+    uint32_t mode;                      /* permission bits */
+    uint32_t uid, gid;
+};
+
 /// Everything the child needs, prepared by Swift before the clone: after it
 /// only async-signal-safe calls run (the runc nsexec / containerization CShim
 /// rule), and failures travel back over error_fd.
@@ -60,6 +70,8 @@ struct berth_spawn_config {
     int no_new_privs;                   /* 1: PR_SET_NO_NEW_PRIVS before exec */
     const void *seccomp_filter;         /* struct sock_filter[seccomp_len], compiled before the clone */
     unsigned short seccomp_len;         /* 0: no seccomp filter (unconfined, or the chroot backend) */
+    const struct berth_device_node *devices;   /* --device nodes */
+    int ndevices;
 };
 
 /// The stage at which a child failed.
