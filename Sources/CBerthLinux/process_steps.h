@@ -1,0 +1,23 @@
+// The steps a container process takes between building its root and
+// execve(2), shared by the first process (spawn.c) and exec (exec_helper.c).
+// Everything runs between fork and exec: system calls and stack buffers only.
+#ifndef BERTH_PROCESS_STEPS_H
+#define BERTH_PROCESS_STEPS_H
+#include "CBerthSpawn.h"
+
+/// Reports {stage, errno, what path} on the config's error pipe and _exits
+/// (127 not found, 126 cannot run, 125 set-up).
+__attribute__((noreturn))
+void berth_child_fail(const struct berth_spawn_config *c, int stage, const char *what, const char *path);
+
+/// Standard streams: the pty from the container's devpts (BERTH_TTY_INSIDE)
+/// or the given fds (-1: /dev/null).
+void berth_child_stdio(const struct berth_spawn_config *c);
+
+/// The last steps, in this order: the seccomp filter (while CAP_SYS_ADMIN
+/// is still held), the bounding set, the user, the capabilities,
+/// no_new_privs, every other fd close-on-exec, then the command through
+/// the sealed trampoline. Returns never.
+__attribute__((noreturn))
+void berth_child_become(const struct berth_spawn_config *c);
+#endif
