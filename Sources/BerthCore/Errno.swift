@@ -56,3 +56,23 @@ public func retryingEINTR<T: BinaryInteger>(_ body: () -> T) throws(Errno) -> T 
         if err != .EINTR { throw err }
     }
 }
+
+/// Runs a system call again while it fails with EINTR; returns its result
+/// as the call gave it (-1 with `errno` set for any other failure), for
+/// callers that branch on EAGAIN or end of file themselves.
+@discardableResult
+public func ignoringEINTR<T: BinaryInteger>(_ body: () -> T) -> T {
+    while true {
+        let result = body()
+        if result != -1 || errno != EINTR { return result }
+    }
+}
+
+/// waitpid(2) for one child, EINTR retried; its raw wait status, or nil
+/// when it is not (or no longer) this process's child.
+@discardableResult
+public func waitForChild(_ pid: pid_t, options: Int32 = 0) -> Int32? {
+    var status: Int32 = 0
+    let reaped = ignoringEINTR { waitpid(pid, &status, options) }
+    return reaped == pid ? status : nil
+}

@@ -18,8 +18,7 @@ public final class FileLock {
         } catch {
             throw .syscall("open lock", path, error, fix: "check that the store directory is writable")
         }
-        while flock(fd.rawValue, LOCK_EX) != 0 {
-            if errno == EINTR { continue }
+        if ignoringEINTR({ flock(fd.rawValue, LOCK_EX) }) != 0 {
             let err = Errno.current
             fd.close()
             throw .syscall("flock", path, err)

@@ -86,8 +86,7 @@ struct OCIMonitor {
                                           cwd: bundle, stdio: stdio)
         session.closeChildEnds()
         if c.tty { try receiveConsole(console, while: createPid) }
-        var status: Int32 = 0
-        while waitpid(createPid, &status, 0) < 0 && errno == EINTR {}
+        let status = waitForChild(createPid) ?? 0
         guard status == 0 else {
             let message = runtime.lastError() ?? "\(FileSystem.baseName(binary)) create failed"
             try? runtime.run(["delete", "--force", c.id])

@@ -47,8 +47,7 @@ public struct RuntimeCLI: Sendable {
     /// Runs the runtime to completion; throws its last logged error on failure.
     public func run(_ args: [String], cwd: String? = nil, stdio: [Int32] = [-1, -1, -1]) throws(BerthError) {
         let pid = try spawn(args, cwd: cwd, stdio: stdio)
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        let status = waitForChild(pid) ?? 0
         guard status == 0 else {
             throw BerthError("\(FileSystem.baseName(binary)) \(args.first ?? ""): \(lastError() ?? "exit status \(status >> 8)")")
         }

@@ -76,8 +76,8 @@ struct LayerApplier {
         defer { output.close() }
         var remaining = Int(st.st_size)
         while remaining > 0 {
-            let n = berth_copy_file_range(input.rawValue, output.rawValue, UInt(remaining))
-            if n < 0 { if errno == EINTR { continue }; throw .current }
+            let n = ignoringEINTR { berth_copy_file_range(input.rawValue, output.rawValue, UInt(remaining)) }
+            if n < 0 { throw .current }
             if n == 0 { break }
             remaining -= Int(n)
         }

@@ -159,8 +159,7 @@ private struct Walk {
         var remaining = size
         var buffer = [UInt8](repeating: 0, count: 1 << 16)
         while remaining > 0 {
-            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, Int(min(Int64($0.count), remaining))) }
-            if n < 0 && errno == EINTR { continue }
+            let n = ignoringEINTR { buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, Int(min(Int64($0.count), remaining))) } }
             guard n > 0 else {
                 throw BerthError("archive \(root)/\(path): the file shrank while it was archived; try again")
             }

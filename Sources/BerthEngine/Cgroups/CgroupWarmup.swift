@@ -44,8 +44,7 @@ public enum CgroupWarmup {
 
     static func reap(_ pid: Int32) {
         guard pid > 0 else { return }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        waitForChild(pid)
     }
 
     /// `cgroup.procs` of this process's own freezer cgroup (v1), from

@@ -299,14 +299,12 @@ enum Subprocess {
         var output: [UInt8] = []
         var buf = [UInt8](repeating: 0, count: 4096)
         while true {
-            let n = read(errs[0], &buf, buf.count)
-            if n < 0 && errno == EINTR { continue }
+            let n = ignoringEINTR { read(errs[0], &buf, buf.count) }
             if n <= 0 { break }
             output += buf[0..<n]
         }
         close(errs[0])
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        let status = waitForChild(pid) ?? 0
         if status == 0 { return nil }
         let text = String(decoding: output, as: UTF8.self).split(separator: "\n").first.map(String.init) ?? ""
         return text.isEmpty ? "\(argv[0]) exited with status \(status)" : text

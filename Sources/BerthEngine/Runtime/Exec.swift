@@ -114,8 +114,7 @@ public struct Executor {
         }
         if failure == nil { relay?.run(until: helper) }
         if master >= 0 { close(master) }
-        var status: Int32 = 0
-        while waitpid(helper, &status, 0) < 0 && errno == EINTR {}
+        let status = waitForChild(helper) ?? 0
         if let failure { throw BerthError(failure.message, exitCode: failure.exitCode) }
         if o.detach { return 0 }
         return status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)

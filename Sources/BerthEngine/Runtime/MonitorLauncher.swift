@@ -64,8 +64,7 @@ public enum MonitorLauncher {
     /// Reaps the monitor's first process (it exits at once) and reads the report.
     private static func awaitReport(first pid: pid_t, ready: [Int32]) -> Report {
         close(ready[1])
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        waitForChild(pid)
         let line = readLine(ready[0])
         close(ready[0])
         return parse(line)
@@ -101,8 +100,7 @@ public enum MonitorLauncher {
         var bytes: [UInt8] = []
         var byte: UInt8 = 0
         while true {
-            let n = read(fd, &byte, 1)
-            if n < 0 && errno == EINTR { continue }
+            let n = ignoringEINTR { read(fd, &byte, 1) }
             if n <= 0 || byte == 10 { break }
             bytes.append(byte)
         }

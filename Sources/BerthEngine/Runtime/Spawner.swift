@@ -73,8 +73,7 @@ public struct SpawnedChild: Sendable {
         let size = MemoryLayout<berth_spawn_error>.size
         var got = 0
         while got < size {
-            let n = withUnsafeMutableBytes(of: &report) { Glibc.read(errorFD, $0.baseAddress! + got, size - got) }
-            if n < 0 && errno == EINTR { continue }
+            let n = ignoringEINTR { withUnsafeMutableBytes(of: &report) { Glibc.read(errorFD, $0.baseAddress! + got, size - got) } }
             if n <= 0 { break }
             got += n
         }
