@@ -102,16 +102,25 @@ public struct ImageLoader: Sendable {
 
     private func extract(_ layer: LoadArchive.LayerRef, expecting diffID: String, index: Int, archive: LoadArchive,
                          into dir: String) throws(BerthError) -> PreparedLayer {
-        if mkdir(dir, 0o700) != 0 || mkdir(dir + "/diff", 0o755) != 0 { throw .syscall("mkdir", dir, .current) }
         let file = try archive.open(layer.components, field: layer.field, blob: layer.blobDigest)
         defer { file.close() }
         let label = "\(archive.name): \(layer.path)"
-        let summary = try LayerExtractor(convertWhiteouts: true)
-            .extract(from: try ArchiveInput.decompressing(file, name: label), name: label, into: dir + "/diff")
-        guard summary.diffID == diffID else {
-            throw BerthError("load \(archive.name): layer \(layer.path) has digest \(summary.diffID), which does not match "
+        return try Self.stageLayer(from: try ArchiveInput.decompressing(file, name: label), label: label, into: dir,
+                                   expecting: diffID) { got in
+            .integrity("load \(archive.name): layer \(layer.path) has digest \(got), which does not match "
                 + "the image config's diff_ids[\(index)] \(diffID); refusing a corrupt or altered archive")
         }
+    }
+
+    /// Unpacks one untrusted layer stream into `dir/diff` (whiteouts in
+    /// overlay's form), checks that its diff ID is the one the image config
+    /// names (`mismatch` words the refusal), and computes the canonical ID
+    /// it is stored under. `load` and `pull` both stage layers here.
+    static func stageLayer(from source: any ByteSource, label: String, into dir: String, expecting diffID: String,
+                           mismatch: (String) -> BerthError) throws(BerthError) -> PreparedLayer {
+        if mkdir(dir, 0o700) != 0 || mkdir(dir + "/diff", 0o755) != 0 { throw .syscall("mkdir", dir, .current) }
+        let summary = try LayerExtractor(convertWhiteouts: true).extract(from: source, name: label, into: dir + "/diff")
+        guard summary.diffID == diffID else { throw mismatch(summary.diffID) }
         let canonical = try CanonicalLayer.digest(of: dir + "/diff").diffID
         return PreparedLayer(diffID: canonical, staging: dir, size: FileSystem.contentSize(dir + "/diff"))
     }

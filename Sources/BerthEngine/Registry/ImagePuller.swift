@@ -86,60 +86,106 @@ public struct ImagePuller: Sendable {
     }
 
     /// Pulls `ref`, reporting progress through `report`.
+    /// One layer of the image being pulled: its blob, the config's diff ID
+    /// for it, and the stored layer that already has that content, if any.
+    struct Layer: Sendable { var digest: String; var size: Int64?; var diffID: String; var stored: String? }
+
+    /// Pulls `ref`: manifest (the first mirror that has it), config, the
+    /// layers not yet stored (in parallel, resumable, digest-checked), then
+    /// extraction in order and one commit under the image lock.
     public func pull(_ ref: RemoteReference, report: @escaping @Sendable (TransferEvent) -> Void) throws(BerthError) -> Result {
-        // The first endpoint that has the manifest serves the whole pull.
+        let (client, top) = try locate(ref)
+        report(.line("\(ref.tag ?? ref.digest!): Pulling from \(ref.path)"))
+        let manifest = try pickPlatform(client, top, ref: ref)
+        let (configBytes, config, diffIDs) = try fetchConfig(client, manifest, ref: ref)
+        let layers = try layerPlan(manifest, diffIDs: diffIDs, ref: ref)
+        let staging = try store.layout.makeStaging("pull")
+        defer { try? FileSystem.removeTree(staging) }
+        let fetched = try download(layers, from: client, into: staging, report: report)
+        let (prepared, canonical) = try extract(layers, from: staging, ref: ref, report: report)
+        var bytes = configBytes
+        if canonical != diffIDs {
+            let rootfs = (config["rootfs"] ?? .object([])).setting("diff_ids", .strings(canonical))
+            bytes = Array(config.setting("rootfs", rootfs).compact.utf8)
+        }
+        let imageID = Digest.sha256(bytes)
+        let tags = ref.localTag.map { [$0] } ?? []
+        let upToDate = fetched == 0 && FileSystem.exists(store.layout.image(imageID))
+            && tags.allSatisfy { tag in store.repositories().contains { $0.0 == tag && $0.1 == imageID } }
+        if !upToDate {
+            let image = ImageLoader.PreparedImage(configBytes: bytes, tags: tags, sourceDiffIDs: diffIDs, diffIDs: canonical)
+            let loader = ImageLoader(store: store)
+            _ = try FileLock.withLock(store.layout.imageLock) { () throws(BerthError) -> [ImageLoader.Loaded] in
+                try loader.commit([image], prepared, staging: staging, name: ref.description)
+            }
+        }
+        report(.line("Digest: \(top.digest)"))
+        report(.line(upToDate ? "Status: Image is up to date for \(ref)" : "Status: Downloaded newer image for \(ref)"))
+        return Result(id: imageID, digest: top.digest, upToDate: upToDate)
+    }
+
+    /// The first endpoint (mirrors, then the registry) that has the
+    /// manifest; it serves the whole pull.
+    private func locate(_ ref: RemoteReference) throws(BerthError) -> (RegistryClient, Fetched) {
         var refusals: [BerthError] = []
         var failures: [BerthError] = []
-        var found: (RegistryClient, Fetched)?
         for endpoint in settings.pullEndpoints(for: ref.domain) {
             let client = RegistryClient(endpoint: endpoint, repository: ref.path,
                                         credentials: auths.credentials(for: endpoint.name), actions: "pull")
             do throws(BerthError) {
                 switch try fetchManifest(client, ref.reference, shown: ref) {
-                case .found(let manifest): found = (client, manifest)
+                case .found(let manifest): return (client, manifest)
                 case .refused(let error): refusals.append(error)
                 }
             } catch {
                 failures.append(error)
             }
-            if found != nil { break }
         }
-        guard let (client, top) = found else { throw refusals.first ?? failures.first ?? BerthError("pull \(ref): no registry to ask") }
-        report(.line("\(ref.tag ?? ref.digest!): Pulling from \(ref.path)"))
-        let manifest = try pickPlatform(client, top, ref: ref)
+        throw refusals.first ?? failures.first ?? BerthError("pull \(ref): no registry to ask")
+    }
 
+    /// The image config the manifest names, checked against its digest, and its diff IDs.
+    private func fetchConfig(_ client: RegistryClient, _ manifest: Fetched,
+                             ref: RemoteReference) throws(BerthError) -> ([UInt8], JSON, [String]) {
         guard let configDigest = manifest.json["config"]?["digest"]?.stringValue, Digest.isDigest(configDigest) else {
-            throw BerthError("the manifest of \(ref) (\(manifest.digest)) has no config digest; it is not an image manifest")
+            throw .integrity("the manifest of \(ref) (\(manifest.digest)) has no config digest; it is not an image manifest")
         }
         let configBytes = try client.blobBytes(configDigest)
         let config: JSON
         do { config = try JSONParser.parse(configBytes) } catch {
-            throw BerthError("the image config of \(ref) (\(configDigest)) is not valid JSON (\(error.message))")
+            throw .integrity("the image config of \(ref) (\(configDigest)) is not valid JSON (\(error.message))")
         }
-        let diffIDs = config["rootfs"]?["diff_ids"]?.stringArray ?? []
+        return (configBytes, config, config["rootfs"]?["diff_ids"]?.stringArray ?? [])
+    }
+
+    /// The manifest's layers matched with the config's diff IDs, and which
+    /// of them the store already has.
+    private func layerPlan(_ manifest: Fetched, diffIDs: [String], ref: RemoteReference) throws(BerthError) -> [Layer] {
         let descriptors = manifest.json["layers"]?.arrayValue ?? []
         guard diffIDs.count == descriptors.count, diffIDs.allSatisfy(Digest.isDigest) else {
-            throw BerthError("the image config of \(ref) lists \(diffIDs.count) layers but its manifest \(descriptors.count); refusing an inconsistent image")
+            throw .integrity("the image config of \(ref) lists \(diffIDs.count) layers but its manifest \(descriptors.count); refusing an inconsistent image")
         }
-        struct Layer: Sendable { var digest: String; var size: Int64?; var diffID: String; var stored: String? }
         var layers: [Layer] = []
         for (i, d) in descriptors.enumerated() {
             guard let digest = d["digest"]?.stringValue, Digest.isDigest(digest),
                   digest.dropFirst(7).allSatisfy({ !$0.isUppercase }) else {
-                throw BerthError("the manifest of \(ref) has no valid digest for layers[\(i)]")
+                throw .integrity("the manifest of \(ref) has no valid digest for layers[\(i)]")
             }
             let media = d["mediaType"]?.stringValue ?? ""
             if media.contains("zstd") {
-                throw BerthError("layer \(digest) of \(ref) is zstd-compressed (\(media)); Berth reads only gzip and plain tar layers")
+                throw .unavailable("layer \(digest) of \(ref) is zstd-compressed (\(media)); Berth reads only gzip and plain tar layers")
             }
             layers.append(Layer(digest: digest, size: d["size"]?.int64Value, diffID: diffIDs[i],
                                 stored: store.findLayer(matching: diffIDs[i])))
         }
+        return layers
+    }
 
-        let staging = try store.layout.makeStaging("pull")
-        defer { try? FileSystem.removeTree(staging) }
-
-        // Download what is missing, each blob once.
+    /// Downloads each missing blob once, `concurrency` at a time, into
+    /// `staging`; the first failure (by layer order) stops the rest and is
+    /// thrown. Returns how many blobs were fetched.
+    private func download(_ layers: [Layer], from client: RegistryClient, into staging: String,
+                          report: @escaping @Sendable (TransferEvent) -> Void) throws(BerthError) -> Int {
         var toFetch: [Layer] = []
         for layer in layers {
             let id = Self.shortID(layer.digest)
@@ -171,8 +217,14 @@ public struct ImagePuller: Sendable {
             }
         }
         if let (_, error) = failed.withLock({ $0 }).sorted(by: { $0.key < $1.key }).first { throw error }
+        return fetchList.count
+    }
 
-        // Extract in order; compute canonical IDs.
+    /// Extracts the downloaded layers in order (the stored ones are reused),
+    /// each checked against its diff ID; returns them and the canonical IDs.
+    private func extract(_ layers: [Layer], from staging: String, ref: RemoteReference,
+                         report: @escaping @Sendable (TransferEvent) -> Void) throws(BerthError)
+        -> ([String: ImageLoader.PreparedLayer], [String]) {
         var prepared: [String: ImageLoader.PreparedLayer] = [:]
         var canonical: [String] = []
         for (i, layer) in layers.enumerated() {
@@ -183,8 +235,6 @@ public struct ImagePuller: Sendable {
                 continue
             }
             let id = Self.shortID(layer.digest)
-            let dir = staging + "/layer-\(i)"
-            if mkdir(dir, 0o700) != 0 || mkdir(dir + "/diff", 0o755) != 0 { throw .syscall("mkdir", dir, .current) }
             let blob = staging + "/" + Digest.hex(layer.digest)
             let file = try FileSource(path: blob)
             defer { file.close() }
@@ -195,35 +245,16 @@ public struct ImagePuller: Sendable {
             _ = try ArchiveInput.decompressing(file, name: label)   // refuses xz, zstd, bzip2 with the fix
             let counting = CountingSource(file) { report(.layer(id: id, status: "Extracting", current: $0, total: total)) }
             let source: any ByteSource = isGzip ? try GzipDecompressor(counting, name: label) : counting
-            let summary = try LayerExtractor(convertWhiteouts: true).extract(from: source, name: label, into: dir + "/diff")
-            guard summary.diffID == layer.diffID else {
-                throw .integrity("layer \(layer.digest) of \(ref) unpacks to \(summary.diffID), not to the config's diff_ids[\(i)] \(layer.diffID); refusing a corrupt or altered image")
+            let made = try ImageLoader.stageLayer(from: source, label: label, into: staging + "/layer-\(i)",
+                                                  expecting: layer.diffID) { got in
+                .integrity("layer \(layer.digest) of \(ref) unpacks to \(got), not to the config's diff_ids[\(i)] \(layer.diffID); refusing a corrupt or altered image")
             }
-            let made = try CanonicalLayer.digest(of: dir + "/diff").diffID
-            prepared[layer.diffID] = ImageLoader.PreparedLayer(diffID: made, staging: dir, size: FileSystem.contentSize(dir + "/diff"))
-            canonical.append(made)
+            prepared[layer.diffID] = made
+            canonical.append(made.diffID)
             unlink(blob)
             report(.layer(id: id, status: "Pull complete"))
         }
-        var bytes = configBytes
-        if canonical != diffIDs {
-            let rootfs = (config["rootfs"] ?? .object([])).setting("diff_ids", .strings(canonical))
-            bytes = Array(config.setting("rootfs", rootfs).compact.utf8)
-        }
-        let imageID = Digest.sha256(bytes)
-        let tags = ref.localTag.map { [$0] } ?? []
-        let upToDate = toFetch.isEmpty && FileSystem.exists(store.layout.image(imageID))
-            && tags.allSatisfy { tag in store.repositories().contains { $0.0 == tag && $0.1 == imageID } }
-        if !upToDate {
-            let image = ImageLoader.PreparedImage(configBytes: bytes, tags: tags, sourceDiffIDs: diffIDs, diffIDs: canonical)
-            let loader = ImageLoader(store: store)
-            _ = try FileLock.withLock(store.layout.imageLock) { () throws(BerthError) -> [ImageLoader.Loaded] in
-                try loader.commit([image], prepared, staging: staging, name: ref.description)
-            }
-        }
-        report(.line("Digest: \(top.digest)"))
-        report(.line(upToDate ? "Status: Image is up to date for \(ref)" : "Status: Downloaded newer image for \(ref)"))
-        return Result(id: imageID, digest: top.digest, upToDate: upToDate)
+        return (prepared, canonical)
     }
 
     static func shortID(_ digest: String) -> String { String(Digest.hex(digest).prefix(12)) }
