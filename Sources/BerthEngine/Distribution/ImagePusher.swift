@@ -29,53 +29,72 @@ public struct ImagePusher: Sendable {
     }
 
     /// Pushes the local image `name` to `ref` (which must have a tag).
+    /// One layer as it is pushed: its gzip blob's digest, size and staged file.
+    struct Blob { var digest: String; var size: Int64; var path: String }
+
+    /// Pushes the image `name` to `ref` (a tag): each layer as a gzip blob the
+    /// registry does not have yet, the config, then the manifest.
     public func push(_ name: String, to ref: RemoteReference,
                      report: @escaping @Sendable (TransferEvent) -> Void) throws(BerthError) -> Result {
         guard let tag = ref.tag, ref.digest == nil else {
-            throw BerthError("push \(ref): a digest cannot be pushed to; give a tag (REPOSITORY[:TAG])")
+            throw .invalid("push \(ref): a digest cannot be pushed to; give a tag (REPOSITORY[:TAG])")
         }
         let image: Image
         do { image = try store.resolve(name) } catch {
-            throw BerthError("An image does not exist locally with the tag: \(ref.familiarName)")
+            throw .notFound("An image does not exist locally with the tag: \(ref.familiarName)")
         }
         let endpoint = settings.pushEndpoint(for: ref.domain)
         let client = RegistryClient(endpoint: endpoint, repository: ref.path,
                                     credentials: auths.credentials(for: endpoint.name), actions: "pull,push")
         report(.line("The push refers to repository [\(ref.fullName)]"))
-        let diffIDs = image.diffIDs
-        for diffID in diffIDs.reversed() { report(.layer(id: ImagePuller.shortID(diffID), status: "Preparing")) }
-
+        for diffID in image.diffIDs.reversed() { report(.layer(id: ImagePuller.shortID(diffID), status: "Preparing")) }
         let staging = try store.layout.makeStaging("push")
         defer { try? FileSystem.removeTree(staging) }
-        struct Blob { var digest: String; var size: Int64; var path: String }
-        let configBytes: [UInt8]
-        var blobs: [String: Blob] = [:]   // by diff ID
-        (configBytes, blobs) = try FileLock.withLock(store.layout.imageLock) { () throws(BerthError) -> ([UInt8], [String: Blob]) in
-            let config = try FileSystem.read(store.layout.image(image.id))
-            var made: [String: Blob] = [:]
-            for dir in try store.layerDirectories(of: image) where made[dir.digest] == nil {
-                let path = staging + "/" + Digest.hex(dir.digest) + ".tar.gz"
-                let fd: FileDescriptor
-                do throws(Errno) { fd = try FileDescriptor.open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode: 0o600) } catch {
-                    throw .syscall("create", path, error)
-                }
-                defer { fd.close() }
-                let compressed = HashingSink(FileSink(descriptor: fd, name: path))
-                let gzip = try GzipCompressor(compressed, name: path)
-                let tar = HashingSink(gzip)
-                try CanonicalLayer.write(dir.path, into: tar)
-                try gzip.finish()
-                guard tar.digest == dir.digest else {
-                    throw BerthError("push: layer \(dir.digest) of \(name) was changed after it was stored (its files now hash to \(tar.digest)); "
-                        + "refusing to push an image that does not match its config. Remove it with 'berth rmi' and pull or load it again")
-                }
-                made[dir.digest] = Blob(digest: compressed.digest, size: compressed.byteCount, path: path)
-            }
-            return (config, made)
+        let (configBytes, blobs) = try FileLock.withLock(store.layout.imageLock) { () throws(BerthError) -> ([UInt8], [String: Blob]) in
+            (try FileSystem.read(store.layout.image(image.id)), try compress(image, name: name, into: staging))
         }
+        try upload(image.diffIDs.reversed().map { ($0, blobs[$0]!) }, with: client, report: report)
+        let configPath = staging + "/config.json"
+        try FileSystem.writeAtomically(configPath, configBytes, mode: 0o600)
+        if try !client.hasBlob(image.id) {
+            try client.uploadBlob(image.id, path: configPath, size: Int64(configBytes.count))
+        }
+        let manifest = Self.manifest(config: configBytes, id: image.id, layers: image.diffIDs.map { blobs[$0]! })
+        try putManifest(manifest, tag: tag, with: client, ref: ref)
+        let digest = Digest.sha256(manifest)
+        report(.line("\(tag): digest: \(digest) size: \(manifest.count)"))
+        return Result(digest: digest, size: manifest.count)
+    }
 
-        for diffID in diffIDs.reversed() {
-            let blob = blobs[diffID]!
+    /// Each stored layer written again as a gzip blob in `staging`, checked
+    /// against its diff ID so a layer changed in the store is never pushed.
+    private func compress(_ image: Image, name: String, into staging: String) throws(BerthError) -> [String: Blob] {
+        var made: [String: Blob] = [:]
+        for dir in try store.layerDirectories(of: image) where made[dir.digest] == nil {
+            let path = staging + "/" + Digest.hex(dir.digest) + ".tar.gz"
+            let fd: FileDescriptor
+            do throws(Errno) { fd = try FileDescriptor.open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode: 0o600) } catch {
+                throw .syscall("create", path, error)
+            }
+            defer { fd.close() }
+            let compressed = HashingSink(FileSink(descriptor: fd, name: path))
+            let gzip = try GzipCompressor(compressed, name: path)
+            let tar = HashingSink(gzip)
+            try CanonicalLayer.write(dir.path, into: tar)
+            try gzip.finish()
+            guard tar.digest == dir.digest else {
+                throw .integrity("push: layer \(dir.digest) of \(name) was changed after it was stored (its files now hash to \(tar.digest)); "
+                    + "refusing to push an image that does not match its config. Remove it with 'berth rmi' and pull or load it again")
+            }
+            made[dir.digest] = Blob(digest: compressed.digest, size: compressed.byteCount, path: path)
+        }
+        return made
+    }
+
+    /// Uploads the blobs the registry does not have, with Docker's progress lines.
+    private func upload(_ blobs: [(diffID: String, blob: Blob)], with client: RegistryClient,
+                        report: @escaping @Sendable (TransferEvent) -> Void) throws(BerthError) {
+        for (diffID, blob) in blobs {
             let id = ImagePuller.shortID(diffID)
             if try client.hasBlob(blob.digest) {
                 report(.layer(id: id, status: "Layer already exists"))
@@ -88,23 +107,25 @@ public struct ImagePusher: Sendable {
             }
             report(.layer(id: id, status: "Pushed"))
         }
-        let configPath = staging + "/config.json"
-        try FileSystem.writeAtomically(configPath, configBytes, mode: 0o600)
-        if try !client.hasBlob(image.id) {
-            try client.uploadBlob(image.id, path: configPath, size: Int64(configBytes.count))
+    }
+
+    /// A Docker schema 2 manifest for the config and layers.
+    static func manifest(config: [UInt8], id: String, layers: [Blob]) -> [UInt8] {
+        let layerDescriptors: [JSON] = layers.map { blob in
+            .object([("mediaType", .string(RegistryMediaType.dockerLayerGzip)), ("size", .int(blob.size)),
+                     ("digest", .string(blob.digest))])
         }
-        let layerDescriptors: [JSON] = diffIDs.map { diffID in
-            let blob = blobs[diffID]!
-            return .object([("mediaType", .string(RegistryMediaType.dockerLayerGzip)), ("size", .int(blob.size)),
-                            ("digest", .string(blob.digest))])
-        }
-        let manifest = Array(JSON.object([
+        return Array(JSON.object([
             ("schemaVersion", .int(2)),
             ("mediaType", .string(RegistryMediaType.dockerManifest)),
-            ("config", .object([("mediaType", .string(RegistryMediaType.dockerConfig)), ("size", .int(configBytes.count)),
-                                ("digest", .string(image.id))])),
+            ("config", .object([("mediaType", .string(RegistryMediaType.dockerConfig)), ("size", .int(config.count)),
+                                ("digest", .string(id))])),
             ("layers", .array(layerDescriptors)),
         ]).pretty(indent: 3).utf8)
+    }
+
+    private func putManifest(_ manifest: [UInt8], tag: String, with client: RegistryClient,
+                             ref: RemoteReference) throws(BerthError) {
         let put = try client.send("PUT", client.url("manifests/\(tag)"),
                                   headers: [("Content-Type", RegistryMediaType.dockerManifest)], body: .bytes(manifest))
         defer { put.close() }
@@ -112,8 +133,5 @@ public struct ImagePusher: Sendable {
             throw client.unauthorized(RegistryClient.errorText(try? put.readBody()) ?? "authentication required")
         }
         guard put.status == 201 || put.status == 200 else { throw client.failure("pushing the manifest of \(ref)", put) }
-        let digest = Digest.sha256(manifest)
-        report(.line("\(tag): digest: \(digest) size: \(manifest.count)"))
-        return Result(digest: digest, size: manifest.count)
     }
 }

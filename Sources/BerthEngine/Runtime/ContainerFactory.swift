@@ -66,8 +66,11 @@ public struct ContainerFactory {
         let layout = lifecycle.layout
         try layout.ensure()
         let image = try lifecycle.images.resolve(o.image)
-        let config = image.runConfig
-        let command = try resolveCommand(o, config)
+        var o = o
+        if let iso = o.isolation, let colon = iso.firstIndex(of: ":") {   // `--isolation oci:crun`
+            o.runtime = String(iso[iso.index(after: colon)...])
+            o.isolation = String(iso[..<colon])
+        }
         // Docker accepts the name with its canonical leading slash (`--name /web`).
         let requested = o.name.map { $0.hasPrefix("/") ? String($0.dropFirst()) : $0 }
         // A generated name is only a first draw: the store picks another
@@ -76,31 +79,37 @@ public struct ContainerFactory {
         if requested != nil { try ContainerNames.validate(name) }
         let defaults = StoreConfig.load(layout)
         var warnings: [String] = []
-        var o = o
-        if let iso = o.isolation, let colon = iso.firstIndex(of: ":") {
-            o.runtime = String(iso[iso.index(after: colon)...])
-            o.isolation = String(iso[..<colon])
-        }
         let (backend, networkMode) = try chooseIsolation(o, defaults, &warnings)
-        let isolation = backend.name
-        let runtime = try backend.runtime(for: o.runtime)
         let storage = o.storage ?? defaults.defaultStorage(lifecycle.registry)
         let driver = try lifecycle.registry.storageDriver(storage, StorageEnvironment(
             storeRoot: layout.root, driverDirectory: layout.driver(storage)))
+        var container = try record(o, image: image, name: name, backend: backend, networkMode: networkMode,
+                                   storage: storage)
+        let created = try provision(&container, o, backend: backend, driver: driver, image: image,
+                                    generatedName: requested == nil)
+        warnings.forEach(warn)   // only once the container exists: a refused create says one thing
+        return created
+    }
+
+    /// The container's record from the options and the image's config,
+    /// every value checked: nothing is made yet, so a refusal leaves nothing.
+    private func record(_ o: CreateOptions, image: Image, name: String, backend: any IsolationBackend,
+                        networkMode: String, storage: String) throws(BerthError) -> Container {
+        let config = image.runConfig
         let id = RandomID.hex64()
         let hostname = o.hostname ?? String(id.prefix(12))
         // sethostname(2) takes at most 64 bytes (HOST_NAME_MAX): refuse here,
         // not at start, so a refused name creates nothing.
         if hostname.utf8.count > 64 {
-            throw BerthError("invalid --hostname \(hostname.prefix(40))…: \(hostname.utf8.count) bytes, but the kernel takes at most 64; give a shorter host name")
+            throw .invalid("invalid --hostname \(hostname.prefix(40))…: \(hostname.utf8.count) bytes, but the kernel takes at most 64; give a shorter host name")
         }
         var container = Container(
-            id: id, name: name, image: image.id, imageName: o.image, command: command,
+            id: id, name: name, image: image.id, imageName: o.image, command: try resolveCommand(o, config),
             env: try environment(o, config, hostname: hostname), workingDir: o.workdir ?? nonEmpty(config["WorkingDir"]) ?? "/",
             user: o.user ?? nonEmpty(config["User"]) ?? "", hostname: hostname, tty: o.tty,
-            openStdin: o.interactive, autoRemove: o.autoRemove, isolation: isolation, storage: storage)
+            openStdin: o.interactive, autoRemove: o.autoRemove, isolation: backend.name, storage: storage)
         container.networkMode = networkMode
-        container.runtime = runtime
+        container.runtime = try backend.runtime(for: o.runtime)
         container.readonlyRoot = o.readOnly
         try o.security.validate()
         container.security = o.security
@@ -115,39 +124,46 @@ public struct ContainerFactory {
         for d in o.devices { _ = try d.nodes() }
         container.devices = o.devices
         guard container.workingDir.hasPrefix("/") else {
-            throw BerthError("the working directory '\(container.workingDir)' is invalid; it needs to be an absolute path")
+            throw .invalid("the working directory '\(container.workingDir)' is invalid; it needs to be an absolute path")
         }
         // A profile file is read, checked and compiled now, and stored as
         // Docker stores it (`seccomp=<the profile's JSON>`).
-        container.security.options = try SecurityOptions.resolve(o.security.options, backend: isolation,
+        container.security.options = try SecurityOptions.resolve(o.security.options, backend: backend.name,
                                                                  plan: try backend.plan(for: container))
-        let isolates = backend.isolates
-        if !isolates && o.readOnly {
-            throw .invalid("the \(isolation) backend cannot make the root read-only (it has no mount namespace); drop --read-only")
+        if !backend.isolates && o.readOnly {
+            throw .invalid("the \(backend.name) backend cannot make the root read-only (it has no mount namespace); drop --read-only")
         }
-        let volumes = VolumeStore(layout: layout)
-        var made: [String] = []
-        container.volumesRoot = layout.root + "/volumes"
-        let networks = NetworkStore(layout: layout)
-        var network: NetworkRecord?
-        if !["none", "host"].contains(networkMode) {
-            network = try networks.get(networkMode)
-        }
+        container.volumesRoot = lifecycle.layout.root + "/volumes"
         container.ports = try resolvePorts(o, config, networkMode: networkMode)
+        return container
+    }
+
+    /// Takes what the container needs (its address, anonymous volumes, its
+    /// directory with the storage driver's layer) and writes it into the
+    /// store; on any failure gives back what it took.
+    private func provision(_ container: inout Container, _ o: CreateOptions, backend: any IsolationBackend,
+                           driver: any StorageDriver, image: Image, generatedName: Bool) throws(BerthError) -> Container {
+        let volumes = VolumeStore(layout: lifecycle.layout)
+        var made: [String] = []
+        let networks = NetworkStore(layout: lifecycle.layout)
+        var network: NetworkRecord?
+        if !["none", "host"].contains(container.networkMode) {
+            network = try networks.get(container.networkMode)
+        }
+        let id = container.id
         do throws(BerthError) {
             if let network {
-                container.endpoint = try networks.lease(network, container: id, name: name)
+                container.endpoint = try networks.lease(network, container: id, name: container.name)
             }
             container.mounts = try resolveMounts(o, backend: backend, volumes, &made)
             let created = try lifecycle.containers.create(
                 container, driver: driver, layers: try lifecycle.images.layerDirectories(of: image),
-                generateName: requested == nil ? { ContainerNames.generate(retry: $0) } : nil)
-            if let network, created.name != name {
+                generateName: generatedName ? { ContainerNames.generate(retry: $0) } : nil)
+            if let network, created.name != container.name {
                 networks.renameLease(network.name, container: id, to: created.name)
             }
             lifecycle.events.record("create", created)
             if let network { networks.refreshHosts(network.name) }
-            warnings.forEach(warn)   // only once the container exists: a refused create says one thing
             return created
         } catch {
             for name in made { try? volumes.remove(name) }
