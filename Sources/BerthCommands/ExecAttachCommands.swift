@@ -22,6 +22,7 @@ struct ExecCommand: Command {
     func run(_ args: ParsedArguments, _ ctx: CommandContext) throws(BerthError) -> Int32 {
         var o = ExecOptions(command: Array(args.positionals.dropFirst()))
         o.env = args.strings("env")
+        o.callerEnvironment = ctx.environment
         o.workdir = args.string("workdir")
         o.user = args.string("user")
         o.interactive = args.bool("interactive")

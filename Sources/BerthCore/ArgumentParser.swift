@@ -51,7 +51,9 @@ public enum ArgumentParser {
                 continue
             }
             if word == "--" { flagsDone = true; continue }
-            if word == "-h" || word == "--help" { result.helpRequested = true; continue }
+            // `-h` asks for help unless the command has its own -h (run and
+            // create: --hostname, as in Docker); `--help` always does.
+            if word == "--help" || (word == "-h" && spec.flag(short: "h") == nil) { result.helpRequested = true; continue }
             if word.hasPrefix("--") {
                 try parseLong(word, argv, &index, spec, &result)
             } else {

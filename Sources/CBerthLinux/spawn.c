@@ -159,7 +159,7 @@ static void user_mounts(const struct berth_spawn_config *c) {
         if (fd < 0) fail(c, BERTH_STAGE_MOUNT, "resolve mount target", m->target);
         char via[64];
         snprintf(via, sizeof via, "/proc/self/fd/%d", fd);
-        unsigned long flags = m->fstype ? (MS_NOSUID | MS_NODEV) : (MS_BIND | MS_REC);
+        unsigned long flags = m->fstype ? m->flags : (MS_BIND | MS_REC);
         if (mount(m->source, via, m->fstype, flags, m->data) != 0) fail(c, BERTH_STAGE_MOUNT, "mount", m->target);
         close(fd);
         if (m->readonly) {

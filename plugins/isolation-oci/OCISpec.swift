@@ -70,8 +70,11 @@ public enum OCISpec {
     static func mount(_ m: MountSpec, _ source: String) -> JSON {
         switch m.kind {
         case .tmpfs:
-            return mount(m.target, "tmpfs", "tmpfs", ["nosuid", "nodev"] + m.options.split(separator: ",").map(String.init)
-                         + (m.readonly ? ["ro"] : []))
+            // Checked at create; a record that no longer parses keeps Docker's defaults.
+            let options = (try? TmpfsOptions(m.options, in: m.target)) ?? (try? TmpfsOptions("", in: m.target))
+            let data = options.map { $0.data.split(separator: ",").map(String.init) } ?? []
+            return mount(m.target, "tmpfs", "tmpfs", (options?.words ?? ["noexec", "nosuid", "nodev"]) + data
+                         + [m.readonly ? "ro" : "rw"])
         case .bind, .volume:
             return mount(m.target, "bind", source, ["rbind", m.readonly ? "ro" : "rw"])
         }

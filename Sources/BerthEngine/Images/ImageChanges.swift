@@ -37,7 +37,9 @@ public enum ImageChanges {
             return config.setting("ExposedPorts", ports)
         case "VOLUME":
             var volumes = config["Volumes"] ?? .object([])
-            for path in (try? commandForm(rest, change)) ?? [rest] where !path.isEmpty {
+            // JSON form (`VOLUME ["/a", "/b"]`) or paths separated by spaces (`VOLUME /data /logs`).
+            let paths = rest.hasPrefix("[") ? try commandForm(rest, change) : rest.split(whereSeparator: \.isWhitespace).map(String.init)
+            for path in paths where !path.isEmpty {
                 volumes = volumes.setting(path, .object([]))
             }
             return config.setting("Volumes", volumes)

@@ -100,6 +100,12 @@ public struct ImageCommitter {
         if c.command != entrypoint + (run["Cmd"]?.stringArray ?? []), c.command.starts(with: entrypoint) {
             run = run.setting("Cmd", .strings(Array(c.command.dropFirst(entrypoint.count))))
         }
+        // The container's own settings become the image's, as Docker's commit
+        // merges the container's config: its environment (less HOSTNAME, which
+        // belongs to the container, not the image), working directory and user.
+        run = run.setting("Env", .strings(c.env.filter { !$0.hasPrefix("HOSTNAME=") }))
+        if !c.workingDir.isEmpty { run = run.setting("WorkingDir", .string(c.workingDir)) }
+        run = run.setting("User", .string(c.user))
         run = try ImageChanges.apply(o.changes, to: run)
         let now = Timestamp.now.rfc3339
         var history = parent.config["history"]?.arrayValue ?? []

@@ -268,12 +268,9 @@ public struct ContainerFactory {
     private func environment(_ o: CreateOptions, _ config: JSON, hostname: String) throws(BerthError) -> [String] {
         var pairs: [(String, String)] = []
         for file in o.envFiles {
-            let text = try Self.readEnvFile(file)
-            for line in text.split(separator: "\n") where !line.hasPrefix("#") && !line.allSatisfy({ $0 == " " }) {
-                pairs.append(try pair(String(line)))
-            }
+            pairs += try EnvironmentVariables.parseFile(try Self.readEnvFile(file), path: file, from: environment)
         }
-        for item in o.env { pairs.append(try pair(item)) }
+        pairs += try EnvironmentVariables.pairs(o.env, from: environment)
         var env = config["Env"]?.stringArray ?? []
         if !env.contains(where: { $0.hasPrefix("PATH=") }) { env.insert(Self.defaultPath, at: 0) }
         env = ImageChanges.mergeEnv(env, [("HOSTNAME", hostname)])
@@ -313,16 +310,6 @@ public struct ContainerFactory {
             }
         }
         return String(decoding: out, as: UTF8.self)
-    }
-
-    /// `K=V`, or `K` taking the value from the caller's environment.
-    private func pair(_ item: String) throws(BerthError) -> (String, String) {
-        if let eq = item.firstIndex(of: "=") {
-            let key = String(item[..<eq])
-            guard !key.isEmpty else { throw BerthError("invalid environment variable: \(item); use KEY=VALUE") }
-            return (key, String(item[item.index(after: eq)...]))
-        }
-        return (item, environment[item] ?? "")
     }
 
     /// The backend to use. When the default cannot run here, a backend that

@@ -12,6 +12,8 @@ public struct ExecOptions: Sendable {
     public var interactive = false
     public var tty = false
     public var detach = false
+    /// The caller's environment, for `-e NAME` (the caller's value, or nothing).
+    public var callerEnvironment: [String: String] = [:]
     public init(command: [String]) { self.command = command }
 }
 
@@ -39,11 +41,9 @@ public struct Executor {
         let plan = try backend.plan(for: container)
         let rootfs = "/proc/\(container.state.pid)/root"
         let user = try UserLookup.resolve(o.user ?? container.user, rootfs: rootfs, groupAdd: container.groupAdd)
-        var env = ImageChanges.mergeEnv(container.env, o.env.map { item in
-            let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
-            return (parts[0], parts.count > 1 ? parts[1] : "")
-        })
-        if o.tty { env = ImageChanges.mergeEnv(env, [("TERM", "xterm")]) }
+        // TERM=xterm for -t first, so that the caller's own -e TERM wins.
+        let terminal = o.tty ? ImageChanges.mergeEnv(container.env, [("TERM", "xterm")]) : container.env
+        let env = ImageChanges.mergeEnv(terminal, try EnvironmentVariables.pairs(o.env, from: o.callerEnvironment))
         // Docker applies the container's profile to exec'd processes too.
         let seccomp = try SecurityOptions.seccompProgram(container.security.options, plan: plan,
                                                          cache: lifecycle.layout.seccompCache)

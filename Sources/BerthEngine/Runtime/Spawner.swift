@@ -159,9 +159,12 @@ public enum Spawner {
         let mounts = UnsafeMutablePointer<berth_mount>.allocate(capacity: max(1, request.mounts.count))
         defer { mounts.deallocate() }
         for (i, m) in request.mounts.enumerated() {
+            let tmpfs = m.tmpfs ? try TmpfsOptions(m.options, in: m.target) : nil
+            let data = tmpfs?.data ?? m.options
             mounts[i] = berth_mount(source: arena.string(m.source), target: arena.string(m.target),
                                     fstype: m.tmpfs ? arena.string("tmpfs") : nil,
-                                    data: m.options.isEmpty ? nil : arena.string(m.options), readonly: m.readonly ? 1 : 0)
+                                    data: data.isEmpty ? nil : arena.string(data), readonly: m.readonly ? 1 : 0,
+                                    flags: tmpfs?.flags ?? 0)
         }
         config.mounts = UnsafePointer(mounts)
         config.nmounts = Int32(request.mounts.count)

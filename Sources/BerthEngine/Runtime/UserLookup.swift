@@ -18,7 +18,8 @@ public struct ResolvedUser: Sendable, Equatable {
 /// read with openat2 RESOLVE_IN_ROOT so a symlinked /etc cannot point at the host's.
 public enum UserLookup {
     public static func resolve(_ spec: String, rootfs: String, groupAdd: [String] = []) throws(BerthError) -> ResolvedUser {
-        let parts = spec.split(separator: ":", maxSplits: 1).map(String.init)
+        // `:1000` is uid 0 with gid 1000: an empty part is not dropped.
+        let parts = spec.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
         let userPart = parts.first ?? ""
         let passwd = entries(rootfs, "/etc/passwd")
         let groupFile = entries(rootfs, "/etc/group")
@@ -33,7 +34,7 @@ public enum UserLookup {
                 throw BerthError("unable to find user \(userPart): no matching entries in the image's /etc/passwd; use a numeric UID or a user the image has")
             }
         }
-        if parts.count > 1 {
+        if parts.count > 1, !parts[1].isEmpty {
             let g = parts[1]
             if let line = groupFile.first(where: { $0[0] == g }), line.count >= 3, let gid = UInt32(line[2]) {
                 user.gid = gid

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 /// One mount a container asks for: `-v`, `--mount`, `--tmpfs`, `--volumes-from`.
 public struct MountSpec: Sendable, Equatable {
     public enum Kind: String, Sendable { case bind, volume, tmpfs }
@@ -93,11 +96,15 @@ public struct MountSpec: Sendable, Equatable {
                                      options: kind == .tmpfs ? tmpfsOptions(tmpfs.joined(separator: ",")) : ""), text)
     }
 
-    /// `--tmpfs /path[:opts]`.
+    /// `--tmpfs /path[:opts]`: Docker's mount options (`ro`, `rw`, `exec`,
+    /// `noexec`, `nosuid`, `size=65536k`, `mode=1777`, …).
     public static func parseTmpfs(_ text: String) throws(BerthError) -> MountSpec {
         let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
-        return try checked(MountSpec(kind: .tmpfs, source: "", target: parts[0],
-                                     options: tmpfsOptions(parts.count > 1 ? parts[1] : "")), text)
+        let given = parts.count > 1 ? parts[1] : ""
+        var spec = MountSpec(kind: .tmpfs, source: "", target: parts.first ?? "", options: tmpfsOptions(given))
+        for word in given.split(separator: ",") where word == "ro" || word == "rw" { spec.readonly = word == "ro" }
+        _ = try TmpfsOptions(spec.options, in: text)   // a word the kernel does not take is refused now
+        return try checked(spec, text)
     }
 
     /// Docker's tmpfs defaults, overridden by what the user gave.
@@ -146,5 +153,48 @@ public enum VolumeNames {
         guard ok else {
             throw BerthError("\"\(name)\" includes invalid characters for a local volume name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed; a host directory must be an absolute path")
         }
+    }
+}
+
+/// A tmpfs mount's options split as mount(2) takes them: the words that are
+/// mount flags (Docker starts from `noexec,nosuid,nodev` and lets `exec`,
+/// `suid`, `dev` undo them) and the data tmpfs itself reads (`size=`,
+/// `mode=`, `uid=`, `gid=`, `nr_inodes=`, `nr_blocks=`, `mpol=`).
+public struct TmpfsOptions: Sendable, Equatable {
+    /// The MS_* flags.
+    public var flags: UInt
+    /// The comma-separated data for tmpfs.
+    public var data: String
+    /// Flags as words, for an OCI config (`noexec`, `nosuid`, …).
+    public var words: [String]
+
+    static let flagBits: [String: (set: Bool, bit: UInt)] = [
+        "noexec": (true, UInt(MS_NOEXEC)), "exec": (false, UInt(MS_NOEXEC)),
+        "nosuid": (true, UInt(MS_NOSUID)), "suid": (false, UInt(MS_NOSUID)),
+        "nodev": (true, UInt(MS_NODEV)), "dev": (false, UInt(MS_NODEV)),
+        "sync": (true, UInt(MS_SYNCHRONOUS)), "async": (false, UInt(MS_SYNCHRONOUS)),
+        "noatime": (true, UInt(MS_NOATIME)), "atime": (false, UInt(MS_NOATIME)),
+        "nodiratime": (true, UInt(MS_NODIRATIME)), "diratime": (false, UInt(MS_NODIRATIME)),
+        "relatime": (true, UInt(MS_RELATIME)), "norelatime": (false, UInt(MS_RELATIME)),
+        "strictatime": (true, UInt(MS_STRICTATIME)),
+    ]
+    static let dataKeys: Set<String> = ["size", "mode", "uid", "gid", "nr_inodes", "nr_blocks", "mpol", "huge"]
+
+    /// Splits `options` (ro/rw are the mount's `readonly`, skipped here).
+    public init(_ options: String, in text: String) throws(BerthError) {
+        var flags = UInt(MS_NOEXEC | MS_NOSUID | MS_NODEV)
+        var data: [String] = []
+        for word in options.split(separator: ",").map(String.init) where word != "ro" && word != "rw" {
+            if let f = Self.flagBits[word] {
+                flags = f.set ? flags | f.bit : flags & ~f.bit
+            } else if let key = word.split(separator: "=", maxSplits: 1).first, Self.dataKeys.contains(String(key)), word.contains("=") {
+                data.append(word)
+            } else {
+                throw .invalid("invalid tmpfs option \"\(word)\" in \(text); use ro, rw, exec, noexec, suid, nosuid, dev, nodev, size=, mode=, uid=, gid=")
+            }
+        }
+        self.flags = flags
+        self.data = data.joined(separator: ",")
+        words = Self.flagBits.filter { $0.value.set && flags & $0.value.bit != 0 }.map(\.key).sorted()
     }
 }

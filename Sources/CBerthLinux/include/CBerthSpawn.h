@@ -20,6 +20,7 @@ struct berth_mount {
     const char *fstype;                 /* NULL for a bind mount, "tmpfs" for tmpfs */
     const char *data;                   /* tmpfs options, or NULL */
     int readonly;
+    unsigned long flags;                /* tmpfs: MS_* flags (Docker's default noexec,nosuid,nodev) */
 };
 
 /// A device node made inside the container (`--device`), after pivot_root
