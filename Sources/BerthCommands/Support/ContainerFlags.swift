@@ -3,46 +3,6 @@ import Glibc
 #endif
 import BerthEngine
 
-extension CommandContext {
-    /// Prints what an `inspect` found: each object through the `--format`
-    /// template, or all of them as one JSON array (also for `--format json`),
-    /// as Docker does. A template error stops with exit 1.
-    func printInspected(_ objects: [JSON], format: String?) throws(BerthError) {
-        guard let format, format != "json" else {
-            print(JSON.array(objects).pretty())
-            return
-        }
-        let template = try Template(format, style: .plain)
-        for object in objects { print(try template.render(object)) }
-    }
-
-    /// A listing's `--format`: `table` alone is the default table (`table`,
-    /// the command's default columns), `json` one JSON object a line, anything
-    /// else a template (`table …` adds the header row).
-    func listingTemplate(_ format: String, table: String) throws(BerthError) -> Template {
-        try Template(format == "table" ? table : format, style: .listing)
-    }
-
-    /// Runs `body` for each argument, printing errors as Docker does and
-    /// going on; returns the last failure's exit code (0 if none). A failure
-    /// of a kind in `tolerated` is printed but leaves the status alone
-    /// (`rm -f` of a missing container exits 0 in Docker).
-    func forEach(_ names: [String], printName: Bool, tolerated: Set<BerthError.Kind> = [],
-                 _ body: (String) throws(BerthError) -> Void) -> Int32 {
-        var status: Int32 = 0
-        for name in names {
-            do throws(BerthError) {
-                try body(name)
-                if printName { print(name) }
-            } catch {
-                warn("Error: \(error)")
-                if !tolerated.contains(error.kind) { status = error.exitCode(engine: ExitCode.general) }
-            }
-        }
-        return status
-    }
-}
-
 /// The flags `create` and `run` share, in Docker's spelling.
 enum ContainerFlags {
     static let create: [FlagSpec] = [
@@ -141,48 +101,4 @@ enum ContainerFlags {
 
     static let containerArgs = [ArgSpec("IMAGE", completion: .images), ArgSpec("COMMAND", optional: true),
                                 ArgSpec("ARG", repeats: true, optional: true)]
-}
-
-/// Attaches the caller's terminal or streams to a started container.
-enum Attach {
-    /// Docker's refusal of a tty with attached stdin when stdin is not a
-    /// terminal (`echo hi | run -it …`): there would be no raw mode, so no
-    /// Ctrl-C, Ctrl-D or detach keys, and a pipe's end never reaches a pty.
-    /// Exit 1, before anything is created or started.
-    static func checkTTY(_ ctx: CommandContext, attachStdin: Bool, tty: Bool) throws(BerthError) {
-        if attachStdin && tty && isatty(ctx.stdin.rawValue) != 1 {
-            throw BerthError("the input device is not a TTY", exitCode: 1)
-        }
-    }
-
-    /// The caller's terminal size, which a tty container starts with.
-    static func windowSize(_ ctx: CommandContext) -> WindowSize? {
-        WindowSize.of(ctx.stdin.rawValue) ?? WindowSize.of(ctx.stdout.rawValue)
-    }
-
-    static func run(_ ctx: CommandContext, _ layout: StoreLayout, _ container: Container, stdin: Bool,
-                    detachKeys: [UInt8] = [0x10, 0x11], sigProxy: Bool = true) throws(BerthError) -> Int32 {
-        let socket = try AttachClient.connect(containerDirectory: layout.container(container.id))
-        defer { close(socket) }
-        var client = AttachClient(socket: socket, sendStdin: stdin, tty: container.tty)
-        client.stdin = ctx.stdin.rawValue
-        client.stdout = ctx.stdout.rawValue
-        client.stderr = ctx.stderr.rawValue
-        client.detachKeys = detachKeys
-        if !container.tty && sigProxy { client.signalTarget = container.state.pid }
-        switch client.run() {
-        case .exited(let code): return code
-        case .detached:
-            // The container's prompt is still on the screen, cursor after it:
-            // the caller's prompt (the REPL's or the shell's) goes on a line of its own.
-            if container.tty && ctx.stdoutIsTerminal { ctx.printRaw("\n") }
-            return 0
-        case .failed(let code, let message): throw .startFailure(code: code, message: message)
-        case .interrupted(let signal):
-            // Without --sig-proxy, Ctrl-C or SIGTERM leaves the attach (the container runs on).
-            if container.tty && ctx.stdoutIsTerminal { ctx.printRaw("\n") }
-            return 128 + signal
-        case .lost: throw BerthError("lost the connection to the monitor of \(container.name); check 'berth ps -a'")
-        }
-    }
 }
