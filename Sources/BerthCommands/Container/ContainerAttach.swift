@@ -6,24 +6,24 @@ import BerthEngine
 /// `berth attach`: joins PID 1's terminal or streams through the monitor.
 /// Any number of clients see the same output and any of them can type.
 struct AttachCommand: Command {
+    static let detachKeys = Flag.string("detach-keys", help: "Override the key sequence for detaching a container", default: "ctrl-p,ctrl-q")
+    static let noStdin = Flag.bool("no-stdin", help: "Do not attach STDIN")
+    static let sigProxy = Flag.bool("sig-proxy", help: "Proxy all received signals to the process", default: true)
+
     let spec = CommandSpec(
         "attach", aliases: ["container attach"],
         summary: "Attach local standard input, output, and error streams to a running container",
-        flags: [
-            FlagSpec("detach-keys", value: "string", help: "Override the key sequence for detaching a container", default: "ctrl-p,ctrl-q"),
-            FlagSpec("no-stdin", help: "Do not attach STDIN"),
-            FlagSpec("sig-proxy", help: "Proxy all received signals to the process", default: "true"),
-        ],
+        flags: [Self.detachKeys, Self.noStdin, Self.sigProxy],
         arguments: [ArgSpec("CONTAINER", completion: .containers(["running"]))], min: 1, max: 1)
 
     func run(_ args: ParsedArguments, _ ctx: CommandContext) throws(BerthError) -> Int32 {
         let lifecycle = try ctx.lifecycle()
         let container = try lifecycle.containers.find(args.positionals[0])
         try container.ensureState(for: .attach, ref: args.positionals[0])
-        try Attach.checkTTY(ctx, attachStdin: !args.bool("no-stdin"), tty: container.tty)
-        let keys = try DetachKeys.parse(args.string("detach-keys") ?? "ctrl-p,ctrl-q")
-        let sigProxy = args.string("sig-proxy") != "false"
-        return try Attach.run(ctx, lifecycle.layout, container, stdin: !args.bool("no-stdin"),
+        try Attach.checkTTY(ctx, attachStdin: !args[Self.noStdin], tty: container.tty)
+        let keys = try DetachKeys.parse(args[Self.detachKeys] ?? "ctrl-p,ctrl-q")
+        let sigProxy = args[Self.sigProxy]
+        return try Attach.run(ctx, lifecycle.layout, container, stdin: !args[Self.noStdin],
                               detachKeys: keys, sigProxy: sigProxy)
     }
 }

@@ -5,9 +5,11 @@ import BerthEngine
 
 /// `berth cp`: copy files between a container and the host, both ways.
 struct CpCommand: Command {
+    static let archive = Flag.bool("archive", short: "a", help: "Archive mode (copy all uid/gid information)")
+
     let spec = CommandSpec(
         "cp", aliases: ["container cp"], summary: "Copy files/folders between a container and the local filesystem",
-        flags: [FlagSpec("archive", short: "a", help: "Archive mode (copy all uid/gid information)")],
+        flags: [Self.archive],
         arguments: [ArgSpec("SRC", completion: .files), ArgSpec("DEST", completion: .files)], min: 2, max: 2,
         details: "Use CONTAINER:PATH for the container side: berth cp web:/etc/hosts . or berth cp ./app web:/srv")
 
@@ -16,9 +18,9 @@ struct CpCommand: Command {
         let (src, dst) = (split(args.positionals[0]), split(args.positionals[1]))
         switch (src, dst) {
         case let ((container?, path), (nil, host)):
-            try copy.copyOut(container, source: path, destination: host, archive: args.bool("archive"))
+            try copy.copyOut(container, source: path, destination: host, archive: args[Self.archive])
         case let ((nil, host), (container?, path)):
-            try copy.copyIn(container, source: host, destination: path, archive: args.bool("archive"))
+            try copy.copyIn(container, source: host, destination: path, archive: args[Self.archive])
         case ((_?, _), (_?, _)):
             throw BerthError("copying between containers is not supported; copy to the host first")
         default:

@@ -5,14 +5,16 @@ import BerthEngine
 
 /// `berth export [-o FILE] CONTAINER`: the container's filesystem as one flat tar.
 struct ExportCommand: Command {
+    static let output = Flag.string("output", short: "o", help: "Write to a file, instead of STDOUT", completion: .files)
+
     let spec = CommandSpec(
         "export", aliases: ["container export"], summary: "Export a container's filesystem as a tar archive",
-        flags: [FlagSpec("output", short: "o", value: "string", help: "Write to a file, instead of STDOUT", completion: .files)],
+        flags: [Self.output],
         arguments: [ArgSpec("CONTAINER", completion: .containers(nil))], min: 1, max: 1)
 
     func run(_ args: ParsedArguments, _ ctx: CommandContext) throws(BerthError) -> Int32 {
         let files = ContainerFiles(lifecycle: try ctx.lifecycle())
-        guard let output = args.string("output") else {
+        guard let output = args[Self.output] else {
             guard !ctx.stdoutIsTerminal else {
                 throw BerthError("cowardly refusing to save to a terminal. Use the -o flag or redirect")
             }

@@ -2,18 +2,19 @@ import BerthEngine
 
 /// `berth ps`: CONTAINER ID, IMAGE, COMMAND, CREATED, STATUS, PORTS, NAMES.
 struct PsCommand: Command {
+    static let all = Flag.bool("all", short: "a", help: "Show all containers (default shows just running)")
+    static let quiet = Flag.bool("quiet", short: "q", help: "Only display container IDs")
+    static let noTrunc = Flag.bool("no-trunc", help: "Don't truncate output")
+    static let last = Flag.int("last", short: "n", help: "Show n last created containers (includes all states)", default: "-1")
+    static let latest = Flag.bool("latest", short: "l", help: "Show the latest created container (includes all states)")
+    static let filter = Flag.strings("filter", short: "f", value: "filter", help: "Filter output based on conditions provided (status=, name=, id=, ancestor=, exited=, before=, since=, volume=, network=)")
+    static let format = Flag.string("format", help: "Format output using a Go template ({{.ID}} {{.Image}} {{.Command}} {{.RunningFor}} {{.Status}} {{.Names}} {{.State}}), or table, or json")
+    static let size = Flag.bool("size", short: "s", help: "Display total file sizes of each container's own layer")
+
     let spec = CommandSpec(
         "ps", aliases: ["container ls", "container list"], summary: "List containers",
-        flags: [
-            FlagSpec("all", short: "a", help: "Show all containers (default shows just running)"),
-            FlagSpec("quiet", short: "q", help: "Only display container IDs"),
-            FlagSpec("no-trunc", help: "Don't truncate output"),
-            FlagSpec("last", short: "n", value: "int", help: "Show n last created containers (includes all states)", default: "-1"),
-            FlagSpec("latest", short: "l", help: "Show the latest created container (includes all states)"),
-            FlagSpec("filter", short: "f", value: "filter", help: "Filter output based on conditions provided (status=, name=, id=, ancestor=, exited=, before=, since=, volume=, network=)"),
-            FlagSpec("format", value: "string", help: "Format output using a Go template ({{.ID}} {{.Image}} {{.Command}} {{.RunningFor}} {{.Status}} {{.Names}} {{.State}}), or table, or json"),
-            FlagSpec("size", short: "s", help: "Display total file sizes of each container's own layer"),
-        ], max: 0)
+        flags: [Self.all, Self.quiet, Self.noTrunc, Self.last, Self.latest, Self.filter, Self.format,
+                Self.size], max: 0)
 
     static let titles = ["ID": "CONTAINER ID", "Image": "IMAGE", "Command": "COMMAND", "RunningFor": "CREATED",
                          "CreatedAt": "CREATED AT", "Status": "STATUS", "Ports": "PORTS", "Names": "NAMES",
@@ -25,8 +26,8 @@ struct PsCommand: Command {
     static let table = "table {{.ID}}\\t{{.Image}}\\t{{.Command}}\\t{{.RunningFor}}\\t{{.Status}}\\t{{.Ports}}\\t{{.Names}}"
 
     func run(_ args: ParsedArguments, _ ctx: CommandContext) throws(BerthError) -> Int32 {
-        let format = args.string("format")
-        var showSize = args.bool("size") && !args.bool("quiet")
+        let format = args[Self.format]
+        var showSize = args[Self.size] && !args[Self.quiet]
         if let format {
             // As Docker's ps: the raw format is run once on an empty row before
             // listing, so a bad field fails even with no containers; a format
@@ -34,20 +35,20 @@ struct PsCommand: Command {
             let raw = try Template(format, style: .plain, errorPrefix: "failed to parse template: ")
             let empty = TemplateObject.context(Self.type, .object(Self.titles.keys.sorted().map { ($0, .string("")) }), labels: [])
             _ = try raw.render(empty, errorPrefix: "failed to execute template: ")
-            showSize = showSize || (raw.uses(field: "Size") && !args.bool("quiet"))
+            showSize = showSize || (raw.uses(field: "Size") && !args[Self.quiet])
         }
         let lifecycle = try ctx.lifecycle()
         var list = lifecycle.containers.all()
-        let last = try args.int("last") ?? -1
-        let showAll = args.bool("all") || last > 0 || args.bool("latest")
+        let last = try args.value(Self.last) ?? -1
+        let showAll = args[Self.all] || last > 0 || args[Self.latest]
         if !showAll { list = list.filter { $0.state.isActive } }
-        let filter = try ContainerFilter(args.strings("filter"), containers: lifecycle.containers.all(),
+        let filter = try ContainerFilter(args[Self.filter], containers: lifecycle.containers.all(),
                                          images: ImageStore(layout: lifecycle.layout))
         list = list.filter(filter.matches)
-        if args.bool("latest") { list = Array(list.prefix(1)) }
+        if args[Self.latest] { list = Array(list.prefix(1)) }
         if last > 0 { list = Array(list.prefix(last)) }
-        let noTrunc = args.bool("no-trunc")
-        if args.bool("quiet") {
+        let noTrunc = args[Self.noTrunc]
+        if args[Self.quiet] {
             list.forEach { ctx.print(noTrunc ? $0.id : $0.shortID) }
             return 0
         }

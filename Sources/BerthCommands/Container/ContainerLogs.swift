@@ -5,11 +5,13 @@ import BerthEngine
 
 /// `berth logs [-f] [--tail N] [-t]`: the monitor's json-file log.
 struct LogsCommand: Command {
+    static let follow = Flag.bool("follow", short: "f", help: "Follow log output")
+    static let tail = Flag.string("tail", short: "n", help: "Number of lines to show from the end of the logs", default: "all")
+    static let timestamps = Flag.bool("timestamps", short: "t", help: "Show timestamps")
+
     let spec = CommandSpec(
         "logs", aliases: ["container logs"], summary: "Fetch the logs of a container",
-        flags: [FlagSpec("follow", short: "f", help: "Follow log output"),
-                FlagSpec("tail", short: "n", value: "string", help: "Number of lines to show from the end of the logs", default: "all"),
-                FlagSpec("timestamps", short: "t", help: "Show timestamps")],
+        flags: [Self.follow, Self.tail, Self.timestamps],
         arguments: [ArgSpec("CONTAINER", completion: .containers(nil))], min: 1, max: 1)
 
     func run(_ args: ParsedArguments, _ ctx: CommandContext) throws(BerthError) -> Int32 {
@@ -17,18 +19,18 @@ struct LogsCommand: Command {
         let container = try lifecycle.containers.find(args.positionals[0])
         let path = lifecycle.layout.containerLog(container.id)
         var tail: Int?
-        if let t = args.string("tail"), t != "all" {
+        if let t = args[Self.tail], t != "all" {
             guard let n = Int(t), n >= 0 else { throw BerthError("invalid --tail \"\(t)\": give a number or all") }
             tail = n
         }
         var offset = 0
         var lines = logLines(path, from: &offset)
         if let tail { lines = Array(lines.suffix(tail)) }
-        for line in lines { emit(line, ctx, timestamps: args.bool("timestamps")) }
-        guard args.bool("follow") else { return 0 }
+        for line in lines { emit(line, ctx, timestamps: args[Self.timestamps]) }
+        guard args[Self.follow] else { return 0 }
         while true {
             let current = try? lifecycle.containers.load(id: container.id)
-            for line in logLines(path, from: &offset) { emit(line, ctx, timestamps: args.bool("timestamps")) }
+            for line in logLines(path, from: &offset) { emit(line, ctx, timestamps: args[Self.timestamps]) }
             if current?.state.isActive != true { return 0 }
             if Interruption.requested { return 130 }
             usleep(100_000)

@@ -5,14 +5,16 @@ import BerthEngine
 
 /// `berth container prune [-f] [--filter …]`: removes every stopped container.
 struct ContainerPruneCommand: Command {
+    static let force = Flag.bool("force", short: "f", help: "Do not prompt for confirmation")
+
     let spec = CommandSpec(
         "container prune", summary: "Remove all stopped containers",
-        flags: [PruneFilter.flag, FlagSpec("force", short: "f", help: "Do not prompt for confirmation")], max: 0)
+        flags: [PruneFilter.flag, Self.force], max: 0)
 
     func run(_ args: ParsedArguments, _ ctx: CommandContext) throws(BerthError) -> Int32 {
-        let filter = try PruneFilter(args.strings("filter"))
+        let filter = try PruneFilter(args[PruneFilter.flag])
         let warning = "WARNING! This will remove all stopped containers.\n" + Confirmation.question
-        guard Confirmation.ask(ctx, warning, force: args.bool("force")) else { return 0 }
+        guard Confirmation.ask(ctx, warning, force: args[Self.force]) else { return 0 }
         let removed = Prune.containers(try ctx.lifecycle(), filter, ctx)
         Prune.section(ctx, "Deleted Containers:", removed.deleted)
         ctx.print("Total reclaimed space: \(Format.size(removed.reclaimed))")

@@ -5,17 +5,19 @@ import BerthEngine
 
 /// `berth run`: create + start, attached unless `-d`.
 struct RunCommand: Command {
+    static let detach = Flag.bool("detach", short: "d", help: "Run container in background and print container ID")
+
     let spec = CommandSpec(
         "run", aliases: ["container run"], summary: "Create and run a new container from an image",
-        flags: ContainerFlags.create + [FlagSpec("detach", short: "d", help: "Run container in background and print container ID")],
+        flags: ContainerFlags.create + [Self.detach],
         arguments: ContainerFlags.containerArgs, min: 1, interspersed: false, engineExitCode: ExitCode.runEngine)
 
     func run(_ args: ParsedArguments, _ ctx: CommandContext) throws(BerthError) -> Int32 {
         let lifecycle = try ctx.lifecycle()
         var options = try ContainerFlags.options(args)
-        let detach = args.bool("detach")
+        let detach = args[Self.detach]
         if !detach { try Attach.checkTTY(ctx, attachStdin: options.interactive, tty: options.tty) }
-        options.image = try ctx.implicitPull(options.image, policy: args.string("pull") ?? "missing", platform: args.string("platform"))
+        options.image = try ctx.implicitPull(options.image, policy: args[ContainerFlags.pull] ?? "missing", platform: args[ContainerFlags.platform])
         let factory = ContainerFactory(lifecycle: lifecycle, environment: ctx.environment, warn: ctx.warn)
         let size = detach ? nil : Attach.windowSize(ctx)
         let started = try CgroupWarmup.around(environment: ctx.environment) { () throws(BerthError) -> Container in

@@ -5,12 +5,14 @@ import BerthEngine
 
 /// `berth stats`: CPU %, memory usage / limit, net I/O, block I/O, PIDs.
 struct StatsCommand: Command {
+    static let all = Flag.bool("all", short: "a", help: "Show all containers (default shows just running)")
+    static let noStream = Flag.bool("no-stream", help: "Disable streaming stats and only pull the first result")
+    static let noTrunc = Flag.bool("no-trunc", help: "Do not truncate output")
+    static let format = Flag.string("format", help: "Format output using a Go template ({{.Name}} {{.CPUPerc}} {{.MemUsage}} {{.MemPerc}} {{.NetIO}} {{.BlockIO}} {{.PIDs}}), or table, or json")
+
     let spec = CommandSpec(
         "stats", aliases: ["container stats"], summary: "Display a live stream of container(s) resource usage statistics",
-        flags: [FlagSpec("all", short: "a", help: "Show all containers (default shows just running)"),
-                FlagSpec("no-stream", help: "Disable streaming stats and only pull the first result"),
-                FlagSpec("no-trunc", help: "Do not truncate output"),
-                FlagSpec("format", value: "string", help: "Format output using a Go template ({{.Name}} {{.CPUPerc}} {{.MemUsage}} {{.MemPerc}} {{.NetIO}} {{.BlockIO}} {{.PIDs}}), or table, or json")],
+        flags: [Self.all, Self.noStream, Self.noTrunc, Self.format],
         arguments: [ArgSpec("CONTAINER", completion: .containers(["running", "paused"]), repeats: true, optional: true)])
 
     static let titles = ["ID": "CONTAINER ID", "Container": "CONTAINER", "Name": "NAME", "CPUPerc": "CPU %",
@@ -19,7 +21,7 @@ struct StatsCommand: Command {
 
     func run(_ args: ParsedArguments, _ ctx: CommandContext) throws(BerthError) -> Int32 {
         let lifecycle = try ctx.lifecycle()
-        let template = try args.string("format").map { (f) throws(BerthError) in
+        let template = try args[Self.format].map { (f) throws(BerthError) in
             try ctx.listingTemplate(f, table: "table {{.ID}}\\t{{.Name}}\\t{{.CPUPerc}}\\t{{.MemUsage}}\\t{{.MemPerc}}\\t{{.NetIO}}\\t{{.BlockIO}}\\t{{.PIDs}}")
         }
         var previous: [String: (UInt64, Double)] = [:]
@@ -28,12 +30,12 @@ struct StatsCommand: Command {
             var list = args.positionals.isEmpty ? lifecycle.containers.all() : try args.positionals.map {
                 (name) throws(BerthError) in try lifecycle.containers.find(name)
             }
-            if !args.bool("all") && args.positionals.isEmpty { list = list.filter { $0.state.isActive } }
+            if !args[Self.all] && args.positionals.isEmpty { list = list.filter { $0.state.isActive } }
             // The first sample needs a second reading for a CPU rate.
             var samples = sample(list, &previous)
             if first { usleep(500_000); samples = sample(list, &previous); first = false }
-            let rows = samples.map { row($0.0, $0.1, $0.2, noTrunc: args.bool("no-trunc")) }
-            if !args.bool("no-stream") && ctx.stdoutIsTerminal { ctx.printRaw("\u{1b}[2J\u{1b}[H") }
+            let rows = samples.map { row($0.0, $0.1, $0.2, noTrunc: args[Self.noTrunc]) }
+            if !args[Self.noStream] && ctx.stdoutIsTerminal { ctx.printRaw("\u{1b}[2J\u{1b}[H") }
             if let template {
                 ctx.printRaw(try template.renderAll(rows.map { TemplateObject.context("*container.statsContext", $0) },
                                                     titles: Self.titles))
@@ -42,7 +44,7 @@ struct StatsCommand: Command {
                 let keys = ["ID", "Name", "CPUPerc", "MemUsage", "MemPerc", "NetIO", "BlockIO", "PIDs"]
                 ctx.printRaw(Table.render(header, rows.map { r in keys.map { r[$0]?.stringValue ?? "" } }))
             }
-            if args.bool("no-stream") { return 0 }
+            if args[Self.noStream] { return 0 }
             if Interruption.requested { return 130 }
             usleep(1_000_000)
         }

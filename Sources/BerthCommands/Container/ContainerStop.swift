@@ -5,16 +5,18 @@ import BerthEngine
 
 /// `berth stop -t N`: SIGTERM (or the stop signal), then SIGKILL.
 struct StopCommand: Command {
+    static let time = Flag.int("time", short: "t", help: "Seconds to wait before killing the container", default: "10")
+    static let signal = Flag.string("signal", short: "s", help: "Signal to send to the container")
+
     let spec = CommandSpec(
         "stop", aliases: ["container stop"], summary: "Stop one or more running containers",
-        flags: [FlagSpec("time", short: "t", value: "int", help: "Seconds to wait before killing the container", default: "10"),
-                FlagSpec("signal", short: "s", value: "string", help: "Signal to send to the container")],
+        flags: [Self.time, Self.signal],
         arguments: [ArgSpec("CONTAINER", completion: .containers(["running", "paused"]), repeats: true)], min: 1)
 
     func run(_ args: ParsedArguments, _ ctx: CommandContext) throws(BerthError) -> Int32 {
         let lifecycle = try ctx.lifecycle()
-        let timeout = try args.int("time")
-        let signal = try args.string("signal").map { (s) throws(BerthError) -> String in
+        let timeout = try args.value(Self.time)
+        let signal = try args[Self.signal].map { (s) throws(BerthError) -> String in
             guard Signals.number(s) != nil else { throw BerthError("invalid signal: \(s)") }
             return s
         }

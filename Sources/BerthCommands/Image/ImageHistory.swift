@@ -5,9 +5,12 @@ import BerthEngine
 
 /// `berth history IMAGE`: the image's layers, newest first.
 struct HistoryCommand: Command {
+    static let noTrunc = Flag.bool("no-trunc", help: "Don't truncate output")
+    static let quiet = Flag.bool("quiet", short: "q", help: "Only show image IDs")
+
     let spec = CommandSpec(
         "history", aliases: ["image history"], summary: "Show the history of an image",
-        flags: [FlagSpec("no-trunc", help: "Don't truncate output"), FlagSpec("quiet", short: "q", help: "Only show image IDs")],
+        flags: [Self.noTrunc, Self.quiet],
         arguments: [ArgSpec("IMAGE", completion: .images)], min: 1, max: 1)
 
     func run(_ args: ParsedArguments, _ ctx: CommandContext) throws(BerthError) -> Int32 {
@@ -24,12 +27,12 @@ struct HistoryCommand: Command {
             if !empty { layerIndex -= 1 }
             let created = entry["created"]?.stringValue.flatMap(Timestamp.init(rfc3339:))
             var by = entry["created_by"]?.stringValue ?? ""
-            if !args.bool("no-trunc") && by.count > 45 { by = String(by.prefix(44)) + "…" }
-            let id = i == history.count - 1 ? (args.bool("no-trunc") ? image.id : image.shortID) : "<missing>"
+            if !args[Self.noTrunc] && by.count > 45 { by = String(by.prefix(44)) + "…" }
+            let id = i == history.count - 1 ? (args[Self.noTrunc] ? image.id : image.shortID) : "<missing>"
             rows.append([id, created.map { Format.duration(seconds: now - $0.asDouble) + " ago" } ?? "",
                          by, Format.size(size), entry["comment"]?.stringValue ?? ""])
         }
-        if args.bool("quiet") { rows.forEach { ctx.print($0[0]) }; return 0 }
+        if args[Self.quiet] { rows.forEach { ctx.print($0[0]) }; return 0 }
         ctx.printRaw(Table.render(["IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT"], rows))
         return 0
     }

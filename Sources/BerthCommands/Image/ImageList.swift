@@ -2,22 +2,22 @@ import BerthEngine
 
 /// `berth images`: REPOSITORY, TAG, IMAGE ID, CREATED, SIZE, as Docker prints them.
 struct ImagesCommand: Command {
+    static let all = Flag.bool("all", short: "a", help: "Show all images (default hides intermediate images)")
+    static let quiet = Flag.bool("quiet", short: "q", help: "Only show image IDs")
+    static let noTrunc = Flag.bool("no-trunc", help: "Don't truncate output")
+    static let format = Flag.string("format", help: "Format output using a Go template ({{.Repository}} {{.Tag}} {{.ID}} {{.CreatedSince}} {{.CreatedAt}} {{.Size}}), or table, or json")
+
     let spec = CommandSpec(
         "images", aliases: ["image ls", "image list"],
         summary: "List images",
-        flags: [
-            FlagSpec("all", short: "a", help: "Show all images (default hides intermediate images)"),
-            FlagSpec("quiet", short: "q", help: "Only show image IDs"),
-            FlagSpec("no-trunc", help: "Don't truncate output"),
-            FlagSpec("format", value: "string", help: "Format output using a Go template ({{.Repository}} {{.Tag}} {{.ID}} {{.CreatedSince}} {{.CreatedAt}} {{.Size}}), or table, or json"),
-        ],
+        flags: [Self.all, Self.quiet, Self.noTrunc, Self.format],
         arguments: [ArgSpec("REPOSITORY[:TAG]", completion: .images, optional: true)], max: 1)
 
     func run(_ args: ParsedArguments, _ ctx: CommandContext) throws(BerthError) -> Int32 {
         let store = try ctx.images()
-        let template = try args.string("format").map { (f) throws(BerthError) in try ctx.listingTemplate(f, table: Self.table) }
-        let rows = try selectedRows(store, filter: args.positionals.first, noTrunc: args.bool("no-trunc"))
-        if args.bool("quiet") {
+        let template = try args[Self.format].map { (f) throws(BerthError) in try ctx.listingTemplate(f, table: Self.table) }
+        let rows = try selectedRows(store, filter: args.positionals.first, noTrunc: args[Self.noTrunc])
+        if args[Self.quiet] {
             var seen = Set<String>()
             for row in rows where seen.insert(row.id).inserted { ctx.print(row.id) }
             return 0

@@ -3,10 +3,12 @@ import BerthEngine
 /// `berth rmi [-f] IMAGE...`: untag, and delete images no tag or container
 /// still needs, with their unshared layers.
 struct RmiCommand: Command {
+    static let force = Flag.bool("force", short: "f", help: "Force removal of the image")
+
     let spec = CommandSpec(
         "rmi", aliases: ["image rm", "image remove"],
         summary: "Remove one or more images",
-        flags: [FlagSpec("force", short: "f", help: "Force removal of the image")],
+        flags: [Self.force],
         arguments: [ArgSpec("IMAGE", completion: .images, repeats: true)], min: 1)
 
     func run(_ args: ParsedArguments, _ ctx: CommandContext) throws(BerthError) -> Int32 {
@@ -15,7 +17,7 @@ struct RmiCommand: Command {
         for name in args.positionals {
             do throws(BerthError) {
                 let lines = try FileLock.withLock(store.layout.imageLock) { () throws(BerthError) in
-                    try remove(name, store, force: args.bool("force"))
+                    try remove(name, store, force: args[Self.force])
                 }
                 lines.forEach(ctx.print)
             } catch {

@@ -5,9 +5,11 @@ import BerthEngine
 
 /// `berth network inspect NETWORK...`.
 struct NetworkInspectCommand: Command {
+    static let format = Flag.string("format", short: "f", help: "Format output using a Go template")
+
     let spec = CommandSpec(
         "network inspect", summary: "Display detailed information on one or more networks",
-        flags: [FlagSpec("format", short: "f", value: "string", help: "Format output using a Go template")],
+        flags: [Self.format],
         arguments: [ArgSpec("NETWORK", repeats: true)], min: 1)
 
     func run(_ args: ParsedArguments, _ ctx: CommandContext) throws(BerthError) -> Int32 {
@@ -23,7 +25,7 @@ struct NetworkInspectCommand: Command {
             }
             found.append(n.inspect(containers: members))
         }
-        try ctx.printInspected(found, format: args.string("format"))
+        try ctx.printInspected(found, format: args[Self.format])
         return status
     }
 }

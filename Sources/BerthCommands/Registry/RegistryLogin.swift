@@ -6,21 +6,21 @@ import BerthEngine
 
 /// `berth login [-u USER] [-p PASSWORD | --password-stdin] [SERVER]`.
 struct LoginCommand: Command {
+    static let username = Flag.string("username", short: "u", help: "Username")
+    static let password = Flag.string("password", short: "p", help: "Password")
+    static let passwordStdin = Flag.bool("password-stdin", help: "Take the password from stdin")
+
     let spec = CommandSpec(
         "login", summary: "Log in to a registry",
-        flags: [
-            FlagSpec("username", short: "u", value: "string", help: "Username"),
-            FlagSpec("password", short: "p", value: "string", help: "Password"),
-            FlagSpec("password-stdin", help: "Take the password from stdin"),
-        ],
+        flags: [Self.username, Self.password, Self.passwordStdin],
         arguments: [ArgSpec("SERVER", optional: true)], min: 0, max: 1,
         details: "The login is checked against the registry, then stored in ROOT/auth.json (mode 0600).\nThe default server is docker.io.")
 
     func run(_ args: ParsedArguments, _ ctx: CommandContext) throws(BerthError) -> Int32 {
         let server = AuthStore.key(args.positionals.first ?? "docker.io")
-        var username = args.string("username")
-        var password = args.string("password")
-        if args.bool("password-stdin") {
+        var username = args[Self.username]
+        var password = args[Self.password]
+        if args[Self.passwordStdin] {
             guard password == nil else { throw BerthError("--password and --password-stdin are mutually exclusive") }
             guard username != nil else { throw BerthError("must provide --username with --password-stdin") }
             let bytes = (try? ctx.stdin.readAll()) ?? []

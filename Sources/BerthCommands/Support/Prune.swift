@@ -103,7 +103,7 @@ struct PruneFilter {
     }
 
     /// The `--filter` flag every prune takes.
-    static let flag = FlagSpec("filter", value: "filter", help: "Provide filter values (e.g. 'until=<timestamp>', 'label=<key>=<value>', 'label!=<key>')")
+    static let flag = Flag.strings("filter", value: "filter", help: "Provide filter values (e.g. 'until=<timestamp>', 'label=<key>=<value>', 'label!=<key>')")
 }
 
 /// The labels of an image config (`--change LABEL`).

@@ -5,21 +5,23 @@ import BerthEngine
 
 /// `berth events`: the store's event log, replayed and followed.
 struct EventsCommand: Command {
+    static let since = Flag.string("since", help: "Show all events created since timestamp (RFC 3339, Unix seconds, or 10m ago)")
+    static let until = Flag.string("until", help: "Stream events until this timestamp")
+    static let filter = Flag.strings("filter", short: "f", value: "filter", help: "Filter output (container=, event=, image=, type=container)")
+    static let format = Flag.string("format", help: "Format the output using a Go template ({{json .}}, {{.Action}}, {{.Actor.Attributes.name}}), or json")
+
     let spec = CommandSpec(
         "events", aliases: ["system events"], summary: "Get real time events from the store",
-        flags: [FlagSpec("since", value: "string", help: "Show all events created since timestamp (RFC 3339, Unix seconds, or 10m ago)"),
-                FlagSpec("until", value: "string", help: "Stream events until this timestamp"),
-                FlagSpec("filter", short: "f", value: "filter", help: "Filter output (container=, event=, image=, type=container)"),
-                FlagSpec("format", value: "string", help: "Format the output using a Go template ({{json .}}, {{.Action}}, {{.Actor.Attributes.name}}), or json")],
+        flags: [Self.since, Self.until, Self.filter, Self.format],
         max: 0)
 
     func run(_ args: ParsedArguments, _ ctx: CommandContext) throws(BerthError) -> Int32 {
         let log = EventLog(layout: try ctx.openStore())
         let now = Timestamp.now
-        let since = try args.string("since").map { (t) throws(BerthError) in try Self.time(t, now: now) }
-        let until = try args.string("until").map { (t) throws(BerthError) in try Self.time(t, now: now) }
-        let filters = try Filters(args.strings("filter"), known: ["container", "event", "image", "type"])
-        let template = try args.string("format").map { (f) throws(BerthError) -> Template in
+        let since = try args[Self.since].map { (t) throws(BerthError) in try Self.time(t, now: now) }
+        let until = try args[Self.until].map { (t) throws(BerthError) in try Self.time(t, now: now) }
+        let filters = try Filters(args[Self.filter], known: ["container", "event", "image", "type"])
+        let template = try args[Self.format].map { (f) throws(BerthError) -> Template in
             let t = try Template(f, style: .plain, errorPrefix: "")   // Docker's events print Go's error bare
             // As Docker, run it once on an empty event so a bad field fails now, not at the first event.
             _ = try t.render(Self.value(Event(time: Timestamp(seconds: 0), action: "", id: "", attributes: [])))

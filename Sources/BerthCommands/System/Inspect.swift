@@ -3,25 +3,24 @@ import BerthEngine
 /// `berth inspect [-f FORMAT] NAME...`: Docker's JSON for images (containers
 /// join when the lifecycle lands).
 struct InspectCommand: Command {
+    static let format = Flag.string("format", short: "f", help: "Format output using a Go template ({{.Id}}, {{.Config.Cmd}}, {{json .RootFS}}), or json")
+    static let type = Flag.string("type", help: "Only inspect objects of the given type (container, image)", completion: .words(["container", "image"]))
+
     let spec = CommandSpec(
         "inspect", aliases: ["image inspect"],
         summary: "Return low-level information on Berth objects",
-        flags: [
-            FlagSpec("format", short: "f", value: "string", help: "Format output using a Go template ({{.Id}}, {{.Config.Cmd}}, {{json .RootFS}}), or json"),
-            FlagSpec("type", value: "string", help: "Only inspect objects of the given type (container, image)",
-                     completion: .words(["container", "image"])),
-        ],
+        flags: [Self.format, Self.type],
         arguments: [ArgSpec("NAME|ID", completion: .containers(nil), repeats: true)], min: 1)
 
     func run(_ args: ParsedArguments, _ ctx: CommandContext) throws(BerthError) -> Int32 {
-        let type = args.string("type")
+        let type = args[Self.type]
         if let type, type != "image" && type != "container" {
             throw BerthError("inspect: unknown type \"\(type)\"; use --type container or --type image")
         }
         let store = try ctx.images()
         let containers = ContainerStore(layout: store.layout)
         // A bad format fails before any work, as Docker's.
-        if let format = args.string("format"), format != "json" { _ = try Template(format, style: .plain) }
+        if let format = args[Self.format], format != "json" { _ = try Template(format, style: .plain) }
         var objects: [JSON] = []
         let status = ctx.forEach(args.positionals, printName: false) { (name) throws(BerthError) in
             if type != "image", let container = try? containers.find(name) {
@@ -32,7 +31,7 @@ struct InspectCommand: Command {
                 objects.append(ImageInspect.json(try store.resolve(name), store))
             }
         }
-        try ctx.printInspected(objects, format: args.string("format"))
+        try ctx.printInspected(objects, format: args[Self.format])
         return status
     }
 }

@@ -4,15 +4,17 @@ import BerthEngine
 /// with shared layers counted once: the tutorial's closing question ("why is
 /// the sum of image sizes larger than the disk used?") made visible.
 struct SystemDfCommand: Command {
+    static let verbose = Flag.bool("verbose", short: "v", help: "Show detailed information on space usage")
+
     let spec = CommandSpec(
         "system df", summary: "Show disk usage of images, containers and layers (shared layers counted once)",
-        flags: [FlagSpec("verbose", short: "v", help: "Show detailed information on space usage")], max: 0)
+        flags: [Self.verbose], max: 0)
 
     func run(_ args: ParsedArguments, _ ctx: CommandContext) throws(BerthError) -> Int32 {
         let lifecycle = try ctx.lifecycle()
         let usage = DiskUsage(lifecycle)
         ctx.printRaw(Table.render(["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"], usage.summaryRows()))
-        guard args.bool("verbose") else { return 0 }
+        guard args[Self.verbose] else { return 0 }
         ctx.print("\nImages space usage:\n")
         ctx.printRaw(Table.render(["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE", "SHARED SIZE", "UNIQUE SIZE", "CONTAINERS"],
                                   usage.imageRows()))

@@ -7,12 +7,13 @@ import BerthEngine
 /// containers, unused networks, dangling (`-a`: unused) images and with
 /// `--volumes` unused anonymous volumes, after Docker's warning.
 struct SystemPruneCommand: Command {
+    static let all = Flag.bool("all", short: "a", help: "Remove all unused images not just dangling ones")
+    static let force = Flag.bool("force", short: "f", help: "Do not prompt for confirmation")
+    static let volumes = Flag.bool("volumes", help: "Prune anonymous volumes")
+
     let spec = CommandSpec(
         "system prune", summary: "Remove unused data",
-        flags: [FlagSpec("all", short: "a", help: "Remove all unused images not just dangling ones"),
-                PruneFilter.flag,
-                FlagSpec("force", short: "f", help: "Do not prompt for confirmation"),
-                FlagSpec("volumes", help: "Prune anonymous volumes")], max: 0)
+        flags: [Self.all, PruneFilter.flag, Self.force, Self.volumes], max: 0)
 
     /// Docker's warning for these options (Berth has no build cache, so
     /// Docker's build-cache line is left out).
@@ -28,10 +29,10 @@ struct SystemPruneCommand: Command {
     }
 
     func run(_ args: ParsedArguments, _ ctx: CommandContext) throws(BerthError) -> Int32 {
-        let filter = try PruneFilter(args.strings("filter"))
-        let all = args.bool("all"), volumes = args.bool("volumes")
+        let filter = try PruneFilter(args[PruneFilter.flag])
+        let all = args[Self.all], volumes = args[Self.volumes]
         if volumes { try Prune.checkVolumeFilter(filter) }
-        guard Confirmation.ask(ctx, Self.warning(all: all, volumes: volumes, filter: filter), force: args.bool("force")) else {
+        guard Confirmation.ask(ctx, Self.warning(all: all, volumes: volumes, filter: filter), force: args[Self.force]) else {
             return 0
         }
         let lifecycle = try ctx.lifecycle()

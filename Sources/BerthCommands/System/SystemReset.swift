@@ -9,9 +9,11 @@ import BerthEngine
 /// they are settings, not state. Before deleting a store directory by hand,
 /// run this, or the default bridge it made stays on the host.
 struct SystemResetCommand: Command {
+    static let force = Flag.bool("force", short: "f", help: "Do not prompt for confirmation")
+
     let spec = CommandSpec(
         "system reset", summary: "Remove every container, image, volume and network of the store, and their host devices",
-        flags: [FlagSpec("force", short: "f", help: "Do not prompt for confirmation")], max: 0)
+        flags: [Self.force], max: 0)
 
     /// The store entries a reset deletes (relative to the root).
     static let stateEntries = ["containers", "images", "layers", "volumes", "networks", "storage", "tmp", "events.log"]
@@ -19,7 +21,7 @@ struct SystemResetCommand: Command {
     func run(_ args: ParsedArguments, _ ctx: CommandContext) throws(BerthError) -> Int32 {
         let warning = "WARNING! This will remove every container, image, volume and network of \(ctx.root),\n"
             + "and the bridges and nftables rules they made on this host.\n" + Confirmation.question
-        guard Confirmation.ask(ctx, warning, force: args.bool("force")) else { return 0 }
+        guard Confirmation.ask(ctx, warning, force: args[Self.force]) else { return 0 }
         let lifecycle = try ctx.lifecycle()
         let layout = lifecycle.layout
         // The containers lock keeps a concurrent create from slipping a new

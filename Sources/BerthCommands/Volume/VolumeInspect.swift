@@ -5,9 +5,11 @@ import BerthEngine
 
 /// `berth volume inspect NAME...`.
 struct VolumeInspectCommand: Command {
+    static let format = Flag.string("format", short: "f", help: "Format output using a Go template")
+
     let spec = CommandSpec(
         "volume inspect", summary: "Display detailed information on one or more volumes",
-        flags: [FlagSpec("format", short: "f", value: "string", help: "Format output using a Go template")],
+        flags: [Self.format],
         arguments: [ArgSpec("VOLUME", repeats: true)], min: 1)
 
     func run(_ args: ParsedArguments, _ ctx: CommandContext) throws(BerthError) -> Int32 {
@@ -16,7 +18,7 @@ struct VolumeInspectCommand: Command {
         let status = ctx.forEach(args.positionals, printName: false) { (name) throws(BerthError) in
             found.append(try store.get(name).json)
         }
-        try ctx.printInspected(found, format: args.string("format"))
+        try ctx.printInspected(found, format: args[Self.format])
         return status
     }
 }
