@@ -98,14 +98,14 @@ public struct CommandSpec: Sendable {
     /// and `create` and 1 elsewhere (`BerthError.Kind.exitCode(engine:)`).
     public var engineExitCode: Int32 = ExitCode.general
 
-    /// Declares a command.
-    public init(_ name: String, aliases: [String] = [], summary: String, flags: [FlagSpec] = [],
+    /// Declares a command. `flags` takes typed keys (`Flag`) or bare `FlagSpec`s alike.
+    public init(_ name: String, aliases: [String] = [], summary: String, flags: [any AnyFlag] = [],
                 arguments: [ArgSpec] = [], min: Int = 0, max: Int? = nil,
                 interspersed: Bool = true, details: String = "", engineExitCode: Int32 = ExitCode.general) {
         self.name = name
         self.aliases = aliases
         self.summary = summary
-        self.flags = flags
+        self.flags = flags.map(\.spec)
         self.arguments = arguments
         self.minArguments = min
         self.maxArguments = max

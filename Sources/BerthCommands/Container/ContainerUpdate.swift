@@ -1,0 +1,34 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import BerthEngine
+
+/// `berth update`: change a container's limits, running or not.
+struct UpdateCommand: Command {
+    let spec = CommandSpec(
+        "update", aliases: ["container update"], summary: "Update configuration of one or more containers",
+        flags: ContainerFlags.resourceFlags,
+        arguments: [ArgSpec("CONTAINER", completion: .containers(nil), repeats: true)], min: 1)
+
+    func run(_ args: ParsedArguments, _ ctx: CommandContext) throws(BerthError) -> Int32 {
+        let change = try ContainerFlags.resources(args)
+        guard !change.isEmpty else { throw BerthError("you must provide one or more flags when using this command") }
+        let lifecycle = try ctx.lifecycle()
+        return ctx.forEach(args.positionals, printName: true) { (ref) throws(BerthError) in
+            let found = try lifecycle.containers.find(ref)
+            try lifecycle.containers.update(found.id) { (c: inout Container) throws(BerthError) in
+                var r = c.resources
+                if let v = change.memory { r.memory = v }
+                if let v = change.memorySwap { r.memorySwap = v }
+                if let v = change.nanoCpus { r.nanoCpus = v }
+                if let v = change.cpuShares { r.cpuShares = v }
+                if let v = change.cpusetCpus { r.cpusetCpus = v }
+                if let v = change.pidsLimit { r.pidsLimit = v }
+                try r.validate()
+                if c.state.isActive { try Cgroup(path: c.cgroupPath).apply(change.memory != nil ? r : change) }
+                c.resources = r
+            }
+            lifecycle.events.record("update", found)
+        }
+    }
+}

@@ -1,0 +1,24 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import BerthEngine
+
+/// `berth network create [--subnet CIDR] NAME`.
+struct NetworkCreateCommand: Command {
+    static let subnet = Flag.string("subnet", help: "Subnet in CIDR format (default: the next free one of the pool)")
+    static let driver = Flag.string("driver", short: "d", help: "Driver to manage the Network (only bridge)", default: "bridge")
+
+    let spec = CommandSpec(
+        "network create", summary: "Create a network",
+        flags: [Self.subnet, Self.driver],
+        arguments: [ArgSpec("NETWORK")], min: 1, max: 1)
+
+    func run(_ args: ParsedArguments, _ ctx: CommandContext) throws(BerthError) -> Int32 {
+        if let driver = args[Self.driver], driver != "bridge" {
+            throw BerthError("network driver \(driver) is not supported; Berth has only the bridge driver")
+        }
+        let record = try NetworkStore(layout: try ctx.openStore()).create(args.positionals[0], subnet: args[Self.subnet])
+        ctx.print(record.id)
+        return 0
+    }
+}

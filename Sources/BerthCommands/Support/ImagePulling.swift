@@ -1,0 +1,56 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Synchronization
+import BerthEngine
+
+extension CommandContext {
+    /// Pulls `ref` into the store, showing progress on `fd`.
+    func pull(_ ref: RemoteReference, platform: String?, display: ProgressDisplay) throws(BerthError) -> ImagePuller.Result {
+        var puller = ImagePuller(store: try images())
+        if let platform { puller.platform = try Platform(parsing: platform) }
+        return try puller.pull(ref) { display.handle($0) }
+    }
+
+    /// `create`/`run`: pulls the image first when `--pull` says so, printing
+    /// Docker's lines on stderr. Returns the image name to create from.
+    func implicitPull(_ image: String, policy: String, platform: String?) throws(BerthError) -> String {
+        guard ["missing", "always", "never"].contains(policy) else {
+            throw BerthError("invalid pull option: '\(policy)': must be one of \"always\", \"missing\" or \"never\"")
+        }
+        let wanted = try platform.map { (p) throws(BerthError) in try Platform(parsing: p) }
+        let store = try images()
+        let local = try? store.resolve(image)
+        if let wanted, let local, policy != "always" {
+            // Docker 20.10 refuses a local image of another platform rather
+            // than run it under the wrong name; Berth runs only the host's.
+            let os = local.config["os"]?.stringValue ?? "linux"
+            let arch = local.config["architecture"]?.stringValue ?? ImageConfig.hostArchitecture
+            let variant = local.config["variant"]?.stringValue
+            if os != wanted.os || arch != wanted.architecture || (wanted.variant != nil && variant != nil && variant != wanted.variant) {
+                throw BerthError("image with reference \(image) was found but does not match the specified platform: wanted \(wanted), actual: \(os)/\(arch)\(variant.map { "/" + $0 } ?? "")")
+            }
+        }
+        if policy == "never" { return image }
+        let present = local != nil
+        if present && policy == "missing" { return image }
+        // An image ID (or a prefix of one) is never pulled.
+        if image.hasPrefix("sha256:") { return image }
+        let ref = try RemoteReference(parsing: image)
+        if !present { warn("Unable to find image '\(ref)' locally") }
+        let result = try pull(ref, platform: platform, display: ProgressDisplay(fd: stderr))
+        return ref.tag == nil ? result.id : image
+    }
+}
+
+extension RemoteReference {
+    /// Parses a reference for pull or push, saying `Using default tag: latest`
+    /// when the user gave none, as Docker does.
+    static func announcing(_ text: String, quiet: Bool, _ ctx: CommandContext) throws(BerthError) -> RemoteReference {
+        let ref = try RemoteReference(parsing: text)
+        if !quiet && !text.contains("@") && ref.tag == "latest" && !text.hasSuffix(":latest") {
+            ctx.print("Using default tag: latest")
+        }
+        return ref
+    }
+}
