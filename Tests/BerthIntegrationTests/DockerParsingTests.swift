@@ -1,0 +1,100 @@
+import Testing
+import BerthEngine
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Issue #24's parsing items: what a Docker user's everyday command lines
+/// mean, checked on the real binary.
+@Suite("Docker's parsing: -h, -e, env files, commit, tmpfs options, -u", .serialized,
+       .enabled(if: isRoot, "needs root for namespaces, mounts and cgroups"))
+struct DockerParsingTests {
+    @Test("-h is --hostname on run and create; --help is still help")
+    func hostnameShortFlag() {
+        withStore { s in
+            let run = s.berth("run", "--rm", "-h", "myhost", "busybox", "hostname")
+            #expect(run.status == 0 && run.stdout == "myhost\n", "\(run.stdout) \(run.stderr)")
+            #expect(s.berth("create", "-h", "other", "--name", "hn", "busybox").status == 0)
+            #expect(s.inspect("hn", "{{.Config.Hostname}}") == "other")
+            #expect(s.berth("run", "--help").stdout.contains("-h, --hostname string"))
+            #expect(s.berth("ps", "-h").stdout.contains("Usage:"), "-h is help where a command has no -h of its own")
+        }
+    }
+
+    @Test("exec -e '' / '=' / --env= are refused as Docker's flag check does; -e NAME copies the caller's value or leaves it out")
+    func execEnvironment() {
+        withStore { s in
+            #expect(s.berth("run", "-d", "--name", "env", "busybox", "sleep", "60").status == 0)
+            for bad in [["-e", ""], ["-e", "="], ["--env="], ["-e", "=x"]] {
+                let r = s.berth(["exec"] + bad + ["env", "true"])
+                expectOneErrorLine(r, naming: ["invalid environment variable"], status: 125)
+            }
+            let copied = runProcess([berthBinary, "--root", s.root, "exec", "-e", "FROMHOST", "-e", "UNSET_HERE", "env",
+                                     "sh", "-c", "echo [$FROMHOST]; env | grep -c UNSET_HERE"],
+                                    environment: ["FROMHOST": "yes"])
+            #expect(copied.stdout == "[yes]\n0\n", "\(copied.stdout) \(copied.stderr)")
+            let term = s.berth("exec", "-t", "-e", "TERM=foo", "env", "sh", "-c", "echo $TERM")
+            #expect(term.stdout.hasPrefix("foo"), "exec -t keeps the caller's TERM: \(term.stdout)")
+        }
+    }
+
+    @Test("--env-file: a BOM, CRLF, leading spaces, comments and bare names; 'export K=5' is refused")
+    func envFiles() {
+        withStore { s in
+            let dir = makeTempDirectory("envfile")
+            defer { removeTree(dir) }
+            writeFile(dir + "/ok.env", "\u{FEFF}A=1\r\n   B=two words\r\n# a comment\r\n\r\nC\nD\n")
+            let r = runProcess([berthBinary, "--root", s.root, "run", "--rm", "--env-file", dir + "/ok.env", "busybox",
+                                "sh", "-c", "echo \"[$A][$B][$C]\"; env | grep -c '^D='"], environment: ["C": "from-host"])
+            #expect(r.stdout == "[1][two words][from-host]\n0\n", "\(r.stdout) \(r.stderr)")
+            writeFile(dir + "/bad.env", "A=1\nexport K=5\n")
+            let before = s.berth("ps", "-aq").stdout
+            expectOneErrorLine(s.berth("run", "--rm", "--env-file", dir + "/bad.env", "busybox", "true"),
+                               naming: ["'export K' contains whitespaces", "line 2"], status: 125)
+            #expect(s.berth("ps", "-aq").stdout == before, "nothing was created")
+        }
+    }
+
+    @Test("commit keeps the container's -e, -w and -u; VOLUME in shell form is a path")
+    func commitKeepsConfig() {
+        withStore { s in
+            #expect(s.berth("run", "-d", "--name", "src", "-e", "FOO=bar", "-w", "/tmp", "-u", "1000:1000",
+                            "busybox", "sleep", "60").status == 0)
+            #expect(s.berth("commit", "-c", "VOLUME /data /logs", "src", "snap:1").status == 0)
+            let config = s.berth("inspect", "-f", "{{json .Config.Env}} {{.Config.WorkingDir}} {{.Config.User}} {{json .Config.Volumes}}",
+                                 "snap:1").stdout
+            #expect(config.contains("\"FOO=bar\"") && !config.contains("HOSTNAME="), "\(config)")
+            #expect(config.contains(" /tmp 1000:1000 {\"/data\":{},\"/logs\":{}}"), "\(config)")
+            let run = s.berth("run", "--rm", "snap:1", "sh", "-c", "echo $FOO; pwd; id -u")
+            #expect(run.stdout == "bar\n/tmp\n1000\n", "\(run.stdout) \(run.stderr)")
+        }
+    }
+
+    @Test("--tmpfs options: ro is read-only; Docker's documented rw,noexec,nosuid,size= and exec work; a bad word is refused")
+    func tmpfsOptions() {
+        withStore { s in
+            let ro = s.berth("run", "--rm", "--tmpfs", "/tmp:ro", "busybox", "sh", "-c",
+                             "touch /tmp/x 2>/dev/null && echo wrote || echo refused; grep ' /tmp ' /proc/mounts")
+            #expect(ro.stdout.hasPrefix("refused\ntmpfs /tmp tmpfs ro,"), "\(ro.stdout) \(ro.stderr)")
+            let documented = s.berth("run", "--rm", "--tmpfs", "/tmp:rw,noexec,nosuid,size=65536k", "busybox", "sh", "-c",
+                                     "touch /tmp/x && grep ' /tmp ' /proc/mounts")
+            #expect(documented.status == 0 && documented.stdout.contains("rw,nosuid,nodev,noexec"), "\(documented.stdout) \(documented.stderr)")
+            let exec = s.berth("run", "--rm", "--tmpfs", "/tmp:exec", "busybox", "sh", "-c",
+                               "cp /bin/busybox /tmp/true && /tmp/true true && echo ran")
+            #expect(exec.stdout == "ran\n", "\(exec.stdout) \(exec.stderr)")
+            let noexec = s.berth("run", "--rm", "--tmpfs", "/tmp", "busybox", "sh", "-c",
+                                 "cp /bin/busybox /tmp/true && /tmp/true true 2>/dev/null && echo ran || echo denied")
+            #expect(noexec.stdout == "denied\n", "Docker's default tmpfs is noexec: \(noexec.stdout)")
+            expectOneErrorLine(s.berth("run", "--rm", "--tmpfs", "/tmp:bogus", "busybox", "true"),
+                               naming: ["bogus"], status: 125)
+        }
+    }
+
+    @Test("-u :1000 is uid 0 with gid 1000; -u :nogroup resolves the group")
+    func userGroupOnly() {
+        withStore { s in
+            #expect(s.berth("run", "--rm", "-u", ":1000", "busybox", "sh", "-c", "id -u; id -g").stdout == "0\n1000\n")
+            #expect(s.berth("run", "--rm", "-u", ":nogroup", "busybox", "sh", "-c", "id -u; id -g").stdout == "0\n65534\n")
+        }
+    }
+}
