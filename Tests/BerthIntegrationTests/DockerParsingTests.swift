@@ -97,4 +97,27 @@ struct DockerParsingTests {
             #expect(s.berth("run", "--rm", "-u", ":nogroup", "busybox", "sh", "-c", "id -u; id -g").stdout == "0\n65534\n")
         }
     }
+
+    @Test("import http://URL fetches the archive; https:// and a 404 are one clear line each, nothing stored")
+    func importURL() {
+        let dir = makeTempDirectory("importurl")
+        defer { removeTree(dir) }
+        #expect(sh("cp \(shellQuote(busyboxTar)) \(dir)/bb.tar").status == 0)
+        let port = freePort()
+        // A file server on loopback, ended when the test ends.
+        #expect(sh("cd \(dir) && (timeout 60 python3 -m http.server \(port) --bind 127.0.0.1 >/dev/null 2>&1 &)").status == 0)
+        defer { sh("pkill -f 'http.server \(port)'") }
+        #expect(eventually(10) {
+            runProcess(["python3", "-c", "import socket; socket.create_connection(('127.0.0.1', \(port)), 1)"]).status == 0
+        }, "the file server listens")
+        let root = dir + "/store"
+        let imported = berth(root, "import", "http://127.0.0.1:\(port)/bb.tar", "web:1")
+        #expect(imported.status == 0 && imported.stdout.hasPrefix("sha256:"), "\(imported.stdout) \(imported.stderr)")
+        #expect(berth(root, "run", "--rm", "--network", "none", "web:1", "echo", "from-url").stdout == "from-url\n")
+        let before = berth(root, "images", "-q").stdout
+        expectOneErrorLine(berth(root, "import", "http://127.0.0.1:\(port)/missing.tar", "web:2"), naming: ["404", "missing.tar"])
+        expectOneErrorLine(berth(root, "import", "https://127.0.0.1:\(port)/bb.tar", "web:3"), naming: ["http://", "curl"])
+        #expect(berth(root, "images", "-q").stdout == before, "nothing stored")
+        #expect(FileSystem.list(root + "/tmp").isEmpty, "no staging left")
+    }
 }

@@ -245,6 +245,36 @@ struct RegistryTests {
         expectOneErrorLine(berth(a, "push", "\(registry.address)/team/none:v1"), naming: ["does not exist locally"])
     }
 
+    @Test("an image pulled by digest runs and inspects by that digest; RepoDigests is filled")
+    func pullByDigest() {
+        guard requireTools() else { return }
+        let registry = LocalRegistry()
+        defer { registry.stop() }
+        let dir = makeTempDirectory("digest")
+        defer { removeTree(dir) }
+        let a = dir + "/a"
+        importBusybox(a)
+        let name = "\(registry.address)/team/bb"
+        #expect(berth(a, "tag", "busybox", name + ":v1").status == 0)
+        let pushed = berth(a, "push", name + ":v1")
+        #expect(pushed.status == 0, "push: \(pushed.stderr)")
+        let digest = String((pushed.stdout.split(separator: "\n").last ?? "").split(separator: " ").dropFirst(2).first ?? "")
+        #expect(digest.hasPrefix("sha256:"), "\(pushed.stdout)")
+        let b = dir + "/b"
+        registry.mirrorConfig(b)
+        let byDigest = name + "@" + digest
+        let pulled = berth(b, "pull", byDigest)
+        #expect(pulled.status == 0, "pull by digest: \(pulled.stdout) \(pulled.stderr)")
+        let ran = berth(b, "run", "--rm", byDigest, "echo", "by-digest")
+        #expect(ran.status == 0 && ran.stdout == "by-digest\n", "\(ran.stdout) \(ran.stderr)")
+        #expect(berth(b, "inspect", "-f", "{{json .RepoDigests}}", byDigest).stdout == "[\"\(byDigest)\"]\n")
+        // A tag pull records the digest too, as Docker's does.
+        #expect(berth(b, "pull", name + ":v1").status == 0)
+        #expect(berth(b, "inspect", "-f", "{{index .RepoDigests 0}}", name + ":v1").stdout == byDigest + "\n")
+        #expect(berth(b, "rmi", "-f", name + ":v1").status == 0)
+        expectOneErrorLine(berth(b, "inspect", byDigest), naming: [digest])
+    }
+
     @Test("pulling an image that shares its base layer with a stored one downloads only the new layer")
     func sharedLayers() {
         guard requireTools() else { return }

@@ -44,7 +44,7 @@ enum ImageInspect {
         return .object([
             ("Id", .string(image.id)),
             ("RepoTags", .strings(image.tags.map(\.description))),
-            ("RepoDigests", .array([])),
+            ("RepoDigests", .strings(store.repoDigests(of: image.id))),
             ("Parent", .string("")),
             ("Comment", .string(comment)),
             ("Created", c["created"] ?? .string("")),

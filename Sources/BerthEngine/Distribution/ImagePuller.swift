@@ -112,12 +112,15 @@ public struct ImagePuller: Sendable {
         let tags = ref.localTag.map { [$0] } ?? []
         let upToDate = fetched == 0 && FileSystem.exists(store.layout.image(imageID))
             && tags.allSatisfy { tag in store.repositories().contains { $0.0 == tag && $0.1 == imageID } }
-        if !upToDate {
-            let image = ImageLoader.PreparedImage(configBytes: bytes, tags: tags, sourceDiffIDs: diffIDs, diffIDs: canonical)
-            let loader = ImageLoader(store: store)
-            _ = try FileLock.withLock(store.layout.imageLock) { () throws(BerthError) -> [ImageLoader.Loaded] in
-                try loader.commit([image], prepared, staging: staging, name: ref.description)
+        let loader = ImageLoader(store: store)
+        try FileLock.withLock(store.layout.imageLock) { () throws(BerthError) in
+            if !upToDate {
+                let image = ImageLoader.PreparedImage(configBytes: bytes, tags: tags, sourceDiffIDs: diffIDs, diffIDs: canonical)
+                _ = try loader.commit([image], prepared, staging: staging, name: ref.description)
             }
+            // Docker's RepoDigests: the digest the registry served, so that
+            // NAME@DIGEST runs and inspects this image.
+            try store.setRepoDigest(ref.familiarName, digest: top.digest, to: imageID)
         }
         report(.line("Digest: \(top.digest)"))
         report(.line(upToDate ? "Status: Image is up to date for \(ref)" : "Status: Downloaded newer image for \(ref)"))

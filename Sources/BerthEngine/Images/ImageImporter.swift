@@ -23,7 +23,10 @@ public struct ImageImporter: Sendable {
         do throws(BerthError) {
             let diff = staging + "/diff"
             if mkdir(diff, 0o755) != 0 { throw BerthError.syscall("mkdir", diff, .current) }
-            let summary = try LayerExtractor().extract(archive: path, into: diff)
+            // `import URL`, as Docker's: the archive is fetched into staging first.
+            let archive = Self.isURL(path) ? try Self.download(path, into: staging + "/download") : path
+            let summary = try LayerExtractor().extract(archive: archive, into: diff)
+            unlink(staging + "/download")
             let size = FileSystem.contentSize(diff)
             // The layer is stored under the digest of the tar Berth can write
             // again from it (save), not of the tar as it arrived.
@@ -40,5 +43,35 @@ public struct ImageImporter: Sendable {
             try? FileSystem.removeTree(staging)
             throw error
         }
+    }
+
+    /// Whether `import` was given a URL rather than a file.
+    static func isURL(_ path: String) -> Bool { path.hasPrefix("http://") || path.hasPrefix("https://") }
+
+    /// Fetches `url` (plain HTTP; Berth has no TLS client yet) into `file`.
+    static func download(_ url: String, into file: String) throws(BerthError) -> String {
+        guard url.hasPrefix("http://"), let parsed = HTTPURL(url) else {
+            throw .unavailable("import \(url): Berth fetches only http:// URLs (it has no TLS client yet); download the archive first (curl -fLO \(url)) and import the file")
+        }
+        let response = try HTTPClient.send("GET", parsed)
+        defer { response.close() }
+        guard response.status == 200 else {
+            throw .notFound("import \(url): the server answered \(response.status) \(response.reason); check the URL")
+        }
+        let fd: FileDescriptor
+        do { fd = try FileDescriptor.open(file, O_WRONLY | O_CREAT | O_EXCL, mode: 0o600) } catch {
+            throw .syscall("create", file, error)
+        }
+        defer { fd.close() }
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 256 * 1024, alignment: 16)
+        defer { buffer.deallocate() }
+        while true {
+            let n = try response.body.read(into: buffer)
+            if n == 0 { break }
+            do { try fd.writeAll(UnsafeRawBufferPointer(rebasing: buffer[0..<n])) } catch {
+                throw .syscall("write", file, error, fix: "check free space in the store")
+            }
+        }
+        return file
     }
 }

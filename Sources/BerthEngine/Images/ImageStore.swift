@@ -43,8 +43,36 @@ public struct ImageStore: Sendable {
         return Image(id: id, config: config, tags: tags)
     }
 
-    /// Finds an image by tag, full ID or unique ID prefix, as Docker does.
+    /// Every `NAME@sha256:…` a pull recorded, and its image ID.
+    public func repoDigests() -> [(String, String)] {
+        guard let json = try? JSONParser.parse(FileSystem.read(layout.repoDigests)),
+              case .object(let members) = json else { return [] }
+        return members.compactMap { key, value in value.stringValue.map { (key, $0) } }
+    }
+
+    /// The `NAME@sha256:…` names of one image, sorted (`inspect`'s RepoDigests).
+    public func repoDigests(of id: String) -> [String] {
+        repoDigests().filter { $0.1 == id }.map(\.0).sorted()
+    }
+
+    /// Records that `name@digest` (the manifest a pull fetched) is image
+    /// `id`, replacing what it named before. Callers hold the image lock.
+    public func setRepoDigest(_ name: String, digest: String, to id: String) throws(BerthError) {
+        let key = name + "@" + digest
+        try writeRepoDigests(repoDigests().filter { $0.0 != key } + [(key, id)])
+    }
+
+    private func writeRepoDigests(_ entries: [(String, String)]) throws(BerthError) {
+        let json = JSON.object(entries.sorted { $0.0 < $1.0 }.map { ($0.0, .string($0.1)) })
+        try FileSystem.writeAtomically(layout.repoDigests, text: json.pretty(indent: 2) + "\n")
+    }
+
+    /// Finds an image by tag, `NAME@DIGEST`, full ID or unique ID prefix, as Docker does.
     public func resolve(_ text: String) throws(BerthError) -> Image {
+        if text.contains("@"), let ref = try? RemoteReference(parsing: text), let digest = ref.digest,
+           let id = repoDigests().first(where: { $0.0 == ref.familiarName + "@" + digest })?.1 {
+            return try load(id: id)
+        }
         let repos = repositories()
         if !text.hasPrefix("sha256:"), let ref = try? ImageReference(parsing: text),
            let id = repos.first(where: { $0.0 == ref })?.1 {
@@ -187,6 +215,8 @@ public struct ImageStore: Sendable {
     /// Returns the diff IDs of the layers removed.
     public func deleteImage(_ image: Image) throws(BerthError) -> [String] {
         for ref in image.tags { try removeTag(ref) }
+        let digests = repoDigests()
+        if digests.contains(where: { $0.1 == image.id }) { try writeRepoDigests(digests.filter { $0.1 != image.id }) }
         if unlink(layout.image(image.id)) != 0 && errno != ENOENT {
             throw .syscall("unlink", layout.image(image.id), .current)
         }

@@ -29,6 +29,8 @@ public struct StoreLayout: Sendable {
     public var layers: String { root + "/layers/sha256" }
     public var images: String { root + "/images/sha256" }
     public var repositories: String { root + "/images/repositories.json" }
+    /// `NAME@DIGEST` → image ID for what was pulled (Docker's RepoDigests).
+    public var repoDigests: String { root + "/images/digests.json" }
     public var containers: String { root + "/containers" }
     public var tmp: String { root + "/tmp" }
     public var locks: String { root + "/locks" }
