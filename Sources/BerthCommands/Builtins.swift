@@ -23,7 +23,7 @@ public enum Builtins {
     ]
 
     /// Adds every built-in command to the registry.
-    public static func register(into registry: Registry) {
+    public static func register(into registry: PluginRegistry) {
         for make in commands { registry.register(.command(make)) }
     }
 }

@@ -8,7 +8,7 @@ public final class CommandContext: @unchecked Sendable {
     /// The store root selected by `--root` or `BERTH_ROOT`.
     public let root: String
     /// The plugin registry.
-    public let registry: Registry
+    public let registry: PluginRegistry
     /// Standard input.
     public var stdin: FileDescriptor
     /// Standard output.
@@ -23,7 +23,7 @@ public final class CommandContext: @unchecked Sendable {
     public var invoke: ((_ argv: [String]) -> Int32)?
 
     /// Creates a context on the process's standard streams.
-    public init(root: String, registry: Registry, interactive: Bool = false,
+    public init(root: String, registry: PluginRegistry, interactive: Bool = false,
                 environment: [String: String] = [:]) {
         self.root = root
         self.registry = registry

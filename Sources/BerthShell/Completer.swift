@@ -41,7 +41,7 @@ public struct CompletionResult: Sendable, Equatable {
 /// Pure logic: the store is reached only through the `CompletionSource`, the
 /// file system only for `.files`.
 public struct Completer: Sendable {
-    let registry: Registry
+    let registry: PluginRegistry
     let source: any CompletionSource
     let builtins: [CommandSpec]
     let currentDirectory: String?
@@ -53,7 +53,7 @@ public struct Completer: Sendable {
     ///   - currentDirectory: where relative paths are looked up (nil: the
     ///     process's working directory).
     ///   - home: what `~` means (nil: `$HOME`).
-    public init(registry: Registry, source: any CompletionSource, builtins: [CommandSpec] = [],
+    public init(registry: PluginRegistry, source: any CompletionSource, builtins: [CommandSpec] = [],
                 currentDirectory: String? = nil, home: String? = nil) {
         self.registry = registry
         self.source = source

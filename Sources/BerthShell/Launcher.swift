@@ -18,7 +18,7 @@ public enum Launcher {
     ///   - arguments: the whole command line, program name first
     ///     (`CommandLine.arguments`).
     ///   - completionSource: makes the store's names source for a root.
-    public static func main(arguments: [String], registry: Registry,
+    public static func main(arguments: [String], registry: PluginRegistry,
                             completionSource: @escaping (String) -> any CompletionSource,
                             plugins: ((String, [String: String]) -> Void)? = nil) -> Int32 {
         let environment = processEnvironment()
@@ -107,7 +107,7 @@ public enum Launcher {
 
 /// Looks a command up, parses its arguments and runs it.
 struct Executor {
-    let registry: Registry
+    let registry: PluginRegistry
     let context: CommandContext
     let interactive: Bool
 

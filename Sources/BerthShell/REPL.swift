@@ -7,7 +7,7 @@ import BerthCore
 /// through `execute` and keeps going after any error. `exit`, `quit` and
 /// Ctrl-D leave; Ctrl-C abandons the line being typed.
 public final class REPL {
-    let registry: Registry
+    let registry: PluginRegistry
     let editor: LineEditor
     let execute: ExecuteCommand
     let showBanner: Bool
@@ -26,7 +26,7 @@ public final class REPL {
     /// - Parameters:
     ///   - editor: where lines come from (its prompt is the REPL's).
     ///   - execute: runs one command's words.
-    public init(registry: Registry, editor: LineEditor, execute: @escaping ExecuteCommand,
+    public init(registry: PluginRegistry, editor: LineEditor, execute: @escaping ExecuteCommand,
                 showBanner: Bool = true) {
         self.registry = registry
         self.editor = editor
@@ -36,7 +36,7 @@ public final class REPL {
 
     /// The completer the REPL's editor should use: the registry's commands
     /// plus the shell's own words.
-    public static func completer(registry: Registry, source: any CompletionSource) -> Completer {
+    public static func completer(registry: PluginRegistry, source: any CompletionSource) -> Completer {
         Completer(registry: registry, source: source, builtins: ShellBuiltins.specs)
     }
 

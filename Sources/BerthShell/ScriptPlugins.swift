@@ -4,7 +4,7 @@ import BerthCore
 /// the command NAME in Berth's own language; its arguments are `$1…`, `$@`.
 /// A first-line comment `# berth-plugin: SUMMARY` gives the help line.
 public enum ScriptPlugins {
-    public static func discover(root: String, environment: [String: String], registry: Registry) {
+    public static func discover(root: String, environment: [String: String], registry: PluginRegistry) {
         var seen = Set<String>()
         for dir in PluginDirectories.list(root: root, environment: environment) {
             for file in FileSystem.list(dir) {

@@ -6,7 +6,7 @@ import BerthCore
 /// on stderr (stdin is named `-`) and its exit code; a syntax error stops it
 /// before anything runs, with `FILE:LINE:COL: error: …`.
 public struct ScriptRunner {
-    let registry: Registry
+    let registry: PluginRegistry
     let execute: ExecuteCommand
     let errorOutput: (String) -> Void
     let io: (any ScriptIO)?
@@ -16,7 +16,7 @@ public struct ScriptRunner {
     ///     (default: stderr).
     ///   - io: the script's streams (default: the process's, with captures
     ///     through fd 1).
-    public init(registry: Registry, execute: @escaping ExecuteCommand,
+    public init(registry: PluginRegistry, execute: @escaping ExecuteCommand,
                 errorOutput: ((String) -> Void)? = nil, io: (any ScriptIO)? = nil) {
         self.registry = registry
         self.execute = execute

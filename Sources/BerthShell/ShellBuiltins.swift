@@ -23,12 +23,12 @@ enum ShellBuiltins {
     ]
 
     /// Whether `word` names a built-in not shadowed by a registered command.
-    static func handles(_ word: String, _ registry: Registry) -> Bool {
+    static func handles(_ word: String, _ registry: PluginRegistry) -> Bool {
         ["help", "exit", "quit"].contains(word) && registry.command(for: [word]) == nil
     }
 
     /// `help` → the overview; `help CMD…` → that command's page.
-    static func help(_ words: [String], _ registry: Registry, interactive: Bool) throws(BerthError) -> String {
+    static func help(_ words: [String], _ registry: PluginRegistry, interactive: Bool) throws(BerthError) -> String {
         guard !words.isEmpty else { return Help.overview(registry.commands) }
         if let (command, _) = registry.command(for: words) { return Help.render(command.spec) }
         if let builtin = specs.first(where: { $0.name == words[0] || $0.aliases.contains(words[0]) }) {

@@ -13,7 +13,7 @@ import IsolationOCI
 
 // The only place that wires plugins to the engine: the engine never imports
 // a plugin, and a plugin never imports another.
-let registry = Registry()
+let registry = PluginRegistry()
 Builtins.register(into: registry)
 registry.register(OverlayDriver.registration)
 registry.register(CopyDriver.registration)

@@ -6,8 +6,8 @@ private struct Stub: Command {
     func run(_ args: ParsedArguments, _ context: CommandContext) throws(BerthError) -> Int32 { 0 }
 }
 
-private func registry(_ specs: CommandSpec...) -> Registry {
-    let r = Registry()
+private func registry(_ specs: CommandSpec...) -> PluginRegistry {
+    let r = PluginRegistry()
     for spec in specs { r.register(.command { Stub(spec: spec) }) }
     return r
 }

@@ -20,8 +20,8 @@ private struct FakeSource: CompletionSource {
     }
 }
 
-private func fakeRegistry() -> Registry {
-    let registry = Registry()
+private func fakeRegistry() -> PluginRegistry {
+    let registry = PluginRegistry()
     let specs = [
         CommandSpec("start", summary: "Start containers",
                     arguments: [ArgSpec("CONTAINER", completion: .containers(["created", "exited"]), repeats: true)]),

@@ -11,7 +11,7 @@ private final class Recorder {
 private func runScript(_ source: String, name: String = "build.berth",
                        failOn: String? = nil, throwOn: String? = nil) -> (Int32, Recorder) {
     let recorder = Recorder()
-    let runner = ScriptRunner(registry: Registry(), execute: { (words: [String]) throws(BerthError) -> Int32 in
+    let runner = ScriptRunner(registry: PluginRegistry(), execute: { (words: [String]) throws(BerthError) -> Int32 in
         recorder.ran.append(words)
         if words.first == throwOn { throw BerthError("no such image: nope:latest", exitCode: 125) }
         return words.first == failOn ? 3 : 0

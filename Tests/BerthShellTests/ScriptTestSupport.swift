@@ -25,7 +25,7 @@ final class FakeScriptIO: ScriptIO {
 /// `inspect` prints a state; everything run is recorded.
 final class FakeShell {
     let io = FakeScriptIO()
-    let registry = Registry()
+    let registry = PluginRegistry()
     var ran: [[String]] = []
     var created = 0
 

@@ -10,7 +10,7 @@ import CBerthLinux
 /// rejected candidate is recorded with its reason and breaks nothing else.
 public enum ExternalPlugins {
     /// Registers every valid plugin found; records the others as rejected.
-    public static func discover(root: String, environment: [String: String], registry: Registry) {
+    public static func discover(root: String, environment: [String: String], registry: PluginRegistry) {
         var seen = Set<String>()
         var cache = PluginMetadataCache(root: root)
         defer { cache.save() }
@@ -32,7 +32,7 @@ public enum ExternalPlugins {
         }
     }
 
-    static func load(_ path: String, name: String, registry: Registry,
+    static func load(_ path: String, name: String, registry: PluginRegistry,
                      cache: inout PluginMetadataCache) throws(BerthError) -> ExternalCommand {
         guard access(path, X_OK) == 0, !FileSystem.isDirectory(path) else { throw BerthError("not executable") }
         if registry.contains(.command, name) || registry.commands.contains(where: { $0.spec.aliases.contains(name) }) {

@@ -13,7 +13,7 @@ import CBerthLinux
 public enum Monitor {
     /// Runs the monitor; `readyFD` receives one `MonitorReport` line.
     public static func main(root: String, id: String, readyFD: Int32, waitAttach: Bool,
-                            windowSize: WindowSize? = nil, registry: Registry) -> Int32 {
+                            windowSize: WindowSize? = nil, registry: PluginRegistry) -> Int32 {
         let pid = fork()
         if pid < 0 {
             report(readyFD, .failed(code: ExitCode.runEngine, message: "fork the monitor: \(Errno.current)"))
@@ -76,7 +76,7 @@ public final class MonitorSession {
     /// The report pipe until the report is written, then -1.
     private var ready: Int32 = -1
 
-    init(root: String, id: String, registry: Registry) throws(BerthError) {
+    init(root: String, id: String, registry: PluginRegistry) throws(BerthError) {
         let layout = StoreLayout(root: root)
         store = ContainerStore(layout: layout)
         container = try store.load(id: id)

@@ -51,7 +51,7 @@ extension ContainerRuntime {
     public func delete(_ container: Container, in layout: StoreLayout) {}
 }
 
-extension Registry {
+extension PluginRegistry {
     /// The backend of a container, as the engine drives it.
     public func runtime(_ id: String) throws(BerthError) -> any ContainerRuntime {
         let backend = try isolationBackend(id)

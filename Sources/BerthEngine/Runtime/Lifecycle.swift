@@ -8,12 +8,12 @@ import CBerthLinux
 /// and paused) → removed. Every refusal uses Docker's wording and changes nothing.
 public struct Lifecycle {
     public let layout: StoreLayout
-    public let registry: Registry
+    public let registry: PluginRegistry
     public let containers: ContainerStore
     public let images: ImageStore
     public let events: EventLog
 
-    public init(layout: StoreLayout, registry: Registry) {
+    public init(layout: StoreLayout, registry: PluginRegistry) {
         self.layout = layout
         self.registry = registry
         self.containers = ContainerStore(layout: layout)

@@ -11,7 +11,7 @@ public enum MonitorLauncher {
 
     /// Spawns the monitor and waits for its report.
     public static func launch(root: String, id: String, waitAttach: Bool, windowSize: WindowSize? = nil,
-                              registry: Registry) throws(BerthError) -> Report {
+                              registry: PluginRegistry) throws(BerthError) -> Report {
         if isSingleThreaded {
             return try launchForked(root: root, id: id, waitAttach: waitAttach, windowSize: windowSize, registry: registry)
         }
@@ -40,7 +40,7 @@ public enum MonitorLauncher {
     /// inherited fd but the report pipe is closed first: a container lock
     /// held by `start` must not live on in the monitor.
     private static func launchForked(root: String, id: String, waitAttach: Bool, windowSize: WindowSize?,
-                                     registry: Registry) throws(BerthError) -> Report {
+                                     registry: PluginRegistry) throws(BerthError) -> Report {
         var ready: [Int32] = [-1, -1]
         guard berth_pipe_cloexec(&ready) == 0 else { throw .syscall("pipe", "for the monitor", .current) }
         let pid = fork()

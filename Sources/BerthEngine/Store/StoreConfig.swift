@@ -23,9 +23,9 @@ public struct StoreConfig: Sendable, Equatable {
     public init() {}
 
     /// The isolation backend a new container gets without `--isolation`.
-    public func defaultIsolation(_ registry: Registry) -> String { isolation ?? registry.defaultID(.isolation) ?? "" }
+    public func defaultIsolation(_ registry: PluginRegistry) -> String { isolation ?? registry.defaultID(.isolation) ?? "" }
     /// The storage driver a new container gets without `--storage`.
-    public func defaultStorage(_ registry: Registry) -> String { storage ?? registry.defaultID(.storage) ?? "" }
+    public func defaultStorage(_ registry: PluginRegistry) -> String { storage ?? registry.defaultID(.storage) ?? "" }
 
     /// Reads the store's config; unreadable files fall back to defaults.
     public static func load(_ layout: StoreLayout) -> StoreConfig {

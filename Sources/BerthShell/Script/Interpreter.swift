@@ -15,7 +15,7 @@ public final class Interpreter {
     static let maxCallDepth = 100
     static let maxSourceDepth = 32
 
-    let registry: Registry
+    let registry: PluginRegistry
     let execute: ExecuteCommand
     let io: any ScriptIO
     let stopOnError: Bool
@@ -35,7 +35,7 @@ public final class Interpreter {
     var sourceDepth = 0
     lazy var owner = ScriptFunctionCommand.Owner(self)
 
-    public init(registry: Registry, execute: @escaping ExecuteCommand, io: any ScriptIO,
+    public init(registry: PluginRegistry, execute: @escaping ExecuteCommand, io: any ScriptIO,
                 stopOnError: Bool, interactive: Bool = false, file: String = "-") {
         self.registry = registry
         self.execute = execute

@@ -72,7 +72,7 @@ public struct Registration: Sendable {
 
 /// Every command, isolation backend and storage driver, registered the same
 /// way. The executable fills it at start-up; scripts may add commands later.
-public final class Registry: Sendable {
+public final class PluginRegistry: Sendable {
     private let entries = Mutex<[Registration]>([])
     private let rejected = Mutex<[(path: String, reason: String)]>([])
 
