@@ -20,7 +20,7 @@ DEBUG_BIN := .build/debug/berth
 # connection-cutting proxy) for the pull/push tests against a registry on loopback.
 DEB_PACKAGES := libedit-dev zlib1g-dev libseccomp-dev gcc libc6-dev busybox-static tmux iproute2 nftables podman runc crun skopeo docker-registry apache2-utils python3
 
-.PHONY: all deps bench-deps build release image demo test bench clean
+.PHONY: all deps bench-deps build release image demo lint test bench clean
 
 all: build
 
@@ -65,7 +65,13 @@ demo: deps release image
 	fi
 	$(RELEASE_BIN) --root $(ROOT)
 
-test: deps $(BUSYBOX_TAR)
+# swift-format ships with the toolchain; the repo's style is .swift-format.
+# `swift format format -i -p -r Sources plugins Tests Package.swift` fixes
+# what lint finds.
+lint:
+	$(SWIFT) format lint --strict -p -r Sources plugins Tests Package.swift
+
+test: deps $(BUSYBOX_TAR) lint
 	$(SWIFT) build --build-tests
 	BERTH_BIN=$(CURDIR)/$(DEBUG_BIN) BERTH_BUSYBOX_TAR=$(CURDIR)/$(BUSYBOX_TAR) \
 	    $(SWIFT) test --skip-build

@@ -9,14 +9,15 @@ let strict: [SwiftSetting] = [.swiftLanguageMode(.v6)]
 let package = Package(
     name: "Berth",
     products: [
-        .executable(name: "berth", targets: ["berth"]),
+        .executable(name: "berth", targets: ["berth"])
     ],
     targets: [
         // C shims: only what Swift cannot call (variadic or macro-only APIs).
         .target(name: "CBerthLinux", path: "Sources/CBerthLinux"),
         .systemLibrary(name: "CLibEdit", path: "Sources/CLibEdit"),
-        .target(name: "CBerthEdit", dependencies: ["CLibEdit"], path: "Sources/CBerthEdit",
-                linkerSettings: [.linkedLibrary("edit")]),
+        .target(
+            name: "CBerthEdit", dependencies: ["CLibEdit"], path: "Sources/CBerthEdit",
+            linkerSettings: [.linkedLibrary("edit")]),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
 
         // The protocols plugins implement, the registry, errors and syscall wrappers.
@@ -31,29 +32,40 @@ let package = Package(
         // In-tree plugins: storage drivers need the core protocols only; isolation
         // backends also the engine's `ContainerRuntime` (what the monitor and the
         // lifecycle ask of them). A plugin never imports another plugin.
-        .target(name: "StorageOverlay", dependencies: ["BerthCore"], path: "plugins/storage-overlay",
-                swiftSettings: strict),
-        .target(name: "IsolationNamespaces", dependencies: ["BerthCore", "BerthEngine", "CBerthLinux"],
-                path: "plugins/isolation-namespaces", swiftSettings: strict),
-        .target(name: "IsolationOCI", dependencies: ["BerthCore", "BerthEngine", "CBerthLinux"],
-                path: "plugins/isolation-oci", swiftSettings: strict),
-        .target(name: "IsolationChroot", dependencies: ["BerthCore", "BerthEngine"], path: "plugins/isolation-chroot",
-                swiftSettings: strict),
-        .target(name: "StorageCopy", dependencies: ["BerthCore", "CBerthLinux"], path: "plugins/storage-copy",
-                swiftSettings: strict),
+        .target(
+            name: "StorageOverlay", dependencies: ["BerthCore"], path: "plugins/storage-overlay",
+            swiftSettings: strict),
+        .target(
+            name: "IsolationNamespaces", dependencies: ["BerthCore", "BerthEngine", "CBerthLinux"],
+            path: "plugins/isolation-namespaces", swiftSettings: strict),
+        .target(
+            name: "IsolationOCI", dependencies: ["BerthCore", "BerthEngine", "CBerthLinux"],
+            path: "plugins/isolation-oci", swiftSettings: strict),
+        .target(
+            name: "IsolationChroot", dependencies: ["BerthCore", "BerthEngine"], path: "plugins/isolation-chroot",
+            swiftSettings: strict),
+        .target(
+            name: "StorageCopy", dependencies: ["BerthCore", "CBerthLinux"], path: "plugins/storage-copy",
+            swiftSettings: strict),
 
         // The executable: the only place that wires plugins to the engine.
-        .executableTarget(name: "berth",
-                          dependencies: ["BerthCore", "BerthEngine", "BerthCommands", "BerthShell",
-                                         "StorageOverlay", "StorageCopy", "IsolationNamespaces", "IsolationChroot", "IsolationOCI"],
-                          swiftSettings: strict),
+        .executableTarget(
+            name: "berth",
+            dependencies: [
+                "BerthCore", "BerthEngine", "BerthCommands", "BerthShell",
+                "StorageOverlay", "StorageCopy", "IsolationNamespaces", "IsolationChroot", "IsolationOCI",
+            ],
+            swiftSettings: strict),
 
         .testTarget(name: "BerthCoreTests", dependencies: ["BerthCore"], swiftSettings: strict),
         .testTarget(name: "BerthEngineTests", dependencies: ["BerthEngine", "BerthCore"], swiftSettings: strict),
         .testTarget(name: "BerthShellTests", dependencies: ["BerthShell", "BerthCore"], swiftSettings: strict),
-        .testTarget(name: "BerthIntegrationTests",
-                    dependencies: ["BerthCore", "BerthEngine", "StorageOverlay", "StorageCopy",
-                                   "IsolationNamespaces", "IsolationChroot"],
-                    swiftSettings: strict),
+        .testTarget(
+            name: "BerthIntegrationTests",
+            dependencies: [
+                "BerthCore", "BerthEngine", "StorageOverlay", "StorageCopy",
+                "IsolationNamespaces", "IsolationChroot",
+            ],
+            swiftSettings: strict),
     ]
 )

@@ -65,11 +65,14 @@ public enum ArgumentParser {
         return result
     }
 
-    private static func parseLong(_ word: String, _ argv: [String], _ index: inout Int,
-                                  _ spec: CommandSpec, _ result: inout ParsedArguments) throws(BerthError) {
+    private static func parseLong(
+        _ word: String, _ argv: [String], _ index: inout Int,
+        _ spec: CommandSpec, _ result: inout ParsedArguments
+    ) throws(BerthError) {
         let body = word.dropFirst(2)
         let name = body.split(separator: "=", maxSplits: 1).first.map(String.init) ?? ""
-        let inline: String? = body.contains("=") ? String(body.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)[1]) : nil
+        let inline: String? =
+            body.contains("=") ? String(body.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)[1]) : nil
         guard let flag = spec.flag(long: name) else {
             throw unknown("--\(name)", spec)
         }
@@ -90,8 +93,10 @@ public enum ArgumentParser {
         }
     }
 
-    private static func parseShort(_ word: String, _ argv: [String], _ index: inout Int,
-                                   _ spec: CommandSpec, _ result: inout ParsedArguments) throws(BerthError) {
+    private static func parseShort(
+        _ word: String, _ argv: [String], _ index: inout Int,
+        _ spec: CommandSpec, _ result: inout ParsedArguments
+    ) throws(BerthError) {
         var letters = Substring(word.dropFirst())
         while let letter = letters.first {
             letters = letters.dropFirst()

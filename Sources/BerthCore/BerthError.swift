@@ -52,7 +52,7 @@ public struct BerthError: Error, CustomStringConvertible, Sendable, Equatable {
             case .commandNotFound: return engine == ExitCode.runEngine ? ExitCode.commandNotFound : engine
             case .interrupted: return ExitCode.interrupted
             case .invalidArgument, .notFound, .conflict, .invalidState, .unavailable, .permission,
-                 .integrity, .io, .failed:
+                .integrity, .io, .failed:
                 return engine
             }
         }
@@ -114,11 +114,12 @@ public struct BerthError: Error, CustomStringConvertible, Sendable, Equatable {
     public static func syscall(_ call: String, _ object: String, _ errno: Errno, fix: String? = nil) -> BerthError {
         var text = "\(call) \(object): \(errno)"
         if let fix { text += "; \(fix)" }
-        let kind: Kind = switch errno {
-        case .EPERM, .EACCES: .permission
-        case .ENOENT: .notFound
-        default: .io
-        }
+        let kind: Kind =
+            switch errno {
+            case .EPERM, .EACCES: .permission
+            case .ENOENT: .notFound
+            default: .io
+            }
         return BerthError(kind, text, errno: errno)
     }
 

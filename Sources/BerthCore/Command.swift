@@ -36,8 +36,10 @@ public struct FlagSpec: Sendable {
     public var defaultValue: String?
 
     /// Declares a flag.
-    public init(_ long: String, short: Character? = nil, value: String? = nil, help: String,
-                completion: Completion = .none, default defaultValue: String? = nil) {
+    public init(
+        _ long: String, short: Character? = nil, value: String? = nil, help: String,
+        completion: Completion = .none, default defaultValue: String? = nil
+    ) {
         self.long = long
         self.short = short
         self.valueName = value
@@ -99,9 +101,11 @@ public struct CommandSpec: Sendable {
     public var engineExitCode: Int32 = ExitCode.general
 
     /// Declares a command. `flags` takes typed keys (`Flag`) or bare `FlagSpec`s alike.
-    public init(_ name: String, aliases: [String] = [], summary: String, flags: [any AnyFlag] = [],
-                arguments: [ArgSpec] = [], min: Int = 0, max: Int? = nil,
-                interspersed: Bool = true, details: String = "", engineExitCode: Int32 = ExitCode.general) {
+    public init(
+        _ name: String, aliases: [String] = [], summary: String, flags: [any AnyFlag] = [],
+        arguments: [ArgSpec] = [], min: Int = 0, max: Int? = nil,
+        interspersed: Bool = true, details: String = "", engineExitCode: Int32 = ExitCode.general
+    ) {
         self.name = name
         self.aliases = aliases
         self.summary = summary

@@ -23,8 +23,10 @@ public final class CommandContext: @unchecked Sendable {
     public var invoke: ((_ argv: [String]) -> Int32)?
 
     /// Creates a context on the process's standard streams.
-    public init(root: String, registry: PluginRegistry, interactive: Bool = false,
-                environment: [String: String] = [:]) {
+    public init(
+        root: String, registry: PluginRegistry, interactive: Bool = false,
+        environment: [String: String] = [:]
+    ) {
         self.root = root
         self.registry = registry
         self.stdin = FileDescriptor(rawValue: 0)

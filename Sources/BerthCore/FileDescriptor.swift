@@ -16,8 +16,10 @@ public struct FileDescriptor: Sendable, Hashable {
     public static let cwd = FileDescriptor(rawValue: AT_FDCWD)
 
     /// open(2) with O_CLOEXEC added.
-    public static func open(_ path: String, _ flags: Int32, mode: mode_t = 0o644,
-                            relativeTo dir: FileDescriptor = .cwd) throws(Errno) -> FileDescriptor {
+    public static func open(
+        _ path: String, _ flags: Int32, mode: mode_t = 0o644,
+        relativeTo dir: FileDescriptor = .cwd
+    ) throws(Errno) -> FileDescriptor {
         let fd = try retryingEINTR { openat(dir.rawValue, path, flags | O_CLOEXEC, mode) }
         return FileDescriptor(rawValue: fd)
     }
@@ -25,8 +27,10 @@ public struct FileDescriptor: Sendable, Hashable {
     /// openat2(2) with RESOLVE_IN_ROOT: `path` is resolved as if `root` were
     /// `/`, so neither `..` nor an absolute symlink can leave it. This is what
     /// makes archive extraction and `cp` immune to symlink escapes.
-    public static func openInRoot(_ root: FileDescriptor, _ path: String, _ flags: Int32,
-                                  mode: mode_t = 0) throws(Errno) -> FileDescriptor {
+    public static func openInRoot(
+        _ root: FileDescriptor, _ path: String, _ flags: Int32,
+        mode: mode_t = 0
+    ) throws(Errno) -> FileDescriptor {
         let resolve = berth_resolve_in_root() | berth_resolve_no_magiclinks()
         let fd = try retryingEINTR {
             berth_openat2(root.rawValue, path, UInt64(UInt32(bitPattern: flags | O_CLOEXEC)), UInt64(mode), resolve)

@@ -99,7 +99,8 @@ public enum FileSystem {
         var removed: [String] = []
         for name in list(directory) {
             guard let range = name.ranges(of: ".tmp-").last, let pid = Int32(name[range.upperBound...]),
-                  pid > 0, kill(pid, 0) != 0 && errno == ESRCH else { continue }
+                pid > 0, kill(pid, 0) != 0 && errno == ESRCH
+            else { continue }
             if unlink(directory + "/" + name) == 0 { removed.append(name) }
         }
         return removed
@@ -217,7 +218,7 @@ public enum FileSystem {
             if haveMountID {
                 if berth_mount_id(child, &childMount) == 0 && childMount != mount { throw Errno(EBUSY) }
             } else if fstat(child, &cst) == 0 && cst.st_dev != device {
-                throw Errno(EBUSY)   // (btrfs subvolumes differ in st_dev too, hence mount IDs first)
+                throw Errno(EBUSY)  // (btrfs subvolumes differ in st_dev too, hence mount IDs first)
             }
             try removeContents(of: child)
             if unlinkat(dirfd, name, AT_REMOVEDIR) != 0 && errno != ENOENT { throw .current }

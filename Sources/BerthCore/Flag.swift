@@ -44,8 +44,10 @@ extension Flag where Value == Bool {
     /// A switch (`--rm`, `-d`, `--sig-proxy=false`). `default` is what it
     /// reads when not given; a switch that defaults to true shows that in
     /// help and is turned off with `--NAME=false`.
-    public static func bool(_ long: String, short: Character? = nil, help: String,
-                            default defaultValue: Bool = false) -> Flag<Bool> {
+    public static func bool(
+        _ long: String, short: Character? = nil, help: String,
+        default defaultValue: Bool = false
+    ) -> Flag<Bool> {
         Flag(FlagSpec(long, short: short, help: help, default: defaultValue ? "true" : nil))
     }
 }
@@ -53,24 +55,30 @@ extension Flag where Value == Bool {
 extension Flag where Value == String? {
     /// A flag with one value; given again, the last one wins. `value` is the
     /// placeholder shown in help (`string`, `bytes`, `file`).
-    public static func string(_ long: String, short: Character? = nil, value: String = "string", help: String,
-                              completion: Completion = .none, default defaultValue: String? = nil) -> Flag<String?> {
+    public static func string(
+        _ long: String, short: Character? = nil, value: String = "string", help: String,
+        completion: Completion = .none, default defaultValue: String? = nil
+    ) -> Flag<String?> {
         Flag(FlagSpec(long, short: short, value: value, help: help, completion: completion, default: defaultValue))
     }
 }
 
 extension Flag where Value == [String] {
     /// A repeatable flag (`-e A -e B`): every value, in the order given.
-    public static func strings(_ long: String, short: Character? = nil, value: String = "list", help: String,
-                               completion: Completion = .none, default defaultValue: String? = nil) -> Flag<[String]> {
+    public static func strings(
+        _ long: String, short: Character? = nil, value: String = "list", help: String,
+        completion: Completion = .none, default defaultValue: String? = nil
+    ) -> Flag<[String]> {
         Flag(FlagSpec(long, short: short, value: value, help: help, completion: completion, default: defaultValue))
     }
 }
 
 extension Flag where Value == Int? {
     /// An integer flag; read with `try args.value(flag)`, nil when not given.
-    public static func int(_ long: String, short: Character? = nil, value: String = "int", help: String,
-                           completion: Completion = .none, default defaultValue: String? = nil) -> Flag<Int?> {
+    public static func int(
+        _ long: String, short: Character? = nil, value: String = "int", help: String,
+        completion: Completion = .none, default defaultValue: String? = nil
+    ) -> Flag<Int?> {
         Flag(FlagSpec(long, short: short, value: value, help: help, completion: completion, default: defaultValue))
     }
 }

@@ -28,18 +28,18 @@ public enum Help {
     public static func overview(_ commands: [any Command]) -> String {
         var out = """
 
-        Usage:  berth [--root DIR] [COMMAND [ARGS...] | FILE]
+            Usage:  berth [--root DIR] [COMMAND [ARGS...] | FILE]
 
-        A daemonless container engine with a scripting shell.
-        With no arguments and a terminal, berth opens its REPL; with a FILE
-        or a pipe on stdin it runs a script; otherwise it runs one command.
+            A daemonless container engine with a scripting shell.
+            With no arguments and a terminal, berth opens its REPL; with a FILE
+            or a pipe on stdin it runs a script; otherwise it runs one command.
 
-        Global options:
-          --root DIR   store directory (default $BERTH_ROOT or /var/lib/berth)
+            Global options:
+              --root DIR   store directory (default $BERTH_ROOT or /var/lib/berth)
 
-        Commands:
+            Commands:
 
-        """
+            """
         let specs = commands.map(\.spec).sorted { $0.name < $1.name }
         let width = specs.map(\.name.count).max() ?? 0
         for spec in specs {

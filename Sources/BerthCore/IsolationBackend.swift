@@ -26,8 +26,10 @@ public struct IsolationPlan: Sendable, Equatable {
     public var seccomp = true
 
     /// Describes an isolation plan.
-    public init(cloneFlags: Int32, pivotRoot: Bool, capabilities: UInt64, maskedPaths: [String],
-                readonlyPaths: [String], ptyInside: Bool) {
+    public init(
+        cloneFlags: Int32, pivotRoot: Bool, capabilities: UInt64, maskedPaths: [String],
+        readonlyPaths: [String], ptyInside: Bool
+    ) {
         self.cloneFlags = cloneFlags
         self.pivotRoot = pivotRoot
         self.capabilities = capabilities

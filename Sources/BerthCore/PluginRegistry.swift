@@ -51,8 +51,10 @@ public struct Registration: Sendable {
     public var factory: PluginFactory
 
     /// Declares a registration.
-    public init(kind: PluginKind, id: String, description: String, origin: PluginOrigin,
-                version: String = "builtin", factory: PluginFactory) {
+    public init(
+        kind: PluginKind, id: String, description: String, origin: PluginOrigin,
+        version: String = "builtin", factory: PluginFactory
+    ) {
         self.kind = kind
         self.id = id
         self.description = description
@@ -62,11 +64,14 @@ public struct Registration: Sendable {
     }
 
     /// A command registration; id and description come from the spec.
-    public static func command(_ make: @escaping @Sendable () -> any Command,
-                               origin: PluginOrigin = .builtin) -> Registration {
+    public static func command(
+        _ make: @escaping @Sendable () -> any Command,
+        origin: PluginOrigin = .builtin
+    ) -> Registration {
         let spec = make().spec
-        return Registration(kind: .command, id: spec.name, description: spec.summary,
-                            origin: origin, factory: .command(make))
+        return Registration(
+            kind: .command, id: spec.name, description: spec.summary,
+            origin: origin, factory: .command(make))
     }
 }
 
@@ -90,8 +95,9 @@ public final class PluginRegistry: Sendable {
     /// error for built-ins; callers registering user code check `contains` first.
     public func register(_ registration: Registration) {
         entries.withLock { list in
-            precondition(!list.contains { $0.kind == registration.kind && $0.id == registration.id },
-                         "duplicate \(registration.kind) registration: \(registration.id)")
+            precondition(
+                !list.contains { $0.kind == registration.kind && $0.id == registration.id },
+                "duplicate \(registration.kind) registration: \(registration.id)")
             list.append(registration)
         }
     }

@@ -35,13 +35,17 @@ public struct SecuritySettings: Sendable, Equatable {
                     throw .invalid("invalid --security-opt \(option): no-new-privileges takes true or false")
                 }
             case "seccomp":
-                continue   // read, checked and compiled at create (SecurityOptions)
+                continue  // read, checked and compiled at create (SecurityOptions)
             case "apparmor" where value == "unconfined", "label" where value == "disable":
-                continue   // Berth applies no AppArmor or SELinux profile: these ask for nothing more
+                continue  // Berth applies no AppArmor or SELinux profile: these ask for nothing more
             case "apparmor", "label":
-                throw .invalid("invalid --security-opt \(option): Berth applies no AppArmor or SELinux profiles (only apparmor=unconfined and label=disable are accepted)")
+                throw .invalid(
+                    "invalid --security-opt \(option): Berth applies no AppArmor or SELinux profiles (only apparmor=unconfined and label=disable are accepted)"
+                )
             default:
-                throw .invalid("invalid --security-opt: \"\(option)\"; Berth knows no-new-privileges, seccomp, apparmor=unconfined and label=disable")
+                throw .invalid(
+                    "invalid --security-opt: \"\(option)\"; Berth knows no-new-privileges, seccomp, apparmor=unconfined and label=disable"
+                )
             }
         }
     }

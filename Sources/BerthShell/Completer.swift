@@ -17,8 +17,10 @@ public struct CompletionResult: Sendable, Equatable {
     public var isPath: Bool
 
     /// Creates a result.
-    public init(word: String, wordStart: Int, candidates: [String],
-                openQuote: Tokenizer.Quote? = nil, isPath: Bool = false) {
+    public init(
+        word: String, wordStart: Int, candidates: [String],
+        openQuote: Tokenizer.Quote? = nil, isPath: Bool = false
+    ) {
         self.word = word
         self.wordStart = wordStart
         self.candidates = candidates
@@ -53,8 +55,10 @@ public struct Completer: Sendable {
     ///   - currentDirectory: where relative paths are looked up (nil: the
     ///     process's working directory).
     ///   - home: what `~` means (nil: `$HOME`).
-    public init(registry: PluginRegistry, source: any CompletionSource, builtins: [CommandSpec] = [],
-                currentDirectory: String? = nil, home: String? = nil) {
+    public init(
+        registry: PluginRegistry, source: any CompletionSource, builtins: [CommandSpec] = [],
+        currentDirectory: String? = nil, home: String? = nil
+    ) {
         self.registry = registry
         self.source = source
         self.builtins = builtins
@@ -65,8 +69,9 @@ public struct Completer: Sendable {
     /// Completes the text before the cursor.
     public func complete(_ textBeforeCursor: String) -> CompletionResult {
         let line = Tokenizer.partial(textBeforeCursor)
-        var result = CompletionResult(word: line.current, wordStart: line.currentStart, candidates: [],
-                                      openQuote: line.openQuote)
+        var result = CompletionResult(
+            word: line.current, wordStart: line.currentStart, candidates: [],
+            openQuote: line.openQuote)
         if line.inComment { return result }
         let specs = allSpecs()
         let words = line.words
@@ -218,7 +223,7 @@ public struct Completer: Sendable {
             typed = (home.hasSuffix("/") ? String(home.dropLast()) : home) + typed.dropFirst()
             if typed.isEmpty { typed = "/" }
         }
-        let dirPart: String   // what stays in front of each name, as typed
+        let dirPart: String  // what stays in front of each name, as typed
         let base: String
         if let slash = typed.lastIndex(of: "/") {
             dirPart = String(typed[...slash])

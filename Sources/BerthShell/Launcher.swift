@@ -18,9 +18,11 @@ public enum Launcher {
     ///   - arguments: the whole command line, program name first
     ///     (`CommandLine.arguments`).
     ///   - completionSource: makes the store's names source for a root.
-    public static func main(arguments: [String], registry: PluginRegistry,
-                            completionSource: @escaping (String) -> any CompletionSource,
-                            plugins: ((String, [String: String]) -> Void)? = nil) -> Int32 {
+    public static func main(
+        arguments: [String], registry: PluginRegistry,
+        completionSource: @escaping (String) -> any CompletionSource,
+        plugins: ((String, [String: String]) -> Void)? = nil
+    ) -> Int32 {
         let environment = processEnvironment()
         var args = Array(arguments.dropFirst())
         var root = environment["BERTH_ROOT"].flatMap { $0.isEmpty ? nil : $0 } ?? defaultRoot
@@ -57,8 +59,9 @@ public enum Launcher {
         ScriptPlugins.discover(root: root, environment: environment, registry: registry)
 
         let interactive = args.isEmpty && LineEditor.standardInputIsTerminal
-        let context = CommandContext(root: root, registry: registry, interactive: interactive,
-                                     environment: environment)
+        let context = CommandContext(
+            root: root, registry: registry, interactive: interactive,
+            environment: environment)
         let executor = Executor(registry: registry, context: context, interactive: interactive)
         context.invoke = { [unowned context] argv in
             Executor(registry: registry, context: context, interactive: interactive).runReporting(argv)
@@ -67,15 +70,17 @@ public enum Launcher {
         if args.isEmpty {
             if interactive {
                 let completer = REPL.completer(registry: registry, source: completionSource(root))
-                let editor = LineEditor(prompt: "berth> ",
-                                        historyFile: LineEditor.defaultHistoryFile(environment: environment),
-                                        complete: { completer.complete($0) })
+                let editor = LineEditor(
+                    prompt: "berth> ",
+                    historyFile: LineEditor.defaultHistoryFile(environment: environment),
+                    complete: { completer.complete($0) })
                 return REPL(registry: registry, editor: editor, execute: executor.execute).run()
             }
             return ScriptRunner(registry: registry, execute: executor.execute).runStandardInput()
         }
         if registry.command(for: args) == nil && !ShellBuiltins.handles(args[0], registry)
-            && isRegularFile(args[0]) {
+            && isRegularFile(args[0])
+        {
             return ScriptRunner(registry: registry, execute: executor.execute).run(file: args[0])
         }
         return executor.runReporting(args)

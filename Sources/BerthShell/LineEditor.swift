@@ -45,15 +45,17 @@ public final class LineEditor {
     private let complete: ((String) -> CompletionResult)?
     private var promptBuffer: UnsafeMutablePointer<CChar>?
     fileprivate var cancelled = false
-    private var pending: [UInt8] = []   // buffered stdin for the plain reader
+    private var pending: [UInt8] = []  // buffered stdin for the plain reader
     private var sawEOF = false
 
     /// Opens the editor.
     /// - Parameters:
     ///   - historyFile: loaded now and rewritten after every line (nil: no history file).
     ///   - complete: the text before the cursor → what Tab offers.
-    public init(prompt: String = "berth> ", historyFile: String? = nil,
-                complete: ((String) -> CompletionResult)? = nil) {
+    public init(
+        prompt: String = "berth> ", historyFile: String? = nil,
+        complete: ((String) -> CompletionResult)? = nil
+    ) {
         self.prompt = prompt
         self.historyFile = historyFile
         self.complete = complete
@@ -108,7 +110,7 @@ public final class LineEditor {
             errno = 0
             guard let raw = el_gets(el, &count) else {
                 if count < 0 && errno == EINTR { continue }
-                berth_el_write("\n")   // leave the shell's prompt on a fresh line
+                berth_el_write("\n")  // leave the shell's prompt on a fresh line
                 return .endOfInput
             }
             if cancelled { return .cancelled }
@@ -139,8 +141,9 @@ public final class LineEditor {
     fileprivate func cancelLine(_ el: OpaquePointer) -> UInt8 {
         cancelled = true
         if let info = el_line(el)?.pointee {
-            let after = String(decoding: UnsafeRawBufferPointer(
-                start: info.cursor, count: info.lastchar - info.cursor), as: UTF8.self)
+            let after = String(
+                decoding: UnsafeRawBufferPointer(
+                    start: info.cursor, count: info.lastchar - info.cursor), as: UTF8.self)
             _ = el_cursor(el, Int32(after.unicodeScalars.count))
         }
         _ = el_insertstr(el, "^C")
@@ -155,8 +158,10 @@ public final class LineEditor {
             return UInt8(CC_REFRESH_BEEP)
         }
         let beforeCount = info.cursor - buffer
-        let before = Array(UnsafeBufferPointer(start: UnsafeRawPointer(buffer).assumingMemoryBound(to: UInt8.self),
-                                               count: beforeCount))
+        let before = Array(
+            UnsafeBufferPointer(
+                start: UnsafeRawPointer(buffer).assumingMemoryBound(to: UInt8.self),
+                count: beforeCount))
         let result = complete(String(decoding: before, as: UTF8.self))
         guard !result.candidates.isEmpty else { return UInt8(CC_REFRESH_BEEP) }
 
@@ -167,7 +172,7 @@ public final class LineEditor {
             let only = result.candidates[0]
             replacement = quotePrefix + Tokenizer.escape(only, inside: result.openQuote)
             if !only.hasSuffix("/") {
-                replacement += quotePrefix + " "   // close the quote, then the space
+                replacement += quotePrefix + " "  // close the quote, then the space
             }
         } else {
             let prefix = result.commonPrefix

@@ -26,8 +26,10 @@ public final class REPL {
     /// - Parameters:
     ///   - editor: where lines come from (its prompt is the REPL's).
     ///   - execute: runs one command's words.
-    public init(registry: PluginRegistry, editor: LineEditor, execute: @escaping ExecuteCommand,
-                showBanner: Bool = true) {
+    public init(
+        registry: PluginRegistry, editor: LineEditor, execute: @escaping ExecuteCommand,
+        showBanner: Bool = true
+    ) {
         self.registry = registry
         self.editor = editor
         self.execute = execute
@@ -51,8 +53,9 @@ public final class REPL {
         let previous = editor.isInteractive ? signal(SIGINT, noteInterrupt) : nil
         defer { if editor.isInteractive { signal(SIGINT, previous) } }
 
-        let interpreter = Interpreter(registry: registry, execute: execute, io: StandardScriptIO(),
-                                      stopOnError: false, interactive: true, file: "repl")
+        let interpreter = Interpreter(
+            registry: registry, execute: execute, io: StandardScriptIO(),
+            stopOnError: false, interactive: true, file: "repl")
         var pending = ""
         while true {
             editor.prompt = pending.isEmpty ? Self.prompt : Self.continuationPrompt
@@ -61,7 +64,7 @@ public final class REPL {
             switch editor.readLine() {
             case .endOfInput: return interpreter.status
             case .cancelled:
-                pending = ""   // Ctrl-C drops the whole unfinished block
+                pending = ""  // Ctrl-C drops the whole unfinished block
                 continue
             case .line(let text): line = text
             }
@@ -71,14 +74,14 @@ public final class REPL {
             do {
                 block = try ScriptParser.parse(pending)
             } catch {
-                if error.incomplete { continue }   // an open quote, block or $(: read on
+                if error.incomplete { continue }  // an open quote, block or $(: read on
                 writeOut("Error: \(error.position): \(error.message)\n", to: 2)
                 pending = ""
                 continue
             }
             pending = ""
             let outcome = interpreter.run(block, file: "repl")
-            if Interruption.requested { writeOut("\n") }   // the prompt goes under the ^C, as in bash
+            if Interruption.requested { writeOut("\n") }  // the prompt goes under the ^C, as in bash
             if case .exit(let status) = outcome { return status }
         }
     }

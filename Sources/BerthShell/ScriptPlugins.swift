@@ -26,12 +26,15 @@ public enum ScriptPlugins {
                     continue
                 }
                 let first = text.split(separator: "\n").first ?? ""
-                let summary = first.hasPrefix("# berth-plugin:") ? String(first.dropFirst(15)).trimmingSpaces : "Script plugin \(file)"
+                let summary =
+                    first.hasPrefix("# berth-plugin:") ? String(first.dropFirst(15)).trimmingSpaces : "Script plugin \(file)"
                 var spec = CommandSpec(name, summary: summary, arguments: [ArgSpec("ARG", repeats: true, optional: true)])
                 spec.passthrough = true
                 let command = ScriptPluginCommand(path: path, spec: spec)
-                registry.register(Registration(kind: .command, id: name, description: summary, origin: .external(path),
-                                               version: "script", factory: .command { command }))
+                registry.register(
+                    Registration(
+                        kind: .command, id: name, description: summary, origin: .external(path),
+                        version: "script", factory: .command { command }))
             }
         }
     }
@@ -45,9 +48,10 @@ struct ScriptPluginCommand: Command {
     func run(_ args: ParsedArguments, _ ctx: CommandContext) throws(BerthError) -> Int32 {
         let text = try FileSystem.readText(path)
         let executor = Executor(registry: ctx.registry, context: ctx, interactive: false)
-        let interpreter = Interpreter(registry: ctx.registry, execute: executor.execute,
-                                      io: StandardScriptIO(errorOutput: { try? ctx.stderr.write($0) }),
-                                      stopOnError: true, file: path)
+        let interpreter = Interpreter(
+            registry: ctx.registry, execute: executor.execute,
+            io: StandardScriptIO(errorOutput: { try? ctx.stderr.write($0) }),
+            stopOnError: true, file: path)
         interpreter.frames = [ScriptFrame(name: path, arguments: args.positionals, isFunction: false)]
         switch interpreter.run(source: text, name: path) {
         case .finished(let status), .exit(let status): return status

@@ -16,8 +16,10 @@ public struct ScriptRunner {
     ///     (default: stderr).
     ///   - io: the script's streams (default: the process's, with captures
     ///     through fd 1).
-    public init(registry: PluginRegistry, execute: @escaping ExecuteCommand,
-                errorOutput: ((String) -> Void)? = nil, io: (any ScriptIO)? = nil) {
+    public init(
+        registry: PluginRegistry, execute: @escaping ExecuteCommand,
+        errorOutput: ((String) -> Void)? = nil, io: (any ScriptIO)? = nil
+    ) {
         self.registry = registry
         self.execute = execute
         self.errorOutput = errorOutput ?? { writeOut($0, to: 2) }
@@ -44,9 +46,10 @@ public struct ScriptRunner {
 
     /// Runs script text; `name` prefixes error lines.
     public func run(source: String, name: String) -> Int32 {
-        let interpreter = Interpreter(registry: registry, execute: execute,
-                                      io: io ?? StandardScriptIO(errorOutput: errorOutput),
-                                      stopOnError: true, file: name)
+        let interpreter = Interpreter(
+            registry: registry, execute: execute,
+            io: io ?? StandardScriptIO(errorOutput: errorOutput),
+            stopOnError: true, file: name)
         switch interpreter.run(source: source, name: name) {
         case .finished(let status), .exit(let status): return status
         }

@@ -10,16 +10,21 @@ public typealias ExecuteCommand = ([String]) throws(BerthError) -> Int32
 enum ShellBuiltins {
     /// Declarations, so completion and `help` know them like any command.
     static let specs: [CommandSpec] = [
-        CommandSpec("help", summary: "Show the command list, or one command's help",
-                    arguments: [ArgSpec("COMMAND", completion: .commands, repeats: true, optional: true)]),
-        CommandSpec("exit", aliases: ["quit"], summary: "Leave the shell or script",
-                    arguments: [ArgSpec("STATUS", optional: true)], max: 1),
-        CommandSpec("echo", summary: "Print words (-n: no newline)",
-                    arguments: [ArgSpec("WORD", repeats: true, optional: true)]),
-        CommandSpec("source", summary: "Run a script's statements here, keeping its functions and variables",
-                    arguments: [ArgSpec("FILE", completion: .files)], min: 1, max: 1),
-        CommandSpec("test", summary: "Compare strings or numbers: test A == B, [ A -lt B ]",
-                    arguments: [ArgSpec("EXPRESSION", repeats: true, optional: true)]),
+        CommandSpec(
+            "help", summary: "Show the command list, or one command's help",
+            arguments: [ArgSpec("COMMAND", completion: .commands, repeats: true, optional: true)]),
+        CommandSpec(
+            "exit", aliases: ["quit"], summary: "Leave the shell or script",
+            arguments: [ArgSpec("STATUS", optional: true)], max: 1),
+        CommandSpec(
+            "echo", summary: "Print words (-n: no newline)",
+            arguments: [ArgSpec("WORD", repeats: true, optional: true)]),
+        CommandSpec(
+            "source", summary: "Run a script's statements here, keeping its functions and variables",
+            arguments: [ArgSpec("FILE", completion: .files)], min: 1, max: 1),
+        CommandSpec(
+            "test", summary: "Compare strings or numbers: test A == B, [ A -lt B ]",
+            arguments: [ArgSpec("EXPRESSION", repeats: true, optional: true)]),
     ]
 
     /// Whether `word` names a built-in not shadowed by a registered command.

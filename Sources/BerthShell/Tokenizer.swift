@@ -52,8 +52,9 @@ public enum Tokenizer {
             current = last.text
             start = last.start
         }
-        return Partial(words: words.map(\.text), current: current, currentStart: start,
-                       openQuote: scan.openQuote?.kind, inComment: scan.inComment)
+        return Partial(
+            words: words.map(\.text), current: current, currentStart: start,
+            openQuote: scan.openQuote?.kind, inComment: scan.inComment)
     }
 
     /// Quotes a word for insertion on a line so that it splits back to itself:
@@ -91,7 +92,7 @@ private struct Scanner {
 
     init(_ text: String, firstLine: Int) {
         let scalars = Array(text.unicodeScalars)
-        var offsets: [Int] = []   // UTF-8 offset of each scalar
+        var offsets: [Int] = []  // UTF-8 offset of each scalar
         offsets.reserveCapacity(scalars.count)
         var offset = 0
         for s in scalars { offsets.append(offset); offset += UTF8.width(s) }
@@ -127,7 +128,7 @@ private struct Scanner {
                         advance(next); i += 1
                         continue
                     }
-                    if next == "\n" {   // line continuation inside double quotes
+                    if next == "\n" {  // line continuation inside double quotes
                         advance(s); i += 1
                         advance(next); i += 1
                         continue
@@ -149,7 +150,7 @@ private struct Scanner {
                     let next = scalars[i + 1]
                     advance(s); i += 1
                     advance(next); i += 1
-                    if next == "\n" { continue }   // joins lines
+                    if next == "\n" { continue }  // joins lines
                     if !inWord { inWord = true; wordStart = offsets[i - 2] }
                     word.unicodeScalars.append(next)
                     continue

@@ -27,12 +27,16 @@ registry.register(OCIBackend.bundleCommand)
 let argv = CommandLine.arguments
 if argv.count >= 5, argv[1] == "--root", argv[3] == "__monitor" {
     let size = argv.firstIndex(of: "--size").flatMap { $0 + 1 < argv.count ? WindowSize(argument: argv[$0 + 1]) : nil }
-    exit(Monitor.main(root: argv[2], id: argv[4], readyFD: 3, waitAttach: argv.contains("--wait-attach"),
-                      windowSize: size, registry: registry))
+    exit(
+        Monitor.main(
+            root: argv[2], id: argv[4], readyFD: 3, waitAttach: argv.contains("--wait-attach"),
+            windowSize: size, registry: registry))
 }
 
-exit(Launcher.main(arguments: argv, registry: registry,
-                   completionSource: { root in StoreCompletionSource(root: root) },
-                   plugins: { root, environment in
-                       ExternalPlugins.discover(root: root, environment: environment, registry: registry)
-                   }))
+exit(
+    Launcher.main(
+        arguments: argv, registry: registry,
+        completionSource: { root in StoreCompletionSource(root: root) },
+        plugins: { root, environment in
+            ExternalPlugins.discover(root: root, environment: environment, registry: registry)
+        }))

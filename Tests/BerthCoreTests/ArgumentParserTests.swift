@@ -3,7 +3,8 @@ import BerthCore
 
 /// A command shaped like `run`: value flags, booleans, and positionals that end flag parsing.
 private let runLike = CommandSpec(
-    "run", summary: "Run", flags: [
+    "run", summary: "Run",
+    flags: [
         FlagSpec("name", value: "string", help: "Name"),
         FlagSpec("interactive", short: "i", help: "Keep stdin open"),
         FlagSpec("tty", short: "t", help: "A terminal"),
@@ -66,8 +67,9 @@ struct ArgumentParserTests {
             do throws(BerthError) { _ = try parse("-n", "soon", "busybox").int("time") } catch { return error }
             return nil
         }()
-        #expect(read?.kind == .usage && read?.message.contains("invalid argument \"soon\" for \"--time\"") == true,
-                "\(String(describing: read))")
+        #expect(
+            read?.kind == .usage && read?.message.contains("invalid argument \"soon\" for \"--time\"") == true,
+            "\(String(describing: read))")
     }
 
     @Test("too few arguments is Docker's exit 1, not 125")

@@ -6,8 +6,9 @@ private enum Keys {
     static let detach = Flag.bool("detach", short: "d", help: "Run in background")
     static let sigProxy = Flag.bool("sig-proxy", help: "Proxy signals", default: true)
     static let name = Flag.string("name", help: "Assign a name")
-    static let pull = Flag.string("pull", help: "Pull policy", completion: .words(["always", "missing", "never"]),
-                                  default: "missing")
+    static let pull = Flag.string(
+        "pull", help: "Pull policy", completion: .words(["always", "missing", "never"]),
+        default: "missing")
     static let env = Flag.strings("env", short: "e", help: "Set environment variables")
     static let filter = Flag.strings("filter", short: "f", value: "filter", help: "Filter output")
     static let time = Flag.int("time", short: "t", help: "Seconds to wait", default: "10")

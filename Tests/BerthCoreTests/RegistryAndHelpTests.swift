@@ -16,9 +16,10 @@ private func registry(_ specs: CommandSpec...) -> PluginRegistry {
 struct RegistryAndHelpTests {
     @Test("two-word commands and aliases win over a one-word prefix")
     func resolution() {
-        let r = registry(CommandSpec("images", aliases: ["image ls"], summary: "List images"),
-                         CommandSpec("image prune", summary: "Prune"),
-                         CommandSpec("rm", aliases: ["container rm"], summary: "Remove"))
+        let r = registry(
+            CommandSpec("images", aliases: ["image ls"], summary: "List images"),
+            CommandSpec("image prune", summary: "Prune"),
+            CommandSpec("rm", aliases: ["container rm"], summary: "Remove"))
         let ls = r.command(for: ["image", "ls", "-a"])
         #expect(ls?.0.spec.name == "images" && ls?.1 == 2)
         #expect(r.command(for: ["image", "prune"])?.0.spec.name == "image prune")
@@ -30,9 +31,10 @@ struct RegistryAndHelpTests {
 
     @Test("help shows the usage line, every flag with its short form and the default")
     func help() {
-        let spec = CommandSpec("stop", summary: "Stop one or more running containers",
-                               flags: [FlagSpec("time", short: "t", value: "int", help: "Seconds to wait", default: "10")],
-                               arguments: [ArgSpec("CONTAINER", repeats: true)], min: 1)
+        let spec = CommandSpec(
+            "stop", summary: "Stop one or more running containers",
+            flags: [FlagSpec("time", short: "t", value: "int", help: "Seconds to wait", default: "10")],
+            arguments: [ArgSpec("CONTAINER", repeats: true)], min: 1)
         let text = Help.render(spec)
         #expect(text.contains("Usage:  berth stop [OPTIONS] CONTAINER [CONTAINER...]"), "\(text)")
         #expect(text.contains("-t, --time int"), "\(text)")

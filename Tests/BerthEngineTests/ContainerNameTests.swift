@@ -20,9 +20,10 @@ private struct NoStorage: StorageDriver {
 @Suite("Generated container names")
 struct ContainerNameTests {
     private func container(_ name: String) -> Container {
-        Container(id: RandomID.hex64(), name: name, image: "sha256:0", imageName: "busybox", command: ["sh"], env: [],
-                  workingDir: "/", user: "", hostname: "h", tty: false, openStdin: false, autoRemove: false,
-                  isolation: "namespaces", storage: "none")
+        Container(
+            id: RandomID.hex64(), name: name, image: "sha256:0", imageName: "busybox", command: ["sh"], env: [],
+            workingDir: "/", user: "", hostname: "h", tty: false, openStdin: false, autoRemove: false,
+            isolation: "namespaces", storage: "none")
     }
 
     private func withContainers(_ body: (ContainerStore) throws -> Void) rethrows {
@@ -70,8 +71,10 @@ struct ContainerNameTests {
         try withContainers { store in
             let first = try store.create(container("web"), driver: NoStorage(), layers: [])
             let error = failure { () throws(BerthError) in try store.create(container("web"), driver: NoStorage(), layers: []) }
-            #expect(error?.message.contains("Conflict. The container name \"/web\" is already in use by container \"\(first.id)\"") == true,
-                    "\(String(describing: error))")
+            #expect(
+                error?.message.contains("Conflict. The container name \"/web\" is already in use by container \"\(first.id)\"")
+                    == true,
+                "\(String(describing: error))")
             #expect(store.all().count == 1)
             #expect(FileSystem.list(store.layout.tmp).isEmpty, "the loser's staging is gone")
         }

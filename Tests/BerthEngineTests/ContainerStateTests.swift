@@ -3,9 +3,10 @@ import BerthCore
 @testable import BerthEngine
 
 private func container(_ status: ContainerStatus) -> Container {
-    var c = Container(id: String(repeating: "ab", count: 32), name: "box", image: "sha256:1", imageName: "busybox",
-                      command: ["sh"], env: [], workingDir: "/", user: "", hostname: "abababababab", tty: false,
-                      openStdin: false, autoRemove: false, isolation: "namespaces", storage: "overlay")
+    var c = Container(
+        id: String(repeating: "ab", count: 32), name: "box", image: "sha256:1", imageName: "busybox",
+        command: ["sh"], env: [], workingDir: "/", user: "", hostname: "abababababab", tty: false,
+        openStdin: false, autoRemove: false, isolation: "namespaces", storage: "overlay")
     switch status {
     case .created: break
     case .running: c.state.setRunning(pid: 42, pidStartTime: 7, monitorPid: 41, monitorStartTime: 6)
@@ -136,7 +137,8 @@ struct RetryRuleTests {
         #expect(!RegistryClient.isRetryable(.integrity("blob hashes to something else")))
         #expect(!RegistryClient.isRetryable(.notFound("blob unknown")))
         #expect(!RegistryClient.isRetryable(.permission("unauthorized")))
-        #expect(RegistryClient.isRetryable(BerthError("a dropped read whose text says not found and hashes to")),
-                "the words of a message decide nothing")
+        #expect(
+            RegistryClient.isRetryable(BerthError("a dropped read whose text says not found and hashes to")),
+            "the words of a message decide nothing")
     }
 }

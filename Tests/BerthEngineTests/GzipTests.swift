@@ -44,7 +44,9 @@ struct GzipTests {
     func truncated(cut: Int) throws {
         let compressed = try GzipCompressor.compress(sample)
         let error = failure { () throws(BerthError) in try gunzip(Array(compressed.dropLast(cut)), name: "img.tar.gz") }
-        #expect(error?.message.contains("read archive img.tar.gz: unexpected end of gzip data") == true, "\(String(describing: error))")
+        #expect(
+            error?.message.contains("read archive img.tar.gz: unexpected end of gzip data") == true,
+            "\(String(describing: error))")
     }
 
     @Test("corrupt gzip data is refused with zlib's own message")
@@ -76,8 +78,9 @@ struct GzipTests {
         #expect(try ArchiveInput.open(path: dir + "/plain.gz").readAll() == sample)
         for (suffix, tool) in [("xz", "xz -d"), ("zst", "zstd -d"), ("bz2", "bzip2 -d")] {
             let error = failure { () throws(BerthError) in try ArchiveInput.open(path: "\(dir)/plain.\(suffix)") }
-            #expect(error?.message.contains("-compressed; decompress it first (\(tool)) or use a plain or gzip tar") == true,
-                    "\(String(describing: error))")
+            #expect(
+                error?.message.contains("-compressed; decompress it first (\(tool)) or use a plain or gzip tar") == true,
+                "\(String(describing: error))")
         }
         let missing = failure { () throws(BerthError) in try ArchiveInput.open(path: dir + "/nope.tar") }
         #expect(missing?.message.contains("ENOENT") == true)

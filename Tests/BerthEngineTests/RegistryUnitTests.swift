@@ -37,11 +37,16 @@ struct RegistryUnitTests {
 
     @Test("mirrors come first; loopback and listed registries are plain HTTP; auth keys drop schemes")
     func settings() {
-        let json = try? JSONParser.parse(Array(#"{"mirrors":{"docker.io":["http://127.0.0.1:5000"]},"insecure":["reg.lan:5000"]}"#.utf8))
+        let json = try? JSONParser.parse(
+            Array(#"{"mirrors":{"docker.io":["http://127.0.0.1:5000"]},"insecure":["reg.lan:5000"]}"#.utf8))
         let s = RegistrySettings(json: json)
         let endpoints = s.pullEndpoints(for: "docker.io")
         #expect(endpoints.map(\.base.description) == ["http://127.0.0.1:5000", "https://registry-1.docker.io/"])
-        #expect(s.scheme(for: "reg.lan:5000") == "http" && s.scheme(for: "localhost:5000") == "http" && s.scheme(for: "quay.io") == "https")
-        #expect(AuthStore.key("https://index.docker.io/v1/") == "docker.io" && AuthStore.key("http://127.0.0.1:5000/x") == "127.0.0.1:5000")
+        #expect(
+            s.scheme(for: "reg.lan:5000") == "http" && s.scheme(for: "localhost:5000") == "http"
+                && s.scheme(for: "quay.io") == "https")
+        #expect(
+            AuthStore.key("https://index.docker.io/v1/") == "docker.io"
+                && AuthStore.key("http://127.0.0.1:5000/x") == "127.0.0.1:5000")
     }
 }

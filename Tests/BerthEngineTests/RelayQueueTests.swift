@@ -59,10 +59,12 @@ struct RelayQueueTests {
 
     @Test("frames survive being split anywhere, stdinClosed included; unknown types are skipped")
     func frames() {
-        let frames: [Frame] = [.stdin([1, 2]), .stdout(Array("out".utf8)), .stdinClosed, .resize(40, 120),
-                               .stdinEOF, .exit(5)]
+        let frames: [Frame] = [
+            .stdin([1, 2]), .stdout(Array("out".utf8)), .stdinClosed, .resize(40, 120),
+            .stdinEOF, .exit(5),
+        ]
         var bytes = frames.flatMap(\.encoded)
-        bytes.insert(contentsOf: [9, 0, 0, 0, 0, 0, 0, 1, 42], at: 0)   // a type this version does not know
+        bytes.insert(contentsOf: [9, 0, 0, 0, 0, 0, 0, 1, 42], at: 0)  // a type this version does not know
         for cut in [1, 7, 8, 13, bytes.count - 1] {
             var reader = FrameReader()
             let got = reader.feed(bytes[..<cut]) + reader.feed(bytes[cut...])
@@ -70,9 +72,11 @@ struct RelayQueueTests {
         }
     }
 
-    @Test("the log encoder writes what JSON.quote writes", arguments: [
-        "plain", "a<b>&\"c\\\n", "\u{1b}[0m\t\r\u{0}\u{1f}", "héllo ✓ 😀", "", String(repeating: "x\n", count: 1000),
-    ])
+    @Test(
+        "the log encoder writes what JSON.quote writes",
+        arguments: [
+            "plain", "a<b>&\"c\\\n", "\u{1b}[0m\t\r\u{0}\u{1f}", "héllo ✓ 😀", "", String(repeating: "x\n", count: 1000),
+        ])
     func quoteBytes(text: String) {
         var bytes: [UInt8] = []
         JSON.quoteBytes(text, into: &bytes)
@@ -90,11 +94,13 @@ struct RelayQueueTests {
         ]
         var generator = SystemRandomNumberGenerator()
         for _ in 0..<200 {
-            samples.append((0..<Int.random(in: 0..<64, using: &generator)).map { _ in
-                // Mostly high bytes, so every lead and continuation case comes up.
-                Bool.random(using: &generator) ? UInt8.random(in: 0x80...0xff, using: &generator)
-                    : UInt8.random(in: 0...0xff, using: &generator)
-            })
+            samples.append(
+                (0..<Int.random(in: 0..<64, using: &generator)).map { _ in
+                    // Mostly high bytes, so every lead and continuation case comes up.
+                    Bool.random(using: &generator)
+                        ? UInt8.random(in: 0x80...0xff, using: &generator)
+                        : UInt8.random(in: 0...0xff, using: &generator)
+                })
         }
         for sample in samples {
             var bytes: [UInt8] = []

@@ -17,8 +17,9 @@ struct SHA256Tests {
 
     @Test("the 448-bit two-block message hashes to the FIPS 180-4 vector")
     func twoBlocks() {
-        #expect(hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq")
-            == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
+        #expect(
+            hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq")
+                == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
     }
 
     @Test("a million 'a's hash to the FIPS 180-4 vector")

@@ -16,19 +16,29 @@ struct SeccompProfileTests {
         let f = SeccompProfile.docker.filter(capabilities: DockerDefaults.capabilityMask, host: amd64)
         #expect(f.defaultAction == eperm && f.defaultActionName == "SCMP_ACT_ERRNO" && f.defaultErrno == 1)
         #expect(f.architectures == ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"])
-        for name in ["keyctl", "add_key", "request_key", "unshare", "setns", "mount", "perf_event_open", "userfaultfd",
-                     "io_uring_setup", "bpf", "reboot", "init_module", "kexec_load", "open_by_handle_at"] {
+        for name in [
+            "keyctl", "add_key", "request_key", "unshare", "setns", "mount", "perf_event_open", "userfaultfd",
+            "io_uring_setup", "bpf", "reboot", "init_module", "kexec_load", "open_by_handle_at",
+        ] {
             #expect(f.action(for: name) == eperm, "\(name) is refused")
         }
-        for name in ["read", "execve", "chroot", "capset", "setresuid", "arch_prctl", "name_to_handle_at", "close_range", "ptrace"] {
+        for name in [
+            "read", "execve", "chroot", "capset", "setresuid", "arch_prctl", "name_to_handle_at", "close_range", "ptrace",
+        ] {
             #expect(f.action(for: name) == allow, "\(name) is allowed")
         }
         #expect(f.action(for: "clone3") == 0x0005_0026, "clone3 gets ENOSYS, so libc falls back to clone")
         let clone = f.rules.filter { $0.name == "clone" }
-        #expect(clone.count == 1 && clone[0].args == [SeccompProfile.Argument(index: 0, value: 2_114_060_288, valueTwo: 0, op: "SCMP_CMP_MASKED_EQ")],
-                "clone only without namespace flags: \(clone)")
+        #expect(
+            clone.count == 1
+                && clone[0].args == [
+                    SeccompProfile.Argument(index: 0, value: 2_114_060_288, valueTwo: 0, op: "SCMP_CMP_MASKED_EQ")
+                ],
+            "clone only without namespace flags: \(clone)")
         #expect(f.rules.filter { $0.name == "personality" }.map { $0.args[0].value } == [0, 8, 131_072, 131_080, 4_294_967_295])
-        #expect(f.rules.filter { $0.name == "arm_fadvise64_64" || $0.name == "s390_runtime_instr" }.isEmpty, "other arches' rules are left out")
+        #expect(
+            f.rules.filter { $0.name == "arm_fadvise64_64" || $0.name == "s390_runtime_instr" }.isEmpty,
+            "other arches' rules are left out")
     }
 
     @Test("the capability groups follow the container's capabilities (includes all, excludes any)")
@@ -38,22 +48,27 @@ struct SeccompProfileTests {
             #expect(admin.action(for: name) == allow, "\(name) with CAP_SYS_ADMIN")
         }
         #expect(admin.rules.filter { $0.name == "clone" }.allSatisfy { $0.args.isEmpty }, "clone unrestricted with CAP_SYS_ADMIN")
-        let ptrace = SeccompProfile.docker.filter(capabilities: DockerDefaults.capabilityMask | bit("CAP_SYS_PTRACE"), host: amd64)
+        let ptrace = SeccompProfile.docker.filter(
+            capabilities: DockerDefaults.capabilityMask | bit("CAP_SYS_PTRACE"), host: amd64)
         #expect(ptrace.action(for: "ptrace") == allow && ptrace.action(for: "kcmp") == allow)
         let none = SeccompProfile.docker.filter(capabilities: 0, host: amd64)
         #expect(none.action(for: "chroot") == eperm, "chroot needs CAP_SYS_CHROOT")
-        let old = SeccompProfile.docker.filter(capabilities: DockerDefaults.capabilityMask,
-                                               host: .init(goArch: "amd64", seccompArch: "SCMP_ARCH_X86_64", kernel: [4, 4]))
+        let old = SeccompProfile.docker.filter(
+            capabilities: DockerDefaults.capabilityMask,
+            host: .init(goArch: "amd64", seccompArch: "SCMP_ARCH_X86_64", kernel: [4, 4]))
         #expect(old.action(for: "ptrace") == eperm, "ptrace needs kernel 4.8 without CAP_SYS_PTRACE")
-        let arm = SeccompProfile.docker.filter(capabilities: DockerDefaults.capabilityMask,
-                                               host: .init(goArch: "arm64", seccompArch: "SCMP_ARCH_AARCH64", kernel: [6, 1]))
-        #expect(arm.architectures == ["SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM"] && arm.action(for: "arch_prctl") == eperm
+        let arm = SeccompProfile.docker.filter(
+            capabilities: DockerDefaults.capabilityMask,
+            host: .init(goArch: "arm64", seccompArch: "SCMP_ARCH_AARCH64", kernel: [6, 1]))
+        #expect(
+            arm.architectures == ["SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM"] && arm.action(for: "arch_prctl") == eperm
                 && arm.action(for: "cacheflush") == allow)
     }
 
     @Test("user profiles: errnoRet, the single name field, architectures, two comparisons of one argument")
     func userProfile() throws {
-        let p = try SeccompProfile.parse("""
+        let p = try SeccompProfile.parse(
+            """
             {"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86_64"],
              "syscalls": [{"name": "mkdir", "action": "SCMP_ACT_ERRNO", "errnoRet": 28},
                           {"names": ["kill"], "action": "SCMP_ACT_KILL_PROCESS"},
@@ -67,25 +82,43 @@ struct SeccompProfileTests {
         #expect(f.rules.filter { $0.name == "socket" }.map(\.args.count) == [1, 1], "split as runc does: \(f.rules)")
     }
 
-    @Test("malformed profiles are refused with the field named", arguments: [
-        ("{", "invalid JSON"),
-        ("[]", "not a JSON object"),
-        (#"{"syscalls": []}"#, "defaultAction is missing"),
-        (#"{"defaultAction": "SCMP_ACT_NOTIFY"}"#, "seccomp agent"),
-        (#"{"defaultAction": "SCMP_ACT_ALLOW", "archMap": [], "architectures": ["SCMP_ARCH_X86"], "syscalls": [{"names": ["a"], "action": "SCMP_ACT_ALLOW", "name": "b"}]}"#,
-         "both \"name\" and \"names\""),
-        (#"{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": [], "action": "SCMP_ACT_ALLOW"}]}"#, "syscalls[0] names no syscall"),
-        (#"{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ALLOW", "errnoRet": 1}]}"#, "errnoRet"),
-        (#"{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 0, "value": -1, "op": "SCMP_CMP_EQ"}]}]}"#,
-         "syscalls[0].args[0].value"),
-        (#"{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 0, "value": 18446744073709551616, "op": "SCMP_CMP_EQ"}]}]}"#,
-         "2^64-1"),
-        (#"{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 0, "value": 1, "op": "EQ"}]}]}"#,
-         "syscalls[0].args[0].op"),
-        (#"{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ALLOW", "includes": {"minKernel": "four"}}]}"#,
-         "minKernel"),
-        (#"{"defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": 99999}"#, "defaultErrnoRet"),
-    ])
+    @Test(
+        "malformed profiles are refused with the field named",
+        arguments: [
+            ("{", "invalid JSON"),
+            ("[]", "not a JSON object"),
+            (#"{"syscalls": []}"#, "defaultAction is missing"),
+            (#"{"defaultAction": "SCMP_ACT_NOTIFY"}"#, "seccomp agent"),
+            (
+                #"{"defaultAction": "SCMP_ACT_ALLOW", "archMap": [], "architectures": ["SCMP_ARCH_X86"], "syscalls": [{"names": ["a"], "action": "SCMP_ACT_ALLOW", "name": "b"}]}"#,
+                "both \"name\" and \"names\""
+            ),
+            (
+                #"{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": [], "action": "SCMP_ACT_ALLOW"}]}"#,
+                "syscalls[0] names no syscall"
+            ),
+            (
+                #"{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ALLOW", "errnoRet": 1}]}"#,
+                "errnoRet"
+            ),
+            (
+                #"{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 0, "value": -1, "op": "SCMP_CMP_EQ"}]}]}"#,
+                "syscalls[0].args[0].value"
+            ),
+            (
+                #"{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 0, "value": 18446744073709551616, "op": "SCMP_CMP_EQ"}]}]}"#,
+                "2^64-1"
+            ),
+            (
+                #"{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 0, "value": 1, "op": "EQ"}]}]}"#,
+                "syscalls[0].args[0].op"
+            ),
+            (
+                #"{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ALLOW", "includes": {"minKernel": "four"}}]}"#,
+                "minKernel"
+            ),
+            (#"{"defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": 99999}"#, "defaultErrnoRet"),
+        ])
     func malformed(_ text: String, _ naming: String) {
         #expect {
             try SeccompProfile.parse(text, source: "bad.json")

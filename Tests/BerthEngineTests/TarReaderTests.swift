@@ -10,7 +10,9 @@ struct TarReaderTests {
     /// A tree with a long path (> 100 bytes), a long symlink target, a hard
     /// link, an empty directory and a 70 000-byte file, archived by `command`
     /// (run in the tree; `OUT` is the archive path).
-    private func systemArchive(_ command: String) throws -> (entries: [String: (entry: TarEntry, content: [UInt8])], bytes: [UInt8]) {
+    private func systemArchive(_ command: String) throws -> (
+        entries: [String: (entry: TarEntry, content: [UInt8])], bytes: [UInt8]
+    ) {
         let dir = makeTempDirectory("systar")
         defer { removeTree(dir) }
         let script = """
@@ -35,11 +37,15 @@ struct TarReaderTests {
         return (entries, bytes)
     }
 
-    private func checkTree(_ entries: [String: (entry: TarEntry, content: [UInt8])], hardLinkAt linkPath: String,
-                           target: String) {
+    private func checkTree(
+        _ entries: [String: (entry: TarEntry, content: [UInt8])], hardLinkAt linkPath: String,
+        target: String
+    ) {
         let file = entries[Self.longDir + "/file.txt"] ?? entries["hardlink"]
         #expect(file?.entry.kind == .regular || file?.entry.kind == .hardLink)
-        let regular = [entries[Self.longDir + "/file.txt"], entries["hardlink"]].compactMap { $0 }.first { $0.entry.kind == .regular }
+        let regular = [entries[Self.longDir + "/file.txt"], entries["hardlink"]].compactMap { $0 }.first {
+            $0.entry.kind == .regular
+        }
         #expect(regular?.content == Array("hello\n".utf8))
         #expect(entries[linkPath]?.entry.kind == .hardLink)
         #expect(entries[linkPath]?.entry.linkTarget.hasSuffix(target) == true)
@@ -136,28 +142,33 @@ struct TarReaderTests {
     @Test("truncated archives are reported with the entry where the data ran out")
     func truncated() throws {
         let content = [UInt8](repeating: 0x41, count: 3000)
-        let full = try buildTar([(TarEntry(path: "etc/", kind: .directory), []),
-                                 (TarEntry(path: "bin/busybox", kind: .regular), content)])
+        let full = try buildTar([
+            (TarEntry(path: "etc/", kind: .directory), []),
+            (TarEntry(path: "bin/busybox", kind: .regular), content),
+        ])
         // Blocks: 0 = etc/, 1 = bin/busybox header, 2...7 = data (3000 bytes + padding), 8...9 = end.
         let cases: [(cut: Int, expect: String)] = [
             (512 + 100, "unexpected end of data in the header after entry \"etc/\""),
             (1024 + 1000, "unexpected end of data in entry \"bin/busybox\""),
             (1024 + 3000, "unexpected end of data in entry \"bin/busybox\""),  // inside the padding
-            (1024 + 3072, "unexpected end of data after entry \"bin/busybox\""), // a block boundary, no end marker
+            (1024 + 3072, "unexpected end of data after entry \"bin/busybox\""),  // a block boundary, no end marker
         ]
         for (cut, expect) in cases {
             let error = failure { () throws(BerthError) in try readTar(Array(full.prefix(cut)), name: "busybox.tar") }
-            #expect(error?.message == "read archive busybox.tar: truncated archive: \(expect); the file is incomplete, copy it again",
-                    "cut at \(cut): \(String(describing: error))")
+            #expect(
+                error?.message == "read archive busybox.tar: truncated archive: \(expect); the file is incomplete, copy it again",
+                "cut at \(cut): \(String(describing: error))")
         }
         #expect(try readTar(full).count == 2)
-        #expect(try readTar(Array(full.prefix(1024 + 3072 + 512))).count == 2) // one zero block is enough
+        #expect(try readTar(Array(full.prefix(1024 + 3072 + 512))).count == 2)  // one zero block is enough
     }
 
     @Test("a corrupted header checksum is refused, a signed-sum checksum is accepted")
     func checksums() throws {
-        var bytes = try buildTar([(TarEntry(path: "a", kind: .regular), Array("x".utf8)),
-                                  (TarEntry(path: "b", kind: .regular), Array("y".utf8))])
+        var bytes = try buildTar([
+            (TarEntry(path: "a", kind: .regular), Array("x".utf8)),
+            (TarEntry(path: "b", kind: .regular), Array("y".utf8)),
+        ])
         bytes[1024 + 10] = UInt8(ascii: "Z")
         let error = failure { () throws(BerthError) in try readTar(bytes) }
         #expect(error?.message.contains("bad header checksum after entry \"a\"") == true, "\(String(describing: error))")
@@ -177,10 +188,14 @@ struct TarReaderTests {
         var bytes = try buildTar([(TarEntry(path: "sparse.img", kind: .regular), [])])
         bytes[156] = UInt8(ascii: "S")
         bytes.withUnsafeMutableBytes { TarFormat.writeChecksum(UnsafeMutableRawBufferPointer(rebasing: $0[..<512])) }
-        #expect(failure { () throws(BerthError) in try readTar(bytes) }?.message.contains("entry \"sparse.img\" is a GNU sparse file") == true)
+        #expect(
+            failure { () throws(BerthError) in try readTar(bytes) }?.message.contains("entry \"sparse.img\" is a GNU sparse file")
+                == true)
         bytes[156] = UInt8(ascii: "V")
         bytes.withUnsafeMutableBytes { TarFormat.writeChecksum(UnsafeMutableRawBufferPointer(rebasing: $0[..<512])) }
-        #expect(failure { () throws(BerthError) in try readTar(bytes) }?.message.contains("entry \"sparse.img\" has unsupported type 'V'") == true)
+        #expect(
+            failure { () throws(BerthError) in try readTar(bytes) }?.message.contains(
+                "entry \"sparse.img\" has unsupported type 'V'") == true)
     }
 
     @Test("base-256 numeric fields and global pax headers are honoured")

@@ -9,17 +9,30 @@ struct TemplateErrorTests {
 
     @Test("an unknown field of a typed row is Go's can't-evaluate error, with line and column")
     func unknownField() {
-        #expect(F.error("{{.Foo}}") == "Template parsing error: template: :1:2: executing \"\" at <.Foo>: can't evaluate field Foo in type *formatter.ContainerContext")
-        #expect(F.error("x\n  {{ .Names.Foo }}") == "Template parsing error: template: :2:5: executing \"\" at <.Names.Foo>: can't evaluate field Foo in type string")
+        #expect(
+            F.error("{{.Foo}}")
+                == "Template parsing error: template: :1:2: executing \"\" at <.Foo>: can't evaluate field Foo in type *formatter.ContainerContext"
+        )
+        #expect(
+            F.error("x\n  {{ .Names.Foo }}")
+                == "Template parsing error: template: :2:5: executing \"\" at <.Names.Foo>: can't evaluate field Foo in type string"
+        )
     }
 
     @Test("an unknown key of an inspect record is Go's map-has-no-entry error")
     func unknownKey() {
-        #expect(F.error("{{.Foo}}", TemplateValue(F.inspect)) == "Template parsing error: template: :1:2: executing \"\" at <.Foo>: map has no entry for key \"Foo\"")
-        #expect(F.error("{{.State.Nope}}", TemplateValue(F.inspect)) == "Template parsing error: template: :1:2: executing \"\" at <.State.Nope>: map has no entry for key \"Nope\"")
+        #expect(
+            F.error("{{.Foo}}", TemplateValue(F.inspect))
+                == "Template parsing error: template: :1:2: executing \"\" at <.Foo>: map has no entry for key \"Foo\"")
+        #expect(
+            F.error("{{.State.Nope}}", TemplateValue(F.inspect))
+                == "Template parsing error: template: :1:2: executing \"\" at <.State.Nope>: map has no entry for key \"Nope\"")
         // Labels is a Go map in Docker's types: a missing label is <no value>, not an error.
         #expect(F.error("{{.Config.Labels.nope}} {{.NetworkSettings.Networks.nope}}", TemplateValue(F.inspect)) == nil)
-        #expect(F.error("{{.Config.Entrypoint.X}}", TemplateValue(F.inspect)) == "Template parsing error: template: :1:2: executing \"\" at <.Config.Entrypoint.X>: nil pointer evaluating interface {}.X")
+        #expect(
+            F.error("{{.Config.Entrypoint.X}}", TemplateValue(F.inspect))
+                == "Template parsing error: template: :1:2: executing \"\" at <.Config.Entrypoint.X>: nil pointer evaluating interface {}.X"
+        )
     }
 
     @Test("parse errors: undefined functions and variables, unclosed actions and blocks, stray ends")
@@ -37,10 +50,21 @@ struct TemplateErrorTests {
 
     @Test("wrong argument counts and types name the function or the argument")
     func arguments() {
-        #expect(F.error(#"{{upper "a" "b"}}"#) == "Template parsing error: template: :1:2: executing \"\" at <upper>: wrong number of args for upper: want 1 got 2")
-        #expect(F.error("{{upper 1}}") == "Template parsing error: template: :1:8: executing \"\" at <1>: wrong type for value; expected string; got int")
-        #expect(F.error("{{.Names 1}}") == "Template parsing error: template: :1:2: executing \"\" at <.Names>: Names has arguments but cannot be invoked as function")
-        #expect(F.error("{{range .N}}{{end}}", .map([("N", .string("x"))], strict: false)) == "Template parsing error: template: :1:8: executing \"\" at <.N>: range can't iterate over x")
+        #expect(
+            F.error(#"{{upper "a" "b"}}"#)
+                == "Template parsing error: template: :1:2: executing \"\" at <upper>: wrong number of args for upper: want 1 got 2"
+        )
+        #expect(
+            F.error("{{upper 1}}")
+                == "Template parsing error: template: :1:8: executing \"\" at <1>: wrong type for value; expected string; got int"
+        )
+        #expect(
+            F.error("{{.Names 1}}")
+                == "Template parsing error: template: :1:2: executing \"\" at <.Names>: Names has arguments but cannot be invoked as function"
+        )
+        #expect(
+            F.error("{{range .N}}{{end}}", .map([("N", .string("x"))], strict: false))
+                == "Template parsing error: template: :1:8: executing \"\" at <.N>: range can't iterate over x")
     }
 
     @Test("every template error exits 1, as Docker's CLI")
@@ -61,7 +85,9 @@ struct TemplateLimitTests {
     func hugeRange() {
         let message = F.error("{{range 1000000000000}}" + String(repeating: "x", count: 4096) + "{{end}}")
         #expect(message?.hasSuffix("output is larger than 64MB; narrow the template") == true, "\(String(describing: message))")
-        #expect(F.error(#"{{pad "x" 9223372036854775807 9223372036854775807}}"#)?.contains("error calling pad: strings: Repeat output length overflow") == true)
+        #expect(
+            F.error(#"{{pad "x" 9223372036854775807 9223372036854775807}}"#)?.contains(
+                "error calling pad: strings: Repeat output length overflow") == true)
     }
 
     @Test("printf widths and precisions past a million end the format as Go's does (NOVERB), not a padding spree")

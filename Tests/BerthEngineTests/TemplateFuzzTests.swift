@@ -36,9 +36,11 @@ struct TemplateFuzzTests {
                 _ = try template.render(TemplateFixtures.inspect)
                 _ = template.header(titles: ["Names": "NAMES"])
             } catch {
-                #expect(error.exitCode(engine: ExitCode.general) == 1 && error.message.hasPrefix("Template parsing error: template: :")
+                #expect(
+                    error.exitCode(engine: ExitCode.general) == 1
+                        && error.message.hasPrefix("Template parsing error: template: :")
                         && !error.message.contains("\n") || error.message.contains("\n") && format.contains("\n"),
-                        "\(format): \(error.message)")
+                    "\(format): \(error.message)")
             }
         }
     }

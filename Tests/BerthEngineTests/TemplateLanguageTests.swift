@@ -17,7 +17,8 @@ struct TemplateLanguageTests {
     func literals() throws {
         #expect(try F.run(#"{{"a\tb\"c\u00e9"}}"#) == "a\tb\"c\u{e9}")
         #expect(try F.run("{{`a\\tb`}}") == "a\\tb")
-        #expect(try F.run("{{'a'}} {{1}} {{-2}} {{1.5}} {{0x10}} {{1e3}} {{1.0}} {{1e6}} {{0.00001}} {{123456.0}}")
+        #expect(
+            try F.run("{{'a'}} {{1}} {{-2}} {{1.5}} {{0x10}} {{1e3}} {{1.0}} {{1e6}} {{0.00001}} {{123456.0}}")
                 == "97 1 -2 1.5 16 1000 1 1e+06 1e-05 123456")
         #expect(try F.run("{{true}} {{false}}") == "true false")
     }
@@ -53,7 +54,8 @@ struct TemplateLanguageTests {
     func variables() throws {
         #expect(try F.run(#"{{$x := "a"}}{{$x}}{{$x = "b"}}{{$x}}"#) == "ab")
         #expect(try F.run(#"{{$x := 1}}{{range .List}}{{$x = 2}}{{end}}{{$x}}"#) == "2")
-        #expect(F.error(#"{{if .T}}{{$y := 1}}{{end}}{{$y}}"#) == "Template parsing error: template: :1: undefined variable \"$y\"")
+        #expect(
+            F.error(#"{{if .T}}{{$y := 1}}{{end}}{{$y}}"#) == "Template parsing error: template: :1: undefined variable \"$y\"")
     }
 
     @Test("pipelines pass the value as the last argument; parentheses group; fields chain off them")
@@ -71,7 +73,9 @@ struct TemplateLanguageTests {
         #expect(try F.inspect("{{.ID}} {{.Id}} {{.Name}}") == "0ed8af693146ebb7 0ed8af693146ebb7 /web")
         #expect(try F.inspect("{{if eq .State.ExitCode 137}}killed{{end}} {{.State.Running}}") == "killed false")
         #expect(try F.inspect("{{.Config.Cmd}} {{len .Config.Cmd}} {{index .Config.Cmd 2}}") == "[sh -c echo hi] 3 echo hi")
-        #expect(try F.inspect("{{.Config.Labels}} {{.Config.Entrypoint}} {{json .Config.Entrypoint}}") == "map[a:1 b:2] <no value> null")
+        #expect(
+            try F.inspect("{{.Config.Labels}} {{.Config.Entrypoint}} {{json .Config.Entrypoint}}")
+                == "map[a:1 b:2] <no value> null")
         #expect(try F.inspect("{{range $k, $v := .Config.Labels}}{{$k}}={{$v}};{{end}}") == "a=1;b=2;")
     }
 
@@ -79,9 +83,16 @@ struct TemplateLanguageTests {
     func labelMethod() throws {
         let row = TemplateObject.context("*volume.volumeContext", .object([("Name", .string("v1"))]), labels: [("tier", "db")])
         #expect(try F.run(#"{{.Label "tier"}}|{{.Label "nope"}}|{{"tier" | .Label}}"#, row) == "db||db")
-        let table = try Template(#"table {{.Name}}\t{{.Label "com.example.db-tier"}}"#).renderAll([row], titles: ["Name": "VOLUME NAME"])
+        let table = try Template(#"table {{.Name}}\t{{.Label "com.example.db-tier"}}"#).renderAll(
+            [row], titles: ["Name": "VOLUME NAME"])
         #expect(table == "VOLUME NAME   DB TIER\nv1\n", "\(table)")
-        #expect(F.error("{{.Label}}", row) == "Template parsing error: template: :1:2: executing \"\" at <.Label>: wrong number of args for Label: want 1 got 0")
-        #expect(F.error(#"{{.Label "a" "b"}}"#, row) == "Template parsing error: template: :1:2: executing \"\" at <.Label>: wrong number of args for Label: want 1 got 2")
+        #expect(
+            F.error("{{.Label}}", row)
+                == "Template parsing error: template: :1:2: executing \"\" at <.Label>: wrong number of args for Label: want 1 got 0"
+        )
+        #expect(
+            F.error(#"{{.Label "a" "b"}}"#, row)
+                == "Template parsing error: template: :1:2: executing \"\" at <.Label>: wrong number of args for Label: want 1 got 2"
+        )
     }
 }

@@ -15,21 +15,27 @@ struct ArchiveExtractionTests {
     }
 
     private func xattr(_ path: String, _ name: String) -> String {
-        runProcess(["python3", "-c", "import os,sys; sys.stdout.write(os.getxattr(sys.argv[1], sys.argv[2], "
-            + "follow_symlinks=False).decode())", path, name]).stdout
+        runProcess([
+            "python3", "-c",
+            "import os,sys; sys.stdout.write(os.getxattr(sys.argv[1], sys.argv[2], "
+                + "follow_symlinks=False).decode())", path, name,
+        ]).stdout
     }
 
     /// Builds an archive from entries with TarWriter and extracts it into
     /// `layer`; returns the error, if any.
-    private func extract(_ entries: [(TarEntry, [UInt8])], into layer: String,
-                         whiteouts: Bool = false) -> BerthError? {
+    private func extract(
+        _ entries: [(TarEntry, [UInt8])], into layer: String,
+        whiteouts: Bool = false
+    ) -> BerthError? {
         do {
             let sink = MemorySink()
             let writer = TarWriter(sink)
             for (entry, content) in entries { try writer.append(entry, content: content) }
             try writer.finish()
-            _ = try LayerExtractor(convertWhiteouts: whiteouts).extract(from: MemorySource(sink.bytes), name: "evil.tar",
-                                                                       into: layer)
+            _ = try LayerExtractor(convertWhiteouts: whiteouts).extract(
+                from: MemorySource(sink.bytes), name: "evil.tar",
+                into: layer)
             return nil
         } catch {
             return error
@@ -80,8 +86,10 @@ struct ArchiveExtractionTests {
         #expect(sh(setup).status == 0, "\(sh(setup).stderr)")
         let summary = try LayerExtractor().extract(archive: base + "/layer.tar", into: layer)
 
-        let names = ["odd", "suid", "sgid", "sticky", "dir", "dir/sub", "rel", "abs", "dir/hl1", "hl2", "fifo", "null",
-                     "dir/sub/attrs"]
+        let names = [
+            "odd", "suid", "sgid", "sticky", "dir", "dir/sub", "rel", "abs", "dir/hl1", "hl2", "fifo", "null",
+            "dir/sub/attrs",
+        ]
         for name in names {
             guard let want = lstatOf(src + "/" + name), let got = lstatOf(layer + "/" + name) else {
                 Issue.record("\(name) missing")
@@ -105,7 +113,7 @@ struct ArchiveExtractionTests {
         let expected = sh("sha256sum \(base)/layer.tar | cut -c1-64").stdout.split(separator: "\n").first.map(String.init) ?? "?"
         #expect(summary.diffID == "sha256:" + expected)
         #expect(summary.uncompressedSize == Int64(lstatOf(base + "/layer.tar")?.st_size ?? -1))
-        #expect(summary.entryCount == names.count + 1) // plus "./"
+        #expect(summary.entryCount == names.count + 1)  // plus "./"
 
         // The same layer gzip-compressed has the same diff ID.
         mkdir(base + "/gz", 0o755)
@@ -128,7 +136,8 @@ struct ArchiveExtractionTests {
         let (base, layer) = scratch("escape-dotdot")
         defer { removeTree(base) }
         let error = extract([(TarEntry(path: "a/", kind: .directory), []), file(name)], into: layer)
-        #expect(error?.message == "extract evil.tar: archive entry \"\(name)\" escapes the layer root; refusing an unsafe archive")
+        #expect(
+            error?.message == "extract evil.tar: archive entry \"\(name)\" escapes the layer root; refusing an unsafe archive")
         #expect(!fileExists(base + "/escape"))
         #expect(!fileExists(FileSystem.parent(of: base) + "/escape"))
     }
@@ -145,8 +154,10 @@ struct ArchiveExtractionTests {
         // The layer has its own copy of the directory: the write lands there.
         let (base2, layer2) = scratch("escape-symlink2")
         defer { removeTree(base2) }
-        #expect(extract([(TarEntry(path: host + "/", kind: .directory), []), symlink("link", host), file("link/evil")],
-                        into: layer2) == nil)
+        #expect(
+            extract(
+                [(TarEntry(path: host + "/", kind: .directory), []), symlink("link", host), file("link/evil")],
+                into: layer2) == nil)
         #expect(!fileExists(host + "/evil"))
         #expect(readFile(layer2 + host + "/evil") == "evil\n")
     }
@@ -172,8 +183,9 @@ struct ArchiveExtractionTests {
         #expect(lstatOf("/etc/passwd")?.st_mtim.tv_sec == before?.st_mtim.tv_sec)
     }
 
-    @Test("hard links out of the layer are refused and the host file keeps its link count",
-          arguments: ["../../etc/passwd", "/etc/passwd", "etc/passwd"])
+    @Test(
+        "hard links out of the layer are refused and the host file keeps its link count",
+        arguments: ["../../etc/passwd", "/etc/passwd", "etc/passwd"])
     func hardLinkEscape(target: String) {
         let (base, layer) = scratch("escape-hardlink")
         defer { removeTree(base) }
@@ -195,8 +207,9 @@ struct ArchiveExtractionTests {
         #expect(lstatOf(layer + "/pw")?.st_ino == lstatOf(layer + "/etc/passwd")?.st_ino)
         #expect(lstatOf("/etc/passwd")?.st_nlink == links)
         let error = extract([(TarEntry(path: "d/", kind: .directory), []), hardlink("dl", "d")], into: layer)
-        #expect(error?.message == "extract evil.tar: archive entry \"dl\" is a hard link to the directory \"d\"; "
-            + "refusing an unsafe archive")
+        #expect(
+            error?.message == "extract evil.tar: archive entry \"dl\" is a hard link to the directory \"d\"; "
+                + "refusing an unsafe archive")
     }
 
     @Test("a directory replaced by a symlink cannot be written through to the host")
@@ -204,8 +217,9 @@ struct ArchiveExtractionTests {
         let (base, layer) = scratch("escape-replace")
         let host = makeTempDirectory("escape-replace-host")
         defer { removeTree(base); removeTree(host) }
-        _ = extract([(TarEntry(path: "d/", kind: .directory), []), file("d/keep"), symlink("d", host), file("d/evil")],
-                    into: layer)
+        _ = extract(
+            [(TarEntry(path: "d/", kind: .directory), []), file("d/keep"), symlink("d", host), file("d/evil")],
+            into: layer)
         #expect(!fileExists(host + "/evil"))
         #expect(lstatOf(layer + "/d").map { $0.st_mode & S_IFMT } == S_IFLNK)
     }
@@ -216,8 +230,10 @@ struct ArchiveExtractionTests {
         let host = makeTempDirectory("escape-leaf-host")
         defer { removeTree(base); removeTree(host) }
         writeFile(host + "/victim", "original\n")
-        #expect(extract([symlink("x", host + "/victim"), file("x"), symlink("y", host), (TarEntry(path: "y", kind: .directory), [])],
-                        into: layer) == nil)
+        #expect(
+            extract(
+                [symlink("x", host + "/victim"), file("x"), symlink("y", host), (TarEntry(path: "y", kind: .directory), [])],
+                into: layer) == nil)
         #expect(readFile(host + "/victim") == "original\n")
         #expect(readFile(layer + "/x") == "evil\n")
         #expect(lstatOf(layer + "/y").map { $0.st_mode & S_IFMT } == S_IFDIR)
@@ -228,8 +244,10 @@ struct ArchiveExtractionTests {
     func whiteouts() {
         let (base, layer) = scratch("whiteout")
         defer { removeTree(base) }
-        let entries = [(TarEntry(path: "dir/", kind: .directory), []), file("dir/.wh..wh..opq", ""), file(".wh.gone", ""),
-                       file("dir/.wh..wh.plnk", "")]
+        let entries = [
+            (TarEntry(path: "dir/", kind: .directory), []), file("dir/.wh..wh..opq", ""), file(".wh.gone", ""),
+            file("dir/.wh..wh.plnk", ""),
+        ]
         #expect(extract(entries, into: layer, whiteouts: true) == nil)
         #expect(lstatOf(layer + "/gone").map { $0.st_mode & S_IFMT } == S_IFCHR)
         #expect(lstatOf(layer + "/gone")?.st_rdev == 0)
@@ -275,8 +293,9 @@ struct ArchiveExtractionTests {
                 _ = try LayerExtractor().extract(archive: base + "/busybox.tar", into: layer)
                 Issue.record("a truncated archive extracted")
             } catch {
-                #expect(error.message == "read archive \(base)/busybox.tar: truncated archive: unexpected end of data in "
-                    + "entry \"bin/busybox\"; the file is incomplete, copy it again")
+                #expect(
+                    error.message == "read archive \(base)/busybox.tar: truncated archive: unexpected end of data in "
+                        + "entry \"bin/busybox\"; the file is incomplete, copy it again")
             }
             _ = extract([file("../x")], into: layer)
         }

@@ -13,8 +13,9 @@ struct BenchTests {
         importBusybox(root)
         let out = root + "/out"
         sh("mkdir -p \(out)")
-        let run = berth(root, "bench", "--isolation", "namespaces,chroot", "--storage", "overlay,copy", "-n", "2",
-                        "--csv", out + "/b.csv", "--json", out + "/b.json", "--svg", out + "/b.svg")
+        let run = berth(
+            root, "bench", "--isolation", "namespaces,chroot", "--storage", "overlay,copy", "-n", "2",
+            "--csv", out + "/b.csv", "--json", out + "/b.json", "--svg", out + "/b.svg")
         #expect(run.status == 0, "bench: \(run.stderr)")
         let rows = lines(run.stdout)
         #expect(cells(rows[0]) == ["COMBINATION", "OPERATION", "N", "MEDIAN", "P95", "MIN", "MAX"])
@@ -32,7 +33,9 @@ struct BenchTests {
         #expect(json.arrayValue?.count == 4 * 5 + 2)
         #expect(readFile(out + "/b.svg").contains("<svg") && readFile(out + "/b.svg").contains("chroot/copy/busybox"))
         // The point of the experiment: a copy container costs the image, an overlay one almost nothing.
-        let disk = json.arrayValue!.filter { $0["operation"]?.stringValue == "disk" && $0["isolation"]?.stringValue == "namespaces" }
+        let disk = json.arrayValue!.filter {
+            $0["operation"]?.stringValue == "disk" && $0["isolation"]?.stringValue == "namespaces"
+        }
         let overlay = disk.first { $0["storage"]?.stringValue == "overlay" }?["median"]?.intValue ?? 0
         let copy = disk.first { $0["storage"]?.stringValue == "copy" }?["median"]?.intValue ?? 0
         #expect(copy > 1_500_000 && overlay < 200_000, "copy \(copy) B vs overlay \(overlay) B")
@@ -46,8 +49,10 @@ struct BenchTests {
         defer { removeTree(root) }
         importBusybox(root)
         let pidFile = root + "/pid"
-        let status = runProcess(["/bin/sh", "-c",
-            "\(shellQuote(berthBinary)) --root \(shellQuote(root)) bench -n 1000 & echo $! > \(pidFile); sleep 1.5; kill -INT $!; wait $!"]).status
+        let status = runProcess([
+            "/bin/sh", "-c",
+            "\(shellQuote(berthBinary)) --root \(shellQuote(root)) bench -n 1000 & echo $! > \(pidFile); sleep 1.5; kill -INT $!; wait $!",
+        ]).status
         #expect(status == 130)
         #expect(berth(root, "ps", "-aq").stdout.isEmpty, "containers left after Ctrl-C")
         #expect(mounts(under: root).isEmpty)

@@ -49,8 +49,9 @@ struct DeviceTests {
 
     /// Runs `script` in a new container with `args` (and `env`, for BERTH_CGROUP).
     private func run(_ root: String, _ args: [String], _ script: String, env: [String: String] = [:]) -> ProcessResult {
-        runProcess([berthBinary, "--root", root, "run", "--rm", "--network", "none"] + args + ["busybox", "sh", "-c", script],
-                   environment: env)
+        runProcess(
+            [berthBinary, "--root", root, "run", "--rm", "--network", "none"] + args + ["busybox", "sh", "-c", script],
+            environment: env)
     }
 
     /// mknod of the loop device and of /dev/kmsg, then reading each: the
@@ -63,35 +64,46 @@ struct DeviceTests {
 
     private func expectDenied(_ r: ProcessResult, _ what: String, sourceLocation: SourceLocation = #_sourceLocation) {
         #expect(r.status == 0, "\(what): \(r.stderr)", sourceLocation: sourceLocation)
-        #expect(!r.stdout.contains("berthloop") && !r.stdout.contains("blk-read") && !r.stdout.contains("kmsg-read")
+        #expect(
+            !r.stdout.contains("berthloop") && !r.stdout.contains("blk-read") && !r.stdout.contains("kmsg-read")
                 && !r.stdout.contains("blk-written"),
-                "\(what): a mknod'ed host device was opened: \(r.stdout)", sourceLocation: sourceLocation)
-        #expect(r.stderr.contains("/tmp/blk: Operation not permitted") && r.stderr.contains("/tmp/kmsg: Operation not permitted"),
-                "\(what): EPERM on open: \(r.stderr)", sourceLocation: sourceLocation)
+            "\(what): a mknod'ed host device was opened: \(r.stdout)", sourceLocation: sourceLocation)
+        #expect(
+            r.stderr.contains("/tmp/blk: Operation not permitted") && r.stderr.contains("/tmp/kmsg: Operation not permitted"),
+            "\(what): EPERM on open: \(r.stderr)", sourceLocation: sourceLocation)
     }
 
     @Test("a mknod'ed host block device and /dev/kmsg cannot be opened; null, zero, urandom and tty (-t) work")
     func defaultsDeny() {
         withLoop { root, loop in
             expectDenied(run(root, [], probe(loop)), "namespaces, cgroup v1")
-            let basics = run(root, [], "echo x > /dev/null && head -c 4 /dev/zero | wc -c && head -c 4 /dev/urandom | wc -c && head -c 4 /dev/full | wc -c")
-            #expect(basics.status == 0 && basics.stdout == "4\n4\n4\n", "null, zero, urandom, full: \(basics.stdout) \(basics.stderr)")
+            let basics = run(
+                root, [],
+                "echo x > /dev/null && head -c 4 /dev/zero | wc -c && head -c 4 /dev/urandom | wc -c && head -c 4 /dev/full | wc -c"
+            )
+            #expect(
+                basics.status == 0 && basics.stdout == "4\n4\n4\n", "null, zero, urandom, full: \(basics.stdout) \(basics.stderr)"
+            )
             let tty = run(root, ["-t"], "echo on-the-tty > /dev/tty")
             #expect(tty.status == 0 && tty.stdout.contains("on-the-tty"), "/dev/tty with -t: \(tty.stdout) \(tty.stderr)")
             let cgroup = berth(root, "run", "-d", "--name", "list", "--network", "none", "busybox", "sleep", "60")
             #expect(cgroup.status == 0)
             let id = berth(root, "inspect", "-f", "{{.Id}}", "list").stdout.trimmingSpacesAndNewlines
             let list = readFile("/sys/fs/cgroup/devices/berth/\(id)/devices.list")
-            #expect(list.contains("c 1:3 rwm") && list.contains("c 136:* rwm") && list.contains("b *:* m") && !list.contains("a *:*"),
-                    "the container's v1 devices.list is Docker's: \(list)")
+            #expect(
+                list.contains("c 1:3 rwm") && list.contains("c 136:* rwm") && list.contains("b *:* m") && !list.contains("a *:*"),
+                "the container's v1 devices.list is Docker's: \(list)")
         }
     }
 
     @Test("--privileged may open every device, as in Docker; the default container next to it still may not")
     func privilegedDevices() {
         withLoop { root, loop in
-            let privileged = run(root, ["--privileged"], "mknod /tmp/blk b \(loop.major) \(loop.minor) && head -c 9 /tmp/blk && echo ' blk-read'")
-            #expect(privileged.stdout.contains("blk-read"), "--privileged reads the loop device: \(privileged.stdout) \(privileged.stderr)")
+            let privileged = run(
+                root, ["--privileged"], "mknod /tmp/blk b \(loop.major) \(loop.minor) && head -c 9 /tmp/blk && echo ' blk-read'")
+            #expect(
+                privileged.stdout.contains("blk-read"),
+                "--privileged reads the loop device: \(privileged.stdout) \(privileged.stderr)")
             expectDenied(run(root, [], probe(loop)), "a default container beside it")
         }
     }
@@ -100,24 +112,33 @@ struct DeviceTests {
     func deviceFlag() {
         withLoop { root, loop in
             let read = run(root, ["--device", "\(loop.device):/dev/xloop"], "ls -l /dev/xloop && head -c 9 /dev/xloop")
-            #expect(read.status == 0 && read.stdout.hasSuffix("berthloop") && read.stdout.contains("\(loop.major),"),
-                    "--device: \(read.stdout) \(read.stderr)")
-            let readOnly = run(root, ["--device", "\(loop.device):/dev/xloop:r"],
-                               "head -c 9 /dev/xloop && echo; echo x > /dev/xloop && echo written; true")
-            #expect(readOnly.stdout == "berthloop\n" && readOnly.stderr.contains("Operation not permitted"),
-                    "--device :r: \(readOnly.stdout) \(readOnly.stderr)")
+            #expect(
+                read.status == 0 && read.stdout.hasSuffix("berthloop") && read.stdout.contains("\(loop.major),"),
+                "--device: \(read.stdout) \(read.stderr)")
+            let readOnly = run(
+                root, ["--device", "\(loop.device):/dev/xloop:r"],
+                "head -c 9 /dev/xloop && echo; echo x > /dev/xloop && echo written; true")
+            #expect(
+                readOnly.stdout == "berthloop\n" && readOnly.stderr.contains("Operation not permitted"),
+                "--device :r: \(readOnly.stdout) \(readOnly.stderr)")
             let inspect = berth(root, "create", "--name", "dev", "--device", loop.device, "busybox")
             #expect(inspect.status == 0)
-            #expect(berth(root, "inspect", "-f", "{{json .HostConfig.Devices}}", "dev").stdout
-                    == "[{\"PathOnHost\":\"\(loop.device)\",\"PathInContainer\":\"\(loop.device)\",\"CgroupPermissions\":\"rwm\"}]\n")
-            expectOneErrorLine(berth(root, "run", "--rm", "--device", "/dev/berth-no-such-device", "busybox", "true"),
-                               naming: ["error gathering device information", "/dev/berth-no-such-device", "no such file"], status: 125)
-            expectOneErrorLine(berth(root, "run", "--rm", "--device", "\(loop.device):/dev/x:rwx", "busybox", "true"),
-                               naming: ["bad mode specified: rwx"], status: 125)
-            expectOneErrorLine(berth(root, "run", "--rm", "--device", "\(loop.device):dev/x", "busybox", "true"),
-                               naming: ["dev/x is not an absolute path"], status: 125)
-            expectOneErrorLine(berth(root, "run", "--rm", "--device", "/etc/hostname", "busybox", "true"),
-                               naming: ["/etc/hostname", "not a device"], status: 125)
+            #expect(
+                berth(root, "inspect", "-f", "{{json .HostConfig.Devices}}", "dev").stdout
+                    == "[{\"PathOnHost\":\"\(loop.device)\",\"PathInContainer\":\"\(loop.device)\",\"CgroupPermissions\":\"rwm\"}]\n"
+            )
+            expectOneErrorLine(
+                berth(root, "run", "--rm", "--device", "/dev/berth-no-such-device", "busybox", "true"),
+                naming: ["error gathering device information", "/dev/berth-no-such-device", "no such file"], status: 125)
+            expectOneErrorLine(
+                berth(root, "run", "--rm", "--device", "\(loop.device):/dev/x:rwx", "busybox", "true"),
+                naming: ["bad mode specified: rwx"], status: 125)
+            expectOneErrorLine(
+                berth(root, "run", "--rm", "--device", "\(loop.device):dev/x", "busybox", "true"),
+                naming: ["dev/x is not an absolute path"], status: 125)
+            expectOneErrorLine(
+                berth(root, "run", "--rm", "--device", "/etc/hostname", "busybox", "true"),
+                naming: ["/etc/hostname", "not a device"], status: 125)
             #expect(berth(root, "ps", "-a", "--format", "{{.Names}}").stdout == "dev\n", "refused runs leave no container")
         }
     }
@@ -129,8 +150,10 @@ struct DeviceTests {
             let probe = run(root, [], probe(loop) + "; cat /proc/self/cgroup", env: env)
             #expect(probe.stdout.contains("0::/berth/"), "the v2 path was taken: \(probe.stdout)")
             expectDenied(probe, "namespaces, cgroup v2")
-            let basics = run(root, [], "echo x > /dev/null && head -c 4 /dev/zero | wc -c && head -c 4 /dev/urandom | wc -c", env: env)
-            #expect(basics.status == 0 && basics.stdout == "4\n4\n", "null, zero, urandom on v2: \(basics.stdout) \(basics.stderr)")
+            let basics = run(
+                root, [], "echo x > /dev/null && head -c 4 /dev/zero | wc -c && head -c 4 /dev/urandom | wc -c", env: env)
+            #expect(
+                basics.status == 0 && basics.stdout == "4\n4\n", "null, zero, urandom on v2: \(basics.stdout) \(basics.stderr)")
             let read = run(root, ["--device", "\(loop.device):/dev/xloop:rw"], "head -c 9 /dev/xloop", env: env)
             #expect(read.status == 0 && read.stdout == "berthloop", "--device on v2: \(read.stdout) \(read.stderr)")
         }
@@ -141,8 +164,10 @@ struct DeviceTests {
         withLoop { root, loop in
             for runtime in ["runc", "crun"] {
                 expectDenied(run(root, ["--isolation", "oci:\(runtime)"], probe(loop)), "oci:\(runtime)")
-                let read = run(root, ["--isolation", "oci:\(runtime)", "--device", "\(loop.device):/dev/xloop"], "head -c 9 /dev/xloop")
-                #expect(read.status == 0 && read.stdout == "berthloop", "--device under \(runtime): \(read.stdout) \(read.stderr)")
+                let read = run(
+                    root, ["--isolation", "oci:\(runtime)", "--device", "\(loop.device):/dev/xloop"], "head -c 9 /dev/xloop")
+                #expect(
+                    read.status == 0 && read.stdout == "berthloop", "--device under \(runtime): \(read.stdout) \(read.stderr)")
             }
         }
     }

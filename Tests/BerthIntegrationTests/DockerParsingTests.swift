@@ -6,8 +6,9 @@ import Glibc
 
 /// Issue #24's parsing items: what a Docker user's everyday command lines
 /// mean, checked on the real binary.
-@Suite("Docker's parsing: -h, -e, env files, commit, tmpfs options, -u", .serialized,
-       .enabled(if: isRoot, "needs root for namespaces, mounts and cgroups"))
+@Suite(
+    "Docker's parsing: -h, -e, env files, commit, tmpfs options, -u", .serialized,
+    .enabled(if: isRoot, "needs root for namespaces, mounts and cgroups"))
 struct DockerParsingTests {
     @Test("-h is --hostname on run and create; --help is still help")
     func hostnameShortFlag() {
@@ -29,9 +30,12 @@ struct DockerParsingTests {
                 let r = s.berth(["exec"] + bad + ["env", "true"])
                 expectOneErrorLine(r, naming: ["invalid environment variable"], status: 125)
             }
-            let copied = runProcess([berthBinary, "--root", s.root, "exec", "-e", "FROMHOST", "-e", "UNSET_HERE", "env",
-                                     "sh", "-c", "echo [$FROMHOST]; env | grep -c UNSET_HERE"],
-                                    environment: ["FROMHOST": "yes"])
+            let copied = runProcess(
+                [
+                    berthBinary, "--root", s.root, "exec", "-e", "FROMHOST", "-e", "UNSET_HERE", "env",
+                    "sh", "-c", "echo [$FROMHOST]; env | grep -c UNSET_HERE",
+                ],
+                environment: ["FROMHOST": "yes"])
             #expect(copied.stdout == "[yes]\n0\n", "\(copied.stdout) \(copied.stderr)")
             let term = s.berth("exec", "-t", "-e", "TERM=foo", "env", "sh", "-c", "echo $TERM")
             #expect(term.stdout.hasPrefix("foo"), "exec -t keeps the caller's TERM: \(term.stdout)")
@@ -44,13 +48,17 @@ struct DockerParsingTests {
             let dir = makeTempDirectory("envfile")
             defer { removeTree(dir) }
             writeFile(dir + "/ok.env", "\u{FEFF}A=1\r\n   B=two words\r\n# a comment\r\n\r\nC\nD\n")
-            let r = runProcess([berthBinary, "--root", s.root, "run", "--rm", "--env-file", dir + "/ok.env", "busybox",
-                                "sh", "-c", "echo \"[$A][$B][$C]\"; env | grep -c '^D='"], environment: ["C": "from-host"])
+            let r = runProcess(
+                [
+                    berthBinary, "--root", s.root, "run", "--rm", "--env-file", dir + "/ok.env", "busybox",
+                    "sh", "-c", "echo \"[$A][$B][$C]\"; env | grep -c '^D='",
+                ], environment: ["C": "from-host"])
             #expect(r.stdout == "[1][two words][from-host]\n0\n", "\(r.stdout) \(r.stderr)")
             writeFile(dir + "/bad.env", "A=1\nexport K=5\n")
             let before = s.berth("ps", "-aq").stdout
-            expectOneErrorLine(s.berth("run", "--rm", "--env-file", dir + "/bad.env", "busybox", "true"),
-                               naming: ["'export K' contains whitespaces", "line 2"], status: 125)
+            expectOneErrorLine(
+                s.berth("run", "--rm", "--env-file", dir + "/bad.env", "busybox", "true"),
+                naming: ["'export K' contains whitespaces", "line 2"], status: 125)
             #expect(s.berth("ps", "-aq").stdout == before, "nothing was created")
         }
     }
@@ -58,11 +66,16 @@ struct DockerParsingTests {
     @Test("commit keeps the container's -e, -w and -u; VOLUME in shell form is a path")
     func commitKeepsConfig() {
         withStore { s in
-            #expect(s.berth("run", "-d", "--name", "src", "-e", "FOO=bar", "-w", "/tmp", "-u", "1000:1000",
-                            "busybox", "sleep", "60").status == 0)
+            #expect(
+                s.berth(
+                    "run", "-d", "--name", "src", "-e", "FOO=bar", "-w", "/tmp", "-u", "1000:1000",
+                    "busybox", "sleep", "60"
+                ).status == 0)
             #expect(s.berth("commit", "-c", "VOLUME /data /logs", "src", "snap:1").status == 0)
-            let config = s.berth("inspect", "-f", "{{json .Config.Env}} {{.Config.WorkingDir}} {{.Config.User}} {{json .Config.Volumes}}",
-                                 "snap:1").stdout
+            let config = s.berth(
+                "inspect", "-f", "{{json .Config.Env}} {{.Config.WorkingDir}} {{.Config.User}} {{json .Config.Volumes}}",
+                "snap:1"
+            ).stdout
             #expect(config.contains("\"FOO=bar\"") && !config.contains("HOSTNAME="), "\(config)")
             #expect(config.contains(" /tmp 1000:1000 {\"/data\":{},\"/logs\":{}}"), "\(config)")
             let run = s.berth("run", "--rm", "snap:1", "sh", "-c", "echo $FOO; pwd; id -u")
@@ -73,20 +86,27 @@ struct DockerParsingTests {
     @Test("--tmpfs options: ro is read-only; Docker's documented rw,noexec,nosuid,size= and exec work; a bad word is refused")
     func tmpfsOptions() {
         withStore { s in
-            let ro = s.berth("run", "--rm", "--tmpfs", "/tmp:ro", "busybox", "sh", "-c",
-                             "touch /tmp/x 2>/dev/null && echo wrote || echo refused; grep ' /tmp ' /proc/mounts")
+            let ro = s.berth(
+                "run", "--rm", "--tmpfs", "/tmp:ro", "busybox", "sh", "-c",
+                "touch /tmp/x 2>/dev/null && echo wrote || echo refused; grep ' /tmp ' /proc/mounts")
             #expect(ro.stdout.hasPrefix("refused\ntmpfs /tmp tmpfs ro,"), "\(ro.stdout) \(ro.stderr)")
-            let documented = s.berth("run", "--rm", "--tmpfs", "/tmp:rw,noexec,nosuid,size=65536k", "busybox", "sh", "-c",
-                                     "touch /tmp/x && grep ' /tmp ' /proc/mounts")
-            #expect(documented.status == 0 && documented.stdout.contains("rw,nosuid,nodev,noexec"), "\(documented.stdout) \(documented.stderr)")
-            let exec = s.berth("run", "--rm", "--tmpfs", "/tmp:exec", "busybox", "sh", "-c",
-                               "cp /bin/busybox /tmp/true && /tmp/true true && echo ran")
+            let documented = s.berth(
+                "run", "--rm", "--tmpfs", "/tmp:rw,noexec,nosuid,size=65536k", "busybox", "sh", "-c",
+                "touch /tmp/x && grep ' /tmp ' /proc/mounts")
+            #expect(
+                documented.status == 0 && documented.stdout.contains("rw,nosuid,nodev,noexec"),
+                "\(documented.stdout) \(documented.stderr)")
+            let exec = s.berth(
+                "run", "--rm", "--tmpfs", "/tmp:exec", "busybox", "sh", "-c",
+                "cp /bin/busybox /tmp/true && /tmp/true true && echo ran")
             #expect(exec.stdout == "ran\n", "\(exec.stdout) \(exec.stderr)")
-            let noexec = s.berth("run", "--rm", "--tmpfs", "/tmp", "busybox", "sh", "-c",
-                                 "cp /bin/busybox /tmp/true && /tmp/true true 2>/dev/null && echo ran || echo denied")
+            let noexec = s.berth(
+                "run", "--rm", "--tmpfs", "/tmp", "busybox", "sh", "-c",
+                "cp /bin/busybox /tmp/true && /tmp/true true 2>/dev/null && echo ran || echo denied")
             #expect(noexec.stdout == "denied\n", "Docker's default tmpfs is noexec: \(noexec.stdout)")
-            expectOneErrorLine(s.berth("run", "--rm", "--tmpfs", "/tmp:bogus", "busybox", "true"),
-                               naming: ["bogus"], status: 125)
+            expectOneErrorLine(
+                s.berth("run", "--rm", "--tmpfs", "/tmp:bogus", "busybox", "true"),
+                naming: ["bogus"], status: 125)
         }
     }
 
@@ -107,15 +127,17 @@ struct DockerParsingTests {
         // A file server on loopback, ended when the test ends.
         #expect(sh("cd \(dir) && (timeout 60 python3 -m http.server \(port) --bind 127.0.0.1 >/dev/null 2>&1 &)").status == 0)
         defer { sh("pkill -f 'http.server \(port)'") }
-        #expect(eventually(10) {
-            runProcess(["python3", "-c", "import socket; socket.create_connection(('127.0.0.1', \(port)), 1)"]).status == 0
-        }, "the file server listens")
+        #expect(
+            eventually(10) {
+                runProcess(["python3", "-c", "import socket; socket.create_connection(('127.0.0.1', \(port)), 1)"]).status == 0
+            }, "the file server listens")
         let root = dir + "/store"
         let imported = berth(root, "import", "http://127.0.0.1:\(port)/bb.tar", "web:1")
         #expect(imported.status == 0 && imported.stdout.hasPrefix("sha256:"), "\(imported.stdout) \(imported.stderr)")
         #expect(berth(root, "run", "--rm", "--network", "none", "web:1", "echo", "from-url").stdout == "from-url\n")
         let before = berth(root, "images", "-q").stdout
-        expectOneErrorLine(berth(root, "import", "http://127.0.0.1:\(port)/missing.tar", "web:2"), naming: ["404", "missing.tar"])
+        expectOneErrorLine(
+            berth(root, "import", "http://127.0.0.1:\(port)/missing.tar", "web:2"), naming: ["404", "missing.tar"])
         expectOneErrorLine(berth(root, "import", "https://127.0.0.1:\(port)/bb.tar", "web:3"), naming: ["http://", "curl"])
         #expect(berth(root, "images", "-q").stdout == before, "nothing stored")
         #expect(FileSystem.list(root + "/tmp").isEmpty, "no staging left")

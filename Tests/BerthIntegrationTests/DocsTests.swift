@@ -12,8 +12,9 @@ struct DocsTests {
             .split(separator: "\n").map(String.init)
         #expect(commands.count > 20)
         // Section headings: `## images` or `## pause, unpause`.
-        let headings = Set(doc.split(separator: "\n").filter { $0.hasPrefix("## ") }
-            .flatMap { $0.dropFirst(3).split(separator: ",").map { String($0).trimmingSpacesAndNewlines } })
+        let headings = Set(
+            doc.split(separator: "\n").filter { $0.hasPrefix("## ") }
+                .flatMap { $0.dropFirst(3).split(separator: ",").map { String($0).trimmingSpacesAndNewlines } })
         for command in commands {
             #expect(headings.contains(command), "docs/commands.md has no section for \(command)")
         }

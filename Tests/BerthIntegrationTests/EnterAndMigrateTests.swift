@@ -9,7 +9,9 @@ private final class Panes {
     let socket = "berth-attach-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
 
     func open(_ name: String, _ command: String) {
-        let verb = tmux(["has-session"]).status == 0 ? ["new-window", "-d", "-n", name] : ["new-session", "-d", "-s", "t", "-n", name, "-x", "100", "-y", "30"]
+        let verb =
+            tmux(["has-session"]).status == 0
+            ? ["new-window", "-d", "-n", name] : ["new-session", "-d", "-s", "t", "-n", name, "-x", "100", "-y", "30"]
         tmux(verb + [command])
     }
     func type(_ pane: String, _ text: String) { tmux(["send-keys", "-t", "t:" + pane, "-l", text]) }
@@ -36,8 +38,9 @@ struct EnterAndMigrateTests {
             removeTree(root)
         }
         importBusybox(root)
-        let run = berth(root, "run", "-d", "--name", "box", "--storage", storage, "busybox",
-                        "sh", "-c", "while true; do sleep 0.2; done")
+        let run = berth(
+            root, "run", "-d", "--name", "box", "--storage", storage, "busybox",
+            "sh", "-c", "while true; do sleep 0.2; done")
         #expect(run.status == 0, "run: \(run.stderr)")
         try body(root)
     }
@@ -125,16 +128,20 @@ struct EnterAndMigrateTests {
     @Test("commit → run → diff on both storage drivers; deletions stay deleted", arguments: ["overlay", "copy"])
     func commitRunDiff(_ storage: String) {
         withBox(storage: storage) { root in
-            #expect(berth(root, "exec", "box", "sh", "-c", "rm /bin/vi; mkdir /made; echo x > /made/f; echo y >> /etc/motd").status == 0)
+            #expect(
+                berth(root, "exec", "box", "sh", "-c", "rm /bin/vi; mkdir /made; echo x > /made/f; echo y >> /etc/motd").status
+                    == 0)
             let diff = berth(root, "diff", "box").stdout
-            for line in ["C /bin", "D /bin/vi", "A /made", "A /made/f", "C /etc", "A /etc/motd"] where !diff.contains(line + "\n") {
+            for line in ["C /bin", "D /bin/vi", "A /made", "A /made/f", "C /etc", "A /etc/motd"] where !diff.contains(line + "\n")
+            {
                 // /etc/motd does not exist in busybox, so it is added
                 Issue.record("diff lacks \"\(line)\":\n\(diff)")
             }
             let id = berth(root, "commit", "-m", "a change", "box", "changed:1")
             #expect(id.status == 0 && id.stdout.hasPrefix("sha256:"))
-            let check = berth(root, "run", "--rm", "--storage", storage, "changed:1", "sh", "-c",
-                              "cat /made/f /etc/motd; test -e /bin/vi && echo vi-is-back || echo vi-gone")
+            let check = berth(
+                root, "run", "--rm", "--storage", storage, "changed:1", "sh", "-c",
+                "cat /made/f /etc/motd; test -e /bin/vi && echo vi-is-back || echo vi-gone")
             #expect(check.stdout == "x\ny\nvi-gone\n", "stderr: \(check.stderr)")
             let history = berth(root, "history", "changed:1").stdout
             #expect(history.contains("a change"))
@@ -153,14 +160,17 @@ struct EnterAndMigrateTests {
             writeFile(host + "/secret", "host secret\n")
             writeFile(host + "/payload", "payload\n")
             // Inside the container, /evil points at the host directory's path and /up at /.
-            #expect(berth(root, "exec", "box", "sh", "-c", "ln -s \(host) /evil; ln -s / /up; mkdir -p /data; echo in > /data/f").status == 0)
+            #expect(
+                berth(root, "exec", "box", "sh", "-c", "ln -s \(host) /evil; ln -s / /up; mkdir -p /data; echo in > /data/f")
+                    .status == 0)
 
             let out = berth(root, "cp", "box:/evil/secret", host + "/stolen")
             expectOneErrorLine(out, naming: ["/evil/secret"])
             #expect(!fileExists(host + "/stolen"), "nothing was read from the host through the symlink")
 
             #expect(berth(root, "cp", host + "/payload", "box:/up" + host + "/").status != 0)
-            #expect(berth(root, "cp", host + "/payload", "box:/evil/injected").status != 0
+            #expect(
+                berth(root, "cp", host + "/payload", "box:/evil/injected").status != 0
                     || !fileExists(host + "/injected"))
             #expect(!fileExists(host + "/injected"), "nothing was written to the host through the symlink")
             #expect(readFile(host + "/secret") == "host secret\n")
@@ -178,7 +188,9 @@ struct EnterAndMigrateTests {
         let root = makeTempDirectory("netnone")
         defer { removeTree(root) }
         importBusybox(root)
-        let out = berth(root, "run", "--rm", "--network", "none", "busybox", "sh", "-c", "ls /sys/class/net; ping -c1 -W1 127.0.0.1 >/dev/null && echo lo-ok")
+        let out = berth(
+            root, "run", "--rm", "--network", "none", "busybox", "sh", "-c",
+            "ls /sys/class/net; ping -c1 -W1 127.0.0.1 >/dev/null && echo lo-ok")
         #expect(out.stdout == "lo\nlo-ok\n", "stderr: \(out.stderr)")
     }
 }

@@ -3,8 +3,9 @@ import BerthEngine
 
 /// `--filter` and `--format` as a Docker user types them, on the real binary:
 /// repeated keys OR, different keys AND; Go templates with Docker's errors.
-@Suite("ps/events/inspect/images: filters and Go templates", .enabled(if: isRoot, "needs root for containers"),
-       .serialized)
+@Suite(
+    "ps/events/inspect/images: filters and Go templates", .enabled(if: isRoot, "needs root for containers"),
+    .serialized)
 struct FormatFilterTests {
     /// web (created, bridge), db (created, no network, volume data), ok (exited 0), bad (exited 3).
     private func withContainers(_ body: (LifecycleStore) throws -> Void) rethrows {
@@ -42,12 +43,16 @@ struct FormatFilterTests {
             let bad = s.berth("ps", "-a", "-f", "name=(")
             #expect(bad.status == 1)
             #expect(bad.stdout.isEmpty)
-            #expect(bad.stderr.hasPrefix("Error: invalid filter 'name=(': error parsing regexp") && bad.stderr.split(separator: "\n").count == 1,
-                    "\(bad.stderr)")
+            #expect(
+                bad.stderr.hasPrefix("Error: invalid filter 'name=(': error parsing regexp")
+                    && bad.stderr.split(separator: "\n").count == 1,
+                "\(bad.stderr)")
             // Swift's Regex backtracks: a nested repetition would take minutes on a near-miss name.
             let slow = s.berth("ps", "-a", "-f", "name=^(a+)+$")
-            #expect(slow.status == 1 && slow.stderr.hasPrefix("Error: invalid filter 'name=^(a+)+$': a repeated group that itself repeats"),
-                    "\(slow.stderr)")
+            #expect(
+                slow.status == 1
+                    && slow.stderr.hasPrefix("Error: invalid filter 'name=^(a+)+$': a repeated group that itself repeats"),
+                "\(slow.stderr)")
             #expect(names(s, "name=^(web|db)+$", "name=(o[k]){1}") == "ok\ndb\nweb\n")
         }
     }
@@ -72,18 +77,26 @@ struct FormatFilterTests {
         }
     }
 
-    @Test("events: the same filter key twice is ORed; container= is a name prefix; typed fields .ID, .Status, .Actor.Attributes work")
+    @Test(
+        "events: the same filter key twice is ORed; container= is a name prefix; typed fields .ID, .Status, .Actor.Attributes work"
+    )
     func events() {
         withContainers { s in
-            let out = s.berth("events", "--since", "5m", "--until", "0s", "-f", "event=die", "-f", "event=start",
-                              "-f", "container=o", "--format", "{{.Status}} {{.Actor.Attributes.name}} {{len .ID}} {{.Type}}").stdout
+            let out = s.berth(
+                "events", "--since", "5m", "--until", "0s", "-f", "event=die", "-f", "event=start",
+                "-f", "container=o", "--format", "{{.Status}} {{.Actor.Attributes.name}} {{len .ID}} {{.Type}}"
+            ).stdout
             #expect(out == "start ok 64 container\ndie ok 64 container\n")
-            let json = s.berth("events", "--since", "5m", "--until", "0s", "-f", "event=create", "-f", "container=web",
-                               "--format", "json").stdout
+            let json = s.berth(
+                "events", "--since", "5m", "--until", "0s", "-f", "event=create", "-f", "container=web",
+                "--format", "json"
+            ).stdout
             #expect(json.hasPrefix("{\"status\":\"create\",\"id\":\""), "\(json)")
             let bad = s.berth("events", "--since", "5m", "--until", "0s", "--format", "{{.Nope}}")
             #expect(bad.status == 1 && bad.stdout.isEmpty)
-            #expect(bad.stderr == "Error: template: :1:2: executing \"\" at <.Nope>: can't evaluate field Nope in type *events.Message\n")
+            #expect(
+                bad.stderr
+                    == "Error: template: :1:2: executing \"\" at <.Nope>: can't evaluate field Nope in type *events.Message\n")
         }
     }
 
@@ -94,11 +107,19 @@ struct FormatFilterTests {
             #expect(s.inspect("web", "{{.ID}}") == id && id.count == 64)
             let ip = s.inspect("web", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}")
             #expect(ip.hasPrefix("10.") && ip.split(separator: ".").count == 4, "\(ip)")
-            #expect(s.inspect("bad", #"{{if eq .State.Status "exited"}}exit {{.State.ExitCode}}{{end}} {{- /* trimmed */}}"#) == "exit 3")
-            #expect(s.inspect("db", #"{{range .Mounts}}{{.Name}}:{{.Destination}}{{end}} {{join .Config.Cmd ","}} {{printf "%.3s" .Name}}"#) == "data:/data sh /db")
+            #expect(
+                s.inspect("bad", #"{{if eq .State.Status "exited"}}exit {{.State.ExitCode}}{{end}} {{- /* trimmed */}}"#)
+                    == "exit 3")
+            #expect(
+                s.inspect(
+                    "db", #"{{range .Mounts}}{{.Name}}:{{.Destination}}{{end}} {{join .Config.Cmd ","}} {{printf "%.3s" .Name}}"#)
+                    == "data:/data sh /db")
             let bad = s.berth("inspect", "-f", "{{.Foo}}", "web")
             #expect(bad.status == 1 && bad.stdout.isEmpty)
-            #expect(bad.stderr == "Error: Template parsing error: template: :1:2: executing \"\" at <.Foo>: map has no entry for key \"Foo\"\n")
+            #expect(
+                bad.stderr
+                    == "Error: Template parsing error: template: :1:2: executing \"\" at <.Foo>: map has no entry for key \"Foo\"\n"
+            )
             #expect(s.berth("inspect", "--format", "json", "web").stdout == s.berth("inspect", "web").stdout)
         }
     }
@@ -111,20 +132,28 @@ struct FormatFilterTests {
             let rows = s.berth("ps", "-a", "--format", "json").stdout.split(separator: "\n")
             #expect(rows.count == 4 && rows.allSatisfy { $0.hasPrefix("{\"Command\":\"\\\"") }, "\(rows)")
             #expect(rows.first?.contains("\"Names\":\"bad\"") == true)
-            #expect(s.berth("ps", "-a", "-f", "name=web", "--format", "table {{.Names}}\\t{{upper .State}}").stdout
+            #expect(
+                s.berth("ps", "-a", "-f", "name=web", "--format", "table {{.Names}}\\t{{upper .State}}").stdout
                     == "NAMES     STATE\nweb       CREATED\n")
             // ps runs the raw format on an empty row first, as Docker's: "table " counts in the column.
             let bad = s.berth("ps", "-a", "-f", "name=nothing", "--format", "table {{.Names}}\\t{{.Foo}}")
             #expect(bad.status == 1 && bad.stdout.isEmpty)
-            #expect(bad.stderr == "Error: failed to execute template: template: :1:20: executing \"\" at <.Foo>: can't evaluate field Foo in type *formatter.ContainerContext\n")
+            #expect(
+                bad.stderr
+                    == "Error: failed to execute template: template: :1:20: executing \"\" at <.Foo>: can't evaluate field Foo in type *formatter.ContainerContext\n"
+            )
             let unparsable = s.berth("ps", "--format", "{{.Names")
-            #expect(unparsable.status == 1 && unparsable.stderr == "Error: failed to parse template: template: :1: unclosed action\n")
+            #expect(
+                unparsable.status == 1 && unparsable.stderr == "Error: failed to parse template: template: :1: unclosed action\n")
             #expect(s.berth("ps", "-a", "-f", "name=db", "--format", "{{.Names}} {{.Size}}").stdout.hasPrefix("db 0B"))
-            #expect(s.berth("images", "--format", #"{{if eq .Tag "latest"}}{{.Repository | title}}{{end}}"#).stdout == "Busybox\n")
+            #expect(
+                s.berth("images", "--format", #"{{if eq .Tag "latest"}}{{.Repository | title}}{{end}}"#).stdout == "Busybox\n")
             let image = s.berth("images", "--format", "{{.Nope}}")
             #expect(image.status == 1 && image.stderr.contains("can't evaluate field Nope in type *formatter.ImageContext"))
             let parse = s.berth("images", "--format", "{{nope}}")
-            #expect(parse.status == 1 && parse.stderr == "Error: Template parsing error: template: :1: function \"nope\" not defined\n")
+            #expect(
+                parse.status == 1
+                    && parse.stderr == "Error: Template parsing error: template: :1: function \"nope\" not defined\n")
         }
     }
 }

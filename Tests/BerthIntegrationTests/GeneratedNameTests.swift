@@ -14,9 +14,13 @@ struct GeneratedNameTests {
             let batch = 25
             var failures: [String] = []
             for _ in 0..<(200 / batch) {
-                let results = runConcurrently(Array(repeating: [berthBinary, "--root", store.root, "run", "-d",
-                                                                "--network", "none", "busybox", "sleep", "60"],
-                                                    count: batch))
+                let results = runConcurrently(
+                    Array(
+                        repeating: [
+                            berthBinary, "--root", store.root, "run", "-d",
+                            "--network", "none", "busybox", "sleep", "60",
+                        ],
+                        count: batch))
                 for r in results {
                     store.note(r.stdout)
                     if r.status != 0 { failures.append("exit \(r.status): \(r.stderr)") }
@@ -26,9 +30,10 @@ struct GeneratedNameTests {
             let names = lines(store.berth("ps", "-a", "--format", "{{.Names}}").stdout).map(String.init)
             #expect(names.count == 200, "ps -a lists \(names.count) containers")
             #expect(Set(names).count == names.count, "duplicate names: \(names.count - Set(names).count)")
-            #expect(names.allSatisfy { name in
-                name.contains("_") || (name.count == 12 && name.allSatisfy(\.isHexDigit))
-            }, "generated names are adjective_surname[digit] or a short ID")
+            #expect(
+                names.allSatisfy { name in
+                    name.contains("_") || (name.count == 12 && name.allSatisfy(\.isHexDigit))
+                }, "generated names are adjective_surname[digit] or a short ID")
         }
     }
 

@@ -19,10 +19,12 @@ struct GoldenStep: CustomStringConvertible {
         let text = readFile(packageRoot + "/Tests/golden/docker-20.10.jsonl")
         return lines(text).compactMap { line in
             guard let step = try? JSONParser.parse(String(line)),
-                  let command = step["cmd"]?.stringValue, !command.hasPrefix("docker --version") else { return nil }
-            return GoldenStep(id: step["id"]?.stringValue ?? "?", command: command,
-                              status: Int32(clamping: step["rc"]?.int64Value ?? -1),
-                              stderr: step["stderr"]?.stringValue ?? "")
+                let command = step["cmd"]?.stringValue, !command.hasPrefix("docker --version")
+            else { return nil }
+            return GoldenStep(
+                id: step["id"]?.stringValue ?? "?", command: command,
+                status: Int32(clamping: step["rc"]?.int64Value ?? -1),
+                stderr: step["stderr"]?.stringValue ?? "")
         }
     }
 
@@ -33,7 +35,7 @@ struct GoldenStep: CustomStringConvertible {
         for prefix in ["docker: ", "Error response from daemon: "] {
             line = line.replacingOccurrences(prefix, "")
         }
-        if !line.hasPrefix("Error") || line.contains("OCI runtime") { return nil }   // runc's own words
+        if !line.hasPrefix("Error") || line.contains("OCI runtime") { return nil }  // runc's own words
         if line.hasPrefix("Error:") == false { line = "Error: " + line }
         if line.hasSuffix(".") { line.removeLast() }
         return withoutIDs(line)
@@ -49,8 +51,9 @@ func withoutIDs(_ text: String) -> String {
     return words.joined(separator: " ")
 }
 
-@Suite("The tutorial against Docker 20.10's transcript", .serialized,
-       .enabled(if: isRoot, "needs root for mounts, namespaces and cgroups"))
+@Suite(
+    "The tutorial against Docker 20.10's transcript", .serialized,
+    .enabled(if: isRoot, "needs root for mounts, namespaces and cgroups"))
 struct GoldenReplayTests {
     @Test("every step exits as Docker's did, and refusals start with Docker's words")
     func replay() {
@@ -68,8 +71,9 @@ struct GoldenReplayTests {
             line = line.replacingOccurrences("/tmp/g.tar", shellQuote(root + "/g.tar"))
             line = prefix + line.dropFirst("docker ".count)
             let result = sh(line)
-            #expect(result.status == step.status,
-                    "step \(step): Docker exited \(step.status), Berth \(result.status): \(result.stderr)")
+            #expect(
+                result.status == step.status,
+                "step \(step): Docker exited \(step.status), Berth \(result.status): \(result.stderr)")
             if let expected = step.expectedFirstLine {
                 let got = withoutIDs(String(result.stderr.split(separator: "\n").first ?? ""))
                 #expect(got.hasPrefix(expected), "step \(step): Docker said «\(expected)», Berth «\(got)»")

@@ -21,7 +21,9 @@ struct HardeningTests {
         init(_ n: Int) {
             root = makeTempDirectory("hard")
             bridge = "bh\(getpid() % 100_000)x\(n)"
-            writeFile(root + "/config.json", """
+            writeFile(
+                root + "/config.json",
+                """
                 {"bridgeName": "\(bridge)", "bridgeSubnet": "10.236.\(n).0/24", "networkPool": "10.237.\(n).0/24", "networkPoolPrefix": 26}
                 """)
             importBusybox(root)
@@ -102,7 +104,9 @@ struct HardeningTests {
             + s.berth("images", "--format", "{{.Repository}} {{.Tag}} {{.ID}} {{.Size}}").stdout
     }
 
-    @Test("every bad value gets one Error line and Docker's exit code (125 in create/run), and the store lists what it listed before")
+    @Test(
+        "every bad value gets one Error line and Docker's exit code (125 in create/run), and the store lists what it listed before"
+    )
     func badInputChangesNothing() throws {
         try withStore { s in
             s.berth("create", "--network", "none", "--name", "kept", "busybox", "true")
@@ -159,8 +163,9 @@ struct HardeningTests {
             defer { removeTree(dir) }
             writeFile(dir + "/small", "# comment\nA=1\n")
             sh("truncate -s 65M \(dir)/big")
-            expectOneErrorLine(s.berth("create", "--network", "none", "--env-file", dir + "/big", "busybox"),
-                               naming: ["64MiB"], status: 125)
+            expectOneErrorLine(
+                s.berth("create", "--network", "none", "--env-file", dir + "/big", "busybox"),
+                naming: ["64MiB"], status: 125)
             let ok = s.berth("create", "--network", "none", "--env-file", dir + "/small", "--name", "envok", "busybox")
             #expect(ok.status == 0, "\(ok.stderr)")
             #expect(s.berth("inspect", "-f", "{{json .Config.Env}}", "envok").stdout.contains("\"A=1\""))
@@ -193,15 +198,18 @@ struct HardeningTests {
     @Test("a record holding huge numbers written by another writer does not crash ps, inspect, stop or rm -f")
     func hostileNumbersInRecord() throws {
         try withStore { s in
-            let id = s.berth("create", "--network", "none", "--name", "edited", "busybox", "sleep", "300").stdout
+            let id =
+                s.berth("create", "--network", "none", "--name", "edited", "busybox", "sleep", "300").stdout
                 .split(separator: "\n").first.map(String.init) ?? ""
             let path = s.root + "/containers/\(id)/container.json"
             var text = readFile(path)
-            for (key, value) in [("\"ExitCode\": 0", "\"ExitCode\": -1e300"), ("\"Pid\": 0", "\"Pid\": 1e300"),
-                                 ("\"PidsLimit\": null", "\"PidsLimit\": 9.3e18"), ("\"Memory\": 0", "\"Memory\": 1e300"),
-                                 ("\"CpuShares\": 0", "\"CpuShares\": -1e300"), ("\"NanoCpus\": 0", "\"NanoCpus\": 1e19"),
-                                 ("\"StopTimeout\": null", "\"StopTimeout\": 1e300"),
-                                 ("\"MonitorStartTime\": 0", "\"MonitorStartTime\": -5e300")] {
+            for (key, value) in [
+                ("\"ExitCode\": 0", "\"ExitCode\": -1e300"), ("\"Pid\": 0", "\"Pid\": 1e300"),
+                ("\"PidsLimit\": null", "\"PidsLimit\": 9.3e18"), ("\"Memory\": 0", "\"Memory\": 1e300"),
+                ("\"CpuShares\": 0", "\"CpuShares\": -1e300"), ("\"NanoCpus\": 0", "\"NanoCpus\": 1e19"),
+                ("\"StopTimeout\": null", "\"StopTimeout\": 1e300"),
+                ("\"MonitorStartTime\": 0", "\"MonitorStartTime\": -5e300"),
+            ] {
                 #expect(text.contains(key), "the record has \(key)")
                 text = text.replacingOccurrences(key, value)
             }
@@ -209,7 +217,9 @@ struct HardeningTests {
             let ps = s.berth("ps", "-a")
             #expect(ps.status == 0 && ps.stdout.contains("edited"), "ps -a: \(ps.status) \(ps.stderr)")
             let inspect = s.berth("inspect", "edited")
-            #expect(inspect.status == 0 && inspect.stdout.contains("9223372036854775807"), "inspect: \(inspect.status) \(inspect.stderr)")
+            #expect(
+                inspect.status == 0 && inspect.stdout.contains("9223372036854775807"),
+                "inspect: \(inspect.status) \(inspect.stderr)")
             #expect(s.berth("stop", "edited").status == 0)
             let rm = s.berth("rm", "-f", "edited")
             #expect(rm.status == 0, "rm -f: \(rm.status) \(rm.stderr)")
@@ -229,8 +239,10 @@ struct HardeningTests {
     /// port table, its mounts.
     private func holdings(_ s: Store, _ id: String) -> (veth: Bool, table: Bool, mounts: Int) {
         let short = String(id.prefix(12))
-        return (sh("ip -o link show").stdout.contains(short), sh("nft list tables").stdout.contains(short),
-                mounts(under: s.root + "/containers/" + id).count)
+        return (
+            sh("ip -o link show").stdout.contains(short), sh("nft list tables").stdout.contains(short),
+            mounts(under: s.root + "/containers/" + id).count
+        )
     }
 
     @Test("a truncated or garbage record is listed Dead, and rm -f removes everything it owned")
@@ -247,8 +259,9 @@ struct HardeningTests {
             for id in [truncated, garbage] {
                 #expect(ps.stdout.contains("\(id.prefix(12)) Dead"), "ps -a lists \(id.prefix(12)) as Dead: \(ps.stdout)")
                 let inspect = s.berth("inspect", "-f", "{{.State.Status}}: {{.State.Error}}", id)
-                #expect(inspect.status == 0 && inspect.stdout.hasPrefix("dead: the container record is damaged"),
-                        "inspect: \(inspect.stdout) \(inspect.stderr)")
+                #expect(
+                    inspect.status == 0 && inspect.stdout.hasPrefix("dead: the container record is damaged"),
+                    "inspect: \(inspect.stdout) \(inspect.stderr)")
                 expectOneErrorLine(s.berth("start", id), naming: ["dead"])
                 expectOneErrorLine(s.berth("rm", id), naming: ["damaged", "rm -f"])
             }
@@ -270,22 +283,28 @@ struct HardeningTests {
     @Test("a start whose monitor died before recording it is Dead; one whose monitor works is waited for")
     func pendingStarts() throws {
         try withStore { s in
-            let id = s.berth("create", "--name", "pending", "-p", "127.0.0.1::80", "busybox", "sleep", "300").stdout
+            let id =
+                s.berth("create", "--name", "pending", "-p", "127.0.0.1::80", "busybox", "sleep", "300").stdout
                 .split(separator: "\n").first.map(String.init) ?? ""
             let path = s.root + "/containers/\(id)/container.json"
             let original = readFile(path)
             /// Records a pending start by `pid` (with its real start time).
             func pend(_ pid: Int32) {
                 let start = ProcessTable.startTime(pid) ?? 1
-                writeFile(path, original.replacingOccurrences("\"StartPending\": false", "\"StartPending\": true")
-                    .replacingOccurrences("\"MonitorPid\": 0", "\"MonitorPid\": \(pid)")
-                    .replacingOccurrences("\"MonitorStartTime\": 0", "\"MonitorStartTime\": \(start)"))
+                writeFile(
+                    path,
+                    original.replacingOccurrences("\"StartPending\": false", "\"StartPending\": true")
+                        .replacingOccurrences("\"MonitorPid\": 0", "\"MonitorPid\": \(pid)")
+                        .replacingOccurrences("\"MonitorStartTime\": 0", "\"MonitorStartTime\": \(start)"))
             }
             #expect(original.contains("\"StartPending\": false") && original.contains("\"MonitorPid\": 0"))
             // A monitor that is gone: a dead process's PID (with a start time that cannot match).
             pend(getpid())
-            writeFile(path, readFile(path).replacingOccurrences("\"MonitorStartTime\": \(ProcessTable.startTime(getpid()) ?? 1)",
-                                                                 "\"MonitorStartTime\": 1"))
+            writeFile(
+                path,
+                readFile(path).replacingOccurrences(
+                    "\"MonitorStartTime\": \(ProcessTable.startTime(getpid()) ?? 1)",
+                    "\"MonitorStartTime\": 1"))
             #expect(s.berth("ps", "-a", "--format", "{{.Names}} {{.Status}}").stdout.contains("pending Dead"))
             expectOneErrorLine(s.berth("start", "pending"), naming: ["dead", "monitor"])
             // A monitor at work (a stand-in that lives 1.5 s): start waits for its outcome
@@ -314,12 +333,14 @@ struct HardeningTests {
     func stopAfterMonitorKilled() throws {
         try withStore { s in
             let (id, _) = runPublished(s, "orphan")
-            let monitor = Int32(s.berth("inspect", "-f", "{{.State.MonitorPid}}", id).stdout.split(separator: "\n").first ?? "") ?? 0
+            let monitor =
+                Int32(s.berth("inspect", "-f", "{{.State.MonitorPid}}", id).stdout.split(separator: "\n").first ?? "") ?? 0
             #expect(monitor > 1)
             kill(monitor, SIGKILL)
             usleep(200_000)
-            #expect(s.berth("ps", "--format", "{{.Names}} {{.State}}").stdout.contains("orphan running"),
-                    "the process still runs, so it is listed running")
+            #expect(
+                s.berth("ps", "--format", "{{.Names}} {{.State}}").stdout.contains("orphan running"),
+                "the process still runs, so it is listed running")
             let stop = s.berth("stop", "-t", "1", id)
             #expect(stop.status == 0, "stop: \(stop.stderr)")
             let after = holdings(s, id)
@@ -341,8 +362,10 @@ struct HardeningTests {
         try withStore { s in
             for i in 0..<30 {
                 var pid: pid_t = 0
-                let argv = [berthBinary, "--root", s.root, "run", "-d", "--name", "k\(i)", "-p", "127.0.0.1::80",
-                            "busybox", "sleep", String(700_000 + i)]
+                let argv = [
+                    berthBinary, "--root", s.root, "run", "-d", "--name", "k\(i)", "-p", "127.0.0.1::80",
+                    "busybox", "sleep", String(700_000 + i),
+                ]
                 let cArgs = argv.map { strdup($0) } + [nil]
                 defer { cArgs.forEach { free($0) } }
                 var actions = posix_spawn_file_actions_t()
@@ -357,11 +380,11 @@ struct HardeningTests {
                 waitpid(pid, &status, 0)
             }
             s.remember()
-            usleep(1_500_000)   // monitors the kills orphaned finish their start
+            usleep(1_500_000)  // monitors the kills orphaned finish their start
             let sleepers = { (i: Int) in processes(exactly: ["sleep", String(700_000 + i)]).count }
             for i in 0..<30 {
                 let state = s.berth("inspect", "-f", "{{.State.Status}}", "k\(i)")
-                guard state.status == 0 else { continue }   // killed before the create committed
+                guard state.status == 0 else { continue }  // killed before the create committed
                 let status = state.stdout.split(separator: "\n").first.map(String.init) ?? ""
                 if sleepers(i) > 0 {
                     #expect(status == "running", "k\(i) runs but is listed \(status)")

@@ -26,16 +26,20 @@ func importBusybox(_ root: String, sourceLocation: SourceLocation = #_sourceLoca
 
 /// Expects what a failed command shows a user: exit 125 and exactly one line
 /// on stderr, `Error: …`, mentioning every string in `naming`.
-func expectOneErrorLine(_ result: ProcessResult, naming: [String], status: Int32 = 1,
-                        sourceLocation: SourceLocation = #_sourceLocation) {
+func expectOneErrorLine(
+    _ result: ProcessResult, naming: [String], status: Int32 = 1,
+    sourceLocation: SourceLocation = #_sourceLocation
+) {
     #expect(result.status == status, "exit status; stderr: \(result.stderr)", sourceLocation: sourceLocation)
     let lines = result.stderr.split(separator: "\n", omittingEmptySubsequences: false)
-    #expect(lines.count == 2 && lines[1].isEmpty, "exactly one stderr line, got: \(result.stderr)",
-            sourceLocation: sourceLocation)
+    #expect(
+        lines.count == 2 && lines[1].isEmpty, "exactly one stderr line, got: \(result.stderr)",
+        sourceLocation: sourceLocation)
     #expect(result.stderr.hasPrefix("Error: "), "stderr: \(result.stderr)", sourceLocation: sourceLocation)
     for name in naming {
-        #expect(result.stderr.contains(name), "the error names \"\(name)\": \(result.stderr)",
-                sourceLocation: sourceLocation)
+        #expect(
+            result.stderr.contains(name), "the error names \"\(name)\": \(result.stderr)",
+            sourceLocation: sourceLocation)
     }
 }
 
@@ -46,8 +50,7 @@ func cells(_ line: Substring) -> [String] {
     var spaces = 0
     for ch in line {
         if ch == " " { spaces += 1; continue }
-        if spaces >= 2 && !current.isEmpty { result.append(current); current = "" }
-        else if spaces == 1 { current += " " }
+        if spaces >= 2 && !current.isEmpty { result.append(current); current = "" } else if spaces == 1 { current += " " }
         spaces = 0
         current.append(ch)
     }
@@ -86,7 +89,9 @@ struct StoreSnapshot: Equatable {
         imageFiles = FileSystem.list(root + "/images/sha256").sorted()
         repositories = readFile(root + "/images/repositories.json")
         tmp = FileSystem.list(root + "/tmp").sorted()
-        let find = sh("cd \(shellQuote(root)) && find . -type d -printf '%p %y %m %u:%g\\n' -o -printf '%p %y %m %u:%g %s\\n' | LC_ALL=C sort")
+        let find = sh(
+            "cd \(shellQuote(root)) && find . -type d -printf '%p %y %m %u:%g\\n' -o -printf '%p %y %m %u:%g %s\\n' | LC_ALL=C sort"
+        )
         tree = find.stdout.split(separator: "\n").map(String.init)
         let table = berth(root, "images").stdout
         images = lines(table).map { line in
@@ -94,8 +99,11 @@ struct StoreSnapshot: Equatable {
             if row.count == 5 { row[3] = "-" }
             return row.joined(separator: " | ")
         }.joined(separator: "\n")
-        imagesExact = berth(root, "images", "--no-trunc",
-                            "--format", "{{.Repository}} {{.Tag}} {{.ID}} {{.CreatedAt}} {{.Size}}").stdout
+        imagesExact =
+            berth(
+                root, "images", "--no-trunc",
+                "--format", "{{.Repository}} {{.Tag}} {{.ID}} {{.CreatedAt}} {{.Size}}"
+            ).stdout
     }
 
     /// Expects `after` to equal this snapshot, field by field, so a failure
@@ -108,9 +116,10 @@ struct StoreSnapshot: Equatable {
         #expect(after.repositories == repositories, "repositories.json", sourceLocation: sourceLocation)
         #expect(after.tmp == tmp, "tmp/ must hold no leftover staging", sourceLocation: sourceLocation)
         let added = Set(after.tree).subtracting(tree).sorted(), removed = Set(tree).subtracting(after.tree).sorted()
-        #expect(added.isEmpty && removed.isEmpty,
-                "store tree changed; added: \(added.prefix(10)), removed: \(removed.prefix(10))",
-                sourceLocation: sourceLocation)
+        #expect(
+            added.isEmpty && removed.isEmpty,
+            "store tree changed; added: \(added.prefix(10)), removed: \(removed.prefix(10))",
+            sourceLocation: sourceLocation)
     }
 }
 

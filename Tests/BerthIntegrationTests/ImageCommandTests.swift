@@ -51,7 +51,8 @@ struct ImageCommandTests {
         let dir = makeTempDirectory("meta")
         defer { removeTree(dir) }
         let root = dir + "/store", tree = dir + "/tree", tar = dir + "/meta.tar"
-        let made = sh("""
+        let made = sh(
+            """
             set -e; mkdir -p \(tree)/sub && cd \(tree)
             printf 'secret\\n' > owned && chown 1234:5678 owned && chmod 4750 owned
             ln -s owned rel-link && ln -s /etc/hostname abs-link && ln -s ../owned sub/up-link
@@ -72,8 +73,9 @@ struct ImageCommandTests {
         #expect(stat("%F %N", "rel-link") == "symbolic link '\(diff)/rel-link' -> 'owned'\n")
         #expect(stat("%F %N", "abs-link") == "symbolic link '\(diff)/abs-link' -> '/etc/hostname'\n")
         #expect(stat("%F %N", "sub/up-link") == "symbolic link '\(diff)/sub/up-link' -> '../owned'\n")
-        #expect(stat("%h", "hard-a") == "2\n" && stat("%i", "hard-a") == stat("%i", "hard-b"),
-                "hard-a and hard-b are one inode")
+        #expect(
+            stat("%h", "hard-a") == "2\n" && stat("%i", "hard-a") == stat("%i", "hard-b"),
+            "hard-a and hard-b are one inode")
         #expect(readFile(diff + "/hard-b") == "shared\n")
         #expect(stat("%F %a", "fifo") == "fifo 644\n")
         #expect(stat("%F %t:%T", "null") == "character special file 1:3\n")
@@ -98,24 +100,40 @@ struct ImageCommandTests {
     static let climb = String(repeating: "../", count: 16)
 
     static let hostile: [Hostile] = [
-        Hostile(label: "a ../ entry escaping the root",
-                entries: { host in [(TarEntry(path: "ok.txt", kind: .regular), "fine\n"),
-                                    (TarEntry(path: climb + host.dropFirst() + "/dotdot", kind: .regular), "pwned\n")] },
-                target: "dotdot", names: { host in climb + host.dropFirst() + "/dotdot" }),
-        Hostile(label: "an absolute symlink, then a file written through it",
-                entries: { host in [(TarEntry(path: "ok.txt", kind: .regular), "fine\n"),
-                                    (TarEntry(path: "escape", kind: .symbolicLink, linkTarget: host), ""),
-                                    (TarEntry(path: "escape/through-abs", kind: .regular), "pwned\n")] },
-                target: "through-abs", names: { _ in "escape/through-abs" }),
-        Hostile(label: "a relative ../ symlink, then a file written through it",
-                entries: { host in [(TarEntry(path: "ok.txt", kind: .regular), "fine\n"),
-                                    (TarEntry(path: "up", kind: .symbolicLink, linkTarget: climb + host.dropFirst()), ""),
-                                    (TarEntry(path: "up/through-rel", kind: .regular), "pwned\n")] },
-                target: "through-rel", names: { _ in "up/through-rel" }),
+        Hostile(
+            label: "a ../ entry escaping the root",
+            entries: { host in
+                [
+                    (TarEntry(path: "ok.txt", kind: .regular), "fine\n"),
+                    (TarEntry(path: climb + host.dropFirst() + "/dotdot", kind: .regular), "pwned\n"),
+                ]
+            },
+            target: "dotdot", names: { host in climb + host.dropFirst() + "/dotdot" }),
+        Hostile(
+            label: "an absolute symlink, then a file written through it",
+            entries: { host in
+                [
+                    (TarEntry(path: "ok.txt", kind: .regular), "fine\n"),
+                    (TarEntry(path: "escape", kind: .symbolicLink, linkTarget: host), ""),
+                    (TarEntry(path: "escape/through-abs", kind: .regular), "pwned\n"),
+                ]
+            },
+            target: "through-abs", names: { _ in "escape/through-abs" }),
+        Hostile(
+            label: "a relative ../ symlink, then a file written through it",
+            entries: { host in
+                [
+                    (TarEntry(path: "ok.txt", kind: .regular), "fine\n"),
+                    (TarEntry(path: "up", kind: .symbolicLink, linkTarget: climb + host.dropFirst()), ""),
+                    (TarEntry(path: "up/through-rel", kind: .regular), "pwned\n"),
+                ]
+            },
+            target: "through-rel", names: { _ in "up/through-rel" }),
     ]
 
-    @Test("a hostile archive is refused with one error naming the entry; store and host untouched",
-          arguments: hostile)
+    @Test(
+        "a hostile archive is refused with one error naming the entry; store and host untouched",
+        arguments: hostile)
     func hostileArchiveRefused(_ attack: Hostile) throws {
         let root = makeTempDirectory("store"), host = makeTempDirectory("host")
         defer { removeTree(root); removeTree(host) }
@@ -131,8 +149,9 @@ struct ImageCommandTests {
         before.expectUnchanged(StoreSnapshot(root))
     }
 
-    @Test("a hard link to a host file is refused and the host file keeps its link count",
-          arguments: ["absolute", "relative"])
+    @Test(
+        "a hard link to a host file is refused and the host file keeps its link count",
+        arguments: ["absolute", "relative"])
     func hardLinkOutsideRefused(_ form: String) throws {
         let root = makeTempDirectory("store"), host = makeTempDirectory("host")
         defer { removeTree(root); removeTree(host) }
@@ -141,8 +160,12 @@ struct ImageCommandTests {
         writeFile(secret, "host secret\n")
         let target = form == "absolute" ? secret : Self.climb + secret.dropFirst()
         let tar = host + "/hostile.tar"
-        try writeArchive(tar, [(TarEntry(path: "ok.txt", kind: .regular), "fine\n"),
-                               (TarEntry(path: "stolen", kind: .hardLink, linkTarget: target), "")])
+        try writeArchive(
+            tar,
+            [
+                (TarEntry(path: "ok.txt", kind: .regular), "fine\n"),
+                (TarEntry(path: "stolen", kind: .hardLink, linkTarget: target), ""),
+            ])
         let before = StoreSnapshot(root)
 
         let result = berth(root, "import", tar, "evil")
@@ -165,8 +188,9 @@ struct ImageCommandTests {
         #expect(readFile(firstLayerDiff(root, "abs") + host + "/abs-file") == "inside\n")
     }
 
-    @Test("garbage, truncated tar, truncated gzip and a missing file: one error naming the file; store unchanged",
-          arguments: ["garbage", "truncated.tar", "truncated.tar.gz", "missing.tar"])
+    @Test(
+        "garbage, truncated tar, truncated gzip and a missing file: one error naming the file; store unchanged",
+        arguments: ["garbage", "truncated.tar", "truncated.tar.gz", "missing.tar"])
     func brokenArchiveRefused(_ kind: String) {
         let root = makeTempDirectory("store"), dir = makeTempDirectory("broken")
         defer { removeTree(root); removeTree(dir) }
@@ -179,7 +203,9 @@ struct ImageCommandTests {
         case "truncated.tar":
             #expect(sh("head -c 100000 \(q) > \(file)").status == 0)
         case "truncated.tar.gz":
-            #expect(sh("gzip -c \(q) > \(file).full && head -c $(($(stat -c %s \(file).full) / 2)) \(file).full > \(file)").status == 0)
+            #expect(
+                sh("gzip -c \(q) > \(file).full && head -c $(($(stat -c %s \(file).full) / 2)) \(file).full > \(file)").status
+                    == 0)
         default:
             break
         }
@@ -237,7 +263,7 @@ struct ImageCommandTests {
         expectOneErrorLine(berth(root, "images", "--bogus"), naming: ["--bogus"], status: 125)
         expectOneErrorLine(berth(root, "inspect", "nosuch"), naming: ["nosuch"])
         expectOneErrorLine(berth(root, "rmi", "nosuch"), naming: ["nosuch"])
-        expectOneErrorLine(berth(root, "import", root), naming: [root])   // a directory: read fails with EISDIR
+        expectOneErrorLine(berth(root, "import", root), naming: [root])  // a directory: read fails with EISDIR
         expectOneErrorLine(berth(root, "tag", "nosuch", "x"), naming: ["nosuch"])
         expectOneErrorLine(berth(root, "images", "NotValid"), naming: ["NotValid"])
 
@@ -262,11 +288,13 @@ struct ImageCommandTests {
         #expect(result.status == 0)
         let rows = lines(result.stdout).map { Array(cells($0).prefix(3)) }
         #expect(rows.first == ["KIND", "ID", "ORIGIN"])
-        for expected in [["command", "images", "builtin"], ["command", "import", "builtin"],
-                         ["command", "inspect", "builtin"], ["command", "rmi", "builtin"],
-                         ["command", "tag", "builtin"], ["command", "plugin ls", "builtin"],
-                         ["storage", "overlay", "plugins/storage-overlay"],
-                         ["storage", "copy", "plugins/storage-copy"]] {
+        for expected in [
+            ["command", "images", "builtin"], ["command", "import", "builtin"],
+            ["command", "inspect", "builtin"], ["command", "rmi", "builtin"],
+            ["command", "tag", "builtin"], ["command", "plugin ls", "builtin"],
+            ["storage", "overlay", "plugins/storage-overlay"],
+            ["storage", "copy", "plugins/storage-copy"],
+        ] {
             #expect(rows.contains(expected), "plugin ls shows \(expected)")
         }
         let storage = berth(root, "plugin", "ls", "--kind", "storage", "-q")
@@ -294,8 +322,9 @@ struct ImageCommandTests {
         let failed = berth(root, script)
         #expect(failed.status != 0)
         let errors = lines(failed.stderr)
-        #expect(errors.count == 1 && errors[0].hasPrefix("\(script):2: error: ") && errors[0].contains("nosuch"),
-                "stderr: \(failed.stderr)")
+        #expect(
+            errors.count == 1 && errors[0].hasPrefix("\(script):2: error: ") && errors[0].contains("nosuch"),
+            "stderr: \(failed.stderr)")
         let tags = berth(root, "images", "--format", "{{.Repository}}").stdout
         #expect(lines(tags).contains("first"), "line 1 ran")
         #expect(!lines(tags).contains("third"), "line 3 did not run")

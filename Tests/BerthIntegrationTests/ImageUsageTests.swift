@@ -22,8 +22,9 @@ struct ImageUsageTests {
         let forced = berth(root, "rmi", "-f", "busybox")
         #expect(forced.status == 0)
         #expect(forced.stdout == "Untagged: busybox:latest\n")
-        #expect(berth(root, "images", "--format", "{{.Repository}}:{{.Tag}}").stdout == "<none>:<none>\n",
-                "the image stays, untagged, because the container needs it")
+        #expect(
+            berth(root, "images", "--format", "{{.Repository}}:{{.Tag}}").stdout == "<none>:<none>\n",
+            "the image stays, untagged, because the container needs it")
         #expect(sh("ls \(root)/layers/sha256").stdout == layersBefore)
         #expect(berth(root, "start", "-a", "user").status == 0, "the container still runs from its image")
     }
@@ -61,15 +62,17 @@ struct ImageUsageTests {
         let root = makeTempDirectory("usage")
         defer { berth(root, "rm", "-f", "fb"); removeTree(root) }
         importBusybox(root)
-        let created = runProcess([berthBinary, "--root", root, "create", "--name", "fb", "busybox"],
-                                 environment: ["BERTH_NAMESPACES": "off"])
+        let created = runProcess(
+            [berthBinary, "--root", root, "create", "--name", "fb", "busybox"],
+            environment: ["BERTH_NAMESPACES": "off"])
         #expect(created.status == 0)
         #expect(created.stderr.split(separator: "\n").count == 1)
         #expect(created.stderr.contains("falling back to --isolation chroot"))
         #expect(created.stderr.contains("does not isolate"))
         #expect(berth(root, "inspect", "-f", "{{.Isolation}}", "fb").stdout == "chroot\n")
-        let explicit = runProcess([berthBinary, "--root", root, "create", "--isolation", "namespaces", "busybox"],
-                                  environment: ["BERTH_NAMESPACES": "off"])
+        let explicit = runProcess(
+            [berthBinary, "--root", root, "create", "--isolation", "namespaces", "busybox"],
+            environment: ["BERTH_NAMESPACES": "off"])
         expectOneErrorLine(explicit, naming: ["namespaces", "--isolation chroot"], status: 125)
     }
 }

@@ -103,11 +103,13 @@ final class LifecycleStore {
             Issue.record("process \(pid) still alive: \(readFile("/proc/\(pid)/cmdline"))", sourceLocation: sourceLocation)
         }
         // Any process still chrooted into the store, or still in a cgroup of ours.
-        let leftovers = sh("""
+        let leftovers = sh(
+            """
             for p in /proc/[0-9]*; do
               case "$(readlink $p/root 2>/dev/null)" in \(shellQuote(root))*) echo "$p root $(tr '\\0' ' ' < $p/cmdline)";; esac
             done
-            """).stdout
+            """
+        ).stdout
         #expect(leftovers.isEmpty, "processes inside the store: \(leftovers)", sourceLocation: sourceLocation)
         if !seen.isEmpty {
             let patterns = seen.map { "-e /berth/\($0)" }.joined(separator: " ")
@@ -127,8 +129,9 @@ func withStore(sourceLocation: SourceLocation = #_sourceLocation, _ body: (Lifec
 
 /// A cell with its time words ("5 seconds", "About a minute", …) replaced by `T`.
 func timeless(_ cell: String) -> String {
-    cell.replacing(/(Less than a second|About a minute|About an hour|\d+ (second|minute|hour|day|week|month|year)s?)/,
-                   with: "T")
+    cell.replacing(
+        /(Less than a second|About a minute|About an hour|\d+ (second|minute|hour|day|week|month|year)s?)/,
+        with: "T")
 }
 
 /// stderr without the chroot backend's "WARNING: …" line (printed by every
@@ -139,8 +142,10 @@ func withoutWarnings(_ text: String) -> String {
 }
 
 /// `expectOneErrorLine` for a command whose stderr may carry the chroot warning.
-func expectRefusal(_ result: ProcessResult, naming: [String], status: Int32 = 1,
-                   sourceLocation: SourceLocation = #_sourceLocation) {
+func expectRefusal(
+    _ result: ProcessResult, naming: [String], status: Int32 = 1,
+    sourceLocation: SourceLocation = #_sourceLocation
+) {
     var r = result
     r.stderr = withoutWarnings(result.stderr)
     expectOneErrorLine(r, naming: naming, status: status, sourceLocation: sourceLocation)

@@ -9,8 +9,10 @@ private final class Pane {
     let socket = "berth-life-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
 
     init(root: String) {
-        tmux(["new-session", "-d", "-x", "120", "-y", "40",
-              "exec env BERTH_HISTORY=/dev/null \(shellQuote(berthBinary)) --root \(shellQuote(root))"])
+        tmux([
+            "new-session", "-d", "-x", "120", "-y", "40",
+            "exec env BERTH_HISTORY=/dev/null \(shellQuote(berthBinary)) --root \(shellQuote(root))",
+        ])
     }
 
     func type(_ text: String) { tmux(["send-keys", "-t", "0", "-l", text]) }
@@ -57,8 +59,9 @@ private func count(_ text: String, in screen: String) -> Int {
 
 @Suite("LifecycleTerminal", .serialized, .enabled(if: isRoot, "needs root for containers"))
 struct LifecycleTerminalTests {
-    @Test("run -it in the REPL: prompt, tty, window size and resize, Ctrl-C, detach, start -ai, exit",
-          arguments: isolationBackends)
+    @Test(
+        "run -it in the REPL: prompt, tty, window size and resize, Ctrl-C, detach, start -ai, exit",
+        arguments: isolationBackends)
     func interactiveShell(isolation: String) {
         withStore { s in
             let pane = Pane(root: s.root)
@@ -86,7 +89,7 @@ struct LifecycleTerminalTests {
             pane.resize(columns: 90, rows: 25)
             let resized = pane.size()
             #expect(resized != size, "tmux resized the pane: \(resized)")
-            pane.press("C-l")   // clear, so the old answer cannot match
+            pane.press("C-l")  // clear, so the old answer cannot match
             pane.enter("stty size")
             seen = pane.waitFor { $0.contains("\n" + resized) && lastLine($0) == "/ #" }
             #expect(seen.ok, "stty size follows the resize (\(resized)); screen:\n\(seen.screen)")
@@ -109,9 +112,10 @@ struct LifecycleTerminalTests {
             pane.press("C-l")
             pane.enter("ps")
             seen = pane.waitFor { screen in
-                screen.contains("CONTAINER ID") && screen.split(separator: "\n").contains {
-                    $0.contains("box") && $0.contains(" Up ")
-                } && lastLine(screen) == "berth>"
+                screen.contains("CONTAINER ID")
+                    && screen.split(separator: "\n").contains {
+                        $0.contains("box") && $0.contains(" Up ")
+                    } && lastLine(screen) == "berth>"
             }
             #expect(seen.ok, "ps in the REPL shows box Up; screen:\n\(seen.screen)")
 

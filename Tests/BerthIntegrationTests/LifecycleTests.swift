@@ -13,8 +13,9 @@ struct LifecycleTests {
 
     // MARK: 1. The tutorial's steps
 
-    @Test("create, start, stop, start, restart, pause, unpause, rm refused, rm -f: as the tutorial shows",
-          arguments: isolationBackends)
+    @Test(
+        "create, start, stop, start, restart, pause, unpause, rm refused, rm -f: as the tutorial shows",
+        arguments: isolationBackends)
     func tutorialSteps(isolation: String) {
         withStore { s in
             let created = s.berth("create", "-it", "--name=busybox", "--isolation", isolation, "busybox")
@@ -64,8 +65,10 @@ struct LifecycleTests {
             #expect(s.status("busybox").map(timeless) == "Up T (Paused)", "\(s.ps())")
             // The process really is frozen.
             let cgroup = s.inspect("busybox", "{{.HostConfig.CgroupParent}}")
-            #expect(readFile(cgroup + "/freezer.state").hasPrefix("FROZEN") || readFile(cgroup + "/cgroup.events").contains("frozen 1"),
-                    "cgroup \(cgroup) frozen")
+            #expect(
+                readFile(cgroup + "/freezer.state").hasPrefix("FROZEN")
+                    || readFile(cgroup + "/cgroup.events").contains("frozen 1"),
+                "cgroup \(cgroup) frozen")
             let unpaused = s.berth("unpause", "busybox")
             #expect(unpaused.status == 0 && unpaused.stdout == "busybox\n", "unpause: \(unpaused.stderr)")
             #expect(s.status("busybox").map(timeless) == "Up T", "\(s.ps())")
@@ -74,8 +77,10 @@ struct LifecycleTests {
             let refused = s.berth("rm", "busybox")
             #expect(refused.status == 1, "Docker's CLI exits 1 for an engine refusal outside run/create")
             #expect(refused.stdout.isEmpty)
-            #expect(refused.stderr == "Error: You cannot remove a running container \(id). Stop the container before attempting removal or force remove\n",
-                    "stderr: \(refused.stderr)")
+            #expect(
+                refused.stderr
+                    == "Error: You cannot remove a running container \(id). Stop the container before attempting removal or force remove\n",
+                "stderr: \(refused.stderr)")
             #expect(s.psTimeless() == before, "a refused rm changes nothing")
             #expect(s.pid("busybox") == secondPid, "the same PID 1 still runs")
 
@@ -103,8 +108,9 @@ struct LifecycleTests {
 
     // MARK: 2. Refusals change nothing
 
-    @Test("refused transitions exit as Docker's do (1, or 125 in run/create) with one Error line and change nothing",
-          arguments: isolationBackends)
+    @Test(
+        "refused transitions exit as Docker's do (1, or 125 in run/create) with one Error line and change nothing",
+        arguments: isolationBackends)
     func refusalsChangeNothing(isolation: String) {
         withStore { s in
             #expect(s.berth("create", "--isolation", isolation, "--name", "made", "busybox").status == 0)
@@ -131,8 +137,9 @@ struct LifecycleTests {
             refused(["kill", "done"], ["Cannot kill container: done", "is not running"])
             refused(["kill", "made"], ["Cannot kill container: made", "is not running"])
             let upID = s.inspect("up", "{{.Id}}")
-            refused(["create", "--isolation", isolation, "--name", "up", "busybox"],
-                    ["Conflict. The container name \"/up\" is already in use by container \"\(upID)\""])
+            refused(
+                ["create", "--isolation", isolation, "--name", "up", "busybox"],
+                ["Conflict. The container name \"/up\" is already in use by container \"\(upID)\""])
             refused(["run", "-d", "--isolation", isolation, "--name", "/up", "busybox"], ["Conflict.", "\"/up\""])
             refused(["create", "--isolation", isolation, "--name", "no good", "busybox"], ["Invalid container name"])
             refused(["create", "--isolation", isolation, "--name", "_under", "busybox"], ["Invalid container name"])
@@ -176,7 +183,8 @@ struct LifecycleTests {
             #expect(!present.isEmpty, "the host has at least one masked /proc file")
             for path in present {
                 let read = s.berth("run", "--rm", "busybox", "sh", "-c", "wc -c < \(path)")
-                #expect(read.status == 0 && read.stdout.trimmingSpaces == "0", "\(path) reads empty: \(read.stdout) \(read.stderr)")
+                #expect(
+                    read.status == 0 && read.stdout.trimmingSpaces == "0", "\(path) reads empty: \(read.stdout) \(read.stderr)")
             }
 
             let write = s.berth("run", "--rm", "busybox", "sh", "-c", "echo 1 > /proc/sys/kernel/ns_last_pid && echo wrote")
@@ -228,8 +236,9 @@ struct LifecycleTests {
 
     // MARK: 4. Exit codes
 
-    @Test("exit codes: the command's, 127 not found, 126 not executable, 125 engine errors",
-          arguments: isolationBackends)
+    @Test(
+        "exit codes: the command's, 127 not found, 126 not executable, 125 engine errors",
+        arguments: isolationBackends)
     func exitCodes(isolation: String) {
         withStore { s in
             #expect(s.berth("run", "--rm", "--isolation", isolation, "busybox", "sh", "-c", "exit 3").status == 3)
@@ -247,7 +256,7 @@ struct LifecycleTests {
             expectRefusal(bad, naming: ["\"x\""], status: 125)
             #expect(s.psTimeless() == before, "a bad --isolation creates nothing")
             let startMissing = s.berth("start", "missing")
-            expectRefusal(startMissing, naming: ["nosuch"], status: 1)   // Docker's start exits 1 where run exits 127
+            expectRefusal(startMissing, naming: ["nosuch"], status: 1)  // Docker's start exits 1 where run exits 127
         }
     }
 
@@ -279,10 +288,11 @@ struct LifecycleTests {
             #expect(mkfifo(fifo, 0o600) == 0)
             // The monitor as `start` runs it, holding PID 1 for a first attach
             // client that never comes; its report goes to fd 3.
-            let launch = sh("\(shellQuote(berthBinary)) --root \(shellQuote(s.root)) __monitor \(id) --wait-attach "
-                            + "3>\(shellQuote(fifo)) </dev/null >/dev/null 2>&1 &")
+            let launch = sh(
+                "\(shellQuote(berthBinary)) --root \(shellQuote(s.root)) __monitor \(id) --wait-attach "
+                    + "3>\(shellQuote(fifo)) </dev/null >/dev/null 2>&1 &")
             #expect(launch.status == 0)
-            let fd = open(fifo, O_RDONLY | O_CLOEXEC)   // waits for the monitor to open its end
+            let fd = open(fifo, O_RDONLY | O_CLOEXEC)  // waits for the monitor to open its end
             defer { close(fd) }
             let report = readReport(fd)
             let words = report.split(separator: " ")
@@ -330,12 +340,14 @@ struct LifecycleTests {
         }
     }
 
-    @Test("kill -s TERM reaches a PID 1 that traps it: wait prints its code; SIGKILL gives 137",
-          arguments: isolationBackends)
+    @Test(
+        "kill -s TERM reaches a PID 1 that traps it: wait prints its code; SIGKILL gives 137",
+        arguments: isolationBackends)
     func signalsAndWait(isolation: String) {
         withStore { s in
-            let trap = s.berth("run", "-d", "--isolation", isolation, "--name", "trapper", "busybox", "sh", "-c",
-                               "trap 'exit 7' TERM; echo ready; while true; do sleep 0.1; done")
+            let trap = s.berth(
+                "run", "-d", "--isolation", isolation, "--name", "trapper", "busybox", "sh", "-c",
+                "trap 'exit 7' TERM; echo ready; while true; do sleep 0.1; done")
             #expect(trap.status == 0, "stderr: \(trap.stderr)")
             #expect(eventually(5) { s.berth("logs", "trapper").stdout.contains("ready") }, "the trap is set")
             let killed = s.berth("kill", "-s", "TERM", "trapper")
@@ -369,13 +381,15 @@ struct LifecycleTests {
         }
     }
 
-    @Test("logs shows a detached container's output, line by line: --tail 1, -t with RFC 3339 times",
-          arguments: isolationBackends)
+    @Test(
+        "logs shows a detached container's output, line by line: --tail 1, -t with RFC 3339 times",
+        arguments: isolationBackends)
     func logs(isolation: String) {
         withStore { s in
             // One write of three lines: the log must still hold three lines.
-            let run = s.berth("run", "-d", "--isolation", isolation, "--name", "talker", "busybox", "sh", "-c",
-                              "printf 'one\\ntwo\\nthree\\n'; echo oops >&2")
+            let run = s.berth(
+                "run", "-d", "--isolation", isolation, "--name", "talker", "busybox", "sh", "-c",
+                "printf 'one\\ntwo\\nthree\\n'; echo oops >&2")
             #expect(run.status == 0)
             #expect(s.berth("wait", "talker").stdout == "0\n")
             let all = s.berth("logs", "talker")
@@ -383,8 +397,9 @@ struct LifecycleTests {
             let tail = s.berth("logs", "--tail", "2", "talker")
             #expect(tail.stdout == "three\n" && tail.stderr == "oops\n", "--tail 2: \(tail.stdout) | \(tail.stderr)")
 
-            let quiet = s.berth("run", "-d", "--isolation", isolation, "--name", "lines", "busybox", "sh", "-c",
-                                "printf 'one\\ntwo\\nthree\\n'")
+            let quiet = s.berth(
+                "run", "-d", "--isolation", isolation, "--name", "lines", "busybox", "sh", "-c",
+                "printf 'one\\ntwo\\nthree\\n'")
             #expect(quiet.status == 0)
             #expect(s.berth("wait", "lines").stdout == "0\n")
             #expect(s.berth("logs", "--tail", "1", "lines").stdout == "three\n")
@@ -402,8 +417,12 @@ struct LifecycleTests {
     @Test("ten concurrent run -d all succeed with ten distinct names", arguments: isolationBackends)
     func tenConcurrentRuns(isolation: String) {
         withStore { s in
-            let results = runConcurrently(Array(repeating: [berthBinary, "--root", s.root, "run", "-d",
-                                                            "--isolation", isolation, "busybox", "sleep", "30"], count: 10))
+            let results = runConcurrently(
+                Array(
+                    repeating: [
+                        berthBinary, "--root", s.root, "run", "-d",
+                        "--isolation", isolation, "busybox", "sleep", "30",
+                    ], count: 10))
             for (i, result) in results.enumerated() {
                 s.note(result.stdout)
                 #expect(result.status == 0, "run \(i): stderr \(result.stderr)")
@@ -422,13 +441,18 @@ struct LifecycleTests {
         withStore { s in
             for round in 0..<3 {
                 let name = "same\(round)"
-                let results = runConcurrently(Array(repeating: [berthBinary, "--root", s.root, "create", "--name", name,
-                                                                "busybox"], count: 2))
+                let results = runConcurrently(
+                    Array(
+                        repeating: [
+                            berthBinary, "--root", s.root, "create", "--name", name,
+                            "busybox",
+                        ], count: 2))
                 results.forEach { s.note($0.stdout) }
                 #expect(results.map(\.status).sorted() == [0, 125], "round \(round): \(results.map(\.stderr))")
                 if let loser = results.first(where: { $0.status == 125 }) {
-                    expectOneErrorLine(loser, naming: ["Conflict. The container name \"/\(name)\" is already in use"],
-                                       status: 125)
+                    expectOneErrorLine(
+                        loser, naming: ["Conflict. The container name \"/\(name)\" is already in use"],
+                        status: 125)
                 }
                 #expect(s.ps().dropFirst().filter { $0.last == name }.count == 1)
             }
@@ -454,8 +478,9 @@ struct LifecycleTests {
         }
     }
 
-    @Test("a killed monitor with PID 1 still running: rm -f kills it and cleans everything",
-          arguments: isolationBackends)
+    @Test(
+        "a killed monitor with PID 1 still running: rm -f kills it and cleans everything",
+        arguments: isolationBackends)
     func killedMonitorRmForce(isolation: String) {
         withStore { s in
             let run = s.berth("run", "-d", "--isolation", isolation, "--name", "orphan", "busybox", "sleep", "1000")

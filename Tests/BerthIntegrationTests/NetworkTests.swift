@@ -21,7 +21,9 @@ struct NetworkTests {
             root = makeTempDirectory("net")
             bridge = "bt\(getpid() % 100_000)x\(n)"
             subnet = "10.233.\(n).0/24"
-            writeFile(root + "/config.json", """
+            writeFile(
+                root + "/config.json",
+                """
                 {"bridgeName": "\(bridge)", "bridgeSubnet": "\(subnet)", "networkPool": "10.234.\(n).0/24", "networkPoolPrefix": 26}
                 """)
         }
@@ -84,26 +86,34 @@ struct NetworkTests {
         berth(root, "inspect", "-f", "{{.NetworkSettings.IPAddress}}", name).stdout.trimmingSpacesAndNewlines
     }
 
-
     @Test("two containers on the default network talk by IP; on a user network by name")
     func containersTalk() {
         withNet { net in
             let root = net.root
-            #expect(berth(root, "run", "-d", "--name", "srv", "busybox", "sh", "-c",
-                          "while true; do echo hello | nc -l -p 8080; done").status == 0)
+            #expect(
+                berth(
+                    root, "run", "-d", "--name", "srv", "busybox", "sh", "-c",
+                    "while true; do echo hello | nc -l -p 8080; done"
+                ).status == 0)
             let address = ip(root, "srv")
             #expect(address.hasPrefix("10.233."), "address \(address)")
-            let got = berth(root, "run", "--rm", "busybox", "sh", "-c", "for i in 1 2 3 4 5; do nc \(address) 8080 && break; sleep 0.2; done")
+            let got = berth(
+                root, "run", "--rm", "busybox", "sh", "-c", "for i in 1 2 3 4 5; do nc \(address) 8080 && break; sleep 0.2; done")
             #expect(got.stdout == "hello\n", "fetch by IP: \(got.stdout) \(got.stderr)")
-            #expect(berth(root, "run", "--rm", "busybox", "ping", "-c1", "-W2", "srv").status != 0,
-                    "the default network does not resolve names, as in Docker")
+            #expect(
+                berth(root, "run", "--rm", "busybox", "ping", "-c1", "-W2", "srv").status != 0,
+                "the default network does not resolve names, as in Docker")
 
             #expect(berth(root, "network", "create", "appnet").status == 0)
             net.remember()
-            #expect(berth(root, "run", "-d", "--name", "web", "--network", "appnet", "busybox", "sh", "-c",
-                          "mkdir /www && echo page > /www/index.html && httpd -f -p 80 -h /www").status == 0)
-            let byName = berth(root, "run", "--rm", "--network", "appnet", "busybox", "sh", "-c",
-                               "for i in 1 2 3 4 5; do wget -qO- http://web/ && break; sleep 0.2; done")
+            #expect(
+                berth(
+                    root, "run", "-d", "--name", "web", "--network", "appnet", "busybox", "sh", "-c",
+                    "mkdir /www && echo page > /www/index.html && httpd -f -p 80 -h /www"
+                ).status == 0)
+            let byName = berth(
+                root, "run", "--rm", "--network", "appnet", "busybox", "sh", "-c",
+                "for i in 1 2 3 4 5; do wget -qO- http://web/ && break; sleep 0.2; done")
             #expect(byName.stdout == "page\n", "fetch by name: \(byName.stdout) \(byName.stderr)")
             let inspect = berth(root, "network", "inspect", "-f", "{{.Name}} {{.Driver}}", "appnet").stdout
             #expect(inspect == "appnet bridge\n")
@@ -116,22 +126,28 @@ struct NetworkTests {
         withNet { net in
             let root = net.root
             let port = freePort()
-            let run = berth(root, "run", "-d", "--name", "pub", "-p", "127.0.0.1:\(port):80", "busybox", "sh", "-c",
-                            "mkdir /www && echo published > /www/index.html && httpd -f -p 80 -h /www")
+            let run = berth(
+                root, "run", "-d", "--name", "pub", "-p", "127.0.0.1:\(port):80", "busybox", "sh", "-c",
+                "mkdir /www && echo published > /www/index.html && httpd -f -p 80 -h /www")
             #expect(run.status == 0, "run: \(run.stderr)")
             net.remember()
-            let fetched = sh("for i in 1 2 3 4 5 6 7 8 9 10; do busybox wget -qO- http://127.0.0.1:\(port)/ && break; sleep 0.2; done")
+            let fetched = sh(
+                "for i in 1 2 3 4 5 6 7 8 9 10; do busybox wget -qO- http://127.0.0.1:\(port)/ && break; sleep 0.2; done")
             #expect(fetched.stdout == "published\n", "host fetch: \(fetched.stdout) \(fetched.stderr)")
             #expect(berth(root, "ps", "--format", "{{.Ports}}").stdout == "127.0.0.1:\(port)->80/tcp\n")
             #expect(berth(root, "port", "pub").stdout == "80/tcp -> 127.0.0.1:\(port)\n")
-            let ports = berth(root, "inspect", "-f", "{{json .NetworkSettings.Ports}} {{json .HostConfig.PortBindings}}", "pub").stdout
+            let ports = berth(root, "inspect", "-f", "{{json .NetworkSettings.Ports}} {{json .HostConfig.PortBindings}}", "pub")
+                .stdout
             #expect(ports.contains("\"80/tcp\":[{\"HostIp\":\"127.0.0.1\",\"HostPort\":\"\(port)\"}]"), "inspect: \(ports)")
-            let settings = berth(root, "inspect", "-f",
-                                 "{{.NetworkSettings.Gateway}} {{.NetworkSettings.MacAddress}} {{.HostConfig.NetworkMode}} {{.NetworkSettings.Networks.bridge.IPAddress}}",
-                                 "pub").stdout
+            let settings = berth(
+                root, "inspect", "-f",
+                "{{.NetworkSettings.Gateway}} {{.NetworkSettings.MacAddress}} {{.HostConfig.NetworkMode}} {{.NetworkSettings.Networks.bridge.IPAddress}}",
+                "pub"
+            ).stdout
             let address = ip(root, "pub")
-            #expect(settings.hasPrefix("10.233.") && settings.contains(" bridge \(address)") && settings.contains("02:42:0a:e9:"),
-                    "inspect: \(settings)")
+            #expect(
+                settings.hasPrefix("10.233.") && settings.contains(" bridge \(address)") && settings.contains("02:42:0a:e9:"),
+                "inspect: \(settings)")
             #expect(berth(root, "rm", "-f", "pub").status == 0)
             #expect(sh("busybox wget -T 1 -qO- http://127.0.0.1:\(port)/").status != 0, "no rule after rm")
         }
@@ -147,7 +163,9 @@ struct NetworkTests {
             #expect(withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } } == 0)
             #expect(listen(fd, 1) == 0)
             var bound = a, blen = len
-            _ = withUnsafeMutablePointer(to: &bound) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &blen) } }
+            _ = withUnsafeMutablePointer(to: &bound) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &blen) }
+            }
             let port = UInt16(bigEndian: bound.sin_port)
             let run = berth(net.root, "run", "-d", "-p", "127.0.0.1:\(port):80", "busybox", "sleep", "30")
             expectOneErrorLine(run, naming: ["127.0.0.1:\(port)", "already"], status: 125)
@@ -156,7 +174,9 @@ struct NetworkTests {
         }
     }
 
-    @Test("twenty parallel runs get twenty distinct addresses; after rm the pool, rules and links are as before, but for the bridge")
+    @Test(
+        "twenty parallel runs get twenty distinct addresses; after rm the pool, rules and links are as before, but for the bridge"
+    )
     func twentyInParallel() {
         withNet { net in
             let linksBefore = sh("ip -o link show | cut -d: -f2 | sort").stdout
@@ -194,7 +214,8 @@ struct NetworkTests {
             // The bridge stays, as docker0 does; other suites may add or drop berth0 meanwhile.
             #expect(linksAfter.contains(" \(net.bridge)\n"), "the bridge stays: \(linksAfter)")
             let strip = { (s: String) in
-                s.split(separator: "\n").filter { !$0.contains("berth0") && !$0.contains(" bv") && !$0.contains(net.bridge) }.joined(separator: "\n")
+                s.split(separator: "\n").filter { !$0.contains("berth0") && !$0.contains(" bv") && !$0.contains(net.bridge) }
+                    .joined(separator: "\n")
             }
             #expect(strip(linksAfter) == strip(linksBefore), "links before:\n\(linksBefore)\nafter:\n\(linksAfter)")
             let stripT = { (s: String) in
@@ -220,7 +241,9 @@ struct NetworkTests {
             #expect(again.status == 0 && again.stdout.contains("10.233."), "again: \(again.stdout) \(again.stderr)")
             // A firewall reload that drops its table is repaired by the next start.
             let table = "berth-n-" + net.bridge
-            let masquerades = { sh("nft list table ip \(table)").stdout.split(separator: "\n").filter { $0.contains("masquerade") }.count }
+            let masquerades = {
+                sh("nft list table ip \(table)").stdout.split(separator: "\n").filter { $0.contains("masquerade") }.count
+            }
             #expect(sh("nft delete table ip \(table)").status == 0)
             #expect(berth(net.root, "run", "--rm", "busybox", "true").status == 0)
             #expect(masquerades() == 2, "the table is back: \(sh("nft list table ip \(table)").stdout)")
@@ -239,7 +262,7 @@ struct NetworkTests {
             #expect(net.leftovers(bridges: true).isEmpty, "after reset: \(net.leftovers(bridges: true))")
             #expect(berth(net.root, "images", "-q").stdout.isEmpty && berth(net.root, "volume", "ls", "-q").stdout.isEmpty)
             #expect(fileExists(net.root + "/config.json"), "settings stay")
-            importBusybox(net.root)   // the fixture's teardown expects a usable store
+            importBusybox(net.root)  // the fixture's teardown expects a usable store
         }
     }
 
@@ -247,7 +270,7 @@ struct NetworkTests {
     func storesShareBridge() {
         withNet { net in
             let other = makeTempDirectory("net2")
-            defer { removeTree(other) }   // resets it first: its containers and leases go
+            defer { removeTree(other) }  // resets it first: its containers and leases go
             writeFile(other + "/config.json", readFile(net.root + "/config.json"))
             importBusybox(other)
             #expect(berth(net.root, "run", "-d", "--name", "first", "busybox", "sleep", "60").status == 0)
@@ -282,10 +305,12 @@ struct NetworkTests {
             let host = berth(net.root, "run", "--rm", "--network", "host", "busybox", "ls", "/sys/class/net")
             let seen = Set(host.stdout.split(whereSeparator: { $0 == "\n" || $0 == " " || $0 == "\t" }).map(String.init))
             #expect(!seen.isEmpty && seen.isSubset(of: hostLinks) && seen.contains("lo") && seen.count > 1, "host: \(seen)")
-            expectOneErrorLine(berth(net.root, "run", "--rm", "--isolation", "chroot", "--network", "bridge", "busybox", "true"),
-                               naming: ["chroot", "--network host"], status: 125)
-            expectOneErrorLine(berth(net.root, "run", "--rm", "--network", "nosuch", "busybox", "true"),
-                               naming: ["nosuch", "not found"], status: 125)
+            expectOneErrorLine(
+                berth(net.root, "run", "--rm", "--isolation", "chroot", "--network", "bridge", "busybox", "true"),
+                naming: ["chroot", "--network host"], status: 125)
+            expectOneErrorLine(
+                berth(net.root, "run", "--rm", "--network", "nosuch", "busybox", "true"),
+                naming: ["nosuch", "not found"], status: 125)
             net.remember()
         }
     }
@@ -326,7 +351,9 @@ struct NetworkTests {
     @Test("kill -9 of the monitor, then rm -f, leaves no veth and no lease")
     func crashedMonitor() {
         withNet { net in
-            #expect(berth(net.root, "run", "-d", "--name", "crash", "-p", "127.0.0.1:\(freePort()):80", "busybox", "sleep", "60").status == 0)
+            #expect(
+                berth(net.root, "run", "-d", "--name", "crash", "-p", "127.0.0.1:\(freePort()):80", "busybox", "sleep", "60")
+                    .status == 0)
             net.remember()
             let monitor = berth(net.root, "inspect", "-f", "{{.State.MonitorPid}}", "crash").stdout.trimmingSpacesAndNewlines
             kill(Int32(monitor) ?? 0, SIGKILL)
@@ -337,7 +364,9 @@ struct NetworkTests {
         }
     }
 
-    @Test("berth killed between writing the host lease ledger's temp file and its rename: the next run removes the temp file; the ledger stays right")
+    @Test(
+        "berth killed between writing the host lease ledger's temp file and its rename: the next run removes the temp file; the ledger stays right"
+    )
     func killedBeforeLedgerRename() throws {
         try withNet { net in
             #expect(berth(net.root, "run", "-d", "--name", "first", "busybox", "sleep", "60").status == 0)
@@ -345,21 +374,26 @@ struct NetworkTests {
             let ledger = "/run/berth/leases/" + net.bridge
             // A run that stops itself (SIGSTOP) with the ledger's temp file
             // written and not yet renamed; spawned here so that we reap it.
-            let pid = try #require(spawnStopped([berthBinary, "--root", net.root, "run", "-d", "--name", "killed",
-                                                 "busybox", "sleep", "60"],
-                                                hook: ledger))
+            let pid = try #require(
+                spawnStopped(
+                    [
+                        berthBinary, "--root", net.root, "run", "-d", "--name", "killed",
+                        "busybox", "sleep", "60",
+                    ],
+                    hook: ledger))
             let stopped = eventually(20) { readFile("/proc/\(pid)/stat").split(separator: " ").dropFirst(2).first == "T" }
             kill(pid, SIGKILL)
             var status: Int32 = 0
             while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
             #expect(stopped, "the run never reached the ledger write")
             let temp = "\(ledger).tmp-\(pid)"
-            defer { unlink(temp) }   // nothing of this test may outlive it, even when it fails
+            defer { unlink(temp) }  // nothing of this test may outlive it, even when it fails
             #expect(fileExists(temp), "the killed run left \(temp)")
             let firstIP = ip(net.root, "first")
             #expect(readFile(temp).contains(firstIP), "the temp file is the killed run's whole new ledger")
-            #expect(!readFile(ledger).isEmpty && !readFile(ledger).contains("\"Pid\": \(pid)"),
-                    "the ledger itself never saw the killed run: \(readFile(ledger))")
+            #expect(
+                !readFile(ledger).isEmpty && !readFile(ledger).contains("\"Pid\": \(pid)"),
+                "the ledger itself never saw the killed run: \(readFile(ledger))")
 
             // The next command that takes the host network lock sweeps it.
             #expect(berth(net.root, "run", "-d", "--name", "second", "busybox", "sleep", "60").status == 0)
@@ -380,13 +414,19 @@ struct NetworkTests {
         }
     }
 
-    @Test("berth killed before renaming the store's lease file: the next command sweeps the temp file and the address is free again")
+    @Test(
+        "berth killed before renaming the store's lease file: the next command sweeps the temp file and the address is free again"
+    )
     func killedBeforeStoreLeaseRename() throws {
         try withNet { net in
             let leases = net.root + "/networks/bridge.leases"
-            _ = berth(net.root, "network", "ls")   // writes the default network's record
-            let pid = try #require(spawnStopped([berthBinary, "--root", net.root, "run", "-d", "--name", "killed",
-                                                 "busybox", "sleep", "60"], hook: leases))
+            _ = berth(net.root, "network", "ls")  // writes the default network's record
+            let pid = try #require(
+                spawnStopped(
+                    [
+                        berthBinary, "--root", net.root, "run", "-d", "--name", "killed",
+                        "busybox", "sleep", "60",
+                    ], hook: leases))
             let stopped = eventually(20) { readFile("/proc/\(pid)/stat").split(separator: " ").dropFirst(2).first == "T" }
             kill(pid, SIGKILL)
             var status: Int32 = 0
@@ -399,8 +439,9 @@ struct NetworkTests {
             #expect(!fileExists(temp), "opening the store sweeps \(temp)")
             #expect(berth(net.root, "run", "-d", "--name", "next", "busybox", "sleep", "60").status == 0)
             net.remember()
-            #expect(ip(net.root, "next") == "10.233.\(net.subnet.split(separator: ".")[2]).2",
-                    "the killed run's address is free again: \(ip(net.root, "next"))")
+            #expect(
+                ip(net.root, "next") == "10.233.\(net.subnet.split(separator: ".")[2]).2",
+                "the killed run's address is free again: \(ip(net.root, "next"))")
         }
     }
 
@@ -441,11 +482,15 @@ struct NetworkTests {
             var gatewayA = ""
             for n in ["bridge", "neta", "netb"] {
                 let publish = n == "netb" ? ["-p", "\(gatewayA):\(port):80"] : []
-                #expect(runProcess([berthBinary, "--root", root, "run", "-d", "--name", "web-\(n)", "--network", n] + publish
-                                   + ["busybox", "sh", "-c", "mkdir /www && echo \(n) > /www/index.html && httpd -f -p 80 -h /www"]).status == 0)
+                #expect(
+                    runProcess(
+                        [berthBinary, "--root", root, "run", "-d", "--name", "web-\(n)", "--network", n] + publish
+                            + ["busybox", "sh", "-c", "mkdir /www && echo \(n) > /www/index.html && httpd -f -p 80 -h /www"]
+                    ).status == 0)
                 address[n] = ip(root, "web-\(n)")
                 if n == "neta" {
-                    gatewayA = berth(root, "inspect", "-f", "{{.NetworkSettings.Gateway}}", "web-neta").stdout.trimmingSpacesAndNewlines
+                    gatewayA =
+                        berth(root, "inspect", "-f", "{{.NetworkSettings.Gateway}}", "web-neta").stdout.trimmingSpacesAndNewlines
                 }
             }
             net.remember()
@@ -454,35 +499,46 @@ struct NetworkTests {
             // `ping-NET`. Same network: retried while httpd starts; others: one
             // try each, in parallel, with a timeout (busybox wget -T crashes).
             func fetched(from n: String) -> String {
-                let script = ["bridge", "neta", "netb"].map { to in
-                    to == n ? "for i in 1 2 3 4 5 6 7 8 9 10; do wget -qO- http://\(address[to]!)/ && break; sleep 0.2; done; "
-                        : "(timeout 2 wget -qO- http://\(address[to]!)/) & (ping -c1 -W2 \(address[to]!) >/dev/null && echo ping-\(to)) & "
-                }.joined() + "wait"
+                let script =
+                    ["bridge", "neta", "netb"].map { to in
+                        to == n
+                            ? "for i in 1 2 3 4 5 6 7 8 9 10; do wget -qO- http://\(address[to]!)/ && break; sleep 0.2; done; "
+                            : "(timeout 2 wget -qO- http://\(address[to]!)/) & (ping -c1 -W2 \(address[to]!) >/dev/null && echo ping-\(to)) & "
+                    }.joined() + "wait"
                 return berth(root, "run", "--rm", "--network", n, "busybox", "sh", "-c", script).stdout
             }
             for n in ["bridge", "neta", "netb"] {
                 let got = fetched(from: n)
                 #expect(got == "\(n)\n", "from \(n), only its own network answers: \(got)")
             }
-            let published = berth(root, "run", "--rm", "--network", "neta", "busybox", "sh", "-c",
-                                  "for i in 1 2 3 4 5; do wget -qO- http://\(gatewayA):\(port)/ && break; sleep 0.2; done").stdout
+            let published = berth(
+                root, "run", "--rm", "--network", "neta", "busybox", "sh", "-c",
+                "for i in 1 2 3 4 5; do wget -qO- http://\(gatewayA):\(port)/ && break; sleep 0.2; done"
+            ).stdout
             #expect(published == "netb\n", "netb's port published on a host address is reachable from neta: \(published)")
             // The rules go with the networks: rm one, make another, still isolated.
             #expect(berth(root, "rm", "-f", "web-netb").status == 0)
             #expect(berth(root, "network", "rm", "netb").status == 0)
             #expect(berth(root, "network", "create", "netc").status == 0)
             net.remember()
-            #expect(berth(root, "run", "-d", "--name", "web-netc", "--network", "netc", "busybox", "sh", "-c",
-                          "mkdir /www && echo netc > /www/index.html && httpd -f -p 80 -h /www").status == 0)
+            #expect(
+                berth(
+                    root, "run", "-d", "--name", "web-netc", "--network", "netc", "busybox", "sh", "-c",
+                    "mkdir /www && echo netc > /www/index.html && httpd -f -p 80 -h /www"
+                ).status == 0)
             let netc = ip(root, "web-netc")
-            let across = berth(root, "run", "--rm", "--network", "neta", "busybox", "sh", "-c",
-                               "timeout 2 wget -qO- http://\(netc)/; for i in 1 2 3 4 5; do wget -qO- http://\(address["neta"]!)/ && break; sleep 0.2; done").stdout
+            let across = berth(
+                root, "run", "--rm", "--network", "neta", "busybox", "sh", "-c",
+                "timeout 2 wget -qO- http://\(netc)/; for i in 1 2 3 4 5; do wget -qO- http://\(address["neta"]!)/ && break; sleep 0.2; done"
+            ).stdout
             #expect(across == "neta\n", "neta does not reach the new netc: \(across)")
             net.remember()
         }
     }
 
-    @Test("without bridgeSubnet the default bridge takes the first free subnet of its pool, skipping one a host interface holds and one routed")
+    @Test(
+        "without bridgeSubnet the default bridge takes the first free subnet of its pool, skipping one a host interface holds and one routed"
+    )
     func bridgeSkipsRoutedSubnet() {
         withNet { net in
             let n = Int(net.subnet.split(separator: ".")[2])!
@@ -492,15 +548,19 @@ struct NetworkTests {
             #expect(sh("ip link add \(veth) type veth peer name \(veth)p").status == 0)
             #expect(sh("ip addr add 10.235.\(n).1/26 dev \(veth) && ip addr add 10.234.\(n).1/26 dev \(veth)").status == 0)
             // The second candidate is only routed (no address holds it).
-            #expect(sh("ip link set \(veth)p up && ip link set \(veth) up && ip route add 10.235.\(n).64/26 dev \(veth)").status == 0)
-            writeFile(net.root + "/config.json", """
+            #expect(
+                sh("ip link set \(veth)p up && ip link set \(veth) up && ip route add 10.235.\(n).64/26 dev \(veth)").status == 0)
+            writeFile(
+                net.root + "/config.json",
+                """
                 {"bridgeName": "\(net.bridge)", "bridgePools": [{"base": "10.235.\(n).0/24", "size": 26}],
                  "networkPool": "10.234.\(n).0/24", "networkPoolPrefix": 26}
                 """)
             let subnet = berth(net.root, "network", "inspect", "-f", "{{json .IPAM.Config}}", "bridge").stdout
-            #expect(subnet == "[{\"Subnet\":\"10.235.\(n).128/26\",\"Gateway\":\"10.235.\(n).129\"}]\n",
-                    "10.235.\(n).0/26 is on \(veth), 10.235.\(n).64/26 routed to it: \(subnet)")
-            guard subnet.contains("10.235.\(n).128/26") else { return }   // never put a clashing subnet on a bridge
+            #expect(
+                subnet == "[{\"Subnet\":\"10.235.\(n).128/26\",\"Gateway\":\"10.235.\(n).129\"}]\n",
+                "10.235.\(n).0/26 is on \(veth), 10.235.\(n).64/26 routed to it: \(subnet)")
+            guard subnet.contains("10.235.\(n).128/26") else { return }  // never put a clashing subnet on a bridge
             #expect(berth(net.root, "run", "-d", "--name", "on-bridge", "busybox", "sleep", "60").status == 0)
             net.remember()
             #expect(ip(net.root, "on-bridge") == "10.235.\(n).130")

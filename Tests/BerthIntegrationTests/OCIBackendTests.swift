@@ -9,8 +9,9 @@ import Glibc
 struct OCIBackendTests {
     @Test("the tutorial's lifecycle on oci:runc and oci:crun", arguments: ["runc", "crun"])
     func lifecycle(_ runtime: String) {
-        #expect(access("/usr/bin/\(runtime)", X_OK) == 0 || access("/usr/sbin/\(runtime)", X_OK) == 0,
-                "\(runtime) is not installed: run make deps")
+        #expect(
+            access("/usr/bin/\(runtime)", X_OK) == 0 || access("/usr/sbin/\(runtime)", X_OK) == 0,
+            "\(runtime) is not installed: run make deps")
         let root = makeTempDirectory("oci")
         defer {
             berth(root, "rm", "-f", "box")
@@ -34,7 +35,8 @@ struct OCIBackendTests {
         #expect(berth(root, "start", "box").status == 0)
         #expect(berth(root, "rm", "-f", "box").status == 0)
         #expect(berth(root, "ps", "-aq").stdout.isEmpty)
-        let run = berth(root, "run", "--rm", "--isolation", "oci", "--runtime", runtime, "busybox", "sh", "-c", "echo out; exit 3")
+        let run = berth(
+            root, "run", "--rm", "--isolation", "oci", "--runtime", runtime, "busybox", "sh", "-c", "echo out; exit 3")
         #expect(run.status == 3 && run.stdout == "out\n")
         #expect(berth(root, "run", "--rm", "--isolation", "oci:\(runtime)", "busybox", "nosuch").status == 127)
     }
@@ -45,27 +47,34 @@ struct OCIBackendTests {
         defer {
             for id in berth(root, "ps", "-aq").stdout.split(separator: "\n") { berth(root, "rm", "-f", String(id)) }
             #expect(mounts(under: root).isEmpty)
-            removeTree(root)   // system reset: the bridge and its rules go too
+            removeTree(root)  // system reset: the bridge and its rules go too
         }
         // A bridge and subnet of this test's own, as the network tests do.
         let bridge = "bo\(getpid() % 100_000)"
         writeFile(root + "/config.json", #"{"bridgeName": "\#(bridge)", "bridgeSubnet": "10.236.\#(getpid() % 200).0/24"}"#)
         importBusybox(root)
         let port = freePort()
-        #expect(berth(root, "run", "-d", "--name", "web", "--isolation", "oci:runc", "-p", "127.0.0.1:\(port):80",
-                      "busybox", "httpd", "-f", "-p", "80", "-h", "/etc").status == 0)
+        #expect(
+            berth(
+                root, "run", "-d", "--name", "web", "--isolation", "oci:runc", "-p", "127.0.0.1:\(port):80",
+                "busybox", "httpd", "-f", "-p", "80", "-h", "/etc"
+            ).status == 0)
         let address = berth(root, "inspect", "-f", "{{.NetworkSettings.IPAddress}}", "web").stdout.trimmingSpacesAndNewlines
         #expect(address.hasPrefix("10.236."), "web: \(address)")
         let inside = berth(root, "exec", "web", "ip", "-o", "-4", "addr", "show", "eth0").stdout
         #expect(inside.contains(address + "/24"), "eth0 under runc: \(inside)")
-        let fromCrun = berth(root, "run", "--rm", "--isolation", "oci:crun", "busybox", "wget", "-qO-", "http://\(address)/hostname")
+        let fromCrun = berth(
+            root, "run", "--rm", "--isolation", "oci:crun", "busybox", "wget", "-qO-", "http://\(address)/hostname")
         #expect(fromCrun.status == 0 && fromCrun.stdout.count == 13, "crun reaches runc: \(fromCrun.stdout) \(fromCrun.stderr)")
         var fromHost = ""
-        eventually { fromHost = sh("wget -qO- http://127.0.0.1:\(port)/hostname").stdout; return !fromHost.isEmpty }
+        eventually {
+            fromHost = sh("wget -qO- http://127.0.0.1:\(port)/hostname").stdout; return !fromHost.isEmpty
+        }
         #expect(fromHost == fromCrun.stdout, "the host reaches the published port: \(fromHost)")
         let none = berth(root, "run", "--rm", "--isolation", "oci:crun", "--network", "none", "busybox", "ip", "-o", "link")
-        #expect(none.stdout.split(separator: "\n").count == 1 && none.stdout.contains("lo:") && none.stdout.contains("UP"),
-                "--network none: lo only, up: \(none.stdout)")
+        #expect(
+            none.stdout.split(separator: "\n").count == 1 && none.stdout.contains("lo:") && none.stdout.contains("UP"),
+            "--network none: lo only, up: \(none.stdout)")
         let id = berth(root, "inspect", "-f", "{{.Id}}", "web").stdout.prefix(12)
         #expect(berth(root, "rm", "-f", "web").status == 0)
         #expect(!fileExists("/sys/class/net/bv\(id)"), "rm took the veth")
@@ -78,14 +87,19 @@ struct OCIBackendTests {
         let dir = makeTempDirectory("bundle")
         defer { berth(root, "rm", "-f", "bun"); removeTree(root); removeTree(dir) }
         importBusybox(root)
-        #expect(berth(root, "create", "--name", "bun", "busybox", "sh", "-c", "hostname; grep CapBnd /proc/self/status").status == 0)
+        #expect(
+            berth(root, "create", "--name", "bun", "busybox", "sh", "-c", "hostname; grep CapBnd /proc/self/status").status == 0)
         let hostname = berth(root, "inspect", "-f", "{{.Config.Hostname}}", "bun").stdout
         #expect(berth(root, "bundle", "bun", dir + "/bundle").status == 0)
-        let runc = runProcess(["/bin/sh", "-c", "cd \(dir)/bundle && runc --root \(dir)/runc-state run berth-bundle-test-\(getpid())"])
+        let runc = runProcess([
+            "/bin/sh", "-c", "cd \(dir)/bundle && runc --root \(dir)/runc-state run berth-bundle-test-\(getpid())",
+        ])
         #expect(runc.status == 0, "runc: \(runc.stderr)")
         #expect(runc.stdout == hostname + "CapBnd:\t00000000a80425fb\n")
-        let crun = runProcess(["unshare", "-m", "--propagation", "private", "/bin/sh", "-c",
-                               "umount /sys/fs/cgroup/unified 2>/dev/null; cd \(dir)/bundle && crun --root \(dir)/crun-state run berth-bundle-crun-\(getpid())"])
+        let crun = runProcess([
+            "unshare", "-m", "--propagation", "private", "/bin/sh", "-c",
+            "umount /sys/fs/cgroup/unified 2>/dev/null; cd \(dir)/bundle && crun --root \(dir)/crun-state run berth-bundle-crun-\(getpid())",
+        ])
         #expect(crun.status == 0, "crun: \(crun.stderr)")
         #expect(crun.stdout == runc.stdout)
     }

@@ -43,11 +43,18 @@ struct PluginTests {
         withPlugins { root, dir in
             let out = run(root, dir, "plugin", "ls").stdout
             let rows = lines(out).map(cells)
-            #expect(rows.contains(["command", "hello", dir + "/berth-hello", "1.0.0", "Greet someone, and count the containers in the store"]))
+            #expect(
+                rows.contains([
+                    "command", "hello", dir + "/berth-hello", "1.0.0", "Greet someone, and count the containers in the store",
+                ]))
             #expect(rows.contains { $0.prefix(4) == ["command", "fresh", dir + "/berth-fresh.berth", "script"] })
-            #expect(rows.contains { $0.prefix(3) == ["command", "broken", dir + "/berth-broken"] && $0.last!.hasPrefix("REJECTED: bad metadata") })
+            #expect(
+                rows.contains {
+                    $0.prefix(3) == ["command", "broken", dir + "/berth-broken"] && $0.last!.hasPrefix("REJECTED: bad metadata")
+                })
             #expect(rows.contains { $0.prefix(2) == ["command", "noexec"] && $0.last == "REJECTED: not executable" })
-            #expect(rows.contains { $0.prefix(2) == ["command", "ps"] && $0.last!.contains("name clash with the built-in command") })
+            #expect(
+                rows.contains { $0.prefix(2) == ["command", "ps"] && $0.last!.contains("name clash with the built-in command") })
             #expect(rows.contains { $0.prefix(2) == ["command", "badscript.berth"] && $0.last!.contains("does not parse") })
             #expect(rows.contains { $0.prefix(3) == ["storage", "overlay", "plugins/storage-overlay"] })
             #expect(run(root, dir, "ps").status == 0, "the built-in ps still runs, not the impostor")
@@ -58,9 +65,11 @@ struct PluginTests {
     @Test("a plugin is asked for its metadata once, and again only after its file changed")
     func metadataCached() {
         withPlugins { root, dir in
-            importBusybox(root)   // the cache lives in the store
+            importBusybox(root)  // the cache lives in the store
             let calls = dir + "/calls"
-            writeFile(dir + "/berth-counted", """
+            writeFile(
+                dir + "/berth-counted",
+                """
                 #!/bin/sh
                 if [ "$1" = berth-plugin-metadata ]; then
                   echo asked >> \(calls)
@@ -109,8 +118,10 @@ struct PluginTests {
                 runProcess(["tmux", "-L", socket] + args, environment: ["HOME": "/tmp", "TERM": "xterm-256color"])
             }
             defer { _ = tmux(["kill-server"]) }
-            _ = tmux(["new-session", "-d", "-x", "100", "-y", "20",
-                      "exec env BERTH_PLUGIN_PATH=\(shellQuote(dir)) BERTH_HISTORY=/dev/null \(shellQuote(berthBinary)) --root \(shellQuote(root))"])
+            _ = tmux([
+                "new-session", "-d", "-x", "100", "-y", "20",
+                "exec env BERTH_PLUGIN_PATH=\(shellQuote(dir)) BERTH_HISTORY=/dev/null \(shellQuote(berthBinary)) --root \(shellQuote(root))",
+            ])
             let read = { tmux(["capture-pane", "-p"]).stdout }
             #expect(pollScreen(5, read) { $0.contains("berth>") }.ok)
             _ = tmux(["send-keys", "-l", "hell"])

@@ -13,7 +13,9 @@ struct IsolatedPodman {
     init(_ dir: String) {
         self.dir = dir
         _ = sh("mkdir -p \(dir)/tmp")
-        writeFile(dir + "/containers.conf", """
+        writeFile(
+            dir + "/containers.conf",
+            """
             [containers]
             default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
             [engine]
@@ -32,9 +34,12 @@ struct IsolatedPodman {
 
     @discardableResult
     func run(_ args: String...) -> ProcessResult {
-        runProcess([Self.binary ?? "podman", "--root", dir + "/root", "--runroot", dir + "/runroot",
-                    "--tmpdir", dir + "/tmp", "--storage-driver", "vfs"] + args,
-                   environment: ["CONTAINERS_CONF": dir + "/containers.conf", "TMPDIR": dir + "/tmp"])
+        runProcess(
+            [
+                Self.binary ?? "podman", "--root", dir + "/root", "--runroot", dir + "/runroot",
+                "--tmpdir", dir + "/tmp", "--storage-driver", "vfs",
+            ] + args,
+            environment: ["CONTAINERS_CONF": dir + "/containers.conf", "TMPDIR": dir + "/tmp"])
     }
 }
 
@@ -67,8 +72,9 @@ struct PodmanInteropTests {
         #expect(loaded.stdout.contains("Loaded image") && loaded.stdout.contains("two:layers"), "\(loaded.stdout)")
         let hi = podman.run("run", "--rm", "--network", "none", "busybox:latest", "echo", "hi")
         #expect(hi.status == 0 && hi.stdout == "hi\n", "podman run: \(hi.stdout) \(hi.stderr)")
-        let two = podman.run("run", "--rm", "--network", "none", "two:layers", "sh", "-c",
-                             "cat /added; test -e /bin/vi && echo vi-present || echo vi-gone")
+        let two = podman.run(
+            "run", "--rm", "--network", "none", "two:layers", "sh", "-c",
+            "cat /added; test -e /bin/vi && echo vi-present || echo vi-gone")
         #expect(two.stdout == "made\nvi-gone\n", "podman run two:layers: \(two.stdout) \(two.stderr)")
         // Podman keeps the config as saved, so it reports Berth's image ID.
         let id = berth(a, "inspect", "-f", "{{.Id}}", "two:layers").stdout
@@ -90,8 +96,9 @@ struct PodmanInteropTests {
             let saved = podman.run("save", "--format", format, "-o", out, "localhost/pbox:latest")
             #expect(saved.status == 0, "podman save --format \(format): \(saved.stderr)")
             let loaded = berth(root, "load", "-i", out)
-            #expect(loaded.status == 0 && loaded.stdout == "Loaded image: localhost/pbox:latest\n",
-                    "\(format): \(loaded.stdout) \(loaded.stderr)")
+            #expect(
+                loaded.status == 0 && loaded.stdout == "Loaded image: localhost/pbox:latest\n",
+                "\(format): \(loaded.stdout) \(loaded.stderr)")
             let hi = berth(root, "run", "--rm", "localhost/pbox", "echo", "hi")
             #expect(hi.status == 0 && hi.stdout == "hi\n", "\(format): berth run: \(hi.stdout) \(hi.stderr)")
             // The layer is stored under its canonical digest with Podman's

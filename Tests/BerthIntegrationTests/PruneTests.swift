@@ -28,7 +28,9 @@ struct PruneTests {
         init() {
             store = LifecycleStore()
             let n = Int(getpid() % 200)
-            writeFile(store.root + "/config.json", """
+            writeFile(
+                store.root + "/config.json",
+                """
                 {"bridgeName": "bp\(getpid() % 100_000)", "bridgeSubnet": "10.235.\(n).0/24", "networkPool": "10.236.\(n).0/24", "networkPoolPrefix": 26}
                 """)
             danglingUnused = importImage(change: "LABEL tier=scratch")
@@ -45,7 +47,7 @@ struct PruneTests {
             expect(store.berth("create", "--name", "anon", "--network", "none", "-v", "/data", "busybox"))
             anonymous = volumes().subtracting(before).first ?? ""
             #expect(anonymous.count == 64, "the anonymous volume: \(volumes())")
-            expect(store.berth("rm", "anon"))   // without -v: its anonymous volume stays, unused
+            expect(store.berth("rm", "anon"))  // without -v: its anonymous volume stays, unused
         }
 
         private func importImage(change: String, extra: String? = nil, tag: String? = nil) -> String {
@@ -75,7 +77,9 @@ struct PruneTests {
 
         func containers() -> Set<String> { Set(lines(store.berth("ps", "-a", "--format", "{{.Names}}").stdout).map(String.init)) }
         func images() -> Set<String> { Set(lines(store.berth("images", "-aq", "--no-trunc").stdout).map(String.init)) }
-        func networks() -> Set<String> { Set(lines(store.berth("network", "ls", "--format", "{{.Name}}").stdout).map(String.init)) }
+        func networks() -> Set<String> {
+            Set(lines(store.berth("network", "ls", "--format", "{{.Name}}").stdout).map(String.init))
+        }
         func volumes() -> Set<String> { Set(lines(store.berth("volume", "ls", "-q").stdout).map(String.init)) }
     }
 
@@ -90,7 +94,9 @@ struct PruneTests {
         ["volume", "prune"], ["volume", "prune", "-a"], ["system", "prune"], ["system", "prune", "-a", "--volumes"],
     ]
 
-    @Test("every prune answered n, no, an empty line, yep, endless y without a newline or nothing at all removes nothing and exits 0")
+    @Test(
+        "every prune answered n, no, an empty line, yep, endless y without a newline or nothing at all removes nothing and exits 0"
+    )
     func declined() {
         withFixture { f in
             let before = f.snapshot()
@@ -115,17 +121,28 @@ struct PruneTests {
             let expected: [([String], String)] = [
                 (["container", "prune"], "WARNING! This will remove all stopped containers.\n" + ask),
                 (["image", "prune"], "WARNING! This will remove all dangling images.\n" + ask),
-                (["image", "prune", "-a"], "WARNING! This will remove all images without at least one container associated to them.\n" + ask),
-                (["network", "prune"], "WARNING! This will remove all custom networks not used by at least one container.\n" + ask),
-                (["system", "prune"], """
+                (
+                    ["image", "prune", "-a"],
+                    "WARNING! This will remove all images without at least one container associated to them.\n" + ask
+                ),
+                (
+                    ["network", "prune"],
+                    "WARNING! This will remove all custom networks not used by at least one container.\n" + ask
+                ),
+                (
+                    ["system", "prune"],
+                    """
                     WARNING! This will remove:
                       - all stopped containers
                       - all networks not used by at least one container
                       - all dangling images
 
                     \(ask)
-                    """),
-                (["system", "prune", "-a", "--volumes", "--filter", "label!=c", "--filter", "label=a=b"], """
+                    """
+                ),
+                (
+                    ["system", "prune", "-a", "--volumes", "--filter", "label!=c", "--filter", "label=a=b"],
+                    """
                     WARNING! This will remove:
                       - all stopped containers
                       - all networks not used by at least one container
@@ -137,8 +154,11 @@ struct PruneTests {
                       - label=a=b
 
                     \(ask)
-                    """),
-                (["system", "prune", "--filter", "until=24h"], """
+                    """
+                ),
+                (
+                    ["system", "prune", "--filter", "until=24h"],
+                    """
                     WARNING! This will remove:
                       - all stopped containers
                       - all networks not used by at least one container
@@ -148,7 +168,8 @@ struct PruneTests {
                       - until=24h
 
                     \(ask)
-                    """),
+                    """
+                ),
             ]
             for (args, text) in expected {
                 let r = f.store.berth(args, stdin: "n\n")
@@ -157,33 +178,44 @@ struct PruneTests {
         }
     }
 
-    @Test("bad filters (until with --volumes, unknown keys, words, huge numbers, two untils) are refused with one line, removing nothing")
+    @Test(
+        "bad filters (until with --volumes, unknown keys, words, huge numbers, two untils) are refused with one line, removing nothing"
+    )
     func volumesUntilRefused() {
         withFixture { f in
             let before = f.snapshot()
             expectOneErrorLine(f.store.berth(["system", "prune", "-f", "--volumes", "--filter", "until=1h"]), naming: ["until"])
-            expectOneErrorLine(f.store.berth(["image", "prune", "-f", "--filter", "color=red"]), naming: ["Invalid filter 'color'"])
+            expectOneErrorLine(
+                f.store.berth(["image", "prune", "-f", "--filter", "color=red"]), naming: ["Invalid filter 'color'"])
             expectOneErrorLine(f.store.berth(["container", "prune", "-f", "--filter", "until=yesterday"]), naming: ["yesterday"])
-            expectOneErrorLine(f.store.berth(["container", "prune", "-f", "--filter", "until=99999999999999999999"]),
-                               naming: ["99999999999999999999"])
-            expectOneErrorLine(f.store.berth(["image", "prune", "-f", "--filter", "until=99999999999999999999h"]),
-                               naming: ["99999999999999999999h"])
-            expectOneErrorLine(f.store.berth(["network", "prune", "-f", "--filter", "until=1h", "--filter", "until=2h"]),
-                               naming: ["more than one until filter"])
+            expectOneErrorLine(
+                f.store.berth(["container", "prune", "-f", "--filter", "until=99999999999999999999"]),
+                naming: ["99999999999999999999"])
+            expectOneErrorLine(
+                f.store.berth(["image", "prune", "-f", "--filter", "until=99999999999999999999h"]),
+                naming: ["99999999999999999999h"])
+            expectOneErrorLine(
+                f.store.berth(["network", "prune", "-f", "--filter", "until=1h", "--filter", "until=2h"]),
+                naming: ["more than one until filter"])
             expectOneErrorLine(f.store.berth(["system", "prune", "-f", "--filter", "label"]), naming: ["label"])
             #expect(f.snapshot() == before)
         }
     }
 
-    @Test("system prune on y removes stopped containers, unused networks and dangling images; running containers, their networks, volumes and used images stay")
+    @Test(
+        "system prune on y removes stopped containers, unused networks and dangling images; running containers, their networks, volumes and used images stay"
+    )
     func systemPruneYes() {
         withFixture { f in
             let r = f.store.berth(["system", "prune"], stdin: "y\n")
             #expect(r.status == 0, "\(r.stderr)")
             // Containers go first, as in Docker: the stopped one's dangling image is unused by then.
             let images = [f.danglingUnused, f.danglingInUse].sorted().map { "deleted: " + $0 + "\n" }.joined()
-            #expect(r.stdout.contains("[y/N] Deleted Containers:\n\(f.stoppedID)\n\nDeleted Networks:\nidle\n\nDeleted Images:\n\(images)\nTotal reclaimed space: "),
-                    "\(r.stdout)")
+            #expect(
+                r.stdout.contains(
+                    "[y/N] Deleted Containers:\n\(f.stoppedID)\n\nDeleted Networks:\nidle\n\nDeleted Images:\n\(images)\nTotal reclaimed space: "
+                ),
+                "\(r.stdout)")
             #expect(f.containers() == ["up"])
             #expect(f.networks() == ["bridge", "busy", "host", "none"])
             #expect(f.volumes() == ["named", f.anonymous], "without --volumes every volume stays")
@@ -193,7 +225,8 @@ struct PruneTests {
         }
     }
 
-    @Test("system prune -a --volumes -f asks nothing and also removes unused tagged images and anonymous volumes, never named ones")
+    @Test(
+        "system prune -a --volumes -f asks nothing and also removes unused tagged images and anonymous volumes, never named ones")
     func systemPruneAllVolumes() {
         withFixture { f in
             let busybox = f.store.inspect("up", "{{.Image}}")
@@ -217,8 +250,9 @@ struct PruneTests {
             #expect(f.networks() == ["bridge", "busy", "host", "none"])
 
             let images = f.store.berth(["image", "prune"], stdin: "Y\n")
-            #expect(images.stdout.hasSuffix("[y/N] Deleted Images:\ndeleted: \(f.danglingUnused)\n\nTotal reclaimed space: 0B\n"),
-                    "the image's only layer is busybox's, still used: \(images.stdout)")
+            #expect(
+                images.stdout.hasSuffix("[y/N] Deleted Images:\ndeleted: \(f.danglingUnused)\n\nTotal reclaimed space: 0B\n"),
+                "the image's only layer is busybox's, still used: \(images.stdout)")
             #expect(f.images().contains(f.danglingInUse), "a dangling image a stopped container uses stays")
 
             let all = f.store.berth(["image", "prune", "-a"], stdin: "y\n")
@@ -226,7 +260,9 @@ struct PruneTests {
             #expect(f.images().count == 2, "busybox (running) and the stopped container's image stay")
 
             let containers = f.store.berth(["container", "prune"], stdin: " y \n")
-            #expect(containers.stdout.contains("[y/N] Deleted Containers:\n\(f.stoppedID)\n\nTotal reclaimed space: "), "\(containers.stdout)")
+            #expect(
+                containers.stdout.contains("[y/N] Deleted Containers:\n\(f.stoppedID)\n\nTotal reclaimed space: "),
+                "\(containers.stdout)")
             #expect(f.containers() == ["up"])
 
             let volumes = f.store.berth(["volume", "prune"], stdin: "y\n")
@@ -245,7 +281,8 @@ struct PruneTests {
             let tier = f.store.berth(["image", "prune", "-a", "-f", "--filter", "label=tier=scratch"])
             #expect(tier.stdout.contains("deleted: \(f.danglingUnused)") && !tier.stdout.contains(f.tagged), "\(tier.stdout)")
             let notKeep = f.store.berth(["image", "prune", "-a", "-f", "--filter", "label!=keep"])
-            #expect(!notKeep.stdout.contains("Deleted Images"), "only old:latest was left unused, and it has keep: \(notKeep.stdout)")
+            #expect(
+                !notKeep.stdout.contains("Deleted Images"), "only old:latest was left unused, and it has keep: \(notKeep.stdout)")
             #expect(f.images().contains(f.tagged))
             // Networks have no labels: label=X matches none, label!=X every one.
             let labelled = f.store.berth(["network", "prune", "-f", "--filter", "label=x"])
@@ -257,7 +294,8 @@ struct PruneTests {
             let keep = f.store.berth(["container", "prune", "-f", "--filter", "label=keep", "--filter", "until=" + future])
             #expect(!keep.stdout.contains("Deleted"), "\(keep.stdout)")
             // One made from old:latest (labelled keep=yes) carries keep: label!=keep spares it.
-            let kept = f.store.berth("create", "--name", "kept", "--network", "none", "old:latest", "sh").stdout.trimmingSpacesAndNewlines
+            let kept = f.store.berth("create", "--name", "kept", "--network", "none", "old:latest", "sh").stdout
+                .trimmingSpacesAndNewlines
             #expect(kept.count == 64, "create from old:latest")
             let gone = f.store.berth(["container", "prune", "-f", "--filter", "label!=keep", "--filter", "until=" + future])
             #expect(gone.stdout.contains(f.stoppedID) && !gone.stdout.contains(kept), "\(gone.stdout)")
@@ -294,7 +332,9 @@ struct PruneTests {
         for command in commands {
             let words = command.split(separator: " ").map(String.init)
             let r = runProcess([berthBinary, "--root", root] + words, stdin: "n\n")
-            #expect(r.status == 0 && r.stdout.hasSuffix("Are you sure you want to continue? [y/N] "), "\(command): \(r.stdout) \(r.stderr)")
+            #expect(
+                r.status == 0 && r.stdout.hasSuffix("Are you sure you want to continue? [y/N] "),
+                "\(command): \(r.stdout) \(r.stderr)")
             let help = runProcess([berthBinary, "--root", root] + words + ["--help"]).stdout
             #expect(help.contains("--force"), "\(command) has -f/--force: \(help)")
         }

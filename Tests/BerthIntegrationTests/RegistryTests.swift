@@ -32,12 +32,15 @@ final class LocalRegistry {
         var auth = ""
         if !users.isEmpty {
             for (user, password) in users {
-                #expect(sh("htpasswd -Bbn \(shellQuote(user)) \(shellQuote(password)) >> \(dir)/htpasswd").status == 0,
-                        "htpasswd (apache2-utils) is needed for the auth test; run 'make deps'")
+                #expect(
+                    sh("htpasswd -Bbn \(shellQuote(user)) \(shellQuote(password)) >> \(dir)/htpasswd").status == 0,
+                    "htpasswd (apache2-utils) is needed for the auth test; run 'make deps'")
             }
             auth = "auth:\n  htpasswd:\n    realm: berth-test\n    path: \(dir)/htpasswd\n"
         }
-        writeFile(dir + "/config.yml", """
+        writeFile(
+            dir + "/config.yml",
+            """
             version: 0.1
             log:
               level: error
@@ -52,7 +55,8 @@ final class LocalRegistry {
               addr: 127.0.0.1:\(port)
             \(auth)
             """)
-        let started = sh("nohup \(Self.binary ?? "docker-registry") serve \(dir)/config.yml >\(dir)/registry.log 2>&1 </dev/null & echo $!")
+        let started = sh(
+            "nohup \(Self.binary ?? "docker-registry") serve \(dir)/config.yml >\(dir)/registry.log 2>&1 </dev/null & echo $!")
         pid = Int32(started.stdout.split(separator: "\n").first ?? "") ?? -1
         // Wait until it answers.
         for _ in 0..<100 {
@@ -73,7 +77,6 @@ final class LocalRegistry {
         }
         removeTree(dir)
     }
-
 
     /// `skopeo copy` of a `berth save` archive into `NAME:TAG` here.
     func fill(from archive: String, as name: String, creds: String? = nil, sourceLocation: SourceLocation = #_sourceLocation) {
@@ -98,7 +101,9 @@ final class LocalRegistry {
     /// A store config using this registry as docker.io's mirror.
     func mirrorConfig(_ root: String) {
         _ = sh("mkdir -p \(root)")
-        writeFile(root + "/config.json", """
+        writeFile(
+            root + "/config.json",
+            """
             {"registries": {"mirrors": {"docker.io": ["http://\(address)"]}, "insecure": ["\(address)"]}}
             """)
     }
@@ -161,8 +166,11 @@ struct RegistryTests {
         #expect(lines.count == 8, "\(ran.stderr)")
         #expect(lines.first == "Unable to find image 'busybox:latest' locally")
         #expect(lines.dropFirst().first == "latest: Pulling from library/busybox")
-        #expect(Array(lines.dropFirst(2).prefix(4)) == ["\(short): Pulling fs layer", "\(short): Verifying Checksum",
-                                                        "\(short): Download complete", "\(short): Pull complete"], "\(lines)")
+        #expect(
+            Array(lines.dropFirst(2).prefix(4)) == [
+                "\(short): Pulling fs layer", "\(short): Verifying Checksum",
+                "\(short): Download complete", "\(short): Pull complete",
+            ], "\(lines)")
         #expect(lines.dropFirst(6).first?.hasPrefix("Digest: sha256:") == true)
         #expect(lines.last == "Status: Downloaded newer image for busybox:latest")
         #expect(inspect(b, "{{.Id}}", "busybox") == id, "the pulled config is the pushed one, byte for byte")
@@ -172,7 +180,8 @@ struct RegistryTests {
         let again = berth(b, "run", "--rm", "busybox", "echo", "again")
         #expect(again.stdout == "again\n" && !again.stderr.contains("Pull"), "\(again.stderr)")
         let always = berth(b, "create", "--pull", "always", "busybox")
-        #expect(always.status == 0 && always.stderr.contains("Status: Image is up to date for busybox:latest"), "\(always.stderr)")
+        #expect(
+            always.status == 0 && always.stderr.contains("Status: Image is up to date for busybox:latest"), "\(always.stderr)")
         #expect(!always.stdout.contains("Status"), "pull lines go to stderr, the ID alone to stdout: \(always.stdout)")
         let pulled = berth(b, "pull", "busybox")
         #expect(pulled.stdout.hasPrefix("Using default tag: latest\nlatest: Pulling from library/busybox\n"), "\(pulled.stdout)")
@@ -209,10 +218,14 @@ struct RegistryTests {
         let digest = String(digestLine.split(separator: " ")[2])
 
         // skopeo: the manifest digest matches and every blob copies (skopeo checks digests).
-        let inspected = runProcess([LocalRegistry.skopeo!, "inspect", "--tls-verify=false", "--format", "{{.Digest}}",
-                                    "docker://\(name)"])
+        let inspected = runProcess([
+            LocalRegistry.skopeo!, "inspect", "--tls-verify=false", "--format", "{{.Digest}}",
+            "docker://\(name)",
+        ])
         #expect(inspected.stdout == digest + "\n", "\(inspected.stdout) \(inspected.stderr)")
-        let copied = runProcess([LocalRegistry.skopeo!, "copy", "--src-tls-verify=false", "docker://\(name)", "oci:\(dir)/oci:v1"])
+        let copied = runProcess([
+            LocalRegistry.skopeo!, "copy", "--src-tls-verify=false", "docker://\(name)", "oci:\(dir)/oci:v1",
+        ])
         #expect(copied.status == 0, "skopeo copy back: \(copied.stderr)")
 
         // podman pulls it and runs it, the whiteout included.
@@ -221,8 +234,9 @@ struct RegistryTests {
             defer { podman.run("rm", "-af"); podman.run("rmi", "-af") }
             let pulled = podman.run("pull", "--tls-verify=false", name)
             #expect(pulled.status == 0, "podman pull: \(pulled.stderr)")
-            let two = podman.run("run", "--rm", "--network", "none", name, "sh", "-c",
-                                 "cat /added; test -e /bin/vi && echo vi-present || echo vi-gone")
+            let two = podman.run(
+                "run", "--rm", "--network", "none", name, "sh", "-c",
+                "cat /added; test -e /bin/vi && echo vi-present || echo vi-gone")
             #expect(two.stdout == "made\nvi-gone\n", "podman run: \(two.stdout) \(two.stderr)")
         } else {
             Issue.record("podman is not installed; run 'make deps'")
@@ -230,7 +244,8 @@ struct RegistryTests {
 
         // Again: nothing to upload.
         let again = berth(a, "push", name)
-        #expect(again.stdout.split(separator: "\n").filter { $0.hasSuffix(": Layer already exists") }.count == 2, "\(again.stdout)")
+        #expect(
+            again.stdout.split(separator: "\n").filter { $0.hasSuffix(": Layer already exists") }.count == 2, "\(again.stdout)")
         #expect(again.stdout.hasSuffix("v1: digest: \(digest) size: \(digestLine.split(separator: " ").last ?? "")\n"))
 
         // Berth pulls it back: same image ID, runs.
@@ -308,7 +323,8 @@ struct RegistryTests {
         #expect(ran.stdout == "made\nvi-gone\n", "\(ran.stderr)")
     }
 
-    @Test("a registry with htpasswd: push and pull without a login fail naming the registry and 'berth login'; login, pull, logout")
+    @Test(
+        "a registry with htpasswd: push and pull without a login fail naming the registry and 'berth login'; login, pull, logout")
     func authFailure() {
         guard requireTools() else { return }
         let registry = LocalRegistry(users: [("alice", "s3cret")])
@@ -321,8 +337,9 @@ struct RegistryTests {
         #expect(berth(a, "tag", "busybox", name).status == 0)
         let refused = berth(a, "push", name)
         #expect(refused.status == 1 && refused.stderr.hasPrefix("Error: "), "\(refused.stdout) \(refused.stderr)")
-        #expect(refused.stderr.contains("registry \(registry.address)") && refused.stderr.contains("berth login \(registry.address)"),
-                "\(refused.stderr)")
+        #expect(
+            refused.stderr.contains("registry \(registry.address)") && refused.stderr.contains("berth login \(registry.address)"),
+            "\(refused.stderr)")
         #expect(berth(a, "save", "-o", dir + "/busybox.tar", "busybox").status == 0)
         registry.fill(from: dir + "/busybox.tar", as: "private/busybox:v1", creds: "alice:s3cret")
 
@@ -365,7 +382,10 @@ struct RegistryTests {
         storeIsEmpty(b)
         let run = berth(b, "run", "--rm", "busybox:nosuch", "true")
         #expect(run.status == 125)
-        #expect(run.stderr == "Unable to find image 'busybox:nosuch' locally\nError: manifest for busybox:nosuch not found: manifest unknown: manifest unknown\n")
+        #expect(
+            run.stderr
+                == "Unable to find image 'busybox:nosuch' locally\nError: manifest for busybox:nosuch not found: manifest unknown: manifest unknown\n"
+        )
         // Direct, with a registry in the name.
         let direct = berth(b, "pull", "\(registry.address)/library/busybox:nosuch")
         expectOneErrorLine(direct, naming: ["manifest for \(registry.address)/library/busybox:nosuch not found"])
@@ -416,7 +436,8 @@ struct RegistryTests {
         // A proxy that cuts the first response for each blob in half.
         writeFile(dir + "/cutproxy.py", Self.cutProxy)
         let port = freePort()
-        let started = sh("nohup python3 \(dir)/cutproxy.py \(port) http://\(registry.address) >\(dir)/proxy.log 2>&1 </dev/null & echo $!")
+        let started = sh(
+            "nohup python3 \(dir)/cutproxy.py \(port) http://\(registry.address) >\(dir)/proxy.log 2>&1 </dev/null & echo $!")
         let proxy = Int32(started.stdout.split(separator: "\n").first ?? "") ?? -1
         defer { if proxy > 0 { kill(proxy, SIGKILL) } }
         for _ in 0..<100 {
@@ -433,33 +454,33 @@ struct RegistryTests {
     }
 
     static let cutProxy = #"""
-import http.server, sys, urllib.request, socketserver
-upstream = sys.argv[2]
-cut = set()
-class H(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    def log_message(self, *a): sys.stderr.write("%s %s %s\n" % (self.command, self.path, self.headers.get("Range")))
-    def do_GET(self):
-        req = urllib.request.Request(upstream + self.path, headers={k: v for k, v in self.headers.items() if k.lower() in ("accept", "range", "authorization")})
-        try:
-            r = urllib.request.urlopen(req)
-        except urllib.error.HTTPError as e:
-            r = e
-        body = r.read()
-        self.send_response(r.status if hasattr(r, "status") else r.code)
-        for k, v in r.headers.items():
-            if k.lower() not in ("content-length", "transfer-encoding", "connection"): self.send_header(k, v)
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Connection", "close")
-        self.end_headers()
-        if "/blobs/" in self.path and self.path not in cut and len(body) > 10000:
-            cut.add(self.path)
-            self.wfile.write(body[: len(body) // 2]); self.wfile.flush()
-            self.close_connection = True
-            return
-        self.wfile.write(body)
-    do_HEAD = do_GET
-socketserver.TCPServer.allow_reuse_address = True
-http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
-"""#
+        import http.server, sys, urllib.request, socketserver
+        upstream = sys.argv[2]
+        cut = set()
+        class H(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            def log_message(self, *a): sys.stderr.write("%s %s %s\n" % (self.command, self.path, self.headers.get("Range")))
+            def do_GET(self):
+                req = urllib.request.Request(upstream + self.path, headers={k: v for k, v in self.headers.items() if k.lower() in ("accept", "range", "authorization")})
+                try:
+                    r = urllib.request.urlopen(req)
+                except urllib.error.HTTPError as e:
+                    r = e
+                body = r.read()
+                self.send_response(r.status if hasattr(r, "status") else r.code)
+                for k, v in r.headers.items():
+                    if k.lower() not in ("content-length", "transfer-encoding", "connection"): self.send_header(k, v)
+                self.send_header("Content-Length", str(len(body)))
+                self.send_header("Connection", "close")
+                self.end_headers()
+                if "/blobs/" in self.path and self.path not in cut and len(body) > 10000:
+                    cut.add(self.path)
+                    self.wfile.write(body[: len(body) // 2]); self.wfile.flush()
+                    self.close_connection = True
+                    return
+                self.wfile.write(body)
+            do_HEAD = do_GET
+        socketserver.TCPServer.allow_reuse_address = True
+        http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+        """#
 }

@@ -36,7 +36,8 @@ private final class TerminalSession {
 
     /// Starts `berth --root ROOT` in a 120x40 pane.
     func start() {
-        let command = "exec env BERTH_HISTORY=\(shellQuote(historyFile)) "
+        let command =
+            "exec env BERTH_HISTORY=\(shellQuote(historyFile)) "
             + "\(shellQuote(replBinary)) --root \(shellQuote(root))"
         tmux(["new-session", "-d", "-x", "120", "-y", "40", command])
     }
@@ -70,8 +71,9 @@ private final class TerminalSession {
 
     @discardableResult
     private func tmux(_ args: [String]) -> ProcessResult {
-        runProcess(["tmux", "-L", socket] + args,
-                   environment: ["HOME": "/tmp", "TERM": "xterm-256color"])
+        runProcess(
+            ["tmux", "-L", socket] + args,
+            environment: ["HOME": "/tmp", "TERM": "xterm-256color"])
     }
 }
 
@@ -123,8 +125,12 @@ struct ReplTerminalTests {
             session.press("Tab")
             let result = session.waitFor { screen in
                 let lines = screen.split(separator: "\n")
-                guard let list = lines.firstIndex(where: { $0.contains("images") && $0.contains("import")
-                                                            && !$0.contains("berth>") }) else { return false }
+                guard
+                    let list = lines.firstIndex(where: {
+                        $0.contains("images") && $0.contains("import")
+                            && !$0.contains("berth>")
+                    })
+                else { return false }
                 return lines[(list + 1)...].contains { $0.hasPrefix("berth> im") }
             }
             #expect(result.ok, "screen:\n\(result.screen)")
@@ -215,11 +221,14 @@ struct ReplTerminalTests {
         withREPL { session, dir in
             // A tiny rootfs tarball, imported before the REPL starts.
             let rootfs = dir + "/rootfs"
-            sh("mkdir -p \(shellQuote(rootfs))/bin && echo hi > \(shellQuote(rootfs))/bin/hello"
-               + " && tar -C \(shellQuote(rootfs)) -cf \(shellQuote(dir))/busybox.tar .")
-            session.kill()   // restart after the import, so the store is read fresh
-            let imported = runProcess([replBinary, "--root", dir + "/store", "import", dir + "/busybox.tar",
-                                       "busybox:latest"])
+            sh(
+                "mkdir -p \(shellQuote(rootfs))/bin && echo hi > \(shellQuote(rootfs))/bin/hello"
+                    + " && tar -C \(shellQuote(rootfs)) -cf \(shellQuote(dir))/busybox.tar .")
+            session.kill()  // restart after the import, so the store is read fresh
+            let imported = runProcess([
+                replBinary, "--root", dir + "/store", "import", dir + "/busybox.tar",
+                "busybox:latest",
+            ])
             #expect(imported.status == 0, "import failed: \(imported.stderr)")
             session.start()
             #expect(session.waitForPrompt().ok)

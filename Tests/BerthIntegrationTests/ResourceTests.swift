@@ -27,12 +27,14 @@ struct ResourceTests {
     @Test("a container over its memory limit is OOM-killed: Exited (137) and OOMKilled true")
     func oomKill() {
         withStore { root in
-            let run = berth(root, "run", "--name", "hog", "-m", "32m", "busybox", "sh", "-c",
-                            "x=$(head -c 67108864 /dev/zero | tr '\\0' a); echo survived")
+            let run = berth(
+                root, "run", "--name", "hog", "-m", "32m", "busybox", "sh", "-c",
+                "x=$(head -c 67108864 /dev/zero | tr '\\0' a); echo survived")
             #expect(run.status == 137)
             #expect(!run.stdout.contains("survived"))
             #expect(berth(root, "ps", "-a", "--format", "{{.Status}}").stdout.hasPrefix("Exited (137)"))
-            #expect(berth(root, "inspect", "-f", "{{.State.OOMKilled}} {{.HostConfig.Memory}}", "hog").stdout == "true 33554432\n")
+            #expect(
+                berth(root, "inspect", "-f", "{{.State.OOMKilled}} {{.HostConfig.Memory}}", "hog").stdout == "true 33554432\n")
             let events = berth(root, "events", "--since", "1m", "--until", "0s", "--format", "{{.Action}}").stdout
             #expect(events.contains("oom\n"))
         }
@@ -47,8 +49,10 @@ struct ResourceTests {
             #expect(bomb.status != 0)
             #expect(bomb.stderr.contains("can't fork"))
             usleep(300_000)
-            let pids = Int(berth(root, "stats", "--no-stream", "--format", "{{.PIDs}}", "bomb").stdout
-                .trimmingSpacesAndNewlines) ?? -1
+            let pids =
+                Int(
+                    berth(root, "stats", "--no-stream", "--format", "{{.PIDs}}", "bomb").stdout
+                        .trimmingSpacesAndNewlines) ?? -1
             // PID 1 + 18 sleeps remain once the bombing sh has exited; it never got past 20.
             #expect(pids == 19, "the cgroup holds the limit less the sh that gave up: \(pids)")
             let more = berth(root, "exec", "bomb", "sh", "-c", "sleep 30 & sleep 30 & wait")
@@ -59,10 +63,14 @@ struct ResourceTests {
     @Test("--cpus 0.5 holds a busy loop near half a core")
     func cpuQuota() {
         withStore { root in
-            #expect(berth(root, "run", "-d", "--name", "spin", "--cpus", "0.5", "busybox", "sh", "-c",
-                          "while true; do :; done").status == 0)
+            #expect(
+                berth(
+                    root, "run", "-d", "--name", "spin", "--cpus", "0.5", "busybox", "sh", "-c",
+                    "while true; do :; done"
+                ).status == 0)
             let cgroup = berth(root, "inspect", "-f", "{{.HostConfig.CgroupParent}}", "spin").stdout.trimmingSpacesAndNewlines
-            let usageFile = cgroup.contains("/freezer/")
+            let usageFile =
+                cgroup.contains("/freezer/")
                 ? cgroup.replacingOccurrences("/freezer/", "/cpuacct/") + "/cpuacct.usage" : cgroup + "/cpu.stat"
             func used() -> Double {
                 let text = readFile(usageFile)
@@ -102,7 +110,8 @@ struct ResourceTests {
             let out = berth(root, "stats", "--no-stream").stdout
             let rows = lines(out)
             #expect(rows.count == 3, "\(out)")
-            #expect(cells(rows[0]) == ["CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "NET I/O", "BLOCK I/O", "PIDS"])
+            #expect(
+                cells(rows[0]) == ["CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "NET I/O", "BLOCK I/O", "PIDS"])
             #expect(Set(rows.dropFirst().map { cells($0)[1] }) == ["s1", "s2"])
             #expect(rows.dropFirst().allSatisfy { cells($0).last == "1" })
         }
@@ -116,11 +125,14 @@ struct ResourceTests {
             for step in [["pause", "ev"], ["unpause", "ev"], ["stop", "-t", "0", "ev"], ["rm", "ev"]] {
                 #expect(runProcess([berthBinary, "--root", root] + step).status == 0)
             }
-            let out = berth(root, "events", "--since", "1m", "--until", "0s", "--filter", "container=ev",
-                            "--format", "{{.Action}}").stdout
-            #expect(out.split(separator: "\n") == ["create", "start", "pause", "unpause", "kill", "kill", "die", "stop", "destroy"]
+            let out = berth(
+                root, "events", "--since", "1m", "--until", "0s", "--filter", "container=ev",
+                "--format", "{{.Action}}"
+            ).stdout
+            #expect(
+                out.split(separator: "\n") == ["create", "start", "pause", "unpause", "kill", "kill", "die", "stop", "destroy"]
                     || out.split(separator: "\n") == ["create", "start", "pause", "unpause", "kill", "die", "stop", "destroy"],
-                    "events: \(out)")
+                "events: \(out)")
             let line = berth(root, "events", "--since", "1m", "--until", "0s", "--filter", "event=create").stdout
             #expect(line.contains(" container create ") && line.contains("name=ev"))
         }
@@ -130,8 +142,9 @@ struct ResourceTests {
     func cgroupV2Path() {
         withStore { root in
             let env = ["BERTH_CGROUP": "v2"]
-            let run = runProcess([berthBinary, "--root", root, "run", "-d", "--name", "v2", "busybox", "sleep", "100"],
-                                 environment: env)
+            let run = runProcess(
+                [berthBinary, "--root", root, "run", "-d", "--name", "v2", "busybox", "sleep", "100"],
+                environment: env)
             #expect(run.status == 0)
             let path = berth(root, "inspect", "-f", "{{.HostConfig.CgroupParent}}", "v2").stdout.trimmingSpacesAndNewlines
             #expect(!path.contains("/freezer/"), "v2 was taken: \(path)")
@@ -139,7 +152,9 @@ struct ResourceTests {
             let pid = berth(root, "inspect", "-f", "{{.State.Pid}}", "v2").stdout.trimmingSpacesAndNewlines
             #expect(readFile(path + "/cgroup.procs").split(separator: "\n").contains(Substring(pid)), "PID \(pid) in \(path)")
             let relative = path.split(separator: "/").suffix(2).joined(separator: "/")
-            #expect(readFile("/proc/\(pid)/cgroup").contains("0::/" + relative), "cgroup of PID \(pid): \(readFile("/proc/\(pid)/cgroup"))")
+            #expect(
+                readFile("/proc/\(pid)/cgroup").contains("0::/" + relative),
+                "cgroup of PID \(pid): \(readFile("/proc/\(pid)/cgroup"))")
             // exec's process is born there too.
             let exec = runProcess([berthBinary, "--root", root, "exec", "v2", "cat", "/proc/self/cgroup"], environment: env)
             #expect(exec.status == 0 && exec.stdout.contains("0::/" + relative), "exec: \(exec.stdout) \(exec.stderr)")
@@ -148,7 +163,8 @@ struct ResourceTests {
             #expect(berth(root, "unpause", "v2").status == 0)
             #expect(readFile(path + "/cgroup.events").contains("frozen 0"))
             let controllers = readFile(FileSystemPath.parent(path) + "/cgroup.controllers")
-            let limited = runProcess([berthBinary, "--root", root, "run", "--rm", "-m", "32m", "busybox", "true"], environment: env)
+            let limited = runProcess(
+                [berthBinary, "--root", root, "run", "--rm", "-m", "32m", "busybox", "true"], environment: env)
             if controllers.contains("memory") {
                 #expect(limited.status == 0, "a v2 host with the memory controller enforces the limit")
             } else {

@@ -46,7 +46,9 @@ struct SaveLoadTests {
             #expect(sum == blob.dropFirst(13) + "\n", "\(blob) hashes to its name")
         }
         let manifest = readFile(unpacked + "/manifest.json")
-        #expect(manifest.contains("\"RepoTags\":[\"busybox:latest\"]") && manifest.contains("\"RepoTags\":[\"two:layers\"]"), "\(manifest)")
+        #expect(
+            manifest.contains("\"RepoTags\":[\"busybox:latest\"]") && manifest.contains("\"RepoTags\":[\"two:layers\"]"),
+            "\(manifest)")
         #expect(manifest.contains("\"Config\":\"blobs/sha256/\(ids.two.dropFirst(7))\""), "\(manifest)")
         let index = readFile(unpacked + "/index.json")
         #expect(index.contains("\"io.containerd.image.name\":\"docker.io/library/busybox:latest\""), "\(index)")
@@ -62,7 +64,8 @@ struct SaveLoadTests {
         #expect(loaded.stdout == "Loaded image: busybox:latest\nLoaded image: two:layers\n")
         #expect(inspect(b, "{{.Id}}", "busybox") == ids.busybox)
         #expect(inspect(b, "{{.Id}}", "two:layers") == ids.two)
-        let ran = berth(b, "run", "--rm", "two:layers", "sh", "-c", "cat /added; test -e /bin/vi && echo vi-present || echo vi-gone")
+        let ran = berth(
+            b, "run", "--rm", "two:layers", "sh", "-c", "cat /added; test -e /bin/vi && echo vi-present || echo vi-gone")
         #expect(ran.stdout == "made\nvi-gone\n", "the deletion is still a deletion: \(ran.stdout) \(ran.stderr)")
         #expect(berth(b, "run", "--rm", "busybox", "sh", "-c", "test -e /bin/vi && echo vi-present").stdout == "vi-present\n")
 
@@ -73,8 +76,9 @@ struct SaveLoadTests {
         let again = berth(b, "load", "-i", out)
         #expect(again.status == 0 && again.stdout == loaded.stdout, "\(again.stdout) \(again.stderr)")
         #expect(FileSystem.list(b + "/layers/sha256").sorted() == layers)
-        #expect(sh("stat -c '%n %i %Y.%y' \(b)/layers/sha256/*/diff \(b)/layers/sha256/*/diff/*").stdout == stamps,
-                "the stored layers were reused, not extracted again")
+        #expect(
+            sh("stat -c '%n %i %Y.%y' \(b)/layers/sha256/*/diff \(b)/layers/sha256/*/diff/*").stdout == stamps,
+            "the stored layers were reused, not extracted again")
         #expect(FileSystem.list(b + "/tmp").isEmpty, "no staging left")
     }
 
@@ -89,12 +93,16 @@ struct SaveLoadTests {
         #expect(inspect(b, "{{.Id}}", "busybox:latest") == id)
         // By ID: untagged, as Docker does.
         let c = dir + "/c"
-        let byID = sh("\(shellQuote(berthBinary)) --root \(a) save \(id.dropFirst(7).prefix(12)) | \(shellQuote(berthBinary)) --root \(c) image load")
+        let byID = sh(
+            "\(shellQuote(berthBinary)) --root \(a) save \(id.dropFirst(7).prefix(12)) | \(shellQuote(berthBinary)) --root \(c) image load"
+        )
         #expect(byID.stdout == "Loaded image ID: \(id)\n", "\(byID.stdout) \(byID.stderr)")
         #expect(berth(c, "images", "--format", "{{.Repository}}:{{.Tag}}").stdout == "<none>:<none>\n")
 
         let tty = sh("script -qec '\(berthBinary) --root \(a) save busybox; echo rc=$?' /dev/null")
-        #expect(tty.stdout.contains("cowardly refusing to save to a terminal") && tty.stdout.split(whereSeparator: \.isWhitespace).contains("rc=1"), "\(tty.stdout)")
+        #expect(
+            tty.stdout.contains("cowardly refusing to save to a terminal")
+                && tty.stdout.split(whereSeparator: \.isWhitespace).contains("rc=1"), "\(tty.stdout)")
         let missing = berth(a, "save", "-o", dir + "/x.tar", "nosuch")
         expectOneErrorLine(missing, naming: ["No such image: nosuch:latest"])
         #expect(!fileExists(dir + "/x.tar") && FileSystem.list(dir).filter { $0.hasPrefix("x.tar") }.isEmpty)
@@ -111,7 +119,9 @@ struct SaveLoadTests {
         let layer = inspect(a, "{{index .RootFS.Layers 0}}", "busybox")
         let refused = berth(a, "save", "-o", out, "busybox")
         expectOneErrorLine(refused, naming: [layer, "changed after it was stored"])
-        #expect(!fileExists(out) && FileSystem.list(dir).filter { $0.hasPrefix("out.tar") }.isEmpty, "no archive, not even a temp file")
+        #expect(
+            !fileExists(out) && FileSystem.list(dir).filter { $0.hasPrefix("out.tar") }.isEmpty,
+            "no archive, not even a temp file")
         #expect(FileSystem.list(a + "/tmp").isEmpty)
     }
 
@@ -124,13 +134,15 @@ struct SaveLoadTests {
         return x
     }
 
-    @Test("load refuses a manifest.json path that leaves the archive, a layer that does not match diff_ids, a blob that does not match its name, and a truncated archive; the store is unchanged")
+    @Test(
+        "load refuses a manifest.json path that leaves the archive, a layer that does not match diff_ids, a blob that does not match its name, and a truncated archive; the store is unchanged"
+    )
     func hostileArchives() {
         let dir = makeTempDirectory("saveload")
         defer { removeTree(dir) }
         let x = unpackedSave(dir)
         let target = dir + "/target"
-        importBusybox(target)   // shares busybox's layer with the archive
+        importBusybox(target)  // shares busybox's layer with the archive
         let manifest = readFile(x + "/manifest.json")
 
         func archive(_ name: String, _ change: String) -> String {
@@ -143,7 +155,10 @@ struct SaveLoadTests {
         let escaping = archive("escape", "sed -i 's#\(layerPaths.last!)#../../etc/passwd#' manifest.json")
         // 2. The second layer replaced by another tar, at a path that is not
         // a blob name, so only the config's diff_ids can tell.
-        let swapped = archive("swapped", "rm index.json && mkdir other l2 && echo x > other/f && tar cf l2/layer.tar -C other f && rm -r other && sed -i 's#\(layerPaths.last!)#l2/layer.tar#' manifest.json")
+        let swapped = archive(
+            "swapped",
+            "rm index.json && mkdir other l2 && echo x > other/f && tar cf l2/layer.tar -C other f && rm -r other && sed -i 's#\(layerPaths.last!)#l2/layer.tar#' manifest.json"
+        )
         // 3. OCI layout only, with a blob whose content no longer matches its name.
         let configBlob = manifest.split(separator: "\"").first { $0.hasPrefix("blobs/sha256/") }.map(String.init)!
         let badBlob = archive("badblob", "rm manifest.json && echo ' ' >> \(configBlob)")
@@ -177,7 +192,8 @@ struct SaveLoadTests {
         let x = unpackedSave(dir)
         // Rewrite as `docker save` before 25 did: config HEX.json, layers
         // LAYERID/layer.tar, gzip-compressed here, no OCI files.
-        let made = sh("""
+        let made = sh(
+            """
             set -e; cd \(x); rm index.json oci-layout; i=0; layers=""
             for blob in $(tr '"' '\\n' < manifest.json | grep '^blobs/sha256/' | tail -n +2); do
               i=$((i+1)); mkdir l$i; gzip -n -c $blob > l$i/layer.tar; layers="$layers,\\"l$i/layer.tar\\""
@@ -191,8 +207,9 @@ struct SaveLoadTests {
         let b = dir + "/b"
         let loaded = berth(b, "load", "-i", dir + "/legacy.tar.gz")
         #expect(loaded.status == 0 && loaded.stdout == "Loaded image: old:style\n", "\(loaded.stdout) \(loaded.stderr)")
-        #expect(inspect(b, "{{.Id}}", "old:style") == inspect(dir + "/a", "{{.Id}}", "two:layers"),
-                "the same layers and config give the same image ID")
+        #expect(
+            inspect(b, "{{.Id}}", "old:style") == inspect(dir + "/a", "{{.Id}}", "two:layers"),
+            "the same layers and config give the same image ID")
         #expect(berth(b, "run", "--rm", "old:style", "cat", "/added").stdout == "made\n")
     }
 }

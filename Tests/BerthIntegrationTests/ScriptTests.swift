@@ -28,8 +28,9 @@ struct ScriptTests {
     @Test("the tutorial runs unattended from berth FILE")
     func tutorialFromFile() {
         withStore { root, dir in
-            let result = runProcess([berthBinary, "--root", root, examples + "/tutorial.berth"],
-                                    environment: ["TMPDIR": dir])
+            let result = runProcess(
+                [berthBinary, "--root", root, examples + "/tutorial.berth"],
+                environment: ["TMPDIR": dir])
             #expect(result.status == 0, "stderr: \(result.stderr)\nstdout: \(result.stdout)")
             #expect(result.stdout.contains("busybox is paused"))
             #expect(result.stdout.contains("the imported image kept the file: migrated"))
@@ -41,9 +42,13 @@ struct ScriptTests {
     @Test("the tutorial runs unattended from a pipe")
     func tutorialFromPipe() {
         withStore { root, dir in
-            let result = runProcess(["/bin/sh", "-c", "cd \(shellQuote(examples)) && exec \(shellQuote(berthBinary)) "
-                                     + "--root \(shellQuote(root)) < tutorial.berth"],
-                                    environment: ["TMPDIR": dir])
+            let result = runProcess(
+                [
+                    "/bin/sh", "-c",
+                    "cd \(shellQuote(examples)) && exec \(shellQuote(berthBinary)) "
+                        + "--root \(shellQuote(root)) < tutorial.berth",
+                ],
+                environment: ["TMPDIR": dir])
             #expect(result.status == 0, "stderr: \(result.stderr)\nstdout: \(result.stdout)")
             #expect(result.stdout.hasSuffix("tutorial done\n"))
         }
@@ -65,9 +70,13 @@ struct ScriptTests {
             #expect(result.stderr.contains("\(script):\(pause + 1): error: "), "stderr: \(result.stderr)")
             #expect(!result.stdout.contains("tutorial done"))
 
-            berth(root, "rm", "-f", "busybox")   // what the stopped run left
-            let piped = runProcess(["/bin/sh", "-c", "cd \(shellQuote(dir)) && exec \(shellQuote(berthBinary)) "
-                                    + "--root \(shellQuote(root)) < broken.berth"], environment: ["TMPDIR": dir])
+            berth(root, "rm", "-f", "busybox")  // what the stopped run left
+            let piped = runProcess(
+                [
+                    "/bin/sh", "-c",
+                    "cd \(shellQuote(dir)) && exec \(shellQuote(berthBinary)) "
+                        + "--root \(shellQuote(root)) < broken.berth",
+                ], environment: ["TMPDIR": dir])
             #expect(piped.status == 1)
             #expect(piped.stderr.contains("-:\(pause + 1): error: "), "stderr: \(piped.stderr)")
         }

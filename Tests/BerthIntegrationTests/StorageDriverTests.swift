@@ -22,12 +22,15 @@ struct StorageDriverTests {
         init() {
             dir = makeTempDirectory("driver")
             let lower = dir + "/layers/l1", upper = dir + "/layers/l2"
-            sh("mkdir -p \(lower)/etc \(lower)/bin \(upper)/etc \(upper)/bin \(dir)/storage"
-               + " && echo image > \(lower)/etc/motd && echo tool > \(lower)/bin/tool"
-               + " && chmod 4755 \(lower)/bin/tool && chown 7:8 \(lower)/etc/motd"
-               + " && mknod \(upper)/bin/tool c 0 0 && echo extra > \(upper)/etc/extra")
-            layers = [LayerDirectory(digest: "sha256:" + String(repeating: "a", count: 64), path: lower),
-                      LayerDirectory(digest: "sha256:" + String(repeating: "b", count: 64), path: upper)]
+            sh(
+                "mkdir -p \(lower)/etc \(lower)/bin \(upper)/etc \(upper)/bin \(dir)/storage"
+                    + " && echo image > \(lower)/etc/motd && echo tool > \(lower)/bin/tool"
+                    + " && chmod 4755 \(lower)/bin/tool && chown 7:8 \(lower)/etc/motd"
+                    + " && mknod \(upper)/bin/tool c 0 0 && echo extra > \(upper)/etc/extra")
+            layers = [
+                LayerDirectory(digest: "sha256:" + String(repeating: "a", count: 64), path: lower),
+                LayerDirectory(digest: "sha256:" + String(repeating: "b", count: 64), path: upper),
+            ]
             env = StorageEnvironment(storeRoot: dir, driverDirectory: dir + "/storage")
         }
 
@@ -42,8 +45,9 @@ struct StorageDriverTests {
         { OverlayDriver(environment: $0) }, { CopyDriver(environment: $0) },
     ]
 
-    @Test("a write in a container root lands only in that container; the image layers are untouched",
-          arguments: [0, 1])
+    @Test(
+        "a write in a container root lands only in that container; the image layers are untouched",
+        arguments: [0, 1])
     func writesStayInTheContainer(_ which: Int) throws {
         let fx = Fixture()
         defer { removeTree(fx.dir) }
@@ -100,7 +104,7 @@ struct StorageDriverTests {
         writeFile(host + "/precious", "keep me\n")
         for d in ["/a/bind", "/a/tmp"] { _ = try? FileSystem.makeDirectories(dir + d) }
         writeFile(dir + "/a/plain", "goes\n")
-        #expect(mount(host, dir + "/a/bind", nil, UInt(MS_BIND), nil) == 0)   // same filesystem: st_dev alike
+        #expect(mount(host, dir + "/a/bind", nil, UInt(MS_BIND), nil) == 0)  // same filesystem: st_dev alike
         #expect(mount("tmpfs", dir + "/a/tmp", "tmpfs", 0, nil) == 0)
         writeFile(dir + "/a/tmp/inside", "keep me too\n")
         var failure: BerthError?

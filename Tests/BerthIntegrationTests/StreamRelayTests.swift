@@ -22,8 +22,9 @@ private final class Inputs: Sendable {
 
     init() {
         dir = makeTempDirectory("streams")
-        let made = sh("head -c 16000000 /dev/urandom > \(dir)/16mb && head -c 5000000 /dev/urandom > \(dir)/5mb"
-                      + " && head -c 4000000 /dev/urandom > \(dir)/4mb")
+        let made = sh(
+            "head -c 16000000 /dev/urandom > \(dir)/16mb && head -c 5000000 /dev/urandom > \(dir)/5mb"
+                + " && head -c 4000000 /dev/urandom > \(dir)/4mb")
         precondition(made.status == 0, "making the input files: \(made.stderr)")
     }
 
@@ -88,8 +89,9 @@ private func reap(_ pid: pid_t, within seconds: Double) -> Int32? {
     return nil
 }
 
-@Suite("Stream relay: stdin and stdout at once, exit codes, terminals", .serialized,
-       .enabled(if: isRoot, "needs root for containers"))
+@Suite(
+    "Stream relay: stdin and stdout at once, exit codes, terminals", .serialized,
+    .enabled(if: isRoot, "needs root for containers"))
 struct StreamRelayTests {
     @Test("16 MB go through run -i and come back whole, without a hang", arguments: streamBackends)
     func sixteenMegabytes(backend: [String]) {
@@ -103,8 +105,9 @@ struct StreamRelayTests {
             #expect(sh("cmp \(q(inputs.mb16)) \(q(inputs.dir))/out").status == 0, "the 16 MB came back unchanged")
             print("run -i \(backend.joined(separator: " ")) cat < 16 MB > file: \(seconds) s")
             let (counted, pipeSeconds) = timed(60, "\(run) < \(q(inputs.mb16)) | wc -c")
-            #expect(counted.status == 0 && counted.stdout.trimmingSpaces == "16000000",
-                    "| wc -c: \(counted.stdout) status \(counted.status); \(counted.stderr)")
+            #expect(
+                counted.status == 0 && counted.stdout.trimmingSpaces == "16000000",
+                "| wc -c: \(counted.stdout) status \(counted.status); \(counted.stderr)")
             print("run -i \(backend.joined(separator: " ")) cat < 16 MB | wc -c: \(pipeSeconds) s")
         }
     }
@@ -118,16 +121,18 @@ struct StreamRelayTests {
             let run = (base + ["run", "--rm", "-i"] + backend + ["busybox", "gzip", "-c"]).map(q).joined(separator: " ")
             let (zipped, _) = timed(60, "\(run) < \(q(inputs.mb4)) > \(q(inputs.dir))/out.gz")
             #expect(zipped.status == 0, "run -i gzip: status \(zipped.status) (137: killed after 60 s); \(zipped.stderr)")
-            #expect(sh("gunzip -c \(q(inputs.dir))/out.gz | cmp - \(q(inputs.mb4))").status == 0,
-                    "host gunzip restores the input")
+            #expect(
+                sh("gunzip -c \(q(inputs.dir))/out.gz | cmp - \(q(inputs.mb4))").status == 0,
+                "host gunzip restores the input")
 
             let created = s.berth(["create", "-i", "--name", "zip"] + backend + ["busybox", "gzip", "-c"])
             #expect(created.status == 0, "create: \(created.stderr)")
             let start = (base + ["start", "-ai", "zip"]).map(q).joined(separator: " ")
             let (started, _) = timed(60, "\(start) < \(q(inputs.mb4)) > \(q(inputs.dir))/start.gz")
             #expect(started.status == 0, "start -ai: status \(started.status) (137: killed after 60 s); \(started.stderr)")
-            #expect(sh("gunzip -c \(q(inputs.dir))/start.gz | cmp - \(q(inputs.mb4))").status == 0,
-                    "start -ai relays both ways too")
+            #expect(
+                sh("gunzip -c \(q(inputs.dir))/start.gz | cmp - \(q(inputs.mb4))").status == 0,
+                "start -ai relays both ways too")
         }
     }
 
@@ -142,9 +147,13 @@ struct StreamRelayTests {
             #expect(codes.count == 50, "50 runs: \(result.stdout) \(result.stderr)")
             #expect(codes.allSatisfy { $0 == "0" }, "every run exits 0: \(codes.joined(separator: " "))")
             // The container's own code comes back too, whatever the input.
-            let (three, _) = timed(60, ([berthBinary, "--root", s.root, "run", "--rm", "-i", "--isolation", "oci",
-                                         "--runtime", "crun", "busybox", "sh", "-c", "exit 3"]).map(q)
-                                        .joined(separator: " ") + " < \(q(inputs.mb5))")
+            let (three, _) = timed(
+                60,
+                ([
+                    berthBinary, "--root", s.root, "run", "--rm", "-i", "--isolation", "oci",
+                    "--runtime", "crun", "busybox", "sh", "-c", "exit 3",
+                ]).map(q)
+                    .joined(separator: " ") + " < \(q(inputs.mb5))")
             #expect(three.status == 3, "oci: exit 3 with 5 MB unread: \(three.status) \(three.stderr)")
         }
     }
@@ -155,10 +164,17 @@ struct StreamRelayTests {
         defer { inputs.remove() }
         withStore { s in
             // The container never reads its 16 MB: the relay is full both ways when the signal comes.
-            let pid = spawnBackground(["/bin/sh", "-c", "exec " + [berthBinary, "--root", s.root, "run", "--rm", "-i",
-                                       "busybox", "sh", "-c", "trap 'exit 7' TERM; while :; do sleep 0.1; done"]
-                                       .map(q).joined(separator: " ") + " < \(q(inputs.mb16))"],
-                                      output: inputs.dir + "/out")
+            let pid = spawnBackground(
+                [
+                    "/bin/sh", "-c",
+                    "exec "
+                        + [
+                            berthBinary, "--root", s.root, "run", "--rm", "-i",
+                            "busybox", "sh", "-c", "trap 'exit 7' TERM; while :; do sleep 0.1; done",
+                        ]
+                        .map(q).joined(separator: " ") + " < \(q(inputs.mb16))",
+                ],
+                output: inputs.dir + "/out")
             usleep(1_500_000)
             kill(pid, SIGTERM)
             let status = reap(pid, within: 20)
@@ -173,17 +189,19 @@ struct StreamRelayTests {
             // SIGKILLed, so it never sends end of input.
             var input: [Int32] = [-1, -1]
             #expect(pipe(&input) == 0)
-            for fd in input { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }   // the child gets only its dup2 of the read end
+            for fd in input { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }  // the child gets only its dup2 of the read end
             defer { close(input[0]); close(input[1]) }
             let dir = makeTempDirectory("once")
             defer { removeTree(dir) }
-            let pid = spawnBackground([berthBinary, "--root", s.root, "run", "-i", "--name", "once", "busybox", "cat"],
-                                      output: dir + "/out", stdin: input[0])
+            let pid = spawnBackground(
+                [berthBinary, "--root", s.root, "run", "-i", "--name", "once", "busybox", "cat"],
+                output: dir + "/out", stdin: input[0])
             #expect(eventually(10) { s.inspect("once", "{{.State.Status}}") == "running" }, "started")
             kill(pid, SIGKILL)
             #expect(reap(pid, within: 5) == 137)
-            #expect(eventually(10) { s.inspect("once", "{{.State.Status}}") == "exited" },
-                    "cat saw end of input and exited: \(s.inspect("once", "{{.State.Status}}"))")
+            #expect(
+                eventually(10) { s.inspect("once", "{{.State.Status}}") == "exited" },
+                "cat saw end of input and exited: \(s.inspect("once", "{{.State.Status}}"))")
             #expect(s.inspect("once", "{{.State.ExitCode}}") == "0")
         }
     }
@@ -198,8 +216,10 @@ struct StreamRelayTests {
             #expect(sh("head -c 200000 \(q(inputs.mb4)) | base64 > \(q(text))").status == 0)
             // The process echoes what it reads while we still type: both
             // directions are busy at once, as in a paste into a shell.
-            let exec = [berthBinary, "--root", s.root, "exec", "-it", "box", "sh", "-c",
-                        "stty raw -echo; head -c 200000; echo; echo END"].map(q).joined(separator: " ")
+            let exec = [
+                berthBinary, "--root", s.root, "exec", "-it", "box", "sh", "-c",
+                "stty raw -echo; head -c 200000; echo; echo END",
+            ].map(q).joined(separator: " ")
             let (typed, _) = timed(60, "script -qec \(q(exec)) /dev/null < \(q(text)) > \(q(inputs.dir))/echoed")
             #expect(typed.status == 0, "exec -it: status \(typed.status) (137: killed after 60 s)")
             let echoed = readFile(inputs.dir + "/echoed")
@@ -220,15 +240,18 @@ struct StreamRelayTests {
 
             #expect(s.berth("run", "-d", "-it", "--name", "box", "busybox", "sh").status == 0)
             let (exec, _) = timed(30, "echo hi | \(base) exec -it box cat")
-            #expect(exec.status == 1 && exec.stderr == "Error: the input device is not a TTY\n",
-                    "exec -it: \(exec.status) \(exec.stderr)")
+            #expect(
+                exec.status == 1 && exec.stderr == "Error: the input device is not a TTY\n",
+                "exec -it: \(exec.status) \(exec.stderr)")
             let (attach, _) = timed(30, "echo hi | \(base) attach box")
-            #expect(attach.status == 1 && attach.stderr == "Error: the input device is not a TTY\n",
-                    "attach: \(attach.status) \(attach.stderr)")
+            #expect(
+                attach.status == 1 && attach.stderr == "Error: the input device is not a TTY\n",
+                "attach: \(attach.status) \(attach.stderr)")
             #expect(s.berth("create", "-it", "--name", "later", "busybox", "cat").status == 0)
             let (start, _) = timed(30, "echo hi | \(base) start -ai later")
-            #expect(start.status == 1 && start.stderr == "Error: the input device is not a TTY\n",
-                    "start -ai: \(start.status) \(start.stderr)")
+            #expect(
+                start.status == 1 && start.stderr == "Error: the input device is not a TTY\n",
+                "start -ai: \(start.status) \(start.stderr)")
             #expect(s.inspect("later", "{{.State.Status}}") == "created", "the refused start started nothing")
             // Without -i nothing reads stdin: a pipe is fine.
             let (plain, _) = timed(30, "echo hi | \(base) run --rm -t busybox echo ok")
@@ -237,16 +260,21 @@ struct StreamRelayTests {
         }
     }
 
-    @Test("attach --sig-proxy=false is left with SIGINT or SIGTERM; the container runs on",
-          arguments: [SIGINT, SIGTERM])
+    @Test(
+        "attach --sig-proxy=false is left with SIGINT or SIGTERM; the container runs on",
+        arguments: [SIGINT, SIGTERM])
     func attachWithoutProxy(signal: Int32) {
         let dir = makeTempDirectory("attach")
         defer { removeTree(dir) }
         withStore { s in
-            #expect(s.berth("run", "-d", "--name", "ticker", "busybox", "sh", "-c",
-                            "while :; do echo tick; sleep 0.2; done").status == 0)
-            let pid = spawnBackground([berthBinary, "--root", s.root, "attach", "--sig-proxy=false", "ticker"],
-                                      output: dir + "/out")
+            #expect(
+                s.berth(
+                    "run", "-d", "--name", "ticker", "busybox", "sh", "-c",
+                    "while :; do echo tick; sleep 0.2; done"
+                ).status == 0)
+            let pid = spawnBackground(
+                [berthBinary, "--root", s.root, "attach", "--sig-proxy=false", "ticker"],
+                output: dir + "/out")
             #expect(eventually(10) { readFile(dir + "/out").contains("tick") }, "attached: \(readFile(dir + "/out.err"))")
             kill(pid, signal)
             let status = reap(pid, within: 10)
@@ -258,7 +286,8 @@ struct StreamRelayTests {
     @Test("wait on a --rm container prints its exit code", arguments: streamBackends)
     func waitOnAutoRemoved(backend: [String]) {
         withStore { s in
-            let started = s.berth(["run", "-d", "--rm", "--name", "five"] + backend + ["busybox", "sh", "-c", "sleep 1; exit 5"])
+            let started = s.berth(
+                ["run", "-d", "--rm", "--name", "five"] + backend + ["busybox", "sh", "-c", "sleep 1; exit 5"])
             #expect(started.status == 0, "run -d: \(started.stderr)")
             let (waited, _) = timed(30, [berthBinary, "--root", s.root, "wait", "five"].map(q).joined(separator: " "))
             #expect(waited.status == 0 && waited.stdout == "5\n", "wait: \(waited.stdout) \(waited.stderr)")
@@ -266,8 +295,9 @@ struct StreamRelayTests {
         }
     }
 
-    @Test("run --rm -it starts with the caller's terminal size (stty size in a 40x120 tmux window)",
-          arguments: [["--isolation", "namespaces"], ["--isolation", "chroot"]] + streamBackends.dropFirst())
+    @Test(
+        "run --rm -it starts with the caller's terminal size (stty size in a 40x120 tmux window)",
+        arguments: [["--isolation", "namespaces"], ["--isolation", "chroot"]] + streamBackends.dropFirst())
     func initialWindowSize(backend: [String]) {
         withStore { s in
             let socket = "berth-stream-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
@@ -284,7 +314,8 @@ struct StreamRelayTests {
                 return screen.contains("status=")
             }
             #expect(done, "the command finished; screen:\n\(screen)")
-            #expect(lines(screen).map { String($0).trimmingSpaces }.contains("40 120"), "stty size saw 40x120; screen:\n\(screen)")
+            #expect(
+                lines(screen).map { String($0).trimmingSpaces }.contains("40 120"), "stty size saw 40x120; screen:\n\(screen)")
             #expect(screen.contains("status=0"), "screen:\n\(screen)")
         }
     }

@@ -39,7 +39,8 @@ func runProcess(_ argv: [String], stdin: String? = nil, environment: [String: St
     var env = environment
     env["PATH"] = env["PATH"] ?? String(cString: getenv("PATH"))
     let envList = env.map { "\($0.key)=\($0.value)" }
-    let script = "exec <\(shellQuote(inPath)) >\(shellQuote(outPath)) 2>\(shellQuote(errPath)); exec "
+    let script =
+        "exec <\(shellQuote(inPath)) >\(shellQuote(outPath)) 2>\(shellQuote(errPath)); exec "
         + argv.map(shellQuote).joined(separator: " ")
     let status = spawnAndWait(["/bin/sh", "-c", script], env: envList)
     return ProcessResult(status: status, stdout: readFile(outPath), stderr: readFile(errPath))
@@ -98,8 +99,10 @@ func removeTree(_ path: String) {
     if fileExists(path + "/networks") {
         _ = runProcess([berthBinary, "--root", path, "system", "reset", "--force"])
     }
-    _ = runProcess(["/bin/sh", "-c",
-        "grep -F \(shellQuote(path)) /proc/self/mountinfo | cut -d' ' -f5 | sort -r | xargs -r -n1 umount -l 2>/dev/null; rm -rf \(shellQuote(path))"])
+    _ = runProcess([
+        "/bin/sh", "-c",
+        "grep -F \(shellQuote(path)) /proc/self/mountinfo | cut -d' ' -f5 | sort -r | xargs -r -n1 umount -l 2>/dev/null; rm -rf \(shellQuote(path))",
+    ])
 }
 
 func writeFile(_ path: String, _ text: String) {

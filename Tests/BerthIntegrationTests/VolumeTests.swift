@@ -17,12 +17,16 @@ struct VolumeTests {
         try body(root)
     }
 
-    @Test("a file written to a named volume is read by a second container after the first is removed",
-          arguments: ["namespaces", "chroot"])
+    @Test(
+        "a file written to a named volume is read by a second container after the first is removed",
+        arguments: ["namespaces", "chroot"])
     func namedVolumeOutlivesContainers(_ isolation: String) {
         withStore { root in
-            #expect(berth(root, "run", "--name", "writer", "--isolation", isolation, "-v", "shared:/data", "busybox",
-                          "sh", "-c", "echo kept > /data/note").status == 0)
+            #expect(
+                berth(
+                    root, "run", "--name", "writer", "--isolation", isolation, "-v", "shared:/data", "busybox",
+                    "sh", "-c", "echo kept > /data/note"
+                ).status == 0)
             #expect(berth(root, "rm", "writer").status == 0)
             let read = berth(root, "run", "--rm", "--isolation", isolation, "-v", "shared:/data", "busybox", "cat", "/data/note")
             #expect(read.stdout == "kept\n")
@@ -43,12 +47,14 @@ struct VolumeTests {
             #expect(!fileExists(host + "/out"))
             let rw = berth(root, "run", "--rm", "-v", "\(host):/mnt", "busybox", "sh", "-c", "echo y > /mnt/out")
             #expect(rw.status == 0 && readFile(host + "/out") == "y\n")
-            let rootRO = berth(root, "run", "--rm", "--read-only", "--tmpfs", "/tmp", "busybox", "sh", "-c",
-                               "echo a > /tmp/ok && cat /tmp/ok; echo b > /etc/nope")
+            let rootRO = berth(
+                root, "run", "--rm", "--read-only", "--tmpfs", "/tmp", "busybox", "sh", "-c",
+                "echo a > /tmp/ok && cat /tmp/ok; echo b > /etc/nope")
             #expect(rootRO.stdout == "a\n")
             #expect(rootRO.stderr.contains("Read-only file system"))
-            let mountRO = berth(root, "run", "--rm", "--mount", "type=bind,source=\(host),target=/m,readonly", "busybox",
-                                "sh", "-c", "echo z > /m/z")
+            let mountRO = berth(
+                root, "run", "--rm", "--mount", "type=bind,source=\(host),target=/m,readonly", "busybox",
+                "sh", "-c", "echo z > /m/z")
             #expect(mountRO.status != 0 && !fileExists(host + "/z"))
         }
     }
@@ -61,20 +67,25 @@ struct VolumeTests {
             // An image whose /data is an absolute symlink to the host directory's
             // path, and whose /up climbs with "..": both only ever mean paths
             // inside the container's root.
-            #expect(berth(root, "run", "--name", "mk", "busybox", "sh", "-c", "ln -s \(hostDir) /data; ln -s ../../../../.. /up").status == 0)
+            #expect(
+                berth(root, "run", "--name", "mk", "busybox", "sh", "-c", "ln -s \(hostDir) /data; ln -s ../../../../.. /up")
+                    .status == 0)
             #expect(berth(root, "commit", "mk", "evil:1").status == 0)
             for target in ["/data", "/up" + hostDir] {
-                let run = berth(root, "run", "--rm", "-v", "vol:\(target)", "evil:1", "sh", "-c", "echo inside > \(target)/written")
+                let run = berth(
+                    root, "run", "--rm", "-v", "vol:\(target)", "evil:1", "sh", "-c", "echo inside > \(target)/written")
                 #expect(run.status == 0, "run: \(run.stderr)")
             }
             let tmpfs = berth(root, "run", "--rm", "--tmpfs", "/data", "evil:1", "sh", "-c", "echo t > /data/t")
             #expect(tmpfs.status == 0)
-            let evil = berth(root, "run", "--rm", "-v", "vol2:/data", "evil:1", "sh", "-c", "echo inside > /data/written; ls -la /")
+            let evil = berth(
+                root, "run", "--rm", "-v", "vol2:/data", "evil:1", "sh", "-c", "echo inside > /data/written; ls -la /")
             #expect(evil.status == 0, "run: \(evil.stderr)")
             #expect(FileSystem.list(hostDir).isEmpty, "nothing landed in the host directory: \(FileSystem.list(hostDir))")
             #expect(mounts(under: hostDir).isEmpty, "no mount on the host directory")
-            #expect(berth(root, "run", "--rm", "-v", "vol2:/x", "busybox", "cat", "/x/written").stdout == "inside\n",
-                    "the volume was mounted inside the container root, at the symlink's target there")
+            #expect(
+                berth(root, "run", "--rm", "-v", "vol2:/x", "busybox", "cat", "/x/written").stdout == "inside\n",
+                "the volume was mounted inside the container root, at the symlink's target there")
             berth(root, "rm", "mk")
         }
     }
@@ -82,7 +93,9 @@ struct VolumeTests {
     @Test("volumes stay out of export, commit and diff; a volume in use cannot be removed; rm -v removes anonymous ones")
     func volumesAreNotInTheLayer() {
         withStore { root in
-            #expect(berth(root, "run", "-d", "--name", "cv", "-v", "named:/named", "-v", "/anon", "busybox", "sleep", "100").status == 0)
+            #expect(
+                berth(root, "run", "-d", "--name", "cv", "-v", "named:/named", "-v", "/anon", "busybox", "sleep", "100").status
+                    == 0)
             #expect(berth(root, "exec", "cv", "sh", "-c", "echo v > /named/f; echo a > /anon/f; echo l > /layer").status == 0)
             let diff = berth(root, "diff", "cv").stdout
             #expect(diff.contains("A /layer"))
@@ -106,8 +119,9 @@ struct VolumeTests {
             expectOneErrorLine(run, naming: [missing, "does not exist"], status: 125)
             #expect(!fileExists(missing))
             #expect(berth(root, "ps", "-aq").stdout.isEmpty)
-            expectOneErrorLine(berth(root, "run", "--rm", "--isolation", "chroot", "--tmpfs", "/t", "busybox", "true"),
-                               naming: ["chroot", "tmpfs"], status: 125)
+            expectOneErrorLine(
+                berth(root, "run", "--rm", "--isolation", "chroot", "--tmpfs", "/t", "busybox", "true"),
+                naming: ["chroot", "tmpfs"], status: 125)
         }
     }
 
@@ -116,8 +130,11 @@ struct VolumeTests {
         withStore { root in
             let host = makeTempDirectory("vol-crash")
             defer { removeTree(host) }
-            #expect(berth(root, "run", "-d", "--name", "crash", "--isolation", "chroot", "-v", "\(host):/mnt",
-                          "busybox", "sleep", "100").status == 0)
+            #expect(
+                berth(
+                    root, "run", "-d", "--name", "crash", "--isolation", "chroot", "-v", "\(host):/mnt",
+                    "busybox", "sleep", "100"
+                ).status == 0)
             #expect(!mounts(under: root).isEmpty, "the chroot bind is on the host while it runs")
             let monitor = berth(root, "inspect", "-f", "{{.State.MonitorPid}}", "crash").stdout.trimmingSpacesAndNewlines
             kill(Int32(monitor) ?? 0, SIGKILL)

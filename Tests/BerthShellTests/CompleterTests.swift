@@ -23,36 +23,47 @@ private struct FakeSource: CompletionSource {
 private func fakeRegistry() -> PluginRegistry {
     let registry = PluginRegistry()
     let specs = [
-        CommandSpec("start", summary: "Start containers",
-                    arguments: [ArgSpec("CONTAINER", completion: .containers(["created", "exited"]), repeats: true)]),
-        CommandSpec("unpause", summary: "Unpause containers",
-                    arguments: [ArgSpec("CONTAINER", completion: .containers(["paused"]), repeats: true)]),
-        CommandSpec("images", aliases: ["image ls"], summary: "List images",
-                    flags: [FlagSpec("quiet", short: "q", help: "IDs only")]),
-        CommandSpec("import", summary: "Import a tarball",
-                    arguments: [ArgSpec("FILE", completion: .files), ArgSpec("REPOSITORY[:TAG]", optional: true)]),
-        CommandSpec("rmi", summary: "Remove images",
-                    flags: [FlagSpec("force", short: "f", help: "Force")],
-                    arguments: [ArgSpec("IMAGE", completion: .images, repeats: true)]),
-        CommandSpec("run", summary: "Run a container",
-                    flags: [FlagSpec("name", value: "string", help: "Name"),
-                            FlagSpec("interactive", short: "i", help: "Keep stdin open"),
-                            FlagSpec("tty", short: "t", help: "Terminal"),
-                            FlagSpec("storage-driver", short: "s", value: "string", help: "Driver",
-                                     completion: .words(["copy", "overlay"]))],
-                    arguments: [ArgSpec("IMAGE", completion: .images), ArgSpec("COMMAND", optional: true)],
-                    interspersed: false),
+        CommandSpec(
+            "start", summary: "Start containers",
+            arguments: [ArgSpec("CONTAINER", completion: .containers(["created", "exited"]), repeats: true)]),
+        CommandSpec(
+            "unpause", summary: "Unpause containers",
+            arguments: [ArgSpec("CONTAINER", completion: .containers(["paused"]), repeats: true)]),
+        CommandSpec(
+            "images", aliases: ["image ls"], summary: "List images",
+            flags: [FlagSpec("quiet", short: "q", help: "IDs only")]),
+        CommandSpec(
+            "import", summary: "Import a tarball",
+            arguments: [ArgSpec("FILE", completion: .files), ArgSpec("REPOSITORY[:TAG]", optional: true)]),
+        CommandSpec(
+            "rmi", summary: "Remove images",
+            flags: [FlagSpec("force", short: "f", help: "Force")],
+            arguments: [ArgSpec("IMAGE", completion: .images, repeats: true)]),
+        CommandSpec(
+            "run", summary: "Run a container",
+            flags: [
+                FlagSpec("name", value: "string", help: "Name"),
+                FlagSpec("interactive", short: "i", help: "Keep stdin open"),
+                FlagSpec("tty", short: "t", help: "Terminal"),
+                FlagSpec(
+                    "storage-driver", short: "s", value: "string", help: "Driver",
+                    completion: .words(["copy", "overlay"])),
+            ],
+            arguments: [ArgSpec("IMAGE", completion: .images), ArgSpec("COMMAND", optional: true)],
+            interspersed: false),
         CommandSpec("plugin ls", summary: "List plugins"),
-        CommandSpec("plugin inspect", summary: "Show a plugin",
-                    arguments: [ArgSpec("PLUGIN", completion: .plugins)]),
+        CommandSpec(
+            "plugin inspect", summary: "Show a plugin",
+            arguments: [ArgSpec("PLUGIN", completion: .plugins)]),
     ]
     for spec in specs { registry.register(.command({ FakeCommand(spec: spec) })) }
     return registry
 }
 
 private func complete(_ text: String, cwd: String? = nil, home: String? = nil) -> CompletionResult {
-    let completer = Completer(registry: fakeRegistry(), source: FakeSource(), builtins: ShellBuiltins.specs,
-                              currentDirectory: cwd, home: home)
+    let completer = Completer(
+        registry: fakeRegistry(), source: FakeSource(), builtins: ShellBuiltins.specs,
+        currentDirectory: cwd, home: home)
     return completer.complete(text)
 }
 
@@ -179,8 +190,9 @@ struct CompleterTests {
 
     @Test("the common prefix and the names listed under the line")
     func prefixAndDisplay() {
-        let result = CompletionResult(word: "b", wordStart: 0, candidates: ["dir/busybox.tar", "dir/busybox.tgz", "dir/bin/"],
-                                      isPath: true)
+        let result = CompletionResult(
+            word: "b", wordStart: 0, candidates: ["dir/busybox.tar", "dir/busybox.tgz", "dir/bin/"],
+            isPath: true)
         #expect(result.commonPrefix == "dir/b")
         #expect(result.displayNames == ["busybox.tar", "busybox.tgz", "bin/"])
     }

@@ -15,8 +15,11 @@ struct InterpreterTests {
     func commandsAsAtTheCLI() {
         let shell = FakeShell()
         shell.run("run -it --name web busybox sh -c 'echo hi'\ninspect -f '{{.State.Status}}' web\n")
-        #expect(shell.ran == [["run", "-it", "--name", "web", "busybox", "sh", "-c", "echo hi"],
-                              ["inspect", "-f", "{{.State.Status}}", "web"]])
+        #expect(
+            shell.ran == [
+                ["run", "-it", "--name", "web", "busybox", "sh", "-c", "echo hi"],
+                ["inspect", "-f", "{{.State.Status}}", "web"],
+            ])
     }
 
     @Test("$(…) captures a command's output without the trailing newline")
@@ -37,7 +40,8 @@ struct InterpreterTests {
     @Test("lists: literals, captured lines split for for-loops, quoted join")
     func lists() {
         let shell = FakeShell()
-        shell.run("""
+        shell.run(
+            """
             xs = [a b "c d"]
             for x in $xs { echo "<$x>" }
             for l in $(lines) { echo -n $l }
@@ -54,7 +58,8 @@ struct InterpreterTests {
     @Test("if/else if/else on exit status and on comparisons")
     func conditions() {
         let shell = FakeShell()
-        shell.run("""
+        shell.run(
+            """
             if fail { echo A } else if [ 10 -gt 9 ] { echo B } else { echo C }
             if [ 10 > 9 ] { echo num }
             if [ b > a ] && [ abc != abd ] { echo str }
@@ -67,7 +72,8 @@ struct InterpreterTests {
     @Test("while with break and continue")
     func whileLoop() {
         let shell = FakeShell()
-        shell.run("""
+        shell.run(
+            """
             n = 0
             while [ $n -lt 10 ] {
               n = $(inc $n)
@@ -83,7 +89,8 @@ struct InterpreterTests {
     @Test("functions take named arguments, $1…, $#, $@, and return a status")
     func functions() {
         let shell = FakeShell()
-        let status = shell.run("""
+        let status = shell.run(
+            """
             fn fresh(name, image) {
               echo "$name from $image, $# args: $1 $2"
               return 4
@@ -131,7 +138,9 @@ struct InterpreterTests {
     @Test("a failing command stops a script with FILE:LINE unless guarded by try, ||, && or a condition")
     func failures() {
         let shell = FakeShell()
-        #expect(shell.run("try fail\nfail || echo or\nfail && echo never\nif fail { }\n! fail\ntry boom\necho ok\nfail\necho no\n") == 3)
+        #expect(
+            shell.run("try fail\nfail || echo or\nfail && echo never\nif fail { }\n! fail\ntry boom\necho ok\nfail\necho no\n")
+                == 3)
         #expect(shell.io.output == "or\nok\n")
         #expect(shell.io.errors == "Error: no such container: nope\nt.berth:8: error: \"fail\" exited with status 3\n")
         let thrown = FakeShell()

@@ -37,7 +37,8 @@ struct ParserFuzzTests {
         let start = now()
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false).count
         if let error = syntaxError(text) {
-            #expect(error.position.line >= 1 && error.position.line <= lines + 1, "line out of range for \(text.debugDescription)")
+            #expect(
+                error.position.line >= 1 && error.position.line <= lines + 1, "line out of range for \(text.debugDescription)")
             #expect(error.position.column >= 1)
             #expect(!error.message.isEmpty)
         }

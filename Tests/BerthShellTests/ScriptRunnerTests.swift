@@ -8,14 +8,18 @@ private final class Recorder {
     var errors = ""
 }
 
-private func runScript(_ source: String, name: String = "build.berth",
-                       failOn: String? = nil, throwOn: String? = nil) -> (Int32, Recorder) {
+private func runScript(
+    _ source: String, name: String = "build.berth",
+    failOn: String? = nil, throwOn: String? = nil
+) -> (Int32, Recorder) {
     let recorder = Recorder()
-    let runner = ScriptRunner(registry: PluginRegistry(), execute: { (words: [String]) throws(BerthError) -> Int32 in
-        recorder.ran.append(words)
-        if words.first == throwOn { throw BerthError("no such image: nope:latest", exitCode: 125) }
-        return words.first == failOn ? 3 : 0
-    }, errorOutput: { recorder.errors += $0 })
+    let runner = ScriptRunner(
+        registry: PluginRegistry(),
+        execute: { (words: [String]) throws(BerthError) -> Int32 in
+            recorder.ran.append(words)
+            if words.first == throwOn { throw BerthError("no such image: nope:latest", exitCode: 125) }
+            return words.first == failOn ? 3 : 0
+        }, errorOutput: { recorder.errors += $0 })
     return (runner.run(source: source, name: name), recorder)
 }
 

@@ -30,22 +30,24 @@ final class FakeShell {
     var created = 0
 
     func interpreter(stopOnError: Bool = true, file: String = "t.berth") -> Interpreter {
-        Interpreter(registry: registry, execute: { [unowned self] (argv: [String]) throws(BerthError) -> Int32 in
-            ran.append(argv)
-            switch argv.first {
-            case "create":
-                created += 1
-                io.write("id\(created)\n")
-                return 0
-            case "inspect": io.write("running\n"); return 0
-            case "lines": io.write("a\nb\n\nc\n"); return 0
-            case "big": io.write(String(repeating: "x", count: 1 << 20) + "\n"); return 0
-            case "inc": io.write("\((Int(argv.last ?? "") ?? 0) + 1)\n"); return 0
-            case "fail": return 3
-            case "boom": throw BerthError("no such container: nope", exitCode: 125)
-            default: return 0
-            }
-        }, io: io, stopOnError: stopOnError, file: file)
+        Interpreter(
+            registry: registry,
+            execute: { [unowned self] (argv: [String]) throws(BerthError) -> Int32 in
+                ran.append(argv)
+                switch argv.first {
+                case "create":
+                    created += 1
+                    io.write("id\(created)\n")
+                    return 0
+                case "inspect": io.write("running\n"); return 0
+                case "lines": io.write("a\nb\n\nc\n"); return 0
+                case "big": io.write(String(repeating: "x", count: 1 << 20) + "\n"); return 0
+                case "inc": io.write("\((Int(argv.last ?? "") ?? 0) + 1)\n"); return 0
+                case "fail": return 3
+                case "boom": throw BerthError("no such container: nope", exitCode: 125)
+                default: return 0
+                }
+            }, io: io, stopOnError: stopOnError, file: file)
     }
 
     /// Runs a script; returns its status.

@@ -17,7 +17,8 @@ struct TokenizerTests {
 
     @Test("double quotes honour \\\", \\\\ and \\$ and keep other backslashes")
     func doubleQuotes() throws {
-        #expect(try Tokenizer.split(#"echo "say \"hi\"" "a\\b" "\$HOME" "c\d""#)
+        #expect(
+            try Tokenizer.split(#"echo "say \"hi\"" "a\\b" "\$HOME" "c\d""#)
                 == ["echo", #"say "hi""#, #"a\b"#, "$HOME", #"c\d"#])
     }
 

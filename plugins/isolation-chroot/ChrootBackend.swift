@@ -21,15 +21,17 @@ public struct ChrootBackend: ContainerRuntime {
         factory: .isolation { ChrootBackend() })
 
     /// What Berth prints once when a container runs under chroot.
-    public static let warning = "WARNING: the chroot backend does not isolate processes, users or the network; use it only for trusted images"
+    public static let warning =
+        "WARNING: the chroot backend does not isolate processes, users or the network; use it only for trusted images"
 
     public func unavailableReason() -> String? { nil }
 
     public func plan(for request: IsolationRequest) throws(BerthError) -> IsolationPlan {
         // No seccomp filter either: it would add nothing to a process that
         // keeps every capability and sees the whole host.
-        var plan = IsolationPlan(cloneFlags: 0, pivotRoot: false, capabilities: .max, maskedPaths: [],
-                                 readonlyPaths: [], ptyInside: false)
+        var plan = IsolationPlan(
+            cloneFlags: 0, pivotRoot: false, capabilities: .max, maskedPaths: [],
+            readonlyPaths: [], ptyInside: false)
         plan.seccomp = false
         return plan
     }

@@ -32,7 +32,8 @@ public struct NamespacesBackend: ContainerRuntime {
             return "namespaces are turned off (BERTH_NAMESPACES=off)"
         }
         if geteuid() != 0 { return "namespaces need root (run berth as root)" }
-        let flags = berth_clone_newpid() | berth_clone_newns() | berth_clone_newuts() | berth_clone_newipc()
+        let flags =
+            berth_clone_newpid() | berth_clone_newns() | berth_clone_newuts() | berth_clone_newipc()
             | berth_clone_newnet()
         let err = berth_probe_unshare(flags)
         return err == 0 ? nil : "the kernel refused new namespaces (unshare: \(Errno(err)))"
@@ -41,8 +42,9 @@ public struct NamespacesBackend: ContainerRuntime {
     public func plan(for request: IsolationRequest) throws(BerthError) -> IsolationPlan {
         var flags = berth_clone_newpid() | berth_clone_newns() | berth_clone_newuts() | berth_clone_newipc()
         if !request.hostNetwork { flags |= berth_clone_newnet() }
-        return IsolationPlan(cloneFlags: flags, pivotRoot: true, capabilities: DockerDefaults.capabilityMask,
-                             maskedPaths: DockerDefaults.maskedPaths, readonlyPaths: DockerDefaults.readonlyPaths,
-                             ptyInside: true)
+        return IsolationPlan(
+            cloneFlags: flags, pivotRoot: true, capabilities: DockerDefaults.capabilityMask,
+            maskedPaths: DockerDefaults.maskedPaths, readonlyPaths: DockerDefaults.readonlyPaths,
+            ptyInside: true)
     }
 }

@@ -31,8 +31,9 @@ struct BundleCommand: Command {
         let user = try UserLookup.resolve(container.user, rootfs: dir + "/rootfs", groupAdd: container.groupAdd)
         let volumes = VolumeStore(layout: lifecycle.layout)
         let sources = container.mounts.map { MountPreparation(rootfs: dir + "/rootfs", volumes: volumes).source($0) }
-        let spec = try OCISpec.spec(container, plan: plan, user: user, rootPath: "rootfs", mountSources: sources,
-                                    cgroupsPath: nil, devices: try container.deviceNodes())
+        let spec = try OCISpec.spec(
+            container, plan: plan, user: user, rootPath: "rootfs", mountSources: sources,
+            cgroupsPath: nil, devices: try container.deviceNodes())
         try FileSystem.writeAtomically(dir + "/config.json", text: spec.pretty(indent: 2) + "\n")
         ctx.print(dir)
         return 0

@@ -46,12 +46,14 @@ public struct OCIBackend: ContainerRuntime {
     public func plan(for request: IsolationRequest) throws(BerthError) -> IsolationPlan {
         let runtime = request.runtime ?? "runc"
         guard let path = Self.resolve(runtime) else {
-            throw BerthError("OCI runtime \"\(runtime)\" not found; install it (apt-get install -y \(runtime)) or give --runtime PATH")
+            throw BerthError(
+                "OCI runtime \"\(runtime)\" not found; install it (apt-get install -y \(runtime)) or give --runtime PATH")
         }
         // The same namespaces, capabilities and masks as the native backend, so comparisons are fair.
-        var plan = IsolationPlan(cloneFlags: 0, pivotRoot: true, capabilities: DockerDefaults.capabilityMask,
-                                 maskedPaths: DockerDefaults.maskedPaths, readonlyPaths: DockerDefaults.readonlyPaths,
-                                 ptyInside: true)
+        var plan = IsolationPlan(
+            cloneFlags: 0, pivotRoot: true, capabilities: DockerDefaults.capabilityMask,
+            maskedPaths: DockerDefaults.maskedPaths, readonlyPaths: DockerDefaults.readonlyPaths,
+            ptyInside: true)
         plan.ociRuntime = path
         return plan
     }

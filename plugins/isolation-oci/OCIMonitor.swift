@@ -73,17 +73,20 @@ struct OCIMonitor {
             stdio = try session.prepareStdio(tty: false, ptyInside: false, openStdin: c.openStdin).stdio
         }
         defer { if console >= 0 { close(console); unlink(bundle + "/console.sock") } }
-        let relative = c.cgroupPath.firstRange(of: "/freezer/").map { "/" + c.cgroupPath[$0.upperBound...] }
+        let relative =
+            c.cgroupPath.firstRange(of: "/freezer/").map { "/" + c.cgroupPath[$0.upperBound...] }
             ?? "/" + c.cgroupPath.split(separator: "/").suffix(2).joined(separator: "/")
-        let spec = try OCISpec.spec(c, plan: plan, user: user, rootPath: session.rootfs,
-                                mountSources: c.mounts.map(prep.source), cgroupsPath: relative,
-                                extraMounts: etcMounts.map { ($0, prep.source($0)) }, devices: try c.deviceNodes())
+        let spec = try OCISpec.spec(
+            c, plan: plan, user: user, rootPath: session.rootfs,
+            mountSources: c.mounts.map(prep.source), cgroupsPath: relative,
+            extraMounts: etcMounts.map { ($0, prep.source($0)) }, devices: try c.deviceNodes())
         try FileSystem.writeAtomically(bundle + "/config.json", text: spec.pretty(indent: 2))
         // A relative socket path, because sun_path holds only 108 bytes; runc
         // resolves it after changing into the bundle, so both live there.
-        let createPid = try runtime.spawn(["create", "--bundle", bundle, "--pid-file", bundle + "/pid"]
-                                          + (c.tty ? ["--console-socket", "console.sock"] : []) + [c.id],
-                                          cwd: bundle, stdio: stdio)
+        let createPid = try runtime.spawn(
+            ["create", "--bundle", bundle, "--pid-file", bundle + "/pid"]
+                + (c.tty ? ["--console-socket", "console.sock"] : []) + [c.id],
+            cwd: bundle, stdio: stdio)
         session.closeChildEnds()
         if c.tty { try receiveConsole(console, while: createPid) }
         let status = waitForChild(createPid) ?? 0
@@ -92,8 +95,11 @@ struct OCIMonitor {
             try? runtime.run(["delete", "--force", c.id])
             throw BerthError(message, exitCode: RuntimeCLI.exitCode(for: message))
         }
-        guard let pid = Int32(((try? FileSystem.readText(bundle + "/pid")) ?? "").trimmingSpaces
-            .split(separator: "\n").first ?? "") else {
+        guard
+            let pid = Int32(
+                ((try? FileSystem.readText(bundle + "/pid")) ?? "").trimmingSpaces
+                    .split(separator: "\n").first ?? "")
+        else {
             throw BerthError("\(FileSystem.baseName(binary)) create wrote no pid file; see \(runtime.logFile)")
         }
         do throws(BerthError) {
@@ -114,12 +120,14 @@ struct OCIMonitor {
         guard let endpoint = try session.plugIn(pid) else { return }
         var step: UnsafePointer<CChar>? = nil
         let configured = "eth0".withCString { name in
-            berth_nl_container_of(pid, name, endpoint.address.networkOrder, Int32(endpoint.prefix),
-                                  endpoint.gateway.networkOrder, &step)
+            berth_nl_container_of(
+                pid, name, endpoint.address.networkOrder, Int32(endpoint.prefix),
+                endpoint.gateway.networkOrder, &step)
         }
         if configured != 0 {
-            throw .syscall(step.map { String(cString: $0) } ?? "configure the network",
-                           "of container \(session.container.name)", .current)
+            throw .syscall(
+                step.map { String(cString: $0) } ?? "configure the network",
+                "of container \(session.container.name)", .current)
         }
         try session.publishPorts(to: endpoint)
     }

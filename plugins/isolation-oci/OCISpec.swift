@@ -14,20 +14,31 @@ public enum OCISpec {
     /// section is the container's profile (Docker's default unless
     /// `--security-opt` said otherwise) resolved for its capabilities, so
     /// the runtime loads the filter Berth's own backend would.
-    public static func spec(_ c: Container, plan: IsolationPlan, user: ResolvedUser, rootPath: String,
-                            mountSources: [String], cgroupsPath: String?,
-                            extraMounts: [(MountSpec, String)] = [], devices: [DeviceNode] = []) throws(BerthError) -> JSON {
+    public static func spec(
+        _ c: Container, plan: IsolationPlan, user: ResolvedUser, rootPath: String,
+        mountSources: [String], cgroupsPath: String?,
+        extraMounts: [(MountSpec, String)] = [], devices: [DeviceNode] = []
+    ) throws(BerthError) -> JSON {
         let caps = Capabilities.names.indices.filter { plan.capabilities & (1 << UInt64($0)) != 0 }
             .map { Capabilities.names[$0] }
         let process: JSON = .object([
             ("terminal", .bool(c.tty)),
-            ("user", .object([("uid", .int(user.uid)), ("gid", .int(user.gid)),
-                              ("additionalGids", .array(user.groups.map { JSON.int($0) }))])),
+            (
+                "user",
+                .object([
+                    ("uid", .int(user.uid)), ("gid", .int(user.gid)),
+                    ("additionalGids", .array(user.groups.map { JSON.int($0) })),
+                ])
+            ),
             ("args", .strings(c.command)), ("env", .strings(c.env)),
             ("cwd", .string(c.workingDir.isEmpty ? "/" : c.workingDir)),
             // Inheritable and ambient stay empty, as in Docker since 20.10.14 (CVE-2022-24769).
-            ("capabilities", .object(["bounding", "effective", "permitted"].map { ($0, JSON.strings(caps)) }
-                                     + [("inheritable", .array([])), ("ambient", .array([]))])),
+            (
+                "capabilities",
+                .object(
+                    ["bounding", "effective", "permitted"].map { ($0, JSON.strings(caps)) }
+                        + [("inheritable", .array([])), ("ambient", .array([]))])
+            ),
             ("noNewPrivileges", .bool(plan.noNewPrivileges)),
         ])
         var namespaces: [JSON] = ["pid", "mount", "uts", "ipc"].map { .object([("type", .string($0))]) }
@@ -63,8 +74,10 @@ public enum OCISpec {
     ]
 
     static func mount(_ destination: String, _ type: String, _ source: String, _ options: [String]) -> JSON {
-        .object([("destination", .string(destination)), ("type", .string(type)), ("source", .string(source)),
-                 ("options", .strings(options))])
+        .object([
+            ("destination", .string(destination)), ("type", .string(type)), ("source", .string(source)),
+            ("options", .strings(options)),
+        ])
     }
 
     static func mount(_ m: MountSpec, _ source: String) -> JSON {
@@ -73,8 +86,10 @@ public enum OCISpec {
             // Checked at create; a record that no longer parses keeps Docker's defaults.
             let options = (try? TmpfsOptions(m.options, in: m.target)) ?? (try? TmpfsOptions("", in: m.target))
             let data = options.map { $0.data.split(separator: ",").map(String.init) } ?? []
-            return mount(m.target, "tmpfs", "tmpfs", (options?.words ?? ["noexec", "nosuid", "nodev"]) + data
-                         + [m.readonly ? "ro" : "rw"])
+            return mount(
+                m.target, "tmpfs", "tmpfs",
+                (options?.words ?? ["noexec", "nosuid", "nodev"]) + data
+                    + [m.readonly ? "ro" : "rw"])
         case .bind, .volume:
             return mount(m.target, "bind", source, ["rbind", m.readonly ? "ro" : "rw"])
         }
@@ -86,7 +101,8 @@ public enum OCISpec {
         var entries: [(names: [String], rule: SeccompProfile.Filter.Rule)] = []
         for rule in f.rules {
             if rule.args.isEmpty, let last = entries.last, last.rule.args.isEmpty,
-               last.rule.action == rule.action, last.rule.actionName == rule.actionName {
+                last.rule.action == rule.action, last.rule.actionName == rule.actionName
+            {
                 entries[entries.count - 1].names.append(rule.name)
             } else {
                 entries.append(([rule.name], rule))
@@ -95,17 +111,31 @@ public enum OCISpec {
         var members: [(String, JSON)] = [("defaultAction", .string(f.defaultActionName))]
         if let e = f.defaultErrno { members.append(("defaultErrnoRet", .int(e))) }
         members.append(("architectures", .strings(f.architectures)))
-        members.append(("syscalls", .array(entries.map { entry in
-            var syscall: [(String, JSON)] = [("names", .strings(entry.names)), ("action", .string(entry.rule.actionName))]
-            if let e = entry.rule.errno { syscall.append(("errnoRet", .int(e))) }
-            if !entry.rule.args.isEmpty {
-                syscall.append(("args", .array(entry.rule.args.map { a in
-                    .object([("index", .int(a.index)), ("value", .number(Double(a.value))),
-                             ("valueTwo", .number(Double(a.valueTwo))), ("op", .string(a.op))])
-                })))
-            }
-            return .object(syscall)
-        })))
+        members.append(
+            (
+                "syscalls",
+                .array(
+                    entries.map { entry in
+                        var syscall: [(String, JSON)] = [
+                            ("names", .strings(entry.names)), ("action", .string(entry.rule.actionName)),
+                        ]
+                        if let e = entry.rule.errno { syscall.append(("errnoRet", .int(e))) }
+                        if !entry.rule.args.isEmpty {
+                            syscall.append(
+                                (
+                                    "args",
+                                    .array(
+                                        entry.rule.args.map { a in
+                                            .object([
+                                                ("index", .int(a.index)), ("value", .number(Double(a.value))),
+                                                ("valueTwo", .number(Double(a.valueTwo))), ("op", .string(a.op)),
+                                            ])
+                                        })
+                                ))
+                        }
+                        return .object(syscall)
+                    })
+            ))
         return .object(members)
     }
 

@@ -33,13 +33,17 @@ public struct RuntimeCLI: Sendable {
         try FileSystem.makeDirectories(stateRoot, mode: 0o700)
         var argv = [binary, "--root", stateRoot, "--log", logFile, "--log-format", "json"] + args
         if needsHybridWorkaround {
-            argv = ["/usr/bin/unshare", "-m", "--propagation", "private", "/bin/sh", "-c",
-                    "umount /sys/fs/cgroup/unified 2>/dev/null; exec \"$@\"", "sh"] + argv
+            argv =
+                [
+                    "/usr/bin/unshare", "-m", "--propagation", "private", "/bin/sh", "-c",
+                    "umount /sys/fs/cgroup/unified 2>/dev/null; exec \"$@\"", "sh",
+                ] + argv
         }
         let arena = CStringArena()
         defer { arena.free() }
-        let pid = berth_fork_exec(argv[0], arena.mutableArray(argv), cwd.map { arena.string($0) },
-                                  stdio[0], stdio[1], stdio[2])
+        let pid = berth_fork_exec(
+            argv[0], arena.mutableArray(argv), cwd.map { arena.string($0) },
+            stdio[0], stdio[1], stdio[2])
         guard pid > 0 else { throw .syscall("run", binary, .current) }
         return pid
     }

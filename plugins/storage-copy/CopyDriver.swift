@@ -31,8 +31,9 @@ public struct CopyDriver: StorageDriver {
                 var applier = LayerApplier()
                 try applier.apply(layer.path, onto: root)
             } catch {
-                throw .syscall("copy layer \(layer.digest) into", root, error,
-                               fix: "check free disk space (the copy driver needs a full copy per container)")
+                throw .syscall(
+                    "copy layer \(layer.digest) into", root, error,
+                    fix: "check free disk space (the copy driver needs a full copy per container)")
             }
         }
     }

@@ -29,7 +29,7 @@ struct LayerApplier {
         guard lstat(src, &st) == 0 else { throw .current }
         let type = st.st_mode & S_IFMT
         if type == S_IFCHR && st.st_rdev == 0 {
-            try removeExisting(dst)          // a whiteout: the file is deleted in this layer
+            try removeExisting(dst)  // a whiteout: the file is deleted in this layer
             return
         }
         if type == S_IFDIR {
@@ -57,7 +57,7 @@ struct LayerApplier {
         if !exists || (existing.st_mode & S_IFMT) != S_IFDIR {
             if mkdir(dst, 0o700) != 0 { throw .current }
         } else if isOpaque(src) {
-            try FileSystem.removeTreeContents(dst)   // an opaque dir hides everything below it
+            try FileSystem.removeTreeContents(dst)  // an opaque dir hides everything below it
         }
         try copyChildren(src, dst)
         try setMetadata(src, dst, st, isLink: false)
@@ -104,7 +104,7 @@ struct LayerApplier {
         for i in 0..<size where names[i] == 0 {
             let name = String(cString: Array(names[start...i]))
             start = i + 1
-            if name.hasPrefix("trusted.overlay.") { continue }   // overlay's own markers stay behind
+            if name.hasPrefix("trusted.overlay.") { continue }  // overlay's own markers stay behind
             var value = [UInt8](repeating: 0, count: 65536)
             let len = lgetxattr(src, name, &value, value.count)
             if len >= 0 { _ = lsetxattr(dst, name, value, len, 0) }

@@ -53,16 +53,19 @@ public struct OverlayDriver: StorageDriver {
     private func mountOverlay(_ target: String, _ options: String) throws(BerthError) {
         if Glibc.mount("overlay", target, "overlay", 0, options) != 0 {
             let err = Errno.current
-            throw .syscall("mount overlay on", target, err,
-                           fix: err == .EINVAL ? "check that the kernel has overlayfs and the store is not on overlayfs itself" : nil)
+            throw .syscall(
+                "mount overlay on", target, err,
+                fix: err == .EINVAL ? "check that the kernel has overlayfs and the store is not on overlayfs itself" : nil)
         }
     }
 
     /// Many layers: mount with short relative links (`l/XXXXXXXX`) from inside
     /// the driver directory, as Docker's overlay2 does, so 128+ layers fit in
     /// one page. chdir is process-wide: this runs before any thread exists.
-    private func mountWithShortLinks(_ target: String, _ dir: String,
-                                     _ topFirst: [LayerDirectory]) throws(BerthError) {
+    private func mountWithShortLinks(
+        _ target: String, _ dir: String,
+        _ topFirst: [LayerDirectory]
+    ) throws(BerthError) {
         let linkDir = environment.driverDirectory + "/l"
         try FileSystem.makeDirectories(linkDir)
         var names: [String] = []
@@ -73,13 +76,17 @@ public struct OverlayDriver: StorageDriver {
                 throw .syscall("symlink", link, .current)
             }
             guard FileSystem.readLink(link) == layer.path else {
-                throw BerthError("overlay: short layer link \(link) points to \(FileSystem.readLink(link) ?? "nothing"), not \(layer.path); remove it and retry")
+                throw BerthError(
+                    "overlay: short layer link \(link) points to \(FileSystem.readLink(link) ?? "nothing"), not \(layer.path); remove it and retry"
+                )
             }
             names.append("l/" + short)
         }
         let options = "lowerdir=\(names.joined(separator: ":")),upperdir=\(upper(dir)),workdir=\(work(dir))"
         guard options.utf8.count < OverlayDriver.optionLimit else {
-            throw BerthError("overlay: \(topFirst.count) layers do not fit in one mount (at most about 170); squash the image with 'berth export' and 'berth import'")
+            throw BerthError(
+                "overlay: \(topFirst.count) layers do not fit in one mount (at most about 170); squash the image with 'berth export' and 'berth import'"
+            )
         }
         let saved = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         defer { if saved >= 0 { _ = fchdir(saved); close(saved) } }

@@ -6,7 +6,8 @@ import BerthEngine
 /// `berth attach`: joins PID 1's terminal or streams through the monitor.
 /// Any number of clients see the same output and any of them can type.
 struct AttachCommand: Command {
-    static let detachKeys = Flag.string("detach-keys", help: "Override the key sequence for detaching a container", default: "ctrl-p,ctrl-q")
+    static let detachKeys = Flag.string(
+        "detach-keys", help: "Override the key sequence for detaching a container", default: "ctrl-p,ctrl-q")
     static let noStdin = Flag.bool("no-stdin", help: "Do not attach STDIN")
     static let sigProxy = Flag.bool("sig-proxy", help: "Proxy all received signals to the process", default: true)
 
@@ -23,8 +24,9 @@ struct AttachCommand: Command {
         try Attach.checkTTY(ctx, attachStdin: !args[Self.noStdin], tty: container.tty)
         let keys = try DetachKeys.parse(args[Self.detachKeys] ?? "ctrl-p,ctrl-q")
         let sigProxy = args[Self.sigProxy]
-        return try Attach.run(ctx, lifecycle.layout, container, stdin: !args[Self.noStdin],
-                              detachKeys: keys, sigProxy: sigProxy)
+        return try Attach.run(
+            ctx, lifecycle.layout, container, stdin: !args[Self.noStdin],
+            detachKeys: keys, sigProxy: sigProxy)
     }
 }
 
@@ -37,7 +39,8 @@ enum DetachKeys {
             if p.count == 1, let ascii = p.first?.asciiValue {
                 keys.append(ascii)
             } else if p.hasPrefix("ctrl-"), p.count == 6, let c = p.last?.asciiValue,
-                      (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(c) || "@[\\]^_".utf8.contains(c) {
+                (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(c) || "@[\\]^_".utf8.contains(c)
+            {
                 keys.append(c >= UInt8(ascii: "a") ? c - UInt8(ascii: "a") + 1 : c - UInt8(ascii: "@"))
             } else {
                 throw BerthError("invalid detach keys \"\(text)\": use a comma-separated list like ctrl-p,ctrl-q or a letter")

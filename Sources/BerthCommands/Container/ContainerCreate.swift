@@ -13,7 +13,8 @@ struct CreateCommand: Command {
     func run(_ args: ParsedArguments, _ ctx: CommandContext) throws(BerthError) -> Int32 {
         let factory = ContainerFactory(lifecycle: try ctx.lifecycle(), environment: ctx.environment, warn: ctx.warn)
         var options = try ContainerFlags.options(args)
-        options.image = try ctx.implicitPull(options.image, policy: args[ContainerFlags.pull] ?? "missing", platform: args[ContainerFlags.platform])
+        options.image = try ctx.implicitPull(
+            options.image, policy: args[ContainerFlags.pull] ?? "missing", platform: args[ContainerFlags.platform])
         ctx.print(try factory.create(options).id)
         return 0
     }

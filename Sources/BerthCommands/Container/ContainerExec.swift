@@ -15,8 +15,10 @@ struct ExecCommand: Command {
     let spec = CommandSpec(
         "exec", aliases: ["container exec"], summary: "Execute a command in a running container",
         flags: [Self.interactive, Self.tty, Self.detach, Self.env, Self.workdir, Self.user],
-        arguments: [ArgSpec("CONTAINER", completion: .containers(["running"])), ArgSpec("COMMAND"),
-                    ArgSpec("ARG", repeats: true, optional: true)],
+        arguments: [
+            ArgSpec("CONTAINER", completion: .containers(["running"])), ArgSpec("COMMAND"),
+            ArgSpec("ARG", repeats: true, optional: true),
+        ],
         min: 2, interspersed: false)
 
     func run(_ args: ParsedArguments, _ ctx: CommandContext) throws(BerthError) -> Int32 {

@@ -14,7 +14,9 @@ struct KillCommand: Command {
 
     func run(_ args: ParsedArguments, _ ctx: CommandContext) throws(BerthError) -> Int32 {
         let name = args[Self.signal] ?? "KILL"
-        guard let signal = Signals.number(name) else { throw BerthError("invalid signal: \(name); use a name like SIGKILL or a number") }
+        guard let signal = Signals.number(name) else {
+            throw BerthError("invalid signal: \(name); use a name like SIGKILL or a number")
+        }
         let lifecycle = try ctx.lifecycle()
         return ctx.forEach(args.positionals, printName: true) { (ref) throws(BerthError) in
             try lifecycle.kill(ref, signal: signal)

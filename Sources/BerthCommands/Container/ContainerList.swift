@@ -7,19 +7,31 @@ struct PsCommand: Command {
     static let noTrunc = Flag.bool("no-trunc", help: "Don't truncate output")
     static let last = Flag.int("last", short: "n", help: "Show n last created containers (includes all states)", default: "-1")
     static let latest = Flag.bool("latest", short: "l", help: "Show the latest created container (includes all states)")
-    static let filter = Flag.strings("filter", short: "f", value: "filter", help: "Filter output based on conditions provided (status=, name=, id=, ancestor=, exited=, before=, since=, volume=, network=)")
-    static let format = Flag.string("format", help: "Format output using a Go template ({{.ID}} {{.Image}} {{.Command}} {{.RunningFor}} {{.Status}} {{.Names}} {{.State}}), or table, or json")
+    static let filter = Flag.strings(
+        "filter", short: "f", value: "filter",
+        help:
+            "Filter output based on conditions provided (status=, name=, id=, ancestor=, exited=, before=, since=, volume=, network=)"
+    )
+    static let format = Flag.string(
+        "format",
+        help:
+            "Format output using a Go template ({{.ID}} {{.Image}} {{.Command}} {{.RunningFor}} {{.Status}} {{.Names}} {{.State}}), or table, or json"
+    )
     static let size = Flag.bool("size", short: "s", help: "Display total file sizes of each container's own layer")
 
     let spec = CommandSpec(
         "ps", aliases: ["container ls", "container list"], summary: "List containers",
-        flags: [Self.all, Self.quiet, Self.noTrunc, Self.last, Self.latest, Self.filter, Self.format,
-                Self.size], max: 0)
+        flags: [
+            Self.all, Self.quiet, Self.noTrunc, Self.last, Self.latest, Self.filter, Self.format,
+            Self.size,
+        ], max: 0)
 
-    static let titles = ["ID": "CONTAINER ID", "Image": "IMAGE", "Command": "COMMAND", "RunningFor": "CREATED",
-                         "CreatedAt": "CREATED AT", "Status": "STATUS", "Ports": "PORTS", "Names": "NAMES",
-                         "State": "STATE", "Size": "SIZE", "Networks": "NETWORKS", "Mounts": "MOUNTS",
-                         "Labels": "LABELS", "LocalVolumes": "LOCAL VOLUMES"]
+    static let titles = [
+        "ID": "CONTAINER ID", "Image": "IMAGE", "Command": "COMMAND", "RunningFor": "CREATED",
+        "CreatedAt": "CREATED AT", "Status": "STATUS", "Ports": "PORTS", "Names": "NAMES",
+        "State": "STATE", "Size": "SIZE", "Networks": "NETWORKS", "Mounts": "MOUNTS",
+        "Labels": "LABELS", "LocalVolumes": "LOCAL VOLUMES",
+    ]
     /// Docker's type for a row, named in template errors.
     static let type = "*formatter.ContainerContext"
     /// What `--format table` means: the default columns.
@@ -33,7 +45,8 @@ struct PsCommand: Command {
             // listing, so a bad field fails even with no containers; a format
             // that shows {{.Size}} turns --size on.
             let raw = try Template(format, style: .plain, errorPrefix: "failed to parse template: ")
-            let empty = TemplateObject.context(Self.type, .object(Self.titles.keys.sorted().map { ($0, .string("")) }), labels: [])
+            let empty = TemplateObject.context(
+                Self.type, .object(Self.titles.keys.sorted().map { ($0, .string("")) }), labels: [])
             _ = try raw.render(empty, errorPrefix: "failed to execute template: ")
             showSize = showSize || (raw.uses(field: "Size") && !args[Self.quiet])
         }
@@ -42,8 +55,9 @@ struct PsCommand: Command {
         let last = try args.value(Self.last) ?? -1
         let showAll = args[Self.all] || last > 0 || args[Self.latest]
         if !showAll { list = list.filter { $0.state.isActive } }
-        let filter = try ContainerFilter(args[Self.filter], containers: lifecycle.containers.all(),
-                                         images: ImageStore(layout: lifecycle.layout))
+        let filter = try ContainerFilter(
+            args[Self.filter], containers: lifecycle.containers.all(),
+            images: ImageStore(layout: lifecycle.layout))
         list = list.filter(filter.matches)
         if args[Self.latest] { list = Array(list.prefix(1)) }
         if last > 0 { list = Array(list.prefix(last)) }
@@ -56,14 +70,18 @@ struct PsCommand: Command {
         let rows = list.map { row($0, noTrunc: noTrunc, size: showSize ? size(lifecycle, $0) : nil) }
         if let template {
             // Containers carry no labels yet: {{.Label "k"}} is empty, as Docker's for a missing label.
-            ctx.printRaw(try template.renderAll(rows.map { TemplateObject.context(Self.type, $0, labels: []) }, titles: Self.titles))
+            ctx.printRaw(
+                try template.renderAll(rows.map { TemplateObject.context(Self.type, $0, labels: []) }, titles: Self.titles))
             return 0
         }
         var header = ["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"]
         if showSize { header.append("SIZE") }
-        ctx.printRaw(Table.render(header, rows.map { r in
-            header.map { title in Self.titles.first { $0.value == title }.flatMap { r[$0.key]?.stringValue } ?? "" }
-        }))
+        ctx.printRaw(
+            Table.render(
+                header,
+                rows.map { r in
+                    header.map { title in Self.titles.first { $0.value == title }.flatMap { r[$0.key]?.stringValue } ?? "" }
+                }))
         return 0
     }
 
@@ -83,12 +101,15 @@ struct PsCommand: Command {
             ("Command", .string("\"" + command + "\"")),
             ("RunningFor", .string(Format.duration(seconds: now - c.created.asDouble) + " ago")),
             ("CreatedAt", .string(c.created.rfc3339)), ("Status", .string(Self.status(c, now: now))),
-            ("Ports", .string(c.state.isActive ? c.ports.map(\.psText).joined(separator: ", ") : "")), ("Names", .string(c.name)), ("State", .string(c.state.status.rawValue)),
+            ("Ports", .string(c.state.isActive ? c.ports.map(\.psText).joined(separator: ", ") : "")), ("Names", .string(c.name)),
+            ("State", .string(c.state.status.rawValue)),
         ]
         let volumes = c.mounts.filter { $0.kind == .volume }
-        members += [("Networks", .string(c.networkMode)),
-                    ("Mounts", .string(c.mounts.map(\.source).filter { !$0.isEmpty }.joined(separator: ","))),
-                    ("Labels", .string("")), ("LocalVolumes", .string(String(volumes.count)))]
+        members += [
+            ("Networks", .string(c.networkMode)),
+            ("Mounts", .string(c.mounts.map(\.source).filter { !$0.isEmpty }.joined(separator: ","))),
+            ("Labels", .string("")), ("LocalVolumes", .string(String(volumes.count))),
+        ]
         if let size { members.append(("Size", .string(size))) }
         return .object(members)
     }

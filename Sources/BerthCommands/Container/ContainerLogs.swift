@@ -40,7 +40,7 @@ struct LogsCommand: Command {
     private func logLines(_ path: String, from offset: inout Int) -> [JSON] {
         guard let bytes = try? FileSystem.read(path), bytes.count > offset else { return [] }
         var end = bytes.count
-        while end > offset && bytes[end - 1] != 10 { end -= 1 }   // only whole lines
+        while end > offset && bytes[end - 1] != 10 { end -= 1 }  // only whole lines
         let chunk = bytes[offset..<end]
         offset = end
         return chunk.split(separator: 10).compactMap { try? JSONParser.parse(Array($0)) }

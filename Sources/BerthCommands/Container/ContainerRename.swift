@@ -16,7 +16,9 @@ struct RenameCommand: Command {
         let container = try lifecycle.containers.find(args.positionals[0])
         try FileLock.withLock(lifecycle.layout.containerLock) { () throws(BerthError) in
             if let other = lifecycle.containers.all().first(where: { $0.name == newName }) {
-                throw .conflict("Conflict. The container name \"/\(newName)\" is already in use by container \"\(other.id)\". You have to remove (or rename) that container to be able to reuse that name.")
+                throw .conflict(
+                    "Conflict. The container name \"/\(newName)\" is already in use by container \"\(other.id)\". You have to remove (or rename) that container to be able to reuse that name."
+                )
             }
             try lifecycle.containers.update(container.id) { (c: inout Container) throws(BerthError) in c.name = newName }
         }

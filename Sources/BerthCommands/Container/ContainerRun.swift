@@ -17,7 +17,8 @@ struct RunCommand: Command {
         var options = try ContainerFlags.options(args)
         let detach = args[Self.detach]
         if !detach { try Attach.checkTTY(ctx, attachStdin: options.interactive, tty: options.tty) }
-        options.image = try ctx.implicitPull(options.image, policy: args[ContainerFlags.pull] ?? "missing", platform: args[ContainerFlags.platform])
+        options.image = try ctx.implicitPull(
+            options.image, policy: args[ContainerFlags.pull] ?? "missing", platform: args[ContainerFlags.platform])
         let factory = ContainerFactory(lifecycle: lifecycle, environment: ctx.environment, warn: ctx.warn)
         let size = detach ? nil : Attach.windowSize(ctx)
         let started = try CgroupWarmup.around(environment: ctx.environment) { () throws(BerthError) -> Container in
@@ -33,8 +34,10 @@ struct RunCommand: Command {
 
     /// A `--rm` container that fails to start is removed, as Docker does.
     @discardableResult
-    private func startOrClean(_ lifecycle: Lifecycle, _ c: Container, waitAttach: Bool,
-                              windowSize: WindowSize?) throws(BerthError) -> Container {
+    private func startOrClean(
+        _ lifecycle: Lifecycle, _ c: Container, waitAttach: Bool,
+        windowSize: WindowSize?
+    ) throws(BerthError) -> Container {
         do {
             return try lifecycle.start(c.id, waitAttach: waitAttach, windowSize: windowSize)
         } catch {

@@ -8,28 +8,41 @@ struct StatsCommand: Command {
     static let all = Flag.bool("all", short: "a", help: "Show all containers (default shows just running)")
     static let noStream = Flag.bool("no-stream", help: "Disable streaming stats and only pull the first result")
     static let noTrunc = Flag.bool("no-trunc", help: "Do not truncate output")
-    static let format = Flag.string("format", help: "Format output using a Go template ({{.Name}} {{.CPUPerc}} {{.MemUsage}} {{.MemPerc}} {{.NetIO}} {{.BlockIO}} {{.PIDs}}), or table, or json")
+    static let format = Flag.string(
+        "format",
+        help:
+            "Format output using a Go template ({{.Name}} {{.CPUPerc}} {{.MemUsage}} {{.MemPerc}} {{.NetIO}} {{.BlockIO}} {{.PIDs}}), or table, or json"
+    )
 
     let spec = CommandSpec(
         "stats", aliases: ["container stats"], summary: "Display a live stream of container(s) resource usage statistics",
         flags: [Self.all, Self.noStream, Self.noTrunc, Self.format],
         arguments: [ArgSpec("CONTAINER", completion: .containers(["running", "paused"]), repeats: true, optional: true)])
 
-    static let titles = ["ID": "CONTAINER ID", "Container": "CONTAINER", "Name": "NAME", "CPUPerc": "CPU %",
-                         "MemUsage": "MEM USAGE / LIMIT", "MemPerc": "MEM %", "NetIO": "NET I/O",
-                         "BlockIO": "BLOCK I/O", "PIDs": "PIDS"]
+    static let titles = [
+        "ID": "CONTAINER ID", "Container": "CONTAINER", "Name": "NAME", "CPUPerc": "CPU %",
+        "MemUsage": "MEM USAGE / LIMIT", "MemPerc": "MEM %", "NetIO": "NET I/O",
+        "BlockIO": "BLOCK I/O", "PIDs": "PIDS",
+    ]
 
     func run(_ args: ParsedArguments, _ ctx: CommandContext) throws(BerthError) -> Int32 {
         let lifecycle = try ctx.lifecycle()
         let template = try args[Self.format].map { (f) throws(BerthError) in
-            try ctx.listingTemplate(f, table: "table {{.ID}}\\t{{.Name}}\\t{{.CPUPerc}}\\t{{.MemUsage}}\\t{{.MemPerc}}\\t{{.NetIO}}\\t{{.BlockIO}}\\t{{.PIDs}}")
+            try ctx.listingTemplate(
+                f,
+                table:
+                    "table {{.ID}}\\t{{.Name}}\\t{{.CPUPerc}}\\t{{.MemUsage}}\\t{{.MemPerc}}\\t{{.NetIO}}\\t{{.BlockIO}}\\t{{.PIDs}}"
+            )
         }
         var previous: [String: (UInt64, Double)] = [:]
         var first = true
         while true {
-            var list = args.positionals.isEmpty ? lifecycle.containers.all() : try args.positionals.map {
-                (name) throws(BerthError) in try lifecycle.containers.find(name)
-            }
+            var list =
+                args.positionals.isEmpty
+                ? lifecycle.containers.all()
+                : try args.positionals.map {
+                    (name) throws(BerthError) in try lifecycle.containers.find(name)
+                }
             if !args[Self.all] && args.positionals.isEmpty { list = list.filter { $0.state.isActive } }
             // The first sample needs a second reading for a CPU rate.
             var samples = sample(list, &previous)
@@ -37,8 +50,10 @@ struct StatsCommand: Command {
             let rows = samples.map { row($0.0, $0.1, $0.2, noTrunc: args[Self.noTrunc]) }
             if !args[Self.noStream] && ctx.stdoutIsTerminal { ctx.printRaw("\u{1b}[2J\u{1b}[H") }
             if let template {
-                ctx.printRaw(try template.renderAll(rows.map { TemplateObject.context("*container.statsContext", $0) },
-                                                    titles: Self.titles))
+                ctx.printRaw(
+                    try template.renderAll(
+                        rows.map { TemplateObject.context("*container.statsContext", $0) },
+                        titles: Self.titles))
             } else {
                 let header = ["CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "NET I/O", "BLOCK I/O", "PIDS"]
                 let keys = ["ID", "Name", "CPUPerc", "MemUsage", "MemPerc", "NetIO", "BlockIO", "PIDs"]
@@ -50,7 +65,8 @@ struct StatsCommand: Command {
         }
     }
 
-    private func sample(_ list: [Container], _ previous: inout [String: (UInt64, Double)]) -> [(Container, Double, Cgroup.Usage)] {
+    private func sample(_ list: [Container], _ previous: inout [String: (UInt64, Double)]) -> [(Container, Double, Cgroup.Usage)]
+    {
         let now = Timestamp.now.asDouble
         return list.map { c in
             let usage = c.state.isActive ? Cgroup(path: c.cgroupPath).usage() : Cgroup.Usage()

@@ -45,7 +45,8 @@ enum ProcessListing {
 
     /// STIME as `HH:MM` (local time), from the boot time and the start tick.
     static func startTime(_ ticks: Substring) -> String {
-        let btime = ((try? FileSystem.readText("/proc/stat")) ?? "").split(separator: "\n")
+        let btime =
+            ((try? FileSystem.readText("/proc/stat")) ?? "").split(separator: "\n")
             .first { $0.hasPrefix("btime ") }.flatMap { Int($0.dropFirst(6)) } ?? 0
         var t = time_t(btime + (Int(ticks) ?? 0) / Int(sysconf(Int32(_SC_CLK_TCK))))
         var parts = tm()

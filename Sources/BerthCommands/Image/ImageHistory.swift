@@ -29,8 +29,10 @@ struct HistoryCommand: Command {
             var by = entry["created_by"]?.stringValue ?? ""
             if !args[Self.noTrunc] && by.count > 45 { by = String(by.prefix(44)) + "…" }
             let id = i == history.count - 1 ? (args[Self.noTrunc] ? image.id : image.shortID) : "<missing>"
-            rows.append([id, created.map { Format.duration(seconds: now - $0.asDouble) + " ago" } ?? "",
-                         by, Format.size(size), entry["comment"]?.stringValue ?? ""])
+            rows.append([
+                id, created.map { Format.duration(seconds: now - $0.asDouble) + " ago" } ?? "",
+                by, Format.size(size), entry["comment"]?.stringValue ?? "",
+            ])
         }
         if args[Self.quiet] { rows.forEach { ctx.print($0[0]) }; return 0 }
         ctx.printRaw(Table.render(["IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT"], rows))

@@ -5,7 +5,11 @@ struct ImagesCommand: Command {
     static let all = Flag.bool("all", short: "a", help: "Show all images (default hides intermediate images)")
     static let quiet = Flag.bool("quiet", short: "q", help: "Only show image IDs")
     static let noTrunc = Flag.bool("no-trunc", help: "Don't truncate output")
-    static let format = Flag.string("format", help: "Format output using a Go template ({{.Repository}} {{.Tag}} {{.ID}} {{.CreatedSince}} {{.CreatedAt}} {{.Size}}), or table, or json")
+    static let format = Flag.string(
+        "format",
+        help:
+            "Format output using a Go template ({{.Repository}} {{.Tag}} {{.ID}} {{.CreatedSince}} {{.CreatedAt}} {{.Size}}), or table, or json"
+    )
 
     let spec = CommandSpec(
         "images", aliases: ["image ls", "image list"],
@@ -23,27 +27,35 @@ struct ImagesCommand: Command {
             return 0
         }
         if let template {
-            ctx.printRaw(try template.renderAll(rows.map { TemplateObject.context("*formatter.ImageContext", $0.json) },
-                                                titles: Self.titles))
+            ctx.printRaw(
+                try template.renderAll(
+                    rows.map { TemplateObject.context("*formatter.ImageContext", $0.json) },
+                    titles: Self.titles))
             return 0
         }
-        ctx.printRaw(Table.render(["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"],
-                                  rows.map { [$0.repository, $0.tag, $0.id, $0.createdSince, $0.size] }))
+        ctx.printRaw(
+            Table.render(
+                ["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"],
+                rows.map { [$0.repository, $0.tag, $0.id, $0.createdSince, $0.size] }))
         return 0
     }
 
-    static let titles = ["Repository": "REPOSITORY", "Tag": "TAG", "ID": "IMAGE ID",
-                         "CreatedSince": "CREATED", "CreatedAt": "CREATED AT", "Size": "SIZE",
-                         "Digest": "DIGEST", "VirtualSize": "VIRTUAL SIZE", "Containers": "CONTAINERS"]
+    static let titles = [
+        "Repository": "REPOSITORY", "Tag": "TAG", "ID": "IMAGE ID",
+        "CreatedSince": "CREATED", "CreatedAt": "CREATED AT", "Size": "SIZE",
+        "Digest": "DIGEST", "VirtualSize": "VIRTUAL SIZE", "Containers": "CONTAINERS",
+    ]
     static let table = "table {{.Repository}}\\t{{.Tag}}\\t{{.ID}}\\t{{.CreatedSince}}\\t{{.Size}}"
 
     struct Row {
         var repository, tag, id, createdSince, createdAt, size: String
         var json: JSON {
-            .object([("Repository", .string(repository)), ("Tag", .string(tag)), ("ID", .string(id)),
-                     ("CreatedSince", .string(createdSince)), ("CreatedAt", .string(createdAt)),
-                     ("Size", .string(size)), ("Digest", .string("<none>")), ("VirtualSize", .string(size)),
-                     ("Containers", .string("N/A"))])
+            .object([
+                ("Repository", .string(repository)), ("Tag", .string(tag)), ("ID", .string(id)),
+                ("CreatedSince", .string(createdSince)), ("CreatedAt", .string(createdAt)),
+                ("Size", .string(size)), ("Digest", .string("<none>")), ("VirtualSize", .string(size)),
+                ("Containers", .string("N/A")),
+            ])
         }
     }
 
@@ -58,14 +70,17 @@ struct ImagesCommand: Command {
             let since = Format.duration(seconds: now - created.asDouble) + " ago"
             let id = noTrunc ? image.id : image.shortID
             let size = Format.size(store.size(of: image))
-            let tags: [(String, String)] = image.tags.isEmpty ? [("<none>", "<none>")] : image.tags.map { ($0.repository, $0.tag) }
+            let tags: [(String, String)] =
+                image.tags.isEmpty ? [("<none>", "<none>")] : image.tags.map { ($0.repository, $0.tag) }
             for (repo, tag) in tags {
                 if let filterRef {
                     let wantsTag = filter?.contains(":") == true && !(filter?.hasSuffix("/") ?? false)
                     if repo != filterRef.repository || (wantsTag && tag != filterRef.tag) { continue }
                 }
-                rows.append(Row(repository: repo, tag: tag, id: id, createdSince: since,
-                                createdAt: created.rfc3339, size: size))
+                rows.append(
+                    Row(
+                        repository: repo, tag: tag, id: id, createdSince: since,
+                        createdAt: created.rfc3339, size: size))
             }
         }
         return rows

@@ -8,7 +8,8 @@ import BerthEngine
 struct LoadCommand: Command {
     static let input = Flag.string("input", short: "i", help: "Read from tar archive file, instead of STDIN", completion: .files)
     static let quiet = Flag.bool("quiet", short: "q", help: "Suppress the load output")
-    static let platform = Flag.string("platform", help: "Load only the given platform (only linux/\(ImageConfig.hostArchitecture) is supported)")
+    static let platform = Flag.string(
+        "platform", help: "Load only the given platform (only linux/\(ImageConfig.hostArchitecture) is supported)")
 
     let spec = CommandSpec(
         "load", aliases: ["image load"], summary: "Load an image from a tar archive or STDIN",
@@ -18,7 +19,8 @@ struct LoadCommand: Command {
 
     func run(_ args: ParsedArguments, _ ctx: CommandContext) throws(BerthError) -> Int32 {
         if let platform = args[Self.platform], platform != "linux/\(ImageConfig.hostArchitecture)" {
-            throw BerthError("load: platform \"\(platform)\" is not supported; Berth runs only linux/\(ImageConfig.hostArchitecture) images")
+            throw BerthError(
+                "load: platform \"\(platform)\" is not supported; Berth runs only linux/\(ImageConfig.hostArchitecture) images")
         }
         let source: FileSource
         let name: String

@@ -15,8 +15,10 @@ struct ImagePruneCommand: Command {
     func run(_ args: ParsedArguments, _ ctx: CommandContext) throws(BerthError) -> Int32 {
         let filter = try PruneFilter(args[PruneFilter.flag])
         let all = args[Self.all]
-        let warning = all ? "WARNING! This will remove all images without at least one container associated to them."
-                          : "WARNING! This will remove all dangling images."
+        let warning =
+            all
+            ? "WARNING! This will remove all images without at least one container associated to them."
+            : "WARNING! This will remove all dangling images."
         guard Confirmation.ask(ctx, warning + "\n" + Confirmation.question, force: args[Self.force]) else { return 0 }
         let (lines, reclaimed) = try Prune.images(try ctx.images(), all: all, filter)
         Prune.section(ctx, "Deleted Images:", lines)

@@ -33,19 +33,25 @@ struct RmiCommand: Command {
         let byTag = image.tags.first { $0 == (try? ImageReference(parsing: name)) && !name.hasPrefix("sha256:") }
         let users = ContainerStore(layout: store.layout).all().filter { $0.image == image.id }
         if let byTag, image.tags.count > 1 {
-            try store.removeTag(byTag)                 // other tags keep the image
+            try store.removeTag(byTag)  // other tags keep the image
             return ["Untagged: \(byTag)"]
         }
         if byTag == nil, image.tags.count > 1, !force {
-            throw BerthError("conflict: unable to delete \(image.shortID) (must be forced) - image is referenced in multiple repositories; remove each tag, or use 'berth rmi -f'")
+            throw BerthError(
+                "conflict: unable to delete \(image.shortID) (must be forced) - image is referenced in multiple repositories; remove each tag, or use 'berth rmi -f'"
+            )
         }
         if let user = users.first {
             if user.state.isActive {
-                throw BerthError("conflict: unable to delete \(image.shortID) (cannot be forced) - image is being used by running container \(Format.shortID(user.id)); stop and remove the container first")
+                throw BerthError(
+                    "conflict: unable to delete \(image.shortID) (cannot be forced) - image is being used by running container \(Format.shortID(user.id)); stop and remove the container first"
+                )
             }
             guard force else {
                 let what = byTag.map { "remove repository reference \"\($0)\"" } ?? "delete \(image.shortID)"
-                throw BerthError("conflict: unable to \(what) (must be forced) - container \(Format.shortID(user.id)) is using its referenced image \(image.shortID); remove the container first, or use 'berth rmi -f'")
+                throw BerthError(
+                    "conflict: unable to \(what) (must be forced) - container \(Format.shortID(user.id)) is using its referenced image \(image.shortID); remove the container first, or use 'berth rmi -f'"
+                )
             }
             // Forced while a stopped container needs it: untag, keep the image.
             for ref in image.tags { try store.removeTag(ref) }

@@ -7,7 +7,9 @@ import BerthEngine
 struct NetworkListCommand: Command {
     static let quiet = Flag.bool("quiet", short: "q", help: "Only display network IDs")
     static let noTrunc = Flag.bool("no-trunc", help: "Do not truncate the output")
-    static let format = Flag.string("format", help: "Format output using a Go template ({{.ID}} {{.Name}} {{.Driver}} {{.Scope}} {{.Subnet}}), or table, or json")
+    static let format = Flag.string(
+        "format",
+        help: "Format output using a Go template ({{.ID}} {{.Name}} {{.Driver}} {{.Scope}} {{.Subnet}}), or table, or json")
 
     let spec = CommandSpec(
         "network ls", aliases: ["network list"], summary: "List networks",
@@ -22,26 +24,38 @@ struct NetworkListCommand: Command {
         let noTrunc = args[Self.noTrunc]
         // host and none are modes, not stored networks; Docker lists them too.
         var rows: [JSON] = networks.map { n in
-            .object([("ID", .string(noTrunc ? n.id : String(n.id.prefix(12)))), ("Name", .string(n.name)),
-                     ("Driver", .string("bridge")), ("Scope", .string("local")), ("Subnet", .string(n.subnet.description)),
-                     ("IPv6", .string("false")), ("Internal", .string("false")), ("Labels", .string(""))])
+            .object([
+                ("ID", .string(noTrunc ? n.id : String(n.id.prefix(12)))), ("Name", .string(n.name)),
+                ("Driver", .string("bridge")), ("Scope", .string("local")), ("Subnet", .string(n.subnet.description)),
+                ("IPv6", .string("false")), ("Internal", .string("false")), ("Labels", .string("")),
+            ])
         }
         for mode in ["host", "none"] {
-            rows.append(.object([("ID", .string(mode)), ("Name", .string(mode)), ("Driver", .string(mode == "host" ? "host" : "null")),
-                                 ("Scope", .string("local")), ("Subnet", .string("")), ("IPv6", .string("false")),
-                                 ("Internal", .string("false")), ("Labels", .string(""))]))
+            rows.append(
+                .object([
+                    ("ID", .string(mode)), ("Name", .string(mode)), ("Driver", .string(mode == "host" ? "host" : "null")),
+                    ("Scope", .string("local")), ("Subnet", .string("")), ("IPv6", .string("false")),
+                    ("Internal", .string("false")), ("Labels", .string("")),
+                ]))
         }
         rows.sort { ($0["Name"]?.stringValue ?? "") < ($1["Name"]?.stringValue ?? "") }
         if args[Self.quiet] { rows.forEach { ctx.print($0["ID"]?.stringValue ?? "") }; return 0 }
         if let template {
-            ctx.printRaw(try template.renderAll(rows.map { TemplateObject.context("*network.networkContext", $0, labels: []) },
-                                                titles: ["ID": "NETWORK ID", "Name": "NAME", "Driver": "DRIVER", "Scope": "SCOPE",
-                                                         "Subnet": "SUBNET", "IPv6": "IPV6", "Internal": "INTERNAL", "Labels": "LABELS"]))
+            ctx.printRaw(
+                try template.renderAll(
+                    rows.map { TemplateObject.context("*network.networkContext", $0, labels: []) },
+                    titles: [
+                        "ID": "NETWORK ID", "Name": "NAME", "Driver": "DRIVER", "Scope": "SCOPE",
+                        "Subnet": "SUBNET", "IPv6": "IPV6", "Internal": "INTERNAL", "Labels": "LABELS",
+                    ]))
             return 0
         }
-        ctx.printRaw(Table.render(["NETWORK ID", "NAME", "DRIVER", "SCOPE"], rows.map { r in
-            ["ID", "Name", "Driver", "Scope"].map { r[$0]?.stringValue ?? "" }
-        }))
+        ctx.printRaw(
+            Table.render(
+                ["NETWORK ID", "NAME", "DRIVER", "SCOPE"],
+                rows.map { r in
+                    ["ID", "Name", "Driver", "Scope"].map { r[$0]?.stringValue ?? "" }
+                }))
         return 0
     }
 }

@@ -13,7 +13,8 @@ struct NetworkPruneCommand: Command {
 
     func run(_ args: ParsedArguments, _ ctx: CommandContext) throws(BerthError) -> Int32 {
         let filter = try PruneFilter(args[PruneFilter.flag])
-        let warning = "WARNING! This will remove all custom networks not used by at least one container.\n" + Confirmation.question
+        let warning =
+            "WARNING! This will remove all custom networks not used by at least one container.\n" + Confirmation.question
         guard Confirmation.ask(ctx, warning, force: args[Self.force]) else { return 0 }
         Prune.section(ctx, "Deleted Networks:", Prune.networks(NetworkStore(layout: try ctx.openStore()), filter))
         return 0

@@ -22,9 +22,11 @@ public enum ExternalPlugins {
                 seen.insert(name)
                 do throws(BerthError) {
                     let command = try load(path, name: name, registry: registry, cache: &cache)
-                    registry.register(Registration(kind: .command, id: name, description: command.spec.summary,
-                                                   origin: .external(path), version: command.version,
-                                                   factory: .command { command }))
+                    registry.register(
+                        Registration(
+                            kind: .command, id: name, description: command.spec.summary,
+                            origin: .external(path), version: command.version,
+                            factory: .command { command }))
                 } catch {
                     registry.reject(path, reason: error.message)
                 }
@@ -32,15 +34,17 @@ public enum ExternalPlugins {
         }
     }
 
-    static func load(_ path: String, name: String, registry: PluginRegistry,
-                     cache: inout PluginMetadataCache) throws(BerthError) -> ExternalCommand {
+    static func load(
+        _ path: String, name: String, registry: PluginRegistry,
+        cache: inout PluginMetadataCache
+    ) throws(BerthError) -> ExternalCommand {
         guard access(path, X_OK) == 0, !FileSystem.isDirectory(path) else { throw BerthError("not executable") }
         if registry.contains(.command, name) || registry.commands.contains(where: { $0.spec.aliases.contains(name) }) {
             throw BerthError("name clash with the built-in command \"\(name)\"")
         }
         if let remembered = cache.lookup(path) {
             if let command = try? command(path, name: name, metadata: remembered) { return command }
-            cache.forget(path)   // valid once, not now (a new protocol?): ask the plugin again
+            cache.forget(path)  // valid once, not now (a new protocol?): ask the plugin again
         }
         let before = PluginMetadataCache.identity(path)
         let output = try metadata(path)
@@ -60,7 +64,8 @@ public enum ExternalPlugins {
             throw BerthError("bad metadata: only Kind \"command\" is supported by external executables")
         }
         guard json["Name"]?.stringValue == name else {
-            throw BerthError("bad metadata: Name \"\(json["Name"]?.stringValue ?? "")\" does not match the file name berth-\(name)")
+            throw BerthError(
+                "bad metadata: Name \"\(json["Name"]?.stringValue ?? "")\" does not match the file name berth-\(name)")
         }
         return ExternalCommand(path: path, spec: spec(name, json), version: json["Version"]?.stringValue ?? "")
     }
@@ -69,16 +74,19 @@ public enum ExternalPlugins {
     static func spec(_ name: String, _ json: JSON) -> CommandSpec {
         let flags = (json["Flags"]?.arrayValue ?? []).compactMap { f -> FlagSpec? in
             guard let long = f["Long"]?.stringValue else { return nil }
-            return FlagSpec(long, short: f["Short"]?.stringValue?.first, value: f["Value"]?.stringValue,
-                            help: f["Help"]?.stringValue ?? "", completion: completion(f["Completion"]?.stringValue))
+            return FlagSpec(
+                long, short: f["Short"]?.stringValue?.first, value: f["Value"]?.stringValue,
+                help: f["Help"]?.stringValue ?? "", completion: completion(f["Completion"]?.stringValue))
         }
         let arguments = (json["Arguments"]?.arrayValue ?? []).compactMap { a -> ArgSpec? in
             guard let n = a["Name"]?.stringValue else { return nil }
-            return ArgSpec(n, completion: completion(a["Completion"]?.stringValue),
-                           repeats: a["Repeats"]?.boolValue ?? false, optional: a["Optional"]?.boolValue ?? true)
+            return ArgSpec(
+                n, completion: completion(a["Completion"]?.stringValue),
+                repeats: a["Repeats"]?.boolValue ?? false, optional: a["Optional"]?.boolValue ?? true)
         }
-        var spec = CommandSpec(name, summary: json["ShortDescription"]?.stringValue ?? "", flags: flags,
-                               arguments: arguments, details: json["Description"]?.stringValue ?? "")
+        var spec = CommandSpec(
+            name, summary: json["ShortDescription"]?.stringValue ?? "", flags: flags,
+            arguments: arguments, details: json["Description"]?.stringValue ?? "")
         spec.passthrough = true
         return spec
     }
@@ -144,7 +152,8 @@ struct ExternalCommand: Command {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        for (fd, target) in [(ctx.stdin.rawValue, Int32(0)), (ctx.stdout.rawValue, 1), (ctx.stderr.rawValue, 2)] where fd != target {
+        for (fd, target) in [(ctx.stdin.rawValue, Int32(0)), (ctx.stdout.rawValue, 1), (ctx.stderr.rawValue, 2)]
+        where fd != target {
             posix_spawn_file_actions_adddup2(&actions, fd, target)
         }
         let argv = ([path] + args.positionals).map { strdup($0) } + [nil]

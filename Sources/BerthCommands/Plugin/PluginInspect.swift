@@ -14,10 +14,12 @@ struct PluginInspectCommand: Command {
                 throw BerthError("plugin inspect: no plugin named \"\(name)\"; list them with 'berth plugin ls'")
             }
             for reg in matches {
-                var fields: [(String, JSON)] = [("Kind", .string(reg.kind.rawValue)), ("Id", .string(reg.id)),
-                                               ("Origin", .string(reg.origin.description)),
-                                               ("Version", .string(reg.version)),
-                                               ("Description", .string(reg.description))]
+                var fields: [(String, JSON)] = [
+                    ("Kind", .string(reg.kind.rawValue)), ("Id", .string(reg.id)),
+                    ("Origin", .string(reg.origin.description)),
+                    ("Version", .string(reg.version)),
+                    ("Description", .string(reg.description)),
+                ]
                 if case .command(let make) = reg.factory {
                     let spec = make().spec
                     fields.append(("Usage", .string(spec.usageLine)))

@@ -3,7 +3,8 @@ import BerthEngine
 /// `berth plugin ls`: every registered command, isolation backend and
 /// storage driver with its kind and origin.
 struct PluginListCommand: Command {
-    static let kind = Flag.string("kind", help: "Only show one kind (command, isolation, storage)", completion: .words(PluginKind.allCases.map(\.rawValue)))
+    static let kind = Flag.string(
+        "kind", help: "Only show one kind (command, isolation, storage)", completion: .words(PluginKind.allCases.map(\.rawValue)))
     static let quiet = Flag.bool("quiet", short: "q", help: "Only show ids")
 
     let spec = CommandSpec(

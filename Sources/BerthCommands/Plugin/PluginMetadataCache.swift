@@ -38,7 +38,8 @@ struct PluginMetadataCache {
         guard stat(path, &st) == 0 else { return nil }
         let now = Timestamp.now.seconds
         guard now - Int64(st.st_ctim.tv_sec) >= 2, now - Int64(st.st_mtim.tv_sec) >= 2 else { return nil }
-        return "\(st.st_dev):\(st.st_ino):\(st.st_size):\(st.st_mtim.tv_sec).\(st.st_mtim.tv_nsec):\(st.st_ctim.tv_sec).\(st.st_ctim.tv_nsec)"
+        return
+            "\(st.st_dev):\(st.st_ino):\(st.st_size):\(st.st_mtim.tv_sec).\(st.st_mtim.tv_nsec):\(st.st_ctim.tv_sec).\(st.st_ctim.tv_nsec)"
     }
 
     /// The remembered answer of the plugin at `plugin`, if the file is unchanged.
@@ -66,9 +67,10 @@ struct PluginMetadataCache {
     func save() {
         let kept = entries.filter { FileSystem.exists($0.key) }
         guard changed || kept.count != entries.count, FileSystem.isDirectory(FileSystem.parent(of: path)) else { return }
-        let json = JSON.object(kept.keys.sorted().map { key in
-            (key, .object([("Stat", .string(kept[key]!.stat)), ("Output", .string(kept[key]!.output))]))
-        })
+        let json = JSON.object(
+            kept.keys.sorted().map { key in
+                (key, .object([("Stat", .string(kept[key]!.stat)), ("Output", .string(kept[key]!.output))]))
+            })
         try? FileSystem.writeAtomically(path, text: json.pretty(indent: 2) + "\n")
     }
 }

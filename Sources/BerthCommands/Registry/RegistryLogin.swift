@@ -14,7 +14,9 @@ struct LoginCommand: Command {
         "login", summary: "Log in to a registry",
         flags: [Self.username, Self.password, Self.passwordStdin],
         arguments: [ArgSpec("SERVER", optional: true)], min: 0, max: 1,
-        details: "The login is checked against the registry, then stored in ROOT/auth.json (mode 0600).\nThe default server is docker.io.")
+        details:
+            "The login is checked against the registry, then stored in ROOT/auth.json (mode 0600).\nThe default server is docker.io."
+    )
 
     func run(_ args: ParsedArguments, _ ctx: CommandContext) throws(BerthError) -> Int32 {
         let server = AuthStore.key(args.positionals.first ?? "docker.io")
@@ -35,7 +37,8 @@ struct LoginCommand: Command {
         let stored = auths.credentials(for: server)
         if username == nil || password == nil {
             guard isatty(ctx.stdin.rawValue) == 1 else {
-                throw BerthError("cannot perform an interactive login from a non-TTY device; use -u USER with -p or --password-stdin")
+                throw BerthError(
+                    "cannot perform an interactive login from a non-TTY device; use -u USER with -p or --password-stdin")
             }
             if username == nil {
                 try? ctx.stdout.write("Username" + (stored.map { " (\($0.username))" } ?? "") + ": ")

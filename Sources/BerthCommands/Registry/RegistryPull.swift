@@ -6,14 +6,16 @@ import BerthEngine
 
 /// `berth pull [--platform P] [-q] NAME[:TAG|@DIGEST]`.
 struct PullCommand: Command {
-    static let platform = Flag.string("platform", help: "Set platform if server is multi-platform capable (default linux/\(ImageConfig.hostArchitecture))")
+    static let platform = Flag.string(
+        "platform", help: "Set platform if server is multi-platform capable (default linux/\(ImageConfig.hostArchitecture))")
     static let quiet = Flag.bool("quiet", short: "q", help: "Suppress verbose output")
 
     let spec = CommandSpec(
         "pull", aliases: ["image pull"], summary: "Download an image from a registry",
         flags: [Self.platform, Self.quiet],
         arguments: [ArgSpec("NAME[:TAG|@DIGEST]", completion: .images)], min: 1, max: 1,
-        details: "Registry mirrors and plain-HTTP registries are set in ROOT/config.json under \"registries\";\nsee docs/images.md.")
+        details:
+            "Registry mirrors and plain-HTTP registries are set in ROOT/config.json under \"registries\";\nsee docs/images.md.")
 
     func run(_ args: ParsedArguments, _ ctx: CommandContext) throws(BerthError) -> Int32 {
         let text = args.positionals[0]

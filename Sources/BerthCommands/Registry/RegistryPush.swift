@@ -12,7 +12,9 @@ struct PushCommand: Command {
         "push", aliases: ["image push"], summary: "Upload an image to a registry",
         flags: [Self.quiet],
         arguments: [ArgSpec("NAME[:TAG]", completion: .images)], min: 1, max: 1,
-        details: "The image is pushed as a Docker v2 schema 2 manifest with gzip layers.\nTag it first with 'berth tag IMAGE HOST:PORT/REPOSITORY:TAG'.")
+        details:
+            "The image is pushed as a Docker v2 schema 2 manifest with gzip layers.\nTag it first with 'berth tag IMAGE HOST:PORT/REPOSITORY:TAG'."
+    )
 
     func run(_ args: ParsedArguments, _ ctx: CommandContext) throws(BerthError) -> Int32 {
         let text = args.positionals[0]

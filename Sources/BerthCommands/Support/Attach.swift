@@ -20,8 +20,10 @@ enum Attach {
         WindowSize.of(ctx.stdin.rawValue) ?? WindowSize.of(ctx.stdout.rawValue)
     }
 
-    static func run(_ ctx: CommandContext, _ layout: StoreLayout, _ container: Container, stdin: Bool,
-                    detachKeys: [UInt8] = [0x10, 0x11], sigProxy: Bool = true) throws(BerthError) -> Int32 {
+    static func run(
+        _ ctx: CommandContext, _ layout: StoreLayout, _ container: Container, stdin: Bool,
+        detachKeys: [UInt8] = [0x10, 0x11], sigProxy: Bool = true
+    ) throws(BerthError) -> Int32 {
         let socket = try AttachClient.connect(containerDirectory: layout.container(container.id))
         defer { close(socket) }
         var client = AttachClient(socket: socket, sendStdin: stdin, tty: container.tty)

@@ -27,8 +27,10 @@ extension CommandContext {
     /// going on; returns the last failure's exit code (0 if none). A failure
     /// of a kind in `tolerated` is printed but leaves the status alone
     /// (`rm -f` of a missing container exits 0 in Docker).
-    func forEach(_ names: [String], printName: Bool, tolerated: Set<BerthError.Kind> = [],
-                 _ body: (String) throws(BerthError) -> Void) -> Int32 {
+    func forEach(
+        _ names: [String], printName: Bool, tolerated: Set<BerthError.Kind> = [],
+        _ body: (String) throws(BerthError) -> Void
+    ) -> Int32 {
         var status: Int32 = 0
         for name in names {
             do throws(BerthError) {

@@ -15,40 +15,64 @@ enum ContainerFlags {
     static let hostname = Flag.string("hostname", short: "h", help: "Container host name")
     static let entrypoint = Flag.string("entrypoint", help: "Overwrite the default ENTRYPOINT of the image")
     static let rm = Flag.bool("rm", help: "Automatically remove the container when it exits")
-    static let isolation = Flag.string("isolation", help: "Isolation backend (namespaces, chroot, oci, oci:runc, oci:crun)", completion: .pluginsOfKind("isolation"))
-    static let runtime = Flag.string("runtime", help: "OCI runtime for --isolation oci (runc, crun, or a path)", completion: .words(["runc", "crun"]))
+    static let isolation = Flag.string(
+        "isolation", help: "Isolation backend (namespaces, chroot, oci, oci:runc, oci:crun)",
+        completion: .pluginsOfKind("isolation"))
+    static let runtime = Flag.string(
+        "runtime", help: "OCI runtime for --isolation oci (runc, crun, or a path)", completion: .words(["runc", "crun"]))
     static let storage = Flag.string("storage", help: "Storage driver (overlay, copy)", completion: .pluginsOfKind("storage"))
-    static let network = Flag.string("network", help: "Connect a container to a network (bridge, none, host, or a network's name)", completion: .words(["bridge", "none", "host"]))
-    static let publish = Flag.strings("publish", short: "p", help: "Publish a container's port(s) to the host ([IP:]HOSTPORT:CONTAINERPORT[/tcp|udp])")
+    static let network = Flag.string(
+        "network", help: "Connect a container to a network (bridge, none, host, or a network's name)",
+        completion: .words(["bridge", "none", "host"]))
+    static let publish = Flag.strings(
+        "publish", short: "p", help: "Publish a container's port(s) to the host ([IP:]HOSTPORT:CONTAINERPORT[/tcp|udp])")
     static let publishAll = Flag.bool("publish-all", short: "P", help: "Publish all exposed ports to random ports")
     static let readOnly = Flag.bool("read-only", help: "Mount the container's root filesystem as read only")
     static let stopSignal = Flag.string("stop-signal", help: "Signal to stop the container", default: "SIGTERM")
     static let stopTimeout = Flag.int("stop-timeout", help: "Timeout (in seconds) to stop a container")
-    static let volume = Flag.strings("volume", short: "v", help: "Bind mount a volume (HOST-DIR:CONTAINER-DIR[:ro], NAME:CONTAINER-DIR, CONTAINER-DIR)", completion: .files)
-    static let mount = Flag.strings("mount", value: "mount", help: "Attach a filesystem mount (type=bind|volume|tmpfs,source=,target=,readonly)")
+    static let volume = Flag.strings(
+        "volume", short: "v", help: "Bind mount a volume (HOST-DIR:CONTAINER-DIR[:ro], NAME:CONTAINER-DIR, CONTAINER-DIR)",
+        completion: .files)
+    static let mount = Flag.strings(
+        "mount", value: "mount", help: "Attach a filesystem mount (type=bind|volume|tmpfs,source=,target=,readonly)")
     static let tmpfs = Flag.strings("tmpfs", help: "Mount a tmpfs directory (PATH[:OPTIONS])")
-    static let volumesFrom = Flag.strings("volumes-from", help: "Mount volumes from the specified container(s) (CONTAINER[:ro|rw])", completion: .containers(nil))
-    static let device = Flag.strings("device", help: "Add a host device to the container (HOST[:CONTAINER][:PERMISSIONS], permissions of r, w, m)", completion: .files)
-    static let pull = Flag.string("pull", help: "Pull image before running (\"always\", \"missing\", \"never\")", completion: .words(["always", "missing", "never"]), default: "missing")
-    static let platform = Flag.string("platform", help: "Set platform if server is multi-platform capable (default linux/\(ImageConfig.hostArchitecture))")
-    static let privileged = Flag.bool("privileged", help: "Give extended privileges to this container: all capabilities, no masked paths")
-    static let capAdd = Flag.strings("cap-add", help: "Add Linux capabilities (NET_ADMIN, CAP_SYS_TIME, ALL)", completion: .words(Capabilities.names.map { String($0.dropFirst(4)) } + ["ALL"]))
-    static let capDrop = Flag.strings("cap-drop", help: "Drop Linux capabilities (CHOWN, ALL)", completion: .words(Capabilities.names.map { String($0.dropFirst(4)) } + ["ALL"]))
-    static let securityOpt = Flag.strings("security-opt", help: "Security options (no-new-privileges, seccomp=PROFILE.json, seccomp=unconfined)", completion: .files)
+    static let volumesFrom = Flag.strings(
+        "volumes-from", help: "Mount volumes from the specified container(s) (CONTAINER[:ro|rw])", completion: .containers(nil))
+    static let device = Flag.strings(
+        "device", help: "Add a host device to the container (HOST[:CONTAINER][:PERMISSIONS], permissions of r, w, m)",
+        completion: .files)
+    static let pull = Flag.string(
+        "pull", help: "Pull image before running (\"always\", \"missing\", \"never\")",
+        completion: .words(["always", "missing", "never"]), default: "missing")
+    static let platform = Flag.string(
+        "platform", help: "Set platform if server is multi-platform capable (default linux/\(ImageConfig.hostArchitecture))")
+    static let privileged = Flag.bool(
+        "privileged", help: "Give extended privileges to this container: all capabilities, no masked paths")
+    static let capAdd = Flag.strings(
+        "cap-add", help: "Add Linux capabilities (NET_ADMIN, CAP_SYS_TIME, ALL)",
+        completion: .words(Capabilities.names.map { String($0.dropFirst(4)) } + ["ALL"]))
+    static let capDrop = Flag.strings(
+        "cap-drop", help: "Drop Linux capabilities (CHOWN, ALL)",
+        completion: .words(Capabilities.names.map { String($0.dropFirst(4)) } + ["ALL"]))
+    static let securityOpt = Flag.strings(
+        "security-opt", help: "Security options (no-new-privileges, seccomp=PROFILE.json, seccomp=unconfined)", completion: .files
+    )
     static let groupAdd = Flag.strings("group-add", help: "Add additional groups to join (name or GID)")
     static let memory = Flag.string("memory", short: "m", value: "bytes", help: "Memory limit (e.g. 512m, 1g)")
-    static let memorySwap = Flag.string("memory-swap", value: "bytes", help: "Swap limit equal to memory plus swap: '-1' to enable unlimited swap")
+    static let memorySwap = Flag.string(
+        "memory-swap", value: "bytes", help: "Swap limit equal to memory plus swap: '-1' to enable unlimited swap")
     static let cpus = Flag.string("cpus", value: "decimal", help: "Number of CPUs (e.g. 0.5)")
     static let cpuShares = Flag.int("cpu-shares", short: "c", help: "CPU shares (relative weight)")
     static let cpusetCpus = Flag.string("cpuset-cpus", help: "CPUs in which to allow execution (0-3, 0,1)")
     static let pidsLimit = Flag.int("pids-limit", help: "Tune container pids limit (set -1 for unlimited)")
 
     /// Every flag `create` and `run` take, in help order.
-    static let create: [any AnyFlag] = [
-        name, interactive, tty, env, envFile, workdir, user, hostname, entrypoint, rm, isolation, runtime, storage,
-        network, publish, publishAll, readOnly, stopSignal, stopTimeout, volume, mount, tmpfs, volumesFrom, device, pull,
-        platform, privileged, capAdd, capDrop, securityOpt, groupAdd,
-    ] + resourceFlags
+    static let create: [any AnyFlag] =
+        [
+            name, interactive, tty, env, envFile, workdir, user, hostname, entrypoint, rm, isolation, runtime, storage,
+            network, publish, publishAll, readOnly, stopSignal, stopTimeout, volume, mount, tmpfs, volumesFrom, device, pull,
+            platform, privileged, capAdd, capDrop, securityOpt, groupAdd,
+        ] + resourceFlags
 
     /// The limits `update` changes, also taken by `create` and `run`.
     static let resourceFlags: [any AnyFlag] = [
@@ -59,7 +83,9 @@ enum ContainerFlags {
     static func resources(_ args: ParsedArguments) throws(BerthError) -> Resources {
         var r = Resources()
         r.memory = try args[Self.memory].map { (t) throws(BerthError) in try Resources.bytes(t, flag: Self.memory.long) }
-        r.memorySwap = try args[Self.memorySwap].map { (t) throws(BerthError) in try Resources.bytes(t, flag: Self.memorySwap.long) }
+        r.memorySwap = try args[Self.memorySwap].map { (t) throws(BerthError) in
+            try Resources.bytes(t, flag: Self.memorySwap.long)
+        }
         r.nanoCpus = try args[Self.cpus].map { (t) throws(BerthError) in try Resources.nanoCPUs(t) }
         r.cpuShares = try args.value(Self.cpuShares).map(Int64.init)
         r.cpusetCpus = args[Self.cpusetCpus]
@@ -90,7 +116,8 @@ enum ContainerFlags {
         o.stopSignal = args[Self.stopSignal]
         o.stopTimeout = try args.value(Self.stopTimeout)
         o.resources = try resources(args)
-        o.mounts = try args[Self.volume].map { (t) throws(BerthError) in try MountSpec.parseVolume(t) }
+        o.mounts =
+            try args[Self.volume].map { (t) throws(BerthError) in try MountSpec.parseVolume(t) }
             + args[Self.mount].map { (t) throws(BerthError) in try MountSpec.parseMount(t) }
             + args[Self.tmpfs].map { (t) throws(BerthError) in try MountSpec.parseTmpfs(t) }
         o.volumesFrom = args[Self.volumesFrom]
@@ -106,6 +133,8 @@ enum ContainerFlags {
         return o
     }
 
-    static let containerArgs = [ArgSpec("IMAGE", completion: .images), ArgSpec("COMMAND", optional: true),
-                                ArgSpec("ARG", repeats: true, optional: true)]
+    static let containerArgs = [
+        ArgSpec("IMAGE", completion: .images), ArgSpec("COMMAND", optional: true),
+        ArgSpec("ARG", repeats: true, optional: true),
+    ]
 }

@@ -33,8 +33,10 @@ struct Filters {
     /// Docker's `name=`: an unanchored regular expression; an invalid one is one error line.
     static func regex(_ pattern: String, key: String) throws(BerthError) -> Regex<AnyRegexOutput> {
         if hasNestedRepetition(pattern) {
-            throw BerthError(.invalidArgument, "invalid filter '\(key)=\(pattern)': a repeated group that itself repeats, like (a+)+, "
-                             + "can take exponential time to match; write it without the outer repetition")
+            throw BerthError(
+                .invalidArgument,
+                "invalid filter '\(key)=\(pattern)': a repeated group that itself repeats, like (a+)+, "
+                    + "can take exponential time to match; write it without the outer repetition")
         }
         do {
             return try Regex(pattern)
@@ -50,7 +52,7 @@ extension Filters {
     /// pattern takes exponential time on a name that almost matches.
     static func hasNestedRepetition(_ pattern: String) -> Bool {
         let chars = Array(pattern)
-        var groups: [Bool] = []          // per open group: holds an unbounded repetition
+        var groups: [Bool] = []  // per open group: holds an unbounded repetition
         var i = 0
         func unbounded(at j: Int) -> Bool {
             guard j < chars.count else { return false }
@@ -88,7 +90,7 @@ struct ContainerFilter {
 
     let filters: Filters
     private var regexes: [String: Regex<AnyRegexOutput>] = [:]
-    private var ancestors: [String: String] = [:]           // filter value → image ID
+    private var ancestors: [String: String] = [:]  // filter value → image ID
     private var before: Timestamp?
     private var since: Timestamp?
 
@@ -103,14 +105,22 @@ struct ContainerFilter {
                     }
                 case "name": regexes[value] = try Filters.regex(value, key: key)
                 case "exited":
-                    guard Int32(value) != nil else { throw BerthError(.invalidArgument, "invalid filter 'exited=\(value)'; use an exit code such as exited=0") }
+                    guard Int32(value) != nil else {
+                        throw BerthError(.invalidArgument, "invalid filter 'exited=\(value)'; use an exit code such as exited=0")
+                    }
                 case "before", "since":
-                    guard let c = containers.first(where: { $0.name == value || $0.id == value })
-                        ?? containers.first(where: { $0.id.hasPrefix(value) }) else {
+                    guard
+                        let c = containers.first(where: { $0.name == value || $0.id == value })
+                            ?? containers.first(where: { $0.id.hasPrefix(value) })
+                    else {
                         throw BerthError(.notFound, "No such container: \(value); list containers with 'berth ps -a'")
                     }
                     // Several values: the strictest bound, as Docker keeps the last one found.
-                    if key == "before" { before = min(before ?? c.created, c.created) } else { since = max(since ?? c.created, c.created) }
+                    if key == "before" {
+                        before = min(before ?? c.created, c.created)
+                    } else {
+                        since = max(since ?? c.created, c.created)
+                    }
                 case "ancestor":
                     if let image = try? images.resolve(value) { ancestors[value] = image.id }
                 default: break

@@ -27,8 +27,12 @@ extension CommandContext {
             let os = local.config["os"]?.stringValue ?? "linux"
             let arch = local.config["architecture"]?.stringValue ?? ImageConfig.hostArchitecture
             let variant = local.config["variant"]?.stringValue
-            if os != wanted.os || arch != wanted.architecture || (wanted.variant != nil && variant != nil && variant != wanted.variant) {
-                throw BerthError("image with reference \(image) was found but does not match the specified platform: wanted \(wanted), actual: \(os)/\(arch)\(variant.map { "/" + $0 } ?? "")")
+            if os != wanted.os || arch != wanted.architecture
+                || (wanted.variant != nil && variant != nil && variant != wanted.variant)
+            {
+                throw BerthError(
+                    "image with reference \(image) was found but does not match the specified platform: wanted \(wanted), actual: \(os)/\(arch)\(variant.map { "/" + $0 } ?? "")"
+                )
             }
         }
         if policy == "never" { return image }

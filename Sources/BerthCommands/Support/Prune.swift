@@ -74,7 +74,8 @@ struct PruneFilter {
             case "label": labels.append(argument)
             case "label!": notLabels.append(argument)
             default:
-                throw BerthError("Invalid filter '\(key)'; prune filters are until=TIME, label=KEY[=VALUE] and label!=KEY[=VALUE]")
+                throw BerthError(
+                    "Invalid filter '\(key)'; prune filters are until=TIME, label=KEY[=VALUE] and label!=KEY[=VALUE]")
             }
         }
     }
@@ -103,7 +104,9 @@ struct PruneFilter {
     }
 
     /// The `--filter` flag every prune takes.
-    static let flag = Flag.strings("filter", value: "filter", help: "Provide filter values (e.g. 'until=<timestamp>', 'label=<key>=<value>', 'label!=<key>')")
+    static let flag = Flag.strings(
+        "filter", value: "filter", help: "Provide filter values (e.g. 'until=<timestamp>', 'label=<key>=<value>', 'label!=<key>')"
+    )
 }
 
 /// The labels of an image config (`--change LABEL`).
@@ -117,7 +120,9 @@ enum Prune {
     /// Stopped containers (created, exited, dead) that match the filter. A
     /// container's labels are its image's, which Docker copies into the
     /// container (Berth has no `run --label` yet).
-    static func containers(_ lifecycle: Lifecycle, _ filter: PruneFilter, _ ctx: CommandContext) -> (deleted: [String], reclaimed: Int64) {
+    static func containers(_ lifecycle: Lifecycle, _ filter: PruneFilter, _ ctx: CommandContext) -> (
+        deleted: [String], reclaimed: Int64
+    ) {
         var deleted: [String] = []
         var reclaimed: Int64 = 0
         var labelsOf: [String: [(String, String)]] = [:]
@@ -153,7 +158,8 @@ enum Prune {
     static func volumes(_ store: VolumeStore, all: Bool, _ filter: PruneFilter) -> (deleted: [String], reclaimed: Int64) {
         var deleted: [String] = []
         var reclaimed: Int64 = 0
-        for v in store.all() where (all || v.anonymous) && filter.matches(created: nil, labels: v.labels) && store.users(v.name).isEmpty {
+        for v in store.all()
+        where (all || v.anonymous) && filter.matches(created: nil, labels: v.labels) && store.users(v.name).isEmpty {
             let size = FileSystem.diskUsage(v.mountpoint)
             if (try? store.remove(v.name)) != nil { deleted.append(v.name); reclaimed += size }
         }
@@ -170,7 +176,9 @@ enum Prune {
     /// Images no container (running or stopped) uses: untagged (dangling)
     /// ones, or with `all` every one. Returns Docker's `untagged:` and
     /// `deleted:` lines (image, then the layers no other image shares).
-    static func images(_ store: ImageStore, all: Bool, _ filter: PruneFilter) throws(BerthError) -> (lines: [String], reclaimed: Int64) {
+    static func images(_ store: ImageStore, all: Bool, _ filter: PruneFilter) throws(BerthError) -> (
+        lines: [String], reclaimed: Int64
+    ) {
         try FileLock.withLock(store.layout.imageLock) { () throws(BerthError) -> ([String], Int64) in
             let used = Set(ContainerStore(layout: store.layout).all().map(\.image))
             var lines: [String] = []

@@ -7,9 +7,14 @@ import CBerthLinux
 /// `berth bench`: the lifecycle measured over a matrix of isolation backends
 /// × storage drivers × images, with a table, CSV, JSON and an SVG chart.
 struct BenchCommand: Command {
-    static let isolation = Flag.string("isolation", value: "list", help: "Isolation backends, comma-separated (default: the store's default)", completion: .pluginsOfKind("isolation"))
-    static let storage = Flag.string("storage", value: "list", help: "Storage drivers, comma-separated (default: the store's default)", completion: .pluginsOfKind("storage"))
-    static let image = Flag.string("image", value: "list", help: "Images, comma-separated", completion: .images, default: "busybox")
+    static let isolation = Flag.string(
+        "isolation", value: "list", help: "Isolation backends, comma-separated (default: the store's default)",
+        completion: .pluginsOfKind("isolation"))
+    static let storage = Flag.string(
+        "storage", value: "list", help: "Storage drivers, comma-separated (default: the store's default)",
+        completion: .pluginsOfKind("storage"))
+    static let image = Flag.string(
+        "image", value: "list", help: "Images, comma-separated", completion: .images, default: "busybox")
     static let iterations = Flag.int("iterations", short: "n", help: "Containers per combination", default: "10")
     static let csv = Flag.string("csv", value: "file", help: "Write every sample as CSV", completion: .files)
     static let json = Flag.string("json", value: "file", help: "Write the summary as JSON", completion: .files)
@@ -18,16 +23,20 @@ struct BenchCommand: Command {
     let spec = CommandSpec(
         "bench", summary: "Measure create, start, exec, stop, rm and disk use across backends, drivers and images",
         flags: [Self.isolation, Self.storage, Self.image, Self.iterations, Self.csv, Self.json, Self.svg], max: 0,
-        details: "Each iteration creates a container running `sleep 3600`, starts it, runs a no-op exec\n(namespaces only), stops it with -t 0 and removes it, timing each step in-process.\nDisk is the container's own layer right after create. Ctrl-C removes what it made.")
+        details:
+            "Each iteration creates a container running `sleep 3600`, starts it, runs a no-op exec\n(namespaces only), stops it with -t 0 and removes it, timing each step in-process.\nDisk is the container's own layer right after create. Ctrl-C removes what it made."
+    )
 
     func run(_ args: ParsedArguments, _ ctx: CommandContext) throws(BerthError) -> Int32 {
         let lifecycle = try ctx.lifecycle()
         let n = try args.value(Self.iterations) ?? 10
         guard n > 0 else { throw BerthError("bench: -n must be at least 1") }
         let config = StoreConfig.load(lifecycle.layout)
-        let combos = BenchMatrix(isolations: list(args[Self.isolation], config.defaultIsolation(ctx.registry)),
-                                 storages: list(args[Self.storage], config.defaultStorage(ctx.registry)),
-                                 images: list(args[Self.image], "busybox")).combinations
+        let combos = BenchMatrix(
+            isolations: list(args[Self.isolation], config.defaultIsolation(ctx.registry)),
+            storages: list(args[Self.storage], config.defaultStorage(ctx.registry)),
+            images: list(args[Self.image], "busybox")
+        ).combinations
         for c in combos { _ = try lifecycle.images.resolve(c.image); _ = try lifecycle.registry.isolationBackend(c.backend) }
         // SIGINT/SIGTERM only note the request (`Interruption`), so bench can
         // remove what it made; the previous handlers (the REPL's) come back after.
@@ -37,16 +46,24 @@ struct BenchCommand: Command {
         defer { runner.cleanup() }
         for combo in combos {
             for _ in 0..<n {
-                if Interruption.requested { runner.cleanup(); ctx.warn("bench: interrupted; everything it made was removed"); return 130 }
+                if Interruption.requested {
+                    runner.cleanup(); ctx.warn("bench: interrupted; everything it made was removed"); return 130
+                }
                 try runner.iteration(combo)
             }
         }
         runner.finishProgress()
         let summary = BenchSummary(samples: runner.samples)
         ctx.printRaw(summary.table())
-        if let path = args[Self.csv] { try AtomicFile.write(path) { (s) throws(BerthError) in try s.write(Array(summary.csv().utf8)) } }
-        if let path = args[Self.json] { try AtomicFile.write(path) { (s) throws(BerthError) in try s.write(Array(summary.json().pretty().utf8)) } }
-        if let path = args[Self.svg] { try AtomicFile.write(path) { (s) throws(BerthError) in try s.write(Array(BenchChart(summary: summary).svg().utf8)) } }
+        if let path = args[Self.csv] {
+            try AtomicFile.write(path) { (s) throws(BerthError) in try s.write(Array(summary.csv().utf8)) }
+        }
+        if let path = args[Self.json] {
+            try AtomicFile.write(path) { (s) throws(BerthError) in try s.write(Array(summary.json().pretty().utf8)) }
+        }
+        if let path = args[Self.svg] {
+            try AtomicFile.write(path) { (s) throws(BerthError) in try s.write(Array(BenchChart(summary: summary).svg().utf8)) }
+        }
         return 0
     }
 
@@ -79,7 +96,8 @@ struct BenchMatrix {
     var storages: [String]
     var images: [String]
     var combinations: [BenchCombo] {
-        images.flatMap { img in isolations.flatMap { iso in storages.map { BenchCombo(isolation: iso, storage: $0, image: img) } } }
+        images.flatMap { img in isolations.flatMap { iso in storages.map { BenchCombo(isolation: iso, storage: $0, image: img) } }
+        }
     }
 }
 
@@ -121,9 +139,11 @@ struct BenchRunner {
             e.interactive = false
             let null = open("/dev/null", O_RDWR | O_CLOEXEC)
             defer { close(null) }
-            record(combo, "exec", try timed { () throws(BerthError) in
-                try Executor(lifecycle: lifecycle).run(container.id, e, stdio: [null, null, null])
-            }.1)
+            record(
+                combo, "exec",
+                try timed { () throws(BerthError) in
+                    try Executor(lifecycle: lifecycle).run(container.id, e, stdio: [null, null, null])
+                }.1)
         }
         record(combo, "stop", try timed { () throws(BerthError) in try lifecycle.stop(container.id, timeout: 0) }.1)
         record(combo, "rm", try timed { () throws(BerthError) in try lifecycle.remove(container.id, force: true) }.1)

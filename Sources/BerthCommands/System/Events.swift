@@ -7,8 +7,10 @@ import BerthEngine
 struct EventsCommand: Command {
     static let since = Flag.string("since", help: "Show all events created since timestamp (RFC 3339, Unix seconds, or 10m ago)")
     static let until = Flag.string("until", help: "Stream events until this timestamp")
-    static let filter = Flag.strings("filter", short: "f", value: "filter", help: "Filter output (container=, event=, image=, type=container)")
-    static let format = Flag.string("format", help: "Format the output using a Go template ({{json .}}, {{.Action}}, {{.Actor.Attributes.name}}), or json")
+    static let filter = Flag.strings(
+        "filter", short: "f", value: "filter", help: "Filter output (container=, event=, image=, type=container)")
+    static let format = Flag.string(
+        "format", help: "Format the output using a Go template ({{json .}}, {{.Action}}, {{.Actor.Attributes.name}}), or json")
 
     let spec = CommandSpec(
         "events", aliases: ["system events"], summary: "Get real time events from the store",
@@ -22,13 +24,13 @@ struct EventsCommand: Command {
         let until = try args[Self.until].map { (t) throws(BerthError) in try Self.time(t, now: now) }
         let filters = try Filters(args[Self.filter], known: ["container", "event", "image", "type"])
         let template = try args[Self.format].map { (f) throws(BerthError) -> Template in
-            let t = try Template(f, style: .plain, errorPrefix: "")   // Docker's events print Go's error bare
+            let t = try Template(f, style: .plain, errorPrefix: "")  // Docker's events print Go's error bare
             // As Docker, run it once on an empty event so a bad field fails now, not at the first event.
             _ = try t.render(Self.value(Event(time: Timestamp(seconds: 0), action: "", id: "", attributes: [])))
             return t
         }
         var offset = 0
-        if since == nil && until == nil { _ = log.read(from: &offset) }   // no --since: only new events, as Docker
+        if since == nil && until == nil { _ = log.read(from: &offset) }  // no --since: only new events, as Docker
         while true {
             for e in log.read(from: &offset) where matches(e, since, until, filters) {
                 ctx.print(try template.map { (t) throws(BerthError) in try t.render(Self.value(e)) } ?? e.line)
@@ -48,7 +50,7 @@ struct EventsCommand: Command {
         let image = e.attributes.first { $0.0 == "image" }?.1 ?? ""
         return filters.matches { key, value in
             switch key {
-            case "container": return name.hasPrefix(value) || e.id.hasPrefix(value)   // Docker's FuzzyMatch
+            case "container": return name.hasPrefix(value) || e.id.hasPrefix(value)  // Docker's FuzzyMatch
             case "event": return e.action == value
             case "image": return image == value || Self.untagged(image) == value
             default: return value == "container"
@@ -69,20 +71,25 @@ struct EventsCommand: Command {
         let sorted = JSON.object(e.attributes.sorted { $0.0 < $1.0 }.map { ($0.0, .string($0.1)) })
         let json = e.json.setting("Actor", .object([("ID", .string(e.id)), ("Attributes", sorted)]))
         let attributes = TemplateValue.map(e.attributes.map { ($0.0, .string($0.1)) }, strict: false)
-        let actor = TemplateObject(typeName: "events.Actor", fields: [("ID", .string(e.id)), ("Attributes", attributes)],
-                                   json: json["Actor"])
-        return .object(TemplateObject(typeName: "*events.Message", fields: [
-            ("Status", .string(e.action)), ("ID", .string(e.id)), ("From", TemplateValue(json["from"] ?? .string(""))),
-            ("Type", .string("container")), ("Action", .string(e.action)), ("Actor", .object(actor)),
-            ("Scope", .string("local")), ("Time", .int(e.time.seconds)),
-            ("TimeNano", .int(e.time.seconds * 1_000_000_000 + e.time.nanoseconds)),
-        ], json: json))
+        let actor = TemplateObject(
+            typeName: "events.Actor", fields: [("ID", .string(e.id)), ("Attributes", attributes)],
+            json: json["Actor"])
+        return .object(
+            TemplateObject(
+                typeName: "*events.Message",
+                fields: [
+                    ("Status", .string(e.action)), ("ID", .string(e.id)), ("From", TemplateValue(json["from"] ?? .string(""))),
+                    ("Type", .string("container")), ("Action", .string(e.action)), ("Actor", .object(actor)),
+                    ("Scope", .string("local")), ("Time", .int(e.time.seconds)),
+                    ("TimeNano", .int(e.time.seconds * 1_000_000_000 + e.time.nanoseconds)),
+                ], json: json))
     }
 
     /// RFC 3339, Unix seconds (with a fraction), or a Go duration meaning that long ago (`10m`, `1h30m`, `90s`).
     /// Anything else (`bogus`, `inf`, a time beyond year 9999) is refused, as Docker refuses it.
     static func time(_ text: String, now: Timestamp) throws(BerthError) -> Timestamp {
-        let invalid = BerthError("invalid value for time: \"\(text)\": use RFC 3339 (2026-01-02T15:04:05Z), Unix seconds or a duration like 10m")
+        let invalid = BerthError(
+            "invalid value for time: \"\(text)\": use RFC 3339 (2026-01-02T15:04:05Z), Unix seconds or a duration like 10m")
         if let t = Timestamp(rfc3339: text) { return t }
         // Beyond ±10^11 s (3000 years) a time is a typo, and would overflow Int64.
         let limit = 1e11

@@ -3,8 +3,10 @@ import BerthEngine
 /// `berth inspect [-f FORMAT] NAME...`: Docker's JSON for images (containers
 /// join when the lifecycle lands).
 struct InspectCommand: Command {
-    static let format = Flag.string("format", short: "f", help: "Format output using a Go template ({{.Id}}, {{.Config.Cmd}}, {{json .RootFS}}), or json")
-    static let type = Flag.string("type", help: "Only inspect objects of the given type (container, image)", completion: .words(["container", "image"]))
+    static let format = Flag.string(
+        "format", short: "f", help: "Format output using a Go template ({{.Id}}, {{.Config.Cmd}}, {{json .RootFS}}), or json")
+    static let type = Flag.string(
+        "type", help: "Only inspect objects of the given type (container, image)", completion: .words(["container", "image"]))
 
     let spec = CommandSpec(
         "inspect", aliases: ["image inspect"],
@@ -60,13 +62,17 @@ enum ImageInspect {
 
     /// The OCI run config with the fields Docker always prints.
     static func dockerConfig(_ config: JSON) -> JSON {
-        let keys = ["Hostname", "Domainname", "User", "AttachStdin", "AttachStdout", "AttachStderr",
-                    "Tty", "OpenStdin", "StdinOnce", "Env", "Cmd", "Image", "Volumes", "WorkingDir",
-                    "Entrypoint", "OnBuild", "Labels"]
-        let defaults: [String: JSON] = ["Hostname": .string(""), "Domainname": .string(""), "User": .string(""),
-                                        "AttachStdin": .bool(false), "AttachStdout": .bool(false),
-                                        "AttachStderr": .bool(false), "Tty": .bool(false), "OpenStdin": .bool(false),
-                                        "StdinOnce": .bool(false), "Image": .string(""), "WorkingDir": .string("")]
+        let keys = [
+            "Hostname", "Domainname", "User", "AttachStdin", "AttachStdout", "AttachStderr",
+            "Tty", "OpenStdin", "StdinOnce", "Env", "Cmd", "Image", "Volumes", "WorkingDir",
+            "Entrypoint", "OnBuild", "Labels",
+        ]
+        let defaults: [String: JSON] = [
+            "Hostname": .string(""), "Domainname": .string(""), "User": .string(""),
+            "AttachStdin": .bool(false), "AttachStdout": .bool(false),
+            "AttachStderr": .bool(false), "Tty": .bool(false), "OpenStdin": .bool(false),
+            "StdinOnce": .bool(false), "Image": .string(""), "WorkingDir": .string(""),
+        ]
         var members = keys.map { ($0, config[$0] ?? defaults[$0] ?? .null) }
         if case .object(let extra) = config {
             members += extra.filter { key, _ in !keys.contains(key) }

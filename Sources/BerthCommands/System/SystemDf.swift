@@ -16,11 +16,15 @@ struct SystemDfCommand: Command {
         ctx.printRaw(Table.render(["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"], usage.summaryRows()))
         guard args[Self.verbose] else { return 0 }
         ctx.print("\nImages space usage:\n")
-        ctx.printRaw(Table.render(["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE", "SHARED SIZE", "UNIQUE SIZE", "CONTAINERS"],
-                                  usage.imageRows()))
+        ctx.printRaw(
+            Table.render(
+                ["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE", "SHARED SIZE", "UNIQUE SIZE", "CONTAINERS"],
+                usage.imageRows()))
         ctx.print("\nContainers space usage:\n")
-        ctx.printRaw(Table.render(["CONTAINER ID", "IMAGE", "COMMAND", "STORAGE", "SIZE", "CREATED", "STATUS", "NAMES"],
-                                  usage.containerRows()))
+        ctx.printRaw(
+            Table.render(
+                ["CONTAINER ID", "IMAGE", "COMMAND", "STORAGE", "SIZE", "CREATED", "STATUS", "NAMES"],
+                usage.containerRows()))
         ctx.print("\nLayers space usage:\n")
         ctx.printRaw(Table.render(["LAYER", "SIZE", "DISK", "IMAGES", "CONTAINERS"], usage.layerRows()))
         return 0
@@ -59,10 +63,14 @@ struct DiskUsage {
         let containerTotal = sizes.reduce(0) { $0 + $1.1 }
         let reclaimContainers = sizes.filter { !$0.0.state.isActive }.reduce(0) { $0 + $1.1 }
         return [
-            ["Images", String(images.count), String(images.filter { used.contains($0.id) }.count),
-             Format.size(total), reclaimable(reclaimImages, of: total)],
-            ["Containers", String(containers.count), String(containers.filter(\.state.isActive).count),
-             Format.size(containerTotal), reclaimable(reclaimContainers, of: containerTotal)],
+            [
+                "Images", String(images.count), String(images.filter { used.contains($0.id) }.count),
+                Format.size(total), reclaimable(reclaimImages, of: total),
+            ],
+            [
+                "Containers", String(containers.count), String(containers.filter(\.state.isActive).count),
+                Format.size(containerTotal), reclaimable(reclaimContainers, of: containerTotal),
+            ],
             volumeRow(),
         ]
     }
@@ -74,8 +82,10 @@ struct DiskUsage {
         let volumes = store.all().map { ($0.name, FileSystem.contentSize($0.mountpoint)) }
         let total = volumes.reduce(0) { $0 + $1.1 }
         let unused = volumes.filter { !used.contains($0.0) }.reduce(0) { $0 + $1.1 }
-        return ["Local Volumes", String(volumes.count), String(volumes.filter { used.contains($0.0) }.count),
-                Format.size(total), reclaimable(unused, of: total)]
+        return [
+            "Local Volumes", String(volumes.count), String(volumes.filter { used.contains($0.0) }.count),
+            Format.size(total), reclaimable(unused, of: total),
+        ]
     }
 
     private func reclaimable(_ part: Int64, of total: Int64) -> String {
@@ -91,17 +101,23 @@ struct DiskUsage {
             let created = image.created.map { Format.duration(seconds: now - $0.asDouble) + " ago" } ?? ""
             let count = containers.filter { $0.image == image.id }.count
             let tags = image.tags.isEmpty ? [ImageReference(repository: "<none>", tag: "<none>")] : image.tags
-            return tags.map { [$0.repository, $0.tag, image.shortID, created, Format.size(size),
-                               Format.size(shared), Format.size(size - shared), String(count)] }
+            return tags.map {
+                [
+                    $0.repository, $0.tag, image.shortID, created, Format.size(size),
+                    Format.size(shared), Format.size(size - shared), String(count),
+                ]
+            }
         }
     }
 
     func containerRows() -> [[String]] {
         let now = Timestamp.now.asDouble
         return containers.map { c in
-            [c.shortID, c.imageName, "\"\(c.command.joined(separator: " ").prefix(20))\"", c.storage,
-             Format.size(containerSize(c)), Format.duration(seconds: now - c.created.asDouble) + " ago",
-             PsCommand.status(c, now: now), c.name]
+            [
+                c.shortID, c.imageName, "\"\(c.command.joined(separator: " ").prefix(20))\"", c.storage,
+                Format.size(containerSize(c)), Format.duration(seconds: now - c.created.asDouble) + " ago",
+                PsCommand.status(c, now: now), c.name,
+            ]
         }
     }
 
@@ -109,9 +125,11 @@ struct DiskUsage {
         layerSize.keys.sorted().map { id in
             let imageUsers = users(of: id)
             let ids = Set(imageUsers.map(\.id))
-            return [Format.shortID(id), Format.size(layerSize[id] ?? 0),
-                    Format.size(FileSystem.diskUsage(lifecycle.layout.layer(id))),
-                    String(imageUsers.count), String(containers.filter { ids.contains($0.image) }.count)]
+            return [
+                Format.shortID(id), Format.size(layerSize[id] ?? 0),
+                Format.size(FileSystem.diskUsage(lifecycle.layout.layer(id))),
+                String(imageUsers.count), String(containers.filter { ids.contains($0.image) }.count),
+            ]
         }
     }
 }

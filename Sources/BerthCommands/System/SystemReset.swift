@@ -19,7 +19,8 @@ struct SystemResetCommand: Command {
     static let stateEntries = ["containers", "images", "layers", "volumes", "networks", "storage", "tmp", "events.log"]
 
     func run(_ args: ParsedArguments, _ ctx: CommandContext) throws(BerthError) -> Int32 {
-        let warning = "WARNING! This will remove every container, image, volume and network of \(ctx.root),\n"
+        let warning =
+            "WARNING! This will remove every container, image, volume and network of \(ctx.root),\n"
             + "and the bridges and nftables rules they made on this host.\n" + Confirmation.question
         guard Confirmation.ask(ctx, warning, force: args[Self.force]) else { return 0 }
         let lifecycle = try ctx.lifecycle()
@@ -36,13 +37,17 @@ struct SystemResetCommand: Command {
             guard failures.isEmpty else {
                 // A container that could not go still holds mounts or devices:
                 // deleting the files under it would lose them, so stop here.
-                throw BerthError("system reset stopped, nothing else was removed: \(failures.joined(separator: "; ")); fix that, then run it again")
+                throw BerthError(
+                    "system reset stopped, nothing else was removed: \(failures.joined(separator: "; ")); fix that, then run it again"
+                )
             }
             // Anything still mounted below the store (a record that did not
             // load, a bind made by hand) could take the files it shows with it.
             let root = FileSystem.realPath(layout.root)
             if let mounted = MountPreparation.mountPoints(under: root).last {
-                throw BerthError("system reset removed the containers but stopped before deleting the store's files: \(mounted) is still mounted; unmount it (umount \(mounted)) and run system reset again")
+                throw BerthError(
+                    "system reset removed the containers but stopped before deleting the store's files: \(mounted) is still mounted; unmount it (umount \(mounted)) and run system reset again"
+                )
             }
             for n in NetworkStore(layout: layout).all() { HostNetwork.removeBridge(n.bridge) }
             for entry in Self.stateEntries {

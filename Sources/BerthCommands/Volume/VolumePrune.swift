@@ -6,7 +6,8 @@ import BerthEngine
 /// `berth volume prune`: removes unused anonymous volumes (`-a`: every unused one).
 struct VolumePruneCommand: Command {
     static let all = Flag.bool("all", short: "a", help: "Remove all unused volumes, not just anonymous ones")
-    static let filter = Flag.strings("filter", value: "filter", help: "Provide filter values (e.g. 'label=<key>=<value>', 'label!=<key>')")
+    static let filter = Flag.strings(
+        "filter", value: "filter", help: "Provide filter values (e.g. 'label=<key>=<value>', 'label!=<key>')")
     static let force = Flag.bool("force", short: "f", help: "Do not prompt for confirmation")
 
     let spec = CommandSpec(
@@ -16,8 +17,10 @@ struct VolumePruneCommand: Command {
     func run(_ args: ParsedArguments, _ ctx: CommandContext) throws(BerthError) -> Int32 {
         let filter = try PruneFilter(args[Self.filter])
         try Prune.checkVolumeFilter(filter)
-        let warning = (args[Self.all] ? "WARNING! This will remove all local volumes not used by at least one container.\n"
-                                        : "WARNING! This will remove anonymous local volumes not used by at least one container.\n")
+        let warning =
+            (args[Self.all]
+                ? "WARNING! This will remove all local volumes not used by at least one container.\n"
+                : "WARNING! This will remove anonymous local volumes not used by at least one container.\n")
             + Confirmation.question
         guard Confirmation.ask(ctx, warning, force: args[Self.force]) else { return 0 }
         let removed = Prune.volumes(VolumeStore(layout: try ctx.openStore()), all: args[Self.all], filter)

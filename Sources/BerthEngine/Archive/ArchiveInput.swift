@@ -30,14 +30,17 @@ public enum ArchiveInput {
         // "BZh" alone could begin a plain tar's first file name, so bzip2 also
         // needs the level digit and a block (or end-of-stream) magic.
         if magic.count == 10, magic.starts(with: [0x42, 0x5a, 0x68]), (0x31...0x39).contains(magic[3]),
-           magic[4...].elementsEqual([0x31, 0x41, 0x59, 0x26, 0x53, 0x59])
-            || magic[4...].elementsEqual([0x17, 0x72, 0x45, 0x38, 0x50, 0x90]) {
-            throw BerthError("read archive \(name): the file is bzip2-compressed; decompress it first "
-                + "(bzip2 -d) or use a plain or gzip tar")
+            magic[4...].elementsEqual([0x31, 0x41, 0x59, 0x26, 0x53, 0x59])
+                || magic[4...].elementsEqual([0x17, 0x72, 0x45, 0x38, 0x50, 0x90])
+        {
+            throw BerthError(
+                "read archive \(name): the file is bzip2-compressed; decompress it first "
+                    + "(bzip2 -d) or use a plain or gzip tar")
         }
         for format in refused where magic.starts(with: format.magic) {
-            throw BerthError("read archive \(name): the file is \(format.format)-compressed; decompress it first "
-                + "(\(format.tool)) or use a plain or gzip tar")
+            throw BerthError(
+                "read archive \(name): the file is \(format.format)-compressed; decompress it first "
+                    + "(\(format.tool)) or use a plain or gzip tar")
         }
         return file
     }

@@ -32,7 +32,7 @@ final class ExtractionRoot {
         while true {
             do {
                 return try FileDescriptor.openInRoot(fd, path, flags)
-            } catch where error == .EAGAIN {
+            } catch  where error == .EAGAIN {
                 // openat2 returns EAGAIN when a concurrent rename raced with
                 // its ".." handling inside the root; retrying is the remedy.
                 continue
@@ -45,7 +45,7 @@ final class ExtractionRoot {
     func directory(_ components: ArraySlice<String>, entry: String) throws(BerthError) -> FileDescriptor {
         do {
             return try open(components, berth_o_path() | O_DIRECTORY)
-        } catch where error == .ENOENT {
+        } catch  where error == .ENOENT {
             // Fall through and create what is missing.
         } catch {
             throw failure("resolve directory", components.joined(separator: "/"), entry: entry, error)
@@ -93,7 +93,9 @@ final class ExtractionRoot {
         }
         if (st.st_mode & S_IFMT) == S_IFDIR {
             if keepDirectory { return true }
-            do { try removeTree(leaf, in: parent.rawValue) } catch { throw failure("remove directory", entry, entry: entry, error) }
+            do { try removeTree(leaf, in: parent.rawValue) } catch {
+                throw failure("remove directory", entry, entry: entry, error)
+            }
             return false
         }
         if unlinkat(parent.rawValue, leaf, 0) != 0 && errno != ENOENT {
@@ -163,9 +165,13 @@ final class ExtractionRoot {
     static func ignorable(_ err: Int32) -> Bool { err == EOPNOTSUPP || err == EPERM }
 
     /// atime = mtime = the entry's mtime, on `leaf` itself (never a symlink's target).
-    func setTimes(_ seconds: Int64, _ nanoseconds: Int32, leaf: String, in parent: FileDescriptor, name: String) throws(BerthError) {
-        var times = [timespec(tv_sec: Int(seconds), tv_nsec: Int(nanoseconds)),
-                     timespec(tv_sec: Int(seconds), tv_nsec: Int(nanoseconds))]
+    func setTimes(_ seconds: Int64, _ nanoseconds: Int32, leaf: String, in parent: FileDescriptor, name: String)
+        throws(BerthError)
+    {
+        var times = [
+            timespec(tv_sec: Int(seconds), tv_nsec: Int(nanoseconds)),
+            timespec(tv_sec: Int(seconds), tv_nsec: Int(nanoseconds)),
+        ]
         if utimensat(parent.rawValue, leaf, &times, AT_SYMLINK_NOFOLLOW) != 0 {
             throw failure("utimensat", name, entry: name, .current)
         }

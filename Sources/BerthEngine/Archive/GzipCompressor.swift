@@ -19,8 +19,9 @@ public final class GzipCompressor: ByteSink {
         output = .allocate(byteCount: 128 * 1024, alignment: 16)
         // windowBits 15+16 asks zlib for a gzip header and trailer instead of
         // the zlib wrapper; memLevel 8 is zlib's default.
-        let status = deflateInit2_(stream, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY,
-                                   ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size))
+        let status = deflateInit2_(
+            stream, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY,
+            ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size))
         guard status == Z_OK else {
             stream.deallocate()
             output.deallocate()

@@ -75,7 +75,8 @@ public final class GzipDecompressor: ByteSource {
                     throw BerthError("read archive \(name): unexpected end of gzip data; the file is incomplete, copy it again")
                 }
             default:
-                throw BerthError("read archive \(name): corrupt gzip data (\(message(status))); the file is damaged, copy it again")
+                throw BerthError(
+                    "read archive \(name): corrupt gzip data (\(message(status))); the file is damaged, copy it again")
             }
         }
     }

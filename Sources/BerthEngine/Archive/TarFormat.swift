@@ -142,7 +142,8 @@ enum TarFormat {
             // Some writers pad the data area with NULs after the last record.
             if cursor == offset && data[offset...].allSatisfy({ $0 == 0 }) { break }
             guard cursor > offset, cursor < data.count, data[cursor] == UInt8(ascii: " "),
-                  offset + length <= data.count, data[offset + length - 1] == UInt8(ascii: "\n") else { return nil }
+                offset + length <= data.count, data[offset + length - 1] == UInt8(ascii: "\n")
+            else { return nil }
             let record = data[(cursor + 1)..<(offset + length - 1)]
             guard let equals = record.firstIndex(of: UInt8(ascii: "=")) else { return nil }
             records.append((String(decoding: record[..<equals], as: UTF8.self), Array(record[(equals + 1)...])))

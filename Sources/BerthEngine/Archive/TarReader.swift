@@ -60,7 +60,9 @@ public final class TarReader {
                 return nil
             }
             guard TarFormat.checksumMatches(raw) else {
-                if headersRead == 0 { throw BerthError("read archive \(name): not a tar archive (no valid tar header at the start)") }
+                if headersRead == 0 {
+                    throw BerthError("read archive \(name): not a tar archive (no valid tar header at the start)")
+                }
                 throw corrupt("bad header checksum after entry \"\(lastPath ?? "?")\"")
             }
             headersRead += 1
@@ -81,7 +83,7 @@ public final class TarReader {
                 for record in globalPax + pax { try apply(record, to: &entry) }
                 entry.kind = try kind(type, entry)
                 if entry.kind == .regular && entry.path.hasSuffix("/") && (type == 0 || type == UInt8(ascii: "0")) {
-                    entry.kind = .directory // pre-POSIX tars mark directories only with a trailing slash
+                    entry.kind = .directory  // pre-POSIX tars mark directories only with a trailing slash
                 }
                 lastPath = entry.path
                 // Only regular files have content; other types' size field is
@@ -175,12 +177,14 @@ public final class TarReader {
         case UInt8(ascii: "5"): return .directory
         case UInt8(ascii: "6"): return .fifo
         case UInt8(ascii: "S"):
-            throw BerthError("read archive \(name): entry \"\(entry.path)\" is a GNU sparse file, which Berth does not "
-                + "support; recreate the archive without --sparse")
+            throw BerthError(
+                "read archive \(name): entry \"\(entry.path)\" is a GNU sparse file, which Berth does not "
+                    + "support; recreate the archive without --sparse")
         default:
             let shown = type >= 0x20 && type < 0x7f ? "'\(Character(Unicode.Scalar(type)))'" : "0x\(String(type, radix: 16))"
-            throw BerthError("read archive \(name): entry \"\(entry.path)\" has unsupported type \(shown); "
-                + "recreate the archive with GNU tar or docker export")
+            throw BerthError(
+                "read archive \(name): entry \"\(entry.path)\" has unsupported type \(shown); "
+                    + "recreate the archive with GNU tar or docker export")
         }
     }
 
@@ -211,7 +215,9 @@ public final class TarReader {
     private func apply(_ record: (key: String, value: [UInt8]), to entry: inout TarEntry) throws(BerthError) {
         let text = String(decoding: record.value, as: UTF8.self)
         func number() throws(BerthError) -> Int64 {
-            guard let value = Int64(text), value >= 0 else { throw corrupt("invalid pax \(record.key)=\(text) for \"\(entry.path)\"") }
+            guard let value = Int64(text), value >= 0 else {
+                throw corrupt("invalid pax \(record.key)=\(text) for \"\(entry.path)\"")
+            }
             return value
         }
         switch record.key {
@@ -229,11 +235,12 @@ public final class TarReader {
             if record.key.hasPrefix("SCHILY.xattr.") {
                 entry.xattrs[String(record.key.dropFirst("SCHILY.xattr.".count))] = record.value
             } else if record.key.hasPrefix("GNU.sparse.") {
-                throw BerthError("read archive \(name): entry \"\(entry.path)\" is a GNU sparse file, which Berth does "
-                    + "not support; recreate the archive without --sparse")
+                throw BerthError(
+                    "read archive \(name): entry \"\(entry.path)\" is a GNU sparse file, which Berth does "
+                        + "not support; recreate the archive without --sparse")
             }
-            // Other keys (atime, ctime, comment, charset, LIBARCHIVE.*) do not
-            // change what is extracted.
+        // Other keys (atime, ctime, comment, charset, LIBARCHIVE.*) do not
+        // change what is extracted.
         }
     }
 
@@ -247,8 +254,9 @@ public final class TarReader {
     }
 
     private func truncated(_ location: String) -> BerthError {
-        BerthError("read archive \(name): truncated archive: unexpected end of data \(location); "
-            + "the file is incomplete, copy it again")
+        BerthError(
+            "read archive \(name): truncated archive: unexpected end of data \(location); "
+                + "the file is incomplete, copy it again")
     }
 
     private func corrupt(_ detail: String) -> BerthError {

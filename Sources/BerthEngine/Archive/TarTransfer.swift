@@ -8,8 +8,10 @@ import Glibc
 public enum TarTransfer {
     /// Archives with `write` into a temp tar under the store's tmp/, then
     /// extracts it into `destination`. The temp file is always removed.
-    public static func copy(layout: StoreLayout, label: String, into destination: String,
-                            _ write: (TarWriter) throws(BerthError) -> Void) throws(BerthError) {
+    public static func copy(
+        layout: StoreLayout, label: String, into destination: String,
+        _ write: (TarWriter) throws(BerthError) -> Void
+    ) throws(BerthError) {
         let staging = try layout.makeStaging(label)
         defer { try? FileSystem.removeTree(staging) }
         let tar = staging + "/transfer.tar"

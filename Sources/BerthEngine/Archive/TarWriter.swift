@@ -85,8 +85,9 @@ public final class TarWriter {
     public func end() throws(BerthError) {
         guard let path = currentPath else { return }
         guard contentRemaining == 0 else {
-            throw BerthError("write archive: entry \"\(path)\" ended \(contentRemaining) bytes short of its declared size; "
-                + "the file changed while it was archived, try again")
+            throw BerthError(
+                "write archive: entry \"\(path)\" ended \(contentRemaining) bytes short of its declared size; "
+                    + "the file changed while it was archived, try again")
         }
         try writeZeros(paddingAfterContent)
         currentPath = nil

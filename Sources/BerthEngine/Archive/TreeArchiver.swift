@@ -48,8 +48,10 @@ public struct TreeArchiver {
 
     /// Archives one entry of a directory fd (a file, link or directory with its tree).
     /// With `recursive` false a directory is written without its contents.
-    public func archive(entry name: String, in dirfd: Int32, as path: String, into writer: TarWriter,
-                        label: String, recursive: Bool = true) throws(BerthError) {
+    public func archive(
+        entry name: String, in dirfd: Int32, as path: String, into writer: TarWriter,
+        label: String, recursive: Bool = true
+    ) throws(BerthError) {
         var walker = Walk(writer: writer, options: self, root: label)
         walker.recursive = recursive
         try walker.entry(dirfd, name, path)
@@ -90,7 +92,7 @@ private struct Walk {
     mutating func entry(_ dirfd: Int32, _ name: String, _ path: String) throws(BerthError) {
         var st = stat()
         guard fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 else {
-            if errno == ENOENT { return }   // deleted while we walked: Docker skips it too
+            if errno == ENOENT { return }  // deleted while we walked: Docker skips it too
             throw fail("lstat", path)
         }
         var entry = TarEntry(path: path, kind: .regular, mode: UInt32(st.st_mode & 0o7777))
@@ -132,12 +134,14 @@ private struct Walk {
             entry.kind = .fifo
             try writer.append(entry)
         default:
-            return   // sockets are not archived, as tar and Docker do
+            return  // sockets are not archived, as tar and Docker do
         }
     }
 
-    private mutating func directoryEntry(_ dirfd: Int32, _ name: String, _ path: String,
-                                         _ entry: inout TarEntry) throws(BerthError) {
+    private mutating func directoryEntry(
+        _ dirfd: Int32, _ name: String, _ path: String,
+        _ entry: inout TarEntry
+    ) throws(BerthError) {
         let fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
         guard fd >= 0 else { throw fail("open", path) }
         defer { close(fd) }
@@ -148,8 +152,10 @@ private struct Walk {
         if recursive { try directory(fd, path + "/") }
     }
 
-    private func fileEntry(_ dirfd: Int32, _ name: String, _ path: String, _ entry: inout TarEntry,
-                           size: Int64) throws(BerthError) {
+    private func fileEntry(
+        _ dirfd: Int32, _ name: String, _ path: String, _ entry: inout TarEntry,
+        size: Int64
+    ) throws(BerthError) {
         let fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
         guard fd >= 0 else { throw fail("open", path) }
         defer { close(fd) }
@@ -159,7 +165,9 @@ private struct Walk {
         var remaining = size
         var buffer = [UInt8](repeating: 0, count: 1 << 16)
         while remaining > 0 {
-            let n = ignoringEINTR { buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, Int(min(Int64($0.count), remaining))) } }
+            let n = ignoringEINTR {
+                buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, Int(min(Int64($0.count), remaining))) }
+            }
             guard n > 0 else {
                 throw BerthError("archive \(root)/\(path): the file shrank while it was archived; try again")
             }

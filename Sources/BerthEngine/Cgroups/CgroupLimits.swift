@@ -15,7 +15,8 @@ extension Cgroup {
             let swap = r.memorySwap ?? r.defaultSwap(m)
             // memsw must stay >= memory: raise whichever order keeps that true.
             let hasSwapAccounting = FileSystem.exists(mem + "/memory.memsw.limit_in_bytes")
-            let current = Int64((read("memory", "memory.limit_in_bytes") ?? "").trimmingSpaces.split(separator: "\n").first ?? "") ?? 0
+            let current =
+                Int64((read("memory", "memory.limit_in_bytes") ?? "").trimmingSpaces.split(separator: "\n").first ?? "") ?? 0
             if hasSwapAccounting && m > current { try write(mem, "memory.memsw.limit_in_bytes", String(swap == -1 ? -1 : swap)) }
             try write(mem, "memory.limit_in_bytes", String(m))
             if hasSwapAccounting { try write(mem, "memory.memsw.limit_in_bytes", String(swap == -1 ? -1 : swap)) }
@@ -30,11 +31,15 @@ extension Cgroup {
     }
 
     private func applyV2(_ r: Resources) throws(BerthError) {
-        let needs = [(r.memory != nil, "memory"), (r.nanoCpus != nil || r.cpuShares != nil, "cpu"),
-                     (r.cpusetCpus != nil, "cpuset"), (r.pidsLimit != nil, "pids")]
+        let needs = [
+            (r.memory != nil, "memory"), (r.nanoCpus != nil || r.cpuShares != nil, "cpu"),
+            (r.cpusetCpus != nil, "cpuset"), (r.pidsLimit != nil, "pids"),
+        ]
         let enabled = (try? FileSystem.readText(path + "/cgroup.controllers")) ?? ""
         for (wanted, controller) in needs where wanted && !enabled.contains(controller) {
-            throw BerthError("cgroup v2 at \(FileSystem.parent(of: path)) has no \(controller) controller, so the limit cannot be enforced; on a hybrid host leave BERTH_CGROUP unset to use cgroup v1")
+            throw BerthError(
+                "cgroup v2 at \(FileSystem.parent(of: path)) has no \(controller) controller, so the limit cannot be enforced; on a hybrid host leave BERTH_CGROUP unset to use cgroup v1"
+            )
         }
         if let m = r.memory {
             try write(path, "memory.max", String(m))
@@ -78,10 +83,11 @@ extension Cgroup {
         var u = Usage()
         u.pids = processes().count
         if version == "v1" {
-            u.cpuNanoseconds = UInt64((read("cpuacct", "cpuacct.usage") ?? "").trimmingSpaces.split(separator: "\n").first ?? "") ?? 0
+            u.cpuNanoseconds =
+                UInt64((read("cpuacct", "cpuacct.usage") ?? "").trimmingSpaces.split(separator: "\n").first ?? "") ?? 0
             let stat = parseKeyValues(read("memory", "memory.stat") ?? "")
             let usage = Int64((read("memory", "memory.usage_in_bytes") ?? "").split(separator: "\n").first ?? "") ?? 0
-            u.memoryBytes = max(0, usage - (stat["total_inactive_file"] ?? 0))   // Docker subtracts the page cache
+            u.memoryBytes = max(0, usage - (stat["total_inactive_file"] ?? 0))  // Docker subtracts the page cache
             u.memoryLimit = Int64((read("memory", "memory.limit_in_bytes") ?? "").split(separator: "\n").first ?? "") ?? 0
             for line in (read("blkio", "blkio.throttle.io_service_bytes") ?? "").split(separator: "\n") {
                 let f = line.split(separator: " ")

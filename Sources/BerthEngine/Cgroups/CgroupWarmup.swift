@@ -26,8 +26,10 @@ public enum CgroupWarmup {
     private static let depth = Atomic<Int>(0)
 
     /// Runs `body` with a warm-up started before it and reaped after it.
-    public static func around<T>(environment: [String: String] = [:],
-                                 _ body: () throws(BerthError) -> T) throws(BerthError) -> T {
+    public static func around<T>(
+        environment: [String: String] = [:],
+        _ body: () throws(BerthError) -> T
+    ) throws(BerthError) -> T {
         let outermost = depth.add(1, ordering: .relaxed).oldValue == 0
         defer { depth.subtract(1, ordering: .relaxed) }
         let pid = outermost ? start(environment: environment) : 0
@@ -38,7 +40,8 @@ public enum CgroupWarmup {
     /// The no-op move, in the background; 0 when there is nothing to warm.
     static func start(environment: [String: String]) -> Int32 {
         guard Cgroup.forContainer("", environment: environment).version == "v1",
-              let procs = ownFreezerProcs() else { return 0 }
+            let procs = ownFreezerProcs()
+        else { return 0 }
         return max(0, berth_cgroup_touch(procs))
     }
 

@@ -31,16 +31,16 @@ public struct DeviceRule: Sendable, Equatable {
     public static let dockerDefaults: [DeviceRule] = [
         DeviceRule("a", nil, nil, "rwm", allow: false),
         DeviceRule("c", nil, nil, "m"), DeviceRule("b", nil, nil, "m"),
-        DeviceRule("c", 1, 3, "rwm"),    // null
-        DeviceRule("c", 1, 5, "rwm"),    // zero
-        DeviceRule("c", 1, 7, "rwm"),    // full
-        DeviceRule("c", 1, 8, "rwm"),    // random
-        DeviceRule("c", 1, 9, "rwm"),    // urandom
-        DeviceRule("c", 5, 0, "rwm"),    // tty
-        DeviceRule("c", 5, 1, "rwm"),    // console
-        DeviceRule("c", 5, 2, "rwm"),    // ptmx
-        DeviceRule("c", 136, nil, "rwm"), // pts/N
-        DeviceRule("c", 10, 200, "rwm"), // net/tun
+        DeviceRule("c", 1, 3, "rwm"),  // null
+        DeviceRule("c", 1, 5, "rwm"),  // zero
+        DeviceRule("c", 1, 7, "rwm"),  // full
+        DeviceRule("c", 1, 8, "rwm"),  // random
+        DeviceRule("c", 1, 9, "rwm"),  // urandom
+        DeviceRule("c", 5, 0, "rwm"),  // tty
+        DeviceRule("c", 5, 1, "rwm"),  // console
+        DeviceRule("c", 5, 2, "rwm"),  // ptmx
+        DeviceRule("c", 136, nil, "rwm"),  // pts/N
+        DeviceRule("c", 10, 200, "rwm"),  // net/tun
     ]
 
     /// The rules of a container: Docker's defaults, then one per `--device` node.
@@ -82,9 +82,11 @@ public struct DeviceNode: Sendable, Equatable {
 
     /// The entry of the OCI spec's `linux.devices`.
     public var ociJSON: JSON {
-        .object([("path", .string(path)), ("type", .string(String(type))), ("major", .int(major)),
-                 ("minor", .int(minor)), ("fileMode", .int(Int64(fileMode))), ("uid", .int(Int64(uid))),
-                 ("gid", .int(Int64(gid)))])
+        .object([
+            ("path", .string(path)), ("type", .string(String(type))), ("major", .int(major)),
+            ("minor", .int(minor)), ("fileMode", .int(Int64(fileMode))), ("uid", .int(Int64(uid))),
+            ("gid", .int(Int64(gid))),
+        ])
     }
 }
 
@@ -125,7 +127,8 @@ public struct DeviceMapping: Sendable, Equatable {
         if container.isEmpty { container = host }
         guard container.hasPrefix("/") else { throw bad("\(container) is not an absolute path") }
         guard container.utf8.count < 4096, host.utf8.count < 4096 else {
-            throw .invalid("invalid argument \"\(text.prefix(60))…\" for \"--device\" flag: path too long (a path has at most 4095 bytes)")
+            throw .invalid(
+                "invalid argument \"\(text.prefix(60))…\" for \"--device\" flag: path too long (a path has at most 4095 bytes)")
         }
         host = clean(host)
         return DeviceMapping(pathOnHost: host, pathInContainer: clean(container), cgroupPermissions: permissions)
@@ -143,8 +146,10 @@ public struct DeviceMapping: Sendable, Equatable {
     }
 
     public var json: JSON {
-        .object([("PathOnHost", .string(pathOnHost)), ("PathInContainer", .string(pathInContainer)),
-                 ("CgroupPermissions", .string(cgroupPermissions))])
+        .object([
+            ("PathOnHost", .string(pathOnHost)), ("PathInContainer", .string(pathInContainer)),
+            ("CgroupPermissions", .string(cgroupPermissions)),
+        ])
     }
 
     public init?(json: JSON) {
@@ -159,13 +164,15 @@ public struct DeviceMapping: Sendable, Equatable {
         var st = stat()
         guard stat(pathOnHost, &st) == 0 else {
             let reason = String(cString: strerror(errno)).lowercased()
-            throw BerthError("error gathering device information while adding custom device \"\(pathOnHost)\": \(reason); give the path of a device node on this host",
-                             exitCode: 125)
+            throw BerthError(
+                "error gathering device information while adding custom device \"\(pathOnHost)\": \(reason); give the path of a device node on this host",
+                exitCode: 125)
         }
         if let node = Self.node(st, at: pathInContainer, permissions: cgroupPermissions) { return [node] }
         guard st.st_mode & S_IFMT == S_IFDIR else {
-            throw BerthError("error gathering device information while adding custom device \"\(pathOnHost)\": not a device node; give a character or block device (or a directory of them)",
-                             exitCode: 125)
+            throw BerthError(
+                "error gathering device information while adding custom device \"\(pathOnHost)\": not a device node; give a character or block device (or a directory of them)",
+                exitCode: 125)
         }
         var found: [DeviceNode] = []
         walk(pathOnHost, depth: 0, &found)
@@ -190,9 +197,10 @@ public struct DeviceMapping: Sendable, Equatable {
     static func node(_ st: stat, at path: String, permissions: String) -> DeviceNode? {
         let kind = st.st_mode & S_IFMT
         guard kind == S_IFCHR || kind == S_IFBLK else { return nil }
-        return DeviceNode(path: path, type: kind == S_IFCHR ? "c" : "b",
-                          major: Int64(berth_major(UInt64(st.st_rdev))), minor: Int64(berth_minor(UInt64(st.st_rdev))),
-                          fileMode: UInt32(st.st_mode & 0o7777), uid: st.st_uid, gid: st.st_gid, permissions: permissions)
+        return DeviceNode(
+            path: path, type: kind == S_IFCHR ? "c" : "b",
+            major: Int64(berth_major(UInt64(st.st_rdev))), minor: Int64(berth_minor(UInt64(st.st_rdev))),
+            fileMode: UInt32(st.st_mode & 0o7777), uid: st.st_uid, gid: st.st_gid, permissions: permissions)
     }
 }
 
@@ -205,7 +213,9 @@ extension Cgroup {
         if version == "v1" {
             let dir = directory("devices")
             guard FileSystem.exists(dir + "/devices.allow") else {
-                throw BerthError("cgroup v1 has no devices hierarchy at /sys/fs/cgroup/devices, so the device allowlist cannot be enforced; mount it (mount -t cgroup -o devices cgroup /sys/fs/cgroup/devices)")
+                throw BerthError(
+                    "cgroup v1 has no devices hierarchy at /sys/fs/cgroup/devices, so the device allowlist cannot be enforced; mount it (mount -t cgroup -o devices cgroup /sys/fs/cgroup/devices)"
+                )
             }
             for rule in rules {
                 try write(dir, rule.allow ? "devices.allow" : "devices.deny", rule.text)
@@ -216,8 +226,9 @@ extension Cgroup {
         guard fd >= 0 else { throw .syscall("open cgroup", path, .current) }
         defer { close(fd) }
         let cRules = rules.map { r in
-            berth_device_rule(allow: r.allow ? 1 : 0, type: CChar(r.type.asciiValue ?? 97), access: r.accessBits,
-                              major: r.major ?? -1, minor: r.minor ?? -1)
+            berth_device_rule(
+                allow: r.allow ? 1 : 0, type: CChar(r.type.asciiValue ?? 97), access: r.accessBits,
+                major: r.major ?? -1, minor: r.minor ?? -1)
         }
         var log = [CChar](repeating: 0, count: 4096)
         let rc = cRules.withUnsafeBufferPointer { buf in
@@ -226,8 +237,9 @@ extension Cgroup {
         if rc != 0 {
             let err = Errno.current
             let verifier = String(cString: log).split(separator: "\n").last.map { " (\($0))" } ?? ""
-            throw .syscall("attach the device allowlist (BPF_CGROUP_DEVICE) to", path + verifier, err,
-                           fix: "the kernel needs CONFIG_CGROUP_BPF; on a hybrid host leave BERTH_CGROUP unset to use cgroup v1")
+            throw .syscall(
+                "attach the device allowlist (BPF_CGROUP_DEVICE) to", path + verifier, err,
+                fix: "the kernel needs CONFIG_CGROUP_BPF; on a hybrid host leave BERTH_CGROUP unset to use cgroup v1")
         }
     }
 }

@@ -25,9 +25,11 @@ public struct Resources: Sendable, Equatable {
 
     /// Docker's HostConfig fields.
     public var json: [(String, JSON)] {
-        [("Memory", .int(memory ?? 0)), ("MemorySwap", .int(memorySwap ?? 0)), ("NanoCpus", .int(nanoCpus ?? 0)),
-         ("CpuShares", .int(cpuShares ?? 0)), ("CpusetCpus", .string(cpusetCpus ?? "")),
-         ("PidsLimit", pidsLimit.map { JSON.int($0) } ?? .null)]
+        [
+            ("Memory", .int(memory ?? 0)), ("MemorySwap", .int(memorySwap ?? 0)), ("NanoCpus", .int(nanoCpus ?? 0)),
+            ("CpuShares", .int(cpuShares ?? 0)), ("CpusetCpus", .string(cpusetCpus ?? "")),
+            ("PidsLimit", pidsLimit.map { JSON.int($0) } ?? .null),
+        ]
     }
 
     /// Reads Docker's HostConfig fields back.
@@ -45,8 +47,10 @@ public struct Resources: Sendable, Equatable {
     /// A size beyond 8 EiB (Int64) is refused here, never wrapped or trapped.
     public static func bytes(_ text: String, flag: String) throws(BerthError) -> Int64 {
         let lower = text.lowercased()
-        let units: [(String, Int64)] = [("kb", 1 << 10), ("mb", 1 << 20), ("gb", 1 << 30), ("tb", 1 << 40),
-                                        ("k", 1 << 10), ("m", 1 << 20), ("g", 1 << 30), ("t", 1 << 40), ("b", 1)]
+        let units: [(String, Int64)] = [
+            ("kb", 1 << 10), ("mb", 1 << 20), ("gb", 1 << 30), ("tb", 1 << 40),
+            ("k", 1 << 10), ("m", 1 << 20), ("g", 1 << 30), ("t", 1 << 40), ("b", 1),
+        ]
         if lower == "-1" { return -1 }
         if let n = Int64(lower) {
             if n >= 0 { return n }
@@ -54,10 +58,12 @@ public struct Resources: Sendable, Equatable {
             for (suffix, scale) in units where lower.hasSuffix(suffix) {
                 let number = lower.dropLast(suffix.count)
                 guard !number.isEmpty, number.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ".") }),
-                      let n = Double(number), n.isFinite else { break }
+                    let n = Double(number), n.isFinite
+                else { break }
                 let value = n * Double(scale)
                 guard value < 9_223_372_036_854_775_808.0 else {
-                    throw BerthError("invalid size: '\(text)' for --\(flag): it is more than 8 EiB, the largest size the kernel takes")
+                    throw BerthError(
+                        "invalid size: '\(text)' for --\(flag): it is more than 8 EiB, the largest size the kernel takes")
                 }
                 return Int64(value)
             }
@@ -70,13 +76,17 @@ public struct Resources: Sendable, Equatable {
     /// checked by `validate`.
     public static func nanoCPUs(_ text: String) throws(BerthError) -> Int64 {
         guard let value = Double(text), value.isFinite,
-              text.allSatisfy({ $0.isASCII && ($0.isNumber || ".eE+-".contains($0)) }) else {
-            throw BerthError("invalid argument \"\(text)\" for \"--cpus\" flag: failed to parse \(text) as a rational number; give a decimal like 0.5")
+            text.allSatisfy({ $0.isASCII && ($0.isNumber || ".eE+-".contains($0)) })
+        else {
+            throw BerthError(
+                "invalid argument \"\(text)\" for \"--cpus\" flag: failed to parse \(text) as a rational number; give a decimal like 0.5"
+            )
         }
         let nano = value * 1e9
         guard nano.magnitude < 9e15 else { throw rangeOfCPUs }
         if let digits = fractionDigits(text), digits > 9 {
-            throw BerthError("invalid argument \"\(text)\" for \"--cpus\" flag: value is too precise (the unit is 0.000000001 CPU)")
+            throw BerthError(
+                "invalid argument \"\(text)\" for \"--cpus\" flag: value is too precise (the unit is 0.000000001 CPU)")
         }
         return Int64(nano.rounded())
     }
@@ -124,10 +134,12 @@ public struct Resources: Sendable, Equatable {
         }
         if let c = nanoCpus, c < 10_000_000 || c > Int64(HostCPUs.count) * 1_000_000_000 { throw Self.rangeOfCPUs }
         if let s = cpuShares, s < 0 {
-            throw BerthError("invalid --cpu-shares \(s): CPU shares must be a positive relative weight (2 to 262144; the default is 1024)")
+            throw BerthError(
+                "invalid --cpu-shares \(s): CPU shares must be a positive relative weight (2 to 262144; the default is 1024)")
         }
         if let p = pidsLimit, p > Self.maxPids {
-            throw BerthError("invalid --pids-limit \(p): the kernel allows at most \(Self.maxPids) processes; give -1 for unlimited")
+            throw BerthError(
+                "invalid --pids-limit \(p): the kernel allows at most \(Self.maxPids) processes; give -1 for unlimited")
         }
         if let s = cpusetCpus {
             guard let wanted = HostCPUs.parseList(s) else {
@@ -160,7 +172,8 @@ public enum HostCPUs {
 
     /// The online CPUs, from /sys/devices/system/cpu/online (`0-1`), as a set and as text.
     public static var online: (set: Set<Int>, text: String) {
-        let text = ((try? FileSystem.readText("/sys/devices/system/cpu/online")) ?? "")
+        let text =
+            ((try? FileSystem.readText("/sys/devices/system/cpu/online")) ?? "")
             .split(whereSeparator: \.isWhitespace).first.map(String.init) ?? ""
         if let set = parseList(text), !set.isEmpty { return (set, text) }
         let n = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
@@ -175,9 +188,10 @@ public enum HostCPUs {
         for part in text.split(separator: ",", omittingEmptySubsequences: false) {
             let ends = part.split(separator: "-", omittingEmptySubsequences: false)
             guard ends.count == 1 || ends.count == 2,
-                  let low = ends.first.flatMap({ Int($0) }), let high = ends.last.flatMap({ Int($0) }),
-                  ends.allSatisfy({ $0.allSatisfy(\.isASCII) }),
-                  low >= 0, low <= high, high <= 65_535 else { return nil }
+                let low = ends.first.flatMap({ Int($0) }), let high = ends.last.flatMap({ Int($0) }),
+                ends.allSatisfy({ $0.allSatisfy(\.isASCII) }),
+                low >= 0, low <= high, high <= 65_535
+            else { return nil }
             set.formUnion(low...high)
         }
         return set

@@ -64,9 +64,11 @@ public struct Container: Sendable {
     public var starting = false
 
     /// Describes a new container.
-    public init(id: String, name: String, image: String, imageName: String, command: [String], env: [String],
-                workingDir: String, user: String, hostname: String, tty: Bool, openStdin: Bool,
-                autoRemove: Bool, isolation: String, storage: String) {
+    public init(
+        id: String, name: String, image: String, imageName: String, command: [String], env: [String],
+        workingDir: String, user: String, hostname: String, tty: Bool, openStdin: Bool,
+        autoRemove: Bool, isolation: String, storage: String
+    ) {
         self.id = id
         self.name = name
         self.created = .now
@@ -107,29 +109,40 @@ public struct Container: Sendable {
             ("Name", .string("/" + name)),
             ("Driver", .string(storage)),
             ("Isolation", .string(isolation)),
-            ("HostConfig", .object([
-                ("AutoRemove", .bool(autoRemove)),
-                ("Runtime", .string(runtime.isEmpty ? "berth" : runtime)),
-                ("NetworkMode", .string(networkMode)),
-                ("PortBindings", PortBinding.map(ports)),
-                ("ReadonlyRootfs", .bool(readonlyRoot)),
-                ("CgroupParent", .string(cgroupPath)),
-                ("Mounts", .array(mounts.map(\.record))),
-                ("Privileged", .bool(security.privileged)),
-                ("CapAdd", security.capAdd.isEmpty ? .null : .strings(security.capAdd)),
-                ("CapDrop", security.capDrop.isEmpty ? .null : .strings(security.capDrop)),
-                ("SecurityOpt", security.options.isEmpty ? .null : .strings(security.options)),
-                ("GroupAdd", groupAdd.isEmpty ? .null : .strings(groupAdd)),
-                ("Devices", .array(devices.map(\.json))),
-            ] + resources.json)),
-            ("Mounts", .array(mounts.map { $0.json(mountpoint: $0.kind == .volume ? volumesRoot + "/" + $0.source + "/_data" : $0.source) })),
-            ("Config", .object([
-                ("Hostname", .string(hostname)), ("User", .string(user)), ("Tty", .bool(tty)),
-                ("OpenStdin", .bool(openStdin)), ("Env", .strings(env)), ("Cmd", .strings(command)),
-                ("Image", .string(imageName)), ("WorkingDir", .string(workingDir)),
-                ("StopSignal", .string(stopSignal)),
-                ("StopTimeout", stopTimeout.map { .int($0) } ?? .null),
-            ])),
+            (
+                "HostConfig",
+                .object(
+                    [
+                        ("AutoRemove", .bool(autoRemove)),
+                        ("Runtime", .string(runtime.isEmpty ? "berth" : runtime)),
+                        ("NetworkMode", .string(networkMode)),
+                        ("PortBindings", PortBinding.map(ports)),
+                        ("ReadonlyRootfs", .bool(readonlyRoot)),
+                        ("CgroupParent", .string(cgroupPath)),
+                        ("Mounts", .array(mounts.map(\.record))),
+                        ("Privileged", .bool(security.privileged)),
+                        ("CapAdd", security.capAdd.isEmpty ? .null : .strings(security.capAdd)),
+                        ("CapDrop", security.capDrop.isEmpty ? .null : .strings(security.capDrop)),
+                        ("SecurityOpt", security.options.isEmpty ? .null : .strings(security.options)),
+                        ("GroupAdd", groupAdd.isEmpty ? .null : .strings(groupAdd)),
+                        ("Devices", .array(devices.map(\.json))),
+                    ] + resources.json)
+            ),
+            (
+                "Mounts",
+                .array(
+                    mounts.map { $0.json(mountpoint: $0.kind == .volume ? volumesRoot + "/" + $0.source + "/_data" : $0.source) })
+            ),
+            (
+                "Config",
+                .object([
+                    ("Hostname", .string(hostname)), ("User", .string(user)), ("Tty", .bool(tty)),
+                    ("OpenStdin", .bool(openStdin)), ("Env", .strings(env)), ("Cmd", .strings(command)),
+                    ("Image", .string(imageName)), ("WorkingDir", .string(workingDir)),
+                    ("StopSignal", .string(stopSignal)),
+                    ("StopTimeout", stopTimeout.map { .int($0) } ?? .null),
+                ])
+            ),
             ("NetworkSettings", networkSettings),
             ("VolumesRoot", .string(volumesRoot)),
             ("Extra", .object(extra)),
@@ -139,9 +152,13 @@ public struct Container: Sendable {
     /// Docker's `NetworkSettings`: the address at the top level and per network.
     var networkSettings: JSON {
         let e = endpoint
-        let entry: JSON = e?.json ?? .object([("NetworkID", .string("")), ("Gateway", .string("")),
-                                                ("IPAddress", .string("")), ("IPPrefixLen", .int(0)),
-                                                ("MacAddress", .string(""))])
+        let entry: JSON =
+            e?.json
+            ?? .object([
+                ("NetworkID", .string("")), ("Gateway", .string("")),
+                ("IPAddress", .string("")), ("IPPrefixLen", .int(0)),
+                ("MacAddress", .string("")),
+            ])
         return .object([
             ("Bridge", .string("")),
             ("SandboxKey", .string(state.isActive && !hostNetwork ? "/proc/\(state.pid)/ns/net" : "")),
@@ -182,9 +199,13 @@ public struct Container: Sendable {
         if case .object(let bindings)? = host["PortBindings"] {
             for (key, list) in bindings {
                 for b in list.arrayValue ?? [] {
-                    if let p = PortBinding(record: .object([("ContainerPort", .string(key)),
-                                                             ("HostIp", b["HostIp"] ?? .string("0.0.0.0")),
-                                                             ("HostPort", b["HostPort"] ?? .string(""))])) {
+                    if let p = PortBinding(
+                        record: .object([
+                            ("ContainerPort", .string(key)),
+                            ("HostIp", b["HostIp"] ?? .string("0.0.0.0")),
+                            ("HostPort", b["HostPort"] ?? .string("")),
+                        ]))
+                    {
                         ports.append(p)
                     }
                 }

@@ -55,10 +55,12 @@ public struct ContainerStore: Sendable {
                 container.starting = true
             } else {
                 container.monitorLost = true
-                container.state.setDead("the monitor (pid \(s.monitorPid)) died while starting the container; remove it with 'berth rm -f \(container.shortID)'")
+                container.state.setDead(
+                    "the monitor (pid \(s.monitorPid)) died while starting the container; remove it with 'berth rm -f \(container.shortID)'"
+                )
             }
         } else if s.monitorPid > 0 && !monitorAlive {
-            container.monitorLost = true   // it ended without its own clean-up (killed in finish)
+            container.monitorLost = true  // it ended without its own clean-up (killed in finish)
         }
         return container
     }
@@ -95,13 +97,15 @@ public struct ContainerStore: Sendable {
     /// text, the default cgroup path, status `dead` with the reason.
     func damaged(id: String, text: [UInt8], reason: String) -> Container {
         let raw = String(decoding: text, as: UTF8.self)
-        let name = Self.salvage(raw, "Name").map { String($0.drop { $0 == "/" }) }
+        let name =
+            Self.salvage(raw, "Name").map { String($0.drop { $0 == "/" }) }
             .flatMap { (try? ContainerNames.validate($0)) != nil ? $0 : nil } ?? ""
         let storage = Self.salvage(raw, "Driver") ?? StoreConfig.load(layout).storage ?? ""
-        var c = Container(id: id, name: name, image: "", imageName: Self.salvage(raw, "Image") ?? "",
-                          command: [], env: [], workingDir: "/", user: "", hostname: "", tty: false,
-                          openStdin: false, autoRemove: false, isolation: Self.salvage(raw, "Isolation") ?? "",
-                          storage: storage)
+        var c = Container(
+            id: id, name: name, image: "", imageName: Self.salvage(raw, "Image") ?? "",
+            command: [], env: [], workingDir: "/", user: "", hostname: "", tty: false,
+            openStdin: false, autoRemove: false, isolation: Self.salvage(raw, "Isolation") ?? "",
+            storage: storage)
         var st = stat()
         c.created = stat(layout.container(id), &st) == 0 ? Timestamp(seconds: Int64(st.st_mtim.tv_sec)) : Timestamp(seconds: 0)
         c.cgroupPath = Cgroup.forContainer(id).path
@@ -183,23 +187,30 @@ public struct ContainerStore: Sendable {
     /// if it is taken, `generateName(0)`, `(1)`… are tried under the same
     /// lock (then the short ID, as Docker does), so a generated name never
     /// makes a create fail. The returned container has the name it got.
-    public func create(_ container: Container, driver: any StorageDriver, layers: [LayerDirectory],
-                       generateName: ((Int) -> String)? = nil) throws(BerthError) -> Container {
+    public func create(
+        _ container: Container, driver: any StorageDriver, layers: [LayerDirectory],
+        generateName: ((Int) -> String)? = nil
+    ) throws(BerthError) -> Container {
         let staging = try layout.makeStaging("create")
         var container = container
         do throws(BerthError) {
             try driver.create(containerDirectory: staging, layers: layers)
-            try FileSystem.writeAtomically(staging + "/" + StoreLayout.containerRecord, text: container.json.pretty(indent: 2) + "\n")
+            try FileSystem.writeAtomically(
+                staging + "/" + StoreLayout.containerRecord, text: container.json.pretty(indent: 2) + "\n")
             try FileLock.withLock(layout.containerLock) { () throws(BerthError) in
                 let existing = all()
                 if let other = existing.first(where: { $0.name == container.name }) {
                     let taken = Set(existing.map(\.name))
                     guard let generateName,
-                          let free = ContainerNames.firstFree(id: container.id, isTaken: taken.contains, generate: generateName) else {
-                        throw .conflict("Conflict. The container name \"/\(container.name)\" is already in use by container \"\(other.id)\". You have to remove (or rename) that container to be able to reuse that name.")
+                        let free = ContainerNames.firstFree(id: container.id, isTaken: taken.contains, generate: generateName)
+                    else {
+                        throw .conflict(
+                            "Conflict. The container name \"/\(container.name)\" is already in use by container \"\(other.id)\". You have to remove (or rename) that container to be able to reuse that name."
+                        )
                     }
                     container.name = free
-                    try FileSystem.writeAtomically(staging + "/" + StoreLayout.containerRecord, text: container.json.pretty(indent: 2) + "\n")
+                    try FileSystem.writeAtomically(
+                        staging + "/" + StoreLayout.containerRecord, text: container.json.pretty(indent: 2) + "\n")
                 }
                 if rename(staging, layout.container(container.id)) != 0 {
                     throw .syscall("rename", "\(staging) to \(layout.container(container.id))", .current)

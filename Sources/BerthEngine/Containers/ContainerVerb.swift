@@ -31,18 +31,21 @@ extension Container {
         let paused = state.status == .paused
         switch verb {
         case .start:
-            return paused ? "cannot start a paused container, try unpause instead"
-                          : "cannot start container \(ref): it is dead: \(state.error)"
+            return paused
+                ? "cannot start a paused container, try unpause instead"
+                : "cannot start container \(ref): it is dead: \(state.error)"
         case .pause:
             return paused ? "Container \(id) is already paused" : "Container \(id) is not running"
         case .unpause:
             return "Container \(id) is not paused"
         case .exec:
-            return paused ? "Container \(ref) is paused, unpause the container before exec"
-                          : "Container \(id) is not running"
+            return paused
+                ? "Container \(ref) is paused, unpause the container before exec"
+                : "Container \(id) is not running"
         case .attach:
-            return paused ? "You cannot attach to a paused container, unpause it first"
-                          : "You cannot attach to a stopped container, start it first"
+            return paused
+                ? "You cannot attach to a paused container, unpause it first"
+                : "You cannot attach to a stopped container, start it first"
         case .top:
             return "Container \(id) is not running"
         case .kill:

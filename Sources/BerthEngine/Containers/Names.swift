@@ -42,8 +42,10 @@ public enum ContainerNames {
     /// and last its full ID (Docker's order). `isTaken` is asked under the
     /// containers lock, so the answer cannot go stale before the name is
     /// recorded. Nil only if even the IDs are taken (by names a user chose).
-    public static func firstFree(id: String, isTaken: (String) -> Bool,
-                                 generate: (Int) -> String = { generate(retry: $0) }) -> String? {
+    public static func firstFree(
+        id: String, isTaken: (String) -> Bool,
+        generate: (Int) -> String = { generate(retry: $0) }
+    ) -> String? {
         for retry in 0..<tries {
             let name = generate(retry)
             if !isTaken(name) { return name }
@@ -58,7 +60,8 @@ public enum ContainerNames {
     /// message, and the length limit above.
     public static func validate(_ name: String) throws(BerthError) {
         let chars = Array(name)
-        let ok = chars.count >= 2 && chars[0].isASCII && (chars[0].isLetter || chars[0].isNumber)
+        let ok =
+            chars.count >= 2 && chars[0].isASCII && (chars[0].isLetter || chars[0].isNumber)
             && chars.dropFirst().allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "_.-".contains($0)) }
         if !ok {
             let shown = chars.count > 80 ? String(chars.prefix(80)) + "…" : name
@@ -68,7 +71,9 @@ public enum ContainerNames {
         // on its network (peers' /etc/hosts), and a host name longer than 253
         // characters can never be resolved: refuse it here, not at lookup.
         if chars.count > maxLength {
-            throw .invalid("Invalid container name (\(String(chars.prefix(40)))…, \(chars.count) characters): a name may have at most \(maxLength) characters; pick a shorter --name")
+            throw .invalid(
+                "Invalid container name (\(String(chars.prefix(40)))…, \(chars.count) characters): a name may have at most \(maxLength) characters; pick a shorter --name"
+            )
         }
     }
 }

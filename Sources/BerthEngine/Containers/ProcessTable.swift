@@ -14,7 +14,7 @@ public enum ProcessTable {
         let fields = text[text.index(after: close)...].split(separator: " ")
         // fields[0] is field 3 (state), so field 22 is fields[19].
         guard fields.count > 19 else { return nil }
-        if fields[0] == "Z" { return nil }   // a zombie is dead for our purposes
+        if fields[0] == "Z" { return nil }  // a zombie is dead for our purposes
         return UInt64(fields[19])
     }
 

@@ -159,7 +159,8 @@ public final class HTTPBodyReader: ByteSource {
             let want = Int(min(Int64(buffer.count), left))
             let n = try connection.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[..<want]))
             if n == 0 {
-                throw BerthError("\(label): the connection closed with \(left) bytes of the body still to come; the download is truncated")
+                throw BerthError(
+                    "\(label): the connection closed with \(left) bytes of the body still to come; the download is truncated")
             }
             framing = .length(left - Int64(n))
             if left - Int64(n) == 0 { done = true; connection.close() }
@@ -176,7 +177,7 @@ public final class HTTPBodyReader: ByteSource {
                     throw BerthError("\(label): bad chunk size \"\(line)\" in a chunked response")
                 }
                 if size == 0 {
-                    while try !connection.readLine().isEmpty {}   // trailers
+                    while try !connection.readLine().isEmpty {}  // trailers
                     done = true
                     connection.close()
                     return 0
@@ -209,7 +210,9 @@ final class HTTPConnection {
         let status = getaddrinfo(url.host, url.port, &hints, &list)
         guard status == 0, let first = list else {
             let text = String(cString: gai_strerror(status))
-            throw .unavailable("cannot reach registry \(url.authority): lookup \(url.host): \(text); check the name (Berth reaches only what this machine can resolve)")
+            throw .unavailable(
+                "cannot reach registry \(url.authority): lookup \(url.host): \(text); check the name (Berth reaches only what this machine can resolve)"
+            )
         }
         defer { freeaddrinfo(list) }
         var lastError = Errno(ECONNREFUSED)
@@ -230,7 +233,8 @@ final class HTTPConnection {
             cursor = ai.pointee.ai_next
         }
         guard fd >= 0 else {
-            throw .unavailable("cannot reach registry \(url.authority): connect: \(lastError); check that the registry runs and its address")
+            throw .unavailable(
+                "cannot reach registry \(url.authority): connect: \(lastError); check that the registry runs and its address")
         }
     }
 
@@ -288,7 +292,8 @@ final class HTTPConnection {
                         if errno == EINTR { continue }
                         let e = Errno.current
                         let timedOut = e.rawValue == EAGAIN || e.rawValue == EWOULDBLOCK
-                        throw BerthError("read from registry \(label): \(timedOut ? "timed out" : "\(e)"); the download is incomplete")
+                        throw BerthError(
+                            "read from registry \(label): \(timedOut ? "timed out" : "\(e)"); the download is incomplete")
                     }
                     return n
                 }
@@ -306,7 +311,9 @@ final class HTTPConnection {
         var line: [UInt8] = []
         while true {
             if offset == buffer.count {
-                guard try fill() else { throw BerthError("read from registry \(label): the connection closed in the middle of a response") }
+                guard try fill() else {
+                    throw BerthError("read from registry \(label): the connection closed in the middle of a response")
+                }
             }
             let byte = buffer[offset]
             offset += 1
@@ -326,16 +333,20 @@ final class HTTPConnection {
 public enum HTTPClient {
     /// Sends a request and returns the response with its headers read and
     /// its body ready to stream. Redirects are followed for GET and HEAD.
-    public static func send(_ method: String, _ url: HTTPURL, headers: [(String, String)] = [], body: HTTPBody = .none,
-                            followRedirects: Bool = true, timeoutSeconds: Int = 60,
-                            progress: (@Sendable (Int64) -> Void)? = nil) throws(BerthError) -> HTTPResponse {
+    public static func send(
+        _ method: String, _ url: HTTPURL, headers: [(String, String)] = [], body: HTTPBody = .none,
+        followRedirects: Bool = true, timeoutSeconds: Int = 60,
+        progress: (@Sendable (Int64) -> Void)? = nil
+    ) throws(BerthError) -> HTTPResponse {
         var url = url
         var headers = headers
         for _ in 0..<6 {
-            let response = try sendOnce(method, url, headers: headers, body: body, timeoutSeconds: timeoutSeconds,
-                                         progress: progress)
+            let response = try sendOnce(
+                method, url, headers: headers, body: body, timeoutSeconds: timeoutSeconds,
+                progress: progress)
             guard followRedirects, method == "GET" || method == "HEAD", [301, 302, 303, 307, 308].contains(response.status),
-                  let location = response.header("Location") else { return response }
+                let location = response.header("Location")
+            else { return response }
             response.close()
             let next = url.resolving(location)
             // Credentials go only to the server they were meant for (blob
@@ -346,14 +357,19 @@ public enum HTTPClient {
         throw BerthError("\(method) \(url): too many redirects")
     }
 
-    private static func sendOnce(_ method: String, _ url: HTTPURL, headers: [(String, String)], body: HTTPBody,
-                                 timeoutSeconds: Int, progress: (@Sendable (Int64) -> Void)?) throws(BerthError) -> HTTPResponse {
+    private static func sendOnce(
+        _ method: String, _ url: HTTPURL, headers: [(String, String)], body: HTTPBody,
+        timeoutSeconds: Int, progress: (@Sendable (Int64) -> Void)?
+    ) throws(BerthError) -> HTTPResponse {
         guard url.scheme == "http" else {
-            throw .unavailable("cannot reach \(url.authority) over HTTPS: Berth's registry client speaks plain HTTP only; "
-                + "use a registry or mirror on plain HTTP and list it under \"registries\" \"insecure\" (or \"mirrors\") in the store's config.json")
+            throw .unavailable(
+                "cannot reach \(url.authority) over HTTPS: Berth's registry client speaks plain HTTP only; "
+                    + "use a registry or mirror on plain HTTP and list it under \"registries\" \"insecure\" (or \"mirrors\") in the store's config.json"
+            )
         }
         let connection = try HTTPConnection(url: url, timeoutSeconds: timeoutSeconds)
-        var head = "\(method) \(url.target) HTTP/1.1\r\nHost: \(url.authority)\r\nUser-Agent: berth/\(berthVersion)\r\nConnection: close\r\n"
+        var head =
+            "\(method) \(url.target) HTTP/1.1\r\nHost: \(url.authority)\r\nUser-Agent: berth/\(berthVersion)\r\nConnection: close\r\n"
         for (name, value) in headers { head += "\(name): \(value)\r\n" }
         switch body {
         case .none:

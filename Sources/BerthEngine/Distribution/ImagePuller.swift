@@ -110,7 +110,8 @@ public struct ImagePuller: Sendable {
         }
         let imageID = Digest.sha256(bytes)
         let tags = ref.localTag.map { [$0] } ?? []
-        let upToDate = fetched == 0 && FileSystem.exists(store.layout.image(imageID))
+        let upToDate =
+            fetched == 0 && FileSystem.exists(store.layout.image(imageID))
             && tags.allSatisfy { tag in store.repositories().contains { $0.0 == tag && $0.1 == imageID } }
         let loader = ImageLoader(store: store)
         try FileLock.withLock(store.layout.imageLock) { () throws(BerthError) in
@@ -133,8 +134,9 @@ public struct ImagePuller: Sendable {
         var refusals: [BerthError] = []
         var failures: [BerthError] = []
         for endpoint in settings.pullEndpoints(for: ref.domain) {
-            let client = RegistryClient(endpoint: endpoint, repository: ref.path,
-                                        credentials: auths.credentials(for: endpoint.name), actions: "pull")
+            let client = RegistryClient(
+                endpoint: endpoint, repository: ref.path,
+                credentials: auths.credentials(for: endpoint.name), actions: "pull")
             do throws(BerthError) {
                 switch try fetchManifest(client, ref.reference, shown: ref) {
                 case .found(let manifest): return (client, manifest)
@@ -148,8 +150,10 @@ public struct ImagePuller: Sendable {
     }
 
     /// The image config the manifest names, checked against its digest, and its diff IDs.
-    private func fetchConfig(_ client: RegistryClient, _ manifest: Fetched,
-                             ref: RemoteReference) throws(BerthError) -> ([UInt8], JSON, [String]) {
+    private func fetchConfig(
+        _ client: RegistryClient, _ manifest: Fetched,
+        ref: RemoteReference
+    ) throws(BerthError) -> ([UInt8], JSON, [String]) {
         guard let configDigest = manifest.json["config"]?["digest"]?.stringValue, Digest.isDigest(configDigest) else {
             throw .integrity("the manifest of \(ref) (\(manifest.digest)) has no config digest; it is not an image manifest")
         }
@@ -166,20 +170,26 @@ public struct ImagePuller: Sendable {
     private func layerPlan(_ manifest: Fetched, diffIDs: [String], ref: RemoteReference) throws(BerthError) -> [Layer] {
         let descriptors = manifest.json["layers"]?.arrayValue ?? []
         guard diffIDs.count == descriptors.count, diffIDs.allSatisfy(Digest.isDigest) else {
-            throw .integrity("the image config of \(ref) lists \(diffIDs.count) layers but its manifest \(descriptors.count); refusing an inconsistent image")
+            throw .integrity(
+                "the image config of \(ref) lists \(diffIDs.count) layers but its manifest \(descriptors.count); refusing an inconsistent image"
+            )
         }
         var layers: [Layer] = []
         for (i, d) in descriptors.enumerated() {
             guard let digest = d["digest"]?.stringValue, Digest.isDigest(digest),
-                  digest.dropFirst(7).allSatisfy({ !$0.isUppercase }) else {
+                digest.dropFirst(7).allSatisfy({ !$0.isUppercase })
+            else {
                 throw .integrity("the manifest of \(ref) has no valid digest for layers[\(i)]")
             }
             let media = d["mediaType"]?.stringValue ?? ""
             if media.contains("zstd") {
-                throw .unavailable("layer \(digest) of \(ref) is zstd-compressed (\(media)); Berth reads only gzip and plain tar layers")
+                throw .unavailable(
+                    "layer \(digest) of \(ref) is zstd-compressed (\(media)); Berth reads only gzip and plain tar layers")
             }
-            layers.append(Layer(digest: digest, size: d["size"]?.int64Value, diffID: diffIDs[i],
-                                stored: store.findLayer(matching: diffIDs[i])))
+            layers.append(
+                Layer(
+                    digest: digest, size: d["size"]?.int64Value, diffID: diffIDs[i],
+                    stored: store.findLayer(matching: diffIDs[i])))
         }
         return layers
     }
@@ -187,8 +197,10 @@ public struct ImagePuller: Sendable {
     /// Downloads each missing blob once, `concurrency` at a time, into
     /// `staging`; the first failure (by layer order) stops the rest and is
     /// thrown. Returns how many blobs were fetched.
-    private func download(_ layers: [Layer], from client: RegistryClient, into staging: String,
-                          report: @escaping @Sendable (TransferEvent) -> Void) throws(BerthError) -> Int {
+    private func download(
+        _ layers: [Layer], from client: RegistryClient, into staging: String,
+        report: @escaping @Sendable (TransferEvent) -> Void
+    ) throws(BerthError) -> Int {
         var toFetch: [Layer] = []
         for layer in layers {
             let id = Self.shortID(layer.digest)
@@ -210,9 +222,10 @@ public struct ImagePuller: Sendable {
             let id = Self.shortID(layer.digest)
             if !failed.withLock({ $0.isEmpty }) { return }
             do throws(BerthError) {
-                try client.downloadBlob(layer.digest, size: layer.size, to: staging + "/" + Digest.hex(layer.digest),
-                                        progress: { report(.layer(id: id, status: "Downloading", current: $0, total: layer.size)) },
-                                        shouldStop: { !failed.withLock { $0.isEmpty } })
+                try client.downloadBlob(
+                    layer.digest, size: layer.size, to: staging + "/" + Digest.hex(layer.digest),
+                    progress: { report(.layer(id: id, status: "Downloading", current: $0, total: layer.size)) },
+                    shouldStop: { !failed.withLock { $0.isEmpty } })
                 report(.layer(id: id, status: "Verifying Checksum"))
                 report(.layer(id: id, status: "Download complete"))
             } catch {
@@ -225,9 +238,12 @@ public struct ImagePuller: Sendable {
 
     /// Extracts the downloaded layers in order (the stored ones are reused),
     /// each checked against its diff ID; returns them and the canonical IDs.
-    private func extract(_ layers: [Layer], from staging: String, ref: RemoteReference,
-                         report: @escaping @Sendable (TransferEvent) -> Void) throws(BerthError)
-        -> ([String: ImageLoader.PreparedLayer], [String]) {
+    private func extract(
+        _ layers: [Layer], from staging: String, ref: RemoteReference,
+        report: @escaping @Sendable (TransferEvent) -> Void
+    ) throws(BerthError)
+        -> ([String: ImageLoader.PreparedLayer], [String])
+    {
         var prepared: [String: ImageLoader.PreparedLayer] = [:]
         var canonical: [String] = []
         for (i, layer) in layers.enumerated() {
@@ -245,12 +261,16 @@ public struct ImagePuller: Sendable {
             report(.layer(id: id, status: "Extracting", current: 0, total: total))
             let label = "layer \(layer.digest) of \(ref)"
             let isGzip = try file.peek(2) == [0x1f, 0x8b]
-            _ = try ArchiveInput.decompressing(file, name: label)   // refuses xz, zstd, bzip2 with the fix
+            _ = try ArchiveInput.decompressing(file, name: label)  // refuses xz, zstd, bzip2 with the fix
             let counting = CountingSource(file) { report(.layer(id: id, status: "Extracting", current: $0, total: total)) }
             let source: any ByteSource = isGzip ? try GzipDecompressor(counting, name: label) : counting
-            let made = try ImageLoader.stageLayer(from: source, label: label, into: staging + "/layer-\(i)",
-                                                  expecting: layer.diffID) { got in
-                .integrity("layer \(layer.digest) of \(ref) unpacks to \(got), not to the config's diff_ids[\(i)] \(layer.diffID); refusing a corrupt or altered image")
+            let made = try ImageLoader.stageLayer(
+                from: source, label: label, into: staging + "/layer-\(i)",
+                expecting: layer.diffID
+            ) { got in
+                .integrity(
+                    "layer \(layer.digest) of \(ref) unpacks to \(got), not to the config's diff_ids[\(i)] \(layer.diffID); refusing a corrupt or altered image"
+                )
             }
             prepared[layer.diffID] = made
             canonical.append(made.diffID)
@@ -264,8 +284,11 @@ public struct ImagePuller: Sendable {
 
     /// GET a manifest; `.refused` when the registry answered but has no such
     /// manifest or will not show it, so the next mirror can be tried.
-    private func fetchManifest(_ client: RegistryClient, _ reference: String, shown: RemoteReference) throws(BerthError) -> Outcome {
-        let response = try client.send("GET", client.url("manifests/\(reference)"), headers: [("Accept", RegistryMediaType.accept)])
+    private func fetchManifest(_ client: RegistryClient, _ reference: String, shown: RemoteReference) throws(BerthError)
+        -> Outcome
+    {
+        let response = try client.send(
+            "GET", client.url("manifests/\(reference)"), headers: [("Accept", RegistryMediaType.accept)])
         defer { response.close() }
         switch response.status {
         case 200: break
@@ -274,7 +297,8 @@ public struct ImagePuller: Sendable {
             return .refused(client.unauthorized(text))
         case 404:
             let text = RegistryClient.errorText(try? response.readBody()) ?? "manifest unknown"
-            let name = reference.hasPrefix("sha256:") ? "\(shown.familiarName)@\(reference)" : "\(shown.familiarName):\(reference)"
+            let name =
+                reference.hasPrefix("sha256:") ? "\(shown.familiarName)@\(reference)" : "\(shown.familiarName):\(reference)"
             return .refused(.notFound("manifest for \(name) not found: \(text)"))
         default:
             return .refused(client.failure("manifest \(reference) of \(shown.path)", response))
@@ -282,10 +306,13 @@ public struct ImagePuller: Sendable {
         let bytes = try response.readBody(limit: 4 << 20)
         let digest = Digest.sha256(bytes)
         if reference.hasPrefix("sha256:"), digest != reference {
-            throw .integrity("manifest \(reference) from \(client.endpoint.name) hashes to \(digest); refusing a corrupt or altered manifest")
+            throw .integrity(
+                "manifest \(reference) from \(client.endpoint.name) hashes to \(digest); refusing a corrupt or altered manifest")
         }
         if let claimed = response.header("Docker-Content-Digest"), Digest.isDigest(claimed), claimed != digest {
-            throw .integrity("manifest \(reference) from \(client.endpoint.name) hashes to \(digest), not to the \(claimed) the registry claims; refusing it")
+            throw .integrity(
+                "manifest \(reference) from \(client.endpoint.name) hashes to \(digest), not to the \(claimed) the registry claims; refusing it"
+            )
         }
         let json: JSON
         do { json = try JSONParser.parse(bytes) } catch {
@@ -293,7 +320,9 @@ public struct ImagePuller: Sendable {
         }
         let contentType = response.header("Content-Type")?.split(separator: ";").first.map { String($0).trimmingSpaces } ?? ""
         let mediaType = json["mediaType"]?.stringValue ?? contentType
-        if json["schemaVersion"]?.intValue == 1 || mediaType.contains("prettyjws") || mediaType.hasSuffix("manifest.v1+json") && !mediaType.contains("vnd.oci") {
+        if json["schemaVersion"]?.intValue == 1 || mediaType.contains("prettyjws")
+            || mediaType.hasSuffix("manifest.v1+json") && !mediaType.contains("vnd.oci")
+        {
             throw BerthError("\(shown) is a Docker schema 1 image, which Berth does not read; push it again with a current tool")
         }
         return .found(Fetched(bytes: bytes, json: json, mediaType: mediaType, digest: digest))
@@ -302,7 +331,8 @@ public struct ImagePuller: Sendable {
     /// The image manifest for this platform: `fetched` itself, or the
     /// matching entry of an index.
     private func pickPlatform(_ client: RegistryClient, _ fetched: Fetched, ref: RemoteReference) throws(BerthError) -> Fetched {
-        let isIndex = fetched.mediaType == RegistryMediaType.ociIndex || fetched.mediaType == RegistryMediaType.dockerList
+        let isIndex =
+            fetched.mediaType == RegistryMediaType.ociIndex || fetched.mediaType == RegistryMediaType.dockerList
             || (fetched.json["manifests"] != nil && fetched.json["layers"] == nil)
         guard isIndex else { return fetched }
         let entries = fetched.json["manifests"]?.arrayValue ?? []
@@ -314,9 +344,12 @@ public struct ImagePuller: Sendable {
         guard let entry = matching.first, let digest = entry["digest"]?.stringValue, Digest.isDigest(digest) else {
             let listed = entries.compactMap { e -> String? in
                 guard let p = e["platform"] else { return nil }
-                return "\(p["os"]?.stringValue ?? "?")/\(p["architecture"]?.stringValue ?? "?")" + (p["variant"]?.stringValue.map { "/" + $0 } ?? "")
+                return "\(p["os"]?.stringValue ?? "?")/\(p["architecture"]?.stringValue ?? "?")"
+                    + (p["variant"]?.stringValue.map { "/" + $0 } ?? "")
             }
-            throw .notFound("no matching manifest for \(platform) in the manifest list entries of \(ref) (it has \(listed.joined(separator: ", "))); choose one with --platform")
+            throw .notFound(
+                "no matching manifest for \(platform) in the manifest list entries of \(ref) (it has \(listed.joined(separator: ", "))); choose one with --platform"
+            )
         }
         switch try fetchManifest(client, digest, shown: ref) {
         case .found(let child):

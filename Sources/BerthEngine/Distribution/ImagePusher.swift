@@ -34,8 +34,10 @@ public struct ImagePusher: Sendable {
 
     /// Pushes the image `name` to `ref` (a tag): each layer as a gzip blob the
     /// registry does not have yet, the config, then the manifest.
-    public func push(_ name: String, to ref: RemoteReference,
-                     report: @escaping @Sendable (TransferEvent) -> Void) throws(BerthError) -> Result {
+    public func push(
+        _ name: String, to ref: RemoteReference,
+        report: @escaping @Sendable (TransferEvent) -> Void
+    ) throws(BerthError) -> Result {
         guard let tag = ref.tag, ref.digest == nil else {
             throw .invalid("push \(ref): a digest cannot be pushed to; give a tag (REPOSITORY[:TAG])")
         }
@@ -44,13 +46,15 @@ public struct ImagePusher: Sendable {
             throw .notFound("An image does not exist locally with the tag: \(ref.familiarName)")
         }
         let endpoint = settings.pushEndpoint(for: ref.domain)
-        let client = RegistryClient(endpoint: endpoint, repository: ref.path,
-                                    credentials: auths.credentials(for: endpoint.name), actions: "pull,push")
+        let client = RegistryClient(
+            endpoint: endpoint, repository: ref.path,
+            credentials: auths.credentials(for: endpoint.name), actions: "pull,push")
         report(.line("The push refers to repository [\(ref.fullName)]"))
         for diffID in image.diffIDs.reversed() { report(.layer(id: ImagePuller.shortID(diffID), status: "Preparing")) }
         let staging = try store.layout.makeStaging("push")
         defer { try? FileSystem.removeTree(staging) }
-        let (configBytes, blobs) = try FileLock.withLock(store.layout.imageLock) { () throws(BerthError) -> ([UInt8], [String: Blob]) in
+        let (configBytes, blobs) = try FileLock.withLock(store.layout.imageLock) {
+            () throws(BerthError) -> ([UInt8], [String: Blob]) in
             (try FileSystem.read(store.layout.image(image.id)), try compress(image, name: name, into: staging))
         }
         try upload(image.diffIDs.reversed().map { ($0, blobs[$0]!) }, with: client, report: report)
@@ -83,8 +87,10 @@ public struct ImagePusher: Sendable {
             try CanonicalLayer.write(dir.path, into: tar)
             try gzip.finish()
             guard tar.digest == dir.digest else {
-                throw .integrity("push: layer \(dir.digest) of \(name) was changed after it was stored (its files now hash to \(tar.digest)); "
-                    + "refusing to push an image that does not match its config. Remove it with 'berth rmi' and pull or load it again")
+                throw .integrity(
+                    "push: layer \(dir.digest) of \(name) was changed after it was stored (its files now hash to \(tar.digest)); "
+                        + "refusing to push an image that does not match its config. Remove it with 'berth rmi' and pull or load it again"
+                )
             }
             made[dir.digest] = Blob(digest: compressed.digest, size: compressed.byteCount, path: path)
         }
@@ -92,8 +98,10 @@ public struct ImagePusher: Sendable {
     }
 
     /// Uploads the blobs the registry does not have, with Docker's progress lines.
-    private func upload(_ blobs: [(diffID: String, blob: Blob)], with client: RegistryClient,
-                        report: @escaping @Sendable (TransferEvent) -> Void) throws(BerthError) {
+    private func upload(
+        _ blobs: [(diffID: String, blob: Blob)], with client: RegistryClient,
+        report: @escaping @Sendable (TransferEvent) -> Void
+    ) throws(BerthError) {
         for (diffID, blob) in blobs {
             let id = ImagePuller.shortID(diffID)
             if try client.hasBlob(blob.digest) {
@@ -112,22 +120,33 @@ public struct ImagePusher: Sendable {
     /// A Docker schema 2 manifest for the config and layers.
     static func manifest(config: [UInt8], id: String, layers: [Blob]) -> [UInt8] {
         let layerDescriptors: [JSON] = layers.map { blob in
-            .object([("mediaType", .string(RegistryMediaType.dockerLayerGzip)), ("size", .int(blob.size)),
-                     ("digest", .string(blob.digest))])
+            .object([
+                ("mediaType", .string(RegistryMediaType.dockerLayerGzip)), ("size", .int(blob.size)),
+                ("digest", .string(blob.digest)),
+            ])
         }
-        return Array(JSON.object([
-            ("schemaVersion", .int(2)),
-            ("mediaType", .string(RegistryMediaType.dockerManifest)),
-            ("config", .object([("mediaType", .string(RegistryMediaType.dockerConfig)), ("size", .int(config.count)),
-                                ("digest", .string(id))])),
-            ("layers", .array(layerDescriptors)),
-        ]).pretty(indent: 3).utf8)
+        return Array(
+            JSON.object([
+                ("schemaVersion", .int(2)),
+                ("mediaType", .string(RegistryMediaType.dockerManifest)),
+                (
+                    "config",
+                    .object([
+                        ("mediaType", .string(RegistryMediaType.dockerConfig)), ("size", .int(config.count)),
+                        ("digest", .string(id)),
+                    ])
+                ),
+                ("layers", .array(layerDescriptors)),
+            ]).pretty(indent: 3).utf8)
     }
 
-    private func putManifest(_ manifest: [UInt8], tag: String, with client: RegistryClient,
-                             ref: RemoteReference) throws(BerthError) {
-        let put = try client.send("PUT", client.url("manifests/\(tag)"),
-                                  headers: [("Content-Type", RegistryMediaType.dockerManifest)], body: .bytes(manifest))
+    private func putManifest(
+        _ manifest: [UInt8], tag: String, with client: RegistryClient,
+        ref: RemoteReference
+    ) throws(BerthError) {
+        let put = try client.send(
+            "PUT", client.url("manifests/\(tag)"),
+            headers: [("Content-Type", RegistryMediaType.dockerManifest)], body: .bytes(manifest))
         defer { put.close() }
         if put.status == 401 || put.status == 403 {
             throw client.unauthorized(RegistryClient.errorText(try? put.readBody()) ?? "authentication required")

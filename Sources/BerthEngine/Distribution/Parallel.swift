@@ -24,7 +24,9 @@ enum Parallel {
         let next = Mutex(0)
         let worker: @Sendable () -> Void = {
             while true {
-                let i = next.withLock { (n: inout Int) -> Int in defer { n += 1 }; return n }
+                let i = next.withLock { (n: inout Int) -> Int in
+                    defer { n += 1 }; return n
+                }
                 if i >= count { return }
                 body(i)
             }
@@ -33,18 +35,20 @@ enum Parallel {
         for _ in 0..<min(width, count) {
             let job = Unmanaged.passRetained(Job(worker)).toOpaque()
             var thread = pthread_t()
-            let status = pthread_create(&thread, nil, { raw in
-                let job = Unmanaged<Job>.fromOpaque(raw!).takeRetainedValue()
-                job.body()
-                return nil
-            }, job)
+            let status = pthread_create(
+                &thread, nil,
+                { raw in
+                    let job = Unmanaged<Job>.fromOpaque(raw!).takeRetainedValue()
+                    job.body()
+                    return nil
+                }, job)
             if status == 0 {
                 threads.append(thread)
             } else {
                 Unmanaged<Job>.fromOpaque(job).release()
             }
         }
-        if threads.isEmpty { worker() }   // no thread could start: do it all here
+        if threads.isEmpty { worker() }  // no thread could start: do it all here
         for thread in threads { pthread_join(thread, nil) }
     }
 }

@@ -39,8 +39,10 @@ public final class RegistryClient: Sendable {
 
     /// Sends a request, answering one 401 challenge (Bearer or Basic) by
     /// authenticating and sending it again.
-    public func send(_ method: String, _ url: HTTPURL, headers: [(String, String)] = [], body: HTTPBody = .none,
-                     progress: (@Sendable (Int64) -> Void)? = nil) throws(BerthError) -> HTTPResponse {
+    public func send(
+        _ method: String, _ url: HTTPURL, headers: [(String, String)] = [], body: HTTPBody = .none,
+        progress: (@Sendable (Int64) -> Void)? = nil
+    ) throws(BerthError) -> HTTPResponse {
         var first = true
         while true {
             var all = headers
@@ -105,7 +107,8 @@ public final class RegistryClient: Sendable {
     public func unauthorized(_ detail: String) -> BerthError {
         let login = endpoint.name == "docker.io" ? "berth login" : "berth login \(endpoint.name)"
         let who = credentials == nil ? "no login is stored for it" : "the stored login for it was refused"
-        return .permission("registry \(endpoint.name) refused access to \(repository) (unauthorized: \(detail)); \(who): run '\(login)'")
+        return .permission(
+            "registry \(endpoint.name) refused access to \(repository) (unauthorized: \(detail)); \(who): run '\(login)'")
     }
 
     /// `Bearer realm="…",service="…"` → ("Bearer", [realm: …, service: …]).
@@ -179,7 +182,9 @@ public final class RegistryClient: Sendable {
         let bytes = try response.readBody(limit: 64 << 20)
         let got = Digest.sha256(bytes)
         guard got == digest else {
-            throw .integrity("blob \(digest) from \(endpoint.name) hashes to \(got), not to its digest; the registry's copy is corrupt or was changed in transit; nothing was stored")
+            throw .integrity(
+                "blob \(digest) from \(endpoint.name) hashes to \(got), not to its digest; the registry's copy is corrupt or was changed in transit; nothing was stored"
+            )
         }
         return bytes
     }
@@ -188,8 +193,10 @@ public final class RegistryClient: Sendable {
     /// dropped connection (up to `attempts` tries), then checks its length
     /// and digest. `shouldStop` is polled between reads. On any failure the
     /// file is removed.
-    public func downloadBlob(_ digest: String, size: Int64?, to path: String, attempts: Int = 3,
-                             progress: (Int64) -> Void, shouldStop: () -> Bool) throws(BerthError) {
+    public func downloadBlob(
+        _ digest: String, size: Int64?, to path: String, attempts: Int = 3,
+        progress: (Int64) -> Void, shouldStop: () -> Bool
+    ) throws(BerthError) {
         do throws(BerthError) {
             var attempt = 0
             while true {
@@ -205,10 +212,14 @@ public final class RegistryClient: Sendable {
             let hashing = HashingSource(try FileSource(path: path))
             try hashing.drainToEnd()
             if let size, hashing.byteCount != size {
-                throw .integrity("blob \(digest) from \(endpoint.name) is \(hashing.byteCount) bytes, not the \(size) its manifest says; the download is truncated or the registry's copy is corrupt; nothing was stored")
+                throw .integrity(
+                    "blob \(digest) from \(endpoint.name) is \(hashing.byteCount) bytes, not the \(size) its manifest says; the download is truncated or the registry's copy is corrupt; nothing was stored"
+                )
             }
             guard hashing.digest == digest else {
-                throw .integrity("blob \(digest) from \(endpoint.name) hashes to \(hashing.digest), not to its digest; the registry's copy is corrupt or was changed in transit; nothing was stored")
+                throw .integrity(
+                    "blob \(digest) from \(endpoint.name) hashes to \(hashing.digest), not to its digest; the registry's copy is corrupt or was changed in transit; nothing was stored"
+                )
             }
         } catch {
             unlink(path)
@@ -216,8 +227,10 @@ public final class RegistryClient: Sendable {
         }
     }
 
-    private func downloadOnce(_ digest: String, size: Int64?, to path: String, progress: (Int64) -> Void,
-                              shouldStop: () -> Bool) throws(BerthError) {
+    private func downloadOnce(
+        _ digest: String, size: Int64?, to path: String, progress: (Int64) -> Void,
+        shouldStop: () -> Bool
+    ) throws(BerthError) {
         var have: Int64 = 0
         var st = stat()
         if stat(path, &st) == 0 { have = Int64(st.st_size) }
@@ -251,7 +264,8 @@ public final class RegistryClient: Sendable {
             }
             written += Int64(n)
             if let size, written > size {
-                throw .integrity("blob \(digest) from \(endpoint.name) is longer than the \(size) bytes its manifest says; nothing was stored")
+                throw .integrity(
+                    "blob \(digest) from \(endpoint.name) is longer than the \(size) bytes its manifest says; nothing was stored")
             }
             progress(written)
         }
@@ -266,8 +280,10 @@ public final class RegistryClient: Sendable {
     }
 
     /// Uploads a file as a blob: POST to start, PUT with the digest (monolithic).
-    public func uploadBlob(_ digest: String, path: String, size: Int64,
-                           progress: (@Sendable (Int64) -> Void)? = nil) throws(BerthError) {
+    public func uploadBlob(
+        _ digest: String, path: String, size: Int64,
+        progress: (@Sendable (Int64) -> Void)? = nil
+    ) throws(BerthError) {
         let start = try send("POST", url("blobs/uploads/"))
         if start.status == 401 || start.status == 403 {
             let text = Self.errorText(try? start.readBody()) ?? "authentication required"
@@ -280,8 +296,9 @@ public final class RegistryClient: Sendable {
         start.close()
         var target = endpoint.url("").resolving(location)
         target.target += (target.target.contains("?") ? "&" : "?") + "digest=" + HTTPURL.encode(digest)
-        let put = try send("PUT", target, headers: [("Content-Type", "application/octet-stream")],
-                           body: .file(path: path, size: size), progress: progress)
+        let put = try send(
+            "PUT", target, headers: [("Content-Type", "application/octet-stream")],
+            body: .file(path: path, size: size), progress: progress)
         defer { put.close() }
         guard put.status == 201 || put.status == 204 else { throw failure("uploading blob \(digest) to \(repository)", put) }
     }

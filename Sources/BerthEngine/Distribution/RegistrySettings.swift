@@ -66,8 +66,9 @@ public struct RegistrySettings: Sendable, Equatable {
     /// The registry itself.
     public func pushEndpoint(for domain: String) -> RegistryEndpoint {
         let host = Self.apiHost(of: domain)
-        return RegistryEndpoint(base: HTTPURL(scheme: scheme(for: host), authority: host, target: ""),
-                                name: domain, isMirror: false)
+        return RegistryEndpoint(
+            base: HTTPURL(scheme: scheme(for: host), authority: host, target: ""),
+            name: domain, isMirror: false)
     }
 }
 
@@ -116,13 +117,16 @@ public struct AuthStore: Sendable {
 
     /// Every stored login.
     public func all() -> [String: Credentials] {
-        guard let json = try? JSONParser.parse(FileSystem.read(path)), case .object(let auths)? = json["auths"] else { return [:] }
+        guard let json = try? JSONParser.parse(FileSystem.read(path)), case .object(let auths)? = json["auths"] else {
+            return [:]
+        }
         var out: [String: Credentials] = [:]
         for (server, entry) in auths {
             guard let encoded = entry["auth"]?.stringValue, let bytes = Base64.decode(encoded) else { continue }
             let text = String(decoding: bytes, as: UTF8.self)
             guard let colon = text.firstIndex(of: ":") else { continue }
-            out[Self.key(server)] = Credentials(username: String(text[..<colon]), password: String(text[text.index(after: colon)...]))
+            out[Self.key(server)] = Credentials(
+                username: String(text[..<colon]), password: String(text[text.index(after: colon)...]))
         }
         return out
     }

@@ -30,7 +30,8 @@ public struct Event: Sendable {
 
     init?(json: JSON) {
         guard let action = json["Action"]?.stringValue, let id = json["id"]?.stringValue,
-              let nanos = json["timeNano"]?.int64Value else { return nil }
+            let nanos = json["timeNano"]?.int64Value
+        else { return nil }
         self.action = action
         self.id = id
         self.time = Timestamp(seconds: nanos / 1_000_000_000, nanoseconds: nanos % 1_000_000_000)
@@ -59,8 +60,9 @@ public struct EventLog: Sendable {
     /// Appends an event about a container; failures are ignored (an event
     /// log must never make a lifecycle operation fail).
     public func record(_ action: String, _ c: Container, _ extra: [(String, String)] = []) {
-        let event = Event(action: action, id: c.id,
-                          attributes: [("image", c.imageName), ("name", c.name)] + extra)
+        let event = Event(
+            action: action, id: c.id,
+            attributes: [("image", c.imageName), ("name", c.name)] + extra)
         let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
         guard fd >= 0 else { return }
         defer { close(fd) }

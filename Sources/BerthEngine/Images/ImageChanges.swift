@@ -16,8 +16,10 @@ public enum ImageChanges {
         return config
     }
 
-    private static func applyOne(_ keyword: String, _ rest: String, _ change: String,
-                                 _ config: JSON) throws(BerthError) -> JSON {
+    private static func applyOne(
+        _ keyword: String, _ rest: String, _ change: String,
+        _ config: JSON
+    ) throws(BerthError) -> JSON {
         switch keyword {
         case "CMD": return config.setting("Cmd", .strings(try commandForm(rest, change)))
         case "ENTRYPOINT": return config.setting("Entrypoint", .strings(try commandForm(rest, change)))
@@ -38,13 +40,16 @@ public enum ImageChanges {
         case "VOLUME":
             var volumes = config["Volumes"] ?? .object([])
             // JSON form (`VOLUME ["/a", "/b"]`) or paths separated by spaces (`VOLUME /data /logs`).
-            let paths = rest.hasPrefix("[") ? try commandForm(rest, change) : rest.split(whereSeparator: \.isWhitespace).map(String.init)
+            let paths =
+                rest.hasPrefix("[") ? try commandForm(rest, change) : rest.split(whereSeparator: \.isWhitespace).map(String.init)
             for path in paths where !path.isEmpty {
                 volumes = volumes.setting(path, .object([]))
             }
             return config.setting("Volumes", volumes)
         default:
-            throw BerthError("dockerfile parse error: unknown or unsupported instruction \"\(keyword)\" in --change \"\(change)\"; supported: \(supported.joined(separator: ", "))")
+            throw BerthError(
+                "dockerfile parse error: unknown or unsupported instruction \"\(keyword)\" in --change \"\(change)\"; supported: \(supported.joined(separator: ", "))"
+            )
         }
     }
 
@@ -52,8 +57,11 @@ public enum ImageChanges {
     static func commandForm(_ text: String, _ change: String) throws(BerthError) -> [String] {
         guard text.hasPrefix("[") else { return ["/bin/sh", "-c", text] }
         guard let items = (try? JSONParser.parse(text))?.arrayValue,
-              items.allSatisfy({ $0.stringValue != nil }) else {
-            throw BerthError("dockerfile parse error: \"\(change)\" is not a JSON array of strings; write it as CMD [\"sh\", \"-c\", \"...\"] or in shell form")
+            items.allSatisfy({ $0.stringValue != nil })
+        else {
+            throw BerthError(
+                "dockerfile parse error: \"\(change)\" is not a JSON array of strings; write it as CMD [\"sh\", \"-c\", \"...\"] or in shell form"
+            )
         }
         return items.compactMap(\.stringValue)
     }

@@ -41,8 +41,9 @@ public struct ImageCommitter {
             let config = try newConfig(parent, c, o, diffID: diffID)
             let store = lifecycle.images
             return try FileLock.withLock(lifecycle.layout.imageLock) { () throws(BerthError) -> String in
-                try store.commitLayer(staging: staging, diffID: diffID,
-                                      size: FileSystem.contentSize(staging + "/diff"))
+                try store.commitLayer(
+                    staging: staging, diffID: diffID,
+                    size: FileSystem.contentSize(staging + "/diff"))
                 let id = try store.addImage(config: config)
                 if let tag = o.tag { try store.setTag(tag, to: id) }
                 return id
@@ -117,8 +118,12 @@ public struct ImageCommitter {
         config = config.setting("created", .string(now))
         config = config.setting("config", run)
         config = config.setting("history", .array(history))
-        config = config.setting("rootfs", .object([("type", .string("layers")),
-                                                   ("diff_ids", .strings(parent.diffIDs + [diffID]))]))
+        config = config.setting(
+            "rootfs",
+            .object([
+                ("type", .string("layers")),
+                ("diff_ids", .strings(parent.diffIDs + [diffID])),
+            ]))
         if !o.author.isEmpty { config = config.setting("author", .string(o.author)) }
         return config
     }

@@ -17,8 +17,10 @@ public struct ImageImporter: Sendable {
     public init(store: ImageStore) { self.store = store }
 
     /// Imports `path` (`-` for stdin) and returns the new image ID.
-    public func importTar(path: String, stdin: FileDescriptor, runConfig: JSON, comment: String,
-                          tag: ImageReference?, createdBy: String) throws(BerthError) -> String {
+    public func importTar(
+        path: String, stdin: FileDescriptor, runConfig: JSON, comment: String,
+        tag: ImageReference?, createdBy: String
+    ) throws(BerthError) -> String {
         let staging = try store.layout.makeStaging("import")
         do throws(BerthError) {
             let diff = staging + "/diff"
@@ -33,8 +35,9 @@ public struct ImageImporter: Sendable {
             let diffID = try CanonicalLayer.digest(of: diff).diffID
             return try FileLock.withLock(store.layout.imageLock) { () throws(BerthError) in
                 try store.commitLayer(staging: staging, diffID: diffID, size: size, sourceDigests: [summary.diffID])
-                let config = ImageConfig.imported(diffID: diffID, runConfig: runConfig,
-                                                  comment: comment, createdBy: createdBy)
+                let config = ImageConfig.imported(
+                    diffID: diffID, runConfig: runConfig,
+                    comment: comment, createdBy: createdBy)
                 let id = try store.addImage(config: config)
                 if let tag { try store.setTag(tag, to: id) }
                 return id
@@ -51,7 +54,9 @@ public struct ImageImporter: Sendable {
     /// Fetches `url` (plain HTTP; Berth has no TLS client yet) into `file`.
     static func download(_ url: String, into file: String) throws(BerthError) -> String {
         guard url.hasPrefix("http://"), let parsed = HTTPURL(url) else {
-            throw .unavailable("import \(url): Berth fetches only http:// URLs (it has no TLS client yet); download the archive first (curl -fLO \(url)) and import the file")
+            throw .unavailable(
+                "import \(url): Berth fetches only http:// URLs (it has no TLS client yet); download the archive first (curl -fLO \(url)) and import the file"
+            )
         }
         let response = try HTTPClient.send("GET", parsed)
         defer { response.close() }

@@ -45,7 +45,7 @@ public struct ImageLoader: Sendable {
         if plans.isEmpty { throw BerthError("load \(name): the archive holds no image") }
 
         // Extract every layer that is not in the store yet, before committing anything.
-        var layers: [String: PreparedLayer] = [:]   // by incoming diff ID
+        var layers: [String: PreparedLayer] = [:]  // by incoming diff ID
         var prepared: [PreparedImage] = []
         for plan in plans {
             let config: JSON
@@ -54,8 +54,9 @@ public struct ImageLoader: Sendable {
             }
             let diffIDs = config["rootfs"]?["diff_ids"]?.stringArray ?? []
             guard diffIDs.count == plan.layers.count else {
-                throw BerthError("load \(name): the image config \(plan.configField) lists \(diffIDs.count) layers "
-                    + "(rootfs.diff_ids) but its manifest lists \(plan.layers.count); refusing an inconsistent archive")
+                throw BerthError(
+                    "load \(name): the image config \(plan.configField) lists \(diffIDs.count) layers "
+                        + "(rootfs.diff_ids) but its manifest lists \(plan.layers.count); refusing an inconsistent archive")
             }
             var canonical: [String] = []
             for (i, (layer, diffID)) in zip(plan.layers, diffIDs).enumerated() {
@@ -100,15 +101,20 @@ public struct ImageLoader: Sendable {
         var diffIDs: [String]
     }
 
-    private func extract(_ layer: LoadArchive.LayerRef, expecting diffID: String, index: Int, archive: LoadArchive,
-                         into dir: String) throws(BerthError) -> PreparedLayer {
+    private func extract(
+        _ layer: LoadArchive.LayerRef, expecting diffID: String, index: Int, archive: LoadArchive,
+        into dir: String
+    ) throws(BerthError) -> PreparedLayer {
         let file = try archive.open(layer.components, field: layer.field, blob: layer.blobDigest)
         defer { file.close() }
         let label = "\(archive.name): \(layer.path)"
-        return try Self.stageLayer(from: try ArchiveInput.decompressing(file, name: label), label: label, into: dir,
-                                   expecting: diffID) { got in
-            .integrity("load \(archive.name): layer \(layer.path) has digest \(got), which does not match "
-                + "the image config's diff_ids[\(index)] \(diffID); refusing a corrupt or altered archive")
+        return try Self.stageLayer(
+            from: try ArchiveInput.decompressing(file, name: label), label: label, into: dir,
+            expecting: diffID
+        ) { got in
+            .integrity(
+                "load \(archive.name): layer \(layer.path) has digest \(got), which does not match "
+                    + "the image config's diff_ids[\(index)] \(diffID); refusing a corrupt or altered archive")
         }
     }
 
@@ -116,8 +122,10 @@ public struct ImageLoader: Sendable {
     /// overlay's form), checks that its diff ID is the one the image config
     /// names (`mismatch` words the refusal), and computes the canonical ID
     /// it is stored under. `load` and `pull` both stage layers here.
-    static func stageLayer(from source: any ByteSource, label: String, into dir: String, expecting diffID: String,
-                           mismatch: (String) -> BerthError) throws(BerthError) -> PreparedLayer {
+    static func stageLayer(
+        from source: any ByteSource, label: String, into dir: String, expecting diffID: String,
+        mismatch: (String) -> BerthError
+    ) throws(BerthError) -> PreparedLayer {
         if mkdir(dir, 0o700) != 0 || mkdir(dir + "/diff", 0o755) != 0 { throw .syscall("mkdir", dir, .current) }
         let summary = try LayerExtractor(convertWhiteouts: true).extract(from: source, name: label, into: dir + "/diff")
         guard summary.diffID == diffID else { throw mismatch(summary.diffID) }
@@ -127,18 +135,21 @@ public struct ImageLoader: Sendable {
 
     /// Moves layers in, writes configs, sets tags; on any failure undoes
     /// what it did. Runs under the image lock. `pull` commits through it too.
-    func commit(_ images: [PreparedImage], _ layers: [String: PreparedLayer], staging: String,
-                        name: String) throws(BerthError) -> [Loaded] {
+    func commit(
+        _ images: [PreparedImage], _ layers: [String: PreparedLayer], staging: String,
+        name: String
+    ) throws(BerthError) -> [Loaded] {
         let layout = store.layout
         let oldRepositories = try? FileSystem.read(layout.repositories)
         var movedLayers: [String] = []
         var writtenConfigs: [String] = []
-        var sourceDigests: [(String, String)] = []   // (canonical, incoming) for layers already stored
+        var sourceDigests: [(String, String)] = []  // (canonical, incoming) for layers already stored
         do throws(BerthError) {
             for (incoming, layer) in layers.sorted(by: { $0.key < $1.key }) {
                 guard let dir = layer.staging else {
                     guard FileSystem.isDirectory(layout.layerDiff(layer.diffID)) else {
-                        throw BerthError("load \(name): layer \(layer.diffID) was removed from the store while loading; try again")
+                        throw BerthError(
+                            "load \(name): layer \(layer.diffID) was removed from the store while loading; try again")
                     }
                     continue
                 }
@@ -169,7 +180,9 @@ public struct ImageLoader: Sendable {
         } catch {
             var cleanup: [String] = []
             if let oldRepositories {
-                if (try? FileSystem.writeAtomically(layout.repositories, oldRepositories)) == nil { cleanup.append("repositories.json") }
+                if (try? FileSystem.writeAtomically(layout.repositories, oldRepositories)) == nil {
+                    cleanup.append("repositories.json")
+                }
             } else {
                 unlink(layout.repositories)
             }
@@ -219,8 +232,9 @@ struct LoadArchive {
     func images() throws(BerthError) -> [Plan] {
         if exists(["manifest.json"]) { return try dockerImages() }
         if exists(["index.json"]) { return try ociImages() }
-        throw BerthError("load \(name): the archive has neither manifest.json nor index.json; "
-            + "it is not an image archive (for a root filesystem tar use 'berth import')")
+        throw BerthError(
+            "load \(name): the archive has neither manifest.json nor index.json; "
+                + "it is not an image archive (for a root filesystem tar use 'berth import')")
     }
 
     // MARK: Docker's manifest.json
@@ -246,7 +260,9 @@ struct LoadArchive {
             }
             var layers: [LayerRef] = []
             for (j, layer) in (entry["Layers"]?.arrayValue ?? []).enumerated() {
-                guard let path = layer.stringValue else { throw BerthError("load \(name): \(field) Layers[\(j)] is not a string") }
+                guard let path = layer.stringValue else {
+                    throw BerthError("load \(name): \(field) Layers[\(j)] is not a string")
+                }
                 layers.append(try ref(path, field: "\(field) Layers[\(j)]"))
             }
             plans.append(Plan(configBytes: configBytes, configField: configPath, layers: layers, tags: tags))
@@ -263,8 +279,10 @@ struct LoadArchive {
         return plans
     }
 
-    private func collect(_ index: JSON, field: String, names: [ImageReference], depth: Int,
-                         into plans: inout [Plan]) throws(BerthError) {
+    private func collect(
+        _ index: JSON, field: String, names: [ImageReference], depth: Int,
+        into plans: inout [Plan]
+    ) throws(BerthError) {
         guard depth < 8 else { throw BerthError("load \(name): \(field): indexes nested too deeply") }
         var manifests = index["manifests"]?.arrayValue ?? []
         // A multi-platform index: keep this machine's platform.
@@ -277,8 +295,9 @@ struct LoadArchive {
             let others = manifests.filter { $0["platform"] == nil }
             if wanted.isEmpty && others.isEmpty {
                 let listed = platforms.map { "\($0["os"]?.stringValue ?? "?")/\($0["architecture"]?.stringValue ?? "?")" }
-                throw BerthError("load \(name): \(field) has no image for linux/\(ImageConfig.hostArchitecture) "
-                    + "(it has \(listed.joined(separator: ", ")))")
+                throw BerthError(
+                    "load \(name): \(field) has no image for linux/\(ImageConfig.hostArchitecture) "
+                        + "(it has \(listed.joined(separator: ", ")))")
             }
             manifests = wanted.isEmpty ? others : [wanted[0]]
         }
@@ -290,10 +309,13 @@ struct LoadArchive {
             guard let digest = descriptor["digest"]?.stringValue else { throw BerthError("load \(name): \(here) has no digest") }
             let bytes = try readBlob(digest, field: "\(here) digest")
             let child: JSON
-            do { child = try JSONParser.parse(bytes) } catch { throw BerthError("load \(name): \(here) \(digest) is not valid JSON") }
+            do { child = try JSONParser.parse(bytes) } catch {
+                throw BerthError("load \(name): \(here) \(digest) is not valid JSON")
+            }
             let childType = child["mediaType"]?.stringValue ?? mediaType
             if childType == OCIMediaType.index || childType == OCIMediaType.dockerManifestList
-                || (child["manifests"] != nil && child["layers"] == nil) {
+                || (child["manifests"] != nil && child["layers"] == nil)
+            {
                 try collect(child, field: "blob \(digest)", names: refs, depth: depth + 1, into: &plans)
                 continue
             }
@@ -318,7 +340,8 @@ struct LoadArchive {
             return ref
         }
         if let refName = annotations?[OCIMediaType.refName]?.stringValue, refName.contains(":") || refName.contains("/"),
-           let ref = try? ImageReference(parsing: refName) {
+            let ref = try? ImageReference(parsing: refName)
+        {
             return ref
         }
         return nil
@@ -342,8 +365,9 @@ struct LoadArchive {
         guard Digest.isDigest(digest), digest.dropFirst(7).allSatisfy({ $0.isHexDigit && !$0.isUppercase }) else {
             throw BerthError("load \(name): \(field) \"\(digest)\" is not a sha256 digest; refusing an unsafe archive")
         }
-        return LayerRef(path: "blobs/sha256/" + Digest.hex(digest), components: ["blobs", "sha256", Digest.hex(digest)],
-                        field: field, blobDigest: digest)
+        return LayerRef(
+            path: "blobs/sha256/" + Digest.hex(digest), components: ["blobs", "sha256", Digest.hex(digest)],
+            field: field, blobDigest: digest)
     }
 
     private func exists(_ components: [String]) -> Bool {
@@ -358,7 +382,8 @@ struct LoadArchive {
         let path = components.joined(separator: "/")
         let fd: FileDescriptor
         do { fd = try FileDescriptor.openInRoot(root, path, O_RDONLY) } catch {
-            throw BerthError("load \(name): \(field) \"\(path)\" is not in the archive (\(error)); refusing an incomplete archive")
+            throw BerthError(
+                "load \(name): \(field) \"\(path)\" is not in the archive (\(error)); refusing an incomplete archive")
         }
         let st: stat
         do { st = try fd.stat() } catch { fd.close(); throw .syscall("fstat", path, error) }
@@ -371,8 +396,9 @@ struct LoadArchive {
             try hashing.drainToEnd()
             guard hashing.digest == blob else {
                 fd.close()
-                throw BerthError("load \(name): blob \(path) hashes to \(hashing.digest), not to its name; "
-                    + "refusing a corrupt or altered archive")
+                throw BerthError(
+                    "load \(name): blob \(path) hashes to \(hashing.digest), not to its name; "
+                        + "refusing a corrupt or altered archive")
             }
             if lseek(fd.rawValue, 0, SEEK_SET) != 0 { fd.close(); throw .syscall("lseek", path, .current) }
         }

@@ -14,7 +14,8 @@ public struct ImageReference: Sendable, Equatable, Hashable, CustomStringConvert
     public init(parsing text: String) throws(BerthError) {
         guard !text.isEmpty else { throw BerthError("invalid reference format: the image name is empty") }
         if text.contains("@") {
-            throw BerthError("invalid reference format \"\(text)\": digest references are not supported here; use REPOSITORY[:TAG]")
+            throw BerthError(
+                "invalid reference format \"\(text)\": digest references are not supported here; use REPOSITORY[:TAG]")
         }
         var name = text
         var tag = "latest"
@@ -25,7 +26,7 @@ public struct ImageReference: Sendable, Equatable, Hashable, CustomStringConvert
         }
         try ImageReference.validate(name: name, tag: tag, original: text)
         for prefix in ["docker.io/library/", "index.docker.io/library/", "docker.io/", "index.docker.io/"]
-            where name.hasPrefix(prefix) {
+        where name.hasPrefix(prefix) {
             name = String(name.dropFirst(prefix.count))
             break
         }
@@ -45,17 +46,24 @@ public struct ImageReference: Sendable, Equatable, Hashable, CustomStringConvert
         }
         let components = name.split(separator: "/", omittingEmptySubsequences: false)
         for (i, part) in components.enumerated() {
-            let allowed: (Character) -> Bool = i == 0 && components.count > 1
+            let allowed: (Character) -> Bool =
+                i == 0 && components.count > 1
                 ? { $0.isLetter || $0.isNumber || "._-:".contains($0) }
                 : { ($0.isLetter && $0.isASCII) || $0.isNumber || "._-".contains($0) }
             guard !part.isEmpty, part.allSatisfy(allowed),
-                  part.first!.isLetter || part.first!.isNumber else {
-                throw BerthError("invalid reference format \"\(original)\": repository name component \"\(part)\" must be lowercase letters, digits and separators (. _ -)")
+                part.first!.isLetter || part.first!.isNumber
+            else {
+                throw BerthError(
+                    "invalid reference format \"\(original)\": repository name component \"\(part)\" must be lowercase letters, digits and separators (. _ -)"
+                )
             }
         }
         guard !tag.isEmpty, tag.count <= 128, tag.first != "." && tag.first != "-",
-              tag.allSatisfy({ ($0.isLetter && $0.isASCII) || $0.isNumber || "._-".contains($0) }) else {
-            throw BerthError("invalid reference format \"\(original)\": a tag is up to 128 letters, digits, '.', '_' or '-', not starting with '.' or '-'")
+            tag.allSatisfy({ ($0.isLetter && $0.isASCII) || $0.isNumber || "._-".contains($0) })
+        else {
+            throw BerthError(
+                "invalid reference format \"\(original)\": a tag is up to 128 letters, digits, '.', '_' or '-', not starting with '.' or '-'"
+            )
         }
     }
 }

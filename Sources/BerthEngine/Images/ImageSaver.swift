@@ -45,7 +45,8 @@ public struct ImageSaver: Sendable {
             let image = try store.resolve(name)
             var tag: ImageReference?
             if !name.hasPrefix("sha256:"), let ref = try? ImageReference(parsing: name),
-               repos.contains(where: { $0.0 == ref && $0.1 == image.id }) {
+                repos.contains(where: { $0.0 == ref && $0.1 == image.id })
+            {
                 tag = ref
             }
             if let i = items.firstIndex(where: { $0.image.id == image.id }) {
@@ -94,12 +95,13 @@ public struct ImageSaver: Sendable {
                 }
                 layerDescriptors.append(Self.descriptor(OCIMediaType.layer, diffID, size))
             }
-            let manifest = Array(JSON.object([
-                ("schemaVersion", .int(2)),
-                ("mediaType", .string(OCIMediaType.manifest)),
-                ("config", Self.descriptor(OCIMediaType.config, id, Int64(config.count))),
-                ("layers", .array(layerDescriptors)),
-            ]).compact.utf8)
+            let manifest = Array(
+                JSON.object([
+                    ("schemaVersion", .int(2)),
+                    ("mediaType", .string(OCIMediaType.manifest)),
+                    ("config", Self.descriptor(OCIMediaType.config, id, Int64(config.count))),
+                    ("layers", .array(layerDescriptors)),
+                ]).compact.utf8)
             let manifestDigest = Digest.sha256(manifest)
             if written.insert(manifestDigest).inserted {
                 try writer.append(Self.blob(manifestDigest), content: manifest)
@@ -107,19 +109,25 @@ public struct ImageSaver: Sendable {
             let manifestDescriptor = Self.descriptor(OCIMediaType.manifest, manifestDigest, Int64(manifest.count))
             if item.tags.isEmpty { indexEntries.append(manifestDescriptor) }
             for tag in item.tags {
-                indexEntries.append(manifestDescriptor.setting("annotations", .object([
-                    (OCIMediaType.containerdName, .string(Self.fullName(tag))),
-                    (OCIMediaType.refName, .string(tag.tag)),
-                ])))
+                indexEntries.append(
+                    manifestDescriptor.setting(
+                        "annotations",
+                        .object([
+                            (OCIMediaType.containerdName, .string(Self.fullName(tag))),
+                            (OCIMediaType.refName, .string(tag.tag)),
+                        ])))
             }
-            dockerEntries.append(.object([
-                ("Config", .string(Self.blob(id).path)),
-                ("RepoTags", item.tags.isEmpty ? .null : .strings(item.tags.map(\.description))),
-                ("Layers", .strings(item.image.diffIDs.map { Self.blob($0).path })),
-            ]))
+            dockerEntries.append(
+                .object([
+                    ("Config", .string(Self.blob(id).path)),
+                    ("RepoTags", item.tags.isEmpty ? .null : .strings(item.tags.map(\.description))),
+                    ("Layers", .strings(item.image.diffIDs.map { Self.blob($0).path })),
+                ]))
         }
-        let index = JSON.object([("schemaVersion", .int(2)), ("mediaType", .string(OCIMediaType.index)),
-                                 ("manifests", .array(indexEntries))])
+        let index = JSON.object([
+            ("schemaVersion", .int(2)), ("mediaType", .string(OCIMediaType.index)),
+            ("manifests", .array(indexEntries)),
+        ])
         try writer.append(Self.entry("index.json", .regular), content: Array((index.compact + "\n").utf8))
         try writer.append(Self.entry("manifest.json", .regular), content: Array((JSON.array(dockerEntries).compact + "\n").utf8))
         try writer.append(Self.entry("oci-layout", .regular), content: Array(#"{"imageLayoutVersion":"1.0.0"}"#.utf8))
@@ -137,9 +145,10 @@ public struct ImageSaver: Sendable {
         try CanonicalLayer.write(dir.path, into: hashing)
         guard hashing.digest == dir.digest else {
             let name = item.tags.first?.description ?? item.image.shortID
-            throw BerthError("save: layer \(dir.digest) of image \(name) was changed after it was stored "
-                + "(its files now hash to \(hashing.digest)); refusing to write an archive that does not match "
-                + "the image. Remove the image with 'berth rmi' and import or load it again")
+            throw BerthError(
+                "save: layer \(dir.digest) of image \(name) was changed after it was stored "
+                    + "(its files now hash to \(hashing.digest)); refusing to write an archive that does not match "
+                    + "the image. Remove the image with 'berth rmi' and import or load it again")
         }
         return hashing.byteCount
     }

@@ -18,7 +18,8 @@ public struct ImageStore: Sendable {
     /// Tags → image IDs.
     public func repositories() -> [(ImageReference, String)] {
         guard let json = try? JSONParser.parse(FileSystem.read(layout.repositories)),
-              case .object(let members) = json else { return [] }
+            case .object(let members) = json
+        else { return [] }
         return members.compactMap { key, value in
             guard let id = value.stringValue, let ref = try? ImageReference(parsing: key) else { return nil }
             return (ref, id)
@@ -46,7 +47,8 @@ public struct ImageStore: Sendable {
     /// Every `NAME@sha256:…` a pull recorded, and its image ID.
     public func repoDigests() -> [(String, String)] {
         guard let json = try? JSONParser.parse(FileSystem.read(layout.repoDigests)),
-              case .object(let members) = json else { return [] }
+            case .object(let members) = json
+        else { return [] }
         return members.compactMap { key, value in value.stringValue.map { (key, $0) } }
     }
 
@@ -70,12 +72,14 @@ public struct ImageStore: Sendable {
     /// Finds an image by tag, `NAME@DIGEST`, full ID or unique ID prefix, as Docker does.
     public func resolve(_ text: String) throws(BerthError) -> Image {
         if text.contains("@"), let ref = try? RemoteReference(parsing: text), let digest = ref.digest,
-           let id = repoDigests().first(where: { $0.0 == ref.familiarName + "@" + digest })?.1 {
+            let id = repoDigests().first(where: { $0.0 == ref.familiarName + "@" + digest })?.1
+        {
             return try load(id: id)
         }
         let repos = repositories()
         if !text.hasPrefix("sha256:"), let ref = try? ImageReference(parsing: text),
-           let id = repos.first(where: { $0.0 == ref })?.1 {
+            let id = repos.first(where: { $0.0 == ref })?.1
+        {
             return try load(id: id, repos: repos)
         }
         let hex = Digest.hex(text)
@@ -107,7 +111,9 @@ public struct ImageStore: Sendable {
         try image.diffIDs.map { (diffID) throws(BerthError) -> LayerDirectory in
             let path = layout.layerDiff(diffID)
             guard FileSystem.isDirectory(path) else {
-                throw BerthError("layer \(diffID) of image \(image.shortID) is missing from the store; remove the image with 'berth rmi -f \(image.shortID)' and import it again")
+                throw BerthError(
+                    "layer \(diffID) of image \(image.shortID) is missing from the store; remove the image with 'berth rmi -f \(image.shortID)' and import it again"
+                )
             }
             return LayerDirectory(digest: diffID, path: path)
         }
@@ -122,8 +128,10 @@ public struct ImageStore: Sendable {
     /// unpacked from, kept in `layer.json` so a later `load` of the same tar
     /// finds the layer without extracting it. Returns whether the layer was new.
     @discardableResult
-    public func commitLayer(staging: String, diffID: String, size: Int64,
-                            sourceDigests: [String] = []) throws(BerthError) -> Bool {
+    public func commitLayer(
+        staging: String, diffID: String, size: Int64,
+        sourceDigests: [String] = []
+    ) throws(BerthError) -> Bool {
         let target = layout.layer(diffID)
         if FileSystem.isDirectory(target + "/diff") {
             try FileSystem.removeTree(staging)
@@ -131,8 +139,10 @@ public struct ImageStore: Sendable {
             return false
         }
         let sources = Self.unique(sourceDigests.filter { $0 != diffID })
-        var meta: [(String, JSON)] = [("diffID", .string(diffID)), ("size", .int(size)),
-                                      ("created", .string(Timestamp.now.rfc3339))]
+        var meta: [(String, JSON)] = [
+            ("diffID", .string(diffID)), ("size", .int(size)),
+            ("created", .string(Timestamp.now.rfc3339)),
+        ]
         if !sources.isEmpty { meta.append(("sourceDigests", .strings(sources))) }
         try FileSystem.writeAtomically(staging + "/" + StoreLayout.layerMeta, text: JSON.object(meta).compact)
         try? FileSystem.removeTree(target)

@@ -39,8 +39,9 @@ public struct AttachClient {
     public static func connect(containerDirectory: String) throws(BerthError) -> Int32 {
         let fd = berth_unix_connect(containerDirectory + "/" + StoreLayout.attachSocket)
         if fd < 0 {
-            throw .syscall("connect to the monitor of", FileSystem.baseName(containerDirectory), .current,
-                           fix: "the container's monitor is gone; restart it with 'berth start'")
+            throw .syscall(
+                "connect to the monitor of", FileSystem.baseName(containerDirectory), .current,
+                fix: "the container's monitor is gone; restart it with 'berth start'")
         }
         return fd
     }
@@ -104,12 +105,17 @@ public struct AttachClient {
         mutating func run() -> AttachOutcome {
             while true {
                 let outputFull = toStdout.isFull || toStderr.isFull
-                var fds = [pollfd(fd: client.socket, events: Int16((outputFull ? 0 : POLLIN)
-                                                                   | (toSocket.isEmpty ? 0 : POLLOUT)), revents: 0),
-                           pollfd(fd: signals, events: Int16(POLLIN), revents: 0),
-                           pollfd(fd: toStdout.isEmpty ? -1 : client.stdout, events: Int16(POLLOUT), revents: 0),
-                           pollfd(fd: toStderr.isEmpty ? -1 : client.stderr, events: Int16(POLLOUT), revents: 0),
-                           pollfd(fd: stdinOpen && !toSocket.isFull ? client.stdin : -1, events: Int16(POLLIN), revents: 0)]
+                var fds = [
+                    pollfd(
+                        fd: client.socket,
+                        events: Int16(
+                            (outputFull ? 0 : POLLIN)
+                                | (toSocket.isEmpty ? 0 : POLLOUT)), revents: 0),
+                    pollfd(fd: signals, events: Int16(POLLIN), revents: 0),
+                    pollfd(fd: toStdout.isEmpty ? -1 : client.stdout, events: Int16(POLLOUT), revents: 0),
+                    pollfd(fd: toStderr.isEmpty ? -1 : client.stderr, events: Int16(POLLOUT), revents: 0),
+                    pollfd(fd: stdinOpen && !toSocket.isFull ? client.stdin : -1, events: Int16(POLLIN), revents: 0),
+                ]
                 if fds[0].events == 0 { fds[0].fd = -1 }
                 if poll(&fds, nfds_t(fds.count), -1) < 0 {
                     if errno == EINTR { continue }
@@ -132,7 +138,7 @@ public struct AttachClient {
                         case .exit(let code):
                             finishOutput()
                             return failure.map { .failed(code, $0) } ?? .exited(code)
-                        case .error(let message): failure = message   // the exit frame with the code follows
+                        case .error(let message): failure = message  // the exit frame with the code follows
                         case .stdinClosed: stopStdin()
                         default: break
                         }
@@ -197,9 +203,11 @@ public struct AttachClient {
         /// as our reader needs (a signal still ends the wait).
         mutating func finishOutput() {
             while !toStdout.isEmpty || !toStderr.isEmpty {
-                var fds = [pollfd(fd: toStdout.isEmpty ? -1 : client.stdout, events: Int16(POLLOUT), revents: 0),
-                           pollfd(fd: toStderr.isEmpty ? -1 : client.stderr, events: Int16(POLLOUT), revents: 0),
-                           pollfd(fd: signals, events: Int16(POLLIN), revents: 0)]
+                var fds = [
+                    pollfd(fd: toStdout.isEmpty ? -1 : client.stdout, events: Int16(POLLOUT), revents: 0),
+                    pollfd(fd: toStderr.isEmpty ? -1 : client.stderr, events: Int16(POLLOUT), revents: 0),
+                    pollfd(fd: signals, events: Int16(POLLIN), revents: 0),
+                ]
                 if poll(&fds, 3, -1) < 0 && errno != EINTR { return }
                 if fds[2].revents != 0, handleSignals() != nil { return }
                 if fds[0].revents != 0 { flushStdout() }

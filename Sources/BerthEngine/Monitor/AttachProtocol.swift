@@ -107,7 +107,8 @@ public struct FrameReader: Sendable {
         var frames: [Frame] = []
         var start = 0
         while buffer.count - start >= 8 {
-            let n = Int(buffer[start + 4]) << 24 | Int(buffer[start + 5]) << 16
+            let n =
+                Int(buffer[start + 4]) << 24 | Int(buffer[start + 5]) << 16
                 | Int(buffer[start + 6]) << 8 | Int(buffer[start + 7])
             guard buffer.count - start >= 8 + n else { break }
             if let frame = Frame.decode(type: buffer[start], Array(buffer[start + 8..<start + 8 + n])) { frames.append(frame) }
@@ -224,7 +225,7 @@ func writeFully(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
         if n < 0 && errno == EINTR { continue }
         if n < 0 && errno == EAGAIN {
             var p = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
-            if poll(&p, 1, 1000) <= 0 { return false }   // a client that stops reading is dropped
+            if poll(&p, 1, 1000) <= 0 { return false }  // a client that stops reading is dropped
             continue
         }
         return false

@@ -12,8 +12,10 @@ import CBerthLinux
 /// is nobody's child that must be reaped: it outlives the REPL and the CLI.
 public enum Monitor {
     /// Runs the monitor; `readyFD` receives one `MonitorReport` line.
-    public static func main(root: String, id: String, readyFD: Int32, waitAttach: Bool,
-                            windowSize: WindowSize? = nil, registry: PluginRegistry) -> Int32 {
+    public static func main(
+        root: String, id: String, readyFD: Int32, waitAttach: Bool,
+        windowSize: WindowSize? = nil, registry: PluginRegistry
+    ) -> Int32 {
         let pid = fork()
         if pid < 0 {
             report(readyFD, .failed(code: ExitCode.runEngine, message: "fork the monitor: \(Errno.current)"))
@@ -116,7 +118,9 @@ public final class MonitorSession {
 
     /// Pipes (or a pty made on the host) for PID 1's stdio: the fds for the child
     /// and, with `ptyInside`, the socket the child sends its pty master on.
-    public func prepareStdio(tty: Bool, ptyInside: Bool, openStdin: Bool) throws(BerthError) -> (stdio: [Int32], ttyMode: Int32, console: Int32) {
+    public func prepareStdio(tty: Bool, ptyInside: Bool, openStdin: Bool) throws(BerthError) -> (
+        stdio: [Int32], ttyMode: Int32, console: Int32
+    ) {
         try io.prepare(tty: tty, ptyInside: ptyInside, openStdin: openStdin)
     }
 
@@ -155,8 +159,9 @@ public final class MonitorSession {
     public func supervise(_ pid: Int32, cleanup: () -> Void = {}) -> Int32 {
         reportStarted(pid)
         MonitorPlacement.leaveCaller(beside: cgroup)
-        log = try? FileDescriptor.open(containerDirectory + "/" + StoreLayout.containerLog,
-                                       O_WRONLY | O_CREAT | O_APPEND, mode: 0o640)
+        log = try? FileDescriptor.open(
+            containerDirectory + "/" + StoreLayout.containerLog,
+            O_WRONLY | O_CREAT | O_APPEND, mode: 0o640)
         let code = io.loop(child: pid, tty: container.tty) { [self] stream, bytes in appendLog(stream, bytes) }
         cleanup()
         finish(code: code)
@@ -185,7 +190,8 @@ public final class MonitorSession {
     /// launched it holds the container lock and waits for its report, so
     /// these writes go without the lock, on its behalf.
     func recordStarting() {
-        writeRecord { c in c.state.setStartPending(monitorPid: getpid(), monitorStartTime: ProcessTable.startTime(getpid()) ?? 0) }
+        writeRecord { c in c.state.setStartPending(monitorPid: getpid(), monitorStartTime: ProcessTable.startTime(getpid()) ?? 0)
+        }
     }
 
     /// Then, once PID 1 exists (held before exec, and killed with this
@@ -193,8 +199,9 @@ public final class MonitorSession {
     /// start calls this as soon as it has PID 1.
     public func recordRunning(_ pid: Int32) {
         writeRecord { c in
-            c.state.setRunning(pid: pid, pidStartTime: ProcessTable.startTime(pid) ?? 0, monitorPid: getpid(),
-                               monitorStartTime: ProcessTable.startTime(getpid()) ?? 0)
+            c.state.setRunning(
+                pid: pid, pidStartTime: ProcessTable.startTime(pid) ?? 0, monitorPid: getpid(),
+                monitorStartTime: ProcessTable.startTime(getpid()) ?? 0)
         }
     }
 
@@ -209,12 +216,17 @@ public final class MonitorSession {
     public func writeEtcFiles() throws(BerthError) -> [MountSpec] {
         let dir = containerDirectory
         let peers = container.endpoint.map { NetworkStore(layout: store.layout).peers($0.network, except: container.id) } ?? []
-        let hosts = container.hostNetwork ? ((try? FileSystem.readText("/etc/hosts")) ?? HostsFile.base)
-            : HostsFile.hosts(hostname: container.hostname, name: container.name, address: container.endpoint?.address, peers: peers)
+        let hosts =
+            container.hostNetwork
+            ? ((try? FileSystem.readText("/etc/hosts")) ?? HostsFile.base)
+            : HostsFile.hosts(
+                hostname: container.hostname, name: container.name, address: container.endpoint?.address, peers: peers)
         HostsFile.writeInPlace(dir + "/hosts", hosts)
         HostsFile.writeInPlace(dir + "/hostname", container.hostname + "\n")
-        HostsFile.writeInPlace(dir + "/resolv.conf", container.hostNetwork
-            ? ((try? FileSystem.readText("/etc/resolv.conf")) ?? "") : HostsFile.resolvConf())
+        HostsFile.writeInPlace(
+            dir + "/resolv.conf",
+            container.hostNetwork
+                ? ((try? FileSystem.readText("/etc/resolv.conf")) ?? "") : HostsFile.resolvConf())
         return ["hosts", "hostname", "resolv.conf"].map { MountSpec(kind: .bind, source: dir + "/" + $0, target: "/etc/" + $0) }
     }
 
@@ -283,7 +295,7 @@ public final class MonitorSession {
     /// PID 1 exited: record it (or remove the container for --rm), release
     /// everything, then tell the attached clients.
     func finish(code: Int32) {
-        MountPreparation.unmountAll(under: rootfs)   // the chroot backend's host-side binds
+        MountPreparation.unmountAll(under: rootfs)  // the chroot backend's host-side binds
         cgroup.killAll()
         releaseNetwork()
         let oomKilled = cgroup.oomKilled
@@ -298,7 +310,7 @@ public final class MonitorSession {
             try? store.delete(container, driver: driver)
             if let e = container.endpoint { NetworkStore(layout: store.layout).release(e.network, container: container.id) }
             events.record("destroy", container)
-            let volumes = VolumeStore(layout: store.layout)   // --rm takes its anonymous volumes too, as Docker
+            let volumes = VolumeStore(layout: store.layout)  // --rm takes its anonymous volumes too, as Docker
             for m in container.mounts where m.kind == .volume && ((try? volumes.get(m.source))?.anonymous ?? false) {
                 try? volumes.remove(m.source)
             }

@@ -76,7 +76,7 @@ struct MonitorIO {
             fds[0] = p[0]; stdinWrite = p[1]; childEnds.append(p[0])
             _ = berth_set_nonblocking(stdinWrite, 1)
         } else {
-            stdinGone = true   // no -i: an attaching client is told at once to keep its stdin
+            stdinGone = true  // no -i: an attaching client is told at once to keep its stdin
         }
         guard berth_pipe_cloexec(&p) == 0 else { throw .syscall("pipe", "stdout", .current) }
         fds[1] = p[1]; stdoutRead = p[0]; childEnds.append(p[1])

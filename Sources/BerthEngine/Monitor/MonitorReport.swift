@@ -26,11 +26,13 @@ public enum MonitorReport: Sendable, Equatable {
         switch words.first {
         case "ok" where words.count >= 2:
             let rest = words.count > 2 ? words[2].split(separator: " ").map(String.init) : []
-            self = .started(pid: Int32(words[1]) ?? 0, startTime: UInt64(rest.first ?? "") ?? 0,
-                            monitor: Int32(rest.dropFirst().first ?? "") ?? 0)
+            self = .started(
+                pid: Int32(words[1]) ?? 0, startTime: UInt64(rest.first ?? "") ?? 0,
+                monitor: Int32(rest.dropFirst().first ?? "") ?? 0)
         case "err" where words.count >= 2:
-            self = .failed(code: Int32(words[1]) ?? ExitCode.runEngine,
-                           message: words.count > 2 ? words[2] : "unknown error")
+            self = .failed(
+                code: Int32(words[1]) ?? ExitCode.runEngine,
+                message: words.count > 2 ? words[2] : "unknown error")
         default:
             self = Self.silent
         }

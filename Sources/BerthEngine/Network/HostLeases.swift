@@ -38,7 +38,9 @@ enum HostLeases {
         }
         var holders: [IPv4: Holder] = [:]
         for (key, value) in members {
-            guard let ip = IPv4(key), let root = value["Root"]?.stringValue, let id = value["Container"]?.stringValue else { continue }
+            guard let ip = IPv4(key), let root = value["Root"]?.stringValue, let id = value["Container"]?.stringValue else {
+                continue
+            }
             let holder = Holder(root: root, container: id, pid: value["Pid"]?.int32Value ?? 0)
             if isLive(holder) { holders[ip] = holder }
         }
@@ -51,15 +53,19 @@ enum HostLeases {
     }
 
     static func write(_ bridge: String, _ holders: [IPv4: Holder]) throws(BerthError) {
-        if holders.isEmpty {   // the last address went: no file, as before the bridge was used
+        if holders.isEmpty {  // the last address went: no file, as before the bridge was used
             unlink(path(bridge))
             return
         }
         try FileSystem.makeDirectories(directory, mode: 0o700)
-        let json = JSON.object(holders.keys.sorted().map { ip in
-            let h = holders[ip]!
-            return (ip.description, .object([("Root", .string(h.root)), ("Container", .string(h.container)), ("Pid", .int(h.pid))]))
-        })
+        let json = JSON.object(
+            holders.keys.sorted().map { ip in
+                let h = holders[ip]!
+                return (
+                    ip.description,
+                    .object([("Root", .string(h.root)), ("Container", .string(h.container)), ("Pid", .int(h.pid))])
+                )
+            })
         try FileSystem.writeAtomically(path(bridge), text: json.pretty(indent: 2) + "\n")
     }
 
@@ -69,7 +75,9 @@ enum HostLeases {
         var holders = live(bridge)
         if let holder = holders[ip] {
             guard holder.root == root && holder.container == container else {
-                throw .conflict("address \(ip) on \(bridge) is in use by container \(holder.container.prefix(12)) of the store \(holder.root); remove one of the two containers, or give one store its own bridgeName and bridgeSubnet in config.json")
+                throw .conflict(
+                    "address \(ip) on \(bridge) is in use by container \(holder.container.prefix(12)) of the store \(holder.root); remove one of the two containers, or give one store its own bridgeName and bridgeSubnet in config.json"
+                )
             }
             // Already ours (every start after the create): nothing to write.
             if FileSystem.exists(root + "/containers/" + container) { return }

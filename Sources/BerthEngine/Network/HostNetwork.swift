@@ -56,16 +56,19 @@ public enum HostNetwork {
     /// directly in the network namespace of `pid` (which configures it itself).
     /// First the address is claimed in the host-wide ledger (`HostLeases`):
     /// after a reboot another store may have handed it out again.
-    public static func attach(_ endpoint: NetworkEndpoint, containerID: String, storeRoot: String,
-                              pid: Int32) throws(BerthError) {
+    public static func attach(
+        _ endpoint: NetworkEndpoint, containerID: String, storeRoot: String,
+        pid: Int32
+    ) throws(BerthError) {
         try withLock { () throws(BerthError) in
-            try HostLeases.claimLocked(endpoint.address, on: endpoint.bridge, root: FileSystem.realPath(storeRoot),
-                                       container: containerID)
+            try HostLeases.claimLocked(
+                endpoint.address, on: endpoint.bridge, root: FileSystem.realPath(storeRoot),
+                container: containerID)
             let fd = try netlink()
             defer { close(fd) }
             let index = try ensureBridge(fd, endpoint)
             let veth = hostVeth(containerID)
-            _ = berth_nl_delete_link(fd, veth)   // a previous run's, if its namespace is still being torn down
+            _ = berth_nl_delete_link(fd, veth)  // a previous run's, if its namespace is still being torn down
             var mac = [UInt8](repeating: 0, count: 6)
             mac[0] = 0x02; mac[1] = 0x42
             for i in 0..<4 { mac[2 + i] = UInt8(endpoint.address.value >> UInt32(24 - 8 * i) & 255) }
@@ -86,11 +89,12 @@ public enum HostNetwork {
         // used as it is: only Berth's own are checked and repaired.
         if index > 0 && !FileSystem.exists(bridgesDirectory + "/" + e.bridge) { return index }
         if index > 0 {
-            let tableThere = berth_nft_table_exists(bridgeTable(e.bridge)) != 0   // 1, or -1: cannot tell, leave it
+            let tableThere = berth_nft_table_exists(bridgeTable(e.bridge)) != 0  // 1, or -1: cannot tell, leave it
             // A table from before network isolation is made again (its marker file lacks the current isolation word).
             let isolated = ((try? FileSystem.readText(bridgesDirectory + "/" + e.bridge)) ?? "").contains(isolationMarker)
             if tableThere && isolated && readSysctl("/proc/sys/net/ipv4/ip_forward") != "0"
-                && readSysctl("/proc/sys/net/ipv4/conf/\(e.bridge)/route_localnet") == "1" {
+                && readSysctl("/proc/sys/net/ipv4/conf/\(e.bridge)/route_localnet") == "1"
+            {
                 return index
             }
             try configureBridge(fd, e, index: index, fresh: false)
@@ -121,7 +125,8 @@ public enum HostNetwork {
         writeSysctl("/proc/sys/net/ipv4/conf/\(e.bridge)/route_localnet", "1")
         if readSysctl("/proc/sys/net/ipv4/ip_forward") == "0" {
             writeSysctl("/proc/sys/net/ipv4/ip_forward", "1")
-            _ = try? FileSystem.writeAtomically(forwardMarker, text: "berth turned ip_forward on; it turns it off with its last bridge\n")
+            _ = try? FileSystem.writeAtomically(
+                forwardMarker, text: "berth turned ip_forward on; it turns it off with its last bridge\n")
         }
         let subnet = Subnet(base: e.gateway, prefix: e.prefix)
         let table = bridgeTable(e.bridge)
@@ -248,7 +253,9 @@ public enum HostNetwork {
             if fd < 0 {
                 let err = Errno.current
                 fds.forEach { close($0) }
-                throw BerthError("driver failed programming external connectivity: Bind for \(p.hostIP):\(p.hostPort) failed: port is already allocated (\(err)); choose another host port or stop what uses it")
+                throw BerthError(
+                    "driver failed programming external connectivity: Bind for \(p.hostIP):\(p.hostPort) failed: port is already allocated (\(err)); choose another host port or stop what uses it"
+                )
             }
             fds.append(fd)
         }

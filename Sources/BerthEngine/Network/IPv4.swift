@@ -26,7 +26,9 @@ public struct IPv4: Hashable, Comparable, Sendable, CustomStringConvertible {
     /// Docker's MAC for an address: 02:42 then the four address bytes.
     public var mac: String {
         ([0x02, 0x42] + [24, 16, 8, 0].map { Int(value >> UInt32($0) & 255) })
-            .map { let h = String($0, radix: 16); return h.count == 1 ? "0" + h : h }.joined(separator: ":")
+            .map {
+                let h = String($0, radix: 16); return h.count == 1 ? "0" + h : h
+            }.joined(separator: ":")
     }
 
     public static func < (a: IPv4, b: IPv4) -> Bool { a.value < b.value }
@@ -46,7 +48,8 @@ public struct Subnet: Hashable, Sendable, CustomStringConvertible {
     public init?(_ text: String) {
         let parts = text.split(separator: "/")
         guard parts.count == 2, let ip = IPv4(String(parts[0])), let n = Int(parts[1]), (8...30).contains(n),
-              ip.value & ~Subnet.mask(n) == 0 else { return nil }
+            ip.value & ~Subnet.mask(n) == 0
+        else { return nil }
         base = ip
         prefix = n
     }

@@ -19,9 +19,11 @@ public struct NetworkRecord: Sendable {
     public var isDefault: Bool { name == "bridge" }
 
     public var json: JSON {
-        .object([("Name", .string(name)), ("Id", .string(id)), ("Created", .string(created.rfc3339)),
-                 ("Driver", .string("bridge")), ("Subnet", .string(subnet.description)),
-                 ("Gateway", .string(gateway.description)), ("Bridge", .string(bridge))])
+        .object([
+            ("Name", .string(name)), ("Id", .string(id)), ("Created", .string(created.rfc3339)),
+            ("Driver", .string("bridge")), ("Subnet", .string(subnet.description)),
+            ("Gateway", .string(gateway.description)), ("Bridge", .string(bridge)),
+        ])
     }
 
     public init(name: String, id: String, subnet: Subnet, bridge: String) {
@@ -31,8 +33,9 @@ public struct NetworkRecord: Sendable {
 
     init(json: JSON) throws(BerthError) {
         guard let name = json["Name"]?.stringValue, let id = json["Id"]?.stringValue,
-              let subnet = json["Subnet"]?.stringValue.flatMap(Subnet.init),
-              let bridge = json["Bridge"]?.stringValue else {
+            let subnet = json["Subnet"]?.stringValue.flatMap(Subnet.init),
+            let bridge = json["Bridge"]?.stringValue
+        else {
             throw BerthError("network record is damaged; remove it from the store's networks/ directory")
         }
         self.name = name; self.id = id; self.subnet = subnet; self.bridge = bridge
@@ -45,15 +48,36 @@ public struct NetworkRecord: Sendable {
         .object([
             ("Name", .string(name)), ("Id", .string(id)), ("Created", .string(created.rfc3339)),
             ("Scope", .string("local")), ("Driver", .string("bridge")), ("EnableIPv6", .bool(false)),
-            ("IPAM", .object([("Driver", .string("default")), ("Options", .object([])),
-                              ("Config", .array([.object([("Subnet", .string(subnet.description)),
-                                                          ("Gateway", .string(gateway.description))])]))])),
+            (
+                "IPAM",
+                .object([
+                    ("Driver", .string("default")), ("Options", .object([])),
+                    (
+                        "Config",
+                        .array([
+                            .object([
+                                ("Subnet", .string(subnet.description)),
+                                ("Gateway", .string(gateway.description)),
+                            ])
+                        ])
+                    ),
+                ])
+            ),
             ("Internal", .bool(false)), ("Attachable", .bool(false)),
-            ("Containers", .object(containers.map { c in
-                (c.id, .object([("Name", .string(c.name)), ("MacAddress", .string(c.endpoint.mac)),
+            (
+                "Containers",
+                .object(
+                    containers.map { c in
+                        (
+                            c.id,
+                            .object([
+                                ("Name", .string(c.name)), ("MacAddress", .string(c.endpoint.mac)),
                                 ("IPv4Address", .string("\(c.endpoint.address)/\(c.endpoint.prefix)")),
-                                ("IPv6Address", .string(""))]))
-            })),
+                                ("IPv6Address", .string("")),
+                            ])
+                        )
+                    })
+            ),
             ("Options", .object([("com.docker.network.bridge.name", .string(bridge))])),
             ("Labels", .object([])),
         ])
@@ -72,9 +96,11 @@ public struct NetworkEndpoint: Sendable, Equatable {
     public var mac: String { address.mac }
 
     public var json: JSON {
-        .object([("NetworkID", .string(networkID)), ("Gateway", .string(gateway.description)),
-                 ("IPAddress", .string(address.description)), ("IPPrefixLen", .int(prefix)),
-                 ("MacAddress", .string(mac)), ("BerthBridge", .string(bridge))])
+        .object([
+            ("NetworkID", .string(networkID)), ("Gateway", .string(gateway.description)),
+            ("IPAddress", .string(address.description)), ("IPPrefixLen", .int(prefix)),
+            ("MacAddress", .string(mac)), ("BerthBridge", .string(bridge)),
+        ])
     }
 
     public init(network: String, networkID: String, address: IPv4, prefix: Int, gateway: IPv4, bridge: String) {
@@ -84,10 +110,12 @@ public struct NetworkEndpoint: Sendable, Equatable {
 
     init?(network: String, json: JSON) {
         guard let ip = json["IPAddress"]?.stringValue.flatMap(IPv4.init),
-              let gw = json["Gateway"]?.stringValue.flatMap(IPv4.init) else { return nil }
-        self.init(network: network, networkID: json["NetworkID"]?.stringValue ?? "", address: ip,
-                  prefix: min(32, max(0, json["IPPrefixLen"]?.intValue ?? 16)), gateway: gw,
-                  bridge: json["BerthBridge"]?.stringValue ?? "")
+            let gw = json["Gateway"]?.stringValue.flatMap(IPv4.init)
+        else { return nil }
+        self.init(
+            network: network, networkID: json["NetworkID"]?.stringValue ?? "", address: ip,
+            prefix: min(32, max(0, json["IPPrefixLen"]?.intValue ?? 16)), gateway: gw,
+            bridge: json["BerthBridge"]?.stringValue ?? "")
     }
 }
 
@@ -141,26 +169,35 @@ public struct PortBinding: Sendable, Equatable {
     public var psText: String { "\(hostIP):\(hostPort)->\(key)" }
 
     var record: JSON {
-        .object([("HostIp", .string(hostIP)), ("HostPort", .string(String(hostPort))),
-                 ("ContainerPort", .string(key))])
+        .object([
+            ("HostIp", .string(hostIP)), ("HostPort", .string(String(hostPort))),
+            ("ContainerPort", .string(key)),
+        ])
     }
 
     init?(record: JSON) {
-        guard let key = record["ContainerPort"]?.stringValue, let hp = record["HostPort"]?.stringValue.flatMap({ UInt16($0) }) else { return nil }
+        guard let key = record["ContainerPort"]?.stringValue, let hp = record["HostPort"]?.stringValue.flatMap({ UInt16($0) })
+        else { return nil }
         let parts = key.split(separator: "/")
         guard let cp = parts.first.flatMap({ UInt16($0) }) else { return nil }
-        self.init(hostIP: record["HostIp"]?.stringValue ?? "0.0.0.0", hostPort: hp, containerPort: cp,
-                  proto: parts.count > 1 ? String(parts[1]) : "tcp")
+        self.init(
+            hostIP: record["HostIp"]?.stringValue ?? "0.0.0.0", hostPort: hp, containerPort: cp,
+            proto: parts.count > 1 ? String(parts[1]) : "tcp")
     }
 
     /// Docker's `PortBindings`/`Ports` map: `{"80/tcp": [{"HostIp": …, "HostPort": …}]}`.
     public static func map(_ ports: [PortBinding]) -> JSON {
         var keys: [String] = []
         for p in ports where !keys.contains(p.key) { keys.append(p.key) }
-        return .object(keys.map { key in
-            (key, .array(ports.filter { $0.key == key }.map {
-                .object([("HostIp", .string($0.hostIP)), ("HostPort", .string(String($0.hostPort)))])
-            }))
-        })
+        return .object(
+            keys.map { key in
+                (
+                    key,
+                    .array(
+                        ports.filter { $0.key == key }.map {
+                            .object([("HostIp", .string($0.hostIP)), ("HostPort", .string(String($0.hostPort)))])
+                        })
+                )
+            })
     }
 }

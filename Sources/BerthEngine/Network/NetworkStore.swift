@@ -40,10 +40,13 @@ public struct NetworkStore: Sendable {
         }
         if name == "bridge" {
             return try FileLock.withLock(allLock) { () throws(BerthError) -> NetworkRecord in
-                if let text = try? FileSystem.read(recordPath(name)) { return try NetworkRecord(json: try JSONParser.parse(text)) }
+                if let text = try? FileSystem.read(recordPath(name)) {
+                    return try NetworkRecord(json: try JSONParser.parse(text))
+                }
                 let config = StoreConfig.load(layout)
                 guard config.bridgeName.utf8.count <= 15, !config.bridgeName.isEmpty else {
-                    throw BerthError("config.json: bridgeName \(config.bridgeName) must be 1 to 15 characters (a Linux interface name)")
+                    throw BerthError(
+                        "config.json: bridgeName \(config.bridgeName) must be 1 to 15 characters (a Linux interface name)")
                 }
                 let subnet = try defaultBridgeSubnet(config)
                 let record = NetworkRecord(name: "bridge", id: RandomID.hex64(), subnet: subnet, bridge: config.bridgeName)
@@ -94,7 +97,9 @@ public struct NetworkStore: Sendable {
                     throw BerthError("invalid subnet \(given): use an IPv4 subnet like 10.90.0.0/24 with the host bits zero")
                 }
                 if let clash = existing.first(where: { $0.subnet.overlaps(s) }) {
-                    throw BerthError("invalid pool request: Pool overlaps with other one on this address space (\(clash.name) has \(clash.subnet))")
+                    throw BerthError(
+                        "invalid pool request: Pool overlaps with other one on this address space (\(clash.name) has \(clash.subnet))"
+                    )
                 }
                 subnet = s
             } else {
@@ -111,12 +116,15 @@ public struct NetworkStore: Sendable {
     /// no host route and no address on any host interface.
     private func nextFreeSubnet(excluding used: [Subnet]) throws(BerthError) -> Subnet {
         let config = StoreConfig.load(layout)
-        guard let pool = Subnet(config.networkPool), config.networkPoolPrefix >= pool.prefix, config.networkPoolPrefix <= 30 else {
+        guard let pool = Subnet(config.networkPool), config.networkPoolPrefix >= pool.prefix, config.networkPoolPrefix <= 30
+        else {
             throw BerthError("config.json: networkPool \(config.networkPool)/\(config.networkPoolPrefix) is not a usable pool")
         }
         let taken = used + HostRoutes.subnets() + HostRoutes.addresses().map(\.subnet)
         if let free = AddressPool(base: pool, size: config.networkPoolPrefix).firstFree(taken) { return free }
-        throw BerthError("could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network; give --subnet or widen networkPool in config.json")
+        throw BerthError(
+            "could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network; give --subnet or widen networkPool in config.json"
+        )
     }
 
     /// The default network's subnet, chosen when its record is first
@@ -143,7 +151,9 @@ public struct NetworkStore: Sendable {
         for pool in config.bridgePools {
             if let free = pool.firstFree(taken) { return free }
         }
-        throw BerthError("no subnet of bridgePools (\(config.bridgePools.map(\.description).joined(separator: ", "))) is free on this host: each overlaps a route or an address here; set bridgeSubnet in config.json")
+        throw BerthError(
+            "no subnet of bridgePools (\(config.bridgePools.map(\.description).joined(separator: ", "))) is free on this host: each overlaps a route or an address here; set bridgeSubnet in config.json"
+        )
     }
 
     /// `network rm`: refused while any container holds a lease on it.
@@ -189,16 +199,22 @@ public struct NetworkStore: Sendable {
     public func liveLeases(_ network: String) -> [IPv4: Lease] { readLeases(network).filter { isLive($0.value) } }
 
     private func writeLeases(_ network: String, _ leases: [IPv4: Lease]) throws(BerthError) {
-        let json = JSON.object(leases.keys.sorted().map { ip in
-            let l = leases[ip]!
-            return (ip.description, .object([("Container", .string(l.container)), ("Name", .string(l.name)), ("Pid", .int(l.pid))]))
-        })
+        let json = JSON.object(
+            leases.keys.sorted().map { ip in
+                let l = leases[ip]!
+                return (
+                    ip.description,
+                    .object([("Container", .string(l.container)), ("Name", .string(l.name)), ("Pid", .int(l.pid))])
+                )
+            })
         try FileSystem.writeAtomically(leasePath(network), text: json.pretty(indent: 2) + "\n")
     }
 
     /// Leases an address for a container (its `preferred` one if still free).
-    public func lease(_ network: NetworkRecord, container: String, name: String,
-                      preferred: IPv4? = nil) throws(BerthError) -> NetworkEndpoint {
+    public func lease(
+        _ network: NetworkRecord, container: String, name: String,
+        preferred: IPv4? = nil
+    ) throws(BerthError) -> NetworkEndpoint {
         try FileLock.withLock(lockPath(network.name)) { () throws(BerthError) -> NetworkEndpoint in
             var leases = liveLeases(network.name)
             if let mine = leases.first(where: { $0.value.container == container }) {
@@ -208,7 +224,9 @@ public struct NetworkStore: Sendable {
             // choice and its record in the host ledger happen under one lock.
             let root = FileSystem.realPath(layout.root)
             let address = try HostNetwork.withLock { () throws(BerthError) -> IPv4 in
-                let elsewhere = HostLeases.live(network.bridge).filter { $0.value.root != root || $0.value.container != container }
+                let elsewhere = HostLeases.live(network.bridge).filter {
+                    $0.value.root != root || $0.value.container != container
+                }
                 let free = { (ip: IPv4) in leases[ip] == nil && elsewhere[ip] == nil && ip != network.gateway }
                 var chosen: IPv4?
                 if let preferred, network.subnet.contains(preferred), free(preferred) {
@@ -221,7 +239,9 @@ public struct NetworkStore: Sendable {
                     }
                 }
                 guard let chosen else {
-                    throw BerthError("no available IPv4 addresses on network \(network.name) (\(network.subnet)); remove containers or use a larger --subnet")
+                    throw BerthError(
+                        "no available IPv4 addresses on network \(network.name) (\(network.subnet)); remove containers or use a larger --subnet"
+                    )
                 }
                 try HostLeases.claimLocked(chosen, on: network.bridge, root: root, container: container)
                 return chosen
@@ -233,7 +253,8 @@ public struct NetworkStore: Sendable {
     }
 
     private func endpoint(_ n: NetworkRecord, _ ip: IPv4) -> NetworkEndpoint {
-        NetworkEndpoint(network: n.name, networkID: n.id, address: ip, prefix: n.subnet.prefix, gateway: n.gateway, bridge: n.bridge)
+        NetworkEndpoint(
+            network: n.name, networkID: n.id, address: ip, prefix: n.subnet.prefix, gateway: n.gateway, bridge: n.bridge)
     }
 
     /// Gives a container's address back (and drops leases of containers that are gone).
@@ -268,7 +289,7 @@ public struct NetworkStore: Sendable {
     }
 
     private func rewriteHosts(_ network: String, _ leases: [IPv4: Lease]) {
-        guard network != "bridge" else { return }   // the default network does not resolve names, as in Docker
+        guard network != "bridge" else { return }  // the default network does not resolve names, as in Docker
         for (ip, lease) in leases {
             let path = layout.container(lease.container) + "/hosts"
             guard FileSystem.exists(path) else { continue }
@@ -291,7 +312,8 @@ public struct NetworkStore: Sendable {
 
 /// `/etc/hosts`, `/etc/hostname`, `/etc/resolv.conf` as Docker writes them.
 public enum HostsFile {
-    static let base = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n"
+    static let base =
+        "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n"
 
     /// The hosts file of a container: loopback, itself, and its peers.
     public static func hosts(hostname: String, name: String, address: IPv4?, peers: [(IPv4, String)]) -> String {
@@ -371,7 +393,8 @@ enum HostRoutes {
         while let entry = item {
             defer { item = entry.pointee.ifa_next }
             guard let addr = entry.pointee.ifa_addr, addr.pointee.sa_family == sa_family_t(AF_INET),
-                  let mask = entry.pointee.ifa_netmask else { continue }
+                let mask = entry.pointee.ifa_netmask
+            else { continue }
             let ip = addr.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { UInt32(bigEndian: $0.pointee.sin_addr.s_addr) }
             let bits = mask.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { UInt32(bigEndian: $0.pointee.sin_addr.s_addr) }
             found.append((String(cString: entry.pointee.ifa_name), Subnet(base: IPv4(ip), prefix: bits.nonzeroBitCount)))
@@ -383,7 +406,9 @@ enum HostRoutes {
         guard let text = try? FileSystem.readText("/proc/net/route") else { return [] }
         return text.split(separator: "\n").dropFirst().compactMap { line in
             let f = line.split(whereSeparator: { $0 == "\t" || $0 == " " })
-            guard f.count > 7, let dst = UInt32(f[1], radix: 16), let mask = UInt32(f[7], radix: 16), mask != 0 else { return nil }
+            guard f.count > 7, let dst = UInt32(f[1], radix: 16), let mask = UInt32(f[7], radix: 16), mask != 0 else {
+                return nil
+            }
             return Subnet(base: IPv4(dst.byteSwapped), prefix: mask.nonzeroBitCount)
         }
     }

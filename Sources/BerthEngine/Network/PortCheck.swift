@@ -10,13 +10,17 @@ public enum PortCheck {
         guard !ports.isEmpty else { return }
         for other in lifecycle.containers.all() where other.id != id && other.state.isActive {
             for p in ports {
-                if let clash = other.ports.first(where: { $0.hostPort == p.hostPort && $0.proto == p.proto
-                    && ($0.hostIP == p.hostIP || $0.hostIP == "0.0.0.0" || p.hostIP == "0.0.0.0") }) {
-                    throw .conflict("driver failed programming external connectivity on endpoint \(other.name): Bind for \(clash.hostIP):\(clash.hostPort) failed: port is already allocated; choose another host port")
+                if let clash = other.ports.first(where: {
+                    $0.hostPort == p.hostPort && $0.proto == p.proto
+                        && ($0.hostIP == p.hostIP || $0.hostIP == "0.0.0.0" || p.hostIP == "0.0.0.0")
+                }) {
+                    throw .conflict(
+                        "driver failed programming external connectivity on endpoint \(other.name): Bind for \(clash.hostIP):\(clash.hostPort) failed: port is already allocated; choose another host port"
+                    )
                 }
             }
         }
-        let fds = try HostNetwork.reserve(ports)   // a trial: taken by some program?
+        let fds = try HostNetwork.reserve(ports)  // a trial: taken by some program?
         fds.forEach { close($0) }
     }
 }

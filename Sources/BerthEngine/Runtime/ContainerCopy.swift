@@ -23,8 +23,9 @@ public struct ContainerCopy {
             defer { parent.close() }
             let owner = archive ? nil : (getuid(), getgid())
             try TarTransfer.copy(layout: lifecycle.layout, label: "cp", into: destDir) { (writer) throws(BerthError) in
-                try TreeArchiver(owner: owner).archive(entry: leaf, in: parent.rawValue, as: name, into: writer,
-                                                       label: "\(c.name):\(source)")
+                try TreeArchiver(owner: owner).archive(
+                    entry: leaf, in: parent.rawValue, as: name, into: writer,
+                    label: "\(c.name):\(source)")
             }
         }
     }
@@ -36,26 +37,34 @@ public struct ContainerCopy {
             let rootFD = try openDirectory(root)
             defer { rootFD.close() }
             // Into DEST if it is a directory inside the container, else as DEST.
-            let destIsDir = (try? FileDescriptor.openInRoot(rootFD, destination, O_RDONLY | O_DIRECTORY))
-                .map { $0.close(); return true } ?? false
+            let destIsDir =
+                (try? FileDescriptor.openInRoot(rootFD, destination, O_RDONLY | O_DIRECTORY))
+                .map {
+                    $0.close(); return true
+                } ?? false
             if !destIsDir && (destination.hasSuffix("/") || destination.hasSuffix("/.")) {
-                throw BerthError("cp: destination directory \(destination) does not exist in container \(c.name); create it first")
+                throw BerthError(
+                    "cp: destination directory \(destination) does not exist in container \(c.name); create it first")
             }
-            let inside = destIsDir
+            let inside =
+                destIsDir
                 ? join(destination, FileSystem.baseName(source))
                 : destination
             let srcParent = try openDirectory(FileSystem.parent(of: absolute(source)))
             defer { srcParent.close() }
             let owner: (UInt32, UInt32)? = archive ? nil : (0, 0)
             try TarTransfer.copy(layout: lifecycle.layout, label: "cp", into: root) { (writer) throws(BerthError) in
-                try TreeArchiver(owner: owner).archive(entry: FileSystem.baseName(source), in: srcParent.rawValue,
-                                                       as: String(inside.drop { $0 == "/" }), into: writer, label: source)
+                try TreeArchiver(owner: owner).archive(
+                    entry: FileSystem.baseName(source), in: srcParent.rawValue,
+                    as: String(inside.drop { $0 == "/" }), into: writer, label: source)
             }
         }
     }
 
-    private func resolveInContainer(_ root: FileDescriptor, _ path: String,
-                                    container: String) throws(BerthError) -> (FileDescriptor, String) {
+    private func resolveInContainer(
+        _ root: FileDescriptor, _ path: String,
+        container: String
+    ) throws(BerthError) -> (FileDescriptor, String) {
         let clean = "/" + path.split(separator: "/").joined(separator: "/")
         let leaf = FileSystem.baseName(clean)
         guard clean != "/", leaf != "..", leaf != "." else {
@@ -93,7 +102,10 @@ public struct ContainerCopy {
     private func absolute(_ path: String) -> String {
         if path.hasPrefix("/") { return path }
         var buffer = [CChar](repeating: 0, count: Int(PATH_MAX))
-        let cwd = getcwd(&buffer, buffer.count).map { _ in String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) } ?? "."
+        let cwd =
+            getcwd(&buffer, buffer.count).map { _ in
+                String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            } ?? "."
         return cwd + "/" + path
     }
 

@@ -67,7 +67,7 @@ public struct ContainerFactory {
         try layout.ensure()
         let image = try lifecycle.images.resolve(o.image)
         var o = o
-        if let iso = o.isolation, let colon = iso.firstIndex(of: ":") {   // `--isolation oci:crun`
+        if let iso = o.isolation, let colon = iso.firstIndex(of: ":") {  // `--isolation oci:crun`
             o.runtime = String(iso[iso.index(after: colon)...])
             o.isolation = String(iso[..<colon])
         }
@@ -81,27 +81,35 @@ public struct ContainerFactory {
         var warnings: [String] = []
         let (backend, networkMode) = try chooseIsolation(o, defaults, &warnings)
         let storage = o.storage ?? defaults.defaultStorage(lifecycle.registry)
-        let driver = try lifecycle.registry.storageDriver(storage, StorageEnvironment(
-            storeRoot: layout.root, driverDirectory: layout.driver(storage)))
-        var container = try record(o, image: image, name: name, backend: backend, networkMode: networkMode,
-                                   storage: storage)
-        let created = try provision(&container, o, backend: backend, driver: driver, image: image,
-                                    generatedName: requested == nil)
-        warnings.forEach(warn)   // only once the container exists: a refused create says one thing
+        let driver = try lifecycle.registry.storageDriver(
+            storage,
+            StorageEnvironment(
+                storeRoot: layout.root, driverDirectory: layout.driver(storage)))
+        var container = try record(
+            o, image: image, name: name, backend: backend, networkMode: networkMode,
+            storage: storage)
+        let created = try provision(
+            &container, o, backend: backend, driver: driver, image: image,
+            generatedName: requested == nil)
+        warnings.forEach(warn)  // only once the container exists: a refused create says one thing
         return created
     }
 
     /// The container's record from the options and the image's config,
     /// every value checked: nothing is made yet, so a refusal leaves nothing.
-    private func record(_ o: CreateOptions, image: Image, name: String, backend: any IsolationBackend,
-                        networkMode: String, storage: String) throws(BerthError) -> Container {
+    private func record(
+        _ o: CreateOptions, image: Image, name: String, backend: any IsolationBackend,
+        networkMode: String, storage: String
+    ) throws(BerthError) -> Container {
         let config = image.runConfig
         let id = RandomID.hex64()
         let hostname = o.hostname ?? String(id.prefix(12))
         // sethostname(2) takes at most 64 bytes (HOST_NAME_MAX): refuse here,
         // not at start, so a refused name creates nothing.
         if hostname.utf8.count > 64 {
-            throw .invalid("invalid --hostname \(hostname.prefix(40))…: \(hostname.utf8.count) bytes, but the kernel takes at most 64; give a shorter host name")
+            throw .invalid(
+                "invalid --hostname \(hostname.prefix(40))…: \(hostname.utf8.count) bytes, but the kernel takes at most 64; give a shorter host name"
+            )
         }
         var container = Container(
             id: id, name: name, image: image.id, imageName: o.image, command: try resolveCommand(o, config),
@@ -128,10 +136,12 @@ public struct ContainerFactory {
         }
         // A profile file is read, checked and compiled now, and stored as
         // Docker stores it (`seccomp=<the profile's JSON>`).
-        container.security.options = try SecurityOptions.resolve(o.security.options, backend: backend.name,
-                                                                 plan: try backend.plan(for: container))
+        container.security.options = try SecurityOptions.resolve(
+            o.security.options, backend: backend.name,
+            plan: try backend.plan(for: container))
         if !backend.isolates && o.readOnly {
-            throw .invalid("the \(backend.name) backend cannot make the root read-only (it has no mount namespace); drop --read-only")
+            throw .invalid(
+                "the \(backend.name) backend cannot make the root read-only (it has no mount namespace); drop --read-only")
         }
         container.volumesRoot = lifecycle.layout.root + "/volumes"
         container.ports = try resolvePorts(o, config, networkMode: networkMode)
@@ -141,8 +151,10 @@ public struct ContainerFactory {
     /// Takes what the container needs (its address, anonymous volumes, its
     /// directory with the storage driver's layer) and writes it into the
     /// store; on any failure gives back what it took.
-    private func provision(_ container: inout Container, _ o: CreateOptions, backend: any IsolationBackend,
-                           driver: any StorageDriver, image: Image, generatedName: Bool) throws(BerthError) -> Container {
+    private func provision(
+        _ container: inout Container, _ o: CreateOptions, backend: any IsolationBackend,
+        driver: any StorageDriver, image: Image, generatedName: Bool
+    ) throws(BerthError) -> Container {
         let volumes = VolumeStore(layout: lifecycle.layout)
         var made: [String] = []
         let networks = NetworkStore(layout: lifecycle.layout)
@@ -204,8 +216,10 @@ public struct ContainerFactory {
 
     /// Checks every mount and creates the volumes it names (anonymous ones
     /// get a random name); `made` lists the anonymous ones, for cleanup.
-    private func resolveMounts(_ o: CreateOptions, backend: any IsolationBackend, _ volumes: VolumeStore,
-                               _ made: inout [String]) throws(BerthError) -> [MountSpec] {
+    private func resolveMounts(
+        _ o: CreateOptions, backend: any IsolationBackend, _ volumes: VolumeStore,
+        _ made: inout [String]
+    ) throws(BerthError) -> [MountSpec] {
         var mounts: [MountSpec] = []
         for spec in o.volumesFrom {
             let parts = spec.split(separator: ":").map(String.init)
@@ -226,11 +240,15 @@ public struct ContainerFactory {
             switch m.kind {
             case .bind:
                 guard FileSystem.exists(m.source) else {
-                    throw BerthError("invalid mount config for type \"bind\": bind source path does not exist: \(m.source); create it first (Berth does not create bind sources)")
+                    throw BerthError(
+                        "invalid mount config for type \"bind\": bind source path does not exist: \(m.source); create it first (Berth does not create bind sources)"
+                    )
                 }
             case .tmpfs:
                 guard backend.isolates else {
-                    throw .invalid("the \(backend.name) backend supports only bind mounts and volumes (it has no mount namespace for tmpfs \(m.target))")
+                    throw .invalid(
+                        "the \(backend.name) backend supports only bind mounts and volumes (it has no mount namespace for tmpfs \(m.target))"
+                    )
                 }
             case .volume:
                 let volume = try volumes.create(m.source.isEmpty ? nil : m.source)
@@ -294,7 +312,8 @@ public struct ContainerFactory {
             throw BerthError("env file \(path) is not a regular file; give a file of KEY=VALUE lines")
         }
         guard st.st_size <= maxEnvFileBytes else {
-            throw BerthError("env file \(path) is \(Format.size(Int64(st.st_size))), more than the 64MiB Berth reads; give a smaller file")
+            throw BerthError(
+                "env file \(path) is \(Format.size(Int64(st.st_size))), more than the 64MiB Berth reads; give a smaller file")
         }
         var out: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65536)
@@ -305,7 +324,7 @@ public struct ContainerFactory {
             }
             if n == 0 { break }
             out.append(contentsOf: chunk[0..<n])
-            if out.count > maxEnvFileBytes {   // it grew while we read
+            if out.count > maxEnvFileBytes {  // it grew while we read
                 throw BerthError("env file \(path) grew past the 64MiB Berth reads while it was read; give a smaller file")
             }
         }
@@ -315,8 +334,10 @@ public struct ContainerFactory {
     /// The backend to use. When the default cannot run here, a backend that
     /// declares it stands in (`standsIn`, the chroot plugin) is used with a
     /// warning; a backend the user named is never swapped.
-    private func chooseIsolation(_ o: CreateOptions, _ defaults: StoreConfig,
-                                 _ warnings: inout [String]) throws(BerthError) -> (any IsolationBackend, String) {
+    private func chooseIsolation(
+        _ o: CreateOptions, _ defaults: StoreConfig,
+        _ warnings: inout [String]
+    ) throws(BerthError) -> (any IsolationBackend, String) {
         var chosen = try lifecycle.registry.isolationBackend(o.isolation ?? defaults.defaultIsolation(lifecycle.registry))
         var fellBack = false
         if let reason = chosen.unavailableReason() {
@@ -325,7 +346,9 @@ public struct ContainerFactory {
                 let hint = standIns.isEmpty ? "" : "; try " + standIns.map { "--isolation \($0.name)" }.joined(separator: " or ")
                 throw .unavailable("isolation backend \"\(chosen.name)\" cannot run here: \(reason)\(hint)")
             }
-            warnings.append("WARNING: \(reason); falling back to --isolation \(standIn.name), which does not isolate processes, users or the network")
+            warnings.append(
+                "WARNING: \(reason); falling back to --isolation \(standIn.name), which does not isolate processes, users or the network"
+            )
             chosen = standIn
             fellBack = true
         }
@@ -333,14 +356,18 @@ public struct ContainerFactory {
         if network == "default" { network = "bridge" }
         if !chosen.isolates {
             if !fellBack {
-                warnings.append("WARNING: the \(chosen.name) backend does not isolate processes, users or the network; use it only for trusted images")
+                warnings.append(
+                    "WARNING: the \(chosen.name) backend does not isolate processes, users or the network; use it only for trusted images"
+                )
             }
             if network != "host" {
-                throw .invalid("the \(chosen.name) backend supports only --network host (it has no network namespace); drop --network \(network)")
+                throw .invalid(
+                    "the \(chosen.name) backend supports only --network host (it has no network namespace); drop --network \(network)"
+                )
             }
         }
         if !["none", "host"].contains(network) {
-            _ = try NetworkStore(layout: lifecycle.layout).get(network)   // "network NAME not found" if it is not
+            _ = try NetworkStore(layout: lifecycle.layout).get(network)  // "network NAME not found" if it is not
         }
         return (chosen, network)
     }

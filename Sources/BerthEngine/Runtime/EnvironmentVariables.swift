@@ -21,7 +21,9 @@ public enum EnvironmentVariables {
     /// and `#` comments skipped; `KEY=VALUE` keeps the value as written
     /// (spaces, quotes and all); a bare `KEY` takes the caller's value or is
     /// left out; a name with white space in it (`export K=5`) is refused.
-    public static func parseFile(_ text: String, path: String, from caller: [String: String]) throws(BerthError) -> [(String, String)] {
+    public static func parseFile(_ text: String, path: String, from caller: [String: String]) throws(BerthError) -> [(
+        String, String
+    )] {
         var body = Substring(text)
         if body.hasPrefix("\u{FEFF}") { body = body.dropFirst() }
         var pairs: [(String, String)] = []
@@ -31,10 +33,13 @@ public enum EnvironmentVariables {
             if line.isEmpty || line.hasPrefix("#") { continue }
             let (key, value) = split(String(line))
             guard !key.isEmpty else {
-                throw .invalid("invalid env file \(path), line \(number + 1): no variable name before '=' in \"\(line.prefix(80))\"")
+                throw .invalid(
+                    "invalid env file \(path), line \(number + 1): no variable name before '=' in \"\(line.prefix(80))\"")
             }
             guard !key.contains(where: { $0.isWhitespace }) else {
-                throw .invalid("poorly formatted environment: variable '\(key.prefix(80))' contains whitespaces (env file \(path), line \(number + 1))")
+                throw .invalid(
+                    "poorly formatted environment: variable '\(key.prefix(80))' contains whitespaces (env file \(path), line \(number + 1))"
+                )
             }
             if let value { pairs.append((key, value)) } else if let inherited = caller[key] { pairs.append((key, inherited)) }
         }

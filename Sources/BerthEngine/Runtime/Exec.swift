@@ -36,7 +36,9 @@ public struct Executor {
         try container.ensureState(for: .exec, ref: ref)
         let backend = try lifecycle.registry.isolationBackend(container.isolation)
         guard backend.isolates else {
-            throw BerthError("exec needs the namespaces backend; container \(container.name) uses \(container.isolation), which has no namespaces to join")
+            throw BerthError(
+                "exec needs the namespaces backend; container \(container.name) uses \(container.isolation), which has no namespaces to join"
+            )
         }
         let plan = try backend.plan(for: container)
         let rootfs = "/proc/\(container.state.pid)/root"
@@ -45,16 +47,19 @@ public struct Executor {
         let terminal = o.tty ? ImageChanges.mergeEnv(container.env, [("TERM", "xterm")]) : container.env
         let env = ImageChanges.mergeEnv(terminal, try EnvironmentVariables.pairs(o.env, from: o.callerEnvironment))
         // Docker applies the container's profile to exec'd processes too.
-        let seccomp = try SecurityOptions.seccompProgram(container.security.options, plan: plan,
-                                                         cache: lifecycle.layout.seccompCache)
+        let seccomp = try SecurityOptions.seccompProgram(
+            container.security.options, plan: plan,
+            cache: lifecycle.layout.seccompCache)
         return try launch(container, o, env: env, user: user, plan: plan, seccomp: seccomp, stdio: stdio) {
             CgroupWarmup.reap(warmup)
             warmup = 0
         }
     }
 
-    private func launch(_ c: Container, _ o: ExecOptions, env: [String], user: ResolvedUser, plan: IsolationPlan,
-                        seccomp: SeccompProgram?, stdio: [Int32], started: () -> Void) throws(BerthError) -> Int32 {
+    private func launch(
+        _ c: Container, _ o: ExecOptions, env: [String], user: ResolvedUser, plan: IsolationPlan,
+        seccomp: SeccompProgram?, stdio: [Int32], started: () -> Void
+    ) throws(BerthError) -> Int32 {
         var errs: [Int32] = [-1, -1], console: [Int32] = [-1, -1]
         guard berth_pipe_cloexec(&errs) == 0 else { throw .syscall("pipe", "for exec", .current) }
         if o.tty && berth_socketpair(&console) != 0 { throw .syscall("socketpair", "for exec", .current) }
@@ -147,10 +152,12 @@ struct PtyRelay {
         let chunk = ByteQueue.chunk(for: 1)
         while masterOpen || !toStdout.isEmpty {
             let events = (toStdout.isFull ? 0 : POLLIN) | (toMaster.isEmpty ? 0 : POLLOUT)
-            var fds = [pollfd(fd: masterOpen && events != 0 ? master : -1, events: Int16(events), revents: 0),
-                       pollfd(fd: signals, events: Int16(POLLIN), revents: 0),
-                       pollfd(fd: stdinOpen && masterOpen && !toMaster.isFull ? 0 : -1, events: Int16(POLLIN), revents: 0),
-                       pollfd(fd: toStdout.isEmpty ? -1 : 1, events: Int16(POLLOUT), revents: 0)]
+            var fds = [
+                pollfd(fd: masterOpen && events != 0 ? master : -1, events: Int16(events), revents: 0),
+                pollfd(fd: signals, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: stdinOpen && masterOpen && !toMaster.isFull ? 0 : -1, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: toStdout.isEmpty ? -1 : 1, events: Int16(POLLOUT), revents: 0),
+            ]
             if poll(&fds, nfds_t(fds.count), -1) < 0 { if errno == EINTR { continue }; return }
             if fds[1].revents != 0 { while berth_signalfd_read(signals) > 0 {}; resize() }
             if fds[3].revents != 0, toStdout.flush(to: 1, chunk: chunk) == .failed {
@@ -158,7 +165,8 @@ struct PtyRelay {
                 toStdout.removeAll()
             }
             if fds[0].revents & Int16(POLLOUT | POLLERR) != 0 && !toMaster.isEmpty,
-               toMaster.flush(to: master) == .failed {
+                toMaster.flush(to: master) == .failed
+            {
                 toMaster.removeAll()
                 stdinOpen = false
             }

@@ -54,14 +54,16 @@ struct ExecRelay {
     /// Relays until `pid` (the exec helper, which exits with the command)
     /// is gone, then drains the pipes and closes Berth's ends.
     mutating func run(until pid: pid_t) {
-        let previous = signal(SIGPIPE, SIG_IGN)   // a closed stdin is an EPIPE, not a death
+        let previous = signal(SIGPIPE, SIG_IGN)  // a closed stdin is an EPIPE, not a death
         defer { signal(SIGPIPE, previous); closeAll() }
         let pidfd = berth_pidfd_open(pid)
         defer { if pidfd >= 0 { close(pidfd) } }
         while pidfd >= 0 {
-            var fds = [pollfd(fd: pidfd, events: Int16(POLLIN), revents: 0),
-                       pollfd(fd: fromOut, events: Int16(POLLIN), revents: 0),
-                       pollfd(fd: fromErr, events: Int16(POLLIN), revents: 0)]
+            var fds = [
+                pollfd(fd: pidfd, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: fromOut, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: fromErr, events: Int16(POLLIN), revents: 0),
+            ]
             let readStdin = stdinOpen && pending.count < 65536
             if readStdin { fds.append(pollfd(fd: caller[0], events: Int16(POLLIN), revents: 0)) }
             if !pending.isEmpty { fds.append(pollfd(fd: toChild, events: Int16(POLLOUT), revents: 0)) }
@@ -102,7 +104,7 @@ struct ExecRelay {
             if n > 0 { pending.removeFirst(n); continue }
             if n < 0 && errno == EINTR { continue }
             if n < 0 && errno == EAGAIN { return }
-            pending = []            // EPIPE: the process closed its stdin; drop the rest
+            pending = []  // EPIPE: the process closed its stdin; drop the rest
             stdinOpen = false
         }
         if !stdinOpen { closeStdin() }

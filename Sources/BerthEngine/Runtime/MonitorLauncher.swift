@@ -10,8 +10,10 @@ public enum MonitorLauncher {
     public typealias Report = MonitorReport
 
     /// Spawns the monitor and waits for its report.
-    public static func launch(root: String, id: String, waitAttach: Bool, windowSize: WindowSize? = nil,
-                              registry: PluginRegistry) throws(BerthError) -> Report {
+    public static func launch(
+        root: String, id: String, waitAttach: Bool, windowSize: WindowSize? = nil,
+        registry: PluginRegistry
+    ) throws(BerthError) -> Report {
         if isSingleThreaded {
             return try launchForked(root: root, id: id, waitAttach: waitAttach, windowSize: windowSize, registry: registry)
         }
@@ -20,7 +22,8 @@ public enum MonitorLauncher {
         }
         var ready: [Int32] = [-1, -1]
         guard berth_pipe_cloexec(&ready) == 0 else { throw .syscall("pipe", "for the monitor", .current) }
-        let args = [binary, "--root", root, "__monitor", id] + (waitAttach ? ["--wait-attach"] : [])
+        let args =
+            [binary, "--root", root, "__monitor", id] + (waitAttach ? ["--wait-attach"] : [])
             + (windowSize.map { ["--size", $0.argument] } ?? [])
         let pid = try spawn(binary, args, readyFD: ready[1])
         return awaitReport(first: pid, ready: ready)
@@ -39,8 +42,10 @@ public enum MonitorLauncher {
     /// is single-threaded (checked), so the child may go on in Swift. Every
     /// inherited fd but the report pipe is closed first: a container lock
     /// held by `start` must not live on in the monitor.
-    private static func launchForked(root: String, id: String, waitAttach: Bool, windowSize: WindowSize?,
-                                     registry: PluginRegistry) throws(BerthError) -> Report {
+    private static func launchForked(
+        root: String, id: String, waitAttach: Bool, windowSize: WindowSize?,
+        registry: PluginRegistry
+    ) throws(BerthError) -> Report {
         var ready: [Int32] = [-1, -1]
         guard berth_pipe_cloexec(&ready) == 0 else { throw .syscall("pipe", "for the monitor", .current) }
         let pid = fork()
@@ -55,8 +60,10 @@ public enum MonitorLauncher {
             for fd: Int32 in 0...2 { dup2(null, fd) }
             if null > 2 { close(null) }
             berth_unblock_signals()
-            _exit(Monitor.main(root: root, id: id, readyFD: 3, waitAttach: waitAttach, windowSize: windowSize,
-                               registry: registry))
+            _exit(
+                Monitor.main(
+                    root: root, id: id, readyFD: 3, waitAttach: waitAttach, windowSize: windowSize,
+                    registry: registry))
         }
         return awaitReport(first: pid, ready: ready)
     }

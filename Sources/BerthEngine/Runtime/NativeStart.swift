@@ -49,8 +49,9 @@ extension MonitorSession {
             try cgroup.restrictDevices(DeviceRule.forContainer(devices))
         }
         watchSignals()
-        let (stdio, ttyMode, console) = try prepareStdio(tty: container.tty, ptyInside: plan.ptyInside,
-                                                         openStdin: container.openStdin)
+        let (stdio, ttyMode, console) = try prepareStdio(
+            tty: container.tty, ptyInside: plan.ptyInside,
+            openStdin: container.openStdin)
         let prep = MountPreparation(rootfs: rootfs, volumes: VolumeStore(layout: store.layout))
         for m in container.mounts { try prep.prepare(m) }
         var etcMounts: [MountSpec] = []
@@ -62,10 +63,11 @@ extension MonitorSession {
         if !plan.pivotRoot {
             for m in container.mounts { try prep.hostBind(m) }
         }
-        var request = SpawnRequest(rootfs: rootfs, argv: container.command, env: container.env,
-                                   cwd: container.workingDir.isEmpty ? "/" : container.workingDir, user: user,
-                                   hostname: container.hostname, plan: plan, readonlyRoot: container.readonlyRoot,
-                                   stdio: stdio, ttyMode: ttyMode, consoleSocket: console)
+        var request = SpawnRequest(
+            rootfs: rootfs, argv: container.command, env: container.env,
+            cwd: container.workingDir.isEmpty ? "/" : container.workingDir, user: user,
+            hostname: container.hostname, plan: plan, readonlyRoot: container.readonlyRoot,
+            stdio: stdio, ttyMode: ttyMode, consoleSocket: console)
         if plan.pivotRoot {
             request.mounts = (etcMounts + container.mounts).map { m in
                 (prep.source(m), m.target, m.kind == .tmpfs, m.options, m.readonly)
@@ -77,8 +79,9 @@ extension MonitorSession {
         request.monitorReportFD = reportFD
         request.windowSize = io.initialSize
         // Compiled here, before the clone: the child only loads it.
-        request.seccomp = try SecurityOptions.seccompProgram(container.security.options, plan: plan,
-                                                             cache: store.layout.seccompCache)
+        request.seccomp = try SecurityOptions.seccompProgram(
+            container.security.options, plan: plan,
+            cache: store.layout.seccompCache)
         request.devices = devices
         let child = try Spawner.spawn(request)
         closeChildEnds()

@@ -13,8 +13,9 @@ enum SealedExec {
     static func trampoline() throws(BerthError) -> Int32 {
         let fd = berth_trampoline_fd()
         if fd < 0 && errno != ENOSYS {
-            throw .syscall("memfd_create", "the exec trampoline", .current,
-                           fix: "Berth needs memfd_create and file sealing (Linux 3.17+)")
+            throw .syscall(
+                "memfd_create", "the exec trampoline", .current,
+                fix: "Berth needs memfd_create and file sealing (Linux 3.17+)")
         }
         return fd
     }

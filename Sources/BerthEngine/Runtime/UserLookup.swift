@@ -26,12 +26,15 @@ public enum UserLookup {
         var user = ResolvedUser(uid: 0, gid: 0, groups: [], home: "/root")
         if !userPart.isEmpty {
             if let line = passwd.first(where: { $0[0] == userPart }) ?? passwd.first(where: { $0[2] == userPart }),
-               line.count >= 6, let uid = UInt32(line[2]), let gid = UInt32(line[3]) {
+                line.count >= 6, let uid = UInt32(line[2]), let gid = UInt32(line[3])
+            {
                 user = ResolvedUser(uid: uid, gid: gid, groups: [], home: line[5])
             } else if let uid = UInt32(userPart) {
                 user = ResolvedUser(uid: uid, gid: 0, groups: [], home: "/")
             } else {
-                throw BerthError("unable to find user \(userPart): no matching entries in the image's /etc/passwd; use a numeric UID or a user the image has")
+                throw BerthError(
+                    "unable to find user \(userPart): no matching entries in the image's /etc/passwd; use a numeric UID or a user the image has"
+                )
             }
         }
         if parts.count > 1, !parts[1].isEmpty {
@@ -45,10 +48,12 @@ public enum UserLookup {
             }
         }
         let name = passwd.first { UInt32($0[2]) == user.uid }?[0]
-        user.groups = [user.gid] + groupFile.compactMap { line -> UInt32? in
-            guard line.count >= 4, let name, line[3].split(separator: ",").contains(Substring(name)) else { return nil }
-            return UInt32(line[2])
-        }
+        user.groups =
+            [user.gid]
+            + groupFile.compactMap { line -> UInt32? in
+                guard line.count >= 4, let name, line[3].split(separator: ",").contains(Substring(name)) else { return nil }
+                return UInt32(line[2])
+            }
         // --group-add: a name from the image's /etc/group, or a number.
         for g in groupAdd {
             guard let gid = groupFile.first(where: { $0[0] == g }).flatMap({ UInt32($0[2]) }) ?? UInt32(g) else {

@@ -30,13 +30,15 @@ public struct SeccompProfile: Sendable, Equatable {
             case "SCMP_ACT_ERRNO": return 0x0005_0000 | data
             case "SCMP_ACT_TRACE": return 0x7ff0_0000 | data
             case "SCMP_ACT_LOG": return 0x7ffc_0000
-            default: return 0x7fff_0000   // SCMP_ACT_ALLOW; `parse` admits no other name
+            default: return 0x7fff_0000  // SCMP_ACT_ALLOW; `parse` admits no other name
             }
         }
 
-        static let names: Set<String> = ["SCMP_ACT_KILL", "SCMP_ACT_KILL_THREAD", "SCMP_ACT_KILL_PROCESS",
-                                         "SCMP_ACT_TRAP", "SCMP_ACT_ERRNO", "SCMP_ACT_TRACE", "SCMP_ACT_LOG",
-                                         "SCMP_ACT_ALLOW"]
+        static let names: Set<String> = [
+            "SCMP_ACT_KILL", "SCMP_ACT_KILL_THREAD", "SCMP_ACT_KILL_PROCESS",
+            "SCMP_ACT_TRAP", "SCMP_ACT_ERRNO", "SCMP_ACT_TRACE", "SCMP_ACT_LOG",
+            "SCMP_ACT_ALLOW",
+        ]
     }
 
     /// One comparison of a syscall argument.
@@ -53,8 +55,10 @@ public struct SeccompProfile: Sendable, Equatable {
         public var opCode: UInt32 { UInt32(Self.operators.firstIndex(of: op) ?? 0) + 1 }
 
         /// In the order of libseccomp's `enum scmp_compare`, which starts at 1.
-        static let operators = ["SCMP_CMP_NE", "SCMP_CMP_LT", "SCMP_CMP_LE", "SCMP_CMP_EQ", "SCMP_CMP_GE",
-                                "SCMP_CMP_GT", "SCMP_CMP_MASKED_EQ"]
+        static let operators = [
+            "SCMP_CMP_NE", "SCMP_CMP_LT", "SCMP_CMP_LE", "SCMP_CMP_EQ", "SCMP_CMP_GE",
+            "SCMP_CMP_GT", "SCMP_CMP_MASKED_EQ",
+        ]
     }
 
     /// When a rule applies: every listed capability held (includes) or any
@@ -106,7 +110,9 @@ public struct SeccompProfile: Sendable, Equatable {
     }
 
     static func bad(_ source: String, _ what: String) -> BerthError {
-        .invalid("seccomp profile \(source) is not valid: \(what); fix it (Docker's format: defaultAction, archMap, syscalls), or use --security-opt seccomp=unconfined")
+        .invalid(
+            "seccomp profile \(source) is not valid: \(what); fix it (Docker's format: defaultAction, archMap, syscalls), or use --security-opt seccomp=unconfined"
+        )
     }
 
     static func parse(_ json: JSON, source: String) throws(BerthError) -> SeccompProfile {
@@ -145,9 +151,11 @@ public struct SeccompProfile: Sendable, Equatable {
             for (j, arg) in try list(entry["args"], "\(at).args", source).enumerated() {
                 args.append(try argument(arg, "\(at).args[\(j)]", source))
             }
-            rules.append(Rule(names: names, action: action, args: args,
-                              includes: try condition(entry["includes"], "\(at).includes", source),
-                              excludes: try condition(entry["excludes"], "\(at).excludes", source)))
+            rules.append(
+                Rule(
+                    names: names, action: action, args: args,
+                    includes: try condition(entry["includes"], "\(at).includes", source),
+                    excludes: try condition(entry["excludes"], "\(at).excludes", source)))
         }
         return SeccompProfile(defaultAction: defaultAction, archMap: archMap, architectures: architectures, rules: rules)
     }
@@ -187,8 +195,10 @@ public struct SeccompProfile: Sendable, Equatable {
         guard let name = value?.stringValue, !name.isEmpty else { throw bad(source, "\(field) is missing") }
         guard Action.names.contains(name) else {
             let hint = name == "SCMP_ACT_NOTIFY" ? " (Berth has no seccomp agent to notify)" : ""
-            throw bad(source, "\(field) \"\(name)\" is not an action Berth knows\(hint): use one of "
-                      + Action.names.sorted().joined(separator: ", "))
+            throw bad(
+                source,
+                "\(field) \"\(name)\" is not an action Berth knows\(hint): use one of "
+                    + Action.names.sorted().joined(separator: ", "))
         }
         return Action(name: name, errno: errno)
     }
@@ -306,7 +316,8 @@ public struct SeccompProfile: Sendable, Equatable {
         var rules: [Filter.Rule] = []
         for rule in applicable(on: host, holds: holds, atLeast: atLeast) {
             let code = rule.action.code(defaultErrno: defaultErrno ?? UInt32(EPERM))
-            let errno = ["SCMP_ACT_ERRNO", "SCMP_ACT_TRACE"].contains(rule.action.name)
+            let errno =
+                ["SCMP_ACT_ERRNO", "SCMP_ACT_TRACE"].contains(rule.action.name)
                 ? (rule.action.errno ?? defaultErrno ?? UInt32(EPERM)) : nil
             // libseccomp cannot AND two comparisons of the same argument:
             // then each comparison becomes a rule of its own (runc does the same).
@@ -322,10 +333,11 @@ public struct SeccompProfile: Sendable, Equatable {
         if arches.isEmpty, let entry = archMap.first(where: { $0.0 == host.seccompArch }) {
             arches = [entry.0] + entry.1
         }
-        return Filter(defaultAction: defaultAction.code(defaultErrno: defaultErrno ?? UInt32(EPERM)),
-                      defaultActionName: defaultAction.name,
-                      defaultErrno: defaultAction.name == "SCMP_ACT_ERRNO" ? (defaultErrno ?? UInt32(EPERM)) : nil,
-                      architectures: arches, rules: rules)
+        return Filter(
+            defaultAction: defaultAction.code(defaultErrno: defaultErrno ?? UInt32(EPERM)),
+            defaultActionName: defaultAction.name,
+            defaultErrno: defaultAction.name == "SCMP_ACT_ERRNO" ? (defaultErrno ?? UInt32(EPERM)) : nil,
+            architectures: arches, rules: rules)
     }
 
     private func applicable(on host: Host, holds: (String) -> Bool, atLeast: ([Int]) -> Bool) -> [Rule] {

@@ -20,7 +20,7 @@ public enum SecurityOptions {
     /// fails `create`, not every `start`.
     public static func resolve(_ values: [String], backend: String, plan: IsolationPlan) throws(BerthError) -> [String] {
         var seccomp: String?
-        var others: [String] = []   // checked by SecuritySettings.validate, kept as given
+        var others: [String] = []  // checked by SecuritySettings.validate, kept as given
         for value in values {
             // Docker's CLI also takes the old `seccomp:FILE` spelling.
             let (key, given) = SecuritySettings.split(value)
@@ -35,12 +35,14 @@ public enum SecurityOptions {
                 seccomp = nil
             default:
                 guard plan.seccomp else {
-                    throw BerthError.invalid("the \(backend) backend loads no seccomp filter (it does not isolate the container); drop --security-opt \(value)")
+                    throw BerthError.invalid(
+                        "the \(backend) backend loads no seccomp filter (it does not isolate the container); drop --security-opt \(value)"
+                    )
                 }
                 let text = try readProfile(setting)
                 let json: JSON
                 do { json = try JSONParser.parse(text) } catch { throw SeccompProfile.bad(setting, error.message) }
-                let profile = try SeccompProfile.parse(json, source: setting)   // refused now, not at start
+                let profile = try SeccompProfile.parse(json, source: setting)  // refused now, not at start
                 _ = try SeccompProgram.compile(profile.filter(capabilities: plan.capabilities), source: setting)
                 seccomp = "seccomp=" + json.compact
             }
@@ -51,13 +53,16 @@ public enum SecurityOptions {
     private static func readProfile(_ path: String) throws(BerthError) -> String {
         var st = stat()
         guard stat(path, &st) == 0 else {
-            throw BerthError.syscall("open", "seccomp profile \(path)", .current, fix: "give the path of a JSON profile, or seccomp=unconfined")
+            throw BerthError.syscall(
+                "open", "seccomp profile \(path)", .current, fix: "give the path of a JSON profile, or seccomp=unconfined")
         }
         guard st.st_mode & S_IFMT == S_IFREG else {
             throw BerthError.invalid("seccomp profile \(path) is not a regular file; give the path of a JSON profile")
         }
         guard st.st_size <= maxProfileSize else {
-            throw BerthError.invalid("seccomp profile \(path) is \(st.st_size) bytes, more than the \(maxProfileSize) a profile may have; is it the right file?")
+            throw BerthError.invalid(
+                "seccomp profile \(path) is \(st.st_size) bytes, more than the \(maxProfileSize) a profile may have; is it the right file?"
+            )
         }
         return try FileSystem.readText(path)
     }
@@ -81,12 +86,16 @@ public enum SecurityOptions {
     /// profile's text, the capabilities, the architecture, the kernel
     /// release and the dynamic loader's cache (which changes when libseccomp
     /// is upgraded). A hit reads one small file; a miss compiles and stores.
-    public static func seccompProgram(_ recorded: [String], plan: IsolationPlan,
-                                      cache: String? = nil) throws(BerthError) -> SeccompProgram? {
+    public static func seccompProgram(
+        _ recorded: [String], plan: IsolationPlan,
+        cache: String? = nil
+    ) throws(BerthError) -> SeccompProgram? {
         guard plan.seccomp else { return nil }
         let entry = recorded.last(where: { $0.hasPrefix("seccomp=") })
         if entry == "seccomp=unconfined" { return nil }
-        let path = cache.map { $0 + "/" + cacheKey(entry ?? DefaultSeccompProfile.json, capabilities: plan.capabilities) + ".bpf" }
+        let path = cache.map {
+            $0 + "/" + cacheKey(entry ?? DefaultSeccompProfile.json, capabilities: plan.capabilities) + ".bpf"
+        }
         if let path, let bytes = try? FileSystem.read(path), let program = SeccompProgram(bytes: bytes) {
             return program
         }
@@ -130,10 +139,13 @@ public struct SeccompProgram: Sendable {
     private init(compiled: [UInt8]) { bytes = compiled }
 
     /// Compiles with libseccomp (loaded on first use); `source` names the profile in errors.
-    public static func compile(_ filter: SeccompProfile.Filter, source: String = "the seccomp profile") throws(BerthError) -> SeccompProgram {
+    public static func compile(_ filter: SeccompProfile.Filter, source: String = "the seccomp profile") throws(BerthError)
+        -> SeccompProgram
+    {
         let arena = CStringArena()
         defer { arena.free() }
-        let args = UnsafeMutablePointer<berth_seccomp_arg>.allocate(capacity: max(1, filter.rules.reduce(0) { $0 + $1.args.count }))
+        let args = UnsafeMutablePointer<berth_seccomp_arg>.allocate(
+            capacity: max(1, filter.rules.reduce(0) { $0 + $1.args.count }))
         defer { args.deallocate() }
         let rules = UnsafeMutablePointer<berth_seccomp_rule>.allocate(capacity: max(1, filter.rules.count))
         defer { rules.deallocate() }
@@ -144,19 +156,25 @@ public struct SeccompProgram: Sendable {
                 args[used] = berth_seccomp_arg(index: a.index, op: a.opCode, value: a.value, value_two: a.valueTwo)
                 used += 1
             }
-            rules[i] = berth_seccomp_rule(name: arena.string(r.name), action: r.action, nargs: UInt32(r.args.count),
-                                          args: UnsafePointer(first))
+            rules[i] = berth_seccomp_rule(
+                name: arena.string(r.name), action: r.action, nargs: UInt32(r.args.count),
+                args: UnsafePointer(first))
         }
         var program = berth_seccomp_program()
         var message = [CChar](repeating: 0, count: 256)
-        let rc = berth_seccomp_compile(filter.defaultAction, arena.array(filter.architectures), Int32(filter.architectures.count),
-                                       rules, Int32(filter.rules.count), &program, &message, message.count)
+        let rc = berth_seccomp_compile(
+            filter.defaultAction, arena.array(filter.architectures), Int32(filter.architectures.count),
+            rules, Int32(filter.rules.count), &program, &message, message.count)
         guard rc == 0 else {
             let text = String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
             if text.hasPrefix("cannot load libseccomp") {
-                throw BerthError.unavailable("cannot compile the seccomp filter: \(text); install libseccomp2 (apt-get install -y libseccomp2), or run with --security-opt seccomp=unconfined")
+                throw BerthError.unavailable(
+                    "cannot compile the seccomp filter: \(text); install libseccomp2 (apt-get install -y libseccomp2), or run with --security-opt seccomp=unconfined"
+                )
             }
-            throw BerthError.invalid("cannot compile \(source) into a seccomp filter: \(text); simplify the profile, or run with --security-opt seccomp=unconfined")
+            throw BerthError.invalid(
+                "cannot compile \(source) into a seccomp filter: \(text); simplify the profile, or run with --security-opt seccomp=unconfined"
+            )
         }
         defer { berth_seccomp_free(&program) }
         let bytes = [UInt8](UnsafeRawBufferPointer(start: program.filter, count: Int(program.len) * 8))

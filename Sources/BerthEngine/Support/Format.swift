@@ -108,7 +108,8 @@ public struct Timestamp: Sendable, Equatable, Comparable {
             let s = String(v)
             return String(repeating: "0", count: max(0, width - s.count)) + s
         }
-        var text = "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1))-\(pad(parts.tm_mday))T"
+        var text =
+            "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1))-\(pad(parts.tm_mday))T"
             + "\(pad(parts.tm_hour)):\(pad(parts.tm_min)):\(pad(parts.tm_sec))"
         if nanoseconds > 0 {
             var frac = String(nanoseconds)
@@ -129,9 +130,10 @@ public struct Timestamp: Sendable, Equatable, Comparable {
         // The separators are checked too: twenty digits are not a time.
         let separators: [(Int, String)] = [(4, "-"), (7, "-"), (10, "Tt "), (13, ":"), (16, ":")]
         guard b.count >= 20, separators.allSatisfy({ i, set in set.utf8.contains(b[i]) }),
-              let y = num(0, 4), let mo = num(5, 2), let d = num(8, 2),
-              let h = num(11, 2), let mi = num(14, 2), let s = num(17, 2),
-              (1...12).contains(mo), (1...31).contains(d), h < 24, mi < 60, s <= 60, y >= 0, mo >= 0, d >= 0, h >= 0, mi >= 0, s >= 0
+            let y = num(0, 4), let mo = num(5, 2), let d = num(8, 2),
+            let h = num(11, 2), let mi = num(14, 2), let s = num(17, 2),
+            (1...12).contains(mo), (1...31).contains(d), h < 24, mi < 60, s <= 60, y >= 0, mo >= 0, d >= 0, h >= 0, mi >= 0,
+            s >= 0
         else { return nil }
         var parts = tm()
         parts.tm_year = y - 1900; parts.tm_mon = mo - 1; parts.tm_mday = d
@@ -149,11 +151,12 @@ public struct Timestamp: Sendable, Equatable, Comparable {
             for _ in digits..<9 { nanos *= 10 }
         }
         if i < b.count, b[i] == UInt8(ascii: "+") || b[i] == UInt8(ascii: "-"),
-           let oh = num(i + 1, 2), let om = num(i + 4, 2) {
+            let oh = num(i + 1, 2), let om = num(i + 4, 2)
+        {
             let offset = Int64(oh) * 3600 + Int64(om) * 60
             seconds -= b[i] == UInt8(ascii: "+") ? offset : -offset
         } else if i < b.count, b[i] != UInt8(ascii: "Z") && b[i] != UInt8(ascii: "z") {
-            return nil   // neither a zone nor a fraction: not RFC 3339
+            return nil  // neither a zone nor a fraction: not RFC 3339
         }
         self.init(seconds: seconds, nanoseconds: nanos)
     }

@@ -127,8 +127,10 @@ extension JSON {
         }
     }
 
-    private func writeContainer(_ out: inout String, _ open: String, _ close: String, _ count: Int,
-                                _ indent: Int?, _ level: Int, _ element: (Int, inout String) -> Void) {
+    private func writeContainer(
+        _ out: inout String, _ open: String, _ close: String, _ count: Int,
+        _ indent: Int?, _ level: Int, _ element: (Int, inout String) -> Void
+    ) {
         out += open
         guard count > 0 else { out += close; return }
         for i in 0..<count {
@@ -182,7 +184,7 @@ extension JSON {
             case "\n": out += "\\n"
             case "\r": out += "\\r"
             case "\t": out += "\\t"
-            case "<" where html: out += "\\u003c"   // as Go's encoder does, so output matches Docker's
+            case "<" where html: out += "\\u003c"  // as Go's encoder does, so output matches Docker's
             case ">" where html: out += "\\u003e"
             case "&" where html: out += "\\u0026"
             default:

@@ -124,7 +124,8 @@ public struct JSONParser {
 
     private mutating func hex4() throws(BerthError) -> UInt32 {
         guard index + 4 <= bytes.count,
-              let v = UInt32(String(decoding: bytes[index..<index + 4], as: UTF8.self), radix: 16) else {
+            let v = UInt32(String(decoding: bytes[index..<index + 4], as: UTF8.self), radix: 16)
+        else {
             throw fail("bad \\u escape")
         }
         index += 4
@@ -134,7 +135,8 @@ public struct JSONParser {
     private mutating func unicodeEscape() throws(BerthError) -> Character {
         var code = try hex4()
         if (0xD800..<0xDC00).contains(code), index + 6 <= bytes.count,
-           bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u") {
+            bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u")
+        {
             index += 2
             let low = try hex4()
             code = 0x10000 + ((code - 0xD800) << 10) + (low &- 0xDC00)

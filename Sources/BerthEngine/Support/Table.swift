@@ -18,7 +18,7 @@ public enum Table {
         for row in rows {
             for (i, cell) in row.enumerated() where i < row.count - 1 {
                 if i >= widths.count { widths.append(0) }
-                widths[i] = max(widths[i], max(10, cell.unicodeScalars.count + 3))   // runes, as Go counts
+                widths[i] = max(widths[i], max(10, cell.unicodeScalars.count + 3))  // runes, as Go counts
             }
         }
         var out = ""

@@ -67,7 +67,9 @@ public struct MountPreparation {
                     throw .syscall("create mount point", m.target, .current)
                 }
             } else if !last && (st.st_mode & S_IFMT) != S_IFDIR {
-                throw BerthError("mount point \(m.target): /\((done + [part]).joined(separator: "/")) in the image is not a directory; pick another target")
+                throw BerthError(
+                    "mount point \(m.target): /\((done + [part]).joined(separator: "/")) in the image is not a directory; pick another target"
+                )
             }
             done.append(part)
         }
@@ -86,7 +88,9 @@ public struct MountPreparation {
 
     private func readLink(_ dirfd: Int32, _ name: String) -> String? {
         var buffer = [UInt8](repeating: 0, count: Int(PATH_MAX) + 1)
-        let n = buffer.withUnsafeMutableBytes { readlinkat(dirfd, name, $0.baseAddress!.assumingMemoryBound(to: CChar.self), $0.count - 1) }
+        let n = buffer.withUnsafeMutableBytes {
+            readlinkat(dirfd, name, $0.baseAddress!.assumingMemoryBound(to: CChar.self), $0.count - 1)
+        }
         return n >= 0 ? String(decoding: buffer[0..<n], as: UTF8.self) : nil
     }
 
@@ -119,7 +123,9 @@ public struct MountPreparation {
         if m.readonly {
             let again = try? FileDescriptor.openInRoot(root, m.target, berth_o_path())
             defer { again?.close() }
-            if let again, mount(nil, "/proc/self/fd/\(again.rawValue)", nil, UInt(MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC), nil) != 0 {
+            if let again,
+                mount(nil, "/proc/self/fd/\(again.rawValue)", nil, UInt(MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC), nil) != 0
+            {
                 throw .syscall("make read-only", m.target, .current)
             }
         }
@@ -133,7 +139,8 @@ public struct MountPreparation {
 
     /// Mount points strictly below `path`, deepest first (/proc/self/mountinfo).
     public static func mountPoints(under path: String) -> [String] {
-        let points = ((try? FileSystem.readText("/proc/self/mountinfo")) ?? "").split(separator: "\n").compactMap { line -> String? in
+        let points = ((try? FileSystem.readText("/proc/self/mountinfo")) ?? "").split(separator: "\n").compactMap {
+            line -> String? in
             let fields = line.split(separator: " ")
             guard fields.count > 4 else { return nil }
             let point = String(fields[4]).replacingAll("\\040", " ")

@@ -26,22 +26,28 @@ public struct MountSpec: Sendable, Equatable {
     public func json(mountpoint: String) -> JSON {
         var members: [(String, JSON)] = [("Type", .string(kind.rawValue))]
         if kind == .volume { members.append(("Name", .string(source))) }
-        members += [("Source", .string(kind == .tmpfs ? "" : mountpoint)), ("Destination", .string(target)),
-                    ("Mode", .string(options)), ("RW", .bool(!readonly)), ("Propagation", .string(kind == .bind ? "rprivate" : ""))]
+        members += [
+            ("Source", .string(kind == .tmpfs ? "" : mountpoint)), ("Destination", .string(target)),
+            ("Mode", .string(options)), ("RW", .bool(!readonly)), ("Propagation", .string(kind == .bind ? "rprivate" : "")),
+        ]
         return .object(members)
     }
 
     /// What is stored in the container record.
     var record: JSON {
-        .object([("Type", .string(kind.rawValue)), ("Source", .string(source)), ("Target", .string(target)),
-                 ("ReadOnly", .bool(readonly)), ("Options", .string(options))])
+        .object([
+            ("Type", .string(kind.rawValue)), ("Source", .string(source)), ("Target", .string(target)),
+            ("ReadOnly", .bool(readonly)), ("Options", .string(options)),
+        ])
     }
 
     init?(record: JSON) {
         guard let kind = record["Type"]?.stringValue.flatMap(Kind.init(rawValue:)),
-              let target = record["Target"]?.stringValue else { return nil }
-        self.init(kind: kind, source: record["Source"]?.stringValue ?? "", target: target,
-                  readonly: record["ReadOnly"]?.boolValue ?? false, options: record["Options"]?.stringValue ?? "")
+            let target = record["Target"]?.stringValue
+        else { return nil }
+        self.init(
+            kind: kind, source: record["Source"]?.stringValue ?? "", target: target,
+            readonly: record["ReadOnly"]?.boolValue ?? false, options: record["Options"]?.stringValue ?? "")
     }
 
     /// `-v SRC:DST[:ro|rw]`, `-v NAME:DST`, `-v DST` (an anonymous volume; source empty).
@@ -64,7 +70,8 @@ public struct MountSpec: Sendable, Equatable {
             if kind == .volume { try VolumeNames.validate(fields[0]) }
             return try checked(MountSpec(kind: kind, source: fields[0], target: fields[1], readonly: readonly), text)
         default:
-            throw BerthError("invalid volume specification: '\(text)'; use HOST-DIR:CONTAINER-DIR[:ro], NAME:CONTAINER-DIR or CONTAINER-DIR")
+            throw BerthError(
+                "invalid volume specification: '\(text)'; use HOST-DIR:CONTAINER-DIR[:ro], NAME:CONTAINER-DIR or CONTAINER-DIR")
         }
     }
 
@@ -92,8 +99,10 @@ public struct MountSpec: Sendable, Equatable {
         }
         if kind == .volume && !source.isEmpty { try VolumeNames.validate(source) }
         if kind == .bind && source.isEmpty { throw BerthError("invalid --mount \(text): a bind mount needs source=") }
-        return try checked(MountSpec(kind: kind, source: kind == .tmpfs ? "" : source, target: target, readonly: readonly,
-                                     options: kind == .tmpfs ? tmpfsOptions(tmpfs.joined(separator: ",")) : ""), text)
+        return try checked(
+            MountSpec(
+                kind: kind, source: kind == .tmpfs ? "" : source, target: target, readonly: readonly,
+                options: kind == .tmpfs ? tmpfsOptions(tmpfs.joined(separator: ",")) : ""), text)
     }
 
     /// `--tmpfs /path[:opts]`: Docker's mount options (`ro`, `rw`, `exec`,
@@ -103,7 +112,7 @@ public struct MountSpec: Sendable, Equatable {
         let given = parts.count > 1 ? parts[1] : ""
         var spec = MountSpec(kind: .tmpfs, source: "", target: parts.first ?? "", options: tmpfsOptions(given))
         for word in given.split(separator: ",") where word == "ro" || word == "rw" { spec.readonly = word == "ro" }
-        _ = try TmpfsOptions(spec.options, in: text)   // a word the kernel does not take is refused now
+        _ = try TmpfsOptions(spec.options, in: text)  // a word the kernel does not take is refused now
         return try checked(spec, text)
     }
 
@@ -116,9 +125,11 @@ public struct MountSpec: Sendable, Equatable {
     }
 
     /// The /proc files runc lets a mount cover (those lxcfs emulates).
-    static let procFilesAllowed = ["/proc/cpuinfo", "/proc/diskstats", "/proc/meminfo", "/proc/stat", "/proc/swaps",
-                                   "/proc/uptime", "/proc/loadavg", "/proc/slabinfo", "/proc/net/dev",
-                                   "/proc/sys/kernel/ns_last_pid"]
+    static let procFilesAllowed = [
+        "/proc/cpuinfo", "/proc/diskstats", "/proc/meminfo", "/proc/stat", "/proc/swaps",
+        "/proc/uptime", "/proc/loadavg", "/proc/slabinfo", "/proc/net/dev",
+        "/proc/sys/kernel/ns_last_pid",
+    ]
 
     private static func checked(_ spec: MountSpec, _ text: String) throws(BerthError) -> MountSpec {
         guard spec.target.hasPrefix("/"), spec.target.split(separator: "/").count > 0 else {
@@ -135,10 +146,14 @@ public struct MountSpec: Sendable, Equatable {
         // emulates. Refused here, at create, rather than at start.
         let target = "/" + spec.target.split(separator: "/").joined(separator: "/")
         if target == "/proc" {
-            throw BerthError("invalid volume specification: '\(text)': destination can't be '/proc': the container's /proc is mounted by Berth")
+            throw BerthError(
+                "invalid volume specification: '\(text)': destination can't be '/proc': the container's /proc is mounted by Berth"
+            )
         }
         if target.hasPrefix("/proc/") && !procFilesAllowed.contains(target) {
-            throw BerthError("invalid volume specification: '\(text)': destination \(target) is inside /proc, where only \(procFilesAllowed.joined(separator: ", ")) may be mounted")
+            throw BerthError(
+                "invalid volume specification: '\(text)': destination \(target) is inside /proc, where only \(procFilesAllowed.joined(separator: ", ")) may be mounted"
+            )
         }
         return spec
     }
@@ -148,10 +163,13 @@ public struct MountSpec: Sendable, Equatable {
 public enum VolumeNames {
     public static func validate(_ name: String) throws(BerthError) {
         let chars = Array(name)
-        let ok = chars.count >= 2 && chars[0].isASCII && (chars[0].isLetter || chars[0].isNumber)
+        let ok =
+            chars.count >= 2 && chars[0].isASCII && (chars[0].isLetter || chars[0].isNumber)
             && chars.dropFirst().allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "_.-".contains($0)) }
         guard ok else {
-            throw BerthError("\"\(name)\" includes invalid characters for a local volume name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed; a host directory must be an absolute path")
+            throw BerthError(
+                "\"\(name)\" includes invalid characters for a local volume name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed; a host directory must be an absolute path"
+            )
         }
     }
 }
@@ -187,10 +205,14 @@ public struct TmpfsOptions: Sendable, Equatable {
         for word in options.split(separator: ",").map(String.init) where word != "ro" && word != "rw" {
             if let f = Self.flagBits[word] {
                 flags = f.set ? flags | f.bit : flags & ~f.bit
-            } else if let key = word.split(separator: "=", maxSplits: 1).first, Self.dataKeys.contains(String(key)), word.contains("=") {
+            } else if let key = word.split(separator: "=", maxSplits: 1).first, Self.dataKeys.contains(String(key)),
+                word.contains("=")
+            {
                 data.append(word)
             } else {
-                throw .invalid("invalid tmpfs option \"\(word)\" in \(text); use ro, rw, exec, noexec, suid, nosuid, dev, nodev, size=, mode=, uid=, gid=")
+                throw .invalid(
+                    "invalid tmpfs option \"\(word)\" in \(text); use ro, rw, exec, noexec, suid, nosuid, dev, nodev, size=, mode=, uid=, gid="
+                )
             }
         }
         self.flags = flags

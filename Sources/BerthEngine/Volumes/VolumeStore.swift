@@ -12,10 +12,12 @@ public struct Volume: Sendable {
     public var mountpoint: String
 
     public var json: JSON {
-        .object([("CreatedAt", .string(created.rfc3339)), ("Driver", .string("local")),
-                 ("Labels", .object(labels.map { ($0.0, .string($0.1)) })), ("Mountpoint", .string(mountpoint)),
-                 ("Name", .string(name)), ("Options", .object([])), ("Scope", .string("local")),
-                 ("Anonymous", .bool(anonymous))])
+        .object([
+            ("CreatedAt", .string(created.rfc3339)), ("Driver", .string("local")),
+            ("Labels", .object(labels.map { ($0.0, .string($0.1)) })), ("Mountpoint", .string(mountpoint)),
+            ("Name", .string(name)), ("Options", .object([])), ("Scope", .string("local")),
+            ("Anonymous", .bool(anonymous)),
+        ])
     }
 }
 
@@ -38,8 +40,9 @@ public struct VolumeStore: Sendable {
             if let existing = try? get(volumeName) { return existing }
             let staging = try layout.makeStaging("volume")
             if mkdir(staging + "/_data", 0o755) != 0 { throw .syscall("mkdir", staging + "/_data", .current) }
-            let volume = Volume(name: volumeName, created: .now, anonymous: name == nil, labels: labels,
-                                mountpoint: dataPath(volumeName))
+            let volume = Volume(
+                name: volumeName, created: .now, anonymous: name == nil, labels: labels,
+                mountpoint: dataPath(volumeName))
             try FileSystem.writeAtomically(staging + "/volume.json", text: volume.json.pretty(indent: 2))
             if rename(staging, directory + "/" + volumeName) != 0 {
                 let err = Errno.current
@@ -56,8 +59,9 @@ public struct VolumeStore: Sendable {
         }
         var labels: [(String, String)] = []
         if case .object(let members)? = json["Labels"] { labels = members.compactMap { k, v in v.stringValue.map { (k, $0) } } }
-        return Volume(name: name, created: json["CreatedAt"]?.stringValue.flatMap(Timestamp.init(rfc3339:)) ?? .now,
-                      anonymous: json["Anonymous"]?.boolValue ?? false, labels: labels, mountpoint: dataPath(name))
+        return Volume(
+            name: name, created: json["CreatedAt"]?.stringValue.flatMap(Timestamp.init(rfc3339:)) ?? .now,
+            anonymous: json["Anonymous"]?.boolValue ?? false, labels: labels, mountpoint: dataPath(name))
     }
 
     public func all() -> [Volume] { FileSystem.list(directory).compactMap { try? get($0) } }
@@ -73,7 +77,9 @@ public struct VolumeStore: Sendable {
         try FileLock.withLock(lockPath) { () throws(BerthError) in
             let users = self.users(name)
             guard users.isEmpty else {
-                throw .conflict("remove \(name): volume is in use - [\(users.map(\.id).joined(separator: ", "))]; remove those containers first")
+                throw .conflict(
+                    "remove \(name): volume is in use - [\(users.map(\.id).joined(separator: ", "))]; remove those containers first"
+                )
             }
             let doomed = layout.tmp + "/rmvolume-\(getpid())-\(name.prefix(12))"
             if rename(directory + "/" + name, doomed) != 0 { throw .syscall("rename", directory + "/" + name, .current) }

@@ -130,9 +130,11 @@ extension Interpreter {
         functions[name] = (definition, file)
         let command = ScriptFunctionCommand(definition, file: file, owner: owner)
         let summary = command.spec.summary
-        registry.replace(Registration(kind: .command, id: name, description: summary,
-                                      origin: .script("\(file):\(definition.position.line)"),
-                                      factory: .command { command }))
+        registry.replace(
+            Registration(
+                kind: .command, id: name, description: summary,
+                origin: .script("\(file):\(definition.position.line)"),
+                factory: .command { command }))
         status = 0
     }
 

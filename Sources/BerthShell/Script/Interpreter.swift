@@ -35,8 +35,10 @@ public final class Interpreter {
     var sourceDepth = 0
     lazy var owner = ScriptFunctionCommand.Owner(self)
 
-    public init(registry: PluginRegistry, execute: @escaping ExecuteCommand, io: any ScriptIO,
-                stopOnError: Bool, interactive: Bool = false, file: String = "-") {
+    public init(
+        registry: PluginRegistry, execute: @escaping ExecuteCommand, io: any ScriptIO,
+        stopOnError: Bool, interactive: Bool = false, file: String = "-"
+    ) {
         self.registry = registry
         self.execute = execute
         self.io = io
@@ -81,10 +83,10 @@ public final class Interpreter {
                 return .finished(code)
             case .breakLoop, .continueLoop:
                 return .finished(status)
-            case .interrupted:   // the REPL clears the request before its next prompt
+            case .interrupted:  // the REPL clears the request before its next prompt
                 status = 130
                 return .finished(130)
-            case .error(let e):   // not reached: statements report their own
+            case .error(let e):  // not reached: statements report their own
                 io.writeError("Error: \(e)\n")
                 return .exit(e.exitCode)
             }

@@ -21,10 +21,11 @@ struct ScriptFunctionCommand: Command {
             arguments = [ArgSpec("ARG", repeats: true, optional: true)]
         }
         let where_ = "\(file):\(definition.position.line)"
-        spec = CommandSpec(definition.name, summary: "Script function (\(where_))", arguments: arguments,
-                           min: definition.parameters?.count ?? 0, max: definition.parameters?.count,
-                           interspersed: false,
-                           details: "Defined with fn at \(where_).")
+        spec = CommandSpec(
+            definition.name, summary: "Script function (\(where_))", arguments: arguments,
+            min: definition.parameters?.count ?? 0, max: definition.parameters?.count,
+            interspersed: false,
+            details: "Defined with fn at \(where_).")
         self.owner = owner
     }
 

@@ -163,7 +163,7 @@ struct ScriptLexer {
                 return
             case "\\":
                 advance()
-                guard let next = peek() else { continue }   // the EOF case above reports it
+                guard let next = peek() else { continue }  // the EOF case above reports it
                 if next == "\"" || next == "\\" || next == "$" {
                     text.unicodeScalars.append(next)
                     advance()
@@ -186,7 +186,7 @@ struct ScriptLexer {
     /// `$name`, `${name}`, `$1`, `$?`, `$#`, `$@`, `$(…)`; a lone `$` is literal.
     private mutating func lexDollar(quoted: Bool, depth: Int) throws(ScriptSyntaxError) -> RawWord.Segment {
         let at = position
-        advance()   // $
+        advance()  // $
         guard let c = peek() else { return .text("$", quoted: quoted) }
         switch c {
         case "(":

@@ -206,11 +206,13 @@ public struct ScriptParser {
         var valueWords: [RawWord] = []
         let name: String
         if let bare = first.bareText, ScriptLexer.isIdentifier(bare),
-           index + 1 < tokens.count, tokens[index + 1].bareWord == "=" {
+            index + 1 < tokens.count, tokens[index + 1].bareWord == "="
+        {
             name = bare
             next(); next()
         } else if case .text(let text, quoted: false)? = first.segments.first,
-                  let eq = text.firstIndex(of: "="), ScriptLexer.isIdentifier(String(text[..<eq])) {
+            let eq = text.firstIndex(of: "="), ScriptLexer.isIdentifier(String(text[..<eq]))
+        {
             name = String(text[..<eq])
             var rest = first
             let after = String(text[text.index(after: eq)...])
@@ -226,14 +228,16 @@ public struct ScriptParser {
             next()
         }
         if Self.stripListBrackets(&valueWords) {
-            return .assign(name: name, value: try valueWords.map { raw throws(ScriptSyntaxError) in try convert(raw) },
-                           isList: true, position: start)
+            return .assign(
+                name: name, value: try valueWords.map { raw throws(ScriptSyntaxError) in try convert(raw) },
+                isList: true, position: start)
         }
         guard valueWords.count <= 1 else {
             throw ScriptSyntaxError("\(name) = takes one value: quote it (\"a b\") or make a list ([a b])", at: start)
         }
-        return .assign(name: name, value: try valueWords.map { raw throws(ScriptSyntaxError) in try convert(raw) },
-                       isList: false, position: start)
+        return .assign(
+            name: name, value: try valueWords.map { raw throws(ScriptSyntaxError) in try convert(raw) },
+            isList: false, position: start)
     }
 
     /// `[a b c]`: when the first word starts with an unquoted `[` and the
@@ -241,7 +245,8 @@ public struct ScriptParser {
     /// and returns true.
     static func stripListBrackets(_ words: inout [RawWord]) -> Bool {
         guard case .text(let head, quoted: false)? = words.first?.segments.first, head.hasPrefix("["),
-              case .text(let tail, quoted: false)? = words.last?.segments.last, tail.hasSuffix("]") else { return false }
+            case .text(let tail, quoted: false)? = words.last?.segments.last, tail.hasSuffix("]")
+        else { return false }
         words[0].segments[0] = .text(String(head.dropFirst()), quoted: false)
         let last = words.count - 1
         let lastSegment = words[last].segments.count - 1

@@ -57,7 +57,8 @@ enum TestExpression {
     }
 
     private static func syntax(_ words: [String]) -> BerthError {
-        BerthError("test: cannot read \"\(words.joined(separator: " "))\"; write A == B, A -lt B, -z A, … "
-                   + "and join tests with && or ||", exitCode: 2)
+        BerthError(
+            "test: cannot read \"\(words.joined(separator: " "))\"; write A == B, A -lt B, -z A, … "
+                + "and join tests with && or ||", exitCode: 2)
     }
 }

@@ -112,16 +112,21 @@ enum GoPrintf {
         case .float(let f): return float(verb, f, spec) ?? bad(verb, v)
         case .string(let s): return string(verb, s, spec) ?? bad(verb, v)
         case .list(let items):
-            return "[" + items.map { formatOne(verb, $0, Spec(plus: spec.plus, sharp: spec.sharp, plusV: spec.plusV, precision: spec.precision)) }
+            return "["
+                + items.map {
+                    formatOne(verb, $0, Spec(plus: spec.plus, sharp: spec.sharp, plusV: spec.plusV, precision: spec.precision))
+                }
                 .joined(separator: " ") + "]"
         case .map(let members, _):
             let inner = Spec(plus: spec.plus, sharp: spec.sharp, plusV: spec.plusV, precision: spec.precision)
-            return "map[" + members.sorted { $0.0 < $1.0 }
+            return "map["
+                + members.sorted { $0.0 < $1.0 }
                 .map { formatOne(verb, .string($0.0), inner) + ":" + formatOne(verb, $0.1, inner) }
                 .joined(separator: " ") + "]"
         case .object(let o):
             let inner = Spec(plus: spec.plus, sharp: spec.sharp, plusV: spec.plusV, precision: spec.precision)
-            return "{" + o.fields.map { (spec.plusV ? $0.0 + ":" : "") + formatOne(verb, $0.1, inner) }
+            return "{"
+                + o.fields.map { (spec.plusV ? $0.0 + ":" : "") + formatOne(verb, $0.1, inner) }
                 .joined(separator: " ") + "}"
         }
     }
@@ -154,14 +159,20 @@ enum GoPrintf {
     private static func float(_ verb: Unicode.Scalar, _ f: Double, _ spec: Spec) -> String? {
         var text: String
         switch verb {
-        case "v", "g" where spec.precision == nil: text = GoFloat.shortest(f)
+        case "v",
+            "g" where spec.precision == nil:
+            text = GoFloat.shortest(f)
         case "G" where spec.precision == nil: text = GoFloat.shortest(f).uppercased()
         case "e", "E", "f", "F", "g", "G":
             let c = verb == "F" ? "f" : String(verb)
             text = cFormat("%.*" + c, spec.precision ?? 6, f)
         default: return nil
         }
-        if spec.plus && !text.hasPrefix("-") { text = "+" + text } else if spec.space && !text.hasPrefix("-") { text = " " + text }
+        if spec.plus && !text.hasPrefix("-") {
+            text = "+" + text
+        } else if spec.space && !text.hasPrefix("-") {
+            text = " " + text
+        }
         return text
     }
 

@@ -26,8 +26,10 @@ public struct Template: Sendable {
     /// Parses a format; errors read as Docker's (`Template parsing error:
     /// template: :1: function "foo" not defined`) and exit 1. The keyword
     /// `json` means `{{json .}}`.
-    public init(_ format: String, style: Style = .listing,
-                errorPrefix: String = "Template parsing error: ") throws(BerthError) {
+    public init(
+        _ format: String, style: Style = .listing,
+        errorPrefix: String = "Template parsing error: "
+    ) throws(BerthError) {
         self.errorPrefix = errorPrefix
         var text = format == "json" ? "{{json .}}" : format
         isTable = style == .listing && text.hasPrefix("table")

@@ -65,8 +65,10 @@ struct TemplateEvaluator {
         return .normal
     }
 
-    private mutating func range(_ pipe: TemplatePipe, _ body: [TemplateNode], _ otherwise: [TemplateNode]?,
-                                dot: TemplateValue) throws(BerthError) -> Flow {
+    private mutating func range(
+        _ pipe: TemplatePipe, _ body: [TemplateNode], _ otherwise: [TemplateNode]?,
+        dot: TemplateValue
+    ) throws(BerthError) -> Flow {
         var bare = pipe
         bare.declarations = []
         let value = try evaluate(bare, dot: dot)
@@ -123,8 +125,10 @@ struct TemplateEvaluator {
         return result
     }
 
-    private mutating func command(_ cmd: TemplateCommand, dot: TemplateValue,
-                                  final: TemplateValue?) throws(BerthError) -> TemplateValue {
+    private mutating func command(
+        _ cmd: TemplateCommand, dot: TemplateValue,
+        final: TemplateValue?
+    ) throws(BerthError) -> TemplateValue {
         let first = cmd.args[0]
         if case .function(let name) = first.kind {
             return try call(name, first, Array(cmd.args.dropFirst()), dot: dot, final: final, cmd: cmd)
@@ -135,7 +139,8 @@ struct TemplateEvaluator {
                 let receiver = try fields(chain.dropLast(), of: dot, first)
                 // A table header titles `{{.Label "com.example.tier"}}` as `TIER`, as Docker did.
                 if chain.last == "Label", functions.header, cmd.args.count == 2,
-                   case .string(let key)? = try? operand(cmd.args[1], dot: dot) {
+                    case .string(let key)? = try? operand(cmd.args[1], dot: dot)
+                {
                     let last = key.split(separator: ".", omittingEmptySubsequences: false).last.map(String.init) ?? key
                     return .string(last.replacingAll("-", " ").replacingAll("_", " ").uppercased())
                 }
@@ -156,16 +161,20 @@ struct TemplateEvaluator {
                 if case .map = receiver { isMap = true } else { isMap = false }
                 let name = chain.last!
                 _ = try field(name, of: receiver, first)
-                throw fail(isMap ? "\(name) is not a method but has arguments"
-                                 : "\(name) has arguments but cannot be invoked as function", first.pos, first.text)
+                throw fail(
+                    isMap
+                        ? "\(name) is not a method but has arguments"
+                        : "\(name) has arguments but cannot be invoked as function", first.pos, first.text)
             default: throw fail("can't give argument to non-function \(first.text)", first.pos, first.text)
             }
         }
         return try operand(first, dot: dot)
     }
 
-    private mutating func call(_ name: String, _ node: TemplateOperand, _ argNodes: [TemplateOperand], dot: TemplateValue,
-                               final: TemplateValue?, cmd: TemplateCommand) throws(BerthError) -> TemplateValue {
+    private mutating func call(
+        _ name: String, _ node: TemplateOperand, _ argNodes: [TemplateOperand], dot: TemplateValue,
+        final: TemplateValue?, cmd: TemplateCommand
+    ) throws(BerthError) -> TemplateValue {
         let count = argNodes.count + (final == nil ? 0 : 1)
         // and/or evaluate their arguments lazily and return one of them.
         if name == "and" || name == "or" {
@@ -218,8 +227,10 @@ struct TemplateEvaluator {
         }
     }
 
-    private func fields(_ chain: ArraySlice<String>, of value: TemplateValue,
-                        _ node: TemplateOperand) throws(BerthError) -> TemplateValue {
+    private func fields(
+        _ chain: ArraySlice<String>, of value: TemplateValue,
+        _ node: TemplateOperand
+    ) throws(BerthError) -> TemplateValue {
         var current = value
         for name in chain { current = try field(name, of: current, node) }
         return current

@@ -34,7 +34,7 @@ struct TemplateFunctions: Sendable {
             guard !a.isEmpty else { throw .arity("at least 1") }
             return .string(GoPrintf.format(try string(a, 0), Array(a.dropFirst())))
         case "eq":
-            guard a.count >= 2 else { throw .arity("at least 2") }   // Go: missing argument for comparison
+            guard a.count >= 2 else { throw .arity("at least 2") }  // Go: missing argument for comparison
             for other in a.dropFirst() where try Self.equal(a[0], other) { return .bool(true) }
             return .bool(false)
         case "ne": try arity(a, 2); return .bool(!(try Self.equal(a[0], a[1])))
@@ -60,10 +60,14 @@ struct TemplateFunctions: Sendable {
             return .list(s.split(separator: sep, omittingEmptySubsequences: false).map { .string(String($0)) })
         case "join":
             try arity(a, 2)
-            guard case .list(let items) = a[0] else { throw .argument(0, "wrong type for value; expected []string; got \(a[0].goType)") }
+            guard case .list(let items) = a[0] else {
+                throw .argument(0, "wrong type for value; expected []string; got \(a[0].goType)")
+            }
             var parts: [String] = []
             for item in items {
-                guard case .string(let s) = item else { throw .argument(0, "wrong type for value; expected []string; got []interface {}") }
+                guard case .string(let s) = item else {
+                    throw .argument(0, "wrong type for value; expected []string; got []interface {}")
+                }
                 parts.append(s)
             }
             return .string(parts.joined(separator: try string(a, 1)))
@@ -74,7 +78,9 @@ struct TemplateFunctions: Sendable {
             try arity(a, 3)
             let s = try string(a, 0), before = try int(a, 1), after = try int(a, 2)
             guard before >= 0, after >= 0 else { throw .call("strings: negative Repeat count") }
-            guard before <= TemplateEvaluator.outputLimit, after <= TemplateEvaluator.outputLimit else { throw .call("strings: Repeat output length overflow") }
+            guard before <= TemplateEvaluator.outputLimit, after <= TemplateEvaluator.outputLimit else {
+                throw .call("strings: Repeat output length overflow")
+            }
             return .string(String(repeating: " ", count: Int(before)) + s + String(repeating: " ", count: Int(after)))
         case "truncate":
             try arity(a, 2)
@@ -105,7 +111,7 @@ struct TemplateFunctions: Sendable {
 
     private func length(_ v: TemplateValue) throws(TemplateFunctionError) -> TemplateValue {
         switch v {
-        case .string(let s): return .int(Int64(s.utf8.count))   // bytes, as Go's len
+        case .string(let s): return .int(Int64(s.utf8.count))  // bytes, as Go's len
         case .list(let l): return .int(Int64(l.count))
         case .map(let m, _): return .int(Int64(m.count))
         case .missing, .null: throw .call("len of nil pointer")
@@ -144,7 +150,9 @@ struct TemplateFunctions: Sendable {
         func range(_ count: Int) throws(TemplateFunctionError) -> Range<Int> {
             let lo = idx.first ?? 0, hi = idx.count > 1 ? idx[1] : count
             guard lo >= 0, lo <= count else { throw .call("index out of range: \(lo)") }
-            guard hi >= lo, hi <= count else { throw .call(hi < lo ? "invalid slice index: \(lo) > \(hi)" : "index out of range: \(hi)") }
+            guard hi >= lo, hi <= count else {
+                throw .call(hi < lo ? "invalid slice index: \(lo) > \(hi)" : "index out of range: \(hi)")
+            }
             return lo..<hi
         }
         switch item {
@@ -248,7 +256,7 @@ struct TemplateFunctions: Sendable {
         for b in s.utf8 {
             switch b {
             case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-                 UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "~"):
+                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "~"):
                 out.unicodeScalars.append(UnicodeScalar(b))
             case UInt8(ascii: " "): out += "+"
             default: out += "%" + String(b, radix: 16).uppercased().leftPadded(2)

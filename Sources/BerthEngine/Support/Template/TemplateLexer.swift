@@ -4,12 +4,12 @@ struct TemplateToken: Sendable, Equatable {
     enum Kind: Sendable, Equatable {
         case text(String)
         case leftDelim, rightDelim
-        case field(String)          // `.Name` (without the dot)
-        case variable(String)       // `$x`, `$`
+        case field(String)  // `.Name` (without the dot)
+        case variable(String)  // `$x`, `$`
         case dot
-        case identifier(String)     // a function name
-        case keyword(String)        // if, else, end, range, with, break, continue, define, template, block
-        case string(String)         // quoted or raw, unescaped
+        case identifier(String)  // a function name
+        case keyword(String)  // if, else, end, range, with, break, continue, define, template, block
+        case string(String)  // quoted or raw, unescaped
         case char(Int64)
         case number(String)
         case bool(Bool)
@@ -66,12 +66,15 @@ struct TemplateLexer {
             var textStart = i
             var textEnd = end
             if trimNext { while textStart < textEnd && Self.isSpace(src[textStart]) { textStart += 1 } }
-            let trimLeft = end < src.count && starts("{{- ", at: end) || starts("{{-\t", at: end)
+            let trimLeft =
+                end < src.count && starts("{{- ", at: end) || starts("{{-\t", at: end)
                 || starts("{{-\n", at: end) || starts("{{-\r", at: end)
             if trimLeft { while textEnd > textStart && Self.isSpace(src[textEnd - 1]) { textEnd -= 1 } }
             if textEnd > textStart {
-                tokens.append(TemplateToken(kind: .text(String(decoding: src[textStart..<textEnd], as: UTF8.self)),
-                                            pos: textStart, text: ""))
+                tokens.append(
+                    TemplateToken(
+                        kind: .text(String(decoding: src[textStart..<textEnd], as: UTF8.self)),
+                        pos: textStart, text: ""))
             }
             i = end
             trimNext = false
@@ -186,7 +189,8 @@ struct TemplateLexer {
         if src[i] == UInt8(ascii: "+") || src[i] == UInt8(ascii: "-") { i += 1 }
         while i < src.count {
             let c = src[i]
-            let exponentSign = (c == UInt8(ascii: "+") || c == UInt8(ascii: "-")) && i > start
+            let exponentSign =
+                (c == UInt8(ascii: "+") || c == UInt8(ascii: "-")) && i > start
                 && (src[i - 1] | 0x20) == UInt8(ascii: "e") && !starts("0x", at: start) && !starts("0X", at: start)
             guard Self.isAlnum(c) || c == UInt8(ascii: ".") || exponentSign else { break }
             i += 1

@@ -104,7 +104,9 @@ struct TemplateParser {
         guard stop == "else" else { return .branch(kind, pipe, body, nil) }
         skipSpace()
         // `{{else if …}}` / `{{else with …}}`: a nested branch that shares our `{{end}}`.
-        if case .keyword(let chained) = current.kind, (chained == "if" && kind == .ifBranch) || (chained == "with" && kind == .with) {
+        if case .keyword(let chained) = current.kind,
+            (chained == "if" && kind == .ifBranch) || (chained == "with" && kind == .with)
+        {
             _ = next()
             let nested = try branch(chained)
             return .branch(kind, pipe, body, [nested])
@@ -116,8 +118,10 @@ struct TemplateParser {
     }
 
     /// `[$x [, $y] := | $x =] command { | command }`.
-    private mutating func pipeline(_ context: String, allowDeclare: Bool, isRange: Bool = false,
-                                   closedBy close: TemplateToken.Kind = .rightDelim) throws(BerthError) -> TemplatePipe {
+    private mutating func pipeline(
+        _ context: String, allowDeclare: Bool, isRange: Bool = false,
+        closedBy close: TemplateToken.Kind = .rightDelim
+    ) throws(BerthError) -> TemplatePipe {
         skipSpace()
         var pipe = TemplatePipe(pos: current.pos)
         if allowDeclare, case .variable = current.kind { try declarations(&pipe, isRange: isRange) }
@@ -160,7 +164,7 @@ struct TemplateParser {
             }
             break
         }
-        index = start   // not a declaration: `$x.Field | …`
+        index = start  // not a declaration: `$x.Field | …`
     }
 
     private mutating func command(_ close: TemplateToken.Kind) throws(BerthError) -> TemplateCommand {
@@ -230,11 +234,17 @@ struct TemplateParser {
         if body.hasPrefix("-") || body.hasPrefix("+") { negative = body.hasPrefix("-"); body.removeFirst() }
         let lower = body.lowercased()
         var magnitude: UInt64?
-        if lower.hasPrefix("0x") { magnitude = UInt64(lower.dropFirst(2), radix: 16) }
-        else if lower.hasPrefix("0o") { magnitude = UInt64(lower.dropFirst(2), radix: 8) }
-        else if lower.hasPrefix("0b") { magnitude = UInt64(lower.dropFirst(2), radix: 2) }
-        else if lower.count > 1, lower.hasPrefix("0"), lower.allSatisfy(\.isNumber) { magnitude = UInt64(lower.dropFirst(), radix: 8) }
-        else if !lower.contains(where: { $0 == "." || $0 == "e" }) { magnitude = UInt64(lower) }
+        if lower.hasPrefix("0x") {
+            magnitude = UInt64(lower.dropFirst(2), radix: 16)
+        } else if lower.hasPrefix("0o") {
+            magnitude = UInt64(lower.dropFirst(2), radix: 8)
+        } else if lower.hasPrefix("0b") {
+            magnitude = UInt64(lower.dropFirst(2), radix: 2)
+        } else if lower.count > 1, lower.hasPrefix("0"), lower.allSatisfy(\.isNumber) {
+            magnitude = UInt64(lower.dropFirst(), radix: 8)
+        } else if !lower.contains(where: { $0 == "." || $0 == "e" }) {
+            magnitude = UInt64(lower)
+        }
         if let magnitude {
             if negative, magnitude <= UInt64(Int64.max) + 1 { return .int(Int64(bitPattern: 0 &- magnitude)) }
             if !negative, magnitude <= UInt64(Int64.max) { return .int(Int64(magnitude)) }

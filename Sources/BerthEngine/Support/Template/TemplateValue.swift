@@ -67,17 +67,20 @@ public indirect enum TemplateValue: Sendable {
         case .string(let s): self = .string(s)
         case .array(let items): self = .list(items.map { TemplateValue($0) })
         case .object(let members):
-            self = .map(members.map { key, value in
-                if Self.goMaps.contains(key), case .object = value { return (key, TemplateValue(value, strict: false)) }
-                return (key, TemplateValue(value))
-            }, strict: strict)
+            self = .map(
+                members.map { key, value in
+                    if Self.goMaps.contains(key), case .object = value { return (key, TemplateValue(value, strict: false)) }
+                    return (key, TemplateValue(value))
+                }, strict: strict)
         }
     }
 
     /// Keys whose values are Go maps (`map[string]…`) in Docker's inspect types.
-    static let goMaps: Set<String> = ["Labels", "Networks", "Ports", "PortBindings", "ExposedPorts", "Volumes",
-                                      "Options", "DriverOpts", "Containers", "Sysctls", "StorageOpt", "Tmpfs",
-                                      "Data", "Attributes", "Status"]
+    static let goMaps: Set<String> = [
+        "Labels", "Networks", "Ports", "PortBindings", "ExposedPorts", "Volumes",
+        "Options", "DriverOpts", "Containers", "Sysctls", "StorageOpt", "Tmpfs",
+        "Data", "Attributes", "Status",
+    ]
 
     /// The value as JSON, for the `json` function: objects keep their field
     /// order (Docker's struct order), typed structs use their own JSON form.
@@ -127,8 +130,10 @@ public struct TemplateObject: Sendable {
     /// Labels for Docker's `{{.Label "key"}}` method (nil: the type has no such method).
     public var labels: [(String, String)]?
 
-    public init(typeName: String, fields: [(String, TemplateValue)], json: JSON? = nil,
-                labels: [(String, String)]? = nil) {
+    public init(
+        typeName: String, fields: [(String, TemplateValue)], json: JSON? = nil,
+        labels: [(String, String)]? = nil
+    ) {
         self.typeName = typeName
         self.fields = fields
         self.json = json
@@ -140,8 +145,10 @@ public struct TemplateObject: Sendable {
     public static func context(_ typeName: String, _ row: JSON, labels: [(String, String)]? = nil) -> TemplateValue {
         guard case .object(let members) = row else { return TemplateValue(row) }
         let fields = members.map { ($0.0, TemplateValue($0.1, strict: false)) }
-        return .object(TemplateObject(typeName: typeName, fields: fields,
-                                      json: .object(members.sorted { $0.0 < $1.0 }), labels: labels))
+        return .object(
+            TemplateObject(
+                typeName: typeName, fields: fields,
+                json: .object(members.sorted { $0.0 < $1.0 }), labels: labels))
     }
 
     /// The field named `name`, if the struct has it.
