@@ -53,7 +53,7 @@ public struct LayerExtractor {
         var directoryOrder: [[String]] = []
         var count = 0
         while let entry = try reader.next() {
-            try Interruption.check()   // Ctrl-C in the REPL: fail like a bad archive, which cleans up
+            try Interruption.check()  // Ctrl-C in the REPL: fail like a bad archive, which cleans up
             count += 1
             let components: [String]
             switch ArchivePath.clean(entry.path) {
@@ -72,9 +72,12 @@ public struct LayerExtractor {
             let (seconds, nanos) = directoryTimes[components]!
             guard let dir = try? root.open(components[...], O_RDONLY | O_DIRECTORY | O_NOFOLLOW) else { continue }
             defer { dir.close() }
-            var times = [timespec(tv_sec: Int(seconds), tv_nsec: Int(nanos)), timespec(tv_sec: Int(seconds), tv_nsec: Int(nanos))]
+            var times = [
+                timespec(tv_sec: Int(seconds), tv_nsec: Int(nanos)), timespec(tv_sec: Int(seconds), tv_nsec: Int(nanos)),
+            ]
             if futimens(dir.rawValue, &times) != 0 {
-                throw root.failure("futimens", components.joined(separator: "/"), entry: components.joined(separator: "/"), .current)
+                throw root.failure(
+                    "futimens", components.joined(separator: "/"), entry: components.joined(separator: "/"), .current)
             }
         }
         return Summary(diffID: hashing.digest, uncompressedSize: hashing.byteCount, entryCount: count)
@@ -82,14 +85,17 @@ public struct LayerExtractor {
 
     /// Creates one entry; returns its mtime if it is a directory whose time
     /// must be applied at the end.
-    private func extractEntry(_ entry: TarEntry, _ components: [String], root: ExtractionRoot, reader: TarReader,
-                              buffer: UnsafeMutableRawBufferPointer, name: String) throws(BerthError) -> (Int64, Int32)? {
+    private func extractEntry(
+        _ entry: TarEntry, _ components: [String], root: ExtractionRoot, reader: TarReader,
+        buffer: UnsafeMutableRawBufferPointer, name: String
+    ) throws(BerthError) -> (Int64, Int32)? {
         let label = entry.path
         guard let leaf = components.last else {
             // "." or "./": the layer root itself.
             guard entry.kind == .directory else {
-                throw BerthError("extract \(name): archive entry \"\(label)\" would replace the layer root with a "
-                    + "non-directory; refusing an unsafe archive")
+                throw BerthError(
+                    "extract \(name): archive entry \"\(label)\" would replace the layer root with a "
+                        + "non-directory; refusing an unsafe archive")
             }
             try root.setOwnerModeXattrs(root.fd, entry, name: label)
             return (entry.mtimeSeconds, entry.mtimeNanoseconds)
@@ -116,55 +122,83 @@ public struct LayerExtractor {
             try root.setOwnerModeXattrs(dir, entry, name: label)
             return (entry.mtimeSeconds, entry.mtimeNanoseconds)
         case .regular:
-            let file = try openLeaf(leaf, parent, O_WRONLY | O_CREAT | O_EXCL, mode: 0o600, root: root, label: label)
-            defer { file.close() }
-            while true {
-                let n = try reader.readContent(into: buffer)
-                if n == 0 { break }
-                do {
-                    try file.writeAll(UnsafeRawBufferPointer(rebasing: buffer[..<n]))
-                } catch {
-                    throw root.failure("write", label, entry: label, error)
-                }
-            }
-            try root.setOwnerModeXattrs(file, entry, name: label)
-            try root.setTimes(entry.mtimeSeconds, entry.mtimeNanoseconds, leaf: leaf, in: parent, name: label)
+            try writeRegular(entry, leaf: leaf, parent: parent, root: root, reader: reader, buffer: buffer)
         case .symbolicLink:
-            if entry.linkTarget.utf8.contains(0) { throw unsafe(label, "has a link target with a NUL byte", name) }
-            if symlinkat(entry.linkTarget, parent.rawValue, leaf) != 0 { throw root.failure("symlinkat", label, entry: label, .current) }
-            if fchownat(parent.rawValue, leaf, entry.uid, entry.gid, AT_SYMLINK_NOFOLLOW) != 0 {
-                throw root.failure("lchown", label, entry: label, .current)
-            }
-            // No chmod (Linux ignores symlink modes) and no xattrs (user.*
-            // xattrs are not allowed on symlinks).
-            try root.setTimes(entry.mtimeSeconds, entry.mtimeNanoseconds, leaf: leaf, in: parent, name: label)
+            try makeSymlink(entry, leaf: leaf, parent: parent, root: root, name: name)
         case .characterDevice, .blockDevice, .fifo:
-            let type: mode_t = entry.kind == .fifo ? S_IFIFO : entry.kind == .blockDevice ? S_IFBLK : S_IFCHR
-            let device = entry.kind == .fifo ? 0 : berth_makedev(entry.deviceMajor, entry.deviceMinor)
-            if mknodat(parent.rawValue, leaf, type | 0o600, dev_t(device)) != 0 {
-                throw root.failure("mknodat", label, entry: label, .current)
-            }
-            if fchownat(parent.rawValue, leaf, entry.uid, entry.gid, AT_SYMLINK_NOFOLLOW) != 0 {
-                throw root.failure("lchown", label, entry: label, .current)
-            }
-            // fchmodat follows a symlink at the leaf, but the leaf is the
-            // node mknodat just made in our private staging directory, and
-            // Linux has no lchmod for anything else.
-            if fchmodat(parent.rawValue, leaf, mode_t(entry.mode & 0o7777), 0) != 0 {
-                throw root.failure("fchmodat", label, entry: label, .current)
-            }
-            try root.setXattrs(entry, leaf: leaf, in: parent, name: label)
-            try root.setTimes(entry.mtimeSeconds, entry.mtimeNanoseconds, leaf: leaf, in: parent, name: label)
+            try makeNode(entry, leaf: leaf, parent: parent, root: root)
         case .hardLink:
             break
         }
         return nil
     }
 
+    /// A regular file: created new (O_EXCL) in the staging tree, filled, then owner, mode, xattrs and time.
+    private func writeRegular(
+        _ entry: TarEntry, leaf: String, parent: FileDescriptor, root: ExtractionRoot,
+        reader: TarReader, buffer: UnsafeMutableRawBufferPointer
+    ) throws(BerthError) {
+        let label = entry.path
+        let file = try openLeaf(leaf, parent, O_WRONLY | O_CREAT | O_EXCL, mode: 0o600, root: root, label: label)
+        defer { file.close() }
+        while true {
+            let n = try reader.readContent(into: buffer)
+            if n == 0 { break }
+            do {
+                try file.writeAll(UnsafeRawBufferPointer(rebasing: buffer[..<n]))
+            } catch {
+                throw root.failure("write", label, entry: label, error)
+            }
+        }
+        try root.setOwnerModeXattrs(file, entry, name: label)
+        try root.setTimes(entry.mtimeSeconds, entry.mtimeNanoseconds, leaf: leaf, in: parent, name: label)
+    }
+
+    /// A symbolic link, its target taken as written (it is never followed here).
+    private func makeSymlink(
+        _ entry: TarEntry, leaf: String, parent: FileDescriptor, root: ExtractionRoot,
+        name: String
+    ) throws(BerthError) {
+        let label = entry.path
+        if entry.linkTarget.utf8.contains(0) { throw unsafe(label, "has a link target with a NUL byte", name) }
+        if symlinkat(entry.linkTarget, parent.rawValue, leaf) != 0 {
+            throw root.failure("symlinkat", label, entry: label, .current)
+        }
+        if fchownat(parent.rawValue, leaf, entry.uid, entry.gid, AT_SYMLINK_NOFOLLOW) != 0 {
+            throw root.failure("lchown", label, entry: label, .current)
+        }
+        // No chmod (Linux ignores symlink modes) and no xattrs (user.*
+        // xattrs are not allowed on symlinks).
+        try root.setTimes(entry.mtimeSeconds, entry.mtimeNanoseconds, leaf: leaf, in: parent, name: label)
+    }
+
+    /// A character or block device node, or a FIFO.
+    private func makeNode(_ entry: TarEntry, leaf: String, parent: FileDescriptor, root: ExtractionRoot) throws(BerthError) {
+        let label = entry.path
+        let type: mode_t = entry.kind == .fifo ? S_IFIFO : entry.kind == .blockDevice ? S_IFBLK : S_IFCHR
+        let device = entry.kind == .fifo ? 0 : berth_makedev(entry.deviceMajor, entry.deviceMinor)
+        if mknodat(parent.rawValue, leaf, type | 0o600, dev_t(device)) != 0 {
+            throw root.failure("mknodat", label, entry: label, .current)
+        }
+        if fchownat(parent.rawValue, leaf, entry.uid, entry.gid, AT_SYMLINK_NOFOLLOW) != 0 {
+            throw root.failure("lchown", label, entry: label, .current)
+        }
+        // fchmodat follows a symlink at the leaf, but the leaf is the
+        // node mknodat just made in our private staging directory, and
+        // Linux has no lchmod for anything else.
+        if fchmodat(parent.rawValue, leaf, mode_t(entry.mode & 0o7777), 0) != 0 {
+            throw root.failure("fchmodat", label, entry: label, .current)
+        }
+        try root.setXattrs(entry, leaf: leaf, in: parent, name: label)
+        try root.setTimes(entry.mtimeSeconds, entry.mtimeNanoseconds, leaf: leaf, in: parent, name: label)
+    }
+
     /// A hard link: the target is an archive path, cleaned and resolved in
     /// the root like any entry, and linked without following a symlink.
-    private func hardLink(_ entry: TarEntry, _ components: [String], leaf: String, parent: FileDescriptor,
-                          root: ExtractionRoot, name: String) throws(BerthError) {
+    private func hardLink(
+        _ entry: TarEntry, _ components: [String], leaf: String, parent: FileDescriptor,
+        root: ExtractionRoot, name: String
+    ) throws(BerthError) {
         let label = entry.path
         let target: [String]
         switch ArchivePath.clean(entry.linkTarget) {
@@ -173,12 +207,13 @@ public struct LayerExtractor {
         case .escapes: throw unsafe(label, "links to \"\(entry.linkTarget)\", which escapes the layer root", name)
         case .invalid: throw unsafe(label, "has a link target with a NUL byte", name)
         }
-        let missing = BerthError("extract \(name): archive entry \"\(label)\" is a hard link to \"\(entry.linkTarget)\", "
-            + "which is not in the layer; refusing an inconsistent archive")
+        let missing = BerthError(
+            "extract \(name): archive entry \"\(label)\" is a hard link to \"\(entry.linkTarget)\", "
+                + "which is not in the layer; refusing an inconsistent archive")
         let targetParent: FileDescriptor
         do {
             targetParent = try root.open(target.dropLast()[...], berth_o_path() | O_DIRECTORY)
-        } catch where error == .ENOENT || error == .ENOTDIR {
+        } catch  where error == .ENOENT || error == .ENOTDIR {
             throw missing
         } catch {
             throw root.failure("resolve hard link target", entry.linkTarget, entry: label, error)
@@ -189,7 +224,7 @@ public struct LayerExtractor {
         if (st.st_mode & S_IFMT) == S_IFDIR {
             throw unsafe(label, "is a hard link to the directory \"\(entry.linkTarget)\"", name)
         }
-        if target == components { return } // a link to itself: already there
+        if target == components { return }  // a link to itself: already there
         _ = try root.clear(leaf, in: parent, keepDirectory: false, entry: label)
         // flags 0, not AT_SYMLINK_FOLLOW: a link to a symlink links the symlink.
         if linkat(targetParent.rawValue, target.last!, parent.rawValue, leaf, 0) != 0 {
@@ -199,8 +234,10 @@ public struct LayerExtractor {
 
     /// Overlayfs whiteouts: `.wh..wh..opq` marks its directory opaque, and
     /// `.wh.NAME` becomes a 0:0 character device named NAME.
-    private func whiteout(_ entry: TarEntry, leaf: String, parent: FileDescriptor, root: ExtractionRoot,
-                          label: String) throws(BerthError) {
+    private func whiteout(
+        _ entry: TarEntry, leaf: String, parent: FileDescriptor, root: ExtractionRoot,
+        label: String
+    ) throws(BerthError) {
         if leaf == ".wh..wh..opq" {
             // fsetxattr needs a real descriptor, not the O_PATH one; "." on the
             // already-resolved parent reopens that same directory.
@@ -225,8 +262,10 @@ public struct LayerExtractor {
         try root.setTimes(entry.mtimeSeconds, entry.mtimeNanoseconds, leaf: hidden, in: parent, name: label)
     }
 
-    private func openLeaf(_ leaf: String, _ parent: FileDescriptor, _ flags: Int32, mode: mode_t = 0,
-                          root: ExtractionRoot, label: String) throws(BerthError) -> FileDescriptor {
+    private func openLeaf(
+        _ leaf: String, _ parent: FileDescriptor, _ flags: Int32, mode: mode_t = 0,
+        root: ExtractionRoot, label: String
+    ) throws(BerthError) -> FileDescriptor {
         do {
             return try FileDescriptor.open(leaf, flags | O_NOFOLLOW, mode: mode, relativeTo: parent)
         } catch {

@@ -22,8 +22,10 @@ public struct Lifecycle {
     }
 
     public func driver(for container: Container) throws(BerthError) -> any StorageDriver {
-        try registry.storageDriver(container.storage, StorageEnvironment(
-            storeRoot: layout.root, driverDirectory: layout.driver(container.storage)))
+        try registry.storageDriver(
+            container.storage,
+            StorageEnvironment(
+                storeRoot: layout.root, driverDirectory: layout.driver(container.storage)))
     }
 
     // MARK: start
@@ -49,20 +51,25 @@ public struct Lifecycle {
             try container.ensureState(for: .start, ref: ref)
             if container.state.isActive { return container }
             if container.starting {
-                throw .conflict("container \(ref) is being started by another berth process (monitor pid \(container.state.monitorPid)); try again")
+                throw .conflict(
+                    "container \(ref) is being started by another berth process (monitor pid \(container.state.monitorPid)); try again"
+                )
             }
             // A monitor killed earlier left its cgroup, veth, port rules: release them first.
             if container.monitorLost { try releaseMonitorHoldings(container) }
             let driver = try driver(for: container)
             let layers = try images.layerDirectories(of: try images.load(id: container.image))
             _ = try driver.mount(containerDirectory: layout.container(container.id), layers: layers)
-            switch try MonitorLauncher.launch(root: layout.root, id: container.id, waitAttach: waitAttach,
-                                                  windowSize: container.tty ? windowSize : nil, registry: registry) {
+            switch try MonitorLauncher.launch(
+                root: layout.root, id: container.id, waitAttach: waitAttach,
+                windowSize: container.tty ? windowSize : nil, registry: registry)
+            {
             case .failed(let code, let message):
                 throw .startFailure(code: code, message: message)
             case .started(let pid, let startTime, let monitor):
-                container.state.setRunning(pid: pid, pidStartTime: startTime, monitorPid: monitor,
-                                           monitorStartTime: ProcessTable.startTime(monitor) ?? 0)
+                container.state.setRunning(
+                    pid: pid, pidStartTime: startTime, monitorPid: monitor,
+                    monitorStartTime: ProcessTable.startTime(monitor) ?? 0)
                 try containers.save(container)
                 events.record("start", container)
                 return container
@@ -75,7 +82,9 @@ public struct Lifecycle {
         let deadline = Timestamp.monotonicMilliseconds() + 30_000
         while let c = try? containers.load(id: id), c.starting {
             if Timestamp.monotonicMilliseconds() > deadline {
-                throw .unavailable("container \(c.name) is still being started by monitor pid \(c.state.monitorPid) after 30 s; check 'berth ps -a' or remove it with 'berth rm -f'")
+                throw .unavailable(
+                    "container \(c.name) is still being started by monitor pid \(c.state.monitorPid) after 30 s; check 'berth ps -a' or remove it with 'berth rm -f'"
+                )
             }
             try Interruption.check()
             usleep(5_000)
@@ -86,16 +95,32 @@ public struct Lifecycle {
     /// is gone: kills what is left in the cgroup and removes it, takes the
     /// container off its network (port rules, veth), unmounts its binds and
     /// root. Idempotent; the caller holds the container lock.
-    func releaseMonitorHoldings(_ c: Container) throws(BerthError) {
+    /// `portRules`: whether port rules may still be there (false when the
+    /// monitor never ran or removed them itself), to spare an `nft` run.
+    func releaseMonitorHoldings(_ c: Container, portRules: Bool = true) throws(BerthError) {
         let cgroup = Cgroup(path: c.cgroupPath)
         cgroup.killAll()
         try cgroup.remove()
         if c.endpoint != nil {
-            if !c.ports.isEmpty { HostNetwork.unpublish(containerID: c.id) }
+            if !c.ports.isEmpty && portRules { HostNetwork.unpublish(containerID: c.id) }
             HostNetwork.detach(containerID: c.id)
         }
         MountPreparation.unmountAll(under: layout.container(c.id))
         try? driver(for: c).unmount(containerDirectory: layout.container(c.id))
+    }
+
+    /// SIGKILL for PID 1 (through its pidfd: never a recycled PID) and for
+    /// everything else in the container's cgroup, then up to 10 s for PID 1
+    /// to be gone: the one way `stop`, `kill` and `rm -f` end a container by
+    /// force. The `kill` event is written before the signal, so the
+    /// monitor's `die` never comes first.
+    func killEverything(_ c: Container, pidfd: Int32, signalSent: Bool = false) {
+        if !signalSent {
+            events.record("kill", c, [("signal", String(SIGKILL))])
+            if pidfd >= 0 { _ = berth_pidfd_send_signal(pidfd, SIGKILL) }
+        }
+        Cgroup(path: c.cgroupPath).killAll()
+        if pidfd >= 0 { _ = wait(pidfd, milliseconds: 10_000) }
     }
 
     /// After a stop or kill: if the container's monitor is gone (kill -9)
@@ -104,9 +129,10 @@ public struct Lifecycle {
     func settleLostMonitor(_ id: String) throws(BerthError) {
         try FileLock.withLock(containers.lockPath(id)) { () throws(BerthError) in
             guard var c = try? containers.load(id: id), c.monitorLost, c.recordDamage == nil,
-                  !c.state.isActive else { return }
+                !c.state.isActive
+            else { return }
             try releaseMonitorHoldings(c)
-            guard c.state.status != .dead else { return }   // a crashed start stays dead until rm
+            guard c.state.status != .dead else { return }  // a crashed start stays dead until rm
             c.state.setMonitorReleased()
             try containers.save(c)
         }
@@ -127,7 +153,8 @@ public struct Lifecycle {
         let pidfd = berth_pidfd_open(container.state.pid)
         defer { if pidfd >= 0 { close(pidfd) } }
         guard container.state.pid > 1, pidfd >= 0,
-              ProcessTable.isAlive(container.state.pid, startTime: container.state.pidStartTime) else {
+            ProcessTable.isAlive(container.state.pid, startTime: container.state.pidStartTime)
+        else {
             try awaitRecordedExit(container)
             try settleLostMonitor(container.id)
             return
@@ -137,13 +164,8 @@ public struct Lifecycle {
         events.record("kill", container, [("signal", String(signal))])
         _ = berth_pidfd_send_signal(pidfd, signal)
         let cgroup = Cgroup(path: container.cgroupPath)
-        if container.state.status == .paused { try? cgroup.thaw() }   // a frozen process cannot act on a signal
-        if !wait(pidfd, milliseconds: Self.milliseconds(seconds)) {
-            events.record("kill", container, [("signal", String(SIGKILL))])
-            _ = berth_pidfd_send_signal(pidfd, SIGKILL)
-            cgroup.killAll()
-            _ = wait(pidfd, milliseconds: 10_000)
-        }
+        if container.state.status == .paused { try? cgroup.thaw() }  // a frozen process cannot act on a signal
+        if !wait(pidfd, milliseconds: Self.milliseconds(seconds)) { killEverything(container, pidfd: pidfd) }
         try awaitRecordedExit(container)
         try settleLostMonitor(container.id)
         events.record("stop", container)
@@ -167,8 +189,7 @@ public struct Lifecycle {
         try registry.runtime(container.isolation).signal(container, in: layout, signal)
         events.record("kill", container, [("signal", String(signal))])
         if signal == SIGKILL {
-            Cgroup(path: container.cgroupPath).killAll()
-            _ = wait(pidfd, milliseconds: 10_000)
+            killEverything(container, pidfd: pidfd, signalSent: true)
             try awaitRecordedExit(container)
             try settleLostMonitor(container.id)
         }
@@ -264,28 +285,28 @@ public struct Lifecycle {
         if container.state.isActive || container.starting {
             if !force {
                 if container.starting {
-                    throw .invalidState("You cannot remove a starting container \(container.id). Wait for its start or force remove")
+                    throw .invalidState(
+                        "You cannot remove a starting container \(container.id). Wait for its start or force remove")
                 }
                 try container.ensureState(for: .remove, ref: ref)
             }
-            let cgroup = Cgroup(path: container.cgroupPath)
             if container.starting {
                 // Its monitor is mid-start: end it (its held child dies with it).
                 let s = container.state
                 // Only a process that is this container's monitor (by its command line).
                 if ProcessTable.isAlive(s.monitorPid, startTime: s.monitorStartTime),
-                   Self.monitorProcesses(of: container.id).contains(s.monitorPid) {
+                    Self.monitorProcesses(of: container.id).contains(s.monitorPid)
+                {
                     let fd = berth_pidfd_open(s.monitorPid)
                     if fd >= 0 { _ = berth_pidfd_send_signal(fd, SIGKILL); _ = wait(fd, milliseconds: 10_000); close(fd) }
                 }
             }
             let pidfd = container.state.pid > 1 ? berth_pidfd_open(container.state.pid) : -1
-            if pidfd >= 0 { _ = berth_pidfd_send_signal(pidfd, SIGKILL); close(pidfd) }
-            events.record("kill", container, [("signal", String(SIGKILL))])
-            cgroup.killAll()
+            killEverything(container, pidfd: pidfd)
+            if pidfd >= 0 { close(pidfd) }
             try awaitRecordedExit(container)
         }
-        guard let current = try? containers.load(id: container.id) else { return }   // --rm removed it
+        guard let current = try? containers.load(id: container.id) else { return }  // --rm removed it
         let removedHere = try FileLock.withLock(containers.lockPath(current.id)) { () throws(BerthError) -> Bool in
             // A concurrent rm, prune or --rm may have removed it while we
             // waited for the lock: then it is not ours to report as removed
@@ -295,19 +316,10 @@ public struct Lifecycle {
                 if force { return false }
                 throw .notFound("No such container: \(ref)")
             }
-            let cgroup = Cgroup(path: current.cgroupPath)
-            cgroup.killAll()          // a monitor killed earlier may have left processes behind
-            try cgroup.remove()
-            // What a killed monitor left on the host: port rules, the veth.
-            if current.endpoint != nil {
-                if !current.ports.isEmpty && (current.state.monitorPid != 0 || current.monitorLost) {
-                    HostNetwork.unpublish(containerID: current.id)
-                }
-                HostNetwork.detach(containerID: current.id)
-            }
-            // Binds a chroot container (or a killed monitor) left mounted on the host,
-            // and whatever the backend keeps (a runtime's state after a killed monitor).
-            MountPreparation.unmountAll(under: layout.container(current.id))
+            // What a killed monitor (or the chroot backend's host binds) left
+            // behind, by the same path start and stop use; then whatever the
+            // backend keeps (a runtime's state after a killed monitor).
+            try releaseMonitorHoldings(current, portRules: current.state.monitorPid != 0 || current.monitorLost)
             (try? registry.runtime(current.isolation))?.delete(current, in: layout)
             try containers.delete(current, driver: try driver(for: current))
             return true
@@ -334,7 +346,9 @@ extension Lifecycle {
     func removeDamaged(_ c: Container, force: Bool) throws(BerthError) {
         let monitors = Self.monitorProcesses(of: c.id)
         if !monitors.isEmpty && !force {
-            throw .invalidState("cannot remove container \(c.shortID): its record is damaged and its monitor (pid \(monitors[0])) is still running; force remove with 'berth rm -f'")
+            throw .invalidState(
+                "cannot remove container \(c.shortID): its record is damaged and its monitor (pid \(monitors[0])) is still running; force remove with 'berth rm -f'"
+            )
         }
         try FileLock.withLock(containers.lockPath(c.id)) { () throws(BerthError) in
             for pid in monitors {
@@ -365,7 +379,8 @@ extension Lifecycle {
     static func monitorProcesses(of id: String) -> [Int32] {
         FileSystem.list("/proc").compactMap { entry -> Int32? in
             guard let pid = Int32(entry), pid > 1, pid != getpid(),
-                  let cmdline = try? FileSystem.read("/proc/\(entry)/cmdline") else { return nil }
+                let cmdline = try? FileSystem.read("/proc/\(entry)/cmdline")
+            else { return nil }
             let words = cmdline.split(whereSeparator: { $0 == 0 || $0 == 32 }).map { String(decoding: $0, as: UTF8.self) }
             return words.contains("__monitor") && words.contains(id) ? pid : nil
         }

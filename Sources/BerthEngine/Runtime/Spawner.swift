@@ -36,9 +36,11 @@ public struct SpawnRequest: Sendable {
     /// For BERTH_TTY_INSIDE: the pty's size before the process starts (nil: 0×0).
     public var windowSize: WindowSize?
 
-    public init(rootfs: String, argv: [String], env: [String], cwd: String, user: ResolvedUser,
-                hostname: String?, plan: IsolationPlan, readonlyRoot: Bool, stdio: [Int32],
-                ttyMode: Int32, consoleSocket: Int32) {
+    public init(
+        rootfs: String, argv: [String], env: [String], cwd: String, user: ResolvedUser,
+        hostname: String?, plan: IsolationPlan, readonlyRoot: Bool, stdio: [Int32],
+        ttyMode: Int32, consoleSocket: Int32
+    ) {
         self.rootfs = rootfs; self.argv = argv; self.env = env; self.cwd = cwd; self.user = user
         self.hostname = hostname; self.plan = plan; self.readonlyRoot = readonlyRoot; self.stdio = stdio
         self.ttyMode = ttyMode; self.consoleSocket = consoleSocket
@@ -73,11 +75,13 @@ public struct SpawnedChild: Sendable {
         let size = MemoryLayout<berth_spawn_error>.size
         var got = 0
         while got < size {
-            let n = ignoringEINTR { withUnsafeMutableBytes(of: &report) { Glibc.read(errorFD, $0.baseAddress! + got, size - got) } }
+            let n = ignoringEINTR {
+                withUnsafeMutableBytes(of: &report) { Glibc.read(errorFD, $0.baseAddress! + got, size - got) }
+            }
             if n <= 0 { break }
             got += n
         }
-        guard got == size else { return nil }   // EOF: close-on-exec fired, the exec succeeded
+        guard got == size else { return nil }  // EOF: close-on-exec fired, the exec succeeded
         let detail = withUnsafeBytes(of: report.detail) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
         return SpawnFailure(stage: report.stage, errno: Errno(report.err), detail: detail)
     }
@@ -125,12 +129,41 @@ public enum Spawner {
     /// `release()` before anything of the image runs.
     /// Must run in a single-threaded process (the monitor).
     public static func spawn(_ request: SpawnRequest) throws(BerthError) -> SpawnedChild {
+        let arena = CStringArena()
+        defer { arena.free() }
+        var config = try configuration(request, arena: arena)  // before the pipes: a refusal leaks none
         var sync: [Int32] = [-1, -1], errs: [Int32] = [-1, -1]
         guard berth_pipe_cloexec(&sync) == 0, berth_pipe_cloexec(&errs) == 0 else {
             throw .syscall("pipe2", "for the container's start", .current)
         }
-        let arena = CStringArena()
-        defer { arena.free() }
+        config.sync_fd = sync[0]
+        config.close_fds = (sync[1], request.monitorReportFD)
+        config.error_fd = errs[1]
+        config.cgroup_fd = -1
+        if let dir = request.cgroupDirectory {
+            config.cgroup_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        }
+        config.exec_fd = try SealedExec.trampoline()
+        var inCgroup: Int32 = 0
+        let pid = berth_spawn(&config, &inCgroup)
+        let err = Errno.current
+        if config.cgroup_fd >= 0 { close(config.cgroup_fd) }
+        if config.exec_fd >= 0 { close(config.exec_fd) }
+        close(sync[0])
+        close(errs[1])
+        guard pid > 0 else {
+            close(sync[1]); close(errs[0])
+            throw .syscall(
+                "clone", "the container's first process", err,
+                fix: err == .EPERM ? "run berth as root, or use --isolation chroot" : nil)
+        }
+        return SpawnedChild(pid: pid, inCgroup: inCgroup != 0, syncFD: sync[1], errorFD: errs[0])
+    }
+
+    /// The C configuration of the request: what the child runs and as whom,
+    /// the plan, the mounts, the network, the seccomp program and the
+    /// `--device` nodes, all in memory `arena` owns until the spawn is done.
+    static func configuration(_ request: SpawnRequest, arena: CStringArena) throws(BerthError) -> berth_spawn_config {
         var config = berth_spawn_config()
         config.rootfs = arena.string(request.rootfs)
         config.hostname = request.hostname.map { arena.string($0) }
@@ -148,23 +181,20 @@ public enum Spawner {
         config.console_socket = request.consoleSocket
         config.tty_rows = request.windowSize?.rows ?? 0
         config.tty_cols = request.windowSize?.columns ?? 0
-        config.sync_fd = sync[0]
-        config.close_fds = (sync[1], request.monitorReportFD)
-        config.error_fd = errs[1]
         config.capabilities = request.plan.capabilities
         config.no_new_privs = request.plan.noNewPrivileges ? 1 : 0
         config.masked_paths = arena.array(request.plan.maskedPaths)
         config.readonly_paths = arena.array(request.plan.readonlyPaths)
         config.readonly_root = request.readonlyRoot ? 1 : 0
-        let mounts = UnsafeMutablePointer<berth_mount>.allocate(capacity: max(1, request.mounts.count))
-        defer { mounts.deallocate() }
+        let mounts = arena.buffer(berth_mount.self, count: request.mounts.count)
         for (i, m) in request.mounts.enumerated() {
             let tmpfs = m.tmpfs ? try TmpfsOptions(m.options, in: m.target) : nil
             let data = tmpfs?.data ?? m.options
-            mounts[i] = berth_mount(source: arena.string(m.source), target: arena.string(m.target),
-                                    fstype: m.tmpfs ? arena.string("tmpfs") : nil,
-                                    data: data.isEmpty ? nil : arena.string(data), readonly: m.readonly ? 1 : 0,
-                                    flags: tmpfs?.flags ?? 0)
+            mounts[i] = berth_mount(
+                source: arena.string(m.source), target: arena.string(m.target),
+                fstype: m.tmpfs ? arena.string("tmpfs") : nil,
+                data: data.isEmpty ? nil : arena.string(data), readonly: m.readonly ? 1 : 0,
+                flags: tmpfs?.flags ?? 0)
         }
         config.mounts = UnsafePointer(mounts)
         config.nmounts = Int32(request.mounts.count)
@@ -179,33 +209,16 @@ public enum Spawner {
             config.seccomp_filter = arena.bytes(program.bytes)
             config.seccomp_len = UInt16(program.count)
         }
-        let devices = UnsafeMutablePointer<berth_device_node>.allocate(capacity: max(1, request.devices.count))
-        defer { devices.deallocate() }
+        let devices = arena.buffer(berth_device_node.self, count: request.devices.count)
         for (i, d) in request.devices.enumerated() {
-            devices[i] = berth_device_node(path: arena.string(d.path), type: Int32(d.type.asciiValue ?? 99),
-                                           major: UInt32(d.major), minor: UInt32(d.minor), mode: d.fileMode,
-                                           uid: d.uid, gid: d.gid)
+            devices[i] = berth_device_node(
+                path: arena.string(d.path), type: Int32(d.type.asciiValue ?? 99),
+                major: UInt32(d.major), minor: UInt32(d.minor), mode: d.fileMode,
+                uid: d.uid, gid: d.gid)
         }
         config.devices = UnsafePointer(devices)
         config.ndevices = Int32(request.devices.count)
-        config.cgroup_fd = -1
-        if let dir = request.cgroupDirectory {
-            config.cgroup_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        }
-        config.exec_fd = try SealedExec.trampoline()
-        var inCgroup: Int32 = 0
-        let pid = berth_spawn(&config, &inCgroup)
-        let err = Errno.current
-        if config.cgroup_fd >= 0 { close(config.cgroup_fd) }
-        if config.exec_fd >= 0 { close(config.exec_fd) }
-        close(sync[0])
-        close(errs[1])
-        guard pid > 0 else {
-            close(sync[1]); close(errs[0])
-            throw .syscall("clone", "the container's first process", err,
-                           fix: err == .EPERM ? "run berth as root, or use --isolation chroot" : nil)
-        }
-        return SpawnedChild(pid: pid, inCgroup: inCgroup != 0, syncFD: sync[1], errorFD: errs[0])
+        return config
     }
 }
 
@@ -237,6 +250,13 @@ public final class CStringArena {
         list.withUnsafeBytes { if let base = $0.baseAddress { buffer.copyMemory(from: base, byteCount: list.count) } }
         pointers.append(buffer)
         return UnsafeRawPointer(buffer)
+    }
+
+    /// Room for `count` values of a C struct, freed with the arena.
+    public func buffer<T>(_ type: T.Type, count: Int) -> UnsafeMutablePointer<T> {
+        let buffer = UnsafeMutablePointer<T>.allocate(capacity: max(1, count))
+        pointers.append(UnsafeMutableRawPointer(buffer))
+        return buffer
     }
 
     public func uint32s(_ list: [UInt32]) -> UnsafePointer<UInt32> {
