@@ -1,37 +1,6 @@
 // Unix sockets: passing a descriptor (the pty master), the attach socket
 // bound and reached through its directory (long store paths), non-blocking.
-#define _GNU_SOURCE
-#include "CBerthSpawn.h"
-#include "CBerthLinux.h"
-#include <errno.h>
-#include <fcntl.h>
-#include <grp.h>
-#include <linux/capability.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
-#include <sched.h>
-#include <linux/sched.h>
-#include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/ioctl.h>
-#include <sys/mount.h>
-#include <sys/prctl.h>
-#include <sys/signalfd.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/syscall.h>
-#include <sys/sysmacros.h>
-#include <sys/wait.h>
-#include <termios.h>
-#include <unistd.h>
-#ifndef TIOCGPTPEER
-#define TIOCGPTPEER _IO('T', 0x41)
-#endif
-#ifndef CLOSE_RANGE_CLOEXEC
-#define CLOSE_RANGE_CLOEXEC (1U << 2)
-#endif
+#include "system.h"
 
 int berth_send_fd(int sock, int fd) {
     char byte = 0;

@@ -1,37 +1,6 @@
 // Terminals: window sizes, raw mode for the caller's terminal, and a pty
 // made on the host (the chroot backend's -t).
-#define _GNU_SOURCE
-#include "CBerthSpawn.h"
-#include "CBerthLinux.h"
-#include <errno.h>
-#include <fcntl.h>
-#include <grp.h>
-#include <linux/capability.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
-#include <sched.h>
-#include <linux/sched.h>
-#include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/ioctl.h>
-#include <sys/mount.h>
-#include <sys/prctl.h>
-#include <sys/signalfd.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/syscall.h>
-#include <sys/sysmacros.h>
-#include <sys/wait.h>
-#include <termios.h>
-#include <unistd.h>
-#ifndef TIOCGPTPEER
-#define TIOCGPTPEER _IO('T', 0x41)
-#endif
-#ifndef CLOSE_RANGE_CLOEXEC
-#define CLOSE_RANGE_CLOEXEC (1U << 2)
-#endif
+#include "system.h"
 
 int berth_get_winsize(int fd, unsigned short *rows, unsigned short *cols) {
     struct winsize ws;

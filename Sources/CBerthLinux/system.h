@@ -1,0 +1,40 @@
+// The system headers the process-side C files share (spawn.c,
+// process_steps.c, exec_helper.c, terminal.c, sockets.c, process.c), and the
+// constants older headers lack. Private to the shim: not in include/.
+#ifndef BERTH_SYSTEM_H
+#define BERTH_SYSTEM_H
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include "CBerthSpawn.h"
+#include "CBerthLinux.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sched.h>
+#include <linux/sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+#ifndef TIOCGPTPEER
+#define TIOCGPTPEER _IO('T', 0x41)
+#endif
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+#endif
