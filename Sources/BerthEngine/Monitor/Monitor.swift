@@ -16,6 +16,9 @@ public enum Monitor {
         root: String, id: String, readyFD: Int32, waitAttach: Bool,
         windowSize: WindowSize? = nil, registry: PluginRegistry
     ) -> Int32 {
+        // The `berth` that started us (our parent until the fork below): a
+        // foreground `run` waits for its attach, and must not wait on if it died.
+        let caller = berth_pidfd_open(getppid())
         let pid = fork()
         if pid < 0 {
             report(readyFD, .failed(code: ExitCode.runEngine, message: "fork the monitor: \(Errno.current)"))
@@ -31,6 +34,7 @@ public enum Monitor {
             let session = try MonitorSession(root: root, id: id, registry: registry)
             session.recordStarting()
             session.io.initialSize = windowSize
+            session.callerPidfd = caller
             // The backend owns the start: the native backends share the
             // engine's clone path (`runNative`), the oci plugin drives its runtime.
             session.backend.run(session, readyFD: readyFD, waitAttach: waitAttach)
@@ -77,6 +81,8 @@ public final class MonitorSession {
     var attached = false
     /// The report pipe until the report is written, then -1.
     private var ready: Int32 = -1
+    /// A pidfd of the `berth` that started the monitor, until its attach came (-1: none).
+    var callerPidfd: Int32 = -1
 
     init(root: String, id: String, registry: PluginRegistry) throws(BerthError) {
         let layout = StoreLayout(root: root)
@@ -110,8 +116,14 @@ public final class MonitorSession {
     /// Listens on the attach socket.
     public func listenForClients() { io.listen(socketPath) }
 
-    /// Waits (up to 30 s) for the first attach client of a foreground `run`.
-    public func awaitFirstClient() { io.awaitFirstClient(timeoutMs: 30_000) }
+    /// Waits (up to 30 s) for the first attach client of a foreground `run`;
+    /// if the `berth` that would attach dies first (or none comes), its stdin
+    /// is treated as closed, so a `cat` is not left waiting for input.
+    public func awaitFirstClient() {
+        io.awaitFirstClient(timeoutMs: 30_000, caller: callerPidfd)
+        if callerPidfd >= 0 { close(callerPidfd) }
+        callerPidfd = -1
+    }
 
     /// SIGCHLD and the termination signals arrive on a signalfd the relay polls.
     public func watchSignals() { io.signals = berth_signalfd([SIGCHLD, SIGTERM, SIGINT, SIGHUP], 4) }

@@ -117,12 +117,22 @@ struct MonitorIO {
     }
 
     /// Waits for the first attach client, so `run` sees output from the very start.
-    mutating func awaitFirstClient(timeoutMs: Int32) {
+    /// Waits for the first client (the `run` that started the container), or
+    /// until `caller` (its pidfd) shows it died, or the timeout: without the
+    /// client, its stdin is closed once written, as when it disconnects.
+    mutating func awaitFirstClient(timeoutMs: Int32, caller: Int32 = -1) {
         guard listener >= 0 else { return }
-        var p = pollfd(fd: listener, events: Int16(POLLIN), revents: 0)
-        if poll(&p, 1, timeoutMs) > 0 {
+        var fds = [pollfd(fd: listener, events: Int16(POLLIN), revents: 0)]
+        if caller >= 0 { fds.append(pollfd(fd: caller, events: Int16(POLLIN), revents: 0)) }
+        let ready = ignoringEINTR { poll(&fds, nfds_t(fds.count), timeoutMs) }
+        if ready > 0 && fds[0].revents != 0 {
             accept()
             stdinOnceClient = clients.keys.first ?? -1
+            if stdinOnceClient >= 0 { return }
+        }
+        if !tty && stdinWrite >= 0 {
+            closeStdinWhenWritten = true
+            feedContainer()
         }
     }
 
