@@ -32,7 +32,7 @@ public struct SecuritySettings: Sendable, Equatable {
             switch key {
             case "no-new-privileges":
                 guard value == nil || value == "true" || value == "false" else {
-                    throw .invalid("invalid --security-opt \(option): no-new-privileges takes true or false")
+                    throw .invalid("invalid --security-opt \(shown(option)): no-new-privileges takes true or false")
                 }
             case "seccomp":
                 continue  // read, checked and compiled at create (SecurityOptions)
@@ -40,11 +40,11 @@ public struct SecuritySettings: Sendable, Equatable {
                 continue  // Berth applies no AppArmor or SELinux profile: these ask for nothing more
             case "apparmor", "label":
                 throw .invalid(
-                    "invalid --security-opt \(option): Berth applies no AppArmor or SELinux profiles (only apparmor=unconfined and label=disable are accepted)"
+                    "invalid --security-opt \(shown(option)): Berth applies no AppArmor or SELinux profiles (only apparmor=unconfined and label=disable are accepted)"
                 )
             default:
                 throw .invalid(
-                    "invalid --security-opt: \"\(option)\"; Berth knows no-new-privileges, seccomp, apparmor=unconfined and label=disable"
+                    "invalid --security-opt: \"\(shown(option))\"; Berth knows no-new-privileges, seccomp, apparmor=unconfined and label=disable"
                 )
             }
         }
@@ -87,7 +87,7 @@ public enum Capabilities {
         let upper = name.uppercased()
         if upper == "ALL" { return upper }
         let full = upper.hasPrefix("CAP_") ? upper : "CAP_" + upper
-        guard names.contains(full) else { throw .invalid("unknown capability: \"\(full)\"") }
+        guard names.contains(full) else { throw .invalid("unknown capability: \"\(shown(full))\"") }
         return full
     }
 
@@ -124,4 +124,10 @@ extension IsolationPlan {
         plan.noNewPrivileges = security.noNewPrivileges
         return plan
     }
+}
+
+/// A value as an error line shows it: at most 80 characters, so a
+/// 10,000-character argument still makes one readable line.
+public func shown(_ value: String) -> String {
+    value.count > 80 ? String(value.prefix(80)) + "… (\(value.count) characters)" : value
 }

@@ -33,7 +33,7 @@ public enum UserLookup {
                 user = ResolvedUser(uid: uid, gid: 0, groups: [], home: "/")
             } else {
                 throw BerthError(
-                    "unable to find user \(userPart): no matching entries in the image's /etc/passwd; use a numeric UID or a user the image has"
+                    "unable to find user \(shown(userPart)): no matching entries in the image's /etc/passwd; use a numeric UID or a user the image has"
                 )
             }
         }
@@ -44,7 +44,8 @@ public enum UserLookup {
             } else if let gid = UInt32(g) {
                 user.gid = gid
             } else {
-                throw BerthError("unable to find group \(g): no matching entries in the image's /etc/group; use a numeric GID")
+                throw BerthError(
+                    "unable to find group \(shown(g)): no matching entries in the image's /etc/group; use a numeric GID")
             }
         }
         let name = passwd.first { UInt32($0[2]) == user.uid }?[0]
@@ -57,7 +58,8 @@ public enum UserLookup {
         // --group-add: a name from the image's /etc/group, or a number.
         for g in groupAdd {
             guard let gid = groupFile.first(where: { $0[0] == g }).flatMap({ UInt32($0[2]) }) ?? UInt32(g) else {
-                throw .notFound("unable to find group \(g): no matching entries in the image's /etc/group; use a numeric GID")
+                throw .notFound(
+                    "unable to find group \(shown(g)): no matching entries in the image's /etc/group; use a numeric GID")
             }
             if !user.groups.contains(gid) { user.groups.append(gid) }
         }
