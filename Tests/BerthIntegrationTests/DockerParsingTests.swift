@@ -142,4 +142,32 @@ struct DockerParsingTests {
         #expect(berth(root, "images", "-q").stdout == before, "nothing stored")
         #expect(FileSystem.list(root + "/tmp").isEmpty, "no staging left")
     }
+
+    @Test("cp never replaces a directory of the user's with a file, or a file with a directory: one line, exit 1, nothing lost")
+    func copyNeverDeletes() {
+        withStore { s in
+            let host = makeTempDirectory("cphost")
+            defer { removeTree(host) }
+            #expect(
+                s.berth(
+                    "run", "-d", "--name", "cpc", "busybox", "sh", "-c",
+                    "echo data > /tmp/f; mkdir -p /tmp/d /tmp/in/g; echo z > /tmp/d/z; sleep 120"
+                ).status == 0)
+            #expect(eventually(5) { s.berth("exec", "cpc", "test", "-f", "/tmp/d/z").status == 0 })
+            // Out: /tmp/f onto a host directory named f holding the user's file.
+            #expect(sh("mkdir -p \(host)/f && echo keep > \(host)/f/precious && echo mine > \(host)/d").status == 0)
+            expectOneErrorLine(s.berth("cp", "cpc:/tmp/f", host), naming: ["cannot overwrite directory", "\(host)/f"])
+            #expect(readFile(host + "/f/precious") == "keep\n", "the user's directory and file are untouched")
+            expectOneErrorLine(s.berth("cp", "cpc:/tmp/d", host), naming: ["cannot overwrite non-directory", "\(host)/d"])
+            #expect(readFile(host + "/d") == "mine\n")
+            // In: a host file onto a directory of the container.
+            writeFile(host + "/g", "host\n")
+            expectOneErrorLine(
+                s.berth("cp", host + "/g", "cpc:/tmp/in"), naming: ["cannot overwrite directory", "cpc:/tmp/in/g"])
+            #expect(s.berth("exec", "cpc", "test", "-d", "/tmp/in/g").status == 0, "the container's directory is still there")
+            // What does not clash still copies.
+            #expect(s.berth("cp", "cpc:/tmp/f", host + "/copied").status == 0)
+            #expect(readFile(host + "/copied") == "data\n")
+        }
+    }
 }

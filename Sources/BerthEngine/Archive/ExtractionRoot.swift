@@ -14,9 +14,12 @@ final class ExtractionRoot {
     let fd: FileDescriptor
     /// The archive's name, for error messages.
     let archive: String
+    /// The root's path, for error messages.
+    let path: String
 
     init(path: String, archive: String) throws(BerthError) {
         self.archive = archive
+        self.path = path.hasSuffix("/") && path.count > 1 ? String(path.dropLast()) : path
         do {
             fd = try FileDescriptor.open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
         } catch {
@@ -85,13 +88,24 @@ final class ExtractionRoot {
     /// there. An existing directory is kept when `keepDirectory` (a directory
     /// entry only updates its metadata) and removed recursively otherwise, as
     /// Docker does. Returns whether a directory was kept.
-    func clear(_ leaf: String, in parent: FileDescriptor, keepDirectory: Bool, entry: String) throws(BerthError) -> Bool {
+    func clear(
+        _ leaf: String, in parent: FileDescriptor, keepDirectory: Bool, entry: String, refuseTypeChange: Bool = false
+    ) throws(BerthError) -> Bool {
         var st = stat()
         if fstatat(parent.rawValue, leaf, &st, AT_SYMLINK_NOFOLLOW) != 0 {
             if errno == ENOENT { return false }
             throw failure("lstat", entry, entry: entry, .current)
         }
-        if (st.st_mode & S_IFMT) == S_IFDIR {
+        let isDirectory = (st.st_mode & S_IFMT) == S_IFDIR
+        if refuseTypeChange && isDirectory != keepDirectory {
+            let relative = entry.hasSuffix("/") ? String(entry.dropLast()) : entry
+            let there = path == "/" ? "/" + relative : path + "/" + relative
+            throw .conflict(
+                isDirectory
+                    ? "cannot overwrite directory \"\(there)\" with non-directory; nothing was changed there"
+                    : "cannot overwrite non-directory \"\(there)\" with directory; nothing was changed there")
+        }
+        if isDirectory {
             if keepDirectory { return true }
             do { try removeTree(leaf, in: parent.rawValue) } catch {
                 throw failure("remove directory", entry, entry: entry, error)

@@ -30,9 +30,15 @@ public struct LayerExtractor {
     /// overlayfs form (a 0:0 character device; `trusted.overlay.opaque=y`).
     public var convertWhiteouts: Bool
 
+    /// Refuse to replace a directory with a non-directory or the reverse
+    /// (`cp`, as Docker's NoOverwriteDirNonDir): a layer may replace what is
+    /// there, a copy into the user's files must not delete them.
+    public var noOverwriteDirNonDir: Bool
+
     /// An extractor; `convertWhiteouts` is for layers that overlayfs will stack.
-    public init(convertWhiteouts: Bool = false) {
+    public init(convertWhiteouts: Bool = false, noOverwriteDirNonDir: Bool = false) {
         self.convertWhiteouts = convertWhiteouts
+        self.noOverwriteDirNonDir = noOverwriteDirNonDir
     }
 
     /// Extracts the archive at `path` (`-` = standard input; plain or gzip)
@@ -111,7 +117,8 @@ public struct LayerExtractor {
             try hardLink(entry, components, leaf: leaf, parent: parent, root: root, name: name)
             return nil
         }
-        let keptDirectory = try root.clear(leaf, in: parent, keepDirectory: entry.kind == .directory, entry: label)
+        let keptDirectory = try root.clear(
+            leaf, in: parent, keepDirectory: entry.kind == .directory, entry: label, refuseTypeChange: noOverwriteDirNonDir)
         switch entry.kind {
         case .directory:
             if !keptDirectory && mkdirat(parent.rawValue, leaf, 0o700) != 0 {
@@ -225,7 +232,7 @@ public struct LayerExtractor {
             throw unsafe(label, "is a hard link to the directory \"\(entry.linkTarget)\"", name)
         }
         if target == components { return }  // a link to itself: already there
-        _ = try root.clear(leaf, in: parent, keepDirectory: false, entry: label)
+        _ = try root.clear(leaf, in: parent, keepDirectory: false, entry: label, refuseTypeChange: noOverwriteDirNonDir)
         // flags 0, not AT_SYMLINK_FOLLOW: a link to a symlink links the symlink.
         if linkat(targetParent.rawValue, target.last!, parent.rawValue, leaf, 0) != 0 {
             throw root.failure("linkat \"\(entry.linkTarget)\" to", label, entry: label, .current)

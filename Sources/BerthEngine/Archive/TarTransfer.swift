@@ -28,6 +28,7 @@ public enum TarTransfer {
             throw error
         }
         fd.close()
-        _ = try LayerExtractor().extract(archive: tar, into: destination)
+        // Never replace a directory of the user's with a file, or the reverse.
+        _ = try LayerExtractor(noOverwriteDirNonDir: true).extract(archive: tar, into: destination)
     }
 }

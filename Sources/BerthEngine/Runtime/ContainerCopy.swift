@@ -53,10 +53,17 @@ public struct ContainerCopy {
             let srcParent = try openDirectory(FileSystem.parent(of: absolute(source)))
             defer { srcParent.close() }
             let owner: (UInt32, UInt32)? = archive ? nil : (0, 0)
-            try TarTransfer.copy(layout: lifecycle.layout, label: "cp", into: root) { (writer) throws(BerthError) in
-                try TreeArchiver(owner: owner).archive(
-                    entry: FileSystem.baseName(source), in: srcParent.rawValue,
-                    as: String(inside.drop { $0 == "/" }), into: writer, label: source)
+            do throws(BerthError) {
+                try TarTransfer.copy(layout: lifecycle.layout, label: "cp", into: root) { (writer) throws(BerthError) in
+                    try TreeArchiver(owner: owner).archive(
+                        entry: FileSystem.baseName(source), in: srcParent.rawValue,
+                        as: String(inside.drop { $0 == "/" }), into: writer, label: source)
+                }
+            } catch  where error.kind == .conflict {
+                // Name the path as the user sees it, inside the container.
+                throw .conflict(
+                    error.message.split(separator: root, omittingEmptySubsequences: false)
+                        .joined(separator: "\(c.name):"))
             }
         }
     }
