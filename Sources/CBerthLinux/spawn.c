@@ -9,6 +9,21 @@
 
 #define fail berth_child_fail
 
+/* mkdir -p, mode 0755, on the container's own root (after pivot_root or chroot). */
+static int make_path(const char *path) {
+    char buf[4096];
+    size_t n = strlen(path);
+    if (n == 0 || n >= sizeof buf) { errno = ENAMETOOLONG; return -1; }
+    memcpy(buf, path, n + 1);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = 0;
+        if (mkdir(buf, 0755) != 0 && errno != EEXIST) return -1;
+        *p = '/';
+    }
+    return mkdir(buf, 0755) != 0 && errno != EEXIST ? -1 : 0;
+}
+
 static void join(char *out, size_t size, const char *a, const char *b) {
     snprintf(out, size, "%s%s", a, b);
 }
@@ -220,7 +235,10 @@ static int child(const struct berth_spawn_config *c) {
             fail(c, BERTH_STAGE_NETWORK, step, NULL);
     }
     berth_child_stdio(c);
-    if (chdir(c->cwd) != 0) fail(c, BERTH_STAGE_CWD, "chdir to working directory", c->cwd);
+    /* Docker makes a working directory the image lacks (-w /missing): inside
+       the container's root by now, so no path can lead out of it. */
+    if (chdir(c->cwd) != 0 && (errno != ENOENT || make_path(c->cwd) != 0 || chdir(c->cwd) != 0))
+        fail(c, BERTH_STAGE_CWD, "chdir to working directory", c->cwd);
     berth_child_become(c);
 }
 

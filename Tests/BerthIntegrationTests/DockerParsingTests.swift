@@ -170,4 +170,19 @@ struct DockerParsingTests {
             #expect(readFile(host + "/copied") == "data\n")
         }
     }
+
+    @Test("--memory=0 means no limit; -w to a missing directory creates it; HOME comes from the user's passwd entry")
+    func dockerDefaults() {
+        withStore { s in
+            let unlimited = s.berth("run", "--rm", "--memory=0", "busybox", "true")
+            #expect(unlimited.status == 0, "\(unlimited.stderr)")
+            #expect(s.berth("run", "--rm", "-w", "/missing/dir", "busybox", "pwd").stdout == "/missing/dir\n")
+            #expect(s.berth("run", "--rm", "busybox", "sh", "-c", "echo $HOME").stdout == "/root\n")
+            #expect(s.berth("run", "--rm", "-u", "nobody", "busybox", "sh", "-c", "echo $HOME").stdout == "/home\n")
+            #expect(s.berth("run", "--rm", "-e", "HOME=/x", "busybox", "sh", "-c", "echo $HOME").stdout == "/x\n")
+            let started = s.berth("run", "-d", "--name", "homecheck", "busybox", "sleep", "60")
+            #expect(started.status == 0, "\(started.stderr)")
+            #expect(s.berth("exec", "homecheck", "sh", "-c", "echo $HOME").stdout == "/root\n")
+        }
+    }
 }

@@ -30,7 +30,7 @@ public enum OCISpec {
                     ("additionalGids", .array(user.groups.map { JSON.int($0) })),
                 ])
             ),
-            ("args", .strings(c.command)), ("env", .strings(c.env)),
+            ("args", .strings(c.command)), ("env", .strings(UserLookup.withHome(c.env, user))),
             ("cwd", .string(c.workingDir.isEmpty ? "/" : c.workingDir)),
             // Inheritable and ambient stay empty, as in Docker since 20.10.14 (CVE-2022-24769).
             (

@@ -83,6 +83,7 @@ enum ContainerFlags {
     static func resources(_ args: ParsedArguments) throws(BerthError) -> Resources {
         var r = Resources()
         r.memory = try args[Self.memory].map { (t) throws(BerthError) in try Resources.bytes(t, flag: Self.memory.long) }
+        if r.memory == 0 { r.memory = nil }  // Docker's --memory=0: no limit
         r.memorySwap = try args[Self.memorySwap].map { (t) throws(BerthError) in
             try Resources.bytes(t, flag: Self.memorySwap.long)
         }

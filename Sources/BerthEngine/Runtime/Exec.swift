@@ -45,7 +45,8 @@ public struct Executor {
         let user = try UserLookup.resolve(o.user ?? container.user, rootfs: rootfs, groupAdd: container.groupAdd)
         // TERM=xterm for -t first, so that the caller's own -e TERM wins.
         let terminal = o.tty ? ImageChanges.mergeEnv(container.env, [("TERM", "xterm")]) : container.env
-        let env = ImageChanges.mergeEnv(terminal, try EnvironmentVariables.pairs(o.env, from: o.callerEnvironment))
+        let env = UserLookup.withHome(
+            ImageChanges.mergeEnv(terminal, try EnvironmentVariables.pairs(o.env, from: o.callerEnvironment)), user)
         // Docker applies the container's profile to exec'd processes too.
         let seccomp = try SecurityOptions.seccompProgram(
             container.security.options, plan: plan,

@@ -64,7 +64,7 @@ extension MonitorSession {
             for m in container.mounts { try prep.hostBind(m) }
         }
         var request = SpawnRequest(
-            rootfs: rootfs, argv: container.command, env: container.env,
+            rootfs: rootfs, argv: container.command, env: UserLookup.withHome(container.env, user),
             cwd: container.workingDir.isEmpty ? "/" : container.workingDir, user: user,
             hostname: container.hostname, plan: plan, readonlyRoot: container.readonlyRoot,
             stdio: stdio, ttyMode: ttyMode, consoleSocket: console)

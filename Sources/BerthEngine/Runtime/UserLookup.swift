@@ -75,4 +75,10 @@ public enum UserLookup {
         return text.split(separator: "\n").map { $0.split(separator: ":", omittingEmptySubsequences: false).map(String.init) }
             .filter { $0.count >= 3 }
     }
+
+    /// The environment with `HOME` from the user's passwd entry (`/root`
+    /// for root) when it has none, as Docker sets it at start.
+    public static func withHome(_ env: [String], _ user: ResolvedUser) -> [String] {
+        env.contains { $0.hasPrefix("HOME=") } ? env : env + ["HOME=" + (user.home.isEmpty ? "/" : user.home)]
+    }
 }
