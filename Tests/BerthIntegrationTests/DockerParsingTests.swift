@@ -177,6 +177,13 @@ struct DockerParsingTests {
             let unlimited = s.berth("run", "--rm", "--memory=0", "busybox", "true")
             #expect(unlimited.status == 0, "\(unlimited.stderr)")
             #expect(s.berth("run", "--rm", "-w", "/missing/dir", "busybox", "pwd").stdout == "/missing/dir\n")
+            // What cannot be made is one line: through a file, on a read-only root.
+            expectOneErrorLine(
+                s.berth("run", "--rm", "-w", "/etc/passwd/x", "busybox", "pwd"), naming: ["/etc/passwd/x", "ENOTDIR"],
+                status: 125)
+            expectOneErrorLine(
+                s.berth("run", "--rm", "--read-only", "-w", "/nope", "busybox", "pwd"), naming: ["/nope", "EROFS"],
+                status: 125)
             #expect(s.berth("run", "--rm", "busybox", "sh", "-c", "echo $HOME").stdout == "/root\n")
             #expect(s.berth("run", "--rm", "-u", "nobody", "busybox", "sh", "-c", "echo $HOME").stdout == "/home\n")
             #expect(s.berth("run", "--rm", "-e", "HOME=/x", "busybox", "sh", "-c", "echo $HOME").stdout == "/x\n")

@@ -117,7 +117,8 @@ public struct SpawnFailure: Sendable, Error {
             return "cannot \(detail): \(errno); check the profile, or run with --security-opt seccomp=unconfined"
         }
         if stage == Int32(BERTH_STAGE_CWD.rawValue) {
-            return "\(detail): \(errno); the working directory must exist in the image (or use -w with one that does)"
+            return "\(detail): \(errno); Berth makes a missing working directory, but not through a file, "
+                + "a dangling symlink or a read-only root; give -w a path the container can hold"
         }
         return "container set-up failed at \(detail): \(errno)"
     }
