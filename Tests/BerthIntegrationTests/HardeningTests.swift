@@ -34,6 +34,16 @@ struct HardeningTests {
         @discardableResult
         func berth(_ args: String...) -> ProcessResult { run(args) }
 
+        /// `berth create ARGS…`, expected to succeed; returns the full ID.
+        func create(_ args: String..., sourceLocation: SourceLocation = #_sourceLocation) -> String {
+            let result = run(["create"] + args)
+            #expect(result.status == 0, "create: \(result.stderr)", sourceLocation: sourceLocation)
+            return String(result.stdout.split(separator: "\n").first ?? "")
+        }
+
+        /// The container's record, `containers/ID/container.json`.
+        func recordPath(_ id: String) -> String { root + "/containers/\(id)/container.json" }
+
         @discardableResult
         func run(_ args: [String]) -> ProcessResult {
             let result = runProcess(["timeout", "-s", "KILL", "30", berthBinary, "--root", root] + args)
@@ -198,10 +208,8 @@ struct HardeningTests {
     @Test("a record holding huge numbers written by another writer does not crash ps, inspect, stop or rm -f")
     func hostileNumbersInRecord() throws {
         try withStore { s in
-            let id =
-                s.berth("create", "--network", "none", "--name", "edited", "busybox", "sleep", "300").stdout
-                .split(separator: "\n").first.map(String.init) ?? ""
-            let path = s.root + "/containers/\(id)/container.json"
+            let id = s.create("--network", "none", "--name", "edited", "busybox", "sleep", "300")
+            let path = s.recordPath(id)
             var text = readFile(path)
             for (key, value) in [
                 ("\"ExitCode\": 0", "\"ExitCode\": -1e300"), ("\"Pid\": 0", "\"Pid\": 1e300"),
@@ -252,7 +260,7 @@ struct HardeningTests {
             let (garbage, _) = runPublished(s, "garbage")
             let before = holdings(s, truncated)
             #expect(before.veth && before.table && before.mounts > 0, "setup: \(before)")
-            let path = { (id: String) in s.root + "/containers/\(id)/container.json" }
+            let path = s.recordPath
             writeFile(path(truncated), String(readFile(path(truncated)).prefix(300)))
             writeFile(path(garbage), "\u{1}\u{2}garbage{{{[[[")
             let ps = s.berth("ps", "-a", "--format", "{{.ID}} {{.Status}}")
@@ -283,10 +291,8 @@ struct HardeningTests {
     @Test("a start whose monitor died before recording it is Dead; one whose monitor works is waited for")
     func pendingStarts() throws {
         try withStore { s in
-            let id =
-                s.berth("create", "--name", "pending", "-p", "127.0.0.1::80", "busybox", "sleep", "300").stdout
-                .split(separator: "\n").first.map(String.init) ?? ""
-            let path = s.root + "/containers/\(id)/container.json"
+            let id = s.create("--name", "pending", "-p", "127.0.0.1::80", "busybox", "sleep", "300")
+            let path = s.recordPath(id)
             let original = readFile(path)
             /// Records a pending start by `pid` (with its real start time).
             func pend(_ pid: Int32) {
