@@ -61,9 +61,20 @@ public struct Executor {
         _ c: Container, _ o: ExecOptions, env: [String], user: ResolvedUser, plan: IsolationPlan,
         seccomp: SeccompProgram?, stdio: [Int32], started: () -> Void
     ) throws(BerthError) -> Int32 {
+        // What can refuse comes first, and each later refusal closes what is
+        // open: exec runs in the CLI and the REPL, where a leak would stay.
+        let trampoline = try SealedExec.trampoline()
+        defer { if trampoline >= 0 { close(trampoline) } }
+        // Never the caller's own descriptors: -d gets /dev/null, an attached
+        // exec pipes Berth relays (ExecRelay), -t a pty on the container's devpts.
+        var relay = o.tty || o.detach ? nil : try ExecRelay(caller: stdio, interactive: o.interactive)
         var errs: [Int32] = [-1, -1], console: [Int32] = [-1, -1]
-        guard berth_pipe_cloexec(&errs) == 0 else { throw .syscall("pipe", "for exec", .current) }
-        if o.tty && berth_socketpair(&console) != 0 { throw .syscall("socketpair", "for exec", .current) }
+        guard berth_pipe_cloexec(&errs) == 0, !o.tty || berth_socketpair(&console) == 0 else {
+            let failure = Errno.current
+            relay?.closeAll()
+            for fd in errs + console where fd >= 0 { close(fd) }
+            throw .syscall("pipe", "for exec", failure)
+        }
         // Every hierarchy (v1 has one per controller), so limits and pause cover it too.
         let cgroup = Cgroup(path: c.cgroupPath)
         let procs = cgroup.procsFiles.map { open($0, O_WRONLY | O_CLOEXEC) }.filter { $0 >= 0 }
@@ -81,9 +92,6 @@ public struct Executor {
         config.gid = user.gid
         config.groups = arena.uint32s(user.groups)
         config.ngroups = Int32(user.groups.count)
-        // Never the caller's own descriptors: -d gets /dev/null, an attached
-        // exec pipes Berth relays (ExecRelay), -t a pty on the container's devpts.
-        var relay = o.tty || o.detach ? nil : try ExecRelay(caller: stdio, interactive: o.interactive)
         let ends = relay?.childEnds ?? [-1, -1, -1]
         config.stdio = (ends[0], ends[1], ends[2])
         let mine = relay?.callerEnds ?? [-1, -1, -1]
@@ -100,17 +108,22 @@ public struct Executor {
         config.cgroup_dir_fd = cgroupDir
         config.error_fd = errs[1]
         config.detach = o.detach ? 1 : 0
-        config.exec_fd = try SealedExec.trampoline()
+        config.exec_fd = trampoline
         if let seccomp {
             config.seccomp_filter = arena.bytes(seccomp.bytes)
             config.seccomp_len = UInt16(seccomp.count)
         }
         let helper = berth_exec(&config)
-        if config.exec_fd >= 0 { close(config.exec_fd) }
+        let forkError = Errno.current
         relay?.closeChildEnds()
         close(errs[1])
         if console[1] >= 0 { close(console[1]) }
-        guard helper > 0 else { throw .syscall("fork", "exec helper", .current) }
+        guard helper > 0 else {
+            relay?.closeAll()
+            close(errs[0])
+            if console[0] >= 0 { close(console[0]) }
+            throw .syscall("fork", "exec helper", forkError)
+        }
         var master: Int32 = -1
         if o.tty { master = berth_recv_fd(console[0]); close(console[0]) }
         let failure = SpawnedChild(pid: helper, inCgroup: true, syncFD: -1, errorFD: errs[0]).awaitExec()

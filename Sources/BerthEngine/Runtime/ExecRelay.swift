@@ -19,25 +19,25 @@ struct ExecRelay {
     private(set) var childEnds: [Int32] = [-1, -1, -1]
     private var toChild: Int32 = -1, fromOut: Int32 = -1, fromErr: Int32 = -1
     private let caller: [Int32]
-    private var pending: [UInt8] = []
+    private var pending = ByteQueue()
     private var stdinOpen: Bool
 
     /// Pipes for `stdio` (the caller's 0, 1, 2); stdin only with `interactive`.
     init(caller: [Int32], interactive: Bool) throws(BerthError) {
         self.caller = caller
         stdinOpen = interactive
-        var out: [Int32] = [-1, -1], err: [Int32] = [-1, -1]
-        guard berth_pipe_cloexec(&out) == 0, berth_pipe_cloexec(&err) == 0 else {
-            throw .syscall("pipe", "for exec's output", .current)
+        var out: [Int32] = [-1, -1], err: [Int32] = [-1, -1], input: [Int32] = [-1, -1]
+        guard berth_pipe_cloexec(&out) == 0, berth_pipe_cloexec(&err) == 0,
+            !interactive || berth_pipe_cloexec(&input) == 0
+        else {
+            let failure = Errno.current
+            for fd in out + err + input where fd >= 0 { close(fd) }
+            throw .syscall("pipe", "for exec's streams", failure)
         }
         (fromOut, childEnds[1]) = (out[0], out[1])
         (fromErr, childEnds[2]) = (err[0], err[1])
-        if interactive {
-            var input: [Int32] = [-1, -1]
-            guard berth_pipe_cloexec(&input) == 0 else { throw .syscall("pipe", "for exec's input", .current) }
-            (childEnds[0], toChild) = (input[0], input[1])
-            _ = berth_set_nonblocking(toChild, 1)
-        }
+        (childEnds[0], toChild) = (input[0], input[1])
+        if toChild >= 0 { _ = berth_set_nonblocking(toChild, 1) }
         _ = berth_set_nonblocking(fromOut, 1)
         _ = berth_set_nonblocking(fromErr, 1)
     }
@@ -64,7 +64,7 @@ struct ExecRelay {
                 pollfd(fd: fromOut, events: Int16(POLLIN), revents: 0),
                 pollfd(fd: fromErr, events: Int16(POLLIN), revents: 0),
             ]
-            let readStdin = stdinOpen && pending.count < 65536
+            let readStdin = stdinOpen && !pending.isFull
             if readStdin { fds.append(pollfd(fd: caller[0], events: Int16(POLLIN), revents: 0)) }
             if !pending.isEmpty { fds.append(pollfd(fd: toChild, events: Int16(POLLOUT), revents: 0)) }
             if poll(&fds, nfds_t(fds.count), -1) < 0 { if errno == EINTR { continue }; break }
@@ -94,27 +94,24 @@ struct ExecRelay {
             if pending.isEmpty { closeStdin() }
             return
         }
-        pending += bytes
+        pending.append(bytes)
         feed()
     }
 
     private mutating func feed() {
-        while !pending.isEmpty {
-            let n = pending.withUnsafeBytes { Glibc.write(toChild, $0.baseAddress, $0.count) }
-            if n > 0 { pending.removeFirst(n); continue }
-            if n < 0 && errno == EINTR { continue }
-            if n < 0 && errno == EAGAIN { return }
-            pending = []  // EPIPE: the process closed its stdin; drop the rest
+        if pending.flush(to: toChild) == .failed {
+            pending.removeAll()  // EPIPE: the process closed its stdin; drop the rest
             stdinOpen = false
         }
-        if !stdinOpen { closeStdin() }
+        if pending.isEmpty && !stdinOpen { closeStdin() }
     }
 
     private mutating func closeStdin() {
         if toChild >= 0 { close(toChild); toChild = -1 }
     }
 
-    private mutating func closeAll() {
+    /// Closes every pipe (after the relay, or when the exec never started).
+    mutating func closeAll() {
         closeChildEnds()
         closeStdin()
         for fd in [fromOut, fromErr] where fd >= 0 { close(fd) }

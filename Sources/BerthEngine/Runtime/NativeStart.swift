@@ -30,8 +30,7 @@ extension MonitorSession {
         child.release()
         io.receiveMaster()
         if let failure = child.awaitExec() {
-            var status: Int32 = 0
-            waitpid(child.pid, &status, 0)
+            _ = waitForChild(child.pid)
             failStart(BerthError(failure.message, exitCode: failure.exitCode))
             return
         }
@@ -97,8 +96,7 @@ extension MonitorSession {
             // failed first (and our step failed because it was gone): its own
             // report is then the truer error.
             kill(child.pid, SIGKILL)
-            var status: Int32 = 0
-            waitpid(child.pid, &status, 0)
+            _ = waitForChild(child.pid)
             child.abandon()
             if let failure = child.awaitExec() { throw BerthError(failure.message, exitCode: failure.exitCode) }
             throw error

@@ -132,10 +132,14 @@ public enum Spawner {
     public static func spawn(_ request: SpawnRequest) throws(BerthError) -> SpawnedChild {
         let arena = CStringArena()
         defer { arena.free() }
-        var config = try configuration(request, arena: arena)  // before the pipes: a refusal leaks none
+        // What can refuse comes before the pipes, so a refusal leaks none.
+        var config = try configuration(request, arena: arena)
+        config.exec_fd = try SealedExec.trampoline()
         var sync: [Int32] = [-1, -1], errs: [Int32] = [-1, -1]
         guard berth_pipe_cloexec(&sync) == 0, berth_pipe_cloexec(&errs) == 0 else {
-            throw .syscall("pipe2", "for the container's start", .current)
+            let failure = Errno.current
+            for fd in sync + errs + [config.exec_fd] where fd >= 0 { close(fd) }
+            throw .syscall("pipe2", "for the container's start", failure)
         }
         config.sync_fd = sync[0]
         config.close_fds = (sync[1], request.monitorReportFD)
@@ -144,7 +148,6 @@ public enum Spawner {
         if let dir = request.cgroupDirectory {
             config.cgroup_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         }
-        config.exec_fd = try SealedExec.trampoline()
         var inCgroup: Int32 = 0
         let pid = berth_spawn(&config, &inCgroup)
         let err = Errno.current
