@@ -69,13 +69,17 @@ public enum FileSystem {
 
     /// Writes `bytes` to `path` so that a crash leaves either the old or the
     /// new content, never a mix: temp file, fsync, rename, fsync the directory.
-    public static func writeAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o644) throws(BerthError) {
+    /// `durable: false` skips the two fsyncs: a killed process still leaves
+    /// the old file or the new one, but a power loss may lose the new one.
+    public static func writeAtomically(
+        _ path: String, _ bytes: [UInt8], mode: mode_t = 0o644, durable: Bool = true
+    ) throws(BerthError) {
         let tmp = "\(path).tmp-\(getpid())"
         do throws(Errno) {
             let fd = try FileDescriptor.open(tmp, O_WRONLY | O_CREAT | O_TRUNC, mode: mode)
             do {
                 try fd.writeAll(bytes)
-                try fd.sync()
+                if durable { try fd.sync() }
             } catch {
                 fd.close()
                 throw error
@@ -83,7 +87,7 @@ public enum FileSystem {
             fd.close()
             stopBeforeRenameIfAsked(path)
             if rename(tmp, path) != 0 { throw .current }
-            syncDirectory(of: path)
+            if durable { syncDirectory(of: path) }
         } catch {
             unlink(tmp)
             throw .syscall("write", path, error, fix: "check free space and permissions of the store")

@@ -130,12 +130,13 @@ public struct ContainerStore: Sendable {
     /// Finds a container by exact name, full ID or unique ID prefix.
     public func find(_ text: String) throws(BerthError) -> Container {
         let name = String(text.drop { $0 == "/" })
+        guard !name.isEmpty else { throw .notFound("No such container: \(text)") }
         let ids = FileSystem.list(layout.containers)
         if ids.contains(name) { return try load(id: name) }
         let all = ids.compactMap { try? load(id: $0) }
         if let byName = all.first(where: { $0.name == name }) { return byName }
         let matches = all.filter { $0.id.hasPrefix(name) }
-        if matches.count == 1, !name.isEmpty { return matches[0] }
+        if matches.count == 1 { return matches[0] }
         if matches.count > 1 {
             throw BerthError("multiple containers match ID prefix \"\(text)\"; give more digits or the name")
         }
@@ -153,17 +154,8 @@ public struct ContainerStore: Sendable {
     /// writes the state durably. Saves the two fsyncs per start that
     /// `save` costs (docs/lifecycle.md).
     public func saveWithoutSync(_ container: Container) throws(BerthError) {
-        let path = recordPath(container.id)
-        let tmp = "\(path).tmp-\(getpid())"
-        do throws(Errno) {
-            let fd = try FileDescriptor.open(tmp, O_WRONLY | O_CREAT | O_TRUNC, mode: 0o644)
-            do { try fd.write(container.json.pretty(indent: 2) + "\n") } catch { fd.close(); throw error }
-            fd.close()
-            if rename(tmp, path) != 0 { throw .current }
-        } catch {
-            unlink(tmp)
-            throw .syscall("write", path, error, fix: "check free space and permissions of the store")
-        }
+        let text = container.json.pretty(indent: 2) + "\n"
+        try FileSystem.writeAtomically(recordPath(container.id), Array(text.utf8), durable: false)
     }
 
     /// Reads, changes and writes a container under its lock; returns the result.
