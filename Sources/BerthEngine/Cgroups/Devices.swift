@@ -128,7 +128,7 @@ public struct DeviceMapping: Sendable, Equatable {
         guard container.hasPrefix("/") else { throw bad("\(container) is not an absolute path") }
         guard container.utf8.count < 4096, host.utf8.count < 4096 else {
             throw .invalid(
-                "invalid argument \"\(text.prefix(60))…\" for \"--device\" flag: path too long (a path has at most 4095 bytes)")
+                "invalid argument \"\(shown(text))\" for \"--device\" flag: path too long (a path has at most 4095 bytes)")
         }
         host = clean(host)
         return DeviceMapping(pathOnHost: host, pathInContainer: clean(container), cgroupPermissions: permissions)

@@ -64,15 +64,15 @@ public enum ContainerNames {
             chars.count >= 2 && chars[0].isASCII && (chars[0].isLetter || chars[0].isNumber)
             && chars.dropFirst().allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "_.-".contains($0)) }
         if !ok {
-            let shown = chars.count > 80 ? String(chars.prefix(80)) + "…" : name
-            throw .invalid("Invalid container name (\(shown)), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed; pick another --name")
+            throw .invalid(
+                "Invalid container name (\(shown(name))), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed; pick another --name")
         }
         // Docker has no limit, but the name is also the container's host name
         // on its network (peers' /etc/hosts), and a host name longer than 253
         // characters can never be resolved: refuse it here, not at lookup.
         if chars.count > maxLength {
             throw .invalid(
-                "Invalid container name (\(String(chars.prefix(40)))…, \(chars.count) characters): a name may have at most \(maxLength) characters; pick a shorter --name"
+                "Invalid container name (\(shown(name))): a name may have at most \(maxLength) characters; pick a shorter --name"
             )
         }
     }

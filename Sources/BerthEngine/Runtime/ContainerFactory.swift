@@ -108,7 +108,7 @@ public struct ContainerFactory {
         // not at start, so a refused name creates nothing.
         if hostname.utf8.count > 64 {
             throw .invalid(
-                "invalid --hostname \(hostname.prefix(40))…: \(hostname.utf8.count) bytes, but the kernel takes at most 64; give a shorter host name"
+                "invalid --hostname \(shown(hostname)): \(hostname.utf8.count) bytes, but the kernel takes at most 64; give a shorter host name"
             )
         }
         var container = Container(
