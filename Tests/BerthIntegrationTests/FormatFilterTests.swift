@@ -68,6 +68,12 @@ struct FormatFilterTests {
             #expect(names(s, "exited=3") == "bad\n")
             #expect(names(s, "since=db") == "bad\nok\n")
             #expect(names(s, "before=db") == "web\n")
+            #expect(names(s, "before=/db") == "web\n", "a leading / as in Docker's names")
+            for missing in ["before=", "since=nosuch"] {
+                let refused = s.berth("ps", "-a", "--filter", missing)
+                #expect(
+                    refused.status == 1 && refused.stderr.hasPrefix("Error: No such container"), "\(missing): \(refused.stderr)")
+            }
             #expect(names(s, "volume=data") == "db\n")
             #expect(names(s, "volume=/data") == "db\n")
             #expect(names(s, "network=none") == "bad\nok\ndb\n")

@@ -56,7 +56,7 @@ struct PsCommand: Command {
         let showAll = args[Self.all] || last > 0 || args[Self.latest]
         if !showAll { list = list.filter { $0.state.isActive } }
         let filter = try ContainerFilter(
-            args[Self.filter], containers: lifecycle.containers.all(),
+            args[Self.filter], containers: lifecycle.containers,
             images: ImageStore(layout: lifecycle.layout))
         list = list.filter(filter.matches)
         if args[Self.latest] { list = Array(list.prefix(1)) }

@@ -94,7 +94,7 @@ struct ContainerFilter {
     private var before: Timestamp?
     private var since: Timestamp?
 
-    init(_ flags: [String], containers: [Container], images: ImageStore) throws(BerthError) {
+    init(_ flags: [String], containers: ContainerStore, images: ImageStore) throws(BerthError) {
         filters = try Filters(flags, known: Self.keys)
         for (key, values) in filters.values {
             for value in values {
@@ -109,12 +109,9 @@ struct ContainerFilter {
                         throw BerthError(.invalidArgument, "invalid filter 'exited=\(value)'; use an exit code such as exited=0")
                     }
                 case "before", "since":
-                    guard
-                        let c = containers.first(where: { $0.name == value || $0.id == value })
-                            ?? containers.first(where: { $0.id.hasPrefix(value) })
-                    else {
-                        throw BerthError(.notFound, "No such container: \(value); list containers with 'berth ps -a'")
-                    }
+                    // The store's own lookup: a name, an ID, or a prefix that is
+                    // neither empty nor ambiguous.
+                    let c = try containers.find(value)
                     // Several values: the strictest bound, as Docker keeps the last one found.
                     if key == "before" {
                         before = min(before ?? c.created, c.created)
