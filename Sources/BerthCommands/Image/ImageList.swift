@@ -2,7 +2,8 @@ import BerthEngine
 
 /// `berth images`: REPOSITORY, TAG, IMAGE ID, CREATED, SIZE, as Docker prints them.
 struct ImagesCommand: Command {
-    static let all = Flag.bool("all", short: "a", help: "Show all images (default hides intermediate images)")
+    static let all = Flag.bool(
+        "all", short: "a", help: "Show all images (Berth keeps no intermediate images, so the list is the same)")
     static let quiet = Flag.bool("quiet", short: "q", help: "Only show image IDs")
     static let noTrunc = Flag.bool("no-trunc", help: "Don't truncate output")
     static let format = Flag.string(

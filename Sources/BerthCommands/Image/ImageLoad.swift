@@ -7,7 +7,8 @@ import BerthEngine
 /// Docker or Podman; Docker or OCI layout; plain or gzip).
 struct LoadCommand: Command {
     static let input = Flag.string("input", short: "i", help: "Read from tar archive file, instead of STDIN", completion: .files)
-    static let quiet = Flag.bool("quiet", short: "q", help: "Suppress the load output")
+    static let quiet = Flag.bool(
+        "quiet", short: "q", help: "Suppress progress output (Berth prints none; the Loaded image lines stay, as in Docker)")
     static let platform = Flag.string(
         "platform", help: "Load only the given platform (only linux/\(ImageConfig.hostArchitecture) is supported)")
 
