@@ -9,8 +9,9 @@
 
 #define fail berth_child_fail
 
-/* mkdir -p, mode 0755, on the container's own root (after pivot_root or chroot). */
-static int make_path(const char *path) {
+/* mkdir -p, mode 0755, on the container's own root (after pivot_root or
+   chroot); with parents_only, all but the last component. */
+static int make_path(const char *path, int parents_only) {
     char buf[4096];
     size_t n = strlen(path);
     if (n == 0 || n >= sizeof buf) { errno = ENAMETOOLONG; return -1; }
@@ -21,7 +22,7 @@ static int make_path(const char *path) {
         if (mkdir(buf, 0755) != 0 && errno != EEXIST) return -1;
         *p = '/';
     }
-    return mkdir(buf, 0755) != 0 && errno != EEXIST ? -1 : 0;
+    return parents_only || mkdir(buf, 0755) == 0 || errno == EEXIST ? 0 : -1;
 }
 
 static void join(char *out, size_t size, const char *a, const char *b) {
@@ -98,12 +99,7 @@ static void make_devices(const struct berth_spawn_config *c) {
         const struct berth_device_node *d = &c->devices[i];
         char path[4096];
         snprintf(path, sizeof path, "%s", d->path);
-        for (char *p = path + 1; *p; p++) {
-            if (*p != '/') continue;
-            *p = 0;
-            if (mkdir(path, 0755) != 0 && errno != EEXIST) fail(c, BERTH_STAGE_MOUNT, "mkdir for device", path);
-            *p = '/';
-        }
+        if (make_path(path, 1) != 0) fail(c, BERTH_STAGE_MOUNT, "mkdir for device", path);
         mode_t kind = d->type == 'b' ? S_IFBLK : S_IFCHR;
         if (mknod(path, kind | (d->mode & 07777), makedev(d->major, d->minor)) != 0) {
             if (errno != EEXIST || unlink(path) != 0 || mknod(path, kind | (d->mode & 07777), makedev(d->major, d->minor)) != 0)
@@ -237,7 +233,7 @@ static int child(const struct berth_spawn_config *c) {
     berth_child_stdio(c);
     /* Docker makes a working directory the image lacks (-w /missing): inside
        the container's root by now, so no path can lead out of it. */
-    if (chdir(c->cwd) != 0 && (errno != ENOENT || make_path(c->cwd) != 0 || chdir(c->cwd) != 0))
+    if (chdir(c->cwd) != 0 && (errno != ENOENT || make_path(c->cwd, 0) != 0 || chdir(c->cwd) != 0))
         fail(c, BERTH_STAGE_CWD, "chdir to working directory", c->cwd);
     berth_child_become(c);
 }
