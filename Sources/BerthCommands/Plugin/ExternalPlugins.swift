@@ -161,8 +161,7 @@ struct ExternalCommand: Command {
         defer { argv.forEach { free($0) }; envp.forEach { free($0) } }
         let rc = posix_spawn(&pid, path, &actions, nil, argv, envp)
         guard rc == 0 else { throw .syscall("run plugin", path, Errno(rc)) }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        let status = waitForChild(pid) ?? 0
         return status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
     }
 }

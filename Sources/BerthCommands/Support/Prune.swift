@@ -22,24 +22,16 @@ enum Confirmation {
         var byte: UInt8 = 0
         var answer: [UInt8] = []
         while answer.count < 4096 {
-            let n = read(ctx.stdin.rawValue, &byte, 1)
-            if n < 0 && errno == EINTR { continue }
+            let n = ignoringEINTR { read(ctx.stdin.rawValue, &byte, 1) }
             if n != 1 || byte == 10 { break }
             answer.append(byte)
         }
-        let text = String(decoding: answer, as: UTF8.self).lowercased()
-            .trimmingCharacters { $0 == " " || $0 == "\t" || $0 == "\r" }
+        let text = String(decoding: answer.map { $0 == 13 ? 32 : $0 }, as: UTF8.self).lowercased().trimmingSpaces  // CRLF too
         return text == "y" || text == "yes"
     }
 
     /// Docker's closing question.
     static let question = "Are you sure you want to continue?"
-}
-
-private extension String {
-    func trimmingCharacters(_ drop: (Character) -> Bool) -> String {
-        String(self.drop(while: drop).reversed().drop(while: drop).reversed())
-    }
 }
 
 /// `--filter` of the prune commands, as Docker reads it: `until=TIME`
