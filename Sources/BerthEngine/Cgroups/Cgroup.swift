@@ -31,6 +31,13 @@ public struct Cgroup: Sendable, Equatable {
         return Cgroup(version: "v1", path: "/sys/fs/cgroup/freezer/berth/\(id)")
     }
 
+    /// Every cgroup `forContainer` could have given `id`, on any of the
+    /// roots, that exists now: what a damaged record no longer names.
+    public static func existing(for id: String) -> [Cgroup] {
+        ["/sys/fs/cgroup/freezer/berth/", "/sys/fs/cgroup/unified/berth/", "/sys/fs/cgroup/berth/"]
+            .filter { FileSystem.exists($0 + id) }.map { Cgroup(path: $0 + id) }
+    }
+
     /// Reconstructs a recorded cgroup from its path.
     public init(path: String) {
         self.path = path

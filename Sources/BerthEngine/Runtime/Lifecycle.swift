@@ -297,8 +297,7 @@ public struct Lifecycle {
                 if ProcessTable.isAlive(s.monitorPid, startTime: s.monitorStartTime),
                     Self.monitorProcesses(of: container.id).contains(s.monitorPid)
                 {
-                    let fd = berth_pidfd_open(s.monitorPid)
-                    if fd >= 0 { _ = berth_pidfd_send_signal(fd, SIGKILL); _ = wait(fd, milliseconds: 10_000); close(fd) }
+                    killMonitor(s.monitorPid)
                 }
             }
             let pidfd = container.state.pid > 1 ? berth_pidfd_open(container.state.pid) : -1
@@ -343,6 +342,15 @@ extension Lifecycle {
     /// Berth makes them), port rules and veth (named after the ID), mounts
     /// under its directory, its leases on every network. `-f` is needed only
     /// if a monitor of it is alive.
+    /// SIGKILL for a monitor, through its pidfd, and up to 10 s for it to go.
+    private func killMonitor(_ pid: pid_t) {
+        let fd = berth_pidfd_open(pid)
+        guard fd >= 0 else { return }
+        _ = berth_pidfd_send_signal(fd, SIGKILL)
+        _ = wait(fd, milliseconds: 10_000)
+        close(fd)
+    }
+
     func removeDamaged(_ c: Container, force: Bool) throws(BerthError) {
         let monitors = Self.monitorProcesses(of: c.id)
         if !monitors.isEmpty && !force {
@@ -351,13 +359,8 @@ extension Lifecycle {
             )
         }
         try FileLock.withLock(containers.lockPath(c.id)) { () throws(BerthError) in
-            for pid in monitors {
-                let fd = berth_pidfd_open(pid)
-                if fd >= 0 { _ = berth_pidfd_send_signal(fd, SIGKILL); _ = wait(fd, milliseconds: 10_000); close(fd) }
-            }
-            for path in ["/sys/fs/cgroup/freezer/berth/", "/sys/fs/cgroup/unified/berth/", "/sys/fs/cgroup/berth/"]
-            where FileSystem.exists(path + c.id) {
-                let cgroup = Cgroup(path: path + c.id)
+            monitors.forEach(killMonitor)
+            for cgroup in Cgroup.existing(for: c.id) {
                 cgroup.killAll()
                 try cgroup.remove()
             }
