@@ -133,12 +133,12 @@ int berth_seccomp_compile(uint32_t default_action, const char *const *arches, in
     int fd = memfd_create("berth-seccomp", MFD_CLOEXEC);
     if (fd < 0) { rc = -errno; snprintf(error, error_size, "memfd_create: %s", strerror(errno)); goto out; }
     rc = lib.export_bpf(ctx, fd);
+    long instructions = rc == 0 ? (long)(lseek(fd, 0, SEEK_END) / 8) : 0;
     if (rc != 0) {
         snprintf(error, error_size, "seccomp_export_bpf: %s", strerror(-rc));
-    } else if (lseek(fd, 0, SEEK_END) / 8 > 4096) {          /* BPF_MAXINSNS */
+    } else if (instructions > 4096) {                        /* BPF_MAXINSNS */
         rc = -E2BIG;
-        snprintf(error, error_size, "the filter has %ld instructions, more than the kernel's limit of 4096",
-                 (long)(lseek(fd, 0, SEEK_END) / 8));
+        snprintf(error, error_size, "the filter has %ld instructions, more than the kernel's limit of 4096", instructions);
     } else if (read_program(fd, out) != 0) {
         rc = -errno;
         snprintf(error, error_size, "read the exported filter: %s", strerror(errno));
