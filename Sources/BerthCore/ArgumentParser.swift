@@ -9,24 +9,7 @@ public struct ParsedArguments: Sendable, Equatable {
 
     /// Creates an empty result.
     public init() {}
-
-    /// A boolean flag's value (the last one given wins).
-    public func bool(_ long: String) -> Bool { values[long]?.last == "true" }
-    /// Whether the flag was given at all.
-    public func isSet(_ long: String) -> Bool { values[long] != nil }
-    /// The last value of a flag.
-    public func string(_ long: String) -> String? { values[long]?.last }
-    /// Every value of a repeatable flag.
-    public func strings(_ long: String) -> [String] { values[long] ?? [] }
-
-    /// An integer flag, or a usage error naming the flag.
-    public func int(_ long: String) throws(BerthError) -> Int? {
-        guard let text = string(long) else { return nil }
-        guard let value = Int(text) else {
-            throw .usage("invalid argument \"\(text)\" for \"--\(long)\" flag: expected an integer")
-        }
-        return value
-    }
+    // Flags are read through their typed keys (Flag.swift): `args[Self.name]`.
 }
 
 /// Parses Docker-style command lines (pflag rules): `-it`, `-n5`, `-n 5`,

@@ -1,20 +1,24 @@
 import Testing
 import BerthCore
 
+/// The keys the commands below declare and the tests read, as commands do.
+private enum Keys {
+    static let name = Flag.string("name", help: "Name")
+    static let interactive = Flag.bool("interactive", short: "i", help: "Keep stdin open")
+    static let tty = Flag.bool("tty", short: "t", help: "A terminal")
+    static let env = Flag.strings("env", short: "e", value: "list", help: "Environment")
+    static let time = Flag.int("time", short: "n", help: "Seconds")
+    static let force = Flag.bool("force", short: "f", help: "Force")
+}
+
 /// A command shaped like `run`: value flags, booleans, and positionals that end flag parsing.
 private let runLike = CommandSpec(
     "run", summary: "Run",
-    flags: [
-        FlagSpec("name", value: "string", help: "Name"),
-        FlagSpec("interactive", short: "i", help: "Keep stdin open"),
-        FlagSpec("tty", short: "t", help: "A terminal"),
-        FlagSpec("env", short: "e", value: "list", help: "Environment"),
-        FlagSpec("time", short: "n", value: "int", help: "Seconds"),
-    ],
+    flags: [Keys.name, Keys.interactive, Keys.tty, Keys.env, Keys.time],
     arguments: [ArgSpec("IMAGE"), ArgSpec("COMMAND", optional: true)], min: 1, interspersed: false)
 
 private let rmLike = CommandSpec(
-    "rm", summary: "Remove", flags: [FlagSpec("force", short: "f", help: "Force")],
+    "rm", summary: "Remove", flags: [Keys.force],
     arguments: [ArgSpec("CONTAINER", repeats: true)], min: 1)
 
 private func parse(_ words: String..., spec: CommandSpec = runLike) throws(BerthError) -> ParsedArguments {
@@ -31,10 +35,10 @@ struct ArgumentParserTests {
     @Test("combined short flags, attached and separate values, --flag=value")
     func forms() throws {
         let a = try parse("-it", "-n5", "-e", "A=1", "--env=B=2", "--name", "web", "busybox")
-        #expect(a.bool("interactive") && a.bool("tty"))
-        #expect(try a.int("time") == 5)
-        #expect(a.strings("env") == ["A=1", "B=2"])
-        #expect(a.string("name") == "web")
+        #expect(a[Keys.interactive] && a[Keys.tty])
+        #expect(try a.value(Keys.time) == 5)
+        #expect(a[Keys.env] == ["A=1", "B=2"])
+        #expect(a[Keys.name] == "web")
         #expect(a.positionals == ["busybox"])
     }
 
@@ -42,13 +46,13 @@ struct ArgumentParserTests {
     func notInterspersed() throws {
         let a = try parse("busybox", "ls", "-l", "--name", "x")
         #expect(a.positionals == ["busybox", "ls", "-l", "--name", "x"])
-        #expect(!a.isSet("name"))
+        #expect(!a.isSet(Keys.name))
     }
 
     @Test("rm takes flags after its arguments too, and -- ends them")
     func interspersed() throws {
         let a = try parse("a", "-f", "b", "--", "-c", spec: rmLike)
-        #expect(a.bool("force") && a.positionals == ["a", "b", "-c"])
+        #expect(a[Keys.force] && a.positionals == ["a", "b", "-c"])
     }
 
     @Test("an unknown flag is a usage error (Docker: 125 in every command)")
@@ -64,7 +68,7 @@ struct ArgumentParserTests {
         let e = failure("-n", "soon", "busybox")
         #expect(e == nil, "the parser keeps the text; reading it as an integer is what fails")
         let read: BerthError? = {
-            do throws(BerthError) { _ = try parse("-n", "soon", "busybox").int("time") } catch { return error }
+            do throws(BerthError) { _ = try parse("-n", "soon", "busybox").value(Keys.time) } catch { return error }
             return nil
         }()
         #expect(
@@ -87,8 +91,8 @@ struct ArgumentParserTests {
 
     @Test("a boolean accepts =true and =false, and refuses other words")
     func booleanValues() throws {
-        #expect(try parse("--tty=false", "x").bool("tty") == false)
-        #expect(try parse("--tty=true", "x").bool("tty"))
+        #expect(try parse("--tty=false", "x")[Keys.tty] == false)
+        #expect(try parse("--tty=true", "x")[Keys.tty])
         #expect(failure("--tty=maybe", "x")?.kind == .usage)
     }
 }
