@@ -305,7 +305,13 @@ public struct Lifecycle {
             if pidfd >= 0 { close(pidfd) }
             try awaitRecordedExit(container)
         }
-        guard let current = try? containers.load(id: container.id) else { return }  // --rm removed it
+        guard let current = try? containers.load(id: container.id) else {
+            // Gone since `find`: --rm after the kill, or a concurrent rm or
+            // prune. With force that is what was asked; without, the caller
+            // must not report it as removed here.
+            if force { return }
+            throw .notFound("No such container: \(ref)")
+        }
         let removedHere = try FileLock.withLock(containers.lockPath(current.id)) { () throws(BerthError) -> Bool in
             // A concurrent rm, prune or --rm may have removed it while we
             // waited for the lock: then it is not ours to report as removed
