@@ -25,8 +25,14 @@ final class LocalRegistry {
         return found?.isEmpty == false ? found : nil
     }()
 
-    /// `users` are `name:password` pairs for htpasswd auth (bcrypt, from apache2-utils' htpasswd).
-    init(users: [(String, String)] = []) {
+    /// `users` are `name:password` pairs for htpasswd auth (bcrypt, from
+    /// apache2-utils' htpasswd). `tls` serves HTTPS only (with `clientCA`,
+    /// it demands a client certificate signed by it). `extra` is appended
+    /// to config.yml.
+    init(
+        users: [(String, String)] = [], tls: (certificate: String, key: String, clientCA: String?)? = nil,
+        extra: String = ""
+    ) {
         dir = makeTempDirectory("registry")
         port = freePort()
         var auth = ""
@@ -37,6 +43,11 @@ final class LocalRegistry {
                     "htpasswd (apache2-utils) is needed for the auth test; run 'make deps'")
             }
             auth = "auth:\n  htpasswd:\n    realm: berth-test\n    path: \(dir)/htpasswd\n"
+        }
+        var tlsBlock = ""
+        if let tls {
+            tlsBlock = "  tls:\n    certificate: \(tls.certificate)\n    key: \(tls.key)\n"
+            if let ca = tls.clientCA { tlsBlock += "    clientcas:\n      - \(ca)\n" }
         }
         writeFile(
             dir + "/config.yml",
@@ -53,16 +64,23 @@ final class LocalRegistry {
                 enabled: true
             http:
               addr: 127.0.0.1:\(port)
+            \(tlsBlock)
             \(auth)
+            \(extra)
             """)
         let started = sh(
             "nohup \(Self.binary ?? "docker-registry") serve \(dir)/config.yml >\(dir)/registry.log 2>&1 </dev/null & echo $!")
         pid = Int32(started.stdout.split(separator: "\n").first ?? "") ?? -1
         // Wait until it answers.
         for _ in 0..<100 {
-            if let url = HTTPURL("http://127.0.0.1:\(port)/v2/"), let response = try? HTTPClient.send("GET", url) {
-                response.close()
+            // Up once it answers; over TLS unverified, and a refused handshake
+            // (no client certificate) is an answer too.
+            let url = HTTPURL("\(tls == nil ? "http" : "https")://127.0.0.1:\(port)/v2/")!
+            do {
+                _ = try HTTPClient.send("GET", url, trust: HTTPTrust(roots: [], unverified: ["127.0.0.1:\(port)"]))
                 return
+            } catch {
+                if error.kind == .permission { return }
             }
             usleep(50_000)
         }
@@ -441,7 +459,7 @@ struct RegistryTests {
         let proxy = Int32(started.stdout.split(separator: "\n").first ?? "") ?? -1
         defer { if proxy > 0 { kill(proxy, SIGKILL) } }
         for _ in 0..<100 {
-            if let response = try? HTTPClient.send("GET", HTTPURL("http://127.0.0.1:\(port)/v2/")!) { response.close(); break }
+            if (try? HTTPClient.send("GET", HTTPURL("http://127.0.0.1:\(port)/v2/")!)) != nil { break }
             usleep(50_000)
         }
         _ = sh("mkdir -p \(b)")
