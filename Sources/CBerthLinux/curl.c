@@ -106,7 +106,7 @@ static size_t on_read(char *buffer, size_t size, size_t count, void *opaque) {
     } else {
         size_t left = r->body_len - t->body_offset;
         got = want < left ? want : left;
-        memcpy(buffer, (const char *)r->body + t->body_offset, got);
+        if (got > 0) memcpy(buffer, (const char *)r->body + t->body_offset, got);
         t->body_offset += got;
     }
     t->sent += (int64_t)got;

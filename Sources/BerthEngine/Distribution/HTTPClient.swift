@@ -129,6 +129,14 @@ public enum HTTPClient {
             return true
         }
 
+        /// libcurl reads the body 64 KiB at a time: report every 1 MiB.
+        private var reported: Int64 = 0
+        func uploaded(_ sent: Int64) {
+            guard sent - reported >= 1 << 20 || reported == 0 else { return }
+            reported = sent
+            progress?(sent)
+        }
+
         func receive(_ bytes: UnsafeRawBufferPointer) -> Bool {
             do throws(BerthError) {
                 if !decided {
@@ -224,8 +232,7 @@ public enum HTTPClient {
                                     return exchange.receive(UnsafeRawBufferPointer(start: data, count: length)) ? 1 : 0
                                 }
                                 request.on_upload = { context, sent in
-                                    let exchange = Unmanaged<Exchange>.fromOpaque(context!).takeUnretainedValue()
-                                    exchange.progress?(sent)
+                                    Unmanaged<Exchange>.fromOpaque(context!).takeUnretainedValue().uploaded(sent)
                                 }
                                 return berth_http_perform(&request, &errorText, errorText.count)
                             }
@@ -243,13 +250,16 @@ public enum HTTPClient {
         }
         if result != Int32(BERTH_HTTP_OK.rawValue) {
             let text = String(decoding: errorText.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            throw failure(Int(result), text, url: url, method: method, tls: tls, proxy: proxy)
+            throw failure(
+                Int(result), text, url: url, method: method, tls: tls, proxy: proxy,
+                certsRoot: trust.roots.first ?? HTTPTrust.defaultRoots[0])
         }
         if case .file(let path, let size) = body, exchange.status < 300 {
             var st = stat()
             if fstat(fileDescriptor!.rawValue, &st) == 0, Int64(st.st_size) != size {
                 throw BerthError("upload \(path): the file changed size while it was sent")
             }
+            progress?(size)
         }
         return HTTPResponse(
             status: exchange.status, reason: exchange.reason, headers: exchange.headers, body: exchange.body, url: url,
@@ -258,7 +268,8 @@ public enum HTTPClient {
 
     /// One line naming the host, libcurl's reason and the fix.
     static func failure(
-        _ kind: Int, _ text: String, url: HTTPURL, method: String, tls: TLSConfiguration, proxy: String?
+        _ kind: Int, _ text: String, url: HTTPURL, method: String, tls: TLSConfiguration, proxy: String?,
+        certsRoot: String
     ) -> BerthError {
         let host = url.authority
         let via = proxy.map { " (through the proxy \(HTTPProxy.redacted($0)))" } ?? ""
@@ -276,21 +287,26 @@ public enum HTTPClient {
             return BerthError(.io, "\(method) \(url)\(via): timed out (\(text)); the registry or the network is too slow")
         case BERTH_HTTP_TLS_VERIFY.rawValue:
             return .permission(
-                "cannot verify the TLS certificate of \(host): \(text); to trust its CA put it in \(HTTPTrust.defaultRoots[0])/\(host)/ca.crt "
+                "cannot verify the TLS certificate of \(host): \(text); to trust its CA put it in \(certsRoot)/\(host)/ca.crt "
                     + "(or under /etc/docker/certs.d), or accept the risk with --tls-verify=false or \"insecure-registries\" in ROOT/config.json"
             )
         case BERTH_HTTP_TLS_CLIENT.rawValue:
             let given = tls.clientCertificate.map { " (sent \($0))" } ?? " (none was found)"
             return .permission(
-                "TLS with \(host) failed over its certificates: \(text); if it wants a client certificate\(given), put client.cert and client.key in \(HTTPTrust.defaultRoots[0])/\(host)/; a ca.crt there must be PEM"
+                "TLS with \(host) failed over its certificates: \(text); if it wants a client certificate\(given), put client.cert and client.key in \(certsRoot)/\(host)/; a ca.crt there must be PEM"
             )
         case BERTH_HTTP_TLS_HANDSHAKE.rawValue:
-            return BerthError(
-                .io,
+            // Not .io: a handshake that failed once fails again.
+            return .unavailable(
                 "TLS handshake with \(host) failed: \(text); if it serves plain HTTP, list it under \"insecure-registries\" in ROOT/config.json"
             )
         case BERTH_HTTP_DROPPED.rawValue:
-            return BerthError(.io, "\(method) \(url): the connection broke (\(text)); the transfer is incomplete")
+            // A TLS 1.3 server that wants a client certificate checks it
+            // after the handshake and may just close the connection.
+            let hint =
+                url.scheme == "https" && tls.clientCertificate == nil
+                ? "; if \(host) asks for a client certificate, put client.cert and client.key in \(certsRoot)/\(host)/" : ""
+            return BerthError(.io, "\(method) \(url): the connection broke (\(text)); the transfer is incomplete\(hint)")
         default:
             return BerthError(.io, "\(method) \(url)\(via): \(text)")
         }
