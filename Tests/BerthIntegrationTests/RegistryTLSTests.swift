@@ -306,6 +306,101 @@ struct RegistryTLSTests {
         #expect(registry.log.contains("\"GET /v2/private/bb/blobs/sha256:"), "the registry was asked first")
     }
 
+    /// A Docker-style token service: GET /token?service=…&scope=… answers a
+    /// JWT (RS256, signed with openssl, its certificate in `x5c`) granting the
+    /// scope asked for to alice:s3cret, and only `pull` to anyone else.
+    static let tokenServer = #"""
+        import base64, http.server, json, subprocess, sys, time, urllib.parse
+        port, key, cert, service = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+        der = subprocess.run(["openssl", "x509", "-in", cert, "-outform", "DER"], capture_output=True).stdout
+        def b64(b): return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+        class H(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *a): pass
+            def do_GET(self):
+                q = urllib.parse.parse_qs(urllib.parse.urlparse(self.path).query)
+                auth = self.headers.get("Authorization")
+                good = "Basic " + base64.b64encode(b"alice:s3cret").decode()
+                sys.stderr.write("token service=%s scope=%s auth=%s\n" % (q.get("service", [""])[0], ",".join(q.get("scope", [])), "alice" if auth == good else auth))
+                sys.stderr.flush()
+                if auth is not None and auth != good:
+                    body = b'{"errors":[{"code":"UNAUTHORIZED","message":"bad credentials"}]}'
+                    self.send_response(401); self.send_header("Content-Length", str(len(body))); self.end_headers(); self.wfile.write(body); return
+                access = []
+                for scope in q.get("scope", []):
+                    typ, name, actions = scope.split(":")
+                    acts = [a for a in actions.split(",") if auth == good or a == "pull"]
+                    access.append({"type": typ, "name": name, "actions": acts})
+                now = int(time.time())
+                claims = {"iss": "berth-test-issuer", "sub": "alice" if auth else "", "aud": service, "exp": now + 300,
+                          "nbf": now - 10, "iat": now, "jti": str(time.time()), "access": access}
+                header = {"typ": "JWT", "alg": "RS256", "x5c": [base64.b64encode(der).decode()]}
+                signing = b64(json.dumps(header).encode()) + "." + b64(json.dumps(claims).encode())
+                sig = subprocess.run(["openssl", "dgst", "-sha256", "-sign", key], input=signing.encode(), capture_output=True).stdout
+                body = json.dumps({"token": signing + "." + b64(sig)}).encode()
+                self.send_response(200); self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body))); self.end_headers(); self.wfile.write(body)
+        http.server.ThreadingHTTPServer(("127.0.0.1", port), H).serve_forever()
+        """#
+
+    @Test(
+        "a registry with a token service (Docker Hub's scheme): login, push and pull get tokens for their scopes; an anonymous push is refused"
+    )
+    func tokenService() {
+        let dir = makeTempDirectory("token")
+        defer { removeTree(dir) }
+        let made = sh(
+            "cd \(dir) && openssl req -x509 -newkey rsa:2048 -nodes -keyout token.key -out token.crt -days 2 -subj /CN=berth-token 2>/dev/null"
+        )
+        #expect(made.status == 0, "\(made.stderr)")
+        let tokenPort = freePort()
+        let auth = """
+            auth:
+              token:
+                realm: http://127.0.0.1:\(tokenPort)/token
+                service: berth-test
+                issuer: berth-test-issuer
+                rootcertbundle: \(dir)/token.crt
+
+            """
+        withTLSRegistry(extra: auth) { tls, pki, certs, registry in
+            writeFile(dir + "/token.py", Self.tokenServer)
+            let started = sh(
+                "nohup python3 \(dir)/token.py \(tokenPort) \(dir)/token.key \(dir)/token.crt berth-test >\(dir)/token.log 2>&1 </dev/null & echo $!"
+            )
+            let pid = Int32(started.stdout.split(separator: "\n").first ?? "") ?? -1
+            defer { if pid > 0 { kill(pid, SIGKILL) } }
+            for _ in 0..<100 {
+                if (try? HTTPClient.send("GET", HTTPURL("http://127.0.0.1:\(tokenPort)/token")!)) != nil { break }
+                usleep(50_000)
+            }
+            trust(certs, registry.address, pki)
+            let a = tls + "/a", b = tls + "/b"
+            store(a, certs: certs)
+            store(b, certs: certs)
+            importBusybox(a)
+            let name = "\(registry.address)/team/bb:v1"
+            #expect(berth(a, "tag", "busybox", name).status == 0)
+
+            let wrong = berth(a, "login", "-u", "alice", "--password-stdin", registry.address, stdin: "nope\n")
+            expectOneErrorLine(wrong, naming: ["login to \(registry.address) failed", "bad credentials"])
+            let login = berth(a, "login", "-u", "alice", "--password-stdin", registry.address, stdin: "s3cret\n")
+            #expect(login.status == 0 && login.stdout == "Login Succeeded\n", "\(login.stdout) \(login.stderr)")
+            let pushed = berth(a, "push", name)
+            #expect(pushed.status == 0 && pushed.stdout.contains(": Pushed"), "\(pushed.stdout) \(pushed.stderr)")
+            let pulled = berth(b, "pull", name)
+            #expect(
+                pulled.status == 0 && pulled.stdout.contains("Pull complete"), "anonymous pull: \(pulled.stdout) \(pulled.stderr)"
+            )
+            let refused = berth(b, "push", name)
+            expectOneErrorLine(refused, naming: ["registry \(registry.address)", "berth login \(registry.address)"])
+
+            let log = readFile(dir + "/token.log")
+            #expect(log.contains("token service=berth-test scope=repository:team/bb:pull,push auth=alice"), "\(log)")
+            #expect(log.contains("token service=berth-test scope=repository:team/bb:pull auth=None"), "\(log)")
+            #expect(log.contains("token service=berth-test scope=repository:team/bb:pull,push auth=None"), "\(log)")
+        }
+    }
+
     @Test("podman pulls over TLS what Berth pushed, and Berth pulls over TLS what podman pushed")
     func podmanOverTLS() {
         guard IsolatedPodman.binary != nil else {

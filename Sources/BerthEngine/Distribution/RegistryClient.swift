@@ -147,6 +147,9 @@ public final class RegistryClient: Sendable {
 
     /// The error for a refused login: names the registry and the fix.
     public func unauthorized(_ detail: String) -> BerthError {
+        if repository.isEmpty {  // login: no repository yet
+            return .permission("login to \(endpoint.name) failed: \(detail); check the user name and password")
+        }
         let login = endpoint.name == "docker.io" ? "berth login" : "berth login \(endpoint.name)"
         let who = credentials == nil ? "no login is stored for it" : "the stored login for it was refused"
         return .permission(
