@@ -298,7 +298,7 @@ public enum HTTPClient {
         case BERTH_HTTP_TLS_HANDSHAKE.rawValue:
             // Not .io: a handshake that failed once fails again.
             return .unavailable(
-                "TLS handshake with \(host) failed: \(text); if it serves plain HTTP, list it under \"insecure-registries\" in ROOT/config.json"
+                "TLS handshake with \(host) failed: \(text); if it serves plain HTTP, use an http:// URL or, for a registry, list it under \"insecure-registries\" in ROOT/config.json"
             )
         case BERTH_HTTP_DROPPED.rawValue:
             // A TLS 1.3 server that wants a client certificate checks it
