@@ -387,6 +387,12 @@ struct RegistryTLSTests {
             #expect(login.status == 0 && login.stdout == "Login Succeeded\n", "\(login.stdout) \(login.stderr)")
             let pushed = berth(a, "push", name)
             #expect(pushed.status == 0 && pushed.stdout.contains(": Pushed"), "\(pushed.stdout) \(pushed.stderr)")
+            // Another repository: the token also allows pulling from team/bb, so the layer is mounted.
+            let other = "\(registry.address)/other/bb:v1"
+            #expect(berth(a, "tag", "busybox", other).status == 0)
+            let mounted = berth(a, "push", other)
+            #expect(
+                mounted.status == 0 && mounted.stdout.contains(": Mounted from team/bb\n"), "\(mounted.stdout) \(mounted.stderr)")
             let pulled = berth(b, "pull", name)
             #expect(
                 pulled.status == 0 && pulled.stdout.contains("Pull complete"), "anonymous pull: \(pulled.stdout) \(pulled.stderr)"
@@ -397,6 +403,9 @@ struct RegistryTLSTests {
             let log = readFile(dir + "/token.log")
             #expect(log.contains("token service=berth-test scope=repository:team/bb:pull,push auth=alice"), "\(log)")
             #expect(log.contains("token service=berth-test scope=repository:team/bb:pull auth=None"), "\(log)")
+            #expect(
+                log.contains("token service=berth-test scope=repository:other/bb:pull,push,repository:team/bb:pull auth=alice"),
+                "\(log)")
             #expect(log.contains("token service=berth-test scope=repository:team/bb:pull,push auth=None"), "\(log)")
         }
     }

@@ -49,9 +49,11 @@ public struct ImagePusher: Sendable {
             throw .notFound("An image does not exist locally with the tag: \(ref.familiarName)")
         }
         let endpoint = settings.pushEndpoint(for: ref.domain)
+        let sources = mountSources(for: image.diffIDs, to: ref)
         let client = RegistryClient(
             endpoint: endpoint, repository: ref.path,
-            credentials: auths.credentials(for: endpoint.name), actions: "pull,push")
+            credentials: auths.credentials(for: endpoint.name), actions: "pull,push",
+            alsoPull: Array(Set(sources.values.joined())).sorted())
         report(.line("The push refers to repository [\(ref.fullName)]"))
         for diffID in image.diffIDs.reversed() { report(.layer(id: ImagePuller.shortID(diffID), status: "Preparing")) }
         let staging = try store.layout.makeStaging("push")
@@ -60,7 +62,6 @@ public struct ImagePusher: Sendable {
             () throws(BerthError) -> ([UInt8], [String: Blob]) in
             (try FileSystem.read(store.layout.image(image.id)), try compress(image, name: name, into: staging))
         }
-        let sources = mountSources(for: image.diffIDs, to: ref)
         try upload(
             image.diffIDs.reversed().map { ($0, blobs[$0]!) }, with: client, sources: sources, report: report)
         let configPath = staging + "/config.json"

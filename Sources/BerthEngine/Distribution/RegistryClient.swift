@@ -25,9 +25,15 @@ public final class RegistryClient: Sendable {
     let credentials: Credentials?
     /// `pull` or `pull,push`: the scope a token is asked for.
     let actions: String
+    /// Other repositories a token must also allow pulling from (the sources
+    /// of cross-repository mounts), as Docker asks for them.
+    let alsoPull: [String]
     private let authorization = Mutex<String?>(nil)
 
-    public init(endpoint: RegistryEndpoint, repository: String, credentials: Credentials?, actions: String) {
+    public init(
+        endpoint: RegistryEndpoint, repository: String, credentials: Credentials?, actions: String, alsoPull: [String] = []
+    ) {
+        self.alsoPull = alsoPull
         self.endpoint = endpoint
         self.repository = repository
         self.credentials = credentials
@@ -114,6 +120,7 @@ public final class RegistryClient: Sendable {
             var query: [String] = []
             if let service = params["service"] { query.append("service=" + HTTPURL.encode(service)) }
             if !repository.isEmpty { query.append("scope=" + HTTPURL.encode("repository:\(repository):\(actions)")) }
+            for source in alsoPull { query.append("scope=" + HTTPURL.encode("repository:\(source):pull")) }
             var target = realmURL.target
             target += (target.contains("?") ? "&" : "?") + query.joined(separator: "&")
             let tokenURL = HTTPURL(scheme: realmURL.scheme, authority: realmURL.authority, target: target)
