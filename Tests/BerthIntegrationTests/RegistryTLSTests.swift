@@ -145,6 +145,13 @@ struct RegistryTLSTests {
                     == "WARNING: the TLS certificate of \(registry.address) is not verified and plain HTTP is allowed (--tls-verify=false); anyone on the way can read and change what is sent\n",
                 "\(accepted.stderr)")
 
+            // Docker's insecure-registries key in config.json: unverified too (no
+            // warning on loopback, which Docker treats as insecure anyway).
+            let d = dir + "/d"
+            store(d, certs: dir + "/empty-certs.d", extra: #", "insecure-registries": ["\#(registry.address)"]"#)
+            let listed = berth(d, "pull", name)
+            #expect(listed.status == 0 && listed.stderr.isEmpty, "\(listed.stdout) \(listed.stderr)")
+
             // --tls-verify=true refuses a plain-HTTP registry even on loopback.
             let plain = LocalRegistry()
             defer { plain.stop() }
