@@ -17,6 +17,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -199,7 +200,20 @@ int berth_http_perform(const struct berth_http_request *r, char *error, size_t e
         lib.easy_setopt(c, CURLOPT_CUSTOMREQUEST, r->method);
     }
 
+    /* OpenSSL writes to the socket without MSG_NOSIGNAL: a registry that
+     * closes the connection mid-upload would kill the CLI with SIGPIPE.
+     * Block it on this thread for the transfer and discard what came (a
+     * per-thread mask: pull downloads on several threads at once). */
+    sigset_t pipe_set, old_mask;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_set, &old_mask);
     CURLcode code = lib.easy_perform(c);
+    if (!sigismember(&old_mask, SIGPIPE)) {
+        struct timespec zero = {0, 0};
+        while (sigtimedwait(&pipe_set, NULL, &zero) > 0) {}
+    }
+    pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
     const char *text = curl_error[0] ? curl_error : lib.easy_strerror(code);
     int result = t.aborted ? BERTH_HTTP_ABORTED : classify(code, text);
     if (result != BERTH_HTTP_OK) snprintf(error, error_size, "%s", text);
