@@ -30,12 +30,23 @@ static struct {
     CURLcode (*easy_setopt)(CURL *, CURLoption, ...);
     CURLcode (*easy_perform)(CURL *);
     void (*easy_cleanup)(CURL *);
+    void (*easy_reset)(CURL *);
     const char *(*easy_strerror)(CURLcode);
     struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
     void (*slist_free_all)(struct curl_slist *);
 } lib;
 
 static pthread_once_t load_once = PTHREAD_ONCE_INIT;
+
+/* One easy handle per thread, kept between requests: curl_easy_reset keeps
+ * its open connections (keep-alive to the registry), its DNS and TLS
+ * session caches and the parsed CA store, which otherwise cost a CA-bundle
+ * parse and a handshake per request. Freed when the thread ends. */
+static pthread_key_t handle_key;
+
+static void free_handle(void *handle) {
+    if (handle) lib.easy_cleanup(handle);
+}
 
 /* Once per process: pull downloads run on several threads, and
  * curl_global_init is not thread-safe. */
@@ -57,11 +68,12 @@ static void load_library(void) {
     SYM(easy_setopt, "curl_easy_setopt")
     SYM(easy_perform, "curl_easy_perform")
     SYM(easy_cleanup, "curl_easy_cleanup")
+    SYM(easy_reset, "curl_easy_reset")
     SYM(easy_strerror, "curl_easy_strerror")
     SYM(slist_append, "curl_slist_append")
     SYM(slist_free_all, "curl_slist_free_all")
 #undef SYM
-    if (lib.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+    if (lib.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || pthread_key_create(&handle_key, free_handle) != 0) {
         snprintf(lib.error, sizeof lib.error, "libcurl failed to initialise");
         return;
     }
@@ -153,10 +165,16 @@ int berth_http_perform(const struct berth_http_request *r, char *error, size_t e
         snprintf(error, error_size, "%s", lib.error);
         return BERTH_HTTP_NO_LIBRARY;
     }
-    CURL *c = lib.easy_init();
-    if (!c) {
-        snprintf(error, error_size, "libcurl could not start a transfer (out of memory?)");
-        return BERTH_HTTP_OTHER;
+    CURL *c = pthread_getspecific(handle_key);
+    if (c) {
+        lib.easy_reset(c);
+    } else {
+        c = lib.easy_init();
+        if (!c || pthread_setspecific(handle_key, c) != 0) {
+            if (c) lib.easy_cleanup(c);
+            snprintf(error, error_size, "libcurl could not start a transfer (out of memory?)");
+            return BERTH_HTTP_OTHER;
+        }
     }
     char curl_error[CURL_ERROR_SIZE] = "";
     struct transfer t = {.request = r};
@@ -217,7 +235,9 @@ int berth_http_perform(const struct berth_http_request *r, char *error, size_t e
     const char *text = curl_error[0] ? curl_error : lib.easy_strerror(code);
     int result = t.aborted ? BERTH_HTTP_ABORTED : classify(code, text);
     if (result != BERTH_HTTP_OK) snprintf(error, error_size, "%s", text);
-    lib.easy_cleanup(c);
+    /* The handle keeps pointers to this call's buffers until the next reset. */
+    lib.easy_setopt(c, CURLOPT_ERRORBUFFER, NULL);
+    lib.easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
     lib.slist_free_all(headers);
     return result;
 }
