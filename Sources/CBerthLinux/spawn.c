@@ -36,6 +36,9 @@ static void must_mount(const struct berth_spawn_config *c, const char *src, cons
 }
 
 static void make_dev(const struct berth_spawn_config *c, const char *root) {
+    char shm_options[64];
+    if (c->shm_size > 0) snprintf(shm_options, sizeof shm_options, "mode=1777,size=%llu", (unsigned long long)c->shm_size);
+    else snprintf(shm_options, sizeof shm_options, "mode=1777,size=65536k");
     static const struct { const char *name; unsigned maj, min; } nodes[] = {
         {"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7}, {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0},
     };
@@ -61,7 +64,7 @@ static void make_dev(const struct berth_spawn_config *c, const char *root) {
     join(path, sizeof path, root, "/dev/pts");
     must_mount(c, "devpts", path, "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620,gid=5");
     join(path, sizeof path, root, "/dev/shm");
-    must_mount(c, "shm", path, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k");
+    must_mount(c, "shm", path, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, shm_options);
     join(path, sizeof path, root, "/dev/mqueue");
     mkdir(path, 0755);
     mount("mqueue", path, "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);   /* optional, as in runc */
@@ -156,6 +159,46 @@ static void user_mounts(const struct berth_spawn_config *c) {
     close(root);
 }
 
+/* --sysctl: written after pivot_root, through the container's own /proc,
+   so each lands in the namespace this process is in (its network or IPC
+   namespace, never the host's), and before /proc/sys is made read-only. */
+static void write_sysctls(const struct berth_spawn_config *c) {
+    for (int i = 0; c->sysctl_paths && c->sysctl_paths[i]; i++) {
+        int fd = open(c->sysctl_paths[i], O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0) fail(c, BERTH_STAGE_LIMITS, "open sysctl", c->sysctl_paths[i]);
+        const char *v = c->sysctl_values[i];
+        size_t n = strlen(v);
+        if (write(fd, v, n) != (ssize_t)n) fail(c, BERTH_STAGE_LIMITS, "write sysctl", c->sysctl_paths[i]);
+        close(fd);
+    }
+}
+
+/* --ulimit, while the process still holds CAP_SYS_RESOURCE (raising a
+   hard limit above Berth's own needs it). */
+static void set_rlimits(const struct berth_spawn_config *c) {
+    for (int i = 0; i < c->nrlimits; i++) {
+        struct rlimit r = { .rlim_cur = c->rlimits[i].soft, .rlim_max = c->rlimits[i].hard };
+        if (setrlimit(c->rlimits[i].resource, &r) != 0) {
+            char which[32];
+            snprintf(which, sizeof which, "%d", c->rlimits[i].resource);
+            fail(c, BERTH_STAGE_LIMITS, "setrlimit resource", which);
+        }
+    }
+}
+
+/* --oom-score-adj, first of all: through the host's /proc, which every
+   backend still sees here (chroot's root may have no /proc at all), while
+   the process holds CAP_SYS_RESOURCE (a lower score needs it). exec keeps
+   the value, and every process of the container inherits it. */
+static void set_oom_score_adj(const struct berth_spawn_config *c) {
+    if (!c->set_oom_score_adj) return;
+    char value[16];
+    int n = snprintf(value, sizeof value, "%d", c->oom_score_adj);
+    int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || write(fd, value, (size_t)n) != n) fail(c, BERTH_STAGE_LIMITS, "write", "/proc/self/oom_score_adj");
+    close(fd);
+}
+
 static void do_pivot(const struct berth_spawn_config *c) {
     /* pivot_root(".", ".") stacks the old root under the new one; a lazy
        unmount then drops it without needing a directory for it (runc's trick). */
@@ -192,6 +235,7 @@ static int child(const struct berth_spawn_config *c) {
        whose only write end is now the monitor's own. */
     if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) fail(c, BERTH_STAGE_SYNC, "set the parent-death signal", NULL);
     berth_unblock_signals();
+    set_oom_score_adj(c);
     if (setsid() < 0) fail(c, BERTH_STAGE_TTY, "setsid", NULL);
     /* The root filesystem is built before waiting for the parent: this work
        needs nothing from it, and it overlaps the parent's slowest step, the
@@ -201,6 +245,7 @@ static int child(const struct berth_spawn_config *c) {
         setup_mounts(c);
         user_mounts(c);
         do_pivot(c);
+        write_sysctls(c);
         make_devices(c);
         mask_paths(c);
     } else {
@@ -235,6 +280,7 @@ static int child(const struct berth_spawn_config *c) {
        the container's root by now, so no path can lead out of it. */
     if (chdir(c->cwd) != 0 && (errno != ENOENT || make_path(c->cwd, 0) != 0 || chdir(c->cwd) != 0))
         fail(c, BERTH_STAGE_CWD, "chdir to working directory", c->cwd);
+    set_rlimits(c);
     berth_child_become(c);
 }
 

@@ -82,6 +82,7 @@ extension MonitorSession {
             container.security.options, plan: plan,
             cache: store.layout.seccompCache)
         request.devices = devices
+        request.process = container.process
         let child = try Spawner.spawn(request)
         closeChildEnds()
         do throws(BerthError) {

@@ -35,6 +35,8 @@ public struct SpawnRequest: Sendable {
     public var monitorReportFD: Int32 = -1
     /// For BERTH_TTY_INSIDE: the pty's size before the process starts (nil: 0×0).
     public var windowSize: WindowSize?
+    /// `--init`, `--ulimit`, `--shm-size`, `--sysctl`, `--oom-score-adj`.
+    public var process = ProcessSettings()
 
     public init(
         rootfs: String, argv: [String], env: [String], cwd: String, user: ResolvedUser,
@@ -116,6 +118,13 @@ public struct SpawnFailure: Sendable, Error {
         if stage == Int32(BERTH_STAGE_SECCOMP.rawValue) {
             return "cannot \(detail): \(errno); check the profile, or run with --security-opt seccomp=unconfined"
         }
+        if stage == Int32(BERTH_STAGE_LIMITS.rawValue) {
+            let needsCapability = errno == .EACCES || errno == .EPERM
+            return "cannot \(detail): \(errno); "
+                + (needsCapability
+                    ? "a negative --oom-score-adj or a --ulimit above Berth's own hard limit needs CAP_SYS_RESOURCE, which berth lacks here"
+                    : "check the --ulimit, --sysctl and --oom-score-adj values")
+        }
         if stage == Int32(BERTH_STAGE_CWD.rawValue) {
             return "\(detail): \(errno); Berth makes a missing working directory, but not through a file, "
                 + "a dangling symlink or a read-only root; give -w a path the container can hold"
@@ -134,7 +143,9 @@ public enum Spawner {
         defer { arena.free() }
         // What can refuse comes before the pipes, so a refusal leaks none.
         var config = try configuration(request, arena: arena)
-        config.exec_fd = try SealedExec.trampoline()
+        // berth-init keeps the trampoline's contract, so with --init it
+        // takes the trampoline's place: PID 1 is the init, the command its child.
+        config.exec_fd = try request.process.initProcess ? SealedExec.initProcess() : SealedExec.trampoline()
         var sync: [Int32] = [-1, -1], errs: [Int32] = [-1, -1]
         guard berth_pipe_cloexec(&sync) == 0, berth_pipe_cloexec(&errs) == 0 else {
             let failure = Errno.current
@@ -222,6 +233,20 @@ public enum Spawner {
         }
         config.devices = UnsafePointer(devices)
         config.ndevices = Int32(request.devices.count)
+        let process = request.process
+        config.shm_size = process.shmSize.map { UInt64($0) } ?? 0
+        let limits = arena.buffer(berth_rlimit.self, count: process.ulimits.count)
+        for (i, u) in process.ulimits.enumerated() {
+            limits[i] = berth_rlimit(resource: u.resource, soft: u.kernelSoft, hard: u.kernelHard)
+        }
+        config.rlimits = UnsafePointer(limits)
+        config.nrlimits = Int32(process.ulimits.count)
+        config.set_oom_score_adj = process.oomScoreAdj == nil ? 0 : 1
+        config.oom_score_adj = Int32(process.oomScoreAdj ?? 0)
+        if !process.sysctls.isEmpty {
+            config.sysctl_paths = arena.array(process.sysctls.map(\.procPath))
+            config.sysctl_values = arena.array(process.sysctls.map(\.value))
+        }
         return config
     }
 }
