@@ -35,6 +35,27 @@ static void must_mount(const struct berth_spawn_config *c, const char *src, cons
     if (mount(src, target, type, flags, data) != 0) fail(c, BERTH_STAGE_MOUNT, "mount", target);
 }
 
+/* --ipc container:NAME: the donor's /dev/shm is a tmpfs mounted in its own
+   mount namespace, which a bind mount cannot reach. So the child steps into
+   that namespace just long enough to clone the mount (open_tree: a detached
+   copy of the same tmpfs), steps back into its own, and attaches the copy at
+   `target`. Both containers then see one /dev/shm, as Docker's shared
+   ShmPath gives them. */
+static void share_donor_shm(const struct berth_spawn_config *c, const char *target) {
+    int own = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
+    if (own < 0) fail(c, BERTH_STAGE_MOUNT, "open", "/proc/self/ns/mnt");
+    if (setns(c->shm_donor_mntns, CLONE_NEWNS) != 0) fail(c, BERTH_STAGE_MOUNT, "enter the IPC donor's mount namespace", NULL);
+    int tree = (int)syscall(SYS_open_tree, AT_FDCWD, "/dev/shm", OPEN_TREE_CLONE | O_CLOEXEC | AT_RECURSIVE);
+    int err = errno;
+    if (setns(own, CLONE_NEWNS) != 0) fail(c, BERTH_STAGE_MOUNT, "return to the container's mount namespace", NULL);
+    close(own);
+    if (tree < 0) { errno = err; fail(c, BERTH_STAGE_MOUNT, "clone the IPC donor's", "/dev/shm"); }
+    mkdir(target, 01777);
+    if (syscall(SYS_move_mount, tree, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH) != 0)
+        fail(c, BERTH_STAGE_MOUNT, "attach the IPC donor's /dev/shm on", target);
+    close(tree);
+}
+
 static void make_dev(const struct berth_spawn_config *c, const char *root) {
     char shm_options[64];
     if (c->shm_size > 0) snprintf(shm_options, sizeof shm_options, "mode=1777,size=%llu", (unsigned long long)c->shm_size);
@@ -64,7 +85,19 @@ static void make_dev(const struct berth_spawn_config *c, const char *root) {
     join(path, sizeof path, root, "/dev/pts");
     must_mount(c, "devpts", path, "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620,gid=5");
     join(path, sizeof path, root, "/dev/shm");
-    must_mount(c, "shm", path, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, shm_options);
+    switch (c->shm_mode) {
+    case BERTH_SHM_NONE:
+        break;
+    case BERTH_SHM_HOST:
+        mkdir(path, 01777);
+        if (mount("/dev/shm", path, NULL, MS_BIND | MS_REC, NULL) != 0) fail(c, BERTH_STAGE_MOUNT, "bind the host's /dev/shm on", path);
+        break;
+    case BERTH_SHM_DONOR:
+        share_donor_shm(c, path);
+        break;
+    default:
+        must_mount(c, "shm", path, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, shm_options);
+    }
     join(path, sizeof path, root, "/dev/mqueue");
     mkdir(path, 0755);
     mount("mqueue", path, "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);   /* optional, as in runc */

@@ -81,7 +81,7 @@ struct OCIMonitor {
             c, plan: plan, user: user, rootPath: session.rootfs,
             mountSources: c.mounts.map(prep.source), cgroupsPath: relative,
             extraMounts: etcMounts.map { ($0, prep.source($0)) }, devices: try c.deviceNodes(),
-            initPath: initPath)
+            initPath: initPath, joins: try c.process.namespaces.joins(in: session.store).joins)
         try FileSystem.writeAtomically(bundle + "/config.json", text: spec.pretty(indent: 2))
         // A relative socket path, because sun_path holds only 108 bytes; runc
         // resolves it after changing into the bundle, so both live there.

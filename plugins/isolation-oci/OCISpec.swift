@@ -17,7 +17,8 @@ public enum OCISpec {
     public static func spec(
         _ c: Container, plan: IsolationPlan, user: ResolvedUser, rootPath: String,
         mountSources: [String], cgroupsPath: String?,
-        extraMounts: [(MountSpec, String)] = [], devices: [DeviceNode] = [], initPath: String? = nil
+        extraMounts: [(MountSpec, String)] = [], devices: [DeviceNode] = [], initPath: String? = nil,
+        joins: [NamespaceModes.Join] = []
     ) throws(BerthError) -> JSON {
         let settings = c.process
         // --init: berth-init, bind-mounted read-only where Docker mounts
@@ -64,7 +65,21 @@ public enum OCISpec {
                         })
                 ),
             ] + (settings.oomScoreAdj.map { [("oomScoreAdj", JSON.int($0))] } ?? []))
-        var namespaces: [JSON] = ["pid", "mount", "uts", "ipc"].map { .object([("type", .string($0))]) }
+        let modes = settings.namespaces
+        var namespaces: [JSON] = [.object([("type", .string("mount"))])]
+        // --pid/--ipc/--uts: host leaves the namespace out (the runtime's,
+        // the host's); container:NAME names the running donor's by path.
+        for (file, mode) in [("pid", modes.pid), ("uts", modes.uts), ("ipc", modes.ipc)] where mode != "host" {
+            if let j = joins.first(where: { $0.file == file }) {
+                namespaces.append(.object([("type", .string(file)), ("path", .string("/proc/\(j.pid)/ns/\(file)"))]))
+            } else if NamespaceModes.containerName(mode) != nil {
+                throw .invalid(
+                    "--\(file) \(shown(mode)): a bundle cannot name another container's namespace; create the container without it"
+                )
+            } else {
+                namespaces.append(.object([("type", .string(file))]))
+            }
+        }
         if !c.hostNetwork { namespaces.append(.object([("type", .string("network"))])) }
         var linux: [(String, JSON)] = [
             ("namespaces", .array(namespaces)),
@@ -79,32 +94,41 @@ public enum OCISpec {
         if plan.seccomp, let profile = try SecurityOptions.seccompProfile(c.security.options) {
             linux.append(("seccomp", seccomp(profile.filter(capabilities: plan.capabilities))))
         }
-        return .object([
-            ("ociVersion", .string("1.0.2")),
-            ("process", process),
-            ("root", .object([("path", .string(rootPath)), ("readonly", .bool(c.readonlyRoot))])),
-            ("hostname", .string(c.hostname)),
-            (
-                "mounts",
-                .array(
-                    standardMounts(shmSize: settings.effectiveShmSize) + processMounts
-                        + (extraMounts + zip(c.mounts, mountSources)).map { mount($0.0, $0.1) })
-            ),
-            ("linux", .object(linux)),
-        ])
+        // A runtime refuses a hostname without a UTS namespace of the container's own.
+        let hostname: [(String, JSON)] = modes.uts == "host" ? [] : [("hostname", .string(c.hostname))]
+        return .object(
+            [
+                ("ociVersion", .string("1.0.2")),
+                ("process", process),
+                ("root", .object([("path", .string(rootPath)), ("readonly", .bool(c.readonlyRoot))])),
+            ] + hostname + [
+                (
+                    "mounts",
+                    .array(
+                        standardMounts(shmSize: settings.effectiveShmSize, ipc: modes.ipc) + processMounts
+                            + (extraMounts + zip(c.mounts, mountSources)).map { mount($0.0, $0.1) })
+                ),
+                ("linux", .object(linux)),
+            ])
     }
 
     /// The mounts every container gets (runc spec's defaults, as Berth's own backend makes them).
     /// /dev/shm is `shmSize` bytes (`--shm-size`, Docker's 64m by default).
-    static func standardMounts(shmSize: Int64) -> [JSON] {
-        [
+    /// `--ipc none` has none; `--ipc host` binds the host's.
+    static func standardMounts(shmSize: Int64, ipc: String = "private") -> [JSON] {
+        let shm: [JSON] =
+            switch ipc {
+            case "none": []
+            case "host": [mount("/dev/shm", "bind", "/dev/shm", ["rbind", "nosuid", "noexec", "nodev"])]
+            default: [mount("/dev/shm", "tmpfs", "shm", ["nosuid", "noexec", "nodev", "mode=1777", "size=\(shmSize)"])]
+            }
+        return [
             mount("/proc", "proc", "proc", ["nosuid", "noexec", "nodev"]),
             mount("/dev", "tmpfs", "tmpfs", ["nosuid", "strictatime", "mode=755", "size=65536k"]),
             mount("/dev/pts", "devpts", "devpts", ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]),
-            mount("/dev/shm", "tmpfs", "shm", ["nosuid", "noexec", "nodev", "mode=1777", "size=\(shmSize)"]),
             mount("/dev/mqueue", "mqueue", "mqueue", ["nosuid", "noexec", "nodev"]),
             mount("/sys", "sysfs", "sysfs", ["nosuid", "noexec", "nodev", "ro"]),
-        ]
+        ] + shm
     }
 
     static func mount(_ destination: String, _ type: String, _ source: String, _ options: [String]) -> JSON {

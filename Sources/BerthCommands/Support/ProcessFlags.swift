@@ -13,8 +13,15 @@ extension ContainerFlags {
         "sysctl", value: "map", help: "Sysctl options (KEY=VALUE: kernel.msg*, kernel.sem, kernel.shm*, fs.mqueue.*, net.*)")
     static let oomScoreAdj = Flag.int("oom-score-adj", help: "Tune host's OOM preferences (-1000 to 1000)")
 
+    static let pid = Flag.string(
+        "pid", help: "PID namespace to use (host, container:NAME)", completion: .words(["host", "container:"]))
+    static let ipc = Flag.string(
+        "ipc", help: "IPC mode to use (private, shareable, none, host, container:NAME)",
+        completion: .words(["private", "shareable", "none", "host", "container:"]))
+    static let uts = Flag.string("uts", help: "UTS namespace to use (host)", completion: .words(["host"]))
+
     /// In help order.
-    static let processFlags: [any AnyFlag] = [initProcess, ulimit, shmSize, sysctl, oomScoreAdj]
+    static let processFlags: [any AnyFlag] = [initProcess, ulimit, shmSize, sysctl, oomScoreAdj, pid, ipc, uts]
 
     /// The settings the flags give; each value is checked here as Docker's
     /// CLI checks it (exit 125), the rest at create.
@@ -36,6 +43,7 @@ extension ContainerFlags {
             p.sysctls.append(s)
         }
         p.oomScoreAdj = try args.value(Self.oomScoreAdj)
+        p.namespaces = try NamespaceModes.parse(pid: args[Self.pid], ipc: args[Self.ipc], uts: args[Self.uts])
         return p
     }
 }

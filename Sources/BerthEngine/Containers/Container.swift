@@ -235,7 +235,9 @@ public struct Container: Sendable {
 extension Container {
     /// What the container asks of its backend.
     public var isolationRequest: IsolationRequest {
-        IsolationRequest(hostNetwork: hostNetwork, readonlyRoot: readonlyRoot, runtime: runtime.isEmpty ? nil : runtime)
+        IsolationRequest(
+            hostNetwork: hostNetwork, readonlyRoot: readonlyRoot, runtime: runtime.isEmpty ? nil : runtime,
+            sharedNamespaces: process.namespaces.shared)
     }
 }
 

@@ -141,6 +141,8 @@ public struct ProcessSettings: Sendable, Equatable {
     public var sysctls: [Sysctl] = []
     /// -1000…1000 (nil: not set, the process inherits 0).
     public var oomScoreAdj: Int?
+    /// `--pid`, `--ipc`, `--uts`.
+    public var namespaces = NamespaceModes()
 
     /// Docker's default /dev/shm size.
     public static let defaultShmSize: Int64 = 64 << 20
@@ -154,7 +156,11 @@ public struct ProcessSettings: Sendable, Equatable {
     /// refusal is Docker's, at create, so nothing is made. `isolates` is
     /// false for a backend without namespaces (chroot), which has no
     /// /dev/shm of its own nor kernel parameters of its own to set.
-    public func validate(hostNetwork: Bool, isolates: Bool, backend: String) throws(BerthError) {
+    public func validate(
+        hostNetwork: Bool, hostnameGiven: Bool, isolates: Bool, backend: String, containers: ContainerStore
+    ) throws(BerthError) {
+        try namespaces.validate(
+            hostnameGiven: hostnameGiven, isolates: isolates, backend: backend, sysctls: sysctls, containers: containers)
         if let adj = oomScoreAdj, !(-1000...1000).contains(adj) {
             throw .invalid("Invalid value \(adj), range for oom score adj is [-1000, 1000]")
         }
@@ -191,6 +197,7 @@ public struct ProcessSettings: Sendable, Equatable {
             ("ShmSize", .int(effectiveShmSize)),
             ("OomScoreAdj", .int(oomScoreAdj ?? 0)),
         ]
+        members += namespaces.json
         if !sysctls.isEmpty {
             members.append(("Sysctls", .object(sysctls.map { ($0.key, JSON.string($0.value)) })))
         }
@@ -208,5 +215,15 @@ public struct ProcessSettings: Sendable, Equatable {
             }
         }
         oomScoreAdj = host["OomScoreAdj"]?.intValue.flatMap { $0 != 0 && (-1000...1000).contains($0) ? $0 : nil }
+        namespaces = NamespaceModes(hostConfig: host)
+    }
+}
+
+extension ProcessSettings {
+    /// The host's name (gethostname(2)), for `--uts host`.
+    static func hostName() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "" }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }

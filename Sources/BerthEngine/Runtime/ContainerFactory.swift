@@ -105,7 +105,8 @@ public struct ContainerFactory {
     ) throws(BerthError) -> Container {
         let config = image.runConfig
         let id = RandomID.hex64()
-        let hostname = o.hostname ?? String(id.prefix(12))
+        // --uts host: the host's name, as Docker records it.
+        let hostname = o.hostname ?? (o.process.namespaces.uts == "host" ? ProcessSettings.hostName() : String(id.prefix(12)))
         // sethostname(2) takes at most 64 bytes (HOST_NAME_MAX): refuse here,
         // not at start, so a refused name creates nothing.
         if hostname.utf8.count > 64 {
@@ -133,7 +134,9 @@ public struct ContainerFactory {
         // one before anything exists (the start looks again: numbers can change).
         for d in o.devices { _ = try d.nodes() }
         container.devices = o.devices
-        try o.process.validate(hostNetwork: networkMode == "host", isolates: backend.isolates, backend: backend.name)
+        try o.process.validate(
+            hostNetwork: networkMode == "host", hostnameGiven: o.hostname != nil, isolates: backend.isolates,
+            backend: backend.name, containers: lifecycle.containers)
         container.process = o.process
         guard container.workingDir.hasPrefix("/") else {
             throw .invalid("the working directory '\(container.workingDir)' is invalid; it needs to be an absolute path")

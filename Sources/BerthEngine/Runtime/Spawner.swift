@@ -37,6 +37,10 @@ public struct SpawnRequest: Sendable {
     public var windowSize: WindowSize?
     /// `--init`, `--ulimit`, `--shm-size`, `--sysctl`, `--oom-score-adj`.
     public var process = ProcessSettings()
+    /// Other containers' namespaces to join (`--pid`/`--ipc container:NAME`),
+    /// and the running IPC donor whose /dev/shm the container shares.
+    public var joins: [NamespaceModes.Join] = []
+    public var shmDonorPID: Int32?
 
     public init(
         rootfs: String, argv: [String], env: [String], cwd: String, user: ResolvedUser,
@@ -159,9 +163,25 @@ public enum Spawner {
         if let dir = request.cgroupDirectory {
             config.cgroup_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         }
+        var joined: [(own: Int32, kind: Int32)] = []
+        var donorMount: Int32 = -1
+        defer { if donorMount >= 0 { close(donorMount) } }
+        do throws(BerthError) {
+            joined = try joinNamespaces(request.joins)
+            if let donor = request.shmDonorPID {
+                donorMount = open("/proc/\(donor)/ns/mnt", O_RDONLY | O_CLOEXEC)
+                guard donorMount >= 0 else { throw .syscall("open", "/proc/\(donor)/ns/mnt", .current) }
+                config.shm_donor_mntns = donorMount
+            }
+        } catch {
+            leaveNamespaces(joined)
+            for fd in sync + errs + [config.exec_fd, config.cgroup_fd] where fd >= 0 { close(fd) }
+            throw error
+        }
         var inCgroup: Int32 = 0
         let pid = berth_spawn(&config, &inCgroup)
         let err = Errno.current
+        leaveNamespaces(joined)
         if config.cgroup_fd >= 0 { close(config.cgroup_fd) }
         if config.exec_fd >= 0 { close(config.exec_fd) }
         close(sync[0])
@@ -173,6 +193,42 @@ public enum Spawner {
                 fix: err == .EPERM ? "run berth as root, or use --isolation chroot" : nil)
         }
         return SpawnedChild(pid: pid, inCgroup: inCgroup != 0, syncFD: sync[1], errorFD: errs[0])
+    }
+
+    /// Enters each namespace to join, in this (single-threaded) monitor, so
+    /// the child is cloned into it; returns the monitor's own namespaces to
+    /// go back to. For a PID namespace setns(2) changes only where children
+    /// are born, and the monitor's own (active) one is always a valid way back.
+    static func joinNamespaces(_ joins: [NamespaceModes.Join]) throws(BerthError) -> [(own: Int32, kind: Int32)] {
+        var entered: [(own: Int32, kind: Int32)] = []
+        for j in joins {
+            let own = open("/proc/self/ns/\(j.file)", O_RDONLY | O_CLOEXEC)
+            let target = open("/proc/\(j.pid)/ns/\(j.file)", O_RDONLY | O_CLOEXEC)
+            let failure = Errno.current
+            defer { if target >= 0 { close(target) } }
+            guard own >= 0, target >= 0 else {
+                if own >= 0 { close(own) }
+                leaveNamespaces(entered)
+                throw .syscall(
+                    "open", "/proc/\(j.pid)/ns/\(j.file)", failure, fix: "the container to join has stopped; start it first")
+            }
+            guard berth_setns(target, j.kind) == 0 else {
+                let e = Errno.current
+                close(own)
+                leaveNamespaces(entered)
+                throw .syscall("setns", "the \(j.file) namespace of process \(j.pid)", e)
+            }
+            entered.append((own, j.kind))
+        }
+        return entered
+    }
+
+    /// Back to the monitor's own namespaces (the reverse of `joinNamespaces`).
+    static func leaveNamespaces(_ entered: [(own: Int32, kind: Int32)]) {
+        for (own, kind) in entered.reversed() {
+            _ = berth_setns(own, kind)
+            close(own)
+        }
     }
 
     /// The C configuration of the request: what the child runs and as whom,
@@ -235,6 +291,12 @@ public enum Spawner {
         config.ndevices = Int32(request.devices.count)
         let process = request.process
         config.shm_size = process.shmSize.map { UInt64($0) } ?? 0
+        config.shm_donor_mntns = -1
+        switch process.namespaces.ipc {
+        case "none": config.shm_mode = Int32(BERTH_SHM_NONE.rawValue)
+        case "host": config.shm_mode = Int32(BERTH_SHM_HOST.rawValue)
+        default: config.shm_mode = Int32(request.shmDonorPID == nil ? BERTH_SHM_OWN.rawValue : BERTH_SHM_DONOR.rawValue)
+        }
         let limits = arena.buffer(berth_rlimit.self, count: process.ulimits.count)
         for (i, u) in process.ulimits.enumerated() {
             limits[i] = berth_rlimit(resource: u.resource, soft: u.kernelSoft, hard: u.kernelHard)

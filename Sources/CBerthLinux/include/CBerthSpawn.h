@@ -87,6 +87,16 @@ struct berth_spawn_config {
     int oom_score_adj;
     const char *const *sysctl_paths;    /* --sysctl: /proc/sys files written inside the namespaces, */
     const char *const *sysctl_values;   /* before /proc/sys is made read-only; NULL-terminated, may be NULL */
+    int shm_mode;                       /* enum berth_shm_mode (--ipc) */
+    int shm_donor_mntns;                /* BERTH_SHM_DONOR: the donor's /proc/PID/ns/mnt, opened by the caller */
+};
+
+/// Where the container's /dev/shm comes from (`--ipc`).
+enum berth_shm_mode {
+    BERTH_SHM_OWN = 0,                  /* a tmpfs of its own, shm_size bytes (private, shareable) */
+    BERTH_SHM_NONE = 1,                 /* none at all (--ipc none) */
+    BERTH_SHM_HOST = 2,                 /* the host's /dev/shm, bound (--ipc host) */
+    BERTH_SHM_DONOR = 3,                /* the joined container's own /dev/shm mount (--ipc container:NAME) */
 };
 
 /// The stage at which a child failed.
