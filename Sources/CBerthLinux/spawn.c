@@ -206,32 +206,6 @@ static void write_sysctls(const struct berth_spawn_config *c) {
     }
 }
 
-/* --ulimit, while the process still holds CAP_SYS_RESOURCE (raising a
-   hard limit above Berth's own needs it). */
-static void set_rlimits(const struct berth_spawn_config *c) {
-    for (int i = 0; i < c->nrlimits; i++) {
-        struct rlimit r = { .rlim_cur = c->rlimits[i].soft, .rlim_max = c->rlimits[i].hard };
-        if (setrlimit(c->rlimits[i].resource, &r) != 0) {
-            char which[32];
-            snprintf(which, sizeof which, "%d", c->rlimits[i].resource);
-            fail(c, BERTH_STAGE_LIMITS, "setrlimit resource", which);
-        }
-    }
-}
-
-/* --oom-score-adj, first of all: through the host's /proc, which every
-   backend still sees here (chroot's root may have no /proc at all), while
-   the process holds CAP_SYS_RESOURCE (a lower score needs it). exec keeps
-   the value, and every process of the container inherits it. */
-static void set_oom_score_adj(const struct berth_spawn_config *c) {
-    if (!c->set_oom_score_adj) return;
-    char value[16];
-    int n = snprintf(value, sizeof value, "%d", c->oom_score_adj);
-    int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
-    if (fd < 0 || write(fd, value, (size_t)n) != n) fail(c, BERTH_STAGE_LIMITS, "write", "/proc/self/oom_score_adj");
-    close(fd);
-}
-
 static void do_pivot(const struct berth_spawn_config *c) {
     /* pivot_root(".", ".") stacks the old root under the new one; a lazy
        unmount then drops it without needing a directory for it (runc's trick). */
@@ -268,7 +242,7 @@ static int child(const struct berth_spawn_config *c) {
        whose only write end is now the monitor's own. */
     if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) fail(c, BERTH_STAGE_SYNC, "set the parent-death signal", NULL);
     berth_unblock_signals();
-    set_oom_score_adj(c);
+    berth_child_oom_score_adj(c);
     if (setsid() < 0) fail(c, BERTH_STAGE_TTY, "setsid", NULL);
     /* The root filesystem is built before waiting for the parent: this work
        needs nothing from it, and it overlaps the parent's slowest step, the
@@ -313,7 +287,7 @@ static int child(const struct berth_spawn_config *c) {
        the container's root by now, so no path can lead out of it. */
     if (chdir(c->cwd) != 0 && (errno != ENOENT || make_path(c->cwd, 0) != 0 || chdir(c->cwd) != 0))
         fail(c, BERTH_STAGE_CWD, "chdir to working directory", c->cwd);
-    set_rlimits(c);
+    berth_child_rlimits(c);
     berth_child_become(c);
 }
 

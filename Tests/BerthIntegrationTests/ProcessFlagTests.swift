@@ -99,6 +99,15 @@ struct ProcessFlagTests {
                 #expect(withoutWarnings(run.stdout) == "512\n1024\n100\nunlimited\n", "\(backend): \(run.stdout) \(run.stderr)")
             }
             #expect(sh("ulimit -n; ulimit -Hn").stdout == hostBefore)
+            // exec'd processes get the container's limits and score, as Docker's exec does.
+            #expect(
+                berth(
+                    root, "run", "-d", "--name", "lim2", "--ulimit", "nofile=512:1024", "--oom-score-adj", "500", "busybox",
+                    "sleep", "100"
+                ).status == 0)
+            let exec = berth(root, "exec", "lim2", "sh", "-c", "ulimit -n; ulimit -Hn; cat /proc/self/oom_score_adj")
+            #expect(exec.stdout == "512\n1024\n500\n", "exec: \(exec.stdout) \(exec.stderr)")
+            berth(root, "rm", "-f", "lim2")
             #expect(berth(root, "create", "--name", "lim", "--ulimit", "nofile=64", "busybox").status == 0)
             #expect(
                 berth(root, "inspect", "-f", "{{json .HostConfig.Ulimits}}", "lim").stdout

@@ -147,6 +147,10 @@ struct berth_exec_config {
     int no_new_privs;                   /* 1: PR_SET_NO_NEW_PRIVS before exec */
     const void *seccomp_filter;         /* the container's filter, as for berth_spawn_config */
     unsigned short seccomp_len;
+    const struct berth_rlimit *rlimits; /* the container's --ulimit, as Docker's exec inherits them */
+    int nrlimits;
+    int set_oom_score_adj;              /* and its --oom-score-adj */
+    int oom_score_adj;
 };
 
 /// Forks a helper that joins the container's namespaces (ipc, uts, net, pid,
