@@ -99,6 +99,10 @@ struct ProcessFlagTests {
                 #expect(withoutWarnings(run.stdout) == "512\n1024\n100\nunlimited\n", "\(backend): \(run.stdout) \(run.stderr)")
             }
             #expect(sh("ulimit -n; ulimit -Hn").stdout == hostBefore)
+            // Above the kernel's own maximum: one line naming the limit, exit 125.
+            expectOneErrorLine(
+                berth(root, "run", "--rm", "--ulimit", "nofile=99999999", "busybox", "true"),
+                naming: ["--ulimit nofile", "fs.nr_open"], status: 125)
             // exec'd processes get the container's limits and score, as Docker's exec does.
             #expect(
                 berth(
@@ -177,6 +181,13 @@ struct ProcessFlagTests {
                 berth(root, "create", "--isolation", "chroot", "--sysctl", "kernel.shmmax=1", "busybox"),
                 naming: ["--sysctl", "chroot"], status: 125)
             #expect(berth(root, "ps", "-aq").stdout == before, "a refused create makes nothing")
+            // A key this kernel lacks, a value it refuses: the start fails with one line naming the file.
+            expectOneErrorLine(
+                berth(root, "run", "--rm", "--sysctl", "net.ipv4.no_such_knob=1", "busybox", "true"),
+                naming: ["/proc/sys/net/ipv4/no_such_knob"], status: 125)
+            expectOneErrorLine(
+                berth(root, "run", "--rm", "--sysctl", "net.ipv4.ip_default_ttl=abc", "busybox", "true"),
+                naming: ["/proc/sys/net/ipv4/ip_default_ttl", "EINVAL"], status: 125)
             #expect(readFile(ttl) == hostTTL && readFile(shmmax) == hostShmmax)
         }
     }

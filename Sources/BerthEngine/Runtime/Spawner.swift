@@ -122,18 +122,29 @@ public struct SpawnFailure: Sendable, Error {
         if stage == Int32(BERTH_STAGE_SECCOMP.rawValue) {
             return "cannot \(detail): \(errno); check the profile, or run with --security-opt seccomp=unconfined"
         }
-        if stage == Int32(BERTH_STAGE_LIMITS.rawValue) {
-            let needsCapability = errno == .EACCES || errno == .EPERM
-            return "cannot \(detail): \(errno); "
-                + (needsCapability
-                    ? "a negative --oom-score-adj or a --ulimit above Berth's own hard limit needs CAP_SYS_RESOURCE, which berth lacks here"
-                    : "check the --ulimit, --sysctl and --oom-score-adj values")
-        }
+        if stage == Int32(BERTH_STAGE_LIMITS.rawValue) { return limitMessage }
         if stage == Int32(BERTH_STAGE_CWD.rawValue) {
             return "\(detail): \(errno); Berth makes a missing working directory, but not through a file, "
                 + "a dangling symlink or a read-only root; give -w a path the container can hold"
         }
         return "container set-up failed at \(detail): \(errno)"
+    }
+}
+
+extension SpawnFailure {
+    /// A `--ulimit`, `--oom-score-adj` or `--sysctl` the kernel refused, named as the user gave it.
+    var limitMessage: String {
+        let denied = errno == .EACCES || errno == .EPERM
+        if detail.hasPrefix("setrlimit resource "), let n = Int32(detail.dropFirst(19)),
+            let name = Ulimit.resources.first(where: { $0.resource == n })?.name
+        {
+            return "cannot set --ulimit \(name): \(errno); the kernel refuses a limit above its own maximum "
+                + "(nofile: fs.nr_open) and, without CAP_SYS_RESOURCE, one above Berth's own hard limit"
+        }
+        if detail.contains("oom_score_adj") && denied {
+            return "cannot \(detail): \(errno); a negative --oom-score-adj needs CAP_SYS_RESOURCE, which berth lacks here"
+        }
+        return "cannot \(detail): \(errno); check the --sysctl and --oom-score-adj values"
     }
 }
 
