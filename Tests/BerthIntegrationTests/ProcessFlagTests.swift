@@ -88,6 +88,27 @@ struct ProcessFlagTests {
         }
     }
 
+    @Test("berth bundle of an --init container carries docker-init and runs under runc run: PID 1 is the init")
+    func initInBundle() {
+        withStore { root in
+            let dir = makeTempDirectory("bundle-init")
+            defer { removeTree(dir) }
+            #expect(
+                berth(
+                    root, "create", "--name", "bun", "--init", "--ulimit", "nofile=300", "busybox", "sh", "-c",
+                    "tr '\\0' ' ' < /proc/1/cmdline; echo; ulimit -n"
+                ).status == 0)
+            #expect(berth(root, "bundle", "bun", dir + "/bundle").status == 0)
+            var st = stat()
+            #expect(stat(dir + "/bundle/docker-init", &st) == 0 && st.st_mode & 0o7777 == 0o555)
+            let runc = runProcess([
+                "/bin/sh", "-c", "cd \(dir)/bundle && runc --root \(dir)/runc-state run berth-init-test-\(getpid())",
+            ])
+            #expect(runc.status == 0, "runc: \(runc.stderr)")
+            #expect(runc.stdout.hasPrefix("/sbin/docker-init -- sh -c") && runc.stdout.hasSuffix("\n300\n"), "\(runc.stdout)")
+        }
+    }
+
     @Test("--ulimit: ulimit -n/-u inside show it, the host's are unchanged; Docker's errors, exit 125, nothing created")
     func ulimits() {
         withStore { root in
