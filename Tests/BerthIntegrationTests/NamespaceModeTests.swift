@@ -166,6 +166,15 @@ struct NamespaceModeTests {
             #expect(host.stdout.contains("CapEff:\t00000000a80425fb") && host.stdout.contains("Seccomp:\t2"))
             let none = berth(root, "run", "--rm", "--ipc", "none", "busybox", "sh", "-c", "ls -d /dev/shm || echo gone")
             #expect(none.stdout.hasSuffix("gone\n"), "\(none.stdout)")
+            // Joining a container that uses the host's IPC is joining the host's, /dev/shm too (Docker's rule).
+            #expect(berth(root, "run", "-d", "--name", "hostipc", "--ipc", "host", "busybox", "sleep", "300").status == 0)
+            let viaDonor = runProcess(
+                [
+                    berthBinary, "--root", root, "run", "--rm", "--ipc", "container:hostipc", "-v", dir + "/shm:/shm:ro",
+                    "busybox", "sh",
+                    "-c", "/shm read; cat /dev/shm/\(marker)",
+                ])
+            #expect(viaDonor.stdout == "shared-by-sysv\nhost-posix\n", "\(viaDonor.stdout) \(viaDonor.stderr)")
             expectOneErrorLine(
                 berth(root, "create", "--ipc", "host", "--sysctl", "kernel.shmmax=1", "busybox"),
                 naming: ["kernel.shmmax", "not allowed in host IPC namespace"], status: 125)

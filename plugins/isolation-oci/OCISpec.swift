@@ -18,7 +18,7 @@ public enum OCISpec {
         _ c: Container, plan: IsolationPlan, user: ResolvedUser, rootPath: String,
         mountSources: [String], cgroupsPath: String?,
         extraMounts: [(MountSpec, String)] = [], devices: [DeviceNode] = [], initPath: String? = nil,
-        joins: [NamespaceModes.Join] = []
+        joins: [NamespaceModes.Join] = [], shmFromHost: Bool = false
     ) throws(BerthError) -> JSON {
         let settings = c.process
         // --init: berth-init, bind-mounted read-only where Docker mounts
@@ -105,7 +105,7 @@ public enum OCISpec {
                 (
                     "mounts",
                     .array(
-                        standardMounts(shmSize: settings.effectiveShmSize, ipc: modes.ipc) + processMounts
+                        standardMounts(shmSize: settings.effectiveShmSize, ipc: shmFromHost ? "host" : modes.ipc) + processMounts
                             + (extraMounts + zip(c.mounts, mountSources)).map { mount($0.0, $0.1) })
                 ),
                 ("linux", .object(linux)),

@@ -102,8 +102,13 @@ public struct NamespaceModes: Sendable, Equatable {
 
     /// The other containers' namespaces to join, looked up now: each must
     /// be running (Docker's `cannot join PID of a non running container: a`).
-    /// The IPC donor must have been made `shareable` (or use the host's).
-    public func joins(in containers: ContainerStore) throws(BerthError) -> (joins: [Join], shmDonor: Int32?) {
+    /// The IPC donor must have been made `shareable` (or use the host's);
+    /// `shmDonor` is its PID 1 when its /dev/shm is its own, `shmHost` says
+    /// it uses the host's (then so does the joiner, as in Docker).
+    public func joins(in containers: ContainerStore) throws(BerthError) -> (
+        joins: [Join], shmDonor: Int32?, shmHost: Bool
+    ) {
+        var shmHost = false
         var joins: [Join] = []
         var shmDonor: Int32?
         for (kind, file, mode) in [(berth_clone_newpid(), "pid", pid), (berth_clone_newipc(), "ipc", ipc)] {
@@ -125,11 +130,11 @@ public struct NamespaceModes: Sendable, Equatable {
                         "can't join IPC of container \(name): non-shareable IPC (hint: use IpcMode:shareable for the donor container)"
                     )
                 }
-                if donor.process.namespaces.ipc == "shareable" { shmDonor = donor.state.pid }
+                if donor.process.namespaces.ipc == "shareable" { shmDonor = donor.state.pid } else { shmHost = true }
             }
             joins.append(Join(kind: kind, pid: donor.state.pid, file: file))
         }
-        return (joins, shmDonor)
+        return (joins, shmDonor, shmHost)
     }
 
     var json: [(String, JSON)] {

@@ -83,7 +83,7 @@ extension MonitorSession {
             cache: store.layout.seccompCache)
         request.devices = devices
         request.process = container.process
-        (request.joins, request.shmDonorPID) = try container.process.namespaces.joins(in: store)
+        (request.joins, request.shmDonorPID, request.shmFromHost) = try container.process.namespaces.joins(in: store)
         let child = try Spawner.spawn(request)
         closeChildEnds()
         do throws(BerthError) {

@@ -41,6 +41,8 @@ public struct SpawnRequest: Sendable {
     /// and the running IPC donor whose /dev/shm the container shares.
     public var joins: [NamespaceModes.Join] = []
     public var shmDonorPID: Int32?
+    /// The joined IPC namespace is the host's (a donor with `--ipc host`): bind the host's /dev/shm.
+    public var shmFromHost = false
 
     public init(
         rootfs: String, argv: [String], env: [String], cwd: String, user: ResolvedUser,
@@ -303,11 +305,12 @@ public enum Spawner {
         let process = request.process
         config.shm_size = process.shmSize.map { UInt64($0) } ?? 0
         config.shm_donor_mntns = -1
-        switch process.namespaces.ipc {
-        case "none": config.shm_mode = Int32(BERTH_SHM_NONE.rawValue)
-        case "host": config.shm_mode = Int32(BERTH_SHM_HOST.rawValue)
-        default: config.shm_mode = Int32(request.shmDonorPID == nil ? BERTH_SHM_OWN.rawValue : BERTH_SHM_DONOR.rawValue)
-        }
+        let ipc = process.namespaces.ipc
+        let shm =
+            ipc == "none"
+            ? BERTH_SHM_NONE
+            : ipc == "host" || request.shmFromHost ? BERTH_SHM_HOST : request.shmDonorPID != nil ? BERTH_SHM_DONOR : BERTH_SHM_OWN
+        config.shm_mode = Int32(shm.rawValue)
         let limits = arena.buffer(berth_rlimit.self, count: process.ulimits.count)
         for (i, u) in process.ulimits.enumerated() {
             limits[i] = berth_rlimit(resource: u.resource, soft: u.kernelSoft, hard: u.kernelHard)
