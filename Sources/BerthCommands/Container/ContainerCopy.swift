@@ -13,7 +13,8 @@ struct CpCommand: Command {
         arguments: [ArgSpec("SRC", completion: .files), ArgSpec("DEST", completion: .files)], min: 2, max: 2,
         details:
             "Use CONTAINER:PATH for the container side: berth cp web:/etc/hosts . or berth cp ./app web:/srv. "
-            + "A DEST of - writes a tar stream of SRC to standard output; a SRC of - extracts a tar stream from standard input into the directory DEST.")
+            + "A DEST of - writes a tar stream of SRC to standard output; a SRC of - extracts a tar stream from standard input into the directory DEST."
+    )
 
     func run(_ args: ParsedArguments, _ ctx: CommandContext) throws(BerthError) -> Int32 {
         let copy = ContainerCopy(lifecycle: try ctx.lifecycle())

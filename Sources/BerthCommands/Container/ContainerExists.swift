@@ -12,7 +12,7 @@ struct ContainerExistsCommand: Command {
         do {
             _ = try containers.find(args.positionals[0])
             return 0
-        } catch where error.kind == .notFound {
+        } catch  where error.kind == .notFound {
             return 1
         }
     }

@@ -12,7 +12,7 @@ struct ImageExistsCommand: Command {
         do {
             _ = try store.resolve(args.positionals[0])
             return 0
-        } catch where error.kind == .notFound {
+        } catch  where error.kind == .notFound {
             return 1
         }
     }

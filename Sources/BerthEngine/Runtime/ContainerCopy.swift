@@ -144,7 +144,8 @@ public struct ContainerCopy {
         if placement.onMount && placement.readonly {
             throw BerthError(
                 .permission,
-                "mounted volume is marked read-only: \(ref):\(path) is on a read-only mount of the container; copy to a writable path")
+                "mounted volume is marked read-only: \(ref):\(path) is on a read-only mount of the container; copy to a writable path"
+            )
         }
         if !placement.onMount && c.readonlyRoot {
             throw BerthError(
