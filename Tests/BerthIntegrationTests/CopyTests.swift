@@ -69,6 +69,15 @@ struct CopyTests {
                 let fresh = s.berth("cp", host + "/f", "fresh:/inside/")
                 #expect(fresh.status == 0, "\(fresh.stderr)")
                 #expect(readFile(s.root + "/volumes/vol2/_data/f") == "from host\n")
+                // Its volume over image content is filled from the image first, as at create in Docker;
+                // one a container emptied after its start stays as the container left it.
+                #expect(s.berth("create", "--name", "fresh2", "-v", "vol4:/etc", "busybox", "true").status == 0)
+                #expect(s.berth("cp", host + "/f", "fresh2:/etc/").status == 0)
+                #expect(fileExists(s.root + "/volumes/vol4/_data/passwd") && fileExists(s.root + "/volumes/vol4/_data/f"))
+                #expect(
+                    s.berth("run", "--name", "emptied", "-v", "vol5:/etc", "busybox", "sh", "-c", "rm -rf /etc/*").status == 0)
+                #expect(s.berth("cp", host + "/f", "emptied:/etc/").status == 0)
+                #expect(FileSystem.list(s.root + "/volumes/vol5/_data") == ["f"])
                 // A --read-only root refuses a copy in, as Docker's; its volume takes it.
                 #expect(s.berth("create", "--read-only", "--name", "rofs", "-v", "vol3:/w", "busybox", "true").status == 0)
                 expectOneErrorLine(s.berth("cp", host + "/f", "rofs:/"), naming: ["container rootfs is marked read-only"])

@@ -74,10 +74,13 @@ public struct ContainerMountView {
             throw .syscall("make / a slave mount in", "cp's private namespace", .current)
         }
         let prep = MountPreparation(rootfs: rootfs, volumes: VolumeStore(layout: layout))
+        // The mount points exist once the container has started; for one that
+        // never did they are made now, and an empty volume filled from the
+        // image, as Docker does at create (else the first start would find
+        // the volume no longer empty and skip it).
+        let neverStarted = container.state.startedAt == nil
         for m in specs {
-            // The mount point exists once the container has started; for one
-            // that never did it is made now, as Docker does at create.
-            try prep.prepare(m)
+            try prep.prepare(m, prefill: neverStarted)
             try prep.hostBind(m)
         }
         return try body()
