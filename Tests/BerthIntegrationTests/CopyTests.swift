@@ -26,15 +26,20 @@ struct CopyTests {
                 let run = s.berth(
                     "run", "-d", "--isolation", isolation, "--name", "mnt", "-h", "boxhost", "-v", "vol:/data", "-v",
                     "\(host)/bind:/b",
-                    "-v", "\(host)/ro:/ro:ro", "busybox", "sleep", "120")
+                    "-v", "\(host)/ro:/ro:ro", "-v", "/anon", "busybox", "sleep", "120")
                 #expect(run.status == 0, "\(run.stderr)")
                 let volumeData = s.root + "/volumes/vol/_data"
+                let anonymousData = s.inspect(
+                    "mnt", "{{range .Mounts}}{{if eq .Destination \"/anon\"}}{{.Source}}{{end}}{{end}}")
+                #expect(anonymousData.hasPrefix(s.root + "/volumes/"), "the anonymous volume: \(anonymousData)")
                 for state in ["running", "stopped"] {
                     // In: into a volume and into a bind.
                     let intoVolume = s.berth("cp", host + "/f", "mnt:/data/\(state)")
                     #expect(intoVolume.status == 0, "\(state): \(intoVolume.stderr)")
                     #expect(readFile(volumeData + "/\(state)") == "from host\n", "\(state): the volume holds the copy")
                     #expect(s.berth("cp", host + "/f", "mnt:/b/").status == 0)
+                    #expect(s.berth("cp", host + "/f", "mnt:/anon/\(state)").status == 0)
+                    #expect(readFile(anonymousData + "/\(state)") == "from host\n", "\(state): the anonymous volume holds it")
                     #expect(readFile(host + "/bind/f") == "from host\n", "\(state): the bind's source holds the copy")
                     // Out: from a bind, a volume and Berth's /etc files.
                     #expect(s.berth("cp", "mnt:/b/x", host + "/x-\(state)").status == 0)
