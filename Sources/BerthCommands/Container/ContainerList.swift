@@ -20,7 +20,7 @@ struct PsCommand: Command {
     static let size = Flag.bool("size", short: "s", help: "Display total file sizes of each container's own layer")
 
     let spec = CommandSpec(
-        "ps", aliases: ["container ls", "container list"], summary: "List containers",
+        "ps", aliases: ["container ls", "container list", "container ps"], summary: "List containers",
         flags: [
             Self.all, Self.quiet, Self.noTrunc, Self.last, Self.latest, Self.filter, Self.format,
             Self.size,
