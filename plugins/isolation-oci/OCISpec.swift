@@ -62,7 +62,7 @@ public enum OCISpec {
             ("linux", .object(linux)),
         ]
         // The container's labels, for the runtime and its hooks (the spec's
-        // arbitrary metadata), as Podman passes them.
+        // place for arbitrary metadata).
         if !c.labels.isEmpty { members.append(("annotations", .object(c.labels.map { ($0.0, .string($0.1)) }))) }
         return .object(members)
     }
