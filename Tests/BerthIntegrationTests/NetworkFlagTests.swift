@@ -65,6 +65,7 @@ extension NetworkTests {
                     [#"invalid argument "nocolon" for "--add-host" flag: bad format for add-host: "nocolon""#]
                 ),
                 (["--add-host", ":1.2.3.4"], ["bad format for add-host"]),
+                (["--add-host", "two\nlines:1.2.3.4"], [#"bad format for add-host: "two\nlines:1.2.3.4""#]),
                 (["--add-host", "h:300.1.1.1"], [#"invalid IP address in add-host: "300.1.1.1""#]),
                 (
                     ["--dns", "dns.example"],

@@ -9,7 +9,8 @@ public enum ContainerLabels {
             let (key, value) = EnvironmentVariables.split(item)
             guard !key.isEmpty else {
                 throw .usage(
-                    "invalid argument \"\(item)\" for \"-l, --label\" flag: bad attribute format: \(item); give KEY=VALUE")
+                    "invalid argument \(quoted(item)) for \"-l, --label\" flag: bad attribute format: \(quoted(item, marks: false)); give KEY=VALUE"
+                )
             }
             labels.append((key, value ?? ""))
         }
@@ -29,7 +30,7 @@ public enum ContainerLabels {
             let (key, value) = EnvironmentVariables.split(String(line))
             guard !key.isEmpty, !key.contains(where: { $0.isWhitespace }) else {
                 throw .invalid(
-                    "invalid label file \(path), line \(number + 1): bad label key '\(key.prefix(80))'; write KEY=VALUE lines, keys without spaces"
+                    "invalid label file \(path), line \(number + 1): bad label key '\(quoted(key, marks: false))'; write KEY=VALUE lines, keys without spaces"
                 )
             }
             labels.append((key, value ?? ""))

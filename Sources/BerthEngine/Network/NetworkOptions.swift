@@ -31,29 +31,33 @@ public struct NetworkOptions: Sendable, Equatable {
     public func validate() throws(BerthError) {
         for h in extraHosts {
             let parts = h.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
-            guard parts.count == 2, !parts[0].isEmpty else {
-                throw .usage("invalid argument \"\(h)\" for \"--add-host\" flag: bad format for add-host: \"\(h)\"")
+            // A name with white space in it would be several names, or a
+            // line of its own, in /etc/hosts.
+            guard parts.count == 2, !parts[0].isEmpty, !parts[0].contains(where: { $0.isWhitespace }) else {
+                throw .usage("invalid argument \(quoted(h)) for \"--add-host\" flag: bad format for add-host: \(quoted(h))")
             }
             let ip = String(parts[1])
             guard ip == Self.hostGateway || Self.isIP(ip) else {
-                throw .usage("invalid argument \"\(h)\" for \"--add-host\" flag: invalid IP address in add-host: \"\(ip)\"")
+                throw .usage(
+                    "invalid argument \(quoted(h)) for \"--add-host\" flag: invalid IP address in add-host: \(quoted(ip))")
             }
         }
         for d in dns where !Self.isIP(d) {
-            throw .usage("invalid argument \"\(d)\" for \"--dns\" flag: \(d) is not an ip address")
+            throw .usage("invalid argument \(quoted(d)) for \"--dns\" flag: \(quoted(d, marks: false)) is not an ip address")
         }
         for s in dnsSearch where !Self.isDomain(s) {
-            throw .usage("invalid argument \"\(s)\" for \"--dns-search\" flag: \(s) is not a valid domain")
+            throw .usage(
+                "invalid argument \(quoted(s)) for \"--dns-search\" flag: \(quoted(s, marks: false)) is not a valid domain")
         }
         for o in dnsOptions where o.contains(where: \.isNewline) {
-            throw .usage("invalid argument \"\(o)\" for \"--dns-option\" flag: a resolver option is one line")
+            throw .usage("invalid argument \(quoted(o)) for \"--dns-option\" flag: a resolver option is one line")
         }
         for a in aliases where a.isEmpty || a.contains(where: { $0.isWhitespace }) {
             throw .usage(
-                "invalid argument \"\(a)\" for \"--network-alias\" flag: an alias is a host name without white space")
+                "invalid argument \(quoted(a)) for \"--network-alias\" flag: an alias is a host name without white space")
         }
         if let ip = ipAddress, IPv4(ip) == nil {
-            throw BerthError("invalid IPv4 address: \(ip)")
+            throw BerthError("invalid IPv4 address: \(quoted(ip, marks: false))")
         }
     }
 
@@ -107,4 +111,22 @@ public struct NetworkOptions: Sendable, Equatable {
         ipAddress = endpoint?["IPAMConfig"]?["IPv4Address"]?.stringValue
         aliases = endpoint?["Aliases"]?.stringArray ?? []
     }
+}
+
+/// A value as Go's `%q` shows it in Docker's flag errors (`"two\nlines"`),
+/// so a newline in a value never splits the one error line; long values
+/// shortened as `shown` does.
+func quoted(_ value: String, marks: Bool = true) -> String {
+    var out = ""
+    for c in shown(value).unicodeScalars {
+        switch c {
+        case "\"": out += marks ? "\\\"" : "\""
+        case "\\": out += "\\\\"
+        case "\n": out += "\\n"
+        case "\r": out += "\\r"
+        case "\t": out += "\\t"
+        default: out.unicodeScalars.append(c)
+        }
+    }
+    return marks ? "\"" + out + "\"" : out
 }
