@@ -14,6 +14,38 @@ extension NetworkTests {
             .trimmingSpacesAndNewlines
     }
 
+    /// The address after the gateway of a user network's subnet (a /26 in these stores).
+    private func firstPoolAddress(_ root: String, _ network: String) -> String {
+        let subnet = berth(root, "network", "inspect", "-f", "{{range .IPAM.Config}}{{.Subnet}}{{end}}", network).stdout
+        let base = subnet.split(separator: "/")[0].split(separator: ".").map(String.init)
+        guard base.count == 4, let last = Int(base[3]) else { return "?" }
+        return base.prefix(3).joined(separator: ".") + ".\(last + 2)"
+    }
+
+    @Test("on oci:runc, --ip, --network-alias and --add-host work as on namespaces")
+    func ociNetworkFlags() {
+        withNet { net in
+            let root = net.root
+            #expect(berth(root, "network", "create", "appnet").status == 0)
+            net.remember()
+            let fixed = firstPoolAddress(root, "appnet")
+            let web = berth(
+                root, "run", "-d", "--name", "ociweb", "--isolation", "oci:runc", "--network", "appnet", "--ip", fixed,
+                "--network-alias", "www", "--add-host", "x.test:10.5.5.5", "busybox", "sh", "-c",
+                "mkdir /www && echo oci > /www/index.html && httpd -f -p 80 -h /www")
+            #expect(web.status == 0, "run: \(web.stderr)")
+            net.remember()
+            let inside = berth(root, "exec", "ociweb", "ip", "-o", "-4", "addr", "show", "eth0").stdout
+            #expect(inside.contains("inet \(fixed)/26 "), "eth0 under runc: \(inside)")
+            #expect(berth(root, "exec", "ociweb", "cat", "/etc/hosts").stdout.contains("10.5.5.5\tx.test\n"))
+            let fetched = berth(
+                root, "run", "--rm", "--network", "appnet", "busybox", "sh", "-c",
+                "for i in 1 2 3 4 5; do wget -qO- http://www/ && break; sleep 0.2; done")
+            net.remember()
+            #expect(fetched.stdout == "oci\n", "fetched by alias: \(fetched.stdout) \(fetched.stderr)")
+        }
+    }
+
     @Test("--add-host and --dns* are the container's /etc/hosts and /etc/resolv.conf; host-gateway is the bridge's gateway")
     func hostsAndResolvConf() {
         withNet { net in
@@ -112,11 +144,8 @@ extension NetworkTests {
             let root = net.root
             #expect(berth(root, "network", "create", "appnet").status == 0)
             net.remember()
-            let subnet = berth(root, "network", "inspect", "-f", "{{range .IPAM.Config}}{{.Subnet}}{{end}}", "appnet").stdout
-            let base = subnet.split(separator: "/")[0].split(separator: ".").map(String.init)
-            let prefix = base.prefix(3).joined(separator: ".")
             // The pool's first address: a plain run would get it.
-            let fixed = "\(prefix).\(Int(base[3])! + 2)"
+            let fixed = firstPoolAddress(root, "appnet")
             let run = berth(root, "run", "-d", "--name", "fixed", "--network", "appnet", "--ip", fixed, "busybox", "sleep", "60")
             #expect(run.status == 0, "run: \(run.stderr)")
             net.remember()
