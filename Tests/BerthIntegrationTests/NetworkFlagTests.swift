@@ -185,6 +185,26 @@ extension NetworkTests {
         }
     }
 
+    @Test("five parallel runs asking for one --ip: exactly one gets it, the others are refused and leave nothing")
+    func fixedAddressRace() {
+        withNet { net in
+            let root = net.root
+            #expect(berth(root, "network", "create", "appnet").status == 0)
+            net.remember()
+            let fixed = firstPoolAddress(root, "appnet")
+            let argv = [berthBinary, "--root", root, "run", "-d", "--network", "appnet", "--ip", fixed, "busybox", "sleep", "30"]
+            let results = runConcurrently(Array(repeating: argv, count: 5))
+            net.remember()
+            #expect(results.filter { $0.status == 0 }.count == 1, "\(results.map(\.stderr))")
+            for r in results where r.status != 0 {
+                expectOneErrorLine(r, naming: ["Address already in use", fixed], status: 125)
+            }
+            #expect(lines(berth(root, "ps", "-aq").stdout).count == 1, "the refused runs made no container")
+            let leases = readFile(root + "/networks/appnet.leases")
+            #expect(leases.split(separator: "\"\(fixed)\"").count == 2, "one lease for the address: \(leases)")
+        }
+    }
+
     @Test("--network-alias: another container on the user network reaches it by alias; its hosts file lists the aliases")
     func networkAlias() {
         withNet { net in

@@ -6,7 +6,8 @@ import BerthEngine
 /// `berth run`: create + start, attached unless `-d`.
 struct RunCommand: Command {
     static let detach = Flag.bool("detach", short: "d", help: "Run container in background and print container ID")
-    static let attach = Flag.strings("attach", short: "a", help: "Attach to STDIN, STDOUT or STDERR")
+    static let attach = Flag.strings(
+        "attach", short: "a", help: "Attach to STDIN, STDOUT or STDERR", completion: .words(["STDIN", "STDOUT", "STDERR"]))
 
     let spec = CommandSpec(
         "run", aliases: ["container run"], summary: "Create and run a new container from an image",
