@@ -96,7 +96,7 @@ public enum OCISpec {
         }
         // A runtime refuses a hostname without a UTS namespace of the container's own.
         let hostname: [(String, JSON)] = modes.uts == "host" ? [] : [("hostname", .string(c.hostname))]
-        return .object(
+        var members: [(String, JSON)] =
             [
                 ("ociVersion", .string("1.0.2")),
                 ("process", process),
@@ -109,7 +109,11 @@ public enum OCISpec {
                             + (extraMounts + zip(c.mounts, mountSources)).map { mount($0.0, $0.1) })
                 ),
                 ("linux", .object(linux)),
-            ])
+            ]
+        // The container's labels, for the runtime and its hooks (the spec's
+        // place for arbitrary metadata).
+        if !c.labels.isEmpty { members.append(("annotations", .object(c.labels.map { ($0.0, .string($0.1)) }))) }
+        return .object(members)
     }
 
     /// The mounts every container gets (runc spec's defaults, as Berth's own backend makes them).
