@@ -2,7 +2,7 @@ import Testing
 import BerthCore
 @testable import BerthEngine
 
-/// The parsers behind the issue-16 `run` flags, on their edge cases (the
+/// The parsers behind the label, host, DNS and mount-mode `run` flags, on their edge cases (the
 /// integration tests show their effects in containers).
 @Suite("label, --add-host, --dns-search and -v mode parsing")
 struct RunFlagParsingTests {

@@ -4,7 +4,7 @@ import BerthEngine
 import Glibc
 #endif
 
-/// `run` flags of issue 16 about the network: `--add-host`, `--dns`,
+/// `run` flags about the network: `--add-host`, `--dns`,
 /// `--dns-option`, `--dns-search`, `--ip`, `--network-alias`. They run in
 /// the Networking suite's stores (own bridge, own subnets, everything
 /// checked gone at the end).

@@ -4,7 +4,7 @@ import BerthEngine
 import Glibc
 #endif
 
-/// `run`/`create` flags of issue 16 that are not about the network: labels,
+/// `run`/`create` flags that are not about the network: labels,
 /// `-a`, `--cidfile`, `-q`, `-v …:z|Z`, `--net` (the network ones are in
 /// `NetworkFlagTests`). Each asserts what a user sees.
 @Suite("run flags: labels, attach, cidfile, quiet, SELinux modes", .serialized, .enabled(if: isRoot, "needs root"))

@@ -84,10 +84,10 @@ enum ContainerFlags {
             name, interactive, tty, env, envFile, workdir, user, hostname, entrypoint, rm, isolation, runtime, storage,
             network, publish, publishAll, readOnly, stopSignal, stopTimeout, volume, mount, tmpfs, volumesFrom, device, pull,
             platform, privileged, capAdd, capDrop, securityOpt, groupAdd,
-        ] + resourceFlags + runFlags16 + processFlags
+        ] + resourceFlags + metadataAndNetworkFlags + processFlags
 
-    /// Labels, network and stream flags (issue 16).
-    static let runFlags16: [any AnyFlag] = [
+    /// Labels, the ID file, quiet pulls and the network's names and addresses.
+    static let metadataAndNetworkFlags: [any AnyFlag] = [
         label, labelFile, net, cidfile, quiet, addHost, dns, dnsOption, dnsSearch, ip, networkAlias,
     ]
 
