@@ -124,7 +124,10 @@ struct PsCommand: Command {
             let ago = Format.duration(seconds: now - (c.state.finishedAt?.asDouble ?? now))
             return "Exited (\(c.state.exitCode)) \(ago) ago"
         case .dead: return "Dead"
-        case .restarting: return "Restarting"
+        case .restarting:
+            // Docker's: the last exit code and how long ago, while the back-off runs.
+            let ago = Format.duration(seconds: now - (c.state.finishedAt?.asDouble ?? now))
+            return "Restarting (\(c.state.exitCode)) \(ago) ago"
         case .removing: return "Removal In Progress"
         case .created: return "Created"
         }

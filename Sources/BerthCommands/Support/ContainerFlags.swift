@@ -72,7 +72,7 @@ enum ContainerFlags {
             name, interactive, tty, env, envFile, workdir, user, hostname, entrypoint, rm, isolation, runtime, storage,
             network, publish, publishAll, readOnly, stopSignal, stopTimeout, volume, mount, tmpfs, volumesFrom, device, pull,
             platform, privileged, capAdd, capDrop, securityOpt, groupAdd,
-        ] + resourceFlags
+        ] + resourceFlags + RestartFlags.all
 
     /// The limits `update` changes, also taken by `create` and `run`.
     static let resourceFlags: [any AnyFlag] = [
@@ -128,6 +128,7 @@ enum ContainerFlags {
         o.security.options = args[Self.securityOpt]
         o.groupAdd = args[Self.groupAdd]
         o.devices = try args[Self.device].map { (t) throws(BerthError) in try DeviceMapping.parse(t) }
+        try RestartFlags.apply(args, to: &o)
         if let s = o.stopSignal, Signals.number(s) == nil {
             throw BerthError("invalid signal: \(s); use a name like SIGTERM or a number")
         }

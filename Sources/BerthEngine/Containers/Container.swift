@@ -46,6 +46,14 @@ public struct Container: Sendable {
     /// `--device` mappings (HostConfig.Devices); the nodes are looked up at each start.
     public var devices: [DeviceMapping] = []
     public var state: ContainerState
+    /// `--restart`: what the monitor does when PID 1 exits.
+    public var restartPolicy = RestartPolicy()
+    /// Restarts made by the policy since a user last started the container.
+    public var restartCount = 0
+    /// A user stopped it (`stop`, `kill`, `rm -f`): the policy does not
+    /// restart it, and `unless-stopped` stays down after a reboot (Docker's
+    /// `HasBeenManuallyStopped`). A user's `start` clears it.
+    public var manuallyStopped = false
     /// Where the store keeps volumes, for the Mounts view in `inspect`.
     public var volumesRoot: String = ""
     /// Labels and other settings later features add, kept opaque.
@@ -106,6 +114,8 @@ public struct Container: Sendable {
             ("Args", .strings(Array(command.dropFirst()))),
             ("State", state.json),
             ("Image", .string(image)),
+            ("RestartCount", .int(restartCount)),
+            ("HasBeenManuallyStopped", .bool(manuallyStopped)),
             ("Name", .string("/" + name)),
             ("Driver", .string(storage)),
             ("Isolation", .string(isolation)),
@@ -114,6 +124,7 @@ public struct Container: Sendable {
                 .object(
                     [
                         ("AutoRemove", .bool(autoRemove)),
+                        ("RestartPolicy", restartPolicy.json),
                         ("Runtime", .string(runtime.isEmpty ? "berth" : runtime)),
                         ("NetworkMode", .string(networkMode)),
                         ("PortBindings", PortBinding.map(ports)),
@@ -225,6 +236,9 @@ public struct Container: Sendable {
         devices = (host["Devices"]?.arrayValue ?? []).compactMap(DeviceMapping.init(json:))
         volumesRoot = json["VolumesRoot"]?.stringValue ?? ""
         state = ContainerState(json: json["State"] ?? .object([]))
+        restartPolicy = RestartPolicy(json: host["RestartPolicy"])
+        restartCount = max(0, json["RestartCount"]?.intValue ?? 0)
+        manuallyStopped = json["HasBeenManuallyStopped"]?.boolValue ?? false
         if case .object(let members)? = json["Extra"] { extra = members } else { extra = [] }
     }
 }

@@ -84,9 +84,33 @@ public struct ContainerState: Sendable, Equatable {
     /// The first process never ran: Docker leaves the container Created, or
     /// Exited if it had run before, with the code and the reason recorded.
     public mutating func setStartFailed(exitCode: Int32, error: String) {
-        if status != .exited { status = .created }
+        // A restart that could not start ends the restarting: Exited, as it has run before.
+        if status == .restarting { status = .exited } else if status != .exited { status = .created }
         self.exitCode = exitCode
         self.error = error
+        clearProcesses()
+    }
+
+    /// PID 1 exited and its restart policy restarts it after a back-off:
+    /// Docker's `restarting`, with the exit recorded. PID 1 is gone; the
+    /// monitor stays (and stays recorded) to wait out the back-off, so a
+    /// reader that finds it gone knows the wait was cut short.
+    public mutating func setRestarting(exitCode: Int32, oomKilled: Bool = false) {
+        status = .restarting
+        self.exitCode = exitCode
+        self.oomKilled = oomKilled
+        error = ""
+        finishedAt = .now
+        startPending = false
+        pid = 0
+        pidStartTime = 0
+    }
+
+    /// A user's `stop`, `kill` or `rm -f` ended the wait of a restarting
+    /// container, or its waiting monitor is gone: Exited with the code it
+    /// last exited with, and no process of it left.
+    public mutating func setRestartCanceled() {
+        status = .exited
         clearProcesses()
     }
 
@@ -131,7 +155,9 @@ public struct ContainerState: Sendable, Equatable {
 
     var json: JSON {
         .object([
-            ("Status", .string(status.rawValue)), ("Running", .bool(isActive)), ("Paused", .bool(status == .paused)),
+            // Docker says Running while restarting too: the container is not stopped.
+            ("Status", .string(status.rawValue)), ("Running", .bool(isActive || status == .restarting)),
+            ("Paused", .bool(status == .paused)),
             ("Restarting", .bool(status == .restarting)), ("OOMKilled", .bool(oomKilled)), ("Dead", .bool(status == .dead)),
             ("Pid", .int(isActive ? pid : 0)), ("PidStartTime", .int(pidStartTime)),
             // Kept whatever the status: a created container with a monitor is one being started.
