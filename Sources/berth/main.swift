@@ -35,6 +35,11 @@ if argv.count >= 5, argv[1] == "--root", argv[3] == "__monitor" {
             restartedAfterMs: argv.firstIndex(of: "--restarted").flatMap { $0 + 1 < argv.count ? Int(argv[$0 + 1]) : nil }))
 }
 
+// `berth --root ROOT __health ID MONITORPID`: a container's health checks, started by its monitor.
+if argv.count >= 6, argv[1] == "--root", argv[3] == "__health", let monitor = Int32(argv[5]) {
+    exit(HealthMonitor.main(root: argv[2], id: argv[4], monitor: monitor, registry: registry))
+}
+
 exit(
     Launcher.main(
         arguments: argv, registry: registry,

@@ -119,7 +119,8 @@ struct PsCommand: Command {
         switch c.state.status {
         case .running, .paused:
             let up = "Up " + Format.duration(seconds: now - (c.state.startedAt?.asDouble ?? now))
-            return c.state.status == .paused ? up + " (Paused)" : up
+            if c.state.status == .paused { return up + " (Paused)" }
+            return c.state.health.map { up + " (\($0.status.psText))" } ?? up
         case .exited:
             let ago = Format.duration(seconds: now - (c.state.finishedAt?.asDouble ?? now))
             return "Exited (\(c.state.exitCode)) \(ago) ago"

@@ -72,7 +72,7 @@ enum ContainerFlags {
             name, interactive, tty, env, envFile, workdir, user, hostname, entrypoint, rm, isolation, runtime, storage,
             network, publish, publishAll, readOnly, stopSignal, stopTimeout, volume, mount, tmpfs, volumesFrom, device, pull,
             platform, privileged, capAdd, capDrop, securityOpt, groupAdd,
-        ] + resourceFlags + RestartFlags.all
+        ] + resourceFlags + RestartFlags.all + HealthFlags.all
 
     /// The limits `update` changes, also taken by `create` and `run`.
     static let resourceFlags: [any AnyFlag] = [
@@ -129,6 +129,7 @@ enum ContainerFlags {
         o.groupAdd = args[Self.groupAdd]
         o.devices = try args[Self.device].map { (t) throws(BerthError) in try DeviceMapping.parse(t) }
         try RestartFlags.apply(args, to: &o)
+        try HealthFlags.apply(args, to: &o)
         if let s = o.stopSignal, Signals.number(s) == nil {
             throw BerthError("invalid signal: \(s); use a name like SIGTERM or a number")
         }

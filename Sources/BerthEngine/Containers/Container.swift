@@ -54,6 +54,9 @@ public struct Container: Sendable {
     /// restart it, and `unless-stopped` stays down after a reboot (Docker's
     /// `HasBeenManuallyStopped`). A user's `start` clears it.
     public var manuallyStopped = false
+    /// `Config.Healthcheck`: the user's `--health-*` over the image's
+    /// HEALTHCHECK, merged at create; nil when neither has one.
+    public var healthcheck: HealthConfig?
     /// Where the store keeps volumes, for the Mounts view in `inspect`.
     public var volumesRoot: String = ""
     /// Labels and other settings later features add, kept opaque.
@@ -146,13 +149,14 @@ public struct Container: Sendable {
             ),
             (
                 "Config",
-                .object([
-                    ("Hostname", .string(hostname)), ("User", .string(user)), ("Tty", .bool(tty)),
-                    ("OpenStdin", .bool(openStdin)), ("Env", .strings(env)), ("Cmd", .strings(command)),
-                    ("Image", .string(imageName)), ("WorkingDir", .string(workingDir)),
-                    ("StopSignal", .string(stopSignal)),
-                    ("StopTimeout", stopTimeout.map { .int($0) } ?? .null),
-                ])
+                .object(
+                    [
+                        ("Hostname", .string(hostname)), ("User", .string(user)), ("Tty", .bool(tty)),
+                        ("OpenStdin", .bool(openStdin)), ("Env", .strings(env)), ("Cmd", .strings(command)),
+                        ("Image", .string(imageName)), ("WorkingDir", .string(workingDir)),
+                        ("StopSignal", .string(stopSignal)),
+                        ("StopTimeout", stopTimeout.map { .int($0) } ?? .null),
+                    ] + (healthcheck.map { [("Healthcheck", $0.json)] } ?? []))
             ),
             ("NetworkSettings", networkSettings),
             ("VolumesRoot", .string(volumesRoot)),
@@ -239,6 +243,7 @@ public struct Container: Sendable {
         restartPolicy = RestartPolicy(json: host["RestartPolicy"])
         restartCount = max(0, json["RestartCount"]?.intValue ?? 0)
         manuallyStopped = json["HasBeenManuallyStopped"]?.boolValue ?? false
+        healthcheck = HealthConfig(json: config["Healthcheck"])
         if case .object(let members)? = json["Extra"] { extra = members } else { extra = [] }
     }
 }

@@ -191,7 +191,9 @@ public final class MonitorSession {
         log = try? FileDescriptor.open(
             containerDirectory + "/" + StoreLayout.containerLog,
             O_WRONLY | O_CREAT | O_APPEND, mode: 0o640)
+        let health = HealthMonitor.spawn(root: store.layout.root, container: container)
         let code = io.loop(child: pid, tty: container.tty) { [self] stream, bytes in appendLog(stream, bytes) }
+        HealthMonitor.stop(health)
         cleanup()
         finish(code: code)
         return code
@@ -230,7 +232,7 @@ public final class MonitorSession {
         writeRecord { c in
             c.state.setRunning(
                 pid: pid, pidStartTime: ProcessTable.startTime(pid) ?? 0, monitorPid: getpid(),
-                monitorStartTime: ProcessTable.startTime(getpid()) ?? 0)
+                monitorStartTime: ProcessTable.startTime(getpid()) ?? 0, healthCheck: c.healthcheck?.isEnabled ?? false)
         }
     }
 

@@ -42,6 +42,8 @@ public struct CreateOptions: Sendable {
     public var devices: [DeviceMapping] = []
     /// `--restart`.
     public var restartPolicy = RestartPolicy()
+    /// `--health-*`, `--no-healthcheck` (Test `["NONE"]`); nil: the image's as it is.
+    public var healthcheck: HealthConfig?
 
     public init(image: String) { self.image = image }
 }
@@ -135,6 +137,9 @@ public struct ContainerFactory {
         container.devices = o.devices
         if o.autoRemove && !o.restartPolicy.isNone { throw .invalid("Conflicting options: --restart and --rm") }
         container.restartPolicy = o.restartPolicy
+        let imageCheck = HealthConfig(json: config["Healthcheck"])
+        container.healthcheck = o.healthcheck.map { $0.merged(over: imageCheck) } ?? imageCheck
+        try container.healthcheck?.validate()
         guard container.workingDir.hasPrefix("/") else {
             throw .invalid("the working directory '\(container.workingDir)' is invalid; it needs to be an absolute path")
         }

@@ -76,7 +76,8 @@ public struct Lifecycle {
             case .started(let pid, let startTime, let monitor):
                 container.state.setRunning(
                     pid: pid, pidStartTime: startTime, monitorPid: monitor,
-                    monitorStartTime: ProcessTable.startTime(monitor) ?? 0)
+                    monitorStartTime: ProcessTable.startTime(monitor) ?? 0,
+                    healthCheck: container.healthcheck?.isEnabled ?? false)
                 try containers.save(container)
                 events.record("start", container)
                 return container
