@@ -73,6 +73,27 @@ struct RestartPolicyTests {
         }
     }
 
+    @Test("update --restart changes the policy the monitor applies at the next exit")
+    func updatePolicy() {
+        withStore { s in
+            #expect(s.berth("run", "-d", "--name", "later", "busybox", "sleep", "100").status == 0)
+            let update = s.berth("update", "--restart", "always", "later")
+            #expect(update.status == 0 && update.stdout == "later\n", "update: \(update.stderr)")
+            #expect(s.inspect("later", "{{.HostConfig.RestartPolicy.Name}}") == "always")
+            let pid = s.pid("later")
+            kill(pid, SIGKILL)
+            #expect(
+                eventually(10) {
+                    let p = s.pid("later"); return p > 0 && p != pid
+                }, "restarted under the new policy")
+            #expect(s.inspect("later", "{{.RestartCount}}") == "1")
+            expectOneErrorLine(s.berth("update", "--restart", "sometimes", "later"), naming: ["sometimes"], status: 1)
+            #expect(s.berth("run", "-d", "--rm", "--name", "gone", "busybox", "sleep", "100").status == 0)
+            expectOneErrorLine(
+                s.berth("update", "--restart", "always", "gone"), naming: ["AutoRemove is enabled"], status: 1)
+        }
+    }
+
     @Test("a long-running always container: stop ends it and it is not restarted")
     func stopRunning() {
         withStore { s in
@@ -153,6 +174,9 @@ struct RestartPolicyTests {
                 eventually(20) {
                     status(s, "crash").hasPrefix("Restarting (1) ") && (Int(s.inspect("crash", "{{.RestartCount}}")) ?? 0) >= 3
                 })
+            // Listed by ps without -a, as Docker lists it (it counts as running).
+            #expect(
+                eventually(10) { s.berth("ps", "--filter", "status=restarting", "--format", "{{.Names}}").stdout == "crash\n" })
             let refused = s.berth("rm", "crash")
             #expect(refused.status == 1 && refused.stderr.contains("Error: You cannot remove a"))
             #expect(s.berth("rm", "-f", "crash").status == 0)

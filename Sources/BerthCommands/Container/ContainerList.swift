@@ -54,7 +54,8 @@ struct PsCommand: Command {
         var list = lifecycle.containers.all()
         let last = try args.value(Self.last) ?? -1
         let showAll = args[Self.all] || last > 0 || args[Self.latest]
-        if !showAll { list = list.filter { $0.state.isActive } }
+        // Docker lists a restarting container as running (its `Running` is true).
+        if !showAll { list = list.filter { $0.state.isActive || $0.state.status == .restarting } }
         let filter = try ContainerFilter(
             args[Self.filter], containers: lifecycle.containers,
             images: ImageStore(layout: lifecycle.layout))

@@ -229,6 +229,8 @@ public final class MonitorSession {
     /// monitor until released: PR_SET_PDEATHSIG), that it runs. A backend's
     /// start calls this as soon as it has PID 1.
     public func recordRunning(_ pid: Int32) {
+        // A restart by the policy: its `start` event (a user's start is recorded by `start`).
+        if previousBackoffMs > 0 { EventLog(layout: store.layout).record("start", container) }
         writeRecord { c in
             c.state.setRunning(
                 pid: pid, pidStartTime: ProcessTable.startTime(pid) ?? 0, monitorPid: getpid(),
