@@ -73,6 +73,18 @@ struct RestartPolicyTests {
         }
     }
 
+    @Test("the back-off doubles: a command that fails at once is restarted a handful of times in 4 s, not dozens")
+    func backoff() {
+        withStore { s in
+            #expect(s.berth("run", "-d", "--name", "fast", "--restart", "always", "busybox", "false").status == 0)
+            usleep(4_000_000)
+            // Waits of 100, 200, 400, 800, 1600 ms: 3.1 s for five restarts, 6.3 s for six.
+            let count = Int(s.inspect("fast", "{{.RestartCount}}")) ?? -1
+            #expect((2...6).contains(count), "restarts in 4 s: \(count)")
+            #expect(s.berth("stop", "fast").status == 0)
+        }
+    }
+
     @Test("update --restart changes the policy the monitor applies at the next exit")
     func updatePolicy() {
         withStore { s in
