@@ -128,6 +128,15 @@ struct RestartPolicyTests {
             }
             #expect(s.berth("stop", "-t", "0", "down").status == 0)
             #expect(s.inspect("down", "{{.HasBeenManuallyStopped}}") == "true")
+            // One more, killed while it waits out its back-off between restarts.
+            #expect(s.berth("run", "-d", "--name", "waiting", "--restart", "always", "busybox", "sh", "-c", "exit 4").status == 0)
+            #expect(
+                eventually(20) {
+                    s.inspect("waiting", "{{.State.Status}}") == "restarting"
+                        && (Int(s.inspect("waiting", "{{.RestartCount}}")) ?? 0) >= 3
+                })
+            kill(s.monitorPid("waiting"), SIGKILL)
+            #expect(eventually(5) { status(s, "waiting").hasPrefix("Exited (4) ") }, "the last exit code, not 255")
             // The "reboot": every monitor and PID 1 dies without recording anything.
             for name in ["keep", "always", "plain"] {
                 let monitor = s.monitorPid(name), pid = s.pid(name)
@@ -141,7 +150,10 @@ struct RestartPolicyTests {
             #expect(status(s, "keep").hasPrefix("Up "))
             #expect(status(s, "down").hasPrefix("Exited (137)"), "stopped by its user: stays down")
             let always = s.berth("start", "--all", "--filter", "restart-policy=always")
-            #expect(always.status == 0 && always.stdout == "always\n")
+            #expect(always.status == 0 && always.stdout == "always\nwaiting\n", "start: \(always.stdout) \(always.stderr)")
+            // A start begins the count afresh (it was 3 or more): the back-off allows at most two restarts this soon.
+            #expect((Int(s.inspect("waiting", "{{.RestartCount}}")) ?? 99) < 3)
+            #expect(eventually(10) { (Int(s.inspect("waiting", "{{.RestartCount}}")) ?? 0) >= 1 }, "and it restarts again")
             #expect(status(s, "plain").hasPrefix("Exited (255)"))
             // The restarted ones are supervised again: their policy still restarts them.
             let pid = s.pid("keep")
