@@ -30,6 +30,7 @@ void berth_unblock_signals(void) {
 }
 
 int berth_setns(int fd, int nstype) { return setns(fd, nstype); }
+int berth_unshare(int flags) { return unshare(flags); }
 
 int berth_clone_newpid(void) { return CLONE_NEWPID; }
 int berth_clone_newns(void) { return CLONE_NEWNS; }

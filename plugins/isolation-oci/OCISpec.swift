@@ -53,14 +53,18 @@ public enum OCISpec {
         if plan.seccomp, let profile = try SecurityOptions.seccompProfile(c.security.options) {
             linux.append(("seccomp", seccomp(profile.filter(capabilities: plan.capabilities))))
         }
-        return .object([
+        var members: [(String, JSON)] = [
             ("ociVersion", .string("1.0.2")),
             ("process", process),
             ("root", .object([("path", .string(rootPath)), ("readonly", .bool(c.readonlyRoot))])),
             ("hostname", .string(c.hostname)),
             ("mounts", .array(standardMounts + (extraMounts + zip(c.mounts, mountSources)).map { mount($0.0, $0.1) })),
             ("linux", .object(linux)),
-        ])
+        ]
+        // The container's labels, for the runtime and its hooks (the spec's
+        // place for arbitrary metadata).
+        if !c.labels.isEmpty { members.append(("annotations", .object(c.labels.map { ($0.0, .string($0.1)) }))) }
+        return .object(members)
     }
 
     /// The mounts every container gets (runc spec's defaults, as Berth's own backend makes them).

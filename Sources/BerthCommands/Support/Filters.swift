@@ -151,10 +151,9 @@ struct ContainerFilter {
                 return c.mounts.contains { ($0.kind == .volume && $0.source == value) || $0.target == value }
             case "network": return c.networkMode == value || c.endpoint?.network == value
             case "label":
-                let labels = c.extra.first { $0.0 == "Labels" }?.1
-                let parts = value.split(separator: "=", maxSplits: 1).map(String.init)
-                guard let label = labels?[parts[0]] else { return false }
-                return parts.count == 1 || label.stringValue == parts[1]
+                let parts = value.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+                guard let label = c.labels.first(where: { $0.0 == parts[0] }) else { return false }
+                return parts.count == 1 || label.1 == parts[1]
             default: return false
             }
         }

@@ -45,6 +45,10 @@ public struct Container: Sendable {
     public var groupAdd: [String] = []
     /// `--device` mappings (HostConfig.Devices); the nodes are looked up at each start.
     public var devices: [DeviceMapping] = []
+    /// `Config.Labels`: the image's labels overlaid with `-l`/`--label-file`, sorted by key.
+    public var labels: [(String, String)] = []
+    /// `--add-host`, `--dns*`, `--ip`, `--network-alias`.
+    public var networkOptions = NetworkOptions()
     public var state: ContainerState
     /// `--restart`: what the monitor does when PID 1 exits.
     public var restartPolicy = RestartPolicy()
@@ -59,7 +63,7 @@ public struct Container: Sendable {
     public var healthcheck: HealthConfig?
     /// Where the store keeps volumes, for the Mounts view in `inspect`.
     public var volumesRoot: String = ""
-    /// Labels and other settings later features add, kept opaque.
+    /// Settings later features add, kept opaque.
     public var extra: [(String, JSON)]
 
     // What `ContainerStore.load` found out, never stored (docs/lifecycle.md).
@@ -140,7 +144,7 @@ public struct Container: Sendable {
                         ("SecurityOpt", security.options.isEmpty ? .null : .strings(security.options)),
                         ("GroupAdd", groupAdd.isEmpty ? .null : .strings(groupAdd)),
                         ("Devices", .array(devices.map(\.json))),
-                    ] + resources.json)
+                    ] + resources.json + networkOptions.hostConfigJSON)
             ),
             (
                 "Mounts",
@@ -156,6 +160,7 @@ public struct Container: Sendable {
                         ("Image", .string(imageName)), ("WorkingDir", .string(workingDir)),
                         ("StopSignal", .string(stopSignal)),
                         ("StopTimeout", stopTimeout.map { .int($0) } ?? .null),
+                        ("Labels", .object(labels.map { ($0.0, .string($0.1)) })),
                     ] + (healthcheck.map { [("Healthcheck", $0.json)] } ?? []))
             ),
             ("NetworkSettings", networkSettings),
@@ -167,13 +172,18 @@ public struct Container: Sendable {
     /// Docker's `NetworkSettings`: the address at the top level and per network.
     var networkSettings: JSON {
         let e = endpoint
-        let entry: JSON =
+        var entry: JSON =
             e?.json
             ?? .object([
                 ("NetworkID", .string("")), ("Gateway", .string("")),
                 ("IPAddress", .string("")), ("IPPrefixLen", .int(0)),
                 ("MacAddress", .string("")),
             ])
+        if case .object(var members) = entry, networkOptions.ipAddress != nil || !networkOptions.aliases.isEmpty {
+            let ipam = networkOptions.ipAddress.map { JSON.object([("IPv4Address", .string($0))]) } ?? .null
+            members += [("IPAMConfig", ipam), ("Aliases", .strings(networkOptions.aliases))]
+            entry = .object(members)
+        }
         return .object([
             ("Bridge", .string("")),
             ("SandboxKey", .string(state.isActive && !hostNetwork ? "/proc/\(state.pid)/ns/net" : "")),
@@ -208,9 +218,9 @@ public struct Container: Sendable {
         isolation = json["Isolation"]?.stringValue ?? ""
         storage = json["Driver"]?.stringValue ?? ""
         networkMode = host["NetworkMode"]?.stringValue ?? "none"
-        if let mode = json["NetworkSettings"]?["Networks"]?[networkMode] {
-            endpoint = NetworkEndpoint(network: networkMode, json: mode)
-        }
+        let modeEntry = json["NetworkSettings"]?["Networks"]?[networkMode]
+        if let modeEntry { endpoint = NetworkEndpoint(network: networkMode, json: modeEntry) }
+        networkOptions = NetworkOptions(hostConfig: host, endpoint: modeEntry)
         if case .object(let bindings)? = host["PortBindings"] {
             for (key, list) in bindings {
                 for b in list.arrayValue ?? [] {
@@ -229,6 +239,7 @@ public struct Container: Sendable {
         readonlyRoot = host["ReadonlyRootfs"]?.boolValue ?? false
         stopSignal = config["StopSignal"]?.stringValue ?? "SIGTERM"
         stopTimeout = config["StopTimeout"]?.intValue
+        labels = ContainerLabels.of(config: config)
         cgroupPath = host["CgroupParent"]?.stringValue ?? ""
         resources = Resources(json: host)
         mounts = (host["Mounts"]?.arrayValue ?? []).compactMap(MountSpec.init(record:))

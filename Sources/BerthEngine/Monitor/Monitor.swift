@@ -254,18 +254,12 @@ public final class MonitorSession {
     /// directory, bind-mounted over the image's (as Docker does).
     public func writeEtcFiles() throws(BerthError) -> [MountSpec] {
         let dir = containerDirectory
-        let peers = container.endpoint.map { NetworkStore(layout: store.layout).peers($0.network, except: container.id) } ?? []
-        let hosts =
-            container.hostNetwork
-            ? ((try? FileSystem.readText("/etc/hosts")) ?? HostsFile.base)
-            : HostsFile.hosts(
-                hostname: container.hostname, name: container.name, address: container.endpoint?.address, peers: peers)
+        let networks = NetworkStore(layout: store.layout)
+        let peers = container.endpoint.map { networks.peers($0.network, except: container.id) } ?? []
+        let hosts = HostsFile.hosts(for: container, peers: peers, gateway: networks.hostGateway(for: container))
         HostsFile.writeInPlace(dir + "/hosts", hosts)
         HostsFile.writeInPlace(dir + "/hostname", container.hostname + "\n")
-        HostsFile.writeInPlace(
-            dir + "/resolv.conf",
-            container.hostNetwork
-                ? ((try? FileSystem.readText("/etc/resolv.conf")) ?? "") : HostsFile.resolvConf())
+        HostsFile.writeInPlace(dir + "/resolv.conf", HostsFile.resolvConf(for: container))
         return ["hosts", "hostname", "resolv.conf"].map { MountSpec(kind: .bind, source: dir + "/" + $0, target: "/etc/" + $0) }
     }
 

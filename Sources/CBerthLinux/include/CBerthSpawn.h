@@ -206,6 +206,8 @@ void berth_close_from(int lowfd);
 
 /// setns(2).
 int berth_setns(int fd, int nstype);
+/// unshare(2) of the calling thread (cp's private mount namespace).
+int berth_unshare(int flags);
 
 /// Linux constants Swift cannot see as macros.
 int berth_clone_newpid(void);
