@@ -85,6 +85,22 @@ struct RestartPolicyTests {
         }
     }
 
+    @Test("kill with any signal ends the restarting, as Docker's for a container without a custom stop signal")
+    func killOtherSignal() {
+        withStore { s in
+            #expect(
+                s.berth(
+                    "run", "-d", "--name", "hup", "--restart", "always", "busybox", "sh", "-c",
+                    "trap 'exit 7' HUP; sleep 100 & wait"
+                ).status == 0)
+            usleep(300_000)  // the trap is set
+            #expect(s.berth("kill", "-s", "HUP", "hup").status == 0)
+            #expect(eventually(10) { status(s, "hup").hasPrefix("Exited (7) ") })
+            usleep(800_000)
+            #expect(s.inspect("hup", "{{.State.Status}} {{.RestartCount}} {{.HasBeenManuallyStopped}}") == "exited 0 true")
+        }
+    }
+
     @Test("update --restart changes the policy the monitor applies at the next exit")
     func updatePolicy() {
         withStore { s in

@@ -4,8 +4,7 @@ import Glibc
 import CBerthLinux
 
 extension Lifecycle {
-    /// What a user's `stop`, `kill` (with SIGKILL or the stop signal) and
-    /// `rm -f` do to a restart policy, as Docker's cancel of its restart
+    /// What a user's `stop`, `kill` and `rm -f` do to a restart policy, as Docker's cancel of its restart
     /// manager: `HasBeenManuallyStopped` is set under the container lock, so
     /// the exit they cause is not restarted (and `unless-stopped` stays down
     /// after a reboot); a container waiting out its back-off is recorded

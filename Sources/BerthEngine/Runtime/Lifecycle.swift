@@ -194,14 +194,15 @@ public struct Lifecycle {
     public func kill(_ ref: String, signal: Int32) throws(BerthError) {
         var container = try containers.find(ref)
         if !container.restartPolicy.isNone {
-            // SIGKILL and the stop signal end the restarting, as Docker's kill
-            // does; a container waiting to restart has no process to signal.
-            let cancels = signal == SIGKILL || signal == Signals.number(container.stopSignal)
+            // A user's kill ends the restarting, as Docker 20.10's does for a
+            // container without a custom stop signal (its `ExitOnNext`), and
+            // marks it stopped by its user; one waiting to restart has no
+            // process to signal.
             if container.state.status == .restarting && !container.starting {
-                if cancels { try cancelRestart(container.id) }
+                try cancelRestart(container.id)
                 return
             }
-            if cancels { container = try cancelRestart(container.id) }
+            container = try cancelRestart(container.id)
         }
         try container.ensureState(for: .kill, ref: ref)
         let pidfd = container.state.pid > 1 ? berth_pidfd_open(container.state.pid) : -1
