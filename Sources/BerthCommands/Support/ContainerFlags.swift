@@ -84,7 +84,7 @@ enum ContainerFlags {
             name, interactive, tty, env, envFile, workdir, user, hostname, entrypoint, rm, isolation, runtime, storage,
             network, publish, publishAll, readOnly, stopSignal, stopTimeout, volume, mount, tmpfs, volumesFrom, device, pull,
             platform, privileged, capAdd, capDrop, securityOpt, groupAdd,
-        ] + resourceFlags + runFlags16 + RestartFlags.all + HealthFlags.all
+        ] + resourceFlags + runFlags16 + processFlags + RestartFlags.all + HealthFlags.all
 
     /// Labels, network and stream flags (issue 16).
     static let runFlags16: [any AnyFlag] = [
@@ -145,6 +145,7 @@ enum ContainerFlags {
         o.security.options = args[Self.securityOpt]
         o.groupAdd = args[Self.groupAdd]
         o.devices = try args[Self.device].map { (t) throws(BerthError) in try DeviceMapping.parse(t) }
+        o.process = try process(args)
         o.labels = args[Self.label]
         o.labelFiles = args[Self.labelFile]
         o.networkOptions.extraHosts = args[Self.addHost]

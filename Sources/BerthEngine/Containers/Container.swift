@@ -45,6 +45,8 @@ public struct Container: Sendable {
     public var groupAdd: [String] = []
     /// `--device` mappings (HostConfig.Devices); the nodes are looked up at each start.
     public var devices: [DeviceMapping] = []
+    /// `--init`, `--ulimit`, `--shm-size`, `--sysctl`, `--oom-score-adj`.
+    public var process = ProcessSettings()
     /// `Config.Labels`: the image's labels overlaid with `-l`/`--label-file`, sorted by key.
     public var labels: [(String, String)] = []
     /// `--add-host`, `--dns*`, `--ip`, `--network-alias`.
@@ -144,7 +146,7 @@ public struct Container: Sendable {
                         ("SecurityOpt", security.options.isEmpty ? .null : .strings(security.options)),
                         ("GroupAdd", groupAdd.isEmpty ? .null : .strings(groupAdd)),
                         ("Devices", .array(devices.map(\.json))),
-                    ] + resources.json + networkOptions.hostConfigJSON)
+                    ] + resources.json + networkOptions.hostConfigJSON + process.json)
             ),
             (
                 "Mounts",
@@ -249,6 +251,7 @@ public struct Container: Sendable {
         security.options = host["SecurityOpt"]?.stringArray ?? []
         groupAdd = host["GroupAdd"]?.stringArray ?? []
         devices = (host["Devices"]?.arrayValue ?? []).compactMap(DeviceMapping.init(json:))
+        process = ProcessSettings(hostConfig: host)
         volumesRoot = json["VolumesRoot"]?.stringValue ?? ""
         state = ContainerState(json: json["State"] ?? .object([]))
         restartPolicy = RestartPolicy(json: host["RestartPolicy"])
@@ -262,7 +265,9 @@ public struct Container: Sendable {
 extension Container {
     /// What the container asks of its backend.
     public var isolationRequest: IsolationRequest {
-        IsolationRequest(hostNetwork: hostNetwork, readonlyRoot: readonlyRoot, runtime: runtime.isEmpty ? nil : runtime)
+        IsolationRequest(
+            hostNetwork: hostNetwork, readonlyRoot: readonlyRoot, runtime: runtime.isEmpty ? nil : runtime,
+            sharedNamespaces: process.namespaces.shared)
     }
 }
 

@@ -40,6 +40,8 @@ public struct CreateOptions: Sendable {
     public var groupAdd: [String] = []
     /// `--device HOST[:CONTAINER][:PERMISSIONS]`.
     public var devices: [DeviceMapping] = []
+    /// `--init`, `--ulimit`, `--shm-size`, `--sysctl`, `--oom-score-adj`.
+    public var process = ProcessSettings()
     /// `-l/--label KEY[=VALUE]`, applied after the `--label-file` lines.
     public var labels: [String] = []
     /// `--label-file FILE`: KEY=VALUE lines.
@@ -113,7 +115,8 @@ public struct ContainerFactory {
     ) throws(BerthError) -> Container {
         let config = image.runConfig
         let id = RandomID.hex64()
-        let hostname = o.hostname ?? String(id.prefix(12))
+        // --uts host: the host's name, as Docker records it.
+        let hostname = o.hostname ?? (o.process.namespaces.uts == "host" ? ProcessSettings.hostName() : String(id.prefix(12)))
         // sethostname(2) takes at most 64 bytes (HOST_NAME_MAX): refuse here,
         // not at start, so a refused name creates nothing.
         if hostname.utf8.count > 64 {
@@ -141,6 +144,10 @@ public struct ContainerFactory {
         // one before anything exists (the start looks again: numbers can change).
         for d in o.devices { _ = try d.nodes() }
         container.devices = o.devices
+        try o.process.validate(
+            hostNetwork: networkMode == "host", hostnameGiven: o.hostname != nil, isolates: backend.isolates,
+            backend: backend.name, containers: lifecycle.containers)
+        container.process = o.process
         var labels: [(String, String)] = []
         for file in o.labelFiles {
             labels += try ContainerLabels.parseFile(try Self.readEnvFile(file, what: "label file"), path: file)

@@ -122,6 +122,15 @@ public struct Executor {
             config.seccomp_filter = arena.bytes(seccomp.bytes)
             config.seccomp_len = UInt16(seccomp.count)
         }
+        // Docker's exec inherits the container's rlimits and OOM score.
+        let limits = arena.buffer(berth_rlimit.self, count: c.process.ulimits.count)
+        for (i, u) in c.process.ulimits.enumerated() {
+            limits[i] = berth_rlimit(resource: u.resource, soft: u.kernelSoft, hard: u.kernelHard)
+        }
+        config.rlimits = UnsafePointer(limits)
+        config.nrlimits = Int32(c.process.ulimits.count)
+        config.set_oom_score_adj = c.process.oomScoreAdj == nil ? 0 : 1
+        config.oom_score_adj = Int32(c.process.oomScoreAdj ?? 0)
         let helper = berth_exec(&config)
         let forkError = Errno.current
         relay?.closeChildEnds()
