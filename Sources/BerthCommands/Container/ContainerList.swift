@@ -54,7 +54,8 @@ struct PsCommand: Command {
         var list = lifecycle.containers.all()
         let last = try args.value(Self.last) ?? -1
         let showAll = args[Self.all] || last > 0 || args[Self.latest]
-        if !showAll { list = list.filter { $0.state.isActive } }
+        // Docker lists a restarting container as running (its `Running` is true).
+        if !showAll { list = list.filter { $0.state.isActive || $0.state.status == .restarting } }
         let filter = try ContainerFilter(
             args[Self.filter], containers: lifecycle.containers,
             images: ImageStore(layout: lifecycle.layout))
@@ -119,12 +120,16 @@ struct PsCommand: Command {
         switch c.state.status {
         case .running, .paused:
             let up = "Up " + Format.duration(seconds: now - (c.state.startedAt?.asDouble ?? now))
-            return c.state.status == .paused ? up + " (Paused)" : up
+            if c.state.status == .paused { return up + " (Paused)" }
+            return c.state.health.map { up + " (\($0.status.psText))" } ?? up
         case .exited:
             let ago = Format.duration(seconds: now - (c.state.finishedAt?.asDouble ?? now))
             return "Exited (\(c.state.exitCode)) \(ago) ago"
         case .dead: return "Dead"
-        case .restarting: return "Restarting"
+        case .restarting:
+            // Docker's: the last exit code and how long ago, while the back-off runs.
+            let ago = Format.duration(seconds: now - (c.state.finishedAt?.asDouble ?? now))
+            return "Restarting (\(c.state.exitCode)) \(ago) ago"
         case .removing: return "Removal In Progress"
         case .created: return "Created"
         }

@@ -84,7 +84,7 @@ enum ContainerFlags {
             name, interactive, tty, env, envFile, workdir, user, hostname, entrypoint, rm, isolation, runtime, storage,
             network, publish, publishAll, readOnly, stopSignal, stopTimeout, volume, mount, tmpfs, volumesFrom, device, pull,
             platform, privileged, capAdd, capDrop, securityOpt, groupAdd,
-        ] + resourceFlags + metadataAndNetworkFlags + processFlags
+        ] + resourceFlags + metadataAndNetworkFlags + processFlags + RestartFlags.all + HealthFlags.all
 
     /// Labels, the ID file, quiet pulls and the network's names and addresses.
     static let metadataAndNetworkFlags: [any AnyFlag] = [
@@ -155,6 +155,8 @@ enum ContainerFlags {
         o.networkOptions.ipAddress = args[Self.ip]
         o.networkOptions.aliases = args[Self.networkAlias]
         try o.networkOptions.validate()
+        try RestartFlags.apply(args, to: &o)
+        try HealthFlags.apply(args, to: &o)
         if let s = o.stopSignal, Signals.number(s) == nil {
             throw BerthError("invalid signal: \(s); use a name like SIGTERM or a number")
         }

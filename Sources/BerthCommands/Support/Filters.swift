@@ -85,7 +85,9 @@ extension Filters {
 /// `ps --filter`: status, name (regexp), id (prefix), ancestor (image name,
 /// name:tag, short or long ID), exited, before, since, volume, network, label.
 struct ContainerFilter {
-    static let keys = ["status", "name", "id", "ancestor", "exited", "before", "since", "volume", "network", "label"]
+    static let keys = ["status", "name", "id", "ancestor", "exited", "before", "since", "volume", "network", "label", "health"]
+    /// `health=`: Docker's three words, and `none` for a container without a check.
+    static let healths = ["starting", "healthy", "unhealthy", "none"]
     static let statuses = ContainerStatus.allCases.map(\.rawValue)
 
     let filters: Filters
@@ -104,6 +106,10 @@ struct ContainerFilter {
                         throw .invalid("invalid filter 'status=\(value)'; use one of: \(Self.statuses.joined(separator: ", "))")
                     }
                 case "name": regexes[value] = try Filters.regex(value, key: key)
+                case "health":
+                    guard Self.healths.contains(value) else {
+                        throw .invalid("invalid filter 'health=\(value)'; use one of: \(Self.healths.joined(separator: ", "))")
+                    }
                 case "exited":
                     guard Int32(value) != nil else {
                         throw BerthError(.invalidArgument, "invalid filter 'exited=\(value)'; use an exit code such as exited=0")
@@ -134,6 +140,7 @@ struct ContainerFilter {
                 guard let regex = regexes[value] else { return false }
                 return c.name.contains(regex) || ("/" + c.name).contains(regex)
             case "id": return c.id.hasPrefix(value)
+            case "health": return (c.state.health?.status.rawValue ?? "none") == value
             case "exited": return c.state.status == .exited && Int32(value) == c.state.exitCode
             case "before": return before.map { c.created < $0 } ?? false
             case "since": return since.map { c.created > $0 } ?? false

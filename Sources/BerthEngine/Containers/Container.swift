@@ -52,6 +52,17 @@ public struct Container: Sendable {
     /// `--add-host`, `--dns*`, `--ip`, `--network-alias`.
     public var networkOptions = NetworkOptions()
     public var state: ContainerState
+    /// `--restart`: what the monitor does when PID 1 exits.
+    public var restartPolicy = RestartPolicy()
+    /// Restarts made by the policy since a user last started the container.
+    public var restartCount = 0
+    /// A user stopped it (`stop`, `kill`, `rm -f`): the policy does not
+    /// restart it, and `unless-stopped` stays down after a reboot (Docker's
+    /// `HasBeenManuallyStopped`). A user's `start` clears it.
+    public var manuallyStopped = false
+    /// `Config.Healthcheck`: the user's `--health-*` over the image's
+    /// HEALTHCHECK, merged at create; nil when neither has one.
+    public var healthcheck: HealthConfig?
     /// Where the store keeps volumes, for the Mounts view in `inspect`.
     public var volumesRoot: String = ""
     /// Settings later features add, kept opaque.
@@ -112,6 +123,8 @@ public struct Container: Sendable {
             ("Args", .strings(Array(command.dropFirst()))),
             ("State", state.json),
             ("Image", .string(image)),
+            ("RestartCount", .int(restartCount)),
+            ("HasBeenManuallyStopped", .bool(manuallyStopped)),
             ("Name", .string("/" + name)),
             ("Driver", .string(storage)),
             ("Isolation", .string(isolation)),
@@ -120,6 +133,7 @@ public struct Container: Sendable {
                 .object(
                     [
                         ("AutoRemove", .bool(autoRemove)),
+                        ("RestartPolicy", restartPolicy.json),
                         ("Runtime", .string(runtime.isEmpty ? "berth" : runtime)),
                         ("NetworkMode", .string(networkMode)),
                         ("PortBindings", PortBinding.map(ports)),
@@ -141,14 +155,15 @@ public struct Container: Sendable {
             ),
             (
                 "Config",
-                .object([
-                    ("Hostname", .string(hostname)), ("User", .string(user)), ("Tty", .bool(tty)),
-                    ("OpenStdin", .bool(openStdin)), ("Env", .strings(env)), ("Cmd", .strings(command)),
-                    ("Image", .string(imageName)), ("WorkingDir", .string(workingDir)),
-                    ("StopSignal", .string(stopSignal)),
-                    ("StopTimeout", stopTimeout.map { .int($0) } ?? .null),
-                    ("Labels", .object(labels.map { ($0.0, .string($0.1)) })),
-                ])
+                .object(
+                    [
+                        ("Hostname", .string(hostname)), ("User", .string(user)), ("Tty", .bool(tty)),
+                        ("OpenStdin", .bool(openStdin)), ("Env", .strings(env)), ("Cmd", .strings(command)),
+                        ("Image", .string(imageName)), ("WorkingDir", .string(workingDir)),
+                        ("StopSignal", .string(stopSignal)),
+                        ("StopTimeout", stopTimeout.map { .int($0) } ?? .null),
+                        ("Labels", .object(labels.map { ($0.0, .string($0.1)) })),
+                    ] + (healthcheck.map { [("Healthcheck", $0.json)] } ?? []))
             ),
             ("NetworkSettings", networkSettings),
             ("VolumesRoot", .string(volumesRoot)),
@@ -239,6 +254,10 @@ public struct Container: Sendable {
         process = ProcessSettings(hostConfig: host)
         volumesRoot = json["VolumesRoot"]?.stringValue ?? ""
         state = ContainerState(json: json["State"] ?? .object([]))
+        restartPolicy = RestartPolicy(json: host["RestartPolicy"])
+        restartCount = max(0, json["RestartCount"]?.intValue ?? 0)
+        manuallyStopped = json["HasBeenManuallyStopped"]?.boolValue ?? false
+        healthcheck = HealthConfig(json: config["Healthcheck"])
         if case .object(let members)? = json["Extra"] { extra = members } else { extra = [] }
     }
 }

@@ -48,6 +48,10 @@ public struct CreateOptions: Sendable {
     public var labelFiles: [String] = []
     /// `--add-host`, `--dns`, `--dns-option`, `--dns-search`, `--ip`, `--network-alias`.
     public var networkOptions = NetworkOptions()
+    /// `--restart`.
+    public var restartPolicy = RestartPolicy()
+    /// `--health-*`, `--no-healthcheck` (Test `["NONE"]`); nil: the image's as it is.
+    public var healthcheck: HealthConfig?
 
     public init(image: String) { self.image = image }
 }
@@ -151,6 +155,11 @@ public struct ContainerFactory {
         labels += try ContainerLabels.parse(o.labels)
         container.labels = ContainerLabels.merge(image: ContainerLabels.of(config: config), container: labels)
         container.networkOptions = try checkedNetworkOptions(o.networkOptions, backend: backend, networkMode: networkMode)
+        if o.autoRemove && !o.restartPolicy.isNone { throw .invalid("Conflicting options: --restart and --rm") }
+        container.restartPolicy = o.restartPolicy
+        let imageCheck = HealthConfig(json: config["Healthcheck"])
+        container.healthcheck = o.healthcheck.map { $0.merged(over: imageCheck) } ?? imageCheck
+        try container.healthcheck?.validate()
         guard container.workingDir.hasPrefix("/") else {
             throw .invalid("the working directory '\(container.workingDir)' is invalid; it needs to be an absolute path")
         }

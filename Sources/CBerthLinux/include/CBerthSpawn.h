@@ -237,6 +237,9 @@ pid_t berth_fork_exec(const char *path, char *const *argv, const char *cwd, int 
 /// prctl(PR_SET_CHILD_SUBREAPER, 1): orphans below us become our children.
 int berth_set_subreaper(void);
 
+/// prctl(PR_SET_PDEATHSIG, sig): this process gets `sig` when its parent dies.
+int berth_set_parent_death_signal(int sig);
+
 /// Closes every fd from `lowfd` up (close_range, or a loop where it is missing).
 void berth_close_from(int lowfd);
 
