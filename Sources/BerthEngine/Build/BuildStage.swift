@@ -217,6 +217,7 @@ extension Builder {
             text = "SHELL [\(shell.map { Self.goQuote($0) }.joined(separator: " "))]"
         case "HEALTHCHECK":
             run = run.setting("Healthcheck", try Healthcheck.parse(ins))
+            text = ins.original
         case "ONBUILD":
             let inner = try Instruction.parse(ins.text, line: ins.line, escape: dockerfile.escape)
             guard !["ONBUILD", "FROM", "MAINTAINER"].contains(inner.keyword) else {
