@@ -147,6 +147,10 @@ struct BuildTests {
                 ("FROM nosuchimage\n", "No such image"),
                 ("FROM busybox\nSTOPSIGNAL SIGNOPE\n", "invalid signal"),
                 ("FROM busybox\nCOPY --from=0 /x /y\n", "current build stage"),
+                ("FROM --platform=linux/s390x busybox\n", "Berth builds only for this machine"),
+                ("FROM busybox\nCOPY --chmod=9z a /a\n", "octal mode"),
+                ("FROM busybox\nHEALTHCHECK --interval=5 CMD true\n", "invalid duration"),
+                ("FROM busybox\nEXPOSE 99999\n", "invalid port"),
             ]
             for (text, message) in cases {
                 writeFile(ctx.path + "/Dockerfile", text)

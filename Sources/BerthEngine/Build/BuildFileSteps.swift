@@ -27,8 +27,14 @@ extension Builder {
             o.isolation = options.isolation
             o.storage = options.storage
             o.network = options.network
+            // As the classic builder: the image's VOLUMEs are anonymous volumes
+            // in RUN's container, so what RUN writes there is not committed
+            // (their mount points are).
+            if case .object(let volumes)? = s.run["Volumes"] {
+                o.mounts = volumes.map { MountSpec(kind: .volume, source: "", target: $0.0) }
+            }
             let c = try ContainerFactory(lifecycle: lifecycle, environment: environment, warn: output.warn).create(o)
-            defer { try? lifecycle.remove(c.id, force: true) }
+            defer { try? lifecycle.remove(c.id, force: true, volumes: true) }
             say(" ---> Running in \(c.id.prefix(12))")
             let code = try runAttached(c)
             guard code == 0 else {

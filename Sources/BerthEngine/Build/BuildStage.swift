@@ -61,7 +61,19 @@ extension Builder {
     /// Builds one stage; returns its image ID.
     func buildStage(_ stage: Stage, index: Int, metaArgs: [String: String], isFinal: Bool) throws(BerthError) -> String {
         step(stage.from.original)
-        let base = try ShellWords(escape: dockerfile.escape, variables: metaArgs).word(stage.base)
+        let meta = ShellWords(escape: dockerfile.escape, variables: metaArgs)
+        let base = try meta.word(stage.base)
+        // Berth builds for this machine only: any other platform is refused,
+        // never silently ignored.
+        if let text = stage.platform {
+            let platform = try meta.word(text)
+            let host = "linux/" + ImageConfig.hostArchitecture
+            guard platform == host || platform == "linux" else {
+                throw .invalid(
+                    "FROM --platform=\(platform) on line \(stage.from.line): Berth builds only for this machine (\(host)); drop --platform or use \(host)"
+                )
+            }
+        }
         var s: StageState
         if base.lowercased() == "scratch" {
             s = StageState(parentID: nil, config: StageState.scratch())
