@@ -297,8 +297,9 @@ struct ReplTerminalTests {
             session.type("|")
             let flag = session.waitFor { lastLine($0) == "berth> build --no-cache |" }
             #expect(flag.ok, "screen:\n\(flag.screen)")
-            session.press("BSpace")
-            session.type("-f \(dir)/app/Dockerf")
+            session.press("BSpace", "BSpace")
+            // Typed with its leading blank: a word starting with - would be read as a tmux flag.
+            session.type(" -f \(dir)/app/Dockerf")
             session.press("Tab")
             session.type("|")
             let path = session.waitFor { lastLine($0).hasSuffix("\(dir)/app/Dockerfile.dev |") }
