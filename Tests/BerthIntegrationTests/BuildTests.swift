@@ -414,6 +414,33 @@ struct BuildTests {
             #expect(s.output("copied", "cat /a") == "from tar\n")
         }
     }
+
+    @Test("FROM pulls a missing base image from the registry; --pull checks one already there")
+    func pullsBase() {
+        guard LocalRegistry.binary != nil, LocalRegistry.skopeo != nil else {
+            Issue.record("docker-registry and skopeo are needed; run 'make deps' (apt-get install docker-registry skopeo)")
+            return
+        }
+        let registry = LocalRegistry()
+        defer { registry.stop() }
+        let dir = makeTempDirectory("buildpull")
+        defer { removeTree(dir) }
+        let seed = dir + "/seed", store = dir + "/store"
+        let id = importBusybox(seed)
+        #expect(berth(seed, "save", "-o", dir + "/busybox.tar", "busybox").status == 0)
+        registry.fill(from: dir + "/busybox.tar", as: "library/busybox:latest")
+        registry.mirrorConfig(store)
+        writeFile(dir + "/Dockerfile", "FROM busybox\nRUN echo pulled > /p\n")
+        let built = berth(store, "build", "-t", "p", dir)
+        #expect(built.status == 0, "\(built.stderr)")
+        #expect(built.stderr.contains("Status: Downloaded newer image for busybox:latest"), "\(built.stderr)")
+        #expect(berth(store, "inspect", "-f", "{{.Id}}", "busybox").stdout == id + "\n")
+        #expect(berth(store, "run", "--rm", "p", "cat", "/p").stdout == "pulled\n")
+        let again = berth(store, "build", "--pull", "-t", "p", dir)
+        #expect(again.status == 0 && again.stderr.contains("Status: Image is up to date for busybox:latest"), "\(again.stderr)")
+        #expect(cacheHits(again) == 1, "the same base: the RUN is cached")
+        #expect(berth(store, "ps", "-aq").stdout.isEmpty && mounts(under: store).isEmpty)
+    }
 }
 
 extension String {

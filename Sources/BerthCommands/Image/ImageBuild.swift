@@ -12,6 +12,7 @@ struct BuildCommand: Command {
     static let buildArg = Flag.strings("build-arg", help: "Set build-time variables")
     static let target = Flag.string("target", help: "Set the target build stage to build.")
     static let noCache = Flag.bool("no-cache", help: "Do not use cache when building the image")
+    static let pull = Flag.bool("pull", help: "Always attempt to pull a newer version of the image")
     static let label = Flag.strings("label", help: "Set metadata for an image")
     static let quiet = Flag.bool("quiet", short: "q", help: "Suppress the build output and print image ID on success")
     static let iidfile = Flag.string("iidfile", help: "Write the image ID to the file", completion: .files)
@@ -22,7 +23,7 @@ struct BuildCommand: Command {
         "build", aliases: ["image build"], summary: "Build an image from a Dockerfile",
         flags: [
             Self.buildArg, Self.file, Self.iidfile, ContainerFlags.isolation, Self.label, Self.network, Self.noCache,
-            Self.quiet, ContainerFlags.storage, Self.tag, Self.target,
+            Self.pull, Self.quiet, ContainerFlags.storage, Self.tag, Self.target,
         ],
         arguments: [ArgSpec("PATH|-", completion: .files)], min: 1, max: 1,
         details:
@@ -67,6 +68,12 @@ struct BuildCommand: Command {
         o.isolation = args[ContainerFlags.isolation]
         o.storage = args[ContainerFlags.storage]
         o.network = args[Self.network]
+        // FROM and COPY --from pull what is missing (every image with --pull),
+        // as Docker's build does; a build stage's name never reaches this.
+        let policy = args[Self.pull] ? "always" : "missing"
+        o.fetchImage = { (image) throws(BerthError) -> String in
+            image.lowercased() == "scratch" ? image : try ctx.implicitPull(image, policy: policy, platform: nil)
+        }
         let output = BuildOutput(
             line: { ctx.print($0) }, warn: { ctx.warn($0) }, stdoutFD: ctx.stdout.rawValue, stderrFD: ctx.stderr.rawValue)
         let builder = try Builder(lifecycle: lifecycle, options: o, output: output, environment: ctx.environment)

@@ -92,7 +92,7 @@ extension Builder {
             }
             return stageImages[n]
         }
-        return try lifecycle.images.resolve(from).id
+        return try lifecycle.images.resolve(try options.fetchImage?(from) ?? from).id
     }
 
     /// The context, or an image's root (owners kept) for `--from`.

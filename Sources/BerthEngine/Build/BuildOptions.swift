@@ -25,6 +25,10 @@ public struct BuildOptions {
     public var storage: String?
     /// `--network` of RUN's containers (the default bridge when nil).
     public var network: String?
+    /// Makes an image reference (FROM, COPY --from) available locally and
+    /// returns what to resolve: the command pulls a missing image, or every
+    /// one with `--pull`. Nil: only images already in the store.
+    public var fetchImage: ((String) throws(BerthError) -> String)?
 
     public init(dockerfile: String, contextPath: String) {
         self.dockerfile = dockerfile

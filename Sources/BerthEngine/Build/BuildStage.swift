@@ -82,7 +82,7 @@ extension Builder {
             if let i = stageNames[..<index].firstIndex(where: { $0 == base.lowercased() }) {
                 id = stageImages[i]
             } else {
-                id = try lifecycle.images.resolve(base).id
+                id = try lifecycle.images.resolve(try options.fetchImage?(base) ?? base).id
             }
             s = StageState(parentID: id, config: try lifecycle.images.load(id: id).config)
             say(" ---> \(Format.shortID(id))")
