@@ -13,6 +13,9 @@ struct BuildCommand: Command {
     static let target = Flag.string("target", help: "Set the target build stage to build.")
     static let noCache = Flag.bool("no-cache", help: "Do not use cache when building the image")
     static let pull = Flag.bool("pull", help: "Always attempt to pull a newer version of the image")
+    static let platform = Flag.string(
+        "platform",
+        help: "Set platform if server is multi-platform capable (only this machine's, linux/\(ImageConfig.hostArchitecture))")
     static let label = Flag.strings("label", help: "Set metadata for an image")
     static let quiet = Flag.bool("quiet", short: "q", help: "Suppress the build output and print image ID on success")
     static let iidfile = Flag.string("iidfile", help: "Write the image ID to the file", completion: .files)
@@ -23,7 +26,7 @@ struct BuildCommand: Command {
         "build", aliases: ["image build"], summary: "Build an image from a Dockerfile",
         flags: [
             Self.buildArg, Self.file, Self.iidfile, ContainerFlags.isolation, Self.label, Self.network, Self.noCache,
-            Self.pull, Self.quiet, ContainerFlags.storage, Self.tag, Self.target,
+            Self.platform, Self.pull, Self.quiet, ContainerFlags.storage, Self.tag, Self.target,
         ],
         arguments: [ArgSpec("PATH|-", completion: .files)], min: 1, max: 1,
         details:
@@ -32,6 +35,16 @@ struct BuildCommand: Command {
 
     func run(_ args: ParsedArguments, _ ctx: CommandContext) throws(BerthError) -> Int32 {
         let lifecycle = try ctx.lifecycle()
+        // Berth builds for this machine: another platform is refused, not ignored.
+        let platform = try args[Self.platform].map { (text) throws(BerthError) -> String in
+            let wanted = try Platform(parsing: text)
+            guard wanted.os == "linux", wanted.architecture == ImageConfig.hostArchitecture else {
+                throw BerthError(
+                    "build --platform \(text): Berth builds only for this machine, linux/\(ImageConfig.hostArchitecture); drop --platform"
+                )
+            }
+            return text
+        }
         let tags = try args[Self.tag].map { (t) throws(BerthError) in try ImageReference(parsing: t) }
         let buildArgs = try args[Self.buildArg].map { (a) throws(BerthError) -> (String, String) in
             try pair(a, flag: "build-arg", environment: ctx.environment)
@@ -72,7 +85,7 @@ struct BuildCommand: Command {
         // as Docker's build does; a build stage's name never reaches this.
         let policy = args[Self.pull] ? "always" : "missing"
         o.fetchImage = { (image) throws(BerthError) -> String in
-            image.lowercased() == "scratch" ? image : try ctx.implicitPull(image, policy: policy, platform: nil)
+            image.lowercased() == "scratch" ? image : try ctx.implicitPull(image, policy: policy, platform: platform)
         }
         let output = BuildOutput(
             line: { ctx.print($0) }, warn: { ctx.warn($0) }, stdoutFD: ctx.stdout.rawValue, stderrFD: ctx.stderr.rawValue)
