@@ -113,6 +113,9 @@ struct DockerfileTests {
         #expect(throws: BerthError.self) { try w.word("${NOPE:?needed}") }
         #expect(throws: BerthError.self) { try w.word("'open") }
         #expect(throws: BerthError.self) { try w.word("${abc") }
+        let deep = String(repeating: "${X:-", count: 10_000) + "x" + String(repeating: "}", count: 10_000)
+        #expect(throws: BerthError.self) { try w.word(deep) }
+        #expect(try w.word(String(repeating: "${X:-", count: 60) + "x" + String(repeating: "}", count: 60)) == "x")
         let backtick = ShellWords(escape: "`", variables: [:])
         #expect(try backtick.word("C:\\dir") == "C:\\dir")
     }

@@ -160,6 +160,12 @@ struct BuildTests {
             }
             #expect(s.berth(["build", "-f", ctx.path + "/nope", ctx.path]).status != 0)
             #expect(s.berth(["build", "/nonexistent/ctx"]).status != 0)
+            // A FIFO in the context is refused at once, never waited on.
+            _ = sh("mkfifo \(ctx.path)/fifo")
+            writeFile(ctx.path + "/Dockerfile", "FROM busybox\nADD fifo /f\n")
+            let fifo = s.berth(["build", ctx.path])
+            #expect(fifo.status == 1 && fifo.stderr.contains("not a regular file or directory"), "\(fifo.stderr)")
+            _ = sh("rm \(ctx.path)/fifo")
             // A missing base is pulled, as run does (no registry here: its error).
             writeFile(ctx.path + "/Dockerfile", "FROM nosuchimage\n")
             let missing = s.berth(["build", ctx.path])
@@ -409,11 +415,13 @@ struct BuildTests {
             #expect(plain.status == 0 && plain.stdout.contains("Successfully tagged piped:latest"), "\(plain.stderr)")
             let iid = ctx.path + "/iid"
             let labelled = s.berth([
-                "build", "--iidfile", iid, "--label", "org.x=1", "-t", "lab", "-f", ctx.path + "/other.Dockerfile", ctx.path,
+                "build", "--iidfile", iid, "--label", "org.x=1", "--label", "odd=$HOME \"q\" \\", "-t", "lab", "-f",
+                ctx.path + "/other.Dockerfile", ctx.path,
             ])
             #expect(labelled.status == 0)
             #expect(readFile(iid) == s.image("lab", "{{.Id}}"))
-            #expect(s.image("lab", "{{json .Config.Labels}}") == #"{"org.x":"1"}"#)
+            #expect(s.image("lab", "{{json .Config.Labels}}") == #"{"odd":"$HOME \"q\" \\","org.x":"1"}"#)
+            #expect(labelled.stdout.contains("Step 4/4 : LABEL \"org.x\"=\"1\" \"odd\""), "\(labelled.stdout)")
             let copy = s.berth([
                 "build", "--no-cache", "--storage", "copy", "-t", "copied", "-f", ctx.path + "/other.Dockerfile", ctx.path,
             ])

@@ -70,7 +70,9 @@ public final class BuildContext {
 
     /// stat of a path resolved inside the context (symlinks followed, confined).
     func statInRoot(_ relative: String) -> stat? {
-        guard let fd = try? FileDescriptor.openInRoot(root, relative.isEmpty ? "." : relative, O_RDONLY) else { return nil }
+        guard let fd = try? FileDescriptor.openInRoot(root, relative.isEmpty ? "." : relative, O_RDONLY | O_NONBLOCK) else {
+            return nil
+        }
         defer { fd.close() }
         return try? fd.stat()
     }
@@ -122,7 +124,9 @@ public final class BuildContext {
         mode: UInt32?, times: Bool = true, withTop: Bool = true
     ) throws(BerthError) {
         let fd: FileDescriptor
-        do { fd = try FileDescriptor.openInRoot(root, source.relative.isEmpty ? "." : source.relative, O_RDONLY) } catch {
+        do {
+            fd = try FileDescriptor.openInRoot(root, source.relative.isEmpty ? "." : source.relative, O_RDONLY | O_NONBLOCK)
+        } catch {
             throw .syscall("open", path + "/" + source.relative, error)
         }
         defer { fd.close() }
@@ -203,7 +207,7 @@ public final class BuildContext {
 
     private func openStream(_ source: Source) throws(BerthError) -> any ByteSource {
         let fd: FileDescriptor
-        do { fd = try FileDescriptor.openInRoot(root, source.relative, O_RDONLY) } catch {
+        do { fd = try FileDescriptor.openInRoot(root, source.relative, O_RDONLY | O_NONBLOCK) } catch {
             throw .syscall("open", path + "/" + source.relative, error)
         }
         return try ArchiveInput.decompressing(FileSource(descriptor: fd, name: source.relative), name: source.relative)

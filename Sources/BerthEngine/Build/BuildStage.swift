@@ -105,9 +105,12 @@ extension Builder {
         }
         var body = stage.body
         if isFinal && !options.labels.isEmpty {
-            let text = options.labels.map { "\"\($0.0)\"=\"\($0.1)\"" }.joined(separator: " ")
+            // Quoted so that the expander gives the values back literally.
+            func quoted(_ s: String) -> String {
+                "\"" + s.replacing("\\", with: "\\\\").replacing("\"", with: "\\\"").replacing("$", with: "\\$") + "\""
+            }
+            let text = options.labels.map { quoted($0.0) + "=" + quoted($0.1) }.joined(separator: " ")
             body.append(try Instruction.parse("LABEL " + text, line: 0, escape: "\\"))
-            stepTotal += 1
         }
         for ins in body {
             step(ins.original)

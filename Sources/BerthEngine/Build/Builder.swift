@@ -54,7 +54,8 @@ public final class Builder {
         let (metaArgs, stages) = try splitStages()
         let targetIndex = try resolveTarget(stages)
         let needed = try neededStages(stages, upTo: targetIndex, metaArgs: metaArgs)
-        stepTotal = metaArgs.count + needed.reduce(0) { $0 + 1 + stages[$1].body.count }
+        // `--label` becomes one more LABEL step at the end of the target stage.
+        stepTotal = metaArgs.count + needed.reduce(0) { $0 + 1 + stages[$1].body.count } + (options.labels.isEmpty ? 0 : 1)
         if !options.quiet {
             output.line("Sending build context to Docker daemon  \(Self.humanSize(context.transferSize()))")
         }

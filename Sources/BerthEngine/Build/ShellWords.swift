@@ -80,6 +80,9 @@ private struct Lexer {
     var words: [String] = []
     var current = ""
     var inWord = false
+    /// How deep `${…}` substitutions nest (bounded: hostile input never
+    /// exhausts the stack).
+    var depth = 0
 
     init(chars: [Character], escape: Character, variables: [String: String], split: Bool) {
         self.chars = chars
@@ -176,6 +179,9 @@ private struct Lexer {
             return name.isEmpty ? "$" : variables[name] ?? ""
         }
         i += 1
+        depth += 1
+        defer { depth -= 1 }
+        guard depth <= 64 else { throw .invalid("bad substitution: ${…} nested more than 64 deep") }
         let name = readName()
         guard !name.isEmpty else { throw .invalid("bad substitution: ${ without a variable name") }
         guard i < chars.count else { throw .invalid("missing '}' after ${\(name)") }
