@@ -75,6 +75,11 @@ struct BuildTests {
             // Intermediate images are hidden from `images`, shown with -a.
             #expect(lines(s.berth("images").stdout).count == 3)
             #expect(lines(s.berth("images", "-a").stdout).count == 16)
+            // rmi takes the untagged intermediate images along, as Docker's does.
+            let rmi = s.berth("rmi", "x")
+            #expect(rmi.status == 0 && lines(rmi.stdout).filter { $0.hasPrefix("Deleted: sha256:") }.count > 14, "\(rmi.stdout)")
+            #expect(lines(s.berth("images", "-a").stdout).count == 2)
+            #expect(FileSystem.list(s.root + "/layers/sha256").count == 1, "only busybox's layer is left")
         }
     }
 

@@ -46,4 +46,26 @@ public struct BuildCache {
         }
         return result
     }
+
+    /// Every recorded step: (parent, image it made).
+    static func entries(in layout: StoreLayout) -> [(parent: String, image: String)] {
+        FileSystem.list(layout.buildCache).compactMap { name in
+            guard let json = try? JSONParser.parse(FileSystem.read(layout.buildCache + "/" + name)),
+                let parent = json["parent"]?.stringValue, let image = json["image"]?.stringValue
+            else { return nil }
+            return (parent, image)
+        }
+    }
+
+    /// The image a build made `id` from, if it is an intermediate image
+    /// that nothing needs once `id` is gone: stored, untagged, with no other
+    /// stored child. `rmi` removes such parents too, as Docker's does.
+    public static func orphanedParent(of id: String, in layout: StoreLayout, tagged: Set<String>) -> String? {
+        let all = entries(in: layout)
+        guard let parent = all.first(where: { $0.image == id })?.parent, parent != id, parent.hasPrefix("sha256:"),
+            FileSystem.exists(layout.image(parent)), !tagged.contains(parent)
+        else { return nil }
+        let otherChildren = all.filter { $0.parent == parent && $0.image != id && FileSystem.exists(layout.image($0.image)) }
+        return otherChildren.isEmpty ? parent : nil
+    }
 }
