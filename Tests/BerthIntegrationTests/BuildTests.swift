@@ -340,6 +340,8 @@ struct BuildTests {
             RUN echo "w=$W" > /w
             ARG X
             RUN echo "x=[${X:-unset}] proxy=[$HTTP_PROXY]" > /x
+            ARG BASE
+            RUN echo "base=[$BASE]" > /base
             """
         withBuild(["Dockerfile": dockerfile]) { s, ctx in
             let result = s.build(
@@ -350,7 +352,8 @@ struct BuildTests {
                 ctx)
             #expect(result.stderr.contains("[Warning] One or more build-args [UNUSED] were not consumed"))
             #expect(
-                s.output("args", "cat /before /after /w /x") == "before=[]\nafter=[2]\nw=env\nx=[unset] proxy=[http://p:3128]\n")
+                s.output("args", "cat /before /after /w /x /base")
+                    == "before=[]\nafter=[2]\nw=env\nx=[unset] proxy=[http://p:3128]\nbase=[busybox]\n")
             #expect(
                 s.image("args", "{{json .Config.Env}}")
                     == #"["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin","W=env"]"#)

@@ -17,6 +17,9 @@ struct StageState {
     var useCache = true
     /// Whether a step has made an image in this stage.
     var committed = false
+    /// The meta ARGs' values (before the first FROM): what `ARG NAME`
+    /// without a default imports into the stage.
+    var metaArgs: [String: String] = [:]
 
     var run: JSON { config["config"] ?? .object([]) }
 
@@ -87,6 +90,7 @@ extension Builder {
             s = StageState(parentID: id, config: try lifecycle.images.load(id: id).config)
             say(" ---> \(Format.shortID(id))")
         }
+        s.metaArgs = metaArgs
         // Classic and buildah give every stage a PATH when the base has none.
         var env = s.run["Env"]?.stringArray ?? []
         if !env.contains(where: { $0.hasPrefix("PATH=") }) {
@@ -144,7 +148,7 @@ extension Builder {
             try ins.checkFlags([])
             for (name, value) in try argDeclarations(ins, variables: s.variables) {
                 s.args.removeAll { $0.0 == name }
-                s.args.append((name, buildArg(name) ?? value))
+                s.args.append((name, buildArg(name) ?? value ?? s.metaArgs[name]))
             }
             try commitMetadata(&s, run: s.run, text: "ARG " + ins.text)
         default:
