@@ -164,7 +164,10 @@ struct BuildTests {
                 #expect(lines(result.stderr).count == 1, "\(text): one error line: \(result.stderr)")
             }
             #expect(s.berth(["build", "-f", ctx.path + "/nope", ctx.path]).status != 0)
-            #expect(s.berth(["build", "/nonexistent/ctx"]).status != 0)
+            let nowhere = s.berth(["build", "/nonexistent/ctx"])
+            #expect(nowhere.status == 1 && nowhere.stderr.contains("path \"/nonexistent/ctx\" not found"))
+            let file = s.berth(["build", ctx.path + "/a"])
+            #expect(file.status == 1 && file.stderr.contains("context must be a directory"))
             // A FIFO in the context is refused at once, never waited on.
             _ = sh("mkfifo \(ctx.path)/fifo")
             writeFile(ctx.path + "/Dockerfile", "FROM busybox\nADD fifo /f\n")

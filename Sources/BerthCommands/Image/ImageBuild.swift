@@ -63,6 +63,11 @@ struct BuildCommand: Command {
             dockerfileText = try readStdinContext(ctx, into: contextPath)
         } else {
             guard FileSystem.isDirectory(source) else {
+                if FileSystem.exists(source) {
+                    throw .invalid(
+                        "unable to prepare context: context must be a directory: \(source); give a directory, or - with the tar on standard input"
+                    )
+                }
                 throw .notFound(
                     "unable to prepare context: path \"\(source)\" not found; give a directory or - for a tar on standard input")
             }
