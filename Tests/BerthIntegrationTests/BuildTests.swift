@@ -281,13 +281,16 @@ struct BuildTests {
                 COPY t.tar.gz /copied/
                 ADD http://127.0.0.1:\(port)/file.txt /dl/
                 ADD --chown=5:6 http://127.0.0.1:\(port)/file.txt /named.txt
+                ADD --chown=5:6 plain.tar /owned/
                 """)
             s.build(["-t", "add"], ctx)
             #expect(
                 s.output("add", "find /gz /plain /kept /copied | sort; cat /gz/x/y.txt /dl/file.txt")
                     == "/copied\n/copied/t.tar.gz\n/gz\n/gz/x\n/gz/x/y.txt\n/kept\n/kept/fake.tar.gz\n/kept/single.gz\n/plain\n/plain/x\n/plain/x/y.txt\ny\nserved\n"
             )
-            #expect(s.output("add", "stat -c '%a %u:%g' /dl/file.txt /named.txt") == "600 0:0\n600 5:6\n")
+            #expect(
+                s.output("add", "stat -c '%a %u:%g' /dl/file.txt /named.txt /owned/x/y.txt")
+                    == "600 0:0\n600 5:6\n644 5:6\n")
         }
     }
 

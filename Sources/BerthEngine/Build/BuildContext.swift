@@ -214,7 +214,8 @@ public final class BuildContext {
     }
 
     /// ADD of a local archive: its entries, moved below `target`, into `writer`.
-    func unpack(_ source: Source, into target: String, writer: TarWriter) throws(BerthError) {
+    /// `owner` (ADD --chown) applies to every unpacked entry, as BuildKit does.
+    func unpack(_ source: Source, into target: String, writer: TarWriter, owner: (UInt32, UInt32)?) throws(BerthError) {
         let reader = TarReader(try openStream(source), name: source.relative)
         let prefix = target.isEmpty ? "" : target + "/"
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 16)
@@ -223,6 +224,10 @@ public final class BuildContext {
             let clean = IgnorePatterns.clean("/" + entry.path)
             entry.path = prefix + String(clean.dropFirst()) + (entry.kind == .directory ? "/" : "")
             if entry.path == "/" || entry.path.isEmpty { continue }
+            if let owner {
+                entry.uid = owner.0
+                entry.gid = owner.1
+            }
             if entry.kind == .hardLink {
                 entry.linkTarget = prefix + String(IgnorePatterns.clean("/" + entry.linkTarget).dropFirst())
             }

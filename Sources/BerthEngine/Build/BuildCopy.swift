@@ -136,7 +136,7 @@ extension Builder {
                 let name = FileSystem.baseName("/" + src.relative)
                 let intoDir = directory || destExists
                 if unpack, try ctx.isArchive(src) {
-                    try ctx.unpack(src, into: target, writer: writer)
+                    try ctx.unpack(src, into: target, writer: writer, owner: owner)
                     continue
                 }
                 let path = intoDir ? (target.isEmpty ? name : target + "/" + name) : target

@@ -63,7 +63,7 @@ struct StageState {
 extension Builder {
     /// Builds one stage; returns its image ID.
     func buildStage(_ stage: Stage, index: Int, metaArgs: [String: String], isFinal: Bool) throws(BerthError) -> String {
-        step(stage.from.original)
+        try step(stage.from.original)
         let meta = ShellWords(escape: dockerfile.escape, variables: metaArgs)
         let base = try meta.word(stage.base)
         // Berth builds for this machine only: any other platform is refused,
@@ -117,7 +117,7 @@ extension Builder {
             body.append(try Instruction.parse("LABEL " + text, line: 0, escape: "\\"))
         }
         for ins in body {
-            step(ins.original)
+            try step(ins.original)
             try dispatch(ins, &s, stageIndex: index)
         }
         if let id = s.parentID { return id }

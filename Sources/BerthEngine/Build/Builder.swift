@@ -61,7 +61,7 @@ public final class Builder {
         }
         var metaValues: [String: String] = [:]
         for arg in metaArgs {
-            step(arg.original)
+            try step(arg.original)
             for (name, value) in try argDeclarations(arg, variables: metaValues) {
                 if let v = buildArg(name) ?? value { metaValues[name] = v }
             }
@@ -165,7 +165,10 @@ public final class Builder {
     }
 
     /// Prints `Step N/M : TEXT`.
-    func step(_ text: String) {
+    /// Prints `Step N/M : TEXT`. Ctrl-C in the REPL ends the build here,
+    /// between steps (during RUN it goes to the container).
+    func step(_ text: String) throws(BerthError) {
+        try Interruption.check()
         stepNumber += 1
         if !options.quiet { output.line("Step \(stepNumber)/\(stepTotal) : \(text)") }
     }
