@@ -75,6 +75,9 @@ struct BuildTests {
             // Intermediate images are hidden from `images`, shown with -a.
             #expect(lines(s.berth("images").stdout).count == 3)
             #expect(lines(s.berth("images", "-a").stdout).count == 16)
+            // They are not dangling: image prune keeps them (and so the cache).
+            #expect(s.berth("image", "prune", "-f").stdout == "Total reclaimed space: 0B\n")
+            #expect(lines(s.berth("images", "-a").stdout).count == 16)
             // rmi takes the untagged intermediate images along, as Docker's does.
             let rmi = s.berth("rmi", "x")
             #expect(rmi.status == 0 && lines(rmi.stdout).filter { $0.hasPrefix("Deleted: sha256:") }.count > 14, "\(rmi.stdout)")
