@@ -124,6 +124,13 @@ struct BuildTests {
             #expect(s.output("c", "cat /copy") == "v2\n")
             let noCache = s.build(["--no-cache"], ctx)
             #expect(cacheHits(noCache) == 0)
+            // A destination with and without its trailing / are different steps.
+            writeFile(ctx.path + "/Dockerfile", "FROM busybox\nCOPY app.txt /x\n")
+            s.build(["-t", "file"], ctx)
+            writeFile(ctx.path + "/Dockerfile", "FROM busybox\nCOPY app.txt /x/\n")
+            let dir = s.build(["-t", "dir"], ctx)
+            #expect(cacheHits(dir) == 0)
+            #expect(s.output("file", "cat /x") == "v2\n" && s.output("dir", "cat /x/app.txt") == "v2\n")
         }
     }
 

@@ -70,7 +70,9 @@ extension Builder {
             if let chown { flags += "--chown=\(chown) " }
             if let chmod { flags += "--chmod=\(String(chmod, radix: 8)) " }
             if let fromImage { flags += "--from=\(fromImage) " }
-            let createdBy = s.shell.joined(separator: " ") + " #(nop) \(keyword) \(flags)\(checksum) in \(dest) "
+            // The trailing `/` stays: `COPY f /x` and `COPY f /x/` differ, and so do their keys.
+            let shownDest = trailingSlash && dest != "/" ? dest + "/" : dest
+            let createdBy = s.shell.joined(separator: " ") + " #(nop) \(keyword) \(flags)\(checksum) in \(shownDest) "
             try cachedStep(&s, key: createdBy) { (s: inout StageState) throws(BerthError) -> String in
                 let layer = try changeFiles(&s) { (root) throws(BerthError) in
                     try place(sources, dest: dest, directory: trailingSlash, root: root, chown: chown, chmod: chmod)
