@@ -261,6 +261,14 @@ struct BuildTests {
             #expect(
                 s.output("links", "for l in /all/abs /all/link /dl/up; do readlink $l; done; cat /dl/f")
                     == "/etc/hostname\nreal.txt\n../real.txt\nf\n")
+            // A .dockerignore symlink out of the context reads nothing outside it
+            // (the file it points at would exclude real.txt).
+            let outside = makeTempDirectory("outside")
+            defer { removeTree(outside) }
+            writeFile(outside + "/ignore", "real.txt\n")
+            _ = sh("cd \(ctx.path) && ln -s \(outside)/ignore .dockerignore")
+            writeFile(ctx.path + "/Dockerfile", "FROM busybox\nCOPY real.txt /r\n")
+            s.build(["-t", "ign"], ctx)
             for source in ["abs", "up"] {
                 writeFile(ctx.path + "/Dockerfile", "FROM busybox\nCOPY \(source) /x\n")
                 let refused = s.berth(["build", ctx.path])

@@ -29,10 +29,24 @@ public final class BuildContext {
     deinit { root.close() }
 
     /// Reads `.dockerignore` from a context directory (none: no patterns).
+    /// It is read inside the context like any source: a `.dockerignore`
+    /// symlink never reads a host file, and only a regular file counts.
     public static func ignorePatterns(in directory: String) throws(BerthError) -> IgnorePatterns {
-        let file = directory + "/.dockerignore"
-        guard FileSystem.exists(file) else { return IgnorePatterns() }
-        return try IgnorePatterns(parsing: String(decoding: try FileSystem.read(file), as: UTF8.self))
+        let dir: FileDescriptor
+        do { dir = try FileDescriptor.open(directory, O_RDONLY | O_DIRECTORY) } catch {
+            throw .syscall("open build context", directory, error)
+        }
+        defer { dir.close() }
+        guard let fd = try? FileDescriptor.openInRoot(dir, ".dockerignore", O_RDONLY | O_NONBLOCK) else {
+            return IgnorePatterns()
+        }
+        defer { fd.close() }
+        guard let st = try? fd.stat(), st.st_mode & S_IFMT == S_IFREG, st.st_size <= 16 << 20 else {
+            throw .invalid("\(directory)/.dockerignore is not a regular file of at most 16MiB; make it one or remove it")
+        }
+        let bytes: [UInt8]
+        do { bytes = try fd.readAll() } catch { throw .syscall("read", directory + "/.dockerignore", error) }
+        return try IgnorePatterns(parsing: String(decoding: bytes, as: UTF8.self))
     }
 
     /// One source of a COPY or ADD, resolved.
