@@ -437,7 +437,9 @@ struct BuildTests {
         }
     }
 
-    @Test("context and Dockerfile from standard input, -f, -q, --iidfile, --label, and RUN with --storage copy")
+    @Test(
+        "context and Dockerfile from standard input, -f, -q, --iidfile, --label, and RUN with --storage copy and --isolation chroot"
+    )
     func inputsAndFlags() {
         withBuild(["a.txt": "from tar\n", "other.Dockerfile": "FROM busybox\nCOPY a.txt /a\nRUN cat /a\n"]) { s, ctx in
             let tar = sh(
@@ -459,6 +461,11 @@ struct BuildTests {
             ])
             #expect(copy.status == 0 && copy.stdout.contains("from tar"), "\(copy.stderr)")
             #expect(s.output("copied", "cat /a") == "from tar\n")
+            let chroot = s.berth([
+                "build", "--no-cache", "--isolation", "chroot", "-t", "chrooted", "-f", ctx.path + "/other.Dockerfile", ctx.path,
+            ])
+            #expect(chroot.status == 0 && chroot.stdout.contains("from tar"), "\(chroot.stderr)")
+            #expect(chroot.stderr.contains("WARNING: the chroot backend does not isolate"))
         }
     }
 
