@@ -495,6 +495,19 @@ struct BuildTests {
         #expect(cacheHits(again) == 1, "the same base: the RUN is cached")
         #expect(berth(store, "ps", "-aq").stdout.isEmpty && mounts(under: store).isEmpty)
     }
+
+    @Test("RUN is on the default bridge network (eth0 with an address); --network none leaves only lo")
+    func network() {
+        withBuild([
+            "Dockerfile":
+                "FROM busybox\nRUN ls /sys/class/net > /nets && ip -4 -o addr show dev eth0 2>/dev/null | wc -l >> /nets\n"
+        ]) { s, ctx in
+            s.build(["-t", "bridged"], ctx)
+            #expect(s.output("bridged", "cat /nets") == "eth0\nlo\n1\n")
+            s.build(["--no-cache", "--network", "none", "-t", "isolated"], ctx)
+            #expect(s.output("isolated", "cat /nets") == "lo\n0\n")
+        }
+    }
 }
 
 extension String {
