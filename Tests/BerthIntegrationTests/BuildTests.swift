@@ -66,7 +66,7 @@ struct BuildTests {
             #expect(entries.count == 15, "\(entries)")
             #expect(entries.contains("/bin/sh -c #(nop)  ENV A=1 B=two words|true"))
             #expect(entries.contains("|1 REV=7 /bin/sh -c echo \"run $A $REV\" > /app/run.txt && cat /app/a.txt|false"))
-            #expect(entries.contains { $0.hasPrefix("/bin/sh -c #(nop) COPY file:") && $0.hasSuffix(" in /app |false") })
+            #expect(entries.contains { $0.hasPrefix("/bin/sh -c #(nop) COPY file:") && $0.hasSuffix(" in . |false") })
             #expect(entries.contains("/bin/sh -c #(nop) WORKDIR /app|false"))
             #expect(entries.contains("/bin/sh -c #(nop)  CMD [\"cat /app/run.txt\"]|true"))
             #expect(s.image("x", "{{len .RootFS.Layers}}") == "5")

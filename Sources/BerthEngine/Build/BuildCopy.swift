@@ -19,6 +19,9 @@ extension Builder {
         }
         let expanded = try raw.map { (w) throws(BerthError) in try words.word(w) }
         var dest = expanded.last!
+        // History shows the destination as written (`in . `), as Docker's does;
+        // the WORKDIR it is relative to is in the parent image, hence the key.
+        let writtenDest = dest
         let sourceTexts = Array(expanded.dropLast())
         let chown = try ins.flag("chown").map { (c) throws(BerthError) in try words.word(c) }
         var chmod: UInt32?
@@ -70,9 +73,9 @@ extension Builder {
             if let chown { flags += "--chown=\(chown) " }
             if let chmod { flags += "--chmod=\(String(chmod, radix: 8)) " }
             if let fromImage { flags += "--from=\(fromImage) " }
-            // The trailing `/` stays: `COPY f /x` and `COPY f /x/` differ, and so do their keys.
-            let shownDest = trailingSlash && dest != "/" ? dest + "/" : dest
-            let createdBy = s.shell.joined(separator: " ") + " #(nop) \(keyword) \(flags)\(checksum) in \(shownDest) "
+            // As written, so a trailing `/` stays: `COPY f /x` and `COPY f /x/`
+            // differ, and so do their keys.
+            let createdBy = s.shell.joined(separator: " ") + " #(nop) \(keyword) \(flags)\(checksum) in \(writtenDest) "
             try cachedStep(&s, key: createdBy) { (s: inout StageState) throws(BerthError) -> String in
                 let layer = try changeFiles(&s) { (root) throws(BerthError) in
                     try place(sources, dest: dest, directory: trailingSlash, root: root, chown: chown, chmod: chmod)
