@@ -53,6 +53,15 @@ struct DockerfileTests {
         #expect(syntax.syntax == "docker/dockerfile:1")
     }
 
+    @Test("heredocs are refused with one line; << inside a word is not a heredoc")
+    func heredocs() throws {
+        #expect(throws: BerthError.self) { try parse("FROM busybox\nRUN <<EOF\necho hi\nEOF\n") }
+        #expect(throws: BerthError.self) { try parse("FROM busybox\nCOPY <<-\"END\" /f\nx\nEND\n") }
+        #expect(throws: BerthError.self) { try parse("FROM busybox\nRUN cat 3<<EOF\nx\nEOF\n") }
+        let fine = try parse("FROM busybox\nRUN echo a<<b; echo $((1<<2))\nLABEL x=<<EOF\n")
+        #expect(fine.instructions.count == 3)
+    }
+
     @Test("unknown instructions, empty files and keywords in any case")
     func keywords() throws {
         #expect(throws: BerthError.self) { try parse("FROM busybox\nFROB x\n") }

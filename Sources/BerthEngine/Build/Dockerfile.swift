@@ -43,7 +43,9 @@ public struct Dockerfile: Sendable, Equatable {
                 continues = again
             }
             if sawEmpty { file.warnings.append("[WARNING]: Empty continuation line found in:\n    \(text)") }
-            file.instructions.append(try Instruction.parse(text, line: start + 1, escape: file.escape))
+            let instruction = try Instruction.parse(text, line: start + 1, escape: file.escape)
+            try instruction.refuseHeredoc()
+            file.instructions.append(instruction)
         }
         guard !file.instructions.isEmpty else {
             throw .invalid("the Dockerfile cannot be empty; add a FROM instruction")
@@ -152,6 +154,27 @@ public struct Instruction: Sendable, Equatable {
         }
         return Instruction(
             keyword: keyword, flags: flags, text: String(rest).trimmingTrailingBlanks, original: trimmed, line: number)
+    }
+
+    /// Heredocs (`RUN <<EOF`) are BuildKit's: the classic parser would read
+    /// their bodies as instructions. Refused with one clear line instead.
+    func refuseHeredoc() throws(BerthError) {
+        guard ["RUN", "COPY", "ADD"].contains(keyword) else { return }
+        let chars = Array(text)
+        var i = 0
+        while i + 2 < chars.count {
+            if chars[i] == "<", chars[i + 1] == "<", i == 0 || chars[i - 1] == " " || chars[i - 1].isNumber {
+                var j = i + 2
+                if j < chars.count, chars[j] == "-" { j += 1 }
+                if j < chars.count, chars[j] == "\"" || chars[j] == "'" { j += 1 }
+                if j < chars.count, chars[j].isLetter || chars[j] == "_" {
+                    throw .invalid(
+                        "dockerfile parse error on line \(line): heredocs (\(keyword) <<…) need BuildKit; Berth does not support them yet: write the lines in the \(keyword) with && or copy a script"
+                    )
+                }
+            }
+            i += 1
+        }
     }
 
     /// The value of `--name`, nil if absent.
