@@ -204,7 +204,19 @@ public final class BuildContext {
 
     /// Whether a regular file is a tar archive, plain or gzip (by content,
     /// as Docker's ADD decides: the name does not matter).
+    /// bzip2 and xz, which Docker unpacks but Berth cannot decompress, are
+    /// refused rather than copied as they are (a different image).
     func isArchive(_ source: Source) throws(BerthError) -> Bool {
+        if let fd = try? FileDescriptor.openInRoot(root, source.relative, O_RDONLY | O_NONBLOCK) {
+            let head = (try? FileSource(descriptor: fd, name: source.relative).peek(6)) ?? []
+            let xz: [UInt8] = [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]
+            let bzip2 = head.count == 6 && head.starts(with: [0x42, 0x5a, 0x68]) && (0x31...0x39).contains(head[3])
+            if head == xz || bzip2 {
+                throw .unavailable(
+                    "ADD \(source.relative): \(bzip2 ? "bzip2" : "xz")-compressed archives are not supported (Berth has no decompressor for them); decompress it to a plain or gzip tar first, or COPY it to keep it compressed"
+                )
+            }
+        }
         guard let stream = try? openStream(source) else { return false }
         var block = [UInt8](repeating: 0, count: 512)
         var got = 0
