@@ -109,12 +109,14 @@ extension Builder {
         }
         var body = stage.body
         if isFinal && !options.labels.isEmpty {
-            // Quoted so that the expander gives the values back literally.
+            // Quoted with the file's escape character, so that the expander
+            // gives the values back literally.
+            let e = String(dockerfile.escape)
             func quoted(_ s: String) -> String {
-                "\"" + s.replacing("\\", with: "\\\\").replacing("\"", with: "\\\"").replacing("$", with: "\\$") + "\""
+                "\"" + s.replacing(e, with: e + e).replacing("\"", with: e + "\"").replacing("$", with: e + "$") + "\""
             }
             let text = options.labels.map { quoted($0.0) + "=" + quoted($0.1) }.joined(separator: " ")
-            body.append(try Instruction.parse("LABEL " + text, line: 0, escape: "\\"))
+            body.append(try Instruction.parse("LABEL " + text, line: 0, escape: dockerfile.escape))
         }
         for ins in body {
             try step(ins.original)
