@@ -461,6 +461,13 @@ struct BuildTests {
             #expect(readFile(iid) == s.image("lab", "{{.Id}}"))
             #expect(s.image("lab", "{{json .Config.Labels}}") == #"{"odd":"$HOME \"q\" \\","org.x":"1"}"#)
             #expect(labelled.stdout.contains("Step 4/4 : LABEL \"org.x\"=\"1\" \"odd\""), "\(labelled.stdout)")
+            writeFile(ctx.path + "/escaped.Dockerfile", "# escape=`\nFROM busybox\n")
+            let escaped = s.berth([
+                "build", "-q", "--label", "a=x`y \"q\" $H \\z", "-t", "esc", "-f", ctx.path + "/escaped.Dockerfile", ctx.path,
+            ])
+            #expect(
+                escaped.status == 0 && s.image("esc", "{{json .Config.Labels}}") == #"{"a":"x`y \"q\" $H \\z"}"#,
+                "\(escaped.stderr)")
             let copy = s.berth([
                 "build", "--no-cache", "--storage", "copy", "-t", "copied", "-f", ctx.path + "/other.Dockerfile", ctx.path,
             ])
