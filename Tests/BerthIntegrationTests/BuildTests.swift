@@ -78,6 +78,10 @@ struct BuildTests {
             // They are not dangling: image prune keeps them (and so the cache).
             #expect(s.berth("image", "prune", "-f").stdout == "Total reclaimed space: 0B\n")
             #expect(lines(s.berth("images", "-a").stdout).count == 16)
+            // history names each step's image, as Docker does for a local build.
+            let ids = lines(s.berth("history", "-q", "x").stdout)
+            #expect(ids.count == 15 && ids.allSatisfy { isHex($0, count: 12) }, "\(ids)")
+            #expect(ids.first.map(String.init) == String(id.dropFirst(7).prefix(12)))
             // rmi takes the untagged intermediate images along, as Docker's does.
             let rmi = s.berth("rmi", "x")
             #expect(rmi.status == 0 && lines(rmi.stdout).filter { $0.hasPrefix("Deleted: sha256:") }.count > 14, "\(rmi.stdout)")

@@ -18,7 +18,8 @@ import BerthCore
 /// ROOT/tmp/                            staging; anything here is garbage
 /// ROOT/locks/                          flock files
 /// ROOT/cache/seccomp/KEY.bpf            compiled seccomp filters (a cache: safe to delete)
-/// ROOT/cache/build/KEY                  build cache: (parent, step) → image (safe to delete)
+/// ROOT/cache/build/steps/KEY            build cache: (parent, step) → image (safe to delete)
+/// ROOT/cache/build/parents/HEX          the image a built image was made from
 /// ```
 public struct StoreLayout: Sendable {
     /// The store root.
