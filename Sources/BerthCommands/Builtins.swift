@@ -19,7 +19,8 @@ public enum Builtins {
         { PullCommand() }, { PushCommand() }, { LoginCommand() }, { LogoutCommand() },
         { NetworkCreateCommand() }, { NetworkListCommand() }, { NetworkInspectCommand() }, { NetworkRemoveCommand() },
         { NetworkPruneCommand() }, { PortCommand() }, { SystemPruneCommand() }, { SystemResetCommand() },
-        { ImagePruneCommand() },
+        { ImagePruneCommand() }, { ContainerInspectCommand() }, { ImageInspectCommand() },
+        { ContainerExistsCommand() }, { ImageExistsCommand() },
     ]
 
     /// Adds every built-in command to the registry.
