@@ -524,6 +524,22 @@ struct BuildTests {
             #expect(s.output("isolated", "cat /nets") == "lo\n0\n")
         }
     }
+
+    @Test("a built HEALTHCHECK is probed by run's monitor; RUN's own container is never probed")
+    func healthcheckRuns() {
+        let dockerfile = """
+            FROM busybox
+            HEALTHCHECK --interval=1s --timeout=2s CMD touch /tmp/probed
+            RUN sleep 2 && ! test -e /tmp/probed
+            CMD ["sleep", "30"]
+            """
+        withBuild(["Dockerfile": dockerfile]) { s, ctx in
+            s.build(["-t", "hc"], ctx)
+            #expect(s.berth("run", "-d", "--name", "probed", "hc").status == 0)
+            #expect(eventually(10) { s.inspect("probed", "{{.State.Health.Status}}") == "healthy" })
+            #expect(s.berth("rm", "-f", "probed").status == 0)
+        }
+    }
 }
 
 extension String {

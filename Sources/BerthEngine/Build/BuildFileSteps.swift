@@ -27,6 +27,8 @@ extension Builder {
             o.isolation = options.isolation
             o.storage = options.storage
             o.network = options.network
+            // RUN's container never runs the image's HEALTHCHECK (Docker turns it off).
+            o.healthcheck = HealthConfig(test: ["NONE"])
             // As the classic builder: the image's VOLUMEs are anonymous volumes
             // in RUN's container, so what RUN writes there is not committed
             // (their mount points are).
