@@ -23,7 +23,7 @@ DEBUG_BIN := .build/debug/berth
 # proxy, a redirect target) for the pull/push tests against a registry on loopback.
 DEB_PACKAGES := libedit-dev zlib1g-dev libseccomp-dev libcurl4-openssl-dev ca-certificates openssl gcc libc6-dev busybox-static tmux iproute2 nftables podman runc crun skopeo docker-registry apache2-utils python3
 
-.PHONY: all deps bench-deps build release image demo lint test bench clean
+.PHONY: all deps bench-deps build release image demo lint test bench bench-build clean
 
 all: build
 
@@ -83,6 +83,12 @@ test: deps $(BUSYBOX_TAR) lint
 # (docs/benchmarks.md). BENCH_N=50 make bench for more rounds.
 bench: deps bench-deps release image
 	BERTH_BIN=$(CURDIR)/$(RELEASE_BIN) BERTH_BUSYBOX_TAR=$(CURDIR)/$(BUSYBOX_TAR) sh scripts/bench.sh
+	BERTH_BIN=$(CURDIR)/$(RELEASE_BIN) BERTH_BUSYBOX_TAR=$(CURDIR)/$(BUSYBOX_TAR) python3 scripts/bench-build.py
+
+# berth build against podman build: a cold build and a cached rebuild of a
+# 10-step Dockerfile (docs/build.md). BENCH_BUILD_N=5 make bench-build for more rounds.
+bench-build: deps release image
+	BERTH_BIN=$(CURDIR)/$(RELEASE_BIN) BERTH_BUSYBOX_TAR=$(CURDIR)/$(BUSYBOX_TAR) python3 scripts/bench-build.py
 
 clean:
 	rm -rf .build

@@ -21,6 +21,13 @@ struct HistoryCommand: Command {
         let now = Timestamp.now.asDouble
         var rows: [[String]] = []
         var layerIndex = layers.count - 1
+        // Only as far back as each ancestor has exactly one history entry fewer.
+        var chain: [String] = []
+        for (back, id) in BuildCache.ancestry(of: image.id, in: store.layout).enumerated() {
+            let count = (try? store.load(id: id))?.config["history"]?.arrayValue?.count
+            guard count == history.count - back else { break }
+            chain.append(id)
+        }
         for (i, entry) in history.enumerated().reversed() {
             let empty = entry["empty_layer"]?.boolValue ?? false
             let size = empty || layerIndex < 0 ? 0 : store.layerSize(layers[layerIndex])
@@ -28,7 +35,9 @@ struct HistoryCommand: Command {
             let created = entry["created"]?.stringValue.flatMap(Timestamp.init(rfc3339:))
             var by = entry["created_by"]?.stringValue ?? ""
             if !args[Self.noTrunc] && by.count > 45 { by = String(by.prefix(44)) + "…" }
-            let id = i == history.count - 1 ? (args[Self.noTrunc] ? image.id : image.shortID) : "<missing>"
+            // Entries a build made locally have their image's ID (newest first).
+            let back = history.count - 1 - i
+            let id = back < chain.count ? (args[Self.noTrunc] ? chain[back] : Format.shortID(chain[back])) : "<missing>"
             rows.append([
                 id, created.map { Format.duration(seconds: now - $0.asDouble) + " ago" } ?? "",
                 by, Format.size(size), entry["comment"]?.stringValue ?? "",
