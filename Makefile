@@ -16,12 +16,14 @@ DEBUG_BIN := .build/debug/berth
 # libc6-dev to build the seccomp tests' static probe and the CVE-2019-5736
 # payload of the security tests; busybox-static for the
 # image, tmux to drive the REPL in tests, podman (with runc, crun) for the
-# save/load interoperability tests and the oci backend;
+# save/load interoperability tests and the oci backend; docker.io (dockerd,
+# started by the tests on their own socket, and the docker CLI) for the
+# tests that Docker reads what Berth builds, saves and pushes;
 # nftables for published ports (nft); iproute2 for the tests to look at links;
 # docker-registry, skopeo, apache2-utils (htpasswd), openssl (the TLS tests'
 # CA and certificates) and python3 (a connection-cutting proxy, a CONNECT
 # proxy, a redirect target) for the pull/push tests against a registry on loopback.
-DEB_PACKAGES := libedit-dev zlib1g-dev libseccomp-dev libcurl4-openssl-dev ca-certificates openssl gcc libc6-dev busybox-static tmux iproute2 nftables podman runc crun skopeo docker-registry apache2-utils python3
+DEB_PACKAGES := libedit-dev zlib1g-dev libseccomp-dev libcurl4-openssl-dev ca-certificates openssl gcc libc6-dev busybox-static tmux iproute2 nftables podman runc crun docker.io skopeo docker-registry apache2-utils python3
 
 .PHONY: all deps bench-deps build release image demo lint test bench bench-build clean
 

@@ -321,6 +321,43 @@ struct BuildTests {
         }
     }
 
+    @Test("ADD https:// verifies the server: refused with one line untrusted, fetched once its CA is in certs.d")
+    func addOverHTTPS() {
+        withBuild(["www/file.txt": "over tls\n"]) { s, ctx in
+            let port = freePort()
+            let certsDir = "/etc/berth/certs.d/127.0.0.1:\(port)"
+            defer { _ = sh("rm -rf \(shellQuote(certsDir)); rmdir /etc/berth/certs.d /etc/berth 2>/dev/null") }
+            #expect(
+                sh(
+                    "cd \(ctx.path) && openssl req -x509 -newkey rsa:2048 -nodes -keyout key.pem -out cert.pem -days 1"
+                        + " -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 2>/dev/null"
+                ).status == 0, "openssl is needed; run 'make deps'")
+            writeFile(
+                ctx.path + "/serve.py",
+                """
+                import http.server, ssl, functools
+                handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory="\(ctx.path)/www")
+                server = http.server.HTTPServer(("127.0.0.1", \(port)), handler)
+                tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+                tls.load_cert_chain("\(ctx.path)/cert.pem", "\(ctx.path)/key.pem")
+                server.socket = tls.wrap_socket(server.socket, server_side=True)
+                server.serve_forever()
+                """)
+            let server = sh("(python3 \(ctx.path)/serve.py >/dev/null 2>&1 & echo $!)")
+            let serverPid = Int32(server.stdout.split(separator: "\n").first ?? "") ?? 0
+            defer { if serverPid > 0 { kill(serverPid, SIGTERM) } }
+            let probe = "python3 -c 'import socket; socket.create_connection((\"127.0.0.1\", \(port)), 1)'"
+            #expect(eventually(10) { sh(probe).status == 0 }, "the https server on port \(port) did not come up")
+            writeFile(ctx.path + "/Dockerfile", "FROM busybox\nADD https://127.0.0.1:\(port)/file.txt /got.txt\n")
+            let untrusted = s.berth(["build", "-t", "tls", ctx.path])
+            #expect(untrusted.status == 1, "\(untrusted.stdout)")
+            expectOneErrorLine(untrusted, naming: ["127.0.0.1:\(port)", "certs.d"], status: 1)
+            _ = sh("mkdir -p \(shellQuote(certsDir)) && cp \(ctx.path)/cert.pem \(shellQuote(certsDir))/ca.crt")
+            s.build(["-t", "tls"], ctx)
+            #expect(s.output("tls", "cat /got.txt; stat -c %a /got.txt") == "over tls\n600\n")
+        }
+    }
+
     @Test("--chown by name and number, --chmod, COPY --from keeps owners, USER for RUN, WORKDIR made as root")
     func ownership() {
         let dockerfile = """
