@@ -92,8 +92,8 @@ struct DockerInteropTests {
             #expect(dockerd.docker("inspect", "-f", "{{.Id}}", "built:v1").stdout.trimmingSpacesAndNewlines == id)
             let ran = dockerd.docker("run", "--rm", "--network", "none", "built:v1")
             #expect(ran.stdout == "from context\nran\n", "docker run: \(ran.stdout) \(ran.stderr)")
-            let env = dockerd.docker(
-                "run", "--rm", "--network", "none", "built:v1", "sh", "-c", "id -un; echo $GREETING; test -e /bin/vi || echo vi-gone")
+            let script = "id -un; echo $GREETING; test -e /bin/vi || echo vi-gone"
+            let env = dockerd.docker("run", "--rm", "--network", "none", "built:v1", "sh", "-c", script)
             #expect(env.stdout == "nobody\nhi\nvi-gone\n", "\(env.stdout) \(env.stderr)")
             // Every instruction after FROM is in Docker's history, over the base's one entry.
             let history = lines(dockerd.docker("history", "--no-trunc", "--format", "{{.CreatedBy}}", "built:v1").stdout)
