@@ -100,7 +100,7 @@ struct PsCommand: Command {
             ("ID", .string(noTrunc ? c.id : c.shortID)), ("Image", .string(c.imageName)),
             ("Command", .string("\"" + command + "\"")),
             ("RunningFor", .string(Format.duration(seconds: now - c.created.asDouble) + " ago")),
-            ("CreatedAt", .string(c.created.rfc3339)), ("Status", .string(Self.status(c, now: now))),
+            ("CreatedAt", .string(c.created.goString())), ("Status", .string(Self.status(c, now: now))),
             ("Ports", .string(c.state.isActive ? c.ports.map(\.psText).joined(separator: ", ") : "")), ("Names", .string(c.name)),
             ("State", .string(c.state.status.rawValue)),
         ]

@@ -188,7 +188,9 @@ public struct ContainerFactory {
     /// (by any program, or by a running container of this store) is refused
     /// here, before anything exists.
     private func resolvePorts(_ o: CreateOptions, _ config: JSON, networkMode: String) throws(BerthError) -> [PortBinding] {
-        var ports = try o.publish.map { (t) throws(BerthError) in try PortBinding.parse(t) }
+        var requests: [PortRequest] = []
+        for text in o.publish { requests += try PortRequest.parse(text) }
+        var ports = requests.map(\.binding)
         if o.publishAll, case .object(let exposed)? = config["ExposedPorts"] {
             for (key, _) in exposed {
                 let parts = key.split(separator: "/")
@@ -208,10 +210,31 @@ public struct ContainerFactory {
             throw BerthError("--network none has no network to publish ports from; drop -p/-P or use --network bridge")
         }
         for i in ports.indices where ports[i].hostPort == 0 {
-            ports[i].hostPort = try HostNetwork.freePort(ports[i].hostIP, proto: ports[i].proto)
+            if i < requests.count, let range = requests[i].hostRange {
+                ports[i].hostPort = try freePort(in: range, for: ports[i], taken: ports)
+            } else {
+                ports[i].hostPort = try HostNetwork.freePort(ports[i].hostIP, proto: ports[i].proto)
+            }
         }
         try PortCheck.check(ports, lifecycle: lifecycle, except: nil)
         return ports
+    }
+
+    /// Docker's `-p 8080-8090:80`: the first host port of the range that no
+    /// running container of the store publishes, no earlier `-p` of this one
+    /// takes and no program has bound.
+    private func freePort(in range: ClosedRange<UInt16>, for p: PortBinding, taken: [PortBinding]) throws(BerthError)
+        -> UInt16
+    {
+        for port in range {
+            var candidate = p
+            candidate.hostPort = port
+            if taken.contains(where: { $0.hostPort == port && $0.proto == p.proto }) { continue }
+            if (try? PortCheck.check([candidate], lifecycle: lifecycle, except: nil)) != nil { return port }
+        }
+        throw .conflict(
+            "Bind for \(p.hostIP):\(range.lowerBound)-\(range.upperBound) failed: all ports are allocated; widen the range or stop what uses it"
+        )
     }
 
     /// Checks every mount and creates the volumes it names (anonymous ones
