@@ -45,6 +45,8 @@ public struct Container: Sendable {
     public var groupAdd: [String] = []
     /// `--device` mappings (HostConfig.Devices); the nodes are looked up at each start.
     public var devices: [DeviceMapping] = []
+    /// `--log-driver`, `--log-opt` (HostConfig.LogConfig).
+    public var logConfig = LogConfig()
     public var state: ContainerState
     /// Where the store keeps volumes, for the Mounts view in `inspect`.
     public var volumesRoot: String = ""
@@ -126,6 +128,7 @@ public struct Container: Sendable {
                         ("SecurityOpt", security.options.isEmpty ? .null : .strings(security.options)),
                         ("GroupAdd", groupAdd.isEmpty ? .null : .strings(groupAdd)),
                         ("Devices", .array(devices.map(\.json))),
+                        ("LogConfig", logConfig.json),
                     ] + resources.json)
             ),
             (
@@ -223,6 +226,7 @@ public struct Container: Sendable {
         security.options = host["SecurityOpt"]?.stringArray ?? []
         groupAdd = host["GroupAdd"]?.stringArray ?? []
         devices = (host["Devices"]?.arrayValue ?? []).compactMap(DeviceMapping.init(json:))
+        logConfig = LogConfig(json: host["LogConfig"])
         volumesRoot = json["VolumesRoot"]?.stringValue ?? ""
         state = ContainerState(json: json["State"] ?? .object([]))
         if case .object(let members)? = json["Extra"] { extra = members } else { extra = [] }

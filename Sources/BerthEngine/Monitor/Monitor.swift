@@ -75,7 +75,7 @@ public final class MonitorSession {
     /// The mounted root filesystem.
     public let rootfs: String
     var io = MonitorIO()
-    var log: FileDescriptor?
+    var log: LogWriter?
     /// Published host ports held open while the container runs (docker-proxy's reservation).
     var portReservations: [Int32] = []
     var attached = false
@@ -171,9 +171,7 @@ public final class MonitorSession {
     public func supervise(_ pid: Int32, cleanup: () -> Void = {}) -> Int32 {
         reportStarted(pid)
         MonitorPlacement.leaveCaller(beside: cgroup)
-        log = try? FileDescriptor.open(
-            containerDirectory + "/" + StoreLayout.containerLog,
-            O_WRONLY | O_CREAT | O_APPEND, mode: 0o640)
+        log = LogWriter(path: containerDirectory + "/" + StoreLayout.containerLog, config: container.logConfig)
         let code = io.loop(child: pid, tty: container.tty) { [self] stream, bytes in appendLog(stream, bytes) }
         cleanup()
         finish(code: code)
@@ -265,7 +263,7 @@ public final class MonitorSession {
         var buffer = (partial[stream] ?? []) + bytes
         var start = 0
         var out: [UInt8] = []
-        let time = Timestamp.now.rfc3339
+        let time = logTime()
         while let newline = Monitor.newline(in: buffer, from: start) {
             encodeLogEntry(stream, buffer[start...newline], time: time, into: &out)
             start = newline + 1
@@ -281,7 +279,7 @@ public final class MonitorSession {
 
     private func flushLog() {
         var out: [UInt8] = []
-        let time = Timestamp.now.rfc3339
+        let time = logTime()
         for stream in ["stdout", "stderr"] where !(partial[stream] ?? []).isEmpty {
             encodeLogEntry(stream, partial[stream]![...], time: time, into: &out)
         }
@@ -291,12 +289,28 @@ public final class MonitorSession {
 
     private func writeLog(_ bytes: [UInt8]) {
         guard let log, !bytes.isEmpty else { return }
-        try? log.writeAll(bytes)
+        log.write(bytes)
+    }
+
+    /// The entry time in the driver's form.
+    private func logTime() -> String {
+        container.logConfig.driver == .k8sFile ? LogEntry.k8sTime(.now) : Timestamp.now.rfc3339
     }
 
     /// `{"log":"…","stream":"stdout","time":"…"}` and a newline, as
-    /// `JSON.compact` writes it (invalid UTF-8 becomes U+FFFD, as before).
+    /// `JSON.compact` writes it (invalid UTF-8 becomes U+FFFD, as before);
+    /// for k8s-file, Podman's `TIME STREAM F TEXT` (`P` for a line cut short).
     private func encodeLogEntry(_ stream: String, _ bytes: ArraySlice<UInt8>, time: String, into out: inout [UInt8]) {
+        switch container.logConfig.driver {
+        case .none: return
+        case .k8sFile:
+            let full = bytes.last == 10
+            out += Array(time.utf8) + [32] + Array(stream.utf8) + Array((full ? " F " : " P ").utf8)
+            out += full ? bytes.dropLast() : bytes
+            out.append(10)
+            return
+        case .jsonFile: break
+        }
         out += Array(#"{"log":"#.utf8)
         JSON.quoteBytes(bytes, into: &out)
         out += Array(#","stream":""#.utf8) + Array(stream.utf8) + Array(#"","time":""#.utf8)

@@ -40,6 +40,8 @@ public struct CreateOptions: Sendable {
     public var groupAdd: [String] = []
     /// `--device HOST[:CONTAINER][:PERMISSIONS]`.
     public var devices: [DeviceMapping] = []
+    /// `--log-driver`, `--log-opt`.
+    public var logConfig = LogConfig()
 
     public init(image: String) { self.image = image }
 }
@@ -131,6 +133,7 @@ public struct ContainerFactory {
         // one before anything exists (the start looks again: numbers can change).
         for d in o.devices { _ = try d.nodes() }
         container.devices = o.devices
+        container.logConfig = o.logConfig
         guard container.workingDir.hasPrefix("/") else {
             throw .invalid("the working directory '\(container.workingDir)' is invalid; it needs to be an absolute path")
         }
