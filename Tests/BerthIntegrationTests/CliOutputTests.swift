@@ -150,3 +150,30 @@ struct CliOutputTests {
         return String(repeating: "0", count: 9 - s.count) + s
     }
 }
+
+extension CliOutputTests {
+    @Test("top CONTAINER [ps OPTIONS]: the host's ps with the options, only the container's processes")
+    func topWithPsOptions() {
+        withStore { s in
+            #expect(
+                s.berth("run", "-d", "--network", "none", "--name", "tops", "busybox", "sh", "-c", "sleep 300 & exec sleep 301")
+                    .status == 0)
+            let pids = Set(
+                s.berth("top", "tops").stdout.split(separator: "\n").dropFirst().map { String($0.split(separator: " ")[1]) })
+            #expect(pids.count == 2, "\(pids)")
+            let aux = s.berth("top", "tops", "aux").stdout.split(separator: "\n")
+            #expect(aux.first?.hasPrefix("USER ") == true && aux.first?.contains("%CPU") == true, "\(aux)")
+            #expect(Set(aux.dropFirst().map { String($0.split(separator: " ")[1]) }) == pids, "\(aux)")
+            #expect(aux.dropFirst().allSatisfy { $0.contains("sleep 30") }, "only the container's processes: \(aux)")
+            let custom = s.berth("top", "tops", "-o", "pid,comm,args").stdout.split(separator: "\n")
+            #expect(custom.first?.split(separator: " ") == ["PID", "COMMAND", "COMMAND"], "\(custom)")
+            #expect(Set(custom.dropFirst().map { String($0.split(separator: " ")[0]) }) == pids)
+            // A tree (f cannot be combined with -q: Docker runs ps again without it).
+            let tree = s.berth("top", "tops", "axf").stdout.split(separator: "\n")
+            #expect(tree.count == 3 && tree.last?.contains("\\_ sleep 300") == true, "\(tree)")
+            expectOneErrorLine(s.berth("top", "tops", "-o", "comm"), naming: ["Couldn't find PID field in ps output"])
+            expectOneErrorLine(s.berth("top", "tops", "--bogus"), naming: ["ps: exit status 1", "unknown"])
+            #expect(s.berth("rm", "-f", "tops").status == 0)
+        }
+    }
+}
