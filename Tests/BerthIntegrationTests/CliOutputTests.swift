@@ -37,7 +37,9 @@ struct CliOutputTests {
             let row = object(history[0])
             #expect(row?["CreatedBy"]?.stringValue?.contains("import") == true, "\(history)")
             #expect(row?["ID"]?.stringValue?.count == 12 && row?["Size"]?.stringValue?.hasSuffix("MB") == true)
-            for (command, key) in [(["network", "ls"], "Name"), (["volume", "ls"], "Name"), (["images"], "Repository"), (["ps", "-a"], "Names")] {
+            for (command, key) in [
+                (["network", "ls"], "Name"), (["volume", "ls"], "Name"), (["images"], "Repository"), (["ps", "-a"], "Names"),
+            ] {
                 let lines = s.berth(command + ["--format", "json"]).stdout.split(separator: "\n")
                 #expect(!lines.isEmpty, "\(command)")
                 for line in lines { #expect(object(line)?[key]?.stringValue?.isEmpty == false, "\(command): \(line)") }
@@ -133,12 +135,17 @@ struct CliOutputTests {
             expectOneErrorLine(s.berth("logs", "--until", "soon", "talker"), naming: ["invalid value for \"until\""])
 
             // -f stops at --until even while the container runs on.
-            #expect(s.berth("run", "-d", "--name", "ticker", "--network", "none", "busybox", "sh", "-c", "while true; do echo tick; sleep 0.3; done").status == 0)
+            #expect(
+                s.berth(
+                    "run", "-d", "--name", "ticker", "--network", "none", "busybox", "sh", "-c",
+                    "while true; do echo tick; sleep 0.3; done"
+                ).status == 0)
             let start = Timestamp.now.asDouble
             let followed = s.berth("logs", "-f", "--until", "2s", "ticker")
             let took = Timestamp.now.asDouble - start
             #expect(followed.status == 0 && took < 5, "took \(took)")
-            let future = s.berth("logs", "-f", "--since", "0s", "--until", Timestamp(seconds: Int64(Timestamp.now.asDouble) + 2).rfc3339, "ticker")
+            let future = s.berth(
+                "logs", "-f", "--since", "0s", "--until", Timestamp(seconds: Int64(Timestamp.now.asDouble) + 2).rfc3339, "ticker")
             let ticks = future.stdout.split(separator: "\n").count
             #expect(future.status == 0 && ticks >= 3 && ticks <= 10, "followed until a future time: \(ticks) lines")
             #expect(s.berth("rm", "-f", "ticker").status == 0)

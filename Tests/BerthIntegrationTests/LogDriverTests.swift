@@ -24,12 +24,16 @@ struct LogDriverTests {
         return zip(numbers, numbers.dropFirst()).allSatisfy { $1 == $0 + 1 }
     }
 
-    @Test("max-size=1m,max-file=3: a container writing 3.5 MB (6 MB of log) keeps at most 3 files of 1 MB; logs reads them in order")
+    @Test(
+        "max-size=1m,max-file=3: a container writing 3.5 MB (6 MB of log) keeps at most 3 files of 1 MB; logs reads them in order"
+    )
     func rotation() {
         withStore { s in
             let run = s.berth(
                 "run", "--network", "none", "--name", "big", "--log-opt", "max-size=1m", "--log-opt", "max-file=3", "busybox",
-                "sh", "-c", "i=0; while [ $i -lt 60000 ]; do echo \"line $i padding padding padding padding padding padding\"; i=$((i+1)); done")
+                "sh", "-c",
+                "i=0; while [ $i -lt 60000 ]; do echo \"line $i padding padding padding padding padding padding\"; i=$((i+1)); done"
+            )
             #expect(run.status == 0, "\(run.stderr)")
             #expect(run.stdout.count > 3_400_000, "it wrote \(run.stdout.count) bytes")
             let files = logFiles(s, "big")

@@ -82,14 +82,17 @@ extension NetworkTests {
                 "for i in 1 2 3 4 5 6 7 8 9 10; do busybox wget -qO- http://127.0.0.1:\(base + 1)/ && break; sleep 0.2; done")
             #expect(got.stdout == "picked\n", "host fetch: \(got.stdout) \(got.stderr)")
             // A second container gets the next one; a third finds the range full.
-            #expect(berth(root, "run", "-d", "--name", "next", "-p", "127.0.0.1:\(base)-\(base + 2):80", "busybox", "sleep", "60").status == 0)
+            #expect(
+                berth(root, "run", "-d", "--name", "next", "-p", "127.0.0.1:\(base)-\(base + 2):80", "busybox", "sleep", "60")
+                    .status == 0)
             net.remember()
             #expect(berth(root, "port", "next", "80").stdout == "127.0.0.1:\(base + 2)\n")
             let full = berth(root, "run", "-d", "-p", "127.0.0.1:\(base)-\(base + 2):80", "busybox", "true")
             expectOneErrorLine(full, naming: ["\(base)-\(base + 2)", "all ports are allocated"], status: 125)
 
             let mismatch = berth(root, "run", "-d", "-p", "8080-8081:80-82", "busybox", "true")
-            expectOneErrorLine(mismatch, naming: ["Invalid ranges specified for container and host Ports: 80-82 and 8080-8081"], status: 125)
+            expectOneErrorLine(
+                mismatch, naming: ["Invalid ranges specified for container and host Ports: 80-82 and 8080-8081"], status: 125)
             let backwards = berth(root, "create", "-p", "8082-8080:80", "busybox")
             expectOneErrorLine(backwards, naming: ["Invalid hostPort: 8082-8080"], status: 125)
             let huge = berth(root, "create", "-p", "80-99999", "busybox")

@@ -34,7 +34,8 @@ struct TopCommand: Command {
         if output.status != 0 { output = HostPs.run(words) }
         guard output.status == 0 else {
             throw BerthError(
-                "ps: exit status \(output.status): \(output.stderr.split(separator: "\n").first.map(String.init) ?? ""); give options the host's ps accepts")
+                "ps: exit status \(output.status): \(output.stderr.split(separator: "\n").first.map(String.init) ?? ""); give options the host's ps accepts"
+            )
         }
         ctx.printRaw(try HostPs.filter(output.stdout, pids: Set(pids)))
         return 0
@@ -47,7 +48,9 @@ enum HostPs {
 
     static func run(_ args: [String]) -> Output {
         let path = ["/usr/bin/ps", "/bin/ps"].first { FileSystem.exists($0) }
-        guard let path else { return Output(status: 127, stdout: "", stderr: "the ps program is not installed (apt-get install procps)") }
+        guard let path else {
+            return Output(status: 127, stdout: "", stderr: "the ps program is not installed (apt-get install procps)")
+        }
         var out: [Int32] = [-1, -1], errs: [Int32] = [-1, -1]
         guard berth_pipe_cloexec(&out) == 0, berth_pipe_cloexec(&errs) == 0 else {
             return Output(status: 1, stdout: "", stderr: "pipe: \(Errno.current)")

@@ -61,7 +61,8 @@ public struct LogConfig: Sendable, Equatable {
                 config.maxFile = n
             default:
                 throw BerthError(
-                    .invalidArgument, "unknown log opt '\(key)' for \(config.driver.rawValue) log driver; use max-size or max-file")
+                    .invalidArgument,
+                    "unknown log opt '\(key)' for \(config.driver.rawValue) log driver; use max-size or max-file")
             }
             config.options.append((key, value))
         }
