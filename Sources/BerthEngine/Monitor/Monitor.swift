@@ -330,6 +330,8 @@ public final class MonitorSession {
         events.record("die", container, [("exitCode", String(code))])
         cgroup.killAll()
         try? cgroup.remove()
+        let volumes = VolumeStore(layout: store.layout)
+        for m in container.mounts where m.kind == .volume { volumes.releaseIfUnused(m.source, except: container.id) }
         flushLog()
         log?.close()
         if container.autoRemove {
@@ -358,6 +360,8 @@ public final class MonitorSession {
         attached = container.endpoint != nil
         releaseNetwork()
         try? cgroup.remove()
+        let volumes = VolumeStore(layout: store.layout)
+        for m in container.mounts where m.kind == .volume { volumes.releaseIfUnused(m.source, except: container.id) }
         if container.autoRemove {
             try? store.delete(container, driver: driver)
             if let e = container.endpoint { NetworkStore(layout: store.layout).release(e.network, container: container.id) }

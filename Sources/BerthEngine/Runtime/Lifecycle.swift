@@ -107,6 +107,8 @@ public struct Lifecycle {
         }
         MountPreparation.unmountAll(under: layout.container(c.id))
         try? driver(for: c).unmount(containerDirectory: layout.container(c.id))
+        let volumes = VolumeStore(layout: layout)
+        for m in c.mounts where m.kind == .volume { volumes.releaseIfUnused(m.source, except: c.id) }
     }
 
     /// SIGKILL for PID 1 (through its pidfd: never a recycled PID) and for

@@ -74,6 +74,7 @@ public struct MountPreparation {
             done.append(part)
         }
         if m.kind == .volume {
+            try volumes.mountIfNeeded(m.source)
             let target = try openDirectory(root, done, m.target)
             defer { target.close() }
             try prefill(m, target: target)
