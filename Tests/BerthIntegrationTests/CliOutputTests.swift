@@ -15,7 +15,7 @@ struct CliOutputTests {
         return parsed
     }
 
-    @Test("version, info, history, network ls, volume ls, images, ps: --format json is one JSON object a line")
+    @Test("version, info, history, system df, network ls, volume ls, images, ps: --format json is one JSON object a line")
     func formatJSON() {
         withStore { s in
             #expect(s.berth("create", "--name", "web", "-v", "vol1:/data", "busybox").status == 0)
@@ -37,6 +37,14 @@ struct CliOutputTests {
             let row = object(history[0])
             #expect(row?["CreatedBy"]?.stringValue?.contains("import") == true, "\(history)")
             #expect(row?["ID"]?.stringValue?.count == 12 && row?["Size"]?.stringValue?.hasSuffix("MB") == true)
+            let df = s.berth("system", "df", "--format", "json").stdout.split(separator: "\n")
+            #expect(df.count == 3 && object(df[0])?["Type"]?.stringValue == "Images", "\(df)")
+            #expect(object(df[1])?["TotalCount"]?.stringValue == "1" && object(df[1])?["Active"]?.stringValue == "0")
+            #expect(object(df[2])?["Type"]?.stringValue == "Local Volumes" && object(df[2])?["TotalCount"]?.stringValue == "1")
+            #expect(
+                s.berth("system", "df", "--format", "table {{.Type}}\t{{.TotalCount}}").stdout.split(separator: "\n").first?
+                    .hasPrefix("TYPE ") == true)
+            expectOneErrorLine(s.berth("system", "df", "-v", "--format", "json"), naming: ["--format"])
             for (command, key) in [
                 (["network", "ls"], "Name"), (["volume", "ls"], "Name"), (["images"], "Repository"), (["ps", "-a"], "Names"),
             ] {

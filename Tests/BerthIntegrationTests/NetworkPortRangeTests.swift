@@ -47,6 +47,10 @@ extension NetworkTests {
                     "for i in 1 2 3 4 5 6 7 8 9 10; do busybox wget -qO- http://127.0.0.1:\(base + i)/ && break; sleep 0.2; done")
                 #expect(got.stdout == "port\(port)\n", "host port \(base + i): \(got.stdout) \(got.stderr)")
             }
+            let ps = berth(root, "ps", "--format", "{{.Ports}}").stdout
+            let tcp = (0..<3).map { "127.0.0.1:\(base + $0)->\(80 + $0)/tcp" }
+            let udp = (0..<2).map { "127.0.0.1:\(base + $0)->\(90 + $0)/udp" }
+            #expect(ps == (tcp + udp).joined(separator: ", ") + "\n", "ps: \(ps)")
             let port = berth(root, "port", "range").stdout
             for (i, p) in [80, 81, 82].enumerated() {
                 #expect(port.contains("\(p)/tcp -> 127.0.0.1:\(base + i)\n"), "port: \(port)")
@@ -89,6 +93,20 @@ extension NetworkTests {
             #expect(berth(root, "port", "next", "80").stdout == "127.0.0.1:\(base + 2)\n")
             let full = berth(root, "run", "-d", "-p", "127.0.0.1:\(base)-\(base + 2):80", "busybox", "true")
             expectOneErrorLine(full, naming: ["\(base)-\(base + 2)", "all ports are allocated"], status: 125)
+
+            // Ports published on their own numbers: ps shows Docker's range form.
+            let same = freeRange(2)
+            #expect(
+                berth(
+                    root, "run", "-d", "--name", "same", "-p", "127.0.0.1:\(same)-\(same + 1):\(same)-\(same + 1)", "busybox",
+                    "sleep", "60"
+                )
+                .status == 0)
+            net.remember()
+            #expect(
+                berth(root, "ps", "-f", "name=same", "--format", "{{.Ports}}").stdout
+                    == "127.0.0.1:\(same)-\(same + 1)->\(same)-\(same + 1)/tcp\n")
+            #expect(berth(root, "rm", "-f", "same").status == 0)
 
             let mismatch = berth(root, "run", "-d", "-p", "8080-8081:80-82", "busybox", "true")
             expectOneErrorLine(
