@@ -13,7 +13,7 @@ struct TopCommand: Command {
         "top", aliases: ["container top"], summary: "Display the running processes of a container",
         arguments: [
             ArgSpec("CONTAINER", completion: .containers(["running", "paused"])),
-            ArgSpec("ps OPTIONS", repeats: true, optional: true),
+            ArgSpec("ps OPTIONS", optional: true),
         ], min: 1, interspersed: false)
 
     func run(_ args: ParsedArguments, _ ctx: CommandContext) throws(BerthError) -> Int32 {
