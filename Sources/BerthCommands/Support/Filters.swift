@@ -152,7 +152,7 @@ struct ContainerFilter {
                 return Self.normalized(c.imageName) == Self.normalized(value)
             case "volume":
                 return c.mounts.contains { ($0.kind == .volume && $0.source == value) || $0.target == value }
-            case "network": return c.networkMode == value || c.endpoint?.network == value
+            case "network": return c.networkMode == value || c.endpoints.contains { $0.network == value }
             case "label":
                 let labels = c.extra.first { $0.0 == "Labels" }?.1
                 let parts = value.split(separator: "=", maxSplits: 1).map(String.init)

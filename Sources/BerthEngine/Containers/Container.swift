@@ -27,6 +27,11 @@ public struct Container: Sendable {
     public var networkMode: String
     /// The container's address on its network (bridge modes), leased at create, released at rm.
     public var endpoint: NetworkEndpoint?
+    /// Networks joined by `network connect`, beyond the first: interface
+    /// `eth1` for the first of them, `eth2`…, in this order.
+    public var connected: [NetworkEndpoint] = []
+    /// Every network endpoint, the first network's first.
+    public var endpoints: [NetworkEndpoint] { (endpoint.map { [$0] } ?? []) + connected }
     /// Published ports (`-p`, `-P`), host ports resolved at create.
     public var ports: [PortBinding] = []
     /// Whether the container shares the host's network stack.
@@ -170,7 +175,7 @@ public struct Container: Sendable {
             ("IPAddress", .string(e?.address.description ?? "")),
             ("IPPrefixLen", .int(e?.prefix ?? 0)),
             ("MacAddress", .string(e?.mac ?? "")),
-            ("Networks", .object([(networkMode, entry)])),
+            ("Networks", .object([(networkMode, entry)] + connected.map { ($0.network, $0.json) })),
         ])
     }
 
@@ -198,6 +203,10 @@ public struct Container: Sendable {
         networkMode = host["NetworkMode"]?.stringValue ?? "none"
         if let mode = json["NetworkSettings"]?["Networks"]?[networkMode] {
             endpoint = NetworkEndpoint(network: networkMode, json: mode)
+        }
+        if case .object(let networks)? = json["NetworkSettings"]?["Networks"] {
+            let first = networkMode
+            connected = networks.filter { $0.0 != first }.compactMap { NetworkEndpoint(network: $0.0, json: $0.1) }
         }
         if case .object(let bindings)? = host["PortBindings"] {
             for (key, list) in bindings {

@@ -157,6 +157,12 @@ public final class MonitorSession {
         guard !container.hostNetwork, let endpoint = container.endpoint else { return nil }
         attached = true
         try HostNetwork.attach(endpoint, containerID: container.id, storeRoot: store.layout.root, pid: pid)
+        // Networks joined by `network connect`: eth1…, configured from here.
+        for extra in container.connected {
+            try HostNetwork.attach(
+                extra, containerID: container.id, storeRoot: store.layout.root, pid: pid, interface: extra.interface)
+            try HostNetwork.configure(extra, pid: pid, interface: extra.interface)
+        }
         return endpoint
     }
 
@@ -225,7 +231,8 @@ public final class MonitorSession {
     /// directory, bind-mounted over the image's (as Docker does).
     public func writeEtcFiles() throws(BerthError) -> [MountSpec] {
         let dir = containerDirectory
-        let peers = container.endpoint.map { NetworkStore(layout: store.layout).peers($0.network, except: container.id) } ?? []
+        let networks = NetworkStore(layout: store.layout)
+        let peers = container.endpoints.flatMap { networks.peers($0.network, except: container.id) }
         let hosts =
             container.hostNetwork
             ? ((try? FileSystem.readText("/etc/hosts")) ?? HostsFile.base)
@@ -335,8 +342,11 @@ public final class MonitorSession {
         flushLog()
         log?.close()
         if container.autoRemove {
+            // The record, not this monitor's copy: `network connect` may have added networks since the start.
+            var endpoints = container.endpoints
+            if case .ok(let fresh) = store.loadRecord(id: container.id) { endpoints = fresh.endpoints }
             try? store.delete(container, driver: driver)
-            if let e = container.endpoint { NetworkStore(layout: store.layout).release(e.network, container: container.id) }
+            for e in endpoints { NetworkStore(layout: store.layout).release(e.network, container: container.id) }
             events.record("destroy", container)
             let volumes = VolumeStore(layout: store.layout)  // --rm takes its anonymous volumes too, as Docker
             for m in container.mounts where m.kind == .volume && ((try? volumes.get(m.source))?.anonymous ?? false) {
@@ -364,7 +374,7 @@ public final class MonitorSession {
         for m in container.mounts where m.kind == .volume { volumes.releaseIfUnused(m.source, except: container.id) }
         if container.autoRemove {
             try? store.delete(container, driver: driver)
-            if let e = container.endpoint { NetworkStore(layout: store.layout).release(e.network, container: container.id) }
+            for e in container.endpoints { NetworkStore(layout: store.layout).release(e.network, container: container.id) }
         } else {
             _ = try? store.update(container.id) { (c: inout Container) throws(BerthError) in
                 c.state.setStartFailed(exitCode: code, error: message)

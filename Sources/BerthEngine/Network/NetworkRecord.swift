@@ -93,14 +93,18 @@ public struct NetworkEndpoint: Sendable, Equatable {
     public var prefix: Int
     public var gateway: IPv4
     public var bridge: String
+    /// N of the container's `ethN`: 0 for the first network, 1… for those
+    /// joined by `network connect` (kept, so a disconnect renumbers nothing).
+    public var interface = 0
     public var mac: String { address.mac }
 
     public var json: JSON {
-        .object([
-            ("NetworkID", .string(networkID)), ("Gateway", .string(gateway.description)),
-            ("IPAddress", .string(address.description)), ("IPPrefixLen", .int(prefix)),
-            ("MacAddress", .string(mac)), ("BerthBridge", .string(bridge)),
-        ])
+        .object(
+            [
+                ("NetworkID", .string(networkID)), ("Gateway", .string(gateway.description)),
+                ("IPAddress", .string(address.description)), ("IPPrefixLen", .int(prefix)),
+                ("MacAddress", .string(mac)), ("BerthBridge", .string(bridge)),
+            ] + (interface > 0 ? [("BerthInterface", .int(interface))] : []))
     }
 
     public init(network: String, networkID: String, address: IPv4, prefix: Int, gateway: IPv4, bridge: String) {
@@ -116,6 +120,7 @@ public struct NetworkEndpoint: Sendable, Equatable {
             network: network, networkID: json["NetworkID"]?.stringValue ?? "", address: ip,
             prefix: min(32, max(0, json["IPPrefixLen"]?.intValue ?? 16)), gateway: gw,
             bridge: json["BerthBridge"]?.stringValue ?? "")
+        interface = min(9, max(0, json["BerthInterface"]?.intValue ?? 0))
     }
 }
 

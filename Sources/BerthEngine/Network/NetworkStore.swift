@@ -290,13 +290,26 @@ public struct NetworkStore: Sendable {
 
     private func rewriteHosts(_ network: String, _ leases: [IPv4: Lease]) {
         guard network != "bridge" else { return }  // the default network does not resolve names, as in Docker
-        for (ip, lease) in leases {
+        // A container on several user networks (`network connect`) lists
+        // itself and its peers of each of them; the others' leases are read
+        // as they are (each file is replaced atomically).
+        var byNetwork: [(String, [IPv4: Lease])] = [(network, leases)]
+        for other in FileSystem.list(layout.networks) where other.hasSuffix(".leases") {
+            let name = String(other.dropLast(7))
+            if name != network && name != "bridge" { byNetwork.append((name, liveLeases(name))) }
+        }
+        for (_, lease) in leases {
             let path = layout.container(lease.container) + "/hosts"
             guard FileSystem.exists(path) else { continue }
+            let mine = byNetwork.filter { $0.1.values.contains { $0.container == lease.container } }
             var text = HostsFile.base
-            text += "\(ip)\t\(lease.name)\n"
-            for (peerIP, peer) in leases.sorted(by: { $0.key < $1.key }) where peer.container != lease.container {
-                text += "\(peerIP)\t\(peer.name)\n"
+            for (_, all) in mine {
+                for (ip, l) in all where l.container == lease.container { text += "\(ip)\t\(l.name)\n" }
+            }
+            for (_, all) in mine {
+                for (peerIP, peer) in all.sorted(by: { $0.key < $1.key }) where peer.container != lease.container {
+                    text += "\(peerIP)\t\(peer.name)\n"
+                }
             }
             HostsFile.writeInPlace(path, text)
         }

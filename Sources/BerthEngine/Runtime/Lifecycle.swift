@@ -332,7 +332,7 @@ public struct Lifecycle {
             return true
         }
         guard removedHere else { return }
-        if let e = current.endpoint { NetworkStore(layout: layout).release(e.network, container: current.id) }
+        for e in current.endpoints { NetworkStore(layout: layout).release(e.network, container: current.id) }
         events.record("destroy", current)
         if removeVolumes {
             let store = VolumeStore(layout: layout)

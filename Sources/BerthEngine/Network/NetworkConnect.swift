@@ -1,0 +1,110 @@
+/// `network connect` and `network disconnect`: a container joins or leaves
+/// a network beyond its first. A running (or paused) container gets the new
+/// interface at once (`eth1`…: a veth into its network namespace, configured
+/// from the host, no default route); a stopped one gets it at its next start.
+/// The address is leased at connect and released at disconnect.
+extension Lifecycle {
+    public func connect(network ref: String, container cref: String, ip: String?) throws(BerthError) {
+        let networks = NetworkStore(layout: layout)
+        let network = try networks.find(ref)
+        let found = try containers.find(cref)
+        var preferred: IPv4?
+        if let ip {
+            guard let address = IPv4(ip) else {
+                throw BerthError(.invalidArgument, "invalid IPv4 address: \(ip); give one like \(network.gateway)")
+            }
+            guard network.subnet.contains(address), address != network.gateway else {
+                throw BerthError(
+                    .invalidArgument,
+                    "Invalid address \(ip): It does not belong to any of this network's subnets (\(network.subnet))")
+            }
+            preferred = address
+        }
+        try FileLock.withLock(containers.lockPath(found.id)) { () throws(BerthError) in
+            var c = try containers.load(id: found.id)
+            if c.recordDamage != nil { throw .invalidState(c.state.error) }
+            if c.hostNetwork || network.name == "host" {
+                throw .conflict("container cannot be disconnected from host network or connected to host network")
+            }
+            if c.networkMode == "none" {
+                throw .conflict(
+                    "container cannot be connected to multiple networks with one of the networks in private (none) mode")
+            }
+            if c.endpoints.contains(where: { $0.network == network.name }) {
+                throw .conflict("endpoint with name \(c.name) already exists in network \(network.name)")
+            }
+            let used = Set(c.endpoints.map(\.interface))
+            guard let n = (1..<HostNetwork.maxInterfaces).first(where: { !used.contains($0) }) else {
+                throw .conflict(
+                    "container \(c.name) has \(HostNetwork.maxInterfaces) networks, Berth's most; disconnect one first")
+            }
+            var endpoint = try networks.lease(network, container: c.id, name: c.name, preferred: preferred)
+            endpoint.interface = n
+            if let preferred, endpoint.address != preferred {
+                networks.release(network.name, container: c.id)
+                throw .conflict("Address already in use: \(preferred) on network \(network.name); pick another --ip")
+            }
+            do throws(BerthError) {
+                if c.state.isActive {
+                    let pid = try livePid(c)
+                    try HostNetwork.attach(endpoint, containerID: c.id, storeRoot: layout.root, pid: pid, interface: n)
+                    try HostNetwork.configure(endpoint, pid: pid, interface: n)
+                }
+                c.connected.append(endpoint)
+                try containers.save(c)
+            } catch {
+                if c.state.isActive { HostNetwork.detach(containerID: c.id, interface: n) }
+                networks.release(network.name, container: c.id)
+                throw error
+            }
+            networks.refreshHosts(network.name)
+        }
+    }
+
+    /// `force`: also when the network itself is gone (its record removed by hand).
+    public func disconnect(network ref: String, container cref: String, force: Bool) throws(BerthError) {
+        let networks = NetworkStore(layout: layout)
+        let name: String
+        do throws(BerthError) { name = try networks.find(ref).name } catch {
+            guard force else { throw error }
+            name = ref
+        }
+        let found = try containers.find(cref)
+        try FileLock.withLock(containers.lockPath(found.id)) { () throws(BerthError) in
+            var c = try containers.load(id: found.id)
+            if c.recordDamage != nil { throw .invalidState(c.state.error) }
+            if c.hostNetwork || name == "host" {
+                throw .conflict("container cannot be disconnected from host network or connected to host network")
+            }
+            if c.endpoint?.network == name || c.networkMode == name {
+                throw .conflict(
+                    "container \(c.name) joined \(name) at create: Berth disconnects only networks joined by 'network connect'; re-create it with another --network"
+                )
+            }
+            guard let endpoint = c.connected.first(where: { $0.network == name }) else {
+                throw .invalidState("container \(c.name) is not connected to network \(name)")
+            }
+            if c.state.isActive { HostNetwork.detach(containerID: c.id, interface: endpoint.interface) }
+            c.connected.removeAll { $0.network == name }
+            try containers.save(c)
+            networks.release(name, container: c.id)
+            // Its own hosts file loses the peers of the network it left.
+            let remaining = c.endpoints.filter { $0.network != "bridge" }
+            if let other = remaining.first {
+                networks.refreshHosts(other.network)
+            } else if FileSystem.exists(layout.container(c.id) + "/hosts") {
+                HostsFile.writeInPlace(
+                    layout.container(c.id) + "/hosts",
+                    HostsFile.hosts(hostname: c.hostname, name: c.name, address: c.endpoint?.address, peers: []))
+            }
+        }
+    }
+
+    /// PID 1 of a running container, checked against its recorded start time (never a recycled PID).
+    private func livePid(_ c: Container) throws(BerthError) -> Int32 {
+        guard c.state.pid > 0, ProcessTable.startTime(c.state.pid) == c.state.pidStartTime else {
+            throw .invalidState("container \(c.name) is not running (its PID 1 is gone); start it, or connect it stopped")
+        }
+        return c.state.pid
+    }
+}
