@@ -175,7 +175,13 @@ public struct Container: Sendable {
             ("IPAddress", .string(e?.address.description ?? "")),
             ("IPPrefixLen", .int(e?.prefix ?? 0)),
             ("MacAddress", .string(e?.mac ?? "")),
-            ("Networks", .object([(networkMode, entry)] + connected.map { ($0.network, $0.json) })),
+            // After `network disconnect` of the first network only the others are left, as in Docker.
+            (
+                "Networks",
+                .object(
+                    (e != nil || networkMode == "none" || networkMode == "host" ? [(networkMode, entry)] : [])
+                        + connected.map { ($0.network, $0.json) })
+            ),
         ])
     }
 

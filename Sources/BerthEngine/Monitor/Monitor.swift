@@ -149,21 +149,28 @@ public final class MonitorSession {
     }
 
     /// Holds the published host ports open while the container runs.
-    public func reservePorts() throws(BerthError) { portReservations = try HostNetwork.reserve(container.ports) }
+    public func reservePorts() throws(BerthError) {
+        // A container disconnected from its first network publishes nothing.
+        guard container.endpoint != nil || container.hostNetwork else { return }
+        portReservations = try HostNetwork.reserve(container.ports)
+    }
 
     /// Plugs the container's veth into the network namespace of `pid`;
     /// nil when the container has no network of its own (none, host).
     public func plugIn(_ pid: Int32) throws(BerthError) -> NetworkEndpoint? {
-        guard !container.hostNetwork, let endpoint = container.endpoint else { return nil }
+        guard !container.hostNetwork, !container.endpoints.isEmpty else { return nil }
         attached = true
-        try HostNetwork.attach(endpoint, containerID: container.id, storeRoot: store.layout.root, pid: pid)
+        if let endpoint = container.endpoint {
+            try HostNetwork.attach(endpoint, containerID: container.id, storeRoot: store.layout.root, pid: pid)
+        }
         // Networks joined by `network connect`: eth1…, configured from here.
         for extra in container.connected {
             try HostNetwork.attach(
                 extra, containerID: container.id, storeRoot: store.layout.root, pid: pid, interface: extra.interface)
             try HostNetwork.configure(extra, pid: pid, interface: extra.interface)
         }
-        return endpoint
+        // The first network's, for the published ports (none once it was disconnected).
+        return container.endpoint
     }
 
     /// Publishes `-p` ports to the container's address.
@@ -251,7 +258,7 @@ public final class MonitorSession {
     func releaseNetwork() {
         portReservations.forEach { close($0) }
         portReservations = []
-        guard attached, container.endpoint != nil else { return }
+        guard attached, !container.endpoints.isEmpty else { return }
         if !container.ports.isEmpty { HostNetwork.unpublish(containerID: container.id) }
         HostNetwork.detach(containerID: container.id)
         attached = false

@@ -202,11 +202,15 @@ public enum HostNetwork {
     }
 
     /// Configures `eth<n>` inside the network namespace of `pid` from the
-    /// host (a helper joins it): address, up, no default route.
-    public static func configure(_ endpoint: NetworkEndpoint, pid: Int32, interface n: Int) throws(BerthError) {
+    /// host (a helper joins it): address, up, and the default route only
+    /// for a container's first network.
+    public static func configure(
+        _ endpoint: NetworkEndpoint, pid: Int32, interface n: Int, defaultRoute: Bool = false
+    ) throws(BerthError) {
         var step: UnsafePointer<CChar>? = nil
+        let gateway = defaultRoute ? endpoint.gateway.networkOrder : 0
         let rc = "eth\(n)".withCString { name in
-            berth_nl_container_of(pid, name, endpoint.address.networkOrder, Int32(endpoint.prefix), 0, &step)
+            berth_nl_container_of(pid, name, endpoint.address.networkOrder, Int32(endpoint.prefix), gateway, &step)
         }
         if rc != 0 {
             throw .syscall(step.map { String(cString: $0) } ?? "configure eth\(n)", "eth\(n) on \(endpoint.network)", .current)

@@ -2,7 +2,10 @@
 /// a network beyond its first. A running (or paused) container gets the new
 /// interface at once (`eth1`…: a veth into its network namespace, configured
 /// from the host, no default route); a stopped one gets it at its next start.
-/// The address is leased at connect and released at disconnect.
+/// The address is leased at connect and released at disconnect. A
+/// container disconnected from its first network (Docker allows it) has
+/// only the others, and publishes no ports; the next network it joins
+/// becomes its first again (`eth0`, the default route, the published ports).
 extension Lifecycle {
     public func connect(network ref: String, container cref: String, ip: String?) throws(BerthError) {
         let networks = NetworkStore(layout: layout)
@@ -34,7 +37,8 @@ extension Lifecycle {
                 throw .conflict("endpoint with name \(c.name) already exists in network \(network.name)")
             }
             let used = Set(c.endpoints.map(\.interface))
-            guard let n = (1..<HostNetwork.maxInterfaces).first(where: { !used.contains($0) }) else {
+            let first = c.endpoint == nil
+            guard let n = (first ? [0] : Array(1..<HostNetwork.maxInterfaces)).first(where: { !used.contains($0) }) else {
                 throw .conflict(
                     "container \(c.name) has \(HostNetwork.maxInterfaces) networks, Berth's most; disconnect one first")
             }
@@ -48,9 +52,17 @@ extension Lifecycle {
                 if c.state.isActive {
                     let pid = try livePid(c)
                     try HostNetwork.attach(endpoint, containerID: c.id, storeRoot: layout.root, pid: pid, interface: n)
-                    try HostNetwork.configure(endpoint, pid: pid, interface: n)
+                    try HostNetwork.configure(endpoint, pid: pid, interface: n, defaultRoute: first)
+                    if first && !c.ports.isEmpty {
+                        try HostNetwork.publish(c.ports, containerID: c.id, address: endpoint.address)
+                    }
                 }
-                c.connected.append(endpoint)
+                if first {
+                    c.endpoint = endpoint
+                    c.networkMode = network.name
+                } else {
+                    c.connected.append(endpoint)
+                }
                 try containers.save(c)
             } catch {
                 if c.state.isActive { HostNetwork.detach(containerID: c.id, interface: n) }
@@ -76,15 +88,14 @@ extension Lifecycle {
             if c.hostNetwork || name == "host" {
                 throw .conflict("container cannot be disconnected from host network or connected to host network")
             }
-            if c.endpoint?.network == name || c.networkMode == name {
-                throw .conflict(
-                    "container \(c.name) joined \(name) at create: Berth disconnects only networks joined by 'network connect'; re-create it with another --network"
-                )
-            }
-            guard let endpoint = c.connected.first(where: { $0.network == name }) else {
+            guard let endpoint = c.endpoints.first(where: { $0.network == name }) else {
                 throw .invalidState("container \(c.name) is not connected to network \(name)")
             }
-            if c.state.isActive { HostNetwork.detach(containerID: c.id, interface: endpoint.interface) }
+            if c.state.isActive {
+                if endpoint.interface == 0 && !c.ports.isEmpty { HostNetwork.unpublish(containerID: c.id) }
+                HostNetwork.detach(containerID: c.id, interface: endpoint.interface)
+            }
+            if endpoint.interface == 0 { c.endpoint = nil }
             c.connected.removeAll { $0.network == name }
             try containers.save(c)
             networks.release(name, container: c.id)
