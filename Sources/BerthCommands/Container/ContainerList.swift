@@ -101,7 +101,8 @@ struct PsCommand: Command {
             ("Command", .string("\"" + command + "\"")),
             ("RunningFor", .string(Format.duration(seconds: now - c.created.asDouble) + " ago")),
             ("CreatedAt", .string(c.created.goString())), ("Status", .string(Self.status(c, now: now))),
-            ("Ports", .string(c.state.isActive && c.endpoint != nil ? Self.displayablePorts(c.ports) : "")), ("Names", .string(c.name)),
+            ("Ports", .string(c.state.isActive && c.endpoint != nil ? Self.displayablePorts(c.ports) : "")),
+            ("Names", .string(c.name)),
             ("State", .string(c.state.status.rawValue)),
         ]
         let volumes = c.mounts.filter { $0.kind == .volume }
