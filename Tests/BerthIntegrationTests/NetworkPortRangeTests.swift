@@ -108,6 +108,14 @@ extension NetworkTests {
                     == "127.0.0.1:\(same)-\(same + 1)->\(same)-\(same + 1)/tcp\n")
             #expect(berth(root, "rm", "-f", "same").status == 0)
 
+            // A container range on free host ports: 500 distinct ones.
+            let wide = berth(root, "create", "--name", "wide", "-p", "127.0.0.1::1000-1499", "busybox")
+            #expect(wide.status == 0, "\(wide.stderr)")
+            net.remember()
+            let chosen = berth(root, "port", "wide").stdout.split(separator: "\n").map { $0.split(separator: ":").last ?? "" }
+            #expect(chosen.count == 500 && Set(chosen).count == 500, "\(chosen.count) bindings, \(Set(chosen).count) distinct")
+            #expect(berth(root, "rm", "wide").status == 0)
+
             let mismatch = berth(root, "run", "-d", "-p", "8080-8081:80-82", "busybox", "true")
             expectOneErrorLine(
                 mismatch, naming: ["Invalid ranges specified for container and host Ports: 80-82 and 8080-8081"], status: 125)

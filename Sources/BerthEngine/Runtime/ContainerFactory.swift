@@ -216,7 +216,13 @@ public struct ContainerFactory {
             if i < requests.count, let range = requests[i].hostRange {
                 ports[i].hostPort = try freePort(in: range, for: ports[i], taken: ports)
             } else {
-                ports[i].hostPort = try HostNetwork.freePort(ports[i].hostIP, proto: ports[i].proto)
+                // The kernel may hand out the port it just gave (the trial
+                // socket is closed): never the same one twice for one container.
+                var port = try HostNetwork.freePort(ports[i].hostIP, proto: ports[i].proto)
+                for _ in 0..<100 where ports.contains(where: { $0.hostPort == port && $0.proto == ports[i].proto }) {
+                    port = try HostNetwork.freePort(ports[i].hostIP, proto: ports[i].proto)
+                }
+                ports[i].hostPort = port
             }
         }
         try PortCheck.check(ports, lifecycle: lifecycle, except: nil)
