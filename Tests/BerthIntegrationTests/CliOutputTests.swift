@@ -136,7 +136,7 @@ struct CliOutputTests {
             #expect(lines(["--since", "1h"]) == "one\ntwo\nthree\nfour\n")
             #expect(lines(["--since", "1h30m", "--until", "2h"]).isEmpty)
             #expect(lines(["--until=-1s"]) == "one\ntwo\nthree\nfour\n", "a negative duration is in the future")
-            for bad in ["yesterday", "2022-13-01", "10x", "-"] {
+            for bad in ["yesterday", "2022-13-01", "10x", "-", "99999999999999999999h", "99999999999999999999", "1.5.5"] {
                 let r = s.berth("logs", "--since", bad, "talker")
                 expectOneErrorLine(r, naming: ["invalid value for \"since\"", bad])
             }

@@ -106,6 +106,8 @@ struct LogDriverTests {
                 (["--log-driver", "syslog"], ["no log driver named 'syslog'"]),
                 (["--log-opt", "max-size=lots"], ["max-size must be a positive number"]),
                 (["--log-opt", "max-size=0"], ["max-size must be a positive number"]),
+                (["--log-opt", "max-size=1e3"], ["max-size must be a positive number"]),
+                (["--log-opt", "max-size=99999999999999999999g"], ["max-size must be a positive number"]),
                 (["--log-opt", "max-file=0"], ["max-file cannot be less than 1"]),
                 (["--log-opt", "max-file=99999999999999999999"], ["max-file"]),
                 (["--log-opt", "color=red"], ["unknown log opt 'color' for json-file log driver"]),

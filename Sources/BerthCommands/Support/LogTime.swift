@@ -54,6 +54,8 @@ enum LogTime {
             s = s.dropFirst(unit.0.count)
             total += n * unit.1
         }
+        // Go's durations are int64 nanoseconds (about 292 years): beyond, not a duration.
+        guard total <= 9.2e18 else { return nil }
         return sign * total
     }
 

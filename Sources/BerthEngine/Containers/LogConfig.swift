@@ -79,7 +79,10 @@ public struct LogConfig: Sendable, Equatable {
             scale = s
             number = number.dropLast()
         }
-        guard let value = Double(number.trimmingCharacters(in: " ")), value.isFinite, value >= 0,
+        let digits = number.trimmingCharacters(in: " ")
+        // Docker's form: digits with an optional fraction (no exponent, no sign).
+        guard !digits.isEmpty, digits.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ".") }),
+            let value = Double(digits), value.isFinite, value >= 0,
             value * scale < 9e18
         else { return nil }
         return Int64(value * scale)
