@@ -20,7 +20,8 @@ public enum Builtins {
         { NetworkCreateCommand() }, { NetworkListCommand() }, { NetworkInspectCommand() }, { NetworkRemoveCommand() },
         { NetworkPruneCommand() }, { NetworkConnectCommand() }, { NetworkDisconnectCommand() }, { PortCommand() },
         { SystemPruneCommand() }, { SystemResetCommand() },
-        { ImagePruneCommand() },
+        { ImagePruneCommand() }, { ContainerInspectCommand() }, { ImageInspectCommand() },
+        { ContainerExistsCommand() }, { ImageExistsCommand() },
     ]
 
     /// Adds every built-in command to the registry.

@@ -82,7 +82,10 @@ struct ResourceTests {
             let t0 = used()
             usleep(3_000_000)
             let share = (used() - t0) / 3
-            #expect(share > 0.35 && share < 0.65, "busy loop used \(share) of a core")
+            // The limit is the upper bound; below it the loop's share depends
+            // on what else the two cores run (a parallel test run, a build),
+            // so the lower bound only shows the loop ran.
+            #expect(share > 0.05 && share < 0.65, "busy loop used \(share) of a core")
         }
     }
 

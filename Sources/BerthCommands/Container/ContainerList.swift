@@ -10,7 +10,7 @@ struct PsCommand: Command {
     static let filter = Flag.strings(
         "filter", short: "f", value: "filter",
         help:
-            "Filter output based on conditions provided (status=, name=, id=, ancestor=, exited=, before=, since=, volume=, network=)"
+            "Filter output based on conditions provided (status=, name=, id=, ancestor=, exited=, before=, since=, volume=, network=, label=)"
     )
     static let format = Flag.string(
         "format",
@@ -20,7 +20,7 @@ struct PsCommand: Command {
     static let size = Flag.bool("size", short: "s", help: "Display total file sizes of each container's own layer")
 
     let spec = CommandSpec(
-        "ps", aliases: ["container ls", "container list"], summary: "List containers",
+        "ps", aliases: ["container ls", "container list", "container ps"], summary: "List containers",
         flags: [
             Self.all, Self.quiet, Self.noTrunc, Self.last, Self.latest, Self.filter, Self.format,
             Self.size,
@@ -54,7 +54,8 @@ struct PsCommand: Command {
         var list = lifecycle.containers.all()
         let last = try args.value(Self.last) ?? -1
         let showAll = args[Self.all] || last > 0 || args[Self.latest]
-        if !showAll { list = list.filter { $0.state.isActive } }
+        // Docker lists a restarting container as running (its `Running` is true).
+        if !showAll { list = list.filter { $0.state.isActive || $0.state.status == .restarting } }
         let filter = try ContainerFilter(
             args[Self.filter], containers: lifecycle.containers,
             images: ImageStore(layout: lifecycle.layout))
@@ -69,9 +70,9 @@ struct PsCommand: Command {
         let template = try format.map { (f) throws(BerthError) in try ctx.listingTemplate(f, table: Self.table) }
         let rows = list.map { row($0, noTrunc: noTrunc, size: showSize ? size(lifecycle, $0) : nil) }
         if let template {
-            // Containers carry no labels yet: {{.Label "k"}} is empty, as Docker's for a missing label.
-            ctx.printRaw(
-                try template.renderAll(rows.map { TemplateObject.context(Self.type, $0, labels: []) }, titles: Self.titles))
+            // {{.Label "k"}}: the container's label, empty when it has none, as Docker's.
+            let objects = zip(list, rows).map { c, row in TemplateObject.context(Self.type, row, labels: c.labels) }
+            ctx.printRaw(try template.renderAll(objects, titles: Self.titles))
             return 0
         }
         var header = ["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"]
@@ -109,7 +110,7 @@ struct PsCommand: Command {
         members += [
             ("Networks", .string(c.networkMode)),
             ("Mounts", .string(c.mounts.map(\.source).filter { !$0.isEmpty }.joined(separator: ","))),
-            ("Labels", .string("")), ("LocalVolumes", .string(String(volumes.count))),
+            ("Labels", .string(ContainerLabels.joined(c.labels))), ("LocalVolumes", .string(String(volumes.count))),
         ]
         if let size { members.append(("Size", .string(size))) }
         return .object(members)
@@ -154,12 +155,16 @@ struct PsCommand: Command {
         switch c.state.status {
         case .running, .paused:
             let up = "Up " + Format.duration(seconds: now - (c.state.startedAt?.asDouble ?? now))
-            return c.state.status == .paused ? up + " (Paused)" : up
+            if c.state.status == .paused { return up + " (Paused)" }
+            return c.state.health.map { up + " (\($0.status.psText))" } ?? up
         case .exited:
             let ago = Format.duration(seconds: now - (c.state.finishedAt?.asDouble ?? now))
             return "Exited (\(c.state.exitCode)) \(ago) ago"
         case .dead: return "Dead"
-        case .restarting: return "Restarting"
+        case .restarting:
+            // Docker's: the last exit code and how long ago, while the back-off runs.
+            let ago = Format.duration(seconds: now - (c.state.finishedAt?.asDouble ?? now))
+            return "Restarting (\(c.state.exitCode)) \(ago) ago"
         case .removing: return "Removal In Progress"
         case .created: return "Created"
         }

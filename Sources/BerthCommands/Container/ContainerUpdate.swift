@@ -7,12 +7,16 @@ import BerthEngine
 struct UpdateCommand: Command {
     let spec = CommandSpec(
         "update", aliases: ["container update"], summary: "Update configuration of one or more containers",
-        flags: ContainerFlags.resourceFlags,
+        flags: ContainerFlags.resourceFlags + RestartFlags.all,
         arguments: [ArgSpec("CONTAINER", completion: .containers(nil), repeats: true)], min: 1)
 
     func run(_ args: ParsedArguments, _ ctx: CommandContext) throws(BerthError) -> Int32 {
         let change = try ContainerFlags.resources(args)
-        guard !change.isEmpty else { throw BerthError("you must provide one or more flags when using this command") }
+        // `--restart`: the policy the monitor reads at the next exit.
+        let policy = try args[RestartFlags.restart].map { (t) throws(BerthError) in try RestartPolicy.parse(t) }
+        guard !change.isEmpty || policy != nil else {
+            throw BerthError("you must provide one or more flags when using this command")
+        }
         let lifecycle = try ctx.lifecycle()
         return ctx.forEach(args.positionals, printName: true) { (ref) throws(BerthError) in
             let found = try lifecycle.containers.find(ref)
@@ -25,7 +29,15 @@ struct UpdateCommand: Command {
                 if let v = change.cpusetCpus { r.cpusetCpus = v }
                 if let v = change.pidsLimit { r.pidsLimit = v }
                 try r.validate()
-                if c.state.isActive { try Cgroup(path: c.cgroupPath).apply(change.memory != nil ? r : change) }
+                if let policy {
+                    if c.autoRemove && !policy.isNone {
+                        throw .invalid("Restart policy cannot be updated because AutoRemove is enabled for the container")
+                    }
+                    c.restartPolicy = policy
+                }
+                if c.state.isActive && !change.isEmpty {
+                    try Cgroup(path: c.cgroupPath).apply(change.memory != nil ? r : change)
+                }
                 c.resources = r
             }
             lifecycle.events.record("update", found)

@@ -4,17 +4,29 @@ import BerthEngine
 /// still needs, with their unshared layers.
 struct RmiCommand: Command {
     static let force = Flag.bool("force", short: "f", help: "Force removal of the image")
+    static let all = Flag.bool("all", short: "a", help: "Remove all images, by each of their tags (Podman)")
 
     let spec = CommandSpec(
         "rmi", aliases: ["image rm", "image remove"],
         summary: "Remove one or more images",
-        flags: [Self.force],
-        arguments: [ArgSpec("IMAGE", completion: .images, repeats: true)], min: 1)
+        flags: [Self.force, Self.all],
+        arguments: [ArgSpec("IMAGE", completion: .images, repeats: true)], min: 0)
 
     func run(_ args: ParsedArguments, _ ctx: CommandContext) throws(BerthError) -> Int32 {
+        if args[Self.all] && !args.positionals.isEmpty {
+            throw .usage("when using the --all switch, you may not pass any images names or IDs; see 'berth rmi --help'")
+        }
+        if !args[Self.all] && args.positionals.isEmpty {
+            throw .arguments("\"berth rmi\" requires at least 1 argument; usage: \(spec.usageLine)")
+        }
         let store = try ctx.images()
         var status: Int32 = 0
-        for name in args.positionals {
+        // -a: every image by each of its tags (the last one deletes it), an
+        // untagged one by its ID, as Podman removes them all.
+        let names =
+            args[Self.all]
+            ? store.all().flatMap { $0.tags.isEmpty ? [$0.id] : $0.tags.map(\.description) } : args.positionals
+        for name in names {
             do throws(BerthError) {
                 let lines = try FileLock.withLock(store.layout.imageLock) { () throws(BerthError) in
                     try remove(name, store, force: args[Self.force])

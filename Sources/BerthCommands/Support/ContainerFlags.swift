@@ -69,6 +69,18 @@ enum ContainerFlags {
     static let cpuShares = Flag.int("cpu-shares", short: "c", help: "CPU shares (relative weight)")
     static let cpusetCpus = Flag.string("cpuset-cpus", help: "CPUs in which to allow execution (0-3, 0,1)")
     static let pidsLimit = Flag.int("pids-limit", help: "Tune container pids limit (set -1 for unlimited)")
+    static let label = Flag.strings("label", short: "l", help: "Set meta data on a container (KEY=VALUE, or KEY)")
+    static let labelFile = Flag.strings("label-file", help: "Read in a line delimited file of labels", completion: .files)
+    static let net = Flag.string(
+        "net", help: "Connect a container to a network (the same as --network)", completion: .words(["bridge", "none", "host"]))
+    static let cidfile = Flag.string("cidfile", value: "file", help: "Write the container ID to the file", completion: .files)
+    static let quiet = Flag.bool("quiet", short: "q", help: "Suppress the pull output")
+    static let addHost = Flag.strings("add-host", help: "Add a custom host-to-IP mapping (HOST:IP, IP may be host-gateway)")
+    static let dns = Flag.strings("dns", help: "Set custom DNS servers")
+    static let dnsOption = Flag.strings("dns-option", help: "Set DNS options")
+    static let dnsSearch = Flag.strings("dns-search", help: "Set custom DNS search domains")
+    static let ip = Flag.string("ip", help: "IPv4 address (e.g., 172.30.100.104) on a user network")
+    static let networkAlias = Flag.strings("network-alias", help: "Add network-scoped alias for the container")
 
     /// Every flag `create` and `run` take, in help order.
     static let create: [any AnyFlag] =
@@ -76,7 +88,12 @@ enum ContainerFlags {
             name, interactive, tty, env, envFile, workdir, user, hostname, entrypoint, rm, isolation, runtime, storage,
             network, publish, publishAll, readOnly, stopSignal, stopTimeout, volume, mount, tmpfs, volumesFrom, device, pull,
             platform, privileged, capAdd, capDrop, securityOpt, groupAdd,
-        ] + logFlags + resourceFlags
+        ] + resourceFlags + metadataAndNetworkFlags + processFlags + RestartFlags.all + HealthFlags.all + logFlags
+
+    /// Labels, the ID file, quiet pulls and the network's names and addresses.
+    static let metadataAndNetworkFlags: [any AnyFlag] = [
+        label, labelFile, net, cidfile, quiet, addHost, dns, dnsOption, dnsSearch, ip, networkAlias,
+    ]
 
     /// How the monitor keeps the container's output.
     static let logFlags: [any AnyFlag] = [logDriver, logOpt]
@@ -117,7 +134,7 @@ enum ContainerFlags {
         o.isolation = args[Self.isolation]
         o.runtime = args[Self.runtime]
         o.storage = args[Self.storage]
-        o.network = args[Self.network]
+        o.network = try network(args)
         o.publish = args[Self.publish]
         o.publishAll = args[Self.publishAll]
         o.readOnly = args[Self.readOnly]
@@ -135,11 +152,42 @@ enum ContainerFlags {
         o.security.options = args[Self.securityOpt]
         o.groupAdd = args[Self.groupAdd]
         o.devices = try args[Self.device].map { (t) throws(BerthError) in try DeviceMapping.parse(t) }
+        o.process = try process(args)
+        o.labels = args[Self.label]
+        o.labelFiles = args[Self.labelFile]
+        o.networkOptions.extraHosts = args[Self.addHost]
+        o.networkOptions.dns = args[Self.dns]
+        o.networkOptions.dnsOptions = args[Self.dnsOption]
+        o.networkOptions.dnsSearch = args[Self.dnsSearch]
+        o.networkOptions.ipAddress = args[Self.ip]
+        o.networkOptions.aliases = args[Self.networkAlias]
+        try o.networkOptions.validate()
+        try RestartFlags.apply(args, to: &o)
+        try HealthFlags.apply(args, to: &o)
         o.logConfig = try LogConfig.parse(driver: args[Self.logDriver], options: args[Self.logOpt])
         if let s = o.stopSignal, Signals.number(s) == nil {
             throw BerthError("invalid signal: \(s); use a name like SIGTERM or a number")
         }
         return o
+    }
+
+    /// `--network` or its alias `--net` (Docker takes both); naming two
+    /// different networks is refused, as Berth joins one network at create.
+    static func network(_ args: ParsedArguments) throws(BerthError) -> String? {
+        let long = args[Self.network], short = args[Self.net]
+        if let long, let short, long != short {
+            throw .usage(
+                "conflicting options: --network \(long) and --net \(short) name different networks; give one (--net is another spelling of --network)"
+            )
+        }
+        return long ?? short
+    }
+
+    /// `run`/`create`: pulls the image as `--pull` says, showing nothing of
+    /// the pull with `-q` (Docker still says the image was not found locally).
+    static func pull(_ ctx: CommandContext, _ args: ParsedArguments, _ image: String) throws(BerthError) -> String {
+        try ctx.implicitPull(
+            image, policy: args[Self.pull] ?? "missing", platform: args[Self.platform], quiet: args[Self.quiet])
     }
 
     static let containerArgs = [

@@ -85,7 +85,9 @@ extension Filters {
 /// `ps --filter`: status, name (regexp), id (prefix), ancestor (image name,
 /// name:tag, short or long ID), exited, before, since, volume, network, label.
 struct ContainerFilter {
-    static let keys = ["status", "name", "id", "ancestor", "exited", "before", "since", "volume", "network", "label"]
+    static let keys = ["status", "name", "id", "ancestor", "exited", "before", "since", "volume", "network", "label", "health"]
+    /// `health=`: Docker's three words, and `none` for a container without a check.
+    static let healths = ["starting", "healthy", "unhealthy", "none"]
     static let statuses = ContainerStatus.allCases.map(\.rawValue)
 
     let filters: Filters
@@ -105,6 +107,10 @@ struct ContainerFilter {
                         throw .invalid("invalid filter 'status=\(value)'; use one of: \(Self.statuses.joined(separator: ", "))")
                     }
                 case "name": regexes[value] = try Filters.regex(value, key: key)
+                case "health":
+                    guard Self.healths.contains(value) else {
+                        throw .invalid("invalid filter 'health=\(value)'; use one of: \(Self.healths.joined(separator: ", "))")
+                    }
                 case "exited":
                     guard Int32(value) != nil else {
                         throw BerthError(.invalidArgument, "invalid filter 'exited=\(value)'; use an exit code such as exited=0")
@@ -140,6 +146,7 @@ struct ContainerFilter {
                 guard let regex = regexes[value] else { return false }
                 return c.name.contains(regex) || ("/" + c.name).contains(regex)
             case "id": return c.id.hasPrefix(value)
+            case "health": return (c.state.health?.status.rawValue ?? "none") == value
             case "exited": return c.state.status == .exited && Int32(value) == c.state.exitCode
             case "before": return before.map { c.created < $0 } ?? false
             case "since": return since.map { c.created > $0 } ?? false
@@ -154,10 +161,9 @@ struct ContainerFilter {
                 return c.mounts.contains { ($0.kind == .volume && $0.source == value) || $0.target == value }
             case "network": return c.networkMode == value || c.endpoints.contains { $0.network == value }
             case "label":
-                let labels = c.extra.first { $0.0 == "Labels" }?.1
-                let parts = value.split(separator: "=", maxSplits: 1).map(String.init)
-                guard let label = labels?[parts[0]] else { return false }
-                return parts.count == 1 || label.stringValue == parts[1]
+                let parts = value.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+                guard let label = c.labels.first(where: { $0.0 == parts[0] }) else { return false }
+                return parts.count == 1 || label.1 == parts[1]
             default: return false
             }
         }

@@ -14,7 +14,7 @@ extension CommandContext {
 
     /// `create`/`run`: pulls the image first when `--pull` says so, printing
     /// Docker's lines on stderr. Returns the image name to create from.
-    func implicitPull(_ image: String, policy: String, platform: String?) throws(BerthError) -> String {
+    func implicitPull(_ image: String, policy: String, platform: String?, quiet: Bool = false) throws(BerthError) -> String {
         guard ["missing", "always", "never"].contains(policy) else {
             throw BerthError("invalid pull option: '\(policy)': must be one of \"always\", \"missing\" or \"never\"")
         }
@@ -42,7 +42,7 @@ extension CommandContext {
         if image.hasPrefix("sha256:") { return image }
         let ref = try RemoteReference(parsing: image)
         if !present { warn("Unable to find image '\(ref)' locally") }
-        let result = try pull(ref, platform: platform, display: ProgressDisplay(fd: stderr))
+        let result = try pull(ref, platform: platform, display: ProgressDisplay(fd: stderr, quiet: quiet))
         return ref.tag == nil ? result.id : image
     }
 }

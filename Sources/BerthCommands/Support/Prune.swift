@@ -110,19 +110,15 @@ func imageLabels(_ config: JSON) -> [(String, String)] {
 /// What each prune removes; `system prune` runs them in Docker's order.
 enum Prune {
     /// Stopped containers (created, exited, dead) that match the filter. A
-    /// container's labels are its image's, which Docker copies into the
-    /// container (Berth has no `run --label` yet).
+    /// container's labels are its record's: its image's overlaid with its
+    /// own `run --label`s, merged at create as Docker does.
     static func containers(_ lifecycle: Lifecycle, _ filter: PruneFilter, _ ctx: CommandContext) -> (
         deleted: [String], reclaimed: Int64
     ) {
         var deleted: [String] = []
         var reclaimed: Int64 = 0
-        var labelsOf: [String: [(String, String)]] = [:]
         for c in lifecycle.containers.all() where !c.state.isActive {
-            if labelsOf[c.image] == nil {
-                labelsOf[c.image] = (try? lifecycle.images.load(id: c.image)).map { imageLabels($0.runConfig) } ?? []
-            }
-            guard filter.matches(created: c.created, labels: labelsOf[c.image] ?? []) else { continue }
+            guard filter.matches(created: c.created, labels: c.labels) else { continue }
             let size = FileSystem.diskUsage(lifecycle.layout.container(c.id))
             do throws(BerthError) {
                 try lifecycle.remove(c.id, force: false)

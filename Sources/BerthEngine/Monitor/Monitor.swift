@@ -12,19 +12,25 @@ import CBerthLinux
 /// is nobody's child that must be reaped: it outlives the REPL and the CLI.
 public enum Monitor {
     /// Runs the monitor; `readyFD` receives one `MonitorReport` line.
+    /// `restartedAfterMs`: this monitor re-executed itself to restart its
+    /// container after that back-off (`MonitorRestart`); it is already
+    /// detached and has no report pipe.
     public static func main(
         root: String, id: String, readyFD: Int32, waitAttach: Bool,
-        windowSize: WindowSize? = nil, registry: PluginRegistry
+        windowSize: WindowSize? = nil, registry: PluginRegistry, restartedAfterMs: Int? = nil
     ) -> Int32 {
+        let readyFD = restartedAfterMs == nil ? readyFD : -1
         // The `berth` that started us (our parent until the fork below): a
         // foreground `run` waits for its attach, and must not wait on if it died.
-        let caller = berth_pidfd_open(getppid())
-        let pid = fork()
-        if pid < 0 {
-            report(readyFD, .failed(code: ExitCode.runEngine, message: "fork the monitor: \(Errno.current)"))
-            return ExitCode.runEngine
+        let caller = restartedAfterMs == nil ? berth_pidfd_open(getppid()) : -1
+        if restartedAfterMs == nil {
+            let pid = fork()
+            if pid < 0 {
+                report(readyFD, .failed(code: ExitCode.runEngine, message: "fork the monitor: \(Errno.current)"))
+                return ExitCode.runEngine
+            }
+            if pid > 0 { _exit(0) }
         }
-        if pid > 0 { _exit(0) }
         signal(SIGPIPE, SIG_IGN)
         // The report pipe came in as a plain fd: nothing the monitor starts
         // (an OCI runtime, its container) may keep it, or the CLI waiting for
@@ -32,14 +38,21 @@ public enum Monitor {
         _ = fcntl(readyFD, F_SETFD, FD_CLOEXEC)
         do throws(BerthError) {
             let session = try MonitorSession(root: root, id: id, registry: registry)
+            session.previousBackoffMs = restartedAfterMs ?? 0
             session.recordStarting()
             session.io.initialSize = windowSize
             session.callerPidfd = caller
             // The backend owns the start: the native backends share the
             // engine's clone path (`runNative`), the oci plugin drives its runtime.
             session.backend.run(session, readyFD: readyFD, waitAttach: waitAttach)
+            // PID 1 exited and its restart policy restarts it: wait, then
+            // start afresh (this returns only if the restart was cancelled).
+            if let delay = session.restartDelayMs {
+                MonitorRestart.awaitRestart(root: root, id: id, delayMs: delay)
+            }
         } catch {
             report(readyFD, .failed(code: error.exitCode, message: error.message))
+            if restartedAfterMs != nil { MonitorRestart.recordFailedRestart(root: root, id: id, error) }
             return error.exitCode
         }
         return 0
@@ -83,6 +96,10 @@ public final class MonitorSession {
     private var ready: Int32 = -1
     /// A pidfd of the `berth` that started the monitor, until its attach came (-1: none).
     var callerPidfd: Int32 = -1
+    /// The back-off before the restart that made this run (0: a user's start).
+    var previousBackoffMs = 0
+    /// Set when PID 1 exited and the restart policy restarts it after this wait.
+    var restartDelayMs: Int?
 
     init(root: String, id: String, registry: PluginRegistry) throws(BerthError) {
         let layout = StoreLayout(root: root)
@@ -185,7 +202,9 @@ public final class MonitorSession {
         reportStarted(pid)
         MonitorPlacement.leaveCaller(beside: cgroup)
         log = LogWriter(path: containerDirectory + "/" + StoreLayout.containerLog, config: container.logConfig)
+        let health = HealthMonitor.spawn(root: store.layout.root, container: container)
         let code = io.loop(child: pid, tty: container.tty) { [self] stream, bytes in appendLog(stream, bytes) }
+        HealthMonitor.stop(health)
         cleanup()
         finish(code: code)
         return code
@@ -221,17 +240,25 @@ public final class MonitorSession {
     /// monitor until released: PR_SET_PDEATHSIG), that it runs. A backend's
     /// start calls this as soon as it has PID 1.
     public func recordRunning(_ pid: Int32) {
+        // A restart by the policy: its `start` event (a user's start is recorded by `start`).
+        if previousBackoffMs > 0 { EventLog(layout: store.layout).record("start", container) }
         writeRecord { c in
             c.state.setRunning(
                 pid: pid, pidStartTime: ProcessTable.startTime(pid) ?? 0, monitorPid: getpid(),
-                monitorStartTime: ProcessTable.startTime(getpid()) ?? 0)
+                monitorStartTime: ProcessTable.startTime(getpid()) ?? 0, healthCheck: c.healthcheck?.isEnabled ?? false)
         }
     }
 
     private func writeRecord(_ change: (inout Container) -> Void) {
-        guard case .ok(var c) = store.loadRecord(id: container.id) else { return }
-        change(&c)
-        try? store.saveWithoutSync(c)
+        func write() {
+            guard case .ok(var c) = store.loadRecord(id: container.id) else { return }
+            change(&c)
+            try? store.saveWithoutSync(c)
+        }
+        // A restart by the policy has no `start` holding the lock on its
+        // behalf: a user's stop may be writing the record at the same time.
+        guard previousBackoffMs > 0 else { return write() }
+        _ = try? FileLock.withLock(store.lockPath(container.id)) { () throws(BerthError) in write() }
     }
 
     /// `/etc/hosts`, `/etc/hostname`, `/etc/resolv.conf` in the container
@@ -240,17 +267,10 @@ public final class MonitorSession {
         let dir = containerDirectory
         let networks = NetworkStore(layout: store.layout)
         let peers = container.endpoints.flatMap { networks.peers($0.network, except: container.id) }
-        let hosts =
-            container.hostNetwork
-            ? ((try? FileSystem.readText("/etc/hosts")) ?? HostsFile.base)
-            : HostsFile.hosts(
-                hostname: container.hostname, name: container.name, address: container.endpoint?.address, peers: peers)
+        let hosts = HostsFile.hosts(for: container, peers: peers, gateway: networks.hostGateway(for: container))
         HostsFile.writeInPlace(dir + "/hosts", hosts)
         HostsFile.writeInPlace(dir + "/hostname", container.hostname + "\n")
-        HostsFile.writeInPlace(
-            dir + "/resolv.conf",
-            container.hostNetwork
-                ? ((try? FileSystem.readText("/etc/resolv.conf")) ?? "") : HostsFile.resolvConf())
+        HostsFile.writeInPlace(dir + "/resolv.conf", HostsFile.resolvConf(for: container))
         return ["hosts", "hostname", "resolv.conf"].map { MountSpec(kind: .bind, source: dir + "/" + $0, target: "/etc/" + $0) }
     }
 
@@ -361,7 +381,7 @@ public final class MonitorSession {
             }
         } else {
             _ = try? store.update(container.id) { (c: inout Container) throws(BerthError) in
-                c.state.setStopped(exitCode: code, oomKilled: oomKilled)
+                recordExit(&c, code: code, oomKilled: oomKilled)
             }
             try? driver.unmount(containerDirectory: containerDirectory)
         }

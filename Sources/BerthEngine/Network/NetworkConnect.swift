@@ -11,17 +11,12 @@ extension Lifecycle {
         let networks = NetworkStore(layout: layout)
         let network = try networks.find(ref)
         let found = try containers.find(cref)
-        var preferred: IPv4?
+        var fixed: IPv4?
         if let ip {
             guard let address = IPv4(ip) else {
                 throw BerthError(.invalidArgument, "invalid IPv4 address: \(ip); give one like \(network.gateway)")
             }
-            guard network.subnet.contains(address), address != network.gateway else {
-                throw BerthError(
-                    .invalidArgument,
-                    "Invalid address \(ip): It does not belong to any of this network's subnets (\(network.subnet))")
-            }
-            preferred = address
+            fixed = address
         }
         try FileLock.withLock(containers.lockPath(found.id)) { () throws(BerthError) in
             var c = try containers.load(id: found.id)
@@ -42,12 +37,9 @@ extension Lifecycle {
                 throw .conflict(
                     "container \(c.name) has \(HostNetwork.maxInterfaces) networks, Berth's most; disconnect one first")
             }
-            var endpoint = try networks.lease(network, container: c.id, name: c.name, preferred: preferred)
+            // --ip as `run --ip` takes it: in the subnet, not the gateway, free (Docker's errors).
+            var endpoint = try networks.lease(network, container: c.id, name: c.name, fixed: fixed)
             endpoint.interface = n
-            if let preferred, endpoint.address != preferred {
-                networks.release(network.name, container: c.id)
-                throw .conflict("Address already in use: \(preferred) on network \(network.name); pick another --ip")
-            }
             do throws(BerthError) {
                 if c.state.isActive {
                     let pid = try livePid(c)
@@ -106,7 +98,7 @@ extension Lifecycle {
             } else if FileSystem.exists(layout.container(c.id) + "/hosts") {
                 HostsFile.writeInPlace(
                     layout.container(c.id) + "/hosts",
-                    HostsFile.hosts(hostname: c.hostname, name: c.name, address: c.endpoint?.address, peers: []))
+                    HostsFile.hosts(for: c, peers: [], gateway: networks.hostGateway(for: c)))
             }
         }
     }

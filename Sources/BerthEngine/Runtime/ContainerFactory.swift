@@ -42,6 +42,18 @@ public struct CreateOptions: Sendable {
     public var devices: [DeviceMapping] = []
     /// `--log-driver`, `--log-opt`.
     public var logConfig = LogConfig()
+    /// `--init`, `--ulimit`, `--shm-size`, `--sysctl`, `--oom-score-adj`.
+    public var process = ProcessSettings()
+    /// `-l/--label KEY[=VALUE]`, applied after the `--label-file` lines.
+    public var labels: [String] = []
+    /// `--label-file FILE`: KEY=VALUE lines.
+    public var labelFiles: [String] = []
+    /// `--add-host`, `--dns`, `--dns-option`, `--dns-search`, `--ip`, `--network-alias`.
+    public var networkOptions = NetworkOptions()
+    /// `--restart`.
+    public var restartPolicy = RestartPolicy()
+    /// `--health-*`, `--no-healthcheck` (Test `["NONE"]`); nil: the image's as it is.
+    public var healthcheck: HealthConfig?
 
     public init(image: String) { self.image = image }
 }
@@ -105,7 +117,8 @@ public struct ContainerFactory {
     ) throws(BerthError) -> Container {
         let config = image.runConfig
         let id = RandomID.hex64()
-        let hostname = o.hostname ?? String(id.prefix(12))
+        // --uts host: the host's name, as Docker records it.
+        let hostname = o.hostname ?? (o.process.namespaces.uts == "host" ? ProcessSettings.hostName() : String(id.prefix(12)))
         // sethostname(2) takes at most 64 bytes (HOST_NAME_MAX): refuse here,
         // not at start, so a refused name creates nothing.
         if hostname.utf8.count > 64 {
@@ -133,6 +146,22 @@ public struct ContainerFactory {
         // one before anything exists (the start looks again: numbers can change).
         for d in o.devices { _ = try d.nodes() }
         container.devices = o.devices
+        try o.process.validate(
+            hostNetwork: networkMode == "host", hostnameGiven: o.hostname != nil, isolates: backend.isolates,
+            backend: backend.name, containers: lifecycle.containers)
+        container.process = o.process
+        var labels: [(String, String)] = []
+        for file in o.labelFiles {
+            labels += try ContainerLabels.parseFile(try Self.readEnvFile(file, what: "label file"), path: file)
+        }
+        labels += try ContainerLabels.parse(o.labels)
+        container.labels = ContainerLabels.merge(image: ContainerLabels.of(config: config), container: labels)
+        container.networkOptions = try checkedNetworkOptions(o.networkOptions, backend: backend, networkMode: networkMode)
+        if o.autoRemove && !o.restartPolicy.isNone { throw .invalid("Conflicting options: --restart and --rm") }
+        container.restartPolicy = o.restartPolicy
+        let imageCheck = HealthConfig(json: config["Healthcheck"])
+        container.healthcheck = o.healthcheck.map { $0.merged(over: imageCheck) } ?? imageCheck
+        try container.healthcheck?.validate()
         container.logConfig = o.logConfig
         guard container.workingDir.hasPrefix("/") else {
             throw .invalid("the working directory '\(container.workingDir)' is invalid; it needs to be an absolute path")
@@ -168,7 +197,9 @@ public struct ContainerFactory {
         let id = container.id
         do throws(BerthError) {
             if let network {
-                container.endpoint = try networks.lease(network, container: id, name: container.name)
+                container.endpoint = try networks.lease(
+                    network, container: id, name: container.name,
+                    fixed: container.networkOptions.ipAddress.flatMap(IPv4.init), aliases: container.networkOptions.aliases)
             }
             container.mounts = try resolveMounts(o, backend: backend, volumes, &made)
             let created = try lifecycle.containers.create(
@@ -185,6 +216,29 @@ public struct ContainerFactory {
             if let network { networks.release(network.name, container: id) }
             throw error
         }
+    }
+
+    /// `--add-host`, `--dns*`, `--ip`, `--network-alias` checked against the
+    /// network and the backend, with Docker's refusals: a fixed address or
+    /// an alias only on a user network; the hosts and resolv.conf lines only
+    /// where the container gets its own files (not chroot's host /etc).
+    private func checkedNetworkOptions(
+        _ n: NetworkOptions, backend: any IsolationBackend, networkMode: String
+    ) throws(BerthError) -> NetworkOptions {
+        try n.validate()
+        let userNetwork = !NetworkRecord.predefined.contains(networkMode)
+        if n.ipAddress != nil && !userNetwork {
+            throw .invalid("user specified IP address is supported on user defined networks only")
+        }
+        if !n.aliases.isEmpty && !userNetwork {
+            throw .invalid("network-scoped alias is supported only for containers in user defined networks")
+        }
+        if n.writesEtcFiles && !backend.isolates {
+            throw .invalid(
+                "the \(backend.name) backend cannot give the container its own /etc/hosts or /etc/resolv.conf (it has no mount namespace); drop --add-host and --dns*"
+            )
+        }
+        return n
     }
 
     /// `-p` and `-P` with host ports resolved; a host port that is taken
@@ -334,30 +388,30 @@ public struct ContainerFactory {
 
     /// Reads an `--env-file`: only a regular file, at most 64 MiB, so that
     /// `/dev/zero`, a FIFO or a growing log can never make create read for ever.
-    static func readEnvFile(_ path: String) throws(BerthError) -> String {
+    static func readEnvFile(_ path: String, what: String = "env file") throws(BerthError) -> String {
         let fd: FileDescriptor
         do { fd = try FileDescriptor.open(path, O_RDONLY | O_NONBLOCK) } catch {
-            throw BerthError("open env file \(path): \(error); give a readable file of KEY=VALUE lines")
+            throw BerthError("open \(what) \(path): \(error); give a readable file of KEY=VALUE lines")
         }
         defer { fd.close() }
         guard let st = try? fd.stat(), st.st_mode & S_IFMT == S_IFREG else {
-            throw BerthError("env file \(path) is not a regular file; give a file of KEY=VALUE lines")
+            throw BerthError("\(what) \(path) is not a regular file; give a file of KEY=VALUE lines")
         }
         guard st.st_size <= maxEnvFileBytes else {
             throw BerthError(
-                "env file \(path) is \(Format.size(Int64(st.st_size))), more than the 64MiB Berth reads; give a smaller file")
+                "\(what) \(path) is \(Format.size(Int64(st.st_size))), more than the 64MiB Berth reads; give a smaller file")
         }
         var out: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65536)
         while true {
             let n: Int
             do { n = try asErrno { try chunk.withUnsafeMutableBytes { try fd.read(into: $0) } } } catch {
-                throw .syscall("read env file", path, error)
+                throw .syscall("read \(what)", path, error)
             }
             if n == 0 { break }
             out.append(contentsOf: chunk[0..<n])
             if out.count > maxEnvFileBytes {  // it grew while we read
-                throw BerthError("env file \(path) grew past the 64MiB Berth reads while it was read; give a smaller file")
+                throw BerthError("\(what) \(path) grew past the 64MiB Berth reads while it was read; give a smaller file")
             }
         }
         return String(decoding: out, as: UTF8.self)

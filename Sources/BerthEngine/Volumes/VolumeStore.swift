@@ -71,10 +71,11 @@ public struct VolumeStore: Sendable {
         return volume
     }
 
-    /// Whether `path` is a mount point now (/proc/self/mountinfo).
+    /// Whether `path` is a mount point now, in this thread's mount
+    /// namespace (/proc/thread-self: `cp` works in a private one).
     static func isMounted(_ path: String) -> Bool {
         let real = FileSystem.realPath(path)
-        return ((try? FileSystem.readText("/proc/self/mountinfo")) ?? "").split(separator: "\n").contains { line in
+        return ((try? FileSystem.readText("/proc/thread-self/mountinfo")) ?? "").split(separator: "\n").contains { line in
             let fields = line.split(separator: " ")
             return fields.count > 4 && String(fields[4]).replacingAll("\\040", " ") == real
         }
