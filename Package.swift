@@ -1,7 +1,8 @@
 // swift-tools-version:6.0
 // Berth: a daemonless Linux container engine driven from a scripting REPL.
 // No package dependencies: everything Berth needs is in the toolchain, glibc,
-// libedit and zlib, so a clean CI build takes seconds, not minutes.
+// libedit and zlib (and libcurl, dlopen'd by Sources/CBerthLinux/curl.c only when a
+// command talks to a registry), so a clean CI build takes seconds, not minutes.
 import PackageDescription
 
 let strict: [SwiftSetting] = [.swiftLanguageMode(.v6)]

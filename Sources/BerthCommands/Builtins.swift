@@ -5,7 +5,7 @@ import BerthEngine
 public enum Builtins {
     /// Every built-in command, in the order `help` lists them.
     public static let commands: [@Sendable () -> any Command] = [
-        { ImportCommand() }, { ImagesCommand() }, { TagCommand() }, { RmiCommand() },
+        { ImportCommand() }, { BuildCommand() }, { ImagesCommand() }, { TagCommand() }, { RmiCommand() },
         { InspectCommand() }, { PluginListCommand() }, { PluginInspectCommand() },
         { HelpCommand() }, { VersionCommand() }, { InfoCommand() },
         { CreateCommand() }, { RunCommand() }, { StartCommand() }, { StopCommand() }, { RestartCommand() },

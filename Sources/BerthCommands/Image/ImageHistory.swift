@@ -36,6 +36,13 @@ struct HistoryCommand: Command {
         let human = args[Self.human], trunc = !args[Self.noTrunc]
         var rows: [JSON] = []
         var layerIndex = layers.count - 1
+        // Only as far back as each ancestor has exactly one history entry fewer.
+        var chain: [String] = []
+        for (back, id) in BuildCache.ancestry(of: image.id, in: store.layout).enumerated() {
+            let count = (try? store.load(id: id))?.config["history"]?.arrayValue?.count
+            guard count == history.count - back else { break }
+            chain.append(id)
+        }
         for (i, entry) in history.enumerated().reversed() {
             let empty = entry["empty_layer"]?.boolValue ?? false
             let size = empty || layerIndex < 0 ? 0 : store.layerSize(layers[layerIndex])
@@ -45,7 +52,9 @@ struct HistoryCommand: Command {
             // and a truncated one is cut to 45 characters with an ellipsis.
             var by = String((entry["created_by"]?.stringValue ?? "").map { $0 == "\t" ? " " : $0 })
             if trunc && by.count > 45 { by = String(by.prefix(44)) + "…" }
-            let id = i == history.count - 1 ? (trunc ? image.shortID : image.id) : "<missing>"
+            // Entries a build made locally have their image's ID (newest first).
+            let back = history.count - 1 - i
+            let id = back < chain.count ? (trunc ? Format.shortID(chain[back]) : chain[back]) : "<missing>"
             let createdAt = Self.localRFC3339(created)
             rows.append(
                 .object([

@@ -69,7 +69,20 @@ struct RmiCommand: Command {
             for ref in image.tags { try store.removeTag(ref) }
             return image.tags.map { "Untagged: \($0)" }
         }
-        let removed = try store.deleteImage(image)
-        return image.tags.map { "Untagged: \($0)" } + ["Deleted: \(image.id)"] + removed.map { "Deleted: \($0)" }
+        var lines = image.tags.map { "Untagged: \($0)" } + ["Deleted: \(image.id)"]
+        lines += try store.deleteImage(image).map { "Deleted: \($0)" }
+        // The untagged images a build made this one from go with it, as in
+        // Docker, unless a tag, a container or another image still needs them.
+        let containers = ContainerStore(layout: store.layout).all()
+        var child = image.id
+        while let parent = BuildCache.orphanedParent(
+            of: child, in: store.layout, tagged: Set(store.repositories().map(\.1))),
+            !containers.contains(where: { $0.image == parent })
+        {
+            lines.append("Deleted: \(parent)")
+            lines += try store.deleteImage(try store.load(id: parent)).map { "Deleted: \($0)" }
+            child = parent
+        }
+        return lines
     }
 }
