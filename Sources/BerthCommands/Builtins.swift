@@ -18,7 +18,8 @@ public enum Builtins {
         { VolumePruneCommand() }, { BenchCommand() },
         { PullCommand() }, { PushCommand() }, { LoginCommand() }, { LogoutCommand() },
         { NetworkCreateCommand() }, { NetworkListCommand() }, { NetworkInspectCommand() }, { NetworkRemoveCommand() },
-        { NetworkPruneCommand() }, { PortCommand() }, { SystemPruneCommand() }, { SystemResetCommand() },
+        { NetworkPruneCommand() }, { NetworkConnectCommand() }, { NetworkDisconnectCommand() }, { PortCommand() },
+        { SystemPruneCommand() }, { SystemResetCommand() },
         { ImagePruneCommand() }, { ContainerInspectCommand() }, { ImageInspectCommand() },
         { ContainerExistsCommand() }, { ImageExistsCommand() },
     ]

@@ -101,8 +101,9 @@ struct PsCommand: Command {
             ("ID", .string(noTrunc ? c.id : c.shortID)), ("Image", .string(c.imageName)),
             ("Command", .string("\"" + command + "\"")),
             ("RunningFor", .string(Format.duration(seconds: now - c.created.asDouble) + " ago")),
-            ("CreatedAt", .string(c.created.rfc3339)), ("Status", .string(Self.status(c, now: now))),
-            ("Ports", .string(c.state.isActive ? c.ports.map(\.psText).joined(separator: ", ") : "")), ("Names", .string(c.name)),
+            ("CreatedAt", .string(c.created.goString())), ("Status", .string(Self.status(c, now: now))),
+            ("Ports", .string(c.state.isActive && c.endpoint != nil ? Self.displayablePorts(c.ports) : "")),
+            ("Names", .string(c.name)),
             ("State", .string(c.state.status.rawValue)),
         ]
         let volumes = c.mounts.filter { $0.kind == .volume }
@@ -113,6 +114,40 @@ struct PsCommand: Command {
         ]
         if let size { members.append(("Size", .string(size))) }
         return .object(members)
+    }
+
+    /// Docker's PORTS column (its `DisplayablePorts`): sorted by container
+    /// port, a run of consecutive ports published on the same port numbers
+    /// shown as one range (`0.0.0.0:8080-8082->8080-8082/tcp`), other
+    /// bindings each as `IP:HOSTPORT->PORT/PROTO`, after the ranges.
+    static func displayablePorts(_ ports: [PortBinding]) -> String {
+        let sorted = ports.sorted {
+            ($0.containerPort, $0.hostIP, $0.hostPort, $0.proto) < ($1.containerPort, $1.hostIP, $1.hostPort, $1.proto)
+        }
+        var groups: [(key: String, first: UInt16, last: UInt16)] = []
+        var open: [String: Int] = [:]  // key → index of its open group
+        var result: [String] = [], mappings: [String] = []
+        func form(_ g: (key: String, first: UInt16, last: UInt16)) -> String {
+            let parts = g.key.split(separator: "/")
+            let range = g.first == g.last ? "\(g.first)" : "\(g.first)-\(g.last)"
+            return "\(parts[0]):\(range)->\(range)/\(parts[1])"
+        }
+        for p in sorted {
+            guard p.hostPort == p.containerPort else { mappings.append(p.psText); continue }
+            let key = "\(p.hostIP)/\(p.proto)"
+            if let i = open[key] {
+                if p.containerPort == groups[i].last &+ 1 {
+                    groups[i].last = p.containerPort
+                    continue
+                }
+                result.append(form(groups[i]))
+                groups[i] = (key, p.containerPort, p.containerPort)
+            } else {
+                open[key] = groups.count
+                groups.append((key, p.containerPort, p.containerPort))
+            }
+        }
+        return (result + groups.map(form) + mappings).joined(separator: ", ")
     }
 
     /// Docker's STATUS column: `Created`, `Up 8 seconds`, `Up 2 minutes (Paused)`, `Exited (137) About a minute ago`.

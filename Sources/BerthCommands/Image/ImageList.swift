@@ -86,7 +86,7 @@ struct ImagesCommand: Command {
                 rows.append(
                     Row(
                         repository: repo, tag: tag, id: id, createdSince: since,
-                        createdAt: created.rfc3339, size: size))
+                        createdAt: created.goString(), size: size))
             }
         }
         return rows

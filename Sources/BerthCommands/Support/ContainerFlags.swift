@@ -58,6 +58,10 @@ enum ContainerFlags {
         "security-opt", help: "Security options (no-new-privileges, seccomp=PROFILE.json, seccomp=unconfined)", completion: .files
     )
     static let groupAdd = Flag.strings("group-add", help: "Add additional groups to join (name or GID)")
+    static let logDriver = Flag.string(
+        "log-driver", help: "Logging driver for the container (json-file, k8s-file, none)",
+        completion: .words(LogConfig.Driver.allCases.map(\.rawValue)))
+    static let logOpt = Flag.strings("log-opt", help: "Log driver options (max-size=10m, max-file=3)")
     static let memory = Flag.string("memory", short: "m", value: "bytes", help: "Memory limit (e.g. 512m, 1g)")
     static let memorySwap = Flag.string(
         "memory-swap", value: "bytes", help: "Swap limit equal to memory plus swap: '-1' to enable unlimited swap")
@@ -84,12 +88,15 @@ enum ContainerFlags {
             name, interactive, tty, env, envFile, workdir, user, hostname, entrypoint, rm, isolation, runtime, storage,
             network, publish, publishAll, readOnly, stopSignal, stopTimeout, volume, mount, tmpfs, volumesFrom, device, pull,
             platform, privileged, capAdd, capDrop, securityOpt, groupAdd,
-        ] + resourceFlags + metadataAndNetworkFlags + processFlags + RestartFlags.all + HealthFlags.all
+        ] + resourceFlags + metadataAndNetworkFlags + processFlags + RestartFlags.all + HealthFlags.all + logFlags
 
     /// Labels, the ID file, quiet pulls and the network's names and addresses.
     static let metadataAndNetworkFlags: [any AnyFlag] = [
         label, labelFile, net, cidfile, quiet, addHost, dns, dnsOption, dnsSearch, ip, networkAlias,
     ]
+
+    /// How the monitor keeps the container's output.
+    static let logFlags: [any AnyFlag] = [logDriver, logOpt]
 
     /// The limits `update` changes, also taken by `create` and `run`.
     static let resourceFlags: [any AnyFlag] = [
@@ -157,6 +164,7 @@ enum ContainerFlags {
         try o.networkOptions.validate()
         try RestartFlags.apply(args, to: &o)
         try HealthFlags.apply(args, to: &o)
+        o.logConfig = try LogConfig.parse(driver: args[Self.logDriver], options: args[Self.logOpt])
         if let s = o.stopSignal, Signals.number(s) == nil {
             throw BerthError("invalid signal: \(s); use a name like SIGTERM or a number")
         }

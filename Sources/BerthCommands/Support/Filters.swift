@@ -92,7 +92,8 @@ struct ContainerFilter {
 
     let filters: Filters
     private var regexes: [String: Regex<AnyRegexOutput>] = [:]
-    private var ancestors: [String: String] = [:]  // filter value → image ID
+    private var ancestors: [String: Image] = [:]  // filter value → image
+    private var imagesOfContainers: [String: Image] = [:]  // a container's image ID → image, for ancestor=
     private var before: Timestamp?
     private var since: Timestamp?
 
@@ -125,9 +126,14 @@ struct ContainerFilter {
                         since = max(since ?? c.created, c.created)
                     }
                 case "ancestor":
-                    if let image = try? images.resolve(value) { ancestors[value] = image.id }
+                    if let image = try? images.resolve(value) { ancestors[value] = image }
                 default: break
                 }
+            }
+        }
+        if !ancestors.isEmpty {
+            for c in containers.all() where imagesOfContainers[c.image] == nil {
+                if let image = try? images.load(id: c.image) { imagesOfContainers[c.image] = image }
             }
         }
     }
@@ -145,11 +151,15 @@ struct ContainerFilter {
             case "before": return before.map { c.created < $0 } ?? false
             case "since": return since.map { c.created > $0 } ?? false
             case "ancestor":
-                if let id = ancestors[value], id == c.image { return true }
+                if let ancestor = ancestors[value], let image = imagesOfContainers[c.image],
+                    Self.descends(image, from: ancestor)
+                {
+                    return true
+                }
                 return Self.normalized(c.imageName) == Self.normalized(value)
             case "volume":
                 return c.mounts.contains { ($0.kind == .volume && $0.source == value) || $0.target == value }
-            case "network": return c.networkMode == value || c.endpoint?.network == value
+            case "network": return c.networkMode == value || c.endpoints.contains { $0.network == value }
             case "label":
                 let parts = value.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
                 guard let label = c.labels.first(where: { $0.0 == parts[0] }) else { return false }
@@ -157,6 +167,17 @@ struct ContainerFilter {
             default: return false
             }
         }
+    }
+
+    /// Whether `image` is `ancestor` or was built on it (`commit`, `build`):
+    /// Berth keeps no parent links, so, as the layers say, the ancestor's
+    /// layers and history are where the image's begin.
+    static func descends(_ image: Image, from ancestor: Image) -> Bool {
+        if image.id == ancestor.id { return true }
+        let layers = image.diffIDs, base = ancestor.diffIDs
+        let history = image.config["history"]?.arrayValue ?? [], baseHistory = ancestor.config["history"]?.arrayValue ?? []
+        return !base.isEmpty && layers.count >= base.count && Array(layers.prefix(base.count)) == base
+            && history.count > baseHistory.count && Array(history.prefix(baseHistory.count)) == baseHistory
     }
 
     /// `busybox` and `busybox:latest` name the same image; so do `docker.io/library/busybox` and `busybox`.

@@ -27,6 +27,11 @@ public struct Container: Sendable {
     public var networkMode: String
     /// The container's address on its network (bridge modes), leased at create, released at rm.
     public var endpoint: NetworkEndpoint?
+    /// Networks joined by `network connect`, beyond the first: interface
+    /// `eth1` for the first of them, `eth2`…, in this order.
+    public var connected: [NetworkEndpoint] = []
+    /// Every network endpoint, the first network's first.
+    public var endpoints: [NetworkEndpoint] { (endpoint.map { [$0] } ?? []) + connected }
     /// Published ports (`-p`, `-P`), host ports resolved at create.
     public var ports: [PortBinding] = []
     /// Whether the container shares the host's network stack.
@@ -45,6 +50,8 @@ public struct Container: Sendable {
     public var groupAdd: [String] = []
     /// `--device` mappings (HostConfig.Devices); the nodes are looked up at each start.
     public var devices: [DeviceMapping] = []
+    /// `--log-driver`, `--log-opt` (HostConfig.LogConfig).
+    public var logConfig = LogConfig()
     /// `--init`, `--ulimit`, `--shm-size`, `--sysctl`, `--oom-score-adj`.
     public var process = ProcessSettings()
     /// `Config.Labels`: the image's labels overlaid with `-l`/`--label-file`, sorted by key.
@@ -146,6 +153,7 @@ public struct Container: Sendable {
                         ("SecurityOpt", security.options.isEmpty ? .null : .strings(security.options)),
                         ("GroupAdd", groupAdd.isEmpty ? .null : .strings(groupAdd)),
                         ("Devices", .array(devices.map(\.json))),
+                        ("LogConfig", logConfig.json),
                     ] + resources.json + networkOptions.hostConfigJSON + process.json)
             ),
             (
@@ -194,7 +202,13 @@ public struct Container: Sendable {
             ("IPAddress", .string(e?.address.description ?? "")),
             ("IPPrefixLen", .int(e?.prefix ?? 0)),
             ("MacAddress", .string(e?.mac ?? "")),
-            ("Networks", .object([(networkMode, entry)])),
+            // After `network disconnect` of the first network only the others are left, as in Docker.
+            (
+                "Networks",
+                .object(
+                    (e != nil || networkMode == "none" || networkMode == "host" ? [(networkMode, entry)] : [])
+                        + connected.map { ($0.network, $0.json) })
+            ),
         ])
     }
 
@@ -223,6 +237,10 @@ public struct Container: Sendable {
         let modeEntry = json["NetworkSettings"]?["Networks"]?[networkMode]
         if let modeEntry { endpoint = NetworkEndpoint(network: networkMode, json: modeEntry) }
         networkOptions = NetworkOptions(hostConfig: host, endpoint: modeEntry)
+        if case .object(let networks)? = json["NetworkSettings"]?["Networks"] {
+            let first = networkMode
+            connected = networks.filter { $0.0 != first }.compactMap { NetworkEndpoint(network: $0.0, json: $0.1) }
+        }
         if case .object(let bindings)? = host["PortBindings"] {
             for (key, list) in bindings {
                 for b in list.arrayValue ?? [] {
@@ -251,6 +269,7 @@ public struct Container: Sendable {
         security.options = host["SecurityOpt"]?.stringArray ?? []
         groupAdd = host["GroupAdd"]?.stringArray ?? []
         devices = (host["Devices"]?.arrayValue ?? []).compactMap(DeviceMapping.init(json:))
+        logConfig = LogConfig(json: host["LogConfig"])
         process = ProcessSettings(hostConfig: host)
         volumesRoot = json["VolumesRoot"]?.stringValue ?? ""
         state = ContainerState(json: json["State"] ?? .object([]))

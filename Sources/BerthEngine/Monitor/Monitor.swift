@@ -88,7 +88,7 @@ public final class MonitorSession {
     /// The mounted root filesystem.
     public let rootfs: String
     var io = MonitorIO()
-    var log: FileDescriptor?
+    var log: LogWriter?
     /// Published host ports held open while the container runs (docker-proxy's reservation).
     var portReservations: [Int32] = []
     var attached = false
@@ -166,15 +166,28 @@ public final class MonitorSession {
     }
 
     /// Holds the published host ports open while the container runs.
-    public func reservePorts() throws(BerthError) { portReservations = try HostNetwork.reserve(container.ports) }
+    public func reservePorts() throws(BerthError) {
+        // A container disconnected from its first network publishes nothing.
+        guard container.endpoint != nil || container.hostNetwork else { return }
+        portReservations = try HostNetwork.reserve(container.ports)
+    }
 
     /// Plugs the container's veth into the network namespace of `pid`;
     /// nil when the container has no network of its own (none, host).
     public func plugIn(_ pid: Int32) throws(BerthError) -> NetworkEndpoint? {
-        guard !container.hostNetwork, let endpoint = container.endpoint else { return nil }
+        guard !container.hostNetwork, !container.endpoints.isEmpty else { return nil }
         attached = true
-        try HostNetwork.attach(endpoint, containerID: container.id, storeRoot: store.layout.root, pid: pid)
-        return endpoint
+        if let endpoint = container.endpoint {
+            try HostNetwork.attach(endpoint, containerID: container.id, storeRoot: store.layout.root, pid: pid)
+        }
+        // Networks joined by `network connect`: eth1…, configured from here.
+        for extra in container.connected {
+            try HostNetwork.attach(
+                extra, containerID: container.id, storeRoot: store.layout.root, pid: pid, interface: extra.interface)
+            try HostNetwork.configure(extra, pid: pid, interface: extra.interface)
+        }
+        // The first network's, for the published ports (none once it was disconnected).
+        return container.endpoint
     }
 
     /// Publishes `-p` ports to the container's address.
@@ -188,9 +201,7 @@ public final class MonitorSession {
     public func supervise(_ pid: Int32, cleanup: () -> Void = {}) -> Int32 {
         reportStarted(pid)
         MonitorPlacement.leaveCaller(beside: cgroup)
-        log = try? FileDescriptor.open(
-            containerDirectory + "/" + StoreLayout.containerLog,
-            O_WRONLY | O_CREAT | O_APPEND, mode: 0o640)
+        log = LogWriter(path: containerDirectory + "/" + StoreLayout.containerLog, config: container.logConfig)
         let health = HealthMonitor.spawn(root: store.layout.root, container: container)
         let code = io.loop(child: pid, tty: container.tty) { [self] stream, bytes in appendLog(stream, bytes) }
         HealthMonitor.stop(health)
@@ -255,7 +266,7 @@ public final class MonitorSession {
     public func writeEtcFiles() throws(BerthError) -> [MountSpec] {
         let dir = containerDirectory
         let networks = NetworkStore(layout: store.layout)
-        let peers = container.endpoint.map { networks.peers($0.network, except: container.id) } ?? []
+        let peers = container.endpoints.flatMap { networks.peers($0.network, except: container.id) }
         let hosts = HostsFile.hosts(for: container, peers: peers, gateway: networks.hostGateway(for: container))
         HostsFile.writeInPlace(dir + "/hosts", hosts)
         HostsFile.writeInPlace(dir + "/hostname", container.hostname + "\n")
@@ -267,7 +278,7 @@ public final class MonitorSession {
     func releaseNetwork() {
         portReservations.forEach { close($0) }
         portReservations = []
-        guard attached, container.endpoint != nil else { return }
+        guard attached, !container.endpoints.isEmpty else { return }
         if !container.ports.isEmpty { HostNetwork.unpublish(containerID: container.id) }
         HostNetwork.detach(containerID: container.id)
         attached = false
@@ -286,7 +297,7 @@ public final class MonitorSession {
         var buffer = (partial[stream] ?? []) + bytes
         var start = 0
         var out: [UInt8] = []
-        let time = Timestamp.now.rfc3339
+        let time = logTime()
         while let newline = Monitor.newline(in: buffer, from: start) {
             encodeLogEntry(stream, buffer[start...newline], time: time, into: &out)
             start = newline + 1
@@ -302,7 +313,7 @@ public final class MonitorSession {
 
     private func flushLog() {
         var out: [UInt8] = []
-        let time = Timestamp.now.rfc3339
+        let time = logTime()
         for stream in ["stdout", "stderr"] where !(partial[stream] ?? []).isEmpty {
             encodeLogEntry(stream, partial[stream]![...], time: time, into: &out)
         }
@@ -312,12 +323,28 @@ public final class MonitorSession {
 
     private func writeLog(_ bytes: [UInt8]) {
         guard let log, !bytes.isEmpty else { return }
-        try? log.writeAll(bytes)
+        log.write(bytes)
+    }
+
+    /// The entry time in the driver's form.
+    private func logTime() -> String {
+        container.logConfig.driver == .k8sFile ? LogEntry.k8sTime(.now) : Timestamp.now.rfc3339
     }
 
     /// `{"log":"…","stream":"stdout","time":"…"}` and a newline, as
-    /// `JSON.compact` writes it (invalid UTF-8 becomes U+FFFD, as before).
+    /// `JSON.compact` writes it (invalid UTF-8 becomes U+FFFD, as before);
+    /// for k8s-file, Podman's `TIME STREAM F TEXT` (`P` for a line cut short).
     private func encodeLogEntry(_ stream: String, _ bytes: ArraySlice<UInt8>, time: String, into out: inout [UInt8]) {
+        switch container.logConfig.driver {
+        case .none: return
+        case .k8sFile:
+            let full = bytes.last == 10
+            out += Array(time.utf8) + [32] + Array(stream.utf8) + Array((full ? " F " : " P ").utf8)
+            out += full ? bytes.dropLast() : bytes
+            out.append(10)
+            return
+        case .jsonFile: break
+        }
         out += Array(#"{"log":"#.utf8)
         JSON.quoteBytes(bytes, into: &out)
         out += Array(#","stream":""#.utf8) + Array(stream.utf8) + Array(#"","time":""#.utf8)
@@ -337,11 +364,16 @@ public final class MonitorSession {
         events.record("die", container, [("exitCode", String(code))])
         cgroup.killAll()
         try? cgroup.remove()
+        let volumes = VolumeStore(layout: store.layout)
+        for m in container.mounts where m.kind == .volume { volumes.releaseIfUnused(m.source, except: container.id) }
         flushLog()
         log?.close()
         if container.autoRemove {
+            // The record, not this monitor's copy: `network connect` may have added networks since the start.
+            var endpoints = container.endpoints
+            if case .ok(let fresh) = store.loadRecord(id: container.id) { endpoints = fresh.endpoints }
             try? store.delete(container, driver: driver)
-            if let e = container.endpoint { NetworkStore(layout: store.layout).release(e.network, container: container.id) }
+            for e in endpoints { NetworkStore(layout: store.layout).release(e.network, container: container.id) }
             events.record("destroy", container)
             let volumes = VolumeStore(layout: store.layout)  // --rm takes its anonymous volumes too, as Docker
             for m in container.mounts where m.kind == .volume && ((try? volumes.get(m.source))?.anonymous ?? false) {
@@ -365,9 +397,11 @@ public final class MonitorSession {
         attached = container.endpoint != nil
         releaseNetwork()
         try? cgroup.remove()
+        let volumes = VolumeStore(layout: store.layout)
+        for m in container.mounts where m.kind == .volume { volumes.releaseIfUnused(m.source, except: container.id) }
         if container.autoRemove {
             try? store.delete(container, driver: driver)
-            if let e = container.endpoint { NetworkStore(layout: store.layout).release(e.network, container: container.id) }
+            for e in container.endpoints { NetworkStore(layout: store.layout).release(e.network, container: container.id) }
         } else {
             _ = try? store.update(container.id) { (c: inout Container) throws(BerthError) in
                 c.state.setStartFailed(exitCode: code, error: message)

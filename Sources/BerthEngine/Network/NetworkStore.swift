@@ -330,8 +330,12 @@ public struct NetworkStore: Sendable {
         for (_, lease) in leases {
             let path = layout.container(lease.container) + "/hosts"
             guard FileSystem.exists(path), case .ok(let c) = containers.loadRecord(id: lease.container) else { continue }
-            let text = HostsFile.hosts(
-                for: c, peers: Self.peers(leases, except: lease.container), gateway: hostGateway(for: c))
+            // A container on several user networks (`network connect`) lists its peers on each of them.
+            var peers = Self.peers(leases, except: lease.container)
+            for e in c.endpoints where e.network != network && e.network != "bridge" {
+                peers += Self.peers(liveLeases(e.network), except: lease.container)
+            }
+            let text = HostsFile.hosts(for: c, peers: peers, gateway: hostGateway(for: c))
             HostsFile.writeInPlace(path, text)
         }
     }

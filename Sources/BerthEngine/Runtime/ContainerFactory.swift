@@ -40,6 +40,8 @@ public struct CreateOptions: Sendable {
     public var groupAdd: [String] = []
     /// `--device HOST[:CONTAINER][:PERMISSIONS]`.
     public var devices: [DeviceMapping] = []
+    /// `--log-driver`, `--log-opt`.
+    public var logConfig = LogConfig()
     /// `--init`, `--ulimit`, `--shm-size`, `--sysctl`, `--oom-score-adj`.
     public var process = ProcessSettings()
     /// `-l/--label KEY[=VALUE]`, applied after the `--label-file` lines.
@@ -160,6 +162,7 @@ public struct ContainerFactory {
         let imageCheck = HealthConfig(json: config["Healthcheck"])
         container.healthcheck = o.healthcheck.map { $0.merged(over: imageCheck) } ?? imageCheck
         try container.healthcheck?.validate()
+        container.logConfig = o.logConfig
         guard container.workingDir.hasPrefix("/") else {
             throw .invalid("the working directory '\(container.workingDir)' is invalid; it needs to be an absolute path")
         }
@@ -242,7 +245,9 @@ public struct ContainerFactory {
     /// (by any program, or by a running container of this store) is refused
     /// here, before anything exists.
     private func resolvePorts(_ o: CreateOptions, _ config: JSON, networkMode: String) throws(BerthError) -> [PortBinding] {
-        var ports = try o.publish.map { (t) throws(BerthError) in try PortBinding.parse(t) }
+        var requests: [PortRequest] = []
+        for text in o.publish { requests += try PortRequest.parse(text) }
+        var ports = requests.map(\.binding)
         if o.publishAll, case .object(let exposed)? = config["ExposedPorts"] {
             for (key, _) in exposed {
                 let parts = key.split(separator: "/")
@@ -262,10 +267,37 @@ public struct ContainerFactory {
             throw BerthError("--network none has no network to publish ports from; drop -p/-P or use --network bridge")
         }
         for i in ports.indices where ports[i].hostPort == 0 {
-            ports[i].hostPort = try HostNetwork.freePort(ports[i].hostIP, proto: ports[i].proto)
+            if i < requests.count, let range = requests[i].hostRange {
+                ports[i].hostPort = try freePort(in: range, for: ports[i], taken: ports)
+            } else {
+                // The kernel may hand out the port it just gave (the trial
+                // socket is closed): never the same one twice for one container.
+                var port = try HostNetwork.freePort(ports[i].hostIP, proto: ports[i].proto)
+                for _ in 0..<100 where ports.contains(where: { $0.hostPort == port && $0.proto == ports[i].proto }) {
+                    port = try HostNetwork.freePort(ports[i].hostIP, proto: ports[i].proto)
+                }
+                ports[i].hostPort = port
+            }
         }
         try PortCheck.check(ports, lifecycle: lifecycle, except: nil)
         return ports
+    }
+
+    /// Docker's `-p 8080-8090:80`: the first host port of the range that no
+    /// running container of the store publishes, no earlier `-p` of this one
+    /// takes and no program has bound.
+    private func freePort(in range: ClosedRange<UInt16>, for p: PortBinding, taken: [PortBinding]) throws(BerthError)
+        -> UInt16
+    {
+        for port in range {
+            var candidate = p
+            candidate.hostPort = port
+            if taken.contains(where: { $0.hostPort == port && $0.proto == p.proto }) { continue }
+            if (try? PortCheck.check([candidate], lifecycle: lifecycle, except: nil)) != nil { return port }
+        }
+        throw .conflict(
+            "Bind for \(p.hostIP):\(range.lowerBound)-\(range.upperBound) failed: all ports are allocated; widen the range or stop what uses it"
+        )
     }
 
     /// Checks every mount and creates the volumes it names (anonymous ones

@@ -115,6 +115,8 @@ public struct Lifecycle {
         }
         MountPreparation.unmountAll(under: layout.container(c.id))
         try? driver(for: c).unmount(containerDirectory: layout.container(c.id))
+        let volumes = VolumeStore(layout: layout)
+        for m in c.mounts where m.kind == .volume { volumes.releaseIfUnused(m.source, except: c.id) }
     }
 
     /// SIGKILL for PID 1 (through its pidfd: never a recycled PID) and for
@@ -368,7 +370,7 @@ public struct Lifecycle {
             return true
         }
         guard removedHere else { return }
-        if let e = current.endpoint { NetworkStore(layout: layout).release(e.network, container: current.id) }
+        for e in current.endpoints { NetworkStore(layout: layout).release(e.network, container: current.id) }
         events.record("destroy", current)
         if removeVolumes {
             let store = VolumeStore(layout: layout)

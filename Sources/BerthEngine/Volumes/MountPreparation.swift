@@ -75,6 +75,9 @@ public struct MountPreparation {
             }
             done.append(part)
         }
+        // A volume with driver options is mounted on the host first (or, for
+        // cp, in its private namespace: gone with it).
+        if m.kind == .volume { try volumes.mountIfNeeded(m.source) }
         if m.kind == .volume && fillVolume {
             let target = try openDirectory(root, done, m.target)
             defer { target.close() }
