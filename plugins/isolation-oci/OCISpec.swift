@@ -209,15 +209,22 @@ public enum OCISpec {
         } else if DeviceRule.enforced {
             members.append(("devices", .array(DeviceRule.forContainer(devices).map(\.ociJSON))))
         }
+        var memory: [(String, JSON)] = []
         if let m = r.memory {
-            var memory: [(String, JSON)] = [("limit", .int(m))]
+            memory.append(("limit", .int(m)))
             if let s = r.memorySwap { memory.append(("swap", .int(s))) }
-            members.append(("memory", .object(memory)))
         }
+        if let m = r.memoryReservation { memory.append(("reservation", .int(m))) }
+        if !memory.isEmpty { members.append(("memory", .object(memory))) }
         var cpu: [(String, JSON)] = []
-        if let n = r.nanoCpus { cpu += [("quota", .int(n / 10_000)), ("period", .int(100_000))] }
+        if let cfs = r.cfs {
+            // No quota is the kernel's default: crun refuses a written -1.
+            if let q = cfs.quota { cpu.append(("quota", .int(q))) }
+            cpu.append(("period", .int(cfs.period)))
+        }
         if let s = r.clampedCpuShares { cpu.append(("shares", .int(s))) }
         if let set = r.cpusetCpus { cpu.append(("cpus", .string(set))) }
+        if let mems = r.cpusetMems { cpu.append(("mems", .string(mems))) }
         if !cpu.isEmpty { members.append(("cpu", .object(cpu))) }
         if let p = r.pidsLimit { members.append(("pids", .object([("limit", .int(p))]))) }
         return .object(members)

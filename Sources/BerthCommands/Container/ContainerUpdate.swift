@@ -28,6 +28,10 @@ struct UpdateCommand: Command {
                 if let v = change.cpuShares { r.cpuShares = v }
                 if let v = change.cpusetCpus { r.cpusetCpus = v }
                 if let v = change.pidsLimit { r.pidsLimit = v }
+                if let v = change.cpuPeriod { r.cpuPeriod = v }
+                if let v = change.cpuQuota { r.cpuQuota = v }
+                if let v = change.cpusetMems { r.cpusetMems = v }
+                if let v = change.memoryReservation { r.memoryReservation = v }
                 try r.validate()
                 if let policy {
                     if c.autoRemove && !policy.isNone {
@@ -36,7 +40,11 @@ struct UpdateCommand: Command {
                     c.restartPolicy = policy
                 }
                 if c.state.isActive && !change.isEmpty {
-                    try Cgroup(path: c.cgroupPath).apply(change.memory != nil ? r : change)
+                    // Only what changed is written, but memory with its swap
+                    // and the CFS pair whole (cpu.max holds both numbers).
+                    var written = change.memory != nil ? r : change
+                    if change.cfs != nil { (written.cpuPeriod, written.cpuQuota) = (r.cpuPeriod, r.cpuQuota) }
+                    try Cgroup(path: c.cgroupPath).apply(written)
                 }
                 c.resources = r
             }

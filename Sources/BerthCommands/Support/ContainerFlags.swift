@@ -69,6 +69,10 @@ enum ContainerFlags {
     static let cpuShares = Flag.int("cpu-shares", short: "c", help: "CPU shares (relative weight)")
     static let cpusetCpus = Flag.string("cpuset-cpus", help: "CPUs in which to allow execution (0-3, 0,1)")
     static let pidsLimit = Flag.int("pids-limit", help: "Tune container pids limit (set -1 for unlimited)")
+    static let cpuPeriod = Flag.int("cpu-period", help: "Limit CPU CFS (Completely Fair Scheduler) period")
+    static let cpuQuota = Flag.int("cpu-quota", help: "Limit CPU CFS (Completely Fair Scheduler) quota")
+    static let cpusetMems = Flag.string("cpuset-mems", help: "MEMs in which to allow execution (0-3, 0,1)")
+    static let memoryReservation = Flag.string("memory-reservation", value: "bytes", help: "Memory soft limit")
     static let label = Flag.strings("label", short: "l", help: "Set meta data on a container (KEY=VALUE, or KEY)")
     static let labelFile = Flag.strings("label-file", help: "Read in a line delimited file of labels", completion: .files)
     static let net = Flag.string(
@@ -100,7 +104,7 @@ enum ContainerFlags {
 
     /// The limits `update` changes, also taken by `create` and `run`.
     static let resourceFlags: [any AnyFlag] = [
-        memory, memorySwap, cpus, cpuShares, cpusetCpus, pidsLimit,
+        memory, memorySwap, memoryReservation, cpus, cpuPeriod, cpuQuota, cpuShares, cpusetCpus, cpusetMems, pidsLimit,
     ]
 
     /// The resource flags given (only those; `update` changes just these).
@@ -115,6 +119,12 @@ enum ContainerFlags {
         r.cpuShares = try args.value(Self.cpuShares).map(Int64.init)
         r.cpusetCpus = args[Self.cpusetCpus]
         r.pidsLimit = try args.value(Self.pidsLimit).map(Int64.init)
+        r.cpuPeriod = try args.value(Self.cpuPeriod).map(Int64.init)
+        r.cpuQuota = try args.value(Self.cpuQuota).map(Int64.init)
+        r.cpusetMems = args[Self.cpusetMems]
+        r.memoryReservation = try args[Self.memoryReservation].map { (t) throws(BerthError) in
+            try Resources.bytes(t, flag: Self.memoryReservation.long)
+        }
         return r
     }
 
