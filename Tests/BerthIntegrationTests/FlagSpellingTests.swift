@@ -32,6 +32,24 @@ private final class Tmux {
 /// user checks first (wait after a failed start, exec -t's TERM).
 @Suite("Docker's and Podman's spellings", .serialized, .enabled(if: isRoot, "needs root for containers"))
 struct FlagSpellingTests {
+    @Test("run -it --detach-keys: the given sequence detaches (the container runs on); a bad one is refused, exit 125")
+    func runDetachKeys() {
+        withStore { s in
+            let pane = Tmux(
+                [berthBinary, "--root", s.root, "run", "-it", "--detach-keys", "ctrl-x,x", "--name", "dk", "busybox", "sh"]
+                    .map(shellQuote).joined(separator: " ") + "; echo client-exit=$?; sleep 30")
+            defer { pane.kill() }
+            #expect(pane.waitFor { $0.contains("/ #") }.ok, "the container's prompt")
+            // Docker's default sequence is not this one: Ctrl-P Ctrl-Q reach the shell.
+            pane.press("C-x", "x")
+            let seen = pane.waitFor { $0.contains("client-exit=0") }
+            #expect(seen.ok, "detached with ctrl-x,x: \(seen.screen)")
+            #expect(s.inspect("dk", "{{.State.Status}}") == "running", "the container runs on")
+            let bad = s.berth("run", "--detach-keys", "ctrl-1", "busybox", "true")
+            expectOneErrorLine(bad, naming: ["invalid detach keys"], status: 125)
+        }
+    }
+
     @Test("boolean flags take =true|false and strconv.ParseBool's other spellings; a bad value is Docker's error, exit 125")
     func booleanValues() {
         withStore { s in

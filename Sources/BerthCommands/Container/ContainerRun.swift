@@ -8,10 +8,15 @@ struct RunCommand: Command {
     static let detach = Flag.bool("detach", short: "d", help: "Run container in background and print container ID")
     static let attach = Flag.strings(
         "attach", short: "a", help: "Attach to STDIN, STDOUT or STDERR", completion: .words(["STDIN", "STDOUT", "STDERR"]))
+    static let sigProxy = Flag.bool(
+        "sig-proxy", help: "Proxy received signals to the process (without -t; --sig-proxy=false: they end the client)",
+        default: true)
+    static let detachKeys = Flag.string(
+        "detach-keys", help: "Override the key sequence for detaching a container", default: "ctrl-p,ctrl-q")
 
     let spec = CommandSpec(
         "run", aliases: ["container run"], summary: "Create and run a new container from an image",
-        flags: ContainerFlags.create + [Self.detach, Self.attach],
+        flags: ContainerFlags.create + [Self.detach, Self.attach, Self.sigProxy, Self.detachKeys],
         arguments: ContainerFlags.containerArgs, min: 1, interspersed: false, engineExitCode: ExitCode.runEngine)
 
     func run(_ args: ParsedArguments, _ ctx: CommandContext) throws(BerthError) -> Int32 {
@@ -21,6 +26,7 @@ struct RunCommand: Command {
         let streams = try Self.streams(args[Self.attach])
         if detach && !args[Self.attach].isEmpty { throw .usage("Conflicting options: -a and -d") }
         if !detach { try Attach.checkTTY(ctx, attachStdin: options.interactive, tty: options.tty) }
+        let keys = try DetachKeys.parse(args[Self.detachKeys] ?? "ctrl-p,ctrl-q")
         let cidfile = try CIDFile.claim(args[ContainerFlags.cidfile])
         do throws(BerthError) {
             options.image = try ContainerFlags.pull(ctx, args, options.image)
@@ -42,7 +48,9 @@ struct RunCommand: Command {
         // Docker prints the ID when no output stream is attached (`-d`, `-a stdin`).
         if detach || (!streams.stdout && !streams.stderr) { ctx.print(started.id) }
         if detach { return 0 }
-        return try Attach.run(ctx, lifecycle.layout, started, stdin: options.interactive, output: streams)
+        return try Attach.run(
+            ctx, lifecycle.layout, started, stdin: options.interactive, detachKeys: keys, sigProxy: args[Self.sigProxy],
+            output: streams)
     }
 
     /// `-a/--attach`: which output streams are shown (stdout and stderr when
