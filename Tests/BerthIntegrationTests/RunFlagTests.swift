@@ -198,6 +198,35 @@ struct RunFlagTests {
         }
     }
 
+    @Test("--expose adds to the image's exposed ports: inspect and ps show them, -P publishes them; bad values are refused")
+    func expose() {
+        withStore { s in
+            #expect(
+                s.berth("import", "-c", "CMD [\"sh\"]", "-c", "EXPOSE 80", busyboxTar, "exposing").status == 0)
+            #expect(
+                s.berth(
+                    "run", "-d", "--name", "e1", "--expose", "7000-7002", "--expose", "53/udp", "-p", "8080:8080",
+                    "exposing", "sleep", "100"
+                ).status == 0)
+            #expect(
+                s.inspect("e1", "{{range $k, $v := .Config.ExposedPorts}}{{$k}} {{end}}")
+                    == "53/udp 7000/tcp 7001/tcp 7002/tcp 80/tcp 8080/tcp ")
+            // Docker's PORTS column: unpublished ports by themselves, a run of them as a range.
+            #expect(
+                s.berth("ps", "-f", "name=e1", "--format", "{{.Ports}}").stdout
+                    == "80/tcp, 53/udp, 7000-7002/tcp, 0.0.0.0:8080->8080/tcp\n")
+            #expect(s.berth("run", "-d", "--name", "e2", "-P", "--expose", "9000", "exposing", "sleep", "100").status == 0)
+            let published = lines(s.berth("port", "e2").stdout)
+            #expect(
+                published.count == 2 && published[0].hasPrefix("80/tcp -> 0.0.0.0:")
+                    && published[1].hasPrefix("9000/tcp -> 0.0.0.0:"), "\(published)")
+            for (value, message) in [("70000", "invalid range format for --expose"), ("80/sctp", "Invalid proto: sctp")] {
+                expectOneErrorLine(
+                    s.berth("create", "--expose", value, "busybox"), naming: [message], status: 125)
+            }
+        }
+    }
+
     @Test("--net is --network: --net none leaves only lo; naming two networks is refused")
     func netAlias() {
         withStore { s in

@@ -102,7 +102,7 @@ struct PsCommand: Command {
             ("Command", .string("\"" + command + "\"")),
             ("RunningFor", .string(Format.duration(seconds: now - c.created.asDouble) + " ago")),
             ("CreatedAt", .string(c.created.goString())), ("Status", .string(Self.status(c, now: now))),
-            ("Ports", .string(c.state.isActive && c.endpoint != nil ? Self.displayablePorts(c.ports) : "")),
+            ("Ports", .string(c.state.isActive && c.endpoint != nil ? Self.displayablePorts(c.ports, exposed: c.exposedPorts) : "")),
             ("Names", .string(c.name)),
             ("State", .string(c.state.status.rawValue)),
         ]
@@ -118,19 +118,27 @@ struct PsCommand: Command {
 
     /// Docker's PORTS column (its `DisplayablePorts`): sorted by container
     /// port, a run of consecutive ports published on the same port numbers
-    /// shown as one range (`0.0.0.0:8080-8082->8080-8082/tcp`), other
-    /// bindings each as `IP:HOSTPORT->PORT/PROTO`, after the ranges.
-    static func displayablePorts(_ ports: [PortBinding]) -> String {
-        let sorted = ports.sorted {
+    /// shown as one range (`0.0.0.0:8080-8082->8080-8082/tcp`), exposed ports
+    /// nothing publishes likewise (`7000-7002/tcp`), other bindings each as
+    /// `IP:HOSTPORT->PORT/PROTO`, after the ranges.
+    static func displayablePorts(_ ports: [PortBinding], exposed: [String] = []) -> String {
+        let published = Set(ports.map { "\($0.containerPort)/\($0.proto)" })
+        // An exposed port nothing publishes: no host IP, grouped by its protocol alone.
+        let unpublished = exposed.filter { !published.contains($0) }.compactMap { key -> PortBinding? in
+            let parts = key.split(separator: "/")
+            guard parts.count == 2, let port = UInt16(parts[0]) else { return nil }
+            return PortBinding(hostIP: "", hostPort: port, containerPort: port, proto: String(parts[1]))
+        }
+        let sorted = (ports + unpublished).sorted {
             ($0.containerPort, $0.hostIP, $0.hostPort, $0.proto) < ($1.containerPort, $1.hostIP, $1.hostPort, $1.proto)
         }
         var groups: [(key: String, first: UInt16, last: UInt16)] = []
         var open: [String: Int] = [:]  // key → index of its open group
         var result: [String] = [], mappings: [String] = []
         func form(_ g: (key: String, first: UInt16, last: UInt16)) -> String {
-            let parts = g.key.split(separator: "/")
+            let parts = g.key.split(separator: "/", omittingEmptySubsequences: false)
             let range = g.first == g.last ? "\(g.first)" : "\(g.first)-\(g.last)"
-            return "\(parts[0]):\(range)->\(range)/\(parts[1])"
+            return parts[0].isEmpty ? "\(range)/\(parts[1])" : "\(parts[0]):\(range)->\(range)/\(parts[1])"
         }
         for p in sorted {
             guard p.hostPort == p.containerPort else { mappings.append(p.psText); continue }

@@ -85,6 +85,7 @@ enum ContainerFlags {
     static let dnsSearch = Flag.strings("dns-search", help: "Set custom DNS search domains")
     static let ip = Flag.string("ip", help: "IPv4 address (e.g., 172.30.100.104) on a user network")
     static let networkAlias = Flag.strings("network-alias", help: "Add network-scoped alias for the container")
+    static let expose = Flag.strings("expose", help: "Expose a port or a range of ports (80, 7000-7010/udp)")
 
     /// Every flag `create` and `run` take, in help order.
     static let create: [any AnyFlag] =
@@ -96,7 +97,7 @@ enum ContainerFlags {
 
     /// Labels, the ID file, quiet pulls and the network's names and addresses.
     static let metadataAndNetworkFlags: [any AnyFlag] = [
-        label, labelFile, net, cidfile, quiet, addHost, dns, dnsOption, dnsSearch, ip, networkAlias,
+        label, labelFile, net, cidfile, quiet, addHost, dns, dnsOption, dnsSearch, ip, networkAlias, expose,
     ]
 
     /// How the monitor keeps the container's output.
@@ -147,6 +148,7 @@ enum ContainerFlags {
         o.network = try network(args)
         o.publish = args[Self.publish]
         o.publishAll = args[Self.publishAll]
+        o.expose = args[Self.expose]
         o.readOnly = args[Self.readOnly]
         o.stopSignal = args[Self.stopSignal]
         o.stopTimeout = try args.value(Self.stopTimeout)

@@ -34,6 +34,9 @@ public struct Container: Sendable {
     public var endpoints: [NetworkEndpoint] { (endpoint.map { [$0] } ?? []) + connected }
     /// Published ports (`-p`, `-P`), host ports resolved at create.
     public var ports: [PortBinding] = []
+    /// `Config.ExposedPorts` (`80/tcp`): the image's, `--expose`'s and the
+    /// published ones, sorted by port; `-P` publishes the first two kinds.
+    public var exposedPorts: [String] = []
     /// Whether the container shares the host's network stack.
     public var hostNetwork: Bool { networkMode == "host" }
     public var readonlyRoot: Bool
@@ -171,6 +174,7 @@ public struct Container: Sendable {
                         ("StopSignal", .string(stopSignal)),
                         ("StopTimeout", stopTimeout.map { .int($0) } ?? .null),
                         ("Labels", .object(labels.map { ($0.0, .string($0.1)) })),
+                        ("ExposedPorts", exposedPorts.isEmpty ? .null : .object(exposedPorts.map { ($0, .object([])) })),
                     ] + (healthcheck.map { [("Healthcheck", $0.json)] } ?? []))
             ),
             ("NetworkSettings", networkSettings),
@@ -260,6 +264,7 @@ public struct Container: Sendable {
         stopSignal = config["StopSignal"]?.stringValue ?? "SIGTERM"
         stopTimeout = config["StopTimeout"]?.intValue
         labels = ContainerLabels.of(config: config)
+        if case .object(let exposed)? = config["ExposedPorts"] { exposedPorts = exposed.map(\.0) }
         cgroupPath = host["CgroupParent"]?.stringValue ?? ""
         resources = Resources(json: host)
         mounts = (host["Mounts"]?.arrayValue ?? []).compactMap(MountSpec.init(record:))

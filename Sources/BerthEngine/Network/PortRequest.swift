@@ -72,4 +72,26 @@ public struct PortRequest: Sendable, Equatable {
         guard let high = UInt16(ends[1]), high >= low else { return nil }
         return low...high
     }
+
+    /// `--expose PORT[-PORT][/PROTO]`: the container ports a container
+    /// exposes beside its image's (`-P` publishes them all), as Docker's
+    /// `nat.ParsePortRange` reads them, `80/tcp` form each.
+    public static func exposed(_ text: String) throws(BerthError) -> [String] {
+        var spec = Substring(text)
+        var proto = "tcp"
+        if let slash = spec.lastIndex(of: "/") {
+            proto = String(spec[spec.index(after: slash)...]).lowercased()
+            spec = spec[..<slash]
+        }
+        guard let ports = range(String(spec)) else {
+            throw BerthError(
+                .invalidArgument,
+                "invalid range format for --expose: \(shown(text)); use a port 1-65535 or a range such as 7000-7010, with /tcp or /udp"
+            )
+        }
+        guard proto == "tcp" || proto == "udp" else {
+            throw BerthError(.invalidArgument, "Invalid proto: \(shown(proto)) for --expose; Berth handles tcp and udp")
+        }
+        return ports.map { "\($0)/\(proto)" }
+    }
 }

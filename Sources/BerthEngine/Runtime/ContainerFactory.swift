@@ -24,6 +24,8 @@ public struct CreateOptions: Sendable {
     public var network: String?
     /// `-p [IP:]HOSTPORT:CONTAINERPORT[/PROTO]`.
     public var publish: [String] = []
+    /// `--expose` values (`80`, `7000-7010/udp`).
+    public var expose: [String] = []
     /// `-P`: publish every port the image exposes on a free host port.
     public var publishAll = false
     public var readOnly = false
@@ -176,7 +178,12 @@ public struct ContainerFactory {
                 "the \(backend.name) backend cannot make the root read-only (it has no mount namespace); drop --read-only")
         }
         container.volumesRoot = lifecycle.layout.root + "/volumes"
-        container.ports = try resolvePorts(o, config, networkMode: networkMode)
+        var exposed = Set<String>()
+        if case .object(let fromImage)? = config["ExposedPorts"] { exposed.formUnion(fromImage.map(\.0)) }
+        for text in o.expose { exposed.formUnion(try PortRequest.exposed(text)) }
+        container.ports = try resolvePorts(o, exposed: exposed, networkMode: networkMode)
+        exposed.formUnion(container.ports.map { "\($0.containerPort)/\($0.proto)" })
+        container.exposedPorts = exposed.sorted { (Self.portNumber($0), $0) < (Self.portNumber($1), $1) }
         return container
     }
 
@@ -241,15 +248,20 @@ public struct ContainerFactory {
         return n
     }
 
+    /// The number of an `80/tcp` key, for sorting.
+    private static func portNumber(_ key: String) -> Int { Int(key.split(separator: "/").first ?? "") ?? 0 }
+
     /// `-p` and `-P` with host ports resolved; a host port that is taken
     /// (by any program, or by a running container of this store) is refused
     /// here, before anything exists.
-    private func resolvePorts(_ o: CreateOptions, _ config: JSON, networkMode: String) throws(BerthError) -> [PortBinding] {
+    private func resolvePorts(_ o: CreateOptions, exposed: Set<String>, networkMode: String) throws(BerthError)
+        -> [PortBinding]
+    {
         var requests: [PortRequest] = []
         for text in o.publish { requests += try PortRequest.parse(text) }
         var ports = requests.map(\.binding)
-        if o.publishAll, case .object(let exposed)? = config["ExposedPorts"] {
-            for (key, _) in exposed {
+        if o.publishAll {
+            for key in exposed.sorted(by: { Self.portNumber($0) < Self.portNumber($1) }) {
                 let parts = key.split(separator: "/")
                 guard let port = parts.first.flatMap({ UInt16($0) }) else { continue }
                 let proto = parts.count > 1 ? String(parts[1]) : "tcp"
