@@ -102,7 +102,7 @@ struct PsCommand: Command {
             ("Command", .string("\"" + command + "\"")),
             ("RunningFor", .string(Format.duration(seconds: now - c.created.asDouble) + " ago")),
             ("CreatedAt", .string(c.created.goString())), ("Status", .string(Self.status(c, now: now))),
-            ("Ports", .string(c.state.isActive && c.endpoint != nil ? Self.displayablePorts(c.ports, exposed: c.exposedPorts) : "")),
+            ("Ports", .string(c.state.isActive && c.endpoint != nil ? Self.displayablePorts(c) : "")),
             ("Names", .string(c.name)),
             ("State", .string(c.state.status.rawValue)),
         ]
@@ -121,6 +121,8 @@ struct PsCommand: Command {
     /// shown as one range (`0.0.0.0:8080-8082->8080-8082/tcp`), exposed ports
     /// nothing publishes likewise (`7000-7002/tcp`), other bindings each as
     /// `IP:HOSTPORT->PORT/PROTO`, after the ranges.
+    static func displayablePorts(_ c: Container) -> String { displayablePorts(c.ports, exposed: c.exposedPorts) }
+
     static func displayablePorts(_ ports: [PortBinding], exposed: [String] = []) -> String {
         let published = Set(ports.map { "\($0.containerPort)/\($0.proto)" })
         // An exposed port nothing publishes: no host IP, grouped by its protocol alone.
