@@ -47,6 +47,10 @@ struct RestartHealthTests {
         #expect(GoDuration.parse("1.5h") == 5_400_000_000_000)
         #expect(GoDuration.parse("0") == 0)
         #expect(GoDuration.parse("-2s") == -2_000_000_000)
+        // Go's largest duration, which rounds to 2^63 as a Double: no trap, Int64.max.
+        #expect(GoDuration.parse("9223372036854775807ns") == Int64.max)
+        #expect(GoDuration.parse("-9223372036854775807ns") == -Int64.max)
+        #expect(GoDuration.parse("2562048h") == nil)
         for bad in ["", "5", "5x", "s", "1..5s", "ms", "9999999999999h", "1s 2s"] {
             #expect(GoDuration.parse(bad) == nil, "\(bad)")
         }

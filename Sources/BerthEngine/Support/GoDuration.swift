@@ -5,6 +5,8 @@ public enum GoDuration {
         ("ns", 1), ("us", 1e3), ("µs", 1e3), ("μs", 1e3), ("ms", 1e6), ("s", 1e9), ("m", 60e9), ("h", 3600e9),
     ]
 
+    private static let twoTo63 = 9_223_372_036_854_775_808.0
+
     /// Nanoseconds of `text` (a sign, then one or more NUMBER UNIT; `0`
     /// alone is allowed); nil when Go's `time.ParseDuration` would refuse it.
     public static func parse(_ text: String) -> Int64? {
@@ -27,9 +29,12 @@ public enum GoDuration {
             guard let scale = units.first(where: { $0.0 == unit })?.1 else { return nil }
             rest = rest.dropFirst(unit.count)
             total += value * scale
-            guard total <= Double(Int64.max) else { return nil }
+            // Double(Int64.max) rounds up to 2^63, which Int64() traps on:
+            // 2^63 itself is Go's largest duration rounded, anything above is out of range.
+            guard total <= twoTo63 else { return nil }
         }
-        return Int64(negative ? -total : total)
+        let magnitude = total == twoTo63 ? Int64.max : Int64(total)
+        return negative ? -magnitude : magnitude
     }
 
     /// Go's `Duration.String()`: `30s`, `200ms`, `1m30s`, `1h0m0s`.
