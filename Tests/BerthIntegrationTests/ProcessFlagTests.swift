@@ -201,6 +201,13 @@ struct ProcessFlagTests {
             expectRefusal(
                 berth(root, "create", "--isolation", "chroot", "--sysctl", "kernel.shmmax=1", "busybox"),
                 naming: ["--sysctl", "chroot"], status: 125)
+            // A donor on the host's IPC namespace would carry the write to the
+            // host's kernel (or come to, after this create): no IPC sysctl in a joined one.
+            #expect(berth(root, "run", "-d", "--name", "donor", "--ipc", "host", "busybox", "sleep", "100").status == 0)
+            let joined = berth(root, "create", "--ipc", "container:donor", "--sysctl", "kernel.shmmax=1234567", "busybox")
+            expectOneErrorLine(joined, naming: ["kernel.shmmax", "not allowed in a joined IPC namespace"], status: 125)
+            #expect(readFile(shmmax) == hostShmmax)
+            berth(root, "rm", "-f", "donor")
             #expect(berth(root, "ps", "-aq").stdout == before, "a refused create makes nothing")
             // A key this kernel lacks, a value it refuses: the start fails with one line naming the file.
             expectOneErrorLine(

@@ -89,6 +89,14 @@ public struct NamespaceModes: Sendable, Equatable {
         if ipc == "host", let s = sysctls.first(where: { !$0.isNetwork }) {
             throw .invalid("sysctl \"\(shown(s.key))\" not allowed in host IPC namespace; drop it or run without --ipc host")
         }
+        // A joined IPC namespace is the donor's: an IPC sysctl would change
+        // it, and the host's when the donor uses the host's (which it may
+        // only come to do after this create), so none is written into one.
+        if ipc.hasPrefix("container:"), let s = sysctls.first(where: { !$0.isNetwork }) {
+            throw .invalid(
+                "sysctl \"\(shown(s.key))\" not allowed in a joined IPC namespace (--ipc \(shown(ipc))): it belongs to the other container; set it there"
+            )
+        }
     }
 
     /// A namespace to join when the container starts: the `CLONE_NEW*` kind
