@@ -93,6 +93,28 @@ struct CopyTests {
         }
     }
 
+    @Test("a tree 1500 directories deep (a container can make one) is copied, exported and committed, not a crash")
+    func deepTree() {
+        withStore { s in
+            #expect(s.berth("run", "-d", "--name", "deep", "--network", "none", "busybox", "sleep", "100").status == 0)
+            let made = s.berth(
+                "exec", "deep", "sh", "-c",
+                "mkdir /tmp/d && cd /tmp/d && i=0 && while [ $i -lt 1500 ]; do mkdir a && cd a && i=$((i+1)); done && echo x > f"
+            )
+            #expect(made.status == 0, "\(made.stderr)")
+            let out = makeTempDirectory("deep")
+            defer { removeTree(out) }
+            let copied = s.berth("cp", "deep:/tmp/d", out)
+            #expect(copied.status == 0, "cp: \(copied.stderr)")
+            #expect(sh("find \(out) -name f").stdout.split(separator: "/").filter { $0 == "a" }.count == 1500)
+            let exported = s.berth("export", "-o", out + "/deep.tar", "deep")
+            #expect(exported.status == 0, "export: \(exported.stderr)")
+            #expect(sh("tar -tf \(out)/deep.tar | grep -c '/f$'").stdout == "1\n")
+            let committed = s.berth("commit", "deep", "deep:img")
+            #expect(committed.status == 0, "commit: \(committed.stderr)")
+        }
+    }
+
     @Test("a symlink inside a volume or bind never leads cp out of the container's root")
     func symlinksInMountsStayInside() {
         withStore { s in

@@ -55,13 +55,13 @@ public struct TreeArchiver {
         guard fd >= 0 else { throw .syscall("open", root, .current) }
         defer { close(fd) }
         var walker = Walk(writer: writer, options: self, root: root)
-        try walker.directory(fd, prefix)
+        try walker.walk(OwnedDirectory(borrowing: fd), prefix)
     }
 
     /// Archives one directory fd's contents (for `cp` from a resolved path).
     public func archive(directory fd: Int32, into writer: TarWriter, prefix: String, label: String) throws(BerthError) {
         var walker = Walk(writer: writer, options: self, root: label)
-        try walker.directory(fd, prefix)
+        try walker.walk(OwnedDirectory(borrowing: fd), prefix)
     }
 
     /// Archives one entry of a directory fd (a file, link or directory with its tree).
@@ -72,7 +72,7 @@ public struct TreeArchiver {
     ) throws(BerthError) {
         var walker = Walk(writer: writer, options: self, root: label)
         walker.recursive = recursive
-        try walker.entry(dirfd, name, path)
+        if let child = try walker.entry(dirfd, name, path) { try walker.walk(child, path + "/") }
     }
 }
 
@@ -93,15 +93,51 @@ private struct Walk {
         .syscall(call, root + "/" + path, .current, fix: "the file may have changed while it was archived; try again")
     }
 
-    mutating func directory(_ dirfd: Int32, _ prefix: String) throws(BerthError) {
-        let names = listNames(dirfd)
-        if options.whiteouts == .aufs, isOpaque(dirfd) {
-            var marker = TarEntry(path: prefix + ".wh..wh..opq", kind: .regular, size: 0, mode: 0o644)
-            marker.mtimeSeconds = 0
-            try writer.append(marker)
+    /// How deep a tree may go. Each level holds an open descriptor, and a
+    /// container can make any depth; past this the archive is refused in
+    /// one line rather than running out of descriptors half-way.
+    static let maxDepth = 4096
+
+    /// One directory being walked: its descriptor (closed when done, unless
+    /// borrowed from the caller), its path in the archive, its sorted names
+    /// and how far the walk is through them.
+    struct Level {
+        let directory: OwnedDirectory
+        let prefix: String
+        let names: [String]
+        var next = 0
+    }
+
+    /// Writes the tree below `top` without recursion (a hostile container
+    /// can nest directories thousands deep; a recursive walk overflowed the
+    /// stack): an explicit stack of levels, one descriptor each.
+    mutating func walk(_ top: OwnedDirectory, _ prefix: String) throws(BerthError) {
+        var levels: [Level] = []
+        defer { for level in levels { level.directory.close() } }
+        func enter(_ dir: OwnedDirectory, _ prefix: String) throws(BerthError) {
+            guard levels.count < Self.maxDepth else {
+                dir.close()
+                throw BerthError(
+                    "archive \(root)/\(prefix): the tree is more than \(Self.maxDepth) directories deep; Berth does not archive it"
+                )
+            }
+            levels.append(Level(directory: dir, prefix: prefix, names: listNames(dir.fd)))
+            if options.whiteouts == .aufs, isOpaque(dir.fd) {
+                var marker = TarEntry(path: prefix + ".wh..wh..opq", kind: .regular, size: 0, mode: 0o644)
+                marker.mtimeSeconds = 0
+                try writer.append(marker)
+            }
         }
-        for name in names {
-            let path = prefix + name
+        try enter(top, prefix)
+        while let last = levels.indices.last {
+            guard levels[last].next < levels[last].names.count else {
+                levels.removeLast().directory.close()
+                continue
+            }
+            let name = levels[last].names[levels[last].next]
+            levels[last].next += 1
+            let dirfd = levels[last].directory.fd
+            let path = levels[last].prefix + name
             if options.exclude.contains(path) { continue }
             if let include = options.include {
                 var st = stat()
@@ -113,20 +149,21 @@ private struct Walk {
                     if isDir {
                         let fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
                         guard fd >= 0 else { throw fail("open", path) }
-                        defer { close(fd) }
-                        try directory(fd, path + "/")
+                        try enter(OwnedDirectory(owning: fd), path + "/")
                     }
                     continue
                 }
             }
-            try entry(dirfd, name, path)
+            if let child = try entry(dirfd, name, path) { try enter(child, path + "/") }
         }
     }
 
-    mutating func entry(_ dirfd: Int32, _ name: String, _ path: String) throws(BerthError) {
+    /// Writes one entry; for a directory whose contents are to follow, its
+    /// open descriptor (the caller walks it).
+    mutating func entry(_ dirfd: Int32, _ name: String, _ path: String) throws(BerthError) -> OwnedDirectory? {
         var st = stat()
         guard fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 else {
-            if errno == ENOENT { return }  // deleted while we walked: Docker skips it too
+            if errno == ENOENT { return nil }  // deleted while we walked: Docker skips it too
             throw fail("lstat", path)
         }
         var entry = TarEntry(path: path, kind: .regular, mode: UInt32(st.st_mode & 0o7777))
@@ -143,7 +180,7 @@ private struct Walk {
             var marker = TarEntry(path: String(path[..<slash]) + ".wh." + name, kind: .regular, size: 0, mode: 0o644)
             marker.mtimeSeconds = entry.mtimeSeconds
             try writer.append(marker)
-            return
+            return nil
         }
         if type != S_IFDIR && st.st_nlink > 1 {
             let key = UInt64(st.st_dev) << 40 ^ UInt64(st.st_ino)
@@ -151,12 +188,12 @@ private struct Walk {
                 entry.kind = .hardLink
                 entry.linkTarget = first
                 try writer.append(entry)
-                return
+                return nil
             }
             links[key] = path
         }
         switch type {
-        case S_IFDIR: try directoryEntry(dirfd, name, path, &entry)
+        case S_IFDIR: return try directoryEntry(dirfd, name, path, &entry)
         case S_IFREG: try fileEntry(dirfd, name, path, &entry, size: Int64(st.st_size))
         case S_IFLNK:
             entry.kind = .symbolicLink
@@ -171,22 +208,28 @@ private struct Walk {
             entry.kind = .fifo
             try writer.append(entry)
         default:
-            return  // sockets are not archived, as tar and Docker do
+            return nil  // sockets are not archived, as tar and Docker do
         }
+        return nil
     }
 
     private mutating func directoryEntry(
         _ dirfd: Int32, _ name: String, _ path: String,
         _ entry: inout TarEntry
-    ) throws(BerthError) {
+    ) throws(BerthError) -> OwnedDirectory? {
         let fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
         guard fd >= 0 else { throw fail("open", path) }
-        defer { close(fd) }
+        let dir = OwnedDirectory(owning: fd)
         entry.kind = .directory
         entry.path = path + "/"
         entry.xattrs = xattrs(fd)
-        try writer.append(entry)
-        if recursive { try directory(fd, path + "/") }
+        do { try writer.append(entry) } catch {
+            dir.close()
+            throw error
+        }
+        if recursive { return dir }
+        dir.close()
+        return nil
     }
 
     private func fileEntry(
@@ -258,4 +301,23 @@ private struct Walk {
         }
         return result
     }
+}
+
+/// A directory descriptor the walk holds: closed by `close()` when the walk
+/// opened it, left open when the caller lent it.
+struct OwnedDirectory {
+    let fd: Int32
+    let owned: Bool
+
+    init(owning fd: Int32) {
+        self.fd = fd
+        owned = true
+    }
+
+    init(borrowing fd: Int32) {
+        self.fd = fd
+        owned = false
+    }
+
+    func close() { if owned { Glibc.close(fd) } }
 }
