@@ -113,6 +113,23 @@ struct HealthCheckTests {
         }
     }
 
+    @Test("a check that leaves an endless writer behind cannot fill the store's disk: the writer dies at 16 MiB")
+    func endlessOutput() {
+        withStore { s in
+            #expect(
+                s.berth(
+                    "run", "-d", "--name", "chatty", "--network", "none", "--health-cmd", "cat /dev/zero & exit 0",
+                    "--health-interval", "300ms", "busybox", "sleep", "100"
+                ).status == 0)
+            #expect(eventually(15) { health(s, "chatty") == "(healthy)" })
+            usleep(1_500_000)
+            // Every cat a probe left got SIGXFSZ at the file size limit: none is writing.
+            let ps = s.berth("exec", "chatty", "ps", "-o", "args").stdout
+            #expect(!ps.contains("cat /dev/zero"), "\(ps)")
+            #expect(health(s, "chatty") == "(healthy)", "the probe itself exited 0")
+        }
+    }
+
     @Test("the image's HEALTHCHECK applies, --health-* override it, --no-healthcheck disables it")
     func imageHealthcheck() {
         withStore { s in

@@ -81,6 +81,9 @@ public enum HealthMonitor {
 
     /// One probe: exec the command, output to an unnamed file, killed at
     /// the timeout (exit code -1 and Docker's words), as Docker records it.
+    /// The most a probe may write to its output file (or any other).
+    static let maxOutputFile: UInt64 = 16 << 20
+
     static func probe(_ lifecycle: Lifecycle, id: String, command: [String], timeout: Int64) -> HealthResult {
         let start = Timestamp.now
         let path = lifecycle.layout.tmp + "/health-\(getpid())-\(RandomID.hex64().prefix(8))"
@@ -94,6 +97,10 @@ public enum HealthMonitor {
         var options = ExecOptions(command: command)
         options.output = fd
         options.timeoutMs = Int32(clamping: timeout / 1_000_000)
+        // The output file is on the store's disk, and a probe (an image's
+        // HEALTHCHECK) may print without end or leave a writer behind: past
+        // 16 MiB in any file the writer gets SIGXFSZ. Docker keeps 4 KiB of it.
+        options.fileSizeLimit = Self.maxOutputFile
         do throws(BerthError) {
             let code = try Executor(lifecycle: lifecycle).run(id, options, stdio: [-1, -1, -1])
             if code == Executor.timedOut {

@@ -20,6 +20,10 @@ public struct ExecOptions: Sendable {
     /// A health probe's: after this many milliseconds the process is killed
     /// and `run` returns `Executor.timedOut` (-1: no limit).
     public var timeoutMs: Int32 = -1
+    /// A health probe's: the most bytes the process (and what it starts)
+    /// may write to any one file, its output file included (RLIMIT_FSIZE;
+    /// past it the writer gets SIGXFSZ). nil: the container's limits only.
+    public var fileSizeLimit: UInt64?
     public init(command: [String]) { self.command = command }
 }
 
@@ -123,12 +127,16 @@ public struct Executor {
             config.seccomp_len = UInt16(seccomp.count)
         }
         // Docker's exec inherits the container's rlimits and OOM score.
-        let limits = arena.buffer(berth_rlimit.self, count: c.process.ulimits.count)
-        for (i, u) in c.process.ulimits.enumerated() {
-            limits[i] = berth_rlimit(resource: u.resource, soft: u.kernelSoft, hard: u.kernelHard)
+        var rlimits = c.process.ulimits.map { berth_rlimit(resource: $0.resource, soft: $0.kernelSoft, hard: $0.kernelHard) }
+        if let cap = o.fileSizeLimit {
+            // Never above a lower fsize limit the container already has (raising a hard limit needs a capability).
+            let own = c.process.ulimits.first { $0.name == "fsize" }?.kernelHard ?? UInt64.max
+            rlimits.append(berth_rlimit(resource: Int32(RLIMIT_FSIZE.rawValue), soft: min(cap, own), hard: min(cap, own)))
         }
+        let limits = arena.buffer(berth_rlimit.self, count: rlimits.count)
+        for (i, limit) in rlimits.enumerated() { limits[i] = limit }
         config.rlimits = UnsafePointer(limits)
-        config.nrlimits = Int32(c.process.ulimits.count)
+        config.nrlimits = Int32(rlimits.count)
         config.set_oom_score_adj = c.process.oomScoreAdj == nil ? 0 : 1
         config.oom_score_adj = Int32(c.process.oomScoreAdj ?? 0)
         let helper = berth_exec(&config)
