@@ -86,6 +86,11 @@ struct CopyTests {
                 // A --read-only root refuses a copy in, as Docker's; its volume takes it.
                 #expect(s.berth("create", "--read-only", "--name", "rofs", "-v", "vol3:/w", "busybox", "true").status == 0)
                 expectOneErrorLine(s.berth("cp", host + "/f", "rofs:/"), naming: ["container rootfs is marked read-only"])
+                // A missing parent is not made: nothing lands in the read-only root.
+                expectOneErrorLine(
+                    s.berth("cp", host + "/f", "rofs:/newdir/file"),
+                    naming: ["Could not find the file /newdir in container rofs"])
+                #expect(!s.berth("diff", "rofs").stdout.contains("/newdir"))
                 #expect(s.berth("cp", host + "/f", "rofs:/w/").status == 0)
                 #expect(readFile(s.root + "/volumes/vol3/_data/f") == "from host\n")
                 #expect(mounts(under: s.root).isEmpty, "cp's mounts are gone with its private namespace")

@@ -66,9 +66,13 @@ public struct ContainerCopy {
             }
             if let destDir {
                 try ensureWritable(destDir, root: rootFD, c, ref: ref, path: destination)
-            } else if let parent = try? FileDescriptor.openInRoot(
-                rootFD, FileSystem.parent(of: "/" + destination), O_RDONLY | O_DIRECTORY)
-            {
+            } else {
+                // DEST's directory must exist, as Docker's daemon requires: a
+                // copy never makes missing parents (nor slips past a read-only check).
+                let parentPath = FileSystem.parent(of: destination.hasPrefix("/") ? destination : "/" + destination)
+                guard let parent = try? FileDescriptor.openInRoot(rootFD, parentPath, O_RDONLY | O_DIRECTORY) else {
+                    throw BerthError(.notFound, "Could not find the file \(parentPath) in container \(c.name)")
+                }
                 defer { parent.close() }
                 try ensureWritable(parent, root: rootFD, c, ref: ref, path: destination)
             }
