@@ -98,6 +98,30 @@ struct CopyTests {
         }
     }
 
+    @Test("cp out without -a plants nothing privileged on the host: setuid bits cleared, device nodes left out with a warning")
+    func nothingPrivilegedOut() {
+        withStore { s in
+            #expect(s.berth("run", "-d", "--name", "dv", "--network", "none", "busybox", "sleep", "100").status == 0)
+            let made = s.berth(
+                "exec", "dv", "sh", "-c",
+                "mkdir /tmp/d && mknod /tmp/d/disk b 7 0 && chmod 666 /tmp/d/disk && cp /bin/busybox /tmp/d/suid && chmod 6755 /tmp/d/suid"
+            )
+            #expect(made.status == 0, "\(made.stderr)")
+            let out = makeTempDirectory("suid")
+            defer { removeTree(out) }
+            let plain = s.berth("cp", "dv:/tmp/d", out + "/plain")
+            #expect(plain.status == 0)
+            #expect(plain.stderr == "WARNING: left out device node plain/disk: cp -a keeps device nodes and setuid bits\n")
+            #expect(!fileExists(out + "/plain/disk"))
+            #expect(sh("stat -c %a \(out)/plain/suid").stdout == "755\n")
+            // -a is archive mode: the container's owners, modes and nodes, as the user asked.
+            #expect(s.berth("cp", "-a", "dv:/tmp/d", out + "/archived").status == 0)
+            #expect(
+                sh("stat -c '%a %F' \(out)/archived/suid \(out)/archived/disk").stdout
+                    == "6755 regular file\n666 block special file\n")
+        }
+    }
+
     @Test("a tree 1500 directories deep (a container can make one) is copied, exported and committed, not a crash")
     func deepTree() {
         withStore { s in

@@ -30,7 +30,11 @@ struct CpCommand: Command {
                 FileSource(descriptor: ctx.stdin, name: "standard input", owned: false), name: "standard input")
             try copy.copyIn(container, archive: input, directory: path)
         case let ((container?, path), (nil, host)):
-            try copy.copyOut(container, source: path, destination: host, archive: args[Self.archive])
+            let leftOut = try copy.copyOut(container, source: path, destination: host, archive: args[Self.archive])
+            if let first = leftOut.first {
+                let more = leftOut.count > 1 ? " and \(leftOut.count - 1) more" : ""
+                ctx.warn("WARNING: left out device node \(shown(first))\(more): cp -a keeps device nodes and setuid bits")
+            }
         case let ((nil, host), (container?, path)):
             try copy.copyIn(container, source: host, destination: path, archive: args[Self.archive])
         case ((_?, _), (_?, _)):

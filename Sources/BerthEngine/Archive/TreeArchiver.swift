@@ -28,6 +28,11 @@ public struct TreeArchiver {
     /// Whether modification times are written (a build's content checksum
     /// leaves them out, as Docker's does, so `touch` keeps the cache).
     public var times = true
+    /// Leave out what gives privilege on the host: setuid and setgid bits
+    /// are cleared and device nodes left out (`cp` to the host without
+    /// `-a`, where the files become the caller's: a container must not plant
+    /// a setuid-root binary or a writable disk node there).
+    public var safeForHost = false
     /// Which entries to write, by their path in the archive (`.dockerignore`).
     public var include: ((_ path: String, _ isDirectory: Bool) -> Inclusion)?
 
@@ -66,13 +71,16 @@ public struct TreeArchiver {
 
     /// Archives one entry of a directory fd (a file, link or directory with its tree).
     /// With `recursive` false a directory is written without its contents.
+    /// Returns the paths `safeForHost` left out.
+    @discardableResult
     public func archive(
         entry name: String, in dirfd: Int32, as path: String, into writer: TarWriter,
         label: String, recursive: Bool = true
-    ) throws(BerthError) {
+    ) throws(BerthError) -> [String] {
         var walker = Walk(writer: writer, options: self, root: label)
         walker.recursive = recursive
         if let child = try walker.entry(dirfd, name, path) { try walker.walk(child, path + "/") }
+        return walker.leftOut
     }
 }
 
@@ -82,6 +90,8 @@ private struct Walk {
     let root: String
     var links: [UInt64: String] = [:]
     var recursive = true
+    /// Device nodes `safeForHost` left out.
+    var leftOut: [String] = []
 
     init(writer: TarWriter, options: TreeArchiver, root: String) {
         self.writer = writer
@@ -170,6 +180,7 @@ private struct Walk {
         entry.uid = options.owner?.uid ?? st.st_uid
         entry.gid = options.owner?.gid ?? st.st_gid
         if let mode = options.mode, st.st_mode & S_IFMT != S_IFLNK { entry.mode = mode }
+        if options.safeForHost { entry.mode &= ~UInt32(S_ISUID | S_ISGID) }
         if options.times {
             entry.mtimeSeconds = Int64(st.st_mtim.tv_sec)
             entry.mtimeNanoseconds = Int32(st.st_mtim.tv_nsec)
@@ -200,6 +211,10 @@ private struct Walk {
             entry.linkTarget = try readLink(dirfd, name, path)
             try writer.append(entry)
         case S_IFCHR, S_IFBLK:
+            if options.safeForHost {
+                leftOut.append(path)
+                return nil
+            }
             entry.kind = type == S_IFCHR ? .characterDevice : .blockDevice
             entry.deviceMajor = berth_major(UInt64(st.st_rdev))
             entry.deviceMinor = berth_minor(UInt64(st.st_rdev))

@@ -16,20 +16,30 @@ public struct ContainerCopy {
     public init(lifecycle: Lifecycle) { self.lifecycle = lifecycle }
 
     /// Copies SRC from the container to DEST on the host (Docker's rules:
-    /// into DEST if it is a directory, else as DEST).
-    public func copyOut(_ ref: String, source: String, destination: String, archive: Bool) throws(BerthError) {
+    /// into DEST if it is a directory, else as DEST). Without `archive` the
+    /// files become the caller's, so nothing that would give privilege on
+    /// the host comes out: setuid/setgid bits are cleared and device nodes
+    /// left out (returned, for the caller to say so). Docker copies them;
+    /// Berth does not let a container plant them.
+    @discardableResult
+    public func copyOut(_ ref: String, source: String, destination: String, archive: Bool) throws(BerthError)
+        -> [String]
+    {
         let c = try lifecycle.containers.find(ref)
         let (destDir, name) = try hostTarget(destination, sourceName: FileSystem.baseName(source))
+        var leftOut: [String] = []
         try withView(c) { (_, rootFD) throws(BerthError) in
             let (parent, leaf) = try resolveInContainer(rootFD, source, ref: ref, container: c.name)
             defer { parent.close() }
-            let owner = archive ? nil : (getuid(), getgid())
+            var archiver = TreeArchiver(owner: archive ? nil : (getuid(), getgid()))
+            archiver.safeForHost = !archive
             try TarTransfer.copy(layout: lifecycle.layout, label: "cp", into: destDir) { (writer) throws(BerthError) in
-                try TreeArchiver(owner: owner).archive(
+                leftOut = try archiver.archive(
                     entry: leaf, in: parent.rawValue, as: name, into: writer,
                     label: "\(c.name):\(source)")
             }
         }
+        return leftOut
     }
 
     /// `cp CTR:SRC -`: writes SRC as a tar stream (its owners as they are in
