@@ -195,15 +195,47 @@ static void user_mounts(const struct berth_spawn_config *c) {
 /* --sysctl: written after pivot_root, through the container's own /proc,
    so each lands in the namespace this process is in (its network or IPC
    namespace, never the host's), and before /proc/sys is made read-only. */
+#define NET_SYSCTLS "/proc/sys/net/"
+#define MAX_DEFERRED_SYSCTLS 256
+
+/* A key of an interface the container does not have yet
+   (net.ipv4.conf.eth0.rp_filter: eth0 arrives after the parent's go) is
+   written once the network is set up. /proc/sys is read-only by then, so a
+   directory descriptor of /proc/sys/net taken now, on the writable mount,
+   is kept for it; it is close-on-exec and closed before the command runs. */
+static unsigned char deferred_sysctls[MAX_DEFERRED_SYSCTLS];
+static int net_sysctl_dir = -1;
+
+static void write_sysctl(const struct berth_spawn_config *c, int dirfd, const char *path, int i) {
+    int fd = openat(dirfd, path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) fail(c, BERTH_STAGE_LIMITS, "open sysctl", c->sysctl_paths[i]);
+    const char *v = c->sysctl_values[i];
+    size_t n = strlen(v);
+    if (write(fd, v, n) != (ssize_t)n) fail(c, BERTH_STAGE_LIMITS, "write sysctl", c->sysctl_paths[i]);
+    close(fd);
+}
+
 static void write_sysctls(const struct berth_spawn_config *c) {
     for (int i = 0; c->sysctl_paths && c->sysctl_paths[i]; i++) {
-        int fd = open(c->sysctl_paths[i], O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
-        if (fd < 0) fail(c, BERTH_STAGE_LIMITS, "open sysctl", c->sysctl_paths[i]);
-        const char *v = c->sysctl_values[i];
-        size_t n = strlen(v);
-        if (write(fd, v, n) != (ssize_t)n) fail(c, BERTH_STAGE_LIMITS, "write sysctl", c->sysctl_paths[i]);
-        close(fd);
+        const char *path = c->sysctl_paths[i];
+        int net = strncmp(path, NET_SYSCTLS, strlen(NET_SYSCTLS)) == 0;
+        if (net && i < MAX_DEFERRED_SYSCTLS && access(path, F_OK) != 0 && errno == ENOENT) {
+            if (net_sysctl_dir < 0) net_sysctl_dir = open(NET_SYSCTLS, O_PATH | O_DIRECTORY | O_CLOEXEC);
+            if (net_sysctl_dir < 0) fail(c, BERTH_STAGE_LIMITS, "open", NET_SYSCTLS);
+            deferred_sysctls[i] = 1;
+            continue;
+        }
+        write_sysctl(c, AT_FDCWD, path, i);
     }
+}
+
+/* The interface keys, once the container's interfaces exist. */
+static void write_deferred_sysctls(const struct berth_spawn_config *c) {
+    if (net_sysctl_dir < 0) return;
+    for (int i = 0; c->sysctl_paths && c->sysctl_paths[i] && i < MAX_DEFERRED_SYSCTLS; i++)
+        if (deferred_sysctls[i]) write_sysctl(c, net_sysctl_dir, c->sysctl_paths[i] + strlen(NET_SYSCTLS), i);
+    close(net_sysctl_dir);
+    net_sysctl_dir = -1;
 }
 
 static void do_pivot(const struct berth_spawn_config *c) {
@@ -282,6 +314,7 @@ static int child(const struct berth_spawn_config *c) {
                                c->net_gateway, &step) != 0)
             fail(c, BERTH_STAGE_NETWORK, step, NULL);
     }
+    write_deferred_sysctls(c);
     berth_child_stdio(c);
     /* Docker makes a working directory the image lacks (-w /missing): inside
        the container's root by now, so no path can lead out of it. */

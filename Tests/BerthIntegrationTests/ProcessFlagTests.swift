@@ -182,6 +182,14 @@ struct ProcessFlagTests {
                 #expect(run.stdout == "42\n1234567\n42\n", "\(backend): \(run.stdout) \(run.stderr)")
                 #expect(readFile(ttl) == hostTTL && readFile(shmmax) == hostShmmax, "the host's values are unchanged")
             }
+            // A key of the container's own interface: written once eth0 exists (namespaces backend).
+            let iface = berth(
+                root, "run", "--rm", "--sysctl", "net.ipv4.conf.eth0.rp_filter=2", "busybox", "sh", "-c",
+                "cat /proc/sys/net/ipv4/conf/eth0/rp_filter; echo 1 > /proc/sys/net/ipv4/conf/eth0/rp_filter || echo read-only")
+            #expect(iface.stdout == "2\nread-only\n", "\(iface.stdout) \(iface.stderr)")
+            expectOneErrorLine(
+                berth(root, "run", "--rm", "--network", "none", "--sysctl", "net.ipv4.conf.eth0.rp_filter=2", "busybox", "true"),
+                naming: ["/proc/sys/net/ipv4/conf/eth0/rp_filter"], status: 125)
             // /proc/sys stays read-only after the values are written.
             let write = berth(
                 root, "run", "--rm", "--sysctl", "kernel.shmmax=1234567", "busybox", "sh", "-c", "echo 1 > \(shmmax)")
