@@ -19,7 +19,7 @@ public enum Builtins {
         { PullCommand() }, { PushCommand() }, { LoginCommand() }, { LogoutCommand() },
         { NetworkCreateCommand() }, { NetworkListCommand() }, { NetworkInspectCommand() }, { NetworkRemoveCommand() },
         { NetworkPruneCommand() }, { PortCommand() }, { SystemPruneCommand() }, { SystemResetCommand() },
-        { ImagePruneCommand() },
+        { ImagePruneCommand() }, { SystemServiceCommand() },
     ]
 
     /// Adds every built-in command to the registry.

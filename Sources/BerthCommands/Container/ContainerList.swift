@@ -100,7 +100,7 @@ struct PsCommand: Command {
             ("ID", .string(noTrunc ? c.id : c.shortID)), ("Image", .string(c.imageName)),
             ("Command", .string("\"" + command + "\"")),
             ("RunningFor", .string(Format.duration(seconds: now - c.created.asDouble) + " ago")),
-            ("CreatedAt", .string(c.created.rfc3339)), ("Status", .string(Self.status(c, now: now))),
+            ("CreatedAt", .string(c.created.rfc3339)), ("Status", .string(c.statusText(now: now))),
             ("Ports", .string(c.state.isActive ? c.ports.map(\.psText).joined(separator: ", ") : "")), ("Names", .string(c.name)),
             ("State", .string(c.state.status.rawValue)),
         ]
@@ -112,21 +112,5 @@ struct PsCommand: Command {
         ]
         if let size { members.append(("Size", .string(size))) }
         return .object(members)
-    }
-
-    /// Docker's STATUS column: `Created`, `Up 8 seconds`, `Up 2 minutes (Paused)`, `Exited (137) About a minute ago`.
-    static func status(_ c: Container, now: Double) -> String {
-        switch c.state.status {
-        case .running, .paused:
-            let up = "Up " + Format.duration(seconds: now - (c.state.startedAt?.asDouble ?? now))
-            return c.state.status == .paused ? up + " (Paused)" : up
-        case .exited:
-            let ago = Format.duration(seconds: now - (c.state.finishedAt?.asDouble ?? now))
-            return "Exited (\(c.state.exitCode)) \(ago) ago"
-        case .dead: return "Dead"
-        case .restarting: return "Restarting"
-        case .removing: return "Removal In Progress"
-        case .created: return "Created"
-        }
     }
 }

@@ -17,7 +17,7 @@ struct RmiCommand: Command {
         for name in args.positionals {
             do throws(BerthError) {
                 let lines = try FileLock.withLock(store.layout.imageLock) { () throws(BerthError) in
-                    try remove(name, store, force: args[Self.force])
+                    try store.remove(name, force: args[Self.force])
                 }
                 lines.forEach(ctx.print)
             } catch {
@@ -26,38 +26,5 @@ struct RmiCommand: Command {
             }
         }
         return status
-    }
-
-    private func remove(_ name: String, _ store: ImageStore, force: Bool) throws(BerthError) -> [String] {
-        let image = try store.resolve(name)
-        let byTag = image.tags.first { $0 == (try? ImageReference(parsing: name)) && !name.hasPrefix("sha256:") }
-        let users = ContainerStore(layout: store.layout).all().filter { $0.image == image.id }
-        if let byTag, image.tags.count > 1 {
-            try store.removeTag(byTag)  // other tags keep the image
-            return ["Untagged: \(byTag)"]
-        }
-        if byTag == nil, image.tags.count > 1, !force {
-            throw BerthError(
-                "conflict: unable to delete \(image.shortID) (must be forced) - image is referenced in multiple repositories; remove each tag, or use 'berth rmi -f'"
-            )
-        }
-        if let user = users.first {
-            if user.state.isActive {
-                throw BerthError(
-                    "conflict: unable to delete \(image.shortID) (cannot be forced) - image is being used by running container \(Format.shortID(user.id)); stop and remove the container first"
-                )
-            }
-            guard force else {
-                let what = byTag.map { "remove repository reference \"\($0)\"" } ?? "delete \(image.shortID)"
-                throw BerthError(
-                    "conflict: unable to \(what) (must be forced) - container \(Format.shortID(user.id)) is using its referenced image \(image.shortID); remove the container first, or use 'berth rmi -f'"
-                )
-            }
-            // Forced while a stopped container needs it: untag, keep the image.
-            for ref in image.tags { try store.removeTag(ref) }
-            return image.tags.map { "Untagged: \($0)" }
-        }
-        let removed = try store.deleteImage(image)
-        return image.tags.map { "Untagged: \($0)" } + ["Deleted: \(image.id)"] + removed.map { "Deleted: \($0)" }
     }
 }

@@ -116,7 +116,7 @@ struct DiskUsage {
             [
                 c.shortID, c.imageName, "\"\(c.command.joined(separator: " ").prefix(20))\"", c.storage,
                 Format.size(containerSize(c)), Format.duration(seconds: now - c.created.asDouble) + " ago",
-                PsCommand.status(c, now: now), c.name,
+                c.statusText(now: now), c.name,
             ]
         }
     }

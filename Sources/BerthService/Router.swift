@@ -1,0 +1,128 @@
+import BerthCore
+import BerthEngine
+
+/// What a route did: answered whole, or wrote its own stream.
+enum RouteResult: Sendable {
+    case response(APIResponse)
+    case streamed
+}
+
+/// Matches a request to its endpoint, dockerd's way: with or without the
+/// `/vX.Y` prefix, versions below the minimum refused, unknown paths 404
+/// `page not found` (so `docker inspect` moves on to the next kind).
+final class Router: Sendable {
+    let engine: Engine
+
+    init(engine: Engine) { self.engine = engine }
+
+    func handle(method: String, uri: String, headers: [(String, String)], body: [UInt8], responder: Responder) {
+        let result: RouteResult
+        do throws(BerthError) {
+            let request = try parse(method: method, uri: uri, headers: headers, body: body)
+            result = try route(request, responder)
+        } catch {
+            result = .response(APIError.response(error))
+        }
+        if case .response(let r) = result { responder.send(r, headOnly: method == "HEAD") }
+    }
+
+    private func parse(method: String, uri: String, headers: [(String, String)], body: [UInt8]) throws(BerthError)
+        -> APIRequest
+    {
+        let q = uri.firstIndex(of: "?")
+        let rawPath = q.map { uri[..<$0] } ?? uri[...]
+        let query = Query(q.map { uri[uri.index(after: $0)...] } ?? "")
+        var segments = rawPath.split(separator: "/", omittingEmptySubsequences: false).dropFirst().map {
+            Query.decode($0, plusIsSpace: false)
+        }
+        var version = APIVersion.current
+        if let first = segments.first, first.hasPrefix("v"), let v = APIVersion(first.dropFirst()) {
+            if v < APIVersion.minimum {
+                throw .invalid(
+                    "client version \(v) is too old. Minimum supported API version is \(APIVersion.minimum), please upgrade your client to a newer version"
+                )
+            }
+            version = min(v, APIVersion.current)
+            segments.removeFirst()
+        }
+        return APIRequest(
+            method: method, path: "/" + segments.joined(separator: "/"), version: version, query: query,
+            headers: headers, body: body)
+    }
+
+    private func route(_ r: APIRequest, _ out: Responder) throws(BerthError) -> RouteResult {
+        let p = r.path
+        let system = SystemRoutes(engine: engine)
+        let containers = ContainerRoutes(engine: engine)
+        let images = ImageRoutes(engine: engine)
+        let streams = StreamRoutes(engine: engine)
+        switch (r.method, p) {
+        case ("GET", "/_ping"), ("HEAD", "/_ping"): return .response(system.ping(r))
+        case ("GET", "/version"): return .response(system.version())
+        case ("GET", "/info"): return .response(system.info())
+        case ("GET", "/containers/json"): return .response(try containers.list(r))
+        case ("POST", "/containers/create"): return .response(try containers.create(r))
+        case ("GET", "/images/json"): return .response(try images.list(r))
+        default: break
+        }
+        if let (id, verb) = Self.split(p, under: "/containers/") {
+            switch (r.method, verb) {
+            case ("GET", "json"): return .response(try containers.inspect(id))
+            case ("POST", "start"): return .response(try containers.start(id))
+            case ("POST", "stop"): return .response(try containers.stop(id, r))
+            case ("POST", "restart"): return .response(try containers.restart(id, r))
+            case ("POST", "kill"): return .response(try containers.kill(id, r))
+            case ("POST", "pause"): return .response(try containers.pause(id))
+            case ("POST", "unpause"): return .response(try containers.unpause(id))
+            case ("POST", "rename"): return .response(try containers.rename(id, r))
+            case ("POST", "wait"): return try streams.wait(id, r, out)
+            case ("GET", "logs"): return try streams.logs(id, r, out)
+            case ("POST", "attach"): return try streams.attach(id, r, out)
+            case ("POST", "resize"): return .response(try streams.resize(container: id, r))
+            case ("POST", "exec"): return .response(try streams.createExec(id, r))
+            case ("DELETE", ""): return .response(try containers.remove(id, r))
+            default: break
+            }
+        }
+        if let (id, verb) = Self.split(p, under: "/exec/") {
+            switch (r.method, verb) {
+            case ("POST", "start"): return try streams.startExec(id, r, out)
+            case ("GET", "json"): return .response(try streams.inspectExec(id))
+            default: break
+            }
+        }
+        if p.hasPrefix("/images/") {
+            let rest = String(p.dropFirst("/images/".count))
+            // Names hold `/` and `:`: the verb is matched from the right.
+            for (method, suffix) in [("GET", "/json"), ("POST", "/tag")] where r.method == method {
+                if rest.hasSuffix(suffix), rest.count > suffix.count {
+                    let name = String(rest.dropLast(suffix.count))
+                    return .response(suffix == "/json" ? try images.inspect(name) : try images.tag(name, r))
+                }
+            }
+            if r.method == "DELETE", !rest.isEmpty { return .response(try images.remove(rest, r)) }
+        }
+        return .response(APIError.message("page not found", status: 404))
+    }
+
+    /// `/containers/ID/VERB` → (ID, VERB); `/containers/ID` → (ID, "").
+    static func split(_ path: String, under prefix: String) -> (String, String)? {
+        guard path.hasPrefix(prefix) else { return nil }
+        let parts = path.dropFirst(prefix.count).split(separator: "/", omittingEmptySubsequences: false)
+        guard let id = parts.first, !id.isEmpty, parts.count <= 2 else { return nil }
+        return (String(id), parts.count == 2 ? String(parts[1]) : "")
+    }
+}
+
+/// The store the service serves and the plugins it was wired with: the
+/// same engine objects `berth` makes for each command.
+struct Engine: Sendable {
+    let root: String
+    let registry: PluginRegistry
+    let execs: ExecTable
+    let attaches: AttachTable
+
+    var layout: StoreLayout { StoreLayout(root: root) }
+    var lifecycle: Lifecycle { Lifecycle(layout: layout, registry: registry) }
+    var images: ImageStore { ImageStore(layout: layout) }
+}

@@ -1,0 +1,112 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import BerthCore
+import BerthEngine
+import Synchronization
+
+/// Attaches waiting for their container to start, and the live ones.
+/// Docker's CLI attaches before it starts; a Berth container's streams
+/// exist only once its monitor runs, so the attach waits here and `start`
+/// holds the process until it has connected (`waitAttach`), as `berth run`.
+/// Memory only: a restarted service has no attach open, as dockerd.
+final class AttachTable: Sendable {
+    private struct Entry {
+        var waiters = 0
+        var generation = 0
+        var failure: String?
+        /// Connected relays' sockets: where a resize goes.
+        var sockets: [Int32] = []
+    }
+    private let state = Mutex<[String: Entry]>([:])
+
+    /// Registers a waiter; returns the generation to wait past.
+    func register(_ id: String) -> Int {
+        state.withLock { t in
+            t[id, default: Entry()].waiters += 1
+            return t[id]!.generation
+        }
+    }
+
+    func unregister(_ id: String) {
+        state.withLock { t in
+            t[id]?.waiters -= 1
+            if let e = t[id], e.waiters <= 0, e.sockets.isEmpty { t[id] = nil }
+        }
+    }
+
+    func hasWaiter(_ id: String) -> Bool { state.withLock { ($0[id]?.waiters ?? 0) > 0 } }
+
+    func started(_ id: String) { state.withLock { t in t[id]?.generation += 1 } }
+
+    func failed(_ id: String, _ message: String) {
+        state.withLock { t in
+            t[id]?.failure = message
+            t[id]?.generation += 1
+        }
+    }
+
+    /// (generation, failure) now.
+    func status(_ id: String) -> (Int, String?) { state.withLock { ($0[id]?.generation ?? 0, $0[id]?.failure) } }
+
+    func connected(_ id: String, socket: Int32) { state.withLock { $0[id, default: Entry()].sockets.append(socket) } }
+
+    func disconnected(_ id: String, socket: Int32) {
+        state.withLock { t in
+            t[id]?.sockets.removeAll { $0 == socket }
+            if let e = t[id], e.waiters <= 0, e.sockets.isEmpty { t[id] = nil }
+        }
+    }
+
+    /// Sends a resize through a connected relay; false if none is.
+    func resize(_ id: String, _ size: WindowSize) -> Bool {
+        state.withLock { t in
+            guard let fd = t[id]?.sockets.first else { return false }
+            return Relay.writeAll(fd, Frame.resize(size.rows, size.columns).encoded)
+        }
+    }
+}
+
+/// An exec instance (`POST /containers/ID/exec`) until the service exits:
+/// Docker keeps them in memory too.
+struct ExecRecord: Sendable {
+    var id: String
+    var containerID: String
+    var options: ExecOptions
+    var attachStdout: Bool
+    var attachStderr: Bool
+    var running = false
+    var started = false
+    var exitCode: Int32?
+}
+
+final class ExecTable: Sendable {
+    private let state = Mutex<[String: ExecRecord]>([:])
+
+    func add(_ r: ExecRecord) { state.withLock { $0[r.id] = r } }
+
+    func find(_ id: String) throws(BerthError) -> ExecRecord {
+        guard let r = state.withLock({ $0[id] }) else { throw .notFound("No such exec instance: \(id)") }
+        return r
+    }
+
+    func update(_ id: String, _ change: (inout ExecRecord) -> Void) {
+        state.withLock { t in
+            if var r = t[id] {
+                change(&r)
+                t[id] = r
+            }
+        }
+    }
+
+    /// Marks it started; false if it was already (Docker's 409).
+    func begin(_ id: String) -> Bool {
+        state.withLock { t in
+            guard var r = t[id], !r.started else { return false }
+            r.started = true
+            r.running = true
+            t[id] = r
+            return true
+        }
+    }
+}
