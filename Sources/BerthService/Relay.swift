@@ -37,7 +37,9 @@ enum Relay {
     /// Relays a monitor's attach socket until the container exits, the
     /// monitor goes or the client leaves. Stdin from the client goes as
     /// stdin frames; its end (the CLI's CloseWrite) as stdin EOF.
-    static func attach(socket: Int32, _ stream: RawStream, _ s: Streams) {
+    /// Returns the exit code if the monitor sent one.
+    @discardableResult
+    static func attach(socket: Int32, _ stream: RawStream, _ s: Streams) -> Int32? {
         var reader = FrameReader()
         var fds = [
             pollfd(fd: socket, events: Int16(POLLIN), revents: 0),
@@ -68,15 +70,19 @@ enum Relay {
                     case .stderr(let b) where s.stderr:
                         if !stream.write(s.tty ? b : dockerFrame(2, b)) { break loop }
                     case .error(let m):
-                        let text = Array((m + "\n").utf8)
-                        if !stream.write(s.tty ? text : dockerFrame(3, text)) { break loop }
+                        // The process could not start after the attach (a
+                        // missing command): on stderr, as `berth run` shows it;
+                        // the wait then answers the exit code (126, 127).
+                        let text = Array(("docker: Error response from daemon: " + m + "\n").utf8)
+                        if !stream.write(s.tty ? text : dockerFrame(2, text)) { break loop }
                     case .stdinClosed: fds[1].fd = -1
-                    case .exit: break loop
+                    case .exit(let code): return code
                     default: break
                     }
                 }
             }
         }
+        return nil
     }
 
     /// Pumps an exec's stdout and stderr pipes to the client until both end.

@@ -44,7 +44,14 @@ struct StreamRoutes {
                 died = e.attributes.first { $0.0 == "exitCode" }.flatMap { Int32($0.1) } ?? died
             }
             guard let now = try? lifecycle.containers.load(id: first.id) else {
-                return finishWait(out, died ?? last.state.exitCode)
+                // Gone without a `die`: a start that failed after the attach;
+                // the attach relay has the code from the monitor's exit frame.
+                var code = engine.attaches.exitCode(first.id)
+                for _ in 0..<50 where died == nil && code == nil {
+                    usleep(20_000)
+                    code = engine.attaches.exitCode(first.id)
+                }
+                return finishWait(out, died ?? code ?? last.state.exitCode)
             }
             last = now
             if now.state.isActive {
@@ -177,7 +184,7 @@ struct StreamRoutes {
         }
         engine.attaches.connected(c.id, socket: socket)
         engine.attaches.unregister(c.id)
-        Relay.attach(socket: socket, stream, streams)
+        if let code = Relay.attach(socket: socket, stream, streams) { engine.attaches.exited(c.id, code) }
         engine.attaches.disconnected(c.id, socket: socket)
         close(socket)
         return .streamed

@@ -19,6 +19,19 @@ final class AttachTable: Sendable {
         var sockets: [Int32] = []
     }
     private let state = Mutex<[String: Entry]>([:])
+    /// Exit codes relays saw in the monitor's exit frame, for a `wait` on a
+    /// container that is gone without a `die` event (a `--rm` container
+    /// whose command could not start). Bounded: the oldest go first.
+    private let exits = Mutex<[(String, Int32)]>([])
+
+    func exited(_ id: String, _ code: Int32) {
+        exits.withLock { list in
+            list.append((id, code))
+            if list.count > 256 { list.removeFirst(list.count - 256) }
+        }
+    }
+
+    func exitCode(_ id: String) -> Int32? { exits.withLock { $0.last { $0.0 == id }?.1 } }
 
     /// Registers a waiter; returns the generation to wait past.
     func register(_ id: String) -> Int {
