@@ -76,7 +76,8 @@ enum CreateRequest {
             let path = d["PathOnHost"]?.stringValue ?? ""
             let inside = d["PathInContainer"]?.stringValue ?? ""
             let perms = d["CgroupPermissions"]?.stringValue ?? ""
-            return try DeviceMapping.parse([path, inside.isEmpty ? path : inside, perms.isEmpty ? "rwm" : perms].joined(separator: ":"))
+            return try DeviceMapping.parse(
+                [path, inside.isEmpty ? path : inside, perms.isEmpty ? "rwm" : perms].joined(separator: ":"))
         }
         o.resources = try resources(host)
         return o

@@ -99,8 +99,12 @@ enum SocketPath {
                 "cannot serve \(uri): only unix:// sockets are served (a TCP socket would give the API to anyone who reaches the port)"
             )
         }
-        guard path.hasPrefix("/") else { throw .invalid("the socket path \(path) needs to be absolute (unix:///run/berth/berth.sock)") }
-        guard path.utf8.count < 108 else { throw .invalid("the socket path \(path) is too long for a Unix socket (107 bytes at most)") }
+        guard path.hasPrefix("/") else {
+            throw .invalid("the socket path \(path) needs to be absolute (unix:///run/berth/berth.sock)")
+        }
+        guard path.utf8.count < 108 else {
+            throw .invalid("the socket path \(path) is too long for a Unix socket (107 bytes at most)")
+        }
         return path
     }
 

@@ -254,9 +254,13 @@ struct StreamRoutes {
             o.interactive = false
             do {
                 _ = try executor.run(record.containerID, o, stdio: [-1, -1, -1])
-                engine.execs.update(id) { $0.running = false; $0.exitCode = 0 }
+                engine.execs.update(id) {
+                    $0.running = false; $0.exitCode = 0
+                }
             } catch {
-                engine.execs.update(id) { $0.running = false; $0.exitCode = error.exitCode }
+                engine.execs.update(id) {
+                    $0.running = false; $0.exitCode = error.exitCode
+                }
                 throw error
             }
             return .response(.empty(200))
@@ -291,7 +295,9 @@ struct StreamRoutes {
         pumped.wait()
         close(outRead)
         close(errRead)
-        engine.execs.update(id) { $0.running = false; $0.exitCode = code }
+        engine.execs.update(id) {
+            $0.running = false; $0.exitCode = code
+        }
         stream.close()
         return .streamed
     }

@@ -24,12 +24,15 @@ struct SystemRoutes {
         let components: JSON = .array([
             .object([
                 ("Name", .string("Engine")), ("Version", .string(berthVersion)),
-                ("Details", .object([
-                    ("ApiVersion", .string(APIVersion.current.description)),
-                    ("MinAPIVersion", .string(APIVersion.minimum.description)),
-                    ("Os", .string("linux")), ("Arch", .string(ImageConfig.hostArchitecture)),
-                    ("KernelVersion", .string(kernel)),
-                ])),
+                (
+                    "Details",
+                    .object([
+                        ("ApiVersion", .string(APIVersion.current.description)),
+                        ("MinAPIVersion", .string(APIVersion.minimum.description)),
+                        ("Os", .string("linux")), ("Arch", .string(ImageConfig.hostArchitecture)),
+                        ("KernelVersion", .string(kernel)),
+                    ])
+                ),
             ])
         ])
         return .json(
@@ -57,10 +60,14 @@ struct SystemRoutes {
                 ("ContainersRunning", .int(count(.running))), ("ContainersPaused", .int(count(.paused))),
                 ("ContainersStopped", .int(containers.count - count(.running) - count(.paused))),
                 ("Images", .int(engine.images.all().count)), ("Driver", .string(storage)),
-                ("DriverStatus", .array([])), ("Plugins", .object([
-                    ("Volume", .strings(["local"])), ("Network", .strings(["bridge", "host", "none"])),
-                    ("Authorization", .null), ("Log", .strings(["json-file"])),
-                ])),
+                ("DriverStatus", .array([])),
+                (
+                    "Plugins",
+                    .object([
+                        ("Volume", .strings(["local"])), ("Network", .strings(["bridge", "host", "none"])),
+                        ("Authorization", .null), ("Log", .strings(["json-file"])),
+                    ])
+                ),
                 ("MemoryLimit", .bool(true)), ("SwapLimit", .bool(true)), ("CpuCfsPeriod", .bool(true)),
                 ("CpuCfsQuota", .bool(true)), ("CPUShares", .bool(true)), ("CPUSet", .bool(true)),
                 ("PidsLimit", .bool(true)), ("IPv4Forwarding", .bool(true)), ("Debug", .bool(false)),
@@ -78,10 +85,13 @@ struct SystemRoutes {
                 ("ServerVersion", .string(berthVersion)),
                 ("Runtimes", .object([("berth", .object([("path", .string("berth"))]))])),
                 ("DefaultRuntime", .string("berth")),
-                ("Swarm", .object([
-                    ("NodeID", .string("")), ("NodeAddr", .string("")), ("LocalNodeState", .string("inactive")),
-                    ("ControlAvailable", .bool(false)), ("Error", .string("")), ("RemoteManagers", .null),
-                ])),
+                (
+                    "Swarm",
+                    .object([
+                        ("NodeID", .string("")), ("NodeAddr", .string("")), ("LocalNodeState", .string("inactive")),
+                        ("ControlAvailable", .bool(false)), ("Error", .string("")), ("RemoteManagers", .null),
+                    ])
+                ),
                 ("LiveRestoreEnabled", .bool(true)), ("Isolation", .string("")), ("InitBinary", .string("")),
                 ("SecurityOptions", .strings(["name=seccomp,profile=default"])), ("Warnings", .array([])),
             ]))

@@ -22,7 +22,8 @@ final class APIService {
     /// Starts the service (again); waits until it answers `/_ping`.
     func start(sourceLocation: SourceLocation = #_sourceLocation) {
         let argv = [berthBinary, "--root", store.root, "system", "service", "--time", "0", "unix://" + socket]
-        let script = "exec >>\(shellQuote(dir + "/service.log")) 2>&1 </dev/null; exec " + argv.map(shellQuote).joined(separator: " ")
+        let script =
+            "exec >>\(shellQuote(dir + "/service.log")) 2>&1 </dev/null; exec " + argv.map(shellQuote).joined(separator: " ")
         let words: [String] = ["/bin/sh", "-c", script]
         let cArgs: [UnsafeMutablePointer<CChar>?] = words.map { strdup($0) } + [nil]
         defer { cArgs.forEach { free($0) } }

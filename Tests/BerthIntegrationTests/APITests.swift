@@ -115,7 +115,9 @@ struct APITests {
             let stopped = s.docker("exec", "app", "true")
             #expect(stopped.status == 1 && stopped.stderr.contains("is not running"), "\(stopped)")
             // -f on a container that ends: everything, then the command ends by itself.
-            #expect(s.docker("run", "-d", "--name", "short", "busybox", "sh", "-c", "for i in 1 2 3; do echo l$i; sleep 0.3; done").status == 0)
+            #expect(
+                s.docker("run", "-d", "--name", "short", "busybox", "sh", "-c", "for i in 1 2 3; do echo l$i; sleep 0.3; done")
+                    .status == 0)
             let followed = s.docker("logs", "-f", "short")
             #expect(followed.status == 0 && followed.stdout == "l1\nl2\nl3\n", "\(followed)")
         }
@@ -133,7 +135,8 @@ struct APITests {
             #expect(s.docker("create", "--name", "user", "busybox").status == 0)
             let inUse = s.docker("rmi", "busybox")
             #expect(inUse.status == 1 && inUse.stderr.contains("conflict: unable to remove repository reference"), "\(inUse)")
-            let shape = s.docker("inspect", "--format", "{{.State.Status}} {{.Config.Image}} {{.HostConfig.LogConfig.Type}}", "user")
+            let shape = s.docker(
+                "inspect", "--format", "{{.State.Status}} {{.Config.Image}} {{.HostConfig.LogConfig.Type}}", "user")
             #expect(shape.stdout == "created busybox json-file\n", "\(shape)")
             let none = s.docker("inspect", "nosuch")
             #expect(none.status == 1 && none.stderr.contains("No such object: nosuch"), "\(none)")
@@ -162,7 +165,8 @@ struct APITests {
             #expect(dup.status == 1 && dup.stderr.contains("Conflict. The container name \"/taken\" is already in use"), "\(dup)")
             let body = #"{"Image":"busybox","HostConfig":{"Privileged":false,"PidMode":"host"}}"#
             let raw = s.curl(
-                "/v1.44/containers/create", "-X", "POST", "-H", "Content-Type: application/json", "-d", body, "-w", "\n%{http_code}")
+                "/v1.44/containers/create", "-X", "POST", "-H", "Content-Type: application/json", "-d", body, "-w",
+                "\n%{http_code}")
             #expect(raw.stdout.hasSuffix("\n400") && raw.stdout.contains("HostConfig.PidMode"), "\(raw.stdout)")
         }
     }

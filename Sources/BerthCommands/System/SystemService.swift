@@ -26,7 +26,8 @@ struct SystemServiceCommand: Command {
         guard access(service, X_OK) == 0 else {
             throw BerthError(
                 .notFound,
-                "cannot run \(service): berth-service is not installed beside berth; build it (swift build) or install it next to \(me)")
+                "cannot run \(service): berth-service is not installed beside berth; build it (swift build) or install it next to \(me)"
+            )
         }
         let argv = [service, "--root", ctx.root, "--time", String(time)] + args.positionals
         // The REPL lives on: it waits for the service as for any command.
