@@ -88,6 +88,7 @@ final class Router: Sendable {
             switch (r.method, verb) {
             case ("POST", "start"): return try streams.startExec(id, r, out)
             case ("GET", "json"): return .response(try streams.inspectExec(id))
+            case ("POST", "resize"): return .response(try streams.resize(exec: id, r))
             default: break
             }
         }

@@ -282,8 +282,13 @@ struct StreamRoutes {
         }
         var code: Int32
         var failure: String?
+        let execs = engine.execs
+        let initial = Self.size(body["ConsoleSize"])
         do {
-            code = try executor.run(record.containerID, o, stdio: stdio)
+            code = try executor.run(record.containerID, o, stdio: stdio) { master in
+                execs.update(id) { $0.terminal = master }
+                if master >= 0, let initial { _ = execs.resize(id, initial) }
+            }
         } catch {
             code = error.exitCode
             failure = error.message
@@ -300,6 +305,31 @@ struct StreamRoutes {
         }
         stream.close()
         return .streamed
+    }
+
+    /// `[rows, columns]`, as `ConsoleSize` carries it.
+    static func size(_ v: JSON?) -> WindowSize? {
+        guard let a = v?.arrayValue, a.count == 2, let h = a[0].intValue, let w = a[1].intValue,
+            (1...Int(UInt16.max)).contains(h), (1...Int(UInt16.max)).contains(w)
+        else { return nil }
+        return WindowSize(rows: UInt16(h), columns: UInt16(w))
+    }
+
+    /// `POST /exec/ID/resize?h=&w=`: the size of a running `Tty` exec's pty.
+    func resize(exec id: String, _ r: APIRequest) throws(BerthError) -> APIResponse {
+        let e = try engine.execs.find(id)
+        let h = try r.query.int("h") ?? 0, w = try r.query.int("w") ?? 0
+        guard (1...Int(UInt16.max)).contains(h), (1...Int(UInt16.max)).contains(w) else {
+            throw .invalid("invalid terminal size \(h)x\(w)")
+        }
+        guard e.options.tty else { return .empty(200) }
+        // The CLI resizes right after the start; the pty may not exist yet.
+        for _ in 0..<50 {
+            if engine.execs.resize(id, WindowSize(rows: UInt16(h), columns: UInt16(w))) { return .empty(200) }
+            guard (try? engine.execs.find(id))?.exitCode == nil else { break }
+            usleep(20_000)
+        }
+        throw .conflict("exec \(id) has no terminal to resize: it is not running")
     }
 
     /// `GET /exec/ID/json`.

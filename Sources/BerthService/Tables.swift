@@ -3,6 +3,7 @@ import Glibc
 #endif
 import BerthCore
 import BerthEngine
+import CBerthLinux
 import Synchronization
 
 /// Attaches waiting for their container to start, and the live ones.
@@ -91,6 +92,8 @@ struct ExecRecord: Sendable {
     var running = false
     var started = false
     var exitCode: Int32?
+    /// The pty's master while a `Tty` exec runs (-1 otherwise): `resize` sets its size.
+    var terminal: Int32 = -1
 }
 
 final class ExecTable: Sendable {
@@ -109,6 +112,14 @@ final class ExecTable: Sendable {
                 change(&r)
                 t[id] = r
             }
+        }
+    }
+
+    /// Sets the pty size of a running `Tty` exec; false if it has none.
+    func resize(_ id: String, _ size: WindowSize) -> Bool {
+        state.withLock { t in
+            guard let fd = t[id]?.terminal, fd >= 0 else { return false }
+            return berth_set_winsize(fd, size.rows, size.columns) == 0
         }
     }
 
