@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import BerthCore
 import BerthEngine
 
@@ -24,7 +27,14 @@ final class Router: Sendable {
             result = .response(APIError.response(error))
         }
         if case .response(let r) = result { responder.send(r, headOnly: method == "HEAD") }
+        if Self.trace {
+            let status = if case .response(let r) = result { String(r.status) } else { "stream" }
+            try? FileDescriptor(rawValue: 2).write("\(method) \(uri) \(status)\n")
+        }
     }
+
+    /// `BERTH_API_TRACE=1`: one line per request on stderr (method, path, status).
+    static let trace = getenv("BERTH_API_TRACE") != nil
 
     private func parse(method: String, uri: String, headers: [(String, String)], body: [UInt8]) throws(BerthError)
         -> APIRequest
@@ -63,7 +73,28 @@ final class Router: Sendable {
         case ("GET", "/containers/json"): return .response(try containers.list(r))
         case ("POST", "/containers/create"): return .response(try containers.create(r))
         case ("GET", "/images/json"): return .response(try images.list(r))
+        case ("GET", "/volumes"): return .response(try VolumeRoutes(engine: engine).list(r))
+        case ("POST", "/volumes/create"): return .response(try VolumeRoutes(engine: engine).create(r))
+        case ("GET", "/networks"): return .response(try NetworkRoutes(engine: engine).list(r))
+        case ("POST", "/networks/create"): return .response(try NetworkRoutes(engine: engine).create(r))
+        case ("GET", "/events"): return try EventRoutes(engine: engine).stream(r, out)
         default: break
+        }
+        if let (name, verb) = Self.split(p, under: "/volumes/"), verb.isEmpty {
+            let volumes = VolumeRoutes(engine: engine)
+            switch r.method {
+            case "GET": return .response(try volumes.inspect(name))
+            case "DELETE": return .response(try volumes.remove(name, r))
+            default: break
+            }
+        }
+        if let (name, verb) = Self.split(p, under: "/networks/"), verb.isEmpty {
+            let networks = NetworkRoutes(engine: engine)
+            switch r.method {
+            case "GET": return .response(try networks.inspect(name))
+            case "DELETE": return .response(try networks.remove(name))
+            default: break
+            }
         }
         if let (id, verb) = Self.split(p, under: "/containers/") {
             switch (r.method, verb) {

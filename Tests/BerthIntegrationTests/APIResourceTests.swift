@@ -1,0 +1,59 @@
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Volumes, networks and events through the API, with the docker CLI.
+@Suite(.serialized, .enabled(if: isRoot && hasDockerCLI, "needs root and the docker CLI (make deps)"))
+struct APIResourceTests {
+    @Test func volumesAreTheStoresOwn() {
+        withService { s in
+            #expect(s.docker("volume", "create", "vol1").stdout == "vol1\n")
+            #expect(s.store.berth("volume", "ls", "-q").stdout == "vol1\n")
+            let shape = s.docker("volume", "inspect", "--format", "{{.Name}} {{.Driver}} {{.Mountpoint}}", "vol1")
+            #expect(shape.stdout == "vol1 local \(s.store.root)/volumes/vol1/_data\n", "\(shape)")
+            #expect(s.docker("run", "--rm", "-v", "vol1:/data", "busybox", "sh", "-c", "echo kept > /data/f").status == 0)
+            #expect(s.docker("run", "--rm", "-v", "vol1:/data", "busybox", "cat", "/data/f").stdout == "kept\n")
+            #expect(s.docker("create", "--name", "user", "-v", "vol1:/data", "busybox").status == 0)
+            let busy = s.docker("volume", "rm", "vol1")
+            #expect(busy.status == 1 && busy.stderr.contains("vol1"), "\(busy)")
+            #expect(s.docker("rm", "user").status == 0)
+            #expect(s.docker("volume", "rm", "vol1").stdout == "vol1\n")
+            let gone = s.docker("volume", "inspect", "vol1")
+            #expect(gone.status == 1 && gone.stderr.contains("no such volume"), "\(gone)")
+            let driver = s.docker("volume", "create", "-d", "nfs", "v2")
+            #expect(driver.status == 1 && driver.stderr.contains("volume driver nfs is not supported"), "\(driver)")
+        }
+    }
+
+    @Test func networksAreTheStoresOwn() {
+        withService { s in
+            let name = "apinet\(getpid() % 10000)"
+            defer { _ = s.store.berth("network", "rm", name) }
+            let id = s.docker("network", "create", name).stdout
+            #expect(id.count == 65, "\(id)")
+            #expect(s.store.berth("network", "ls", "--format", "{{.Name}}").stdout.contains(name + "\n"))
+            #expect(s.docker("network", "inspect", "--format", "{{.Name}} {{.Driver}}", name).stdout == "\(name) bridge\n")
+            let addr = s.docker("run", "--rm", "--network", name, "busybox", "sh", "-c", "ip -4 addr show eth0 | grep -c inet")
+            #expect(addr.stdout == "1\n", "\(addr)")
+            let opts = s.docker("network", "create", "--internal", name + "x")
+            #expect(opts.status == 1 && opts.stderr.contains("Internal is not supported"), "\(opts)")
+            #expect(s.docker("network", "rm", name).stdout == "\(name)\n")
+            #expect(s.docker("network", "inspect", name).status == 1)
+        }
+    }
+
+    @Test func eventsStreamWhatTheStoreRecords() {
+        withService { s in
+            // A `since` in the past replays the log; `until` ends the stream.
+            let start = time(nil) - 1
+            #expect(s.store.berth("run", "--rm", "--name", "evt", "busybox", "true").status == 0)
+            #expect(s.docker("run", "--rm", "--name", "evt2", "busybox", "true").status == 0)
+            let until = time(nil) + 1
+            let events = s.docker(
+                "events", "--since", String(start), "--until", String(until), "--filter", "event=start",
+                "--format", "{{.Action}} {{.Actor.Attributes.name}}")
+            #expect(events.status == 0 && events.stdout == "start evt\nstart evt2\n", "\(events)")
+        }
+    }
+}
