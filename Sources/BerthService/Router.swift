@@ -73,6 +73,7 @@ final class Router: Sendable {
         case ("GET", "/containers/json"): return .response(try containers.list(r))
         case ("POST", "/containers/create"): return .response(try containers.create(r))
         case ("GET", "/images/json"): return .response(try images.list(r))
+        case ("POST", "/images/create"): return try PullRoute(engine: engine).pull(r, out)
         case ("GET", "/volumes"): return .response(try VolumeRoutes(engine: engine).list(r))
         case ("POST", "/volumes/create"): return .response(try VolumeRoutes(engine: engine).create(r))
         case ("GET", "/networks"): return .response(try NetworkRoutes(engine: engine).list(r))

@@ -1,0 +1,85 @@
+import BerthCore
+import BerthEngine
+import Synchronization
+
+/// `POST /images/create?fromImage=&tag=&platform=`: a pull through the
+/// engine's `ImagePuller` (the registries, mirrors and logins of the store,
+/// as `berth pull`), its progress as dockerd's JSON stream, one object a
+/// line. A failure before any progress is a real status (404 for a missing
+/// image, so docker-py and the CLI see "not found"); after, it is in-band
+/// (`{"errorDetail": …, "error": …}`), as dockerd's.
+struct PullRoute {
+    let engine: Engine
+
+    func pull(_ r: APIRequest, _ out: Responder) throws(BerthError) -> RouteResult {
+        if let src = r.query["fromSrc"], !src.isEmpty { throw CreateRequest.unsupported("fromSrc (docker import)") }
+        guard let image = r.query["fromImage"], !image.isEmpty else { throw .invalid("fromImage is required") }
+        try Self.checkAuth(r.header("X-Registry-Auth"))
+        var text = image
+        if let tag = r.query["tag"], !tag.isEmpty { text += (tag.hasPrefix("sha256:") ? "@" : ":") + tag }
+        let ref = try RemoteReference(parsing: text)
+        var puller = ImagePuller(store: engine.images)
+        if let p = r.query["platform"], !p.isEmpty { puller.platform = try Platform(parsing: p) }
+        let started = Mutex(false)
+        let begin = { @Sendable () -> Bool in
+            started.withLock { s in
+                if !s { out.startStream(contentType: "application/json") }
+                s = true
+                return true
+            }
+        }
+        let send = { @Sendable (json: JSON) in
+            _ = begin()
+            out.write(Array((json.compact + "\n").utf8))
+        }
+        do {
+            _ = try puller.pull(ref) { event in send(Self.json(event)) }
+        } catch {
+            guard started.withLock({ $0 }) else { throw error }
+            send(.object([("errorDetail", .object([("message", .string(error.message))])), ("error", .string(error.message))]))
+        }
+        out.finish()
+        return .streamed
+    }
+
+    /// Docker's progress objects: `{"status","id"}` per layer with
+    /// `progressDetail` while bytes move; `{"status"}` for a line of its own.
+    static func json(_ e: TransferEvent) -> JSON {
+        switch e {
+        case .line(let text):
+            // `latest: Pulling from library/busybox` is `{"status":"Pulling from …","id":"latest"}`.
+            let parts = text.split(separator: ": Pulling from ", maxSplits: 1)
+            if parts.count == 2 {
+                return .object([("status", .string("Pulling from " + parts[1])), ("id", .string(String(parts[0])))])
+            }
+            return .object([("status", .string(text))])
+        case .layer(let id, let status, let current, let total):
+            var members: [(String, JSON)] = [("status", .string(status))]
+            if let current {
+                var detail: [(String, JSON)] = [("current", .int(current))]
+                if let total { detail.append(("total", .int(total))) }
+                members.append(("progressDetail", .object(detail)))
+            } else {
+                members.append(("progressDetail", .object([])))
+            }
+            members.append(("id", .string(id)))
+            return .object(members)
+        }
+    }
+
+    /// The CLI sends the login it has for the registry. The service pulls
+    /// with the store's own logins (`berth login`); credentials given here
+    /// are refused rather than dropped, so a private pull never goes out
+    /// anonymously while the client thinks it sent a password.
+    static func checkAuth(_ header: String?) throws(BerthError) {
+        guard let header, !header.isEmpty, let bytes = Base64.decode(header),
+            let json = try? JSONParser.parse(bytes)
+        else { return }
+        for key in ["username", "password", "identitytoken", "registrytoken", "auth"] {
+            if let v = json[key]?.stringValue, !v.isEmpty {
+                throw .invalid(
+                    "credentials in X-Registry-Auth are not supported by Berth; log in on the server with 'berth login' instead")
+            }
+        }
+    }
+}
