@@ -12,7 +12,10 @@ struct PullRoute {
     let engine: Engine
 
     func pull(_ r: APIRequest, _ out: Responder) throws(BerthError) -> RouteResult {
-        if let src = r.query["fromSrc"], !src.isEmpty { throw CreateRequest.unsupported("fromSrc (docker import)") }
+        if let src = r.query["fromSrc"], !src.isEmpty {
+            guard src == "-" else { throw CreateRequest.unsupported("fromSrc from a URL (import the file instead)") }
+            return .response(try importBody(r))
+        }
         guard let image = r.query["fromImage"], !image.isEmpty else { throw .invalid("fromImage is required") }
         try Self.checkAuth(r.header("X-Registry-Auth"))
         var text = image
@@ -40,6 +43,32 @@ struct PullRoute {
         }
         out.finish()
         return .streamed
+    }
+
+    /// `docker import`: `fromSrc=-` with the tar as the body, through the
+    /// engine's `ImageImporter` (plain or gzip tar, escapes refused), as
+    /// `berth import`; answers `{"status": "sha256:…"}`.
+    private func importBody(_ r: APIRequest) throws(BerthError) -> APIResponse {
+        if let p = r.query["platform"], !p.isEmpty, p != "linux/\(ImageConfig.hostArchitecture)" {
+            throw .invalid(
+                "import: platform \"\(p)\" is not supported on this machine; use linux/\(ImageConfig.hostArchitecture)")
+        }
+        var ref: ImageReference?
+        if let repo = r.query["repo"], !repo.isEmpty {
+            let tag = r.query["tag"].flatMap { $0.isEmpty ? nil : $0 }
+            ref = try ImageReference(parsing: tag.map { repo + ":" + $0 } ?? repo)
+        }
+        let changes = r.query.pairs.filter { $0.0 == "changes" }.map(\.1).filter { !$0.isEmpty }
+        let runConfig = try ImageChanges.apply(changes, to: .object([]))
+        let store = engine.images
+        let staging = try store.layout.makeStaging("api-import")
+        defer { try? FileSystem.removeTree(staging) }
+        let path = staging + "/import.tar"
+        try FileSystem.writeAtomically(path, r.body, mode: 0o600, durable: false)
+        let id = try ImageImporter(store: store).importTar(
+            path: path, stdin: FileDescriptor(rawValue: -1), runConfig: runConfig, comment: r.query["message"] ?? "",
+            tag: ref, createdBy: "berth import -")
+        return .json(.object([("status", .string(id))]))
     }
 
     /// Docker's progress objects: `{"status","id"}` per layer with

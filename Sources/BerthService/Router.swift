@@ -74,6 +74,10 @@ final class Router: Sendable {
         case ("POST", "/containers/create"): return .response(try containers.create(r))
         case ("GET", "/images/json"): return .response(try images.list(r))
         case ("POST", "/images/create"): return try PullRoute(engine: engine).pull(r, out)
+        case ("GET", "/images/get"):
+            return try TransferRoutes(engine: engine).save(r.query.pairs.filter { $0.0 == "names" }.map(\.1), out)
+        case ("POST", "/images/load"): return .response(try TransferRoutes(engine: engine).load(r))
+        case ("POST", "/commit"): return .response(try TransferRoutes(engine: engine).commit(r))
         case ("GET", "/volumes"): return .response(try VolumeRoutes(engine: engine).list(r))
         case ("POST", "/volumes/create"): return .response(try VolumeRoutes(engine: engine).create(r))
         case ("GET", "/networks"): return .response(try NetworkRoutes(engine: engine).list(r))
@@ -109,6 +113,7 @@ final class Router: Sendable {
             case ("POST", "rename"): return .response(try containers.rename(id, r))
             case ("POST", "wait"): return try streams.wait(id, r, out)
             case ("GET", "logs"): return try streams.logs(id, r, out)
+            case ("GET", "export"): return try TransferRoutes(engine: engine).export(id, out)
             case ("POST", "attach"): return try streams.attach(id, r, out)
             case ("POST", "resize"): return .response(try streams.resize(container: id, r))
             case ("POST", "exec"): return .response(try streams.createExec(id, r))
@@ -127,10 +132,14 @@ final class Router: Sendable {
         if p.hasPrefix("/images/") {
             let rest = String(p.dropFirst("/images/".count))
             // Names hold `/` and `:`: the verb is matched from the right.
-            for (method, suffix) in [("GET", "/json"), ("POST", "/tag")] where r.method == method {
+            for (method, suffix) in [("GET", "/json"), ("POST", "/tag"), ("GET", "/get")] where r.method == method {
                 if rest.hasSuffix(suffix), rest.count > suffix.count {
                     let name = String(rest.dropLast(suffix.count))
-                    return .response(suffix == "/json" ? try images.inspect(name) : try images.tag(name, r))
+                    switch suffix {
+                    case "/json": return .response(try images.inspect(name))
+                    case "/tag": return .response(try images.tag(name, r))
+                    default: return try TransferRoutes(engine: engine).save([name], out)
+                    }
                 }
             }
             if r.method == "DELETE", !rest.isEmpty { return .response(try images.remove(rest, r)) }

@@ -1,0 +1,34 @@
+import Testing
+
+/// save/load, export/import and commit through the API, with the docker CLI.
+@Suite(.serialized, .enabled(if: isRoot && hasDockerCLI, "needs root and the docker CLI (make deps)"))
+struct APITransferTests {
+    @Test func saveLoadExportImportCommit() {
+        withService { s in
+            let dir = makeTempDirectory("apixfer")
+            defer { removeTree(dir) }
+            let id = s.docker("inspect", "--format", "{{.Id}}", "busybox").stdout
+            // save streams the archive berth save writes; load reads it back, same ID.
+            #expect(s.docker("save", "-o", dir + "/saved.tar", "busybox").status == 0)
+            #expect(runProcess(["tar", "tf", dir + "/saved.tar"]).stdout.contains("manifest.json"))
+            #expect(s.docker("rmi", "busybox").status == 0)
+            let loaded = s.docker("load", "-i", dir + "/saved.tar")
+            #expect(loaded.status == 0 && loaded.stdout == "Loaded image: busybox:latest\n", "\(loaded)")
+            #expect(s.docker("inspect", "--format", "{{.Id}}", "busybox").stdout == id)
+            let none = s.docker("save", "-o", dir + "/none.tar", "nosuch")
+            #expect(none.status == 1 && none.stderr.contains("No such image: nosuch"), "\(none)")
+            // export the container's files; import them as an image; run it.
+            #expect(s.docker("run", "--name", "src", "busybox", "sh", "-c", "echo data > /marker").status == 0)
+            #expect(s.docker("export", "-o", dir + "/fs.tar", "src").status == 0)
+            #expect(runProcess(["tar", "tf", dir + "/fs.tar"]).stdout.contains("marker\n"))
+            let imported = s.docker("import", "-c", "CMD [\"cat\", \"/marker\"]", dir + "/fs.tar", "imported:1")
+            #expect(imported.status == 0 && imported.stdout.hasPrefix("sha256:"), "\(imported)")
+            #expect(s.docker("run", "--rm", "imported:1").stdout == "data\n")
+            // commit the container's changes with a Dockerfile line.
+            let committed = s.docker("commit", "-c", "CMD [\"cat\", \"/marker\"]", "src", "committed:1")
+            #expect(committed.status == 0 && committed.stdout.hasPrefix("sha256:"), "\(committed)")
+            #expect(s.store.berth("run", "--rm", "committed:1").stdout == "data\n", "the CLI runs what the API committed")
+            #expect(s.docker("rm", "src").status == 0)
+        }
+    }
+}
