@@ -82,7 +82,14 @@ struct ContainerRoutes {
         {
             throw .invalid("platform \(platform) is not supported here; this host runs linux/\(ImageConfig.hostArchitecture)")
         }
-        let options = try CreateRequest.options(try r.json(), name: r.query["name"])
+        let options: CreateOptions
+        do {
+            options = try CreateRequest.options(try r.json(), name: r.query["name"])
+        } catch {
+            // The flag parsers' refusals (`invalid mode "zz" in -v …`) are
+            // the request's fault: dockerd's 400, not a 500.
+            throw error.kind == .failed ? BerthError(.invalidArgument, error.message) : error
+        }
         let warnings = WarningBox()
         let factory = ContainerFactory(lifecycle: engine.lifecycle, environment: [:], warn: { warnings.add($0) })
         let container = try factory.create(options)
