@@ -63,13 +63,15 @@ final class Responder: Sendable {
     }
 
     /// Ends a response; closes the connection unless the client keeps it.
+    /// Waits for the write only on a worker: the event loop (a refusal
+    /// answered before any worker runs) must never block on itself.
     func finish() {
         let done = channel.writeAndFlush(HTTPServerResponsePart.end(nil))
         if !keepAlive {
             let channel = self.channel
             done.whenComplete { _ in channel.close(promise: nil) }
         }
-        _ = try? done.wait()
+        if !channel.eventLoop.inEventLoop { _ = try? done.wait() }
     }
 
     /// Takes the connection over for a raw stream: the HTTP handlers leave

@@ -105,7 +105,7 @@ struct ContainerRoutes {
         let lifecycle = engine.lifecycle
         let found = try lifecycle.containers.find(ref)
         if found.state.isActive && found.state.status != .paused { return .empty(304) }
-        let waiting = engine.attaches.hasWaiter(found.id)
+        let waiting = engine.attaches.beginStart(found.id)
         do {
             _ = try lifecycle.start(found.id, waitAttach: waiting)
         } catch {

@@ -166,13 +166,17 @@ struct StreamRoutes {
         // generation moves), or by anyone else (the record says running).
         var ready = false
         while stream.channel.isActive {
-            let (now, failure) = engine.attaches.status(c.id)
+            // The record first, then the table: a start by this service marks
+            // itself before its monitor can record running, so a running
+            // record read before the mark was set cannot be ours.
+            let current = try? lifecycle.containers.load(id: c.id)
+            let (now, failure, starting) = engine.attaches.status(c.id)
             if now != generation {
                 ready = failure == nil
                 break
             }
-            guard let current = try? lifecycle.containers.load(id: c.id) else { break }
-            if current.state.isActive {
+            guard let current else { break }
+            if !starting && current.state.isActive {
                 ready = true
                 break
             }
@@ -276,9 +280,19 @@ struct StreamRoutes {
         ]
         let pumped = DispatchSemaphore(value: 0)
         let (outRead, errRead, tty) = (outPipe[0], errPipe[0], o.tty)
-        Workers.queue.async {
+        let pumping = Workers.run {
             Relay.pipes(out: outRead, err: errRead, stream, tty: tty)
             pumped.signal()
+        }
+        guard pumping else {
+            for fd in outPipe + errPipe + [null] { close(fd) }
+            let text = Array("no thread to relay the exec (pthread_create failed); try again\n".utf8)
+            stream.write(tty ? text : Relay.dockerFrame(3, text))
+            engine.execs.update(id) {
+                $0.running = false; $0.exitCode = 126
+            }
+            stream.close()
+            return .streamed
         }
         var code: Int32
         var failure: String?

@@ -15,6 +15,11 @@ final class AttachTable: Sendable {
     private struct Entry {
         var waiters = 0
         var generation = 0
+        /// A start by this service is under way: its attaches wait for it to
+        /// return, not for the record to say running. (The monitor records
+        /// running before `start` has saved; an attach connecting then lets
+        /// a `--rm` container run, exit and vanish under `start`'s save.)
+        var starting = false
         var failure: String?
         /// Connected relays' sockets: where a resize goes.
         var sockets: [Int32] = []
@@ -49,19 +54,34 @@ final class AttachTable: Sendable {
         }
     }
 
-    func hasWaiter(_ id: String) -> Bool { state.withLock { ($0[id]?.waiters ?? 0) > 0 } }
+    /// Whether an attach waits; if so, marks a start by this service as under way.
+    func beginStart(_ id: String) -> Bool {
+        state.withLock { t in
+            guard (t[id]?.waiters ?? 0) > 0 else { return false }
+            t[id]?.starting = true
+            return true
+        }
+    }
 
-    func started(_ id: String) { state.withLock { t in t[id]?.generation += 1 } }
+    func started(_ id: String) {
+        state.withLock { t in
+            t[id]?.starting = false
+            t[id]?.generation += 1
+        }
+    }
 
     func failed(_ id: String, _ message: String) {
         state.withLock { t in
+            t[id]?.starting = false
             t[id]?.failure = message
             t[id]?.generation += 1
         }
     }
 
-    /// (generation, failure) now.
-    func status(_ id: String) -> (Int, String?) { state.withLock { ($0[id]?.generation ?? 0, $0[id]?.failure) } }
+    /// (generation, failure, a start under way) now.
+    func status(_ id: String) -> (Int, String?, Bool) {
+        state.withLock { ($0[id]?.generation ?? 0, $0[id]?.failure, $0[id]?.starting ?? false) }
+    }
 
     func connected(_ id: String, socket: Int32) { state.withLock { $0[id, default: Entry()].sockets.append(socket) } }
 

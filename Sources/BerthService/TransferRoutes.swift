@@ -42,7 +42,7 @@ struct TransferRoutes {
         let (readEnd, writeEnd) = (fds[0], fds[1])
         let failure = FailureBox()
         let done = DispatchSemaphore(value: 0)
-        Workers.queue.async {
+        let writing = Workers.run {
             do throws(BerthError) {
                 try write(FileSink(descriptor: FileDescriptor(rawValue: writeEnd), name: "the API response"))
             } catch {
@@ -50,6 +50,11 @@ struct TransferRoutes {
             }
             close(writeEnd)
             done.signal()
+        }
+        guard writing else {
+            close(readEnd)
+            close(writeEnd)
+            throw BerthError(.unavailable, "no thread to write the archive (pthread_create failed); try again")
         }
         var buffer = [UInt8](repeating: 0, count: 256 * 1024)
         var started = false
