@@ -34,9 +34,32 @@ enum Relay {
         var tty: Bool
     }
 
+    /// Docker's default detach keys, Ctrl-P Ctrl-Q, read from the client's
+    /// stdin by the server as dockerd does (the CLI sends them through).
+    static let detachKeys: [UInt8] = [0x10, 0x11]
+
+    /// Passes input through, holding back a partial detach sequence;
+    /// reports whether the whole sequence was typed.
+    static func scanDetach(_ input: ArraySlice<UInt8>, _ matched: inout Int) -> ([UInt8], Bool) {
+        var out: [UInt8] = []
+        for byte in input {
+            if byte == detachKeys[matched] {
+                matched += 1
+                if matched == detachKeys.count { return (out, true) }
+                continue
+            }
+            out += detachKeys[0..<matched]
+            matched = byte == detachKeys[0] ? 1 : 0
+            if matched == 0 { out.append(byte) }
+        }
+        return (out, false)
+    }
+
     /// Relays a monitor's attach socket until the container exits, the
-    /// monitor goes or the client leaves. Stdin from the client goes as
-    /// stdin frames; its end (the CLI's CloseWrite) as stdin EOF.
+    /// monitor goes, the client leaves or types the detach keys. Stdin from
+    /// the client goes as stdin frames; its end (the CLI's CloseWrite) as
+    /// stdin EOF. Detaching closes only this connection: the container's
+    /// stdin stays open for the next attach.
     /// Returns the exit code if the monitor sent one.
     @discardableResult
     static func attach(socket: Int32, _ stream: RawStream, _ s: Streams) -> Int32? {
@@ -46,6 +69,7 @@ enum Relay {
             pollfd(fd: s.stdin ? stream.input : -1, events: Int16(POLLIN), revents: 0),
         ]
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        var matched = 0
         loop: while true {
             let n = poll(&fds, 2, -1)
             if n < 0 && errno == EINTR { continue }
@@ -53,7 +77,9 @@ enum Relay {
             if fds[1].revents != 0 {
                 let got = read(stream.input, &buffer, buffer.count)
                 if got > 0 {
-                    if !writeAll(socket, Frame.stdin(Array(buffer[0..<got])).encoded) { break }
+                    let (input, detached) = scanDetach(buffer[0..<got], &matched)
+                    if !input.isEmpty && !writeAll(socket, Frame.stdin(input).encoded) { break }
+                    if detached { break }
                 } else if got == 0 || (errno != EINTR && errno != EAGAIN) {
                     _ = writeAll(socket, Frame.stdinEOF.encoded)
                     fds[1].fd = -1

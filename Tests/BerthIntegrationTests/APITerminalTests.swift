@@ -42,6 +42,8 @@ private final class DockerPane {
         return false
     }
 
+    func press(_ keys: String...) { tmux(["send-keys", "-t", "0"] + keys) }
+
     func kill() { tmux(["kill-server"]) }
 
     @discardableResult
@@ -88,6 +90,26 @@ struct APITerminalTests {
             pane.enter("exit 4")
             #expect(pane.waitFor { $0.contains("EXIT=4") }.ok, "\(pane.screen())")
             #expect(s.store.status("box")?.hasPrefix("Up") == true, "the container runs on")
+        }
+    }
+
+    @Test func attachAndDetachLeaveItRunning() {
+        withService { s in
+            #expect(s.docker("run", "-dit", "--name", "bg", "busybox", "sh").status == 0)
+            let pane = DockerPane(s, "docker attach bg")
+            defer { pane.kill() }
+            usleep(1_000_000)
+            pane.enter("echo attached-$((40+2))")
+            #expect(pane.waitFor { $0.contains("attached-42") }.ok, "\(pane.screen())")
+            pane.press("C-p", "C-q")
+            #expect(pane.waitFor { $0.contains("EXIT=") }.ok, "detach did not end the attach: \(pane.screen())")
+            #expect(s.store.status("bg")?.hasPrefix("Up") == true, "the container runs on after the detach")
+            // Its stdin is still open: a second attach reaches the same shell.
+            let again = DockerPane(s, "docker attach bg")
+            defer { again.kill() }
+            usleep(1_000_000)
+            again.enter("exit 5")
+            #expect(again.waitFor { $0.contains("EXIT=5") }.ok, "\(again.screen())")
         }
     }
 }

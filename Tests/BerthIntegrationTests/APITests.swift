@@ -91,6 +91,9 @@ struct APITests {
             let named = s.docker("run", "--name", "kept", "busybox", "sh", "-c", "echo kept; exit 2")
             #expect(named.status == 2 && named.stdout == "kept\n")
             #expect(s.store.status("kept")?.hasPrefix("Exited (2)") == true)
+            // start -a: inspect, attach, wait, start; the exit code is the container's.
+            let again = s.docker("start", "-a", "kept")
+            #expect(again.status == 2 && again.stdout == "kept\n", "\(again)")
         }
     }
 
