@@ -149,6 +149,9 @@ struct StreamRoutes {
             throw .conflict("You cannot attach to a paused container, unpause it first")
         }
         if r.query.bool("logs") { throw CreateRequest.unsupported("logs on attach") }
+        if let keys = r.query["detachKeys"], !keys.isEmpty, keys != "ctrl-p,ctrl-q" {
+            throw CreateRequest.unsupported("detachKeys other than ctrl-p,ctrl-q")
+        }
         guard r.wantsUpgrade else { throw .invalid("attach needs the connection upgraded (Connection: Upgrade, Upgrade: tcp)") }
         let streams = Relay.Streams(
             stdin: r.query.bool("stdin") && c.openStdin, stdout: r.query.bool("stdout"), stderr: r.query.bool("stderr"),
