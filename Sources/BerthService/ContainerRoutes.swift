@@ -159,6 +159,20 @@ struct ContainerRoutes {
         return .empty(204)
     }
 
+    /// `GET /containers/ID/top`: `{"Titles", "Processes"}`, `berth top`'s table.
+    func top(_ ref: String, _ r: APIRequest) throws(BerthError) -> APIResponse {
+        if let args = r.query["ps_args"], !args.isEmpty, args != "-ef" {
+            throw CreateRequest.unsupported("ps_args other than -ef")
+        }
+        let c = try engine.lifecycle.containers.find(ref)
+        try c.ensureState(for: .top, ref: ref)
+        let rows = ProcessListing.rows(Cgroup(path: c.cgroupPath).processes())
+        return .json(
+            .object([
+                ("Titles", .strings(ProcessListing.header)), ("Processes", .array(rows.map { .strings($0) })),
+            ]))
+    }
+
     /// `POST /containers/ID/rename?name=`.
     func rename(_ ref: String, _ r: APIRequest) throws(BerthError) -> APIResponse {
         guard let name = r.query["name"], !name.isEmpty else { throw .invalid("rename needs a new name (?name=)") }

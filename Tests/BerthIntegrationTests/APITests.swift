@@ -43,6 +43,8 @@ struct APITests {
             #expect(s.store.status("web")?.hasSuffix("(Paused)") == true)
             #expect(s.docker("ps", "--filter", "status=paused", "-q").stdout == String(id.prefix(12)) + "\n")
             #expect(s.docker("unpause", "web").status == 0)
+            let top = s.docker("top", "web")
+            #expect(top.stdout.hasPrefix("UID") && top.stdout.contains("sleep 300"), "\(top)")
             // Already running: dockerd's 304, which the CLI reports as done.
             let again = s.docker("start", "web")
             #expect(again.status == 0 && again.stdout == "web\n", "\(again.stderr)")
