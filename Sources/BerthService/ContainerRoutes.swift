@@ -173,6 +173,18 @@ struct ContainerRoutes {
             ]))
     }
 
+    /// `GET /containers/ID/changes`: `berth diff`'s changes as
+    /// `[{"Path", "Kind"}]`, Kind 0 changed, 1 added, 2 deleted (dockerd's).
+    func changes(_ ref: String) throws(BerthError) -> APIResponse {
+        let changes = try ContainerFiles(lifecycle: engine.lifecycle).diff(ref)
+        return .json(
+            .array(
+                changes.map { c in
+                    let kind = c.kind == "A" ? 1 : c.kind == "D" ? 2 : 0
+                    return .object([("Path", .string(c.path)), ("Kind", .int(kind))])
+                }))
+    }
+
     /// `POST /containers/ID/rename?name=`.
     func rename(_ ref: String, _ r: APIRequest) throws(BerthError) -> APIResponse {
         guard let name = r.query["name"], !name.isEmpty else { throw .invalid("rename needs a new name (?name=)") }

@@ -114,6 +114,7 @@ final class Router: Sendable {
             case ("POST", "wait"): return try streams.wait(id, r, out)
             case ("GET", "logs"): return try streams.logs(id, r, out)
             case ("GET", "top"): return .response(try containers.top(id, r))
+            case ("GET", "changes"): return .response(try containers.changes(id))
             case ("GET", "export"): return try TransferRoutes(engine: engine).export(id, out)
             case ("POST", "attach"): return try streams.attach(id, r, out)
             case ("POST", "resize"): return .response(try streams.resize(container: id, r))

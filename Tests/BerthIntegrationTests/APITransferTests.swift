@@ -19,6 +19,8 @@ struct APITransferTests {
             #expect(none.status == 1 && none.stderr.contains("No such image: nosuch"), "\(none)")
             // export the container's files; import them as an image; run it.
             #expect(s.docker("run", "--name", "src", "busybox", "sh", "-c", "echo data > /marker").status == 0)
+            let diff = s.docker("diff", "src").stdout
+            #expect(diff.contains("A /marker\n") && diff == s.store.berth("diff", "src").stdout, "\(diff)")
             #expect(s.docker("export", "-o", dir + "/fs.tar", "src").status == 0)
             #expect(runProcess(["tar", "tf", dir + "/fs.tar"]).stdout.contains("marker\n"))
             let imported = s.docker("import", "-c", "CMD [\"cat\", \"/marker\"]", dir + "/fs.tar", "imported:1")
