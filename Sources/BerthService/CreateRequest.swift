@@ -39,6 +39,7 @@ enum CreateRequest {
             }
         }
         try checkDefaults(host)
+        try checkEndpoints(body["NetworkingConfig"], network: nonEmpty(host["NetworkMode"]))
         var o = CreateOptions(image: image)
         o.name = name.flatMap { $0.isEmpty ? nil : $0 }
         o.command = try strings(body["Cmd"], "Cmd") ?? []
@@ -111,6 +112,28 @@ enum CreateRequest {
         if let iso = nonEmpty(host["Isolation"]), iso != "default" { throw unsupported("HostConfig.Isolation") }
         if let ns = nonEmpty(host["CgroupnsMode"]), ns != "private" { throw unsupported("HostConfig.CgroupnsMode \"\(ns)\"") }
         if let s = host["MemorySwappiness"]?.int64Value, s != -1 { throw unsupported("HostConfig.MemorySwappiness") }
+    }
+
+    /// `NetworkingConfig.EndpointsConfig`: the CLI names the `--network`
+    /// there with every field empty; aliases, static addresses or a second
+    /// network are what Berth has not, and are refused by name.
+    static func checkEndpoints(_ v: JSON?, network: String?) throws(BerthError) {
+        guard case .object(let endpoints)? = v?["EndpointsConfig"] else { return }
+        for (name, endpoint) in endpoints {
+            guard name == (network ?? "default") || (network == nil && name == "bridge") else {
+                throw unsupported("NetworkingConfig.EndpointsConfig for a second network (\(name))")
+            }
+            if case .object(let fields) = endpoint {
+                for (key, value) in fields where !isEmpty(value) {
+                    throw unsupported("NetworkingConfig.EndpointsConfig.\(name).\(key)")
+                }
+            }
+        }
+        if case .object(let members)? = v {
+            for (key, value) in members where key != "EndpointsConfig" && !isEmpty(value) {
+                throw unsupported("NetworkingConfig." + key)
+            }
+        }
     }
 
     static func nonEmpty(_ v: JSON?) -> String? {

@@ -163,6 +163,9 @@ struct APITests {
             #expect(restart.status == 125 && restart.stderr.contains("RestartPolicy"), "\(restart)")
             let sysctl = s.docker("create", "--sysctl", "net.ipv4.ip_forward=1", "busybox")
             #expect(sysctl.status == 1 && sysctl.stderr.contains("HostConfig.Sysctls"), "\(sysctl)")
+            let aliased = #"{"Image":"busybox","NetworkingConfig":{"EndpointsConfig":{"bridge":{"Aliases":["db"]}}}}"#
+            let alias = s.curl("/containers/create", "-X", "POST", "-d", aliased, "-w", "\n%{http_code}")
+            #expect(alias.stdout.hasSuffix("\n400") && alias.stdout.contains("EndpointsConfig.bridge.Aliases"), "\(alias)")
             #expect(s.store.berth("ps", "-aq").stdout.isEmpty, "a refused create left a container")
             // What the CLI refuses, the API refuses with the same words.
             _ = s.docker("create", "--name", "taken", "busybox")
