@@ -39,8 +39,8 @@ final class APIHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        // Hijacked: the connection lives on as a raw stream, still counted
-        // until it closes (the raw handler has no count of its own).
+        // Hijacked: the connection lives on as a raw stream, counted until
+        // it closes (channelInactive will not reach this handler any more).
         if context.channel.isActive { activity.hijacked(context.channel) }
     }
 

@@ -25,9 +25,10 @@ final class Activity: Sendable {
         }
     }
 
-    /// A hijacked connection stays counted until it closes.
+    /// A hijacked connection: its HTTP handler (which counted it open and
+    /// would have counted it closed) has left the pipeline, so its close is
+    /// counted when the channel closes.
     func hijacked(_ channel: any Channel) {
-        connectionOpened()
         channel.closeFuture.whenComplete { _ in self.connectionClosed() }
     }
 

@@ -83,8 +83,9 @@ struct ContainerRoutes {
             throw .invalid("platform \(platform) is not supported here; this host runs linux/\(ImageConfig.hostArchitecture)")
         }
         let options: CreateOptions
+        let body = try r.json()
         do {
-            options = try CreateRequest.options(try r.json(), name: r.query["name"])
+            options = try CreateRequest.options(body, name: r.query["name"])
         } catch {
             // The flag parsers' refusals (`invalid mode "zz" in -v …`) are
             // the request's fault: dockerd's 400, not a 500.
@@ -93,6 +94,9 @@ struct ContainerRoutes {
         let warnings = WarningBox()
         let factory = ContainerFactory(lifecycle: engine.lifecycle, environment: [:], warn: { warnings.add($0) })
         let container = try factory.create(options)
+        if container.tty, let size = StreamRoutes.size(body["HostConfig"]?["ConsoleSize"]) {
+            engine.attaches.setConsoleSize(container.id, size)
+        }
         return .json(.object([("Id", .string(container.id)), ("Warnings", .strings(warnings.lines))]), status: 201)
     }
 
@@ -107,7 +111,8 @@ struct ContainerRoutes {
         if found.state.isActive && found.state.status != .paused { return .empty(304) }
         let waiting = engine.attaches.beginStart(found.id)
         do {
-            _ = try lifecycle.start(found.id, waitAttach: waiting)
+            _ = try lifecycle.start(
+                found.id, waitAttach: waiting, windowSize: engine.attaches.takeConsoleSize(found.id))
         } catch {
             engine.attaches.failed(found.id, error.message)
             if found.autoRemove { try? lifecycle.remove(found.id, force: true) }

@@ -39,6 +39,19 @@ final class AttachTable: Sendable {
 
     func exitCode(_ id: String) -> Int32? { exits.withLock { $0.last { $0.0 == id }?.1 } }
 
+    /// `HostConfig.ConsoleSize` of containers created here, for their
+    /// first start: the pty has the client's size before the process runs.
+    private let sizes = Mutex<[String: WindowSize]>([:])
+
+    func setConsoleSize(_ id: String, _ size: WindowSize) {
+        sizes.withLock { t in
+            if t.count >= 1024 { t.removeAll() }  // containers never started: bounded, a size is only a start's hint
+            t[id] = size
+        }
+    }
+
+    func takeConsoleSize(_ id: String) -> WindowSize? { sizes.withLock { $0.removeValue(forKey: id) } }
+
     /// Registers a waiter; returns the generation to wait past.
     func register(_ id: String) -> Int {
         state.withLock { t in
@@ -104,6 +117,8 @@ final class AttachTable: Sendable {
 /// An exec instance (`POST /containers/ID/exec`) until the service exits:
 /// Docker keeps them in memory too.
 struct ExecRecord: Sendable {
+    /// Creation order, for forgetting the oldest finished ones first.
+    let serial: Int = Self.next()
     var id: String
     var containerID: String
     var options: ExecOptions
@@ -114,12 +129,34 @@ struct ExecRecord: Sendable {
     var exitCode: Int32?
     /// The pty's master while a `Tty` exec runs (-1 otherwise): `resize` sets its size.
     var terminal: Int32 = -1
+
+    private static let serials = Mutex(0)
+    private static func next() -> Int {
+        serials.withLock {
+            $0 += 1; return $0
+        }
+    }
 }
 
 final class ExecTable: Sendable {
     private let state = Mutex<[String: ExecRecord]>([:])
 
-    func add(_ r: ExecRecord) { state.withLock { $0[r.id] = r } }
+    /// Finished execs kept for `GET /exec/ID/json` before the oldest go.
+    static let keepFinished = 1024
+
+    func add(_ r: ExecRecord) {
+        state.withLock { t in
+            t[r.id] = r
+            let finished = t.values.filter { $0.exitCode != nil }
+            if finished.count > Self.keepFinished {
+                // Bounded memory in a long-running service; dockerd also
+                // forgets exec instances (when their container goes).
+                for old in finished.sorted(by: { $0.serial < $1.serial }).prefix(finished.count - Self.keepFinished) {
+                    t[old.id] = nil
+                }
+            }
+        }
+    }
 
     func find(_ id: String) throws(BerthError) -> ExecRecord {
         guard let r = state.withLock({ $0[id] }) else { throw .notFound("No such exec instance: \(id)") }

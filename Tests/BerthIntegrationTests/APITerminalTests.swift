@@ -71,6 +71,16 @@ struct APITerminalTests {
         }
     }
 
+    @Test func theProcessStartsWithTheTerminalsSize() {
+        withService { s in
+            // HostConfig.ConsoleSize: the size is there before the process runs.
+            let pane = DockerPane(s, "docker run -it --rm busybox stty size")
+            defer { pane.kill() }
+            let done = pane.waitFor { $0.contains("EXIT=") }
+            #expect(done.ok && done.screen.contains("40 120") && done.screen.contains("EXIT=0"), "\(done.screen)")
+        }
+    }
+
     @Test func execInteractiveThroughAPty() {
         withService { s in
             #expect(s.docker("run", "-d", "--name", "box", "busybox", "sleep", "300").status == 0)
