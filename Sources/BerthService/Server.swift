@@ -4,6 +4,7 @@ import Glibc
 import BerthCore
 import BerthEngine
 import CBerthLinux
+import Dispatch
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -64,7 +65,19 @@ public enum APIServer {
                 if let idle = activity.idleMilliseconds, idle >= limit { channel.close(promise: nil) }
             }
         }
+        // SIGTERM and SIGINT close the listening socket and remove its file;
+        // open streams end with the process (containers run on: their
+        // monitors are not the service's children).
+        var sources: [any DispatchSourceSignal] = []
+        for sig in [SIGTERM, SIGINT] {
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler { channel.close(promise: nil) }
+            source.resume()
+            sources.append(source)
+        }
         try? channel.closeFuture.wait()
+        sources.forEach { $0.cancel() }
         SocketPath.removeOwn()
         try? group.syncShutdownGracefully()
         return 0

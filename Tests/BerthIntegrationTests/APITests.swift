@@ -187,6 +187,9 @@ struct APITests {
             s.start()
             #expect(s.docker("ps", "--format", "{{.Names}}").stdout == "keep\n")
             #expect(s.docker("rm", "-f", "keep").status == 0)
+            s.stop()
+            #expect(!fileExists(s.socket), "SIGTERM leaves the socket file behind")
+            s.start()
             // --time: an idle service exits by itself and removes its socket,
             // also after serving a hijacked stream (attach) and a wait.
             s.stop()
