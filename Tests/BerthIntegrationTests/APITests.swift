@@ -16,6 +16,10 @@ struct APITests {
             // Docker 20.10's CLI speaks 1.41: served with the prefix.
             let old = s.docker(["version", "--format", "{{.Client.APIVersion}}"], env: ["DOCKER_API_VERSION": "1.41"])
             #expect(old.status == 0 && old.stdout == "1.41\n", "\(old.stderr)")
+            // Streams at 1.41: typed raw-stream, framed all the same.
+            let streams = s.docker(
+                ["run", "--rm", "busybox", "sh", "-c", "echo out; echo err >&2; exit 2"], env: ["DOCKER_API_VERSION": "1.41"])
+            #expect(streams.status == 2 && streams.stdout == "out\n" && streams.stderr == "err\n", "\(streams)")
             let tooOld = s.docker(["ps"], env: ["DOCKER_API_VERSION": "1.40"])
             #expect(tooOld.status == 1)
             #expect(tooOld.stderr.contains("client version 1.40 is too old. Minimum supported API version is 1.41"))
