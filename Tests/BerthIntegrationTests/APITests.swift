@@ -214,3 +214,24 @@ struct APITests {
 extension String {
     fileprivate var withoutBlanks: String { String(filter { $0 != " " && $0 != "\n" }) }
 }
+
+/// systemd's socket activation, through systemd's own `systemd-socket-activate`.
+@Suite(.serialized, .enabled(if: isRoot && hasDockerCLI && hasSocketActivate, "needs root, docker and systemd-socket-activate"))
+struct APISocketActivationTests {
+    @Test func servesTheSocketSystemdPasses() {
+        withService { s in
+            s.stop()
+            let sock = s.dir + "/activated.sock"
+            let script =
+                "systemd-socket-activate -l \(sock) \(shellQuote(berthBinary)) --root \(shellQuote(s.store.root)) "
+                + "system service --time 2 2>/dev/null & "
+                + "for i in $(seq 50); do [ -S \(sock) ] && break; sleep 0.1; done; "
+                + "DOCKER_HOST=unix://\(sock) DOCKER_CONFIG=\(s.dir)/docker-config docker version --format '{{.Server.APIVersion}}'; "
+                + "wait $!"
+            let served = runProcess(["timeout", "30", "sh", "-c", script])
+            #expect(served.status == 0 && served.stdout == "1.44\n", "\(served)")
+        }
+    }
+}
+
+let hasSocketActivate = runProcess(["sh", "-c", "command -v systemd-socket-activate"]).status == 0
