@@ -83,6 +83,10 @@ final class Router: Sendable {
         case ("GET", "/networks"): return .response(try NetworkRoutes(engine: engine).list(r))
         case ("POST", "/networks/create"): return .response(try NetworkRoutes(engine: engine).create(r))
         case ("GET", "/events"): return try EventRoutes(engine: engine).stream(r, out)
+        case ("POST", "/containers/prune"): return .response(try PruneRoutes(engine: engine).containers(r))
+        case ("POST", "/images/prune"): return .response(try PruneRoutes(engine: engine).images(r))
+        case ("POST", "/volumes/prune"): return .response(try PruneRoutes(engine: engine).volumes(r))
+        case ("POST", "/networks/prune"): return .response(try PruneRoutes(engine: engine).networks(r))
         default: break
         }
         if let (name, verb) = Self.split(p, under: "/volumes/"), verb.isEmpty {

@@ -56,4 +56,24 @@ struct APIResourceTests {
             #expect(events.status == 0 && events.stdout == "start evt\nstart evt2\n", "\(events)")
         }
     }
+
+    @Test func prunesAsTheCLIDoes() {
+        withService { s in
+            #expect(s.docker("create", "--name", "stopped", "busybox").status == 0)
+            #expect(s.docker("run", "-d", "--name", "running", "busybox", "sleep", "300").status == 0)
+            let containers = s.docker("container", "prune", "-f")
+            #expect(containers.status == 0 && containers.stdout.hasPrefix("Deleted Containers:\n"), "\(containers)")
+            #expect(s.store.berth("ps", "-a", "--format", "{{.Names}}").stdout == "running\n")
+            #expect(s.docker("volume", "create", "named").status == 0)
+            #expect(s.docker("volume", "prune", "-f").stdout.contains("Total reclaimed space"))
+            #expect(s.store.berth("volume", "ls", "-q").stdout == "named\n", "named volumes stay without --all")
+            #expect(s.docker("volume", "prune", "-af").stdout.contains("named"))
+            #expect(s.store.berth("volume", "ls", "-q").stdout.isEmpty)
+            #expect(s.docker("tag", "busybox", "extra:1").status == 0)
+            #expect(s.docker("rm", "-f", "running").status == 0)
+            let images = s.docker("image", "prune", "-af")
+            #expect(images.status == 0 && images.stdout.contains("deleted: sha256:"), "\(images)")
+            #expect(s.store.berth("images", "-q").stdout.isEmpty)
+        }
+    }
 }
