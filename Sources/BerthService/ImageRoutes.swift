@@ -43,6 +43,33 @@ struct ImageRoutes {
         return .json(doc)
     }
 
+    /// `GET /images/NAME/history`: newest first, as `berth history` reads
+    /// the config's history against its layers: `{Id, Created, CreatedBy,
+    /// Tags, Size, Comment}`, `<missing>` for all but the top entry.
+    func history(_ name: String) throws(BerthError) -> APIResponse {
+        let store = engine.images
+        let image = try store.resolve(name)
+        let history = image.config["history"]?.arrayValue ?? []
+        let layers = image.diffIDs
+        var layerIndex = layers.count - 1
+        var items: [JSON] = []
+        for (i, entry) in history.enumerated().reversed() {
+            let empty = entry["empty_layer"]?.boolValue ?? false
+            let size = empty || layerIndex < 0 ? 0 : store.layerSize(layers[layerIndex])
+            if !empty { layerIndex -= 1 }
+            let created = entry["created"]?.stringValue.flatMap(Timestamp.init(rfc3339:))
+            let top = i == history.count - 1
+            items.append(
+                .object([
+                    ("Id", .string(top ? image.id : "<missing>")), ("Created", .int(created?.seconds ?? 0)),
+                    ("CreatedBy", .string(entry["created_by"]?.stringValue ?? "")),
+                    ("Tags", top ? .strings(image.tags.map(\.description)) : .null), ("Size", .int(size)),
+                    ("Comment", .string(entry["comment"]?.stringValue ?? "")),
+                ]))
+        }
+        return .json(.array(items))
+    }
+
     /// `POST /images/NAME/tag?repo=&tag=`: 201.
     func tag(_ name: String, _ r: APIRequest) throws(BerthError) -> APIResponse {
         guard let repo = r.query["repo"], !repo.isEmpty else { throw .invalid("tag needs a repository (?repo=)") }

@@ -138,12 +138,14 @@ final class Router: Sendable {
         if p.hasPrefix("/images/") {
             let rest = String(p.dropFirst("/images/".count))
             // Names hold `/` and `:`: the verb is matched from the right.
-            for (method, suffix) in [("GET", "/json"), ("POST", "/tag"), ("GET", "/get")] where r.method == method {
+            for (method, suffix) in [("GET", "/json"), ("POST", "/tag"), ("GET", "/get"), ("GET", "/history")]
+            where r.method == method {
                 if rest.hasSuffix(suffix), rest.count > suffix.count {
                     let name = String(rest.dropLast(suffix.count))
                     switch suffix {
                     case "/json": return .response(try images.inspect(name))
                     case "/tag": return .response(try images.tag(name, r))
+                    case "/history": return .response(try images.history(name))
                     default: return try TransferRoutes(engine: engine).save([name], out)
                     }
                 }

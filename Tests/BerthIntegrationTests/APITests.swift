@@ -138,6 +138,8 @@ struct APITests {
             #expect(images.stdout.hasPrefix("busybox:latest "), "\(images)")
             let id = s.docker("inspect", "--format", "{{.Id}}", "busybox").stdout
             #expect(id.hasPrefix("sha256:") && id.count == 72, "\(id)")
+            let history = s.docker("history", "--format", "{{.ID}} {{.CreatedBy}}", "busybox")
+            #expect(history.status == 0 && history.stdout.hasPrefix(String(id.dropFirst(7).prefix(12)) + " "), "\(history)")
             #expect(s.docker("tag", "busybox", "example.com/my/bb:1").status == 0)
             #expect(s.store.berth("images", "--format", "{{.Repository}}:{{.Tag}}").stdout.contains("example.com/my/bb:1"))
             #expect(s.docker("rmi", "example.com/my/bb:1").stdout == "Untagged: example.com/my/bb:1\n")
