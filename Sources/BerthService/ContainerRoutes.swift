@@ -23,7 +23,27 @@ struct ContainerRoutes {
         list = list.filter(filter.matches)
         if limit > 0 { list = Array(list.prefix(limit)) }
         let now = Timestamp.now.asDouble
-        return .json(.array(list.map { summary($0, now: now) }))
+        let sized = r.query.bool("size")
+        return .json(
+            .array(
+                list.map { c in
+                    var row = summary(c, now: now)
+                    if sized {
+                        // `ps -s`: the writable layer's size, as `berth ps -s`, and with the image's.
+                        let rw = writableSize(c)
+                        let image = (try? engine.images.load(id: c.image)).map { engine.images.size(of: $0) } ?? 0
+                        row = row.setting("SizeRw", .int(rw)).setting("SizeRootFs", .int(rw + image))
+                    }
+                    return row
+                }))
+    }
+
+    /// The container's own layer, measured by its storage driver.
+    private func writableSize(_ c: Container) -> Int64 {
+        let layout = engine.layout
+        let env = StorageEnvironment(storeRoot: layout.root, driverDirectory: layout.driver(c.storage))
+        guard let driver = try? engine.registry.storageDriver(c.storage, env) else { return 0 }
+        return driver.size(containerDirectory: layout.container(c.id))
     }
 
     /// One row of the list, in Docker's `types.Container` shape.

@@ -94,9 +94,12 @@ struct APITests {
             #expect(kept.status == 127, "\(kept)")
             #expect(s.docker("rm", "nope").status == 0)
             #expect(s.store.berth("ps", "-aq").stdout.isEmpty, "--rm left containers")
-            let named = s.docker("run", "--name", "kept", "busybox", "sh", "-c", "echo kept; exit 2")
+            let named = s.docker(
+                "run", "--name", "kept", "busybox", "sh", "-c", "head -c 100000 /dev/zero > /f; echo kept; exit 2")
             #expect(named.status == 2 && named.stdout == "kept\n")
             #expect(s.store.status("kept")?.hasPrefix("Exited (2)") == true)
+            let size = s.docker("ps", "-as", "--format", "{{.Size}}")
+            #expect(size.stdout.hasPrefix("100kB (virtual "), "ps -s: \(size)")
             // start -a: inspect, attach, wait, start; the exit code is the container's.
             let again = s.docker("start", "-a", "kept")
             #expect(again.status == 2 && again.stdout == "kept\n", "\(again)")
