@@ -39,7 +39,7 @@ struct ContainerRoutes {
     }
 
     /// The container's own layer, measured by its storage driver.
-    private func writableSize(_ c: Container) -> Int64 {
+    func writableSize(_ c: Container) -> Int64 {
         let layout = engine.layout
         let env = StorageEnvironment(storeRoot: layout.root, driverDirectory: layout.driver(c.storage))
         guard let driver = try? engine.registry.storageDriver(c.storage, env) else { return 0 }

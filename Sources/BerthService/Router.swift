@@ -70,6 +70,7 @@ final class Router: Sendable {
         case ("GET", "/_ping"), ("HEAD", "/_ping"): return .response(system.ping(r))
         case ("GET", "/version"): return .response(system.version())
         case ("GET", "/info"): return .response(system.info())
+        case ("GET", "/system/df"): return .response(try system.diskUsage(r))
         case ("GET", "/containers/json"): return .response(try containers.list(r))
         case ("POST", "/containers/create"): return .response(try containers.create(r))
         case ("GET", "/images/json"): return .response(try images.list(r))

@@ -97,6 +97,51 @@ struct SystemRoutes {
             ]))
     }
 
+    /// `GET /system/df`: layers counted once (`LayersSize`), images with
+    /// their own and shared sizes, containers with their writable layers,
+    /// volumes with their use; Berth has no build cache.
+    func diskUsage(_ r: APIRequest) throws(BerthError) -> APIResponse {
+        let store = engine.images
+        let lifecycle = engine.lifecycle
+        let containers = lifecycle.containers.all()
+        let images = store.all()
+        var layerSize: [String: Int64] = [:]
+        for id in Set(images.flatMap(\.diffIDs)) { layerSize[id] = store.layerSize(id) }
+        let imageRows: [JSON] = images.map { image in
+            let own = image.diffIDs.filter { d in images.filter { $0.diffIDs.contains(d) }.count == 1 }
+            let size = store.size(of: image)
+            let unique = own.reduce(Int64(0)) { $0 + (layerSize[$1] ?? 0) }
+            return .object([
+                ("Id", .string(image.id)), ("ParentId", .string("")),
+                ("RepoTags", .strings(image.tags.map(\.description))),
+                ("RepoDigests", .strings(store.repoDigests(of: image.id))), ("Created", .int(image.created?.seconds ?? 0)),
+                ("Size", .int(size)), ("SharedSize", .int(size - unique)), ("VirtualSize", .int(size)),
+                ("Labels", image.runConfig["Labels"] ?? .object([])),
+                ("Containers", .int(containers.filter { $0.image == image.id }.count)),
+            ])
+        }
+        let routes = ContainerRoutes(engine: engine)
+        let now = Timestamp.now.asDouble
+        let containerRows: [JSON] = containers.map { c in
+            let rw = routes.writableSize(c)
+            let image = images.first { $0.id == c.image }.map { store.size(of: $0) } ?? 0
+            return routes.summary(c, now: now).setting("SizeRw", .int(rw)).setting("SizeRootFs", .int(rw + image))
+        }
+        let volumes = VolumeStore(layout: engine.layout)
+        let volumeRows: [JSON] = volumes.all().map { v in
+            v.json.setting(
+                "UsageData",
+                .object([
+                    ("Size", .int(FileSystem.diskUsage(v.mountpoint))), ("RefCount", .int(volumes.users(v.name).count)),
+                ]))
+        }
+        return .json(
+            .object([
+                ("LayersSize", .int(layerSize.values.reduce(0, +))), ("Images", .array(imageRows)),
+                ("Containers", .array(containerRows)), ("Volumes", .array(volumeRows)), ("BuildCache", .array([])),
+            ]))
+    }
+
     static func uname() -> (release: String, machine: String) {
         var u = utsname()
         Glibc.uname(&u)

@@ -59,6 +59,8 @@ struct APIResourceTests {
 
     @Test func prunesAsTheCLIDoes() {
         withService { s in
+            let df = s.docker("system", "df", "--format", "{{.Type}} {{.TotalCount}} {{.Active}}")
+            #expect(df.stdout == "Images 1 0\nContainers 0 0\nLocal Volumes 0 0\nBuild Cache 0 0\n", "\(df)")
             #expect(s.docker("create", "--name", "stopped", "busybox").status == 0)
             #expect(s.docker("run", "-d", "--name", "running", "busybox", "sleep", "300").status == 0)
             let containers = s.docker("container", "prune", "-f")
