@@ -45,8 +45,8 @@ final class Responder: Sendable {
     }
 
     /// Starts a chunked stream: the head is flushed at once.
-    func startStream(status: Int = 200, contentType: String) {
-        let h = head(status, [("Content-Type", contentType)])
+    func startStream(status: Int = 200, contentType: String, extraHeaders: [(String, String)] = []) {
+        let h = head(status, [("Content-Type", contentType)] + extraHeaders)
         _ = try? channel.writeAndFlush(HTTPServerResponsePart.head(h)).wait()
     }
 

@@ -20,6 +20,15 @@ private let script = #"""
     time.sleep(0.6)
     print(ct.logs(stdout=True, stderr=False), ct.logs(stdout=False, stderr=True))
     print(list(ct.logs(stream=True, follow=False)))
+    import io, tarfile
+    data = io.BytesIO()
+    with tarfile.open(fileobj=data, mode="w") as t:
+        info = tarfile.TarInfo("put.txt"); payload = b"through put_archive\n"; info.size = len(payload)
+        t.addfile(info, io.BytesIO(payload))
+    print(ct.put_archive("/tmp", data.getvalue()))
+    stream, stat = ct.get_archive("/tmp/put.txt")
+    with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as t:
+        print(stat["name"], stat["size"], t.extractfile("put.txt").read())
     print([x.name for x in c.containers.list(filters={"status": "running"})])
     print([x.name for x in c.containers.list(all=True, filters={"name": "nomatch"})])
     ct.stop(timeout=1)
@@ -47,6 +56,8 @@ struct APIDockerPyTests {
                     0 (b'out\\n', b'err\\n')
                     b'a\\n' b'b\\n'
                     [b'a\\n', b'b\\n']
+                    True
+                    put.txt 20 b'through put_archive\\n'
                     ['py1']
                     []
                     exited 137

@@ -33,4 +33,29 @@ struct APITransferTests {
             #expect(s.docker("rm", "src").status == 0)
         }
     }
+
+    @Test func cpBothWaysRunningOrNot() {
+        withService { s in
+            let dir = makeTempDirectory("apicp")
+            defer { removeTree(dir) }
+            writeFile(dir + "/f", "hello cp\n")
+            _ = runProcess(["sh", "-c", "mkdir -p \(dir)/tree/sub && echo deep > \(dir)/tree/sub/leaf"])
+            #expect(s.docker("run", "-d", "--name", "box", "busybox", "sleep", "300").status == 0)
+            #expect(s.docker("cp", dir + "/f", "box:/tmp/").status == 0)
+            #expect(s.docker("exec", "box", "cat", "/tmp/f").stdout == "hello cp\n")
+            #expect(s.docker("cp", dir + "/tree", "box:/tmp/").status == 0)
+            #expect(s.docker("exec", "box", "cat", "/tmp/tree/sub/leaf").stdout == "deep\n")
+            #expect(s.docker("cp", "box:/tmp/f", dir + "/back").status == 0)
+            #expect(readFile(dir + "/back") == "hello cp\n")
+            #expect(s.docker("cp", "box:/tmp/tree", dir + "/treeback").status == 0)
+            #expect(readFile(dir + "/treeback/sub/leaf") == "deep\n")
+            let missing = s.docker("cp", "box:/nosuch", dir + "/x")
+            #expect(missing.status == 1 && missing.stderr.contains("Could not find the file /nosuch"), "\(missing)")
+            // A stopped container: its root is mounted for the copy.
+            #expect(s.docker("create", "--name", "idle", "busybox").status == 0)
+            #expect(s.docker("cp", dir + "/f", "idle:/").status == 0)
+            #expect(s.docker("cp", "idle:/f", dir + "/fromidle").status == 0)
+            #expect(readFile(dir + "/fromidle") == "hello cp\n")
+        }
+    }
 }
