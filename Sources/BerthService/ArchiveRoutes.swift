@@ -118,7 +118,9 @@ struct ArchiveRoutes {
         _ = try LayerExtractor(noOverwriteDirNonDir: true).extract(archive: tar, into: tree)
         let copy = ContainerCopy(lifecycle: engine.lifecycle)
         for entry in FileSystem.list(tree) {
-            try copy.copyIn(ref, source: tree + "/" + entry, destination: path, archive: true)
+            // Without copyUIDGID (`docker cp` without -a) the files belong to
+            // the container's root, as with dockerd and `berth cp`.
+            try copy.copyIn(ref, source: tree + "/" + entry, destination: path, archive: r.query.bool("copyUIDGID"))
         }
         return .empty(200)
     }
