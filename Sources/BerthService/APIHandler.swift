@@ -1,4 +1,5 @@
 import BerthCore
+import BerthEngine
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -13,8 +14,8 @@ final class APIHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
-    /// Bodies larger than this are refused (413): the routes served read
-    /// JSON documents, not archives.
+    /// Bodies larger than this are refused (413), except archives, which
+    /// are spooled to a file in the store's tmp/ (`Spool`) as they arrive.
     static let bodyLimit = 64 << 20
 
     private let router: Router
@@ -22,6 +23,7 @@ final class APIHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var head: HTTPRequestHead?
     private var body: [UInt8] = []
     private var tooLarge = false
+    private var spool: Spool?
 
     init(router: Router, activity: Activity) {
         self.router = router
@@ -34,6 +36,8 @@ final class APIHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        spool?.discard()
+        spool = nil
         activity.connectionClosed()
         context.fireChannelInactive()
     }
@@ -50,8 +54,12 @@ final class APIHandler: ChannelInboundHandler, RemovableChannelHandler {
             head = h
             body = []
             tooLarge = false
+            spool?.discard()
+            spool = Spool.wanted(method: h.method.rawValue, uri: h.uri) ? Spool(layout: router.engine.layout) : nil
         case .body(var buffer):
-            if body.count + buffer.readableBytes > Self.bodyLimit {
+            if let spool {
+                buffer.withUnsafeReadableBytes { spool.write($0) }
+            } else if body.count + buffer.readableBytes > Self.bodyLimit {
                 tooLarge = true
             } else if let bytes = buffer.readBytes(length: buffer.readableBytes) {
                 body += bytes
@@ -60,21 +68,30 @@ final class APIHandler: ChannelInboundHandler, RemovableChannelHandler {
             guard let head else { return }
             self.head = nil
             let responder = Responder(channel: context.channel, keepAlive: head.isKeepAlive)
-            if tooLarge {
-                responder.send(APIError.message("request body too large", status: 413))
+            let spooled = spool
+            spool = nil
+            if tooLarge || spooled?.failure != nil {
+                spooled?.discard()
+                let text = spooled?.failure ?? "request body too large (over 64 MiB)"
+                responder.send(APIError.message(text, status: spooled == nil ? 413 : 500))
                 return
             }
+            spooled?.finish()
             let request = (head.method.rawValue, head.uri, head.headers.map { ($0.name, $0.value) }, body)
             body = []
             let router = self.router
             activity.requestStarted()
             let activity = self.activity
+            let bodyFile = spooled?.file
             let started = Workers.run {
                 router.handle(
-                    method: request.0, uri: request.1, headers: request.2, body: request.3, responder: responder)
+                    method: request.0, uri: request.1, headers: request.2, body: request.3, bodyFile: bodyFile,
+                    responder: responder)
+                spooled?.discard()
                 activity.requestEnded()
             }
             if !started {
+                spooled?.discard()
                 activity.requestEnded()
                 let busy = APIError.message("no thread for the request (pthread_create failed); try again", status: 503)
                 responder.send(busy)
@@ -114,5 +131,59 @@ enum Workers {
             }, job)
         if rc != 0 { Unmanaged<Job>.fromOpaque(job).release() }
         return rc == 0
+    }
+}
+
+/// A request body written to a private file under the store's tmp/ as it
+/// arrives (archives: `load`, `import`, `PUT …/archive`), so its size is
+/// bounded by the disk, not by memory. The staging directory is named
+/// after this process, so a killed service's leftovers are swept by the
+/// next `berth` that opens the store.
+final class Spool: @unchecked Sendable {
+    let directory: String
+    let file: String
+    private var fd: Int32
+    private(set) var failure: String?
+
+    /// Routes whose body is an archive.
+    static func wanted(method: String, uri: String) -> Bool {
+        let path = uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? uri
+        switch method {
+        case "POST": return path.hasSuffix("/images/load") || (path.hasSuffix("/images/create") && uri.contains("fromSrc=-"))
+        case "PUT": return path.hasSuffix("/archive")
+        default: return false
+        }
+    }
+
+    init(layout: StoreLayout) {
+        let dir = (try? layout.makeStaging("api-body")) ?? ""
+        directory = dir
+        file = dir + "/body"
+        fd = dir.isEmpty ? -1 : open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        if fd < 0 { failure = "cannot spool the request body under \(layout.tmp): \(Errno.current)" }
+    }
+
+    func write(_ bytes: UnsafeRawBufferPointer) {
+        guard fd >= 0, failure == nil else { return }
+        var off = 0
+        while off < bytes.count {
+            let n = Glibc.write(fd, bytes.baseAddress! + off, bytes.count - off)
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 {
+                failure = "cannot write the request body to \(file): \(Errno.current)"
+                return
+            }
+            off += n
+        }
+    }
+
+    func finish() {
+        if fd >= 0 { close(fd) }
+        fd = -1
+    }
+
+    func discard() {
+        finish()
+        if !directory.isEmpty { try? FileSystem.removeTree(directory) }
     }
 }

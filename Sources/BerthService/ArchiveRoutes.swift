@@ -112,8 +112,7 @@ struct ArchiveRoutes {
         let layout = engine.layout
         let staging = try layout.makeStaging("api-cp")
         defer { try? FileSystem.removeTree(staging) }
-        let tar = staging + "/body.tar", tree = staging + "/tree"
-        try FileSystem.writeAtomically(tar, r.body, mode: 0o600, durable: false)
+        let tar = try r.bodyPath(staging: staging), tree = staging + "/tree"
         try FileSystem.makeDirectories(tree, mode: 0o700)
         _ = try LayerExtractor(noOverwriteDirNonDir: true).extract(archive: tar, into: tree)
         let copy = ContainerCopy(lifecycle: engine.lifecycle)

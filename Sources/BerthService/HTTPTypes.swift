@@ -12,6 +12,16 @@ struct APIRequest: Sendable {
     var query: Query
     var headers: [(String, String)]
     var body: [UInt8]
+    /// Where an archive body was spooled (`Spool`), instead of `body`.
+    var bodyFile: String? = nil
+
+    /// The body as a file: the spooled one, or `body` written under `staging`.
+    func bodyPath(staging: String) throws(BerthError) -> String {
+        if let bodyFile { return bodyFile }
+        let path = staging + "/body"
+        try FileSystem.writeAtomically(path, body, mode: 0o600, durable: false)
+        return path
+    }
 
     func header(_ name: String) -> String? {
         headers.first { $0.0.lowercased() == name.lowercased() }?.1

@@ -63,8 +63,7 @@ struct PullRoute {
         let store = engine.images
         let staging = try store.layout.makeStaging("api-import")
         defer { try? FileSystem.removeTree(staging) }
-        let path = staging + "/import.tar"
-        try FileSystem.writeAtomically(path, r.body, mode: 0o600, durable: false)
+        let path = try r.bodyPath(staging: staging)
         let id = try ImageImporter(store: store).importTar(
             path: path, stdin: FileDescriptor(rawValue: -1), runConfig: runConfig, comment: r.query["message"] ?? "",
             tag: ref, createdBy: "berth import -")

@@ -18,10 +18,14 @@ final class Router: Sendable {
 
     init(engine: Engine) { self.engine = engine }
 
-    func handle(method: String, uri: String, headers: [(String, String)], body: [UInt8], responder: Responder) {
+    func handle(
+        method: String, uri: String, headers: [(String, String)], body: [UInt8], bodyFile: String? = nil,
+        responder: Responder
+    ) {
         let result: RouteResult
         do throws(BerthError) {
-            let request = try parse(method: method, uri: uri, headers: headers, body: body)
+            var request = try parse(method: method, uri: uri, headers: headers, body: body)
+            request.bodyFile = bodyFile
             result = try route(request, responder)
         } catch {
             result = .response(APIError.response(error))

@@ -91,8 +91,7 @@ struct TransferRoutes {
         let layout = engine.layout
         let staging = try layout.makeStaging("api-load")
         defer { try? FileSystem.removeTree(staging) }
-        let path = staging + "/image.tar"
-        try FileSystem.writeAtomically(path, r.body, mode: 0o600, durable: false)
+        let path = try r.bodyPath(staging: staging)
         let source = try FileSource(path: path)
         defer { source.close() }
         let loaded = try ImageLoader(store: engine.images).load(from: source, name: "the request body")

@@ -1,4 +1,5 @@
 import Testing
+import BerthCore
 
 /// save/load, export/import and commit through the API, with the docker CLI.
 @Suite(.serialized, .enabled(if: isRoot && hasDockerCLI, "needs root and the docker CLI (make deps)"))
@@ -54,6 +55,12 @@ struct APITransferTests {
             #expect(readFile(dir + "/back") == "hello cp\n")
             #expect(s.docker("cp", "box:/tmp/tree", dir + "/treeback").status == 0)
             #expect(readFile(dir + "/treeback/sub/leaf") == "deep\n")
+            // Over the 64 MiB a JSON body may have: an archive is spooled to the store's tmp/.
+            _ = runProcess(["sh", "-c", "head -c 67000000 /dev/urandom > \(dir)/big"])
+            #expect(s.docker("cp", dir + "/big", "box:/tmp/").status == 0)
+            let sums = runProcess(["md5sum", dir + "/big"]).stdout.prefix(32)
+            #expect(s.docker("exec", "box", "md5sum", "/tmp/big").stdout.prefix(32) == sums)
+            #expect(FileSystem.list(s.store.root + "/tmp").isEmpty, "the spooled body is gone")
             let missing = s.docker("cp", "box:/nosuch", dir + "/x")
             #expect(missing.status == 1 && missing.stderr.contains("Could not find the file /nosuch"), "\(missing)")
             // A stopped container: its root is mounted for the copy.
