@@ -123,6 +123,7 @@ final class Router: Sendable {
             case ("POST", "wait"): return try streams.wait(id, r, out)
             case ("GET", "logs"): return try streams.logs(id, r, out)
             case ("GET", "top"): return .response(try containers.top(id, r))
+            case ("GET", "stats"): return try StatsRoute(engine: engine).stats(id, r, out)
             case ("HEAD", "archive"): return .response(try ArchiveRoutes(engine: engine).head(id, r))
             case ("GET", "archive"): return try ArchiveRoutes(engine: engine).get(id, r, out)
             case ("PUT", "archive"): return .response(try ArchiveRoutes(engine: engine).put(id, r))

@@ -49,6 +49,8 @@ struct APITests {
             #expect(s.docker("unpause", "web").status == 0)
             let top = s.docker("top", "web")
             #expect(top.stdout.hasPrefix("UID") && top.stdout.contains("sleep 300"), "\(top)")
+            let stats = s.docker("stats", "--no-stream", "--format", "{{.Name}} {{.PIDs}} {{.CPUPerc}}", "web")
+            #expect(stats.status == 0 && stats.stdout.hasPrefix("web 1 ") && stats.stdout.hasSuffix("%\n"), "\(stats)")
             // Already running: dockerd's 304, which the CLI reports as done.
             let again = s.docker("start", "web")
             #expect(again.status == 0 && again.stdout == "web\n", "\(again.stderr)")
