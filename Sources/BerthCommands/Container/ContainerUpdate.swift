@@ -15,20 +15,7 @@ struct UpdateCommand: Command {
         guard !change.isEmpty else { throw BerthError("you must provide one or more flags when using this command") }
         let lifecycle = try ctx.lifecycle()
         return ctx.forEach(args.positionals, printName: true) { (ref) throws(BerthError) in
-            let found = try lifecycle.containers.find(ref)
-            try lifecycle.containers.update(found.id) { (c: inout Container) throws(BerthError) in
-                var r = c.resources
-                if let v = change.memory { r.memory = v }
-                if let v = change.memorySwap { r.memorySwap = v }
-                if let v = change.nanoCpus { r.nanoCpus = v }
-                if let v = change.cpuShares { r.cpuShares = v }
-                if let v = change.cpusetCpus { r.cpusetCpus = v }
-                if let v = change.pidsLimit { r.pidsLimit = v }
-                try r.validate()
-                if c.state.isActive { try Cgroup(path: c.cgroupPath).apply(change.memory != nil ? r : change) }
-                c.resources = r
-            }
-            lifecycle.events.record("update", found)
+            try lifecycle.update(ref, change)
         }
     }
 }
