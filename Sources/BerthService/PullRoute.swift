@@ -45,6 +45,39 @@ struct PullRoute {
         return .streamed
     }
 
+    /// `POST /images/NAME/push?tag=`: a push through the engine's
+    /// `ImagePusher` (the store's registries and logins, as `berth push`),
+    /// with the same progress stream as a pull and dockerd's closing `aux`
+    /// object (`Tag`, `Digest`, `Size`).
+    func push(_ name: String, _ r: APIRequest, _ out: Responder) throws(BerthError) -> RouteResult {
+        try Self.checkAuth(r.header("X-Registry-Auth"))
+        let tag = r.query["tag"].flatMap { $0.isEmpty ? nil : $0 } ?? "latest"
+        let ref = try RemoteReference(parsing: name + ":" + tag)
+        let local = ref.localTag?.description ?? (name + ":" + tag)
+        let pusher = ImagePusher(store: engine.images)
+        let started = Mutex(false)
+        let send = { @Sendable (json: JSON) in
+            started.withLock { s in
+                if !s { out.startStream(contentType: "application/json") }
+                s = true
+            }
+            out.write(Array((json.compact + "\n").utf8))
+        }
+        do {
+            let result = try pusher.push(local, to: ref) { event in send(Self.json(event)) }
+            send(
+                .object([
+                    ("progressDetail", .object([])),
+                    ("aux", .object([("Tag", .string(tag)), ("Digest", .string(result.digest)), ("Size", .int(result.size))])),
+                ]))
+        } catch {
+            guard started.withLock({ $0 }) else { throw error }
+            send(.object([("errorDetail", .object([("message", .string(error.message))])), ("error", .string(error.message))]))
+        }
+        out.finish()
+        return .streamed
+    }
+
     /// `docker import`: `fromSrc=-` with the tar as the body, through the
     /// engine's `ImageImporter` (plain or gzip tar, escapes refused), as
     /// `berth import`; answers `{"status": "sha256:…"}`.

@@ -160,6 +160,9 @@ final class Router: Sendable {
                     }
                 }
             }
+            if r.method == "POST", rest.hasSuffix("/push"), rest.count > 5 {
+                return try PullRoute(engine: engine).push(String(rest.dropLast(5)), r, out)
+            }
             if r.method == "DELETE", !rest.isEmpty { return .response(try images.remove(rest, r)) }
         }
         return .response(APIError.message("page not found", status: 404))

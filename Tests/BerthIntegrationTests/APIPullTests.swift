@@ -31,6 +31,14 @@ struct APIPullTests {
             let again = s.docker("pull", "busybox")
             #expect(again.status == 0, "\(again)")
             #expect(again.stdout.contains("Status: Image is up to date for busybox:latest"), "\(again.stdout)")
+            // Push to the same registry (plain HTTP, listed in the store's config) and pull it back.
+            let remote = "\(registry.address)/mine/bb:2"
+            #expect(s.docker("tag", "busybox", remote).status == 0)
+            let pushed = s.docker("push", remote)
+            #expect(pushed.status == 0 && pushed.stdout.contains("2: digest: sha256:"), "\(pushed)")
+            #expect(s.docker("rmi", remote).status == 0)
+            let back = s.docker("pull", remote)
+            #expect(back.status == 0 && s.docker("inspect", "--format", "{{.Id}}", remote).stdout == id, "\(back)")
             let missing = s.docker("pull", "nosuch/image")
             #expect(missing.status == 1 && missing.stderr.hasPrefix("Error response from daemon: "), "\(missing)")
         }
