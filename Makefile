@@ -9,18 +9,23 @@ BUSYBOX_TAR := .build/busybox.tar
 RELEASE_BIN := .build/release/berth
 DEBUG_BIN := .build/debug/berth
 
-# Debian packages Berth needs to build and test: libedit, zlib and libseccomp
-# headers (libseccomp itself is loaded only when a container starts); gcc and
+# Debian packages Berth needs to build and test: libedit, zlib, libseccomp
+# and libcurl headers (libseccomp is loaded only when a container starts,
+# libcurl only when a command talks to a registry; ca-certificates is the
+# system's CA bundle HTTPS checks against); gcc and
 # libc6-dev to build the seccomp tests' static probe and the CVE-2019-5736
 # payload of the security tests; busybox-static for the
 # image, tmux to drive the REPL in tests, podman (with runc, crun) for the
-# save/load interoperability tests and the oci backend;
+# save/load interoperability tests and the oci backend; docker.io (dockerd,
+# started by the tests on their own socket, and the docker CLI) for the
+# tests that Docker reads what Berth builds, saves and pushes;
 # nftables for published ports (nft); iproute2 for the tests to look at links;
-# docker-registry, skopeo, apache2-utils (htpasswd) and python3 (a
-# connection-cutting proxy) for the pull/push tests against a registry on loopback.
-DEB_PACKAGES := libedit-dev zlib1g-dev libseccomp-dev gcc libc6-dev busybox-static tmux iproute2 nftables podman runc crun skopeo docker-registry apache2-utils python3
+# docker-registry, skopeo, apache2-utils (htpasswd), openssl (the TLS tests'
+# CA and certificates) and python3 (a connection-cutting proxy, a CONNECT
+# proxy, a redirect target) for the pull/push tests against a registry on loopback.
+DEB_PACKAGES := libedit-dev zlib1g-dev libseccomp-dev libcurl4-openssl-dev ca-certificates openssl gcc libc6-dev busybox-static tmux iproute2 nftables podman runc crun docker.io skopeo docker-registry apache2-utils python3
 
-.PHONY: all deps bench-deps build release image demo lint test bench clean
+.PHONY: all deps bench-deps build release image demo lint test bench bench-build clean
 
 all: build
 
@@ -87,6 +92,12 @@ test: deps $(BUSYBOX_TAR) lint
 # (docs/benchmarks.md). BENCH_N=50 make bench for more rounds.
 bench: deps bench-deps release image
 	BERTH_BIN=$(CURDIR)/$(RELEASE_BIN) BERTH_BUSYBOX_TAR=$(CURDIR)/$(BUSYBOX_TAR) sh scripts/bench.sh
+	BERTH_BIN=$(CURDIR)/$(RELEASE_BIN) BERTH_BUSYBOX_TAR=$(CURDIR)/$(BUSYBOX_TAR) python3 scripts/bench-build.py
+
+# berth build against podman build: a cold build and a cached rebuild of a
+# 10-step Dockerfile (docs/build.md). BENCH_BUILD_N=5 make bench-build for more rounds.
+bench-build: deps release image
+	BERTH_BIN=$(CURDIR)/$(RELEASE_BIN) BERTH_BUSYBOX_TAR=$(CURDIR)/$(BUSYBOX_TAR) python3 scripts/bench-build.py
 
 clean:
 	rm -rf .build

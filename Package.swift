@@ -1,9 +1,10 @@
 // swift-tools-version:6.0
 // Berth: a daemonless Linux container engine driven from a scripting REPL.
 // The CLI has no package dependencies: everything `berth` needs is in the
-// toolchain, glibc, libedit and zlib. Only `berth-service` (the Docker Engine
-// API, docs/api.md) links SwiftNIO's HTTP/1.1 server, so the CLI's start-up
-// links nothing new.
+// toolchain, glibc, libedit and zlib (and libcurl, dlopen'd by
+// Sources/CBerthLinux/curl.c only when a command talks to a registry). Only
+// `berth-service` (the Docker Engine API, docs/api.md) links SwiftNIO's
+// HTTP/1.1 server, so the CLI's start-up links nothing new.
 import PackageDescription
 
 let strict: [SwiftSetting] = [.swiftLanguageMode(.v6)]

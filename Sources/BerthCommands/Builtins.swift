@@ -5,7 +5,7 @@ import BerthEngine
 public enum Builtins {
     /// Every built-in command, in the order `help` lists them.
     public static let commands: [@Sendable () -> any Command] = [
-        { ImportCommand() }, { ImagesCommand() }, { TagCommand() }, { RmiCommand() },
+        { ImportCommand() }, { BuildCommand() }, { ImagesCommand() }, { TagCommand() }, { RmiCommand() },
         { InspectCommand() }, { PluginListCommand() }, { PluginInspectCommand() },
         { HelpCommand() }, { VersionCommand() }, { InfoCommand() },
         { CreateCommand() }, { RunCommand() }, { StartCommand() }, { StopCommand() }, { RestartCommand() },
@@ -18,8 +18,10 @@ public enum Builtins {
         { VolumePruneCommand() }, { BenchCommand() },
         { PullCommand() }, { PushCommand() }, { LoginCommand() }, { LogoutCommand() },
         { NetworkCreateCommand() }, { NetworkListCommand() }, { NetworkInspectCommand() }, { NetworkRemoveCommand() },
-        { NetworkPruneCommand() }, { PortCommand() }, { SystemPruneCommand() }, { SystemResetCommand() },
-        { ImagePruneCommand() }, { SystemServiceCommand() },
+        { NetworkPruneCommand() }, { NetworkConnectCommand() }, { NetworkDisconnectCommand() }, { PortCommand() },
+        { SystemPruneCommand() }, { SystemResetCommand() },
+        { ImagePruneCommand() }, { ContainerInspectCommand() }, { ImageInspectCommand() },
+        { ContainerExistsCommand() }, { ImageExistsCommand() }, { SystemServiceCommand() },
     ]
 
     /// Adds every built-in command to the registry.

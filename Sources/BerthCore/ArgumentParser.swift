@@ -60,11 +60,7 @@ public enum ArgumentParser {
             throw unknown("--\(name)", spec)
         }
         if flag.isBoolean {
-            let value = inline ?? "true"
-            guard value == "true" || value == "false" else {
-                throw .usage("invalid argument \"\(value)\" for \"--\(name)\" flag: expected true or false")
-            }
-            result.values[flag.long, default: []].append(value)
+            result.values[flag.long, default: []].append(try boolean(inline ?? "true", flag, spec))
             return
         }
         if let inline {
@@ -86,6 +82,11 @@ public enum ArgumentParser {
             if letter == "h" && spec.flag(short: "h") == nil { result.helpRequested = true; continue }
             guard let flag = spec.flag(short: letter) else { throw unknown("-\(letter)", spec, shorthand: true) }
             if flag.isBoolean {
+                // `-d=false`, as pflag: the rest of the word is the value.
+                if letters.hasPrefix("=") {
+                    result.values[flag.long, default: []].append(try boolean(String(letters.dropFirst()), flag, spec))
+                    return
+                }
                 result.values[flag.long, default: []].append("true")
                 continue
             }
@@ -97,6 +98,21 @@ public enum ArgumentParser {
             }
             result.values[flag.long, default: []].append(value)
             return
+        }
+    }
+
+    /// A boolean flag's value, spelt any way Go's strconv.ParseBool takes
+    /// (Docker's flags go through it): 1, t, T, TRUE, true, True and the
+    /// same for false; stored as "true" or "false".
+    private static func boolean(_ value: String, _ flag: FlagSpec, _ spec: CommandSpec) throws(BerthError) -> String {
+        switch value {
+        case "1", "t", "T", "TRUE", "true", "True": return "true"
+        case "0", "f", "F", "FALSE", "false", "False": return "false"
+        default:
+            let name = flag.short.map { "-\($0), --\(flag.long)" } ?? "--\(flag.long)"
+            throw .usage(
+                "invalid argument \"\(value)\" for \"\(name)\" flag: strconv.ParseBool: parsing \"\(value)\": invalid syntax; see 'berth \(spec.name) --help'"
+            )
         }
     }
 

@@ -49,12 +49,17 @@ public struct IsolationRequest: Sendable {
     public var readonlyRoot: Bool
     /// `--runtime` for backends that drive an external runtime.
     public var runtime: String?
+    /// CLONE_NEW* flags of namespaces the container does not get its own of
+    /// (`--pid`, `--ipc`, `--uts` host or container:NAME): the engine joins
+    /// the host's or another container's instead.
+    public var sharedNamespaces: Int32 = 0
 
     /// Describes the request.
-    public init(hostNetwork: Bool = false, readonlyRoot: Bool = false, runtime: String? = nil) {
+    public init(hostNetwork: Bool = false, readonlyRoot: Bool = false, runtime: String? = nil, sharedNamespaces: Int32 = 0) {
         self.hostNetwork = hostNetwork
         self.readonlyRoot = readonlyRoot
         self.runtime = runtime
+        self.sharedNamespaces = sharedNamespaces
     }
 }
 

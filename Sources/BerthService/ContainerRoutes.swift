@@ -210,23 +210,6 @@ struct ContainerRoutes {
                 }))
     }
 
-    /// `POST /containers/ID/update`: the limits `berth update` changes;
-    /// any other field (a restart policy, blkio weights…) is refused by name.
-    func update(_ ref: String, _ r: APIRequest) throws(BerthError) -> APIResponse {
-        let body = try r.json()
-        let known: Set<String> = ["Memory", "MemorySwap", "NanoCpus", "CpuShares", "CpusetCpus", "PidsLimit"]
-        if case .object(let members) = body {
-            for (key, value) in members where !known.contains(key) && !CreateRequest.isEmpty(value) {
-                if key == "RestartPolicy", let name = value["Name"]?.stringValue, name.isEmpty || name == "no" { continue }
-                throw CreateRequest.unsupported(key)
-            }
-        }
-        let change = try CreateRequest.resources(body)
-        guard !change.isEmpty else { throw .invalid("you must provide one or more flags when using this command") }
-        try engine.lifecycle.update(ref, change)
-        return .json(.object([("Warnings", .array([]))]))
-    }
-
     /// `POST /containers/ID/rename?name=`.
     func rename(_ ref: String, _ r: APIRequest) throws(BerthError) -> APIResponse {
         guard let name = r.query["name"], !name.isEmpty else { throw .invalid("rename needs a new name (?name=)") }

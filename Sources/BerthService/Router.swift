@@ -120,7 +120,6 @@ final class Router: Sendable {
             case ("POST", "pause"): return .response(try containers.pause(id))
             case ("POST", "unpause"): return .response(try containers.unpause(id))
             case ("POST", "rename"): return .response(try containers.rename(id, r))
-            case ("POST", "update"): return .response(try containers.update(id, r))
             case ("POST", "wait"): return try streams.wait(id, r, out)
             case ("GET", "logs"): return try streams.logs(id, r, out)
             case ("GET", "top"): return .response(try containers.top(id, r))

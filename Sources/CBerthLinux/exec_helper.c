@@ -29,10 +29,16 @@ static int exec_helper(const struct berth_exec_config *e) {
     c.capabilities = e->capabilities; c.error_fd = e->error_fd; c.pivot = 1; c.exec_fd = e->exec_fd;
     c.no_new_privs = e->no_new_privs;
     c.seccomp_filter = e->seccomp_filter; c.seccomp_len = e->seccomp_len;
+    c.rlimits = e->rlimits; c.nrlimits = e->nrlimits;
+    c.set_oom_score_adj = e->set_oom_score_adj; c.oom_score_adj = e->oom_score_adj;
     /* Not dumpable: a container process cannot open /proc/PID/exe of this
        helper, which is still the berth binary until exec (CVE-2019-5736). */
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     berth_unblock_signals();
+    /* The container's limits and OOM score, here where the host's /proc
+       still shows this process; the process forked below inherits both. */
+    berth_child_oom_score_adj(&c);
+    berth_child_rlimits(&c);
     static const char *names[] = {"ipc", "uts", "net", "pid", "mnt"};
     int fds[5];
     for (int i = 0; i < 5; i++) {

@@ -196,8 +196,9 @@ int berth_nl_container(const char *ifname, uint32_t address, int prefix, uint32_
         if (berth_nl_add_address(fd, index, address, prefix) != 0) goto out;
         *step = "bring the container's interface up";
         if (berth_nl_link_up(fd, index) != 0) goto out;
+        /* A network joined later (eth1…) leaves the default route to eth0. */
         *step = "add the default route";
-        if (berth_nl_add_default_route(fd, index, gateway) != 0) goto out;
+        if (gateway != 0 && berth_nl_add_default_route(fd, index, gateway) != 0) goto out;
     }
     rc = 0;
 out:

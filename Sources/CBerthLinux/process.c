@@ -30,6 +30,7 @@ void berth_unblock_signals(void) {
 }
 
 int berth_setns(int fd, int nstype) { return setns(fd, nstype); }
+int berth_unshare(int flags) { return unshare(flags); }
 
 int berth_clone_newpid(void) { return CLONE_NEWPID; }
 int berth_clone_newns(void) { return CLONE_NEWNS; }
@@ -79,6 +80,7 @@ pid_t berth_fork_exec(const char *path, char *const *argv, const char *cwd, int 
 }
 
 int berth_set_subreaper(void) { return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); }
+int berth_set_parent_death_signal(int sig) { return prctl(PR_SET_PDEATHSIG, (unsigned long)sig, 0, 0, 0); }
 
 void berth_close_from(int lowfd) {
     if (syscall(SYS_close_range, (unsigned)lowfd, ~0U, 0) == 0) return;

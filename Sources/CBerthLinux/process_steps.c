@@ -17,6 +17,32 @@ void berth_child_fail(const struct berth_spawn_config *c, int stage, const char 
     _exit(stage == BERTH_STAGE_EXEC ? (e.err == ENOENT ? 127 : 126) : 125);
 }
 
+/* --ulimit, while the process still holds CAP_SYS_RESOURCE (raising a
+   hard limit above Berth's own needs it). */
+void berth_child_rlimits(const struct berth_spawn_config *c) {
+    for (int i = 0; i < c->nrlimits; i++) {
+        struct rlimit r = { .rlim_cur = c->rlimits[i].soft, .rlim_max = c->rlimits[i].hard };
+        if (setrlimit(c->rlimits[i].resource, &r) != 0) {
+            char which[32];
+            snprintf(which, sizeof which, "%d", c->rlimits[i].resource);
+            berth_child_fail(c, BERTH_STAGE_LIMITS, "setrlimit resource", which);
+        }
+    }
+}
+
+/* --oom-score-adj, first of all: through the host's /proc, which every
+   backend still sees here (chroot's root may have no /proc at all), while
+   the process holds CAP_SYS_RESOURCE (a lower score needs it). exec keeps
+   the value, and every process of the container inherits it. */
+void berth_child_oom_score_adj(const struct berth_spawn_config *c) {
+    if (!c->set_oom_score_adj) return;
+    char value[16];
+    int n = snprintf(value, sizeof value, "%d", c->oom_score_adj);
+    int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || write(fd, value, (size_t)n) != n) berth_child_fail(c, BERTH_STAGE_LIMITS, "write", "/proc/self/oom_score_adj");
+    close(fd);
+}
+
 static void setup_tty_inside(const struct berth_spawn_config *c) {
     int master = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
     if (master < 0) berth_child_fail(c, BERTH_STAGE_TTY, "open", "/dev/pts/ptmx");

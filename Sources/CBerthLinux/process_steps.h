@@ -10,6 +10,13 @@
 __attribute__((noreturn))
 void berth_child_fail(const struct berth_spawn_config *c, int stage, const char *what, const char *path);
 
+/// `--ulimit`: setrlimit(2) of each, while CAP_SYS_RESOURCE is still held.
+void berth_child_rlimits(const struct berth_spawn_config *c);
+
+/// `--oom-score-adj`: /proc/self/oom_score_adj, through a /proc that shows
+/// this process (the host's, before pivot_root or setns into the container).
+void berth_child_oom_score_adj(const struct berth_spawn_config *c);
+
 /// Standard streams: the pty from the container's devpts (BERTH_TTY_INSIDE)
 /// or the given fds (-1: /dev/null).
 void berth_child_stdio(const struct berth_spawn_config *c);

@@ -30,15 +30,20 @@
 static const unsigned char trampoline[] = {
 #include "trampoline_x86_64.inc"
 };
+/* `run --init`'s PID 1 (scripts/init/init.c): same contract as the
+   trampoline, so it takes the trampoline's place in the exec. */
+static const unsigned char init_program[] = {
+#include "init_x86_64.inc"
+};
 #endif
 
-int berth_trampoline_fd(void) {
-#if defined(__x86_64__)
-    int fd = memfd_create("berth-exec", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+/* A sealed, close-on-exec memfd holding `size` bytes of a static program. */
+static int sealed_program(const char *name, const unsigned char *bytes, size_t size) {
+    int fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
     if (fd < 0) return -1;
     size_t done = 0;
-    while (done < sizeof trampoline) {
-        ssize_t n = write(fd, trampoline + done, sizeof trampoline - done);
+    while (done < size) {
+        ssize_t n = write(fd, bytes + done, size - done);
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) { int e = errno; close(fd); errno = e ? e : EIO; return -1; }
         done += (size_t)n;
@@ -48,9 +53,33 @@ int berth_trampoline_fd(void) {
         int e = errno; close(fd); errno = e; return -1;
     }
     return fd;
+}
+
+int berth_trampoline_fd(void) {
+#if defined(__x86_64__)
+    return sealed_program("berth-exec", trampoline, sizeof trampoline);
 #else
     errno = ENOSYS;
     return -1;
+#endif
+}
+
+int berth_init_fd(void) {
+#if defined(__x86_64__)
+    return sealed_program("berth-init", init_program, sizeof init_program);
+#else
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
+size_t berth_init_program(const unsigned char **bytes) {
+#if defined(__x86_64__)
+    *bytes = init_program;
+    return sizeof init_program;
+#else
+    *bytes = NULL;
+    return 0;
 #endif
 }
 

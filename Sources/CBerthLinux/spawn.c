@@ -35,7 +35,31 @@ static void must_mount(const struct berth_spawn_config *c, const char *src, cons
     if (mount(src, target, type, flags, data) != 0) fail(c, BERTH_STAGE_MOUNT, "mount", target);
 }
 
+/* --ipc container:NAME: the donor's /dev/shm is a tmpfs mounted in its own
+   mount namespace, which a bind mount cannot reach. So the child steps into
+   that namespace just long enough to clone the mount (open_tree: a detached
+   copy of the same tmpfs), steps back into its own, and attaches the copy at
+   `target`. Both containers then see one /dev/shm, as Docker's shared
+   ShmPath gives them. */
+static void share_donor_shm(const struct berth_spawn_config *c, const char *target) {
+    int own = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
+    if (own < 0) fail(c, BERTH_STAGE_MOUNT, "open", "/proc/self/ns/mnt");
+    if (setns(c->shm_donor_mntns, CLONE_NEWNS) != 0) fail(c, BERTH_STAGE_MOUNT, "enter the IPC donor's mount namespace", NULL);
+    int tree = (int)syscall(SYS_open_tree, AT_FDCWD, "/dev/shm", OPEN_TREE_CLONE | O_CLOEXEC | AT_RECURSIVE);
+    int err = errno;
+    if (setns(own, CLONE_NEWNS) != 0) fail(c, BERTH_STAGE_MOUNT, "return to the container's mount namespace", NULL);
+    close(own);
+    if (tree < 0) { errno = err; fail(c, BERTH_STAGE_MOUNT, "clone the IPC donor's", "/dev/shm"); }
+    mkdir(target, 01777);
+    if (syscall(SYS_move_mount, tree, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH) != 0)
+        fail(c, BERTH_STAGE_MOUNT, "attach the IPC donor's /dev/shm on", target);
+    close(tree);
+}
+
 static void make_dev(const struct berth_spawn_config *c, const char *root) {
+    char shm_options[64];
+    if (c->shm_size > 0) snprintf(shm_options, sizeof shm_options, "mode=1777,size=%llu", (unsigned long long)c->shm_size);
+    else snprintf(shm_options, sizeof shm_options, "mode=1777,size=65536k");
     static const struct { const char *name; unsigned maj, min; } nodes[] = {
         {"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7}, {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0},
     };
@@ -61,7 +85,19 @@ static void make_dev(const struct berth_spawn_config *c, const char *root) {
     join(path, sizeof path, root, "/dev/pts");
     must_mount(c, "devpts", path, "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620,gid=5");
     join(path, sizeof path, root, "/dev/shm");
-    must_mount(c, "shm", path, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k");
+    switch (c->shm_mode) {
+    case BERTH_SHM_NONE:
+        break;
+    case BERTH_SHM_HOST:
+        mkdir(path, 01777);
+        if (mount("/dev/shm", path, NULL, MS_BIND | MS_REC, NULL) != 0) fail(c, BERTH_STAGE_MOUNT, "bind the host's /dev/shm on", path);
+        break;
+    case BERTH_SHM_DONOR:
+        share_donor_shm(c, path);
+        break;
+    default:
+        must_mount(c, "shm", path, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, shm_options);
+    }
     join(path, sizeof path, root, "/dev/mqueue");
     mkdir(path, 0755);
     mount("mqueue", path, "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);   /* optional, as in runc */
@@ -156,6 +192,20 @@ static void user_mounts(const struct berth_spawn_config *c) {
     close(root);
 }
 
+/* --sysctl: written after pivot_root, through the container's own /proc,
+   so each lands in the namespace this process is in (its network or IPC
+   namespace, never the host's), and before /proc/sys is made read-only. */
+static void write_sysctls(const struct berth_spawn_config *c) {
+    for (int i = 0; c->sysctl_paths && c->sysctl_paths[i]; i++) {
+        int fd = open(c->sysctl_paths[i], O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0) fail(c, BERTH_STAGE_LIMITS, "open sysctl", c->sysctl_paths[i]);
+        const char *v = c->sysctl_values[i];
+        size_t n = strlen(v);
+        if (write(fd, v, n) != (ssize_t)n) fail(c, BERTH_STAGE_LIMITS, "write sysctl", c->sysctl_paths[i]);
+        close(fd);
+    }
+}
+
 static void do_pivot(const struct berth_spawn_config *c) {
     /* pivot_root(".", ".") stacks the old root under the new one; a lazy
        unmount then drops it without needing a directory for it (runc's trick). */
@@ -192,6 +242,7 @@ static int child(const struct berth_spawn_config *c) {
        whose only write end is now the monitor's own. */
     if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) fail(c, BERTH_STAGE_SYNC, "set the parent-death signal", NULL);
     berth_unblock_signals();
+    berth_child_oom_score_adj(c);
     if (setsid() < 0) fail(c, BERTH_STAGE_TTY, "setsid", NULL);
     /* The root filesystem is built before waiting for the parent: this work
        needs nothing from it, and it overlaps the parent's slowest step, the
@@ -201,6 +252,7 @@ static int child(const struct berth_spawn_config *c) {
         setup_mounts(c);
         user_mounts(c);
         do_pivot(c);
+        write_sysctls(c);
         make_devices(c);
         mask_paths(c);
     } else {
@@ -235,6 +287,7 @@ static int child(const struct berth_spawn_config *c) {
        the container's root by now, so no path can lead out of it. */
     if (chdir(c->cwd) != 0 && (errno != ENOENT || make_path(c->cwd, 0) != 0 || chdir(c->cwd) != 0))
         fail(c, BERTH_STAGE_CWD, "chdir to working directory", c->cwd);
+    berth_child_rlimits(c);
     berth_child_become(c);
 }
 

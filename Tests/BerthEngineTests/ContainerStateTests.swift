@@ -121,6 +121,32 @@ struct FlagValueTests {
         }
     }
 
+    @Test("-p ranges: pairs, a host range for one port, Docker's errors for mismatched or bad ranges")
+    func portRanges() throws {
+        let pairs = try PortRequest.parse("127.0.0.1:8080-8082:80-82/udp")
+        #expect(pairs.map(\.binding.hostPort) == [8080, 8081, 8082] && pairs.map(\.binding.containerPort) == [80, 81, 82])
+        #expect(pairs.allSatisfy { $0.hostRange == nil && $0.binding.proto == "udp" && $0.binding.hostIP == "127.0.0.1" })
+        let pick = try PortRequest.parse("8080-8090:80")
+        #expect(pick.count == 1 && pick[0].hostRange == 8080...8090 && pick[0].binding.hostPort == 0)
+        let free = try PortRequest.parse("80-81")
+        #expect(free.map(\.binding.hostPort) == [0, 0] && free.allSatisfy { $0.hostRange == nil })
+        #expect(try PortRequest.parse("9000-9000:90")[0].binding.hostPort == 9000)
+        for (bad, words) in [
+            ("8080-8081:80-82", "Invalid ranges specified for container and host Ports: 80-82 and 8080-8081"),
+            ("8082-8080:80", "Invalid hostPort: 8082-8080"), ("80-:80", "Invalid hostPort: 80-"),
+            ("80-99999", "Invalid containerPort: 80-99999"),
+            ("8080:", "No port specified"), ("8080-8081:80-81/sctp", "Invalid proto: sctp"),
+        ] {
+            do {
+                _ = try PortRequest.parse(bad)
+                Issue.record("\(bad) was accepted")
+            } catch {
+                #expect(error.message.contains(words), "\(bad): \(error.message)")
+            }
+        }
+        #expect(throws: BerthError.self) { try PortBinding.parse("8080-8081:80-81") }
+    }
+
     @Test("later environment values replace earlier ones of the same name")
     func environment() {
         let merged = ImageChanges.mergeEnv(["PATH=/bin", "A=1", "AB=2"], [("A", "3"), ("NEW", "x=y")])

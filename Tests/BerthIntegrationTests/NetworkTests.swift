@@ -63,7 +63,7 @@ struct NetworkTests {
     private static let counter = Counter()
     final class Counter: @unchecked Sendable { var n = 0; func next() -> Int { n += 1; return n } }
 
-    private func withNet(_ body: (Net) throws -> Void) rethrows {
+    func withNet(_ body: (Net) throws -> Void) rethrows {
         let net = Net(Self.counter.next() + Int(getpid() % 48) * 5)
         defer {
             net.remember()
@@ -82,7 +82,7 @@ struct NetworkTests {
         try body(net)
     }
 
-    private func ip(_ root: String, _ name: String) -> String {
+    func ip(_ root: String, _ name: String) -> String {
         berth(root, "inspect", "-f", "{{.NetworkSettings.IPAddress}}", name).stdout.trimmingSpacesAndNewlines
     }
 

@@ -25,8 +25,14 @@ final class LocalRegistry {
         return found?.isEmpty == false ? found : nil
     }()
 
-    /// `users` are `name:password` pairs for htpasswd auth (bcrypt, from apache2-utils' htpasswd).
-    init(users: [(String, String)] = []) {
+    /// `users` are `name:password` pairs for htpasswd auth (bcrypt, from
+    /// apache2-utils' htpasswd). `tls` serves HTTPS only (with `clientCA`,
+    /// it demands a client certificate signed by it). `extra` is appended
+    /// to config.yml.
+    init(
+        users: [(String, String)] = [], tls: (certificate: String, key: String, clientCA: String?)? = nil,
+        extra: String = ""
+    ) {
         dir = makeTempDirectory("registry")
         port = freePort()
         var auth = ""
@@ -37,6 +43,11 @@ final class LocalRegistry {
                     "htpasswd (apache2-utils) is needed for the auth test; run 'make deps'")
             }
             auth = "auth:\n  htpasswd:\n    realm: berth-test\n    path: \(dir)/htpasswd\n"
+        }
+        var tlsBlock = ""
+        if let tls {
+            tlsBlock = "  tls:\n    certificate: \(tls.certificate)\n    key: \(tls.key)\n"
+            if let ca = tls.clientCA { tlsBlock += "    clientcas:\n      - \(ca)\n" }
         }
         writeFile(
             dir + "/config.yml",
@@ -53,16 +64,23 @@ final class LocalRegistry {
                 enabled: true
             http:
               addr: 127.0.0.1:\(port)
+            \(tlsBlock)
             \(auth)
+            \(extra)
             """)
         let started = sh(
             "nohup \(Self.binary ?? "docker-registry") serve \(dir)/config.yml >\(dir)/registry.log 2>&1 </dev/null & echo $!")
         pid = Int32(started.stdout.split(separator: "\n").first ?? "") ?? -1
         // Wait until it answers.
         for _ in 0..<100 {
-            if let url = HTTPURL("http://127.0.0.1:\(port)/v2/"), let response = try? HTTPClient.send("GET", url) {
-                response.close()
+            // Up once it answers; over TLS unverified, and a refused handshake
+            // (no client certificate) is an answer too.
+            let url = HTTPURL("\(tls == nil ? "http" : "https")://127.0.0.1:\(port)/v2/")!
+            do {
+                _ = try HTTPClient.send("GET", url, trust: HTTPTrust(roots: [], unverified: ["127.0.0.1:\(port)"]))
                 return
+            } catch {
+                if error.kind == .permission { return }
             }
             usleep(50_000)
         }
@@ -441,7 +459,7 @@ struct RegistryTests {
         let proxy = Int32(started.stdout.split(separator: "\n").first ?? "") ?? -1
         defer { if proxy > 0 { kill(proxy, SIGKILL) } }
         for _ in 0..<100 {
-            if let response = try? HTTPClient.send("GET", HTTPURL("http://127.0.0.1:\(port)/v2/")!) { response.close(); break }
+            if (try? HTTPClient.send("GET", HTTPURL("http://127.0.0.1:\(port)/v2/")!)) != nil { break }
             usleep(50_000)
         }
         _ = sh("mkdir -p \(b)")
@@ -452,6 +470,75 @@ struct RegistryTests {
         let log = readFile(dir + "/proxy.log")
         #expect(log.contains("GET /v2/library/busybox/blobs/\(blob) bytes="), "resumed with Range: \(log)")
     }
+
+    @Test("a 503 is retried with back-off; Docker Hub's toomanyrequests is one line saying to wait or log in")
+    func retriesAndRateLimit() {
+        guard requireTools() else { return }
+        let registry = LocalRegistry()
+        defer { registry.stop() }
+        let dir = makeTempDirectory("flaky")
+        defer { removeTree(dir) }
+        let a = dir + "/a", b = dir + "/b"
+        let id = seedBusybox(registry, store: a, dir: dir)
+        writeFile(dir + "/flaky.py", Self.flakyProxy)
+        let port = freePort()
+        let started = sh(
+            "nohup python3 \(dir)/flaky.py \(port) http://\(registry.address) >\(dir)/proxy.log 2>&1 </dev/null & echo $!")
+        let proxy = Int32(started.stdout.split(separator: "\n").first ?? "") ?? -1
+        defer { if proxy > 0 { kill(proxy, SIGKILL) } }
+        for _ in 0..<100 {
+            if (try? HTTPClient.send("GET", HTTPURL("http://127.0.0.1:\(port)/v2/")!)) != nil { break }
+            usleep(50_000)
+        }
+        let pulled = berth(b, "pull", "127.0.0.1:\(port)/library/busybox:latest")
+        #expect(pulled.status == 0, "\(pulled.stdout) \(pulled.stderr)")
+        #expect(inspect(b, "{{.Id}}", "127.0.0.1:\(port)/library/busybox") == id)
+        let log = readFile(dir + "/proxy.log").split(separator: "\n")
+        let manifestGets = log.filter { $0.hasPrefix("GET /v2/library/busybox/manifests/latest ") }
+        #expect(manifestGets.map { $0.split(separator: " ").last ?? "" } == ["503", "200"], "\(log)")
+
+        let limited = berth(b, "pull", "127.0.0.1:\(port)/library/limited:latest")
+        expectOneErrorLine(
+            limited, naming: ["registry 127.0.0.1:\(port) is rate-limiting", "toomanyrequests", "berth login 127.0.0.1:\(port)"])
+        #expect(
+            readFile(dir + "/proxy.log").split(separator: "\n").filter { $0.contains("/library/limited/") }.count == 1,
+            "a rate limit is not retried")
+    }
+
+    /// Answers the first GET of each manifest with 503, and every request
+    /// for `library/limited` with Docker Hub's 429; forwards the rest.
+    static let flakyProxy = #"""
+        import http.server, sys, urllib.request, socketserver
+        upstream = sys.argv[2]
+        seen = set()
+        class H(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            def log_message(self, fmt, *a): pass
+            def reply(self, status, headers, body):
+                self.send_response(status)
+                for k, v in headers:
+                    if k.lower() not in ("content-length", "transfer-encoding", "connection"): self.send_header(k, v)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                if self.command != "HEAD": self.wfile.write(body)
+                sys.stderr.write("%s %s %d\n" % (self.command, self.path, status)); sys.stderr.flush()
+            def do_GET(self):
+                if "/library/limited/" in self.path:
+                    body = b'{"errors":[{"code":"TOOMANYREQUESTS","message":"You have reached your pull rate limit."}]}'
+                    return self.reply(429, [("Content-Type", "application/json")], body)
+                if "/manifests/" in self.path and self.path not in seen:
+                    seen.add(self.path)
+                    return self.reply(503, [], b"busy")
+                req = urllib.request.Request(upstream + self.path, headers={k: v for k, v in self.headers.items() if k.lower() in ("accept", "range", "authorization")}, method=self.command)
+                try:
+                    r = urllib.request.urlopen(req)
+                except urllib.error.HTTPError as e:
+                    r = e
+                self.reply(r.status if hasattr(r, "status") else r.code, list(r.headers.items()), r.read())
+            do_HEAD = do_GET
+        socketserver.TCPServer.allow_reuse_address = True
+        http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+        """#
 
     static let cutProxy = #"""
         import http.server, sys, urllib.request, socketserver

@@ -286,4 +286,24 @@ struct ReplTerminalTests {
             #expect(ran.ok, "screen:\n\(ran.screen)")
         }
     }
+
+    @Test("build's flags and Dockerfile paths complete with Tab")
+    func completesBuild() {
+        withREPL { session, dir in
+            _ = sh("mkdir -p \(dir)/app && touch \(dir)/app/Dockerfile.dev")
+            #expect(session.waitForPrompt().ok)
+            session.type("build --no-c")
+            session.press("Tab")
+            session.type("|")
+            let flag = session.waitFor { lastLine($0) == "berth> build --no-cache |" }
+            #expect(flag.ok, "screen:\n\(flag.screen)")
+            session.press("BSpace", "BSpace")
+            // Typed with its leading blank: a word starting with - would be read as a tmux flag.
+            session.type(" -f \(dir)/app/Dockerf")
+            session.press("Tab")
+            session.type("|")
+            let path = session.waitFor { lastLine($0).hasSuffix("\(dir)/app/Dockerfile.dev |") }
+            #expect(path.ok, "screen:\n\(path.screen)")
+        }
+    }
 }

@@ -283,6 +283,32 @@ struct StreamRelayTests {
         }
     }
 
+    @Test("run --sig-proxy=false is left by SIGTERM and the container runs on; by default PID 1 gets the signal")
+    func runSignalProxy() {
+        let dir = makeTempDirectory("runproxy")
+        defer { removeTree(dir) }
+        withStore { s in
+            let free = spawnBackground(
+                [
+                    berthBinary, "--root", s.root, "run", "--sig-proxy=false", "--name", "free", "busybox", "sh", "-c",
+                    "while :; do echo tick; sleep 0.2; done",
+                ], output: dir + "/free")
+            #expect(eventually(10) { readFile(dir + "/free").contains("tick") }, "attached: \(readFile(dir + "/free.err"))")
+            kill(free, SIGTERM)
+            #expect(reap(free, within: 10) == 128 + SIGTERM, "the client ended by the signal")
+            #expect(s.inspect("free", "{{.State.Status}}") == "running", "the container runs on")
+            let proxied = spawnBackground(
+                [
+                    berthBinary, "--root", s.root, "run", "--name", "proxied", "busybox", "sh", "-c",
+                    "trap 'echo got TERM; exit 9' TERM; echo ready; while :; do sleep 0.2; done",
+                ], output: dir + "/proxied")
+            #expect(eventually(10) { readFile(dir + "/proxied").contains("ready") })
+            kill(proxied, SIGTERM)
+            #expect(reap(proxied, within: 10) == 9, "PID 1 trapped the proxied signal and exited 9")
+            #expect(readFile(dir + "/proxied").contains("got TERM"))
+        }
+    }
+
     @Test("wait on a --rm container prints its exit code", arguments: streamBackends)
     func waitOnAutoRemoved(backend: [String]) {
         withStore { s in

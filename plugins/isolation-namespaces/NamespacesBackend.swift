@@ -42,6 +42,8 @@ public struct NamespacesBackend: ContainerRuntime {
     public func plan(for request: IsolationRequest) throws(BerthError) -> IsolationPlan {
         var flags = berth_clone_newpid() | berth_clone_newns() | berth_clone_newuts() | berth_clone_newipc()
         if !request.hostNetwork { flags |= berth_clone_newnet() }
+        // --pid/--ipc/--uts host or container:NAME: the engine joins those instead.
+        flags &= ~request.sharedNamespaces
         return IsolationPlan(
             cloneFlags: flags, pivotRoot: true, capabilities: DockerDefaults.capabilityMask,
             maskedPaths: DockerDefaults.maskedPaths, readonlyPaths: DockerDefaults.readonlyPaths,

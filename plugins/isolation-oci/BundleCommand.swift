@@ -31,9 +31,10 @@ struct BundleCommand: Command {
         let user = try UserLookup.resolve(container.user, rootfs: dir + "/rootfs", groupAdd: container.groupAdd)
         let volumes = VolumeStore(layout: lifecycle.layout)
         let sources = container.mounts.map { MountPreparation(rootfs: dir + "/rootfs", volumes: volumes).source($0) }
+        let initPath = container.process.initProcess ? try OCISpec.writeInit(into: FileSystem.realPath(dir)) : nil
         let spec = try OCISpec.spec(
             container, plan: plan, user: user, rootPath: "rootfs", mountSources: sources,
-            cgroupsPath: nil, devices: try container.deviceNodes())
+            cgroupsPath: nil, devices: try container.deviceNodes(), initPath: initPath)
         try FileSystem.writeAtomically(dir + "/config.json", text: spec.pretty(indent: 2) + "\n")
         ctx.print(dir)
         return 0

@@ -76,10 +76,13 @@ struct OCIMonitor {
         let relative =
             c.cgroupPath.firstRange(of: "/freezer/").map { "/" + c.cgroupPath[$0.upperBound...] }
             ?? "/" + c.cgroupPath.split(separator: "/").suffix(2).joined(separator: "/")
+        let initPath = c.process.initProcess ? try OCISpec.writeInit(into: bundle) : nil
+        let joined = try c.process.namespaces.joins(in: session.store)
         let spec = try OCISpec.spec(
             c, plan: plan, user: user, rootPath: session.rootfs,
             mountSources: c.mounts.map(prep.source), cgroupsPath: relative,
-            extraMounts: etcMounts.map { ($0, prep.source($0)) }, devices: try c.deviceNodes())
+            extraMounts: etcMounts.map { ($0, prep.source($0)) }, devices: try c.deviceNodes(),
+            initPath: initPath, joins: joined.joins, shmFromHost: joined.shmHost)
         try FileSystem.writeAtomically(bundle + "/config.json", text: spec.pretty(indent: 2))
         // A relative socket path, because sun_path holds only 108 bytes; runc
         // resolves it after changing into the bundle, so both live there.

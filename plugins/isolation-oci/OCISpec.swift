@@ -17,31 +17,69 @@ public enum OCISpec {
     public static func spec(
         _ c: Container, plan: IsolationPlan, user: ResolvedUser, rootPath: String,
         mountSources: [String], cgroupsPath: String?,
-        extraMounts: [(MountSpec, String)] = [], devices: [DeviceNode] = []
+        extraMounts: [(MountSpec, String)] = [], devices: [DeviceNode] = [], initPath: String? = nil,
+        joins: [NamespaceModes.Join] = [], shmFromHost: Bool = false
     ) throws(BerthError) -> JSON {
+        let settings = c.process
+        // --init: berth-init, bind-mounted read-only where Docker mounts
+        // docker-init, runs the command as its child (`-- CMD…`).
+        var args = c.command
+        var processMounts: [JSON] = []
+        if settings.initProcess {
+            guard let initPath else {
+                throw .invalid("--init needs berth-init in the bundle, and none was written; drop --init")
+            }
+            args = [InitProgram.containerPath, "--"] + c.command
+            processMounts.append(mount(InitProgram.containerPath, "bind", initPath, ["bind", "ro", "nosuid", "nodev"]))
+        }
         let caps = Capabilities.names.indices.filter { plan.capabilities & (1 << UInt64($0)) != 0 }
             .map { Capabilities.names[$0] }
-        let process: JSON = .object([
-            ("terminal", .bool(c.tty)),
-            (
-                "user",
-                .object([
-                    ("uid", .int(user.uid)), ("gid", .int(user.gid)),
-                    ("additionalGids", .array(user.groups.map { JSON.int($0) })),
-                ])
-            ),
-            ("args", .strings(c.command)), ("env", .strings(UserLookup.withHome(c.env, user))),
-            ("cwd", .string(c.workingDir.isEmpty ? "/" : c.workingDir)),
-            // Inheritable and ambient stay empty, as in Docker since 20.10.14 (CVE-2022-24769).
-            (
-                "capabilities",
-                .object(
-                    ["bounding", "effective", "permitted"].map { ($0, JSON.strings(caps)) }
-                        + [("inheritable", .array([])), ("ambient", .array([]))])
-            ),
-            ("noNewPrivileges", .bool(plan.noNewPrivileges)),
-        ])
-        var namespaces: [JSON] = ["pid", "mount", "uts", "ipc"].map { .object([("type", .string($0))]) }
+        let process: JSON = .object(
+            [
+                ("terminal", .bool(c.tty)),
+                (
+                    "user",
+                    .object([
+                        ("uid", .int(user.uid)), ("gid", .int(user.gid)),
+                        ("additionalGids", .array(user.groups.map { JSON.int($0) })),
+                    ])
+                ),
+                ("args", .strings(args)), ("env", .strings(UserLookup.withHome(c.env, user))),
+                ("cwd", .string(c.workingDir.isEmpty ? "/" : c.workingDir)),
+                // Inheritable and ambient stay empty, as in Docker since 20.10.14 (CVE-2022-24769).
+                (
+                    "capabilities",
+                    .object(
+                        ["bounding", "effective", "permitted"].map { ($0, JSON.strings(caps)) }
+                            + [("inheritable", .array([])), ("ambient", .array([]))])
+                ),
+                ("noNewPrivileges", .bool(plan.noNewPrivileges)),
+                (
+                    "rlimits",
+                    .array(
+                        settings.ulimits.map { u in
+                            .object([
+                                ("type", .string(u.ociName)), ("hard", .number(Double(u.kernelHard))),
+                                ("soft", .number(Double(u.kernelSoft))),
+                            ])
+                        })
+                ),
+            ] + (settings.oomScoreAdj.map { [("oomScoreAdj", JSON.int($0))] } ?? []))
+        let modes = settings.namespaces
+        var namespaces: [JSON] = [.object([("type", .string("mount"))])]
+        // --pid/--ipc/--uts: host leaves the namespace out (the runtime's,
+        // the host's); container:NAME names the running donor's by path.
+        for (file, mode) in [("pid", modes.pid), ("uts", modes.uts), ("ipc", modes.ipc)] where mode != "host" {
+            if let j = joins.first(where: { $0.file == file }) {
+                namespaces.append(.object([("type", .string(file)), ("path", .string("/proc/\(j.pid)/ns/\(file)"))]))
+            } else if NamespaceModes.containerName(mode) != nil {
+                throw .invalid(
+                    "--\(file) \(shown(mode)): a bundle cannot name another container's namespace; create the container without it"
+                )
+            } else {
+                namespaces.append(.object([("type", .string(file))]))
+            }
+        }
         if !c.hostNetwork { namespaces.append(.object([("type", .string("network"))])) }
         var linux: [(String, JSON)] = [
             ("namespaces", .array(namespaces)),
@@ -49,29 +87,53 @@ public enum OCISpec {
             ("resources", resources(c.resources, devices: devices, privileged: c.security.privileged)),
             ("devices", .array(devices.map(\.ociJSON))),
         ]
+        if !settings.sysctls.isEmpty {
+            linux.append(("sysctl", .object(settings.sysctls.map { ($0.key, JSON.string($0.value)) })))
+        }
         if let cgroupsPath { linux.append(("cgroupsPath", .string(cgroupsPath))) }
         if plan.seccomp, let profile = try SecurityOptions.seccompProfile(c.security.options) {
             linux.append(("seccomp", seccomp(profile.filter(capabilities: plan.capabilities))))
         }
-        return .object([
-            ("ociVersion", .string("1.0.2")),
-            ("process", process),
-            ("root", .object([("path", .string(rootPath)), ("readonly", .bool(c.readonlyRoot))])),
-            ("hostname", .string(c.hostname)),
-            ("mounts", .array(standardMounts + (extraMounts + zip(c.mounts, mountSources)).map { mount($0.0, $0.1) })),
-            ("linux", .object(linux)),
-        ])
+        // A runtime refuses a hostname without a UTS namespace of the container's own.
+        let hostname: [(String, JSON)] = modes.uts == "host" ? [] : [("hostname", .string(c.hostname))]
+        var members: [(String, JSON)] =
+            [
+                ("ociVersion", .string("1.0.2")),
+                ("process", process),
+                ("root", .object([("path", .string(rootPath)), ("readonly", .bool(c.readonlyRoot))])),
+            ] + hostname + [
+                (
+                    "mounts",
+                    .array(
+                        standardMounts(shmSize: settings.effectiveShmSize, ipc: shmFromHost ? "host" : modes.ipc) + processMounts
+                            + (extraMounts + zip(c.mounts, mountSources)).map { mount($0.0, $0.1) })
+                ),
+                ("linux", .object(linux)),
+            ]
+        // The container's labels, for the runtime and its hooks (the spec's
+        // place for arbitrary metadata).
+        if !c.labels.isEmpty { members.append(("annotations", .object(c.labels.map { ($0.0, .string($0.1)) }))) }
+        return .object(members)
     }
 
     /// The mounts every container gets (runc spec's defaults, as Berth's own backend makes them).
-    static let standardMounts: [JSON] = [
-        mount("/proc", "proc", "proc", ["nosuid", "noexec", "nodev"]),
-        mount("/dev", "tmpfs", "tmpfs", ["nosuid", "strictatime", "mode=755", "size=65536k"]),
-        mount("/dev/pts", "devpts", "devpts", ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]),
-        mount("/dev/shm", "tmpfs", "shm", ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]),
-        mount("/dev/mqueue", "mqueue", "mqueue", ["nosuid", "noexec", "nodev"]),
-        mount("/sys", "sysfs", "sysfs", ["nosuid", "noexec", "nodev", "ro"]),
-    ]
+    /// /dev/shm is `shmSize` bytes (`--shm-size`, Docker's 64m by default).
+    /// `--ipc none` has none; `--ipc host` binds the host's.
+    static func standardMounts(shmSize: Int64, ipc: String = "private") -> [JSON] {
+        let shm: [JSON] =
+            switch ipc {
+            case "none": []
+            case "host": [mount("/dev/shm", "bind", "/dev/shm", ["rbind", "nosuid", "noexec", "nodev"])]
+            default: [mount("/dev/shm", "tmpfs", "shm", ["nosuid", "noexec", "nodev", "mode=1777", "size=\(shmSize)"])]
+            }
+        return [
+            mount("/proc", "proc", "proc", ["nosuid", "noexec", "nodev"]),
+            mount("/dev", "tmpfs", "tmpfs", ["nosuid", "strictatime", "mode=755", "size=65536k"]),
+            mount("/dev/pts", "devpts", "devpts", ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]),
+            mount("/dev/mqueue", "mqueue", "mqueue", ["nosuid", "noexec", "nodev"]),
+            mount("/sys", "sysfs", "sysfs", ["nosuid", "noexec", "nodev", "ro"]),
+        ] + shm
+    }
 
     static func mount(_ destination: String, _ type: String, _ source: String, _ options: [String]) -> JSON {
         .object([
@@ -147,17 +209,37 @@ public enum OCISpec {
         } else if DeviceRule.enforced {
             members.append(("devices", .array(DeviceRule.forContainer(devices).map(\.ociJSON))))
         }
+        var memory: [(String, JSON)] = []
         if let m = r.memory {
-            var memory: [(String, JSON)] = [("limit", .int(m))]
+            memory.append(("limit", .int(m)))
             if let s = r.memorySwap { memory.append(("swap", .int(s))) }
-            members.append(("memory", .object(memory)))
         }
+        if let m = r.memoryReservation { memory.append(("reservation", .int(m))) }
+        if !memory.isEmpty { members.append(("memory", .object(memory))) }
         var cpu: [(String, JSON)] = []
-        if let n = r.nanoCpus { cpu += [("quota", .int(n / 10_000)), ("period", .int(100_000))] }
+        if let cfs = r.cfs {
+            // No quota is the kernel's default: crun refuses a written -1.
+            if let q = cfs.quota { cpu.append(("quota", .int(q))) }
+            cpu.append(("period", .int(cfs.period)))
+        }
         if let s = r.clampedCpuShares { cpu.append(("shares", .int(s))) }
         if let set = r.cpusetCpus { cpu.append(("cpus", .string(set))) }
+        if let mems = r.cpusetMems { cpu.append(("mems", .string(mems))) }
         if !cpu.isEmpty { members.append(("cpu", .object(cpu))) }
         if let p = r.pidsLimit { members.append(("pids", .object([("limit", .int(p))]))) }
         return .object(members)
+    }
+}
+
+extension OCISpec {
+    /// Writes berth-init into the bundle (mode 0555, a copy per container,
+    /// never a file the host runs) for `--init`; returns its path.
+    static func writeInit(into bundle: String) throws(BerthError) -> String {
+        guard let bytes = InitProgram.bytes else {
+            throw .invalid("--init: Berth has no init program for this architecture; drop --init")
+        }
+        let path = bundle + "/docker-init"
+        try FileSystem.writeAtomically(path, bytes, mode: 0o555, durable: false)
+        return path
     }
 }

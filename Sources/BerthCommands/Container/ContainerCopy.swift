@@ -11,12 +11,24 @@ struct CpCommand: Command {
         "cp", aliases: ["container cp"], summary: "Copy files/folders between a container and the local filesystem",
         flags: [Self.archive],
         arguments: [ArgSpec("SRC", completion: .files), ArgSpec("DEST", completion: .files)], min: 2, max: 2,
-        details: "Use CONTAINER:PATH for the container side: berth cp web:/etc/hosts . or berth cp ./app web:/srv")
+        details:
+            "Use CONTAINER:PATH for the container side: berth cp web:/etc/hosts . or berth cp ./app web:/srv. "
+            + "A DEST of - writes a tar stream of SRC to standard output; a SRC of - extracts a tar stream from standard input into the directory DEST."
+    )
 
     func run(_ args: ParsedArguments, _ ctx: CommandContext) throws(BerthError) -> Int32 {
         let copy = ContainerCopy(lifecycle: try ctx.lifecycle())
         let (src, dst) = (split(args.positionals[0]), split(args.positionals[1]))
         switch (src, dst) {
+        case let ((container?, path), (nil, "-")):
+            try copy.copyOut(container, source: path, to: FileSink(descriptor: ctx.stdout, name: "standard output"))
+        case let ((nil, "-"), (container?, path)):
+            guard isatty(ctx.stdin.rawValue) != 1 else {
+                throw BerthError("cp: the tar stream comes from standard input, which is a terminal; redirect a tar file")
+            }
+            let input = try ArchiveInput.decompressing(
+                FileSource(descriptor: ctx.stdin, name: "standard input", owned: false), name: "standard input")
+            try copy.copyIn(container, archive: input, directory: path)
         case let ((container?, path), (nil, host)):
             try copy.copyOut(container, source: path, destination: host, archive: args[Self.archive])
         case let ((nil, host), (container?, path)):

@@ -13,9 +13,17 @@ struct CreateCommand: Command {
     func run(_ args: ParsedArguments, _ ctx: CommandContext) throws(BerthError) -> Int32 {
         let factory = ContainerFactory(lifecycle: try ctx.lifecycle(), environment: ctx.environment, warn: ctx.warn)
         var options = try ContainerFlags.options(args)
-        options.image = try ctx.implicitPull(
-            options.image, policy: args[ContainerFlags.pull] ?? "missing", platform: args[ContainerFlags.platform])
-        ctx.print(try factory.create(options).id)
+        let cidfile = try CIDFile.claim(args[ContainerFlags.cidfile])
+        let container: Container
+        do throws(BerthError) {
+            options.image = try ContainerFlags.pull(ctx, args, options.image)
+            container = try factory.create(options)
+        } catch {
+            cidfile?.discard()
+            throw error
+        }
+        try cidfile?.write(container.id)
+        ctx.print(container.id)
         return 0
     }
 }

@@ -10,7 +10,7 @@ struct PsCommand: Command {
     static let filter = Flag.strings(
         "filter", short: "f", value: "filter",
         help:
-            "Filter output based on conditions provided (status=, name=, id=, ancestor=, exited=, before=, since=, volume=, network=)"
+            "Filter output based on conditions provided (status=, name=, id=, ancestor=, exited=, before=, since=, volume=, network=, label=)"
     )
     static let format = Flag.string(
         "format",
@@ -20,7 +20,7 @@ struct PsCommand: Command {
     static let size = Flag.bool("size", short: "s", help: "Display total file sizes of each container's own layer")
 
     let spec = CommandSpec(
-        "ps", aliases: ["container ls", "container list"], summary: "List containers",
+        "ps", aliases: ["container ls", "container list", "container ps"], summary: "List containers",
         flags: [
             Self.all, Self.quiet, Self.noTrunc, Self.last, Self.latest, Self.filter, Self.format,
             Self.size,
@@ -54,7 +54,8 @@ struct PsCommand: Command {
         var list = lifecycle.containers.all()
         let last = try args.value(Self.last) ?? -1
         let showAll = args[Self.all] || last > 0 || args[Self.latest]
-        if !showAll { list = list.filter { $0.state.isActive } }
+        // Docker lists a restarting container as running (its `Running` is true).
+        if !showAll { list = list.filter { $0.state.isActive || $0.state.status == .restarting } }
         let filter = try ContainerFilter(
             args[Self.filter], containers: lifecycle.containers,
             images: ImageStore(layout: lifecycle.layout))
@@ -69,9 +70,9 @@ struct PsCommand: Command {
         let template = try format.map { (f) throws(BerthError) in try ctx.listingTemplate(f, table: Self.table) }
         let rows = list.map { row($0, noTrunc: noTrunc, size: showSize ? size(lifecycle, $0) : nil) }
         if let template {
-            // Containers carry no labels yet: {{.Label "k"}} is empty, as Docker's for a missing label.
-            ctx.printRaw(
-                try template.renderAll(rows.map { TemplateObject.context(Self.type, $0, labels: []) }, titles: Self.titles))
+            // {{.Label "k"}}: the container's label, empty when it has none, as Docker's.
+            let objects = zip(list, rows).map { c, row in TemplateObject.context(Self.type, row, labels: c.labels) }
+            ctx.printRaw(try template.renderAll(objects, titles: Self.titles))
             return 0
         }
         var header = ["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"]
@@ -100,17 +101,87 @@ struct PsCommand: Command {
             ("ID", .string(noTrunc ? c.id : c.shortID)), ("Image", .string(c.imageName)),
             ("Command", .string("\"" + command + "\"")),
             ("RunningFor", .string(Format.duration(seconds: now - c.created.asDouble) + " ago")),
-            ("CreatedAt", .string(c.created.rfc3339)), ("Status", .string(c.statusText(now: now))),
-            ("Ports", .string(c.state.isActive ? c.ports.map(\.psText).joined(separator: ", ") : "")), ("Names", .string(c.name)),
+            ("CreatedAt", .string(c.created.goString())), ("Status", .string(Self.status(c, now: now))),
+            ("Ports", .string(c.state.isActive && c.endpoint != nil ? Self.displayablePorts(c) : "")),
+            ("Names", .string(c.name)),
             ("State", .string(c.state.status.rawValue)),
         ]
         let volumes = c.mounts.filter { $0.kind == .volume }
         members += [
             ("Networks", .string(c.networkMode)),
             ("Mounts", .string(c.mounts.map(\.source).filter { !$0.isEmpty }.joined(separator: ","))),
-            ("Labels", .string("")), ("LocalVolumes", .string(String(volumes.count))),
+            ("Labels", .string(ContainerLabels.joined(c.labels))), ("LocalVolumes", .string(String(volumes.count))),
         ]
         if let size { members.append(("Size", .string(size))) }
         return .object(members)
     }
+
+    /// Docker's PORTS column (its `DisplayablePorts`): sorted by container
+    /// port, a run of consecutive ports published on the same port numbers
+    /// shown as one range (`0.0.0.0:8080-8082->8080-8082/tcp`), exposed ports
+    /// nothing publishes likewise (`7000-7002/tcp`), other bindings each as
+    /// `IP:HOSTPORT->PORT/PROTO`, after the ranges.
+    static func displayablePorts(_ c: Container) -> String { displayablePorts(c.ports, exposed: c.exposedPorts) }
+
+    static func displayablePorts(_ ports: [PortBinding], exposed: [String] = []) -> String {
+        let published = Set(ports.map { "\($0.containerPort)/\($0.proto)" })
+        // An exposed port nothing publishes: no host IP, grouped by its protocol alone.
+        let unpublished = exposed.filter { !published.contains($0) }.compactMap { key -> PortBinding? in
+            let parts = key.split(separator: "/")
+            guard parts.count == 2, let port = UInt16(parts[0]) else { return nil }
+            return PortBinding(hostIP: "", hostPort: port, containerPort: port, proto: String(parts[1]))
+        }
+        let sorted = (ports + unpublished).sorted {
+            ($0.containerPort, $0.hostIP, $0.hostPort, $0.proto) < ($1.containerPort, $1.hostIP, $1.hostPort, $1.proto)
+        }
+        var groups: [(key: String, first: UInt16, last: UInt16)] = []
+        var open: [String: Int] = [:]  // key → index of its open group
+        var result: [String] = [], mappings: [String] = []
+        func form(_ g: (key: String, first: UInt16, last: UInt16)) -> String {
+            let parts = g.key.split(separator: "/", omittingEmptySubsequences: false)
+            let range = g.first == g.last ? "\(g.first)" : "\(g.first)-\(g.last)"
+            return parts[0].isEmpty ? "\(range)/\(parts[1])" : "\(parts[0]):\(range)->\(range)/\(parts[1])"
+        }
+        for p in sorted {
+            guard p.hostPort == p.containerPort else { mappings.append(p.psText); continue }
+            let key = "\(p.hostIP)/\(p.proto)"
+            if let i = open[key] {
+                if p.containerPort == groups[i].last &+ 1 {
+                    groups[i].last = p.containerPort
+                    continue
+                }
+                result.append(form(groups[i]))
+                groups[i] = (key, p.containerPort, p.containerPort)
+            } else {
+                open[key] = groups.count
+                groups.append((key, p.containerPort, p.containerPort))
+            }
+        }
+        return (result + groups.map(form) + mappings).joined(separator: ", ")
+    }
+
+    /// Docker's STATUS column: `Created`, `Up 8 seconds`, `Up 2 minutes (Paused)`, `Exited (137) About a minute ago`.
+    static func status(_ c: Container, now: Double) -> String {
+        switch c.state.status {
+        case .running, .paused:
+            let up = "Up " + Format.duration(seconds: now - (c.state.startedAt?.asDouble ?? now))
+            if c.state.status == .paused { return up + " (Paused)" }
+            return c.state.health.map { up + " (\($0.status.psText))" } ?? up
+        case .exited:
+            let ago = Format.duration(seconds: now - (c.state.finishedAt?.asDouble ?? now))
+            return "Exited (\(c.state.exitCode)) \(ago) ago"
+        case .dead: return "Dead"
+        case .restarting:
+            // Docker's: the last exit code and how long ago, while the back-off runs.
+            let ago = Format.duration(seconds: now - (c.state.finishedAt?.asDouble ?? now))
+            return "Restarting (\(c.state.exitCode)) \(ago) ago"
+        case .removing: return "Removal In Progress"
+        case .created: return "Created"
+        }
+    }
+}
+
+extension Container {
+    /// `ps`'s STATUS wording, for the API service's container list.
+    public func statusText(now: Double) -> String { PsCommand.status(self, now: now) }
 }

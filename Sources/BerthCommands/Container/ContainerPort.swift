@@ -12,7 +12,8 @@ struct PortCommand: Command {
 
     func run(_ args: ParsedArguments, _ ctx: CommandContext) throws(BerthError) -> Int32 {
         let container = try ctx.lifecycle().containers.find(args.positionals[0])
-        var ports = container.ports
+        // Disconnected from its first network, a container publishes nothing.
+        var ports = container.endpoint == nil ? [] : container.ports
         if args.positionals.count > 1 {
             var want = args.positionals[1]
             if !want.contains("/") { want += "/tcp" }

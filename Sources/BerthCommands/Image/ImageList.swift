@@ -3,7 +3,7 @@ import BerthEngine
 /// `berth images`: REPOSITORY, TAG, IMAGE ID, CREATED, SIZE, as Docker prints them.
 struct ImagesCommand: Command {
     static let all = Flag.bool(
-        "all", short: "a", help: "Show all images (Berth keeps no intermediate images, so the list is the same)")
+        "all", short: "a", help: "Show all images (default hides intermediate images)")
     static let quiet = Flag.bool("quiet", short: "q", help: "Only show image IDs")
     static let noTrunc = Flag.bool("no-trunc", help: "Don't truncate output")
     static let format = Flag.string(
@@ -21,7 +21,8 @@ struct ImagesCommand: Command {
     func run(_ args: ParsedArguments, _ ctx: CommandContext) throws(BerthError) -> Int32 {
         let store = try ctx.images()
         let template = try args[Self.format].map { (f) throws(BerthError) in try ctx.listingTemplate(f, table: Self.table) }
-        let rows = try selectedRows(store, filter: args.positionals.first, noTrunc: args[Self.noTrunc])
+        let hidden = args[Self.all] ? [] : BuildCache.parents(in: store.layout)
+        let rows = try selectedRows(store, filter: args.positionals.first, noTrunc: args[Self.noTrunc], hiding: hidden)
         if args[Self.quiet] {
             var seen = Set<String>()
             for row in rows where seen.insert(row.id).inserted { ctx.print(row.id) }
@@ -61,12 +62,16 @@ struct ImagesCommand: Command {
     }
 
     /// One row per tag (an untagged image shows `<none>`), newest first.
-    private func selectedRows(_ store: ImageStore, filter: String?, noTrunc: Bool) throws(BerthError) -> [Row] {
+    /// `hiding`: untagged images a build made other images from
+    /// (Docker's intermediate images).
+    private func selectedRows(
+        _ store: ImageStore, filter: String?, noTrunc: Bool, hiding: Set<String>
+    ) throws(BerthError) -> [Row] {
         let filterRef = try filter.map { (text) throws(BerthError) in try ImageReference(parsing: text) }
         let now = Timestamp.now.asDouble
         let images = store.all().sorted { ($0.created ?? Timestamp(seconds: 0)) > ($1.created ?? Timestamp(seconds: 0)) }
         var rows: [Row] = []
-        for image in images {
+        for image in images where !(image.tags.isEmpty && hiding.contains(image.id)) {
             let created = image.created ?? Timestamp(seconds: 0)
             let since = Format.duration(seconds: now - created.asDouble) + " ago"
             let id = noTrunc ? image.id : image.shortID
@@ -81,7 +86,7 @@ struct ImagesCommand: Command {
                 rows.append(
                     Row(
                         repository: repo, tag: tag, id: id, createdSince: since,
-                        createdAt: created.rfc3339, size: size))
+                        createdAt: created.goString(), size: size))
             }
         }
         return rows

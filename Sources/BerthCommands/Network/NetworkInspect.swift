@@ -20,7 +20,7 @@ struct NetworkInspectCommand: Command {
         let status = ctx.forEach(args.positionals, printName: false) { (name) throws(BerthError) in
             let n = try store.find(name)
             let members = containers.compactMap { c -> (id: String, name: String, endpoint: NetworkEndpoint)? in
-                guard let e = c.endpoint, e.network == n.name else { return nil }
+                guard let e = c.endpoints.first(where: { $0.network == n.name }) else { return nil }
                 return (c.id, c.name, e)
             }
             found.append(n.inspect(containers: members))

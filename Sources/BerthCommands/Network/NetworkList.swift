@@ -28,6 +28,7 @@ struct NetworkListCommand: Command {
                 ("ID", .string(noTrunc ? n.id : String(n.id.prefix(12)))), ("Name", .string(n.name)),
                 ("Driver", .string("bridge")), ("Scope", .string("local")), ("Subnet", .string(n.subnet.description)),
                 ("IPv6", .string("false")), ("Internal", .string("false")), ("Labels", .string("")),
+                ("CreatedAt", .string(n.created.goString(fraction: true))),
             ])
         }
         for mode in ["host", "none"] {
@@ -35,7 +36,7 @@ struct NetworkListCommand: Command {
                 .object([
                     ("ID", .string(mode)), ("Name", .string(mode)), ("Driver", .string(mode == "host" ? "host" : "null")),
                     ("Scope", .string("local")), ("Subnet", .string("")), ("IPv6", .string("false")),
-                    ("Internal", .string("false")), ("Labels", .string("")),
+                    ("Internal", .string("false")), ("Labels", .string("")), ("CreatedAt", .string("")),
                 ]))
         }
         rows.sort { ($0["Name"]?.stringValue ?? "") < ($1["Name"]?.stringValue ?? "") }
@@ -47,6 +48,7 @@ struct NetworkListCommand: Command {
                     titles: [
                         "ID": "NETWORK ID", "Name": "NAME", "Driver": "DRIVER", "Scope": "SCOPE",
                         "Subnet": "SUBNET", "IPv6": "IPV6", "Internal": "INTERNAL", "Labels": "LABELS",
+                        "CreatedAt": "CREATED AT",
                     ]))
             return 0
         }

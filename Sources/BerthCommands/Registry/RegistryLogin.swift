@@ -12,7 +12,7 @@ struct LoginCommand: Command {
 
     let spec = CommandSpec(
         "login", summary: "Log in to a registry",
-        flags: [Self.username, Self.password, Self.passwordStdin],
+        flags: [Self.username, Self.password, Self.passwordStdin, RegistryFlags.tlsVerify],
         arguments: [ArgSpec("SERVER", optional: true)], min: 0, max: 1,
         details:
             "The login is checked against the registry, then stored in ROOT/auth.json (mode 0600).\nThe default server is docker.io."
@@ -54,7 +54,10 @@ struct LoginCommand: Command {
         guard let user = username, !user.isEmpty else { throw BerthError("Error: Non-null Username Required") }
         guard let pass = password, !pass.isEmpty else { throw BerthError("Error: Non-null Password Required") }
         let credentials = Credentials(username: user, password: pass)
-        let endpoint = StoreConfig.load(layout).registries.pushEndpoint(for: server)
+        var settings = StoreConfig.load(layout).registries
+        settings.tlsVerify = RegistryFlags.tlsVerify(args)
+        if let warning = settings.warning(for: server) { ctx.warn(warning) }
+        let endpoint = settings.pushEndpoint(for: server)
         try RegistryClient(endpoint: endpoint, repository: "", credentials: credentials, actions: "").verifyLogin()
         try auths.set(credentials, for: server)
         ctx.print("Login Succeeded")

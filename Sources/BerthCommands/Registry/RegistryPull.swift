@@ -12,16 +12,18 @@ struct PullCommand: Command {
 
     let spec = CommandSpec(
         "pull", aliases: ["image pull"], summary: "Download an image from a registry",
-        flags: [Self.platform, Self.quiet],
+        flags: [Self.platform, Self.quiet, RegistryFlags.tlsVerify],
         arguments: [ArgSpec("NAME[:TAG|@DIGEST]", completion: .images)], min: 1, max: 1,
         details:
-            "Registry mirrors and plain-HTTP registries are set in ROOT/config.json under \"registries\";\nsee docs/images.md.")
+            "Registry mirrors, insecure registries and certificate directories are set in ROOT/config.json;\nsee docs/images.md.")
 
     func run(_ args: ParsedArguments, _ ctx: CommandContext) throws(BerthError) -> Int32 {
         let text = args.positionals[0]
         let quiet = args[Self.quiet]
         let ref = try RemoteReference.announcing(text, quiet: quiet, ctx)
-        _ = try ctx.pull(ref, platform: args[Self.platform], display: ProgressDisplay(fd: ctx.stdout, quiet: quiet))
+        _ = try ctx.pull(
+            ref, platform: args[Self.platform], tlsVerify: RegistryFlags.tlsVerify(args),
+            display: ProgressDisplay(fd: ctx.stdout, quiet: quiet))
         ctx.print(ref.fullName + (ref.tag.map { ":" + $0 } ?? "") + (ref.digest.map { "@" + $0 } ?? ""))
         return 0
     }

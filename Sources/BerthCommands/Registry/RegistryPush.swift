@@ -10,7 +10,7 @@ struct PushCommand: Command {
 
     let spec = CommandSpec(
         "push", aliases: ["image push"], summary: "Upload an image to a registry",
-        flags: [Self.quiet],
+        flags: [Self.quiet, RegistryFlags.tlsVerify],
         arguments: [ArgSpec("NAME[:TAG]", completion: .images)], min: 1, max: 1,
         details:
             "The image is pushed as a Docker v2 schema 2 manifest with gzip layers.\nTag it first with 'berth tag IMAGE HOST:PORT/REPOSITORY:TAG'."
@@ -22,7 +22,10 @@ struct PushCommand: Command {
         let ref = try RemoteReference.announcing(text, quiet: quiet, ctx)
         let display = ProgressDisplay(fd: ctx.stdout, quiet: quiet)
         let local = ref.localTag?.description ?? text
-        let result = try ImagePusher(store: try ctx.images()).push(local, to: ref) { display.handle($0) }
+        var pusher = ImagePusher(store: try ctx.images())
+        pusher.settings.tlsVerify = RegistryFlags.tlsVerify(args)
+        if let warning = pusher.settings.warning(for: ref.domain) { ctx.warn(warning) }
+        let result = try pusher.push(local, to: ref) { display.handle($0) }
         if quiet { ctx.print(ref.fullName + ":" + (ref.tag ?? "latest") + "@" + result.digest) }
         return 0
     }

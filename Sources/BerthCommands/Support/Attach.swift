@@ -20,9 +20,15 @@ enum Attach {
         WindowSize.of(ctx.stdin.rawValue) ?? WindowSize.of(ctx.stdout.rawValue)
     }
 
+    /// The output streams a client shows (`run -a`).
+    struct Streams {
+        var stdout = true
+        var stderr = true
+    }
+
     static func run(
         _ ctx: CommandContext, _ layout: StoreLayout, _ container: Container, stdin: Bool,
-        detachKeys: [UInt8] = [0x10, 0x11], sigProxy: Bool = true
+        detachKeys: [UInt8] = [0x10, 0x11], sigProxy: Bool = true, output: Streams = Streams()
     ) throws(BerthError) -> Int32 {
         let socket = try AttachClient.connect(containerDirectory: layout.container(container.id))
         defer { close(socket) }
@@ -31,6 +37,8 @@ enum Attach {
         client.stdout = ctx.stdout.rawValue
         client.stderr = ctx.stderr.rawValue
         client.detachKeys = detachKeys
+        client.showStdout = output.stdout
+        client.showStderr = output.stderr
         if !container.tty && sigProxy { client.signalTarget = container.state.pid }
         switch client.run() {
         case .exited(let code): return code

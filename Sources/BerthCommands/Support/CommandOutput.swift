@@ -44,3 +44,16 @@ extension CommandContext {
         return status
     }
 }
+
+extension CommandContext {
+    /// `version --format` and `info --format`: `json` prints the document as
+    /// one compact JSON line (Docker 24's `--format json`), anything else is
+    /// a template over it, as `inspect -f` reads its document.
+    func printDocument(_ document: JSON, format: String) throws(BerthError) {
+        if format == "json" {
+            print(document.compact(escapingHTML: false))
+            return
+        }
+        print(try Template(format, style: .plain).render(document))
+    }
+}

@@ -58,6 +58,10 @@ enum ContainerFlags {
         "security-opt", help: "Security options (no-new-privileges, seccomp=PROFILE.json, seccomp=unconfined)", completion: .files
     )
     static let groupAdd = Flag.strings("group-add", help: "Add additional groups to join (name or GID)")
+    static let logDriver = Flag.string(
+        "log-driver", help: "Logging driver for the container (json-file, k8s-file, none)",
+        completion: .words(LogConfig.Driver.allCases.map(\.rawValue)))
+    static let logOpt = Flag.strings("log-opt", help: "Log driver options (max-size=10m, max-file=3)")
     static let memory = Flag.string("memory", short: "m", value: "bytes", help: "Memory limit (e.g. 512m, 1g)")
     static let memorySwap = Flag.string(
         "memory-swap", value: "bytes", help: "Swap limit equal to memory plus swap: '-1' to enable unlimited swap")
@@ -65,6 +69,23 @@ enum ContainerFlags {
     static let cpuShares = Flag.int("cpu-shares", short: "c", help: "CPU shares (relative weight)")
     static let cpusetCpus = Flag.string("cpuset-cpus", help: "CPUs in which to allow execution (0-3, 0,1)")
     static let pidsLimit = Flag.int("pids-limit", help: "Tune container pids limit (set -1 for unlimited)")
+    static let cpuPeriod = Flag.int("cpu-period", help: "Limit CPU CFS (Completely Fair Scheduler) period")
+    static let cpuQuota = Flag.int("cpu-quota", help: "Limit CPU CFS (Completely Fair Scheduler) quota")
+    static let cpusetMems = Flag.string("cpuset-mems", help: "MEMs in which to allow execution (0-3, 0,1)")
+    static let memoryReservation = Flag.string("memory-reservation", value: "bytes", help: "Memory soft limit")
+    static let label = Flag.strings("label", short: "l", help: "Set meta data on a container (KEY=VALUE, or KEY)")
+    static let labelFile = Flag.strings("label-file", help: "Read in a line delimited file of labels", completion: .files)
+    static let net = Flag.string(
+        "net", help: "Connect a container to a network (the same as --network)", completion: .words(["bridge", "none", "host"]))
+    static let cidfile = Flag.string("cidfile", value: "file", help: "Write the container ID to the file", completion: .files)
+    static let quiet = Flag.bool("quiet", short: "q", help: "Suppress the pull output")
+    static let addHost = Flag.strings("add-host", help: "Add a custom host-to-IP mapping (HOST:IP, IP may be host-gateway)")
+    static let dns = Flag.strings("dns", help: "Set custom DNS servers")
+    static let dnsOption = Flag.strings("dns-option", help: "Set DNS options")
+    static let dnsSearch = Flag.strings("dns-search", help: "Set custom DNS search domains")
+    static let ip = Flag.string("ip", help: "IPv4 address (e.g., 172.30.100.104) on a user network")
+    static let networkAlias = Flag.strings("network-alias", help: "Add network-scoped alias for the container")
+    static let expose = Flag.strings("expose", help: "Expose a port or a range of ports (80, 7000-7010/udp)")
 
     /// Every flag `create` and `run` take, in help order.
     static let create: [any AnyFlag] =
@@ -72,11 +93,19 @@ enum ContainerFlags {
             name, interactive, tty, env, envFile, workdir, user, hostname, entrypoint, rm, isolation, runtime, storage,
             network, publish, publishAll, readOnly, stopSignal, stopTimeout, volume, mount, tmpfs, volumesFrom, device, pull,
             platform, privileged, capAdd, capDrop, securityOpt, groupAdd,
-        ] + resourceFlags
+        ] + resourceFlags + metadataAndNetworkFlags + processFlags + RestartFlags.all + HealthFlags.all + logFlags
+
+    /// Labels, the ID file, quiet pulls and the network's names and addresses.
+    static let metadataAndNetworkFlags: [any AnyFlag] = [
+        label, labelFile, net, cidfile, quiet, addHost, dns, dnsOption, dnsSearch, ip, networkAlias, expose,
+    ]
+
+    /// How the monitor keeps the container's output.
+    static let logFlags: [any AnyFlag] = [logDriver, logOpt]
 
     /// The limits `update` changes, also taken by `create` and `run`.
     static let resourceFlags: [any AnyFlag] = [
-        memory, memorySwap, cpus, cpuShares, cpusetCpus, pidsLimit,
+        memory, memorySwap, memoryReservation, cpus, cpuPeriod, cpuQuota, cpuShares, cpusetCpus, cpusetMems, pidsLimit,
     ]
 
     /// The resource flags given (only those; `update` changes just these).
@@ -91,6 +120,12 @@ enum ContainerFlags {
         r.cpuShares = try args.value(Self.cpuShares).map(Int64.init)
         r.cpusetCpus = args[Self.cpusetCpus]
         r.pidsLimit = try args.value(Self.pidsLimit).map(Int64.init)
+        r.cpuPeriod = try args.value(Self.cpuPeriod).map(Int64.init)
+        r.cpuQuota = try args.value(Self.cpuQuota).map(Int64.init)
+        r.cpusetMems = args[Self.cpusetMems]
+        r.memoryReservation = try args[Self.memoryReservation].map { (t) throws(BerthError) in
+            try Resources.bytes(t, flag: Self.memoryReservation.long)
+        }
         return r
     }
 
@@ -110,9 +145,10 @@ enum ContainerFlags {
         o.isolation = args[Self.isolation]
         o.runtime = args[Self.runtime]
         o.storage = args[Self.storage]
-        o.network = args[Self.network]
+        o.network = try network(args)
         o.publish = args[Self.publish]
         o.publishAll = args[Self.publishAll]
+        o.expose = args[Self.expose]
         o.readOnly = args[Self.readOnly]
         o.stopSignal = args[Self.stopSignal]
         o.stopTimeout = try args.value(Self.stopTimeout)
@@ -128,10 +164,42 @@ enum ContainerFlags {
         o.security.options = args[Self.securityOpt]
         o.groupAdd = args[Self.groupAdd]
         o.devices = try args[Self.device].map { (t) throws(BerthError) in try DeviceMapping.parse(t) }
+        o.process = try process(args)
+        o.labels = args[Self.label]
+        o.labelFiles = args[Self.labelFile]
+        o.networkOptions.extraHosts = args[Self.addHost]
+        o.networkOptions.dns = args[Self.dns]
+        o.networkOptions.dnsOptions = args[Self.dnsOption]
+        o.networkOptions.dnsSearch = args[Self.dnsSearch]
+        o.networkOptions.ipAddress = args[Self.ip]
+        o.networkOptions.aliases = args[Self.networkAlias]
+        try o.networkOptions.validate()
+        try RestartFlags.apply(args, to: &o)
+        try HealthFlags.apply(args, to: &o)
+        o.logConfig = try LogConfig.parse(driver: args[Self.logDriver], options: args[Self.logOpt])
         if let s = o.stopSignal, Signals.number(s) == nil {
             throw BerthError("invalid signal: \(s); use a name like SIGTERM or a number")
         }
         return o
+    }
+
+    /// `--network` or its alias `--net` (Docker takes both); naming two
+    /// different networks is refused, as Berth joins one network at create.
+    static func network(_ args: ParsedArguments) throws(BerthError) -> String? {
+        let long = args[Self.network], short = args[Self.net]
+        if let long, let short, long != short {
+            throw .usage(
+                "conflicting options: --network \(long) and --net \(short) name different networks; give one (--net is another spelling of --network)"
+            )
+        }
+        return long ?? short
+    }
+
+    /// `run`/`create`: pulls the image as `--pull` says, showing nothing of
+    /// the pull with `-q` (Docker still says the image was not found locally).
+    static func pull(_ ctx: CommandContext, _ args: ParsedArguments, _ image: String) throws(BerthError) -> String {
+        try ctx.implicitPull(
+            image, policy: args[Self.pull] ?? "missing", platform: args[Self.platform], quiet: args[Self.quiet])
     }
 
     static let containerArgs = [

@@ -87,12 +87,15 @@ extension Filters {
 /// Public for the API service (`GET /containers/json?filters=`), which
 /// filters with the same rules as `ps --filter`.
 public struct ContainerFilter {
-    static let keys = ["status", "name", "id", "ancestor", "exited", "before", "since", "volume", "network", "label"]
+    static let keys = ["status", "name", "id", "ancestor", "exited", "before", "since", "volume", "network", "label", "health"]
+    /// `health=`: Docker's three words, and `none` for a container without a check.
+    static let healths = ["starting", "healthy", "unhealthy", "none"]
     static let statuses = ContainerStatus.allCases.map(\.rawValue)
 
     let filters: Filters
     private var regexes: [String: Regex<AnyRegexOutput>] = [:]
-    private var ancestors: [String: String] = [:]  // filter value → image ID
+    private var ancestors: [String: Image] = [:]  // filter value → image
+    private var imagesOfContainers: [String: Image] = [:]  // a container's image ID → image, for ancestor=
     private var before: Timestamp?
     private var since: Timestamp?
 
@@ -106,6 +109,10 @@ public struct ContainerFilter {
                         throw .invalid("invalid filter 'status=\(value)'; use one of: \(Self.statuses.joined(separator: ", "))")
                     }
                 case "name": regexes[value] = try Filters.regex(value, key: key)
+                case "health":
+                    guard Self.healths.contains(value) else {
+                        throw .invalid("invalid filter 'health=\(value)'; use one of: \(Self.healths.joined(separator: ", "))")
+                    }
                 case "exited":
                     guard Int32(value) != nil else {
                         throw BerthError(.invalidArgument, "invalid filter 'exited=\(value)'; use an exit code such as exited=0")
@@ -121,9 +128,14 @@ public struct ContainerFilter {
                         since = max(since ?? c.created, c.created)
                     }
                 case "ancestor":
-                    if let image = try? images.resolve(value) { ancestors[value] = image.id }
+                    if let image = try? images.resolve(value) { ancestors[value] = image }
                 default: break
                 }
+            }
+        }
+        if !ancestors.isEmpty {
+            for c in containers.all() where imagesOfContainers[c.image] == nil {
+                if let image = try? images.load(id: c.image) { imagesOfContainers[c.image] = image }
             }
         }
     }
@@ -136,23 +148,38 @@ public struct ContainerFilter {
                 guard let regex = regexes[value] else { return false }
                 return c.name.contains(regex) || ("/" + c.name).contains(regex)
             case "id": return c.id.hasPrefix(value)
+            case "health": return (c.state.health?.status.rawValue ?? "none") == value
             case "exited": return c.state.status == .exited && Int32(value) == c.state.exitCode
             case "before": return before.map { c.created < $0 } ?? false
             case "since": return since.map { c.created > $0 } ?? false
             case "ancestor":
-                if let id = ancestors[value], id == c.image { return true }
+                if let ancestor = ancestors[value], let image = imagesOfContainers[c.image],
+                    Self.descends(image, from: ancestor)
+                {
+                    return true
+                }
                 return Self.normalized(c.imageName) == Self.normalized(value)
             case "volume":
                 return c.mounts.contains { ($0.kind == .volume && $0.source == value) || $0.target == value }
-            case "network": return c.networkMode == value || c.endpoint?.network == value
+            case "network": return c.networkMode == value || c.endpoints.contains { $0.network == value }
             case "label":
-                let labels = c.extra.first { $0.0 == "Labels" }?.1
-                let parts = value.split(separator: "=", maxSplits: 1).map(String.init)
-                guard let label = labels?[parts[0]] else { return false }
-                return parts.count == 1 || label.stringValue == parts[1]
+                let parts = value.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+                guard let label = c.labels.first(where: { $0.0 == parts[0] }) else { return false }
+                return parts.count == 1 || label.1 == parts[1]
             default: return false
             }
         }
+    }
+
+    /// Whether `image` is `ancestor` or was built on it (`commit`, `build`):
+    /// Berth keeps no parent links, so, as the layers say, the ancestor's
+    /// layers and history are where the image's begin.
+    static func descends(_ image: Image, from ancestor: Image) -> Bool {
+        if image.id == ancestor.id { return true }
+        let layers = image.diffIDs, base = ancestor.diffIDs
+        let history = image.config["history"]?.arrayValue ?? [], baseHistory = ancestor.config["history"]?.arrayValue ?? []
+        return !base.isEmpty && layers.count >= base.count && Array(layers.prefix(base.count)) == base
+            && history.count > baseHistory.count && Array(history.prefix(baseHistory.count)) == baseHistory
     }
 
     /// `busybox` and `busybox:latest` name the same image; so do `docker.io/library/busybox` and `busybox`.

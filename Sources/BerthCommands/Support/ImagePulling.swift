@@ -6,15 +6,21 @@ import BerthEngine
 
 extension CommandContext {
     /// Pulls `ref` into the store, showing progress on `fd`.
-    func pull(_ ref: RemoteReference, platform: String?, display: ProgressDisplay) throws(BerthError) -> ImagePuller.Result {
+    func pull(
+        _ ref: RemoteReference, platform: String?, tlsVerify: Bool? = nil, display: ProgressDisplay
+    ) throws(BerthError) -> ImagePuller.Result {
         var puller = ImagePuller(store: try images())
         if let platform { puller.platform = try Platform(parsing: platform) }
+        puller.settings.tlsVerify = tlsVerify
+        for endpoint in puller.settings.pullEndpoints(for: ref.domain) {
+            if let warning = puller.settings.warning(for: endpoint.name) { warn(warning) }
+        }
         return try puller.pull(ref) { display.handle($0) }
     }
 
     /// `create`/`run`: pulls the image first when `--pull` says so, printing
     /// Docker's lines on stderr. Returns the image name to create from.
-    func implicitPull(_ image: String, policy: String, platform: String?) throws(BerthError) -> String {
+    func implicitPull(_ image: String, policy: String, platform: String?, quiet: Bool = false) throws(BerthError) -> String {
         guard ["missing", "always", "never"].contains(policy) else {
             throw BerthError("invalid pull option: '\(policy)': must be one of \"always\", \"missing\" or \"never\"")
         }
@@ -42,7 +48,7 @@ extension CommandContext {
         if image.hasPrefix("sha256:") { return image }
         let ref = try RemoteReference(parsing: image)
         if !present { warn("Unable to find image '\(ref)' locally") }
-        let result = try pull(ref, platform: platform, display: ProgressDisplay(fd: stderr))
+        let result = try pull(ref, platform: platform, display: ProgressDisplay(fd: stderr, quiet: quiet))
         return ref.tag == nil ? result.id : image
     }
 }
@@ -57,4 +63,14 @@ extension RemoteReference {
         }
         return ref
     }
+}
+
+/// Podman's `--tls-verify` of pull, push and login.
+enum RegistryFlags {
+    static let tlsVerify = Flag.bool(
+        "tls-verify", help: "Require HTTPS and verify certificates when contacting registries (--tls-verify=false: neither)",
+        default: true)
+
+    /// The flag's value when given, nil when not (the store's config decides).
+    static func tlsVerify(_ args: ParsedArguments) -> Bool? { args.isSet(tlsVerify) ? args[tlsVerify] : nil }
 }

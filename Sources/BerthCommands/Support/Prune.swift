@@ -111,19 +111,15 @@ func imageLabels(_ config: JSON) -> [(String, String)] {
 /// What each prune removes; `system prune` runs them in Docker's order.
 public enum Prune {
     /// Stopped containers (created, exited, dead) that match the filter. A
-    /// container's labels are its image's, which Docker copies into the
-    /// container (Berth has no `run --label` yet).
+    /// container's labels are its record's: its image's overlaid with its
+    /// own `run --label`s, merged at create as Docker does.
     public static func containers(_ lifecycle: Lifecycle, _ filter: PruneFilter, _ ctx: CommandContext) -> (
         deleted: [String], reclaimed: Int64
     ) {
         var deleted: [String] = []
         var reclaimed: Int64 = 0
-        var labelsOf: [String: [(String, String)]] = [:]
         for c in lifecycle.containers.all() where !c.state.isActive {
-            if labelsOf[c.image] == nil {
-                labelsOf[c.image] = (try? lifecycle.images.load(id: c.image)).map { imageLabels($0.runConfig) } ?? []
-            }
-            guard filter.matches(created: c.created, labels: labelsOf[c.image] ?? []) else { continue }
+            guard filter.matches(created: c.created, labels: c.labels) else { continue }
             let size = FileSystem.diskUsage(lifecycle.layout.container(c.id))
             do throws(BerthError) {
                 try lifecycle.remove(c.id, force: false)
@@ -176,12 +172,26 @@ public enum Prune {
             let used = Set(ContainerStore(layout: store.layout).all().map(\.image))
             var lines: [String] = []
             var reclaimed: Int64 = 0
-            for image in store.all().sorted(by: { $0.id < $1.id }) where !used.contains(image.id) && (all || image.tags.isEmpty) {
-                guard filter.matches(created: image.created, labels: imageLabels(image.runConfig)) else { continue }
-                let sizes = Dictionary(image.diffIDs.map { ($0, store.layerSize($0)) }, uniquingKeysWith: { a, _ in a })
-                let removed = try store.deleteImage(image)
-                lines += image.tags.map { "untagged: \($0)" } + ["deleted: \(image.id)"] + removed.map { "deleted: \($0)" }
-                reclaimed += removed.reduce(0) { $0 + (sizes[$1] ?? 0) }
+            // Dangling, as Docker means it: untagged and no image built from it
+            // (build's intermediate images have children). Removing one can
+            // leave its parent dangling, so this repeats until nothing is left.
+            var skipped = Set<String>()
+            while true {
+                let parents = all ? [] : BuildCache.parents(in: store.layout)
+                let doomed = store.all().sorted(by: { $0.id < $1.id }).filter {
+                    !used.contains($0.id) && (all || $0.tags.isEmpty) && !parents.contains($0.id) && !skipped.contains($0.id)
+                }
+                if doomed.isEmpty { break }
+                for image in doomed {
+                    guard filter.matches(created: image.created, labels: imageLabels(image.runConfig)) else {
+                        skipped.insert(image.id)
+                        continue
+                    }
+                    let sizes = Dictionary(image.diffIDs.map { ($0, store.layerSize($0)) }, uniquingKeysWith: { a, _ in a })
+                    let removed = try store.deleteImage(image)
+                    lines += image.tags.map { "untagged: \($0)" } + ["deleted: \(image.id)"] + removed.map { "deleted: \($0)" }
+                    reclaimed += removed.reduce(0) { $0 + (sizes[$1] ?? 0) }
+                }
             }
             return (lines, reclaimed)
         }

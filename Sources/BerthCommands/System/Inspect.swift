@@ -9,7 +9,7 @@ struct InspectCommand: Command {
         "type", help: "Only inspect objects of the given type (container, image)", completion: .words(["container", "image"]))
 
     let spec = CommandSpec(
-        "inspect", aliases: ["image inspect"],
+        "inspect",
         summary: "Return low-level information on Berth objects",
         flags: [Self.format, Self.type],
         arguments: [ArgSpec("NAME|ID", completion: .containers(nil), repeats: true)], min: 1)
@@ -19,12 +19,20 @@ struct InspectCommand: Command {
         if let type, type != "image" && type != "container" {
             throw BerthError("inspect: unknown type \"\(type)\"; use --type container or --type image")
         }
+        return try Self.inspect(args.positionals, type: type, format: args[Self.format], ctx)
+    }
+
+    /// Inspects each name as a container, then as an image (or only as the
+    /// `type` given: `container inspect`, `image inspect`, `--type`).
+    static func inspect(_ names: [String], type: String?, format: String?, _ ctx: CommandContext) throws(BerthError)
+        -> Int32
+    {
         let store = try ctx.images()
         let containers = ContainerStore(layout: store.layout)
         // A bad format fails before any work, as Docker's.
-        if let format = args[Self.format], format != "json" { _ = try Template(format, style: .plain) }
+        if let format, format != "json" { _ = try Template(format, style: .plain) }
         var objects: [JSON] = []
-        let status = ctx.forEach(args.positionals, printName: false) { (name) throws(BerthError) in
+        let status = ctx.forEach(names, printName: false) { (name) throws(BerthError) in
             if type != "image", let container = try? containers.find(name) {
                 objects.append(container.json)
             } else if type == "container" {
@@ -33,7 +41,7 @@ struct InspectCommand: Command {
                 objects.append(ImageInspect.json(try store.resolve(name), store))
             }
         }
-        try ctx.printInspected(objects, format: args[Self.format])
+        try ctx.printInspected(objects, format: format)
         return status
     }
 }

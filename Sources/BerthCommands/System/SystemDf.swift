@@ -5,14 +5,41 @@ import BerthEngine
 /// the sum of image sizes larger than the disk used?") made visible.
 struct SystemDfCommand: Command {
     static let verbose = Flag.bool("verbose", short: "v", help: "Show detailed information on space usage")
+    static let format = Flag.string(
+        "format",
+        help:
+            "Format the summary using a Go template ({{.Type}} {{.TotalCount}} {{.Active}} {{.Size}} {{.Reclaimable}}), or table, or json"
+    )
 
     let spec = CommandSpec(
         "system df", summary: "Show disk usage of images, containers and layers (shared layers counted once)",
-        flags: [Self.verbose], max: 0)
+        flags: [Self.format, Self.verbose], max: 0)
+
+    static let titles = [
+        "Type": "TYPE", "TotalCount": "TOTAL", "Active": "ACTIVE", "Size": "SIZE", "Reclaimable": "RECLAIMABLE",
+    ]
 
     func run(_ args: ParsedArguments, _ ctx: CommandContext) throws(BerthError) -> Int32 {
+        let template = try args[Self.format].map { (f) throws(BerthError) in
+            try ctx.listingTemplate(
+                f, table: "table {{.Type}}\\t{{.TotalCount}}\\t{{.Active}}\\t{{.Size}}\\t{{.Reclaimable}}")
+        }
+        if template != nil && args[Self.verbose] {
+            throw BerthError(.invalidArgument, "--format applies to the summary; drop --verbose or --format")
+        }
         let lifecycle = try ctx.lifecycle()
         let usage = DiskUsage(lifecycle)
+        if let template {
+            // Docker's *formatter.diskUsageContext rows, one per type.
+            let rows = usage.summaryRows().map { r in
+                TemplateObject.context(
+                    "*formatter.diskUsageContext",
+                    .object(zip(["Type", "TotalCount", "Active", "Size", "Reclaimable"], r).map { ($0, .string($1)) }),
+                    labels: [])
+            }
+            ctx.printRaw(try template.renderAll(rows, titles: Self.titles))
+            return 0
+        }
         ctx.printRaw(Table.render(["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"], usage.summaryRows()))
         guard args[Self.verbose] else { return 0 }
         ctx.print("\nImages space usage:\n")
@@ -116,7 +143,7 @@ struct DiskUsage {
             [
                 c.shortID, c.imageName, "\"\(c.command.joined(separator: " ").prefix(20))\"", c.storage,
                 Format.size(containerSize(c)), Format.duration(seconds: now - c.created.asDouble) + " ago",
-                c.statusText(now: now), c.name,
+                PsCommand.status(c, now: now), c.name,
             ]
         }
     }

@@ -7,10 +7,14 @@ import BerthEngine
 struct VolumeCreateCommand: Command {
     static let label = Flag.strings("label", help: "Set metadata for a volume (KEY=VALUE)")
     static let name = Flag.string("name", help: "Specify volume name")
+    static let driver = Flag.string(
+        "driver", short: "d", help: "Specify volume driver name (local)", completion: .words(["local"]), default: "local")
+    static let opt = Flag.strings(
+        "opt", short: "o", value: "map", help: "Set driver specific options (type=tmpfs|none|FSTYPE, device=, o=)")
 
     let spec = CommandSpec(
         "volume create", summary: "Create a volume",
-        flags: [Self.label, Self.name],
+        flags: [Self.driver, Self.label, Self.name, Self.opt],
         arguments: [ArgSpec("VOLUME", optional: true)], max: 1)
 
     func run(_ args: ParsedArguments, _ ctx: CommandContext) throws(BerthError) -> Int32 {
@@ -19,7 +23,14 @@ struct VolumeCreateCommand: Command {
             return (p[0], p.count > 1 ? p[1] : "")
         }
         let name = args.positionals.first ?? args[Self.name]
-        ctx.print(try VolumeStore(layout: try ctx.openStore()).create(name, labels: labels).name)
+        if let driver = args[Self.driver], driver != "local" {
+            throw BerthError(
+                .notFound,
+                "create \(name ?? ""): error looking up volume plugin \(driver): plugin \"\(driver)\" not found; Berth has the local driver"
+            )
+        }
+        let options = try VolumeOptions.parse(args[Self.opt])
+        ctx.print(try VolumeStore(layout: try ctx.openStore()).create(name, labels: labels, options: options).name)
         return 0
     }
 }

@@ -35,6 +35,12 @@ public struct LayerExtractor {
     /// there, a copy into the user's files must not delete them.
     public var noOverwriteDirNonDir: Bool
 
+    /// Where inside the destination the archive's root goes (`cp - CTR:DIR`:
+    /// DIR's components). Entries and hard link targets are cleaned first,
+    /// so one that climbs out of DIR is refused, and then resolved in the
+    /// destination like any other: a symlink on the way stays inside it.
+    public var under: [String] = []
+
     /// An extractor; `convertWhiteouts` is for layers that overlayfs will stack.
     public init(convertWhiteouts: Bool = false, noOverwriteDirNonDir: Bool = false) {
         self.convertWhiteouts = convertWhiteouts
@@ -63,7 +69,7 @@ public struct LayerExtractor {
             count += 1
             let components: [String]
             switch ArchivePath.clean(entry.path) {
-            case .inside(let parts): components = parts
+            case .inside(let parts): components = under + parts
             case .escapes: throw unsafe(entry.path, "escapes the layer root", name)
             case .invalid: throw unsafe(entry.path, "contains a NUL byte", name)
             }
@@ -209,7 +215,7 @@ public struct LayerExtractor {
         let label = entry.path
         let target: [String]
         switch ArchivePath.clean(entry.linkTarget) {
-        case .inside(let parts) where !parts.isEmpty: target = parts
+        case .inside(let parts) where !parts.isEmpty: target = under + parts
         case .inside: throw unsafe(label, "is a hard link to the layer root", name)
         case .escapes: throw unsafe(label, "links to \"\(entry.linkTarget)\", which escapes the layer root", name)
         case .invalid: throw unsafe(label, "has a link target with a NUL byte", name)

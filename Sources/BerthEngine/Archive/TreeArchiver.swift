@@ -23,6 +23,24 @@ public struct TreeArchiver {
     public var exclude: Set<String>
     /// Write every entry with this owner instead of the file's (`cp` without `-a`).
     public var owner: (uid: UInt32, gid: UInt32)?
+    /// Write every entry with these permission bits (`COPY --chmod`).
+    public var mode: UInt32?
+    /// Whether modification times are written (a build's content checksum
+    /// leaves them out, as Docker's does, so `touch` keeps the cache).
+    public var times = true
+    /// Which entries to write, by their path in the archive (`.dockerignore`).
+    public var include: ((_ path: String, _ isDirectory: Bool) -> Inclusion)?
+
+    /// What `include` says of one entry.
+    public enum Inclusion: Sendable {
+        /// Written, with everything below it.
+        case include
+        /// Left out with everything below it.
+        case skip
+        /// Left out itself, but its contents are looked at (an exception
+        /// below an excluded directory).
+        case descend
+    }
 
     public init(whiteouts: Whiteouts = .none, exclude: Set<String> = [], owner: (uid: UInt32, gid: UInt32)? = nil) {
         self.whiteouts = whiteouts
@@ -85,6 +103,22 @@ private struct Walk {
         for name in names {
             let path = prefix + name
             if options.exclude.contains(path) { continue }
+            if let include = options.include {
+                var st = stat()
+                let isDir = fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_mode & S_IFMT == S_IFDIR
+                switch include(path, isDir) {
+                case .include: break
+                case .skip: continue
+                case .descend:
+                    if isDir {
+                        let fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                        guard fd >= 0 else { throw fail("open", path) }
+                        defer { close(fd) }
+                        try directory(fd, path + "/")
+                    }
+                    continue
+                }
+            }
             try entry(dirfd, name, path)
         }
     }
@@ -98,8 +132,11 @@ private struct Walk {
         var entry = TarEntry(path: path, kind: .regular, mode: UInt32(st.st_mode & 0o7777))
         entry.uid = options.owner?.uid ?? st.st_uid
         entry.gid = options.owner?.gid ?? st.st_gid
-        entry.mtimeSeconds = Int64(st.st_mtim.tv_sec)
-        entry.mtimeNanoseconds = Int32(st.st_mtim.tv_nsec)
+        if let mode = options.mode, st.st_mode & S_IFMT != S_IFLNK { entry.mode = mode }
+        if options.times {
+            entry.mtimeSeconds = Int64(st.st_mtim.tv_sec)
+            entry.mtimeNanoseconds = Int32(st.st_mtim.tv_nsec)
+        }
         let type = st.st_mode & S_IFMT
         if type == S_IFCHR && st.st_rdev == 0 && options.whiteouts == .aufs {
             let slash = path.lastIndex(of: "/").map { path.index(after: $0) } ?? path.startIndex

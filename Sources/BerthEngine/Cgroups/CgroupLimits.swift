@@ -21,19 +21,21 @@ extension Cgroup {
             try write(mem, "memory.limit_in_bytes", String(m))
             if hasSwapAccounting { try write(mem, "memory.memsw.limit_in_bytes", String(swap == -1 ? -1 : swap)) }
         }
-        if let c = r.nanoCpus {
-            try write(directory("cpu"), "cpu.cfs_period_us", "100000")
-            try write(directory("cpu"), "cpu.cfs_quota_us", String(c / 10_000))
+        if let m = r.memoryReservation { try write(directory("memory"), "memory.soft_limit_in_bytes", String(m)) }
+        if let cfs = r.cfs {
+            try write(directory("cpu"), "cpu.cfs_period_us", String(cfs.period))
+            try write(directory("cpu"), "cpu.cfs_quota_us", String(cfs.quota ?? -1))
         }
         if let s = r.clampedCpuShares { try write(directory("cpu"), "cpu.shares", String(s)) }
         if let set = r.cpusetCpus { try write(directory("cpuset"), "cpuset.cpus", set) }
+        if let mems = r.cpusetMems { try write(directory("cpuset"), "cpuset.mems", mems) }
         if let p = r.pidsLimit { try write(directory("pids"), "pids.max", p > 0 ? String(p) : "max") }
     }
 
     private func applyV2(_ r: Resources) throws(BerthError) {
         let needs = [
-            (r.memory != nil, "memory"), (r.nanoCpus != nil || r.cpuShares != nil, "cpu"),
-            (r.cpusetCpus != nil, "cpuset"), (r.pidsLimit != nil, "pids"),
+            (r.memory != nil || r.memoryReservation != nil, "memory"), (r.cfs != nil || r.cpuShares != nil, "cpu"),
+            (r.cpusetCpus != nil || r.cpusetMems != nil, "cpuset"), (r.pidsLimit != nil, "pids"),
         ]
         let enabled = (try? FileSystem.readText(path + "/cgroup.controllers")) ?? ""
         for (wanted, controller) in needs where wanted && !enabled.contains(controller) {
@@ -48,12 +50,14 @@ extension Cgroup {
                 try write(path, "memory.swap.max", swap == -1 ? "max" : String(max(0, swap - m)))
             }
         }
-        if let c = r.nanoCpus { try write(path, "cpu.max", "\(c / 10_000) 100000") }
+        if let m = r.memoryReservation { try write(path, "memory.low", String(m)) }
+        if let cfs = r.cfs { try write(path, "cpu.max", "\(cfs.quota.map(String.init) ?? "max") \(cfs.period)") }
         if let s = r.clampedCpuShares {
             // Docker's conversion of shares (2…262144) to weight (1…10000).
             try write(path, "cpu.weight", String(1 + ((s - 2) * 9999) / 262142))
         }
         if let set = r.cpusetCpus { try write(path, "cpuset.cpus", set) }
+        if let mems = r.cpusetMems { try write(path, "cpuset.mems", mems) }
         if let p = r.pidsLimit { try write(path, "pids.max", p > 0 ? String(p) : "max") }
     }
 

@@ -17,6 +17,15 @@ public struct Resources: Sendable, Equatable {
     public var cpusetCpus: String?
     /// Maximum number of processes; -1 or 0 for unlimited.
     public var pidsLimit: Int64?
+    /// The CFS period in microseconds (`--cpu-period`, 1000 to 1000000).
+    public var cpuPeriod: Int64?
+    /// The CFS quota in microseconds per period (`--cpu-quota`; -1: none).
+    public var cpuQuota: Int64?
+    /// Memory nodes the container may allocate on (`--cpuset-mems`, `0`, `0-1`).
+    public var cpusetMems: String?
+    /// The soft memory limit in bytes (`--memory-reservation`): what the
+    /// kernel reclaims down to first when the host runs short.
+    public var memoryReservation: Int64?
 
     public init() {}
 
@@ -29,6 +38,8 @@ public struct Resources: Sendable, Equatable {
             ("Memory", .int(memory ?? 0)), ("MemorySwap", .int(memorySwap ?? 0)), ("NanoCpus", .int(nanoCpus ?? 0)),
             ("CpuShares", .int(cpuShares ?? 0)), ("CpusetCpus", .string(cpusetCpus ?? "")),
             ("PidsLimit", pidsLimit.map { JSON.int($0) } ?? .null),
+            ("CpuPeriod", .int(cpuPeriod ?? 0)), ("CpuQuota", .int(cpuQuota ?? 0)),
+            ("CpusetMems", .string(cpusetMems ?? "")), ("MemoryReservation", .int(memoryReservation ?? 0)),
         ]
     }
 
@@ -41,6 +52,10 @@ public struct Resources: Sendable, Equatable {
         cpuShares = positive("CpuShares")
         cpusetCpus = json["CpusetCpus"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 }
         pidsLimit = json["PidsLimit"]?.int64Value
+        cpuPeriod = positive("CpuPeriod")
+        cpuQuota = json["CpuQuota"]?.int64Value.flatMap { $0 != 0 ? $0 : nil }
+        cpusetMems = json["CpusetMems"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 }
+        memoryReservation = positive("MemoryReservation")
     }
 
     /// Parses `512m`, `1g`, `1024k`, `100` (bytes), as Docker's RAMInBytes.
@@ -141,6 +156,22 @@ public struct Resources: Sendable, Equatable {
             throw BerthError(
                 "invalid --pids-limit \(p): the kernel allows at most \(Self.maxPids) processes; give -1 for unlimited")
         }
+        try validateCFS()
+        if let r = memoryReservation {
+            if r < 6 * 1024 * 1024 { throw BerthError("Minimum memory reservation allowed is 6MB; give 6m or more") }
+            if let m = memory, m < r {
+                throw BerthError("Minimum memory limit can not be less than memory reservation limit, see usage")
+            }
+        }
+        if let s = cpusetMems {
+            guard let wanted = HostCPUs.parseList(s) else {
+                throw BerthError("Invalid value \(s) for cpuset mems; use a list like 0-1 or 0,2")
+            }
+            let online = HostCPUs.memoryNodes
+            if !wanted.isSubset(of: online.set) {
+                throw BerthError("Requested memory nodes are not available - requested \(s), available: \(online.text)")
+            }
+        }
         if let s = cpusetCpus {
             guard let wanted = HostCPUs.parseList(s) else {
                 throw BerthError("Invalid value \(s) for cpuset cpus; use a list like 0-1 or 0,2")
@@ -150,6 +181,32 @@ public struct Resources: Sendable, Equatable {
                 throw BerthError("Requested CPUs are not available - requested \(s), available: \(online.text)")
             }
         }
+    }
+
+    /// `--cpu-period`/`--cpu-quota` as Docker's daemon checks them: in the
+    /// kernel's range, and not beside `--cpus`, which sets both itself.
+    private func validateCFS() throws(BerthError) {
+        if nanoCpus != nil && cpuPeriod != nil {
+            throw BerthError("Conflicting options: Nano CPUs and CPU Period cannot both be set")
+        }
+        if nanoCpus != nil && cpuQuota != nil {
+            throw BerthError("Conflicting options: Nano CPUs and CPU Quota cannot both be set")
+        }
+        if let p = cpuPeriod, p < 1000 || p > 1_000_000 {
+            throw BerthError("CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1s (i.e. 1000000)")
+        }
+        if let q = cpuQuota, q < -1 || (q > 0 && q < 1000) {
+            throw BerthError("CPU cfs quota can not be less than 1ms (i.e. 1000); give -1 for no quota")
+        }
+    }
+
+    /// The CFS quota and period to write: `--cpus` as a quota over Docker's
+    /// 100 ms period, or the two flags (an unset quota is none, an unset
+    /// period the kernel's 100 ms). Nil when none of them is set.
+    public var cfs: (quota: Int64?, period: Int64)? {
+        if let c = nanoCpus { return (c / 10_000, 100_000) }
+        guard cpuPeriod != nil || cpuQuota != nil else { return nil }
+        return (cpuQuota.flatMap { $0 > 0 ? $0 : nil }, cpuPeriod ?? 100_000)
     }
 
     /// Docker's swap when only `--memory` is given: as much again (twice
@@ -178,6 +235,16 @@ public enum HostCPUs {
         if let set = parseList(text), !set.isEmpty { return (set, text) }
         let n = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
         return (Set(0..<n), n == 1 ? "0" : "0-\(n - 1)")
+    }
+
+    /// The online memory nodes (/sys/devices/system/node/online; node 0
+    /// alone on a kernel without NUMA), as a set and as text.
+    public static var memoryNodes: (set: Set<Int>, text: String) {
+        let text =
+            ((try? FileSystem.readText("/sys/devices/system/node/online")) ?? "")
+            .split(whereSeparator: \.isWhitespace).first.map(String.init) ?? ""
+        if let set = parseList(text), !set.isEmpty { return (set, text) }
+        return ([0], "0")
     }
 
     /// A kernel CPU list (`0-3,5`): nil if it does not parse. Numbers are

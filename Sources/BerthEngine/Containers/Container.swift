@@ -27,8 +27,16 @@ public struct Container: Sendable {
     public var networkMode: String
     /// The container's address on its network (bridge modes), leased at create, released at rm.
     public var endpoint: NetworkEndpoint?
+    /// Networks joined by `network connect`, beyond the first: interface
+    /// `eth1` for the first of them, `eth2`…, in this order.
+    public var connected: [NetworkEndpoint] = []
+    /// Every network endpoint, the first network's first.
+    public var endpoints: [NetworkEndpoint] { (endpoint.map { [$0] } ?? []) + connected }
     /// Published ports (`-p`, `-P`), host ports resolved at create.
     public var ports: [PortBinding] = []
+    /// `Config.ExposedPorts` (`80/tcp`): the image's, `--expose`'s and the
+    /// published ones, sorted by port; `-P` publishes the first two kinds.
+    public var exposedPorts: [String] = []
     /// Whether the container shares the host's network stack.
     public var hostNetwork: Bool { networkMode == "host" }
     public var readonlyRoot: Bool
@@ -45,10 +53,29 @@ public struct Container: Sendable {
     public var groupAdd: [String] = []
     /// `--device` mappings (HostConfig.Devices); the nodes are looked up at each start.
     public var devices: [DeviceMapping] = []
+    /// `--log-driver`, `--log-opt` (HostConfig.LogConfig).
+    public var logConfig = LogConfig()
+    /// `--init`, `--ulimit`, `--shm-size`, `--sysctl`, `--oom-score-adj`.
+    public var process = ProcessSettings()
+    /// `Config.Labels`: the image's labels overlaid with `-l`/`--label-file`, sorted by key.
+    public var labels: [(String, String)] = []
+    /// `--add-host`, `--dns*`, `--ip`, `--network-alias`.
+    public var networkOptions = NetworkOptions()
     public var state: ContainerState
+    /// `--restart`: what the monitor does when PID 1 exits.
+    public var restartPolicy = RestartPolicy()
+    /// Restarts made by the policy since a user last started the container.
+    public var restartCount = 0
+    /// A user stopped it (`stop`, `kill`, `rm -f`): the policy does not
+    /// restart it, and `unless-stopped` stays down after a reboot (Docker's
+    /// `HasBeenManuallyStopped`). A user's `start` clears it.
+    public var manuallyStopped = false
+    /// `Config.Healthcheck`: the user's `--health-*` over the image's
+    /// HEALTHCHECK, merged at create; nil when neither has one.
+    public var healthcheck: HealthConfig?
     /// Where the store keeps volumes, for the Mounts view in `inspect`.
     public var volumesRoot: String = ""
-    /// Labels and other settings later features add, kept opaque.
+    /// Settings later features add, kept opaque.
     public var extra: [(String, JSON)]
 
     // What `ContainerStore.load` found out, never stored (docs/lifecycle.md).
@@ -106,6 +133,8 @@ public struct Container: Sendable {
             ("Args", .strings(Array(command.dropFirst()))),
             ("State", state.json),
             ("Image", .string(image)),
+            ("RestartCount", .int(restartCount)),
+            ("HasBeenManuallyStopped", .bool(manuallyStopped)),
             ("Name", .string("/" + name)),
             ("Driver", .string(storage)),
             ("Isolation", .string(isolation)),
@@ -114,6 +143,7 @@ public struct Container: Sendable {
                 .object(
                     [
                         ("AutoRemove", .bool(autoRemove)),
+                        ("RestartPolicy", restartPolicy.json),
                         ("Runtime", .string(runtime.isEmpty ? "berth" : runtime)),
                         ("NetworkMode", .string(networkMode)),
                         ("PortBindings", PortBinding.map(ports)),
@@ -126,7 +156,8 @@ public struct Container: Sendable {
                         ("SecurityOpt", security.options.isEmpty ? .null : .strings(security.options)),
                         ("GroupAdd", groupAdd.isEmpty ? .null : .strings(groupAdd)),
                         ("Devices", .array(devices.map(\.json))),
-                    ] + resources.json)
+                        ("LogConfig", logConfig.json),
+                    ] + resources.json + networkOptions.hostConfigJSON + process.json)
             ),
             (
                 "Mounts",
@@ -135,13 +166,16 @@ public struct Container: Sendable {
             ),
             (
                 "Config",
-                .object([
-                    ("Hostname", .string(hostname)), ("User", .string(user)), ("Tty", .bool(tty)),
-                    ("OpenStdin", .bool(openStdin)), ("Env", .strings(env)), ("Cmd", .strings(command)),
-                    ("Image", .string(imageName)), ("WorkingDir", .string(workingDir)),
-                    ("StopSignal", .string(stopSignal)),
-                    ("StopTimeout", stopTimeout.map { .int($0) } ?? .null),
-                ])
+                .object(
+                    [
+                        ("Hostname", .string(hostname)), ("User", .string(user)), ("Tty", .bool(tty)),
+                        ("OpenStdin", .bool(openStdin)), ("Env", .strings(env)), ("Cmd", .strings(command)),
+                        ("Image", .string(imageName)), ("WorkingDir", .string(workingDir)),
+                        ("StopSignal", .string(stopSignal)),
+                        ("StopTimeout", stopTimeout.map { .int($0) } ?? .null),
+                        ("Labels", .object(labels.map { ($0.0, .string($0.1)) })),
+                        ("ExposedPorts", exposedPorts.isEmpty ? .null : .object(exposedPorts.map { ($0, .object([])) })),
+                    ] + (healthcheck.map { [("Healthcheck", $0.json)] } ?? []))
             ),
             ("NetworkSettings", networkSettings),
             ("VolumesRoot", .string(volumesRoot)),
@@ -152,13 +186,18 @@ public struct Container: Sendable {
     /// Docker's `NetworkSettings`: the address at the top level and per network.
     var networkSettings: JSON {
         let e = endpoint
-        let entry: JSON =
+        var entry: JSON =
             e?.json
             ?? .object([
                 ("NetworkID", .string("")), ("Gateway", .string("")),
                 ("IPAddress", .string("")), ("IPPrefixLen", .int(0)),
                 ("MacAddress", .string("")),
             ])
+        if case .object(var members) = entry, networkOptions.ipAddress != nil || !networkOptions.aliases.isEmpty {
+            let ipam = networkOptions.ipAddress.map { JSON.object([("IPv4Address", .string($0))]) } ?? .null
+            members += [("IPAMConfig", ipam), ("Aliases", .strings(networkOptions.aliases))]
+            entry = .object(members)
+        }
         return .object([
             ("Bridge", .string("")),
             ("SandboxKey", .string(state.isActive && !hostNetwork ? "/proc/\(state.pid)/ns/net" : "")),
@@ -167,7 +206,13 @@ public struct Container: Sendable {
             ("IPAddress", .string(e?.address.description ?? "")),
             ("IPPrefixLen", .int(e?.prefix ?? 0)),
             ("MacAddress", .string(e?.mac ?? "")),
-            ("Networks", .object([(networkMode, entry)])),
+            // After `network disconnect` of the first network only the others are left, as in Docker.
+            (
+                "Networks",
+                .object(
+                    (e != nil || networkMode == "none" || networkMode == "host" ? [(networkMode, entry)] : [])
+                        + connected.map { ($0.network, $0.json) })
+            ),
         ])
     }
 
@@ -193,8 +238,12 @@ public struct Container: Sendable {
         isolation = json["Isolation"]?.stringValue ?? ""
         storage = json["Driver"]?.stringValue ?? ""
         networkMode = host["NetworkMode"]?.stringValue ?? "none"
-        if let mode = json["NetworkSettings"]?["Networks"]?[networkMode] {
-            endpoint = NetworkEndpoint(network: networkMode, json: mode)
+        let modeEntry = json["NetworkSettings"]?["Networks"]?[networkMode]
+        if let modeEntry { endpoint = NetworkEndpoint(network: networkMode, json: modeEntry) }
+        networkOptions = NetworkOptions(hostConfig: host, endpoint: modeEntry)
+        if case .object(let networks)? = json["NetworkSettings"]?["Networks"] {
+            let first = networkMode
+            connected = networks.filter { $0.0 != first }.compactMap { NetworkEndpoint(network: $0.0, json: $0.1) }
         }
         if case .object(let bindings)? = host["PortBindings"] {
             for (key, list) in bindings {
@@ -214,6 +263,8 @@ public struct Container: Sendable {
         readonlyRoot = host["ReadonlyRootfs"]?.boolValue ?? false
         stopSignal = config["StopSignal"]?.stringValue ?? "SIGTERM"
         stopTimeout = config["StopTimeout"]?.intValue
+        labels = ContainerLabels.of(config: config)
+        if case .object(let exposed)? = config["ExposedPorts"] { exposedPorts = exposed.map(\.0) }
         cgroupPath = host["CgroupParent"]?.stringValue ?? ""
         resources = Resources(json: host)
         mounts = (host["Mounts"]?.arrayValue ?? []).compactMap(MountSpec.init(record:))
@@ -223,8 +274,14 @@ public struct Container: Sendable {
         security.options = host["SecurityOpt"]?.stringArray ?? []
         groupAdd = host["GroupAdd"]?.stringArray ?? []
         devices = (host["Devices"]?.arrayValue ?? []).compactMap(DeviceMapping.init(json:))
+        logConfig = LogConfig(json: host["LogConfig"])
+        process = ProcessSettings(hostConfig: host)
         volumesRoot = json["VolumesRoot"]?.stringValue ?? ""
         state = ContainerState(json: json["State"] ?? .object([]))
+        restartPolicy = RestartPolicy(json: host["RestartPolicy"])
+        restartCount = max(0, json["RestartCount"]?.intValue ?? 0)
+        manuallyStopped = json["HasBeenManuallyStopped"]?.boolValue ?? false
+        healthcheck = HealthConfig(json: config["Healthcheck"])
         if case .object(let members)? = json["Extra"] { extra = members } else { extra = [] }
     }
 }
@@ -232,7 +289,9 @@ public struct Container: Sendable {
 extension Container {
     /// What the container asks of its backend.
     public var isolationRequest: IsolationRequest {
-        IsolationRequest(hostNetwork: hostNetwork, readonlyRoot: readonlyRoot, runtime: runtime.isEmpty ? nil : runtime)
+        IsolationRequest(
+            hostNetwork: hostNetwork, readonlyRoot: readonlyRoot, runtime: runtime.isEmpty ? nil : runtime,
+            sharedNamespaces: process.namespaces.shared)
     }
 }
 

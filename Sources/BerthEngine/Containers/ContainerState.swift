@@ -33,6 +33,9 @@ public struct ContainerState: Sendable, Equatable {
     public private(set) var oomKilled = false
     public private(set) var startedAt: Timestamp?
     public private(set) var finishedAt: Timestamp?
+    /// `State.Health` of a container with a health check: set to starting
+    /// by each start, changed by each probe (`recordProbe`), kept after the exit.
+    public private(set) var health: HealthState?
 
     /// A fresh state: Created, never started.
     public init() {}
@@ -50,8 +53,18 @@ public struct ContainerState: Sendable, Equatable {
         self.monitorStartTime = monitorStartTime
     }
 
-    /// PID 1 runs under its monitor.
-    public mutating func setRunning(pid: Int32, pidStartTime: UInt64, monitorPid: Int32, monitorStartTime: UInt64) {
+    /// PID 1 runs under its monitor. With `healthCheck` its health starts
+    /// over as `starting` (the last probes kept), as Docker's each start.
+    public mutating func setRunning(
+        pid: Int32, pidStartTime: UInt64, monitorPid: Int32, monitorStartTime: UInt64, healthCheck: Bool = false
+    ) {
+        if healthCheck {
+            var h = HealthState()
+            h.log = health?.log ?? []
+            health = h
+        } else {
+            health = nil
+        }
         startPending = false
         status = .running
         self.pid = pid
@@ -63,6 +76,29 @@ public struct ContainerState: Sendable, Equatable {
         exitCode = 0
         error = ""
         oomKilled = false
+    }
+
+    /// One probe's result (moby's `handleProbeResult`): a pass makes it
+    /// healthy and ends the streak; a failure adds to the streak (not while
+    /// still starting within the start period) and makes it unhealthy at
+    /// `retries`. The last five results are kept. Returns the new status
+    /// when it changed.
+    public mutating func recordProbe(_ result: HealthResult, retries: Int, startPeriod: Int64) -> HealthStatus? {
+        guard var h = health else { return nil }
+        let before = h.status
+        if result.exitCode == 0 {
+            h.failingStreak = 0
+            h.status = .healthy
+        } else {
+            let sinceStart = startedAt.map { (result.start.asDouble - $0.asDouble) * 1e9 } ?? .infinity
+            if !(h.status == .starting && sinceStart < Double(startPeriod)) {
+                h.failingStreak += 1
+                if h.failingStreak >= retries { h.status = .unhealthy }
+            }
+        }
+        h.log = Array((h.log + [result]).suffix(HealthState.logLength))
+        health = h
+        return h.status == before ? nil : h.status
     }
 
     /// Every process is frozen.
@@ -84,9 +120,33 @@ public struct ContainerState: Sendable, Equatable {
     /// The first process never ran: Docker leaves the container Created, or
     /// Exited if it had run before, with the code and the reason recorded.
     public mutating func setStartFailed(exitCode: Int32, error: String) {
-        if status != .exited { status = .created }
+        // A restart that could not start ends the restarting: Exited, as it has run before.
+        if status == .restarting { status = .exited } else if status != .exited { status = .created }
         self.exitCode = exitCode
         self.error = error
+        clearProcesses()
+    }
+
+    /// PID 1 exited and its restart policy restarts it after a back-off:
+    /// Docker's `restarting`, with the exit recorded. PID 1 is gone; the
+    /// monitor stays (and stays recorded) to wait out the back-off, so a
+    /// reader that finds it gone knows the wait was cut short.
+    public mutating func setRestarting(exitCode: Int32, oomKilled: Bool = false) {
+        status = .restarting
+        self.exitCode = exitCode
+        self.oomKilled = oomKilled
+        error = ""
+        finishedAt = .now
+        startPending = false
+        pid = 0
+        pidStartTime = 0
+    }
+
+    /// A user's `stop`, `kill` or `rm -f` ended the wait of a restarting
+    /// container, or its waiting monitor is gone: Exited with the code it
+    /// last exited with, and no process of it left.
+    public mutating func setRestartCanceled() {
+        status = .exited
         clearProcesses()
     }
 
@@ -130,18 +190,21 @@ public struct ContainerState: Sendable, Equatable {
     // MARK: the record
 
     var json: JSON {
-        .object([
-            ("Status", .string(status.rawValue)), ("Running", .bool(isActive)), ("Paused", .bool(status == .paused)),
-            ("Restarting", .bool(status == .restarting)), ("OOMKilled", .bool(oomKilled)), ("Dead", .bool(status == .dead)),
-            ("Pid", .int(isActive ? pid : 0)), ("PidStartTime", .int(pidStartTime)),
-            // Kept whatever the status: a created container with a monitor is one being started.
-            ("MonitorPid", .int(monitorPid)),
-            ("MonitorStartTime", .int(monitorStartTime)),
-            ("StartPending", .bool(startPending)),
-            ("ExitCode", .int(exitCode)), ("Error", .string(error)),
-            ("StartedAt", .string(startedAt?.rfc3339 ?? Container.zeroTime)),
-            ("FinishedAt", .string(finishedAt?.rfc3339 ?? Container.zeroTime)),
-        ])
+        .object(
+            [
+                // Docker says Running while restarting too: the container is not stopped.
+                ("Status", .string(status.rawValue)), ("Running", .bool(isActive || status == .restarting)),
+                ("Paused", .bool(status == .paused)),
+                ("Restarting", .bool(status == .restarting)), ("OOMKilled", .bool(oomKilled)), ("Dead", .bool(status == .dead)),
+                ("Pid", .int(isActive ? pid : 0)), ("PidStartTime", .int(pidStartTime)),
+                // Kept whatever the status: a created container with a monitor is one being started.
+                ("MonitorPid", .int(monitorPid)),
+                ("MonitorStartTime", .int(monitorStartTime)),
+                ("StartPending", .bool(startPending)),
+                ("ExitCode", .int(exitCode)), ("Error", .string(error)),
+                ("StartedAt", .string(startedAt?.rfc3339 ?? Container.zeroTime)),
+                ("FinishedAt", .string(finishedAt?.rfc3339 ?? Container.zeroTime)),
+            ] + (health.map { [("Health", $0.json)] } ?? []))
     }
 
     init(json: JSON) {
@@ -156,5 +219,6 @@ public struct ContainerState: Sendable, Equatable {
         oomKilled = json["OOMKilled"]?.boolValue ?? false
         startedAt = json["StartedAt"]?.stringValue.flatMap(Timestamp.init(rfc3339:)).flatMap { $0.seconds > 0 ? $0 : nil }
         finishedAt = json["FinishedAt"]?.stringValue.flatMap(Timestamp.init(rfc3339:)).flatMap { $0.seconds > 0 ? $0 : nil }
+        health = HealthState(json: json["Health"])
     }
 }

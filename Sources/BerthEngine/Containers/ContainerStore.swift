@@ -28,6 +28,8 @@ public struct ContainerStore: Sendable {
     /// - recorded running, monitor gone, PID 1 alive: still `running`, with
     ///   `monitorLost` set (stop and rm release what the monitor held);
     /// - a start pending (`StartPending`) by a monitor that is alive: `starting` set;
+    /// - restarting (waiting out the back-off), its monitor gone: `exited`
+    ///   with the last exit code;
     /// - a start pending by a monitor that died before recording a result:
     ///   `dead` (nothing of it runs: its child dies with it, PR_SET_PDEATHSIG);
     /// - a record that does not decode: a `dead` placeholder with `recordDamage`.
@@ -49,6 +51,13 @@ public struct ContainerStore: Sendable {
             if !ProcessTable.isAlive(s.pid, startTime: s.pidStartTime) {
                 // PID 1 is gone and so is its monitor, which would have recorded the exit.
                 container.state.setLost()
+            }
+        } else if s.status == .restarting && !(s.startPending && monitorAlive) {
+            // The monitor waiting out a restart's back-off is gone (kill -9,
+            // a reboot): nothing restarts it now; it stays Exited with its code.
+            if !monitorAlive {
+                container.monitorLost = true
+                container.state.setRestartCanceled()
             }
         } else if s.startPending {
             if monitorAlive {

@@ -7,7 +7,7 @@ public enum ContainerVerb: Sendable {
     /// The states in which the verb may act.
     var allowed: Set<ContainerStatus> {
         switch self {
-        case .start: [.created, .exited, .running]
+        case .start: [.created, .exited, .running, .restarting]
         case .pause: [.running]
         case .unpause: [.paused]
         case .exec, .attach: [.running]
@@ -29,6 +29,9 @@ extension Container {
     /// the first line of stderr keep working.
     private func refusal(_ verb: ContainerVerb, ref: String) -> String {
         let paused = state.status == .paused
+        if state.status == .restarting, verb != .kill, verb != .remove {
+            return "Container \(id) is restarting, wait until the container is running"
+        }
         switch verb {
         case .start:
             return paused
@@ -51,6 +54,10 @@ extension Container {
         case .kill:
             return "Cannot kill container: \(ref): Container \(id) is not running"
         case .remove:
+            if state.status == .restarting {
+                return
+                    "You cannot remove a restarting container \(id). Stop the container before attempting removal or force remove"
+            }
             return paused
                 ? "You cannot remove a paused container \(id). Unpause and then stop the container before attempting removal or force remove"
                 : "You cannot remove a running container \(id). Stop the container before attempting removal or force remove"

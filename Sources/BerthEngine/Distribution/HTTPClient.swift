@@ -1,77 +1,8 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CBerthLinux
 import BerthCore
-
-/// An absolute `http://` or `https://` URL, split the way a request needs it.
-public struct HTTPURL: Sendable, Equatable, CustomStringConvertible {
-    public var scheme: String
-    /// `host` or `host:port`, as written.
-    public var authority: String
-    /// The path and query, starting with `/`.
-    public var target: String
-
-    public init(scheme: String, authority: String, target: String) {
-        self.scheme = scheme
-        self.authority = authority
-        self.target = target.hasPrefix("/") ? target : "/" + target
-    }
-
-    /// Parses `scheme://authority/path?query`; nil if it is not one.
-    public init?(_ text: String) {
-        guard let sep = text.firstRange(of: "://") else { return nil }
-        let scheme = text[..<sep.lowerBound].lowercased()
-        guard scheme == "http" || scheme == "https" else { return nil }
-        let rest = text[sep.upperBound...]
-        let slash = rest.firstIndex(where: { $0 == "/" || $0 == "?" }) ?? rest.endIndex
-        let authority = String(rest[..<slash])
-        guard !authority.isEmpty else { return nil }
-        var target = String(rest[slash...])
-        if target.isEmpty { target = "/" } else if target.hasPrefix("?") { target = "/" + target }
-        self.init(scheme: scheme, authority: authority, target: target)
-    }
-
-    /// Resolves a `Location` header (absolute, or a path on this server).
-    public func resolving(_ location: String) -> HTTPURL {
-        if let absolute = HTTPURL(location) { return absolute }
-        if location.hasPrefix("//") { return HTTPURL(scheme + ":" + location) ?? self }
-        return HTTPURL(scheme: scheme, authority: authority, target: location)
-    }
-
-    /// The host without the port (brackets of an IPv6 literal removed).
-    public var host: String {
-        if authority.hasPrefix("["), let close = authority.firstIndex(of: "]") {
-            return String(authority[authority.index(after: authority.startIndex)..<close])
-        }
-        if let colon = authority.lastIndex(of: ":") { return String(authority[..<colon]) }
-        return authority
-    }
-
-    /// The port, explicit or the scheme's default.
-    public var port: String {
-        if let colon = authority.lastIndex(of: ":"), !authority[colon...].contains("]") {
-            return String(authority[authority.index(after: colon)...])
-        }
-        return scheme == "https" ? "443" : "80"
-    }
-
-    public var description: String { "\(scheme)://\(authority)\(target)" }
-
-    /// Percent-encodes a query value.
-    public static func encode(_ text: String) -> String {
-        var out = ""
-        for byte in text.utf8 {
-            let c = Character(Unicode.Scalar(byte))
-            if (c.isASCII && (c.isLetter || c.isNumber)) || "-_.~".contains(c) {
-                out.append(c)
-            } else {
-                let hex = String(byte, radix: 16, uppercase: true)
-                out += "%" + (hex.count == 1 ? "0" + hex : hex)
-            }
-        }
-        return out
-    }
-}
 
 /// What a request sends after its headers.
 public enum HTTPBody: Sendable {
@@ -81,19 +12,30 @@ public enum HTTPBody: Sendable {
     case file(path: String, size: Int64)
 }
 
-/// A response: the status, the headers and a stream of the body.
+/// Where the bytes of a response body go once its status is known: to a
+/// writer (a blob being downloaded), or, when `nil`, into memory.
+public typealias HTTPBodyWriter = (UnsafeRawBufferPointer) throws(BerthError) -> Void
+
+/// A response: the status, the headers and the body kept in memory (a body
+/// given to a writer is not kept).
 public final class HTTPResponse {
     public let status: Int
     public let reason: String
     public let headers: [(String, String)]
-    /// The body (Content-Length, chunked, or up to the end of the connection).
-    public let body: HTTPBodyReader
+    public let body: [UInt8]
+    /// Where the response came from, after redirects and a fall back to
+    /// plain HTTP.
+    public let url: HTTPURL
+    /// `GET https://host/…`, for messages.
+    let label: String
 
-    init(status: Int, reason: String, headers: [(String, String)], body: HTTPBodyReader) {
+    init(status: Int, reason: String, headers: [(String, String)], body: [UInt8], url: HTTPURL, label: String) {
+        self.url = url
         self.status = status
         self.reason = reason
         self.headers = headers
         self.body = body
+        self.label = label
     }
 
     /// A header's value (case-insensitive name), the first if repeated.
@@ -111,324 +53,276 @@ public final class HTTPResponse {
     /// The declared body length, if any.
     public var contentLength: Int64? { header("Content-Length").flatMap { Int64($0.trimmingSpaces) } }
 
-    /// Reads the body into memory, refusing more than `limit` bytes.
+    /// The body, refusing more than `limit` bytes.
     public func readBody(limit: Int = 16 << 20) throws(BerthError) -> [UInt8] {
-        var out: [UInt8] = []
-        let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 65536, alignment: 1)
-        defer { chunk.deallocate() }
-        while true {
-            let n = try body.read(into: chunk)
-            if n == 0 { return out }
-            out.append(contentsOf: UnsafeRawBufferPointer(rebasing: chunk[..<n]))
-            if out.count > limit { throw BerthError("\(body.label): the response is larger than \(limit) bytes; refusing it") }
-        }
-    }
-
-    /// Closes the connection.
-    public func close() { body.close() }
-}
-
-/// The body of a response as a `ByteSource`. The connection is closed at
-/// the end of the body or on `close()`.
-public final class HTTPBodyReader: ByteSource {
-    enum Framing { case length(Int64), chunked, untilClose, empty }
-    private let connection: HTTPConnection
-    private var framing: Framing
-    private var chunkLeft: Int64 = 0
-    private var done = false
-    let label: String
-
-    init(connection: HTTPConnection, framing: Framing, label: String) {
-        self.connection = connection
-        self.framing = framing
-        self.label = label
-        if case .empty = framing { done = true; connection.close() }
-        if case .length(0) = framing { done = true; connection.close() }
-    }
-
-    deinit { connection.close() }
-
-    public func close() { connection.close() }
-
-    public func read(into buffer: UnsafeMutableRawBufferPointer) throws(BerthError) -> Int {
-        guard !done, buffer.count > 0 else { return 0 }
-        switch framing {
-        case .empty:
-            return 0
-        case .length(let left):
-            let want = Int(min(Int64(buffer.count), left))
-            let n = try connection.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[..<want]))
-            if n == 0 {
-                throw BerthError(
-                    "\(label): the connection closed with \(left) bytes of the body still to come; the download is truncated")
-            }
-            framing = .length(left - Int64(n))
-            if left - Int64(n) == 0 { done = true; connection.close() }
-            return n
-        case .untilClose:
-            let n = try connection.read(into: buffer)
-            if n == 0 { done = true; connection.close() }
-            return n
-        case .chunked:
-            if chunkLeft == 0 {
-                let line = try connection.readLine()
-                let sizeText = line.split(separator: ";").first.map { String($0).trimmingSpaces } ?? ""
-                guard let size = Int64(sizeText, radix: 16), size >= 0 else {
-                    throw BerthError("\(label): bad chunk size \"\(line)\" in a chunked response")
-                }
-                if size == 0 {
-                    while try !connection.readLine().isEmpty {}  // trailers
-                    done = true
-                    connection.close()
-                    return 0
-                }
-                chunkLeft = size
-            }
-            let want = Int(min(Int64(buffer.count), chunkLeft))
-            let n = try connection.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[..<want]))
-            if n == 0 { throw BerthError("\(label): the connection closed in the middle of a chunk; the download is truncated") }
-            chunkLeft -= Int64(n)
-            if chunkLeft == 0 { _ = try connection.readLine() }
-            return n
-        }
+        if body.count > limit { throw BerthError("\(label): the response is larger than \(limit) bytes; refusing it") }
+        return body
     }
 }
 
-/// One TCP connection with a read buffer.
-final class HTTPConnection {
-    private var fd: Int32
-    private var buffer: [UInt8] = []
-    private var offset = 0
-    let label: String
-
-    init(url: HTTPURL, timeoutSeconds: Int) throws(BerthError) {
-        label = url.authority
-        var hints = addrinfo()
-        hints.ai_family = AF_UNSPEC
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        var list: UnsafeMutablePointer<addrinfo>?
-        let status = getaddrinfo(url.host, url.port, &hints, &list)
-        guard status == 0, let first = list else {
-            let text = String(cString: gai_strerror(status))
-            throw .unavailable(
-                "cannot reach registry \(url.authority): lookup \(url.host): \(text); check the name (Berth reaches only what this machine can resolve)"
-            )
-        }
-        defer { freeaddrinfo(list) }
-        var lastError = Errno(ECONNREFUSED)
-        var cursor: UnsafeMutablePointer<addrinfo>? = first
-        fd = -1
-        while let ai = cursor {
-            let s = socket(ai.pointee.ai_family, ai.pointee.ai_socktype | Int32(SOCK_CLOEXEC.rawValue), ai.pointee.ai_protocol)
-            if s >= 0 {
-                var tv = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
-                setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-                setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-                if connect(s, ai.pointee.ai_addr, ai.pointee.ai_addrlen) == 0 { fd = s; break }
-                lastError = .current
-                Glibc.close(s)
-            } else {
-                lastError = .current
-            }
-            cursor = ai.pointee.ai_next
-        }
-        guard fd >= 0 else {
-            throw .unavailable(
-                "cannot reach registry \(url.authority): connect: \(lastError); check that the registry runs and its address")
-        }
-    }
-
-    deinit { close() }
-
-    func close() {
-        if fd >= 0 { Glibc.close(fd); fd = -1 }
-    }
-
-    func send(_ bytes: UnsafeRawBufferPointer) throws(BerthError) {
-        var sent = 0
-        while sent < bytes.count {
-            let n = Glibc.send(fd, bytes.baseAddress! + sent, bytes.count - sent, Int32(MSG_NOSIGNAL))
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw BerthError("send to registry \(label): \(Errno.current); the registry closed the connection or timed out")
-            }
-            sent += n
-        }
-    }
-
-    func send(_ bytes: [UInt8]) throws(BerthError) {
-        let copy = UnsafeMutableRawBufferPointer.allocate(byteCount: max(bytes.count, 1), alignment: 1)
-        defer { copy.deallocate() }
-        copy.copyBytes(from: bytes)
-        try send(UnsafeRawBufferPointer(rebasing: copy[..<bytes.count]))
-    }
-
-    private func fill() throws(BerthError) -> Bool {
-        if offset > 0 && offset == buffer.count { buffer.removeAll(keepingCapacity: true); offset = 0 }
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            guard fd >= 0 else { return false }
-            let n = chunk.withUnsafeMutableBytes { Glibc.recv(fd, $0.baseAddress, $0.count, 0) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                let e = Errno.current
-                let timedOut = e.rawValue == EAGAIN || e.rawValue == EWOULDBLOCK
-                throw BerthError("read from registry \(label): \(timedOut ? "timed out" : "\(e)"); the download is incomplete")
-            }
-            if n == 0 { return false }
-            buffer.append(contentsOf: chunk[..<n])
-            return true
-        }
-    }
-
-    func read(into out: UnsafeMutableRawBufferPointer) throws(BerthError) -> Int {
-        if offset == buffer.count {
-            // Large reads go straight to the caller's buffer.
-            if out.count >= 65536 {
-                while true {
-                    guard fd >= 0 else { return 0 }
-                    let n = Glibc.recv(fd, out.baseAddress, out.count, 0)
-                    if n < 0 {
-                        if errno == EINTR { continue }
-                        let e = Errno.current
-                        let timedOut = e.rawValue == EAGAIN || e.rawValue == EWOULDBLOCK
-                        throw BerthError(
-                            "read from registry \(label): \(timedOut ? "timed out" : "\(e)"); the download is incomplete")
-                    }
-                    return n
-                }
-            }
-            guard try fill() else { return 0 }
-        }
-        let n = min(out.count, buffer.count - offset)
-        buffer.withUnsafeBytes { out.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[offset..<offset + n])) }
-        offset += n
-        return n
-    }
-
-    /// A line without its CRLF; at most 64 KiB.
-    func readLine() throws(BerthError) -> String {
-        var line: [UInt8] = []
-        while true {
-            if offset == buffer.count {
-                guard try fill() else {
-                    throw BerthError("read from registry \(label): the connection closed in the middle of a response")
-                }
-            }
-            let byte = buffer[offset]
-            offset += 1
-            if byte == UInt8(ascii: "\n") {
-                if line.last == UInt8(ascii: "\r") { line.removeLast() }
-                return String(decoding: line, as: UTF8.self)
-            }
-            line.append(byte)
-            if line.count > 65536 { throw BerthError("read from registry \(label): a response line is too long") }
-        }
-    }
-}
-
-/// A small HTTP/1.1 client: one connection per request (`Connection:
-/// close`), plain HTTP only. HTTPS is refused with a message saying how to
-/// reach a registry without it.
+/// HTTP and HTTPS through libcurl (`Sources/CBerthLinux/curl.c`, loaded on
+/// the first request). This type decides what libcurl is told: the
+/// certificates (`HTTPTrust`), the proxy (`HTTPProxy`), and redirects, which
+/// are followed here so that the registry's `Authorization` header never
+/// goes to another host.
 public enum HTTPClient {
-    /// Sends a request and returns the response with its headers read and
-    /// its body ready to stream. Redirects are followed for GET and HEAD.
+    /// The largest body kept in memory (manifests, configs, error pages).
+    static let memoryLimit = 64 << 20
+
+    /// Sends a request. Redirects are followed for GET and HEAD. A 2xx body
+    /// goes to the writer `sink` returns for its status (nil: into memory).
+    /// With `allowPlainHTTP`, an `https://` URL whose server speaks no TLS
+    /// is asked again over `http://` (Docker's rule for insecure and
+    /// loopback registries); `response.url` tells which answered.
     public static func send(
         _ method: String, _ url: HTTPURL, headers: [(String, String)] = [], body: HTTPBody = .none,
-        followRedirects: Bool = true, timeoutSeconds: Int = 60,
-        progress: (@Sendable (Int64) -> Void)? = nil
+        followRedirects: Bool = true, timeoutSeconds: Int = 60, trust: HTTPTrust = HTTPTrust(),
+        allowPlainHTTP: Bool = false,
+        progress: (@Sendable (Int64) -> Void)? = nil,
+        sink: ((Int) throws(BerthError) -> HTTPBodyWriter?)? = nil
     ) throws(BerthError) -> HTTPResponse {
         var url = url
         var headers = headers
+        var allowPlainHTTP = allowPlainHTTP
         for _ in 0..<6 {
             let response = try sendOnce(
-                method, url, headers: headers, body: body, timeoutSeconds: timeoutSeconds,
-                progress: progress)
+                method, url, headers: headers, body: body, timeoutSeconds: timeoutSeconds, trust: trust,
+                allowPlainHTTP: allowPlainHTTP, progress: progress, sink: sink)
             guard followRedirects, method == "GET" || method == "HEAD", [301, 302, 303, 307, 308].contains(response.status),
                 let location = response.header("Location")
             else { return response }
-            response.close()
-            let next = url.resolving(location)
+            let next = response.url.resolving(location)
             // Credentials go only to the server they were meant for (blob
             // redirects to storage carry their own signature).
-            if next.authority != url.authority { headers = headers.filter { $0.0.lowercased() != "authorization" } }
+            if next.authority != response.url.authority || next.scheme != response.url.scheme {
+                headers = headers.filter { $0.0.lowercased() != "authorization" }
+            }
             url = next
+            if url.scheme == "http" { allowPlainHTTP = false }
         }
         throw BerthError("\(method) \(url): too many redirects")
     }
 
-    private static func sendOnce(
-        _ method: String, _ url: HTTPURL, headers: [(String, String)], body: HTTPBody,
-        timeoutSeconds: Int, progress: (@Sendable (Int64) -> Void)?
-    ) throws(BerthError) -> HTTPResponse {
-        guard url.scheme == "http" else {
-            throw .unavailable(
-                "cannot reach \(url.authority) over HTTPS: Berth's registry client speaks plain HTTP only; "
-                    + "use a registry or mirror on plain HTTP and list it under \"registries\" \"insecure\" (or \"mirrors\") in the store's config.json"
-            )
-        }
-        let connection = try HTTPConnection(url: url, timeoutSeconds: timeoutSeconds)
-        var head =
-            "\(method) \(url.target) HTTP/1.1\r\nHost: \(url.authority)\r\nUser-Agent: berth/\(berthVersion)\r\nConnection: close\r\n"
-        for (name, value) in headers { head += "\(name): \(value)\r\n" }
-        switch body {
-        case .none:
-            if method == "PUT" || method == "POST" || method == "PATCH" { head += "Content-Length: 0\r\n" }
-        case .bytes(let bytes): head += "Content-Length: \(bytes.count)\r\n"
-        case .file(_, let size): head += "Content-Length: \(size)\r\n"
-        }
-        head += "\r\n"
-        try connection.send(Array(head.utf8))
-        switch body {
-        case .none: break
-        case .bytes(let bytes): try connection.send(bytes)
-        case .file(let path, let size):
-            let source = try FileSource(path: path)
-            defer { source.close() }
-            let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
-            defer { chunk.deallocate() }
-            var total: Int64 = 0
-            while true {
-                let n = try source.read(into: chunk)
-                if n == 0 { break }
-                try connection.send(UnsafeRawBufferPointer(rebasing: chunk[..<n]))
-                total += Int64(n)
-                progress?(total)
-            }
-            guard total == size else { throw BerthError("upload \(path): the file changed size while it was sent") }
-        }
-
+    /// What libcurl's callbacks fill in; lives on the calling thread for one request.
+    private final class Exchange {
         var status = 0
         var reason = ""
-        var responseHeaders: [(String, String)] = []
-        repeat {
-            let statusLine = try connection.readLine()
-            let parts = statusLine.split(separator: " ", maxSplits: 2).map(String.init)
-            guard parts.count >= 2, parts[0].hasPrefix("HTTP/1."), let code = Int(parts[1]) else {
-                throw BerthError("\(method) \(url): not an HTTP response (\"\(statusLine.prefix(60))\"); is this a registry?")
+        var headers: [(String, String)] = []
+        var body: [UInt8] = []
+        var writer: HTTPBodyWriter?
+        var decided = false
+        var sink: ((Int) throws(BerthError) -> HTTPBodyWriter?)?
+        var progress: (@Sendable (Int64) -> Void)?
+        var error: BerthError?
+        let label: String
+        init(label: String) { self.label = label }
+
+        func header(_ line: String) -> Bool {
+            if line.hasPrefix("HTTP/") {
+                let parts = line.split(separator: " ", maxSplits: 2).map(String.init)
+                status = parts.count > 1 ? Int(parts[1]) ?? 0 : 0
+                reason = parts.count > 2 ? parts[2] : ""
+                headers = []
+            } else if let colon = line.firstIndex(of: ":") {
+                headers.append((String(line[..<colon]), String(line[line.index(after: colon)...]).trimmingSpaces))
             }
-            status = code
-            reason = parts.count > 2 ? parts[2] : ""
-            responseHeaders = []
-            while true {
-                let line = try connection.readLine()
-                if line.isEmpty { break }
-                guard let colon = line.firstIndex(of: ":") else { continue }
-                responseHeaders.append((String(line[..<colon]), String(line[line.index(after: colon)...]).trimmingSpaces))
-            }
-        } while status == 100
-        let lookup = { (name: String) in responseHeaders.first { $0.0.lowercased() == name }?.1 }
-        let framing: HTTPBodyReader.Framing
-        if method == "HEAD" || status == 204 || status == 304 {
-            framing = .empty
-        } else if lookup("transfer-encoding")?.lowercased().contains("chunked") == true {
-            framing = .chunked
-        } else if let length = lookup("content-length").flatMap({ Int64($0) }) {
-            framing = .length(length)
-        } else {
-            framing = .untilClose
+            return true
         }
-        let reader = HTTPBodyReader(connection: connection, framing: framing, label: "\(method) \(url)")
-        return HTTPResponse(status: status, reason: reason, headers: responseHeaders, body: reader)
+
+        /// libcurl reads the body 64 KiB at a time: report every 1 MiB.
+        private var reported: Int64 = 0
+        func uploaded(_ sent: Int64) {
+            guard sent - reported >= 1 << 20 || reported == 0 else { return }
+            reported = sent
+            progress?(sent)
+        }
+
+        func receive(_ bytes: UnsafeRawBufferPointer) -> Bool {
+            do throws(BerthError) {
+                if !decided {
+                    decided = true
+                    if (200..<300).contains(status), let sink { writer = try sink(status) }
+                }
+                if let writer {
+                    try writer(bytes)
+                } else {
+                    body.append(contentsOf: bytes)
+                    if body.count > HTTPClient.memoryLimit {
+                        throw BerthError("\(label): the response is larger than \(HTTPClient.memoryLimit) bytes; refusing it")
+                    }
+                }
+                return true
+            } catch {
+                self.error = error
+                return false
+            }
+        }
     }
+
+    private static func sendOnce(
+        _ method: String, _ url: HTTPURL, headers: [(String, String)], body: HTTPBody, timeoutSeconds: Int,
+        trust: HTTPTrust, allowPlainHTTP: Bool, progress: (@Sendable (Int64) -> Void)?,
+        sink: ((Int) throws(BerthError) -> HTTPBodyWriter?)?
+    ) throws(BerthError) -> HTTPResponse {
+        let tls = url.scheme == "https" ? try trust.configuration(for: url) : TLSConfiguration()
+        let proxy = HTTPProxy.fromEnvironment().proxy(for: url)
+        let exchange = Exchange(label: "\(method) \(url)")
+        exchange.sink = sink
+        exchange.progress = progress
+        var lines = ["User-Agent: berth/\(berthVersion)"]
+        // libcurl adds `Expect: 100-continue` to large uploads; registries
+        // answer it, but a proxy or an old server may not.
+        if case .file = body { lines.append("Expect:") }
+        for (name, value) in headers { lines.append("\(name): \(value)") }
+
+        var fileDescriptor: FileDescriptor?
+        var bodySize: Int64 = 0
+        var bytes: [UInt8] = []
+        switch body {
+        case .none: break
+        case .bytes(let b): bytes = b
+        case .file(let path, let size):
+            do throws(Errno) { fileDescriptor = try FileDescriptor.open(path, O_RDONLY | O_CLOEXEC) } catch {
+                throw .syscall("open", path, error)
+            }
+            bodySize = size
+        }
+        defer { fileDescriptor?.close() }
+        let hasBody: Bool
+        if case .none = body { hasBody = ["PUT", "POST", "PATCH"].contains(method) } else { hasBody = true }
+
+        var errorText = [CChar](repeating: 0, count: 512)
+        let context = Unmanaged.passUnretained(exchange).toOpaque()
+        let result: Int32 = withCStrings(lines) { headerPointers in
+            bytes.withUnsafeBytes { bodyBytes in
+                tls.caPEM.withUnsafeBufferPointer { ca in
+                    withOptionalCString(tls.clientCertificate) { cert in
+                        withOptionalCString(tls.clientKey) { key in
+                            withOptionalCString(proxy) { proxyText in
+                                var request = berth_http_request()
+                                let methodText = strdup(method)
+                                let urlText = strdup(url.description)
+                                defer { free(methodText); free(urlText) }
+                                request.method = UnsafePointer(methodText)
+                                request.url = UnsafePointer(urlText)
+                                request.headers = headerPointers.baseAddress
+                                request.nheaders = Int32(headerPointers.count)
+                                request.body = bodyBytes.baseAddress
+                                request.body_len = bodyBytes.count
+                                request.body_fd = fileDescriptor?.rawValue ?? -1
+                                request.body_size = bodySize
+                                request.has_body = hasBody ? 1 : 0
+                                request.verify = tls.verify ? 1 : 0
+                                request.ca_pem = ca.baseAddress
+                                request.ca_pem_len = ca.count
+                                request.client_cert = cert
+                                request.client_key = key
+                                request.proxy = proxyText
+                                request.connect_timeout = 30
+                                request.low_speed_seconds = timeoutSeconds
+                                request.context = context
+                                request.on_header = { context, line, length in
+                                    let exchange = Unmanaged<Exchange>.fromOpaque(context!).takeUnretainedValue()
+                                    let text = String(
+                                        decoding: UnsafeRawBufferPointer(start: line, count: length), as: UTF8.self)
+                                    return exchange.header(text) ? 1 : 0
+                                }
+                                request.on_body = { context, data, length in
+                                    let exchange = Unmanaged<Exchange>.fromOpaque(context!).takeUnretainedValue()
+                                    return exchange.receive(UnsafeRawBufferPointer(start: data, count: length)) ? 1 : 0
+                                }
+                                request.on_upload = { context, sent in
+                                    Unmanaged<Exchange>.fromOpaque(context!).takeUnretainedValue().uploaded(sent)
+                                }
+                                return berth_http_perform(&request, &errorText, errorText.count)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if let error = exchange.error { throw error }
+        if result == Int32(BERTH_HTTP_TLS_HANDSHAKE.rawValue) && allowPlainHTTP && url.scheme == "https" {
+            let plain = HTTPURL(scheme: "http", authority: url.authority, target: url.target)
+            return try sendOnce(
+                method, plain, headers: headers, body: body, timeoutSeconds: timeoutSeconds, trust: trust,
+                allowPlainHTTP: false, progress: progress, sink: sink)
+        }
+        if result != Int32(BERTH_HTTP_OK.rawValue) {
+            let text = String(decoding: errorText.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            throw failure(
+                Int(result), text, url: url, method: method, tls: tls, proxy: proxy,
+                certsRoot: trust.roots.first ?? HTTPTrust.defaultRoots[0])
+        }
+        if case .file(let path, let size) = body, exchange.status < 300 {
+            var st = stat()
+            if fstat(fileDescriptor!.rawValue, &st) == 0, Int64(st.st_size) != size {
+                throw BerthError("upload \(path): the file changed size while it was sent")
+            }
+            progress?(size)
+        }
+        return HTTPResponse(
+            status: exchange.status, reason: exchange.reason, headers: exchange.headers, body: exchange.body, url: url,
+            label: exchange.label)
+    }
+
+    /// One line naming the host, libcurl's reason and the fix.
+    static func failure(
+        _ kind: Int, _ text: String, url: HTTPURL, method: String, tls: TLSConfiguration, proxy: String?,
+        certsRoot: String
+    ) -> BerthError {
+        let host = url.authority
+        let via = proxy.map { " (through the proxy \(HTTPProxy.redacted($0)))" } ?? ""
+        switch UInt32(kind) {
+        case BERTH_HTTP_NO_LIBRARY.rawValue:
+            return .unavailable("cannot reach \(host): \(text)")
+        case BERTH_HTTP_RESOLVE.rawValue:
+            return .unavailable(
+                "cannot reach registry \(host)\(via): lookup: \(text); check the name (Berth reaches only what this machine, or its proxy, can resolve)"
+            )
+        case BERTH_HTTP_CONNECT.rawValue:
+            return BerthError(
+                .io, "cannot reach registry \(host)\(via): connect: \(text); check that the registry runs and its address")
+        case BERTH_HTTP_TIMEOUT.rawValue:
+            return BerthError(.io, "\(method) \(url)\(via): timed out (\(text)); the registry or the network is too slow")
+        case BERTH_HTTP_TLS_VERIFY.rawValue:
+            return .permission(
+                "cannot verify the TLS certificate of \(host): \(text); to trust its CA put it in \(certsRoot)/\(host)/ca.crt "
+                    + "(or under /etc/docker/certs.d), or accept the risk with --tls-verify=false or \"insecure-registries\" in ROOT/config.json"
+            )
+        case BERTH_HTTP_TLS_CLIENT.rawValue:
+            let given = tls.clientCertificate.map { " (sent \($0))" } ?? " (none was found)"
+            return .permission(
+                "TLS with \(host) failed over its certificates: \(text); if it wants a client certificate\(given), put client.cert and client.key in \(certsRoot)/\(host)/; a ca.crt there must be PEM"
+            )
+        case BERTH_HTTP_TLS_HANDSHAKE.rawValue:
+            // Not .io: a handshake that failed once fails again.
+            return .unavailable(
+                "TLS handshake with \(host) failed: \(text); if it serves plain HTTP, use an http:// URL or, for a registry, list it under \"insecure-registries\" in ROOT/config.json"
+            )
+        case BERTH_HTTP_DROPPED.rawValue:
+            // A TLS 1.3 server that wants a client certificate checks it
+            // after the handshake and may just close the connection.
+            let hint =
+                url.scheme == "https" && tls.clientCertificate == nil
+                ? "; if \(host) asks for a client certificate, put client.cert and client.key in \(certsRoot)/\(host)/" : ""
+            return BerthError(.io, "\(method) \(url): the connection broke (\(text)); the transfer is incomplete\(hint)")
+        default:
+            return BerthError(.io, "\(method) \(url)\(via): \(text)")
+        }
+    }
+
+}
+
+/// Calls `body` with C strings for `strings`, kept alive for the call.
+func withCStrings<R>(_ strings: [String], _ body: (UnsafeBufferPointer<UnsafePointer<CChar>?>) -> R) -> R {
+    let copies = strings.map { UnsafePointer(strdup($0)) }
+    defer { for c in copies { free(UnsafeMutablePointer(mutating: c)) } }
+    return copies.withUnsafeBufferPointer { body($0) }
+}
+
+/// `text` as a C string, or NULL.
+func withOptionalCString<R>(_ text: String?, _ body: (UnsafePointer<CChar>?) -> R) -> R {
+    guard let text else { return body(nil) }
+    return text.withCString { body($0) }
 }

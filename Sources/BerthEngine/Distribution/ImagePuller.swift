@@ -289,7 +289,6 @@ public struct ImagePuller: Sendable {
     {
         let response = try client.send(
             "GET", client.url("manifests/\(reference)"), headers: [("Accept", RegistryMediaType.accept)])
-        defer { response.close() }
         switch response.status {
         case 200: break
         case 401, 403:

@@ -11,7 +11,10 @@ import BerthCore
 /// under the image lock (as `save` does). Then, outside the lock, each
 /// blob the registry lacks (HEAD first) is uploaded with a POST and one PUT,
 /// then the config, then the manifest under the tag. Uploads run one after
-/// the other.
+/// the other. A blob the registry lacks in this repository but may hold in
+/// another one (a local tag or pull of an image with that layer names a
+/// repository of the same registry) is first mounted from there (Docker's
+/// `Mounted from REPO`), which uploads nothing.
 public struct ImagePusher: Sendable {
     public let store: ImageStore
     public var settings: RegistrySettings
@@ -46,9 +49,11 @@ public struct ImagePusher: Sendable {
             throw .notFound("An image does not exist locally with the tag: \(ref.familiarName)")
         }
         let endpoint = settings.pushEndpoint(for: ref.domain)
+        let sources = mountSources(for: image.diffIDs, to: ref)
         let client = RegistryClient(
             endpoint: endpoint, repository: ref.path,
-            credentials: auths.credentials(for: endpoint.name), actions: "pull,push")
+            credentials: auths.credentials(for: endpoint.name), actions: "pull,push",
+            alsoPull: Array(Set(sources.values.joined())).sorted())
         report(.line("The push refers to repository [\(ref.fullName)]"))
         for diffID in image.diffIDs.reversed() { report(.layer(id: ImagePuller.shortID(diffID), status: "Preparing")) }
         let staging = try store.layout.makeStaging("push")
@@ -57,7 +62,8 @@ public struct ImagePusher: Sendable {
             () throws(BerthError) -> ([UInt8], [String: Blob]) in
             (try FileSystem.read(store.layout.image(image.id)), try compress(image, name: name, into: staging))
         }
-        try upload(image.diffIDs.reversed().map { ($0, blobs[$0]!) }, with: client, report: report)
+        try upload(
+            image.diffIDs.reversed().map { ($0, blobs[$0]!) }, with: client, sources: sources, report: report)
         let configPath = staging + "/config.json"
         try FileSystem.writeAtomically(configPath, configBytes, mode: 0o600)
         if try !client.hasBlob(image.id) {
@@ -66,6 +72,11 @@ public struct ImagePusher: Sendable {
         let manifest = Self.manifest(config: configBytes, id: image.id, layers: image.diffIDs.map { blobs[$0]! })
         try putManifest(manifest, tag: tag, with: client, ref: ref)
         let digest = Digest.sha256(manifest)
+        // Docker's RepoDigests after a push: later pushes of these layers
+        // to another repository here can mount them from this one.
+        try FileLock.withLock(store.layout.imageLock) { () throws(BerthError) in
+            try store.setRepoDigest(ref.familiarName, digest: digest, to: image.id)
+        }
         report(.line("\(tag): digest: \(digest) size: \(manifest.count)"))
         return Result(digest: digest, size: manifest.count)
     }
@@ -99,14 +110,20 @@ public struct ImagePusher: Sendable {
 
     /// Uploads the blobs the registry does not have, with Docker's progress lines.
     private func upload(
-        _ blobs: [(diffID: String, blob: Blob)], with client: RegistryClient,
+        _ blobs: [(diffID: String, blob: Blob)], with client: RegistryClient, sources: [String: [String]],
         report: @escaping @Sendable (TransferEvent) -> Void
     ) throws(BerthError) {
-        for (diffID, blob) in blobs {
+        blobs: for (diffID, blob) in blobs {
             let id = ImagePuller.shortID(diffID)
             if try client.hasBlob(blob.digest) {
                 report(.layer(id: id, status: "Layer already exists"))
                 continue
+            }
+            for source in sources[diffID] ?? [] {
+                if try client.mountBlob(blob.digest, from: source) {
+                    report(.layer(id: id, status: "Mounted from \(source)"))
+                    continue blobs
+                }
             }
             report(.layer(id: id, status: "Pushing", current: 0, total: blob.size))
             let size = blob.size
@@ -115,6 +132,24 @@ public struct ImagePusher: Sendable {
             }
             report(.layer(id: id, status: "Pushed"))
         }
+    }
+
+    /// For each layer, the other repositories of `ref`'s registry that local
+    /// images with that layer are tagged or were pulled as: where a mount may
+    /// find its blob.
+    func mountSources(for diffIDs: [String], to ref: RemoteReference) -> [String: [String]] {
+        var out: [String: [String]] = [:]
+        let digests = store.repoDigests()
+        for image in store.all() {
+            let names = image.tags.map(\.description) + digests.filter { $0.1 == image.id }.map(\.0)
+            let repos = names.compactMap { try? RemoteReference(parsing: $0) }
+                .filter { $0.domain == ref.domain && $0.path != ref.path }.map(\.path)
+            guard !repos.isEmpty else { continue }
+            for diffID in Set(image.diffIDs).intersection(diffIDs) {
+                for repo in repos where !(out[diffID] ?? []).contains(repo) { out[diffID, default: []].append(repo) }
+            }
+        }
+        return out.mapValues { $0.sorted() }
     }
 
     /// A Docker schema 2 manifest for the config and layers.
@@ -147,7 +182,6 @@ public struct ImagePusher: Sendable {
         let put = try client.send(
             "PUT", client.url("manifests/\(tag)"),
             headers: [("Content-Type", RegistryMediaType.dockerManifest)], body: .bytes(manifest))
-        defer { put.close() }
         if put.status == 401 || put.status == 403 {
             throw client.unauthorized(RegistryClient.errorText(try? put.readBody()) ?? "authentication required")
         }

@@ -3,23 +3,36 @@ import Glibc
 #endif
 import BerthCore
 
-/// Where images of a registry domain are fetched from, from the store's
-/// `config.json`:
+/// Where images of a registry domain are fetched from, and how far their
+/// certificates are trusted, from the store's `config.json`:
 ///
 /// ```json
-/// {"registries": {"mirrors": {"docker.io": ["http://127.0.0.1:5000"]},
-///                 "insecure": ["registry.lan:5000"]}}
+/// {"insecure-registries": ["registry.lan:5000"],
+///  "registries": {"mirrors": {"docker.io": ["https://mirror.lan"]},
+///                 "insecure": ["registry.lan:5000"],
+///                 "certsDirectories": ["/etc/berth/certs.d", "/etc/docker/certs.d"]}}
 /// ```
 ///
 /// Mirrors of a domain are tried in order before the registry itself (pulls
 /// only; `push` always goes to the registry named in the reference).
-/// `insecure` registries are spoken to over plain HTTP; so are loopback
-/// addresses (`localhost`, `127.0.0.0/8`, `[::1]`), as Docker does.
+/// Every registry is spoken to over HTTPS, its certificate checked against
+/// the system's CAs and `certsDirectories/HOST:PORT/*.crt`. An `insecure`
+/// registry (Docker's `insecure-registries`) is not verified and may answer
+/// over plain HTTP instead; a loopback one (`localhost`, `127.0.0.0/8`,
+/// `[::1]`) may answer over plain HTTP but, if it speaks TLS, is verified.
+/// `tlsVerify` is Podman's `--tls-verify` for one command: false treats the
+/// command's registry as insecure, true refuses plain HTTP and checks
+/// certificates even where the config would not.
 public struct RegistrySettings: Sendable, Equatable {
-    /// Domain → mirror URLs (`http://host:port`, optionally with a path prefix).
+    /// Domain → mirror URLs (`https://host:port`, optionally with a path prefix).
     public var mirrors: [String: [String]] = [:]
-    /// `host[:port]` of registries reached over plain HTTP.
+    /// `host[:port]` of registries whose certificates are not checked and
+    /// that may answer over plain HTTP.
     public var insecure: [String] = []
+    /// Where per-registry certificates are looked for.
+    public var certsDirectories: [String] = HTTPTrust.defaultRoots
+    /// `--tls-verify`, when given.
+    public var tlsVerify: Bool?
 
     public init() {}
 
@@ -30,6 +43,7 @@ public struct RegistrySettings: Sendable, Equatable {
             for (domain, urls) in members { mirrors[domain] = urls.stringArray ?? urls.stringValue.map { [$0] } ?? [] }
         }
         insecure = json["insecure"]?.stringArray ?? []
+        if let dirs = json["certsDirectories"]?.stringArray { certsDirectories = dirs }
     }
 
     /// Where a domain's registry API really is: `registry-1.docker.io` for Docker Hub.
@@ -37,12 +51,16 @@ public struct RegistrySettings: Sendable, Equatable {
         domain == "docker.io" ? "registry-1.docker.io" : domain
     }
 
-    /// The scheme Berth uses for `authority`.
-    public func scheme(for authority: String) -> String {
-        if insecure.contains(authority) || insecure.contains(HTTPURL(scheme: "http", authority: authority, target: "/").host) {
-            return "http"
-        }
-        return Self.isLoopback(authority) ? "http" : "https"
+    /// Whether `authority` is listed as insecure (by `host:port` or `host`).
+    public func isInsecure(_ authority: String) -> Bool {
+        if tlsVerify == false { return true }
+        if tlsVerify == true { return false }
+        return insecure.contains(authority) || insecure.contains(HTTPURL(scheme: "http", authority: authority, target: "/").host)
+    }
+
+    /// Whether `authority` may answer over plain HTTP when it speaks no TLS.
+    public func allowsPlainHTTP(_ authority: String) -> Bool {
+        tlsVerify != true && (isInsecure(authority) || Self.isLoopback(authority))
     }
 
     static func isLoopback(_ authority: String) -> Bool {
@@ -50,14 +68,23 @@ public struct RegistrySettings: Sendable, Equatable {
         return host == "localhost" || host.hasPrefix("127.") || host == "::1"
     }
 
+    /// The certificates to use with `authorities` (the endpoints of one command).
+    func trust(_ authorities: [String]) -> HTTPTrust {
+        HTTPTrust(roots: certsDirectories, unverified: Set(authorities.filter(isInsecure)))
+    }
+
     /// The endpoints a pull of `domain` tries, mirrors first.
     public func pullEndpoints(for domain: String) -> [RegistryEndpoint] {
         var list: [RegistryEndpoint] = []
         for mirror in mirrors[domain] ?? [] {
-            let text = mirror.contains("://") ? mirror : scheme(for: mirror) + "://" + mirror
+            let text = mirror.contains("://") ? mirror : "https://" + mirror
             guard var url = HTTPURL(text) else { continue }
             if url.target.hasSuffix("/") { url.target.removeLast() }
-            list.append(RegistryEndpoint(base: url, name: url.authority, isMirror: true))
+            list.append(
+                RegistryEndpoint(
+                    base: url, name: url.authority, isMirror: true,
+                    allowPlainHTTP: url.scheme == "https" && allowsPlainHTTP(url.authority),
+                    trust: trust([url.authority])))
         }
         list.append(pushEndpoint(for: domain))
         return list
@@ -67,8 +94,19 @@ public struct RegistrySettings: Sendable, Equatable {
     public func pushEndpoint(for domain: String) -> RegistryEndpoint {
         let host = Self.apiHost(of: domain)
         return RegistryEndpoint(
-            base: HTTPURL(scheme: scheme(for: host), authority: host, target: ""),
-            name: domain, isMirror: false)
+            base: HTTPURL(scheme: "https", authority: host, target: ""),
+            name: domain, isMirror: false, allowPlainHTTP: allowsPlainHTTP(host), trust: trust([host]))
+    }
+
+    /// The warning a command prints before it talks to `domain`'s registry
+    /// unverified: always after `--tls-verify=false`; for a listed insecure
+    /// registry unless it is on loopback (Docker lists 127.0.0.0/8 itself).
+    public func warning(for domain: String) -> String? {
+        let host = Self.apiHost(of: domain)
+        guard isInsecure(host), tlsVerify == false || !Self.isLoopback(host) else { return nil }
+        let why = tlsVerify == false ? "--tls-verify=false" : "it is listed in insecure-registries"
+        return
+            "WARNING: the TLS certificate of \(host) is not verified and plain HTTP is allowed (\(why)); anyone on the way can read and change what is sent"
     }
 }
 
@@ -79,6 +117,11 @@ public struct RegistryEndpoint: Sendable, Equatable {
     /// What messages and `auth.json` call it: `docker.io`, `127.0.0.1:5000`.
     public var name: String
     public var isMirror: Bool
+    /// Whether an `https://` request that meets a plain-HTTP server is sent
+    /// again over `http://`.
+    public var allowPlainHTTP: Bool = false
+    /// The certificates for its host.
+    public var trust = HTTPTrust()
 
     /// A URL under `/v2/`.
     public func url(_ path: String) -> HTTPURL {

@@ -2,7 +2,9 @@
 /// --change` to an image's run config, as Docker does.
 public enum ImageChanges {
     /// The instructions accepted, in Docker's spelling.
-    public static let supported = ["CMD", "ENTRYPOINT", "ENV", "WORKDIR", "USER", "LABEL", "EXPOSE", "STOPSIGNAL", "VOLUME"]
+    public static let supported = [
+        "CMD", "ENTRYPOINT", "ENV", "WORKDIR", "USER", "LABEL", "EXPOSE", "STOPSIGNAL", "VOLUME", "HEALTHCHECK",
+    ]
 
     /// Returns `config` with each change applied in order.
     public static func apply(_ changes: [String], to config: JSON) throws(BerthError) -> JSON {
@@ -26,6 +28,7 @@ public enum ImageChanges {
         case "WORKDIR": return config.setting("WorkingDir", .string(rest))
         case "USER": return config.setting("User", .string(rest))
         case "STOPSIGNAL": return config.setting("StopSignal", .string(rest))
+        case "HEALTHCHECK": return config.setting("Healthcheck", try healthcheck(rest, change))
         case "ENV": return config.setting("Env", .strings(mergeEnv(config["Env"]?.stringArray ?? [], try pairs(rest, change))))
         case "LABEL":
             var labels = config["Labels"] ?? .object([])

@@ -28,6 +28,35 @@ public struct ImageCommitter {
         let freeze = o.pause && c.state.status == .running
         if freeze { try cgroup.freeze() }
         defer { if freeze { try? cgroup.thaw() } }
+        let layer = try captureLayer(c)
+        do throws(BerthError) {
+            let config = try newConfig(parent, c, o, diffID: layer.diffID)
+            let store = lifecycle.images
+            return try FileLock.withLock(lifecycle.layout.imageLock) { () throws(BerthError) -> String in
+                try store.commitLayer(staging: layer.staging, diffID: layer.diffID, size: layer.size)
+                let id = try store.addImage(config: config)
+                if let tag = o.tag { try store.setTag(tag, to: id) }
+                return id
+            }
+        } catch {
+            try? FileSystem.removeTree(layer.staging)
+            throw error
+        }
+    }
+
+    /// A container's changes, unpacked into staging (`staging/diff`) and
+    /// digested: what `commit` and `build` store as a layer. `isEmpty`: the
+    /// container changed nothing (a build records an empty layer then).
+    public struct CapturedLayer: Sendable {
+        public var staging: String
+        public var diffID: String
+        public var size: Int64
+        public var isEmpty: Bool
+    }
+
+    /// Captures the container's writable layer; the caller commits or
+    /// removes `staging`.
+    public func captureLayer(_ c: Container) throws(BerthError) -> CapturedLayer {
         let staging = try lifecycle.layout.makeStaging("commit")
         do throws(BerthError) {
             let tar = staging + "/layer.tar"
@@ -38,16 +67,9 @@ public struct ImageCommitter {
             // Stored under the canonical digest of the unpacked layer, which
             // is what save will write (see CanonicalLayer).
             let diffID = try CanonicalLayer.digest(of: staging + "/diff").diffID
-            let config = try newConfig(parent, c, o, diffID: diffID)
-            let store = lifecycle.images
-            return try FileLock.withLock(lifecycle.layout.imageLock) { () throws(BerthError) -> String in
-                try store.commitLayer(
-                    staging: staging, diffID: diffID,
-                    size: FileSystem.contentSize(staging + "/diff"))
-                let id = try store.addImage(config: config)
-                if let tag = o.tag { try store.setTag(tag, to: id) }
-                return id
-            }
+            return CapturedLayer(
+                staging: staging, diffID: diffID, size: FileSystem.contentSize(staging + "/diff"),
+                isEmpty: FileSystem.list(staging + "/diff").isEmpty)
         } catch {
             try? FileSystem.removeTree(staging)
             throw error

@@ -51,31 +51,24 @@ public struct ImageImporter: Sendable {
     /// Whether `import` was given a URL rather than a file.
     static func isURL(_ path: String) -> Bool { path.hasPrefix("http://") || path.hasPrefix("https://") }
 
-    /// Fetches `url` (plain HTTP; Berth has no TLS client yet) into `file`.
+    /// Fetches `url` (HTTP or HTTPS, certificates checked as for registries) into `file`.
     static func download(_ url: String, into file: String) throws(BerthError) -> String {
-        guard url.hasPrefix("http://"), let parsed = HTTPURL(url) else {
-            throw .unavailable(
-                "import \(url): Berth fetches only http:// URLs (it has no TLS client yet); download the archive first (curl -fLO \(url)) and import the file"
-            )
-        }
-        let response = try HTTPClient.send("GET", parsed)
-        defer { response.close() }
-        guard response.status == 200 else {
-            throw .notFound("import \(url): the server answered \(response.status) \(response.reason); check the URL")
+        guard let parsed = HTTPURL(url) else {
+            throw .invalid("import \(url): not an http:// or https:// URL")
         }
         let fd: FileDescriptor
         do { fd = try FileDescriptor.open(file, O_WRONLY | O_CREAT | O_EXCL, mode: 0o600) } catch {
             throw .syscall("create", file, error)
         }
         defer { fd.close() }
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 256 * 1024, alignment: 16)
-        defer { buffer.deallocate() }
-        while true {
-            let n = try response.body.read(into: buffer)
-            if n == 0 { break }
-            do { try fd.writeAll(UnsafeRawBufferPointer(rebasing: buffer[0..<n])) } catch {
+        let toFile: HTTPBodyWriter = { (bytes) throws(BerthError) in
+            do throws(Errno) { try fd.writeAll(bytes) } catch {
                 throw .syscall("write", file, error, fix: "check free space in the store")
             }
+        }
+        let response = try HTTPClient.send("GET", parsed, sink: { _ in toFile })
+        guard response.status == 200 else {
+            throw .notFound("import \(url): the server answered \(response.status) \(response.reason); check the URL")
         }
         return file
     }

@@ -34,6 +34,10 @@ public struct AttachClient {
     public var stdout: Int32 = 1
     public var stderr: Int32 = 2
     public var stdin: Int32 = 0
+    /// Which output streams are shown (`run -a stdout` leaves stderr out);
+    /// the other's frames are read and dropped, as a closed reader's are.
+    public var showStdout = true
+    public var showStderr = true
 
     /// Connects to a container's attach socket.
     public static func connect(containerDirectory: String) throws(BerthError) -> Int32 {
@@ -98,6 +102,8 @@ public struct AttachClient {
             self.client = client
             self.signals = signals
             stdinOpen = client.sendStdin
+            stdoutGone = !client.showStdout
+            stderrGone = !client.showStderr
             stdoutChunk = ByteQueue.chunk(for: client.stdout)
             stderrChunk = ByteQueue.chunk(for: client.stderr)
         }

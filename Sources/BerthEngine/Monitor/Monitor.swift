@@ -12,19 +12,25 @@ import CBerthLinux
 /// is nobody's child that must be reaped: it outlives the REPL and the CLI.
 public enum Monitor {
     /// Runs the monitor; `readyFD` receives one `MonitorReport` line.
+    /// `restartedAfterMs`: this monitor re-executed itself to restart its
+    /// container after that back-off (`MonitorRestart`); it is already
+    /// detached and has no report pipe.
     public static func main(
         root: String, id: String, readyFD: Int32, waitAttach: Bool,
-        windowSize: WindowSize? = nil, registry: PluginRegistry
+        windowSize: WindowSize? = nil, registry: PluginRegistry, restartedAfterMs: Int? = nil
     ) -> Int32 {
+        let readyFD = restartedAfterMs == nil ? readyFD : -1
         // The `berth` that started us (our parent until the fork below): a
         // foreground `run` waits for its attach, and must not wait on if it died.
-        let caller = berth_pidfd_open(getppid())
-        let pid = fork()
-        if pid < 0 {
-            report(readyFD, .failed(code: ExitCode.runEngine, message: "fork the monitor: \(Errno.current)"))
-            return ExitCode.runEngine
+        let caller = restartedAfterMs == nil ? berth_pidfd_open(getppid()) : -1
+        if restartedAfterMs == nil {
+            let pid = fork()
+            if pid < 0 {
+                report(readyFD, .failed(code: ExitCode.runEngine, message: "fork the monitor: \(Errno.current)"))
+                return ExitCode.runEngine
+            }
+            if pid > 0 { _exit(0) }
         }
-        if pid > 0 { _exit(0) }
         signal(SIGPIPE, SIG_IGN)
         // The report pipe came in as a plain fd: nothing the monitor starts
         // (an OCI runtime, its container) may keep it, or the CLI waiting for
@@ -32,14 +38,21 @@ public enum Monitor {
         _ = fcntl(readyFD, F_SETFD, FD_CLOEXEC)
         do throws(BerthError) {
             let session = try MonitorSession(root: root, id: id, registry: registry)
+            session.previousBackoffMs = restartedAfterMs ?? 0
             session.recordStarting()
             session.io.initialSize = windowSize
             session.callerPidfd = caller
             // The backend owns the start: the native backends share the
             // engine's clone path (`runNative`), the oci plugin drives its runtime.
             session.backend.run(session, readyFD: readyFD, waitAttach: waitAttach)
+            // PID 1 exited and its restart policy restarts it: wait, then
+            // start afresh (this returns only if the restart was cancelled).
+            if let delay = session.restartDelayMs {
+                MonitorRestart.awaitRestart(root: root, id: id, delayMs: delay)
+            }
         } catch {
             report(readyFD, .failed(code: error.exitCode, message: error.message))
+            if restartedAfterMs != nil { MonitorRestart.recordFailedRestart(root: root, id: id, error) }
             return error.exitCode
         }
         return 0
@@ -75,7 +88,7 @@ public final class MonitorSession {
     /// The mounted root filesystem.
     public let rootfs: String
     var io = MonitorIO()
-    var log: FileDescriptor?
+    var log: LogWriter?
     /// Published host ports held open while the container runs (docker-proxy's reservation).
     var portReservations: [Int32] = []
     var attached = false
@@ -83,6 +96,10 @@ public final class MonitorSession {
     private var ready: Int32 = -1
     /// A pidfd of the `berth` that started the monitor, until its attach came (-1: none).
     var callerPidfd: Int32 = -1
+    /// The back-off before the restart that made this run (0: a user's start).
+    var previousBackoffMs = 0
+    /// Set when PID 1 exited and the restart policy restarts it after this wait.
+    var restartDelayMs: Int?
 
     init(root: String, id: String, registry: PluginRegistry) throws(BerthError) {
         let layout = StoreLayout(root: root)
@@ -149,15 +166,28 @@ public final class MonitorSession {
     }
 
     /// Holds the published host ports open while the container runs.
-    public func reservePorts() throws(BerthError) { portReservations = try HostNetwork.reserve(container.ports) }
+    public func reservePorts() throws(BerthError) {
+        // A container disconnected from its first network publishes nothing.
+        guard container.endpoint != nil || container.hostNetwork else { return }
+        portReservations = try HostNetwork.reserve(container.ports)
+    }
 
     /// Plugs the container's veth into the network namespace of `pid`;
     /// nil when the container has no network of its own (none, host).
     public func plugIn(_ pid: Int32) throws(BerthError) -> NetworkEndpoint? {
-        guard !container.hostNetwork, let endpoint = container.endpoint else { return nil }
+        guard !container.hostNetwork, !container.endpoints.isEmpty else { return nil }
         attached = true
-        try HostNetwork.attach(endpoint, containerID: container.id, storeRoot: store.layout.root, pid: pid)
-        return endpoint
+        if let endpoint = container.endpoint {
+            try HostNetwork.attach(endpoint, containerID: container.id, storeRoot: store.layout.root, pid: pid)
+        }
+        // Networks joined by `network connect`: eth1…, configured from here.
+        for extra in container.connected {
+            try HostNetwork.attach(
+                extra, containerID: container.id, storeRoot: store.layout.root, pid: pid, interface: extra.interface)
+            try HostNetwork.configure(extra, pid: pid, interface: extra.interface)
+        }
+        // The first network's, for the published ports (none once it was disconnected).
+        return container.endpoint
     }
 
     /// Publishes `-p` ports to the container's address.
@@ -171,10 +201,10 @@ public final class MonitorSession {
     public func supervise(_ pid: Int32, cleanup: () -> Void = {}) -> Int32 {
         reportStarted(pid)
         MonitorPlacement.leaveCaller(beside: cgroup)
-        log = try? FileDescriptor.open(
-            containerDirectory + "/" + StoreLayout.containerLog,
-            O_WRONLY | O_CREAT | O_APPEND, mode: 0o640)
+        log = LogWriter(path: containerDirectory + "/" + StoreLayout.containerLog, config: container.logConfig)
+        let health = HealthMonitor.spawn(root: store.layout.root, container: container)
         let code = io.loop(child: pid, tty: container.tty) { [self] stream, bytes in appendLog(stream, bytes) }
+        HealthMonitor.stop(health)
         cleanup()
         finish(code: code)
         return code
@@ -210,35 +240,37 @@ public final class MonitorSession {
     /// monitor until released: PR_SET_PDEATHSIG), that it runs. A backend's
     /// start calls this as soon as it has PID 1.
     public func recordRunning(_ pid: Int32) {
+        // A restart by the policy: its `start` event (a user's start is recorded by `start`).
+        if previousBackoffMs > 0 { EventLog(layout: store.layout).record("start", container) }
         writeRecord { c in
             c.state.setRunning(
                 pid: pid, pidStartTime: ProcessTable.startTime(pid) ?? 0, monitorPid: getpid(),
-                monitorStartTime: ProcessTable.startTime(getpid()) ?? 0)
+                monitorStartTime: ProcessTable.startTime(getpid()) ?? 0, healthCheck: c.healthcheck?.isEnabled ?? false)
         }
     }
 
     private func writeRecord(_ change: (inout Container) -> Void) {
-        guard case .ok(var c) = store.loadRecord(id: container.id) else { return }
-        change(&c)
-        try? store.saveWithoutSync(c)
+        func write() {
+            guard case .ok(var c) = store.loadRecord(id: container.id) else { return }
+            change(&c)
+            try? store.saveWithoutSync(c)
+        }
+        // A restart by the policy has no `start` holding the lock on its
+        // behalf: a user's stop may be writing the record at the same time.
+        guard previousBackoffMs > 0 else { return write() }
+        _ = try? FileLock.withLock(store.lockPath(container.id)) { () throws(BerthError) in write() }
     }
 
     /// `/etc/hosts`, `/etc/hostname`, `/etc/resolv.conf` in the container
     /// directory, bind-mounted over the image's (as Docker does).
     public func writeEtcFiles() throws(BerthError) -> [MountSpec] {
         let dir = containerDirectory
-        let peers = container.endpoint.map { NetworkStore(layout: store.layout).peers($0.network, except: container.id) } ?? []
-        let hosts =
-            container.hostNetwork
-            ? ((try? FileSystem.readText("/etc/hosts")) ?? HostsFile.base)
-            : HostsFile.hosts(
-                hostname: container.hostname, name: container.name, address: container.endpoint?.address, peers: peers)
+        let networks = NetworkStore(layout: store.layout)
+        let peers = container.endpoints.flatMap { networks.peers($0.network, except: container.id) }
+        let hosts = HostsFile.hosts(for: container, peers: peers, gateway: networks.hostGateway(for: container))
         HostsFile.writeInPlace(dir + "/hosts", hosts)
         HostsFile.writeInPlace(dir + "/hostname", container.hostname + "\n")
-        HostsFile.writeInPlace(
-            dir + "/resolv.conf",
-            container.hostNetwork
-                ? ((try? FileSystem.readText("/etc/resolv.conf")) ?? "") : HostsFile.resolvConf())
+        HostsFile.writeInPlace(dir + "/resolv.conf", HostsFile.resolvConf(for: container))
         return ["hosts", "hostname", "resolv.conf"].map { MountSpec(kind: .bind, source: dir + "/" + $0, target: "/etc/" + $0) }
     }
 
@@ -246,7 +278,7 @@ public final class MonitorSession {
     func releaseNetwork() {
         portReservations.forEach { close($0) }
         portReservations = []
-        guard attached, container.endpoint != nil else { return }
+        guard attached, !container.endpoints.isEmpty else { return }
         if !container.ports.isEmpty { HostNetwork.unpublish(containerID: container.id) }
         HostNetwork.detach(containerID: container.id)
         attached = false
@@ -265,7 +297,7 @@ public final class MonitorSession {
         var buffer = (partial[stream] ?? []) + bytes
         var start = 0
         var out: [UInt8] = []
-        let time = Timestamp.now.rfc3339
+        let time = logTime()
         while let newline = Monitor.newline(in: buffer, from: start) {
             encodeLogEntry(stream, buffer[start...newline], time: time, into: &out)
             start = newline + 1
@@ -281,7 +313,7 @@ public final class MonitorSession {
 
     private func flushLog() {
         var out: [UInt8] = []
-        let time = Timestamp.now.rfc3339
+        let time = logTime()
         for stream in ["stdout", "stderr"] where !(partial[stream] ?? []).isEmpty {
             encodeLogEntry(stream, partial[stream]![...], time: time, into: &out)
         }
@@ -291,12 +323,28 @@ public final class MonitorSession {
 
     private func writeLog(_ bytes: [UInt8]) {
         guard let log, !bytes.isEmpty else { return }
-        try? log.writeAll(bytes)
+        log.write(bytes)
+    }
+
+    /// The entry time in the driver's form.
+    private func logTime() -> String {
+        container.logConfig.driver == .k8sFile ? LogEntry.k8sTime(.now) : Timestamp.now.rfc3339
     }
 
     /// `{"log":"…","stream":"stdout","time":"…"}` and a newline, as
-    /// `JSON.compact` writes it (invalid UTF-8 becomes U+FFFD, as before).
+    /// `JSON.compact` writes it (invalid UTF-8 becomes U+FFFD, as before);
+    /// for k8s-file, Podman's `TIME STREAM F TEXT` (`P` for a line cut short).
     private func encodeLogEntry(_ stream: String, _ bytes: ArraySlice<UInt8>, time: String, into out: inout [UInt8]) {
+        switch container.logConfig.driver {
+        case .none: return
+        case .k8sFile:
+            let full = bytes.last == 10
+            out += Array(time.utf8) + [32] + Array(stream.utf8) + Array((full ? " F " : " P ").utf8)
+            out += full ? bytes.dropLast() : bytes
+            out.append(10)
+            return
+        case .jsonFile: break
+        }
         out += Array(#"{"log":"#.utf8)
         JSON.quoteBytes(bytes, into: &out)
         out += Array(#","stream":""#.utf8) + Array(stream.utf8) + Array(#"","time":""#.utf8)
@@ -316,11 +364,16 @@ public final class MonitorSession {
         events.record("die", container, [("exitCode", String(code))])
         cgroup.killAll()
         try? cgroup.remove()
+        let volumes = VolumeStore(layout: store.layout)
+        for m in container.mounts where m.kind == .volume { volumes.releaseIfUnused(m.source, except: container.id) }
         flushLog()
         log?.close()
         if container.autoRemove {
+            // The record, not this monitor's copy: `network connect` may have added networks since the start.
+            var endpoints = container.endpoints
+            if case .ok(let fresh) = store.loadRecord(id: container.id) { endpoints = fresh.endpoints }
             try? store.delete(container, driver: driver)
-            if let e = container.endpoint { NetworkStore(layout: store.layout).release(e.network, container: container.id) }
+            for e in endpoints { NetworkStore(layout: store.layout).release(e.network, container: container.id) }
             events.record("destroy", container)
             let volumes = VolumeStore(layout: store.layout)  // --rm takes its anonymous volumes too, as Docker
             for m in container.mounts where m.kind == .volume && ((try? volumes.get(m.source))?.anonymous ?? false) {
@@ -328,7 +381,7 @@ public final class MonitorSession {
             }
         } else {
             _ = try? store.update(container.id) { (c: inout Container) throws(BerthError) in
-                c.state.setStopped(exitCode: code, oomKilled: oomKilled)
+                recordExit(&c, code: code, oomKilled: oomKilled)
             }
             try? driver.unmount(containerDirectory: containerDirectory)
         }
@@ -344,9 +397,11 @@ public final class MonitorSession {
         attached = container.endpoint != nil
         releaseNetwork()
         try? cgroup.remove()
+        let volumes = VolumeStore(layout: store.layout)
+        for m in container.mounts where m.kind == .volume { volumes.releaseIfUnused(m.source, except: container.id) }
         if container.autoRemove {
             try? store.delete(container, driver: driver)
-            if let e = container.endpoint { NetworkStore(layout: store.layout).release(e.network, container: container.id) }
+            for e in container.endpoints { NetworkStore(layout: store.layout).release(e.network, container: container.id) }
         } else {
             _ = try? store.update(container.id) { (c: inout Container) throws(BerthError) in
                 c.state.setStartFailed(exitCode: code, error: message)

@@ -19,6 +19,12 @@ public enum HostNetwork {
     /// The host end of a container's veth pair (≤ 15 characters, from the ID,
     /// so `rm -f` after a crash finds it).
     public static func hostVeth(_ containerID: String) -> String { "bv" + containerID.prefix(12) }
+    /// The host end for the container's `eth<n>` (n ≥ 1, a network joined by `network connect`).
+    public static func hostVeth(_ containerID: String, interface n: Int) -> String {
+        n == 0 ? hostVeth(containerID) : hostVeth(containerID) + String(n)
+    }
+    /// At most `eth0`…`eth9`: the host end's name has one digit to spare.
+    public static let maxInterfaces = 10
     /// The nftables table of a container's published ports.
     static func portTable(_ containerID: String) -> String { "berth-c-" + containerID.prefix(12) }
     /// The nftables table of a bridge (masquerade, forward, loopback guard).
@@ -58,7 +64,7 @@ public enum HostNetwork {
     /// after a reboot another store may have handed it out again.
     public static func attach(
         _ endpoint: NetworkEndpoint, containerID: String, storeRoot: String,
-        pid: Int32
+        pid: Int32, interface n: Int = 0
     ) throws(BerthError) {
         try withLock { () throws(BerthError) in
             try HostLeases.claimLocked(
@@ -67,12 +73,12 @@ public enum HostNetwork {
             let fd = try netlink()
             defer { close(fd) }
             let index = try ensureBridge(fd, endpoint)
-            let veth = hostVeth(containerID)
+            let veth = hostVeth(containerID, interface: n)
             _ = berth_nl_delete_link(fd, veth)  // a previous run's, if its namespace is still being torn down
             var mac = [UInt8](repeating: 0, count: 6)
             mac[0] = 0x02; mac[1] = 0x42
             for i in 0..<4 { mac[2 + i] = UInt8(endpoint.address.value >> UInt32(24 - 8 * i) & 255) }
-            if berth_nl_create_veth(fd, veth, index, "eth0", pid, mac) != 0 {
+            if berth_nl_create_veth(fd, veth, index, "eth\(n)", pid, mac) != 0 {
                 throw .syscall("create veth pair", "\(veth) on \(endpoint.bridge)", .current)
             }
         }
@@ -178,6 +184,36 @@ public enum HostNetwork {
             guard let fd = try? netlink() else { return }
             defer { close(fd) }
             _ = berth_nl_delete_link(fd, hostVeth(containerID))
+            // Those of networks joined later: only names that exist (one ioctl each).
+            for n in 1..<maxInterfaces where berth_nl_index(hostVeth(containerID, interface: n)) > 0 {
+                _ = berth_nl_delete_link(fd, hostVeth(containerID, interface: n))
+            }
+        }
+    }
+
+    /// Deletes the host end of one interface (`network disconnect`); its peer
+    /// inside the container goes with it.
+    public static func detach(containerID: String, interface n: Int) {
+        _ = try? withLock { () throws(BerthError) in
+            guard let fd = try? netlink() else { return }
+            defer { close(fd) }
+            _ = berth_nl_delete_link(fd, hostVeth(containerID, interface: n))
+        }
+    }
+
+    /// Configures `eth<n>` inside the network namespace of `pid` from the
+    /// host (a helper joins it): address, up, and the default route only
+    /// for a container's first network.
+    public static func configure(
+        _ endpoint: NetworkEndpoint, pid: Int32, interface n: Int, defaultRoute: Bool = false
+    ) throws(BerthError) {
+        var step: UnsafePointer<CChar>? = nil
+        let gateway = defaultRoute ? endpoint.gateway.networkOrder : 0
+        let rc = "eth\(n)".withCString { name in
+            berth_nl_container_of(pid, name, endpoint.address.networkOrder, Int32(endpoint.prefix), gateway, &step)
+        }
+        if rc != 0 {
+            throw .syscall(step.map { String(cString: $0) } ?? "configure eth\(n)", "eth\(n) on \(endpoint.network)", .current)
         }
     }
 

@@ -93,14 +93,18 @@ public struct NetworkEndpoint: Sendable, Equatable {
     public var prefix: Int
     public var gateway: IPv4
     public var bridge: String
+    /// N of the container's `ethN`: 0 for the first network, 1… for those
+    /// joined by `network connect` (kept, so a disconnect renumbers nothing).
+    public var interface = 0
     public var mac: String { address.mac }
 
     public var json: JSON {
-        .object([
-            ("NetworkID", .string(networkID)), ("Gateway", .string(gateway.description)),
-            ("IPAddress", .string(address.description)), ("IPPrefixLen", .int(prefix)),
-            ("MacAddress", .string(mac)), ("BerthBridge", .string(bridge)),
-        ])
+        .object(
+            [
+                ("NetworkID", .string(networkID)), ("Gateway", .string(gateway.description)),
+                ("IPAddress", .string(address.description)), ("IPPrefixLen", .int(prefix)),
+                ("MacAddress", .string(mac)), ("BerthBridge", .string(bridge)),
+            ] + (interface > 0 ? [("BerthInterface", .int(interface))] : []))
     }
 
     public init(network: String, networkID: String, address: IPv4, prefix: Int, gateway: IPv4, bridge: String) {
@@ -116,6 +120,7 @@ public struct NetworkEndpoint: Sendable, Equatable {
             network: network, networkID: json["NetworkID"]?.stringValue ?? "", address: ip,
             prefix: min(32, max(0, json["IPPrefixLen"]?.intValue ?? 16)), gateway: gw,
             bridge: json["BerthBridge"]?.stringValue ?? "")
+        interface = min(9, max(0, json["BerthInterface"]?.intValue ?? 0))
     }
 }
 
@@ -130,37 +135,14 @@ public struct PortBinding: Sendable, Equatable {
         self.hostIP = hostIP; self.hostPort = hostPort; self.containerPort = containerPort; self.proto = proto
     }
 
-    /// Parses Docker's forms: `80`, `8080:80`, `127.0.0.1:8080:80`, `127.0.0.1::80`, with `/tcp` or `/udp`.
-    /// A host port of 0 means "pick one".
+    /// One binding of a `-p` that names exactly one port (`80`, `8080:80`,
+    /// `127.0.0.1::80/udp`); ranges go through `PortRequest.parse`.
     public static func parse(_ text: String) throws(BerthError) -> PortBinding {
-        var spec = Substring(text)
-        var proto = "tcp"
-        if let slash = spec.lastIndex(of: "/") {
-            proto = String(spec[spec.index(after: slash)...]).lowercased()
-            spec = spec[..<slash]
+        let requests = try PortRequest.parse(text)
+        guard requests.count == 1, requests[0].hostRange == nil else {
+            throw BerthError(.invalidArgument, "\(text) publishes a range; expected one port")
         }
-        guard proto == "tcp" || proto == "udp" else {
-            throw BerthError("invalid proto: \(proto) in \(text); use tcp or udp")
-        }
-        let parts = spec.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
-        let bad = BerthError("invalid port specification: \"\(text)\"; use [IP:]HOSTPORT:CONTAINERPORT[/tcp|udp]")
-        var ip = "0.0.0.0", host = "", container = ""
-        switch parts.count {
-        case 1: container = parts[0]
-        case 2: host = parts[0]; container = parts[1]
-        case 3: ip = parts[0].isEmpty ? "0.0.0.0" : parts[0]; host = parts[1]; container = parts[2]
-        default: throw bad
-        }
-        guard IPv4(ip) != nil else {
-            throw BerthError("invalid IP address in \"\(text)\": \(ip); Berth publishes on IPv4 addresses only")
-        }
-        guard let c = UInt16(container), c > 0 else { throw bad }
-        var h: UInt16 = 0
-        if !host.isEmpty {
-            guard let value = UInt16(host), value > 0 else { throw bad }
-            h = value
-        }
-        return PortBinding(hostIP: ip, hostPort: h, containerPort: c, proto: proto)
+        return requests[0].binding
     }
 
     /// `80/tcp`.

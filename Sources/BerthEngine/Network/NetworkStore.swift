@@ -28,6 +28,10 @@ public struct NetworkStore: Sendable {
         public var container: String
         public var name: String
         public var pid: Int32
+        /// `--network-alias` names, resolved by peers like the name.
+        public var aliases: [String] = []
+        /// Given with `--ip`: never handed to another container while this one exists.
+        public var fixed = false
     }
 
     // MARK: records
@@ -185,7 +189,9 @@ public struct NetworkStore: Sendable {
         var leases: [IPv4: Lease] = [:]
         for (key, value) in members {
             guard let ip = IPv4(key), let id = value["Container"]?.stringValue else { continue }
-            leases[ip] = Lease(container: id, name: value["Name"]?.stringValue ?? "", pid: value["Pid"]?.int32Value ?? 0)
+            leases[ip] = Lease(
+                container: id, name: value["Name"]?.stringValue ?? "", pid: value["Pid"]?.int32Value ?? 0,
+                aliases: value["Aliases"]?.stringArray ?? [], fixed: value["Fixed"]?.boolValue ?? false)
         }
         return leases
     }
@@ -202,18 +208,21 @@ public struct NetworkStore: Sendable {
         let json = JSON.object(
             leases.keys.sorted().map { ip in
                 let l = leases[ip]!
-                return (
-                    ip.description,
-                    .object([("Container", .string(l.container)), ("Name", .string(l.name)), ("Pid", .int(l.pid))])
-                )
+                var members: [(String, JSON)] = [
+                    ("Container", .string(l.container)), ("Name", .string(l.name)), ("Pid", .int(l.pid)),
+                ]
+                if !l.aliases.isEmpty { members.append(("Aliases", .strings(l.aliases))) }
+                if l.fixed { members.append(("Fixed", .bool(true))) }
+                return (ip.description, .object(members))
             })
         try FileSystem.writeAtomically(leasePath(network), text: json.pretty(indent: 2) + "\n")
     }
 
-    /// Leases an address for a container (its `preferred` one if still free).
+    /// Leases an address for a container (its `preferred` one if still free;
+    /// exactly `fixed`, `--ip`, or an error), recording its aliases.
     public func lease(
         _ network: NetworkRecord, container: String, name: String,
-        preferred: IPv4? = nil
+        preferred: IPv4? = nil, fixed: IPv4? = nil, aliases: [String] = []
     ) throws(BerthError) -> NetworkEndpoint {
         try FileLock.withLock(lockPath(network.name)) { () throws(BerthError) -> NetworkEndpoint in
             var leases = liveLeases(network.name)
@@ -229,7 +238,15 @@ public struct NetworkStore: Sendable {
                 }
                 let free = { (ip: IPv4) in leases[ip] == nil && elsewhere[ip] == nil && ip != network.gateway }
                 var chosen: IPv4?
-                if let preferred, network.subnet.contains(preferred), free(preferred) {
+                if let fixed {
+                    try Self.checkFixed(fixed, network)
+                    guard free(fixed) else {
+                        throw .conflict(
+                            "Address already in use: \(fixed) on network \(network.name) is another container's; give a free address or leave out --ip"
+                        )
+                    }
+                    chosen = fixed
+                } else if let preferred, network.subnet.contains(preferred), free(preferred) {
                     chosen = preferred
                 } else {
                     var ip = network.gateway.value + 1
@@ -246,9 +263,26 @@ public struct NetworkStore: Sendable {
                 try HostLeases.claimLocked(chosen, on: network.bridge, root: root, container: container)
                 return chosen
             }
-            leases[address] = Lease(container: container, name: name, pid: getpid())
+            leases[address] = Lease(container: container, name: name, pid: getpid(), aliases: aliases, fixed: fixed != nil)
             try writeLeases(network.name, leases)
             return endpoint(network, address)
+        }
+    }
+
+    /// `--ip`: an address of the network's subnet that is neither its
+    /// network address, its gateway (the bridge's) nor its broadcast address.
+    static func checkFixed(_ ip: IPv4, _ network: NetworkRecord) throws(BerthError) {
+        guard network.subnet.contains(ip) else {
+            throw .invalid(
+                "Invalid address \(ip): It does not belong to any of this network's subnets (\(network.name) has \(network.subnet))"
+            )
+        }
+        guard ip != network.gateway else {
+            throw .conflict("Address already in use: \(ip) is the gateway of network \(network.name); give another --ip")
+        }
+        guard ip.value > network.subnet.base.value, ip <= network.subnet.lastHost else {
+            throw .invalid(
+                "Invalid address \(ip): the network or broadcast address of \(network.subnet); give a host address for --ip")
         }
     }
 
@@ -288,25 +322,44 @@ public struct NetworkStore: Sendable {
         }
     }
 
+    /// Every member's hosts file from its record, as its start writes it
+    /// (its `--add-host` lines and its peers' aliases kept).
     private func rewriteHosts(_ network: String, _ leases: [IPv4: Lease]) {
         guard network != "bridge" else { return }  // the default network does not resolve names, as in Docker
-        for (ip, lease) in leases {
+        let containers = ContainerStore(layout: layout)
+        for (_, lease) in leases {
             let path = layout.container(lease.container) + "/hosts"
-            guard FileSystem.exists(path) else { continue }
-            var text = HostsFile.base
-            text += "\(ip)\t\(lease.name)\n"
-            for (peerIP, peer) in leases.sorted(by: { $0.key < $1.key }) where peer.container != lease.container {
-                text += "\(peerIP)\t\(peer.name)\n"
+            guard FileSystem.exists(path), case .ok(let c) = containers.loadRecord(id: lease.container) else { continue }
+            // A container on several user networks (`network connect`) lists its peers on each of them.
+            var peers = Self.peers(leases, except: lease.container)
+            for e in c.endpoints where e.network != network && e.network != "bridge" {
+                peers += Self.peers(liveLeases(e.network), except: lease.container)
             }
+            let text = HostsFile.hosts(for: c, peers: peers, gateway: hostGateway(for: c))
             HostsFile.writeInPlace(path, text)
         }
     }
 
-    /// The peers of a container on a user network, for its hosts file at start.
+    /// The peers of a container on a user network, for its hosts file at
+    /// start: each address with its names (the container's, then its aliases).
     public func peers(_ network: String, except container: String) -> [(IPv4, String)] {
         guard network != "bridge" else { return [] }
-        return liveLeases(network).filter { $0.value.container != container }
-            .sorted { $0.key < $1.key }.map { ($0.key, $0.value.name) }
+        return Self.peers(liveLeases(network), except: container)
+    }
+
+    static func peers(_ leases: [IPv4: Lease], except container: String) -> [(IPv4, String)] {
+        leases.filter { $0.value.container != container }.sorted { $0.key < $1.key }
+            .map { ($0.key, ([$0.value.name] + $0.value.aliases).joined(separator: " ")) }
+    }
+
+    /// What `--add-host NAME:host-gateway` maps to: the gateway of the
+    /// container's network (a host address it routes through), else the
+    /// default bridge's, as Docker maps it to docker0's address.
+    public func hostGateway(for c: Container) -> IPv4? {
+        guard c.networkOptions.extraHosts.contains(where: { $0.hasSuffix(":" + NetworkOptions.hostGateway) }) else {
+            return nil
+        }
+        return c.endpoint?.gateway ?? (try? get("bridge"))?.gateway
     }
 }
 
@@ -315,30 +368,60 @@ public enum HostsFile {
     static let base =
         "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n"
 
-    /// The hosts file of a container: loopback, itself, and its peers.
-    public static func hosts(hostname: String, name: String, address: IPv4?, peers: [(IPv4, String)]) -> String {
-        var text = base
-        if let address { text += "\(address)\t\(hostname)\(name == hostname ? "" : " " + name)\n" }
+    /// The hosts file of a container: loopback (on the host's network, the
+    /// host's own file), its `--add-host` lines (Docker's place for them),
+    /// itself, and its peers with their aliases.
+    public static func hosts(for c: Container, peers: [(IPv4, String)], gateway: IPv4?) -> String {
+        var text = c.hostNetwork ? ((try? FileSystem.readText("/etc/hosts")) ?? base) : base
+        if !text.isEmpty && !text.hasSuffix("\n") { text += "\n" }
+        text += c.networkOptions.hostLines(gateway: gateway)
+        if !c.hostNetwork, let address = c.endpoint?.address {
+            text += "\(address)\t\(c.hostname)\(c.name == c.hostname ? "" : " " + c.name)\n"
+        }
         for (ip, peer) in peers { text += "\(ip)\t\(peer)\n" }
         return text
     }
 
-    /// The host's resolv.conf without loopback nameservers (unreachable from
-    /// a container's namespace); Google's public DNS if none is left, as Docker does.
-    public static func resolvConf() -> String {
+    /// A container's resolv.conf. Without `--dns*`: the host's (on the host
+    /// network as it is; otherwise without loopback nameservers, unreachable
+    /// from a container's namespace, and Google's public DNS if none is
+    /// left, as Docker does). Each of `--dns`, `--dns-search`,
+    /// `--dns-option` given replaces the host's lines of its kind, written in
+    /// Docker's order (search, nameservers, options); `--dns-search .` means none.
+    public static func resolvConf(for c: Container) -> String {
         let host = (try? FileSystem.readText("/etc/resolv.conf")) ?? ""
+        let o = c.networkOptions
+        if c.hostNetwork && o.dns.isEmpty && o.dnsSearch.isEmpty && o.dnsOptions.isEmpty { return host }
         var lines: [String] = []
-        var servers = 0
+        var servers: [String] = []
+        var search: [String] = []
+        var options: [String] = []
         for line in host.split(separator: "\n") {
-            let words = line.split(separator: " ", omittingEmptySubsequences: true)
-            if words.first == "nameserver" {
-                if words.count > 1 && (words[1].hasPrefix("127.") || words[1] == "::1") { continue }
-                servers += 1
+            let words = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+            switch words.first {
+            case "nameserver":
+                if !c.hostNetwork && words.count > 1 && (words[1].hasPrefix("127.") || words[1] == "::1") { continue }
+                servers.append(words.count > 1 ? words[1] : "")
+            case "search", "domain": search = Array(words.dropFirst())
+            case "options": options += words.dropFirst()
+            default: break
             }
             lines.append(String(line))
         }
-        if servers == 0 { lines += ["nameserver 8.8.8.8", "nameserver 8.8.4.4"] }
-        return lines.joined(separator: "\n") + "\n"
+        if o.dns.isEmpty && o.dnsSearch.isEmpty && o.dnsOptions.isEmpty {
+            if servers.isEmpty { lines += ["nameserver 8.8.8.8", "nameserver 8.8.4.4"] }
+            return lines.joined(separator: "\n") + "\n"
+        }
+        if !o.dns.isEmpty { servers = o.dns } else if servers.isEmpty { servers = ["8.8.8.8", "8.8.4.4"] }
+        if !o.dnsSearch.isEmpty { search = o.dnsSearch }
+        if !o.dnsOptions.isEmpty { options = o.dnsOptions }
+        var text = ""
+        if !search.isEmpty && search.joined(separator: " ").trimmingSpaces != "." {
+            text += "search " + search.joined(separator: " ") + "\n"
+        }
+        for s in servers { text += "nameserver \(s)\n" }
+        if !options.isEmpty { text += "options " + options.joined(separator: " ") + "\n" }
+        return text
     }
 
     /// Truncates and rewrites a file keeping its inode (bind mounts follow inodes).

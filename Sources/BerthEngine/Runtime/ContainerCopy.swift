@@ -2,10 +2,14 @@
 import Glibc
 #endif
 
-/// `cp` between a container and the host. Every path inside the container is
-/// resolved with openat2 RESOLVE_IN_ROOT against the container's root, so a
-/// symlink in the container — even one swapped in while the copy runs — can
-/// never make Berth read or write a host path (CVE-2018-15664).
+/// `cp` between a container and the host, or a tar stream. Every path
+/// inside the container is resolved with openat2 RESOLVE_IN_ROOT against the
+/// container's root, so a symlink in the container (even one swapped in while
+/// the copy runs) can never make Berth read or write a host path
+/// (CVE-2018-15664). The root is seen with the container's mounts over it
+/// (`ContainerMountView`): a path under a bind mount or a volume is the
+/// mount's source, as it is for the container; resolution crosses into a
+/// mount but never out of the container's root.
 public struct ContainerCopy {
     public let lifecycle: Lifecycle
 
@@ -16,10 +20,8 @@ public struct ContainerCopy {
     public func copyOut(_ ref: String, source: String, destination: String, archive: Bool) throws(BerthError) {
         let c = try lifecycle.containers.find(ref)
         let (destDir, name) = try hostTarget(destination, sourceName: FileSystem.baseName(source))
-        try ContainerFiles(lifecycle: lifecycle).withRoot(c) { (root) throws(BerthError) in
-            let rootFD = try openDirectory(root)
-            defer { rootFD.close() }
-            let (parent, leaf) = try resolveInContainer(rootFD, source, container: c.name)
+        try withView(c) { (_, rootFD) throws(BerthError) in
+            let (parent, leaf) = try resolveInContainer(rootFD, source, ref: ref, container: c.name)
             defer { parent.close() }
             let owner = archive ? nil : (getuid(), getgid())
             try TarTransfer.copy(layout: lifecycle.layout, label: "cp", into: destDir) { (writer) throws(BerthError) in
@@ -30,26 +32,47 @@ public struct ContainerCopy {
         }
     }
 
+    /// `cp CTR:SRC -`: writes SRC as a tar stream (its owners as they are in
+    /// the container) into `sink`.
+    public func copyOut(_ ref: String, source: String, to sink: any ByteSink) throws(BerthError) {
+        let c = try lifecycle.containers.find(ref)
+        try withView(c) { (_, rootFD) throws(BerthError) in
+            let (parent, leaf) = try resolveInContainer(rootFD, source, ref: ref, container: c.name)
+            defer { parent.close() }
+            let writer = TarWriter(sink)
+            try TreeArchiver().archive(
+                entry: leaf, in: parent.rawValue, as: leaf, into: writer, label: "\(c.name):\(source)")
+            try writer.finish()
+        }
+    }
+
     /// Copies SRC from the host into the container at DEST.
     public func copyIn(_ ref: String, source: String, destination: String, archive: Bool) throws(BerthError) {
+        var st = stat()
+        if lstat(source, &st) != 0 {
+            let error = Errno.current
+            // Docker's CLI words it as Go's os.Lstat does.
+            if error == .ENOENT { throw BerthError(.notFound, "lstat \(source): no such file or directory") }
+            throw .syscall("lstat", source, error)
+        }
         let c = try lifecycle.containers.find(ref)
-        try ContainerFiles(lifecycle: lifecycle).withRoot(c) { (root) throws(BerthError) in
-            let rootFD = try openDirectory(root)
-            defer { rootFD.close() }
+        try withView(c) { (root, rootFD) throws(BerthError) in
             // Into DEST if it is a directory inside the container, else as DEST.
-            let destIsDir =
-                (try? FileDescriptor.openInRoot(rootFD, destination, O_RDONLY | O_DIRECTORY))
-                .map {
-                    $0.close(); return true
-                } ?? false
-            if !destIsDir && (destination.hasSuffix("/") || destination.hasSuffix("/.")) {
+            let destDir = try? FileDescriptor.openInRoot(rootFD, destination, O_RDONLY | O_DIRECTORY)
+            defer { destDir?.close() }
+            if destDir == nil && (destination.hasSuffix("/") || destination.hasSuffix("/.")) {
                 throw BerthError(
                     "cp: destination directory \(destination) does not exist in container \(c.name); create it first")
             }
-            let inside =
-                destIsDir
-                ? join(destination, FileSystem.baseName(source))
-                : destination
+            if let destDir {
+                try ensureWritable(destDir, root: rootFD, c, ref: ref, path: destination)
+            } else if let parent = try? FileDescriptor.openInRoot(
+                rootFD, FileSystem.parent(of: "/" + destination), O_RDONLY | O_DIRECTORY)
+            {
+                defer { parent.close() }
+                try ensureWritable(parent, root: rootFD, c, ref: ref, path: destination)
+            }
+            let inside = destDir != nil ? join(destination, FileSystem.baseName(source)) : destination
             let srcParent = try openDirectory(FileSystem.parent(of: absolute(source)))
             defer { srcParent.close() }
             let owner: (UInt32, UInt32)? = archive ? nil : (0, 0)
@@ -68,8 +91,71 @@ public struct ContainerCopy {
         }
     }
 
+    /// `cp - CTR:DIR`: extracts the tar stream `source` (plain or gzip) into
+    /// DIR, which must exist and be a directory. Its entries are confined to
+    /// DIR by name and to the container's root through symlinks; the
+    /// archive's owners are kept, as Docker's daemon keeps them.
+    public func copyIn(_ ref: String, archive source: any ByteSource, directory: String) throws(BerthError) {
+        let c = try lifecycle.containers.find(ref)
+        try withView(c) { (root, rootFD) throws(BerthError) in
+            guard let dir = try? FileDescriptor.openInRoot(rootFD, directory, O_RDONLY | O_DIRECTORY) else {
+                throw BerthError(.invalidArgument, "destination \"\(ref):\(directory)\" must be a directory")
+            }
+            defer { dir.close() }
+            try ensureWritable(dir, root: rootFD, c, ref: ref, path: directory)
+            // DIR as the kernel resolved it inside the root, symlinks and all.
+            guard let rootPath = FileSystem.readLink("/proc/self/fd/\(rootFD.rawValue)"),
+                let dirPath = FileSystem.readLink("/proc/self/fd/\(dir.rawValue)"),
+                dirPath == rootPath || dirPath.hasPrefix(rootPath == "/" ? "/" : rootPath + "/")
+            else {
+                throw BerthError("cp: cannot resolve \(ref):\(directory) inside the container's root; try again")
+            }
+            var extractor = LayerExtractor(noOverwriteDirNonDir: true)
+            extractor.under = dirPath.dropFirst(rootPath.count).split(separator: "/").map(String.init)
+            do throws(BerthError) {
+                _ = try extractor.extract(from: source, name: "standard input", into: root)
+            } catch  where error.kind == .conflict {
+                throw .conflict(
+                    error.message.split(separator: root, omittingEmptySubsequences: false)
+                        .joined(separator: "\(c.name):"))
+            }
+        }
+    }
+
+    /// Runs `body` with the container's root mounted (running or not) and
+    /// its mounts over it; gives the root's path and a descriptor of it.
+    private func withView(
+        _ c: Container, _ body: (String, FileDescriptor) throws(BerthError) -> Void
+    ) throws(BerthError) {
+        try ContainerFiles(lifecycle: lifecycle).withRoot(c) { (root) throws(BerthError) in
+            try ContainerMountView(layout: lifecycle.layout, container: c, rootfs: root).with { () throws(BerthError) in
+                let rootFD = try openDirectory(root)
+                defer { rootFD.close() }
+                try body(root, rootFD)
+            }
+        }
+    }
+
+    /// Docker's refusals of a copy into a read-only mount or root.
+    private func ensureWritable(
+        _ dir: FileDescriptor, root: FileDescriptor, _ c: Container, ref: String, path: String
+    ) throws(BerthError) {
+        let placement = ContainerMountView.placement(of: dir, root: root)
+        if placement.onMount && placement.readonly {
+            throw BerthError(
+                .permission,
+                "mounted volume is marked read-only: \(ref):\(path) is on a read-only mount of the container; copy to a writable path"
+            )
+        }
+        if !placement.onMount && c.readonlyRoot {
+            throw BerthError(
+                .permission,
+                "container rootfs is marked read-only: \(ref) runs with --read-only; copy into one of its volumes")
+        }
+    }
+
     private func resolveInContainer(
-        _ root: FileDescriptor, _ path: String,
+        _ root: FileDescriptor, _ path: String, ref: String,
         container: String
     ) throws(BerthError) -> (FileDescriptor, String) {
         let clean = "/" + path.split(separator: "/").joined(separator: "/")
@@ -77,14 +163,17 @@ public struct ContainerCopy {
         guard clean != "/", leaf != "..", leaf != "." else {
             throw BerthError("cp: copying the whole root of \(container) is not supported; use 'berth export'")
         }
-        do {
+        do throws(Errno) {
             let parent = try FileDescriptor.openInRoot(root, FileSystem.parent(of: clean), O_RDONLY | O_DIRECTORY)
             var st = stat()
             guard fstatat(parent.rawValue, leaf, &st, AT_SYMLINK_NOFOLLOW) == 0 else {
+                let error = Errno.current
                 parent.close()
-                throw Errno.current
+                throw error
             }
             return (parent, leaf)
+        } catch  where error == .ENOENT || error == .ENOTDIR {
+            throw BerthError(.notFound, "No such container:path: \(ref):\(path)")
         } catch {
             throw BerthError("Could not find the file \(path) in container \(container): \(error)")
         }

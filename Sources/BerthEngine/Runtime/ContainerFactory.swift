@@ -24,6 +24,8 @@ public struct CreateOptions: Sendable {
     public var network: String?
     /// `-p [IP:]HOSTPORT:CONTAINERPORT[/PROTO]`.
     public var publish: [String] = []
+    /// `--expose` values (`80`, `7000-7010/udp`).
+    public var expose: [String] = []
     /// `-P`: publish every port the image exposes on a free host port.
     public var publishAll = false
     public var readOnly = false
@@ -40,6 +42,20 @@ public struct CreateOptions: Sendable {
     public var groupAdd: [String] = []
     /// `--device HOST[:CONTAINER][:PERMISSIONS]`.
     public var devices: [DeviceMapping] = []
+    /// `--log-driver`, `--log-opt`.
+    public var logConfig = LogConfig()
+    /// `--init`, `--ulimit`, `--shm-size`, `--sysctl`, `--oom-score-adj`.
+    public var process = ProcessSettings()
+    /// `-l/--label KEY[=VALUE]`, applied after the `--label-file` lines.
+    public var labels: [String] = []
+    /// `--label-file FILE`: KEY=VALUE lines.
+    public var labelFiles: [String] = []
+    /// `--add-host`, `--dns`, `--dns-option`, `--dns-search`, `--ip`, `--network-alias`.
+    public var networkOptions = NetworkOptions()
+    /// `--restart`.
+    public var restartPolicy = RestartPolicy()
+    /// `--health-*`, `--no-healthcheck` (Test `["NONE"]`); nil: the image's as it is.
+    public var healthcheck: HealthConfig?
 
     public init(image: String) { self.image = image }
 }
@@ -103,7 +119,8 @@ public struct ContainerFactory {
     ) throws(BerthError) -> Container {
         let config = image.runConfig
         let id = RandomID.hex64()
-        let hostname = o.hostname ?? String(id.prefix(12))
+        // --uts host: the host's name, as Docker records it.
+        let hostname = o.hostname ?? (o.process.namespaces.uts == "host" ? ProcessSettings.hostName() : String(id.prefix(12)))
         // sethostname(2) takes at most 64 bytes (HOST_NAME_MAX): refuse here,
         // not at start, so a refused name creates nothing.
         if hostname.utf8.count > 64 {
@@ -131,6 +148,23 @@ public struct ContainerFactory {
         // one before anything exists (the start looks again: numbers can change).
         for d in o.devices { _ = try d.nodes() }
         container.devices = o.devices
+        try o.process.validate(
+            hostNetwork: networkMode == "host", hostnameGiven: o.hostname != nil, isolates: backend.isolates,
+            backend: backend.name, containers: lifecycle.containers)
+        container.process = o.process
+        var labels: [(String, String)] = []
+        for file in o.labelFiles {
+            labels += try ContainerLabels.parseFile(try Self.readEnvFile(file, what: "label file"), path: file)
+        }
+        labels += try ContainerLabels.parse(o.labels)
+        container.labels = ContainerLabels.merge(image: ContainerLabels.of(config: config), container: labels)
+        container.networkOptions = try checkedNetworkOptions(o.networkOptions, backend: backend, networkMode: networkMode)
+        if o.autoRemove && !o.restartPolicy.isNone { throw .invalid("Conflicting options: --restart and --rm") }
+        container.restartPolicy = o.restartPolicy
+        let imageCheck = HealthConfig(json: config["Healthcheck"])
+        container.healthcheck = o.healthcheck.map { $0.merged(over: imageCheck) } ?? imageCheck
+        try container.healthcheck?.validate()
+        container.logConfig = o.logConfig
         guard container.workingDir.hasPrefix("/") else {
             throw .invalid("the working directory '\(container.workingDir)' is invalid; it needs to be an absolute path")
         }
@@ -144,7 +178,12 @@ public struct ContainerFactory {
                 "the \(backend.name) backend cannot make the root read-only (it has no mount namespace); drop --read-only")
         }
         container.volumesRoot = lifecycle.layout.root + "/volumes"
-        container.ports = try resolvePorts(o, config, networkMode: networkMode)
+        var exposed = Set<String>()
+        if case .object(let fromImage)? = config["ExposedPorts"] { exposed.formUnion(fromImage.map(\.0)) }
+        for text in o.expose { exposed.formUnion(try PortRequest.exposed(text)) }
+        container.ports = try resolvePorts(o, exposed: exposed, networkMode: networkMode)
+        exposed.formUnion(container.ports.map { "\($0.containerPort)/\($0.proto)" })
+        container.exposedPorts = exposed.sorted { (Self.portNumber($0), $0) < (Self.portNumber($1), $1) }
         return container
     }
 
@@ -165,7 +204,9 @@ public struct ContainerFactory {
         let id = container.id
         do throws(BerthError) {
             if let network {
-                container.endpoint = try networks.lease(network, container: id, name: container.name)
+                container.endpoint = try networks.lease(
+                    network, container: id, name: container.name,
+                    fixed: container.networkOptions.ipAddress.flatMap(IPv4.init), aliases: container.networkOptions.aliases)
             }
             container.mounts = try resolveMounts(o, backend: backend, volumes, &made)
             let created = try lifecycle.containers.create(
@@ -184,13 +225,43 @@ public struct ContainerFactory {
         }
     }
 
+    /// `--add-host`, `--dns*`, `--ip`, `--network-alias` checked against the
+    /// network and the backend, with Docker's refusals: a fixed address or
+    /// an alias only on a user network; the hosts and resolv.conf lines only
+    /// where the container gets its own files (not chroot's host /etc).
+    private func checkedNetworkOptions(
+        _ n: NetworkOptions, backend: any IsolationBackend, networkMode: String
+    ) throws(BerthError) -> NetworkOptions {
+        try n.validate()
+        let userNetwork = !NetworkRecord.predefined.contains(networkMode)
+        if n.ipAddress != nil && !userNetwork {
+            throw .invalid("user specified IP address is supported on user defined networks only")
+        }
+        if !n.aliases.isEmpty && !userNetwork {
+            throw .invalid("network-scoped alias is supported only for containers in user defined networks")
+        }
+        if n.writesEtcFiles && !backend.isolates {
+            throw .invalid(
+                "the \(backend.name) backend cannot give the container its own /etc/hosts or /etc/resolv.conf (it has no mount namespace); drop --add-host and --dns*"
+            )
+        }
+        return n
+    }
+
+    /// The number of an `80/tcp` key, for sorting.
+    private static func portNumber(_ key: String) -> Int { Int(key.split(separator: "/").first ?? "") ?? 0 }
+
     /// `-p` and `-P` with host ports resolved; a host port that is taken
     /// (by any program, or by a running container of this store) is refused
     /// here, before anything exists.
-    private func resolvePorts(_ o: CreateOptions, _ config: JSON, networkMode: String) throws(BerthError) -> [PortBinding] {
-        var ports = try o.publish.map { (t) throws(BerthError) in try PortBinding.parse(t) }
-        if o.publishAll, case .object(let exposed)? = config["ExposedPorts"] {
-            for (key, _) in exposed {
+    private func resolvePorts(_ o: CreateOptions, exposed: Set<String>, networkMode: String) throws(BerthError)
+        -> [PortBinding]
+    {
+        var requests: [PortRequest] = []
+        for text in o.publish { requests += try PortRequest.parse(text) }
+        var ports = requests.map(\.binding)
+        if o.publishAll {
+            for key in exposed.sorted(by: { Self.portNumber($0) < Self.portNumber($1) }) {
                 let parts = key.split(separator: "/")
                 guard let port = parts.first.flatMap({ UInt16($0) }) else { continue }
                 let proto = parts.count > 1 ? String(parts[1]) : "tcp"
@@ -208,10 +279,37 @@ public struct ContainerFactory {
             throw BerthError("--network none has no network to publish ports from; drop -p/-P or use --network bridge")
         }
         for i in ports.indices where ports[i].hostPort == 0 {
-            ports[i].hostPort = try HostNetwork.freePort(ports[i].hostIP, proto: ports[i].proto)
+            if i < requests.count, let range = requests[i].hostRange {
+                ports[i].hostPort = try freePort(in: range, for: ports[i], taken: ports)
+            } else {
+                // The kernel may hand out the port it just gave (the trial
+                // socket is closed): never the same one twice for one container.
+                var port = try HostNetwork.freePort(ports[i].hostIP, proto: ports[i].proto)
+                for _ in 0..<100 where ports.contains(where: { $0.hostPort == port && $0.proto == ports[i].proto }) {
+                    port = try HostNetwork.freePort(ports[i].hostIP, proto: ports[i].proto)
+                }
+                ports[i].hostPort = port
+            }
         }
         try PortCheck.check(ports, lifecycle: lifecycle, except: nil)
         return ports
+    }
+
+    /// Docker's `-p 8080-8090:80`: the first host port of the range that no
+    /// running container of the store publishes, no earlier `-p` of this one
+    /// takes and no program has bound.
+    private func freePort(in range: ClosedRange<UInt16>, for p: PortBinding, taken: [PortBinding]) throws(BerthError)
+        -> UInt16
+    {
+        for port in range {
+            var candidate = p
+            candidate.hostPort = port
+            if taken.contains(where: { $0.hostPort == port && $0.proto == p.proto }) { continue }
+            if (try? PortCheck.check([candidate], lifecycle: lifecycle, except: nil)) != nil { return port }
+        }
+        throw .conflict(
+            "Bind for \(p.hostIP):\(range.lowerBound)-\(range.upperBound) failed: all ports are allocated; widen the range or stop what uses it"
+        )
     }
 
     /// Checks every mount and creates the volumes it names (anonymous ones
@@ -302,30 +400,30 @@ public struct ContainerFactory {
 
     /// Reads an `--env-file`: only a regular file, at most 64 MiB, so that
     /// `/dev/zero`, a FIFO or a growing log can never make create read for ever.
-    static func readEnvFile(_ path: String) throws(BerthError) -> String {
+    static func readEnvFile(_ path: String, what: String = "env file") throws(BerthError) -> String {
         let fd: FileDescriptor
         do { fd = try FileDescriptor.open(path, O_RDONLY | O_NONBLOCK) } catch {
-            throw BerthError("open env file \(path): \(error); give a readable file of KEY=VALUE lines")
+            throw BerthError("open \(what) \(path): \(error); give a readable file of KEY=VALUE lines")
         }
         defer { fd.close() }
         guard let st = try? fd.stat(), st.st_mode & S_IFMT == S_IFREG else {
-            throw BerthError("env file \(path) is not a regular file; give a file of KEY=VALUE lines")
+            throw BerthError("\(what) \(path) is not a regular file; give a file of KEY=VALUE lines")
         }
         guard st.st_size <= maxEnvFileBytes else {
             throw BerthError(
-                "env file \(path) is \(Format.size(Int64(st.st_size))), more than the 64MiB Berth reads; give a smaller file")
+                "\(what) \(path) is \(Format.size(Int64(st.st_size))), more than the 64MiB Berth reads; give a smaller file")
         }
         var out: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65536)
         while true {
             let n: Int
             do { n = try asErrno { try chunk.withUnsafeMutableBytes { try fd.read(into: $0) } } } catch {
-                throw .syscall("read env file", path, error)
+                throw .syscall("read \(what)", path, error)
             }
             if n == 0 { break }
             out.append(contentsOf: chunk[0..<n])
             if out.count > maxEnvFileBytes {  // it grew while we read
-                throw BerthError("env file \(path) grew past the 64MiB Berth reads while it was read; give a smaller file")
+                throw BerthError("\(what) \(path) grew past the 64MiB Berth reads while it was read; give a smaller file")
             }
         }
         return String(decoding: out, as: UTF8.self)

@@ -14,6 +14,12 @@ public struct ExecOptions: Sendable {
     public var detach = false
     /// The caller's environment, for `-e NAME` (the caller's value, or nothing).
     public var callerEnvironment: [String: String] = [:]
+    /// A health probe's: stdout and stderr go to this fd (no relay, stdin
+    /// /dev/null); -1 for the caller's streams.
+    public var output: Int32 = -1
+    /// A health probe's: after this many milliseconds the process is killed
+    /// and `run` returns `Executor.timedOut` (-1: no limit).
+    public var timeoutMs: Int32 = -1
     public init(command: [String]) { self.command = command }
 }
 
@@ -25,6 +31,9 @@ public struct Executor {
     public let lifecycle: Lifecycle
 
     public init(lifecycle: Lifecycle) { self.lifecycle = lifecycle }
+
+    /// What `run` returns for a process killed at `timeoutMs` (an exit code never is -1).
+    public static let timedOut: Int32 = -1
 
     /// Runs the command; returns its exit code (0 at once with `detach`).
     /// `terminal`, for `-t`: called with the pty's master once the process
@@ -73,7 +82,7 @@ public struct Executor {
         defer { if trampoline >= 0 { close(trampoline) } }
         // Never the caller's own descriptors: -d gets /dev/null, an attached
         // exec pipes Berth relays (ExecRelay), -t a pty on the container's devpts.
-        var relay = o.tty || o.detach ? nil : try ExecRelay(caller: stdio, interactive: o.interactive)
+        var relay = o.tty || o.detach || o.output >= 0 ? nil : try ExecRelay(caller: stdio, interactive: o.interactive)
         var errs: [Int32] = [-1, -1], console: [Int32] = [-1, -1]
         guard berth_pipe_cloexec(&errs) == 0, !o.tty || berth_socketpair(&console) == 0 else {
             let failure = Errno.current
@@ -98,7 +107,7 @@ public struct Executor {
         config.gid = user.gid
         config.groups = arena.uint32s(user.groups)
         config.ngroups = Int32(user.groups.count)
-        let ends = relay?.childEnds ?? [-1, -1, -1]
+        let ends = relay?.childEnds ?? (o.output >= 0 ? [-1, o.output, o.output] : [-1, -1, -1])
         config.stdio = (ends[0], ends[1], ends[2])
         let mine = relay?.callerEnds ?? [-1, -1, -1]
         config.close_fds = (mine[0], mine[1], mine[2])
@@ -119,6 +128,15 @@ public struct Executor {
             config.seccomp_filter = arena.bytes(seccomp.bytes)
             config.seccomp_len = UInt16(seccomp.count)
         }
+        // Docker's exec inherits the container's rlimits and OOM score.
+        let limits = arena.buffer(berth_rlimit.self, count: c.process.ulimits.count)
+        for (i, u) in c.process.ulimits.enumerated() {
+            limits[i] = berth_rlimit(resource: u.resource, soft: u.kernelSoft, hard: u.kernelHard)
+        }
+        config.rlimits = UnsafePointer(limits)
+        config.nrlimits = Int32(c.process.ulimits.count)
+        config.set_oom_score_adj = c.process.oomScoreAdj == nil ? 0 : 1
+        config.oom_score_adj = Int32(c.process.oomScoreAdj ?? 0)
         let helper = berth_exec(&config)
         let forkError = Errno.current
         relay?.closeChildEnds()
@@ -141,6 +159,11 @@ public struct Executor {
         }
         if failure == nil { relay?.run(until: helper) }
         if master >= 0 { close(master) }
+        if failure == nil && o.timeoutMs >= 0 && !ExecProbe.awaitExit(helper, milliseconds: o.timeoutMs) {
+            ExecProbe.kill(helper)
+            _ = waitForChild(helper)
+            return Self.timedOut
+        }
         let status = waitForChild(helper) ?? 0
         if let failure { throw BerthError(failure.message, exitCode: failure.exitCode) }
         if o.detach { return 0 }

@@ -49,7 +49,8 @@ public struct Lifecycle {
         return try FileLock.withLock(containers.lockPath(found.id)) { () throws(BerthError) -> Container in
             var container = try containers.load(id: found.id)
             try container.ensureState(for: .start, ref: ref)
-            if container.state.isActive { return container }
+            // Running, or restarting under its policy: nothing to do, as in Docker.
+            if container.state.isActive || container.state.status == .restarting { return container }
             if container.starting {
                 throw .conflict(
                     "container \(ref) is being started by another berth process (monitor pid \(container.state.monitorPid)); try again"
@@ -57,6 +58,12 @@ public struct Lifecycle {
             }
             // A monitor killed earlier left its cgroup, veth, port rules: release them first.
             if container.monitorLost { try releaseMonitorHoldings(container) }
+            // A user's start begins the policy afresh, as Docker resets its restart manager.
+            if container.restartCount != 0 || container.manuallyStopped {
+                container.restartCount = 0
+                container.manuallyStopped = false
+                try containers.save(container)
+            }
             let driver = try driver(for: container)
             let layers = try images.layerDirectories(of: try images.load(id: container.image))
             _ = try driver.mount(containerDirectory: layout.container(container.id), layers: layers)
@@ -69,7 +76,8 @@ public struct Lifecycle {
             case .started(let pid, let startTime, let monitor):
                 container.state.setRunning(
                     pid: pid, pidStartTime: startTime, monitorPid: monitor,
-                    monitorStartTime: ProcessTable.startTime(monitor) ?? 0)
+                    monitorStartTime: ProcessTable.startTime(monitor) ?? 0,
+                    healthCheck: container.healthcheck?.isEnabled ?? false)
                 try containers.save(container)
                 events.record("start", container)
                 return container
@@ -107,6 +115,8 @@ public struct Lifecycle {
         }
         MountPreparation.unmountAll(under: layout.container(c.id))
         try? driver(for: c).unmount(containerDirectory: layout.container(c.id))
+        let volumes = VolumeStore(layout: layout)
+        for m in c.mounts where m.kind == .volume { volumes.releaseIfUnused(m.source, except: c.id) }
     }
 
     /// SIGKILL for PID 1 (through its pidfd: never a recycled PID) and for
@@ -143,7 +153,9 @@ public struct Lifecycle {
     /// Sends the stop signal, waits `timeout` seconds, then SIGKILLs the
     /// whole container; returns once the monitor has recorded the exit.
     public func stop(_ ref: String, timeout: Int?, signal name: String? = nil) throws(BerthError) {
-        let container = try containers.find(ref)
+        var container = try containers.find(ref)
+        // A stop ends a restart policy's restarting (and waits for one under way).
+        if !container.restartPolicy.isNone { container = try cancelRestart(container.id) }
         guard container.state.isActive else {
             if container.monitorLost { try settleLostMonitor(container.id) }
             return
@@ -182,11 +194,32 @@ public struct Lifecycle {
 
     /// Sends a signal to PID 1 (`kill -s`), as Docker does.
     public func kill(_ ref: String, signal: Int32) throws(BerthError) {
-        let container = try containers.find(ref)
+        var container = try containers.find(ref)
+        if !container.restartPolicy.isNone {
+            // A user's kill ends the restarting, as Docker 20.10's does for a
+            // container without a custom stop signal (its `ExitOnNext`), and
+            // marks it stopped by its user; one waiting to restart has no
+            // process to signal.
+            if container.state.status == .restarting && !container.starting {
+                try cancelRestart(container.id)
+                return
+            }
+            container = try cancelRestart(container.id)
+        }
         try container.ensureState(for: .kill, ref: ref)
         let pidfd = container.state.pid > 1 ? berth_pidfd_open(container.state.pid) : -1
         defer { if pidfd >= 0 { close(pidfd) } }
-        try registry.runtime(container.isolation).signal(container, in: layout, signal)
+        do throws(BerthError) {
+            try registry.runtime(container.isolation).signal(container, in: layout, signal)
+        } catch {
+            // PID 1 exited just before the signal (a container its policy keeps
+            // restarting spends much of its life so): the restart is cancelled
+            // all the same, which is what the kill asked for.
+            let gone = !ProcessTable.isAlive(container.state.pid, startTime: container.state.pidStartTime)
+            guard gone, container.manuallyStopped, !container.restartPolicy.isNone else { throw error }
+            try awaitRecordedExit(container)
+            return
+        }
         events.record("kill", container, [("signal", String(signal))])
         if signal == SIGKILL {
             killEverything(container, pidfd: pidfd, signalSent: true)
@@ -277,10 +310,17 @@ public struct Lifecycle {
     /// Removes a container; a running or paused one only with `force`
     /// (SIGKILL first). Afterwards no mount, cgroup, process or directory of it remains.
     public func remove(_ ref: String, force: Bool, volumes removeVolumes: Bool = false) throws(BerthError) {
-        let container = try containers.find(ref)
+        var container = try containers.find(ref)
         if container.recordDamage != nil {
             try removeDamaged(container, force: force)
             return
+        }
+        if container.state.status == .restarting && !container.starting && !force {
+            try container.ensureState(for: .remove, ref: ref)
+        }
+        if force && !container.restartPolicy.isNone {
+            // The kill below must not be restarted; a monitor waiting to restart ends.
+            container = try cancelRestart(container.id)
         }
         if container.state.isActive || container.starting {
             if !force {
@@ -330,7 +370,7 @@ public struct Lifecycle {
             return true
         }
         guard removedHere else { return }
-        if let e = current.endpoint { NetworkStore(layout: layout).release(e.network, container: current.id) }
+        for e in current.endpoints { NetworkStore(layout: layout).release(e.network, container: current.id) }
         events.record("destroy", current)
         if removeVolumes {
             let store = VolumeStore(layout: layout)

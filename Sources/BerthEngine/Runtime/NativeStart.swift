@@ -82,6 +82,8 @@ extension MonitorSession {
             container.security.options, plan: plan,
             cache: store.layout.seccompCache)
         request.devices = devices
+        request.process = container.process
+        (request.joins, request.shmDonorPID, request.shmFromHost) = try container.process.namespaces.joins(in: store)
         let child = try Spawner.spawn(request)
         closeChildEnds()
         do throws(BerthError) {

@@ -19,4 +19,32 @@ enum SealedExec {
         }
         return fd
     }
+
+    /// A fresh sealed memfd holding berth-init (`run --init`), which takes
+    /// the trampoline's place: same contract, and it is as far from the
+    /// host's files as the trampoline is.
+    static func initProcess() throws(BerthError) -> Int32 {
+        let fd = berth_init_fd()
+        guard fd >= 0 else {
+            throw .syscall(
+                "memfd_create", "the init process (--init)", .current,
+                fix: "Berth needs memfd_create and file sealing (Linux 3.17+); or drop --init")
+        }
+        return fd
+    }
+}
+
+/// berth-init's program (`scripts/init/init.c`), for a backend that hands
+/// its runtime a file rather than a memfd (the oci backend).
+public enum InitProgram {
+    /// The static ELF's bytes; nil where this build has none.
+    public static var bytes: [UInt8]? {
+        var pointer: UnsafePointer<UInt8>?
+        let size = berth_init_program(&pointer)
+        guard size > 0, let pointer else { return nil }
+        return Array(UnsafeBufferPointer(start: pointer, count: size))
+    }
+
+    /// Where the oci backend mounts it, read-only, as Docker mounts docker-init.
+    public static let containerPath = "/sbin/docker-init"
 }

@@ -35,6 +35,14 @@ public struct SpawnRequest: Sendable {
     public var monitorReportFD: Int32 = -1
     /// For BERTH_TTY_INSIDE: the pty's size before the process starts (nil: 0×0).
     public var windowSize: WindowSize?
+    /// `--init`, `--ulimit`, `--shm-size`, `--sysctl`, `--oom-score-adj`.
+    public var process = ProcessSettings()
+    /// Other containers' namespaces to join (`--pid`/`--ipc container:NAME`),
+    /// and the running IPC donor whose /dev/shm the container shares.
+    public var joins: [NamespaceModes.Join] = []
+    public var shmDonorPID: Int32?
+    /// The joined IPC namespace is the host's (a donor with `--ipc host`): bind the host's /dev/shm.
+    public var shmFromHost = false
 
     public init(
         rootfs: String, argv: [String], env: [String], cwd: String, user: ResolvedUser,
@@ -116,11 +124,29 @@ public struct SpawnFailure: Sendable, Error {
         if stage == Int32(BERTH_STAGE_SECCOMP.rawValue) {
             return "cannot \(detail): \(errno); check the profile, or run with --security-opt seccomp=unconfined"
         }
+        if stage == Int32(BERTH_STAGE_LIMITS.rawValue) { return limitMessage }
         if stage == Int32(BERTH_STAGE_CWD.rawValue) {
             return "\(detail): \(errno); Berth makes a missing working directory, but not through a file, "
                 + "a dangling symlink or a read-only root; give -w a path the container can hold"
         }
         return "container set-up failed at \(detail): \(errno)"
+    }
+}
+
+extension SpawnFailure {
+    /// A `--ulimit`, `--oom-score-adj` or `--sysctl` the kernel refused, named as the user gave it.
+    var limitMessage: String {
+        let denied = errno == .EACCES || errno == .EPERM
+        if detail.hasPrefix("setrlimit resource "), let n = Int32(detail.dropFirst(19)),
+            let name = Ulimit.resources.first(where: { $0.resource == n })?.name
+        {
+            return "cannot set --ulimit \(name): \(errno); the kernel refuses a limit above its own maximum "
+                + "(nofile: fs.nr_open) and, without CAP_SYS_RESOURCE, one above Berth's own hard limit"
+        }
+        if detail.contains("oom_score_adj") && denied {
+            return "cannot \(detail): \(errno); a negative --oom-score-adj needs CAP_SYS_RESOURCE, which berth lacks here"
+        }
+        return "cannot \(detail): \(errno); check the --sysctl and --oom-score-adj values"
     }
 }
 
@@ -134,7 +160,9 @@ public enum Spawner {
         defer { arena.free() }
         // What can refuse comes before the pipes, so a refusal leaks none.
         var config = try configuration(request, arena: arena)
-        config.exec_fd = try SealedExec.trampoline()
+        // berth-init keeps the trampoline's contract, so with --init it
+        // takes the trampoline's place: PID 1 is the init, the command its child.
+        config.exec_fd = try request.process.initProcess ? SealedExec.initProcess() : SealedExec.trampoline()
         var sync: [Int32] = [-1, -1], errs: [Int32] = [-1, -1]
         guard berth_pipe_cloexec(&sync) == 0, berth_pipe_cloexec(&errs) == 0 else {
             let failure = Errno.current
@@ -148,9 +176,25 @@ public enum Spawner {
         if let dir = request.cgroupDirectory {
             config.cgroup_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         }
+        var joined: [(own: Int32, kind: Int32)] = []
+        var donorMount: Int32 = -1
+        defer { if donorMount >= 0 { close(donorMount) } }
+        do throws(BerthError) {
+            joined = try joinNamespaces(request.joins)
+            if let donor = request.shmDonorPID {
+                donorMount = open("/proc/\(donor)/ns/mnt", O_RDONLY | O_CLOEXEC)
+                guard donorMount >= 0 else { throw .syscall("open", "/proc/\(donor)/ns/mnt", .current) }
+                config.shm_donor_mntns = donorMount
+            }
+        } catch {
+            leaveNamespaces(joined)
+            for fd in sync + errs + [config.exec_fd, config.cgroup_fd] where fd >= 0 { close(fd) }
+            throw error
+        }
         var inCgroup: Int32 = 0
         let pid = berth_spawn(&config, &inCgroup)
         let err = Errno.current
+        leaveNamespaces(joined)
         if config.cgroup_fd >= 0 { close(config.cgroup_fd) }
         if config.exec_fd >= 0 { close(config.exec_fd) }
         close(sync[0])
@@ -162,6 +206,42 @@ public enum Spawner {
                 fix: err == .EPERM ? "run berth as root, or use --isolation chroot" : nil)
         }
         return SpawnedChild(pid: pid, inCgroup: inCgroup != 0, syncFD: sync[1], errorFD: errs[0])
+    }
+
+    /// Enters each namespace to join, in this (single-threaded) monitor, so
+    /// the child is cloned into it; returns the monitor's own namespaces to
+    /// go back to. For a PID namespace setns(2) changes only where children
+    /// are born, and the monitor's own (active) one is always a valid way back.
+    static func joinNamespaces(_ joins: [NamespaceModes.Join]) throws(BerthError) -> [(own: Int32, kind: Int32)] {
+        var entered: [(own: Int32, kind: Int32)] = []
+        for j in joins {
+            let own = open("/proc/self/ns/\(j.file)", O_RDONLY | O_CLOEXEC)
+            let target = open("/proc/\(j.pid)/ns/\(j.file)", O_RDONLY | O_CLOEXEC)
+            let failure = Errno.current
+            defer { if target >= 0 { close(target) } }
+            guard own >= 0, target >= 0 else {
+                if own >= 0 { close(own) }
+                leaveNamespaces(entered)
+                throw .syscall(
+                    "open", "/proc/\(j.pid)/ns/\(j.file)", failure, fix: "the container to join has stopped; start it first")
+            }
+            guard berth_setns(target, j.kind) == 0 else {
+                let e = Errno.current
+                close(own)
+                leaveNamespaces(entered)
+                throw .syscall("setns", "the \(j.file) namespace of process \(j.pid)", e)
+            }
+            entered.append((own, j.kind))
+        }
+        return entered
+    }
+
+    /// Back to the monitor's own namespaces (the reverse of `joinNamespaces`).
+    static func leaveNamespaces(_ entered: [(own: Int32, kind: Int32)]) {
+        for (own, kind) in entered.reversed() {
+            _ = berth_setns(own, kind)
+            close(own)
+        }
     }
 
     /// The C configuration of the request: what the child runs and as whom,
@@ -222,6 +302,27 @@ public enum Spawner {
         }
         config.devices = UnsafePointer(devices)
         config.ndevices = Int32(request.devices.count)
+        let process = request.process
+        config.shm_size = process.shmSize.map { UInt64($0) } ?? 0
+        config.shm_donor_mntns = -1
+        let ipc = process.namespaces.ipc
+        let shm =
+            ipc == "none"
+            ? BERTH_SHM_NONE
+            : ipc == "host" || request.shmFromHost ? BERTH_SHM_HOST : request.shmDonorPID != nil ? BERTH_SHM_DONOR : BERTH_SHM_OWN
+        config.shm_mode = Int32(shm.rawValue)
+        let limits = arena.buffer(berth_rlimit.self, count: process.ulimits.count)
+        for (i, u) in process.ulimits.enumerated() {
+            limits[i] = berth_rlimit(resource: u.resource, soft: u.kernelSoft, hard: u.kernelHard)
+        }
+        config.rlimits = UnsafePointer(limits)
+        config.nrlimits = Int32(process.ulimits.count)
+        config.set_oom_score_adj = process.oomScoreAdj == nil ? 0 : 1
+        config.oom_score_adj = Int32(process.oomScoreAdj ?? 0)
+        if !process.sysctls.isEmpty {
+            config.sysctl_paths = arena.array(process.sysctls.map(\.procPath))
+            config.sysctl_values = arena.array(process.sysctls.map(\.value))
+        }
         return config
     }
 }

@@ -34,6 +34,8 @@ public struct StoreConfig: Sendable, Equatable {
         if let s = json["storage"]?.stringValue { config.storage = s }
         if let i = json["isolation"]?.stringValue { config.isolation = i }
         config.registries = RegistrySettings(json: json["registries"])
+        // Docker's daemon.json spelling, beside Berth's own.
+        config.registries.insecure += json["insecure-registries"]?.stringArray ?? []
         if let b = json["bridgeName"]?.stringValue { config.bridgeName = b }
         if let b = json["bridgeSubnet"]?.stringValue { config.bridgeSubnet = b }
         if let pools = json["bridgePools"]?.arrayValue {

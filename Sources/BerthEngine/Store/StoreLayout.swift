@@ -18,6 +18,8 @@ import BerthCore
 /// ROOT/tmp/                            staging; anything here is garbage
 /// ROOT/locks/                          flock files
 /// ROOT/cache/seccomp/KEY.bpf            compiled seccomp filters (a cache: safe to delete)
+/// ROOT/cache/build/steps/KEY            build cache: (parent, step) → image (safe to delete)
+/// ROOT/cache/build/parents/HEX          the image a built image was made from
 /// ```
 public struct StoreLayout: Sendable {
     /// The store root.
@@ -38,6 +40,9 @@ public struct StoreLayout: Sendable {
     public var networks: String { root + "/networks" }
     /// Compiled seccomp filters, by a digest of everything that decides them.
     public var seccompCache: String { root + "/cache/seccomp" }
+    /// `build`'s layer cache: one file per (parent image, step), naming the
+    /// image that step made (a cache: safe to delete).
+    public var buildCache: String { root + "/cache/build" }
     /// Registry logins (mode 0600).
     public var auth: String { root + "/auth.json" }
     /// The append-only event log `events` reads.

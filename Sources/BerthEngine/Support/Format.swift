@@ -120,6 +120,33 @@ public struct Timestamp: Sendable, Equatable, Comparable {
         return text + "Z"
     }
 
+    /// Go's `time.Time.String()` in the local zone, as Docker's CLI prints
+    /// `{{.CreatedAt}}`: `2022-10-18 15:43:16 +0000 UTC`; with `fraction`,
+    /// the nanoseconds without trailing zeros (`… 15:43:16.5 +0000 UTC`, as
+    /// `network ls` shows a network's creation time).
+    public func goString(fraction: Bool = false) -> String {
+        var t = time_t(seconds)
+        var parts = tm()
+        localtime_r(&t, &parts)
+        func pad(_ v: Int, _ width: Int = 2) -> String {
+            let s = String(v)
+            return String(repeating: "0", count: max(0, width - s.count)) + s
+        }
+        var text =
+            "\(pad(Int(parts.tm_year) + 1900, 4))-\(pad(Int(parts.tm_mon) + 1))-\(pad(Int(parts.tm_mday))) "
+            + "\(pad(Int(parts.tm_hour))):\(pad(Int(parts.tm_min))):\(pad(Int(parts.tm_sec)))"
+        if fraction && nanoseconds > 0 {
+            var frac = pad(Int(nanoseconds), 9)
+            while frac.hasSuffix("0") { frac.removeLast() }
+            text += "." + frac
+        }
+        let offset = Int(parts.tm_gmtoff)
+        let zone = parts.tm_zone.map { String(cString: $0) } ?? "UTC"
+        let sign = offset < 0 ? "-" : "+"
+        let minutes = abs(offset) / 60
+        return text + " \(sign)\(pad(minutes / 60))\(pad(minutes % 60)) \(zone)"
+    }
+
     /// Parses RFC 3339 (`Z` or `±hh:mm` offsets, optional fraction).
     public init?(rfc3339 text: String) {
         let b = Array(text.utf8)

@@ -146,6 +146,11 @@ extension JSON {
         // Whole numbers print as integers up to Int64's range (2^63, the
         // double Int64.max becomes, prints as Int64.max, as Docker prints it).
         if n.isFinite, n == n.rounded(), abs(n) <= 9_223_372_036_854_775_808.0, let i = clampedInt64(n) { return String(i) }
+        // Above that, up to 2^64 (the double UInt64.max becomes): as a
+        // UInt64, so a uint64 field (an OCI rlimit of RLIM_INFINITY) parses.
+        if n == n.rounded(), n > 0, n <= 18_446_744_073_709_551_616.0 {
+            return n == 18_446_744_073_709_551_616.0 ? String(UInt64.max) : String(UInt64(n))
+        }
         return "\(n)"
     }
 

@@ -30,8 +30,10 @@ public struct MountPreparation {
     /// symlink on the way is followed the way the kernel will follow it
     /// inside the container (absolute targets from the container's root,
     /// `..` stopping at it), and what is missing is created there: never on
-    /// the host (runc's securejoin rule).
-    public func prepare(_ m: MountSpec) throws(BerthError) {
+    /// the host (runc's securejoin rule). `prefill` false only makes the
+    /// mount point (`cp` on a container that already ran: its volumes were
+    /// filled, or emptied by it, at its start).
+    public func prepare(_ m: MountSpec, prefill fillVolume: Bool = true) throws(BerthError) {
         let isDirectory = m.kind != .bind || FileSystem.isDirectory(m.source)
         let root: FileDescriptor
         do { root = try FileDescriptor.open(rootfs, O_RDONLY | O_DIRECTORY) } catch {
@@ -73,7 +75,10 @@ public struct MountPreparation {
             }
             done.append(part)
         }
-        if m.kind == .volume {
+        // A volume with driver options is mounted on the host first (or, for
+        // cp, in its private namespace: gone with it).
+        if m.kind == .volume { try volumes.mountIfNeeded(m.source) }
+        if m.kind == .volume && fillVolume {
             let target = try openDirectory(root, done, m.target)
             defer { target.close() }
             try prefill(m, target: target)

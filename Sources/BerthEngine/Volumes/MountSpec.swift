@@ -13,6 +13,10 @@ public struct MountSpec: Sendable, Equatable {
     public var readonly: Bool
     /// tmpfs options (`size=64m,mode=1777`).
     public var options: String
+    /// `-v …:z` or `:Z`, Docker's SELinux relabel request: accepted only
+    /// where SELinux is off, where there is nothing to relabel (see
+    /// `SELinux.checkRelabel`); kept to show in `inspect`'s `Mode`.
+    public var relabel = ""
 
     public init(kind: Kind, source: String, target: String, readonly: Bool = false, options: String = "") {
         self.kind = kind
@@ -28,17 +32,19 @@ public struct MountSpec: Sendable, Equatable {
         if kind == .volume { members.append(("Name", .string(source))) }
         members += [
             ("Source", .string(kind == .tmpfs ? "" : mountpoint)), ("Destination", .string(target)),
-            ("Mode", .string(options)), ("RW", .bool(!readonly)), ("Propagation", .string(kind == .bind ? "rprivate" : "")),
+            ("Mode", .string(kind == .tmpfs ? options : relabel)), ("RW", .bool(!readonly)),
+            ("Propagation", .string(kind == .bind ? "rprivate" : "")),
         ]
         return .object(members)
     }
 
     /// What is stored in the container record.
     var record: JSON {
-        .object([
-            ("Type", .string(kind.rawValue)), ("Source", .string(source)), ("Target", .string(target)),
-            ("ReadOnly", .bool(readonly)), ("Options", .string(options)),
-        ])
+        .object(
+            [
+                ("Type", .string(kind.rawValue)), ("Source", .string(source)), ("Target", .string(target)),
+                ("ReadOnly", .bool(readonly)), ("Options", .string(options)),
+            ] + (relabel.isEmpty ? [] : [("Relabel", .string(relabel))]))
     }
 
     init?(record: JSON) {
@@ -48,31 +54,47 @@ public struct MountSpec: Sendable, Equatable {
         self.init(
             kind: kind, source: record["Source"]?.stringValue ?? "", target: target,
             readonly: record["ReadOnly"]?.boolValue ?? false, options: record["Options"]?.stringValue ?? "")
+        relabel = record["Relabel"]?.stringValue ?? ""
     }
 
     /// `-v SRC:DST[:ro|rw]`, `-v NAME:DST`, `-v DST` (an anonymous volume; source empty).
     public static func parseVolume(_ text: String) throws(BerthError) -> MountSpec {
         let parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
         var readonly = false
+        var relabel = ""
         var fields = parts
-        if fields.count == 3 || (fields.count == 2 && ["ro", "rw"].contains(fields[1])) {
+        if fields.count == 3 || (fields.count == 2 && isMode(fields[1])) {
             let mode = fields.removeLast()
-            guard mode == "ro" || mode == "rw" else {
-                throw BerthError("invalid mode \"\(mode)\" in -v \(text); use ro or rw")
+            // Docker's modes: at most one of ro/rw and one of z/Z, comma-separated.
+            let words = mode.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            guard words.allSatisfy({ ["ro", "rw", "z", "Z"].contains($0) }),
+                words.filter({ $0 == "ro" || $0 == "rw" }).count <= 1, words.filter({ $0 == "z" || $0 == "Z" }).count <= 1
+            else {
+                throw BerthError("invalid mode: \(mode) in -v \(text); use ro or rw, and z or Z, comma-separated (ro,z)")
             }
-            readonly = mode == "ro"
+            readonly = words.contains("ro")
+            relabel = words.first { $0 == "z" || $0 == "Z" } ?? ""
+            if !relabel.isEmpty { try SELinux.checkRelabel(text) }
         }
+        var spec: MountSpec
         switch fields.count {
         case 1:
-            return try checked(MountSpec(kind: .volume, source: "", target: fields[0], readonly: readonly), text)
+            spec = try checked(MountSpec(kind: .volume, source: "", target: fields[0], readonly: readonly), text)
         case 2:
             let kind: Kind = fields[0].hasPrefix("/") ? .bind : .volume
             if kind == .volume { try VolumeNames.validate(fields[0]) }
-            return try checked(MountSpec(kind: kind, source: fields[0], target: fields[1], readonly: readonly), text)
+            spec = try checked(MountSpec(kind: kind, source: fields[0], target: fields[1], readonly: readonly), text)
         default:
             throw BerthError(
                 "invalid volume specification: '\(text)'; use HOST-DIR:CONTAINER-DIR[:ro], NAME:CONTAINER-DIR or CONTAINER-DIR")
         }
+        spec.relabel = relabel
+        return spec
+    }
+
+    /// Whether the last field of a two-field `-v` is a mode (`CTR:ro`, `CTR:z`) rather than a target.
+    private static func isMode(_ field: String) -> Bool {
+        !field.isEmpty && field.split(separator: ",").allSatisfy { ["ro", "rw", "z", "Z"].contains(String($0)) }
     }
 
     /// `--mount type=bind,source=/x,target=/y,readonly`.
@@ -218,5 +240,25 @@ public struct TmpfsOptions: Sendable, Equatable {
         self.flags = flags
         self.data = data.joined(separator: ",")
         words = Self.flagBits.filter { $0.value.set && flags & $0.value.bit != 0 }.map(\.key).sorted()
+    }
+}
+
+/// SELinux, as far as Berth knows it: it applies no labels at all.
+public enum SELinux {
+    /// Where the kernel shows SELinux when it is on (selinuxfs).
+    public static let enforcePath = "/sys/fs/selinux/enforce"
+
+    /// Whether SELinux is active on this host (selinuxfs mounted, as libselinux's `is_selinux_enabled` sees it).
+    public static var isEnabled: Bool { FileSystem.exists(enforcePath) }
+
+    /// `-v …:z|Z` asks Docker to relabel the source for the container. With
+    /// SELinux off there are no labels, so nothing is to be done and the
+    /// mount works as it is. With SELinux on, Berth would have to relabel
+    /// (it does not), and the container would be denied the files: refuse.
+    static func checkRelabel(_ spec: String) throws(BerthError) {
+        guard isEnabled else { return }
+        throw .unavailable(
+            "-v \(spec): SELinux is enabled on this host and Berth does not relabel volumes; label the source yourself (chcon -Rt container_file_t DIR) and drop :z/:Z"
+        )
     }
 }

@@ -38,7 +38,8 @@ int berth_nl_index(const char *name);
 
 /// Inside a new network namespace (the container's first process, before
 /// anything else): brings `lo` up and, when `ifname` is not NULL, gives it
-/// `address/prefix`, brings it up and routes by default via `gateway`.
+/// `address/prefix`, brings it up and routes by default via `gateway`
+/// (not when `gateway` is 0: a network joined later leaves eth0's route).
 /// Returns 0, or -1 with errno; `*step` names what failed.
 int berth_nl_container(const char *ifname, uint32_t address, int prefix, uint32_t gateway, const char **step);
 

@@ -1,5 +1,6 @@
 #ifndef CBERTH_SPAWN_H
 #define CBERTH_SPAWN_H
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -31,6 +32,12 @@ struct berth_device_node {
     uint32_t major, minor;
     uint32_t mode;                      /* permission bits */
     uint32_t uid, gid;
+};
+
+/// A resource limit (`--ulimit`), set with setrlimit(2) before exec.
+struct berth_rlimit {
+    int resource;                       /* RLIMIT_* */
+    uint64_t soft, hard;                /* UINT64_MAX: RLIM_INFINITY */
 };
 
 /// Everything the child needs, prepared by Swift before the clone: after it
@@ -73,6 +80,23 @@ struct berth_spawn_config {
     unsigned short seccomp_len;         /* 0: no seccomp filter (unconfined, or the chroot backend) */
     const struct berth_device_node *devices;   /* --device nodes */
     int ndevices;
+    uint64_t shm_size;                  /* bytes of /dev/shm (--shm-size); 0: Docker's 64 MiB */
+    const struct berth_rlimit *rlimits; /* --ulimit, set before exec */
+    int nrlimits;
+    int set_oom_score_adj;              /* 1: write oom_score_adj (--oom-score-adj) */
+    int oom_score_adj;
+    const char *const *sysctl_paths;    /* --sysctl: /proc/sys files written inside the namespaces, */
+    const char *const *sysctl_values;   /* before /proc/sys is made read-only; NULL-terminated, may be NULL */
+    int shm_mode;                       /* enum berth_shm_mode (--ipc) */
+    int shm_donor_mntns;                /* BERTH_SHM_DONOR: the donor's /proc/PID/ns/mnt, opened by the caller */
+};
+
+/// Where the container's /dev/shm comes from (`--ipc`).
+enum berth_shm_mode {
+    BERTH_SHM_OWN = 0,                  /* a tmpfs of its own, shm_size bytes (private, shareable) */
+    BERTH_SHM_NONE = 1,                 /* none at all (--ipc none) */
+    BERTH_SHM_HOST = 2,                 /* the host's /dev/shm, bound (--ipc host) */
+    BERTH_SHM_DONOR = 3,                /* the joined container's own /dev/shm mount (--ipc container:NAME) */
 };
 
 /// The stage at which a child failed.
@@ -80,6 +104,7 @@ enum berth_spawn_stage {
     BERTH_STAGE_SYNC = 1, BERTH_STAGE_MOUNT, BERTH_STAGE_PIVOT, BERTH_STAGE_HOSTNAME,
     BERTH_STAGE_TTY, BERTH_STAGE_STDIO, BERTH_STAGE_CWD, BERTH_STAGE_USER,
     BERTH_STAGE_CAPS, BERTH_STAGE_EXEC, BERTH_STAGE_NETWORK, BERTH_STAGE_SECCOMP,
+    BERTH_STAGE_LIMITS,
 };
 
 /// What a failed child reports before _exit.
@@ -122,6 +147,10 @@ struct berth_exec_config {
     int no_new_privs;                   /* 1: PR_SET_NO_NEW_PRIVS before exec */
     const void *seccomp_filter;         /* the container's filter, as for berth_spawn_config */
     unsigned short seccomp_len;
+    const struct berth_rlimit *rlimits; /* the container's --ulimit, as Docker's exec inherits them */
+    int nrlimits;
+    int set_oom_score_adj;              /* and its --oom-score-adj */
+    int oom_score_adj;
 };
 
 /// Forks a helper that joins the container's namespaces (ipc, uts, net, pid,
@@ -136,6 +165,16 @@ pid_t berth_exec(const struct berth_exec_config *config);
 /// /proc/self/exe is never the engine's binary during that exec
 /// (CVE-2019-5736). -1 with errno (ENOSYS where no trampoline exists).
 int berth_trampoline_fd(void);
+
+/// A sealed memfd (close-on-exec) holding berth-init, the reaper `run
+/// --init` runs as PID 1 (scripts/init/init.c). It keeps the trampoline's
+/// contract, so it is passed as exec_fd in the trampoline's place. -1 with
+/// errno (ENOSYS where Berth has no init for this architecture).
+int berth_init_fd(void);
+
+/// berth-init's bytes (a static ELF program), for backends that hand the
+/// runtime a file instead (the oci backend); 0 where there is none.
+size_t berth_init_program(const unsigned char **bytes);
 
 /// In a container process, last of all: resolves argv[0] on envp's PATH as
 /// execvp does, then execs it through the trampoline (or directly when
@@ -203,11 +242,16 @@ pid_t berth_fork_exec(const char *path, char *const *argv, const char *cwd, int 
 /// prctl(PR_SET_CHILD_SUBREAPER, 1): orphans below us become our children.
 int berth_set_subreaper(void);
 
+/// prctl(PR_SET_PDEATHSIG, sig): this process gets `sig` when its parent dies.
+int berth_set_parent_death_signal(int sig);
+
 /// Closes every fd from `lowfd` up (close_range, or a loop where it is missing).
 void berth_close_from(int lowfd);
 
 /// setns(2).
 int berth_setns(int fd, int nstype);
+/// unshare(2) of the calling thread (cp's private mount namespace).
+int berth_unshare(int flags);
 
 /// Linux constants Swift cannot see as macros.
 int berth_clone_newpid(void);

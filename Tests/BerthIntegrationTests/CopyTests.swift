@@ -1,0 +1,185 @@
+import Testing
+import BerthEngine
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Issue #16's `cp` items: copying through the container's mounts, tar
+/// streams on standard input and output, Docker's refusals.
+@Suite("cp through mounts and tar streams", .serialized, .enabled(if: isRoot, "needs root for namespaces and mounts"))
+struct CopyTests {
+    /// A host directory for bind mounts and copies, removed afterwards.
+    private func withHostDirectory(_ body: (String) throws -> Void) rethrows {
+        let host = makeTempDirectory("cpmounts")
+        defer { removeTree(host) }
+        try body(host)
+    }
+
+    @Test(
+        "cp in and out goes through bind mounts and volumes, running and stopped; the layer stays untouched",
+        arguments: isolationBackends)
+    func throughMounts(isolation: String) {
+        withStore { s in
+            withHostDirectory { host in
+                #expect(sh("mkdir -p \(host)/bind \(host)/ro && echo bound > \(host)/bind/x").status == 0)
+                writeFile(host + "/f", "from host\n")
+                let run = s.berth(
+                    "run", "-d", "--isolation", isolation, "--name", "mnt", "-h", "boxhost", "-v", "vol:/data", "-v",
+                    "\(host)/bind:/b",
+                    "-v", "\(host)/ro:/ro:ro", "-v", "/anon", "busybox", "sleep", "120")
+                #expect(run.status == 0, "\(run.stderr)")
+                let volumeData = s.root + "/volumes/vol/_data"
+                let anonymousData = s.inspect(
+                    "mnt", "{{range .Mounts}}{{if eq .Destination \"/anon\"}}{{.Source}}{{end}}{{end}}")
+                #expect(anonymousData.hasPrefix(s.root + "/volumes/"), "the anonymous volume: \(anonymousData)")
+                for state in ["running", "stopped"] {
+                    // In: into a volume and into a bind.
+                    let intoVolume = s.berth("cp", host + "/f", "mnt:/data/\(state)")
+                    #expect(intoVolume.status == 0, "\(state): \(intoVolume.stderr)")
+                    #expect(readFile(volumeData + "/\(state)") == "from host\n", "\(state): the volume holds the copy")
+                    #expect(s.berth("cp", host + "/f", "mnt:/b/").status == 0)
+                    #expect(s.berth("cp", host + "/f", "mnt:/anon/\(state)").status == 0)
+                    #expect(readFile(anonymousData + "/\(state)") == "from host\n", "\(state): the anonymous volume holds it")
+                    #expect(readFile(host + "/bind/f") == "from host\n", "\(state): the bind's source holds the copy")
+                    // Out: from a bind, a volume and Berth's /etc files.
+                    #expect(s.berth("cp", "mnt:/b/x", host + "/x-\(state)").status == 0)
+                    #expect(readFile(host + "/x-\(state)") == "bound\n")
+                    #expect(s.berth("cp", "mnt:/data/\(state)", host + "/v-\(state)").status == 0)
+                    #expect(readFile(host + "/v-\(state)") == "from host\n")
+                    // Berth's /etc files, where the backend gives them (chroot has none).
+                    if isolation == "namespaces" {
+                        #expect(s.berth("cp", "mnt:/etc/hostname", host + "/hostname-\(state)").status == 0)
+                        #expect(
+                            readFile(host + "/hostname-\(state)") == "boxhost\n",
+                            "\(state): /etc/hostname as the container sees it")
+                        #expect(s.berth("cp", "mnt:/etc/hosts", host + "/hosts-\(state)").status == 0)
+                        #expect(readFile(host + "/hosts-\(state)").contains("boxhost"))
+                    }
+                    // A read-only mount refuses a copy in, with Docker's words.
+                    expectOneErrorLine(
+                        s.berth("cp", host + "/f", "mnt:/ro/"), naming: ["mounted volume is marked read-only", "mnt:/ro/"])
+                    #expect(!fileExists(host + "/ro/f"))
+                    // Nothing of it landed in the container's own layer.
+                    let diff = s.berth("diff", "mnt").stdout
+                    #expect(!diff.contains("/data/\(state)") && !diff.contains("/b/f"), "\(state): diff shows\n\(diff)")
+                    if state == "running" {
+                        if isolation == "namespaces" {  // chroot has no exec
+                            #expect(s.berth("exec", "mnt", "cat", "/data/running").stdout == "from host\n")
+                        }
+                        #expect(s.berth("stop", "-t", "0", "mnt").status == 0)
+                    }
+                }
+                // A container that never started: its volume's mount point is made and the copy lands in the volume.
+                #expect(s.berth("create", "--name", "fresh", "-v", "vol2:/inside", "busybox", "true").status == 0)
+                let fresh = s.berth("cp", host + "/f", "fresh:/inside/")
+                #expect(fresh.status == 0, "\(fresh.stderr)")
+                #expect(readFile(s.root + "/volumes/vol2/_data/f") == "from host\n")
+                // Its volume over image content is filled from the image first, as at create in Docker;
+                // one a container emptied after its start stays as the container left it.
+                #expect(s.berth("create", "--name", "fresh2", "-v", "vol4:/etc", "busybox", "true").status == 0)
+                #expect(s.berth("cp", host + "/f", "fresh2:/etc/").status == 0)
+                #expect(fileExists(s.root + "/volumes/vol4/_data/passwd") && fileExists(s.root + "/volumes/vol4/_data/f"))
+                #expect(
+                    s.berth("run", "--name", "emptied", "-v", "vol5:/etc", "busybox", "sh", "-c", "rm -rf /etc/*").status == 0)
+                #expect(s.berth("cp", host + "/f", "emptied:/etc/").status == 0)
+                #expect(FileSystem.list(s.root + "/volumes/vol5/_data") == ["f"])
+                // A --read-only root refuses a copy in, as Docker's; its volume takes it.
+                #expect(s.berth("create", "--read-only", "--name", "rofs", "-v", "vol3:/w", "busybox", "true").status == 0)
+                expectOneErrorLine(s.berth("cp", host + "/f", "rofs:/"), naming: ["container rootfs is marked read-only"])
+                #expect(s.berth("cp", host + "/f", "rofs:/w/").status == 0)
+                #expect(readFile(s.root + "/volumes/vol3/_data/f") == "from host\n")
+                #expect(mounts(under: s.root).isEmpty, "cp's mounts are gone with its private namespace")
+            }
+        }
+    }
+
+    @Test("a symlink inside a volume or bind never leads cp out of the container's root")
+    func symlinksInMountsStayInside() {
+        withStore { s in
+            withHostDirectory { host in
+                writeFile(host + "/secret", "host secret\n")
+                #expect(sh("mkdir -p \(host)/bind").status == 0)
+                // In the bind's source: links to a host path and to the root.
+                #expect(sh("ln -s \(host) \(host)/bind/evil && ln -s / \(host)/bind/up").status == 0)
+                #expect(s.berth("run", "-d", "--name", "lnk", "-v", "\(host)/bind:/b", "busybox", "sleep", "120").status == 0)
+                expectOneErrorLine(s.berth("cp", "lnk:/b/evil/secret", host + "/stolen"), naming: ["lnk:/b/evil/secret"])
+                #expect(!fileExists(host + "/stolen"))
+                writeFile(host + "/payload", "payload\n")
+                // /b/up/ is the container's /, not the host's.
+                #expect(s.berth("cp", host + "/payload", "lnk:/b/up/").status == 0)
+                #expect(s.berth("exec", "lnk", "cat", "/payload").stdout == "payload\n")
+                #expect(!fileExists("/payload"), "nothing written at the host's /")
+                #expect(
+                    s.berth("cp", host + "/payload", "lnk:/b/evil/injected").status != 0 || !fileExists(host + "/injected"))
+                #expect(!fileExists(host + "/injected"))
+                #expect(readFile(host + "/secret") == "host secret\n")
+            }
+        }
+    }
+
+    @Test("cp SRC - writes a tar stream; cp - CTR:DIR extracts one into DIR, confined to the container")
+    func tarStreams() {
+        withStore { s in
+            withHostDirectory { host in
+                #expect(
+                    s.berth(
+                        "run", "-d", "--name", "tar", "-v", "tv:/vol", "busybox", "sh", "-c",
+                        "mkdir -p /src/sub && echo a > /src/sub/a && chown 7:8 /src/sub/a && mkdir /dst && sleep 120"
+                    ).status == 0)
+                #expect(eventually(5) { s.berth("exec", "tar", "test", "-d", "/dst").status == 0 })
+                let berthCommand = "\(shellQuote(berthBinary)) --root \(shellQuote(s.root))"
+                // Out: a tar on stdout, the owners as they are in the container; no file named '-'.
+                let listing = sh("cd \(host) && \(berthCommand) cp tar:/src - | tar -tvf -")
+                #expect(listing.status == 0, "\(listing.stderr)")
+                #expect(listing.stdout.contains("src/sub/a") && listing.stdout.contains("7/8"), "\(listing.stdout)")
+                #expect(!fileExists(host + "/-"))
+                // In: a tar from stdin into an existing directory, and into a volume.
+                #expect(sh("mkdir -p \(host)/tree/d && echo one > \(host)/tree/d/one").status == 0)
+                let extract = sh("tar -C \(host)/tree -cf - d | \(berthCommand) cp - tar:/dst")
+                #expect(extract.status == 0, "\(extract.stderr)")
+                #expect(s.berth("exec", "tar", "cat", "/dst/d/one").stdout == "one\n")
+                #expect(sh("tar -C \(host)/tree -czf - d | \(berthCommand) cp - tar:/vol").status == 0, "gzip is taken too")
+                #expect(readFile(s.root + "/volumes/tv/_data/d/one") == "one\n")
+                // DIR must exist and be a directory.
+                expectOneErrorLine(
+                    runProcess(["/bin/sh", "-c", "tar -C \(host)/tree -cf - d | \(berthCommand) cp - tar:/missing"]),
+                    naming: ["destination \"tar:/missing\" must be a directory"])
+                expectOneErrorLine(
+                    runProcess(["/bin/sh", "-c", "tar -C \(host)/tree -cf - d | \(berthCommand) cp - tar:/dst/d/one"]),
+                    naming: ["destination \"tar:/dst/d/one\" must be a directory"])
+                // A hostile archive: an entry climbing out of DIR, a symlink to the host's /.
+                let hostile = host + "/hostile.tar"
+                let made = runProcess([
+                    "python3", "-c",
+                    """
+                    import tarfile, io, sys
+                    with tarfile.open(sys.argv[1], 'w') as t:
+                        i = tarfile.TarInfo('../../escaped'); data = b'x\\n'; i.size = len(data); t.addfile(i, io.BytesIO(data))
+                    """, hostile,
+                ])
+                #expect(made.status == 0, "\(made.stderr)")
+                expectOneErrorLine(
+                    runProcess(["/bin/sh", "-c", "\(berthCommand) cp - tar:/dst < \(hostile)"]), naming: ["../../escaped"])
+                #expect(s.berth("exec", "tar", "test", "-e", "/escaped").status != 0)
+                let linked = host + "/linked.tar"
+                #expect(
+                    runProcess([
+                        "python3", "-c",
+                        """
+                        import tarfile, io, sys
+                        with tarfile.open(sys.argv[1], 'w') as t:
+                            l = tarfile.TarInfo('root'); l.type = tarfile.SYMTYPE; l.linkname = '/'; t.addfile(l)
+                            i = tarfile.TarInfo('root\(host)/planted'); data = b'x\\n'; i.size = len(data); t.addfile(i, io.BytesIO(data))
+                        """, linked,
+                    ]).status == 0)
+                _ = runProcess(["/bin/sh", "-c", "\(berthCommand) cp - tar:/dst < \(linked)"])
+                #expect(!fileExists(host + "/planted"), "the archive's symlink resolved inside the container")
+                // Missing sources: Docker's words, exit 1.
+                expectOneErrorLine(s.berth("cp", "tar:/nothing", host), naming: ["No such container:path: tar:/nothing"])
+                expectOneErrorLine(
+                    s.berth("cp", host + "/nothing", "tar:/dst"), naming: ["lstat \(host)/nothing: no such file or directory"])
+                expectOneErrorLine(s.berth("cp", "tar:/nothing", "-"), naming: ["No such container:path: tar:/nothing"])
+            }
+        }
+    }
+}
