@@ -48,6 +48,13 @@ struct ContainerRoutes {
 
     /// One row of the list, in Docker's `types.Container` shape.
     func summary(_ c: Container, now: Double) -> JSON {
+        let published = Set(c.ports.map { "\($0.containerPort)/\($0.proto)" })
+        // Exposed ports nothing publishes show as `7000/tcp`, as `ps` shows them.
+        let exposed: [JSON] = c.exposedPorts.filter { !published.contains($0) }.compactMap { key in
+            let parts = key.split(separator: "/")
+            guard parts.count == 2, let port = Int(parts[0]) else { return nil }
+            return .object([("PrivatePort", .int(port)), ("Type", .string(String(parts[1])))])
+        }
         let ports: [JSON] =
             c.state.isActive
             ? c.ports.map { p in
@@ -55,12 +62,13 @@ struct ContainerRoutes {
                     ("IP", .string(p.hostIP.isEmpty ? "0.0.0.0" : p.hostIP)), ("PrivatePort", .int(p.containerPort)),
                     ("PublicPort", .int(p.hostPort)), ("Type", .string(p.proto)),
                 ])
-            } : []
+            } + exposed : []
         let inspect = c.json
         return .object([
             ("Id", .string(c.id)), ("Names", .strings(["/" + c.name])), ("Image", .string(c.imageName)),
             ("ImageID", .string(c.image)), ("Command", .string(c.command.joined(separator: " "))),
-            ("Created", .int(c.created.seconds)), ("Ports", .array(ports)), ("Labels", .object([])),
+            ("Created", .int(c.created.seconds)), ("Ports", .array(ports)),
+            ("Labels", .object(c.labels.map { ($0.0, .string($0.1)) })),
             ("State", .string(c.state.status.rawValue)), ("Status", .string(c.statusText(now: now))),
             ("HostConfig", .object([("NetworkMode", .string(c.networkMode))])),
             ("NetworkSettings", .object([("Networks", inspect["NetworkSettings"]?["Networks"] ?? .object([]))])),
@@ -86,8 +94,12 @@ struct ContainerRoutes {
             config = config.setting(key, value)
         }
         var host = doc["HostConfig"] ?? .object([])
-        host = host.setting("LogConfig", .object([("Type", .string("json-file")), ("Config", .object([]))]))
-        host = host.setting("RestartPolicy", .object([("Name", .string("no")), ("MaximumRetryCount", .int(0))]))
+        if host["LogConfig"] == nil {
+            host = host.setting("LogConfig", .object([("Type", .string("json-file")), ("Config", .object([]))]))
+        }
+        if host["RestartPolicy"] == nil {
+            host = host.setting("RestartPolicy", .object([("Name", .string("no")), ("MaximumRetryCount", .int(0))]))
+        }
         doc = doc.setting("Config", config).setting("HostConfig", host)
         doc = doc.setting("LogPath", .string("")).setting("RestartCount", .int(0))
         return doc

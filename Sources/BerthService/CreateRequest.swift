@@ -14,14 +14,15 @@ enum CreateRequest {
     static let configKeys: Set<String> = [
         "Image", "Cmd", "Entrypoint", "Env", "WorkingDir", "User", "Hostname", "Tty", "OpenStdin",
         "AttachStdin", "AttachStdout", "AttachStderr", "StdinOnce", "ExposedPorts", "Volumes", "StopSignal",
-        "StopTimeout", "HostConfig", "NetworkingConfig",
+        "StopTimeout", "HostConfig", "NetworkingConfig", "Labels",
     ]
     /// HostConfig keys read here.
     static let hostKeys: Set<String> = [
         "Binds", "Mounts", "Tmpfs", "PortBindings", "PublishAllPorts", "NetworkMode", "AutoRemove", "Privileged",
         "CapAdd", "CapDrop", "SecurityOpt", "GroupAdd", "Devices", "ReadonlyRootfs", "Memory", "MemorySwap",
         "NanoCpus", "CpuShares", "CpusetCpus", "PidsLimit", "VolumesFrom", "RestartPolicy", "LogConfig",
-        "ConsoleSize", "Isolation", "CgroupnsMode", "MemorySwappiness",
+        "ConsoleSize", "Isolation", "CgroupnsMode", "MemorySwappiness", "ExtraHosts", "Dns", "DnsOptions",
+        "DnsSearch",
     ]
 
     static func options(_ body: JSON, name: String?) throws(BerthError) -> CreateOptions {
@@ -39,7 +40,7 @@ enum CreateRequest {
             }
         }
         try checkDefaults(host)
-        try checkEndpoints(body["NetworkingConfig"], network: nonEmpty(host["NetworkMode"]))
+        let endpoint = try checkEndpoints(body["NetworkingConfig"], network: nonEmpty(host["NetworkMode"]))
         var o = CreateOptions(image: image)
         o.name = name.flatMap { $0.isEmpty ? nil : $0 }
         o.command = try strings(body["Cmd"], "Cmd") ?? []
@@ -65,7 +66,28 @@ enum CreateRequest {
         o.publishAll = host["PublishAllPorts"]?.boolValue ?? false
         if let mode = nonEmpty(host["NetworkMode"]), mode != "default" { o.network = mode }
         o.publish = try ports(host["PortBindings"])
-        try checkExposed(body["ExposedPorts"], published: o.publish, all: o.publishAll)
+        // `--expose`: the ports no binding publishes (the CLI lists the published ones too).
+        if case .object(let exposed)? = body["ExposedPorts"] {
+            let published = Set(
+                (host["PortBindings"].flatMap { v -> [String]? in
+                    guard case .object(let m) = v else { return nil }
+                    return m.map(\.0)
+                }) ?? [])
+            o.expose = exposed.map(\.0).filter { !published.contains($0) }
+        }
+        if case .object(let labels)? = body["Labels"] {
+            o.labels = labels.map { $0.0 + "=" + ($0.1.stringValue ?? "") }
+        }
+        if let policy = host["RestartPolicy"], let name = nonEmpty(policy["Name"]), name != "no" {
+            let count = policy["MaximumRetryCount"]?.intValue ?? 0
+            o.restartPolicy = try RestartPolicy.parse(count > 0 ? "\(name):\(count)" : name)
+        }
+        o.networkOptions.extraHosts = try strings(host["ExtraHosts"], "HostConfig.ExtraHosts") ?? []
+        o.networkOptions.dns = try strings(host["Dns"], "HostConfig.Dns") ?? []
+        o.networkOptions.dnsOptions = try strings(host["DnsOptions"], "HostConfig.DnsOptions") ?? []
+        o.networkOptions.dnsSearch = try strings(host["DnsSearch"], "HostConfig.DnsSearch") ?? []
+        o.networkOptions.aliases = endpoint.aliases
+        o.networkOptions.ipAddress = endpoint.ip
         o.mounts = try mounts(body, host)
         o.volumesFrom = try strings(host["VolumesFrom"], "HostConfig.VolumesFrom") ?? []
         o.security.privileged = host["Privileged"]?.boolValue ?? false
@@ -102,9 +124,6 @@ enum CreateRequest {
 
     /// Fields read here whose only supported value is Docker's default.
     private static func checkDefaults(_ host: JSON) throws(BerthError) {
-        if let policy = host["RestartPolicy"], let name = policy["Name"]?.stringValue, !name.isEmpty, name != "no" {
-            throw unsupported("HostConfig.RestartPolicy \"\(name)\"")
-        }
         if let log = host["LogConfig"], let type = log["Type"]?.stringValue, !type.isEmpty, type != "json-file" {
             throw unsupported("HostConfig.LogConfig \"\(type)\"")
         }
@@ -114,18 +133,31 @@ enum CreateRequest {
         if let s = host["MemorySwappiness"]?.int64Value, s != -1 { throw unsupported("HostConfig.MemorySwappiness") }
     }
 
-    /// `NetworkingConfig.EndpointsConfig`: the CLI names the `--network`
-    /// there with every field empty; aliases, static addresses or a second
-    /// network are what Berth has not, and are refused by name.
-    static func checkEndpoints(_ v: JSON?, network: String?) throws(BerthError) {
-        guard case .object(let endpoints)? = v?["EndpointsConfig"] else { return }
-        for (name, endpoint) in endpoints {
-            guard name == (network ?? "default") || (network == nil && name == "bridge") else {
-                throw unsupported("NetworkingConfig.EndpointsConfig for a second network (\(name))")
-            }
-            if case .object(let fields) = endpoint {
+    /// `NetworkingConfig.EndpointsConfig`: the `--network` the CLI names,
+    /// with its `Aliases` (`--network-alias`) and `IPAMConfig.IPv4Address`
+    /// (`--ip`); a second network or any other field is refused by name.
+    static func checkEndpoints(_ v: JSON?, network: String?) throws(BerthError) -> (aliases: [String], ip: String?) {
+        var aliases: [String] = []
+        var ip: String?
+        if case .object(let endpoints)? = v?["EndpointsConfig"] {
+            for (name, endpoint) in endpoints {
+                guard name == (network ?? "default") || (network == nil && name == "bridge") else {
+                    throw unsupported("NetworkingConfig.EndpointsConfig for a second network (\(name))")
+                }
+                guard case .object(let fields) = endpoint else { continue }
                 for (key, value) in fields where !isEmpty(value) {
-                    throw unsupported("NetworkingConfig.EndpointsConfig.\(name).\(key)")
+                    switch key {
+                    case "Aliases": aliases = try strings(value, "Aliases") ?? []
+                    case "IPAMConfig":
+                        guard case .object(let ipam) = value else { continue }
+                        for (k, x) in ipam where !isEmpty(x) {
+                            guard k == "IPv4Address" else {
+                                throw unsupported("NetworkingConfig.EndpointsConfig.\(name).IPAMConfig.\(k)")
+                            }
+                            ip = x.stringValue
+                        }
+                    default: throw unsupported("NetworkingConfig.EndpointsConfig.\(name).\(key)")
+                    }
                 }
             }
         }
@@ -134,6 +166,7 @@ enum CreateRequest {
                 throw unsupported("NetworkingConfig." + key)
             }
         }
+        return (aliases, ip)
     }
 
     static func nonEmpty(_ v: JSON?) -> String? {
@@ -169,18 +202,6 @@ enum CreateRequest {
             }
         }
         return out
-    }
-
-    /// An exposed port no binding publishes would be Docker's `--expose`,
-    /// which Berth has not.
-    static func checkExposed(_ v: JSON?, published: [String], all: Bool) throws(BerthError) {
-        guard case .object(let entries)? = v, !all else { return }
-        for (port, _) in entries {
-            let bare = port.hasSuffix("/tcp") ? String(port.dropLast(4)) : port
-            if !published.contains(where: { $0.hasSuffix(":" + port) || $0.hasSuffix(":" + bare) }) {
-                throw unsupported("ExposedPorts \(port) without a PortBinding (docker's --expose)")
-            }
-        }
     }
 
     /// `Binds`, `Mounts`, `Tmpfs` and the anonymous `Volumes`, through the
