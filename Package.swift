@@ -1,8 +1,10 @@
 // swift-tools-version:6.0
 // Berth: a daemonless Linux container engine driven from a scripting REPL.
-// No package dependencies: everything Berth needs is in the toolchain, glibc,
-// libedit and zlib (and libcurl, dlopen'd by Sources/CBerthLinux/curl.c only when a
-// command talks to a registry), so a clean CI build takes seconds, not minutes.
+// The CLI has no package dependencies: everything `berth` needs is in the
+// toolchain, glibc, libedit and zlib (and libcurl, dlopen'd by
+// Sources/CBerthLinux/curl.c only when a command talks to a registry). Only
+// `berth-service` (the Docker Engine API, docs/api.md) links SwiftNIO's
+// HTTP/1.1 server, so the CLI's start-up links nothing new.
 import PackageDescription
 
 let strict: [SwiftSetting] = [.swiftLanguageMode(.v6)]
@@ -10,7 +12,11 @@ let strict: [SwiftSetting] = [.swiftLanguageMode(.v6)]
 let package = Package(
     name: "Berth",
     products: [
-        .executable(name: "berth", targets: ["berth"])
+        .executable(name: "berth", targets: ["berth"]),
+        .executable(name: "berth-service", targets: ["berth-service"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio", exact: "2.101.3")
     ],
     targets: [
         // C shims: only what Swift cannot call (variadic or macro-only APIs).
@@ -57,6 +63,25 @@ let package = Package(
                 "StorageOverlay", "StorageCopy", "IsolationNamespaces", "IsolationChroot", "IsolationOCI",
             ],
             swiftSettings: strict),
+
+        // `berth system service`: the Docker Engine API over SwiftNIO, a separate
+        // executable that `berth` execs, wired to the same plugins as `berth`.
+        .target(
+            name: "BerthService",
+            dependencies: [
+                "BerthCore", "BerthEngine", "BerthCommands", "CBerthLinux",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strict),
+        .executableTarget(
+            name: "berth-service",
+            dependencies: [
+                "BerthCore", "BerthEngine", "BerthService",
+                "StorageOverlay", "StorageCopy", "IsolationNamespaces", "IsolationChroot", "IsolationOCI",
+            ],
+            path: "Sources/berth-service", swiftSettings: strict),
 
         .testTarget(name: "BerthCoreTests", dependencies: ["BerthCore"], swiftSettings: strict),
         .testTarget(name: "BerthEngineTests", dependencies: ["BerthEngine", "BerthCore"], swiftSettings: strict),

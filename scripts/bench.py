@@ -158,6 +158,25 @@ def main():
     has_bundle = os.path.exists(f"{T}/bundle-runc/config.json")
 
     worker = Worker() if has["unshare"] and (has["crun"] or has["runc"]) else None
+
+    # The Docker Engine API (docs/api.md): `berth system service` on a socket
+    # of the scratch dir, over the same store, driven by the docker CLI.
+    service, api_missing = None, None
+    api_socket = f"{T}/api.sock"
+    if not which("docker"):
+        api_missing = "no docker CLI"
+    elif not os.access(os.path.join(os.path.dirname(berth), "berth-service"), os.X_OK):
+        api_missing = "no berth-service beside berth"
+    else:
+        service = subprocess.Popen(B + ["system", "service", "--time", "0", "unix://" + api_socket],
+                                   stdin=DEVNULL, stdout=DEVNULL, stderr=DEVNULL)
+        for _ in range(100):
+            if os.path.exists(api_socket):
+                break
+            time.sleep(0.05)
+        else:
+            api_missing = "the service did not start"
+    api_env = dict(os.environ, DOCKER_HOST="unix://" + api_socket, DOCKER_CONFIG=f"{T}/docker-config")
     need_ns = None if has["unshare"] else "needs unshare (util-linux)"
     series = []
 
@@ -189,6 +208,8 @@ def main():
     # what the allowlist costs a start. The switch exists only for this row.
     simple(row("run true", "berth, no device rules", "run"), B + ["run", "--rm", "--network", "none", "busybox", "true"],
            env={"BERTH_BENCH_NO_DEVICE_RULES": "1"})
+    simple(row("run true", "docker CLI → berth API", "run", api_missing),
+           ["docker", "run", "--rm", "--network", "none", "busybox", "true"], env=api_env)
     simple(row("run true", "berth --network bridge", "run"), B + ["run", "--rm", "busybox", "true"])
     simple(row("run true", "berth --isolation chroot", "run"),
            B + ["run", "--rm", "--isolation", "chroot", "busybox", "true"])
@@ -311,9 +332,17 @@ def main():
                 memory.append(("conmon (podman)", None, "run -d failed: " + err.strip()))
         else:
             memory.append(("conmon (podman)", None, "not installed"))
+        # The API service, idle (every request above has finished).
+        if service and service.poll() is None:
+            memory.append(("berth-service", str(service.pid), None))
+        else:
+            memory.append(("berth-service", None, api_missing or "the service exited"))
         time.sleep(0.5)
         memory = [(name, pid, note, proc_memory(pid) if pid else {}) for name, pid, note in memory]
     finally:
+        if service:
+            service.terminate()
+            service.wait()
         if worker:
             worker.close()
         for cid in leftovers["berth"]:
@@ -367,7 +396,8 @@ def main():
         print("(crun did not run here, so run rows have no ratio)")
     print()
 
-    print("resident memory of the per-container monitor (one running `sleep 1000` container each)")
+    print("resident memory of the per-container monitor (one running `sleep 1000` container each),")
+    print("and of the idle API service (`berth system service`)")
     print(f"  {'process':<16} {'pid':>7}  {'VmRSS':>10}  {'RssAnon':>10}  {'RssFile':>10}  {'Pss':>10}")
     for name, pid, note, m in memory:
         if note or not m:

@@ -21,7 +21,7 @@ public enum Builtins {
         { NetworkPruneCommand() }, { NetworkConnectCommand() }, { NetworkDisconnectCommand() }, { PortCommand() },
         { SystemPruneCommand() }, { SystemResetCommand() },
         { ImagePruneCommand() }, { ContainerInspectCommand() }, { ImageInspectCommand() },
-        { ContainerExistsCommand() }, { ImageExistsCommand() },
+        { ContainerExistsCommand() }, { ImageExistsCommand() }, { SystemServiceCommand() },
     ]
 
     /// Adds every built-in command to the registry.

@@ -44,6 +44,10 @@ int berth_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
 #include <spawn.h>
 short berth_posix_spawn_setsid(void) { return POSIX_SPAWN_SETSID; }
 
+int berth_spawn_close_from(void *actions, int lowfd) {
+    return posix_spawn_file_actions_addclosefrom_np((posix_spawn_file_actions_t *)actions, lowfd);
+}
+
 void berth_unblock_signals_only(const int *signals, int count) {
     sigset_t set;
     sigemptyset(&set);

@@ -180,3 +180,8 @@ struct PsCommand: Command {
         }
     }
 }
+
+extension Container {
+    /// `ps`'s STATUS wording, for the API service's container list.
+    public func statusText(now: Double) -> String { PsCommand.status(self, now: now) }
+}

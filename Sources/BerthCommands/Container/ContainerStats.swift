@@ -110,9 +110,10 @@ struct StatsCommand: Command {
     }
 }
 
-/// Received and sent bytes of a process's network namespace (loopback excluded).
-enum NetworkCounters {
-    static func read(pid: Int32) -> (Int64, Int64) {
+/// Received and sent bytes of a process's network namespace (loopback
+/// excluded); public for the API service's stats.
+public enum NetworkCounters {
+    public static func read(pid: Int32) -> (Int64, Int64) {
         guard pid > 0, let text = try? FileSystem.readText("/proc/\(pid)/net/dev") else { return (0, 0) }
         var rx: Int64 = 0, tx: Int64 = 0
         for line in text.split(separator: "\n").dropFirst(2) {

@@ -106,11 +106,12 @@ enum HostPs {
     }
 }
 
-/// Reads /proc for `top`'s UID PID PPID C STIME TTY TIME CMD columns.
-enum ProcessListing {
-    static let header = ["UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD"]
+/// Reads /proc for `top`'s UID PID PPID C STIME TTY TIME CMD columns;
+/// public for the API service's `GET /containers/ID/top`.
+public enum ProcessListing {
+    public static let header = ["UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD"]
 
-    static func rows(_ pids: [Int32]) -> [[String]] {
+    public static func rows(_ pids: [Int32]) -> [[String]] {
         pids.sorted().compactMap { pid -> [String]? in
             guard let stat = try? FileSystem.readText("/proc/\(pid)/stat"), let close = stat.lastIndex(of: ")") else {
                 return nil

@@ -40,7 +40,7 @@ struct RmiCommand: Command {
         return status
     }
 
-    private func remove(_ name: String, _ store: ImageStore, force: Bool) throws(BerthError) -> [String] {
+    func remove(_ name: String, _ store: ImageStore, force: Bool) throws(BerthError) -> [String] {
         let image = try store.resolve(name)
         let byTag = image.tags.first { $0 == (try? ImageReference(parsing: name)) && !name.hasPrefix("sha256:") }
         let users = ContainerStore(layout: store.layout).all().filter { $0.image == image.id }
@@ -84,5 +84,13 @@ struct RmiCommand: Command {
             child = parent
         }
         return lines
+    }
+}
+
+extension ImageStore {
+    /// `rmi [-f] NAME` for the API service (call it under the image lock):
+    /// Docker's `Untagged: …` and `Deleted: …` lines, in order.
+    public func remove(_ name: String, force: Bool) throws(BerthError) -> [String] {
+        try RmiCommand().remove(name, self, force: force)
     }
 }

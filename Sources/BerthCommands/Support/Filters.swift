@@ -84,7 +84,9 @@ extension Filters {
 
 /// `ps --filter`: status, name (regexp), id (prefix), ancestor (image name,
 /// name:tag, short or long ID), exited, before, since, volume, network, label.
-struct ContainerFilter {
+/// Public for the API service (`GET /containers/json?filters=`), which
+/// filters with the same rules as `ps --filter`.
+public struct ContainerFilter {
     static let keys = ["status", "name", "id", "ancestor", "exited", "before", "since", "volume", "network", "label", "health"]
     /// `health=`: Docker's three words, and `none` for a container without a check.
     static let healths = ["starting", "healthy", "unhealthy", "none"]
@@ -97,7 +99,7 @@ struct ContainerFilter {
     private var before: Timestamp?
     private var since: Timestamp?
 
-    init(_ flags: [String], containers: ContainerStore, images: ImageStore) throws(BerthError) {
+    public init(_ flags: [String], containers: ContainerStore, images: ImageStore) throws(BerthError) {
         filters = try Filters(flags, known: Self.keys)
         for (key, values) in filters.values {
             for value in values {
@@ -138,7 +140,7 @@ struct ContainerFilter {
         }
     }
 
-    func matches(_ c: Container) -> Bool {
+    public func matches(_ c: Container) -> Bool {
         filters.matches { key, value in
             switch key {
             case "status": return c.state.status.rawValue == value

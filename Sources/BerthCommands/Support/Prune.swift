@@ -40,7 +40,8 @@ enum Confirmation {
 /// (every one must match) and `label!=KEY[=VALUE]` (the object is kept if
 /// every one matches). An object without labels matches no `label=` and
 /// every `label!=`.
-struct PruneFilter {
+/// Public, with `Prune`, for the API service's prune endpoints.
+public struct PruneFilter {
     var until: Timestamp?
     /// `until` as given, for the warning.
     var untilText: String?
@@ -51,7 +52,7 @@ struct PruneFilter {
     var isEmpty: Bool { until == nil && labels.isEmpty && notLabels.isEmpty }
 
     /// Parses `--filter` values; an unknown key is refused, as Docker does.
-    init(_ values: [String], now: Timestamp = .now) throws(BerthError) {
+    public init(_ values: [String], now: Timestamp = .now) throws(BerthError) {
         for value in values {
             guard let eq = value.firstIndex(of: "=") else {
                 throw BerthError("bad format of filter (expected name=value): \(value); use until=24h, label=KEY or label!=KEY")
@@ -108,11 +109,11 @@ func imageLabels(_ config: JSON) -> [(String, String)] {
 }
 
 /// What each prune removes; `system prune` runs them in Docker's order.
-enum Prune {
+public enum Prune {
     /// Stopped containers (created, exited, dead) that match the filter. A
     /// container's labels are its record's: its image's overlaid with its
     /// own `run --label`s, merged at create as Docker does.
-    static func containers(_ lifecycle: Lifecycle, _ filter: PruneFilter, _ ctx: CommandContext) -> (
+    public static func containers(_ lifecycle: Lifecycle, _ filter: PruneFilter, _ ctx: CommandContext) -> (
         deleted: [String], reclaimed: Int64
     ) {
         var deleted: [String] = []
@@ -135,7 +136,7 @@ enum Prune {
 
     /// User networks no container is on (a stopped container keeps its
     /// address, so its network stays). Networks have no labels in Berth.
-    static func networks(_ store: NetworkStore, _ filter: PruneFilter) -> [String] {
+    public static func networks(_ store: NetworkStore, _ filter: PruneFilter) -> [String] {
         store.all().filter { n in
             !NetworkRecord.predefined.contains(n.name) && filter.matches(created: n.created, labels: []) && !store.inUse(n.name)
         }.compactMap { n in (try? store.remove(n.name)) != nil ? n.name : nil }
@@ -143,7 +144,7 @@ enum Prune {
 
     /// Unused volumes: anonymous ones, or with `all` named ones too.
     /// Volumes are filtered by label only (Docker refuses `until` here).
-    static func volumes(_ store: VolumeStore, all: Bool, _ filter: PruneFilter) -> (deleted: [String], reclaimed: Int64) {
+    public static func volumes(_ store: VolumeStore, all: Bool, _ filter: PruneFilter) -> (deleted: [String], reclaimed: Int64) {
         var deleted: [String] = []
         var reclaimed: Int64 = 0
         for v in store.all()
@@ -155,7 +156,7 @@ enum Prune {
     }
 
     /// Refuses `until` for volumes, as Docker's daemon does, before anything is removed.
-    static func checkVolumeFilter(_ filter: PruneFilter) throws(BerthError) {
+    public static func checkVolumeFilter(_ filter: PruneFilter) throws(BerthError) {
         if filter.until != nil {
             throw BerthError("Invalid filter 'until': volumes are pruned by label only; drop the until filter or --volumes")
         }
@@ -164,7 +165,7 @@ enum Prune {
     /// Images no container (running or stopped) uses: untagged (dangling)
     /// ones, or with `all` every one. Returns Docker's `untagged:` and
     /// `deleted:` lines (image, then the layers no other image shares).
-    static func images(_ store: ImageStore, all: Bool, _ filter: PruneFilter) throws(BerthError) -> (
+    public static func images(_ store: ImageStore, all: Bool, _ filter: PruneFilter) throws(BerthError) -> (
         lines: [String], reclaimed: Int64
     ) {
         try FileLock.withLock(store.layout.imageLock) { () throws(BerthError) -> ([String], Int64) in

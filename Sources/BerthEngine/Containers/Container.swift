@@ -1,6 +1,6 @@
 /// A container: what it was created with (immutable) and its state.
 public struct Container: Sendable {
-    static let zeroTime = "0001-01-01T00:00:00Z"
+    public static let zeroTime = "0001-01-01T00:00:00Z"
 
     public var id: String
     /// The name without Docker's leading slash.

@@ -40,7 +40,11 @@ public struct Executor {
     public static let timedOut: Int32 = -1
 
     /// Runs the command; returns its exit code (0 at once with `detach`).
-    public func run(_ ref: String, _ o: ExecOptions, stdio: [Int32]) throws(BerthError) -> Int32 {
+    /// `terminal`, for `-t`: called with the pty's master once the process
+    /// runs, and with -1 before it is closed (the API service resizes it).
+    public func run(
+        _ ref: String, _ o: ExecOptions, stdio: [Int32], terminal onTerminal: ((Int32) -> Void)? = nil
+    ) throws(BerthError) -> Int32 {
         // The process joins the container's cgroups: warm the migration lock
         // meanwhile (CgroupWarmup); reaped once the exec went through.
         var warmup = CgroupWarmup.start(environment: [:])
@@ -64,7 +68,9 @@ public struct Executor {
         let seccomp = try SecurityOptions.seccompProgram(
             container.security.options, plan: plan,
             cache: lifecycle.layout.seccompCache)
-        return try launch(container, o, env: env, user: user, plan: plan, seccomp: seccomp, stdio: stdio) {
+        return try launch(
+            container, o, env: env, user: user, plan: plan, seccomp: seccomp, stdio: stdio, terminal: onTerminal
+        ) {
             CgroupWarmup.reap(warmup)
             warmup = 0
         }
@@ -72,7 +78,7 @@ public struct Executor {
 
     private func launch(
         _ c: Container, _ o: ExecOptions, env: [String], user: ResolvedUser, plan: IsolationPlan,
-        seccomp: SeccompProgram?, stdio: [Int32], started: () -> Void
+        seccomp: SeccompProgram?, stdio: [Int32], terminal: ((Int32) -> Void)?, started: () -> Void
     ) throws(BerthError) -> Int32 {
         // What can refuse comes first, and each later refusal closes what is
         // open: exec runs in the CLI and the REPL, where a leak would stay.
@@ -155,7 +161,9 @@ public struct Executor {
         let failure = SpawnedChild(pid: helper, inCgroup: true, syncFD: -1, errorFD: errs[0]).awaitExec()
         started()
         if o.tty && master >= 0 && failure == nil {
-            PtyRelay(master: master, interactive: o.interactive).run()
+            terminal?(master)
+            PtyRelay(master: master, interactive: o.interactive, input: stdio[0], output: stdio[1]).run()
+            terminal?(-1)
         }
         if failure == nil { relay?.run(until: helper) }
         if master >= 0 { close(master) }
@@ -171,7 +179,8 @@ public struct Executor {
     }
 }
 
-/// Relays the user's terminal to a pty master (exec -t): raw mode, resizes,
+/// Relays the caller's streams (`input`, `output`: the user's terminal, or
+/// the API service's pipes) to a pty master (exec -t): raw mode, resizes,
 /// until the process closes its side. As the attach relay does, it never
 /// blocks on one fd while another has data: the master is non-blocking and
 /// each direction has a bounded queue (a process that stops reading its
@@ -179,11 +188,13 @@ public struct Executor {
 struct PtyRelay {
     let master: Int32
     let interactive: Bool
+    let input: Int32
+    let output: Int32
 
     func run() {
         var saved = [UInt8](repeating: 0, count: Int(berth_termios_size()))
-        let raw = interactive && isatty(0) == 1 && berth_make_raw(0, &saved, Int32(saved.count)) == 0
-        defer { if raw { _ = berth_restore_termios(0, saved) } }
+        let raw = interactive && isatty(input) == 1 && berth_make_raw(input, &saved, Int32(saved.count)) == 0
+        defer { if raw { _ = berth_restore_termios(input, saved) } }
         let oldPipe = signal(SIGPIPE, SIG_IGN)
         defer { signal(SIGPIPE, oldPipe) }
         let signals = berth_signalfd([SIGWINCH], 1)
@@ -194,18 +205,18 @@ struct PtyRelay {
         var masterOpen = true
         var toMaster = ByteQueue(), toStdout = ByteQueue()
         var stdoutGone = false
-        let chunk = ByteQueue.chunk(for: 1)
+        let chunk = ByteQueue.chunk(for: output)
         while masterOpen || !toStdout.isEmpty {
             let events = (toStdout.isFull ? 0 : POLLIN) | (toMaster.isEmpty ? 0 : POLLOUT)
             var fds = [
                 pollfd(fd: masterOpen && events != 0 ? master : -1, events: Int16(events), revents: 0),
                 pollfd(fd: signals, events: Int16(POLLIN), revents: 0),
-                pollfd(fd: stdinOpen && masterOpen && !toMaster.isFull ? 0 : -1, events: Int16(POLLIN), revents: 0),
-                pollfd(fd: toStdout.isEmpty ? -1 : 1, events: Int16(POLLOUT), revents: 0),
+                pollfd(fd: stdinOpen && masterOpen && !toMaster.isFull ? input : -1, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: toStdout.isEmpty ? -1 : output, events: Int16(POLLOUT), revents: 0),
             ]
             if poll(&fds, nfds_t(fds.count), -1) < 0 { if errno == EINTR { continue }; return }
             if fds[1].revents != 0 { while berth_signalfd_read(signals) > 0 {}; resize() }
-            if fds[3].revents != 0, toStdout.flush(to: 1, chunk: chunk) == .failed {
+            if fds[3].revents != 0, toStdout.flush(to: output, chunk: chunk) == .failed {
                 stdoutGone = true
                 toStdout.removeAll()
             }
@@ -222,11 +233,11 @@ struct PtyRelay {
                     continue
                 }
                 if !stdoutGone { toStdout.append(out) }
-                if toStdout.flush(to: 1, chunk: chunk) == .failed { stdoutGone = true; toStdout.removeAll() }
+                if toStdout.flush(to: output, chunk: chunk) == .failed { stdoutGone = true; toStdout.removeAll() }
             }
             if fds[2].revents != 0 {
-                guard let input = readAvailable(0), !input.isEmpty else { stdinOpen = false; continue }
-                toMaster.append(input)
+                guard let bytes = readAvailable(input), !bytes.isEmpty else { stdinOpen = false; continue }
+                toMaster.append(bytes)
                 if toMaster.flush(to: master) == .failed { toMaster.removeAll(); stdinOpen = false }
             }
         }
@@ -234,7 +245,7 @@ struct PtyRelay {
 
     private func resize() {
         var rows: UInt16 = 0, cols: UInt16 = 0
-        if berth_get_winsize(isatty(0) == 1 ? 0 : 1, &rows, &cols) == 0, rows > 0 {
+        if berth_get_winsize(isatty(input) == 1 ? input : output, &rows, &cols) == 0, rows > 0 {
             _ = berth_set_winsize(master, rows, cols)
         }
     }

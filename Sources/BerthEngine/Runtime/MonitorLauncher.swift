@@ -85,6 +85,10 @@ public enum MonitorLauncher {
         posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
         posix_spawn_file_actions_adddup2(&actions, readyFD, 3)
+        // Nothing else of the caller's: a multi-threaded caller (the API
+        // service) has sockets without close-on-exec, and a monitor holding
+        // its listening socket would keep answering connections for it.
+        _ = berth_spawn_close_from(&actions, 4)
         var attrs = posix_spawnattr_t()
         posix_spawnattr_init(&attrs)
         defer { posix_spawnattr_destroy(&attrs) }

@@ -212,6 +212,11 @@ int berth_pipe_cloexec(int fds[2]);
 /// posix_spawnattr flag POSIX_SPAWN_SETSID (a _GNU_SOURCE macro).
 short berth_posix_spawn_setsid(void);
 
+/// posix_spawn_file_actions_addclosefrom_np (glibc 2.34): the child keeps
+/// no fd from `lowfd` up, close-on-exec or not. `actions` is a
+/// posix_spawn_file_actions_t *.
+int berth_spawn_close_from(void *actions, int lowfd);
+
 /// A listening unix stream socket at `path` (any length: it binds through
 /// /proc/self/fd/N/NAME of the parent directory, so the 108-byte sun_path
 /// limit never bites). Non-blocking, close-on-exec. -1 with errno.

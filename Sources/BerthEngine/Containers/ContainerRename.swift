@@ -1,0 +1,17 @@
+extension Lifecycle {
+    /// `rename OLD NEW`, shared by the CLI and the API service: the new
+    /// name is checked and claimed under the name lock, so two renames (or
+    /// a rename and a create) cannot both take it.
+    public func rename(_ ref: String, to newName: String) throws(BerthError) {
+        try ContainerNames.validate(newName)
+        let container = try containers.find(ref)
+        try FileLock.withLock(layout.containerLock) { () throws(BerthError) in
+            if let other = containers.all().first(where: { $0.name == newName }) {
+                throw .conflict(
+                    "Conflict. The container name \"/\(newName)\" is already in use by container \"\(other.id)\". You have to remove (or rename) that container to be able to reuse that name."
+                )
+            }
+            _ = try containers.update(container.id) { (c: inout Container) throws(BerthError) in c.name = newName }
+        }
+    }
+}

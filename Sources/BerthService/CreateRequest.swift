@@ -1,0 +1,254 @@
+import BerthCore
+import BerthEngine
+
+/// `POST /containers/create`'s body turned into the options `berth create`
+/// takes, so a container made over the API gets exactly what the same
+/// flags give on the command line: the same parsers, the same checks, the
+/// same confinement defaults. A field Berth does not implement is refused
+/// with a 400 naming it when it asks for anything but the default, never
+/// dropped: a dropped `PidMode: host` or `Sysctls` would give a container
+/// other than the one asked for, and a dropped `Healthcheck` would be
+/// reported as healthy by no one.
+enum CreateRequest {
+    /// Config keys read here; anything else must be empty.
+    static let configKeys: Set<String> = [
+        "Image", "Cmd", "Entrypoint", "Env", "WorkingDir", "User", "Hostname", "Tty", "OpenStdin",
+        "AttachStdin", "AttachStdout", "AttachStderr", "StdinOnce", "ExposedPorts", "Volumes", "StopSignal",
+        "StopTimeout", "HostConfig", "NetworkingConfig", "Labels",
+    ]
+    /// HostConfig keys read here.
+    static let hostKeys: Set<String> = [
+        "Binds", "Mounts", "Tmpfs", "PortBindings", "PublishAllPorts", "NetworkMode", "AutoRemove", "Privileged",
+        "CapAdd", "CapDrop", "SecurityOpt", "GroupAdd", "Devices", "ReadonlyRootfs", "Memory", "MemorySwap",
+        "NanoCpus", "CpuShares", "CpusetCpus", "PidsLimit", "VolumesFrom", "RestartPolicy", "LogConfig",
+        "ConsoleSize", "Isolation", "CgroupnsMode", "MemorySwappiness", "ExtraHosts", "Dns", "DnsOptions",
+        "DnsSearch",
+    ]
+
+    static func options(_ body: JSON, name: String?) throws(BerthError) -> CreateOptions {
+        guard case .object(let members) = body else { throw .invalid("the request body needs to be a JSON object") }
+        guard let image = body["Image"]?.stringValue, !image.isEmpty else {
+            throw .invalid("Config cannot be empty in order to create a container")
+        }
+        for (key, value) in members where !configKeys.contains(key) && !isEmpty(value) {
+            throw unsupported(key)
+        }
+        let host = body["HostConfig"] ?? .object([])
+        if case .object(let hostMembers) = host {
+            for (key, value) in hostMembers where !hostKeys.contains(key) && !isEmpty(value) {
+                throw unsupported("HostConfig." + key)
+            }
+        }
+        try checkDefaults(host)
+        let endpoint = try checkEndpoints(body["NetworkingConfig"], network: nonEmpty(host["NetworkMode"]))
+        var o = CreateOptions(image: image)
+        o.name = name.flatMap { $0.isEmpty ? nil : $0 }
+        o.command = try strings(body["Cmd"], "Cmd") ?? []
+        if let entry = try strings(body["Entrypoint"], "Entrypoint") {
+            // Docker's `[]` and `[""]` reset the image's; more words than
+            // one are the first as the entrypoint and the rest before Cmd,
+            // which runs the same argv.
+            let words = entry.filter { !$0.isEmpty }
+            o.entrypoint = words.first ?? ""
+            if words.count > 1 { o.command = Array(words.dropFirst()) + o.command }
+        }
+        o.env = try strings(body["Env"], "Env") ?? []
+        o.workdir = nonEmpty(body["WorkingDir"])
+        o.user = nonEmpty(body["User"])
+        o.hostname = nonEmpty(body["Hostname"])
+        o.tty = body["Tty"]?.boolValue ?? false
+        o.interactive = body["OpenStdin"]?.boolValue ?? false
+        o.stopSignal = nonEmpty(body["StopSignal"])
+        if let s = o.stopSignal, Signals.number(s) == nil { throw .invalid("invalid signal: \(s)") }
+        o.stopTimeout = body["StopTimeout"]?.intValue
+        o.autoRemove = host["AutoRemove"]?.boolValue ?? false
+        o.readOnly = host["ReadonlyRootfs"]?.boolValue ?? false
+        o.publishAll = host["PublishAllPorts"]?.boolValue ?? false
+        if let mode = nonEmpty(host["NetworkMode"]), mode != "default" { o.network = mode }
+        o.publish = try ports(host["PortBindings"])
+        // `--expose`: the ports no binding publishes (the CLI lists the published ones too).
+        if case .object(let exposed)? = body["ExposedPorts"] {
+            let published = Set(
+                (host["PortBindings"].flatMap { v -> [String]? in
+                    guard case .object(let m) = v else { return nil }
+                    return m.map(\.0)
+                }) ?? [])
+            o.expose = exposed.map(\.0).filter { !published.contains($0) }
+        }
+        if case .object(let labels)? = body["Labels"] {
+            o.labels = labels.map { $0.0 + "=" + ($0.1.stringValue ?? "") }
+        }
+        if let policy = host["RestartPolicy"], let name = nonEmpty(policy["Name"]), name != "no" {
+            let count = policy["MaximumRetryCount"]?.intValue ?? 0
+            o.restartPolicy = try RestartPolicy.parse(count > 0 ? "\(name):\(count)" : name)
+        }
+        o.networkOptions.extraHosts = try strings(host["ExtraHosts"], "HostConfig.ExtraHosts") ?? []
+        o.networkOptions.dns = try strings(host["Dns"], "HostConfig.Dns") ?? []
+        o.networkOptions.dnsOptions = try strings(host["DnsOptions"], "HostConfig.DnsOptions") ?? []
+        o.networkOptions.dnsSearch = try strings(host["DnsSearch"], "HostConfig.DnsSearch") ?? []
+        o.networkOptions.aliases = endpoint.aliases
+        o.networkOptions.ipAddress = endpoint.ip
+        o.mounts = try mounts(body, host)
+        o.volumesFrom = try strings(host["VolumesFrom"], "HostConfig.VolumesFrom") ?? []
+        o.security.privileged = host["Privileged"]?.boolValue ?? false
+        o.security.capAdd = try strings(host["CapAdd"], "HostConfig.CapAdd") ?? []
+        o.security.capDrop = try strings(host["CapDrop"], "HostConfig.CapDrop") ?? []
+        o.security.options = try strings(host["SecurityOpt"], "HostConfig.SecurityOpt") ?? []
+        o.groupAdd = try strings(host["GroupAdd"], "HostConfig.GroupAdd") ?? []
+        o.devices = try (host["Devices"]?.arrayValue ?? []).map { (d) throws(BerthError) -> DeviceMapping in
+            let path = d["PathOnHost"]?.stringValue ?? ""
+            let inside = d["PathInContainer"]?.stringValue ?? ""
+            let perms = d["CgroupPermissions"]?.stringValue ?? ""
+            return try DeviceMapping.parse(
+                [path, inside.isEmpty ? path : inside, perms.isEmpty ? "rwm" : perms].joined(separator: ":"))
+        }
+        o.resources = try resources(host)
+        return o
+    }
+
+    /// Values that mean "not asked for": what the Go CLI sends for a flag not given.
+    static func isEmpty(_ v: JSON) -> Bool {
+        switch v {
+        case .null: return true
+        case .bool(let b): return !b
+        case .number(let n): return n == 0
+        case .string(let s): return s.isEmpty
+        case .array(let a): return a.isEmpty
+        case .object(let o): return o.isEmpty
+        }
+    }
+
+    static func unsupported(_ field: String) -> BerthError {
+        .invalid("\(field) is not supported by Berth; remove it from the request (see docs/api.md)")
+    }
+
+    /// Fields read here whose only supported value is Docker's default.
+    private static func checkDefaults(_ host: JSON) throws(BerthError) {
+        if let log = host["LogConfig"], let type = log["Type"]?.stringValue, !type.isEmpty, type != "json-file" {
+            throw unsupported("HostConfig.LogConfig \"\(type)\"")
+        }
+        if let log = host["LogConfig"]?["Config"], !isEmpty(log) { throw unsupported("HostConfig.LogConfig.Config") }
+        if let iso = nonEmpty(host["Isolation"]), iso != "default" { throw unsupported("HostConfig.Isolation") }
+        if let ns = nonEmpty(host["CgroupnsMode"]), ns != "private" { throw unsupported("HostConfig.CgroupnsMode \"\(ns)\"") }
+        if let s = host["MemorySwappiness"]?.int64Value, s != -1 { throw unsupported("HostConfig.MemorySwappiness") }
+    }
+
+    /// `NetworkingConfig.EndpointsConfig`: the `--network` the CLI names,
+    /// with its `Aliases` (`--network-alias`) and `IPAMConfig.IPv4Address`
+    /// (`--ip`); a second network or any other field is refused by name.
+    static func checkEndpoints(_ v: JSON?, network: String?) throws(BerthError) -> (aliases: [String], ip: String?) {
+        var aliases: [String] = []
+        var ip: String?
+        if case .object(let endpoints)? = v?["EndpointsConfig"] {
+            for (name, endpoint) in endpoints {
+                guard name == (network ?? "default") || (network == nil && name == "bridge") else {
+                    throw unsupported("NetworkingConfig.EndpointsConfig for a second network (\(name))")
+                }
+                guard case .object(let fields) = endpoint else { continue }
+                for (key, value) in fields where !isEmpty(value) {
+                    switch key {
+                    case "Aliases": aliases = try strings(value, "Aliases") ?? []
+                    case "IPAMConfig":
+                        guard case .object(let ipam) = value else { continue }
+                        for (k, x) in ipam where !isEmpty(x) {
+                            guard k == "IPv4Address" else {
+                                throw unsupported("NetworkingConfig.EndpointsConfig.\(name).IPAMConfig.\(k)")
+                            }
+                            ip = x.stringValue
+                        }
+                    default: throw unsupported("NetworkingConfig.EndpointsConfig.\(name).\(key)")
+                    }
+                }
+            }
+        }
+        if case .object(let members)? = v {
+            for (key, value) in members where key != "EndpointsConfig" && !isEmpty(value) {
+                throw unsupported("NetworkingConfig." + key)
+            }
+        }
+        return (aliases, ip)
+    }
+
+    static func nonEmpty(_ v: JSON?) -> String? {
+        guard let s = v?.stringValue, !s.isEmpty else { return nil }
+        return s
+    }
+
+    /// A list of strings; Docker also takes one string for Cmd and Entrypoint.
+    static func strings(_ v: JSON?, _ field: String) throws(BerthError) -> [String]? {
+        switch v {
+        case nil, .null?: return nil
+        case .string(let s)?: return [s]
+        case .array(let items)?:
+            var out: [String] = []
+            for item in items {
+                guard let s = item.stringValue else { throw .invalid("\(field) needs to be a list of strings") }
+                out.append(s)
+            }
+            return out
+        default: throw .invalid("\(field) needs to be a list of strings")
+        }
+    }
+
+    /// `{"80/tcp": [{"HostIp": "", "HostPort": "8080"}]}` as `-p` values.
+    static func ports(_ v: JSON?) throws(BerthError) -> [String] {
+        guard case .object(let entries)? = v else { return [] }
+        var out: [String] = []
+        for (port, bindings) in entries {
+            for b in bindings.arrayValue ?? [.object([])] {
+                let ip = b["HostIp"]?.stringValue ?? ""
+                let hostPort = b["HostPort"]?.stringValue ?? ""
+                out.append((ip.isEmpty ? "" : ip + ":") + hostPort + ":" + port)
+            }
+        }
+        return out
+    }
+
+    /// `Binds`, `Mounts`, `Tmpfs` and the anonymous `Volumes`, through the
+    /// parsers of `-v`, `--mount` and `--tmpfs`.
+    static func mounts(_ body: JSON, _ host: JSON) throws(BerthError) -> [MountSpec] {
+        var out: [MountSpec] = []
+        for bind in try strings(host["Binds"], "HostConfig.Binds") ?? [] { out.append(try MountSpec.parseVolume(bind)) }
+        for m in host["Mounts"]?.arrayValue ?? [] {
+            for key in ["BindOptions", "VolumeOptions"] where !(m[key].map(isEmpty) ?? true) {
+                throw unsupported("HostConfig.Mounts.\(key)")
+            }
+            var parts = ["type=" + (m["Type"]?.stringValue ?? "volume")]
+            if let s = nonEmpty(m["Source"]) { parts.append("source=" + s) }
+            parts.append("target=" + (m["Target"]?.stringValue ?? ""))
+            if m["ReadOnly"]?.boolValue == true { parts.append("readonly") }
+            if let size = m["TmpfsOptions"]?["SizeBytes"]?.int64Value, size > 0 { parts.append("tmpfs-size=\(size)") }
+            if let mode = m["TmpfsOptions"]?["Mode"]?.intValue, mode > 0 { parts.append("tmpfs-mode=" + String(mode, radix: 8)) }
+            out.append(try MountSpec.parseMount(parts.joined(separator: ",")))
+        }
+        if case .object(let tmpfs)? = host["Tmpfs"] {
+            for (path, opts) in tmpfs {
+                let o = opts.stringValue ?? ""
+                out.append(try MountSpec.parseTmpfs(o.isEmpty ? path : path + ":" + o))
+            }
+        }
+        if case .object(let volumes)? = body["Volumes"] {
+            for (path, _) in volumes where !out.contains(where: { $0.target == path }) {
+                out.append(try MountSpec.parseVolume(path))
+            }
+        }
+        return out
+    }
+
+    static func resources(_ host: JSON) throws(BerthError) -> Resources {
+        var r = Resources()
+        if let m = host["Memory"]?.int64Value, m != 0 {
+            guard m > 0 else { throw .invalid("invalid HostConfig.Memory \(m): it needs to be positive") }
+            r.memory = m
+        }
+        if let s = host["MemorySwap"]?.int64Value, s != 0 { r.memorySwap = s }
+        if let n = host["NanoCpus"]?.int64Value, n != 0 {
+            guard n > 0 else { throw .invalid("invalid HostConfig.NanoCpus \(n): it needs to be positive") }
+            r.nanoCpus = n
+        }
+        if let c = host["CpuShares"]?.int64Value, c != 0 { r.cpuShares = c }
+        r.cpusetCpus = nonEmpty(host["CpusetCpus"])
+        if let p = host["PidsLimit"]?.int64Value, p != 0 { r.pidsLimit = p }
+        return r
+    }
+}

@@ -1,0 +1,102 @@
+import BerthCore
+import BerthEngine
+
+/// `/volumes`: the store's named volumes, as `berth volume …`.
+struct VolumeRoutes {
+    let engine: Engine
+
+    var store: VolumeStore { VolumeStore(layout: engine.layout) }
+
+    /// `GET /volumes`: `{"Volumes": [...], "Warnings": []}`.
+    func list(_ r: APIRequest) throws(BerthError) -> APIResponse {
+        if let f = r.query["filters"], !f.isEmpty, f != "{}" { throw CreateRequest.unsupported("filters on the volume list") }
+        return .json(.object([("Volumes", .array(store.all().map(\.json))), ("Warnings", .array([]))]))
+    }
+
+    /// `POST /volumes/create {Name, Driver, DriverOpts, Labels}`: 201 with the volume.
+    func create(_ r: APIRequest) throws(BerthError) -> APIResponse {
+        let body = try r.json()
+        if let driver = CreateRequest.nonEmpty(body["Driver"]), driver != "local" {
+            throw .invalid("volume driver \(driver) is not supported by Berth; it has the local driver only")
+        }
+        if let opts = body["DriverOpts"], !CreateRequest.isEmpty(opts) { throw CreateRequest.unsupported("DriverOpts") }
+        var labels: [(String, String)] = []
+        if case .object(let members)? = body["Labels"] {
+            labels = members.map { ($0.0, $0.1.stringValue ?? "") }
+        }
+        let volume = try store.create(CreateRequest.nonEmpty(body["Name"]), labels: labels)
+        return .json(volume.json, status: 201)
+    }
+
+    func inspect(_ name: String) throws(BerthError) -> APIResponse { .json(try store.get(name).json) }
+
+    /// `DELETE /volumes/NAME`: 204; 409 while a container uses it.
+    func remove(_ name: String, _ r: APIRequest) throws(BerthError) -> APIResponse {
+        if r.query.bool("force") {
+            // dockerd's force only ignores a missing volume; it never removes one in use.
+            guard (try? store.get(name)) != nil else { return .empty(204) }
+        }
+        try store.remove(name)
+        return .empty(204)
+    }
+}
+
+/// `/networks`: the store's bridge networks, as `berth network …`.
+struct NetworkRoutes {
+    let engine: Engine
+
+    var store: NetworkStore { NetworkStore(layout: engine.layout) }
+
+    /// Docker's inspect document, with the containers attached.
+    private func document(_ n: NetworkRecord) -> JSON {
+        let members = engine.lifecycle.containers.all().compactMap {
+            c -> (id: String, name: String, endpoint: NetworkEndpoint)? in
+            guard let e = c.endpoint, e.network == n.name else { return nil }
+            return (c.id, c.name, e)
+        }
+        return n.inspect(containers: members)
+    }
+
+    func list(_ r: APIRequest) throws(BerthError) -> APIResponse {
+        if let f = r.query["filters"], !f.isEmpty, f != "{}" { throw CreateRequest.unsupported("filters on the network list") }
+        return .json(.array(store.all().map(document)))
+    }
+
+    func inspect(_ ref: String) throws(BerthError) -> APIResponse { .json(document(try store.find(ref))) }
+
+    /// `POST /networks/create {Name, Driver, IPAM}`: 201 `{"Id", "Warning"}`.
+    func create(_ r: APIRequest) throws(BerthError) -> APIResponse {
+        let body = try r.json()
+        guard let name = CreateRequest.nonEmpty(body["Name"]) else { throw .invalid("network name is required") }
+        if let driver = CreateRequest.nonEmpty(body["Driver"]), driver != "bridge" {
+            throw .invalid("network driver \(driver) is not supported by Berth; it has bridge networks only")
+        }
+        for key in ["Options", "Labels", "Internal", "EnableIPv6", "Ingress", "ConfigFrom", "Scope"]
+        where !(body[key].map(CreateRequest.isEmpty) ?? true) {
+            throw CreateRequest.unsupported(key)
+        }
+        var subnet: String?
+        if let ipam = body["IPAM"] {
+            if let driver = CreateRequest.nonEmpty(ipam["Driver"]), driver != "default" {
+                throw CreateRequest.unsupported("IPAM.Driver")
+            }
+            let configs = ipam["Config"]?.arrayValue ?? []
+            guard configs.count <= 1 else { throw CreateRequest.unsupported("more than one IPAM.Config") }
+            if let c = configs.first {
+                for key in ["IPRange", "Gateway", "AuxiliaryAddresses"] where !(c[key].map(CreateRequest.isEmpty) ?? true) {
+                    throw CreateRequest.unsupported("IPAM.Config." + key)
+                }
+                subnet = CreateRequest.nonEmpty(c["Subnet"])
+            }
+            if let o = ipam["Options"], !CreateRequest.isEmpty(o) { throw CreateRequest.unsupported("IPAM.Options") }
+        }
+        let record = try store.create(name, subnet: subnet)
+        return .json(.object([("Id", .string(record.id)), ("Warning", .string(""))]), status: 201)
+    }
+
+    /// `DELETE /networks/ID`: 204.
+    func remove(_ ref: String) throws(BerthError) -> APIResponse {
+        try store.remove(ref)
+        return .empty(204)
+    }
+}

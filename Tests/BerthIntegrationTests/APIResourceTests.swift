@@ -1,0 +1,81 @@
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Volumes, networks and events through the API, with the docker CLI.
+@Suite(.serialized, .enabled(if: isRoot && hasDockerCLI, "needs root and the docker CLI (make deps)"))
+struct APIResourceTests {
+    @Test func volumesAreTheStoresOwn() {
+        withService { s in
+            #expect(s.docker("volume", "create", "vol1").stdout == "vol1\n")
+            #expect(s.store.berth("volume", "ls", "-q").stdout == "vol1\n")
+            let shape = s.docker("volume", "inspect", "--format", "{{.Name}} {{.Driver}} {{.Mountpoint}}", "vol1")
+            #expect(shape.stdout == "vol1 local \(s.store.root)/volumes/vol1/_data\n", "\(shape)")
+            #expect(s.docker("run", "--rm", "-v", "vol1:/data", "busybox", "sh", "-c", "echo kept > /data/f").status == 0)
+            #expect(s.docker("run", "--rm", "-v", "vol1:/data", "busybox", "cat", "/data/f").stdout == "kept\n")
+            #expect(s.docker("create", "--name", "user", "-v", "vol1:/data", "busybox").status == 0)
+            let busy = s.docker("volume", "rm", "vol1")
+            #expect(busy.status == 1 && busy.stderr.contains("vol1"), "\(busy)")
+            #expect(s.docker("rm", "user").status == 0)
+            #expect(s.docker("volume", "rm", "vol1").stdout == "vol1\n")
+            let gone = s.docker("volume", "inspect", "vol1")
+            #expect(gone.status == 1 && gone.stderr.contains("no such volume"), "\(gone)")
+            let driver = s.docker("volume", "create", "-d", "nfs", "v2")
+            #expect(driver.status == 1 && driver.stderr.contains("volume driver nfs is not supported"), "\(driver)")
+        }
+    }
+
+    @Test func networksAreTheStoresOwn() {
+        withService { s in
+            let name = "apinet\(getpid() % 10000)"
+            defer { _ = s.store.berth("network", "rm", name) }
+            let id = s.docker("network", "create", name).stdout
+            #expect(id.count == 65, "\(id)")
+            #expect(s.store.berth("network", "ls", "--format", "{{.Name}}").stdout.contains(name + "\n"))
+            #expect(s.docker("network", "inspect", "--format", "{{.Name}} {{.Driver}}", name).stdout == "\(name) bridge\n")
+            let addr = s.docker("run", "--rm", "--network", name, "busybox", "sh", "-c", "ip -4 addr show eth0 | grep -c inet")
+            #expect(addr.stdout == "1\n", "\(addr)")
+            let opts = s.docker("network", "create", "--internal", name + "x")
+            #expect(opts.status == 1 && opts.stderr.contains("Internal is not supported"), "\(opts)")
+            #expect(s.docker("network", "rm", name).stdout == "\(name)\n")
+            #expect(s.docker("network", "inspect", name).status == 1)
+        }
+    }
+
+    @Test func eventsStreamWhatTheStoreRecords() {
+        withService { s in
+            // A `since` in the past replays the log; `until` ends the stream.
+            let start = time(nil) - 1
+            #expect(s.store.berth("run", "--rm", "--name", "evt", "busybox", "true").status == 0)
+            #expect(s.docker("run", "--rm", "--name", "evt2", "busybox", "true").status == 0)
+            let until = time(nil) + 1
+            let events = s.docker(
+                "events", "--since", String(start), "--until", String(until), "--filter", "event=start",
+                "--format", "{{.Action}} {{.Actor.Attributes.name}}")
+            #expect(events.status == 0 && events.stdout == "start evt\nstart evt2\n", "\(events)")
+        }
+    }
+
+    @Test func prunesAsTheCLIDoes() {
+        withService { s in
+            let df = s.docker("system", "df", "--format", "{{.Type}} {{.TotalCount}} {{.Active}}")
+            #expect(df.stdout == "Images 1 0\nContainers 0 0\nLocal Volumes 0 0\nBuild Cache 0 0\n", "\(df)")
+            #expect(s.docker("create", "--name", "stopped", "busybox").status == 0)
+            #expect(s.docker("run", "-d", "--name", "running", "busybox", "sleep", "300").status == 0)
+            let containers = s.docker("container", "prune", "-f")
+            #expect(containers.status == 0 && containers.stdout.hasPrefix("Deleted Containers:\n"), "\(containers)")
+            #expect(s.store.berth("ps", "-a", "--format", "{{.Names}}").stdout == "running\n")
+            #expect(s.docker("volume", "create", "named").status == 0)
+            #expect(s.docker("volume", "prune", "-f").stdout.contains("Total reclaimed space"))
+            #expect(s.store.berth("volume", "ls", "-q").stdout == "named\n", "named volumes stay without --all")
+            #expect(s.docker("volume", "prune", "-af").stdout.contains("named"))
+            #expect(s.store.berth("volume", "ls", "-q").stdout.isEmpty)
+            #expect(s.docker("tag", "busybox", "extra:1").status == 0)
+            #expect(s.docker("rm", "-f", "running").status == 0)
+            let images = s.docker("image", "prune", "-af")
+            #expect(images.status == 0 && images.stdout.contains("deleted: sha256:"), "\(images)")
+            #expect(s.store.berth("images", "-q").stdout.isEmpty)
+        }
+    }
+}
