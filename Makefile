@@ -48,10 +48,9 @@ endef
 deps:
 	$(call apt_install_missing,$(DEB_PACKAGES))
 	@# The API tests (APITests) drive `berth system service` with the docker
-	@# CLI. The project machines ship one (28.x in /usr/local/bin); where
-	@# none is installed, Debian's docker.io brings one (20.10, API 1.41;
-	@# the package also holds a dockerd, which the tests never use).
-	@command -v docker >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker.io; }
+	@# CLI: the project machines ship one (28.x in /usr/local/bin), and
+	@# docker.io above brings Debian's (20.10, API 1.41) with the dockerd
+	@# DockerInteropTests start.
 	@# docker-py, for APIDockerPyTests (the project machines ship 7.1.0).
 	@python3 -c 'import docker' 2>/dev/null || python3 -m pip install -q 'docker==7.1.0'
 
