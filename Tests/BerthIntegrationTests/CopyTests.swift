@@ -122,6 +122,23 @@ struct CopyTests {
         }
     }
 
+    @Test("cp CTR:DIR/. DEST copies DIR's contents: into DEST when it exists, as a new DEST when not")
+    func directoryContents() {
+        withStore { s in
+            #expect(s.berth("run", "-d", "--name", "src", "--network", "none", "busybox", "sleep", "100").status == 0)
+            #expect(s.berth("exec", "src", "sh", "-c", "mkdir -p /app/sub && echo a > /app/a && echo b > /app/sub/b").status == 0)
+            let out = makeTempDirectory("contents")
+            defer { removeTree(out) }
+            _ = sh("mkdir \(out)/existing && echo kept > \(out)/existing/mine")
+            #expect(s.berth("cp", "src:/app/.", out + "/existing").status == 0)
+            #expect(sh("cd \(out)/existing && find . | sort").stdout == ".\n./a\n./mine\n./sub\n./sub/b\n")
+            #expect(s.berth("cp", "src:/app/.", out + "/new").status == 0)
+            #expect(sh("cd \(out)/new && find . | sort").stdout == ".\n./a\n./sub\n./sub/b\n")
+            expectOneErrorLine(s.berth("cp", "src:/nope/.", out), naming: ["No such container:path: src:/nope/."])
+            expectOneErrorLine(s.berth("cp", "src:/app/a/.", out), naming: ["needs a directory"])
+        }
+    }
+
     @Test("a tree 1500 directories deep (a container can make one) is copied, exported and committed, not a crash")
     func deepTree() {
         withStore { s in

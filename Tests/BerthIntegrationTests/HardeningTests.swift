@@ -103,7 +103,7 @@ struct HardeningTests {
     final class Counter: @unchecked Sendable { var n = 0; func next() -> Int { n += 1; return n } }
 
     private func withStore(_ body: (Store) throws -> Void) rethrows {
-        let store = Store(Self.counter.next() + Int(getpid() % 40) * 6)
+        let store = Store((Self.counter.next() + Int(getpid() % 40) * 6) % 254 + 1)
         defer { store.cleanUp() }
         try body(store)
     }

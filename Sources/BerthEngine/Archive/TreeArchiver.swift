@@ -64,9 +64,14 @@ public struct TreeArchiver {
     }
 
     /// Archives one directory fd's contents (for `cp` from a resolved path).
-    public func archive(directory fd: Int32, into writer: TarWriter, prefix: String, label: String) throws(BerthError) {
+    /// Returns the paths `safeForHost` left out.
+    @discardableResult
+    public func archive(directory fd: Int32, into writer: TarWriter, prefix: String, label: String) throws(BerthError)
+        -> [String]
+    {
         var walker = Walk(writer: writer, options: self, root: label)
         try walker.walk(OwnedDirectory(borrowing: fd), prefix)
+        return walker.leftOut
     }
 
     /// Archives one entry of a directory fd (a file, link or directory with its tree).

@@ -28,18 +28,44 @@ public struct ContainerCopy {
         let c = try lifecycle.containers.find(ref)
         let (destDir, name) = try hostTarget(destination, sourceName: FileSystem.baseName(source))
         var leftOut: [String] = []
+        var archiver = TreeArchiver(owner: archive ? nil : (getuid(), getgid()))
+        archiver.safeForHost = !archive
+        let label = "\(c.name):\(source)"
         try withView(c) { (_, rootFD) throws(BerthError) in
+            if source == "." || source.hasSuffix("/.") {
+                // Docker's SRC/.: the directory's contents, into DEST (made if missing).
+                let dir = try openDirectoryInContainer(rootFD, source, ref: ref, container: c.name)
+                defer { dir.close() }
+                let prefix = FileSystem.isDirectory(absolute(destination)) ? "" : name + "/"
+                try TarTransfer.copy(layout: lifecycle.layout, label: "cp", into: destDir) { (writer) throws(BerthError) in
+                    leftOut = try archiver.archive(directory: dir.rawValue, into: writer, prefix: prefix, label: label)
+                }
+                return
+            }
             let (parent, leaf) = try resolveInContainer(rootFD, source, ref: ref, container: c.name)
             defer { parent.close() }
-            var archiver = TreeArchiver(owner: archive ? nil : (getuid(), getgid()))
-            archiver.safeForHost = !archive
             try TarTransfer.copy(layout: lifecycle.layout, label: "cp", into: destDir) { (writer) throws(BerthError) in
-                leftOut = try archiver.archive(
-                    entry: leaf, in: parent.rawValue, as: name, into: writer,
-                    label: "\(c.name):\(source)")
+                leftOut = try archiver.archive(entry: leaf, in: parent.rawValue, as: name, into: writer, label: label)
             }
         }
         return leftOut
+    }
+
+    /// The directory `source` (`DIR/.`, `/.` included) names inside the container, for `cp CTR:DIR/.`.
+    private func openDirectoryInContainer(
+        _ root: FileDescriptor, _ source: String, ref: String, container: String
+    ) throws(BerthError) -> FileDescriptor {
+        let path = source.dropLast(1)
+        let clean = "/" + path.split(separator: "/").joined(separator: "/")
+        do throws(Errno) {
+            return try FileDescriptor.openInRoot(root, clean, O_RDONLY | O_DIRECTORY)
+        } catch  where error == .ENOENT {
+            throw BerthError(.notFound, "No such container:path: \(ref):\(source)")
+        } catch  where error == .ENOTDIR {
+            throw BerthError(.invalidArgument, "cp: \(ref):\(source) needs a directory before /., and \(clean) is not one")
+        } catch {
+            throw BerthError("Could not find the file \(source) in container \(container): \(error)")
+        }
     }
 
     /// `cp CTR:SRC -`: writes SRC as a tar stream (its owners as they are in
