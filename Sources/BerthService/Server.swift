@@ -14,6 +14,9 @@ import NIOPosix
 /// no state but open streams and exec instances: a container made here is
 /// the one `berth ps` shows, and the service can be killed at any time.
 public enum APIServer {
+    /// Set by the SIGTERM/SIGINT handler (async-signal-safe: one store).
+    nonisolated(unsafe) static var stopRequested: sig_atomic_t = 0
+
     /// Where the service listens unless told otherwise.
     public static let defaultURI = "unix:///run/berth/berth.sock"
 
@@ -29,6 +32,11 @@ public enum APIServer {
     }
 
     private static func serve(root: String, registry: PluginRegistry, uri: String, idleSeconds: Int) throws(BerthError) -> Int32 {
+        // SIGTERM and SIGINT only set a flag, from the first moment: a
+        // signal that came while the socket was being made (or while a
+        // Dispatch source was still registering, the old way) was lost, and
+        // the service served on (a test waited on it for ever).
+        for sig in [SIGTERM, SIGINT] { signal(sig) { _ in APIServer.stopRequested = 1 } }
         let layout = StoreLayout(root: root)
         try layout.ensure()
         layout.sweepStaging()
@@ -59,25 +67,16 @@ public enum APIServer {
             let path = try SocketPath.parse(uri)
             channel = try SocketPath.bind(bootstrap, path: path)
         }
-        if idleSeconds > 0 {
-            let limit = Int64(idleSeconds) * 1000
-            channel.eventLoop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .milliseconds(250)) { _ in
-                if let idle = activity.idleMilliseconds, idle >= limit { channel.close(promise: nil) }
-            }
-        }
-        // SIGTERM and SIGINT close the listening socket and remove its file;
-        // open streams end with the process (containers run on: their
-        // monitors are not the service's children).
-        var sources: [any DispatchSourceSignal] = []
-        for sig in [SIGTERM, SIGINT] {
-            signal(sig, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            source.setEventHandler { channel.close(promise: nil) }
-            source.resume()
-            sources.append(source)
+        // Every 100 ms: a stop asked for by SIGTERM or SIGINT closes the
+        // listening socket and removes its file (open streams end with the
+        // process; containers run on: their monitors are not the service's
+        // children), and so does the idle limit.
+        let limit = Int64(idleSeconds) * 1000
+        channel.eventLoop.scheduleRepeatedTask(initialDelay: .zero, delay: .milliseconds(100)) { _ in
+            if APIServer.stopRequested != 0 { channel.close(promise: nil) }
+            if idleSeconds > 0, let idle = activity.idleMilliseconds, idle >= limit { channel.close(promise: nil) }
         }
         try? channel.closeFuture.wait()
-        sources.forEach { $0.cancel() }
         SocketPath.removeOwn()
         try? group.syncShutdownGracefully()
         return 0

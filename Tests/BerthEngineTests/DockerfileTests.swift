@@ -127,6 +127,12 @@ struct DockerfileTests {
         #expect(try w.word(String(repeating: "${X:-", count: 60) + "x" + String(repeating: "}", count: 60)) == "x")
         let backtick = ShellWords(escape: "`", variables: [:])
         #expect(try backtick.word("C:\\dir") == "C:\\dir")
+        // A doubling ARG chain stops at the bound with an error, not gigabytes.
+        let half = String(repeating: "a", count: ShellWords.maxExpansion / 2)
+        let doubling = ShellWords(variables: ["A": half])
+        #expect(try doubling.word("${A}${A}").utf8.count == ShellWords.maxExpansion)
+        #expect(throws: BerthError.self) { try doubling.word("${A}${A}x") }
+        #expect(throws: BerthError.self) { try doubling.words("${A} ${A} ${A}") }
     }
 
     @Test(".dockerignore: anchored patterns, ** across directories, ! exceptions, last match wins")

@@ -222,8 +222,18 @@ class Podman:
         self.env = dict(os.environ, CONTAINERS_CONF=d + "/containers.conf", TMPDIR=d + "/tmp")
 
     def __call__(self, *args, cwd=None):
-        return run(["podman", "--root", self.d + "/root", "--runroot", self.d + "/runroot", "--tmpdir",
-                    self.d + "/tmp", "--storage-driver", "vfs"] + list(args), env=self.env, cwd=cwd)
+        argv = ["podman", "--root", self.d + "/root", "--runroot", self.d + "/runroot", "--tmpdir",
+                self.d + "/tmp", "--storage-driver", "vfs"] + list(args)
+        # buildah's chroot isolation re-executes itself from a sealed memfd
+        # copy, and sealing it fails now and then with EBUSY while other
+        # processes fork (seen under a parallel test run): Podman's own
+        # flake, not a difference between the builds, so it is tried again.
+        for attempt in range(3):
+            try:
+                return run(argv, env=self.env, cwd=cwd)
+            except RuntimeError as e:
+                if "sealing memfd copy" not in str(e) or attempt == 2:
+                    raise
 
 
 def make_context(directory, fixture):

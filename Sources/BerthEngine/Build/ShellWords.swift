@@ -15,17 +15,34 @@ public struct ShellWords {
         self.variables = variables
     }
 
+    /// The most one expansion may give. A variable defined as itself twice
+    /// (`ARG A1=${A0}${A0}`, then A2 of A1…) doubles at each line: without a
+    /// bound 30 lines ask for gigabytes (attack review). No program could
+    /// take such a value anyway: exec refuses one argument or variable past
+    /// 128 KiB (MAX_ARG_STRLEN).
+    public static let maxExpansion = 4 << 20
+
     /// Expands one word (quotes removed, blanks kept).
     public func word(_ text: String) throws(BerthError) -> String {
         var lexer = Lexer(chars: Array(text), escape: escape, variables: variables, split: false)
-        return try lexer.run().joined()
+        return try Self.bounded(lexer.run(), text).joined()
     }
 
     /// Expands and splits on unquoted blanks, also inside expanded values
     /// (EXPOSE: `P="80 443/udp"` gives two ports).
     public func words(_ text: String) throws(BerthError) -> [String] {
         var lexer = Lexer(chars: Array(text), escape: escape, variables: variables, split: true)
-        return try lexer.run()
+        return try Self.bounded(lexer.run(), text)
+    }
+
+    private static func bounded(_ words: [String], _ text: String) throws(BerthError) -> [String] {
+        let size = words.reduce(0) { $0 + $1.utf8.count }
+        guard size <= maxExpansion else {
+            throw .invalid(
+                "the expansion of \(shown(text)) is \(size) bytes, more than Berth's \(maxExpansion >> 20) MiB; a variable that refers to itself more than once doubles at each step"
+            )
+        }
+        return words
     }
 
     /// Splits on blanks outside quotes, keeping quotes and escapes in the
