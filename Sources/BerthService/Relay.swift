@@ -41,18 +41,7 @@ enum Relay {
     /// Passes input through, holding back a partial detach sequence;
     /// reports whether the whole sequence was typed.
     static func scanDetach(_ input: ArraySlice<UInt8>, _ matched: inout Int) -> ([UInt8], Bool) {
-        var out: [UInt8] = []
-        for byte in input {
-            if byte == detachKeys[matched] {
-                matched += 1
-                if matched == detachKeys.count { return (out, true) }
-                continue
-            }
-            out += detachKeys[0..<matched]
-            matched = byte == detachKeys[0] ? 1 : 0
-            if matched == 0 { out.append(byte) }
-        }
-        return (out, false)
+        DetachSequence.scan(input, keys: detachKeys, matched: &matched)
     }
 
     /// Relays a monitor's attach socket until the container exits, the

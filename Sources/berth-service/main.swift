@@ -23,14 +23,9 @@ registry.register(OCIBackend.registration)
 
 let argv = CommandLine.arguments
 // The service is multi-threaded, so `start` re-executes this binary as the
-// container's monitor (MonitorLauncher): the same entry as `berth`'s.
-if argv.count >= 5, argv[1] == "--root", argv[3] == "__monitor" {
-    let size = argv.firstIndex(of: "--size").flatMap { $0 + 1 < argv.count ? WindowSize(argument: argv[$0 + 1]) : nil }
-    exit(
-        Monitor.main(
-            root: argv[2], id: argv[4], readyFD: 3, waitAttach: argv.contains("--wait-attach"),
-            windowSize: size, registry: registry))
-}
+// container's monitor, and a monitor re-executes it to restart its
+// container or run its health checks: the same entries as `berth`'s.
+if let code = InternalEntry.run(argv, registry: registry) { exit(code) }
 
 var root = getenv("BERTH_ROOT").map { String(cString: $0) } ?? "/var/lib/berth"
 var time = 5

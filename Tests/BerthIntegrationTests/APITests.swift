@@ -190,6 +190,24 @@ struct APITests {
         }
     }
 
+    /// A monitor re-executes its own binary for a restart and for health
+    /// checks: started by the service, that binary is berth-service, which
+    /// must answer those entries as berth does (InternalEntry).
+    @Test func restartsAndHealthChecksOfServiceStartedContainers() {
+        withService { s in
+            let imported = s.store.berth(
+                "import", "-c", "CMD [\"sh\"]", "-c", "HEALTHCHECK --interval=200ms CMD true", busyboxTar, "checked")
+            #expect(imported.status == 0, "\(imported.stderr)")
+            #expect(s.docker("run", "-d", "--name", "hc", "checked", "sleep", "100").status == 0)
+            #expect(eventually(15) { s.store.status("hc")?.hasSuffix("(healthy)") == true }, "\(s.store.status("hc") ?? "")")
+            let run = s.docker(
+                "run", "-d", "--name", "again", "--restart", "on-failure:2", "busybox", "sh", "-c", "sleep 0.3; exit 3")
+            #expect(run.status == 0, "\(run.stderr)")
+            #expect(eventually(20) { s.store.status("again")?.hasPrefix("Exited (3)") == true })
+            #expect(s.store.inspect("again", "{{.RestartCount}}") == "2")
+        }
+    }
+
     @Test func survivesItsOwnRestart() {
         withService { s in
             #expect(s.docker("run", "-d", "--name", "keep", "busybox", "sleep", "300").status == 0)

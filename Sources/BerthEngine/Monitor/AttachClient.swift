@@ -243,18 +243,7 @@ public struct AttachClient {
     /// Passes input through, holding back a partial detach sequence; reports
     /// whether the whole sequence was typed.
     fileprivate func scanDetach(_ input: [UInt8], _ matched: inout Int) -> ([UInt8], Bool) {
-        var out: [UInt8] = []
-        for byte in input {
-            if byte == detachKeys[matched] {
-                matched += 1
-                if matched == detachKeys.count { return (out, true) }
-                continue
-            }
-            out += detachKeys[0..<matched]
-            matched = byte == detachKeys[0] ? 1 : 0
-            if matched == 0 { out.append(byte) }
-        }
-        return (out, false)
+        DetachSequence.scan(input, keys: detachKeys, matched: &matched)
     }
 
     /// The caller's terminal size (stdin's, else stdout's); 0 0 if neither is a terminal.
@@ -264,5 +253,27 @@ public struct AttachClient {
             if berth_get_winsize(fd, &rows, &cols) == 0, rows > 0 { return (rows, cols) }
         }
         return (0, 0)
+    }
+}
+
+/// Finding a detach sequence (ctrl-p,ctrl-q) in typed input, across reads:
+/// shared by the CLI's attach and the API service's hijacked streams.
+public enum DetachSequence {
+    /// Passes `input` through, holding back a partial sequence (`matched`
+    /// keys of it so far, kept between calls); returns what to send and
+    /// whether the whole sequence was typed.
+    public static func scan(_ input: some Sequence<UInt8>, keys: [UInt8], matched: inout Int) -> ([UInt8], Bool) {
+        var out: [UInt8] = []
+        for byte in input {
+            if byte == keys[matched] {
+                matched += 1
+                if matched == keys.count { return (out, true) }
+                continue
+            }
+            out += keys[0..<matched]
+            matched = byte == keys[0] ? 1 : 0
+            if matched == 0 { out.append(byte) }
+        }
+        return (out, false)
     }
 }
