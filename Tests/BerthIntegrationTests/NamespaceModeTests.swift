@@ -26,18 +26,7 @@ private let shmProbeSource = #"""
 /// seen from inside, with every other confinement kept, and Docker's refusals.
 @Suite("run --pid, --ipc, --uts", .enabled(if: isRoot, "needs root"), .serialized)
 struct NamespaceModeTests {
-    private func withStore(_ body: (String) throws -> Void) rethrows {
-        let root = makeTempDirectory("nsmode")
-        defer {
-            for id in berth(root, "ps", "-aq", "--no-trunc").stdout.split(separator: "\n") {
-                berth(root, "rm", "-f", String(id))
-            }
-            #expect(mounts(under: root).isEmpty, "mounts left: \(mounts(under: root))")
-            removeTree(root)
-        }
-        importBusybox(root)
-        try body(root)
-    }
+    private func withStore(_ body: (String) throws -> Void) rethrows { try withBusyboxStore("nsmode", body) }
 
     /// What a default container is confined by, as its own /proc shows it.
     private let confinement = "grep -E '^(CapEff|Seccomp):' /proc/self/status; wc -c < /proc/keys"

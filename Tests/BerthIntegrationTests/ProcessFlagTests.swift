@@ -9,18 +9,7 @@ import Glibc
 /// it applies to; where it cannot apply, the refusal.
 @Suite("run --init, --ulimit, --shm-size, --sysctl, --oom-score-adj", .enabled(if: isRoot, "needs root"), .serialized)
 struct ProcessFlagTests {
-    private func withStore(_ body: (String) throws -> Void) rethrows {
-        let root = makeTempDirectory("proc")
-        defer {
-            for id in berth(root, "ps", "-aq", "--no-trunc").stdout.split(separator: "\n") {
-                berth(root, "rm", "-f", String(id))
-            }
-            #expect(mounts(under: root).isEmpty, "mounts left: \(mounts(under: root))")
-            removeTree(root)
-        }
-        importBusybox(root)
-        try body(root)
-    }
+    private func withStore(_ body: (String) throws -> Void) rethrows { try withBusyboxStore("proc", body) }
 
     /// A PID 1 that never reaps (`exec sleep`) with an orphan that exits:
     /// the orphan's zombie shows in `ps` unless an init reaps it.

@@ -165,3 +165,18 @@ func freePort() -> Int {
     _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
     return Int(UInt16(bigEndian: addr.sin_port))
 }
+
+/// A temp store with busybox imported, for `body(root)`; afterwards every
+/// container is removed, no mount may be left under it, and it is deleted.
+func withBusyboxStore(_ label: String, _ body: (String) throws -> Void) rethrows {
+    let root = makeTempDirectory(label)
+    defer {
+        for id in berth(root, "ps", "-aq", "--no-trunc").stdout.split(separator: "\n") {
+            berth(root, "rm", "-f", String(id))
+        }
+        #expect(mounts(under: root).isEmpty, "mounts left: \(mounts(under: root))")
+        removeTree(root)
+    }
+    importBusybox(root)
+    try body(root)
+}
