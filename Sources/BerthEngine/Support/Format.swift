@@ -104,47 +104,43 @@ public struct Timestamp: Sendable, Equatable, Comparable {
         var t = time_t(seconds)
         var parts = tm()
         gmtime_r(&t, &parts)
-        func pad(_ v: Int32, _ width: Int = 2) -> String {
-            let s = String(v)
-            return String(repeating: "0", count: max(0, width - s.count)) + s
-        }
-        var text =
-            "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1))-\(pad(parts.tm_mday))T"
-            + "\(pad(parts.tm_hour)):\(pad(parts.tm_min)):\(pad(parts.tm_sec))"
-        if nanoseconds > 0 {
-            var frac = String(nanoseconds)
-            frac = String(repeating: "0", count: 9 - frac.count) + frac
-            while frac.hasSuffix("0") { frac.removeLast() }
-            text += "." + frac
-        }
-        return text + "Z"
+        return Self.dateTime(parts, separator: "T") + fraction + "Z"
     }
 
     /// Go's `time.Time.String()` in the local zone, as Docker's CLI prints
     /// `{{.CreatedAt}}`: `2022-10-18 15:43:16 +0000 UTC`; with `fraction`,
     /// the nanoseconds without trailing zeros (`… 15:43:16.5 +0000 UTC`, as
     /// `network ls` shows a network's creation time).
-    public func goString(fraction: Bool = false) -> String {
+    public func goString(fraction withFraction: Bool = false) -> String {
         var t = time_t(seconds)
         var parts = tm()
         localtime_r(&t, &parts)
-        func pad(_ v: Int, _ width: Int = 2) -> String {
-            let s = String(v)
-            return String(repeating: "0", count: max(0, width - s.count)) + s
-        }
-        var text =
-            "\(pad(Int(parts.tm_year) + 1900, 4))-\(pad(Int(parts.tm_mon) + 1))-\(pad(Int(parts.tm_mday))) "
-            + "\(pad(Int(parts.tm_hour))):\(pad(Int(parts.tm_min))):\(pad(Int(parts.tm_sec)))"
-        if fraction && nanoseconds > 0 {
-            var frac = pad(Int(nanoseconds), 9)
-            while frac.hasSuffix("0") { frac.removeLast() }
-            text += "." + frac
-        }
         let offset = Int(parts.tm_gmtoff)
         let zone = parts.tm_zone.map { String(cString: $0) } ?? "UTC"
         let sign = offset < 0 ? "-" : "+"
         let minutes = abs(offset) / 60
-        return text + " \(sign)\(pad(minutes / 60))\(pad(minutes % 60)) \(zone)"
+        return Self.dateTime(parts, separator: " ") + (withFraction ? fraction : "")
+            + " \(sign)\(Self.pad(minutes / 60))\(Self.pad(minutes % 60)) \(zone)"
+    }
+
+    /// `.5`, `.123456789`: the nanoseconds without trailing zeros; empty when 0.
+    private var fraction: String {
+        guard nanoseconds > 0 else { return "" }
+        var digits = Self.pad(Int(nanoseconds), 9)
+        while digits.hasSuffix("0") { digits.removeLast() }
+        return "." + digits
+    }
+
+    /// `YYYY-MM-DD` SEPARATOR `hh:mm:ss` of broken-down time.
+    private static func dateTime(_ parts: tm, separator: String) -> String {
+        "\(pad(Int(parts.tm_year) + 1900, 4))-\(pad(Int(parts.tm_mon) + 1))-\(pad(Int(parts.tm_mday)))\(separator)"
+            + "\(pad(Int(parts.tm_hour))):\(pad(Int(parts.tm_min))):\(pad(Int(parts.tm_sec)))"
+    }
+
+    /// `v` with leading zeros to `width` digits.
+    private static func pad(_ v: Int, _ width: Int = 2) -> String {
+        let s = String(v)
+        return String(repeating: "0", count: max(0, width - s.count)) + s
     }
 
     /// Parses RFC 3339 (`Z` or `±hh:mm` offsets, optional fraction).
