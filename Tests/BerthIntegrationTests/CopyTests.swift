@@ -136,6 +136,11 @@ struct CopyTests {
             #expect(sh("cd \(out)/new && find . | sort").stdout == ".\n./a\n./sub\n./sub/b\n")
             expectOneErrorLine(s.berth("cp", "src:/nope/.", out), naming: ["No such container:path: src:/nope/."])
             expectOneErrorLine(s.berth("cp", "src:/app/a/.", out), naming: ["needs a directory"])
+            // A file where the directory would go is kept as it was.
+            writeFile(out + "/afile", "precious\n")
+            expectOneErrorLine(
+                s.berth("cp", "src:/app/.", out + "/afile"), naming: ["cannot overwrite non-directory", "afile"])
+            #expect(readFile(out + "/afile") == "precious\n")
         }
     }
 

@@ -36,7 +36,15 @@ public struct ContainerCopy {
                 // Docker's SRC/.: the directory's contents, into DEST (made if missing).
                 let dir = try openDirectoryInContainer(rootFD, source, ref: ref, container: c.name)
                 defer { dir.close() }
-                let prefix = FileSystem.isDirectory(absolute(destination)) ? "" : name + "/"
+                let target = absolute(destination)
+                // A file where the directory goes: refused before anything is read, the file kept.
+                if !FileSystem.isDirectory(target) && FileSystem.exists(target) {
+                    throw BerthError(
+                        .conflict,
+                        "cannot overwrite non-directory \"\(destination)\" with directory \"\(ref):\(source)\"; nothing was changed there"
+                    )
+                }
+                let prefix = FileSystem.isDirectory(target) ? "" : name + "/"
                 try TarTransfer.copy(layout: lifecycle.layout, label: "cp", into: destDir) { (writer) throws(BerthError) in
                     leftOut = try archiver.archive(directory: dir.rawValue, into: writer, prefix: prefix, label: label)
                 }
