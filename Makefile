@@ -22,8 +22,10 @@ DEBUG_BIN := .build/debug/berth
 # nftables for published ports (nft); iproute2 for the tests to look at links;
 # docker-registry, skopeo, apache2-utils (htpasswd), openssl (the TLS tests'
 # CA and certificates) and python3 (a connection-cutting proxy, a CONNECT
-# proxy, a redirect target) for the pull/push tests against a registry on loopback.
-DEB_PACKAGES := libedit-dev zlib1g-dev libseccomp-dev libcurl4-openssl-dev ca-certificates openssl gcc libc6-dev busybox-static tmux iproute2 nftables podman runc crun docker.io skopeo docker-registry apache2-utils python3
+# proxy, a redirect target) for the pull/push tests against a registry on loopback;
+# docker-compose (1.29, on Debian's python3-docker) for APIComposeTests, which
+# brings a two-service project up and down through `berth system service`.
+DEB_PACKAGES := libedit-dev zlib1g-dev libseccomp-dev libcurl4-openssl-dev ca-certificates openssl gcc libc6-dev busybox-static tmux iproute2 nftables podman runc crun docker.io skopeo docker-registry apache2-utils python3 docker-compose
 
 .PHONY: all deps bench-deps build release image demo lint test bench bench-build clean
 

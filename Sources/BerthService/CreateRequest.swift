@@ -14,7 +14,7 @@ enum CreateRequest {
     static let configKeys: Set<String> = [
         "Image", "Cmd", "Entrypoint", "Env", "WorkingDir", "User", "Hostname", "Tty", "OpenStdin",
         "AttachStdin", "AttachStdout", "AttachStderr", "StdinOnce", "ExposedPorts", "Volumes", "StopSignal",
-        "StopTimeout", "HostConfig", "NetworkingConfig", "Labels",
+        "StopTimeout", "HostConfig", "NetworkingConfig", "Labels", "Healthcheck",
     ]
     /// HostConfig keys read here.
     static let hostKeys: Set<String> = [
@@ -22,7 +22,8 @@ enum CreateRequest {
         "CapAdd", "CapDrop", "SecurityOpt", "GroupAdd", "Devices", "ReadonlyRootfs", "Memory", "MemorySwap",
         "NanoCpus", "CpuShares", "CpusetCpus", "PidsLimit", "VolumesFrom", "RestartPolicy", "LogConfig",
         "ConsoleSize", "Isolation", "CgroupnsMode", "MemorySwappiness", "ExtraHosts", "Dns", "DnsOptions",
-        "DnsSearch",
+        "DnsSearch", "CpuPeriod", "CpuQuota", "MemoryReservation", "CpusetMems", "Ulimits", "ShmSize", "Init",
+        "Sysctls", "PidMode", "IpcMode", "UTSMode", "OomScoreAdj",
     ]
 
     static func options(_ body: JSON, name: String?) throws(BerthError) -> CreateOptions {
@@ -103,7 +104,81 @@ enum CreateRequest {
                 [path, inside.isEmpty ? path : inside, perms.isEmpty ? "rwm" : perms].joined(separator: ":"))
         }
         o.resources = try resources(host)
+        o.process = try process(host)
+        o.logConfig = try logConfig(host["LogConfig"])
+        o.healthcheck = try healthcheck(body["Healthcheck"])
         return o
+    }
+
+    /// `Ulimits`, `ShmSize`, `Init`, `Sysctls`, `OomScoreAdj` and the
+    /// namespace modes, through the parsers of `--ulimit`, `--sysctl`,
+    /// `--pid`/`--ipc`/`--uts` (the same checks and refusals as the flags).
+    static func process(_ host: JSON) throws(BerthError) -> ProcessSettings {
+        var p = ProcessSettings()
+        p.initProcess = host["Init"]?.boolValue ?? false
+        for u in host["Ulimits"]?.arrayValue ?? [] {
+            guard let name = u["Name"]?.stringValue, let soft = u["Soft"]?.int64Value else {
+                throw .invalid("HostConfig.Ulimits needs {\"Name\", \"Soft\", \"Hard\"} objects")
+            }
+            let hard = u["Hard"]?.int64Value ?? soft
+            let limit = try Ulimit.parse("\(name)=\(soft):\(hard)")
+            p.ulimits.removeAll { $0.name == limit.name }
+            p.ulimits.append(limit)
+        }
+        if let size = host["ShmSize"]?.int64Value, size != 0 {
+            guard size > 0 else { throw .invalid("SHM size can not be less than 0") }
+            p.shmSize = size
+        }
+        if case .object(let sysctls)? = host["Sysctls"] {
+            for (key, value) in sysctls {
+                let s = try Sysctl.parse(key + "=" + (value.stringValue ?? ""))
+                p.sysctls.removeAll { $0.key == s.key }
+                p.sysctls.append(s)
+            }
+        }
+        if let adj = host["OomScoreAdj"]?.intValue, adj != 0 { p.oomScoreAdj = adj }
+        p.namespaces = try NamespaceModes.parse(
+            pid: nonEmpty(host["PidMode"]), ipc: nonEmpty(host["IpcMode"]), uts: nonEmpty(host["UTSMode"]))
+        return p
+    }
+
+    /// `LogConfig {Type, Config}` as `--log-driver TYPE --log-opt K=V…`;
+    /// an empty `Type` is the default driver.
+    static func logConfig(_ v: JSON?) throws(BerthError) -> LogConfig {
+        guard let v, !isEmpty(v) else { return LogConfig() }
+        var options: [String] = []
+        if case .object(let members)? = v["Config"] {
+            for (key, value) in members {
+                guard let text = value.stringValue else { throw .invalid("HostConfig.LogConfig.Config.\(key) needs a string") }
+                options.append(key + "=" + text)
+            }
+        }
+        return try LogConfig.parse(driver: nonEmpty(v["Type"]), options: options)
+    }
+
+    /// `Healthcheck {Test, Interval, Timeout, StartPeriod, Retries}` (nanoseconds),
+    /// as `--health-*` give it; merged over the image's at create.
+    static func healthcheck(_ v: JSON?) throws(BerthError) -> HealthConfig? {
+        guard let v, !isEmpty(v) else { return nil }
+        guard case .object(let members) = v else { throw .invalid("Healthcheck needs to be an object") }
+        for (key, value) in members
+        where !["Test", "Interval", "Timeout", "StartPeriod", "Retries"].contains(key) && !isEmpty(value) {
+            throw unsupported("Healthcheck." + key)
+        }
+        var c = HealthConfig()
+        c.test = try strings(v["Test"], "Healthcheck.Test") ?? []
+        if let kind = c.test.first, !["CMD", "CMD-SHELL", "NONE"].contains(kind) {
+            throw .invalid("Healthcheck.Test needs to start with CMD, CMD-SHELL or NONE, not \(kind)")
+        }
+        c.interval = v["Interval"]?.int64Value ?? 0
+        c.timeout = v["Timeout"]?.int64Value ?? 0
+        c.startPeriod = v["StartPeriod"]?.int64Value ?? 0
+        c.retries = v["Retries"]?.intValue ?? 0
+        for (value, name) in [(c.interval, "Interval"), (c.timeout, "Timeout"), (c.startPeriod, "StartPeriod")]
+        where value < 0 {
+            throw .invalid("\(name) in Healthcheck cannot be negative")
+        }
+        return c
     }
 
     /// Values that mean "not asked for": what the Go CLI sends for a flag not given.
@@ -124,10 +199,6 @@ enum CreateRequest {
 
     /// Fields read here whose only supported value is Docker's default.
     private static func checkDefaults(_ host: JSON) throws(BerthError) {
-        if let log = host["LogConfig"], let type = log["Type"]?.stringValue, !type.isEmpty, type != "json-file" {
-            throw unsupported("HostConfig.LogConfig \"\(type)\"")
-        }
-        if let log = host["LogConfig"]?["Config"], !isEmpty(log) { throw unsupported("HostConfig.LogConfig.Config") }
         if let iso = nonEmpty(host["Isolation"]), iso != "default" { throw unsupported("HostConfig.Isolation") }
         if let ns = nonEmpty(host["CgroupnsMode"]), ns != "private" { throw unsupported("HostConfig.CgroupnsMode \"\(ns)\"") }
         if let s = host["MemorySwappiness"]?.int64Value, s != -1 { throw unsupported("HostConfig.MemorySwappiness") }
@@ -249,6 +320,12 @@ enum CreateRequest {
         if let c = host["CpuShares"]?.int64Value, c != 0 { r.cpuShares = c }
         r.cpusetCpus = nonEmpty(host["CpusetCpus"])
         if let p = host["PidsLimit"]?.int64Value, p != 0 { r.pidsLimit = p }
+        // `--cpu-period`, `--cpu-quota`, `--cpuset-mems`, `--memory-reservation`:
+        // 0 or "" is the flag not given; the factory checks them as for the CLI.
+        if let v = host["CpuPeriod"]?.int64Value, v != 0 { r.cpuPeriod = v }
+        if let v = host["CpuQuota"]?.int64Value, v != 0 { r.cpuQuota = v }
+        r.cpusetMems = nonEmpty(host["CpusetMems"])
+        if let v = host["MemoryReservation"]?.int64Value, v != 0 { r.memoryReservation = v }
         return r
     }
 }

@@ -87,6 +87,7 @@ final class Router: Sendable {
         case ("POST", "/volumes/create"): return .response(try VolumeRoutes(engine: engine).create(r))
         case ("GET", "/networks"): return .response(try NetworkRoutes(engine: engine).list(r))
         case ("POST", "/networks/create"): return .response(try NetworkRoutes(engine: engine).create(r))
+        case ("POST", "/auth"): return .response(try AuthRoute(engine: engine).login(r))
         case ("GET", "/events"): return try EventRoutes(engine: engine).stream(r, out)
         case ("POST", "/containers/prune"): return .response(try PruneRoutes(engine: engine).containers(r))
         case ("POST", "/images/prune"): return .response(try PruneRoutes(engine: engine).images(r))
@@ -110,6 +111,14 @@ final class Router: Sendable {
             default: break
             }
         }
+        if let (name, verb) = Self.split(p, under: "/networks/"), r.method == "POST" {
+            let networks = NetworkRoutes(engine: engine)
+            switch verb {
+            case "connect": return .response(try networks.connect(name, r))
+            case "disconnect": return .response(try networks.disconnect(name, r))
+            default: break
+            }
+        }
         if let (id, verb) = Self.split(p, under: "/containers/") {
             switch (r.method, verb) {
             case ("GET", "json"): return .response(try containers.inspect(id))
@@ -120,6 +129,7 @@ final class Router: Sendable {
             case ("POST", "pause"): return .response(try containers.pause(id))
             case ("POST", "unpause"): return .response(try containers.unpause(id))
             case ("POST", "rename"): return .response(try containers.rename(id, r))
+            case ("POST", "update"): return .response(try UpdateRoute(engine: engine).update(id, r))
             case ("POST", "wait"): return try streams.wait(id, r, out)
             case ("GET", "logs"): return try streams.logs(id, r, out)
             case ("GET", "top"): return .response(try containers.top(id, r))

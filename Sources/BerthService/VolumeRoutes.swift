@@ -64,16 +64,31 @@ struct NetworkRoutes {
 
     func inspect(_ ref: String) throws(BerthError) -> APIResponse { .json(document(try store.find(ref))) }
 
-    /// `POST /networks/create {Name, Driver, IPAM}`: 201 `{"Id", "Warning"}`.
+    /// `POST /networks/create`: 201 `{"Id", "Warning"}`. Served as Berth can
+    /// honour it: `Labels` and `Attachable` are kept and shown, a duplicate
+    /// name is always refused (what `CheckDuplicate` asks for; dockerd 1.44
+    /// ignores it the same way), one IPv4 `Subnet`; what Berth's bridges
+    /// cannot do (`Internal`, IPv6, driver options, another driver, a fixed
+    /// gateway or range) is refused with a 400 naming it, never dropped.
     func create(_ r: APIRequest) throws(BerthError) -> APIResponse {
         let body = try r.json()
         guard let name = CreateRequest.nonEmpty(body["Name"]) else { throw .invalid("network name is required") }
         if let driver = CreateRequest.nonEmpty(body["Driver"]), driver != "bridge" {
             throw .invalid("network driver \(driver) is not supported by Berth; it has bridge networks only")
         }
-        for key in ["Options", "Labels", "Internal", "EnableIPv6", "Ingress", "ConfigFrom", "Scope"]
+        if let opts = body["Options"], case .object(let members) = opts, let first = members.first {
+            throw CreateRequest.unsupported("network driver option \(first.0) (Options)")
+        }
+        for key in ["Internal", "EnableIPv6", "Ingress", "ConfigFrom", "ConfigOnly", "Scope"]
         where !(body[key].map(CreateRequest.isEmpty) ?? true) {
             throw CreateRequest.unsupported(key)
+        }
+        var labels: [(String, String)] = []
+        if case .object(let members)? = body["Labels"] {
+            for (key, value) in members {
+                guard let text = value.stringValue else { throw .invalid("network label \(key) needs a string value") }
+                labels.append((key, text))
+            }
         }
         var subnet: String?
         if let ipam = body["IPAM"] {
@@ -90,8 +105,54 @@ struct NetworkRoutes {
             }
             if let o = ipam["Options"], !CreateRequest.isEmpty(o) { throw CreateRequest.unsupported("IPAM.Options") }
         }
-        let record = try store.create(name, subnet: subnet)
+        let record = try store.create(
+            name, subnet: subnet, labels: labels, attachable: body["Attachable"]?.boolValue ?? false)
         return .json(.object([("Id", .string(record.id)), ("Warning", .string(""))]), status: 201)
+    }
+
+    /// `POST /networks/ID/connect {Container, EndpointConfig}`: 200, as
+    /// `berth network connect` (a running container gets the interface at
+    /// once, a created one at its start), with `EndpointConfig.Aliases` and
+    /// `IPAMConfig.IPv4Address`; any other endpoint field is refused by name.
+    func connect(_ ref: String, _ r: APIRequest) throws(BerthError) -> APIResponse {
+        let body = try r.json()
+        guard let container = CreateRequest.nonEmpty(body["Container"]) else {
+            throw .invalid("a container to connect is required (Container)")
+        }
+        _ = try engine.lifecycle.containers.find(container)  // dockerd looks the container up first
+        let network = try store.find(ref).name
+        var aliases: [String] = []
+        var ip: String?
+        if case .object(let fields)? = body["EndpointConfig"] {
+            for (key, value) in fields where !CreateRequest.isEmpty(value) {
+                switch key {
+                case "Aliases": aliases = try CreateRequest.strings(value, "EndpointConfig.Aliases") ?? []
+                case "IPAMConfig":
+                    guard case .object(let ipam) = value else {
+                        throw .invalid("EndpointConfig.IPAMConfig needs to be an object")
+                    }
+                    for (k, x) in ipam where !CreateRequest.isEmpty(x) {
+                        guard k == "IPv4Address" else { throw CreateRequest.unsupported("EndpointConfig.IPAMConfig.\(k)") }
+                        ip = x.stringValue
+                    }
+                default: throw CreateRequest.unsupported("EndpointConfig.\(key)")
+                }
+            }
+        }
+        try engine.lifecycle.connect(network: network, container: container, ip: ip, aliases: aliases)
+        return .empty(200)
+    }
+
+    /// `POST /networks/ID/disconnect {Container, Force}`: 200, as `berth
+    /// network disconnect [-f]`.
+    func disconnect(_ ref: String, _ r: APIRequest) throws(BerthError) -> APIResponse {
+        let body = try r.json()
+        guard let container = CreateRequest.nonEmpty(body["Container"]) else {
+            throw .invalid("a container to disconnect is required (Container)")
+        }
+        _ = try engine.lifecycle.containers.find(container)
+        try engine.lifecycle.disconnect(network: ref, container: container, force: body["Force"]?.boolValue ?? false)
+        return .empty(200)
     }
 
     /// `DELETE /networks/ID`: 204.

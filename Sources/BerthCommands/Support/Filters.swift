@@ -2,7 +2,9 @@ import BerthEngine
 
 /// `--filter KEY=VALUE` flags as Docker reads them: different keys are
 /// ANDed, the same key given again is ORed (`-f status=created -f
-/// status=exited` lists both).
+/// status=exited` lists both), except `label`, whose values are ANDed
+/// (moby's `MatchKVList`: every label given must be there; docker-compose
+/// selects a project's containers with two of them).
 struct Filters {
     /// Values per key, keys in the order first given.
     private(set) var values: [(String, [String])] = []
@@ -25,9 +27,11 @@ struct Filters {
         }
     }
 
-    /// Whether every key has some value for which `test` holds.
+    /// Whether every key has some value for which `test` holds (every value, for `label`).
     func matches(_ test: (String, String) -> Bool) -> Bool {
-        values.allSatisfy { key, vals in vals.contains { test(key, $0) } }
+        values.allSatisfy { key, vals in
+            key == "label" ? vals.allSatisfy { test(key, $0) } : vals.contains { test(key, $0) }
+        }
     }
 
     /// Docker's `name=`: an unanchored regular expression; an invalid one is one error line.

@@ -135,10 +135,11 @@ public enum Prune {
     }
 
     /// User networks no container is on (a stopped container keeps its
-    /// address, so its network stays). Networks have no labels in Berth.
+    /// address, so its network stays), filtered by the labels they were created with.
     public static func networks(_ store: NetworkStore, _ filter: PruneFilter) -> [String] {
         store.all().filter { n in
-            !NetworkRecord.predefined.contains(n.name) && filter.matches(created: n.created, labels: []) && !store.inUse(n.name)
+            !NetworkRecord.predefined.contains(n.name) && filter.matches(created: n.created, labels: n.labels)
+                && !store.inUse(n.name)
         }.compactMap { n in (try? store.remove(n.name)) != nil ? n.name : nil }
     }
 

@@ -7,7 +7,11 @@
 /// only the others, and publishes no ports; the next network it joins
 /// becomes its first again (`eth0`, the default route, the published ports).
 extension Lifecycle {
-    public func connect(network ref: String, container cref: String, ip: String?) throws(BerthError) {
+    /// `aliases`: more names the container has on that network (`--alias`, the
+    /// API's `EndpointConfig.Aliases`), resolved by its peers like its name.
+    public func connect(
+        network ref: String, container cref: String, ip: String?, aliases: [String] = []
+    ) throws(BerthError) {
         let networks = NetworkStore(layout: layout)
         let network = try networks.find(ref)
         let found = try containers.find(cref)
@@ -17,6 +21,12 @@ extension Lifecycle {
                 throw BerthError(.invalidArgument, "invalid IPv4 address: \(ip); give one like \(network.gateway)")
             }
             fixed = address
+        }
+        if !aliases.isEmpty && network.isDefault {
+            throw .invalid("network-scoped alias is supported only for containers in user defined networks")
+        }
+        for a in aliases where a.isEmpty || a.contains(where: { $0.isWhitespace }) {
+            throw .invalid("invalid network alias \(quoted(a)): an alias is a host name without white space")
         }
         try FileLock.withLock(containers.lockPath(found.id)) { () throws(BerthError) in
             var c = try containers.load(id: found.id)
@@ -38,8 +48,9 @@ extension Lifecycle {
                     "container \(c.name) has \(HostNetwork.maxInterfaces) networks, Berth's most; disconnect one first")
             }
             // --ip as `run --ip` takes it: in the subnet, not the gateway, free (Docker's errors).
-            var endpoint = try networks.lease(network, container: c.id, name: c.name, fixed: fixed)
+            var endpoint = try networks.lease(network, container: c.id, name: c.name, fixed: fixed, aliases: aliases)
             endpoint.interface = n
+            if !first { endpoint.aliases = aliases }
             do throws(BerthError) {
                 if c.state.isActive {
                     let pid = try livePid(c)
@@ -52,6 +63,9 @@ extension Lifecycle {
                 if first {
                     c.endpoint = endpoint
                     c.networkMode = network.name
+                    // The first network's alias and address are shown from these (as `run`'s).
+                    c.networkOptions.aliases = aliases
+                    c.networkOptions.ipAddress = ip
                 } else {
                     c.connected.append(endpoint)
                 }
@@ -87,7 +101,10 @@ extension Lifecycle {
                 if endpoint.interface == 0 && !c.ports.isEmpty { HostNetwork.unpublish(containerID: c.id) }
                 HostNetwork.detach(containerID: c.id, interface: endpoint.interface)
             }
-            if endpoint.interface == 0 { c.endpoint = nil }
+            if endpoint.interface == 0 {
+                c.endpoint = nil
+                (c.networkOptions.aliases, c.networkOptions.ipAddress) = ([], nil)
+            }
             c.connected.removeAll { $0.network == name }
             try containers.save(c)
             networks.release(name, container: c.id)

@@ -12,6 +12,12 @@ public struct NetworkRecord: Sendable {
     /// The Linux bridge device (≤ 15 characters): `berth0`, or `br-` + 12 hex of the ID.
     public var bridge: String
     public var created: Timestamp
+    /// `Labels` given at create (the API's `POST /networks/create`; docker-compose
+    /// marks its networks with them), shown by inspect and matched by prune's filters.
+    public var labels: [(String, String)] = []
+    /// `Attachable`: recorded and shown as dockerd does. Every Berth network
+    /// takes `network connect` of any container, so it changes nothing else.
+    public var attachable = false
 
     /// The names Docker reserves: the default network and the two modes.
     public static let predefined = ["bridge", "host", "none"]
@@ -19,11 +25,13 @@ public struct NetworkRecord: Sendable {
     public var isDefault: Bool { name == "bridge" }
 
     public var json: JSON {
-        .object([
-            ("Name", .string(name)), ("Id", .string(id)), ("Created", .string(created.rfc3339)),
-            ("Driver", .string("bridge")), ("Subnet", .string(subnet.description)),
-            ("Gateway", .string(gateway.description)), ("Bridge", .string(bridge)),
-        ])
+        .object(
+            [
+                ("Name", .string(name)), ("Id", .string(id)), ("Created", .string(created.rfc3339)),
+                ("Driver", .string("bridge")), ("Subnet", .string(subnet.description)),
+                ("Gateway", .string(gateway.description)), ("Bridge", .string(bridge)),
+            ] + (labels.isEmpty ? [] : [("Labels", .object(labels.map { ($0.0, .string($0.1)) }))])
+                + (attachable ? [("Attachable", .bool(true))] : []))
     }
 
     public init(name: String, id: String, subnet: Subnet, bridge: String) {
@@ -41,6 +49,8 @@ public struct NetworkRecord: Sendable {
         self.name = name; self.id = id; self.subnet = subnet; self.bridge = bridge
         gateway = json["Gateway"]?.stringValue.flatMap(IPv4.init) ?? subnet.gateway
         created = json["Created"]?.stringValue.flatMap(Timestamp.init(rfc3339:)) ?? Timestamp(seconds: 0)
+        if case .object(let members)? = json["Labels"] { labels = members.compactMap { k, v in v.stringValue.map { (k, $0) } } }
+        attachable = json["Attachable"]?.boolValue ?? false
     }
 
     /// Docker's `network inspect` document.
@@ -63,7 +73,7 @@ public struct NetworkRecord: Sendable {
                     ),
                 ])
             ),
-            ("Internal", .bool(false)), ("Attachable", .bool(false)),
+            ("Internal", .bool(false)), ("Attachable", .bool(attachable)),
             (
                 "Containers",
                 .object(
@@ -78,8 +88,11 @@ public struct NetworkRecord: Sendable {
                         )
                     })
             ),
-            ("Options", .object([("com.docker.network.bridge.name", .string(bridge))])),
-            ("Labels", .object([])),
+            // dockerd shows driver options only where they were given: the
+            // default bridge's name, and none for a user network (docker-compose
+            // compares them with its own and refuses a network that differs).
+            ("Options", .object(isDefault ? [("com.docker.network.bridge.name", .string(bridge))] : [])),
+            ("Labels", .object(labels.map { ($0.0, .string($0.1)) })),
         ])
     }
 }
@@ -96,6 +109,9 @@ public struct NetworkEndpoint: Sendable, Equatable {
     /// N of the container's `ethN`: 0 for the first network, 1… for those
     /// joined by `network connect` (kept, so a disconnect renumbers nothing).
     public var interface = 0
+    /// The aliases of a network joined by `network connect` (the first
+    /// network's are the container's `networkOptions.aliases`).
+    public var aliases: [String] = []
     public var mac: String { address.mac }
 
     public var json: JSON {
@@ -104,7 +120,8 @@ public struct NetworkEndpoint: Sendable, Equatable {
                 ("NetworkID", .string(networkID)), ("Gateway", .string(gateway.description)),
                 ("IPAddress", .string(address.description)), ("IPPrefixLen", .int(prefix)),
                 ("MacAddress", .string(mac)), ("BerthBridge", .string(bridge)),
-            ] + (interface > 0 ? [("BerthInterface", .int(interface))] : []))
+            ] + (interface > 0 ? [("BerthInterface", .int(interface))] : [])
+                + (aliases.isEmpty ? [] : [("Aliases", .strings(aliases))]))
     }
 
     public init(network: String, networkID: String, address: IPv4, prefix: Int, gateway: IPv4, bridge: String) {
@@ -121,6 +138,7 @@ public struct NetworkEndpoint: Sendable, Equatable {
             prefix: min(32, max(0, json["IPPrefixLen"]?.intValue ?? 16)), gateway: gw,
             bridge: json["BerthBridge"]?.stringValue ?? "")
         interface = min(9, max(0, json["BerthInterface"]?.intValue ?? 0))
+        aliases = interface > 0 ? json["Aliases"]?.stringArray ?? [] : []
     }
 }
 

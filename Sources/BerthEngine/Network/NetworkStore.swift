@@ -80,8 +80,11 @@ public struct NetworkStore: Sendable {
         return list.sorted { $0.name < $1.name }
     }
 
-    /// `network create`: a new user network with the given or the next free subnet.
-    public func create(_ name: String, subnet given: String?) throws(BerthError) -> NetworkRecord {
+    /// `network create`: a new user network with the given or the next free
+    /// subnet, its labels and its `Attachable` mark.
+    public func create(
+        _ name: String, subnet given: String?, labels: [(String, String)] = [], attachable: Bool = false
+    ) throws(BerthError) -> NetworkRecord {
         guard !NetworkRecord.predefined.contains(name) else {
             throw BerthError("operation is not permitted on predefined \(name) network ")
         }
@@ -110,7 +113,9 @@ public struct NetworkStore: Sendable {
                 subnet = try nextFreeSubnet(excluding: existing.map(\.subnet))
             }
             let id = RandomID.hex64()
-            let record = NetworkRecord(name: name, id: id, subnet: subnet, bridge: "br-" + id.prefix(12))
+            var record = NetworkRecord(name: name, id: id, subnet: subnet, bridge: "br-" + id.prefix(12))
+            record.labels = labels
+            record.attachable = attachable
             try FileSystem.writeAtomically(recordPath(name), text: record.json.pretty(indent: 2) + "\n")
             return record
         }
