@@ -167,13 +167,13 @@ struct APITests {
         withService { s in
             // A field that would change confinement is refused, never ignored.
             // docker create exits 1 on a daemon's refusal, docker run 125.
-            let pid = s.docker("create", "--pid", "host", "busybox")
-            #expect(pid.status == 1)
-            #expect(pid.stderr.contains("HostConfig.PidMode is not supported by Berth"), "\(pid)")
-            let ipc = s.docker("run", "-d", "--ipc", "host", "busybox")
-            #expect(ipc.status == 125 && ipc.stderr.contains("HostConfig.IpcMode"), "\(ipc)")
-            let sysctl = s.docker("create", "--sysctl", "net.ipv4.ip_forward=1", "busybox")
-            #expect(sysctl.status == 1 && sysctl.stderr.contains("HostConfig.Sysctls"), "\(sysctl)")
+            let parent = s.docker("create", "--cgroup-parent", "elsewhere", "busybox")
+            #expect(parent.status == 1)
+            #expect(parent.stderr.contains("HostConfig.CgroupParent is not supported by Berth"), "\(parent)")
+            let oom = s.docker("run", "-d", "--oom-kill-disable", "busybox")
+            #expect(oom.status == 125 && oom.stderr.contains("HostConfig.OomKillDisable"), "\(oom)")
+            let weight = s.docker("create", "--blkio-weight", "300", "busybox")
+            #expect(weight.status == 1 && weight.stderr.contains("HostConfig.BlkioWeight"), "\(weight)")
             let aliased = #"{"Image":"busybox","NetworkingConfig":{"EndpointsConfig":{"bridge":{"Aliases":["db"]}}}}"#
             let alias = s.curl("/containers/create", "-X", "POST", "-d", aliased, "-w", "\n%{http_code}")
             #expect(alias.stdout.hasSuffix("\n400") && alias.stdout.contains("network-scoped alias"), "\(alias)")
@@ -182,11 +182,11 @@ struct APITests {
             _ = s.docker("create", "--name", "taken", "busybox")
             let dup = s.docker("create", "--name", "taken", "busybox")
             #expect(dup.status == 1 && dup.stderr.contains("Conflict. The container name \"/taken\" is already in use"), "\(dup)")
-            let body = #"{"Image":"busybox","HostConfig":{"Privileged":false,"PidMode":"host"}}"#
+            let body = #"{"Image":"busybox","HostConfig":{"Privileged":false,"UsernsMode":"host"}}"#
             let raw = s.curl(
                 "/v1.44/containers/create", "-X", "POST", "-H", "Content-Type: application/json", "-d", body, "-w",
                 "\n%{http_code}")
-            #expect(raw.stdout.hasSuffix("\n400") && raw.stdout.contains("HostConfig.PidMode"), "\(raw.stdout)")
+            #expect(raw.stdout.hasSuffix("\n400") && raw.stdout.contains("HostConfig.UsernsMode"), "\(raw.stdout)")
         }
     }
 

@@ -91,7 +91,7 @@ struct ResourceTests {
 
     /// A container's cgroup files as the host sees them: v1 has one
     /// directory per controller beside the freezer's, v2 one directory.
-    private struct CgroupFiles {
+    struct CgroupFiles {
         let cgroup: String
         init(_ root: String, _ container: String) {
             cgroup = berth(root, "inspect", "-f", "{{.HostConfig.CgroupParent}}", container).stdout.trimmingSpacesAndNewlines

@@ -1,0 +1,119 @@
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The create fields the docker CLI's `run` flags send, mapped onto the
+/// engine options `berth run` sets from the same flags, checked inside the
+/// container, in its cgroup and in `berth inspect`; `docker update` and
+/// `docker login` through the service.
+@Suite(.serialized, .enabled(if: isRoot && hasDockerCLI, "needs root and the docker CLI (make deps)"))
+struct APICreateFieldTests {
+    @Test func ulimitsShmInitSysctlsOomStopAndDns() {
+        withService { s in
+            let run = s.docker(
+                "run", "-d", "--name", "proc", "--ulimit", "nofile=1024:2048", "--shm-size", "32m", "--init",
+                "--sysctl", "net.ipv4.ip_forward=1", "--oom-score-adj", "100", "--stop-signal", "SIGUSR1",
+                "--stop-timeout", "3", "--dns-search", "example.com", "--dns-option", "ndots:2", "busybox", "sleep", "300")
+            #expect(run.status == 0, "\(run)")
+            #expect(s.docker("exec", "proc", "sh", "-c", "ulimit -n; ulimit -Hn").stdout == "1024\n2048\n")
+            let shm = s.docker("exec", "proc", "grep", " /dev/shm ", "/proc/mounts").stdout
+            #expect(shm.contains("size=32768k"), "\(shm)")
+            // --init: PID 1 is Berth's init, the command its child.
+            #expect(s.store.inspect("proc", "{{.HostConfig.Init}}") == "true")
+            #expect(s.docker("exec", "proc", "cat", "/proc/1/comm").stdout != "sleep\n")
+            #expect(s.docker("exec", "proc", "cat", "/proc/sys/net/ipv4/ip_forward").stdout == "1\n")
+            #expect(s.docker("exec", "proc", "cat", "/proc/1/oom_score_adj").stdout == "100\n")
+            #expect(s.store.inspect("proc", "{{.Config.StopSignal}} {{.Config.StopTimeout}}") == "SIGUSR1 3")
+            let resolv = s.docker("exec", "proc", "cat", "/etc/resolv.conf").stdout
+            #expect(resolv.contains("search example.com") && resolv.contains("options ndots:2"), "\(resolv)")
+            // The docker CLI checks these flags itself; a raw body gets the engine's refusal as a 400.
+            for (body, words) in [
+                (#"{"Image":"busybox","HostConfig":{"Sysctls":{"kernel.hostname":"x"}}}"#, "not whitelisted"),
+                (
+                    #"{"Image":"busybox","HostConfig":{"Ulimits":[{"Name":"nofile","Soft":20,"Hard":10}]}}"#,
+                    "soft limit must be less than or equal"
+                ),
+                (#"{"Image":"busybox","HostConfig":{"PidMode":"elsewhere"}}"#, "invalid PID mode"),
+                (#"{"Image":"busybox","Healthcheck":{"Test":["CMD","true"],"Interval":5}}"#, "cannot be less than 1ms"),
+            ] {
+                let raw = s.curl(
+                    "/v1.44/containers/create", "-X", "POST", "-H", "Content-Type: application/json", "-d", body, "-w",
+                    "\n%{http_code}")
+                #expect(raw.stdout.hasSuffix("\n400") && raw.stdout.contains(words), "\(body): \(raw.stdout)")
+            }
+            #expect(s.store.berth("ps", "-aq").stdout.split(separator: "\n").count == 1, "a refused create left a container")
+        }
+    }
+
+    @Test func cgroupHealthLogAndNamespaceModes() {
+        withService { s in
+            let run = s.docker(
+                "run", "-d", "--name", "res", "--network", "none", "--cpu-period", "50000", "--cpu-quota", "25000",
+                "--memory-reservation", "64m", "--cpuset-mems", "0", "--health-cmd", "true", "--health-interval", "200ms",
+                "--log-opt", "max-size=1m", "--log-opt", "max-file=2", "--pid", "host", "--uts", "host", "--ipc",
+                "shareable", "busybox", "sleep", "300")
+            #expect(run.status == 0, "\(run)")
+            let files = ResourceTests.CgroupFiles(s.store.root, "res")
+            #expect(files.cfs == "25000 50000")
+            #expect(files.reservation == "67108864")
+            #expect(files.read("cpuset", v1: "cpuset.mems", v2: "cpuset.mems") == "0")
+            #expect(eventually(15) { s.store.status("res")?.hasSuffix("(healthy)") == true }, "\(s.store.status("res") ?? "")")
+            #expect(
+                s.docker(
+                    "inspect", "-f", "{{.HostConfig.LogConfig.Type}} {{index .HostConfig.LogConfig.Config \"max-size\"}}", "res"
+                )
+                .stdout == "json-file 1m\n")
+            // --pid host sees the host's PID 1; --uts host has its host name.
+            #expect(s.docker("exec", "res", "cat", "/proc/1/comm").stdout == readFile("/proc/1/comm"))
+            #expect(s.docker("exec", "res", "hostname").stdout == sh("hostname").stdout)
+            #expect(
+                s.store.inspect("res", "{{.HostConfig.PidMode}} {{.HostConfig.UTSMode}} {{.HostConfig.IpcMode}}")
+                    == "host host shareable")
+            let driver = s.docker("run", "--log-driver", "syslog", "busybox", "true")
+            #expect(driver.status == 125 && driver.stderr.contains("no log driver named 'syslog'"), "\(driver)")
+        }
+    }
+
+    @Test func updateChangesLimitsAndRestartPolicy() {
+        withService { s in
+            #expect(s.docker("run", "-d", "--name", "up", "--network", "none", "busybox", "sleep", "300").status == 0)
+            let update = s.docker(
+                "update", "--memory", "64m", "--memory-swap", "128m", "--cpus", "0.5", "--restart", "on-failure:3", "up")
+            #expect(update.status == 0 && update.stdout == "up\n", "\(update)")
+            let files = ResourceTests.CgroupFiles(s.store.root, "up")
+            #expect(files.read("memory", v1: "memory.limit_in_bytes", v2: "memory.max") == "67108864")
+            #expect(files.cfs == "50000 100000")
+            #expect(
+                s.store.inspect("up", "{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}} {{.HostConfig.RestartPolicy.Name}}")
+                    == "67108864 500000000 on-failure")
+            #expect(s.store.inspect("up", "{{.HostConfig.RestartPolicy.MaximumRetryCount}}") == "3")
+            let missing = s.docker("update", "--memory", "64m", "nope")
+            #expect(missing.status == 1 && missing.stderr.contains("No such container: nope"), "\(missing)")
+            let refused = s.docker("update", "--blkio-weight", "300", "up")
+            #expect(refused.status == 1 && refused.stderr.contains("BlkioWeight is not supported by Berth"), "\(refused)")
+            let bad = s.docker("update", "--memory", "64m", "--memory-swap", "32m", "up")
+            #expect(bad.status == 1 && bad.stderr.contains("Error response from daemon"), "\(bad)")
+            #expect(s.store.inspect("up", "{{.HostConfig.Memory}}") == "67108864", "a refused update changes nothing")
+        }
+    }
+
+    @Test func loginChecksTheRegistry() {
+        guard LocalRegistry.binary != nil else {
+            Issue.record("docker-registry is needed; run 'make deps'")
+            return
+        }
+        withService { s in
+            let registry = LocalRegistry(users: [("alice", "s3cret")])
+            defer { registry.stop() }
+            writeFile(s.store.root + "/config.json", #"{"registries": {"insecure": ["\#(registry.address)"]}}"#)
+            let ok = s.docker("login", "-u", "alice", "--password-stdin", registry.address, stdin: "s3cret\n")
+            #expect(ok.status == 0 && ok.stdout.contains("Login Succeeded"), "\(ok)")
+            let wrong = s.docker("login", "-u", "alice", "--password-stdin", registry.address, stdin: "nope\n")
+            #expect(wrong.status == 1 && wrong.stderr.contains("Error response from daemon"), "\(wrong)")
+            #expect(wrong.stderr.contains("login to \(registry.address) failed"), "\(wrong)")
+            // As with dockerd, the service keeps no login: the client does.
+            #expect(!fileExists(s.store.root + "/auth.json"))
+        }
+    }
+}
