@@ -43,6 +43,41 @@ struct APIResourceTests {
         }
     }
 
+    /// What docker-compose needs of networks: labels, connect with aliases
+    /// (a running container gets the interface at once), disconnect.
+    @Test func networksConnectDisconnectAndLabels() {
+        withService { s in
+            let net = "apiconn\(getpid() % 10000)"
+            defer {
+                _ = s.store.berth("rm", "-f", "c1", "c2")
+                _ = s.store.berth("network", "rm", net)
+            }
+            #expect(s.docker("network", "create", "--label", "team=a", "--attachable", net).status == 0)
+            #expect(s.docker("network", "inspect", "-f", "{{.Labels.team}} {{.Attachable}}", net).stdout == "a true\n")
+            #expect(s.store.berth("network", "inspect", "-f", "{{.Labels.team}}", net).stdout == "a\n")
+            #expect(s.docker("run", "-d", "--name", "c1", "busybox", "sleep", "300").status == 0)
+            let connect = s.docker("network", "connect", "--alias", "web1", net, "c1")
+            #expect(connect.status == 0, "\(connect)")
+            let aliases = s.docker("inspect", "-f", "{{(index .NetworkSettings.Networks \"\(net)\").Aliases}}", "c1")
+            #expect(aliases.stdout == "[web1]\n", "\(aliases)")
+            #expect(s.docker("exec", "c1", "ip", "-4", "addr", "show", "eth1").stdout.contains("inet "))
+            let peer = s.docker("run", "--rm", "--network", net, "busybox", "ping", "-c", "1", "-W", "2", "web1")
+            #expect(peer.status == 0, "a peer reaches the alias: \(peer)")
+            #expect(s.docker("network", "disconnect", net, "c1").status == 0)
+            #expect(s.docker("exec", "c1", "ip", "link", "show", "eth1").status != 0, "eth1 is gone")
+            // dockerd's refusals, through the CLI.
+            #expect(s.docker("create", "--name", "c2", "--network", net, "busybox").status == 0)
+            let onDefault = s.docker("network", "connect", "--alias", "x", "bridge", "c2")
+            #expect(onDefault.status == 1 && onDefault.stderr.contains("network-scoped alias"), "\(onDefault)")
+            let twice = s.docker("network", "connect", net, "c2")
+            #expect(twice.status == 1 && twice.stderr.contains("already exists in network"), "\(twice)")
+            let missing = s.docker("network", "connect", net, "nope")
+            #expect(missing.status == 1 && missing.stderr.contains("No such container: nope"), "\(missing)")
+            let option = s.docker("network", "create", "-o", "com.docker.network.bridge.name=foo", net + "o")
+            #expect(option.status == 1 && option.stderr.contains("com.docker.network.bridge.name"), "\(option)")
+        }
+    }
+
     @Test func eventsStreamWhatTheStoreRecords() {
         withService { s in
             // A `since` in the past replays the log; `until` ends the stream.
