@@ -27,14 +27,17 @@ extension NetworkTests {
             let web = ip(root, "web")
             #expect(!pings(root, "cli", web), "different networks are isolated")
 
-            let connect = berth(root, "network", "connect", "netc", "cli")
+            let connect = berth(root, "network", "connect", "--alias", "clialias", "netc", "cli")
             #expect(connect.status == 0 && connect.stdout.isEmpty, "\(connect.stderr)")
+            #expect(
+                berth(root, "inspect", "-f", "{{.NetworkSettings.Networks.netc.Aliases}}", "cli").stdout == "[clialias]\n")
             let eth1 = berth(root, "exec", "cli", "ip", "-o", "-4", "addr", "show", "eth1").stdout
             let address = berth(root, "inspect", "-f", "{{.NetworkSettings.Networks.netc.IPAddress}}", "cli").stdout
                 .trimmingSpacesAndNewlines
             #expect(!address.isEmpty && eth1.contains(" \(address)/"), "eth1: \(eth1), inspect: \(address)")
             #expect(pings(root, "cli", web), "reaches web by address")
             #expect(pings(root, "cli", "web") && pings(root, "web", "cli"), "names resolve both ways")
+            #expect(pings(root, "web", "clialias"), "the alias resolves too")
             let page = berth(
                 root, "exec", "cli", "sh", "-c", "for i in 1 2 3 4 5; do wget -qO- http://web/ && break; sleep 0.3; done")
             #expect(page.stdout == "page\n", "\(page)")

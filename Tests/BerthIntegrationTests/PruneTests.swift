@@ -284,9 +284,10 @@ struct PruneTests {
             #expect(
                 !notKeep.stdout.contains("Deleted Images"), "only old:latest was left unused, and it has keep: \(notKeep.stdout)")
             #expect(f.images().contains(f.tagged))
-            // Networks have no labels: label=X matches none, label!=X every one.
+            // Networks have their `network create --label` ones.
+            #expect(f.store.berth("network", "create", "--label", "x=1", "tagged").status == 0)
             let labelled = f.store.berth(["network", "prune", "-f", "--filter", "label=x"])
-            #expect(!labelled.stdout.contains("idle"), "\(labelled.stdout)")
+            #expect(labelled.stdout.contains("tagged") && !labelled.stdout.contains("idle"), "\(labelled.stdout)")
             let notLabelled = f.store.berth(["network", "prune", "-f", "--filter", "label!=x"])
             #expect(notLabelled.stdout.contains("idle"), "\(notLabelled.stdout)")
             // A container's labels are its image's: the stopped one's image has none.
