@@ -86,11 +86,11 @@ public struct NetworkStore: Sendable {
         _ name: String, subnet given: String?, labels: [(String, String)] = [], attachable: Bool = false
     ) throws(BerthError) -> NetworkRecord {
         guard !NetworkRecord.predefined.contains(name) else {
-            throw BerthError("operation is not permitted on predefined \(name) network ")
+            throw BerthError(.permission, "operation is not permitted on predefined \(name) network ")
         }
         let chars = Array(name)
         guard !chars.isEmpty, chars.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "_.-".contains($0)) }) else {
-            throw BerthError("invalid network name \"\(name)\": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")
+            throw BerthError(.invalidArgument, "invalid network name \"\(name)\": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")
         }
         _ = try get("bridge")
         return try FileLock.withLock(allLock) { () throws(BerthError) -> NetworkRecord in
@@ -101,7 +101,8 @@ public struct NetworkStore: Sendable {
             let subnet: Subnet
             if let given {
                 guard let s = Subnet(given) else {
-                    throw BerthError("invalid subnet \(given): use an IPv4 subnet like 10.90.0.0/24 with the host bits zero")
+                    throw BerthError(
+                        .invalidArgument, "invalid subnet \(given): use an IPv4 subnet like 10.90.0.0/24 with the host bits zero")
                 }
                 if let clash = existing.first(where: { $0.subnet.overlaps(s) }) {
                     throw BerthError(
@@ -169,11 +170,13 @@ public struct NetworkStore: Sendable {
     public func remove(_ ref: String) throws(BerthError) {
         let record = try find(ref)
         if NetworkRecord.predefined.contains(record.name) {
-            throw BerthError("\(record.name) is a pre-defined network and cannot be removed")
+            throw BerthError(.permission, "\(record.name) is a pre-defined network and cannot be removed")
         }
         try FileLock.withLock(lockPath(record.name)) { () throws(BerthError) in
             if !liveLeases(record.name).isEmpty {
-                throw BerthError("error while removing network: network \(record.name) id \(record.id) has active endpoints")
+                // dockerd's 403 (libnetwork's ActiveEndpointsError is Forbidden).
+                throw BerthError(
+                    .permission, "error while removing network: network \(record.name) id \(record.id) has active endpoints")
             }
             HostNetwork.removeBridge(record.bridge)
             unlink(leasePath(record.name))
