@@ -123,9 +123,22 @@ struct ContainerRoutes {
             // the request's fault: dockerd's 400, not a 500.
             throw error.kind == .failed ? BerthError(.invalidArgument, error.message) : error
         }
+        let others = try CreateRequest.endpoints(
+            body["NetworkingConfig"], network: CreateRequest.nonEmpty(body["HostConfig"]?["NetworkMode"])
+        ).others
         let warnings = WarningBox()
         let factory = ContainerFactory(lifecycle: engine.lifecycle, environment: [:], warn: { warnings.add($0) })
         let container = try factory.create(options)
+        // More networks than the first: joined as `network connect` joins
+        // them; a refusal removes the container, so a create is all or nothing.
+        for e in others {
+            do throws(BerthError) {
+                try engine.lifecycle.connect(network: e.network, container: container.id, ip: e.ip, aliases: e.aliases)
+            } catch {
+                try? engine.lifecycle.remove(container.id, force: true, volumes: true)
+                throw error
+            }
+        }
         if container.tty, let size = StreamRoutes.size(body["HostConfig"]?["ConsoleSize"]) {
             engine.attaches.setConsoleSize(container.id, size)
         }

@@ -41,7 +41,7 @@ enum CreateRequest {
             }
         }
         try checkDefaults(host)
-        let endpoint = try checkEndpoints(body["NetworkingConfig"], network: nonEmpty(host["NetworkMode"]))
+        let endpoint = try endpoints(body["NetworkingConfig"], network: nonEmpty(host["NetworkMode"])).primary
         var o = CreateOptions(image: image)
         o.name = name.flatMap { $0.isEmpty ? nil : $0 }
         o.command = try strings(body["Cmd"], "Cmd") ?? []
@@ -204,31 +204,47 @@ enum CreateRequest {
         if let s = host["MemorySwappiness"]?.int64Value, s != -1 { throw unsupported("HostConfig.MemorySwappiness") }
     }
 
-    /// `NetworkingConfig.EndpointsConfig`: the `--network` the CLI names,
-    /// with its `Aliases` (`--network-alias`) and `IPAMConfig.IPv4Address`
-    /// (`--ip`); a second network or any other field is refused by name.
-    static func checkEndpoints(_ v: JSON?, network: String?) throws(BerthError) -> (aliases: [String], ip: String?) {
+    /// One endpoint of `NetworkingConfig.EndpointsConfig`: the network, its
+    /// `Aliases` (`--network-alias`) and `IPAMConfig.IPv4Address` (`--ip`).
+    struct Endpoint {
+        var network: String
         var aliases: [String] = []
         var ip: String?
+    }
+
+    /// `NetworkingConfig.EndpointsConfig`: the endpoint of the `NetworkMode`
+    /// network (the CLI's `--network`; `bridge` or `default` without one),
+    /// which create leases as `berth create` does, and the others, which
+    /// the route connects once the container exists (API 1.44 takes several
+    /// networks at create; docker-py and compose 2 send them). Any endpoint
+    /// field other than those two is refused by name.
+    static func endpoints(_ v: JSON?, network: String?) throws(BerthError) -> (primary: Endpoint, others: [Endpoint]) {
+        var primary = Endpoint(network: network ?? "bridge")
+        var others: [Endpoint] = []
         if case .object(let endpoints)? = v?["EndpointsConfig"] {
-            for (name, endpoint) in endpoints {
-                guard name == (network ?? "default") || (network == nil && name == "bridge") else {
-                    throw unsupported("NetworkingConfig.EndpointsConfig for a second network (\(name))")
-                }
-                guard case .object(let fields) = endpoint else { continue }
-                for (key, value) in fields where !isEmpty(value) {
-                    switch key {
-                    case "Aliases": aliases = try strings(value, "Aliases") ?? []
-                    case "IPAMConfig":
-                        guard case .object(let ipam) = value else { continue }
-                        for (k, x) in ipam where !isEmpty(x) {
-                            guard k == "IPv4Address" else {
-                                throw unsupported("NetworkingConfig.EndpointsConfig.\(name).IPAMConfig.\(k)")
+            for (name, value) in endpoints {
+                var endpoint = Endpoint(network: name)
+                if case .object(let fields) = value {
+                    for (key, field) in fields where !isEmpty(field) {
+                        switch key {
+                        case "Aliases": endpoint.aliases = try strings(field, "Aliases") ?? []
+                        case "IPAMConfig":
+                            guard case .object(let ipam) = field else { continue }
+                            for (k, x) in ipam where !isEmpty(x) {
+                                guard k == "IPv4Address" else {
+                                    throw unsupported("NetworkingConfig.EndpointsConfig.\(name).IPAMConfig.\(k)")
+                                }
+                                endpoint.ip = x.stringValue
                             }
-                            ip = x.stringValue
+                        default: throw unsupported("NetworkingConfig.EndpointsConfig.\(name).\(key)")
                         }
-                    default: throw unsupported("NetworkingConfig.EndpointsConfig.\(name).\(key)")
                     }
+                }
+                if name == (network ?? "default") || (network == nil && name == "bridge") {
+                    primary.aliases = endpoint.aliases
+                    primary.ip = endpoint.ip
+                } else {
+                    others.append(endpoint)
                 }
             }
         }
@@ -237,7 +253,7 @@ enum CreateRequest {
                 throw unsupported("NetworkingConfig." + key)
             }
         }
-        return (aliases, ip)
+        return (primary, others)
     }
 
     static func nonEmpty(_ v: JSON?) -> String? {

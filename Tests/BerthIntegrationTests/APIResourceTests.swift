@@ -82,6 +82,35 @@ struct APIResourceTests {
         }
     }
 
+    /// API 1.44's several networks at create (`docker run --network a --network b`).
+    @Test func createJoinsSeveralNetworks() {
+        withService { s in
+            let (n1, n2) = ("apim1x\(getpid() % 10000)", "apim2x\(getpid() % 10000)")
+            defer {
+                _ = s.store.berth("rm", "-f", "multi")
+                _ = s.store.berth("network", "rm", n1, n2)
+            }
+            #expect(s.docker("network", "create", n1).status == 0 && s.docker("network", "create", n2).status == 0)
+            let run = s.docker(
+                "run", "-d", "--name", "multi", "--network", n1, "--network", "name=\(n2),alias=second", "busybox", "sleep",
+                "300")
+            #expect(run.status == 0, "\(run)")
+            #expect(s.store.inspect("multi", "{{len .NetworkSettings.Networks}}") == "2")
+            #expect(s.docker("exec", "multi", "ip", "-4", "addr", "show", "eth1").stdout.contains("inet "))
+            let peer = s.docker("run", "--rm", "--network", n2, "busybox", "ping", "-c", "1", "-W", "2", "second")
+            #expect(peer.status == 0, "the second network's alias resolves: \(peer)")
+            // A network that does not exist: dockerd's 404 (on which the docker
+            // CLI would try to pull the image), and no container is left.
+            let body =
+                #"{"Image":"busybox","HostConfig":{"NetworkMode":"\#(n1)"},"NetworkingConfig":{"EndpointsConfig":{"\#(n1)":{},"nosuchnet":{}}}}"#
+            let missing = s.curl(
+                "/v1.44/containers/create?name=half", "-X", "POST", "-H", "Content-Type: application/json", "-d", body, "-w",
+                "\n%{http_code}")
+            #expect(missing.stdout.hasSuffix("\n404") && missing.stdout.contains("nosuchnet"), "\(missing)")
+            #expect(s.store.berth("ps", "-a", "--format", "{{.Names}}").stdout == "multi\n")
+        }
+    }
+
     @Test func eventsStreamWhatTheStoreRecords() {
         withService { s in
             // A `since` in the past replays the log; `until` ends the stream.
