@@ -17,11 +17,13 @@ struct PullRoute {
             return .response(try importBody(r))
         }
         guard let image = r.query["fromImage"], !image.isEmpty else { throw .invalid("fromImage is required") }
-        try Self.checkAuth(r.header("X-Registry-Auth"))
         var text = image
         if let tag = r.query["tag"], !tag.isEmpty { text += (tag.hasPrefix("sha256:") ? "@" : ":") + tag }
         let ref = try RemoteReference(parsing: text)
         var puller = ImagePuller(store: engine.images)
+        if let (server, login) = try Self.requestLogin(r.header("X-Registry-Auth"), registry: ref.domain) {
+            puller.auths.given[server] = login
+        }
         if let p = r.query["platform"], !p.isEmpty { puller.platform = try Platform(parsing: p) }
         let started = Mutex(false)
         let begin = { @Sendable () -> Bool in
@@ -50,11 +52,13 @@ struct PullRoute {
     /// with the same progress stream as a pull and dockerd's closing `aux`
     /// object (`Tag`, `Digest`, `Size`).
     func push(_ name: String, _ r: APIRequest, _ out: Responder) throws(BerthError) -> RouteResult {
-        try Self.checkAuth(r.header("X-Registry-Auth"))
         let tag = r.query["tag"].flatMap { $0.isEmpty ? nil : $0 } ?? "latest"
         let ref = try RemoteReference(parsing: name + ":" + tag)
         let local = ref.localTag?.description ?? (name + ":" + tag)
-        let pusher = ImagePusher(store: engine.images)
+        var pusher = ImagePusher(store: engine.images)
+        if let (server, login) = try Self.requestLogin(r.header("X-Registry-Auth"), registry: ref.domain) {
+            pusher.auths.given[server] = login
+        }
         let started = Mutex(false)
         let send = { @Sendable (json: JSON) in
             started.withLock { s in
@@ -128,19 +132,30 @@ struct PullRoute {
         }
     }
 
-    /// The CLI sends the login it has for the registry. The service pulls
-    /// with the store's own logins (`berth login`); credentials given here
-    /// are refused rather than dropped, so a private pull never goes out
-    /// anonymously while the client thinks it sent a password.
-    static func checkAuth(_ header: String?) throws(BerthError) {
+    /// The login the client sent for the registry (`X-Registry-Auth`:
+    /// base64url JSON `{username, password, serveraddress}` or `auth`, which
+    /// the docker CLI fills from its config after `docker login`), used for
+    /// this pull or push before the store's own (`berth login`), as dockerd
+    /// uses it; nil when none was sent. Tokens (`identitytoken`,
+    /// `registrytoken`) are refused rather than dropped, so a private pull
+    /// never goes out anonymously while the client thinks it sent a login.
+    static func requestLogin(_ header: String?, registry: String) throws(BerthError) -> (String, Credentials)? {
         guard let header, !header.isEmpty, let bytes = Base64.decode(header),
             let json = try? JSONParser.parse(bytes)
-        else { return }
-        for key in ["username", "password", "identitytoken", "registrytoken", "auth"] {
-            if let v = json[key]?.stringValue, !v.isEmpty {
-                throw .invalid(
-                    "credentials in X-Registry-Auth are not supported by Berth; log in on the server with 'berth login' instead")
+        else { return nil }
+        for key in ["identitytoken", "registrytoken"] where !(json[key]?.stringValue ?? "").isEmpty {
+            throw .invalid("\(key) in X-Registry-Auth is not supported by Berth; send a user name and password")
+        }
+        var user = json["username"]?.stringValue ?? ""
+        var password = json["password"]?.stringValue ?? ""
+        if user.isEmpty, let auth = json["auth"]?.stringValue, let decoded = Base64.decode(auth) {
+            let text = String(decoding: decoded, as: UTF8.self)
+            if let colon = text.firstIndex(of: ":") {
+                (user, password) = (String(text[..<colon]), String(text[text.index(after: colon)...]))
             }
         }
+        guard !user.isEmpty, !password.isEmpty else { return nil }
+        let server = json["serveraddress"]?.stringValue ?? ""
+        return (AuthStore.key(server.isEmpty ? registry : server), Credentials(username: user, password: password))
     }
 }

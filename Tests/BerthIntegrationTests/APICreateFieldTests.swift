@@ -112,7 +112,20 @@ struct APICreateFieldTests {
             let wrong = s.docker("login", "-u", "alice", "--password-stdin", registry.address, stdin: "nope\n")
             #expect(wrong.status == 1 && wrong.stderr.contains("Error response from daemon"), "\(wrong)")
             #expect(wrong.stderr.contains("login to \(registry.address) failed"), "\(wrong)")
-            // As with dockerd, the service keeps no login: the client does.
+            // As with dockerd, the service keeps no login: the client does,
+            // and sends it with each push and pull (X-Registry-Auth).
+            #expect(!fileExists(s.store.root + "/auth.json"))
+            let remote = registry.address + "/private/bb:1"
+            #expect(s.docker("tag", "busybox", remote).status == 0)
+            let push = s.docker("push", remote)
+            #expect(push.status == 0 && push.stdout.contains("1: digest: sha256:"), "\(push)")
+            #expect(s.docker("rmi", remote).status == 0)
+            let pull = s.docker("pull", remote)
+            #expect(pull.status == 0 && pull.stdout.contains("Status: Downloaded newer image"), "\(pull)")
+            #expect(s.docker("rmi", remote).status == 0)
+            #expect(s.docker("logout", registry.address).status == 0)
+            let anonymous = s.docker("pull", remote)
+            #expect(anonymous.status == 1 && anonymous.stderr.contains("unauthorized"), "\(anonymous)")
             #expect(!fileExists(s.store.root + "/auth.json"))
         }
     }

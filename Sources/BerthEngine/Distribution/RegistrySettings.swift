@@ -145,6 +145,10 @@ public struct Credentials: Sendable, Equatable {
 /// Docker's `config.json`: `{"auths": {"127.0.0.1:5000": {"auth": "base64(user:password)"}}}`.
 public struct AuthStore: Sendable {
     public let path: String
+    /// Logins a request brought with it (the API's `X-Registry-Auth`, which
+    /// the docker CLI sends from its own config), by server key: used before
+    /// the stored ones, for that request only, and never written.
+    public var given: [String: Credentials] = [:]
 
     public init(layout: StoreLayout) { path = layout.auth }
 
@@ -175,7 +179,9 @@ public struct AuthStore: Sendable {
     }
 
     /// The login for a server, if any.
-    public func credentials(for server: String) -> Credentials? { all()[Self.key(server)] }
+    public func credentials(for server: String) -> Credentials? {
+        given[Self.key(server)] ?? all()[Self.key(server)]
+    }
 
     /// Stores (or with nil, removes) a login; returns whether anything changed.
     @discardableResult
