@@ -1,3 +1,4 @@
+import BerthCommands
 import BerthCore
 import BerthEngine
 
@@ -7,10 +8,11 @@ struct VolumeRoutes {
 
     var store: VolumeStore { VolumeStore(layout: engine.layout) }
 
-    /// `GET /volumes`: `{"Volumes": [...], "Warnings": []}`.
+    /// `GET /volumes?filters=`: `{"Volumes": [...], "Warnings": []}`, filtered as `volume ls --filter`.
     func list(_ r: APIRequest) throws(BerthError) -> APIResponse {
-        if let f = r.query["filters"], !f.isEmpty, f != "{}" { throw CreateRequest.unsupported("filters on the volume list") }
-        return .json(.object([("Volumes", .array(store.all().map(\.json))), ("Warnings", .array([]))]))
+        let filter = try VolumeFilter(try FilterQuery.flags(r.query["filters"]))
+        let volumes = store.all().filter { filter.matches($0, store) }
+        return .json(.object([("Volumes", .array(volumes.map(\.json))), ("Warnings", .array([]))]))
     }
 
     /// `POST /volumes/create {Name, Driver, DriverOpts, Labels}`: 201 with the volume.
@@ -57,9 +59,11 @@ struct NetworkRoutes {
         return n.inspect(containers: members)
     }
 
+    /// `GET /networks?filters=`: filtered as `network ls --filter`.
     func list(_ r: APIRequest) throws(BerthError) -> APIResponse {
-        if let f = r.query["filters"], !f.isEmpty, f != "{}" { throw CreateRequest.unsupported("filters on the network list") }
-        return .json(.array(store.all().map(document)))
+        let filter = try NetworkFilter(try FilterQuery.flags(r.query["filters"]))
+        let networks = store.all().filter { filter.matches(NetworkFilter.Row($0, store: store)) }
+        return .json(.array(networks.map(document)))
     }
 
     func inspect(_ ref: String) throws(BerthError) -> APIResponse { .json(document(try store.find(ref))) }

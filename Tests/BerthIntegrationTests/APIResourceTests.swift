@@ -15,6 +15,10 @@ struct APIResourceTests {
             #expect(s.docker("run", "--rm", "-v", "vol1:/data", "busybox", "sh", "-c", "echo kept > /data/f").status == 0)
             #expect(s.docker("run", "--rm", "-v", "vol1:/data", "busybox", "cat", "/data/f").stdout == "kept\n")
             #expect(s.docker("create", "--name", "user", "-v", "vol1:/data", "busybox").status == 0)
+            #expect(s.docker("volume", "create", "--label", "k=v", "vol2").status == 0)
+            #expect(s.docker("volume", "ls", "-q", "--filter", "dangling=true").stdout == "vol2\n")
+            #expect(s.docker("volume", "ls", "-q", "--filter", "label=k=v").stdout == "vol2\n")
+            #expect(s.docker("volume", "rm", "vol2").status == 0)
             let busy = s.docker("volume", "rm", "vol1")
             #expect(busy.status == 1 && busy.stderr.contains("vol1"), "\(busy)")
             #expect(s.docker("rm", "user").status == 0)
@@ -55,6 +59,17 @@ struct APIResourceTests {
             #expect(s.docker("network", "create", "--label", "team=a", "--attachable", net).status == 0)
             #expect(s.docker("network", "inspect", "-f", "{{.Labels.team}} {{.Attachable}}", net).stdout == "a true\n")
             #expect(s.store.berth("network", "inspect", "-f", "{{.Labels.team}}", net).stdout == "a\n")
+            // The list's filters, through the API and the CLI alike.
+            #expect(s.docker("network", "ls", "--filter", "label=team=a", "--format", "{{.Name}}").stdout == net + "\n")
+            #expect(s.docker("network", "ls", "--filter", "label=team=b", "-q").stdout.isEmpty)
+            #expect(
+                s.store.berth("network", "ls", "--filter", "label=team", "--format", "{{.Name}} {{.Label \"team\"}}").stdout
+                    == net + " a\n")
+            let builtin = s.store.berth("network", "ls", "--filter", "type=builtin", "--format", "{{.Name}}").stdout
+            #expect(builtin == "bridge\nhost\nnone\n", "\(builtin)")
+            #expect(s.docker("network", "ls", "--filter", "dangling=true", "--format", "{{.Name}}").stdout == net + "\n")
+            let badKey = s.docker("network", "ls", "--filter", "colour=red")
+            #expect(badKey.status == 1 && badKey.stderr.contains("invalid filter 'colour'"), "\(badKey)")
             #expect(s.docker("run", "-d", "--name", "c1", "busybox", "sleep", "300").status == 0)
             let connect = s.docker("network", "connect", "--alias", "web1", net, "c1")
             #expect(connect.status == 0, "\(connect)")

@@ -54,11 +54,11 @@ struct VolumeListCommand: Command {
 /// `volume ls --filter`: `dangling=true|false` (whether no container, in any
 /// state, uses it), `name=` (an unanchored regular expression, as Docker's
 /// filter match), `label=KEY` or `label=KEY=VALUE`, `driver=`.
-struct VolumeFilter {
+public struct VolumeFilter {
     let filters: Filters
     private var regexes: [String: Regex<AnyRegexOutput>] = [:]
 
-    init(_ flags: [String]) throws(BerthError) {
+    public init(_ flags: [String]) throws(BerthError) {
         filters = try Filters(flags, known: ["dangling", "name", "label", "driver"])
         for (key, values) in filters.values {
             for value in values {
@@ -75,7 +75,7 @@ struct VolumeFilter {
         }
     }
 
-    func matches(_ v: Volume, _ store: VolumeStore) -> Bool {
+    public func matches(_ v: Volume, _ store: VolumeStore) -> Bool {
         filters.matches { key, value in
             switch key {
             case "dangling": return store.users(v.name).isEmpty == (value == "true" || value == "1")
