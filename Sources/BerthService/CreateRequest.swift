@@ -40,6 +40,7 @@ enum CreateRequest {
                 throw unsupported("HostConfig." + key)
             }
         }
+        try checkTypes(body, host)
         try checkDefaults(host)
         let endpoint = try endpoints(body["NetworkingConfig"], network: nonEmpty(host["NetworkMode"])).primary
         var o = CreateOptions(image: image)
@@ -120,6 +121,9 @@ enum CreateRequest {
             guard let name = u["Name"]?.stringValue, let soft = u["Soft"]?.int64Value else {
                 throw .invalid("HostConfig.Ulimits needs {\"Name\", \"Soft\", \"Hard\"} objects")
             }
+            if let h = u["Hard"], h != .null, h.int64Value == nil {
+                throw .invalid("HostConfig.Ulimits: Hard of \(name) needs to be a number")
+            }
             let hard = u["Hard"]?.int64Value ?? soft
             let limit = try Ulimit.parse("\(name)=\(soft):\(hard)")
             p.ulimits.removeAll { $0.name == limit.name }
@@ -195,6 +199,48 @@ enum CreateRequest {
 
     static func unsupported(_ field: String) -> BerthError {
         .invalid("\(field) is not supported by Berth; remove it from the request (see docs/api.md)")
+    }
+
+    /// The scalar fields read here, by the JSON type dockerd decodes them
+    /// into: a value of another type (`"Init": "yes"`) is dockerd's 400, never
+    /// read as "not given".
+    static let types: [(keys: [String], type: String, check: @Sendable (JSON) -> Bool)] = [
+        (
+            [
+                "Tty", "OpenStdin", "AttachStdin", "AttachStdout", "AttachStderr", "StdinOnce", "HostConfig.AutoRemove",
+                "HostConfig.ReadonlyRootfs", "HostConfig.PublishAllPorts", "HostConfig.Privileged", "HostConfig.Init",
+            ], "bool", { $0.boolValue != nil }
+        ),
+        (
+            [
+                "StopTimeout", "HostConfig.Memory", "HostConfig.MemorySwap", "HostConfig.NanoCpus", "HostConfig.CpuShares",
+                "HostConfig.PidsLimit", "HostConfig.CpuPeriod", "HostConfig.CpuQuota", "HostConfig.MemoryReservation",
+                "HostConfig.ShmSize", "HostConfig.OomScoreAdj", "HostConfig.MemorySwappiness",
+            ], "int64", { $0.int64Value != nil }
+        ),
+        (
+            [
+                "Image", "WorkingDir", "User", "Hostname", "StopSignal", "HostConfig.NetworkMode", "HostConfig.CpusetCpus",
+                "HostConfig.CpusetMems", "HostConfig.PidMode", "HostConfig.IpcMode", "HostConfig.UTSMode",
+                "HostConfig.Isolation", "HostConfig.CgroupnsMode",
+            ], "string", { $0.stringValue != nil }
+        ),
+    ]
+
+    private static func checkTypes(_ body: JSON, _ host: JSON) throws(BerthError) {
+        for (keys, type, check) in types {
+            for key in keys {
+                let value = key.hasPrefix("HostConfig.") ? host[String(key.dropFirst(11))] : body[key]
+                guard let value, value != .null, !check(value) else { continue }
+                throw .invalid("json: cannot unmarshal \(value.compact) into Go struct field \(key) of type \(type)")
+            }
+        }
+        if case .object(let sysctls)? = host["Sysctls"] {
+            for (key, value) in sysctls where value.stringValue == nil {
+                throw .invalid(
+                    "json: cannot unmarshal \(value.compact) into Go struct field HostConfig.Sysctls[\(key)] of type string")
+            }
+        }
     }
 
     /// Fields read here whose only supported value is Docker's default.

@@ -36,6 +36,13 @@ struct APICreateFieldTests {
                 ),
                 (#"{"Image":"busybox","HostConfig":{"PidMode":"elsewhere"}}"#, "invalid PID mode"),
                 (#"{"Image":"busybox","Healthcheck":{"Test":["CMD","true"],"Interval":5}}"#, "cannot be less than 1ms"),
+                // Hostile values: a wrong type is never read as "not given", a bad number is the request's fault.
+                (#"{"Image":"busybox","HostConfig":{"Init":"yes"}}"#, "HostConfig.Init of type bool"),
+                (#"{"Image":"busybox","HostConfig":{"Sysctls":{"kernel.shmmax":5}}}"#, "of type string"),
+                (#"{"Image":"busybox","HostConfig":{"ShmSize":-5}}"#, "SHM size can not be less than 0"),
+                (#"{"Image":"busybox","HostConfig":{"OomScoreAdj":5000}}"#, "range for oom score adj is [-1000, 1000]"),
+                (#"{"Image":"busybox","HostConfig":{"CpuQuota":-7}}"#, "CPU cfs quota can not be less than 1ms"),
+                (#"{"Image":"busybox","HostConfig":{"LogConfig":{"Type":"gelf"}}}"#, "no log driver named 'gelf'"),
             ] {
                 let raw = s.curl(
                     "/v1.44/containers/create", "-X", "POST", "-H", "Content-Type: application/json", "-d", body, "-w",

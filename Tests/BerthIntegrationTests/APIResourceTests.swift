@@ -92,6 +92,8 @@ struct APIResourceTests {
             #expect(predefined.stdout.hasSuffix("\n403"), "\(predefined)")
             let missing = s.docker("network", "connect", net, "nope")
             #expect(missing.status == 1 && missing.stderr.contains("No such container: nope"), "\(missing)")
+            let long = s.docker("network", "create", String(repeating: "n", count: 300))
+            #expect(long.status == 1 && long.stderr.contains("at most 200 are allowed"), "\(long)")
             let option = s.docker("network", "create", "-o", "com.docker.network.bridge.name=foo", net + "o")
             #expect(option.status == 1 && option.stderr.contains("com.docker.network.bridge.name"), "\(option)")
         }

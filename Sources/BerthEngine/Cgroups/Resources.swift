@@ -127,7 +127,7 @@ public struct Resources: Sendable, Equatable {
     /// Docker's message for `--cpus` out of range.
     static var rangeOfCPUs: BerthError {
         let n = HostCPUs.count
-        return BerthError("Range of CPUs is from 0.01 to \(n).00, as there are only \(n) CPUs available")
+        return BerthError(.invalidArgument, "Range of CPUs is from 0.01 to \(n).00, as there are only \(n) CPUs available")
     }
 
     /// The kernel's largest `pids.max` (PID_MAX_LIMIT on 64-bit).
@@ -139,46 +139,55 @@ public struct Resources: Sendable, Equatable {
     /// would refuse at start, so that a container that is created can start.
     public func validate() throws(BerthError) {
         if let m = memory, m < 6 * 1024 * 1024 {
-            throw BerthError("Minimum memory limit allowed is 6MB; give --memory 6m or more")
+            throw BerthError(.invalidArgument, "Minimum memory limit allowed is 6MB; give --memory 6m or more")
         }
         if let s = memorySwap, s != -1 {
             guard let m = memory else {
-                throw BerthError("You should always set the Memory limit when using Memoryswap limit, see usage")
+                throw BerthError(
+                    .invalidArgument, "You should always set the Memory limit when using Memoryswap limit, see usage")
             }
-            if s < m { throw BerthError("Minimum memoryswap limit should be larger than memory limit, see usage") }
+            if s < m {
+                throw BerthError(.invalidArgument, "Minimum memoryswap limit should be larger than memory limit, see usage")
+            }
         }
         if let c = nanoCpus, c < 10_000_000 || c > Int64(HostCPUs.count) * 1_000_000_000 { throw Self.rangeOfCPUs }
         if let s = cpuShares, s < 0 {
             throw BerthError(
+                .invalidArgument,
                 "invalid --cpu-shares \(s): CPU shares must be a positive relative weight (2 to 262144; the default is 1024)")
         }
         if let p = pidsLimit, p > Self.maxPids {
             throw BerthError(
+                .invalidArgument,
                 "invalid --pids-limit \(p): the kernel allows at most \(Self.maxPids) processes; give -1 for unlimited")
         }
         try validateCFS()
         if let r = memoryReservation {
-            if r < 6 * 1024 * 1024 { throw BerthError("Minimum memory reservation allowed is 6MB; give 6m or more") }
+            if r < 6 * 1024 * 1024 {
+                throw BerthError(.invalidArgument, "Minimum memory reservation allowed is 6MB; give 6m or more")
+            }
             if let m = memory, m < r {
-                throw BerthError("Minimum memory limit can not be less than memory reservation limit, see usage")
+                throw BerthError(
+                    .invalidArgument, "Minimum memory limit can not be less than memory reservation limit, see usage")
             }
         }
         if let s = cpusetMems {
             guard let wanted = HostCPUs.parseList(s) else {
-                throw BerthError("Invalid value \(s) for cpuset mems; use a list like 0-1 or 0,2")
+                throw BerthError(.invalidArgument, "Invalid value \(s) for cpuset mems; use a list like 0-1 or 0,2")
             }
             let online = HostCPUs.memoryNodes
             if !wanted.isSubset(of: online.set) {
-                throw BerthError("Requested memory nodes are not available - requested \(s), available: \(online.text)")
+                throw BerthError(
+                    .invalidArgument, "Requested memory nodes are not available - requested \(s), available: \(online.text)")
             }
         }
         if let s = cpusetCpus {
             guard let wanted = HostCPUs.parseList(s) else {
-                throw BerthError("Invalid value \(s) for cpuset cpus; use a list like 0-1 or 0,2")
+                throw BerthError(.invalidArgument, "Invalid value \(s) for cpuset cpus; use a list like 0-1 or 0,2")
             }
             let online = HostCPUs.online
             if !wanted.isSubset(of: online.set) {
-                throw BerthError("Requested CPUs are not available - requested \(s), available: \(online.text)")
+                throw BerthError(.invalidArgument, "Requested CPUs are not available - requested \(s), available: \(online.text)")
             }
         }
     }
@@ -187,16 +196,17 @@ public struct Resources: Sendable, Equatable {
     /// kernel's range, and not beside `--cpus`, which sets both itself.
     private func validateCFS() throws(BerthError) {
         if nanoCpus != nil && cpuPeriod != nil {
-            throw BerthError("Conflicting options: Nano CPUs and CPU Period cannot both be set")
+            throw BerthError(.invalidArgument, "Conflicting options: Nano CPUs and CPU Period cannot both be set")
         }
         if nanoCpus != nil && cpuQuota != nil {
-            throw BerthError("Conflicting options: Nano CPUs and CPU Quota cannot both be set")
+            throw BerthError(.invalidArgument, "Conflicting options: Nano CPUs and CPU Quota cannot both be set")
         }
         if let p = cpuPeriod, p < 1000 || p > 1_000_000 {
-            throw BerthError("CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1s (i.e. 1000000)")
+            throw BerthError(
+                .invalidArgument, "CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1s (i.e. 1000000)")
         }
         if let q = cpuQuota, q < -1 || (q > 0 && q < 1000) {
-            throw BerthError("CPU cfs quota can not be less than 1ms (i.e. 1000); give -1 for no quota")
+            throw BerthError(.invalidArgument, "CPU cfs quota can not be less than 1ms (i.e. 1000); give -1 for no quota")
         }
     }
 

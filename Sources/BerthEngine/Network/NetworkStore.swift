@@ -80,6 +80,9 @@ public struct NetworkStore: Sendable {
         return list.sorted { $0.name < $1.name }
     }
 
+    /// The longest network name: its lock file, `network-NAME.lock`, must fit in NAME_MAX (255).
+    public static let maxNameLength = 200
+
     /// `network create`: a new user network with the given or the next free
     /// subnet, its labels and its `Attachable` mark.
     public func create(
@@ -89,6 +92,13 @@ public struct NetworkStore: Sendable {
             throw BerthError(.permission, "operation is not permitted on predefined \(name) network ")
         }
         let chars = Array(name)
+        // The name is a file name (NAME.json, NAME.leases, network-NAME.lock): it must fit in one.
+        guard chars.count <= Self.maxNameLength else {
+            throw BerthError(
+                .invalidArgument,
+                "invalid network name \"\(name.prefix(32))…\": \(chars.count) characters, at most \(Self.maxNameLength) are allowed"
+            )
+        }
         guard !chars.isEmpty, chars.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "_.-".contains($0)) }) else {
             throw BerthError(.invalidArgument, "invalid network name \"\(name)\": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")
         }
