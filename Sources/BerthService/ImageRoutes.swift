@@ -1,3 +1,4 @@
+import BerthCommands
 import BerthCore
 import BerthEngine
 
@@ -5,21 +6,20 @@ import BerthEngine
 struct ImageRoutes {
     let engine: Engine
 
-    /// `GET /images/json`: one entry per image, Docker's `ImageSummary`.
+    /// `GET /images/json?filters=`: one entry per image, Docker's
+    /// `ImageSummary`; `docker images NAME` sends `reference=NAME`.
     func list(_ r: APIRequest) throws(BerthError) -> APIResponse {
-        if let f = r.query["filters"], !f.isEmpty, f != "{}" {
-            throw CreateRequest.unsupported("filters on the image list")
-        }
         let store = engine.images
+        let filter = try ImageFilter(try FilterQuery.flags(r.query["filters"]), store: store)
         let users = engine.lifecycle.containers.all()
-        let images = store.all().sorted { ($0.created?.asDouble ?? 0) > ($1.created?.asDouble ?? 0) }
+        let images = store.all().filter(filter.matches).sorted { ($0.created?.asDouble ?? 0) > ($1.created?.asDouble ?? 0) }
         return .json(
             .array(
                 images.map { image in
                     let size = store.size(of: image)
                     return .object([
                         ("Id", .string(image.id)), ("ParentId", .string("")),
-                        ("RepoTags", .strings(image.tags.map(\.description))),
+                        ("RepoTags", .strings(filter.tags(of: image).map(\.description))),
                         ("RepoDigests", .strings(store.repoDigests(of: image.id))),
                         ("Created", .int(image.created?.seconds ?? 0)), ("Size", .int(size)),
                         ("SharedSize", .int(-1)), ("VirtualSize", .int(size)),

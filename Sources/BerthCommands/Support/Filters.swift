@@ -5,12 +5,12 @@ import BerthEngine
 /// status=exited` lists both), except `label`, whose values are ANDed
 /// (moby's `MatchKVList`: every label given must be there; docker-compose
 /// selects a project's containers with two of them).
-struct Filters {
+public struct Filters {
     /// Values per key, keys in the order first given.
-    private(set) var values: [(String, [String])] = []
+    public private(set) var values: [(String, [String])] = []
 
     /// Parses `KEY=VALUE` flags, refusing keys not in `known`.
-    init(_ flags: [String], known: [String]) throws(BerthError) {
+    public init(_ flags: [String], known: [String]) throws(BerthError) {
         for flag in flags {
             let parts = flag.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
             guard parts.count == 2, !parts[0].isEmpty else {
@@ -28,7 +28,7 @@ struct Filters {
     }
 
     /// Whether every key has some value for which `test` holds (every value, for `label`).
-    func matches(_ test: (String, String) -> Bool) -> Bool {
+    public func matches(_ test: (String, String) -> Bool) -> Bool {
         values.allSatisfy { key, vals in
             key == "label" ? vals.allSatisfy { test(key, $0) } : vals.contains { test(key, $0) }
         }
