@@ -5,7 +5,8 @@ import Glibc
 
 /// Debian's docker-compose 1.29 (`make deps`) against the service: a
 /// two-service project with its own network, a named volume, environment,
-/// a published port, `init` and `depends_on` (and a second network for one
+/// a published port, `init`, `depends_on`, a restart policy, a health check,
+/// log options and ulimits (and a second network for one
 /// service, which compose joins with `network connect`), brought up, checked from the
 /// host and from inside, restarted, listed, its logs read, and torn down
 /// with `down -v`, which must leave no container, network or volume.
@@ -26,6 +27,16 @@ struct APIComposeTests {
             volumes:
               - data:/data
             networks: [back]
+            restart: unless-stopped
+            healthcheck:
+              test: ["CMD", "wget", "-qO-", "http://127.0.0.1/"]
+              interval: 1s
+            logging:
+              driver: json-file
+              options:
+                max-size: 1m
+            ulimits:
+              nofile: {soft: 1024, hard: 2048}
           client:
             image: busybox
             init: true
@@ -86,6 +97,13 @@ struct APIComposeTests {
             #expect(byName.stdout == "hello compose\n", "exec: \(byName.stdout) \(byName.stderr)")
             #expect(s.store.berth("exec", "bt_web_1", "sh", "-c", "echo $GREETING").stdout == "compose\n")
             #expect(s.store.inspect("bt_web_1", "{{.HostConfig.Init}}") == "true")
+            // What the service asks beyond the basics reaches the engine.
+            #expect(
+                s.store.inspect(
+                    "bt_web_1", "{{.HostConfig.RestartPolicy.Name}} {{index .HostConfig.LogConfig.Config \"max-size\"}}")
+                    == "unless-stopped 1m")
+            #expect(s.store.berth("exec", "bt_web_1", "sh", "-c", "ulimit -n").stdout == "1024\n")
+            #expect(eventually(20) { compose("ps").stdout.contains("Up (healthy)") }, "\(compose("ps").stdout)")
             let networks = s.store.berth("network", "ls", "--format", "{{.Name}}").stdout
             #expect(networks.contains("bt_back\n"), "\(networks)")
             #expect(s.store.inspect("bt_client_1", "{{len .NetworkSettings.Networks}}") == "2")
