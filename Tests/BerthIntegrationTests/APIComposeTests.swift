@@ -138,6 +138,21 @@ struct APIComposeTests {
             let lines = logs.stdout.split(separator: "\n").filter { $0.hasPrefix("web_1 ") && $0.hasSuffix("| web starting") }
             #expect(lines.count == 2, "\(logs.stdout)")
 
+            // A changed service is recreated (stop, rename, create, start, remove):
+            // the new container has the new environment and the same volume.
+            writeFile(
+                dir + "/docker-compose.yml",
+                Self.composeFile(port: port).replacingOccurrences("GREETING: compose", "GREETING: recreated"))
+            let recreate = compose("up", "-d")
+            #expect(
+                recreate.status == 0 && recreate.stderr.contains("Recreating bt_web_1"), "\(recreate.stdout) \(recreate.stderr)")
+            let fresh = sh(
+                "for i in $(seq 30); do busybox wget -qO- http://127.0.0.1:\(port)/ && break; sleep 0.2; done")
+            #expect(fresh.stdout == "hello recreated\n", "after recreate: \(fresh.stdout) \(fresh.stderr)")
+            #expect(s.store.berth("exec", "bt_web_1", "cat", "/data/f").stdout == "kept\n")
+            let names = s.store.berth("ps", "-a", "--format", "{{.Names}}").stdout
+            #expect(names.split(separator: "\n").sorted() == ["bt_client_1", "bt_web_1"], "\(names)")
+
             let down = compose("down", "-v")
             #expect(down.status == 0, "down: \(down.stdout) \(down.stderr)")
             #expect(s.store.berth("ps", "-aq").stdout.isEmpty)
