@@ -144,6 +144,53 @@ struct CopyTests {
         }
     }
 
+    @Test("two cp at once into the same new directory, in and out: both succeed and merge, never an internal path")
+    func concurrentCopies() {
+        withStore { s in
+            let made = s.berth(
+                "run", "-d", "--name", "src", "--network", "none", "busybox", "sh", "-c",
+                "mkdir -p /app && cd /app && for d in 1 2 3 4 5 6 7 8; do mkdir d$d; "
+                    + "for f in 1 2 3 4 5 6 7 8 9 10; do echo $d$f > d$d/f$f; done; done; touch /ready; sleep 300")
+            #expect(made.status == 0, "\(made.stderr)")
+            #expect(eventually(10) { s.berth("exec", "src", "test", "-e", "/ready").status == 0 })
+            let out = makeTempDirectory("cprace")
+            defer { removeTree(out) }
+            let cp = "\(shellQuote(berthBinary)) --root \(shellQuote(s.root)) cp"
+            let tree =
+                ".\n"
+                + (1...8).flatMap { d in ["./d\(d)"] + (1...10).map { "./d\(d)/f\($0)" }.sorted() }.sorted().joined(
+                    separator: "\n") + "\n"
+            #expect(s.berth("cp", "src:/app", out + "/srctree").status == 0)
+            for round in 1...8 {
+                // Out: two copies of /app to one new host directory (the later may nest as app/).
+                let pair = sh(
+                    "(\(cp) src:/app \(out)/par\(round) 2>\(out)/o1; echo $? > \(out)/s1) & "
+                        + "(\(cp) src:/app \(out)/par\(round) 2>\(out)/o2; echo $? > \(out)/s2) & wait")
+                #expect(pair.status == 0)
+                #expect(
+                    readFile(out + "/s1") == "0\n" && readFile(out + "/s2") == "0\n",
+                    "out, round \(round): \(readFile(out + "/o1")) \(readFile(out + "/o2"))")
+                // In: two copies of a host tree to one new directory in the container.
+                let into = sh(
+                    "(\(cp) \(out)/srctree src:/in\(round) 2>\(out)/i1; echo $? > \(out)/t1) & "
+                        + "(\(cp) \(out)/srctree src:/in\(round) 2>\(out)/i2; echo $? > \(out)/t2) & wait")
+                #expect(into.status == 0)
+                let errors = readFile(out + "/i1") + readFile(out + "/i2")
+                #expect(
+                    readFile(out + "/t1") == "0\n" && readFile(out + "/t2") == "0\n",
+                    "in, round \(round): \(errors)")
+                #expect(!errors.contains("/tmp/") && !errors.contains("transfer.tar"), "no internal path: \(errors)")
+                let inside = s.berth(
+                    "exec", "src", "sh", "-c", "cd /in\(round) && find . -path ./srctree -prune -o -print | sort")
+                #expect(inside.stdout == tree, "in, round \(round): the whole tree arrived")
+            }
+            for round in 1...8 {
+                let copied = sh("cd \(out)/par\(round) && find . -path ./app -prune -o -print | sort").stdout
+                #expect(copied == tree, "out, round \(round): the whole tree arrived")
+            }
+        }
+    }
+
     @Test("a tree 1500 directories deep (a container can make one) is copied, exported and committed, not a crash")
     func deepTree() {
         withStore { s in

@@ -29,6 +29,8 @@ public enum TarTransfer {
         }
         fd.close()
         // Never replace a directory of the user's with a file, or the reverse.
-        _ = try LayerExtractor(noOverwriteDirNonDir: true).extract(archive: tar, into: destination)
+        // Errors name the destination, not this private staging file.
+        _ = try LayerExtractor(noOverwriteDirNonDir: true).extract(
+            from: try ArchiveInput.open(path: tar), name: "\(label) into \(destination)", into: destination)
     }
 }

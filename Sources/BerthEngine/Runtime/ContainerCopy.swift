@@ -130,11 +130,12 @@ public struct ContainerCopy {
                         entry: FileSystem.baseName(source), in: srcParent.rawValue,
                         as: String(inside.drop { $0 == "/" }), into: writer, label: source)
                 }
-            } catch  where error.kind == .conflict {
+            } catch {
                 // Name the path as the user sees it, inside the container.
-                throw .conflict(
-                    error.message.split(separator: root, omittingEmptySubsequences: false)
-                        .joined(separator: "\(c.name):"))
+                var shown = error
+                shown.message = error.message.split(separator: root, omittingEmptySubsequences: false)
+                    .joined(separator: "\(c.name):")
+                throw shown
             }
         }
     }
