@@ -136,7 +136,10 @@ public struct LayerExtractor {
                 return try create(
                     entry, leaf: leaf, parent: parent, keptDirectory: keptDirectory, root: root, reader: reader,
                     buffer: buffer, name: name)
-            } catch  where error.errno == .EEXIST && attempt < 5 {
+            } catch  where (error.errno == .EEXIST || (error.errno == .ENOENT && entry.kind != .regular)) && attempt < 5 {
+                // EEXIST: created by the other writer first. ENOENT (not a
+                // regular file, whose content is read once): replaced by it
+                // between our create and our chown or utimes.
                 attempt += 1
             }
         }
@@ -187,7 +190,13 @@ public struct LayerExtractor {
             }
         }
         try root.setOwnerModeXattrs(file, entry, name: label)
-        try root.setTimes(entry.mtimeSeconds, entry.mtimeNanoseconds, leaf: leaf, in: parent, name: label)
+        // On the descriptor, not the name: a concurrent copy to the same
+        // path may already have replaced the name (its file then stands).
+        var times = [
+            timespec(tv_sec: Int(entry.mtimeSeconds), tv_nsec: Int(entry.mtimeNanoseconds)),
+            timespec(tv_sec: Int(entry.mtimeSeconds), tv_nsec: Int(entry.mtimeNanoseconds)),
+        ]
+        if futimens(file.rawValue, &times) != 0 { throw root.failure("futimens", label, entry: label, .current) }
     }
 
     /// A symbolic link, its target taken as written (it is never followed here).
