@@ -128,6 +128,7 @@ static int resolve(const char *name, char *const envp[], char *out, size_t size)
 
 /* Closes every descriptor from 3 up but `a` and `b` (both above 2). */
 static void close_all_but(int a, int b) {
+    if (a < 3 || b < 3 || a == b) return;  /* not the layout this is for: close nothing */
     unsigned lo = (unsigned)(a < b ? a : b), hi = (unsigned)(a < b ? b : a);
     unsigned ranges[3][2] = {{3, lo - 1}, {lo + 1, hi - 1}, {hi + 1, ~0U}};
     for (int i = 0; i < 3; i++) {
