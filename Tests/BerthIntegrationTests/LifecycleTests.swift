@@ -288,6 +288,15 @@ struct LifecycleTests {
             chmod(junk, 0o755)
             let format = run(["-v", junk + ":/junk", "busybox", "/junk"])
             expectRefusal(format, naming: ["exec: \"/junk\": exec format error"], status: 126)
+            // exec (namespaces only) reports the same way, naming the command it was given.
+            if isolation == "namespaces" {
+                let up = s.berth(
+                    "run", "-d", "--name", "execfail", "--network", network, "-v", junk + ":/junk", "busybox", "sleep", "60")
+                #expect(up.status == 0, "\(up.stderr)")
+                let execed = s.berth("exec", "execfail", "/junk")
+                expectRefusal(execed, naming: ["exec: \"/junk\": exec format error"], status: 126)
+                #expect(s.berth("rm", "-f", "execfail").status == 0)
+            }
 
             let denied = run(["busybox", "/etc"])
             expectRefusal(denied, naming: ["exec: \"/etc\": permission denied"], status: 126)
