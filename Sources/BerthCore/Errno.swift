@@ -29,6 +29,10 @@ public struct Errno: Error, Equatable, Sendable, CustomStringConvertible {
     public static let EAGAIN = Errno(Glibc.EAGAIN)
     public static let ESRCH = Errno(Glibc.ESRCH)
     public static let ECHILD = Errno(Glibc.ECHILD)
+    public static let ENOEXEC = Errno(Glibc.ENOEXEC)
+    public static let E2BIG = Errno(Glibc.E2BIG)
+    public static let EMFILE = Errno(Glibc.EMFILE)
+    public static let ENFILE = Errno(Glibc.ENFILE)
 
     /// `ENOENT (No such file or directory)`.
     public var description: String {
@@ -43,6 +47,7 @@ public struct Errno: Error, Equatable, Sendable, CustomStringConvertible {
         Glibc.EXDEV: "EXDEV", Glibc.ENOTDIR: "ENOTDIR", Glibc.EISDIR: "EISDIR", Glibc.EINVAL: "EINVAL",
         Glibc.ENOSPC: "ENOSPC", Glibc.EROFS: "EROFS", Glibc.ELOOP: "ELOOP", Glibc.ENOSYS: "ENOSYS",
         Glibc.ENOTEMPTY: "ENOTEMPTY", Glibc.ENAMETOOLONG: "ENAMETOOLONG", Glibc.EOPNOTSUPP: "EOPNOTSUPP",
+        Glibc.ENOEXEC: "ENOEXEC", Glibc.E2BIG: "E2BIG", Glibc.EMFILE: "EMFILE", Glibc.ENFILE: "ENFILE",
     ]
 }
 

@@ -176,6 +176,19 @@ int berth_http_perform(const struct berth_http_request *r, char *error, size_t e
             return BERTH_HTTP_OTHER;
         }
     }
+    /* A CR or LF in a header would end its line and forge further headers;
+     * one in the URL, the request line. HTTPClient.swift refuses them
+     * first; this is the last line before the wire. */
+    for (int i = 0; i < r->nheaders; i++) {
+        if (strpbrk(r->headers[i], "\r\n")) {
+            snprintf(error, error_size, "refusing a request header that holds a line break (CR or LF)");
+            return BERTH_HTTP_OTHER;
+        }
+    }
+    if (strpbrk(r->url, "\r\n \t")) {
+        snprintf(error, error_size, "refusing a URL that holds a space or line break");
+        return BERTH_HTTP_OTHER;
+    }
     char curl_error[CURL_ERROR_SIZE] = "";
     struct transfer t = {.request = r};
     struct curl_slist *headers = NULL;

@@ -126,6 +126,19 @@ static int resolve(const char *name, char *const envp[], char *out, size_t size)
     return found;
 }
 
+/* Closes every descriptor from 3 up but `a` and `b` (both above 2). */
+static void close_all_but(int a, int b) {
+    if (a < 3 || b < 3 || a == b) return;  /* not the layout this is for: close nothing */
+    unsigned lo = (unsigned)(a < b ? a : b), hi = (unsigned)(a < b ? b : a);
+    unsigned ranges[3][2] = {{3, lo - 1}, {lo + 1, hi - 1}, {hi + 1, ~0U}};
+    for (int i = 0; i < 3; i++) {
+        if (ranges[i][0] > ranges[i][1]) continue;
+        if (syscall(SYS_close_range, ranges[i][0], ranges[i][1], 0) == 0) continue;
+        unsigned last = ranges[i][1] < 65536 ? ranges[i][1] : 65535;
+        for (unsigned fd = ranges[i][0]; fd <= last; fd++) close((int)fd);
+    }
+}
+
 int berth_exec_sealed(int trampoline_fd, int error_fd, char *const argv[], char *const envp[]) {
     char path[4096];
     int err = resolve(argv[0], envp, path, sizeof path);
@@ -134,12 +147,21 @@ int berth_exec_sealed(int trampoline_fd, int error_fd, char *const argv[], char 
         execve(path, argv, envp);
         return -1;
     }
-    /* The trampoline reports on fd 3: move what may sit there out of the way. */
-    int t = fcntl(trampoline_fd, F_DUPFD_CLOEXEC, 10);
-    if (t < 0) return -1;
+    /* Every other descriptor is already close-on-exec (the monitor's
+       leftovers): close them now, so that a small --ulimit nofile still has
+       room for what the start needs: stdio and the error pipe on 3 (the
+       trampoline may stay above the limit; moved off 3, it needs a 5th). */
+    close_all_but(error_fd, trampoline_fd);
+    int t = trampoline_fd;
+    if (t == 3) {                       /* the error pipe goes there: move it */
+        t = fcntl(trampoline_fd, F_DUPFD_CLOEXEC, 4);
+        /* EINVAL: no descriptor at or above 4 is below RLIMIT_NOFILE. */
+        if (t < 0) { if (errno == EINVAL) errno = EMFILE; return -1; }
+    }
     if (error_fd == 3) {
         if (fcntl(3, F_SETFD, 0) != 0) return -1;
     } else if (dup2(error_fd, 3) != 3) {
+        if (errno == EBADF) errno = EMFILE;   /* 3 is at or above RLIMIT_NOFILE */
         return -1;
     }
     int argc = 0;
@@ -148,6 +170,7 @@ int berth_exec_sealed(int trampoline_fd, int error_fd, char *const argv[], char 
     args[0] = path;
     for (int i = 0; i <= argc; i++) args[i + 1] = argv[i];
     syscall(SYS_execveat, t, "", args, envp, AT_EMPTY_PATH);
+    if (errno != ENOSYS) return -1;     /* E2BIG, ENOEXEC, …: the command's own failure */
     char self[64];
     snprintf(self, sizeof self, "/proc/self/fd/%d", t);
     execve(self, args, envp);

@@ -144,6 +144,96 @@ struct CopyTests {
         }
     }
 
+    @Test("two cp at once into the same new directory, in and out: both succeed and merge, never an internal path")
+    func concurrentCopies() {
+        withStore { s in
+            let made = s.berth(
+                "run", "-d", "--name", "src", "--network", "none", "busybox", "sh", "-c",
+                "mkdir -p /app && cd /app && for d in 1 2 3 4 5 6 7 8; do mkdir d$d; "
+                    + "for f in 1 2 3 4 5 6 7 8 9 10; do echo $d$f > d$d/f$f; done; done; touch /ready; sleep 300")
+            #expect(made.status == 0, "\(made.stderr)")
+            #expect(eventually(10) { s.berth("exec", "src", "test", "-e", "/ready").status == 0 })
+            let out = makeTempDirectory("cprace")
+            defer { removeTree(out) }
+            let cp = "\(shellQuote(berthBinary)) --root \(shellQuote(s.root)) cp"
+            let tree =
+                ".\n"
+                + (1...8).flatMap { d in ["./d\(d)"] + (1...10).map { "./d\(d)/f\($0)" }.sorted() }.sorted().joined(
+                    separator: "\n") + "\n"
+            #expect(s.berth("cp", "src:/app", out + "/srctree").status == 0)
+            for round in 1...8 {
+                // Out: two copies of /app to one new host directory (the later may nest as app/).
+                let pair = sh(
+                    "(\(cp) src:/app \(out)/par\(round) 2>\(out)/o1; echo $? > \(out)/s1) & "
+                        + "(\(cp) src:/app \(out)/par\(round) 2>\(out)/o2; echo $? > \(out)/s2) & wait")
+                #expect(pair.status == 0)
+                #expect(
+                    readFile(out + "/s1") == "0\n" && readFile(out + "/s2") == "0\n",
+                    "out, round \(round): \(readFile(out + "/o1")) \(readFile(out + "/o2"))")
+                // In: two copies of a host tree to one new directory in the container.
+                let into = sh(
+                    "(\(cp) \(out)/srctree src:/in\(round) 2>\(out)/i1; echo $? > \(out)/t1) & "
+                        + "(\(cp) \(out)/srctree src:/in\(round) 2>\(out)/i2; echo $? > \(out)/t2) & wait")
+                #expect(into.status == 0)
+                let errors = readFile(out + "/i1") + readFile(out + "/i2")
+                #expect(
+                    readFile(out + "/t1") == "0\n" && readFile(out + "/t2") == "0\n",
+                    "in, round \(round): \(errors)")
+                #expect(!errors.contains("/tmp/") && !errors.contains("transfer.tar"), "no internal path: \(errors)")
+                let inside = s.berth(
+                    "exec", "src", "sh", "-c", "cd /in\(round) && find . -path ./srctree -prune -o -print | sort")
+                #expect(inside.stdout == tree, "in, round \(round): the whole tree arrived")
+            }
+            for round in 1...8 {
+                let copied = sh("cd \(out)/par\(round) && find . -path ./app -prune -o -print | sort").stdout
+                #expect(copied == tree, "out, round \(round): the whole tree arrived")
+            }
+        }
+    }
+
+    @Test(
+        "cp -L follows a symlink SRC inside the container or on the host, keeping its name; a host symlink to a directory as DEST is copied into"
+    )
+    func followLinks() {
+        withStore { s in
+            let made = s.berth(
+                "run", "-d", "--name", "src", "--network", "none", "busybox", "sh", "-c",
+                "mkdir -p /app && echo data > /app/real && ln -s real /app/rel && ln -s rel /app/chain "
+                    + "&& ln -s /app /abslink && ln -s ../../../../etc/passwd /app/escape && touch /ready; sleep 300")
+            #expect(made.status == 0, "\(made.stderr)")
+            #expect(eventually(10) { s.berth("exec", "src", "test", "-e", "/ready").status == 0 })
+            let out = makeTempDirectory("cplinks")
+            defer { removeTree(out) }
+            // Without -L the link itself; with -L the file it leads to, under the link's name.
+            #expect(s.berth("cp", "src:/app/rel", out + "/plain").status == 0)
+            #expect(sh("readlink \(out)/plain").stdout == "real\n")
+            #expect(s.berth("cp", "-L", "src:/app/chain", out + "/").status == 0)
+            #expect(sh("test -f \(out)/chain && ! test -L \(out)/chain && cat \(out)/chain").stdout == "data\n")
+            #expect(s.berth("cp", "--follow-link", "src:/abslink", out + "/tree").status == 0)
+            #expect(sh("test -d \(out)/tree && ! test -L \(out)/tree && cat \(out)/tree/real").stdout == "data\n")
+            // A link climbing out resolves inside the container's root: its /etc/passwd, not the host's.
+            #expect(s.berth("cp", "-L", "src:/app/escape", out + "/esc").status == 0)
+            #expect(readFile(out + "/esc") == s.berth("exec", "src", "cat", "/etc/passwd").stdout)
+            let stream = sh("\(shellQuote(berthBinary)) --root \(shellQuote(s.root)) cp -L src:/app/chain - | tar -tvf -")
+            #expect(stream.stdout.hasPrefix("-") && stream.stdout.hasSuffix(" chain\n"), "\(stream.stdout)")
+            // Host side: -L copies the file a host link leads to.
+            writeFile(out + "/hostfile", "host\n")
+            #expect(symlink(out + "/hostfile", out + "/hostlink") == 0)
+            #expect(s.berth("cp", "-L", out + "/hostlink", "src:/in").status == 0)
+            #expect(s.berth("exec", "src", "sh", "-c", "test -f /in && ! test -L /in && cat /in").stdout == "host\n")
+            #expect(s.berth("cp", out + "/hostlink", "src:/in2").status == 0)
+            #expect(s.berth("exec", "src", "readlink", "/in2").stdout == out + "/hostfile\n")
+            // DEST a host symlink to a directory, with and without a trailing slash: into the directory.
+            _ = sh("mkdir \(out)/realdir && ln -s realdir \(out)/dirlink")
+            let into = s.berth("cp", "src:/app/real", out + "/dirlink")
+            #expect(into.status == 0, "\(into.stderr)")
+            #expect(readFile(out + "/realdir/real") == "data\n")
+            #expect(s.berth("cp", "src:/app/rel", out + "/dirlink/").status == 0)
+            #expect(sh("readlink \(out)/realdir/rel").stdout == "real\n")
+            #expect(sh("test -L \(out)/dirlink").status == 0, "the link itself is kept")
+        }
+    }
+
     @Test("a tree 1500 directories deep (a container can make one) is copied, exported and committed, not a crash")
     func deepTree() {
         withStore { s in

@@ -260,6 +260,51 @@ struct LifecycleTests {
         }
     }
 
+    @Test(
+        "exec failures are told apart: too many open files, argument list too long, exec format error, permission denied",
+        arguments: isolationBackends)
+    func execFailures(isolation: String) {
+        withStore { s in
+            let network = isolation == "chroot" ? "host" : "none"
+            let run = { (args: [String]) in s.berth(["run", "--rm", "--network", network, "--isolation", isolation] + args) }
+            // A small nofile limit starts (stdio and the error pipe are all the start needs); below that, one true line.
+            for n in ["16", "4"] {
+                let small = run(["--ulimit", "nofile=\(n)", "busybox", "sh", "-c", "ulimit -n"])
+                #expect(small.status == 0 && small.stdout == n + "\n", "nofile=\(n): \(small.stderr)")
+            }
+            let tiny = run(["--ulimit", "nofile=3", "busybox", "true"])
+            expectRefusal(tiny, naming: ["exec: \"true\": too many open files", "--ulimit nofile"], status: 126)
+            #expect(!tiny.stderr.contains("permission denied"), "\(tiny.stderr)")
+
+            // One environment string past the kernel's 128 KiB per string.
+            let envFile = s.root + "/big.env"
+            writeFile(envFile, "BIG=" + String(repeating: "x", count: 200_000) + "\n")
+            let big = run(["--env-file", envFile, "busybox", "true"])
+            expectRefusal(big, naming: ["exec: \"true\": argument list too long"], status: 126)
+
+            // An executable file that is neither ELF nor a #! script.
+            let junk = s.root + "/junk"
+            writeFile(junk, "just text\n")
+            chmod(junk, 0o755)
+            let format = run(["-v", junk + ":/junk", "busybox", "/junk"])
+            expectRefusal(format, naming: ["exec: \"/junk\": exec format error"], status: 126)
+            // exec (namespaces only) reports the same way, naming the command it was given.
+            if isolation == "namespaces" {
+                let up = s.berth(
+                    "run", "-d", "--name", "execfail", "--network", network, "-v", junk + ":/junk", "busybox", "sleep", "60")
+                #expect(up.status == 0, "\(up.stderr)")
+                let execed = s.berth("exec", "execfail", "/junk")
+                expectRefusal(execed, naming: ["exec: \"/junk\": exec format error"], status: 126)
+                #expect(s.berth("rm", "-f", "execfail").status == 0)
+            }
+
+            let denied = run(["busybox", "/etc"])
+            expectRefusal(denied, naming: ["exec: \"/etc\": permission denied"], status: 126)
+            let missing = run(["busybox", "/no/such"])
+            expectRefusal(missing, naming: ["/no/such", "no such file or directory"], status: 127)
+        }
+    }
+
     @Test("a monitor is named in ps by its store and container, and lives in berth/monitors, not in the caller's cgroups")
     func monitorTitle() {
         withStore { s in

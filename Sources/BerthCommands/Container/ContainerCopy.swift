@@ -6,10 +6,11 @@ import BerthEngine
 /// `berth cp`: copy files between a container and the host, both ways.
 struct CpCommand: Command {
     static let archive = Flag.bool("archive", short: "a", help: "Archive mode (copy all uid/gid information)")
+    static let followLink = Flag.bool("follow-link", short: "L", help: "Always follow symbol link in SRC_PATH")
 
     let spec = CommandSpec(
         "cp", aliases: ["container cp"], summary: "Copy files/folders between a container and the local filesystem",
-        flags: [Self.archive],
+        flags: [Self.archive, Self.followLink],
         arguments: [ArgSpec("SRC", completion: .files), ArgSpec("DEST", completion: .files)], min: 2, max: 2,
         details:
             "Use CONTAINER:PATH for the container side: berth cp web:/etc/hosts . or berth cp ./app web:/srv. "
@@ -17,7 +18,8 @@ struct CpCommand: Command {
     )
 
     func run(_ args: ParsedArguments, _ ctx: CommandContext) throws(BerthError) -> Int32 {
-        let copy = ContainerCopy(lifecycle: try ctx.lifecycle())
+        var copy = ContainerCopy(lifecycle: try ctx.lifecycle())
+        copy.followLink = args[Self.followLink]
         let (src, dst) = (split(args.positionals[0]), split(args.positionals[1]))
         switch (src, dst) {
         case let ((container?, path), (nil, "-")):

@@ -51,6 +51,8 @@ struct PsCommand: Command {
             showSize = showSize || (raw.uses(field: "Size") && !args[Self.quiet])
         }
         let lifecycle = try ctx.lifecycle()
+        // A build killed mid-RUN left its container: it is gone, not listed.
+        lifecycle.removeOrphanedBuildContainers()
         var list = lifecycle.containers.all()
         let last = try args.value(Self.last) ?? -1
         let showAll = args[Self.all] || last > 0 || args[Self.latest]

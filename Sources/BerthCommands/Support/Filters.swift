@@ -34,55 +34,15 @@ public struct Filters {
         }
     }
 
-    /// Docker's `name=`: an unanchored regular expression; an invalid one is one error line.
-    static func regex(_ pattern: String, key: String) throws(BerthError) -> Regex<AnyRegexOutput> {
-        if hasNestedRepetition(pattern) {
-            throw BerthError(
-                .invalidArgument,
-                "invalid filter '\(key)=\(pattern)': a repeated group that itself repeats, like (a+)+, "
-                    + "can take exponential time to match; write it without the outer repetition")
-        }
+    /// Docker's `name=`: an unanchored regular expression in Go's syntax,
+    /// matched in linear time (`GoRegexp`); an invalid one is one error line
+    /// with Go's wording.
+    static func regex(_ pattern: String, key: String) throws(BerthError) -> GoRegexp {
         do {
-            return try Regex(pattern)
+            return try GoRegexp(pattern)
         } catch {
-            throw BerthError(.invalidArgument, "invalid filter '\(key)=\(pattern)': error parsing regexp: \(error)")
+            throw BerthError(.invalidArgument, "invalid filter '\(key)=\(pattern)': \(error)")
         }
-    }
-}
-
-extension Filters {
-    /// Whether a group containing `*`, `+` or `{n,}` is itself followed by
-    /// one of them. Swift's Regex backtracks (Go's RE2 does not), and such a
-    /// pattern takes exponential time on a name that almost matches.
-    static func hasNestedRepetition(_ pattern: String) -> Bool {
-        let chars = Array(pattern)
-        var groups: [Bool] = []  // per open group: holds an unbounded repetition
-        var i = 0
-        func unbounded(at j: Int) -> Bool {
-            guard j < chars.count else { return false }
-            if chars[j] == "*" || chars[j] == "+" { return true }
-            guard chars[j] == "{", let close = chars[j...].firstIndex(of: "}") else { return false }
-            return chars[j..<close].contains(",") && chars[close - 1] == ","
-        }
-        while i < chars.count {
-            switch chars[i] {
-            case "\\": i += 1
-            case "[":
-                i += 1
-                if i < chars.count && chars[i] == "^" { i += 1 }
-                if i < chars.count && chars[i] == "]" { i += 1 }
-                while i < chars.count && chars[i] != "]" { if chars[i] == "\\" { i += 1 }; i += 1 }
-            case "(": groups.append(false)
-            case ")":
-                let inner = groups.popLast() ?? false
-                if inner && unbounded(at: i + 1) { return true }
-                if inner, !groups.isEmpty { groups[groups.count - 1] = true }
-            default:
-                if unbounded(at: i), !groups.isEmpty { groups[groups.count - 1] = true }
-            }
-            i += 1
-        }
-        return false
     }
 }
 
@@ -97,7 +57,7 @@ public struct ContainerFilter {
     static let statuses = ContainerStatus.allCases.map(\.rawValue)
 
     let filters: Filters
-    private var regexes: [String: Regex<AnyRegexOutput>] = [:]
+    private var regexes: [String: GoRegexp] = [:]
     private var ancestors: [String: Image] = [:]  // filter value → image
     private var imagesOfContainers: [String: Image] = [:]  // a container's image ID → image, for ancestor=
     private var before: Timestamp?
@@ -150,7 +110,7 @@ public struct ContainerFilter {
             case "status": return c.state.status.rawValue == value
             case "name":
                 guard let regex = regexes[value] else { return false }
-                return c.name.contains(regex) || ("/" + c.name).contains(regex)
+                return regex.matches(c.name) || regex.matches("/" + c.name)
             case "id": return c.id.hasPrefix(value)
             case "health": return (c.state.health?.status.rawValue ?? "none") == value
             case "exited": return c.state.status == .exited && Int32(value) == c.state.exitCode

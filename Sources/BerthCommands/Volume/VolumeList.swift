@@ -56,7 +56,7 @@ struct VolumeListCommand: Command {
 /// filter match), `label=KEY` or `label=KEY=VALUE`, `driver=`.
 public struct VolumeFilter {
     let filters: Filters
-    private var regexes: [String: Regex<AnyRegexOutput>] = [:]
+    private var regexes: [String: GoRegexp] = [:]
 
     public init(_ flags: [String]) throws(BerthError) {
         filters = try Filters(flags, known: ["dangling", "name", "label", "driver"])
@@ -79,7 +79,7 @@ public struct VolumeFilter {
         filters.matches { key, value in
             switch key {
             case "dangling": return store.users(v.name).isEmpty == (value == "true" || value == "1")
-            case "name": return regexes[value].map { v.name.contains($0) } ?? false
+            case "name": return regexes[value].map { $0.matches(v.name) } ?? false
             case "driver": return value == "local"
             case "label":
                 let parts = value.split(separator: "=", maxSplits: 1).map(String.init)

@@ -123,8 +123,34 @@ public struct LayerExtractor {
             try hardLink(entry, components, leaf: leaf, parent: parent, root: root, name: name)
             return nil
         }
-        let keptDirectory = try root.clear(
-            leaf, in: parent, keepDirectory: entry.kind == .directory, entry: label, refuseTypeChange: noOverwriteDirNonDir)
+        // A concurrent writer of the same destination (two `cp` into one new
+        // directory) may create the leaf between clear and create: the
+        // creation's EEXIST means "clear again", so the copies merge, the
+        // last one's file winning, as two Docker copies do.
+        var attempt = 0
+        while true {
+            let keptDirectory = try root.clear(
+                leaf, in: parent, keepDirectory: entry.kind == .directory, entry: label,
+                refuseTypeChange: noOverwriteDirNonDir)
+            do {
+                return try create(
+                    entry, leaf: leaf, parent: parent, keptDirectory: keptDirectory, root: root, reader: reader,
+                    buffer: buffer, name: name)
+            } catch  where (error.errno == .EEXIST || (error.errno == .ENOENT && entry.kind != .regular)) && attempt < 5 {
+                // EEXIST: created by the other writer first. ENOENT (not a
+                // regular file, whose content is read once): replaced by it
+                // between our create and our chown or utimes.
+                attempt += 1
+            }
+        }
+    }
+
+    /// Creates the entry at `leaf`, which `clear` has just made free (or kept, a directory).
+    private func create(
+        _ entry: TarEntry, leaf: String, parent: FileDescriptor, keptDirectory: Bool, root: ExtractionRoot,
+        reader: TarReader, buffer: UnsafeMutableRawBufferPointer, name: String
+    ) throws(BerthError) -> (Int64, Int32)? {
+        let label = entry.path
         switch entry.kind {
         case .directory:
             if !keptDirectory && mkdirat(parent.rawValue, leaf, 0o700) != 0 {
@@ -164,7 +190,13 @@ public struct LayerExtractor {
             }
         }
         try root.setOwnerModeXattrs(file, entry, name: label)
-        try root.setTimes(entry.mtimeSeconds, entry.mtimeNanoseconds, leaf: leaf, in: parent, name: label)
+        // On the descriptor, not the name: a concurrent copy to the same
+        // path may already have replaced the name (its file then stands).
+        var times = [
+            timespec(tv_sec: Int(entry.mtimeSeconds), tv_nsec: Int(entry.mtimeNanoseconds)),
+            timespec(tv_sec: Int(entry.mtimeSeconds), tv_nsec: Int(entry.mtimeNanoseconds)),
+        ]
+        if futimens(file.rawValue, &times) != 0 { throw root.failure("futimens", label, entry: label, .current) }
     }
 
     /// A symbolic link, its target taken as written (it is never followed here).

@@ -8,8 +8,10 @@ import Glibc
 public enum TarTransfer {
     /// Archives with `write` into a temp tar under the store's tmp/, then
     /// extracts it into `destination`. The temp file is always removed.
+    /// `shownAs` is what errors call the destination (the user's
+    /// `CONTAINER:PATH` rather than the container root's host path).
     public static func copy(
-        layout: StoreLayout, label: String, into destination: String,
+        layout: StoreLayout, label: String, into destination: String, shownAs: String? = nil,
         _ write: (TarWriter) throws(BerthError) -> Void
     ) throws(BerthError) {
         let staging = try layout.makeStaging(label)
@@ -29,6 +31,8 @@ public enum TarTransfer {
         }
         fd.close()
         // Never replace a directory of the user's with a file, or the reverse.
-        _ = try LayerExtractor(noOverwriteDirNonDir: true).extract(archive: tar, into: destination)
+        // Errors name the destination, not this private staging file.
+        _ = try LayerExtractor(noOverwriteDirNonDir: true).extract(
+            from: try ArchiveInput.open(path: tar), name: "\(label) into \(shownAs ?? destination)", into: destination)
     }
 }

@@ -29,6 +29,7 @@ extension Builder {
             o.network = options.network
             // RUN's container never runs the image's HEALTHCHECK (Docker turns it off).
             o.healthcheck = HealthConfig(test: ["NONE"])
+            o.buildLock = ownership?.path
             // As the classic builder: the image's VOLUMEs are anonymous volumes
             // in RUN's container, so what RUN writes there is not committed
             // (their mount points are).
@@ -122,6 +123,7 @@ extension Builder {
         o.storage = options.storage
         o.isolation = options.isolation
         o.network = "host"  // never started: no address to lease
+        o.buildLock = ownership?.path
         let c = try ContainerFactory(lifecycle: lifecycle, environment: environment, warn: { _ in }).create(o)
         defer { try? lifecycle.remove(c.id, force: true) }
         return try ContainerFiles(lifecycle: lifecycle).withRoot(c) { (root) throws(BerthError) -> T in

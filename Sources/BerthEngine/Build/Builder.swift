@@ -24,6 +24,8 @@ public final class Builder {
     var stepNumber = 0
     var stepTotal = 0
     var usedBuildArgs = Set<String>()
+    /// This build's lock, held while it runs; its containers are marked with it.
+    var ownership: BuildOwnership?
 
     public init(
         lifecycle: Lifecycle, options: BuildOptions, output: BuildOutput,
@@ -49,6 +51,12 @@ public final class Builder {
 
     /// Builds and returns the final image's ID (`sha256:…`).
     public func build() throws(BerthError) -> String {
+        // What a build killed earlier left behind goes first (its lock is free).
+        for id in lifecycle.removeOrphanedBuildContainers() where !options.quiet {
+            output.line("Removing intermediate container \(Format.shortID(id)) (left by an interrupted build)")
+        }
+        ownership = try BuildOwnership(layout: lifecycle.layout)
+        defer { ownership = nil }
         dockerfile = try Dockerfile.parse(options.dockerfile)
         dockerfile.warnings.forEach(output.warn)
         let (metaArgs, stages) = try splitStages()

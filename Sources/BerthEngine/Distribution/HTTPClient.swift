@@ -159,6 +159,24 @@ public enum HTTPClient {
         }
     }
 
+    /// A CR or LF in a header value (a token from a hostile token server, a
+    /// stored credential) would end the header line and forge the next
+    /// ones; a control character in the URL (a `Location`, a realm) would do
+    /// the same to the request line. Refused before libcurl sees them
+    /// (`curl.c` refuses them again).
+    static func refuseInjection(_ method: String, _ url: HTTPURL, _ headers: [(String, String)]) throws(BerthError) {
+        func unsafe(_ text: String) -> Bool { text.utf8.contains { $0 == 13 || $0 == 10 || $0 == 0 } }
+        if url.description.utf8.contains(where: { $0 < 0x21 || $0 == 0x7F }) {
+            throw BerthError(
+                "\(method) \(url.description.debugDescription): the URL holds a space or control character; refusing to send it")
+        }
+        for (name, value) in headers where unsafe(name) || unsafe(value) || name.contains(":") || name.isEmpty {
+            throw BerthError(
+                "\(method) \(url): refusing to send the \(name.debugDescription) header: it holds a line break (CR or LF) "
+                    + "or NUL, which would forge further headers")
+        }
+    }
+
     private static func sendOnce(
         _ method: String, _ url: HTTPURL, headers: [(String, String)], body: HTTPBody, timeoutSeconds: Int,
         trust: HTTPTrust, allowPlainHTTP: Bool, progress: (@Sendable (Int64) -> Void)?,
@@ -169,6 +187,7 @@ public enum HTTPClient {
         let exchange = Exchange(label: "\(method) \(url)")
         exchange.sink = sink
         exchange.progress = progress
+        try refuseInjection(method, url, headers)
         var lines = ["User-Agent: berth/\(berthVersion)"]
         // libcurl adds `Expect: 100-continue` to large uploads; registries
         // answer it, but a proxy or an old server may not.

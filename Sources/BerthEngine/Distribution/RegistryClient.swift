@@ -114,8 +114,11 @@ public final class RegistryClient: Sendable {
             guard let credentials else { throw unauthorized("authentication required") }
             authorization.withLock { $0 = credentials.basicHeader }
         case "bearer":
-            guard let realm = params["realm"], let realmURL = HTTPURL(realm) else {
-                throw BerthError("registry \(endpoint.name) asked for a token without a usable realm (\"\(challenge)\")")
+            guard let realm = params["realm"], !realm.utf8.contains(where: { $0 < 0x21 || $0 == 0x7F }),
+                let realmURL = HTTPURL(realm)
+            else {
+                throw BerthError(
+                    "registry \(endpoint.name) asked for a token without a usable realm (\(challenge.debugDescription))")
             }
             var query: [String] = []
             if let service = params["service"] { query.append("service=" + HTTPURL.encode(service)) }
@@ -134,6 +137,12 @@ public final class RegistryClient: Sendable {
             let json = try? JSONParser.parse(try response.readBody(limit: 1 << 20))
             guard let token = json?["token"]?.stringValue ?? json?["access_token"]?.stringValue, !token.isEmpty else {
                 throw BerthError("the token server of \(endpoint.name) (\(realmURL.authority)) answered without a token")
+            }
+            // A token goes into a header line: a CR or LF in it would forge headers.
+            guard !token.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) else {
+                throw BerthError(
+                    "the token server of \(endpoint.name) (\(realmURL.authority)) answered with a token holding a control "
+                        + "character (CR, LF); refusing to send it to the registry")
             }
             authorization.withLock { $0 = "Bearer " + token }
         default:

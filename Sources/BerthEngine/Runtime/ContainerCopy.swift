@@ -12,6 +12,10 @@ import Glibc
 /// mount but never out of the container's root.
 public struct ContainerCopy {
     public let lifecycle: Lifecycle
+    /// `cp -L`: a symlink as SRC (and every one it leads through) is
+    /// followed, inside the container's root for a container path; the copy
+    /// keeps SRC's own name, as Docker's.
+    public var followLink = false
 
     public init(lifecycle: Lifecycle) { self.lifecycle = lifecycle }
 
@@ -50,7 +54,8 @@ public struct ContainerCopy {
                 }
                 return
             }
-            let (parent, leaf) = try resolveInContainer(rootFD, source, ref: ref, container: c.name)
+            let followed = followLink ? try followInContainer(rootFD, source, ref: ref, container: c.name) : source
+            let (parent, leaf) = try resolveInContainer(rootFD, followed, ref: ref, container: c.name)
             defer { parent.close() }
             try TarTransfer.copy(layout: lifecycle.layout, label: "cp", into: destDir) { (writer) throws(BerthError) in
                 leftOut = try archiver.archive(entry: leaf, in: parent.rawValue, as: name, into: writer, label: label)
@@ -81,11 +86,13 @@ public struct ContainerCopy {
     public func copyOut(_ ref: String, source: String, to sink: any ByteSink) throws(BerthError) {
         let c = try lifecycle.containers.find(ref)
         try withView(c) { (_, rootFD) throws(BerthError) in
-            let (parent, leaf) = try resolveInContainer(rootFD, source, ref: ref, container: c.name)
+            let followed = followLink ? try followInContainer(rootFD, source, ref: ref, container: c.name) : source
+            let (parent, leaf) = try resolveInContainer(rootFD, followed, ref: ref, container: c.name)
             defer { parent.close() }
             let writer = TarWriter(sink)
+            let name = followLink ? FileSystem.baseName("/" + source.split(separator: "/").joined(separator: "/")) : leaf
             try TreeArchiver().archive(
-                entry: leaf, in: parent.rawValue, as: leaf, into: writer, label: "\(c.name):\(source)")
+                entry: leaf, in: parent.rawValue, as: name, into: writer, label: "\(c.name):\(source)")
             try writer.finish()
         }
     }
@@ -93,12 +100,14 @@ public struct ContainerCopy {
     /// Copies SRC from the host into the container at DEST.
     public func copyIn(_ ref: String, source: String, destination: String, archive: Bool) throws(BerthError) {
         var st = stat()
-        if lstat(source, &st) != 0 {
+        if (followLink ? stat(source, &st) : lstat(source, &st)) != 0 {
             let error = Errno.current
             // Docker's CLI words it as Go's os.Lstat does.
             if error == .ENOENT { throw BerthError(.notFound, "lstat \(source): no such file or directory") }
-            throw .syscall("lstat", source, error)
+            throw .syscall(followLink ? "stat" : "lstat", source, error)
         }
+        // -L: the file the link leads to, copied under the link's name.
+        let real = followLink ? try hostRealPath(source) : absolute(source)
         let c = try lifecycle.containers.find(ref)
         try withView(c) { (root, rootFD) throws(BerthError) in
             // Into DEST if it is a directory inside the container, else as DEST.
@@ -121,20 +130,23 @@ public struct ContainerCopy {
                 try ensureWritable(parent, root: rootFD, c, ref: ref, path: destination)
             }
             let inside = destDir != nil ? join(destination, FileSystem.baseName(source)) : destination
-            let srcParent = try openDirectory(FileSystem.parent(of: absolute(source)))
+            let srcParent = try openDirectory(FileSystem.parent(of: real))
             defer { srcParent.close() }
             let owner: (UInt32, UInt32)? = archive ? nil : (0, 0)
             do throws(BerthError) {
-                try TarTransfer.copy(layout: lifecycle.layout, label: "cp", into: root) { (writer) throws(BerthError) in
+                let shown = "\(c.name):\(destination)"
+                try TarTransfer.copy(layout: lifecycle.layout, label: "cp", into: root, shownAs: shown) {
+                    (writer) throws(BerthError) in
                     try TreeArchiver(owner: owner).archive(
-                        entry: FileSystem.baseName(source), in: srcParent.rawValue,
+                        entry: FileSystem.baseName(real), in: srcParent.rawValue,
                         as: String(inside.drop { $0 == "/" }), into: writer, label: source)
                 }
-            } catch  where error.kind == .conflict {
+            } catch {
                 // Name the path as the user sees it, inside the container.
-                throw .conflict(
-                    error.message.split(separator: root, omittingEmptySubsequences: false)
-                        .joined(separator: "\(c.name):"))
+                var shown = error
+                shown.message = error.message.split(separator: root, omittingEmptySubsequences: false)
+                    .joined(separator: "\(c.name):")
+                throw shown
             }
         }
     }
@@ -227,14 +239,47 @@ public struct ContainerCopy {
         }
     }
 
+    /// Where a copy out goes: into DEST when it is a directory (a symlink to
+    /// one too, with or without a trailing slash, as Docker's), else as DEST
+    /// in its directory. The directory is the user's host path with its
+    /// symlinks resolved, as the extraction opens it without following one.
     private func hostTarget(_ dest: String, sourceName: String) throws(BerthError) -> (String, String) {
         let path = absolute(dest)
-        if FileSystem.isDirectory(path) { return (path, sourceName) }
+        if FileSystem.isDirectory(path) { return (try hostRealPath(path), sourceName) }
         let parent = FileSystem.parent(of: path)
         guard FileSystem.isDirectory(parent) else {
             throw BerthError("cp: destination directory \(parent) does not exist; create it first")
         }
-        return (parent, FileSystem.baseName(path))
+        return (try hostRealPath(parent), FileSystem.baseName(path))
+    }
+
+    /// A host path with every symlink resolved (realpath(3)).
+    private func hostRealPath(_ path: String) throws(BerthError) -> String {
+        guard let resolved = realpath(absolute(path), nil) else { throw .syscall("realpath", path, .current) }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
+    /// `cp -L CTR:SRC`: SRC with the symlinks at its end followed, each
+    /// resolved inside the container's root (40 at most, as the kernel).
+    private func followInContainer(
+        _ root: FileDescriptor, _ path: String, ref: String, container: String
+    ) throws(BerthError) -> String {
+        var current = "/" + path.split(separator: "/").joined(separator: "/")
+        for _ in 0..<40 {
+            let (parent, leaf) = try resolveInContainer(root, current, ref: ref, container: container)
+            defer { parent.close() }
+            var buffer = [UInt8](repeating: 0, count: Int(PATH_MAX))
+            let n = buffer.withUnsafeMutableBytes { raw in
+                readlinkat(parent.rawValue, leaf, raw.baseAddress!.assumingMemoryBound(to: CChar.self), raw.count)
+            }
+            guard n > 0 else { return current }  // not a symlink
+            let target = String(decoding: buffer[..<n], as: UTF8.self)
+            let joined = target.hasPrefix("/") ? target : FileSystem.parent(of: current) + "/" + target
+            current = "/" + joined.split(separator: "/").joined(separator: "/")
+        }
+        throw BerthError(
+            .invalidArgument, "cp -L: \(ref):\(path): too many levels of symbolic links (ELOOP); give the target's path")
     }
 
     private func openDirectory(_ path: String) throws(BerthError) -> FileDescriptor {

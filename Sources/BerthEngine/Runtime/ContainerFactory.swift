@@ -56,6 +56,9 @@ public struct CreateOptions: Sendable {
     public var restartPolicy = RestartPolicy()
     /// `--health-*`, `--no-healthcheck` (Test `["NONE"]`); nil: the image's as it is.
     public var healthcheck: HealthConfig?
+    /// Set by the builder: its lock, recorded so that a killed build's
+    /// container is found and removed (`removeOrphanedBuildContainers`).
+    var buildLock: String?
 
     public init(image: String) { self.image = image }
 }
@@ -163,6 +166,7 @@ public struct ContainerFactory {
         container.restartPolicy = o.restartPolicy
         let imageCheck = HealthConfig(json: config["Healthcheck"])
         container.healthcheck = o.healthcheck.map { $0.merged(over: imageCheck) } ?? imageCheck
+        if let lock = o.buildLock { container.extra.append(("BuildLock", .string(lock))) }
         try container.healthcheck?.validate()
         container.logConfig = o.logConfig
         guard container.workingDir.hasPrefix("/") else {

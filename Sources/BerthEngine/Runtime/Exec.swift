@@ -158,7 +158,8 @@ public struct Executor {
         }
         var master: Int32 = -1
         if o.tty { master = berth_recv_fd(console[0]); close(console[0]) }
-        let failure = SpawnedChild(pid: helper, inCgroup: true, syncFD: -1, errorFD: errs[0]).awaitExec()
+        let failure = SpawnedChild(pid: helper, inCgroup: true, syncFD: -1, errorFD: errs[0], command: o.command.first ?? "")
+            .awaitExec()
         started()
         if o.tty && master >= 0 && failure == nil {
             terminal?(master)

@@ -62,6 +62,9 @@ public struct SpawnedChild: Sendable {
     public let inCgroup: Bool
     let syncFD: Int32
     let errorFD: Int32
+    /// The command as given (argv[0]), for an exec failure the trampoline
+    /// reports without naming it (ENOEXEC, a vanished file).
+    var command = ""
 
     /// Lets the child go on (after the monitor put it in its cgroup).
     public func release() {
@@ -90,7 +93,8 @@ public struct SpawnedChild: Sendable {
             got += n
         }
         guard got == size else { return nil }  // EOF: close-on-exec fired, the exec succeeded
-        let detail = withUnsafeBytes(of: report.detail) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        var detail = withUnsafeBytes(of: report.detail) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        if detail.isEmpty && report.stage == Int32(BERTH_STAGE_EXEC.rawValue) { detail = "exec " + command }
         return SpawnFailure(stage: report.stage, errno: Errno(report.err), detail: detail)
     }
 }
@@ -116,7 +120,7 @@ public struct SpawnFailure: Sendable, Error {
                     ? "exec: \"\(cmd)\": stat \(cmd): no such file or directory: check the path inside the image"
                     : "exec: \"\(cmd)\": executable file not found in $PATH: check the command name, or give its full path"
             }
-            return "exec: \"\(cmd)\": permission denied (\(errno)): the file is not an executable the container can run"
+            return execMessage(cmd)
         }
         if stage == Int32(BERTH_STAGE_NETWORK.rawValue) {
             return "container network set-up failed: \(detail): \(errno)"
@@ -134,6 +138,29 @@ public struct SpawnFailure: Sendable, Error {
 }
 
 extension SpawnFailure {
+    /// Why an exec that found its file failed, in the kernel's words as
+    /// runc reports them (`exec format error`, `argument list too long`),
+    /// each with its cause and fix; all exit 126, as Docker's "cannot invoke".
+    func execMessage(_ cmd: String) -> String {
+        switch errno {
+        case .EACCES, .EPERM:
+            return "exec: \"\(cmd)\": permission denied: the file is not an executable the container can run "
+                + "(a directory, no execute bit, or a noexec mount)"
+        case .ENOEXEC:
+            return "exec: \"\(cmd)\": exec format error: the file is neither a program for this machine "
+                + "nor a script starting with #!"
+        case .E2BIG:
+            return "exec: \"\(cmd)\": argument list too long: the command's arguments and environment exceed "
+                + "the kernel's limit (128 KiB for one string, a quarter of the stack limit in all); "
+                + "pass large data in a file or a volume"
+        case .EMFILE, .ENFILE:
+            return "exec: \"\(cmd)\": too many open files: the --ulimit nofile limit leaves too few descriptors "
+                + "to start the command (Berth needs 4: stdio and its error pipe); raise it"
+        default:
+            return "exec: \"\(cmd)\": \(errno)"
+        }
+    }
+
     /// A `--ulimit`, `--oom-score-adj` or `--sysctl` the kernel refused, named as the user gave it.
     var limitMessage: String {
         let denied = errno == .EACCES || errno == .EPERM
@@ -205,7 +232,8 @@ public enum Spawner {
                 "clone", "the container's first process", err,
                 fix: err == .EPERM ? "run berth as root, or use --isolation chroot" : nil)
         }
-        return SpawnedChild(pid: pid, inCgroup: inCgroup != 0, syncFD: sync[1], errorFD: errs[0])
+        return SpawnedChild(
+            pid: pid, inCgroup: inCgroup != 0, syncFD: sync[1], errorFD: errs[0], command: request.argv.first ?? "")
     }
 
     /// Enters each namespace to join, in this (single-threaded) monitor, so
