@@ -29,7 +29,7 @@ public struct NetworkFilter {
     }
 
     let filters: Filters
-    private var regexes: [String: Regex<AnyRegexOutput>] = [:]
+    private var regexes: [String: GoRegexp] = [:]
 
     public init(_ flags: [String]) throws(BerthError) {
         filters = try Filters(flags, known: ["dangling", "driver", "id", "label", "name", "scope", "type"])
@@ -55,8 +55,8 @@ public struct NetworkFilter {
     public func matches(_ r: Row) -> Bool {
         filters.matches { key, value in
             switch key {
-            case "name": return regexes["name=" + value].map { r.name.contains($0) } ?? false
-            case "id": return regexes["id=" + value].map { r.id.contains($0) } ?? false
+            case "name": return regexes["name=" + value].map { $0.matches(r.name) } ?? false
+            case "id": return regexes["id=" + value].map { $0.matches(r.id) } ?? false
             case "driver": return r.driver == value
             case "scope": return value == "local"
             case "type": return r.builtin == (value == "builtin")
