@@ -212,11 +212,14 @@ public final class MonitorSession {
 
     /// PID 1 never ran: report why, record it (Created, or Exited if it ran
     /// before), tell any attached client, and release what the start took.
+    /// The record is written before the report: the `berth` waiting for it
+    /// returns as soon as it reads it, and the user's next command (an
+    /// `inspect`, a `ps`) must already find the failure recorded.
     public func failStart(_ error: BerthError) {
         let code = error.exitCode
+        finishFailedStart(code: code, message: error.message)
         Monitor.report(ready, .failed(code: code, message: error.message))
         ready = -1
-        finishFailedStart(code: code, message: error.message)
         io.broadcast(.error(error.message))
         io.broadcast(.exit(code))
         io.close(socketPath: socketPath)
@@ -403,9 +406,8 @@ public final class MonitorSession {
             try? store.delete(container, driver: driver)
             for e in container.endpoints { NetworkStore(layout: store.layout).release(e.network, container: container.id) }
         } else {
-            _ = try? store.update(container.id) { (c: inout Container) throws(BerthError) in
-                c.state.setStartFailed(exitCode: code, error: message)
-            }
+            // On the waiting `start`'s behalf (it holds the lock until our report).
+            writeRecord { c in c.state.setStartFailed(exitCode: code, error: message) }
             try? driver.unmount(containerDirectory: containerDirectory)
         }
     }
