@@ -60,4 +60,26 @@ public protocol StorageDriver: Sendable {
 
     /// Unmounts and deletes every file the driver made for the container.
     func remove(containerDirectory: String) throws(BerthError)
+
+    /// How the driver shows a root owned by a user namespace's ids
+    /// (`idmapped-mounts`), recorded in the container's inspect; nil when it
+    /// cannot, and `--userns`/`--uidmap` are refused with it.
+    func idMappingMethod() -> String?
+
+    /// `mount` for a container with a user namespace: the image's files
+    /// owned by 0 appear owned by the map's host id of 0, and what the
+    /// container writes is stored with the ids it sees (so a commit of the
+    /// writable layer is portable).
+    func mount(containerDirectory: String, layers: [LayerDirectory], idMap: IDMap) throws(BerthError) -> String
+}
+
+extension StorageDriver {
+    /// Drivers that cannot shift owners say so.
+    public func idMappingMethod() -> String? { nil }
+
+    public func mount(containerDirectory: String, layers: [LayerDirectory], idMap: IDMap) throws(BerthError) -> String {
+        throw .invalid(
+            "the \(name) storage driver cannot give a container a user namespace (it has no idmapped mounts); drop --userns, --uidmap and --gidmap, or use --storage overlay"
+        )
+    }
 }

@@ -1,0 +1,85 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import BerthCore
+import CBerthLinux
+
+/// Overlay for a container with a user namespace: every lower layer and the
+/// directory holding the upper and work dirs are attached as idmapped
+/// mounts (open_tree + mount_setattr(MOUNT_ATTR_IDMAP)) through a namespace
+/// holding the container's maps, and overlayfs is mounted over those with
+/// the container root's host ids as its mounter's. Layers stay shared and
+/// unchanged on disk; the upper dir stores the ids the container sees.
+/// Linux 5.19 and later take idmapped layers under overlayfs.
+extension OverlayDriver {
+    public func idMappingMethod() -> String? {
+        var u = utsname()
+        guard uname(&u) == 0 else { return nil }
+        let release = withUnsafeBytes(of: u.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        let parts = release.split(whereSeparator: { !$0.isNumber }).prefix(2).compactMap { Int($0) }
+        guard parts.count == 2, (parts[0], parts[1]) >= (5, 19) else { return nil }
+        return "idmapped-mounts"
+    }
+
+    public func mount(containerDirectory dir: String, layers: [LayerDirectory], idMap: IDMap) throws(BerthError) -> String {
+        let target = dir + "/merged"
+        if isMounted(containerDirectory: dir) { return target }
+        guard idMappingMethod() != nil else {
+            return try Self.refuseIDMap(self)
+        }
+        var step: UnsafePointer<CChar>? = nil
+        let userns = berth_userns_fd(idMap.uidMapText, idMap.gidMapText, &step)
+        guard userns >= 0 else {
+            throw .syscall(step.map { String(cString: $0) } ?? "make", "a user namespace for the container's idmapped layers", .current)
+        }
+        defer { close(userns) }
+        // Short relative names, from inside the container directory, keep
+        // the options in one page however long the store's path is.
+        let staging = "idmap"
+        try FileSystem.makeDirectories(dir + "/" + staging)
+        var attached: [String] = []
+        defer {
+            for name in attached.reversed() { _ = umount2(dir + "/" + name, Int32(MNT_DETACH)) }
+            try? FileSystem.removeTree(dir + "/" + staging)
+        }
+        func attach(_ source: String, _ name: String) throws(BerthError) {
+            let path = dir + "/" + name
+            if mkdir(path, 0o700) != 0 && errno != EEXIST { throw .syscall("mkdir", path, .current) }
+            var failed: UnsafePointer<CChar>? = nil
+            guard berth_idmapped_bind(source, path, userns, &failed) == 0 else {
+                let err = Errno.current
+                throw .syscall(
+                    failed.map { String(cString: $0) } ?? "idmap", source, err,
+                    fix: "this kernel or filesystem does not take idmapped mounts here; run without --userns")
+            }
+            attached.append(name)
+        }
+        var lowers: [String] = []
+        for (i, layer) in layers.reversed().enumerated() {
+            try attach(layer.path, "\(staging)/\(i)")
+            lowers.append("\(staging)/\(i)")
+        }
+        try attach(dir, "\(staging)/c")
+        let options = "lowerdir=\(lowers.joined(separator: ":")),upperdir=\(staging)/c/upper,workdir=\(staging)/c/work"
+        guard options.utf8.count < OverlayDriver.optionLimit else {
+            throw BerthError(
+                "overlay: \(layers.count) layers do not fit in one mount; squash the image with 'berth export' and 'berth import'")
+        }
+        let saved = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        defer { if saved >= 0 { _ = fchdir(saved); close(saved) } }
+        guard chdir(dir) == 0 else { throw .syscall("chdir", dir, .current) }
+        let root = idMap.rootOnHost
+        guard berth_mount_as(root.uid, root.gid, "overlay", "merged", "overlay", options) == 0 else {
+            throw .syscall(
+                "mount overlay with idmapped layers on", target, .current,
+                fix: "this kernel does not take idmapped layers under overlayfs; run without --userns")
+        }
+        return target
+    }
+
+    static func refuseIDMap(_ driver: OverlayDriver) throws(BerthError) -> String {
+        throw .invalid(
+            "the overlay storage driver needs Linux 5.19 or later for a user namespace's idmapped layers; drop --userns, --uidmap and --gidmap"
+        )
+    }
+}
