@@ -71,27 +71,27 @@ struct UserNamespaceTests {
     @Test("--uidmap 0:100000:65536: root inside, uid 100000 from the host, the image owned by root, idmapped layers recorded")
     func explicitMap() {
         withFixture { f in
-            let run = f.berth("run", "-d", "--name", "u", "--uidmap", "0:100000:65536", "busybox", "sleep", "1000")
+            let run = f.berth("run", "-d", "--name", "un1", "--uidmap", "0:100000:65536", "busybox", "sleep", "1000")
             #expect(run.status == 0, "\(run.stderr)")
-            let id = f.berth("exec", "u", "id")
+            let id = f.berth("exec", "un1", "id")
             #expect(id.stdout == "uid=0(root) gid=0(root) groups=0(root)\n", "\(id.stdout) \(id.stderr)")
-            let pid = f.store.pid("u")
+            let pid = f.store.pid("un1")
             #expect(pid > 0)
             // The escaped-process check: PID 1 seen from the host is unprivileged.
             #expect(idLine(pid, "Uid") == "Uid:\t100000\t100000\t100000\t100000", "\(idLine(pid, "Uid"))")
             #expect(idLine(pid, "Gid") == "Gid:\t100000\t100000\t100000\t100000", "\(idLine(pid, "Gid"))")
             #expect(readFile("/proc/\(pid)/uid_map").split(separator: " ", omittingEmptySubsequences: true) == ["0", "100000", "65536\n"])
-            let ls = f.berth("exec", "u", "ls", "-ln", "/bin/busybox")
+            let ls = f.berth("exec", "un1", "ls", "-ln", "/bin/busybox")
             let cells = ls.stdout.split(separator: " ", omittingEmptySubsequences: true)
             #expect(cells.count > 4 && cells[2] == "0" && cells[3] == "0", "the image's files are root's inside: \(ls.stdout)")
             // What container root writes is root's inside, and the upper layer stores the ids it sees.
-            let touch = f.berth("exec", "u", "sh", "-c", "echo hi > /made && ls -ln /made && echo x > /dev/null && echo null-ok")
+            let touch = f.berth("exec", "un1", "sh", "-c", "echo hi > /made && ls -ln /made && echo x > /dev/null && echo null-ok")
             #expect(touch.stdout.contains(" 0        0 ") && touch.stdout.contains("null-ok"), "\(touch.stdout) \(touch.stderr)")
-            let upper = f.store.root + "/containers/" + f.store.inspect("u", "{{.Id}}") + "/upper/made"
+            let upper = f.store.root + "/containers/" + f.store.inspect("un1", "{{.Id}}") + "/upper/made"
             #expect(owner(upper) == (0, 0), "the writable layer holds container-view ids: \(owner(upper))")
-            #expect(f.store.inspect("u", "{{.HostConfig.IDMappings.UidMap}}") == "[0:100000:65536]")
-            #expect(f.store.inspect("u", "{{.HostConfig.IDMappings.GidMap}}") == "[0:100000:65536]")
-            #expect(f.store.inspect("u", "{{.HostConfig.IDMappings.RootfsMapping}}") == "idmapped-mounts")
+            #expect(f.store.inspect("un1", "{{.HostConfig.IDMappings.UidMap}}") == "[0:100000:65536]")
+            #expect(f.store.inspect("un1", "{{.HostConfig.IDMappings.GidMap}}") == "[0:100000:65536]")
+            #expect(f.store.inspect("un1", "{{.HostConfig.IDMappings.RootfsMapping}}") == "idmapped-mounts")
             // The image's layer on disk is unchanged: still owned by host root.
             let host = f.berth("run", "--rm", "busybox", "ls", "-ln", "/bin/busybox")
             #expect(host.stdout.split(separator: " ", omittingEmptySubsequences: true).dropFirst(2).first == "0", "\(host.stdout)")
@@ -175,15 +175,15 @@ struct UserNamespaceTests {
     @Test("keep-id run by root: container root is host root, inside a user namespace of its own")
     func keepIDAsRoot() {
         withFixture { f in
-            let r = f.berth("run", "-d", "--name", "k", "--userns=keep-id", "busybox", "sleep", "1000")
+            let r = f.berth("run", "-d", "--name", "keep1", "--userns=keep-id", "busybox", "sleep", "1000")
             #expect(r.status == 0, "\(r.stderr)")
-            let pid = f.store.pid("k")
+            let pid = f.store.pid("keep1")
             let map = readFile("/proc/\(pid)/uid_map").split(separator: "\n").map {
                 $0.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ")
             }
             #expect(map == ["0 0 1", "1 300000 65535"], "\(map)")
             #expect(FileSystem.readLink("/proc/\(pid)/ns/user") != FileSystem.readLink("/proc/self/ns/user"), "a user namespace of its own")
-            #expect(f.berth("exec", "k", "id", "-u").stdout == "0\n")
+            #expect(f.berth("exec", "keep1", "id", "-u").stdout == "0\n")
         }
     }
 
@@ -191,24 +191,24 @@ struct UserNamespaceTests {
     func lifecycle() {
         withFixture { f in
             let run = f.berth(
-                "run", "-d", "-i", "--name", "l", "--uidmap", "0:100000:65536", "busybox", "sh", "-c",
+                "run", "-d", "-i", "--name", "life1", "--uidmap", "0:100000:65536", "busybox", "sh", "-c",
                 "while read line; do echo got $line; done")
             #expect(run.status == 0, "\(run.stderr)")
-            let attach = f.berth("attach", "l", stdin: "ping\n")
+            let attach = f.berth("attach", "life1", stdin: "ping\n")
             #expect(attach.stdout.contains("got ping"), "attach: \(attach.stdout) \(attach.stderr)")
-            #expect(f.berth("start", "l").status == 0)
-            #expect(f.berth("pause", "l").status == 0)
-            #expect(f.store.inspect("l", "{{.State.Status}}") == "paused")
-            #expect(f.berth("unpause", "l").status == 0)
-            #expect(f.berth("exec", "l", "sh", "-c", "echo data > /committed && chown 1:2 /committed").status == 0)
-            #expect(f.berth("stop", "-t", "1", "l").status == 0)
-            #expect(f.berth("start", "l").status == 0)
-            #expect(f.berth("restart", "-t", "1", "l").status == 0)
-            let pid = f.store.pid("l")
+            #expect(f.berth("start", "life1").status == 0)
+            #expect(f.berth("pause", "life1").status == 0)
+            #expect(f.store.inspect("life1", "{{.State.Status}}") == "paused")
+            #expect(f.berth("unpause", "life1").status == 0)
+            #expect(f.berth("exec", "life1", "sh", "-c", "echo data > /committed && chown 1:2 /committed").status == 0)
+            #expect(f.berth("stop", "-t", "1", "life1").status == 0)
+            #expect(f.berth("start", "life1").status == 0)
+            #expect(f.berth("restart", "-t", "1", "life1").status == 0)
+            let pid = f.store.pid("life1")
             #expect(idLine(pid, "Uid") == "Uid:\t100000\t100000\t100000\t100000", "after restart: \(idLine(pid, "Uid"))")
-            #expect(f.berth("exec", "l", "cat", "/committed").stdout == "data\n")
+            #expect(f.berth("exec", "life1", "cat", "/committed").stdout == "data\n")
             // commit: the layer holds the ids the container saw, so the image runs anywhere.
-            let commit = f.berth("commit", "l", "committed:1")
+            let commit = f.berth("commit", "life1", "committed:1")
             #expect(commit.status == 0, "\(commit.stderr)")
             let plain = f.berth("run", "--rm", "committed:1", "ls", "-ln", "/committed", "/bin/busybox")
             let owners = lines(plain.stdout).map { $0.split(separator: " ", omittingEmptySubsequences: true).dropFirst(2).prefix(2).joined(separator: ":") }
@@ -216,7 +216,7 @@ struct UserNamespaceTests {
             // export: a flat tar with the container's own view of the owners.
             let dir = makeTempDirectory("userns-export")
             defer { removeTree(dir) }
-            #expect(f.berth("export", "-o", dir + "/l.tar", "l").status == 0)
+            #expect(f.berth("export", "-o", dir + "/l.tar", "life1").status == 0)
             let listing = sh("tar -tvf \(shellQuote(dir + "/l.tar")) --numeric-owner ./bin/busybox ./committed 2>&1 || tar -tvf \(shellQuote(dir + "/l.tar")) --numeric-owner bin/busybox committed")
             #expect(listing.stdout.contains(" 0/0 ") && listing.stdout.contains(" 1/2 "), "export: \(listing.stdout)")
             #expect(!listing.stdout.contains("100000"))
@@ -236,7 +236,7 @@ struct UserNamespaceTests {
                 (["--uidmap", "0:100000:0"], ["--uidmap", "amount is 0"]),
                 (["--uidmap", "0:100000:100", "--uidmap", "50:200000:100"], ["overlap", "container ids"]),
                 (["--uidmap", "0:100000:100", "--uidmap", "100:100050:100"], ["overlap", "host ids"]),
-                (["--gidmap", "1:100000:100"], ["--gidmap", "container id 0"]),
+                (["--gidmap", "1:100000:100"], ["map", "container id 0"]),
                 (many, ["341 ranges", "340"]),
                 (["--userns", "private"], ["--userns", "host, auto"]),
                 (["--userns", "auto:size=0"], ["size=N"]),
