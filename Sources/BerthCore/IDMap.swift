@@ -105,7 +105,8 @@ public struct IDMap: Sendable, Equatable {
     public func validate() throws(BerthError) {
         for (ranges, flag) in [(uids, "--uidmap"), (gids, "--gidmap")] {
             guard ranges.count <= Self.maxLines else {
-                throw .invalid("\(flag): \(ranges.count) ranges, but the kernel takes at most \(Self.maxLines); merge adjacent ranges")
+                throw .invalid(
+                    "\(flag): \(ranges.count) ranges, but the kernel takes at most \(Self.maxLines); merge adjacent ranges")
             }
             for (i, a) in ranges.enumerated() {
                 for b in ranges[(i + 1)...] {
@@ -121,7 +122,8 @@ public struct IDMap: Sendable, Equatable {
             }
             let hasRoot = ranges.contains { $0.containerID == 0 }
             guard hasRoot else {
-                throw .invalid("\(flag) maps no container id 0: the container needs a root; start a range at 0 (0:HOST_ID:AMOUNT)")
+                throw .invalid(
+                    "\(flag) maps no container id 0: the container needs a root; start a range at 0 (0:HOST_ID:AMOUNT)")
             }
         }
     }

@@ -80,12 +80,16 @@ struct UserNamespaceTests {
             // The escaped-process check: PID 1 seen from the host is unprivileged.
             #expect(idLine(pid, "Uid") == "Uid:\t100000\t100000\t100000\t100000", "\(idLine(pid, "Uid"))")
             #expect(idLine(pid, "Gid") == "Gid:\t100000\t100000\t100000\t100000", "\(idLine(pid, "Gid"))")
-            #expect(readFile("/proc/\(pid)/uid_map").split(separator: " ", omittingEmptySubsequences: true) == ["0", "100000", "65536\n"])
+            #expect(
+                readFile("/proc/\(pid)/uid_map").split(separator: " ", omittingEmptySubsequences: true) == [
+                    "0", "100000", "65536\n",
+                ])
             let ls = f.berth("exec", "un1", "ls", "-ln", "/bin/busybox")
             let cells = ls.stdout.split(separator: " ", omittingEmptySubsequences: true)
             #expect(cells.count > 4 && cells[2] == "0" && cells[3] == "0", "the image's files are root's inside: \(ls.stdout)")
             // What container root writes is root's inside, and the upper layer stores the ids it sees.
-            let touch = f.berth("exec", "un1", "sh", "-c", "echo hi > /made && ls -ln /made && echo x > /dev/null && echo null-ok")
+            let touch = f.berth(
+                "exec", "un1", "sh", "-c", "echo hi > /made && ls -ln /made && echo x > /dev/null && echo null-ok")
             #expect(touch.stdout.contains(" 0        0 ") && touch.stdout.contains("null-ok"), "\(touch.stdout) \(touch.stderr)")
             let upper = f.store.root + "/containers/" + f.store.inspect("un1", "{{.Id}}") + "/upper/made"
             #expect(owner(upper) == (0, 0), "the writable layer holds container-view ids: \(owner(upper))")
@@ -94,7 +98,8 @@ struct UserNamespaceTests {
             #expect(f.store.inspect("un1", "{{.HostConfig.IDMappings.RootfsMapping}}") == "idmapped-mounts")
             // The image's layer on disk is unchanged: still owned by host root.
             let host = f.berth("run", "--rm", "busybox", "ls", "-ln", "/bin/busybox")
-            #expect(host.stdout.split(separator: " ", omittingEmptySubsequences: true).dropFirst(2).first == "0", "\(host.stdout)")
+            #expect(
+                host.stdout.split(separator: " ", omittingEmptySubsequences: true).dropFirst(2).first == "0", "\(host.stdout)")
         }
     }
 
@@ -182,7 +187,9 @@ struct UserNamespaceTests {
                 $0.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ")
             }
             #expect(map == ["0 0 1", "1 300000 65535"], "\(map)")
-            #expect(FileSystem.readLink("/proc/\(pid)/ns/user") != FileSystem.readLink("/proc/self/ns/user"), "a user namespace of its own")
+            #expect(
+                FileSystem.readLink("/proc/\(pid)/ns/user") != FileSystem.readLink("/proc/self/ns/user"),
+                "a user namespace of its own")
             #expect(f.berth("exec", "keep1", "id", "-u").stdout == "0\n")
         }
     }
@@ -211,13 +218,17 @@ struct UserNamespaceTests {
             let commit = f.berth("commit", "life1", "committed:1")
             #expect(commit.status == 0, "\(commit.stderr)")
             let plain = f.berth("run", "--rm", "committed:1", "ls", "-ln", "/committed", "/bin/busybox")
-            let owners = lines(plain.stdout).map { $0.split(separator: " ", omittingEmptySubsequences: true).dropFirst(2).prefix(2).joined(separator: ":") }
+            let owners = lines(plain.stdout).map {
+                $0.split(separator: " ", omittingEmptySubsequences: true).dropFirst(2).prefix(2).joined(separator: ":")
+            }
             #expect(owners == ["0:0", "1:2"], "busybox root's, /committed 1:2: \(plain.stdout) \(plain.stderr)")
             // export: a flat tar with the container's own view of the owners.
             let dir = makeTempDirectory("userns-export")
             defer { removeTree(dir) }
             #expect(f.berth("export", "-o", dir + "/l.tar", "life1").status == 0)
-            let listing = sh("tar -tvf \(shellQuote(dir + "/l.tar")) --numeric-owner ./bin/busybox ./committed 2>&1 || tar -tvf \(shellQuote(dir + "/l.tar")) --numeric-owner bin/busybox committed")
+            let listing = sh(
+                "tar -tvf \(shellQuote(dir + "/l.tar")) --numeric-owner ./bin/busybox ./committed 2>&1 || tar -tvf \(shellQuote(dir + "/l.tar")) --numeric-owner bin/busybox committed"
+            )
             #expect(listing.stdout.contains(" 0/0 ") && listing.stdout.contains(" 1/2 "), "export: \(listing.stdout)")
             #expect(!listing.stdout.contains("100000"))
         }

@@ -30,7 +30,8 @@ extension OverlayDriver {
         var step: UnsafePointer<CChar>? = nil
         let userns = berth_userns_fd(idMap.uidMapText, idMap.gidMapText, &step)
         guard userns >= 0 else {
-            throw .syscall(step.map { String(cString: $0) } ?? "make", "a user namespace for the container's idmapped layers", .current)
+            throw .syscall(
+                step.map { String(cString: $0) } ?? "make", "a user namespace for the container's idmapped layers", .current)
         }
         defer { close(userns) }
         // Short relative names, from inside the container directory, keep
@@ -63,7 +64,8 @@ extension OverlayDriver {
         let options = "lowerdir=\(lowers.joined(separator: ":")),upperdir=\(staging)/c/upper,workdir=\(staging)/c/work"
         guard options.utf8.count < OverlayDriver.optionLimit else {
             throw BerthError(
-                "overlay: \(layers.count) layers do not fit in one mount; squash the image with 'berth export' and 'berth import'")
+                "overlay: \(layers.count) layers do not fit in one mount; squash the image with 'berth export' and 'berth import'"
+            )
         }
         let saved = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         defer { if saved >= 0 { _ = fchdir(saved); close(saved) } }

@@ -63,7 +63,9 @@ extension ContainerFactory {
         }
         container.rootfsIDMapping = method
         container.idMap = explicit
-        if case .auto(let size) = mode { container.usernsMode = "auto" + (size == UserNamespaceRanges.defaultSize ? "" : ":size=\(size)") }
+        if case .auto(let size) = mode {
+            container.usernsMode = "auto" + (size == UserNamespaceRanges.defaultSize ? "" : ":size=\(size)")
+        }
         if mode == .keepID { container.usernsMode = "keep-id" }
     }
 

@@ -144,6 +144,7 @@ public struct UserNamespaceRanges {
     }
 
     func save(_ entries: [Entry]) throws(BerthError) {
-        try FileSystem.writeAtomically(ledger, text: JSON.object([("Ranges", .array(entries.map(\.json)))]).pretty(indent: 2) + "\n")
+        try FileSystem.writeAtomically(
+            ledger, text: JSON.object([("Ranges", .array(entries.map(\.json)))]).pretty(indent: 2) + "\n")
     }
 }
