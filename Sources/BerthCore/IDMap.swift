@@ -66,9 +66,10 @@ public struct IDMap: Sendable, Equatable {
         guard !uidmap.isEmpty || !gidmap.isEmpty else { return nil }
         let uids = try ranges(uidmap, flag: "--uidmap")
         let gids = try ranges(gidmap, flag: "--gidmap")
-        let map = IDMap(uids: uids.isEmpty ? gids : uids, gids: gids.isEmpty ? uids : gids)
-        try map.validate()
-        return map
+        // Each map given is checked under its own flag's name; a copied one is the same.
+        if !uids.isEmpty { try check(uids, flag: "--uidmap") }
+        if !gids.isEmpty { try check(gids, flag: "--gidmap") }
+        return IDMap(uids: uids.isEmpty ? gids : uids, gids: gids.isEmpty ? uids : gids)
     }
 
     static func ranges(_ values: [String], flag: String) throws(BerthError) -> [IDRange] {
@@ -103,28 +104,31 @@ public struct IDMap: Sendable, Equatable {
     /// not give the container a root (Berth builds the container's root as
     /// its uid 0 and gid 0).
     public func validate() throws(BerthError) {
-        for (ranges, flag) in [(uids, "--uidmap"), (gids, "--gidmap")] {
-            guard ranges.count <= Self.maxLines else {
-                throw .invalid(
-                    "\(flag): \(ranges.count) ranges, but the kernel takes at most \(Self.maxLines); merge adjacent ranges")
-            }
-            for (i, a) in ranges.enumerated() {
-                for b in ranges[(i + 1)...] {
-                    for (x, y, side) in [
-                        (a.containerID, b.containerID, "container"), (a.hostID, b.hostID, "host"),
-                    ] {
-                        if UInt64(x) < UInt64(y) + UInt64(b.size) && UInt64(y) < UInt64(x) + UInt64(a.size) {
-                            throw .invalid(
-                                "\(flag) \(a.text) and \(b.text) overlap in their \(side) ids; give ranges that do not overlap")
-                        }
+        try Self.check(uids, flag: "--uidmap")
+        try Self.check(gids, flag: "--gidmap")
+    }
+
+    static func check(_ ranges: [IDRange], flag: String) throws(BerthError) {
+        guard ranges.count <= Self.maxLines else {
+            throw .invalid(
+                "\(flag): \(ranges.count) ranges, but the kernel takes at most \(Self.maxLines); merge adjacent ranges")
+        }
+        for (i, a) in ranges.enumerated() {
+            for b in ranges[(i + 1)...] {
+                for (x, y, side) in [
+                    (a.containerID, b.containerID, "container"), (a.hostID, b.hostID, "host"),
+                ] {
+                    if UInt64(x) < UInt64(y) + UInt64(b.size) && UInt64(y) < UInt64(x) + UInt64(a.size) {
+                        throw .invalid(
+                            "\(flag) \(a.text) and \(b.text) overlap in their \(side) ids; give ranges that do not overlap")
                     }
                 }
             }
-            let hasRoot = ranges.contains { $0.containerID == 0 }
-            guard hasRoot else {
-                throw .invalid(
-                    "\(flag) maps no container id 0: the container needs a root; start a range at 0 (0:HOST_ID:AMOUNT)")
-            }
+        }
+        let hasRoot = ranges.contains { $0.containerID == 0 }
+        guard hasRoot else {
+            throw .invalid(
+                "\(flag) maps no container id 0: the container needs a root; start a range at 0 (0:HOST_ID:AMOUNT)")
         }
     }
 

@@ -182,12 +182,13 @@ static void make_devices(const struct berth_spawn_config *c) {
         if (make_path(path, 1) != 0) fail(c, BERTH_STAGE_MOUNT, "mkdir for device", path);
         mode_t kind = d->type == 'b' ? S_IFBLK : S_IFCHR;
         if (in_userns(c)) {
-            char via[64];
-            snprintf(via, sizeof via, "/proc/self/fd/%d", device_fds[i]);
+            /* The host's node, cloned (open_tree) before pivot_root took the
+               host's tree away, attached here. */
             int fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0600);
             if (fd < 0) fail(c, BERTH_STAGE_MOUNT, "create the mount point of device", d->path);
             close(fd);
-            if (mount(via, path, NULL, MS_BIND, NULL) != 0) fail(c, BERTH_STAGE_MOUNT, "bind the host's device", d->host);
+            if (syscall(SYS_move_mount, device_fds[i], "", AT_FDCWD, path, MOVE_MOUNT_F_EMPTY_PATH) != 0)
+                fail(c, BERTH_STAGE_MOUNT, "bind the host's device", d->host);
             close(device_fds[i]);
             continue;
         }
@@ -220,7 +221,7 @@ static void become_userns_root(const struct berth_spawn_config *c) {
     dev_dir_fd = open(c->userns_dev_dir ? c->userns_dev_dir : "/dev", O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (dev_dir_fd < 0) fail(c, BERTH_STAGE_MOUNT, "open", c->userns_dev_dir);
     for (int i = 0; i < c->ndevices; i++) {
-        device_fds[i] = open(c->devices[i].host, O_PATH | O_CLOEXEC);
+        device_fds[i] = (int)syscall(SYS_open_tree, AT_FDCWD, c->devices[i].host, OPEN_TREE_CLONE | O_CLOEXEC);
         if (device_fds[i] < 0) fail(c, BERTH_STAGE_MOUNT, "open device", c->devices[i].host);
     }
     if (setresgid(0, 0, 0) != 0) fail(c, BERTH_STAGE_USER, "become gid 0 of the user namespace", NULL);

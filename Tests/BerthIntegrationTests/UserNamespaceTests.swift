@@ -208,6 +208,16 @@ struct UserNamespaceTests {
             #expect(f.store.inspect("life1", "{{.State.Status}}") == "paused")
             #expect(f.berth("unpause", "life1").status == 0)
             #expect(f.berth("exec", "life1", "sh", "-c", "echo data > /committed && chown 1:2 /committed").status == 0)
+            // cp in both directions: what goes in is the container root's, -a out keeps the ids it sees.
+            let cpDir = makeTempDirectory("userns-cp")
+            defer { removeTree(cpDir) }
+            writeFile(cpDir + "/in.txt", "copied\n")
+            let cpIn = f.berth("cp", cpDir + "/in.txt", "life1:/tmp/")
+            #expect(cpIn.status == 0, "cp in: \(cpIn.stderr)")
+            let inside = f.berth("exec", "life1", "ls", "-ln", "/tmp/in.txt")
+            #expect(inside.stdout.contains(" 0        0 "), "cp in is root's inside: \(inside.stdout) \(inside.stderr)")
+            #expect(f.berth("cp", "-a", "life1:/committed", cpDir + "/out").status == 0)
+            #expect(owner(cpDir + "/out") == (1, 2), "cp -a out keeps the container's ids: \(owner(cpDir + "/out"))")
             #expect(f.berth("stop", "-t", "1", "life1").status == 0)
             #expect(f.berth("start", "life1").status == 0)
             #expect(f.berth("restart", "-t", "1", "life1").status == 0)
@@ -234,6 +244,49 @@ struct UserNamespaceTests {
         }
     }
 
+    @Test("the chowned-copy fallback: layers copied once per chain and map with shifted owners; commit shifts back")
+    func chownedCopyFallback() {
+        withFixture { f in
+            // BERTH_TEST_IDMAP forces the fallback this kernel never needs (it has idmapped layers).
+            func forced(_ args: String...) -> ProcessResult {
+                let r = runProcess(
+                    [berthBinary, "--root", f.store.root] + args,
+                    environment: ["BERTH_TEST_IDMAP": "chowned-copy"])
+                f.store.note(r.stdout)
+                return r
+            }
+            #expect(forced("run", "-d", "--name", "cc1", "--uidmap", "0:100000:65536", "busybox", "sleep", "1000").status == 0)
+            #expect(forced("run", "-d", "--name", "cc2", "--uidmap", "0:100000:65536", "busybox", "sleep", "1000").status == 0)
+            #expect(f.store.inspect("cc1", "{{.HostConfig.IDMappings.RootfsMapping}}") == "chowned-copy")
+            let copies = FileSystem.list(f.store.root + "/storage/overlay/shifted")
+            #expect(copies.count == 1, "one copy for one chain and map, shared: \(copies)")
+            let copied = f.store.root + "/storage/overlay/shifted/" + (copies.first ?? "") + "/0/bin/busybox"
+            #expect(owner(copied) == (100000, 100000), "the copy's owners are shifted: \(owner(copied))")
+            let ls = f.berth("exec", "cc1", "sh", "-c", "ls -ln /bin/busybox; id -u; echo x > /made; chown 3:4 /made")
+            let cells = ls.stdout.split(whereSeparator: { $0 == " " || $0 == "\n" })
+            #expect(cells.count > 4 && cells[2] == "0" && cells[3] == "0" && cells.last == "0", "\(ls.stdout) \(ls.stderr)")
+            #expect(idLine(f.store.pid("cc1"), "Uid") == "Uid:\t100000\t100000\t100000\t100000")
+            let upper = f.store.root + "/containers/" + f.store.inspect("cc1", "{{.Id}}") + "/upper/made"
+            #expect(owner(upper) == (100003, 100004), "this writable layer holds host ids: \(owner(upper))")
+            #expect(f.berth("commit", "cc1", "shifted:1").status == 0)
+            let plain = f.berth("run", "--rm", "shifted:1", "ls", "-ln", "/made")
+            #expect(
+                plain.stdout.split(separator: " ", omittingEmptySubsequences: true).dropFirst(2).prefix(2) == ["3", "4"],
+                "commit shifted the ids back: \(plain.stdout) \(plain.stderr)")
+        }
+    }
+
+    @Test("--device in a user namespace: the host's node is bound in its place (mknod is not allowed there)")
+    func deviceBind() {
+        withFixture { f in
+            let r = f.berth(
+                "run", "--rm", "--userns=auto", "--device", "/dev/zero:/dev/myzero", "busybox", "sh", "-c",
+                "head -c 5 /dev/myzero | wc -c; grep -c ' /dev/myzero ' /proc/self/mountinfo")
+            #expect(r.status == 0, "\(r.stderr)")
+            #expect(r.stdout == "5\n1\n", "\(r.stdout) \(r.stderr)")
+        }
+    }
+
     @Test("hostile --uidmap, --gidmap and --userns values: one line, exit 125, nothing made")
     func hostileInput() {
         withFixture { f in
@@ -247,7 +300,7 @@ struct UserNamespaceTests {
                 (["--uidmap", "0:100000:0"], ["--uidmap", "amount is 0"]),
                 (["--uidmap", "0:100000:100", "--uidmap", "50:200000:100"], ["overlap", "container ids"]),
                 (["--uidmap", "0:100000:100", "--uidmap", "100:100050:100"], ["overlap", "host ids"]),
-                (["--gidmap", "1:100000:100"], ["map", "container id 0"]),
+                (["--gidmap", "1:100000:100"], ["--gidmap", "container id 0"]),
                 (many, ["341 ranges", "340"]),
                 (["--userns", "private"], ["--userns", "host, auto"]),
                 (["--userns", "auto:size=0"], ["size=N"]),
@@ -255,6 +308,7 @@ struct UserNamespaceTests {
                 (["--userns=auto", "--uidmap", "0:100000:10"], ["conflict"]),
                 (["--isolation", "chroot", "--userns=auto"], ["chroot", "user namespace"]),
                 (["--storage", "copy", "--uidmap", "0:100000:65536"], ["copy", "user namespace"]),
+                (["--isolation", "oci", "--userns=auto"], ["oci", "user namespace"]),
             ]
             for (flags, naming) in cases {
                 let r = f.berth(["create"] + flags + ["busybox", "true"])

@@ -10,23 +10,28 @@ import CBerthLinux
 /// holding the container's maps, and overlayfs is mounted over those with
 /// the container root's host ids as its mounter's. Layers stay shared and
 /// unchanged on disk; the upper dir stores the ids the container sees.
-/// Linux 5.19 and later take idmapped layers under overlayfs.
+/// Linux 5.19 and later take idmapped layers under overlayfs; before that
+/// the driver falls back to a chowned copy of the layers (OverlayShiftedCopy).
 extension OverlayDriver {
-    public func idMappingMethod() -> String? {
+    public func idMappingMethod() -> IDMappingMethod? {
+        // Only for the tests of the fallback, which this kernel never needs.
+        if let forced = getenv("BERTH_TEST_IDMAP"), String(cString: forced) == IDMappingMethod.chownedCopy.rawValue {
+            return .chownedCopy
+        }
         var u = utsname()
-        guard uname(&u) == 0 else { return nil }
+        guard uname(&u) == 0 else { return .chownedCopy }
         let release = withUnsafeBytes(of: u.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
         let parts = release.split(whereSeparator: { !$0.isNumber }).prefix(2).compactMap { Int($0) }
-        guard parts.count == 2, (parts[0], parts[1]) >= (5, 19) else { return nil }
-        return "idmapped-mounts"
+        guard parts.count == 2, (parts[0], parts[1]) >= (5, 19) else { return .chownedCopy }
+        return .idmappedMounts
     }
 
-    public func mount(containerDirectory dir: String, layers: [LayerDirectory], idMap: IDMap) throws(BerthError) -> String {
+    public func mount(
+        containerDirectory dir: String, layers: [LayerDirectory], idMap: IDMap, method: IDMappingMethod
+    ) throws(BerthError) -> String {
         let target = dir + "/merged"
         if isMounted(containerDirectory: dir) { return target }
-        guard idMappingMethod() != nil else {
-            return try Self.refuseIDMap(self)
-        }
+        if method == .chownedCopy { return try mountShiftedCopy(dir, layers: layers, idMap: idMap) }
         var step: UnsafePointer<CChar>? = nil
         let userns = berth_userns_fd(idMap.uidMapText, idMap.gidMapText, &step)
         guard userns >= 0 else {
@@ -77,11 +82,5 @@ extension OverlayDriver {
                 fix: "this kernel does not take idmapped layers under overlayfs; run without --userns")
         }
         return target
-    }
-
-    static func refuseIDMap(_ driver: OverlayDriver) throws(BerthError) -> String {
-        throw .invalid(
-            "the overlay storage driver needs Linux 5.19 or later for a user namespace's idmapped layers; drop --userns, --uidmap and --gidmap"
-        )
     }
 }

@@ -9,7 +9,7 @@ public enum TarTransfer {
     /// Archives with `write` into a temp tar under the store's tmp/, then
     /// extracts it into `destination`. The temp file is always removed.
     public static func copy(
-        layout: StoreLayout, label: String, into destination: String,
+        layout: StoreLayout, label: String, into destination: String, idMap: IDMap? = nil,
         _ write: (TarWriter) throws(BerthError) -> Void
     ) throws(BerthError) {
         let staging = try layout.makeStaging(label)
@@ -29,6 +29,8 @@ public enum TarTransfer {
         }
         fd.close()
         // Never replace a directory of the user's with a file, or the reverse.
-        _ = try LayerExtractor(noOverwriteDirNonDir: true).extract(archive: tar, into: destination)
+        var extractor = LayerExtractor(noOverwriteDirNonDir: true)
+        extractor.idMap = idMap
+        _ = try extractor.extract(archive: tar, into: destination)
     }
 }

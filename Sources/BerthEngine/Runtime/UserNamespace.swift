@@ -58,10 +58,10 @@ extension ContainerFactory {
         if let refusal = backend.userNamespaceRefusal() { throw .invalid(refusal) }
         guard let method = driver.idMappingMethod() else {
             throw .invalid(
-                "the \(driver.name) storage driver cannot give a container a user namespace here (it cannot shift the image's owners); drop --userns, --uidmap and --gidmap, or use --storage overlay on Linux 5.19 or later"
+                "the \(driver.name) storage driver cannot give a container a user namespace here (it cannot shift the image's owners); drop --userns, --uidmap and --gidmap, or use --storage overlay"
             )
         }
-        container.rootfsIDMapping = method
+        container.rootfsIDMapping = method.rawValue
         container.idMap = explicit
         if case .auto(let size) = mode {
             container.usernsMode = "auto" + (size == UserNamespaceRanges.defaultSize ? "" : ":size=\(size)")
@@ -100,7 +100,10 @@ extension ContainerFactory {
 extension StorageDriver {
     /// Mounts a container's root, shifted for its user namespace if it has one.
     public func mountRoot(of container: Container, directory: String, layers: [LayerDirectory]) throws(BerthError) -> String {
-        if let map = container.idMap { return try mount(containerDirectory: directory, layers: layers, idMap: map) }
+        if let map = container.idMap {
+            let method = IDMappingMethod(rawValue: container.rootfsIDMapping) ?? .idmappedMounts
+            return try mount(containerDirectory: directory, layers: layers, idMap: map, method: method)
+        }
         return try mount(containerDirectory: directory, layers: layers)
     }
 }

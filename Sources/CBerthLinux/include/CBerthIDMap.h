@@ -33,6 +33,16 @@ int berth_mount_as(uint32_t uid, uint32_t gid, const char *source, const char *t
 /// with errno; *failed names the node.
 int berth_make_dev_nodes(const char *dir, uint32_t uid, uint32_t gid, const char **failed);
 
+/// Copies the tree `src` (which must exist) into `dst` (an existing, empty
+/// directory, whose own owner and mode are set from `src`'s): contents,
+/// modes, xattrs (overlayfs's opaque markers), device nodes (whiteouts),
+/// hard links and times, with every owner shifted through the maps
+/// (`nuid`/`ngid` triples of container id, host id, size). The fallback
+/// where idmapped layers are not available. 0, or -1 with errno and
+/// *failed the source path that failed. Not thread-safe.
+int berth_shifted_copy(const char *src, const char *dst, const uint32_t *uid_ranges, int nuid,
+                       const uint32_t *gid_ranges, int ngid, const char **failed);
+
 /// Sets the calling thread's filesystem ids (setfsuid/setfsgid) and raises
 /// its effective capabilities again (a change of fsuid away from 0 clears
 /// the file capabilities): the monitor makes mount points and fills volumes
