@@ -42,11 +42,13 @@ extension OverlayDriver {
         // Short relative names, from inside the container directory, keep
         // the options in one page however long the store's path is.
         let staging = "idmap"
+        // A start killed here earlier may have left its attachments: gone first.
+        Self.detachIDMapStaging(dir)
         try FileSystem.makeDirectories(dir + "/" + staging)
         var attached: [String] = []
         defer {
             for name in attached.reversed() { _ = umount2(dir + "/" + name, Int32(MNT_DETACH)) }
-            try? FileSystem.removeTree(dir + "/" + staging)
+            Self.detachIDMapStaging(dir)
         }
         func attach(_ source: String, _ name: String) throws(BerthError) {
             let path = dir + "/" + name
@@ -82,5 +84,18 @@ extension OverlayDriver {
                 fix: "this kernel does not take idmapped layers under overlayfs; run without --userns")
         }
         return target
+    }
+
+    /// Detaches whatever is still attached under `DIR/idmap` (the layers'
+    /// idmapped clones: overlayfs holds its own references once mounted),
+    /// then removes the directory; removeTree never crosses a mount, so a
+    /// layer is never emptied through one.
+    static func detachIDMapStaging(_ dir: String) {
+        let staging = dir + "/idmap"
+        guard FileSystem.exists(staging) else { return }
+        for name in FileSystem.list(staging) {
+            while umount2(staging + "/" + name, Int32(MNT_DETACH)) == 0 {}
+        }
+        try? FileSystem.removeTree(staging)
     }
 }
