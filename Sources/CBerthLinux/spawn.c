@@ -64,7 +64,8 @@ static void join(char *out, size_t size, const char *a, const char *b) {
 static void must_mount(const struct berth_spawn_config *c, const char *src, const char *target,
                        const char *type, unsigned long flags, const char *data) {
     mkdir(target, 0755);
-    if (mount(src, target, type, flags, data) != 0) fail(c, BERTH_STAGE_MOUNT, "mount", target);
+    /* In a user namespace paths are relative to the root ("./dev"): named as inside. */
+    if (mount(src, target, type, flags, data) != 0) fail(c, BERTH_STAGE_MOUNT, "mount", target[0] == '.' ? target + 1 : target);
 }
 
 /* --ipc container:NAME: the donor's /dev/shm is a tmpfs mounted in its own
@@ -127,7 +128,13 @@ static void make_dev(const struct berth_spawn_config *c, const char *root) {
         symlink(links[i].target, link);
     }
     join(path, sizeof path, root, "/dev/pts");
-    must_mount(c, "devpts", path, "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620,gid=5");
+    /* gid 5 (tty) may be outside a small user namespace map (auto:size=1):
+       then the ptys belong to the namespace's root group instead. */
+    mkdir(path, 0755);
+    if (mount("devpts", path, "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620,gid=5") != 0 &&
+        !(in_userns(c) && errno == EINVAL &&
+          mount("devpts", path, "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620") == 0))
+        fail(c, BERTH_STAGE_MOUNT, "mount", "/dev/pts");
     join(path, sizeof path, root, "/dev/shm");
     switch (c->shm_mode) {
     case BERTH_SHM_NONE:
