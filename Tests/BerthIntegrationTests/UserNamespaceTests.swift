@@ -162,6 +162,12 @@ struct UserNamespaceTests {
             let third = f.berth("run", "-d", "--userns=auto", "busybox", "sleep", "1000")
             expectOneErrorLine(third, naming: ["no free range", "containers"], status: 125)
             #expect(lines(f.berth("ps", "-aq").stdout).count == 2)
+            // An explicit map's range counts as taken too.
+            #expect(f.berth("rm", "-f", ids[1]).status == 0)
+            let explicit = f.berth("create", "--uidmap", "0:\(starts[1] ?? 0):65536", "busybox", "true")
+            #expect(explicit.status == 0, "\(explicit.stderr)")
+            expectOneErrorLine(
+                f.berth("run", "-d", "--userns=auto", "busybox", "sleep", "1000"), naming: ["no free range"], status: 125)
             // rm gives the first container's range back.
             let freed = starts[0]
             #expect(f.berth("rm", "-f", ids[0]).status == 0)

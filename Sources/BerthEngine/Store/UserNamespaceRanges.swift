@@ -87,8 +87,11 @@ public struct UserNamespaceRanges {
         try FileSystem.makeDirectories(layout.locks)
         return try FileLock.withLock(lock) { () throws(BerthError) -> (uid: UInt32, gid: UInt32) in
             var entries = live(load())
-            guard let uid = Self.firstFree(size, in: uidRanges, taken: entries.map { ($0.uid, $0.size) }),
-                let gid = Self.firstFree(size, in: gidRanges, taken: entries.map { ($0.gid, $0.size) })
+            let explicit = explicitMaps()
+            let takenUIDs = entries.map { ($0.uid, $0.size) } + explicit.flatMap { $0.uids.map { ($0.hostID, $0.size) } }
+            let takenGIDs = entries.map { ($0.gid, $0.size) } + explicit.flatMap { $0.gids.map { ($0.hostID, $0.size) } }
+            guard let uid = Self.firstFree(size, in: uidRanges, taken: takenUIDs),
+                let gid = Self.firstFree(size, in: gidRanges, taken: takenGIDs)
             else {
                 throw BerthError(
                     .unavailable,
@@ -98,6 +101,21 @@ public struct UserNamespaceRanges {
             entries.append(Entry(container: container, uid: uid, gid: gid, size: size, pid: getpid()))
             try save(entries)
             return (uid, gid)
+        }
+    }
+
+    /// The maps of this store's containers made with `--uidmap`/`--gidmap`
+    /// (not in the ledger), so an automatic range never overlaps them
+    /// either, as Podman's `auto` avoids every container's map. The records
+    /// are read as they are, without the per-container locks (taking one
+    /// under the userns lock could deadlock with `rm`, which takes them in
+    /// the other order).
+    func explicitMaps() -> [IDMap] {
+        FileSystem.list(layout.containers).compactMap { id in
+            guard let text = try? FileSystem.readText(layout.containerRecord(id)),
+                let json = try? JSONParser.parse(text), let c = try? Container(json: json), c.usernsMode.isEmpty
+            else { return nil }
+            return c.idMap
         }
     }
 
