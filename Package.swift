@@ -40,7 +40,7 @@ let package = Package(
         // backends also the engine's `ContainerRuntime` (what the monitor and the
         // lifecycle ask of them). A plugin never imports another plugin.
         .target(
-            name: "StorageOverlay", dependencies: ["BerthCore"], path: "plugins/storage-overlay",
+            name: "StorageOverlay", dependencies: ["BerthCore", "CBerthLinux"], path: "plugins/storage-overlay",
             swiftSettings: strict),
         .target(
             name: "IsolationNamespaces", dependencies: ["BerthCore", "BerthEngine", "CBerthLinux"],

@@ -208,6 +208,16 @@ def main():
     # what the allowlist costs a start. The switch exists only for this row.
     simple(row("run true", "berth, no device rules", "run"), B + ["run", "--rm", "--network", "none", "busybox", "true"],
            env={"BERTH_BENCH_NO_DEVICE_RULES": "1"})
+    # The same run in a user namespace of its own (docs/userns.md): the
+    # range allocation under the store's lock, the idmapped layers, the maps.
+    # Its subordinate ids come from a file of the scratch dir, so the host's
+    # /etc/subuid is never touched.
+    subids = f"{T}/subids"
+    with open(subids, "w") as f:
+        f.write("containers:2147483647:2147483648\n")
+    simple(row("run true", "berth --userns=auto", "run"),
+           B + ["run", "--rm", "--network", "none", "--userns=auto", "busybox", "true"],
+           env={"BERTH_TEST_SUBUID": subids, "BERTH_TEST_SUBGID": subids})
     simple(row("run true", "docker CLI → berth API", "run", api_missing),
            ["docker", "run", "--rm", "--network", "none", "busybox", "true"], env=api_env)
     simple(row("run true", "berth --network bridge", "run"), B + ["run", "--rm", "busybox", "true"])

@@ -53,6 +53,8 @@ public struct IsolationRequest: Sendable {
     /// (`--pid`, `--ipc`, `--uts` host or container:NAME): the engine joins
     /// the host's or another container's instead.
     public var sharedNamespaces: Int32 = 0
+    /// The container gets a user namespace of its own (`--userns`, `--uidmap`).
+    public var userNamespace = false
 
     /// Describes the request.
     public init(hostNetwork: Bool = false, readonlyRoot: Bool = false, runtime: String? = nil, sharedNamespaces: Int32 = 0) {
@@ -82,11 +84,19 @@ public protocol IsolationBackend: Sendable {
     /// none given): checked at create, so a missing runtime fails there.
     /// Backends that drive no external runtime refuse one.
     func runtime(for requested: String?) throws(BerthError) -> String
+    /// Nil when the backend can run a container in a user namespace of its
+    /// own; otherwise the one line that refuses `--userns`/`--uidmap`.
+    func userNamespaceRefusal() -> String?
 }
 
 extension IsolationBackend {
     /// Most backends never stand in for another.
     public var standsIn: Bool { false }
+
+    /// Most backends cannot make a user namespace.
+    public func userNamespaceRefusal() -> String? {
+        "the \(name) backend cannot give a container a user namespace; drop --userns, --uidmap and --gidmap, or use --isolation namespaces"
+    }
 
     /// No external runtime: `--runtime` is refused, none is recorded.
     public func runtime(for requested: String?) throws(BerthError) -> String {

@@ -60,4 +60,39 @@ public protocol StorageDriver: Sendable {
 
     /// Unmounts and deletes every file the driver made for the container.
     func remove(containerDirectory: String) throws(BerthError)
+
+    /// How the driver would show a new container's root owned by a user
+    /// namespace's ids, recorded in the container (and its inspect); nil
+    /// when it cannot, and `--userns`/`--uidmap` are refused with it.
+    func idMappingMethod() -> IDMappingMethod?
+
+    /// `mount` for a container with a user namespace, by the method recorded
+    /// at its create: the image's files owned by 0 appear owned by the
+    /// map's host id of 0.
+    func mount(
+        containerDirectory: String, layers: [LayerDirectory], idMap: IDMap, method: IDMappingMethod
+    ) throws(BerthError) -> String
+}
+
+/// How a container's root is shown owned by its user namespace's ids.
+public enum IDMappingMethod: String, Sendable {
+    /// The shared layers attached as idmapped mounts (Linux 5.19+ under
+    /// overlayfs); the writable layer stores the ids the container sees.
+    case idmappedMounts = "idmapped-mounts"
+    /// A copy of the layers with every owner shifted, kept per layer chain
+    /// and map; the writable layer stores host ids, shifted back by `commit`.
+    case chownedCopy = "chowned-copy"
+}
+
+extension StorageDriver {
+    /// Drivers that cannot shift owners say so.
+    public func idMappingMethod() -> IDMappingMethod? { nil }
+
+    public func mount(
+        containerDirectory: String, layers: [LayerDirectory], idMap: IDMap, method: IDMappingMethod
+    ) throws(BerthError) -> String {
+        throw .invalid(
+            "the \(name) storage driver cannot give a container a user namespace (it has no idmapped mounts); drop --userns, --uidmap and --gidmap, or use --storage overlay"
+        )
+    }
 }

@@ -39,6 +39,17 @@ static int exec_helper(const struct berth_exec_config *e) {
        still shows this process; the process forked below inherits both. */
     berth_child_oom_score_adj(&c);
     berth_child_rlimits(&c);
+    /* A container with a user namespace of its own: join it first, since
+       it owns the namespaces below (the host's root may enter it). */
+    char user_path[64];
+    snprintf(user_path, sizeof user_path, "/proc/%d/ns/user", (int)e->target);
+    struct stat theirs, ours;
+    if (stat(user_path, &theirs) == 0 && stat("/proc/self/ns/user", &ours) == 0 &&
+        (theirs.st_ino != ours.st_ino || theirs.st_dev != ours.st_dev)) {
+        int fd = open(user_path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || setns(fd, CLONE_NEWUSER) != 0) fail(&c, BERTH_STAGE_MOUNT, "setns", "user");
+        close(fd);
+    }
     static const char *names[] = {"ipc", "uts", "net", "pid", "mnt"};
     int fds[5];
     for (int i = 0; i < 5; i++) {

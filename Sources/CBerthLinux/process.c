@@ -38,6 +38,7 @@ int berth_clone_newuts(void) { return CLONE_NEWUTS; }
 int berth_clone_newipc(void) { return CLONE_NEWIPC; }
 int berth_clone_newnet(void) { return CLONE_NEWNET; }
 int berth_clone_newcgroup(void) { return CLONE_NEWCGROUP; }
+int berth_clone_newuser(void) { return CLONE_NEWUSER; }
 
 int berth_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
 

@@ -7,7 +7,39 @@
 #include "system.h"
 #include "process_steps.h"
 
+#include <sys/statvfs.h>
+
 #define fail berth_child_fail
+
+/* In a user namespace the child becomes the namespace's root before it
+   builds anything (files it makes must belong to ids the namespace maps),
+   and that root may not walk the host's private directories: it works from
+   the container root as its current directory ("."), and opens what it
+   binds from the host while it still can (user_mount_fds, device_fds). */
+#define MAX_USERNS_FDS 1024
+static const char *root_path;
+static int user_mount_fds[MAX_USERNS_FDS];
+static int device_fds[MAX_USERNS_FDS];
+static int dev_dir_fd = -1;
+
+static int in_userns(const struct berth_spawn_config *c) { return (c->clone_flags & CLONE_NEWUSER) != 0; }
+
+/* The flags a bind's read-only remount must keep: in a user namespace the
+   kernel refuses to clear nosuid, nodev, noexec or an atime flag of a mount
+   it locked (one that came from the host), and outside one keeping them is
+   what the user had anyway. */
+static unsigned long kept_flags(const char *path) {
+    struct statvfs st;
+    if (statvfs(path, &st) != 0) return 0;
+    unsigned long f = 0;
+    if (st.f_flag & ST_NOSUID) f |= MS_NOSUID;
+    if (st.f_flag & ST_NODEV) f |= MS_NODEV;
+    if (st.f_flag & ST_NOEXEC) f |= MS_NOEXEC;
+    if (st.f_flag & ST_NOATIME) f |= MS_NOATIME;
+    if (st.f_flag & ST_NODIRATIME) f |= MS_NODIRATIME;
+    if (st.f_flag & ST_RELATIME) f |= MS_RELATIME;
+    return f;
+}
 
 /* mkdir -p, mode 0755, on the container's own root (after pivot_root or
    chroot); with parents_only, all but the last component. */
@@ -32,7 +64,8 @@ static void join(char *out, size_t size, const char *a, const char *b) {
 static void must_mount(const struct berth_spawn_config *c, const char *src, const char *target,
                        const char *type, unsigned long flags, const char *data) {
     mkdir(target, 0755);
-    if (mount(src, target, type, flags, data) != 0) fail(c, BERTH_STAGE_MOUNT, "mount", target);
+    /* In a user namespace paths are relative to the root ("./dev"): named as inside. */
+    if (mount(src, target, type, flags, data) != 0) fail(c, BERTH_STAGE_MOUNT, "mount", target[0] == '.' ? target + 1 : target);
 }
 
 /* --ipc container:NAME: the donor's /dev/shm is a tmpfs mounted in its own
@@ -69,6 +102,18 @@ static void make_dev(const struct berth_spawn_config *c, const char *root) {
     for (size_t i = 0; i < sizeof nodes / sizeof nodes[0]; i++) {
         char node[4096];
         snprintf(node, sizeof node, "%s/dev/%s", root, nodes[i].name);
+        if (in_userns(c)) {
+            /* mknod is not allowed in a user namespace: bind a node the
+               monitor made (runc binds the host's own, but those keep
+               their host modes, and some hosts make /dev/null 0600). */
+            char host[96];
+            snprintf(host, sizeof host, "/proc/self/fd/%d/%s", dev_dir_fd, nodes[i].name);
+            int fd = open(node, O_CREAT | O_WRONLY | O_CLOEXEC, 0666);
+            if (fd < 0) fail(c, BERTH_STAGE_MOUNT, "create", node);
+            close(fd);
+            if (mount(host, node, NULL, MS_BIND, NULL) != 0) fail(c, BERTH_STAGE_MOUNT, "bind the host's", host);
+            continue;
+        }
         if (mknod(node, S_IFCHR | 0666, makedev(nodes[i].maj, nodes[i].min)) != 0)
             fail(c, BERTH_STAGE_MOUNT, "mknod", node);
         chmod(node, 0666);   /* the umask must not narrow device modes */
@@ -83,7 +128,13 @@ static void make_dev(const struct berth_spawn_config *c, const char *root) {
         symlink(links[i].target, link);
     }
     join(path, sizeof path, root, "/dev/pts");
-    must_mount(c, "devpts", path, "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620,gid=5");
+    /* gid 5 (tty) may be outside a small user namespace map (auto:size=1):
+       then the ptys belong to the namespace's root group instead. */
+    mkdir(path, 0755);
+    if (mount("devpts", path, "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620,gid=5") != 0 &&
+        !(in_userns(c) && errno == EINVAL &&
+          mount("devpts", path, "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620") == 0))
+        fail(c, BERTH_STAGE_MOUNT, "mount", "/dev/pts");
     join(path, sizeof path, root, "/dev/shm");
     switch (c->shm_mode) {
     case BERTH_SHM_NONE:
@@ -137,6 +188,17 @@ static void make_devices(const struct berth_spawn_config *c) {
         snprintf(path, sizeof path, "%s", d->path);
         if (make_path(path, 1) != 0) fail(c, BERTH_STAGE_MOUNT, "mkdir for device", path);
         mode_t kind = d->type == 'b' ? S_IFBLK : S_IFCHR;
+        if (in_userns(c)) {
+            /* The host's node, cloned (open_tree) before pivot_root took the
+               host's tree away, attached here. */
+            int fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0600);
+            if (fd < 0) fail(c, BERTH_STAGE_MOUNT, "create the mount point of device", d->path);
+            close(fd);
+            if (syscall(SYS_move_mount, device_fds[i], "", AT_FDCWD, path, MOVE_MOUNT_F_EMPTY_PATH) != 0)
+                fail(c, BERTH_STAGE_MOUNT, "bind the host's device", d->host);
+            close(device_fds[i]);
+            continue;
+        }
         if (mknod(path, kind | (d->mode & 07777), makedev(d->major, d->minor)) != 0) {
             if (errno != EEXIST || unlink(path) != 0 || mknod(path, kind | (d->mode & 07777), makedev(d->major, d->minor)) != 0)
                 fail(c, BERTH_STAGE_MOUNT, "mknod device", d->path);
@@ -146,16 +208,44 @@ static void make_devices(const struct berth_spawn_config *c) {
     }
 }
 
+/* Before it gives up the host's root: the container root (now a bind
+   mount of itself) becomes the current directory, and every host path it
+   binds later is opened; then the namespace's root (container id 0, which
+   the monitor's maps gave a host id) is who builds the rest. */
+static void become_userns_root(const struct berth_spawn_config *c) {
+    int root = open(c->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (root < 0 || fchdir(root) != 0) fail(c, BERTH_STAGE_MOUNT, "enter", c->rootfs);
+    close(root);
+    root_path = ".";
+    if (c->nmounts > MAX_USERNS_FDS || c->ndevices > MAX_USERNS_FDS)
+        { errno = E2BIG; fail(c, BERTH_STAGE_MOUNT, "open the mounts of a user namespace container", NULL); }
+    for (int i = 0; i < c->nmounts; i++) {
+        user_mount_fds[i] = -1;
+        if (c->mounts[i].fstype) continue;
+        user_mount_fds[i] = open(c->mounts[i].source, O_PATH | O_CLOEXEC);
+        if (user_mount_fds[i] < 0) fail(c, BERTH_STAGE_MOUNT, "open mount source", c->mounts[i].source);
+    }
+    dev_dir_fd = open(c->userns_dev_dir ? c->userns_dev_dir : "/dev", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (dev_dir_fd < 0) fail(c, BERTH_STAGE_MOUNT, "open", c->userns_dev_dir);
+    for (int i = 0; i < c->ndevices; i++) {
+        device_fds[i] = (int)syscall(SYS_open_tree, AT_FDCWD, c->devices[i].host, OPEN_TREE_CLONE | O_CLOEXEC);
+        if (device_fds[i] < 0) fail(c, BERTH_STAGE_MOUNT, "open device", c->devices[i].host);
+    }
+    if (setresgid(0, 0, 0) != 0) fail(c, BERTH_STAGE_USER, "become gid 0 of the user namespace", NULL);
+    if (setresuid(0, 0, 0) != 0) fail(c, BERTH_STAGE_USER, "become uid 0 of the user namespace", NULL);
+}
+
 static void setup_mounts(const struct berth_spawn_config *c) {
     char path[4096];
     /* Nothing we mount may propagate back to the host. */
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) fail(c, BERTH_STAGE_MOUNT, "make / private", NULL);
     /* pivot_root needs the new root to be a mount point. */
     if (mount(c->rootfs, c->rootfs, NULL, MS_BIND | MS_REC, NULL) != 0) fail(c, BERTH_STAGE_MOUNT, "bind", c->rootfs);
-    join(path, sizeof path, c->rootfs, "/proc");
+    if (in_userns(c)) become_userns_root(c);
+    join(path, sizeof path, root_path, "/proc");
     must_mount(c, "proc", path, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
-    make_dev(c, c->rootfs);
-    join(path, sizeof path, c->rootfs, "/sys");
+    make_dev(c, root_path);
+    join(path, sizeof path, root_path, "/sys");
     mkdir(path, 0755);
     /* sysfs can be mounted only in a network namespace we own; else bind the host's read-only. */
     if (mount("sysfs", path, "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, NULL) != 0) {
@@ -166,7 +256,7 @@ static void setup_mounts(const struct berth_spawn_config *c) {
 }
 
 static void user_mounts(const struct berth_spawn_config *c) {
-    int root = open(c->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    int root = open(root_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (root < 0) fail(c, BERTH_STAGE_MOUNT, "open", c->rootfs);
     for (int i = 0; i < c->nmounts; i++) {
         const struct berth_mount *m = &c->mounts[i];
@@ -176,7 +266,14 @@ static void user_mounts(const struct berth_spawn_config *c) {
         char via[64];
         snprintf(via, sizeof via, "/proc/self/fd/%d", fd);
         unsigned long flags = m->fstype ? m->flags : (MS_BIND | MS_REC);
-        if (mount(m->source, via, m->fstype, flags, m->data) != 0) fail(c, BERTH_STAGE_MOUNT, "mount", m->target);
+        char from[64];
+        const char *source = m->source;
+        if (in_userns(c) && user_mount_fds[i] >= 0) {
+            snprintf(from, sizeof from, "/proc/self/fd/%d", user_mount_fds[i]);
+            source = from;
+        }
+        if (mount(source, via, m->fstype, flags, m->data) != 0) fail(c, BERTH_STAGE_MOUNT, "mount", m->target);
+        if (in_userns(c) && user_mount_fds[i] >= 0) close(user_mount_fds[i]);
         close(fd);
         if (m->readonly) {
             /* Re-resolve: the fd above points below the new mount, not at it. */
@@ -184,7 +281,7 @@ static void user_mounts(const struct berth_spawn_config *c) {
                                berth_resolve_in_root() | berth_resolve_no_magiclinks());
             if (fd < 0) fail(c, BERTH_STAGE_MOUNT, "resolve mount target", m->target);
             snprintf(via, sizeof via, "/proc/self/fd/%d", fd);
-            if (mount(NULL, via, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC | flags, NULL) != 0)
+            if (mount(NULL, via, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC | flags | kept_flags(via), NULL) != 0)
                 fail(c, BERTH_STAGE_MOUNT, "make read-only", m->target);
             close(fd);
         }
@@ -241,7 +338,7 @@ static void write_deferred_sysctls(const struct berth_spawn_config *c) {
 static void do_pivot(const struct berth_spawn_config *c) {
     /* pivot_root(".", ".") stacks the old root under the new one; a lazy
        unmount then drops it without needing a directory for it (runc's trick). */
-    if (chdir(c->rootfs) != 0) fail(c, BERTH_STAGE_PIVOT, "chdir", c->rootfs);
+    if (chdir(root_path) != 0) fail(c, BERTH_STAGE_PIVOT, "chdir", c->rootfs);
     if (syscall(SYS_pivot_root, ".", ".") != 0) fail(c, BERTH_STAGE_PIVOT, "pivot_root", c->rootfs);
     if (umount2(".", MNT_DETACH) != 0) fail(c, BERTH_STAGE_PIVOT, "umount old root", NULL);
     if (chdir("/") != 0) fail(c, BERTH_STAGE_PIVOT, "chdir /", NULL);
@@ -259,15 +356,15 @@ static void mask_paths(const struct berth_spawn_config *c) {
     for (const char *const *p = c->readonly_paths; p && *p; p++) {
         if (access(*p, F_OK) != 0) continue;
         if (mount(*p, *p, NULL, MS_BIND | MS_REC, NULL) != 0 ||
-            mount(NULL, *p, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC, NULL) != 0)
+            mount(NULL, *p, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC | kept_flags(*p), NULL) != 0)
             fail(c, BERTH_STAGE_MOUNT, "make read-only", *p);
     }
-    if (c->readonly_root && mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) != 0)
+    if (c->readonly_root && mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | kept_flags("/"), NULL) != 0)
         fail(c, BERTH_STAGE_MOUNT, "remount / read-only", NULL);
 }
 
 static int child(const struct berth_spawn_config *c) {
-    for (int i = 0; i < 2; i++) if (c->close_fds[i] >= 0) close(c->close_fds[i]);
+    for (int i = 0; i < 3; i++) if (c->close_fds[i] >= 0) close(c->close_fds[i]);
     /* Until the monitor says go, its death is ours (it could never release
        us); after that PID 1 outlives a killed monitor, as it always has. A
        monitor that died before this line shows as EOF on the sync pipe,
@@ -276,6 +373,16 @@ static int child(const struct berth_spawn_config *c) {
     berth_unblock_signals();
     berth_child_oom_score_adj(c);
     if (setsid() < 0) fail(c, BERTH_STAGE_TTY, "setsid", NULL);
+    root_path = c->rootfs;
+    if (in_userns(c)) {
+        /* Nothing can be built until the monitor has written our id maps:
+           until then no id of ours means anything in the namespace. */
+        char mapped = 0;
+        ssize_t got;
+        while ((got = read(c->userns_sync_fd, &mapped, 1)) < 0 && errno == EINTR) {}
+        if (got <= 0) _exit(125);
+        close(c->userns_sync_fd);
+    }
     /* The root filesystem is built before waiting for the parent: this work
        needs nothing from it, and it overlaps the parent's slowest step, the
        move into the cgroups (a cgroup v1 write waits for an RCU grace

@@ -39,11 +39,17 @@ public struct NamespacesBackend: ContainerRuntime {
         return err == 0 ? nil : "the kernel refused new namespaces (unshare: \(Errno(err)))"
     }
 
+    /// PID 1 is cloned into a user namespace of its own with the others.
+    public func userNamespaceRefusal() -> String? { nil }
+
     public func plan(for request: IsolationRequest) throws(BerthError) -> IsolationPlan {
         var flags = berth_clone_newpid() | berth_clone_newns() | berth_clone_newuts() | berth_clone_newipc()
         if !request.hostNetwork { flags |= berth_clone_newnet() }
         // --pid/--ipc/--uts host or container:NAME: the engine joins those instead.
         flags &= ~request.sharedNamespaces
+        // A user namespace is cloned together with the others, so it owns
+        // them: the container's root is root only over its own namespaces.
+        if request.userNamespace { flags |= berth_clone_newuser() }
         return IsolationPlan(
             cloneFlags: flags, pivotRoot: true, capabilities: DockerDefaults.capabilityMask,
             maskedPaths: DockerDefaults.maskedPaths, readonlyPaths: DockerDefaults.readonlyPaths,

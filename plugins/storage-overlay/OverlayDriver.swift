@@ -120,6 +120,7 @@ public struct OverlayDriver: StorageDriver {
 
     public func remove(containerDirectory dir: String) throws(BerthError) {
         try unmount(containerDirectory: dir)
+        Self.detachIDMapStaging(dir)
         for sub in [merged(dir), upper(dir), work(dir)] { try FileSystem.removeTree(sub) }
     }
 }

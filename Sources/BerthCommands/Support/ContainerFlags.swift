@@ -58,6 +58,13 @@ enum ContainerFlags {
         "security-opt", help: "Security options (no-new-privileges, seccomp=PROFILE.json, seccomp=unconfined)", completion: .files
     )
     static let groupAdd = Flag.strings("group-add", help: "Add additional groups to join (name or GID)")
+    static let userns = Flag.string(
+        "userns", help: "User namespace to use (host, auto, auto:size=N, keep-id)",
+        completion: .words(["host", "auto", "keep-id"]))
+    static let uidmap = Flag.strings(
+        "uidmap", help: "Run the container in a user namespace with this UID map (CONTAINER_ID:HOST_ID:AMOUNT)")
+    static let gidmap = Flag.strings(
+        "gidmap", help: "Run the container in a user namespace with this GID map (CONTAINER_ID:HOST_ID:AMOUNT)")
     static let logDriver = Flag.string(
         "log-driver", help: "Logging driver for the container (json-file, k8s-file, none)",
         completion: .words(LogConfig.Driver.allCases.map(\.rawValue)))
@@ -92,7 +99,7 @@ enum ContainerFlags {
         [
             name, interactive, tty, env, envFile, workdir, user, hostname, entrypoint, rm, isolation, runtime, storage,
             network, publish, publishAll, readOnly, stopSignal, stopTimeout, volume, mount, tmpfs, volumesFrom, device, pull,
-            platform, privileged, capAdd, capDrop, securityOpt, groupAdd,
+            platform, privileged, capAdd, capDrop, securityOpt, groupAdd, userns, uidmap, gidmap,
         ] + resourceFlags + metadataAndNetworkFlags + processFlags + RestartFlags.all + HealthFlags.all + logFlags
 
     /// Labels, the ID file, quiet pulls and the network's names and addresses.
@@ -163,6 +170,9 @@ enum ContainerFlags {
         o.security.capDrop = args[Self.capDrop]
         o.security.options = args[Self.securityOpt]
         o.groupAdd = args[Self.groupAdd]
+        o.userns = args[Self.userns]
+        o.idMap = try IDMap.parse(uidmap: args[Self.uidmap], gidmap: args[Self.gidmap])
+        _ = try UsernsMode.parse(o.userns)
         o.devices = try args[Self.device].map { (t) throws(BerthError) in try DeviceMapping.parse(t) }
         o.process = try process(args)
         o.labels = args[Self.label]

@@ -41,6 +41,10 @@ public struct LayerExtractor {
     /// destination like any other: a symlink on the way stays inside it.
     public var under: [String] = []
 
+    /// The archive's owners are a user namespace's ids (`cp` into a
+    /// container with a map): each is written as its host id.
+    public var idMap: IDMap?
+
     /// An extractor; `convertWhiteouts` is for layers that overlayfs will stack.
     public init(convertWhiteouts: Bool = false, noOverwriteDirNonDir: Bool = false) {
         self.convertWhiteouts = convertWhiteouts
@@ -64,7 +68,11 @@ public struct LayerExtractor {
         var directoryTimes: [[String]: (Int64, Int32)] = [:]
         var directoryOrder: [[String]] = []
         var count = 0
-        while let entry = try reader.next() {
+        while var entry = try reader.next() {
+            if let map = idMap {
+                entry.uid = map.hostUID(entry.uid) ?? entry.uid
+                entry.gid = map.hostGID(entry.gid) ?? entry.gid
+            }
             try Interruption.check()  // Ctrl-C in the REPL: fail like a bad archive, which cleans up
             count += 1
             let components: [String]

@@ -11,7 +11,7 @@ public enum TarTransfer {
     /// `shownAs` is what errors call the destination (the user's
     /// `CONTAINER:PATH` rather than the container root's host path).
     public static func copy(
-        layout: StoreLayout, label: String, into destination: String, shownAs: String? = nil,
+        layout: StoreLayout, label: String, into destination: String, shownAs: String? = nil, idMap: IDMap? = nil,
         _ write: (TarWriter) throws(BerthError) -> Void
     ) throws(BerthError) {
         let staging = try layout.makeStaging(label)
@@ -32,7 +32,9 @@ public enum TarTransfer {
         fd.close()
         // Never replace a directory of the user's with a file, or the reverse.
         // Errors name the destination, not this private staging file.
-        _ = try LayerExtractor(noOverwriteDirNonDir: true).extract(
+        var extractor = LayerExtractor(noOverwriteDirNonDir: true)
+        extractor.idMap = idMap
+        _ = try extractor.extract(
             from: try ArchiveInput.open(path: tar), name: "\(label) into \(shownAs ?? destination)", into: destination)
     }
 }

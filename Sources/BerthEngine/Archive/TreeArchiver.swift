@@ -23,6 +23,9 @@ public struct TreeArchiver {
     public var exclude: Set<String>
     /// Write every entry with this owner instead of the file's (`cp` without `-a`).
     public var owner: (uid: UInt32, gid: UInt32)?
+    /// Write owners as a user namespace sees them (`export` of a container
+    /// whose root shows host ids shifted by its maps), so the tar is portable.
+    public var idMap: IDMap?
     /// Write every entry with these permission bits (`COPY --chmod`).
     public var mode: UInt32?
     /// Whether modification times are written (a build's content checksum
@@ -182,8 +185,8 @@ private struct Walk {
             throw fail("lstat", path)
         }
         var entry = TarEntry(path: path, kind: .regular, mode: UInt32(st.st_mode & 0o7777))
-        entry.uid = options.owner?.uid ?? st.st_uid
-        entry.gid = options.owner?.gid ?? st.st_gid
+        entry.uid = options.owner?.uid ?? options.idMap?.containerUID(st.st_uid) ?? st.st_uid
+        entry.gid = options.owner?.gid ?? options.idMap?.containerGID(st.st_gid) ?? st.st_gid
         if let mode = options.mode, st.st_mode & S_IFMT != S_IFLNK { entry.mode = mode }
         if options.safeForHost { entry.mode &= ~UInt32(S_ISUID | S_ISGID) }
         if options.times {

@@ -79,6 +79,9 @@ public struct DeviceNode: Sendable, Equatable {
     public var gid: UInt32
     /// The cgroup access the container gets (`rwm` by default).
     public var permissions: String
+    /// The host's node, bound in its place inside a user namespace, where
+    /// mknod(2) is not allowed (runc does the same).
+    public var hostPath = ""
 
     /// The entry of the OCI spec's `linux.devices`.
     public var ociJSON: JSON {
@@ -168,7 +171,7 @@ public struct DeviceMapping: Sendable, Equatable {
                 "error gathering device information while adding custom device \"\(pathOnHost)\": \(reason); give the path of a device node on this host",
                 exitCode: 125)
         }
-        if let node = Self.node(st, at: pathInContainer, permissions: cgroupPermissions) { return [node] }
+        if let node = Self.node(st, at: pathInContainer, host: pathOnHost, permissions: cgroupPermissions) { return [node] }
         guard st.st_mode & S_IFMT == S_IFDIR else {
             throw BerthError(
                 "error gathering device information while adding custom device \"\(pathOnHost)\": not a device node; give a character or block device (or a directory of them)",
@@ -188,19 +191,20 @@ public struct DeviceMapping: Sendable, Equatable {
             let inside = pathInContainer + String(path.dropFirst(pathOnHost.count))
             if st.st_mode & S_IFMT == S_IFDIR {
                 walk(path, depth: depth + 1, &found)
-            } else if let node = Self.node(st, at: inside, permissions: cgroupPermissions) {
+            } else if let node = Self.node(st, at: inside, host: path, permissions: cgroupPermissions) {
                 found.append(node)
             }
         }
     }
 
-    static func node(_ st: stat, at path: String, permissions: String) -> DeviceNode? {
+    static func node(_ st: stat, at path: String, host: String, permissions: String) -> DeviceNode? {
         let kind = st.st_mode & S_IFMT
         guard kind == S_IFCHR || kind == S_IFBLK else { return nil }
         return DeviceNode(
             path: path, type: kind == S_IFCHR ? "c" : "b",
             major: Int64(berth_major(UInt64(st.st_rdev))), minor: Int64(berth_minor(UInt64(st.st_rdev))),
-            fileMode: UInt32(st.st_mode & 0o7777), uid: st.st_uid, gid: st.st_gid, permissions: permissions)
+            fileMode: UInt32(st.st_mode & 0o7777), uid: st.st_uid, gid: st.st_gid, permissions: permissions,
+            hostPath: host)
     }
 }
 

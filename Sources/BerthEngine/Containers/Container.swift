@@ -61,6 +61,14 @@ public struct Container: Sendable {
     public var labels: [(String, String)] = []
     /// `--add-host`, `--dns*`, `--ip`, `--network-alias`.
     public var networkOptions = NetworkOptions()
+    /// `--userns` as given (`auto`, `auto:size=N`, `keep-id`; empty: the
+    /// host's, or explicit `--uidmap`/`--gidmap`).
+    public var usernsMode = ""
+    /// The container's user namespace maps; nil: it runs in the host's.
+    public var idMap: IDMap?
+    /// How its root filesystem is shown owned by the namespace's ids
+    /// (the storage driver's `idMappingMethod`, e.g. `idmapped-mounts`).
+    public var rootfsIDMapping = ""
     public var state: ContainerState
     /// `--restart`: what the monitor does when PID 1 exits.
     public var restartPolicy = RestartPolicy()
@@ -157,7 +165,8 @@ public struct Container: Sendable {
                         ("GroupAdd", groupAdd.isEmpty ? .null : .strings(groupAdd)),
                         ("Devices", .array(devices.map(\.json))),
                         ("LogConfig", logConfig.json),
-                    ] + resources.json + networkOptions.hostConfigJSON + process.json)
+                        ("UsernsMode", .string(usernsMode)),
+                    ] + idMappingsJSON + resources.json + networkOptions.hostConfigJSON + process.json)
             ),
             (
                 "Mounts",
@@ -181,6 +190,21 @@ public struct Container: Sendable {
             ("VolumesRoot", .string(volumesRoot)),
             ("Extra", .object(extra)),
         ])
+    }
+
+    /// Podman's `HostConfig.IDMappings` (`CONTAINER:HOST:AMOUNT` strings),
+    /// with how the root filesystem's owners were shifted; absent without a map.
+    var idMappingsJSON: [(String, JSON)] {
+        guard let idMap else { return [] }
+        return [
+            (
+                "IDMappings",
+                .object([
+                    ("UidMap", .strings(idMap.uids.map(\.text))), ("GidMap", .strings(idMap.gids.map(\.text))),
+                    ("RootfsMapping", .string(rootfsIDMapping)),
+                ])
+            )
+        ]
     }
 
     /// Docker's `NetworkSettings`: the address at the top level and per network.
@@ -275,6 +299,11 @@ public struct Container: Sendable {
         groupAdd = host["GroupAdd"]?.stringArray ?? []
         devices = (host["Devices"]?.arrayValue ?? []).compactMap(DeviceMapping.init(json:))
         logConfig = LogConfig(json: host["LogConfig"])
+        usernsMode = host["UsernsMode"]?.stringValue ?? ""
+        if let m = host["IDMappings"] {
+            idMap = IDMap(uidTexts: m["UidMap"]?.stringArray ?? [], gidTexts: m["GidMap"]?.stringArray ?? [])
+            rootfsIDMapping = m["RootfsMapping"]?.stringValue ?? ""
+        }
         process = ProcessSettings(hostConfig: host)
         volumesRoot = json["VolumesRoot"]?.stringValue ?? ""
         state = ContainerState(json: json["State"] ?? .object([]))
@@ -289,9 +318,11 @@ public struct Container: Sendable {
 extension Container {
     /// What the container asks of its backend.
     public var isolationRequest: IsolationRequest {
-        IsolationRequest(
+        var request = IsolationRequest(
             hostNetwork: hostNetwork, readonlyRoot: readonlyRoot, runtime: runtime.isEmpty ? nil : runtime,
             sharedNamespaces: process.namespaces.shared)
+        request.userNamespace = idMap != nil
+        return request
     }
 }
 

@@ -236,6 +236,7 @@ public struct ContainerStore: Sendable {
         try driver.remove(containerDirectory: doomed)
         try FileSystem.removeTree(doomed)
         unlink(lockPath(container.id))
+        UserNamespaceRanges(layout: layout).release(container: container.id)
     }
 
     /// Deletes a container directory when its storage driver is unknown
@@ -247,6 +248,7 @@ public struct ContainerStore: Sendable {
         if rename(dir, doomed) != 0 && errno != ENOENT { throw .syscall("rename", dir, .current) }
         try FileSystem.removeTree(doomed)
         unlink(lockPath(container.id))
+        UserNamespaceRanges(layout: layout).release(container: container.id)
     }
 
     /// Whether a name is free.

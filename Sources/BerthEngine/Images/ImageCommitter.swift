@@ -85,7 +85,11 @@ public struct ImageCommitter {
         let writer = TarWriter(FileSink(descriptor: fd, name: path))
         let driver = try lifecycle.driver(for: c)
         if let upper = driver.writableLayer(containerDirectory: lifecycle.layout.container(c.id)) {
-            try TreeArchiver(whiteouts: .aufs).archive(root: upper, into: writer)
+            var archiver = TreeArchiver(whiteouts: .aufs)
+            // A chowned copy under the overlay: the writable layer holds host
+            // ids, written as the container sees them so the image is portable.
+            if c.rootfsIDMapping == IDMappingMethod.chownedCopy.rawValue { archiver.idMap = c.idMap }
+            try archiver.archive(root: upper, into: writer)
         } else {
             let files = ContainerFiles(lifecycle: lifecycle)
             let changes = try files.diff(c.id)

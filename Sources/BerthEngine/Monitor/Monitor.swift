@@ -110,7 +110,7 @@ public final class MonitorSession {
         backend = try registry.runtime(container.isolation)
         cgroup = Cgroup(path: container.cgroupPath)
         let layers = try ImageStore(layout: layout).layerDirectories(of: try ImageStore(layout: layout).load(id: container.image))
-        rootfs = try driver.mount(containerDirectory: layout.container(id), layers: layers)
+        rootfs = try driver.mountRoot(of: container, directory: layout.container(id), layers: layers)
     }
 
     /// `ROOT/containers/ID`.

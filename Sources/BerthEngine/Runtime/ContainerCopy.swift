@@ -34,6 +34,7 @@ public struct ContainerCopy {
         var leftOut: [String] = []
         var archiver = TreeArchiver(owner: archive ? nil : (getuid(), getgid()))
         archiver.safeForHost = !archive
+        archiver.idMap = c.idMap  // -a: the owners the container sees
         let label = "\(c.name):\(source)"
         try withView(c) { (_, rootFD) throws(BerthError) in
             if source == "." || source.hasSuffix("/.") {
@@ -135,11 +136,14 @@ public struct ContainerCopy {
             let owner: (UInt32, UInt32)? = archive ? nil : (0, 0)
             do throws(BerthError) {
                 let shown = "\(c.name):\(destination)"
-                try TarTransfer.copy(layout: lifecycle.layout, label: "cp", into: root, shownAs: shown) {
-                    (writer) throws(BerthError) in
-                    try TreeArchiver(owner: owner).archive(
-                        entry: FileSystem.baseName(real), in: srcParent.rawValue,
-                        as: String(inside.drop { $0 == "/" }), into: writer, label: source)
+                // A container with a map: written as its root, owners shifted to host ids.
+                try asContainerRoot(c.idMap) { () throws(BerthError) in
+                    try TarTransfer.copy(layout: lifecycle.layout, label: "cp", into: root, shownAs: shown, idMap: c.idMap) {
+                        (writer) throws(BerthError) in
+                        try TreeArchiver(owner: owner).archive(
+                            entry: FileSystem.baseName(real), in: srcParent.rawValue,
+                            as: String(inside.drop { $0 == "/" }), into: writer, label: source)
+                    }
                 }
             } catch {
                 // Name the path as the user sees it, inside the container.
@@ -172,8 +176,11 @@ public struct ContainerCopy {
             }
             var extractor = LayerExtractor(noOverwriteDirNonDir: true)
             extractor.under = dirPath.dropFirst(rootPath.count).split(separator: "/").map(String.init)
+            extractor.idMap = c.idMap
             do throws(BerthError) {
-                _ = try extractor.extract(from: source, name: "standard input", into: root)
+                _ = try asContainerRoot(c.idMap) { () throws(BerthError) in
+                    try extractor.extract(from: source, name: "standard input", into: root)
+                }
             } catch  where error.kind == .conflict {
                 throw .conflict(
                     error.message.split(separator: root, omittingEmptySubsequences: false)

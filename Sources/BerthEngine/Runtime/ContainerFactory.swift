@@ -59,6 +59,10 @@ public struct CreateOptions: Sendable {
     /// Set by the builder: its lock, recorded so that a killed build's
     /// container is found and removed (`removeOrphanedBuildContainers`).
     var buildLock: String?
+    /// `--userns` as given (nil: host).
+    public var userns: String?
+    /// `--uidmap`/`--gidmap`, parsed and checked.
+    public var idMap: IDMap?
 
     public init(image: String) { self.image = image }
 }
@@ -107,9 +111,11 @@ public struct ContainerFactory {
         var container = try record(
             o, image: image, name: name, backend: backend, networkMode: networkMode,
             storage: storage)
+        let userns = try o.usernsMode()
+        try checkUserNamespace(&container, mode: userns, explicit: o.idMap, backend: backend, driver: driver)
         let created = try provision(
             &container, o, backend: backend, driver: driver, image: image,
-            generatedName: requested == nil)
+            generatedName: requested == nil, userns: userns)
         warnings.forEach(warn)  // only once the container exists: a refused create says one thing
         return created
     }
@@ -196,7 +202,7 @@ public struct ContainerFactory {
     /// store; on any failure gives back what it took.
     private func provision(
         _ container: inout Container, _ o: CreateOptions, backend: any IsolationBackend,
-        driver: any StorageDriver, image: Image, generatedName: Bool
+        driver: any StorageDriver, image: Image, generatedName: Bool, userns: UsernsMode
     ) throws(BerthError) -> Container {
         let volumes = VolumeStore(layout: lifecycle.layout)
         var made: [String] = []
@@ -213,6 +219,7 @@ public struct ContainerFactory {
                     fixed: container.networkOptions.ipAddress.flatMap(IPv4.init), aliases: container.networkOptions.aliases)
             }
             container.mounts = try resolveMounts(o, backend: backend, volumes, &made)
+            try allocateUserNamespace(&container, mode: userns)
             let created = try lifecycle.containers.create(
                 container, driver: driver, layers: try lifecycle.images.layerDirectories(of: image),
                 generateName: generatedName ? { ContainerNames.generate(retry: $0) } : nil)
@@ -224,6 +231,7 @@ public struct ContainerFactory {
             return created
         } catch {
             for name in made { try? volumes.remove(name) }
+            UserNamespaceRanges(layout: lifecycle.layout).release(container: id)
             if let network { networks.release(network.name, container: id) }
             throw error
         }

@@ -17,7 +17,7 @@ public struct ContainerFiles {
         let dir = lifecycle.layout.container(c.id)
         let wasMounted = driver.isMounted(containerDirectory: dir)
         let layers = try lifecycle.images.layerDirectories(of: try lifecycle.images.load(id: c.image))
-        let root = try driver.mount(containerDirectory: dir, layers: layers)
+        let root = try driver.mountRoot(of: c, directory: dir, layers: layers)
         defer {
             if !wasMounted, (try? lifecycle.containers.load(id: c.id))?.state.isActive != true {
                 try? driver.unmount(containerDirectory: dir)
@@ -31,7 +31,9 @@ public struct ContainerFiles {
         let c = try lifecycle.containers.find(ref)
         try withRoot(c) { (root) throws(BerthError) in
             let writer = TarWriter(sink)
-            try TreeArchiver().archive(root: root, into: writer)
+            var archiver = TreeArchiver()
+            archiver.idMap = c.idMap
+            try archiver.archive(root: root, into: writer)
             try writer.finish()
         }
     }

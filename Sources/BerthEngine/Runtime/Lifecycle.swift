@@ -66,7 +66,7 @@ public struct Lifecycle {
             }
             let driver = try driver(for: container)
             let layers = try images.layerDirectories(of: try images.load(id: container.image))
-            _ = try driver.mount(containerDirectory: layout.container(container.id), layers: layers)
+            _ = try driver.mountRoot(of: container, directory: layout.container(container.id), layers: layers)
             switch try MonitorLauncher.launch(
                 root: layout.root, id: container.id, waitAttach: waitAttach,
                 windowSize: container.tty ? windowSize : nil, registry: registry)

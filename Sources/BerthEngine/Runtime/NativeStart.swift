@@ -37,6 +37,20 @@ extension MonitorSession {
         supervise(child.pid)
     }
 
+    /// In a user namespace the container's root must own what is its own:
+    /// its /etc/hosts, hostname and resolv.conf, and a named volume's top
+    /// directory while that is still the host root's (a new volume), as
+    /// Podman chowns a volume for a container with a user namespace.
+    private func giveToContainerRoot(_ map: IDMap, etcMounts: [MountSpec], prep: MountPreparation) {
+        let root = map.rootOnHost
+        for m in etcMounts { _ = chown(m.source, root.uid, root.gid) }
+        for m in container.mounts where m.kind == .volume {
+            let data = prep.source(m)
+            var st = stat()
+            if stat(data, &st) == 0 && st.st_uid == 0 && st.st_gid == 0 { _ = chown(data, root.uid, root.gid) }
+        }
+    }
+
     private func spawnNative(reportFD: Int32) throws(BerthError) -> SpawnedChild {
         let plan = try backend.plan(for: container)
         let user = try UserLookup.resolve(container.user, rootfs: rootfs, groupAdd: container.groupAdd)
@@ -52,12 +66,15 @@ extension MonitorSession {
             tty: container.tty, ptyInside: plan.ptyInside,
             openStdin: container.openStdin)
         let prep = MountPreparation(rootfs: rootfs, volumes: VolumeStore(layout: store.layout))
-        for m in container.mounts { try prep.prepare(m) }
         var etcMounts: [MountSpec] = []
-        if plan.pivotRoot {
-            etcMounts = try writeEtcFiles()
-            for m in etcMounts { try prep.prepare(m) }
+        try asContainerRoot(container.idMap) { () throws(BerthError) in
+            for m in container.mounts { try prep.prepare(m) }
+            if plan.pivotRoot {
+                etcMounts = try writeEtcFiles()
+                for m in etcMounts { try prep.prepare(m) }
+            }
         }
+        if let map = container.idMap { giveToContainerRoot(map, etcMounts: etcMounts, prep: prep) }
         try reservePorts()
         if !plan.pivotRoot {
             for m in container.mounts { try prep.hostBind(m) }
@@ -83,6 +100,15 @@ extension MonitorSession {
             cache: store.layout.seccompCache)
         request.devices = devices
         request.process = container.process
+        request.idMap = container.idMap
+        if let map = container.idMap {
+            let dir = containerDirectory + "/devnodes"
+            var failed: UnsafePointer<CChar>? = nil
+            guard berth_make_dev_nodes(dir, map.rootOnHost.uid, map.rootOnHost.gid, &failed) == 0 else {
+                throw .syscall("mknod", "\(dir)/\(failed.map { String(cString: $0) } ?? "")", .current)
+            }
+            request.deviceNodeDirectory = dir
+        }
         (request.joins, request.shmDonorPID, request.shmFromHost) = try container.process.namespaces.joins(in: store)
         let child = try Spawner.spawn(request)
         closeChildEnds()

@@ -43,6 +43,11 @@ public struct SpawnRequest: Sendable {
     public var shmDonorPID: Int32?
     /// The joined IPC namespace is the host's (a donor with `--ipc host`): bind the host's /dev/shm.
     public var shmFromHost = false
+    /// The maps of the container's own user namespace (the plan then has
+    /// CLONE_NEWUSER): written for the child right after the clone.
+    public var idMap: IDMap?
+    /// With `idMap`: the directory of device nodes the child binds over /dev/null etc.
+    public var deviceNodeDirectory: String?
 
     public init(
         rootfs: String, argv: [String], env: [String], cwd: String, user: ResolvedUser,
@@ -190,14 +195,18 @@ public enum Spawner {
         // berth-init keeps the trampoline's contract, so with --init it
         // takes the trampoline's place: PID 1 is the init, the command its child.
         config.exec_fd = try request.process.initProcess ? SealedExec.initProcess() : SealedExec.trampoline()
-        var sync: [Int32] = [-1, -1], errs: [Int32] = [-1, -1]
-        guard berth_pipe_cloexec(&sync) == 0, berth_pipe_cloexec(&errs) == 0 else {
+        var sync: [Int32] = [-1, -1], errs: [Int32] = [-1, -1], mapped: [Int32] = [-1, -1]
+        guard berth_pipe_cloexec(&sync) == 0, berth_pipe_cloexec(&errs) == 0,
+            request.idMap == nil || berth_pipe_cloexec(&mapped) == 0
+        else {
             let failure = Errno.current
-            for fd in sync + errs + [config.exec_fd] where fd >= 0 { close(fd) }
+            for fd in sync + errs + mapped + [config.exec_fd] where fd >= 0 { close(fd) }
             throw .syscall("pipe2", "for the container's start", failure)
         }
+        defer { for fd in mapped where fd >= 0 { close(fd) } }
         config.sync_fd = sync[0]
-        config.close_fds = (sync[1], request.monitorReportFD)
+        config.userns_sync_fd = mapped[0]
+        config.close_fds = (sync[1], request.monitorReportFD, mapped[1])
         config.error_fd = errs[1]
         config.cgroup_fd = -1
         if let dir = request.cgroupDirectory {
@@ -232,8 +241,31 @@ public enum Spawner {
                 "clone", "the container's first process", err,
                 fix: err == .EPERM ? "run berth as root, or use --isolation chroot" : nil)
         }
+        if let map = request.idMap {
+            do throws(BerthError) { try writeMaps(map, pid: pid, go: mapped[1]) } catch {
+                kill(pid, SIGKILL)
+                while waitpid(pid, nil, 0) < 0 && errno == EINTR {}
+                close(sync[1]); close(errs[0])
+                throw error
+            }
+        }
         return SpawnedChild(
             pid: pid, inCgroup: inCgroup != 0, syncFD: sync[1], errorFD: errs[0], command: request.argv.first ?? "")
+    }
+
+    /// The child's uid_map and gid_map, then its go. setgroups stays
+    /// `allow`: a privileged writer may map groups, and the container's
+    /// user gets its supplementary groups (runc and Podman do the same as root).
+    static func writeMaps(_ map: IDMap, pid: Int32, go: Int32) throws(BerthError) {
+        for (file, text) in [("uid_map", map.uidMapText), ("gid_map", map.gidMapText)] {
+            guard berth_write_id_map(pid, file, text) == 0 else {
+                throw .syscall(
+                    "write", "/proc/\(pid)/\(file) (\(text.split(separator: "\n").joined(separator: ", ")))", .current,
+                    fix: "the kernel refused the map; check that its host ids exist and do not overlap")
+            }
+        }
+        var byte: UInt8 = 1
+        guard Glibc.write(go, &byte, 1) == 1 else { throw .syscall("write", "the user namespace's go", .current) }
     }
 
     /// Enters each namespace to join, in this (single-threaded) monitor, so
@@ -326,13 +358,14 @@ public enum Spawner {
             devices[i] = berth_device_node(
                 path: arena.string(d.path), type: Int32(d.type.asciiValue ?? 99),
                 major: UInt32(d.major), minor: UInt32(d.minor), mode: d.fileMode,
-                uid: d.uid, gid: d.gid)
+                uid: d.uid, gid: d.gid, host: arena.string(d.hostPath))
         }
         config.devices = UnsafePointer(devices)
         config.ndevices = Int32(request.devices.count)
         let process = request.process
         config.shm_size = process.shmSize.map { UInt64($0) } ?? 0
         config.shm_donor_mntns = -1
+        config.userns_dev_dir = request.deviceNodeDirectory.map { arena.string($0) }
         let ipc = process.namespaces.ipc
         let shm =
             ipc == "none"

@@ -32,6 +32,7 @@ struct berth_device_node {
     uint32_t major, minor;
     uint32_t mode;                      /* permission bits */
     uint32_t uid, gid;
+    const char *host;                   /* the host's node, bound in its place in a user namespace */
 };
 
 /// A resource limit (`--ulimit`), set with setrlimit(2) before exec.
@@ -59,9 +60,10 @@ struct berth_spawn_config {
     int console_socket;                 /* for BERTH_TTY_INSIDE */
     unsigned short tty_rows, tty_cols;  /* for BERTH_TTY_INSIDE: the pty's size before exec (0: leave 0x0) */
     int sync_fd;                        /* child waits for one byte here before anything of the image runs */
-    int close_fds[2];                   /* the monitor's fds the child closes first (-1: none): the write
-                                           end of the sync pipe, so a dead monitor reads as EOF, and
-                                           the monitor's report pipe, so its reader sees EOF too */
+    int close_fds[3];                   /* the monitor's fds the child closes first (-1: none): the write
+                                           end of the sync pipe, so a dead monitor reads as EOF, the
+                                           monitor's report pipe, so its reader sees EOF too, and the
+                                           write end of the user namespace's sync pipe */
     int error_fd;                       /* close-on-exec; child writes struct berth_spawn_error on failure */
     uint64_t capabilities;              /* bit N = keep capability N; UINT64_MAX keeps all */
     const char *const *masked_paths;    /* NULL-terminated, may be NULL */
@@ -89,6 +91,10 @@ struct berth_spawn_config {
     const char *const *sysctl_values;   /* before /proc/sys is made read-only; NULL-terminated, may be NULL */
     int shm_mode;                       /* enum berth_shm_mode (--ipc) */
     int shm_donor_mntns;                /* BERTH_SHM_DONOR: the donor's /proc/PID/ns/mnt, opened by the caller */
+    int userns_sync_fd;                 /* with CLONE_NEWUSER in clone_flags: the child waits for one byte here,
+                                           sent once the parent wrote its uid_map and gid_map; -1 otherwise */
+    const char *userns_dev_dir;         /* with CLONE_NEWUSER: where the monitor made the basic device nodes,
+                                           bound over /dev/null etc. (mknod is not allowed in the namespace) */
 };
 
 /// Where the container's /dev/shm comes from (`--ipc`).
@@ -260,5 +266,6 @@ int berth_clone_newuts(void);
 int berth_clone_newipc(void);
 int berth_clone_newnet(void);
 int berth_clone_newcgroup(void);
+int berth_clone_newuser(void);
 
 #endif
