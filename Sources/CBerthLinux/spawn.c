@@ -5,6 +5,9 @@
 // Swift, no locks. Failures are written to error_fd (close-on-exec, so a
 // successful exec closes it and the parent reads EOF) and the child exits.
 #include "system.h"
+#include <sys/statvfs.h>
+
+static unsigned long kept_flags(const char *path);
 #include "process_steps.h"
 
 #define fail berth_child_fail
@@ -69,6 +72,17 @@ static void make_dev(const struct berth_spawn_config *c, const char *root) {
     for (size_t i = 0; i < sizeof nodes / sizeof nodes[0]; i++) {
         char node[4096];
         snprintf(node, sizeof node, "%s/dev/%s", root, nodes[i].name);
+        if (c->bind_devices) {
+            /* A user namespace may not mknod: bind the host's node over an
+               empty file, as runc does rootless. */
+            char host[64];
+            snprintf(host, sizeof host, "/dev/%s", nodes[i].name);
+            int fd = open(node, O_WRONLY | O_CREAT | O_CLOEXEC, 0666);
+            if (fd < 0) fail(c, BERTH_STAGE_MOUNT, "create", node);
+            close(fd);
+            if (mount(host, node, NULL, MS_BIND, NULL) != 0) fail(c, BERTH_STAGE_MOUNT, "bind the host's device on", node);
+            continue;
+        }
         if (mknod(node, S_IFCHR | 0666, makedev(nodes[i].maj, nodes[i].min)) != 0)
             fail(c, BERTH_STAGE_MOUNT, "mknod", node);
         chmod(node, 0666);   /* the umask must not narrow device modes */
@@ -160,9 +174,23 @@ static void setup_mounts(const struct berth_spawn_config *c) {
     /* sysfs can be mounted only in a network namespace we own; else bind the host's read-only. */
     if (mount("sysfs", path, "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, NULL) != 0) {
         if (mount("/sys", path, NULL, MS_BIND | MS_REC, NULL) != 0 ||
-            mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC, NULL) != 0)
+            mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC | kept_flags(path), NULL) != 0)
             fail(c, BERTH_STAGE_MOUNT, "mount sysfs on", path);
     }
+}
+
+/* The flags a read-only remount must keep: a mount that came from a more
+   privileged mount namespace (rootless: every host mount) has its nosuid,
+   nodev and noexec locked, and a remount that drops them is refused (EPERM).
+   runc keeps them the same way. */
+static unsigned long kept_flags(const char *path) {
+    struct statvfs st;
+    if (statvfs(path, &st) != 0) return 0;
+    unsigned long flags = 0;
+    if (st.f_flag & ST_NOSUID) flags |= MS_NOSUID;
+    if (st.f_flag & ST_NODEV) flags |= MS_NODEV;
+    if (st.f_flag & ST_NOEXEC) flags |= MS_NOEXEC;
+    return flags;
 }
 
 static void user_mounts(const struct berth_spawn_config *c) {
@@ -184,7 +212,7 @@ static void user_mounts(const struct berth_spawn_config *c) {
                                berth_resolve_in_root() | berth_resolve_no_magiclinks());
             if (fd < 0) fail(c, BERTH_STAGE_MOUNT, "resolve mount target", m->target);
             snprintf(via, sizeof via, "/proc/self/fd/%d", fd);
-            if (mount(NULL, via, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC | flags, NULL) != 0)
+            if (mount(NULL, via, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC | flags | kept_flags(via), NULL) != 0)
                 fail(c, BERTH_STAGE_MOUNT, "make read-only", m->target);
             close(fd);
         }
@@ -259,10 +287,10 @@ static void mask_paths(const struct berth_spawn_config *c) {
     for (const char *const *p = c->readonly_paths; p && *p; p++) {
         if (access(*p, F_OK) != 0) continue;
         if (mount(*p, *p, NULL, MS_BIND | MS_REC, NULL) != 0 ||
-            mount(NULL, *p, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC, NULL) != 0)
+            mount(NULL, *p, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC | kept_flags(*p), NULL) != 0)
             fail(c, BERTH_STAGE_MOUNT, "make read-only", *p);
     }
-    if (c->readonly_root && mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) != 0)
+    if (c->readonly_root && mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | kept_flags("/"), NULL) != 0)
         fail(c, BERTH_STAGE_MOUNT, "remount / read-only", NULL);
 }
 

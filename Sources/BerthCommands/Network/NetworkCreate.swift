@@ -17,7 +17,11 @@ struct NetworkCreateCommand: Command {
         if let driver = args[Self.driver], driver != "bridge" {
             throw BerthError("network driver \(driver) is not supported; Berth has only the bridge driver")
         }
-        let record = try NetworkStore(layout: try ctx.openStore()).create(args.positionals[0], subnet: args[Self.subnet])
+        let layout = try ctx.openStore()
+        if Rootless.isActive {
+            throw Rootless.refusal("network create", "a bridge network needs the host's root; containers use slirp4netns")
+        }
+        let record = try NetworkStore(layout: layout).create(args.positionals[0], subnet: args[Self.subnet])
         ctx.print(record.id)
         return 0
     }

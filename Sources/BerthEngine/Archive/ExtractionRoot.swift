@@ -172,7 +172,7 @@ final class ExtractionRoot {
 
     /// A layer may not plant overlayfs control xattrs (redirect, metacopy,
     /// opaque): only whiteout conversion sets those, deliberately.
-    static func allowed(_ key: String) -> Bool { !key.hasPrefix("trusted.overlay.") }
+    static func allowed(_ key: String) -> Bool { !Rootless.isOverlayMarker(key) }
 
     /// Like Docker, an xattr the file system does not support, or that only a
     /// more privileged user may set, is skipped rather than failing the pull.

@@ -6,6 +6,10 @@ import Glibc
 extension Cgroup {
     /// Applies limits (only the ones set; `update` may change any later).
     public func apply(_ r: Resources) throws(BerthError) {
+        if isNone {
+            if r.isEmpty { return }
+            throw Rootless.refusal("a resource limit", "this container has no cgroup of its own to hold it")
+        }
         if version == "v1" { try applyV1(r) } else { try applyV2(r) }
     }
 

@@ -89,6 +89,7 @@ struct berth_spawn_config {
     const char *const *sysctl_values;   /* before /proc/sys is made read-only; NULL-terminated, may be NULL */
     int shm_mode;                       /* enum berth_shm_mode (--ipc) */
     int shm_donor_mntns;                /* BERTH_SHM_DONOR: the donor's /proc/PID/ns/mnt, opened by the caller */
+    int bind_devices;                   /* 1 (rootless): /dev's nodes are the host's, bound, as mknod is refused */
 };
 
 /// Where the container's /dev/shm comes from (`--ipc`).
