@@ -40,6 +40,8 @@ static uid_t host_uid;
 static gid_t host_gid;
 static char rootless_error[512];
 static char runtime_dir[512];
+static int saved_argc;
+static char **saved_argv;
 
 int berth_rootless_active(void) { return rootless_active; }
 uint32_t berth_rootless_host_uid(void) { return host_uid; }
@@ -198,6 +200,7 @@ static void pause_process(int ready_fd, int go_fd) {
     setsid();
     if (chdir("/") != 0) _exit(1);
     prctl(PR_SET_NAME, PAUSE_NAME, 0, 0, 0);
+    if (saved_argv) berth_set_proctitle(saved_argc, saved_argv, PAUSE_NAME);   /* what ps shows */
     int null = open("/dev/null", O_RDWR);
     for (int fd = 0; fd < 3; fd++) dup2(null, fd);
     for (int fd = 3; fd < 1024; fd++) close(fd);
@@ -286,7 +289,11 @@ static int create_pause(uid_t uid, gid_t gid) {
     return -1;
 }
 
-__attribute__((constructor)) static void berth_rootless_enter(void) {
+/* glibc passes main's arguments to constructors too. */
+__attribute__((constructor)) static void berth_rootless_enter(int argc, char **argv, char **envp) {
+    (void)envp;
+    saved_argc = argc;
+    saved_argv = argv;
     if (geteuid() == 0) {
         /* A monitor or helper re-executed inside the namespace. */
         const char *mark = getenv("_BERTH_ROOTLESS");

@@ -102,3 +102,9 @@ public enum Slirp {
         }
     }
 }
+
+extension Container {
+    /// Whether `-p` ports reach the container now: through the first
+    /// network's address, or slirp4netns's forwards (rootless).
+    public var forwardsPorts: Bool { endpoint != nil || networkMode == Slirp.mode }
+}
