@@ -164,7 +164,7 @@ struct RootlessTests {
             #expect(removed.status == 0 && removed.stdout == "orphan2\n", "rm -f: \(removed.stderr)")
             #expect(eventually(5) { ProcessTable.startTime(pid2) == nil }, "PID 1 was killed")
             #expect(u.berth("rm", "orphan").status == 0)
-            #expect(!readFile("/proc/\(u.pausePID)/mountinfo").contains("/containers/"), "no overlay left mounted")
+            #expect(!readFile("/proc/\(u.pausePID)/mountinfo").contains(u.store + "/containers/"), "no overlay left mounted")
         }
     }
 
