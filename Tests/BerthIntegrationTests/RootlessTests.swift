@@ -179,7 +179,10 @@ struct RootlessTests {
                 "mkdir -p /www && echo hello-from-rootless > /www/index.html && exec httpd -f -p 80 -h /www")
             #expect(run.status == 0, "run: \(run.stderr)")
             var reply = ""
-            #expect(eventually(10) { reply = httpGet(port: port); return reply.contains("hello-from-rootless") }, "GET: \(reply)")
+            #expect(
+                eventually(10) {
+                    reply = httpGet(port: port); return reply.contains("hello-from-rootless")
+                }, "GET: \(reply)")
             #expect(
                 u.berth("ps", "--format", "{{.Ports}}").stdout == "0.0.0.0:\(port)->80/tcp\n",
                 "\(u.berth("ps").stdout)")
@@ -200,8 +203,10 @@ struct RootlessTests {
             #expect(u.berth("import", "-c", "CMD [\"sh\"]", u.tar, "busybox").status == 0)
             #expect(u.berth("volume", "create", "vol").status == 0)
             #expect(
-                u.berth("run", "--rm", "--network", "none", "-v", "vol:/data", "busybox", "sh", "-c",
-                        "echo r > /data/by-root && chmod 0777 /data").status == 0)
+                u.berth(
+                    "run", "--rm", "--network", "none", "-v", "vol:/data", "busybox", "sh", "-c",
+                    "echo r > /data/by-root && chmod 0777 /data"
+                ).status == 0)
             let byUser = u.berth(
                 "run", "--rm", "--network", "none", "--user", "1000:1000", "-v", "vol:/data", "busybox", "sh", "-c",
                 "echo u > /data/by-1000")
@@ -216,11 +221,14 @@ struct RootlessTests {
             let bind = u.home + "/bind"
             _ = runProcess(u.asUser(["/bin/mkdir", bind]), environment: u.environment())
             #expect(
-                u.berth("run", "--rm", "--network", "none", "-v", bind + ":/b", "busybox", "sh", "-c",
-                        "echo x > /b/f && mkdir /b/d && chown 1000:1000 /b/d").status == 0)
+                u.berth(
+                    "run", "--rm", "--network", "none", "-v", bind + ":/b", "busybox", "sh", "-c",
+                    "echo x > /b/f && mkdir /b/d && chown 1000:1000 /b/d"
+                ).status == 0)
             #expect(stat(bind + "/f", &st) == 0 && st.st_uid == u.uid)
             #expect(stat(bind + "/d", &st) == 0 && st.st_uid == UInt32(u.subStart + 999))
-            let ro = u.berth("run", "--rm", "--network", "none", "-v", bind + ":/b:ro", "busybox", "sh", "-c", "cat /b/f; touch /b/g")
+            let ro = u.berth(
+                "run", "--rm", "--network", "none", "-v", bind + ":/b:ro", "busybox", "sh", "-c", "cat /b/f; touch /b/g")
             #expect(ro.stdout == "x\n" && ro.status != 0 && ro.stderr.contains("Read-only"), "ro: \(ro.stderr)")
         }
     }
@@ -235,10 +243,13 @@ struct RootlessTests {
         withRootlessUser { u in
             #expect(u.berth("import", "-c", "CMD [\"sh\"]", u.tar, "busybox").status == 0)
             #expect(
-                u.berth("run", "--name", "src", "--network", "none", "busybox", "sh", "-c",
-                        "mkdir -p /opt/x && echo data > /opt/x/f && rm /bin/ls").status == 0)
+                u.berth(
+                    "run", "--name", "src", "--network", "none", "busybox", "sh", "-c",
+                    "mkdir -p /opt/x && echo data > /opt/x/f && rm /bin/ls"
+                ).status == 0)
             #expect(u.berth("commit", "src", "snap:1").status == 0)
-            let snap = u.berth("run", "--rm", "--network", "none", "snap:1", "sh", "-c", "cat /opt/x/f; test -e /bin/ls || echo no-ls")
+            let snap = u.berth(
+                "run", "--rm", "--network", "none", "snap:1", "sh", "-c", "cat /opt/x/f; test -e /bin/ls || echo no-ls")
             #expect(snap.stdout == "data\nno-ls\n", "\(snap.stdout) \(snap.stderr)")
             let exported = u.home + "/c.tar"
             #expect(u.berth("export", "-o", exported, "src").status == 0)
@@ -248,7 +259,8 @@ struct RootlessTests {
             #expect(u.berth("save", "-o", saved, "snap:1").status == 0)
             #expect(u.berth("rmi", "snap:1").status == 0)
             #expect(u.berth("load", "-i", saved).stdout == "Loaded image: snap:1\n")
-            let loaded = u.berth("run", "--rm", "--network", "none", "snap:1", "sh", "-c", "cat /opt/x/f; test -e /bin/ls || echo no-ls")
+            let loaded = u.berth(
+                "run", "--rm", "--network", "none", "snap:1", "sh", "-c", "cat /opt/x/f; test -e /bin/ls || echo no-ls")
             #expect(loaded.stdout == "data\nno-ls\n", "\(loaded.stderr)")
 
             let registry = LocalRegistry()

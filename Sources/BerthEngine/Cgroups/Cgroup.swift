@@ -133,7 +133,8 @@ public struct Cgroup: Sendable, Equatable {
     public func freeze() throws(BerthError) {
         if isNone {
             throw Rootless.refusal(
-                "pause", "it needs the cgroup freezer, and this container has no cgroup of its own "
+                "pause",
+                "it needs the cgroup freezer, and this container has no cgroup of its own "
                     + "(cgroup v1, or a v2 cgroup not delegated to the user)")
         }
         if version == "v1" {

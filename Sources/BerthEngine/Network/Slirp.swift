@@ -37,7 +37,8 @@ public enum Slirp {
     public static func start(pid: Int32, containerID: String, ports: [PortBinding]) throws(BerthError) -> Int32 {
         guard let binary else {
             throw BerthError(
-                "rootless networking needs slirp4netns, which is not installed; apt-get install slirp4netns, or run with --network none")
+                "rootless networking needs slirp4netns, which is not installed; apt-get install slirp4netns, or run with --network none"
+            )
         }
         let socket = apiSocket(containerID)
         unlink(socket)
@@ -98,7 +99,8 @@ public enum Slirp {
         guard reply.contains("\"return\"") else {
             throw BerthError(
                 "driver failed programming external connectivity: slirp4netns could not forward "
-                    + "\(port.hostIP):\(port.hostPort)/\(port.proto): \(reply.isEmpty ? "no reply" : reply); choose another host port")
+                    + "\(port.hostIP):\(port.hostPort)/\(port.proto): \(reply.isEmpty ? "no reply" : reply); choose another host port"
+            )
         }
     }
 }
