@@ -52,6 +52,15 @@ public enum Rootless {
         name.hasPrefix("trusted.overlay.") || name.hasPrefix("user.overlay.")
     }
 
+    /// What a berth started with an environment of its own (an external
+    /// plugin calling `$BERTH_BIN`) needs to know it runs rootless: the
+    /// constructor's markers, which `setenv` put in `environ` but not in
+    /// `/proc/self/environ`, where `CommandContext.environment` comes from.
+    public static var childEnvironment: [String: String] {
+        guard isActive else { return [:] }
+        return ["_BERTH_ROOTLESS": "\(hostUID):\(berth_rootless_host_gid())", "_BERTH_ROOTLESS_RUNTIME": runtimeDirectory]
+    }
+
     /// The refusal for what needs the host's root.
     public static func refusal(_ what: String, _ why: String) -> BerthError {
         .unavailable("\(what) does not work rootless: \(why); run berth as root for it (docs/rootless.md)")

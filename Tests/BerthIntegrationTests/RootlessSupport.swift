@@ -120,14 +120,19 @@ final class RootlessUser {
         return pids
     }
 
-    /// Everything back as it was.
-    func remove() {
+    /// SIGKILLs every process of the user, by pid, until none is left.
+    func killProcesses() {
         for _ in 0..<200 {
             let pids = processes()
             if pids.isEmpty { break }
             for pid in pids { kill(pid, SIGKILL) }
             usleep(20_000)
         }
+    }
+
+    /// Everything back as it was.
+    func remove() {
+        killProcesses()
         #expect(processes().isEmpty, "processes of \(name) left: \(processes())")
         if hasSubids { removeSubids() }
         if created { _ = runProcess(["/usr/sbin/userdel", name]) }

@@ -73,6 +73,11 @@ struct RootlessTests {
             #expect(u.berth("ps", "--format", "{{.Names}} {{.Status}}").stdout.hasPrefix("held Up"))
             #expect(u.berth("rm", "-f", "held").status == 0)
             #expect(u.pausePID == pause, "the same pause process throughout")
+            // A killed pause process (no container running) is replaced by the next command.
+            kill(pause, SIGKILL)
+            #expect(eventually(5) { ProcessTable.startTime(pause) == nil })
+            #expect(u.berth("run", "--rm", "--network", "none", "busybox", "true").status == 0)
+            #expect(u.pausePID != pause && readFile("/proc/\(u.pausePID)/comm") == "berth-pause\n", "a new pause process")
 
             // $XDG_DATA_HOME and --root still choose the store.
             let data = u.home + "/data"
@@ -117,6 +122,10 @@ struct RootlessTests {
             #expect(exec.status == 0 && exec.stdout == "from-exec\n0\n", "exec: \(exec.stderr)")
             #expect(u.berth("exec", "box", "sh", "-c", "echo logged > /proc/1/fd/1").status == 0)
             #expect(u.berth("logs", "box").stdout == "logged\n")
+            // top and stats find the processes without a cgroup: PID 1's PID namespace.
+            let top = u.berth("top", "box")
+            #expect(top.status == 0 && top.stdout.contains("sleep 1000"), "top: \(top.stdout) \(top.stderr)")
+            #expect(u.berth("stats", "--no-stream", "--format", "{{.PIDs}}", "box").stdout == "1\n")
             // No cgroup: pause and limits say why, in one line.
             expectOneErrorLine(u.berth("pause", "box"), naming: ["pause", "rootless", "cgroup"])
             expectOneErrorLine(
@@ -135,6 +144,57 @@ struct RootlessTests {
             #expect(u.berth("ps", "-a", "--format", "{{.Names}} {{.Status}}").stdout.hasPrefix("box Exited (137)"))
             #expect(u.berth("rm", "box").status == 0)
             #expect(u.berth("ps", "-aq").stdout.isEmpty)
+        }
+    }
+
+    @Test("in a cgroup v2 delegated to the user: a cgroup per container, pause/unpause by its freezer; limits refused")
+    func delegatedCgroup() {
+        guard ready() else { return }
+        let mount = fileExists("/sys/fs/cgroup/cgroup.controllers") ? "/sys/fs/cgroup" : "/sys/fs/cgroup/unified"
+        guard fileExists(mount + "/cgroup.procs") else {
+            Issue.record("no cgroup v2 hierarchy at /sys/fs/cgroup or /sys/fs/cgroup/unified")
+            return
+        }
+        withRootlessUser { u in
+            // What systemd's Delegate=yes does: the directory and its files are the user's.
+            let delegated = mount + "/berth-rootless-\(u.name)"
+            #expect(mkdir(delegated, 0o755) == 0, "mkdir \(delegated)")
+            defer {
+                u.killProcesses()
+                _ = sh("find \(delegated) -depth -type d -exec rmdir {} \\; 2>/dev/null")
+                #expect(!fileExists(delegated), "cgroup \(delegated) removed")
+            }
+            for file in ["", "/cgroup.procs", "/cgroup.threads", "/cgroup.subtree_control"] {
+                #expect(chown(delegated + file, u.uid, u.gid) == 0, "chown \(delegated + file)")
+            }
+            // Every command starts in the delegated cgroup (as from a delegated systemd scope).
+            func inCgroup(_ args: String...) -> ProcessResult {
+                runProcess(
+                    ["/bin/sh", "-c", "echo $$ > \(delegated)/cgroup.procs && exec \"$@\"", "sh"] + u.asUser([u.binary] + args),
+                    environment: u.environment())
+            }
+            #expect(inCgroup("import", "-c", "CMD [\"sh\"]", u.tar, "busybox").status == 0)
+            let run = inCgroup("run", "-d", "--name", "frozen", "--network", "none", "busybox", "sleep", "1000")
+            #expect(run.status == 0, "run: \(run.stderr)")
+            let id = run.stdout.trimmingSpaces
+            let cgroup = inCgroup("inspect", "-f", "{{.HostConfig.CgroupParent}}", "frozen").stdout.trimmingSpaces
+            #expect(cgroup == delegated + "/berth-" + id, "cgroup: \(cgroup)")
+            let pid1 = inCgroup("inspect", "-f", "{{.State.Pid}}", "frozen").stdout.trimmingSpaces
+            #expect(readFile(cgroup + "/cgroup.procs").split(separator: "\n").contains(Substring(pid1)), "PID 1 in it")
+            let paused = inCgroup("pause", "frozen")
+            #expect(paused.status == 0, "pause: \(paused.stderr)")
+            #expect(readFile(cgroup + "/cgroup.events").contains("frozen 1"), "frozen")
+            #expect(inCgroup("ps", "--format", "{{.Status}}").stdout.contains("(Paused)"))
+            let unpaused = inCgroup("unpause", "frozen")
+            #expect(unpaused.status == 0, "unpause: \(unpaused.stderr)")
+            #expect(readFile(cgroup + "/cgroup.events").contains("frozen 0"), "thawed")
+            let exec = inCgroup("exec", "frozen", "echo", "in-cgroup")
+            #expect(exec.stdout == "in-cgroup\n", "exec: \(exec.stderr)")
+            expectOneErrorLine(
+                inCgroup("run", "--rm", "--pids-limit", "10", "busybox", "true"), naming: ["rootless", "delegated v2"],
+                status: 125)
+            #expect(inCgroup("rm", "-f", "frozen").status == 0)
+            #expect(!fileExists(cgroup), "the container's cgroup removed")
         }
     }
 
@@ -294,16 +354,39 @@ struct RootlessTests {
             #expect(eventually(5) { u.berth("ps", "-a", "--format", "{{.Status}}").stdout.hasPrefix("Exited (0)") })
         }
     }
+
+    @Test("the REPL never rewrites a device named as its history: BERTH_HISTORY=/dev/null made /dev/null 0600 for every user")
+    func historyOnDevice() {
+        let dir = makeTempDirectory("history")
+        defer { removeTree(dir) }
+        let node = dir + "/null"
+        #expect(sh("mknod \(node) c 1 3 && chmod 0666 \(node)").status == 0)
+        for (label, history) in [("device", node), ("file", dir + "/history")] {
+            let pane = RootlessPane(
+                shell: "exec env BERTH_HISTORY=\(history) \(shellQuote(berthBinary)) --root \(shellQuote(dir + "/store"))")
+            defer { pane.kill() }
+            #expect(pane.waitFor { $0.contains("berth> ") || $0.contains("berth>") }.ok, "\(label): \(pane.screen())")
+            pane.type("version\n")
+            #expect(pane.waitFor { $0.components("berth>") >= 2 }.ok, "\(label): \(pane.screen())")
+        }
+        var st = stat()
+        #expect(stat(node, &st) == 0 && st.st_mode & S_IFMT == S_IFCHR && st.st_mode & 0o777 == 0o666, "mode \(st.st_mode)")
+        #expect(readFile(dir + "/history").contains("version"), "a regular history file is still written")
+    }
 }
 
 /// berth as the rootless user in a detached tmux session of its own.
 private final class RootlessPane {
     let socket = "berth-rootless-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
 
-    init(user: RootlessUser, command: [String]) {
+    convenience init(user: RootlessUser, command: [String]) {
         let env = user.environment().map { "\($0.key)=\(shellQuote($0.value))" }.joined(separator: " ")
         let argv = user.asUser(["/usr/bin/env", "TERM=xterm"] + [user.binary] + command).map(shellQuote).joined(separator: " ")
-        tmux(["new-session", "-d", "-x", "100", "-y", "30", "exec env \(env) \(argv)"])
+        self.init(shell: "exec env \(env) \(argv)")
+    }
+
+    init(shell: String) {
+        tmux(["new-session", "-d", "-x", "100", "-y", "30", shell])
     }
 
     func type(_ text: String) {
@@ -326,4 +409,9 @@ private final class RootlessPane {
     private func tmux(_ args: [String]) -> ProcessResult {
         runProcess(["tmux", "-L", socket] + args, environment: ["HOME": "/tmp", "TERM": "xterm-256color"])
     }
+}
+
+extension String {
+    /// How many times `part` occurs.
+    fileprivate func components(_ part: String) -> Int { split(separator: part, omittingEmptySubsequences: false).count - 1 }
 }

@@ -21,9 +21,9 @@ public struct Cgroup: Sendable, Equatable {
 
     /// The cgroup a new container gets, by the rules above.
     public static func forContainer(_ id: String, environment: [String: String] = [:]) -> Cgroup {
-        // Rootless: the user cannot write the host's cgroupfs (v1 has no
-        // delegation at all), so the container gets none (docs/rootless.md).
-        if Rootless.isActive { return .none }
+        // Rootless: a cgroup under the v2 one delegated to the user, if berth
+        // runs in one; else none (v1 has no delegation; docs/rootless.md).
+        if Rootless.isActive { return delegated().map { Cgroup(version: "v2", path: $0 + "/berth-" + id) } ?? .none }
         let forced = environment["BERTH_CGROUP"] ?? (getenv("BERTH_CGROUP").map { String(cString: $0) })
         if FileSystem.exists("/sys/fs/cgroup/cgroup.controllers") {
             return Cgroup(version: "v2", path: "/sys/fs/cgroup/berth/\(id)")
@@ -39,6 +39,27 @@ public struct Cgroup: Sendable, Equatable {
     public static func existing(for id: String) -> [Cgroup] {
         ["/sys/fs/cgroup/freezer/berth/", "/sys/fs/cgroup/unified/berth/", "/sys/fs/cgroup/berth/"]
             .filter { FileSystem.exists($0 + id) }.map { Cgroup(path: $0 + id) }
+    }
+
+    /// The cgroup v2 directory this process is in, when it is delegated to
+    /// the user (the directory and its `cgroup.procs` are the user's: what
+    /// systemd's `Delegate=yes` or root's chown gives): a rootless
+    /// container's cgroup is made below it. nil on v1-only hosts, at the
+    /// v2 root, or when the directory is not the user's.
+    static func delegated() -> String? {
+        let mount =
+            FileSystem.exists("/sys/fs/cgroup/cgroup.controllers")
+            ? "/sys/fs/cgroup" : FileSystem.exists("/sys/fs/cgroup/unified/cgroup.procs") ? "/sys/fs/cgroup/unified" : nil
+        guard let mount, let text = try? FileSystem.readText("/proc/self/cgroup") else { return nil }
+        guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("0::/") }) else { return nil }
+        let relative = String(line.dropFirst(3))
+        guard relative != "/", !relative.contains("/../") else { return nil }
+        let dir = mount + relative
+        var st = stat()
+        guard stat(dir, &st) == 0, st.st_uid == geteuid(), access(dir + "/cgroup.procs", W_OK) == 0,
+            access(dir, W_OK) == 0
+        else { return nil }
+        return dir
     }
 
     /// No cgroup (rootless): nothing to create, join, freeze or kill;

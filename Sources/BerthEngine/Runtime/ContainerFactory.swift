@@ -143,12 +143,7 @@ public struct ContainerFactory {
         container.stopTimeout = o.stopTimeout
         container.cgroupPath = Cgroup.forContainer(id, environment: environment).path
         try o.resources.validate()
-        if Cgroup(path: container.cgroupPath).isNone && !o.resources.isEmpty {
-            throw Rootless.refusal(
-                "a resource limit (--memory, --cpus, --cpu-shares, --cpuset-*, --pids-limit)",
-                "limits need a cgroup of the container's own, and cgroup v1 (or a v2 cgroup not delegated to the "
-                    + "user) gives the user none")
-        }
+        if Rootless.isActive && !o.resources.isEmpty { throw Cgroup.rootlessLimitRefusal }
         container.resources = o.resources
         // Docker finds the nodes at start; looking now too refuses a missing
         // one before anything exists (the start looks again: numbers can change).

@@ -44,9 +44,10 @@ extension MonitorSession {
         try cgroup.create()
         try cgroup.apply(container.resources)
         // --privileged: every device, as in Docker (the cgroup keeps its parent's allow-all).
-        // Rootless (no cgroup): the user namespace already keeps the
-        // container from opening any device node it was not bound.
-        if DeviceRule.enforced && !container.security.privileged && !cgroup.isNone {
+        // Rootless: the user namespace already keeps the container from
+        // making or opening a device node it was not bound (and a user may
+        // not attach a BPF device program to a delegated cgroup).
+        if DeviceRule.enforced && !container.security.privileged && !Rootless.isActive {
             try cgroup.restrictDevices(DeviceRule.forContainer(devices))
         }
         watchSignals()
