@@ -139,6 +139,11 @@ struct RootlessTests {
                 u.berth("run", "--rm", "--network", "bridge", "busybox", "true"), naming: ["--network bridge", "rootless"],
                 status: 125)
             expectOneErrorLine(u.berth("network", "create", "n1"), naming: ["network create", "rootless"])
+            for backend in ["chroot", "oci"] {
+                expectOneErrorLine(
+                    u.berth("run", "--rm", "--isolation", backend, "busybox", "true"), naming: [backend, "rootless"],
+                    status: 125)
+            }
             let stop = u.berth("stop", "-t", "1", "box")
             #expect(stop.status == 0, "stop: \(stop.stderr)")
             #expect(u.berth("ps", "-a", "--format", "{{.Names}} {{.Status}}").stdout.hasPrefix("box Exited (137)"))

@@ -458,7 +458,7 @@ public struct ContainerFactory {
         if network == "default" { network = "bridge" }
         if Rootless.isActive {
             // A bridge needs a veth in the host's network namespace: root's.
-            if o.network == nil || o.network == "default" { network = Slirp.mode }
+            if o.network == nil || o.network == "default" { network = chosen.isolates ? Slirp.mode : "host" }
             if !["none", "host", Slirp.mode].contains(network) {
                 throw Rootless.refusal(
                     "--network \(network)", "bridges and veths need the host's root; use the default (slirp4netns), none or host")
