@@ -288,10 +288,19 @@ struct RootlessTests {
             #expect(
                 u.berth(
                     "run", "--rm", "--network", "none", "-v", bind + ":/b", "busybox", "sh", "-c",
-                    "echo x > /b/f && mkdir /b/d && chown 1000:1000 /b/d"
+                    "echo x > /b/f && mkdir /b/d && echo y > /b/d/f && chown -R 1000:1000 /b/d"
                 ).status == 0)
             #expect(stat(bind + "/f", &st) == 0 && st.st_uid == u.uid)
             #expect(stat(bind + "/d", &st) == 0 && st.st_uid == UInt32(u.subStart + 999))
+            // The user cannot remove what uid 1000 wrote, except through berth unshare.
+            let outside = runProcess(u.asUser(["/bin/rm", "-rf", bind + "/d"]), environment: u.environment())
+            #expect(outside.status != 0 && fileExists(bind + "/d"), "rm outside the namespace is refused")
+            let inside = u.berth("unshare", "sh", "-c", "id -u; rm -rf \(bind)/d")
+            #expect(inside.status == 0 && inside.stdout == "0\n", "unshare: \(inside.stdout) \(inside.stderr)")
+            #expect(!fileExists(bind + "/d"), "removed through berth unshare")
+            #expect(u.berth("unshare", "sh", "-c", "exit 7").status == 7, "its exit status")
+            expectOneErrorLine(u.berth("unshare", "no-such-program"), naming: ["no-such-program"], status: 127)
+            expectOneErrorLine(berth(u.dir + "/rootstore", "unshare", "true"), naming: ["unshare", "non-root"])
             let ro = u.berth(
                 "run", "--rm", "--network", "none", "-v", bind + ":/b:ro", "busybox", "sh", "-c", "cat /b/f; touch /b/g")
             #expect(ro.stdout == "x\n" && ro.status != 0 && ro.stderr.contains("Read-only"), "ro: \(ro.stderr)")
