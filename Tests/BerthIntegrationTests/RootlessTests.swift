@@ -337,6 +337,16 @@ struct RootlessTests {
                 "run", "--rm", "--network", "none", "snap:1", "sh", "-c", "cat /opt/x/f; test -e /bin/ls || echo no-ls")
             #expect(loaded.stdout == "data\nno-ls\n", "\(loaded.stderr)")
 
+            // A file owned by an id beyond the user's range cannot be unpacked: one line says why.
+            let big = u.home + "/big.tar"
+            let made = runProcess([
+                "/usr/bin/python3", "-c",
+                "import io,sys,tarfile\nt=tarfile.open(sys.argv[1],'w')\nti=tarfile.TarInfo('big');ti.size=2;ti.uid=ti.gid=70000\n"
+                    + "t.addfile(ti,io.BytesIO(b'x\\n'));t.close()", big,
+            ])
+            #expect(made.status == 0 && chmod(big, 0o644) == 0, "python3: \(made.stderr)")
+            expectOneErrorLine(u.berth("import", big, "big:1"), naming: ["\"big\"", "EINVAL", "/etc/subuid"])
+
             let registry = LocalRegistry()
             defer { registry.stop() }
             registry.fill(from: saved, as: "rootless/snap:1")
