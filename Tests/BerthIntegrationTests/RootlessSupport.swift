@@ -53,9 +53,14 @@ final class RootlessUser {
         _ = sh(
             "mkdir -p \(home) \(runtime) \(dir)/bin && chown \(uid):\(gid) \(home) \(runtime) && chmod 0700 \(runtime)"
                 + " && cp \(shellQuote(berthBinary)) \(binary) && cp \(shellQuote(busyboxTar)) \(tar)"
-                + " && chmod 0755 \(dir)/bin \(binary) && chmod 0644 \(tar)")
+                + " && chmod 0755 \(dir)/bin \(binary) && chmod 0644 \(tar)"
+                + " && { ! [ -x \(shellQuote(Self.serviceBinary)) ] || cp \(shellQuote(Self.serviceBinary)) \(dir)/bin/berth-service; }"
+        )
         if subids { addSubids() }
     }
+
+    /// berth-service beside the berth under test (`system service` execs it).
+    static var serviceBinary: String { String(berthBinary[..<berthBinary.lastIndex(of: "/")!]) + "/berth-service" }
 
     /// `NAME:START:65536` in /etc/subuid and /etc/subgid.
     func addSubids() {

@@ -358,6 +358,30 @@ struct RootlessTests {
         }
     }
 
+    @Test("system service rootless: the socket in the runtime directory, docker run through it runs in the user's namespace")
+    func apiService() {
+        guard ready() else { return }
+        guard fileExists(RootlessUser.serviceBinary), runProcess(["/bin/sh", "-c", "command -v docker"]).status == 0 else {
+            Issue.record("berth-service (swift build) and the docker CLI (make deps) are needed")
+            return
+        }
+        withRootlessUser { u in
+            #expect(u.berth("import", "-c", "CMD [\"sh\"]", u.tar, "busybox").status == 0)
+            let env = u.environment().map { "\($0.key)=\(shellQuote($0.value))" }.joined(separator: " ")
+            let command = u.asUser([u.binary, "system", "service", "--time", "0"]).map(shellQuote).joined(separator: " ")
+            _ = sh("env \(env) \(command) >\(u.dir)/service.log 2>&1 </dev/null &")
+            let socket = u.runtime + "/berth/berth.sock"
+            #expect(eventually(10) { fileExists(socket) }, "socket: \(readFile(u.dir + "/service.log"))")
+            let docker = runProcess(
+                ["docker", "-H", "unix://" + socket, "run", "--rm", "--network", "none", "busybox", "cat", "/proc/self/uid_map"],
+                environment: ["DOCKER_CONFIG": u.dir + "/docker-config", "HOME": u.dir])
+            let map = docker.stdout.split(separator: "\n").map { $0.split(separator: " ").joined(separator: " ") }
+            #expect(
+                map == ["0 \(u.uid) 1", "1 \(u.subStart) \(RootlessUser.subCount)"],
+                "docker run: \(docker.stdout) \(docker.stderr)")
+        }
+    }
+
     @Test("run -it, detach with Ctrl-P Ctrl-Q, attach again, exit: in a real terminal, rootless")
     func terminal() {
         guard ready() else { return }
