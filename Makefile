@@ -24,8 +24,10 @@ DEBUG_BIN := .build/debug/berth
 # CA and certificates) and python3 (a connection-cutting proxy, a CONNECT
 # proxy, a redirect target) for the pull/push tests against a registry on loopback;
 # docker-compose (1.29, on Debian's python3-docker) for APIComposeTests, which
-# brings a two-service project up and down through `berth system service`.
-DEB_PACKAGES := libedit-dev zlib1g-dev libseccomp-dev libcurl4-openssl-dev ca-certificates openssl gcc libc6-dev busybox-static tmux iproute2 nftables podman runc crun docker.io skopeo docker-registry apache2-utils python3 docker-compose
+# brings a two-service project up and down through `berth system service`;
+# uidmap (newuidmap/newgidmap) and slirp4netns for rootless Berth (RootlessTests,
+# docs/rootless.md).
+DEB_PACKAGES := libedit-dev zlib1g-dev libseccomp-dev libcurl4-openssl-dev ca-certificates openssl gcc libc6-dev busybox-static tmux iproute2 nftables podman runc crun docker.io skopeo docker-registry apache2-utils python3 docker-compose uidmap slirp4netns
 
 .PHONY: all deps bench-deps build release image demo lint test bench bench-build clean
 
@@ -55,6 +57,10 @@ deps:
 	@# DockerInteropTests start.
 	@# docker-py, for APIDockerPyTests (the project machines ship 7.1.0).
 	@python3 -c 'import docker' 2>/dev/null || python3 -m pip install -q 'docker==7.1.0'
+	@# Rootless containers open /dev/null and slirp4netns opens /dev/net/tun as
+	@# the user: udev makes both 0666 on a Debian host, a machine without udev
+	@# may leave them 0600 (docs/rootless.md).
+	@for n in /dev/null /dev/net/tun; do [ ! -c $$n ] || chmod 0666 $$n; done
 
 bench-deps:
 	$(call apt_install_missing,$(BENCH_PACKAGES))

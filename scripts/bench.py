@@ -221,6 +221,13 @@ def main():
     simple(row("run true", "docker CLI → berth API", "run", api_missing),
            ["docker", "run", "--rm", "--network", "none", "busybox", "true"], env=api_env)
     simple(row("run true", "berth --network bridge", "run"), B + ["run", "--rm", "busybox", "true"])
+    # Rootless (docs/rootless.md): the same run by a throw-away non-root user
+    # bench.sh made, through setpriv (which adds its own exec, ~1 ms).
+    rl_user = os.environ.get("BENCH_ROOTLESS_USER", "")
+    rl_env = dict(os.environ, HOME=f"{T}/rootless/home", XDG_RUNTIME_DIR=f"{T}/rootless/run")
+    simple(row("run true", "berth rootless", "run", None if rl_user else "no rootless user (uidmap missing?)"),
+           ["setpriv", f"--reuid={rl_user}", f"--regid={rl_user}", "--init-groups", f"{T}/rootless/bin/berth",
+            "run", "--rm", "--network", "none", "busybox", "true"], env=rl_env)
     simple(row("run true", "berth --isolation chroot", "run"),
            B + ["run", "--rm", "--isolation", "chroot", "busybox", "true"])
     simple(row("run true", "berth --storage copy", "run"),

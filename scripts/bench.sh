@@ -55,6 +55,33 @@ in_crun_ns() {
 
 podman_env() { CONTAINERS_CONF=$T/podman/containers.conf CONTAINERS_STORAGE_CONF=$T/podman/storage.conf "$@"; }
 
+# Rootless Berth (docs/rootless.md): a throw-away user with one subordinate
+# range of its own, its store, runtime dir and binary under $T/rootless.
+RL_USER=berthbench$$
+RL_LINE=""
+rl_made=no
+rootless_remove() {
+    if [ "$rl_made" = yes ]; then
+        rl_uid=$(id -u "$RL_USER" 2>/dev/null)
+        # Its processes (the pause process, monitors), by PID: this ends its namespace and mounts.
+        for attempt in 1 2 3 4 5; do
+            found=no
+            for d in /proc/[0-9]*; do
+                [ "$(awk '/^Uid:/ { print $2 }' "$d/status" 2>/dev/null)" = "$rl_uid" ] || continue
+                kill -9 "${d#/proc/}" 2>/dev/null; found=yes
+            done
+            [ "$found" = no ] && break
+            sleep 0.1
+        done
+        userdel "$RL_USER" >/dev/null 2>&1
+    fi
+    if [ -n "$RL_LINE" ]; then
+        for f in /etc/subuid /etc/subgid; do
+            grep -vxF "$RL_LINE" "$f" >"$f.bench-$$"; chmod 0644 "$f.bench-$$"; mv "$f.bench-$$" "$f"
+        done
+    fi
+}
+
 cleaned=no
 cleanup() {
     [ "$cleaned" = yes ] && return
@@ -76,6 +103,7 @@ cleanup() {
     if have crun && [ -d "$T/crun-state" ]; then
         for id in $(ls "$T/crun-state" 2>/dev/null); do in_crun_ns crun --root "$T/crun-state" delete -f "$id" >/dev/null 2>&1; done
     fi
+    rootless_remove
     # 2. Any process still naming the scratch directory (monitors, conmon, workers), by PID.
     for d in /proc/[0-9]*; do
         pid=${d#/proc/}
@@ -123,6 +151,25 @@ echo "preparing in $T ..." >&2
 
 # Berth: a private store with busybox.
 "$BERTH_BIN" --root "$T/store" import -c 'CMD ["sh"]' "$BERTH_BUSYBOX_TAR" busybox:latest >/dev/null
+
+# Rootless Berth: only where uidmap and the user namespaces it needs are there.
+if [ -x /usr/bin/newuidmap ] && [ -x /usr/bin/setpriv ] && useradd -M -d "$T/rootless/home" -s /bin/sh \
+        -K SUB_UID_COUNT=0 -K SUB_GID_COUNT=0 "$RL_USER" 2>/dev/null; then
+    rl_made=yes
+    start=$(cat /etc/subuid /etc/subgid | awk -F: 'NF == 3 && $2 + $3 > m { m = $2 + $3 } END { m = m < 1000000 ? 1000000 : m; print int((m + 65535) / 65536) * 65536 }')
+    RL_LINE="$RL_USER:$start:65536"
+    for f in /etc/subuid /etc/subgid; do echo "$RL_LINE" >>"$f"; done
+    chmod 0755 "$T"
+    mkdir -p "$T/rootless/home" "$T/rootless/run" "$T/rootless/bin"
+    cp "$BERTH_BIN" "$T/rootless/bin/berth"
+    cp "$BERTH_BUSYBOX_TAR" "$T/rootless/bin/busybox.tar"
+    chmod 0755 "$T/rootless" "$T/rootless/bin" "$T/rootless/bin/berth"; chmod 0644 "$T/rootless/bin/busybox.tar"
+    chown "$RL_USER:" "$T/rootless/home" "$T/rootless/run"; chmod 0700 "$T/rootless/run"
+    if ! HOME=$T/rootless/home XDG_RUNTIME_DIR=$T/rootless/run setpriv --reuid="$RL_USER" --regid="$RL_USER" --init-groups \
+            "$T/rootless/bin/berth" import -c 'CMD ["sh"]' "$T/rootless/bin/busybox.tar" busybox:latest >/dev/null 2>"$T/rootless.log"; then
+        echo "bench: rootless import failed: $(tail -1 "$T/rootless.log")" >&2
+    fi
+fi
 
 # One rootfs from the same tarball, shared by the runc and crun bundles and the floor.
 mkdir -p "$T/rootfs" "$T/runc-state" "$T/crun-state"
@@ -193,4 +240,4 @@ EOF
 fi
 
 BENCH_T=$T BENCH_CG=$CG BERTH_BIN=$BERTH_BIN BERTH_BUSYBOX_TAR=$BERTH_BUSYBOX_TAR \
-    python3 "$here/bench.py"
+    BENCH_ROOTLESS_USER=$([ "$rl_made" = yes ] && echo "$RL_USER") python3 "$here/bench.py"

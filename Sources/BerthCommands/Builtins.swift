@@ -19,7 +19,7 @@ public enum Builtins {
         { PullCommand() }, { PushCommand() }, { LoginCommand() }, { LogoutCommand() },
         { NetworkCreateCommand() }, { NetworkListCommand() }, { NetworkInspectCommand() }, { NetworkRemoveCommand() },
         { NetworkPruneCommand() }, { NetworkConnectCommand() }, { NetworkDisconnectCommand() }, { PortCommand() },
-        { SystemPruneCommand() }, { SystemResetCommand() },
+        { SystemPruneCommand() }, { SystemResetCommand() }, { UnshareCommand() },
         { ImagePruneCommand() }, { ContainerInspectCommand() }, { ImageInspectCommand() },
         { ContainerExistsCommand() }, { ImageExistsCommand() }, { SystemServiceCommand() },
     ]

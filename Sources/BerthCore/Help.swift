@@ -35,7 +35,8 @@ public enum Help {
             or a pipe on stdin it runs a script; otherwise it runs one command.
 
             Global options:
-              --root DIR   store directory (default $BERTH_ROOT or /var/lib/berth)
+              --root DIR   store directory (default $BERTH_ROOT or /var/lib/berth;
+                           rootless: $XDG_DATA_HOME/berth or ~/.local/share/berth)
 
             Commands:
 

@@ -10,7 +10,8 @@ public enum Launcher {
     /// Shown by `--version` and the banner.
     public static let version = berthVersion
 
-    /// The store used without `--root` or `$BERTH_ROOT`.
+    /// The store used without `--root` or `$BERTH_ROOT` by root (a
+    /// non-root user's is `Rootless.defaultRoot`).
     public static let defaultRoot = "/var/lib/berth"
 
     /// Runs berth and returns the process exit status.
@@ -25,7 +26,9 @@ public enum Launcher {
     ) -> Int32 {
         let environment = processEnvironment()
         var args = Array(arguments.dropFirst())
-        var root = environment["BERTH_ROOT"].flatMap { $0.isEmpty ? nil : $0 } ?? defaultRoot
+        var root =
+            environment["BERTH_ROOT"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? (Rootless.isNonRoot ? Rootless.defaultRoot(environment: environment) : defaultRoot)
 
         // Global options, before the command only.
         options: while let first = args.first, first.hasPrefix("-"), first != "-" {

@@ -124,7 +124,17 @@ public final class LineEditor {
     public func addHistory(_ line: String) {
         guard let h = history, !line.allSatisfy({ $0 == " " || $0 == "\t" }) else { return }
         _ = berth_history_enter(h, line)
-        if let file = historyFile { _ = berth_history_save(h, file) }
+        if let file = historyFile, Self.mayRewrite(file) { _ = berth_history_save(h, file) }
+    }
+
+    /// libedit's save truncates the file and fchmods it 0600, so it is done
+    /// only to a regular file or a new one: `BERTH_HISTORY=/dev/null` (or any
+    /// device or FIFO) means "no history", and a device must not become
+    /// 0600, which would lock every other user out of /dev/null.
+    static func mayRewrite(_ file: String) -> Bool {
+        var st = stat()
+        if stat(file, &st) != 0 { return errno == ENOENT }
+        return st.st_mode & S_IFMT == S_IFREG
     }
 
     // MARK: - Callbacks

@@ -113,6 +113,16 @@ static void make_dev(const struct berth_spawn_config *c, const char *root) {
             close(fd);
             if (mount(host, node, NULL, MS_BIND, NULL) != 0) fail(c, BERTH_STAGE_MOUNT, "bind the host's", host);
             continue;
+        } else if (c->bind_devices) {
+            /* A user namespace may not mknod: bind the host's node over an
+               empty file, as runc does rootless. */
+            char host[64];
+            snprintf(host, sizeof host, "/dev/%s", nodes[i].name);
+            int fd = open(node, O_WRONLY | O_CREAT | O_CLOEXEC, 0666);
+            if (fd < 0) fail(c, BERTH_STAGE_MOUNT, "create", node);
+            close(fd);
+            if (mount(host, node, NULL, MS_BIND, NULL) != 0) fail(c, BERTH_STAGE_MOUNT, "bind the host's device on", node);
+            continue;
         }
         if (mknod(node, S_IFCHR | 0666, makedev(nodes[i].maj, nodes[i].min)) != 0)
             fail(c, BERTH_STAGE_MOUNT, "mknod", node);
@@ -250,7 +260,7 @@ static void setup_mounts(const struct berth_spawn_config *c) {
     /* sysfs can be mounted only in a network namespace we own; else bind the host's read-only. */
     if (mount("sysfs", path, "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, NULL) != 0) {
         if (mount("/sys", path, NULL, MS_BIND | MS_REC, NULL) != 0 ||
-            mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC, NULL) != 0)
+            mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC | kept_flags(path), NULL) != 0)
             fail(c, BERTH_STAGE_MOUNT, "mount sysfs on", path);
     }
 }

@@ -24,7 +24,13 @@ public struct ChrootBackend: ContainerRuntime {
     public static let warning =
         "WARNING: the chroot backend does not isolate processes, users or the network; use it only for trusted images"
 
-    public func unavailableReason() -> String? { nil }
+    /// Rootless it cannot give a container /dev/null: it makes the nodes in
+    /// the container's own layer with mknod, which a user namespace refuses.
+    public func unavailableReason() -> String? {
+        Rootless.isActive
+            ? "it does not run rootless: it makes /dev nodes with mknod, which a user namespace refuses (docs/rootless.md)"
+            : nil
+    }
 
     public func plan(for request: IsolationRequest) throws(BerthError) -> IsolationPlan {
         // No seccomp filter either: it would add nothing to a process that

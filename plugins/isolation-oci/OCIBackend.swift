@@ -24,7 +24,11 @@ public struct OCIBackend: ContainerRuntime {
     public static let bundleCommand = Registration.command({ BundleCommand() }, origin: .inTree("isolation-oci"))
 
     public func unavailableReason() -> String? {
-        geteuid() == 0 ? nil : "OCI runtimes need root here (run berth as root)"
+        if Rootless.isActive {
+            return "it does not run rootless: Berth gives runc and crun no rootless configuration "
+                + "(user namespace mappings, no cgroups) yet; use the namespaces backend (docs/rootless.md)"
+        }
+        return geteuid() == 0 ? nil : "OCI runtimes need root here (run berth as root)"
     }
 
     /// Finds the runtime binary: a path, or a name on PATH.

@@ -66,7 +66,7 @@ struct LayerApplier {
 
     private func isOpaque(_ path: String) -> Bool {
         var value: UInt8 = 0
-        return lgetxattr(path, "trusted.overlay.opaque", &value, 1) == 1 && value == UInt8(ascii: "y")
+        return lgetxattr(path, Rootless.opaqueXattr, &value, 1) == 1 && value == UInt8(ascii: "y")
     }
 
     private func copyFile(_ src: String, _ dst: String, _ st: stat) throws(Errno) {
@@ -104,7 +104,7 @@ struct LayerApplier {
         for i in 0..<size where names[i] == 0 {
             let name = String(cString: Array(names[start...i]))
             start = i + 1
-            if name.hasPrefix("trusted.overlay.") { continue }  // overlay's own markers stay behind
+            if Rootless.isOverlayMarker(name) { continue }  // overlay's own markers stay behind
             var value = [UInt8](repeating: 0, count: 65536)
             let len = lgetxattr(src, name, &value, value.count)
             if len >= 0 { _ = lsetxattr(dst, name, value, len, 0) }

@@ -37,7 +37,8 @@ public struct OverlayDriver: StorageDriver {
         if isMounted(containerDirectory: dir) { return target }
         // overlayfs lists the top layer first.
         let lowers = layers.reversed().map(\.path)
-        let options = "lowerdir=\(lowers.joined(separator: ":")),upperdir=\(upper(dir)),workdir=\(work(dir))"
+        let options =
+            "lowerdir=\(lowers.joined(separator: ":")),upperdir=\(upper(dir)),workdir=\(work(dir))" + Self.xattrOption
         if options.utf8.count < OverlayDriver.optionLimit {
             try mountOverlay(target, options)
         } else {
@@ -45,6 +46,10 @@ public struct OverlayDriver: StorageDriver {
         }
         return target
     }
+
+    /// Rootless: overlayfs in a user namespace keeps its markers in
+    /// `user.overlay.*` (it may not write `trusted.*`), which `userxattr` asks for.
+    static var xattrOption: String { Rootless.isActive ? ",userxattr" : "" }
 
     /// mount(2) copies at most one page of option data; longer strings are
     /// silently cut by the kernel, so we stay below it.
@@ -82,7 +87,7 @@ public struct OverlayDriver: StorageDriver {
             }
             names.append("l/" + short)
         }
-        let options = "lowerdir=\(names.joined(separator: ":")),upperdir=\(upper(dir)),workdir=\(work(dir))"
+        let options = "lowerdir=\(names.joined(separator: ":")),upperdir=\(upper(dir)),workdir=\(work(dir))" + Self.xattrOption
         guard options.utf8.count < OverlayDriver.optionLimit else {
             throw BerthError(
                 "overlay: \(topFirst.count) layers do not fit in one mount (at most about 170); squash the image with 'berth export' and 'berth import'"

@@ -104,7 +104,7 @@ struct PsCommand: Command {
             ("Command", .string("\"" + command + "\"")),
             ("RunningFor", .string(Format.duration(seconds: now - c.created.asDouble) + " ago")),
             ("CreatedAt", .string(c.created.goString())), ("Status", .string(Self.status(c, now: now))),
-            ("Ports", .string(c.state.isActive && c.endpoint != nil ? Self.displayablePorts(c) : "")),
+            ("Ports", .string(c.state.isActive && c.forwardsPorts ? Self.displayablePorts(c) : "")),
             ("Names", .string(c.name)),
             ("State", .string(c.state.status.rawValue)),
         ]

@@ -13,7 +13,7 @@ struct PortCommand: Command {
     func run(_ args: ParsedArguments, _ ctx: CommandContext) throws(BerthError) -> Int32 {
         let container = try ctx.lifecycle().containers.find(args.positionals[0])
         // Disconnected from its first network, a container publishes nothing.
-        var ports = container.endpoint == nil ? [] : container.ports
+        var ports = container.forwardsPorts ? container.ports : []
         if args.positionals.count > 1 {
             var want = args.positionals[1]
             if !want.contains("/") { want += "/tcp" }

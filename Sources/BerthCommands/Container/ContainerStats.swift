@@ -69,7 +69,9 @@ struct StatsCommand: Command {
     {
         let now = Timestamp.now.asDouble
         return list.map { c in
-            let usage = c.state.isActive ? Cgroup(path: c.cgroupPath).usage() : Cgroup.Usage()
+            var usage = c.state.isActive ? Cgroup(path: c.cgroupPath).usage() : Cgroup.Usage()
+            // Rootless: no cgroup to count in, so the PID namespace's processes.
+            if c.state.isActive && Cgroup(path: c.cgroupPath).isNone { usage.pids = c.processIDs().count }
             var cpu = 0.0
             if let (lastCPU, lastTime) = previous[c.id], now > lastTime, usage.cpuNanoseconds >= lastCPU {
                 cpu = Double(usage.cpuNanoseconds - lastCPU) / ((now - lastTime) * 1e9) * 100

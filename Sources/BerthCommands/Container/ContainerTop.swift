@@ -20,7 +20,7 @@ struct TopCommand: Command {
         let lifecycle = try ctx.lifecycle()
         let container = try lifecycle.containers.find(args.positionals[0])
         try container.ensureState(for: .top, ref: args.positionals[0])
-        let pids = Cgroup(path: container.cgroupPath).processes()
+        let pids = container.processIDs()
         let psArgs = args.positionals.dropFirst().joined(separator: " ")
         guard !psArgs.isEmpty else {
             ctx.printRaw(Table.render(ProcessListing.header, ProcessListing.rows(pids)))

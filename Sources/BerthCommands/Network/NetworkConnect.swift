@@ -12,7 +12,11 @@ struct NetworkConnectCommand: Command {
         arguments: [ArgSpec("NETWORK"), ArgSpec("CONTAINER", completion: .containers(nil))], min: 2, max: 2)
 
     func run(_ args: ParsedArguments, _ ctx: CommandContext) throws(BerthError) -> Int32 {
-        try ctx.lifecycle().connect(
+        let lifecycle = try ctx.lifecycle()
+        if Rootless.isActive {
+            throw Rootless.refusal("network connect", "a bridge network needs the host's root; containers use slirp4netns")
+        }
+        try lifecycle.connect(
             network: args.positionals[0], container: args.positionals[1], ip: args[Self.ip], aliases: args[Self.alias])
         return 0
     }

@@ -22,8 +22,11 @@ struct NetworkCreateCommand: Command {
             let parts = text.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
             return (parts[0], parts.count > 1 ? parts[1] : "")
         }
-        let record = try NetworkStore(layout: try ctx.openStore()).create(
-            args.positionals[0], subnet: args[Self.subnet], labels: labels)
+        let layout = try ctx.openStore()
+        if Rootless.isActive {
+            throw Rootless.refusal("network create", "a bridge network needs the host's root; containers use slirp4netns")
+        }
+        let record = try NetworkStore(layout: layout).create(args.positionals[0], subnet: args[Self.subnet], labels: labels)
         ctx.print(record.id)
         return 0
     }

@@ -148,6 +148,7 @@ struct ExternalCommand: Command {
         env["BERTH_ROOT"] = ctx.root
         env["BERTH_BIN"] = FileSystem.readLink("/proc/self/exe") ?? "berth"
         env["BERTH_PLUGIN_PROTOCOL"] = PluginDirectories.protocolVersion
+        env.merge(Rootless.childEnvironment) { _, rootless in rootless }
         var pid: pid_t = 0
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)

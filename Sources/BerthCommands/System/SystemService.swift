@@ -29,7 +29,10 @@ struct SystemServiceCommand: Command {
                 "cannot run \(service): berth-service is not installed beside berth; build it (swift build) or install it next to \(me)"
             )
         }
-        let argv = [service, "--root", ctx.root, "--time", String(time)] + args.positionals
+        // Rootless: /run/berth is root's; the user's socket goes in its runtime
+        // directory, as Podman's in $XDG_RUNTIME_DIR/podman (docs/rootless.md).
+        let uri = args.positionals.isEmpty && Rootless.isActive ? ["unix://" + Rootless.runtimeDirectory + "/berth.sock"] : []
+        let argv = [service, "--root", ctx.root, "--time", String(time)] + args.positionals + uri
         // The REPL lives on: it waits for the service as for any command.
         // From a shell, the service takes this process's place, so signals
         // and the exit status are its own.

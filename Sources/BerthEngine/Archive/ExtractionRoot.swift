@@ -172,7 +172,7 @@ final class ExtractionRoot {
 
     /// A layer may not plant overlayfs control xattrs (redirect, metacopy,
     /// opaque): only whiteout conversion sets those, deliberately.
-    static func allowed(_ key: String) -> Bool { !key.hasPrefix("trusted.overlay.") }
+    static func allowed(_ key: String) -> Bool { !Rootless.isOverlayMarker(key) }
 
     /// Like Docker, an xattr the file system does not support, or that only a
     /// more privileged user may set, is skipped rather than failing the pull.
@@ -201,6 +201,10 @@ final class ExtractionRoot {
         case EOPNOTSUPP: fix = "the store's file system lacks this feature; use ext4, xfs or btrfs"
         case ENOSYS: fix = "Berth needs Linux 5.6 or later (openat2)"
         case ENOENT, ENOTDIR, ELOOP: fix = "the archive is inconsistent (a parent is missing or not a directory)"
+        case EINVAL where Rootless.isActive && call.contains("chown"):
+            fix =
+                "the file's owner is beyond the user's subordinate ids (rootless); give the user a larger range "
+                + "in /etc/subuid and /etc/subgid (docs/rootless.md)"
         default: fix = "check the store's file system"
         }
         return .syscall("extract \(archive): \(call)", where_, err, fix: fix)

@@ -296,8 +296,8 @@ public struct LayerExtractor {
             // already-resolved parent reopens that same directory.
             let dir = try openLeaf(".", parent, O_RDONLY | O_DIRECTORY, root: root, label: label)
             defer { dir.close() }
-            if fsetxattr(dir.rawValue, "trusted.overlay.opaque", "y", 1, 0) != 0 {
-                throw root.failure("fsetxattr trusted.overlay.opaque on the directory of", label, entry: label, .current)
+            if fsetxattr(dir.rawValue, Rootless.opaqueXattr, "y", 1, 0) != 0 {
+                throw root.failure("fsetxattr \(Rootless.opaqueXattr) on the directory of", label, entry: label, .current)
             }
             return
         }

@@ -304,7 +304,7 @@ private struct Walk {
 
     private func isOpaque(_ fd: Int32) -> Bool {
         var value: UInt8 = 0
-        return fgetxattr(fd, "trusted.overlay.opaque", &value, 1) == 1 && value == UInt8(ascii: "y")
+        return fgetxattr(fd, Rootless.opaqueXattr, &value, 1) == 1 && value == UInt8(ascii: "y")
     }
 
     /// xattrs worth keeping (overlay's own markers are not content).
@@ -317,7 +317,7 @@ private struct Walk {
         for i in 0..<size where names[i] == 0 {
             let name = String(decoding: names[start..<i].map { UInt8(bitPattern: $0) }, as: UTF8.self)
             start = i + 1
-            if name.hasPrefix("trusted.overlay.") { continue }
+            if Rootless.isOverlayMarker(name) { continue }
             var value = [UInt8](repeating: 0, count: 65536)
             let len = fgetxattr(fd, name, &value, value.count)
             if len >= 0 { result[name] = Array(value[0..<len]) }

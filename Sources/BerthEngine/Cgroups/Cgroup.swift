@@ -21,6 +21,9 @@ public struct Cgroup: Sendable, Equatable {
 
     /// The cgroup a new container gets, by the rules above.
     public static func forContainer(_ id: String, environment: [String: String] = [:]) -> Cgroup {
+        // Rootless: a cgroup under the v2 one delegated to the user, if berth
+        // runs in one; else none (v1 has no delegation; docs/rootless.md).
+        if Rootless.isActive { return delegated().map { Cgroup(version: "v2", path: $0 + "/berth-" + id) } ?? .none }
         let forced = environment["BERTH_CGROUP"] ?? (getenv("BERTH_CGROUP").map { String(cString: $0) })
         if FileSystem.exists("/sys/fs/cgroup/cgroup.controllers") {
             return Cgroup(version: "v2", path: "/sys/fs/cgroup/berth/\(id)")
@@ -38,10 +41,38 @@ public struct Cgroup: Sendable, Equatable {
             .filter { FileSystem.exists($0 + id) }.map { Cgroup(path: $0 + id) }
     }
 
+    /// The cgroup v2 directory this process is in, when it is delegated to
+    /// the user (the directory and its `cgroup.procs` are the user's: what
+    /// systemd's `Delegate=yes` or root's chown gives): a rootless
+    /// container's cgroup is made below it. nil on v1-only hosts, at the
+    /// v2 root, or when the directory is not the user's.
+    static func delegated() -> String? {
+        let mount =
+            FileSystem.exists("/sys/fs/cgroup/cgroup.controllers")
+            ? "/sys/fs/cgroup" : FileSystem.exists("/sys/fs/cgroup/unified/cgroup.procs") ? "/sys/fs/cgroup/unified" : nil
+        guard let mount, let text = try? FileSystem.readText("/proc/self/cgroup") else { return nil }
+        guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("0::/") }) else { return nil }
+        let relative = String(line.dropFirst(3))
+        guard relative != "/", !relative.contains("/../") else { return nil }
+        let dir = mount + relative
+        var st = stat()
+        guard stat(dir, &st) == 0, st.st_uid == geteuid(), access(dir + "/cgroup.procs", W_OK) == 0,
+            access(dir, W_OK) == 0
+        else { return nil }
+        return dir
+    }
+
+    /// No cgroup (rootless): nothing to create, join, freeze or kill;
+    /// PID 1's PID namespace takes its processes with it when it ends.
+    public static let none = Cgroup(version: "none", path: "")
+
+    /// True for `none`.
+    public var isNone: Bool { path.isEmpty }
+
     /// Reconstructs a recorded cgroup from its path.
     public init(path: String) {
         self.path = path
-        self.version = path.contains("/freezer/") ? "v1" : "v2"
+        self.version = path.isEmpty ? "none" : path.contains("/freezer/") ? "v1" : "v2"
     }
 
     init(version: String, path: String) {
@@ -62,6 +93,7 @@ public struct Cgroup: Sendable, Equatable {
 
     /// Every directory this cgroup has (v1: one per mounted controller).
     var directories: [String] {
+        if isNone { return [] }
         guard version == "v1" else { return [path] }
         return Self.v1Controllers.filter { FileSystem.exists("/sys/fs/cgroup/\($0)/cgroup.procs") }.map(directory)
     }
@@ -114,11 +146,18 @@ public struct Cgroup: Sendable, Equatable {
 
     /// Host PIDs of every process in the cgroup.
     public func processes() -> [Int32] {
-        ((try? FileSystem.readText(path + "/cgroup.procs")) ?? "").split(separator: "\n").compactMap { Int32($0) }
+        if isNone { return [] }
+        return ((try? FileSystem.readText(path + "/cgroup.procs")) ?? "").split(separator: "\n").compactMap { Int32($0) }
     }
 
     /// Freezes every process; returns once the kernel reports them frozen.
     public func freeze() throws(BerthError) {
+        if isNone {
+            throw Rootless.refusal(
+                "pause",
+                "it needs the cgroup freezer, and this container has no cgroup of its own "
+                    + "(cgroup v1, or a v2 cgroup not delegated to the user)")
+        }
         if version == "v1" {
             try write(path, "freezer.state", "FROZEN")
             try waitUntil { (try? FileSystem.readText(path + "/freezer.state"))?.hasPrefix("FROZEN") == true }
@@ -131,11 +170,13 @@ public struct Cgroup: Sendable, Equatable {
 
     /// Thaws every process.
     public func thaw() throws(BerthError) {
+        if isNone { return }
         try write(path, version == "v1" ? "freezer.state" : "cgroup.freeze", version == "v1" ? "THAWED" : "0")
     }
 
     /// Whether the cgroup is frozen.
     public var isFrozen: Bool {
+        if isNone { return false }
         if version == "v1" { return (try? FileSystem.readText(path + "/freezer.state"))?.hasPrefix("FROZEN") == true }
         return (try? FileSystem.readText(path + "/cgroup.events"))?.contains("frozen 1") == true
     }
@@ -181,7 +222,8 @@ public struct Cgroup: Sendable, Equatable {
     }
 
     func read(_ controller: String, _ file: String) -> String? {
-        try? FileSystem.readText(directory(controller) + "/" + file)
+        if isNone { return nil }
+        return try? FileSystem.readText(directory(controller) + "/" + file)
     }
 
     private func waitUntil(_ done: () -> Bool) throws(BerthError) {

@@ -4,8 +4,19 @@ import Glibc
 
 /// Writing limits and reading usage, in each version's files.
 extension Cgroup {
+    /// Rootless limits: a v1 host gives the user no cgroup at all, and in a
+    /// delegated v2 cgroup berth itself lives in the delegated directory,
+    /// whose controllers v2's no-internal-processes rule then keeps from its
+    /// children; so limits are refused, not half applied (docs/rootless.md).
+    public static let rootlessLimitRefusal = Rootless.refusal(
+        "a resource limit (--memory, --cpus, --cpu-shares, --cpuset-*, --pids-limit, update)",
+        "limits need cgroup controllers of the container's own, which cgroup v1 never delegates to a user "
+            + "and berth does not enable in a delegated v2 cgroup")
+
     /// Applies limits (only the ones set; `update` may change any later).
     public func apply(_ r: Resources) throws(BerthError) {
+        if r.isEmpty && isNone { return }
+        if Rootless.isActive && !r.isEmpty { throw Cgroup.rootlessLimitRefusal }
         if version == "v1" { try applyV1(r) } else { try applyV2(r) }
     }
 

@@ -21,6 +21,8 @@ enum MonitorPlacement {
     }
 
     static func leaveCaller(beside container: Cgroup) {
+        // Rootless: no cgroup of berth's to go to (docs/rootless.md).
+        if container.isNone { return }
         let monitors = cgroup(beside: container)
         // Made once (with its cpuset and v2 controllers), then only joined.
         if !FileSystem.exists(monitors.path) { guard (try? monitors.create()) != nil else { return } }

@@ -152,10 +152,14 @@ public struct ContainerFactory {
         container.stopTimeout = o.stopTimeout
         container.cgroupPath = Cgroup.forContainer(id, environment: environment).path
         try o.resources.validate()
+        if Rootless.isActive && !o.resources.isEmpty { throw Cgroup.rootlessLimitRefusal }
         container.resources = o.resources
         // Docker finds the nodes at start; looking now too refuses a missing
         // one before anything exists (the start looks again: numbers can change).
         for d in o.devices { _ = try d.nodes() }
+        if Rootless.isActive && !o.devices.isEmpty {
+            throw Rootless.refusal("--device", "a user namespace may not make device nodes")
+        }
         container.devices = o.devices
         try o.process.validate(
             hostNetwork: networkMode == "host", hostnameGiven: o.hostname != nil, isolates: backend.isolates,
@@ -208,7 +212,7 @@ public struct ContainerFactory {
         var made: [String] = []
         let networks = NetworkStore(layout: lifecycle.layout)
         var network: NetworkRecord?
-        if !["none", "host"].contains(container.networkMode) {
+        if !["none", "host", Slirp.mode].contains(container.networkMode) {
             network = try networks.get(container.networkMode)
         }
         let id = container.id
@@ -245,7 +249,7 @@ public struct ContainerFactory {
         _ n: NetworkOptions, backend: any IsolationBackend, networkMode: String
     ) throws(BerthError) -> NetworkOptions {
         try n.validate()
-        let userNetwork = !NetworkRecord.predefined.contains(networkMode)
+        let userNetwork = !NetworkRecord.predefined.contains(networkMode) && networkMode != Slirp.mode
         if n.ipAddress != nil && !userNetwork {
             throw .invalid("user specified IP address is supported on user defined networks only")
         }
@@ -464,6 +468,16 @@ public struct ContainerFactory {
         }
         var network = o.network ?? (chosen.isolates ? "bridge" : "host")
         if network == "default" { network = "bridge" }
+        if Rootless.isActive {
+            // A bridge needs a veth in the host's network namespace: root's.
+            if o.network == nil || o.network == "default" { network = chosen.isolates ? Slirp.mode : "host" }
+            if !["none", "host", Slirp.mode].contains(network) {
+                throw Rootless.refusal(
+                    "--network \(network)", "bridges and veths need the host's root; use the default (slirp4netns), none or host")
+            }
+        } else if network == Slirp.mode {
+            throw .invalid("--network slirp4netns is for rootless berth; root's containers use bridge networks")
+        }
         if !chosen.isolates {
             if !fellBack {
                 warnings.append(
@@ -476,7 +490,7 @@ public struct ContainerFactory {
                 )
             }
         }
-        if !["none", "host"].contains(network) {
+        if !["none", "host", Slirp.mode].contains(network) {
             _ = try NetworkStore(layout: lifecycle.layout).get(network)  // "network NAME not found" if it is not
         }
         return (chosen, network)

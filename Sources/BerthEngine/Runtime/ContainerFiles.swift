@@ -89,7 +89,7 @@ struct ImageView {
 enum ChangeScanner {
     static func isOpaque(_ path: String) -> Bool {
         var value: UInt8 = 0
-        return lgetxattr(path, "trusted.overlay.opaque", &value, 1) == 1 && value == UInt8(ascii: "y")
+        return lgetxattr(path, Rootless.opaqueXattr, &value, 1) == 1 && value == UInt8(ascii: "y")
     }
 
     /// Overlay: the upper dir holds exactly what changed.

@@ -58,7 +58,10 @@ extension MonitorSession {
         try cgroup.create()
         try cgroup.apply(container.resources)
         // --privileged: every device, as in Docker (the cgroup keeps its parent's allow-all).
-        if DeviceRule.enforced && !container.security.privileged {
+        // Rootless: the user namespace already keeps the container from
+        // making or opening a device node it was not bound (and a user may
+        // not attach a BPF device program to a delegated cgroup).
+        if DeviceRule.enforced && !container.security.privileged && !Rootless.isActive {
             try cgroup.restrictDevices(DeviceRule.forContainer(devices))
         }
         watchSignals()
@@ -92,6 +95,7 @@ extension MonitorSession {
         request.networkSetup = plan.cloneFlags & berth_clone_newnet() != 0
         request.endpoint = container.endpoint
         if cgroup.version == "v2" { request.cgroupDirectory = cgroup.path }
+        request.bindDevices = Rootless.isActive
         request.monitorReportFD = reportFD
         request.windowSize = io.initialSize
         // Compiled here, before the clone: the child only loads it.
@@ -118,6 +122,10 @@ extension MonitorSession {
             // window to put it in its cgroups and give it its veth.
             if request.networkSetup, let endpoint = try plugIn(child.pid) {
                 try publishPorts(to: endpoint)
+            }
+            // Rootless: a user-mode stack instead of a veth; it exits with this monitor.
+            if container.networkMode == Slirp.mode {
+                _ = try Slirp.start(pid: child.pid, containerID: container.id, ports: container.ports)
             }
         } catch {
             // The child builds its root while we work here, so it may have

@@ -30,6 +30,8 @@ public struct SpawnRequest: Sendable {
     public var seccomp: SeccompProgram?
     /// `--device` nodes the child makes inside the container.
     public var devices: [DeviceNode] = []
+    /// Rootless: /dev's basic nodes are the host's, bound (mknod is refused in a user namespace).
+    public var bindDevices = false
     /// An fd of the monitor the child must close at once (its report pipe,
     /// so the CLI reading it sees EOF if the monitor dies); -1 for none.
     public var monitorReportFD: Int32 = -1
@@ -362,6 +364,7 @@ public enum Spawner {
         }
         config.devices = UnsafePointer(devices)
         config.ndevices = Int32(request.devices.count)
+        config.bind_devices = request.bindDevices ? 1 : 0
         let process = request.process
         config.shm_size = process.shmSize.map { UInt64($0) } ?? 0
         config.shm_donor_mntns = -1

@@ -55,6 +55,13 @@ extension ContainerFactory {
         driver: any StorageDriver
     ) throws(BerthError) {
         guard !mode.isHost || explicit != nil else { return }
+        // Rootless, every container already runs in the user's namespace,
+        // whose ids are the user's subordinate range: a second map inside it
+        // would need ids the pause process's map does not hold.
+        if Rootless.isActive {
+            throw Rootless.refusal(
+                "--userns, --uidmap and --gidmap", "containers already run in your user namespace (berth unshare shows it)")
+        }
         if let refusal = backend.userNamespaceRefusal() { throw .invalid(refusal) }
         guard let method = driver.idMappingMethod() else {
             throw .invalid(

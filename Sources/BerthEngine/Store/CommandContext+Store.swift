@@ -6,7 +6,10 @@ import BerthCore
 extension CommandContext {
     /// The store's layout, with its directories created and garbage from
     /// killed processes swept away.
+    /// A non-root user whose namespace did not come up gets its one line
+    /// here (`Rootless.failure`), so `--help` and `version` still work.
     public func openStore() throws(BerthError) -> StoreLayout {
+        if let failure = Rootless.failure { throw .unavailable(failure) }
         let layout = StoreLayout(root: root)
         try layout.ensure()
         layout.sweepStaging()

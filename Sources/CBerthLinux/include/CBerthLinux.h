@@ -62,4 +62,15 @@ int berth_join_cgroups_async(const char *const *procs, int count);
 /// CLI that should not look like the CLI. 0, or -1 if there is no room.
 int berth_set_proctitle(int argc, char **argv, const char *title);
 
+/// Rootless Berth (rootless.c): 1 when this process runs in the user and
+/// mount namespace berth keeps for a non-root user (joined before main).
+int berth_rootless_active(void);
+/// The user's own uid and gid on the host (meaningful when active).
+uint32_t berth_rootless_host_uid(void);
+uint32_t berth_rootless_host_gid(void);
+/// Why a non-root berth could not enter its namespace (one line), or NULL.
+const char *berth_rootless_error(void);
+/// $XDG_RUNTIME_DIR/berth or /tmp/berth-UID ("" when not rootless).
+const char *berth_rootless_runtime_dir(void);
+
 #endif

@@ -95,6 +95,7 @@ struct berth_spawn_config {
                                            sent once the parent wrote its uid_map and gid_map; -1 otherwise */
     const char *userns_dev_dir;         /* with CLONE_NEWUSER: where the monitor made the basic device nodes,
                                            bound over /dev/null etc. (mknod is not allowed in the namespace) */
+    int bind_devices;                   /* 1 (rootless): /dev's nodes are the host's, bound, as mknod is refused */
 };
 
 /// Where the container's /dev/shm comes from (`--ipc`).
