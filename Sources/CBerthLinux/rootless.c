@@ -53,23 +53,34 @@ static void set_error(const char *fmt, const char *a, const char *b) {
     snprintf(rootless_error, sizeof rootless_error, fmt, a, b);
 }
 
-/* Whether this process's user namespace maps uid 0 to someone else (it runs
-   inside a user namespace, not the host's). */
-static int in_mapped_userns(void) {
+/* Whether this process runs in a rootless berth's user namespace: uid 0
+   inside is exactly host uid `uid` (one id, never host root), as the pause
+   process's map has it. A root whose environment merely carries the
+   markers (inherited by a script, or set by anyone) is never steered by them. */
+static int in_rootless_userns(unsigned long uid) {
+    if (uid == 0) return 0;
     FILE *f = fopen("/proc/self/uid_map", "re");
     if (!f) return 0;
     unsigned long inside = 0, outside = 0, count = 0;
     int n = fscanf(f, "%lu %lu %lu", &inside, &outside, &count);
     fclose(f);
-    return n == 3 && !(inside == 0 && outside == 0 && count == 4294967295UL);
+    return n == 3 && inside == 0 && outside == uid && count == 1;
 }
 
 /* $XDG_RUNTIME_DIR/berth, or /tmp/berth-UID: made 0700 and checked to be
    a real directory of the user's, never someone else's or a symlink. */
 static int make_runtime_dir(uid_t uid) {
     const char *xdg = getenv("XDG_RUNTIME_DIR");
-    if (xdg && *xdg) snprintf(runtime_dir, sizeof runtime_dir, "%s/berth", xdg);
-    else snprintf(runtime_dir, sizeof runtime_dir, "/tmp/berth-%u", (unsigned)uid);
+    int len;
+    if (xdg && *xdg) len = snprintf(runtime_dir, sizeof runtime_dir, "%s/berth", xdg);
+    else len = snprintf(runtime_dir, sizeof runtime_dir, "/tmp/berth-%u", (unsigned)uid);
+    /* A cut path would be another directory (a prefix of the one meant). */
+    if (len < 0 || (size_t)len >= sizeof runtime_dir - 32) {
+        runtime_dir[0] = 0;
+        set_error("rootless: XDG_RUNTIME_DIR is too long (%s); set it to a directory of yours%s",
+                  "more than 470 bytes", " with a shorter path");
+        return -1;
+    }
     if (mkdir(runtime_dir, 0700) != 0 && errno != EEXIST) {
         set_error("rootless: cannot make the runtime directory %s: %s; set XDG_RUNTIME_DIR to a directory of yours",
                   runtime_dir, strerror(errno));
@@ -87,28 +98,44 @@ static int make_runtime_dir(uid_t uid) {
 /* Joins the user and mount namespaces of the recorded pause process. 0 on
    success; -1 when there is none (or it is not ours), with nothing changed. */
 static int join_pause(uid_t uid) {
-    char path[600], comm[32] = {0};
+    char path[600], comm[32] = {0}, text[32] = {0};
     snprintf(path, sizeof path, "%s/pause.pid", runtime_dir);
-    FILE *f = fopen(path, "re");
-    if (!f) return -1;
-    int pid = 0;
-    int ok = fscanf(f, "%d", &pid) == 1 && pid > 1;
-    fclose(f);
-    if (!ok) return -1;
-    snprintf(path, sizeof path, "/proc/%d/comm", pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return -1;
-    ssize_t n = read(fd, comm, sizeof comm - 1);
-    close(fd);
-    if (n <= 0 || strncmp(comm, PAUSE_NAME, strlen(PAUSE_NAME)) != 0) return -1;
+    /* Never a symlink or a FIFO (opening one would block forever), and
+       only a short decimal number of a live pid above 1. */
+    int pf = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    if (pf < 0) return -1;
     struct stat st;
-    snprintf(path, sizeof path, "/proc/%d", pid);
-    if (stat(path, &st) != 0 || st.st_uid != uid) return -1;
-    snprintf(path, sizeof path, "/proc/%d/ns/user", pid);
-    int userns = open(path, O_RDONLY | O_CLOEXEC);
-    snprintf(path, sizeof path, "/proc/%d/ns/mnt", pid);
-    int mntns = open(path, O_RDONLY | O_CLOEXEC);
-    if (userns < 0 || mntns < 0) {
+    ssize_t got = -1;
+    if (fstat(pf, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == uid) got = read(pf, text, sizeof text - 1);
+    close(pf);
+    if (got <= 0) return -1;
+    char *end = NULL;
+    errno = 0;
+    long pid = strtol(text, &end, 10);
+    if (errno != 0 || end == text || (*end != '\n' && *end != 0) || pid <= 1 || pid > 4194304) return -1;
+    /* Everything through one directory fd of /proc/PID: if the pid is
+       reused meanwhile, openat fails rather than reading another process. */
+    snprintf(path, sizeof path, "/proc/%ld", pid);
+    int proc = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (proc < 0) return -1;
+    if (fstat(proc, &st) != 0 || st.st_uid != uid) { close(proc); return -1; }
+    int fd = openat(proc, "comm", O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd >= 0 ? read(fd, comm, sizeof comm - 1) : -1;
+    if (fd >= 0) close(fd);
+    if (n <= 0 || strcmp(comm, PAUSE_NAME "\n") != 0) { close(proc); return -1; }
+    int userns = openat(proc, "ns/user", O_RDONLY | O_CLOEXEC);
+    int mntns = openat(proc, "ns/mnt", O_RDONLY | O_CLOEXEC);
+    /* Still the same process (owner and name) once its namespaces are held. */
+    int same = fstat(proc, &st) == 0 && st.st_uid == uid;
+    if (same) {
+        fd = openat(proc, "comm", O_RDONLY | O_CLOEXEC);
+        memset(comm, 0, sizeof comm);
+        n = fd >= 0 ? read(fd, comm, sizeof comm - 1) : -1;
+        if (fd >= 0) close(fd);
+        same = n > 0 && strcmp(comm, PAUSE_NAME "\n") == 0;
+    }
+    close(proc);
+    if (userns < 0 || mntns < 0 || !same) {
         if (userns >= 0) close(userns);
         if (mntns >= 0) close(mntns);
         return -1;
@@ -268,7 +295,8 @@ static int create_pause(uid_t uid, gid_t gid) {
     char path[600], tmp[640], text[32];
     snprintf(path, sizeof path, "%s/pause.pid", runtime_dir);
     snprintf(tmp, sizeof tmp, "%s.tmp-%d", path, (int)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    unlink(tmp);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     int n = snprintf(text, sizeof text, "%d\n", (int)pause_pid);
     if (fd < 0 || write(fd, text, (size_t)n) != n || fsync(fd) != 0 || rename(tmp, path) != 0) {
         if (fd >= 0) close(fd);
@@ -297,10 +325,9 @@ __attribute__((constructor)) static void berth_rootless_enter(int argc, char **a
     if (geteuid() == 0) {
         /* A monitor or helper re-executed inside the namespace. */
         const char *mark = getenv("_BERTH_ROOTLESS");
-        if (mark && *mark && in_mapped_userns()) {
+        unsigned u = 0, g = 0;
+        if (mark && sscanf(mark, "%u:%u", &u, &g) == 2 && in_rootless_userns(u)) {
             rootless_active = 1;
-            unsigned u = 0, g = 0;
-            sscanf(mark, "%u:%u", &u, &g);
             host_uid = u; host_gid = g;
             const char *dir = getenv("_BERTH_ROOTLESS_RUNTIME");
             if (dir) snprintf(runtime_dir, sizeof runtime_dir, "%s", dir);
@@ -313,7 +340,7 @@ __attribute__((constructor)) static void berth_rootless_enter(int argc, char **a
     if (make_runtime_dir(host_uid) != 0) return;
     char lock_path[600];
     snprintf(lock_path, sizeof lock_path, "%s/pause.lock", runtime_dir);
-    int lock = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    int lock = open(lock_path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
     if (lock < 0 || flock(lock, LOCK_EX) != 0) {
         set_error("rootless: cannot lock %s: %s", lock_path, strerror(errno));
         if (lock >= 0) close(lock);
