@@ -22,7 +22,18 @@ struct UserNamespaceTests {
             for kind in ["uid", "gid"] {
                 writeFile(subids + "/sub" + kind, "someone:100000:65536\ncontainers:\(start):\(ids)\n")
             }
+            stores = subids + "/stores"
         }
+
+        /// The test's subid files, and its own list of stores with ranges
+        /// (`stores`: a test of two stores gives both the same one).
+        var environment: [String: String] {
+            [
+                "BERTH_TEST_SUBUID": subids + "/subuid", "BERTH_TEST_SUBGID": subids + "/subgid",
+                "BERTH_TEST_USERNS_STORES": stores,
+            ]
+        }
+        var stores: String
 
         /// `berth --root ROOT ARGS…` with the test's subid files.
         @discardableResult
@@ -32,7 +43,7 @@ struct UserNamespaceTests {
         func berth(_ args: [String], stdin: String? = nil) -> ProcessResult {
             let result = runProcess(
                 [berthBinary, "--root", store.root] + args, stdin: stdin,
-                environment: ["BERTH_TEST_SUBUID": subids + "/subuid", "BERTH_TEST_SUBGID": subids + "/subgid"])
+                environment: environment)
             store.note(result.stdout)
             return result
         }
@@ -144,7 +155,7 @@ struct UserNamespaceTests {
     func autoRanges() {
         withFixture(start: 300000, ids: 131072) { f in
             let base = [berthBinary, "--root", f.store.root, "run", "-d", "--userns=auto", "busybox", "sleep", "1000"]
-            let env = ["env", "BERTH_TEST_SUBUID=\(f.subids)/subuid", "BERTH_TEST_SUBGID=\(f.subids)/subgid"]
+            let env = ["env"] + f.environment.map { "\($0.key)=\($0.value)" }
             let both = runConcurrently([env + base, env + base])
             for r in both {
                 #expect(r.status == 0, "\(r.stderr)")

@@ -83,12 +83,12 @@ extension ContainerFactory {
         case .host:
             return
         case .auto(let size):
-            let (uid, gid) = try ranges.allocate(container: container.id, size: size)
+            let (uid, gid) = try ranges.allocate(container: container.id, size: size, warn: warn)
             container.idMap = IDMap(
                 uids: [IDRange(containerID: 0, hostID: uid, size: size)],
                 gids: [IDRange(containerID: 0, hostID: gid, size: size)])
         case .keepID:
-            let (uid, gid) = try ranges.allocate(container: container.id, size: UserNamespaceRanges.defaultSize)
+            let (uid, gid) = try ranges.allocate(container: container.id, size: UserNamespaceRanges.defaultSize, warn: warn)
             container.idMap = IDMap(
                 uids: Self.keepID(getuid(), range: uid), gids: Self.keepID(getgid(), range: gid))
         }

@@ -75,7 +75,12 @@ public struct UserNamespaceRanges {
     }
 
     /// Takes an unused range of `size` uids and gids for `container`.
-    public func allocate(container: String, size: UInt32) throws(BerthError) -> (uid: UInt32, gid: UInt32) {
+    /// A ledger that cannot be read is rebuilt from the containers' records
+    /// (`warn` says so in one line): reading it as empty would hand out
+    /// ranges running containers hold, and their roots would be one user.
+    public func allocate(
+        container: String, size: UInt32, warn: (String) -> Void = { _ in }
+    ) throws(BerthError) -> (uid: UInt32, gid: UInt32) {
         let uidFile = Self.file("uid"), gidFile = Self.file("gid")
         let uidRanges = Self.owned(uidFile), gidRanges = Self.owned(gidFile)
         guard !uidRanges.isEmpty, !gidRanges.isEmpty else {
@@ -85,11 +90,37 @@ public struct UserNamespaceRanges {
             )
         }
         try FileSystem.makeDirectories(layout.locks)
+        return try UserNamespaceStores.withOthers(layout.root) {
+            others throws(BerthError) -> (uid: UInt32, gid: UInt32) in
+            try allocateHere(container: container, size: size, others: others, warn: warn)
+        }
+    }
+
+    /// The allocation in this store's ledger, the other stores' ranges counted as taken.
+    private func allocateHere(
+        container: String, size: UInt32, others: [(uid: UInt32, gid: UInt32, size: UInt32)], warn: (String) -> Void
+    ) throws(BerthError) -> (uid: UInt32, gid: UInt32) {
+        let uidFile = Self.file("uid"), gidFile = Self.file("gid")
+        let uidRanges = Self.owned(uidFile), gidRanges = Self.owned(gidFile)
         return try FileLock.withLock(lock) { () throws(BerthError) -> (uid: UInt32, gid: UInt32) in
-            var entries = live(load())
-            let explicit = explicitMaps()
-            let takenUIDs = entries.map { ($0.uid, $0.size) } + explicit.flatMap { $0.uids.map { ($0.hostID, $0.size) } }
-            let takenGIDs = entries.map { ($0.gid, $0.size) } + explicit.flatMap { $0.gids.map { ($0.hostID, $0.size) } }
+            var entries: [Entry]
+            if let loaded = load() {
+                entries = live(loaded)
+            } else {
+                entries = rebuilt()
+                warn(
+                    "\(ledger) could not be read; rebuilt it from the records of \(entries.count) containers with --userns=auto or keep-id"
+                )
+            }
+            // Every container's map counts as taken, the ledger's or not:
+            // a range is never handed out twice even if the ledger lost it.
+            let explicit = recordedMaps()
+            let takenUIDs =
+                entries.map { ($0.uid, $0.size) } + explicit.flatMap { $0.uids.map { ($0.hostID, $0.size) } }
+                + others.map { ($0.uid, $0.size) }
+            let takenGIDs =
+                entries.map { ($0.gid, $0.size) } + explicit.flatMap { $0.gids.map { ($0.hostID, $0.size) } }
+                + others.map { ($0.gid, $0.size) }
             guard let uid = Self.firstFree(size, in: uidRanges, taken: takenUIDs),
                 let gid = Self.firstFree(size, in: gidRanges, taken: takenGIDs)
             else {
@@ -104,18 +135,36 @@ public struct UserNamespaceRanges {
         }
     }
 
-    /// The maps of this store's containers made with `--uidmap`/`--gidmap`
-    /// (not in the ledger), so an automatic range never overlaps them
-    /// either, as Podman's `auto` avoids every container's map. The records
+    /// The maps of every container of this store: those made with
+    /// `--uidmap`/`--gidmap` (not in the ledger), so an automatic range never
+    /// overlaps them either, as Podman's `auto` avoids every container's
+    /// map, and those of `auto`/`keep-id` as a second account. The records
     /// are read as they are, without the per-container locks (taking one
     /// under the userns lock could deadlock with `rm`, which takes them in
     /// the other order).
-    func explicitMaps() -> [IDMap] {
+    func recordedMaps() -> [IDMap] { records().compactMap(\.idMap) }
+
+    /// The readable container records of this store.
+    func records() -> [Container] {
         FileSystem.list(layout.containers).compactMap { id in
             guard let text = try? FileSystem.readText(layout.containerRecord(id)),
-                let json = try? JSONParser.parse(text), let c = try? Container(json: json), c.usernsMode.isEmpty
+                let json = try? JSONParser.parse(text), let c = try? Container(json: json)
             else { return nil }
-            return c.idMap
+            return c
+        }
+    }
+
+    /// The ledger's entries as the records of `auto`/`keep-id` containers
+    /// show them: the range starts where the lowest non-identity host id is
+    /// (keep-id also maps the user's own id to itself).
+    func rebuilt() -> [Entry] {
+        records().compactMap { c -> Entry? in
+            guard !c.usernsMode.isEmpty, let map = c.idMap else { return nil }
+            let uids = map.uids.filter { !($0.containerID == $0.hostID && $0.size == 1) }
+            let gids = map.gids.filter { !($0.containerID == $0.hostID && $0.size == 1) }
+            guard let u = uids.map(\.hostID).min(), let g = gids.map(\.hostID).min() else { return nil }
+            let size = c.usernsMode.hasPrefix("auto") ? uids.reduce(UInt32(0)) { $0 + $1.size } : Self.defaultSize
+            return Entry(container: c.id, uid: u, gid: g, size: size, pid: 0)
         }
     }
 
@@ -123,7 +172,7 @@ public struct UserNamespaceRanges {
     public func release(container: String) {
         guard FileSystem.exists(ledger) else { return }
         try? FileLock.withLock(lock) { () throws(BerthError) in
-            let entries = load()
+            guard let entries = load() else { return }  // the next allocation rebuilds it
             let kept = entries.filter { $0.container != container }
             if kept.count != entries.count { try save(kept) }
         }
@@ -151,9 +200,14 @@ public struct UserNamespaceRanges {
         return nil
     }
 
-    func load() -> [Entry] {
-        guard let text = try? FileSystem.readText(ledger), let json = try? JSONParser.parse(text) else { return [] }
-        return (json["Ranges"]?.arrayValue ?? []).compactMap(Entry.init(json:))
+    /// The ledger's entries; [] when there is none yet, nil when it cannot
+    /// be read or parsed (or is not the ledger's shape).
+    func load() -> [Entry]? {
+        guard FileSystem.exists(ledger) else { return [] }
+        guard let text = try? FileSystem.readText(ledger), let json = try? JSONParser.parse(text),
+            let ranges = json["Ranges"]?.arrayValue
+        else { return nil }
+        return ranges.compactMap(Entry.init(json:))
     }
 
     /// Entries whose container exists, or whose create is still running.
