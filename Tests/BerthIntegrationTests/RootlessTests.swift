@@ -156,7 +156,7 @@ struct RootlessTests {
         }
     }
 
-    @Test("in a cgroup v2 delegated to the user: a cgroup per container, pause/unpause by its freezer; limits refused")
+    @Test("in a cgroup v2 delegated to the user: a cgroup per container, pause/unpause by its freezer; a limit whose controller is not handed down refused by name")
     func delegatedCgroup() {
         guard ready() else { return }
         let mount = fileExists("/sys/fs/cgroup/cgroup.controllers") ? "/sys/fs/cgroup" : "/sys/fs/cgroup/unified"
@@ -165,8 +165,11 @@ struct RootlessTests {
             return
         }
         withRootlessUser { u in
-            // What systemd's Delegate=yes does: the directory and its files are the user's.
+            // What systemd's Delegate=yes does for user@UID.service: the
+            // directory and its files are the user's, and so is every
+            // directory the user makes below it (the shell's scope here).
             let delegated = mount + "/berth-rootless-\(u.name)"
+            let scope = delegated + "/shell.scope"
             #expect(mkdir(delegated, 0o755) == 0, "mkdir \(delegated)")
             defer {
                 u.killProcesses()
@@ -176,10 +179,14 @@ struct RootlessTests {
             for file in ["", "/cgroup.procs", "/cgroup.threads", "/cgroup.subtree_control"] {
                 #expect(chown(delegated + file, u.uid, u.gid) == 0, "chown \(delegated + file)")
             }
-            // Every command starts in the delegated cgroup (as from a delegated systemd scope).
+            #expect(mkdir(scope, 0o755) == 0, "mkdir \(scope)")
+            for file in ["", "/cgroup.procs", "/cgroup.threads", "/cgroup.subtree_control"] {
+                #expect(chown(scope + file, u.uid, u.gid) == 0, "chown \(scope + file)")
+            }
+            // Every command starts in the user's scope below the delegation's top.
             func inCgroup(_ args: String...) -> ProcessResult {
                 runProcess(
-                    ["/bin/sh", "-c", "echo $$ > \(delegated)/cgroup.procs && exec \"$@\"", "sh"] + u.asUser([u.binary] + args),
+                    ["/bin/sh", "-c", "echo $$ > \(scope)/cgroup.procs && exec \"$@\"", "sh"] + u.asUser([u.binary] + args),
                     environment: u.environment())
             }
             #expect(inCgroup("import", "-c", "CMD [\"sh\"]", u.tar, "busybox").status == 0)
@@ -187,7 +194,9 @@ struct RootlessTests {
             #expect(run.status == 0, "run: \(run.stderr)")
             let id = run.stdout.trimmingSpaces
             let cgroup = inCgroup("inspect", "-f", "{{.HostConfig.CgroupParent}}", "frozen").stdout.trimmingSpaces
-            #expect(cgroup == delegated + "/berth-" + id, "cgroup: \(cgroup)")
+            // Beside the user's scope, under the delegation's top: a
+            // parent without processes, which may hand controllers down.
+            #expect(cgroup == delegated + "/berth/" + id, "cgroup: \(cgroup)")
             let pid1 = inCgroup("inspect", "-f", "{{.State.Pid}}", "frozen").stdout.trimmingSpaces
             #expect(readFile(cgroup + "/cgroup.procs").split(separator: "\n").contains(Substring(pid1)), "PID 1 in it")
             let paused = inCgroup("pause", "frozen")
@@ -199,9 +208,12 @@ struct RootlessTests {
             #expect(readFile(cgroup + "/cgroup.events").contains("frozen 0"), "thawed")
             let exec = inCgroup("exec", "frozen", "echo", "in-cgroup")
             #expect(exec.stdout == "in-cgroup\n", "exec: \(exec.stderr)")
+            // This host's cgroup v2 has no pids controller (cgroup v1 holds
+            // it), so the delegation cannot hand it down: refused by name.
+            #expect(!readFile(delegated + "/cgroup.controllers").contains("pids"))
             expectOneErrorLine(
-                inCgroup("run", "--rm", "--pids-limit", "10", "busybox", "true"), naming: ["rootless", "delegated v2"],
-                status: 125)
+                inCgroup("run", "--rm", "--pids-limit", "10", "busybox", "true"),
+                naming: ["rootless", "pids controller", delegated], status: 125)
             #expect(inCgroup("rm", "-f", "frozen").status == 0)
             #expect(!fileExists(cgroup), "the container's cgroup removed")
         }
