@@ -156,7 +156,7 @@ struct RootlessTests {
         }
     }
 
-    @Test("in a cgroup v2 delegated to the user: a cgroup per container, pause/unpause by its freezer; a limit whose controller is not handed down refused by name")
+    @Test("a delegated cgroup v2: a cgroup per container, pause by its freezer, a limit it lacks refused by name")
     func delegatedCgroup() {
         guard ready() else { return }
         let mount = fileExists("/sys/fs/cgroup/cgroup.controllers") ? "/sys/fs/cgroup" : "/sys/fs/cgroup/unified"

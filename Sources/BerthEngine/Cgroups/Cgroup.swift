@@ -81,7 +81,9 @@ public struct Cgroup: Sendable, Equatable {
     /// lives in `top` itself, those it has and may hand on.
     static func delegatedControllers(top: String) -> Set<String> {
         func words(_ file: String) -> Set<String> {
-            Set(((try? FileSystem.readText(top + "/" + file)) ?? "").split(whereSeparator: { $0 == " " || $0 == "\n" }).map(String.init))
+            Set(
+                ((try? FileSystem.readText(top + "/" + file)) ?? "").split(whereSeparator: { $0 == " " || $0 == "\n" }).map(
+                    String.init))
         }
         let procs = ((try? FileSystem.readText(top + "/cgroup.procs")) ?? "").trimmingSpaces
         return procs.isEmpty ? words("cgroup.controllers") : words("cgroup.subtree_control")

@@ -9,7 +9,8 @@ extension Cgroup {
     public static let rootlessLimitRefusal = Rootless.refusal(
         "a resource limit (--memory, --cpus, --cpu-shares, --cpuset-*, --pids-limit, update)",
         "limits need a cgroup of the container's own, and berth runs outside a cgroup v2 subtree delegated to you "
-            + "(cgroup v1 never delegates; start berth from a systemd --user service or `systemd-run --user --scope -p Delegate=yes`)")
+            + "(cgroup v1 never delegates; start berth from a systemd --user service or `systemd-run --user --scope -p Delegate=yes`)"
+    )
 
     /// Refuses, before anything is made, rootless limits the container's
     /// cgroup could not enforce: none at all, or a controller the
