@@ -41,6 +41,11 @@ public protocol StorageDriver: Sendable {
     /// `layers` (lowest first). Nothing is mounted yet.
     func create(containerDirectory: String, layers: [LayerDirectory]) throws(BerthError)
 
+    /// `create` for a container whose writable layer is thrown away when it
+    /// exits (`run --rm`): the driver may skip what only makes that layer
+    /// survive a power loss (overlay's `volatile`: no sync at unmount).
+    func create(containerDirectory: String, layers: [LayerDirectory], disposable: Bool) throws(BerthError)
+
     /// Makes the root filesystem available and returns its path. Idempotent:
     /// mounting a mounted root returns the same path.
     func mount(containerDirectory: String, layers: [LayerDirectory]) throws(BerthError) -> String
@@ -60,4 +65,11 @@ public protocol StorageDriver: Sendable {
 
     /// Unmounts and deletes every file the driver made for the container.
     func remove(containerDirectory: String) throws(BerthError)
+}
+
+extension StorageDriver {
+    /// Drivers with nothing to skip for a disposable layer make it as any other.
+    public func create(containerDirectory: String, layers: [LayerDirectory], disposable: Bool) throws(BerthError) {
+        try create(containerDirectory: containerDirectory, layers: layers)
+    }
 }

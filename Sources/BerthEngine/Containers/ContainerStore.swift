@@ -188,16 +188,24 @@ public struct ContainerStore: Sendable {
     /// if it is taken, `generateName(0)`, `(1)`… are tried under the same
     /// lock (then the short ID, as Docker does), so a generated name never
     /// makes a create fail. The returned container has the name it got.
+    ///
+    /// A `--rm` container's record is written without fsync (file, staging
+    /// directory, `containers/`): a killed `berth` still leaves the record
+    /// whole (rename), and after a power loss a container that was to be
+    /// removed on exit anyway may be missing or left in `tmp/`, which the
+    /// next command sweeps. Everything else is written durably.
     public func create(
         _ container: Container, driver: any StorageDriver, layers: [LayerDirectory],
         generateName: ((Int) -> String)? = nil
     ) throws(BerthError) -> Container {
         let staging = try layout.makeStaging("create")
         var container = container
+        let durable = !container.autoRemove
         do throws(BerthError) {
-            try driver.create(containerDirectory: staging, layers: layers)
+            try driver.create(containerDirectory: staging, layers: layers, disposable: container.autoRemove)
             try FileSystem.writeAtomically(
-                staging + "/" + StoreLayout.containerRecord, text: container.json.pretty(indent: 2) + "\n")
+                staging + "/" + StoreLayout.containerRecord, Array((container.json.pretty(indent: 2) + "\n").utf8),
+                durable: durable)
             try FileLock.withLock(layout.containerLock) { () throws(BerthError) in
                 let existing = all()
                 if let other = existing.first(where: { $0.name == container.name }) {
@@ -211,12 +219,13 @@ public struct ContainerStore: Sendable {
                     }
                     container.name = free
                     try FileSystem.writeAtomically(
-                        staging + "/" + StoreLayout.containerRecord, text: container.json.pretty(indent: 2) + "\n")
+                        staging + "/" + StoreLayout.containerRecord,
+                        Array((container.json.pretty(indent: 2) + "\n").utf8), durable: durable)
                 }
                 if rename(staging, layout.container(container.id)) != 0 {
                     throw .syscall("rename", "\(staging) to \(layout.container(container.id))", .current)
                 }
-                FileSystem.syncDirectory(of: layout.container(container.id))
+                if durable { FileSystem.syncDirectory(of: layout.container(container.id)) }
             }
             return container
         } catch {

@@ -78,7 +78,9 @@ public struct Lifecycle {
                     pid: pid, pidStartTime: startTime, monitorPid: monitor,
                     monitorStartTime: ProcessTable.startTime(monitor) ?? 0,
                     healthCheck: container.healthcheck?.isEnabled ?? false)
-                try containers.save(container)
+                // The monitor already wrote this state (without fsync); a
+                // `--rm` container's record need not survive a power loss.
+                if container.autoRemove { try containers.saveWithoutSync(container) } else { try containers.save(container) }
                 events.record("start", container)
                 return container
             }
