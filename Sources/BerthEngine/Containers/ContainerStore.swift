@@ -160,8 +160,9 @@ public struct ContainerStore: Sendable {
     /// Writes a record atomically but without fsync: a killed process leaves
     /// the old record or the new one (rename), which is all the monitor's
     /// start-time notes need; the `start` that waits for the monitor then
-    /// writes the state durably. Saves the two fsyncs per start that
-    /// `save` costs (docs/lifecycle.md).
+    /// writes the state durably (a `--rm` container's is not written again:
+    /// it need not survive a power loss). Saves the two fsyncs per start
+    /// that `save` costs (docs/lifecycle.md).
     public func saveWithoutSync(_ container: Container) throws(BerthError) {
         let text = container.json.pretty(indent: 2) + "\n"
         try FileSystem.writeAtomically(recordPath(container.id), Array(text.utf8), durable: false)
