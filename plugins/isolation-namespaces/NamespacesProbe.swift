@@ -27,7 +27,9 @@ enum NamespacesProbe {
         let err = berth_probe_unshare(flags)
         guard err == 0 else { return Errno(err) }
         if let key {
-            try? FileSystem.makeDirectories(FileSystem.parent(of: path))
+            let dir = FileSystem.parent(of: path)
+            try? FileSystem.makeDirectories(dir)
+            FileSystem.removeStaleTempFiles(in: dir)  // a writer killed before its rename
             try? FileSystem.writeAtomically(path, Array(key.utf8), mode: 0o644, durable: false)
         }
         return nil
