@@ -62,10 +62,11 @@ public struct OverlayDriver: StorageDriver {
         return target
     }
 
-    /// `,volatile` for a disposable layer, else "". overlayfs refuses a
-    /// second volatile mount of a work dir whose `work/incompat/volatile` a
-    /// first one left (its monitor was killed, or the host went down): the
-    /// layer is disposable, so that mark is removed and the mount goes on.
+    /// `,volatile` for a disposable layer, else "". A volatile mount leaves
+    /// `work/work/incompat/volatile` behind, even after a clean unmount, and
+    /// overlayfs refuses to mount that work dir again (a `start` after its
+    /// monitor was killed, a `cp` into a created container, then its start):
+    /// the layer is disposable, so that mark is removed and the mount goes on.
     private func volatileOption(_ dir: String) -> String {
         guard access(volatileMarker(dir), F_OK) == 0 else { return "" }
         let incompat = work(dir) + "/work/incompat"
