@@ -54,6 +54,21 @@ struct FastRunTests {
         }
     }
 
+    @Test("a file copied into a created --rm container is there when it starts (its volatile layer mounted twice)")
+    func copyThenStartRm() {
+        withBusyboxStore("fastrun") { root in
+            let file = root + "/hello.txt"
+            writeFile(file, "hello from cp\n")
+            #expect(
+                berth(root, "create", "--rm", "--network", "none", "--name", "cpx", "busybox", "cat", "/hello.txt").status == 0)
+            let cp = berth(root, "cp", file, "cpx:/hello.txt")
+            #expect(cp.status == 0, "cp: \(cp.stderr)")
+            let start = berth(root, "start", "-a", "cpx")
+            #expect(start.status == 0 && start.stdout == "hello from cp\n", "start -a: \(start.stdout) \(start.stderr)")
+            #expect(eventually { berth(root, "ps", "-aq").stdout.isEmpty }, "the --rm container is removed at its exit")
+        }
+    }
+
     @Test("the namespace probe is remembered until reboot, and probed again when the note is stale")
     func probeRemembered() {
         let note = "/run/berth/namespaces-probe"
