@@ -41,6 +41,11 @@ public protocol StorageDriver: Sendable {
     /// `layers` (lowest first). Nothing is mounted yet.
     func create(containerDirectory: String, layers: [LayerDirectory]) throws(BerthError)
 
+    /// `create` for a container whose writable layer is thrown away when it
+    /// exits (`run --rm`): the driver may skip what only makes that layer
+    /// survive a power loss (overlay's `volatile`: no sync at unmount).
+    func create(containerDirectory: String, layers: [LayerDirectory], disposable: Bool) throws(BerthError)
+
     /// Makes the root filesystem available and returns its path. Idempotent:
     /// mounting a mounted root returns the same path.
     func mount(containerDirectory: String, layers: [LayerDirectory]) throws(BerthError) -> String
@@ -94,5 +99,12 @@ extension StorageDriver {
         throw .invalid(
             "the \(name) storage driver cannot give a container a user namespace (it has no idmapped mounts); drop --userns, --uidmap and --gidmap, or use --storage overlay"
         )
+    }
+}
+
+extension StorageDriver {
+    /// Drivers with nothing to skip for a disposable layer make it as any other.
+    public func create(containerDirectory: String, layers: [LayerDirectory], disposable: Bool) throws(BerthError) {
+        try create(containerDirectory: containerDirectory, layers: layers)
     }
 }
