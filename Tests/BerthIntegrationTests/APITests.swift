@@ -190,11 +190,11 @@ struct APITests {
             _ = s.docker("create", "--name", "taken", "busybox")
             let dup = s.docker("create", "--name", "taken", "busybox")
             #expect(dup.status == 1 && dup.stderr.contains("Conflict. The container name \"/taken\" is already in use"), "\(dup)")
-            let body = #"{"Image":"busybox","HostConfig":{"Privileged":false,"UsernsMode":"host"}}"#
+            let body = #"{"Image":"busybox","HostConfig":{"Privileged":false,"Runtime":"crun"}}"#
             let raw = s.curl(
                 "/v1.44/containers/create", "-X", "POST", "-H", "Content-Type: application/json", "-d", body, "-w",
                 "\n%{http_code}")
-            #expect(raw.stdout.hasSuffix("\n400") && raw.stdout.contains("HostConfig.UsernsMode"), "\(raw.stdout)")
+            #expect(raw.stdout.hasSuffix("\n400") && raw.stdout.contains("HostConfig.Runtime"), "\(raw.stdout)")
         }
     }
 
