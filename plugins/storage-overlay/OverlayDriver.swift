@@ -127,7 +127,8 @@ public struct OverlayDriver: StorageDriver {
         try unmount(containerDirectory: dir)
         Self.detachIDMapStaging(dir)
         for sub in [merged(dir), upper(dir), work(dir)] { try FileSystem.removeTree(sub) }
-        try releaseShiftedCopy(dir)
+        // A failure here leaves a record whose directory is gone: the next collection drops it.
+        try? releaseShiftedCopy(dir)
     }
 
     /// Removes the shifted copies no container uses (`image prune`,
