@@ -454,6 +454,15 @@ struct RootlessTests {
             #expect(
                 options.stdout == "[\"name=seccomp,profile=default\",\"name=rootless\"]\n",
                 "info: \(options.stdout) \(options.stderr)")
+            // UsernsMode over the API is refused rootless as --userns is: one message, nothing made.
+            let userns = runProcess([
+                "curl", "-s", "--max-time", "20", "--unix-socket", socket, "-X", "POST", "-H", "Content-Type: application/json",
+                "-d", #"{"Image":"busybox","HostConfig":{"UsernsMode":"keep-id"}}"#, "-w", "\n%{http_code}",
+                "http://localhost/v1.44/containers/create",
+            ])
+            #expect(
+                !userns.stdout.hasSuffix("\n201") && userns.stdout.contains("does not work rootless"), "\(userns.stdout)")
+            #expect(u.berth("ps", "-aq").stdout.isEmpty, "a refused create left a container")
             let info = u.berth("info")
             #expect(info.status == 0 && info.stdout.contains("\nRootless: true\n"), "\(info.stdout) \(info.stderr)")
             #expect(u.berth("info", "-f", "{{.Rootless}} {{json .SecurityOptions}}").stdout.hasPrefix("true [\"name=seccomp"))
