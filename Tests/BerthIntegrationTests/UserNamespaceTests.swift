@@ -316,6 +316,29 @@ struct UserNamespaceTests {
             let left = shiftedCopies(f.store.root)
             #expect(left.count == 1 && FileSystem.list(shifted + "/refs") == left, "rm removed the unused copy: \(left)")
 
+            // A berth killed while copying: its KEY.tmp-PID stays (the
+            // crash hook stops it just before the copy's identity is
+            // written) until a prune, once that PID is gone.
+            let argv = [
+                "/usr/bin/env", "BERTH_TEST_STOP_BEFORE_RENAME=identity", "BERTH_TEST_IDMAP=chowned-copy", berthBinary, "--root",
+                f.store.root, "run", "-d", "--name", "gck", "--uidmap", "0:200000:65536", "busybox", "sleep", "1000",
+            ]
+            let cArgs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
+            defer { cArgs.forEach { free($0) } }
+            var killed: pid_t = 0
+            #expect(posix_spawn(&killed, argv[0], nil, nil, cArgs, environ) == 0)
+            let staging = shifted + "/" + (both.first { !left.contains($0) } ?? "") + ".tmp-\(killed)"
+            let stopped = eventually(20) { readFile("/proc/\(killed)/stat").contains(") T ") }
+            #expect(stopped && fileExists(staging), "the copy was stopped half-way: \(FileSystem.list(shifted))")
+            kill(killed, SIGKILL)
+            var status: Int32 = 0
+            while waitpid(killed, &status, 0) < 0 && errno == EINTR {}
+            #expect(fileExists(staging), "a killed copy is left as KEY.tmp-PID, never as a whole KEY")
+            #expect(f.berth("image", "prune", "-f").status == 0)
+            #expect(!fileExists(staging), "\(FileSystem.list(shifted))")
+            #expect(f.berth("rm", "-f", "gck").status == 0)
+            #expect(shiftedCopies(f.store.root) == left)
+
             // A copy no container records (its rm was killed) and the staging
             // of a berth killed while copying go at the next prune; a live
             // process's staging is never touched.
