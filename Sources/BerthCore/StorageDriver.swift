@@ -66,6 +66,11 @@ public protocol StorageDriver: Sendable {
     /// Unmounts and deletes every file the driver made for the container.
     func remove(containerDirectory: String) throws(BerthError)
 
+    /// Removes what the driver keeps for containers that are gone (the
+    /// overlay driver's shifted copies); run by `image prune` and
+    /// `system prune`.
+    func collectGarbage() throws(BerthError)
+
     /// How the driver would show a new container's root owned by a user
     /// namespace's ids, recorded in the container (and its inspect); nil
     /// when it cannot, and `--userns`/`--uidmap` are refused with it.
@@ -90,6 +95,9 @@ public enum IDMappingMethod: String, Sendable {
 }
 
 extension StorageDriver {
+    /// Drivers that keep nothing shared between containers have nothing to collect.
+    public func collectGarbage() throws(BerthError) {}
+
     /// Drivers that cannot shift owners say so.
     public func idMappingMethod() -> IDMappingMethod? { nil }
 

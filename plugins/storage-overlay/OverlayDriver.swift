@@ -163,5 +163,14 @@ public struct OverlayDriver: StorageDriver {
         try unmount(containerDirectory: dir)
         Self.detachIDMapStaging(dir)
         for sub in [merged(dir), upper(dir), work(dir)] { try FileSystem.removeTree(sub) }
+        // A failure here leaves a record whose directory is gone: the next collection drops it.
+        try? releaseShiftedCopy(dir)
+    }
+
+    /// Removes the shifted copies no container uses (`image prune`,
+    /// `system prune`).
+    public func collectGarbage() throws(BerthError) {
+        guard FileSystem.exists(shiftedDirectory) else { return }
+        try withShiftedLock { collectShiftedCopies() }
     }
 }
