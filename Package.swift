@@ -22,9 +22,8 @@ let package = Package(
         // C shims: only what Swift cannot call (variadic or macro-only APIs).
         .target(name: "CBerthLinux", path: "Sources/CBerthLinux"),
         .systemLibrary(name: "CLibEdit", path: "Sources/CLibEdit"),
-        .target(
-            name: "CBerthEdit", dependencies: ["CLibEdit"], path: "Sources/CBerthEdit",
-            linkerSettings: [.linkedLibrary("edit")]),
+        // libedit is dlopen'd by the REPL only (edit.c): its header comes from CLibEdit.
+        .target(name: "CBerthEdit", dependencies: ["CLibEdit"], path: "Sources/CBerthEdit"),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
 
         // The protocols plugins implement, the registry, errors and syscall wrappers.

@@ -138,6 +138,62 @@ def proc_memory(pid):
     return out
 
 
+def mem_available_kb():
+    """MemAvailable from /proc/meminfo, in kB."""
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1])
+    return 0
+
+
+def settled_mem_available_kb():
+    """The median of five MemAvailable readings 0.2 s apart (other work moves it)."""
+    readings = []
+    for _ in range(5):
+        readings.append(mem_available_kb())
+        time.sleep(0.2)
+    return statistics.median(readings)
+
+
+def pss_kb(pid):
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def many_containers(name, count, run_argv, pid_argv, remove):
+    """Starts `count` `sleep` containers one after another, then measures the
+    drop of MemAvailable and the PSS of every per-container monitor; removes
+    them. Returns a dict of figures or an error text."""
+    before = settled_mem_available_kb()
+    ids = []
+    try:
+        for _ in range(count):
+            ms, rc, out, err = timed(run_argv)
+            if rc != 0:
+                return f"run -d failed after {len(ids)}: " + (err.strip().splitlines() or ["?"])[-1]
+            ids.append(out.strip().splitlines()[-1])
+        time.sleep(1)
+        after = settled_mem_available_kb()
+        pss = []
+        for cid in ids:
+            _, rc, pid, _ = timed(pid_argv + [cid])
+            value = pss_kb(pid.strip()) if rc == 0 and pid.strip().isdigit() else None
+            if value is not None:
+                pss.append(value)
+        return {"count": count, "drop": (before - after) / count,
+                "pss": statistics.mean(pss) if pss else None, "monitors": len(pss)}
+    finally:
+        for cid in ids:
+            subprocess.run(remove + [cid], stdin=DEVNULL, stdout=DEVNULL, stderr=DEVNULL)
+
+
 def main():
     T = os.environ["BENCH_T"]
     berth = os.environ["BERTH_BIN"]
@@ -147,7 +203,16 @@ def main():
     # hierarchy waits for an RCU grace period (~10-15 ms here) unless another
     # move happened in the last ~20-50 ms; without the gap a tool would be
     # timed warm or cold depending on which tool ran just before it.
-    gap = int(os.environ.get("BENCH_GAP_MS", "100")) / 1000
+    # Two regimes by default (BENCH_GAPS="100 0"): 100 ms idle before every
+    # command (a person typing; every cgroup move is cold), and back to back
+    # (a script or a REPL loop: the command runs twice with no pause and the
+    # second run is timed, so what ran just before it is itself). The
+    # lifecycle rows use the first regime. BENCH_GAP_MS=N keeps one regime.
+    if "BENCH_GAP_MS" in os.environ:
+        gaps = [int(os.environ["BENCH_GAP_MS"])]
+    else:
+        gaps = [int(g) for g in os.environ.get("BENCH_GAPS", "100 0").split()]
+    gap = gaps[0] / 1000
     store = ["--root", f"{T}/store"]
     B = [berth] + store
     # Podman's private configuration and storage (bench.sh wrote them).
@@ -188,14 +253,31 @@ def main():
     # ---- run-like rows: one function per row, each times one complete run.
     units = []
 
-    def simple(s, argv, via_worker=False, env=None):
-        def go(keep):
-            if s.missing or s.disabled:
-                return
-            time.sleep(gap)
-            ms, rc, _, err = worker.timed(argv) if via_worker else timed(argv, env)
-            s.record(ms, rc, err, keep)
-        units.append(go)
+    def regime(ms):
+        return f"{ms} ms idle" if ms else "back to back"
+
+    def simple(template, argv, via_worker=False, env=None):
+        """One row per regime: `template` is the row of the first regime."""
+        for i, g in enumerate(gaps):
+            if i == 0:
+                s = template
+            else:
+                s = row(template.op, template.tool, template.group, template.missing)
+            s.op = f"run ({regime(g)})"
+
+            def go(keep, s=s, g=g):
+                if s.missing or s.disabled:
+                    return
+                if g:
+                    time.sleep(g / 1000)
+                else:           # back to back: the same command just before, untimed
+                    if worker and via_worker:
+                        worker.timed(argv)
+                    else:
+                        timed(argv, env)
+                ms, rc, _, err = worker.timed(argv) if via_worker else timed(argv, env)
+                s.record(ms, rc, err, keep)
+            units.append(go)
 
     # --network none: the OCI bundles and podman's row get a network namespace
     # with no veth either, so every tool does the same work.
@@ -311,13 +393,16 @@ def main():
                        ("podman", ["podman", "--version"]), ("conmon", ["conmon", "--version"])):
         print(f"  {tool:<8} {version(argv)}")
     print(f"  rounds   {n} timed (+{warmup} warm-up), tools interleaved round-robin, start rotating each round")
-    print(f"  gap      {gap * 1000:.0f} ms idle before every timed command (BENCH_GAP_MS; see docs/benchmarks.md)")
+    print(f"  regimes  run rows: {', '.join(regime(g) for g in gaps)}; lifecycle rows: {regime(gaps[0])}")
+    print("           (BENCH_GAPS / BENCH_GAP_MS; see docs/benchmarks.md)")
     print(f"  scratch  {T}")
     print()
     sys.stdout.flush()
 
     # ---- measure
     started = time.monotonic()
+    mem_n = int(os.environ.get("BENCH_MEM_N", "100"))
+    scale = []
     try:
         for i in range(warmup + n):
             keep = i >= warmup
@@ -356,6 +441,25 @@ def main():
             memory.append(("berth-service", None, api_missing or "the service exited"))
         time.sleep(0.5)
         memory = [(name, pid, note, proc_memory(pid) if pid else {}) for name, pid, note in memory]
+        for cid in leftovers["berth"]:
+            subprocess.run(B + ["rm", "-f", cid], stdin=DEVNULL, stdout=DEVNULL, stderr=DEVNULL)
+        for cid in leftovers["podman"]:
+            subprocess.run(["podman", "rm", "-f", "-t", "0", cid], stdin=DEVNULL, stdout=DEVNULL, stderr=DEVNULL)
+        leftovers["berth"].clear()
+        leftovers["podman"].clear()
+
+        # ---- memory per running container, BENCH_MEM_N (default 100) of each
+        if mem_n > 0:
+            print(f"  ... memory with {mem_n} running containers per tool", file=sys.stderr, flush=True)
+            scale.append(("berth", many_containers(
+                "berth", mem_n, B + ["run", "-d", "--network", "none", "busybox", "sleep", "1000"],
+                B + ["inspect", "-f", "{{.State.MonitorPid}}"], B + ["rm", "-f"])))
+            if has["podman"]:
+                scale.append(("podman", many_containers(
+                    "podman", mem_n, ["podman", "run", "-d", "--network", "none", "busybox", "sleep", "1000"],
+                    ["podman", "inspect", "-f", "{{.State.ConmonPid}}"], ["podman", "rm", "-f", "-t", "0"])))
+            else:
+                scale.append(("podman", "not installed"))
     finally:
         if service:
             service.terminate()
@@ -371,6 +475,10 @@ def main():
     def median(s):
         return statistics.median(s.ms) if s.ms else None
 
+    # Rows of one regime together (the first regime's first), then the lifecycle.
+    order = {f"run ({regime(g)})": i for i, g in enumerate(gaps)}
+    series.sort(key=lambda s: (s.group != "run", order.get(s.op, 0)))
+    crun_by_op = {s.op: median(s) for s in series if s.group == "run" and s.tool == crun.tool}
     crun_run = median(crun)
     podman_step = {s.op: median(s) for s in series if s.group == "lifecycle" and s.tool == "podman"}
     head = ["operation", "tool", "median ms", "p90 ms", "min", "max", "ratio"]
@@ -383,7 +491,7 @@ def main():
             lines.append([s.op, s.tool, f"failed ({s.error})", "", "", "", ""])
             continue
         med = median(s)
-        base = crun_run if s.group == "run" else podman_step.get(s.op)
+        base = crun_by_op.get(s.op) if s.group == "run" else podman_step.get(s.op)
         ratio = f"{med / base:.2f}x" if base else "n/a"
         cells = [s.op, s.tool, f"{med:.1f}", f"{percentile(s.ms, 0.9):.1f}", f"{min(s.ms):.1f}", f"{max(s.ms):.1f}", ratio]
         if s.failures:
@@ -402,13 +510,14 @@ def main():
     print("  ".join("-" * w for w in widths))
     group = None
     for s, r in zip(series, lines):
-        if group and s.group != group:
+        if group and (s.group, s.op if s.group == "run" else "") != group:
             print()
-        group = s.group
+        group = (s.group, s.op if s.group == "run" else "")
         print(fmt(r))
     print()
-    print("ratio: median / crun's `run true` median for run rows; / podman's median of the same step for")
-    print("lifecycle rows. ms are wall-clock per command as the caller sees it, including each CLI's start.")
+    print("ratio: median / crun's `run true` median in the same regime for run rows; / podman's median of")
+    print("the same step for lifecycle rows. ms are wall-clock per command as the caller sees it, including")
+    print("each CLI's start. Back to back: each command runs twice with no pause and the second is timed.")
     if crun_run is None:
         print("(crun did not run here, so run rows have no ratio)")
     print()
@@ -422,6 +531,19 @@ def main():
             continue
         print(f"  {name:<16} {pid:>7}  {m.get('VmRSS', '?'):>10}  {m.get('RssAnon', '?'):>10}  "
               f"{m.get('RssFile', '?'):>10}  {m.get('Pss', '?'):>10}")
+    if scale:
+        print()
+        print(f"memory per running container, {mem_n} `sleep 1000` containers per tool (--network none):")
+        print("the drop of the host's MemAvailable divided by the count (median of 5 readings before and")
+        print("after; other work on the host moves it), and the mean PSS of each container's monitor")
+        print("(berth's State.MonitorPid, Podman's conmon), from /proc/PID/smaps_rollup")
+        print(f"  {'tool':<8} {'MemAvailable drop':>20} {'monitor PSS':>14}")
+        for name, r in scale:
+            if isinstance(r, str):
+                print(f"  {name:<8} {r}")
+                continue
+            pss = f"{r['pss']:.0f} kB" if r["pss"] is not None else "?"
+            print(f"  {name:<8} {r['drop']:>14.0f} kB/ctr {pss:>14}   ({r['monitors']} monitors read)")
     print(f"\ntotal {time.monotonic() - started:.0f} s of measuring")
 
 

@@ -7,7 +7,10 @@
 #
 # Environment: BERTH_BIN (default .build/release/berth), BERTH_BUSYBOX_TAR
 # (default .build/busybox.tar), BENCH_N, BENCH_WARMUP (untimed rounds, default 2),
-# BENCH_TMPDIR (where the scratch directory goes, default /tmp).
+# BENCH_GAPS (the run rows' regimes, default "100 0": 100 ms idle before each
+# command, and back to back), BENCH_MEM_N (running containers per tool for the
+# memory figures, default 100), BENCH_TMPDIR (where the scratch directory goes,
+# default /tmp).
 #
 # Everything lives in one scratch directory: a Berth store, two OCI bundles
 # over one shared rootfs, private runc/crun state roots, and a private Podman

@@ -42,6 +42,10 @@ public enum FileSystem {
 
     /// mkdir -p.
     public static func makeDirectories(_ path: String, mode: mode_t = 0o755) throws(BerthError) {
+        // Usually all there (every command ensures the store's directories):
+        // one stat instead of a mkdir per component.
+        var st = stat()
+        if stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR { return }
         var current = path.hasPrefix("/") ? "" : "."
         for part in path.split(separator: "/") {
             current += "/" + part

@@ -49,6 +49,9 @@ public struct Registration: Sendable {
     public var version: String
     /// Makes the instance.
     public var factory: PluginFactory
+    /// A command's aliases, when known without making it (`Registration.command`
+    /// reads them from the spec once); nil: make the command to learn them.
+    public var aliases: [String]?
 
     /// Declares a registration.
     public init(
@@ -69,9 +72,11 @@ public struct Registration: Sendable {
         origin: PluginOrigin = .builtin
     ) -> Registration {
         let spec = make().spec
-        return Registration(
+        var registration = Registration(
             kind: .command, id: spec.name, description: spec.summary,
             origin: origin, factory: .command(make))
+        registration.aliases = spec.aliases
+        return registration
     }
 }
 
@@ -147,11 +152,19 @@ public final class PluginRegistry: Sendable {
     /// commands (`plugin ls`) and aliases (`image ls`). Returns the command
     /// and how many words its name used.
     public func command(for words: [String]) -> (any Command, Int)? {
-        let cmds = commands
+        // Only the command found is made: making all of them (their specs,
+        // flags and metadata) cost every `berth` start a fraction of a ms.
+        let commands = all(.command)
         for count in [2, 1] where words.count >= count {
             let key = words[0..<count].joined(separator: " ")
-            if let cmd = cmds.first(where: { $0.spec.name == key || $0.spec.aliases.contains(key) }) {
-                return (cmd, count)
+            for reg in commands {
+                guard case .command(let make) = reg.factory else { continue }
+                if let aliases = reg.aliases {
+                    if reg.id == key || aliases.contains(key) { return (make(), count) }
+                    continue
+                }
+                let cmd = make()
+                if cmd.spec.name == key || cmd.spec.aliases.contains(key) { return (cmd, count) }
             }
         }
         return nil

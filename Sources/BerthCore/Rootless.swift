@@ -15,6 +15,14 @@ public enum Rootless {
     /// True when this process runs in the rootless namespace.
     public static var isActive: Bool { berth_rootless_active() != 0 }
 
+    /// `info`'s `SecurityOptions`, Docker's strings: the default seccomp
+    /// profile every container gets, and `name=rootless` when this berth
+    /// runs in the user's namespace (what rootless dockerd reports, and
+    /// what clients such as docker-compose and testcontainers look for).
+    public static var securityOptions: [String] {
+        ["name=seccomp,profile=default"] + (isActive ? ["name=rootless"] : [])
+    }
+
     /// Why a non-root berth has no namespace (one line), or nil.
     public static var failure: String? {
         berth_rootless_error().map { String(cString: $0) }

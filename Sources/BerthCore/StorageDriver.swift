@@ -41,6 +41,11 @@ public protocol StorageDriver: Sendable {
     /// `layers` (lowest first). Nothing is mounted yet.
     func create(containerDirectory: String, layers: [LayerDirectory]) throws(BerthError)
 
+    /// `create` for a container whose writable layer is thrown away when it
+    /// exits (`run --rm`): the driver may skip what only makes that layer
+    /// survive a power loss (overlay's `volatile`: no sync at unmount).
+    func create(containerDirectory: String, layers: [LayerDirectory], disposable: Bool) throws(BerthError)
+
     /// Makes the root filesystem available and returns its path. Idempotent:
     /// mounting a mounted root returns the same path.
     func mount(containerDirectory: String, layers: [LayerDirectory]) throws(BerthError) -> String
@@ -60,6 +65,11 @@ public protocol StorageDriver: Sendable {
 
     /// Unmounts and deletes every file the driver made for the container.
     func remove(containerDirectory: String) throws(BerthError)
+
+    /// Removes what the driver keeps for containers that are gone (the
+    /// overlay driver's shifted copies); run by `image prune` and
+    /// `system prune`.
+    func collectGarbage() throws(BerthError)
 
     /// How the driver would show a new container's root owned by a user
     /// namespace's ids, recorded in the container (and its inspect); nil
@@ -85,6 +95,9 @@ public enum IDMappingMethod: String, Sendable {
 }
 
 extension StorageDriver {
+    /// Drivers that keep nothing shared between containers have nothing to collect.
+    public func collectGarbage() throws(BerthError) {}
+
     /// Drivers that cannot shift owners say so.
     public func idMappingMethod() -> IDMappingMethod? { nil }
 
@@ -94,5 +107,12 @@ extension StorageDriver {
         throw .invalid(
             "the \(name) storage driver cannot give a container a user namespace (it has no idmapped mounts); drop --userns, --uidmap and --gidmap, or use --storage overlay"
         )
+    }
+}
+
+extension StorageDriver {
+    /// Drivers with nothing to skip for a disposable layer make it as any other.
+    public func create(containerDirectory: String, layers: [LayerDirectory], disposable: Bool) throws(BerthError) {
+        try create(containerDirectory: containerDirectory, layers: layers)
     }
 }

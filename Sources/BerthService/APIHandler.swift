@@ -149,7 +149,9 @@ final class Spool: @unchecked Sendable {
     static func wanted(method: String, uri: String) -> Bool {
         let path = uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? uri
         switch method {
-        case "POST": return path.hasSuffix("/images/load") || (path.hasSuffix("/images/create") && uri.contains("fromSrc=-"))
+        case "POST":
+            return path.hasSuffix("/images/load") || path.hasSuffix("/build")
+                || (path.hasSuffix("/images/create") && uri.contains("fromSrc=-"))
         case "PUT": return path.hasSuffix("/archive")
         default: return false
         }

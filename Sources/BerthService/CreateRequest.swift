@@ -23,7 +23,7 @@ enum CreateRequest {
         "NanoCpus", "CpuShares", "CpusetCpus", "PidsLimit", "VolumesFrom", "RestartPolicy", "LogConfig",
         "ConsoleSize", "Isolation", "CgroupnsMode", "MemorySwappiness", "ExtraHosts", "Dns", "DnsOptions",
         "DnsSearch", "CpuPeriod", "CpuQuota", "MemoryReservation", "CpusetMems", "Ulimits", "ShmSize", "Init",
-        "Sysctls", "PidMode", "IpcMode", "UTSMode", "OomScoreAdj",
+        "Sysctls", "PidMode", "IpcMode", "UTSMode", "OomScoreAdj", "UsernsMode",
     ]
 
     static func options(_ body: JSON, name: String?) throws(BerthError) -> CreateOptions {
@@ -108,7 +108,22 @@ enum CreateRequest {
         o.process = try process(host)
         o.logConfig = try logConfig(host["LogConfig"])
         o.healthcheck = try healthcheck(body["Healthcheck"])
+        o.userns = try userns(host["UsernsMode"])
         return o
+    }
+
+    /// `UsernsMode`: `host` (or empty) is no user namespace, as dockerd;
+    /// `auto`, `auto:size=N` and `keep-id` are Podman's API values, given to
+    /// the engine exactly as `--userns` gives them. Anything else is the
+    /// request's fault, said the way dockerd's 400 says it.
+    static func userns(_ v: JSON?) throws(BerthError) -> String? {
+        guard let mode = nonEmpty(v), mode != "host" else { return nil }
+        guard (try? UsernsMode.parse(mode)) != nil else {
+            let shown = mode.count > 64 ? String(mode.prefix(64)) + "…" : mode
+            throw .invalid(
+                "invalid UsernsMode \"\(shown)\": use host, auto, auto:size=N (N from 1 to 2147483648) or keep-id")
+        }
+        return mode
     }
 
     /// `Ulimits`, `ShmSize`, `Init`, `Sysctls`, `OomScoreAdj` and the
@@ -222,7 +237,7 @@ enum CreateRequest {
             [
                 "Image", "WorkingDir", "User", "Hostname", "StopSignal", "HostConfig.NetworkMode", "HostConfig.CpusetCpus",
                 "HostConfig.CpusetMems", "HostConfig.PidMode", "HostConfig.IpcMode", "HostConfig.UTSMode",
-                "HostConfig.Isolation", "HostConfig.CgroupnsMode",
+                "HostConfig.Isolation", "HostConfig.CgroupnsMode", "HostConfig.UsernsMode",
             ], "string", { $0.stringValue != nil }
         ),
     ]

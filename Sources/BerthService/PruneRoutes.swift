@@ -33,7 +33,7 @@ struct PruneRoutes {
     func images(_ r: APIRequest) throws(BerthError) -> APIResponse {
         let (filter, dangling) = try filters(r, taking: "dangling")
         let all = dangling.contains { ["false", "0"].contains($0.lowercased()) }
-        let removed = try Prune.images(engine.images, all: all, filter)
+        let removed = try Prune.images(engine.images, all: all, filter, registry: engine.registry)
         let items: [JSON] = removed.lines.compactMap { line in
             if line.hasPrefix("untagged: ") { return .object([("Untagged", .string(String(line.dropFirst(10))))]) }
             if line.hasPrefix("deleted: ") { return .object([("Deleted", .string(String(line.dropFirst(9))))]) }

@@ -82,6 +82,7 @@ final class Router: Sendable {
         case ("GET", "/images/get"):
             return try TransferRoutes(engine: engine).save(r.query.pairs.filter { $0.0 == "names" }.map(\.1), out)
         case ("POST", "/images/load"): return .response(try TransferRoutes(engine: engine).load(r))
+        case ("POST", "/build"): return try BuildRoute(engine: engine).build(r, out)
         case ("POST", "/commit"): return .response(try TransferRoutes(engine: engine).commit(r))
         case ("GET", "/volumes"): return .response(try VolumeRoutes(engine: engine).list(r))
         case ("POST", "/volumes/create"): return .response(try VolumeRoutes(engine: engine).create(r))

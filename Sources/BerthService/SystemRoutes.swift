@@ -93,7 +93,7 @@ struct SystemRoutes {
                     ])
                 ),
                 ("LiveRestoreEnabled", .bool(true)), ("Isolation", .string("")), ("InitBinary", .string("")),
-                ("SecurityOptions", .strings(["name=seccomp,profile=default"])), ("Warnings", .array([])),
+                ("SecurityOptions", .strings(Rootless.securityOptions)), ("Warnings", .array([])),
             ]))
     }
 

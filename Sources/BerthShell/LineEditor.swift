@@ -104,11 +104,11 @@ public final class LineEditor {
     public func readLine() -> Input {
         guard let el = editLine else { return readPlainLine() }
         cancelled = false
-        el_resize(el)
+        berth_el_resize(el)
         var count: Int32 = 0
         while true {
             errno = 0
-            guard let raw = el_gets(el, &count) else {
+            guard let raw = berth_el_gets(el, &count) else {
                 if count < 0 && errno == EINTR { continue }
                 berth_el_write("\n")  // leave the shell's prompt on a fresh line
                 return .endOfInput
@@ -150,21 +150,21 @@ public final class LineEditor {
     /// (ed-newline moves to a fresh row, which returning CC_NEWLINE would not).
     fileprivate func cancelLine(_ el: OpaquePointer) -> UInt8 {
         cancelled = true
-        if let info = el_line(el)?.pointee {
+        if let info = berth_el_line(el)?.pointee {
             let after = String(
                 decoding: UnsafeRawBufferPointer(
                     start: info.cursor, count: info.lastchar - info.cursor), as: UTF8.self)
-            _ = el_cursor(el, Int32(after.unicodeScalars.count))
+            _ = berth_el_cursor(el, Int32(after.unicodeScalars.count))
         }
-        _ = el_insertstr(el, "^C")
-        el_push(el, "\n")
+        _ = berth_el_insertstr(el, "^C")
+        berth_el_push(el, "\n")
         return UInt8(CC_REFRESH)
     }
 
     /// Tab: one candidate → the rest of it and a space; several → their
     /// common prefix, or the list below the line when nothing can be added.
     fileprivate func completeWord(_ el: OpaquePointer) -> UInt8 {
-        guard let complete, let info = el_line(el)?.pointee, let buffer = info.buffer else {
+        guard let complete, let info = berth_el_line(el)?.pointee, let buffer = info.buffer else {
             return UInt8(CC_REFRESH_BEEP)
         }
         let beforeCount = info.cursor - buffer
@@ -193,8 +193,8 @@ public final class LineEditor {
             replacement = quotePrefix + Tokenizer.escape(prefix, inside: result.openQuote)
         }
         if replacement == typed { return UInt8(CC_REFRESH) }
-        el_deletestr(el, Int32(typed.unicodeScalars.count))
-        _ = el_insertstr(el, replacement)
+        berth_el_deletestr(el, Int32(typed.unicodeScalars.count))
+        _ = berth_el_insertstr(el, replacement)
         return UInt8(CC_REFRESH)
     }
 

@@ -136,4 +136,47 @@ struct APICreateFieldTests {
             #expect(!fileExists(s.store.root + "/auth.json"))
         }
     }
+
+    /// `HostConfig.UsernsMode`: `auto` and `keep-id` (Podman's API values)
+    /// give PID 1 a user namespace through the same engine option as
+    /// `--userns`, shown by `docker inspect`; `host` gives none; anything
+    /// else is a 400 and makes nothing. The docker CLI and docker-py only
+    /// send `host`, so the other values go as raw bodies.
+    @Test func usernsModeAutoKeepIDHostAndRefusals() {
+        let subids = makeTempDirectory("subid")
+        defer { removeTree(subids) }
+        for kind in ["uid", "gid"] { writeFile(subids + "/sub" + kind, "containers:400000:131072\n") }
+        let env = ["BERTH_TEST_SUBUID": subids + "/subuid", "BERTH_TEST_SUBGID": subids + "/subgid"]
+        withService(environment: env) { s in
+            func create(_ name: String, _ host: String) -> ProcessResult {
+                s.curl(
+                    "/v1.44/containers/create?name=" + name, "-X", "POST", "-H", "Content-Type: application/json", "-d",
+                    #"{"Image":"busybox","Cmd":["sleep","300"],"HostConfig":"# + host + "}", "-w", "\n%{http_code}")
+            }
+            for (name, mode) in [("ua", "auto"), ("uk", "keep-id")] {
+                let made = create(name, #"{"UsernsMode":""# + mode + #""}"#)
+                #expect(made.stdout.hasSuffix("\n201"), "\(made.stdout)")
+                #expect(s.docker("start", name).status == 0)
+                #expect(s.docker("inspect", "-f", "{{.HostConfig.UsernsMode}}", name).stdout == mode + "\n")
+                // PID 1's uid_map is a namespace's, not the host's identity map.
+                let map = s.docker("exec", name, "cat", "/proc/self/uid_map").stdout
+                #expect(!map.isEmpty && !map.contains("4294967295"), "\(name): \(map)")
+                #expect(s.docker("exec", name, "id", "-u").stdout == "0\n")
+            }
+            let ua = s.store.pid("ua")
+            #expect(readFile("/proc/\(ua)/status").contains("Uid:\t400000\t"), "auto's root is host uid 400000")
+            let host = s.docker("run", "-d", "--name", "uh", "--userns", "host", "busybox", "sleep", "300")
+            #expect(host.status == 0, "\(host)")
+            #expect(s.docker("inspect", "-f", "{{.HostConfig.UsernsMode}}", "uh").stdout == "\n")
+            #expect(s.docker("exec", "uh", "cat", "/proc/self/uid_map").stdout.contains("4294967295"))
+            for bad in ["private", "auto:size=0", "keep-id:uid=5", String(repeating: "x", count: 5000)] {
+                let refused = create("bad", #"{"UsernsMode":""# + bad + #""}"#)
+                #expect(refused.stdout.hasSuffix("\n400"), "\(bad.prefix(20)): \(refused.stdout.suffix(200))")
+                #expect(refused.stdout.contains("invalid UsernsMode"), "\(refused.stdout.suffix(200))")
+            }
+            let typed = create("bad", #"{"UsernsMode":5}"#)
+            #expect(typed.stdout.hasSuffix("\n400") && typed.stdout.contains("HostConfig.UsernsMode of type string"))
+            #expect(s.store.berth("ps", "-aq").stdout.split(separator: "\n").count == 3, "a refused create left a container")
+        }
+    }
 }

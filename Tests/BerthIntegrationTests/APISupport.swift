@@ -10,9 +10,12 @@ final class APIService {
     let store: LifecycleStore
     let dir: String
     let socket: String
+    /// Variables the service runs with besides the test's own.
+    let environment: [String: String]
     private(set) var pid: pid_t = 0
 
-    init(sourceLocation: SourceLocation = #_sourceLocation) {
+    init(environment: [String: String] = [:], sourceLocation: SourceLocation = #_sourceLocation) {
+        self.environment = environment
         store = LifecycleStore(sourceLocation: sourceLocation)
         dir = makeTempDirectory("api")
         socket = dir + "/api.sock"
@@ -21,7 +24,10 @@ final class APIService {
 
     /// Starts the service (again); waits until it answers `/_ping`.
     func start(sourceLocation: SourceLocation = #_sourceLocation) {
-        let argv = [berthBinary, "--root", store.root, "system", "service", "--time", "0", "unix://" + socket]
+        let argv =
+            ["env"] + environment.sorted { $0.key < $1.key }.map { $0.key + "=" + $0.value } + [
+                berthBinary, "--root", store.root, "system", "service", "--time", "0", "unix://" + socket,
+            ]
         let script =
             "exec >>\(shellQuote(dir + "/service.log")) 2>&1 </dev/null; exec " + argv.map(shellQuote).joined(separator: " ")
         let words: [String] = ["/bin/sh", "-c", script]
@@ -80,8 +86,11 @@ final class APIService {
 }
 
 /// Runs `body` with a service on a fresh store; always stops and checks.
-func withService(sourceLocation: SourceLocation = #_sourceLocation, _ body: (APIService) throws -> Void) rethrows {
-    let service = APIService(sourceLocation: sourceLocation)
+func withService(
+    environment: [String: String] = [:], sourceLocation: SourceLocation = #_sourceLocation,
+    _ body: (APIService) throws -> Void
+) rethrows {
+    let service = APIService(environment: environment, sourceLocation: sourceLocation)
     defer { service.cleanUp(sourceLocation: sourceLocation) }
     try body(service)
 }

@@ -25,6 +25,8 @@ struct APITests {
             #expect(tooOld.stderr.contains("client version 1.40 is too old. Minimum supported API version is 1.41"))
             let info = s.docker("info", "--format", "{{.ServerVersion}} {{.OSType}} {{.Images}} {{.DockerRootDir}}")
             #expect(info.stdout == "0.1.0 linux 1 \(s.store.root)\n", "\(info.stderr)")
+            // Root's service is not rootless (RootlessTests.apiService checks the other side).
+            #expect(s.docker("info", "--format", "{{json .SecurityOptions}}").stdout == "[\"name=seccomp,profile=default\"]\n")
             // HEAD and GET ping carry the version; unknown paths are dockerd's 404.
             let head = s.curl("/_ping", "-I")
             #expect(head.stdout.contains("Api-Version: 1.44"), "\(head.stdout)")
@@ -190,11 +192,11 @@ struct APITests {
             _ = s.docker("create", "--name", "taken", "busybox")
             let dup = s.docker("create", "--name", "taken", "busybox")
             #expect(dup.status == 1 && dup.stderr.contains("Conflict. The container name \"/taken\" is already in use"), "\(dup)")
-            let body = #"{"Image":"busybox","HostConfig":{"Privileged":false,"UsernsMode":"host"}}"#
+            let body = #"{"Image":"busybox","HostConfig":{"Privileged":false,"Runtime":"crun"}}"#
             let raw = s.curl(
                 "/v1.44/containers/create", "-X", "POST", "-H", "Content-Type: application/json", "-d", body, "-w",
                 "\n%{http_code}")
-            #expect(raw.stdout.hasSuffix("\n400") && raw.stdout.contains("HostConfig.UsernsMode"), "\(raw.stdout)")
+            #expect(raw.stdout.hasSuffix("\n400") && raw.stdout.contains("HostConfig.Runtime"), "\(raw.stdout)")
         }
     }
 

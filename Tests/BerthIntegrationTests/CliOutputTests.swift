@@ -29,6 +29,9 @@ struct CliOutputTests {
             #expect(doc?["Containers"]?.intValue == 1 && doc?["Images"]?.intValue == 1, "\(info)")
             #expect(doc?["DockerRootDir"]?.stringValue == s.root)
             #expect(s.berth("info", "-f", "{{.Containers}} {{.ContainersStopped}}").stdout == "1 1\n")
+            // Run by root: not rootless, in the table and in Docker's SecurityOptions.
+            #expect(s.berth("info").stdout.contains("\nRootless: false\n"))
+            #expect(doc?["Rootless"] == .bool(false) && doc?["SecurityOptions"] == .strings(["name=seccomp,profile=default"]))
             let badField = s.berth("info", "-f", "{{.Nope}}")
             #expect(badField.status == 1 && badField.stderr.contains("Nope"), "\(badField.stderr)")
 

@@ -156,7 +156,7 @@ struct RootlessTests {
         }
     }
 
-    @Test("in a cgroup v2 delegated to the user: a cgroup per container, pause/unpause by its freezer; limits refused")
+    @Test("a delegated cgroup v2: a cgroup per container, pause by its freezer, a limit it lacks refused by name")
     func delegatedCgroup() {
         guard ready() else { return }
         let mount = fileExists("/sys/fs/cgroup/cgroup.controllers") ? "/sys/fs/cgroup" : "/sys/fs/cgroup/unified"
@@ -165,8 +165,11 @@ struct RootlessTests {
             return
         }
         withRootlessUser { u in
-            // What systemd's Delegate=yes does: the directory and its files are the user's.
+            // What systemd's Delegate=yes does for user@UID.service: the
+            // directory and its files are the user's, and so is every
+            // directory the user makes below it (the shell's scope here).
             let delegated = mount + "/berth-rootless-\(u.name)"
+            let scope = delegated + "/shell.scope"
             #expect(mkdir(delegated, 0o755) == 0, "mkdir \(delegated)")
             defer {
                 u.killProcesses()
@@ -176,10 +179,14 @@ struct RootlessTests {
             for file in ["", "/cgroup.procs", "/cgroup.threads", "/cgroup.subtree_control"] {
                 #expect(chown(delegated + file, u.uid, u.gid) == 0, "chown \(delegated + file)")
             }
-            // Every command starts in the delegated cgroup (as from a delegated systemd scope).
+            #expect(mkdir(scope, 0o755) == 0, "mkdir \(scope)")
+            for file in ["", "/cgroup.procs", "/cgroup.threads", "/cgroup.subtree_control"] {
+                #expect(chown(scope + file, u.uid, u.gid) == 0, "chown \(scope + file)")
+            }
+            // Every command starts in the user's scope below the delegation's top.
             func inCgroup(_ args: String...) -> ProcessResult {
                 runProcess(
-                    ["/bin/sh", "-c", "echo $$ > \(delegated)/cgroup.procs && exec \"$@\"", "sh"] + u.asUser([u.binary] + args),
+                    ["/bin/sh", "-c", "echo $$ > \(scope)/cgroup.procs && exec \"$@\"", "sh"] + u.asUser([u.binary] + args),
                     environment: u.environment())
             }
             #expect(inCgroup("import", "-c", "CMD [\"sh\"]", u.tar, "busybox").status == 0)
@@ -187,7 +194,9 @@ struct RootlessTests {
             #expect(run.status == 0, "run: \(run.stderr)")
             let id = run.stdout.trimmingSpaces
             let cgroup = inCgroup("inspect", "-f", "{{.HostConfig.CgroupParent}}", "frozen").stdout.trimmingSpaces
-            #expect(cgroup == delegated + "/berth-" + id, "cgroup: \(cgroup)")
+            // Beside the user's scope, under the delegation's top: a
+            // parent without processes, which may hand controllers down.
+            #expect(cgroup == delegated + "/berth/" + id, "cgroup: \(cgroup)")
             let pid1 = inCgroup("inspect", "-f", "{{.State.Pid}}", "frozen").stdout.trimmingSpaces
             #expect(readFile(cgroup + "/cgroup.procs").split(separator: "\n").contains(Substring(pid1)), "PID 1 in it")
             let paused = inCgroup("pause", "frozen")
@@ -199,9 +208,12 @@ struct RootlessTests {
             #expect(readFile(cgroup + "/cgroup.events").contains("frozen 0"), "thawed")
             let exec = inCgroup("exec", "frozen", "echo", "in-cgroup")
             #expect(exec.stdout == "in-cgroup\n", "exec: \(exec.stderr)")
+            // This host's cgroup v2 has no pids controller (cgroup v1 holds
+            // it), so the delegation cannot hand it down: refused by name.
+            #expect(!readFile(delegated + "/cgroup.controllers").contains("pids"))
             expectOneErrorLine(
-                inCgroup("run", "--rm", "--pids-limit", "10", "busybox", "true"), naming: ["rootless", "delegated v2"],
-                status: 125)
+                inCgroup("run", "--rm", "--pids-limit", "10", "busybox", "true"),
+                naming: ["rootless", "pids controller", delegated], status: 125)
             #expect(inCgroup("rm", "-f", "frozen").status == 0)
             #expect(!fileExists(cgroup), "the container's cgroup removed")
         }
@@ -259,6 +271,16 @@ struct RootlessTests {
             // The container reaches out through slirp4netns's gateway too.
             let out = u.berth("exec", "web", "sh", "-c", "ip -4 addr show tap0 | grep -o 'inet [0-9.]*'")
             #expect(out.stdout == "inet 10.0.2.100\n", "tap0: \(out.stdout) \(out.stderr)")
+            // inspect shows that address, as Podman does for slirp4netns, while the container runs.
+            let shown = u.berth(
+                "inspect", "-f",
+                "{{.NetworkSettings.IPAddress}} {{.NetworkSettings.Gateway}} {{.NetworkSettings.IPPrefixLen}} {{.HostConfig.NetworkMode}}",
+                "web")
+            #expect(shown.stdout == "10.0.2.100 10.0.2.2 24 slirp4netns\n", "inspect: \(shown.stdout) \(shown.stderr)")
+            #expect(u.berth("create", "--name", "idle", "busybox").status == 0)
+            #expect(
+                u.berth("inspect", "-f", "[{{.NetworkSettings.IPAddress}}]", "idle").stdout == "[]\n", "no address until it runs")
+            #expect(u.berth("rm", "idle").status == 0)
             #expect(u.berth("rm", "-f", "web").status == 0)
             #expect(eventually(5) { httpGet(port: port).isEmpty }, "the forward went with the container")
             #expect(eventually(5) { !u.processes().contains { readFile("/proc/\($0)/comm") == "slirp4netns\n" } })
@@ -362,6 +384,60 @@ struct RootlessTests {
         }
     }
 
+    @Test("rootless login and push to a loopback registry; build with a COPY and a RUN step, files owned by subordinate ids")
+    func loginPushAndBuild() {
+        guard ready() else { return }
+        guard LocalRegistry.binary != nil, LocalRegistry.skopeo != nil else {
+            Issue.record("docker-registry and skopeo are needed; run 'make deps'")
+            return
+        }
+        withRootlessUser { u in
+            #expect(u.berth("import", "-c", "CMD [\"sh\"]", u.tar, "busybox").status == 0)
+            let registry = LocalRegistry(users: [("alice", "s3cret")])
+            defer { registry.stop() }
+            let remote = "\(registry.address)/rootless/bb:1"
+            #expect(u.berth("tag", "busybox", remote).status == 0)
+            expectOneErrorLine(u.berth("push", remote), naming: ["registry \(registry.address)", "berth login"])
+            expectOneErrorLine(
+                u.berth("login", "-u", "alice", "--password-stdin", registry.address, stdin: "nope\n"),
+                naming: ["login to \(registry.address) failed"])
+            let login = u.berth("login", "-u", "alice", "--password-stdin", registry.address, stdin: "s3cret\n")
+            #expect(login.status == 0 && login.stdout == "Login Succeeded\n", "login: \(login.stdout) \(login.stderr)")
+            // The login is the user's: in the user's store, theirs on the host, 0600.
+            var st = stat()
+            #expect(stat(u.store + "/auth.json", &st) == 0 && st.st_uid == u.uid && st.st_mode & 0o777 == 0o600)
+            let push = u.berth("push", remote)
+            #expect(push.status == 0 && push.stdout.contains("1: digest: sha256:"), "push: \(push.stdout) \(push.stderr)")
+            #expect(u.berth("rmi", remote).status == 0)
+            let pull = u.berth("pull", remote)
+            #expect(pull.status == 0 && pull.stdout.contains("Status: Downloaded newer image"), "pull: \(pull.stderr)")
+            #expect(u.berth("run", "--rm", "--network", "none", remote, "echo", "pulled").stdout == "pulled\n")
+
+            // build: COPY from the user's context, RUN in the user's namespace (chown to uid 1000 inside).
+            let context = u.home + "/ctx"
+            #expect(sh("mkdir -p \(context)").status == 0)
+            writeFile(context + "/greeting.txt", "hello from the context\n")
+            writeFile(
+                context + "/Dockerfile",
+                "FROM busybox\nCOPY greeting.txt /opt/greeting.txt\n"
+                    + "RUN echo built-by-run > /opt/run.txt && chown 1000:1000 /opt/run.txt && cat /opt/greeting.txt\n")
+            #expect(sh("chown -R \(u.uid):\(u.gid) \(context)").status == 0)
+            let build = u.berth("build", "-t", "built:1", context)
+            #expect(build.status == 0, "build: \(build.stdout) \(build.stderr)")
+            #expect(build.stdout.contains("hello from the context"), "the RUN step saw the COPY: \(build.stdout)")
+            let ran = u.berth(
+                "run", "--rm", "--network", "none", "built:1", "sh", "-c",
+                "cat /opt/greeting.txt /opt/run.txt; stat -c '%u %g' /opt/run.txt /opt/greeting.txt")
+            #expect(ran.stdout == "hello from the context\nbuilt-by-run\n1000 1000\n0 0\n", "run: \(ran.stdout) \(ran.stderr)")
+            // The built image pushes with the same login.
+            #expect(u.berth("tag", "built:1", "\(registry.address)/rootless/built:1").status == 0)
+            let pushed = u.berth("push", "\(registry.address)/rootless/built:1")
+            #expect(pushed.status == 0, "push built: \(pushed.stderr)")
+            #expect(u.berth("logout", registry.address).status == 0)
+            #expect(!readFile(u.store + "/auth.json").contains(registry.address))
+        }
+    }
+
     @Test("system service rootless: the socket in the runtime directory, docker run through it runs in the user's namespace")
     func apiService() {
         guard ready() else { return }
@@ -383,6 +459,25 @@ struct RootlessTests {
             #expect(
                 map == ["0 \(u.uid) 1", "1 \(u.subStart) \(RootlessUser.subCount)"],
                 "docker run: \(docker.stdout) \(docker.stderr)")
+            // The service says it is rootless as rootless dockerd does; so does berth info.
+            let options = runProcess(
+                ["docker", "-H", "unix://" + socket, "info", "--format", "{{json .SecurityOptions}}"],
+                environment: ["DOCKER_CONFIG": u.dir + "/docker-config", "HOME": u.dir])
+            #expect(
+                options.stdout == "[\"name=seccomp,profile=default\",\"name=rootless\"]\n",
+                "info: \(options.stdout) \(options.stderr)")
+            // UsernsMode over the API is refused rootless as --userns is: one message, nothing made.
+            let userns = runProcess([
+                "curl", "-s", "--max-time", "20", "--unix-socket", socket, "-X", "POST", "-H", "Content-Type: application/json",
+                "-d", #"{"Image":"busybox","HostConfig":{"UsernsMode":"keep-id"}}"#, "-w", "\n%{http_code}",
+                "http://localhost/v1.44/containers/create",
+            ])
+            #expect(
+                !userns.stdout.hasSuffix("\n201") && userns.stdout.contains("does not work rootless"), "\(userns.stdout)")
+            #expect(u.berth("ps", "-aq").stdout.isEmpty, "a refused create left a container")
+            let info = u.berth("info")
+            #expect(info.status == 0 && info.stdout.contains("\nRootless: true\n"), "\(info.stdout) \(info.stderr)")
+            #expect(u.berth("info", "-f", "{{.Rootless}} {{json .SecurityOptions}}").stdout.hasPrefix("true [\"name=seccomp"))
         }
     }
 

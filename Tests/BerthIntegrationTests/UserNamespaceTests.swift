@@ -278,7 +278,7 @@ struct UserNamespaceTests {
             #expect(forced("run", "-d", "--name", "cc1", "--uidmap", "0:100000:65536", "busybox", "sleep", "1000").status == 0)
             #expect(forced("run", "-d", "--name", "cc2", "--uidmap", "0:100000:65536", "busybox", "sleep", "1000").status == 0)
             #expect(f.store.inspect("cc1", "{{.HostConfig.IDMappings.RootfsMapping}}") == "chowned-copy")
-            let copies = FileSystem.list(f.store.root + "/storage/overlay/shifted")
+            let copies = shiftedCopies(f.store.root)
             #expect(copies.count == 1, "one copy for one chain and map, shared: \(copies)")
             let copied = f.store.root + "/storage/overlay/shifted/" + (copies.first ?? "") + "/0/bin/busybox"
             #expect(owner(copied) == (100000, 100000), "the copy's owners are shifted: \(owner(copied))")
@@ -293,6 +293,91 @@ struct UserNamespaceTests {
             #expect(
                 plain.stdout.split(separator: " ", omittingEmptySubsequences: true).dropFirst(2).prefix(2) == ["3", "4"],
                 "commit shifted the ids back: \(plain.stdout) \(plain.stderr)")
+        }
+    }
+
+    /// The names of the whole shifted copies (16 hex digits) in a store.
+    private func shiftedCopies(_ root: String) -> [String] {
+        FileSystem.list(root + "/storage/overlay/shifted").filter { name in
+            name.count == 16 && name.allSatisfy { $0.isHexDigit }
+        }.sorted()
+    }
+
+    @Test("chowned copies are collected: rm of the last user removes one, prune removes orphans and a dead berth's KEY.tmp-PID")
+    func chownedCopyCollected() {
+        withFixture { f in
+            func forced(_ args: String...) -> ProcessResult {
+                let r = runProcess(
+                    [berthBinary, "--root", f.store.root] + args, environment: ["BERTH_TEST_IDMAP": "chowned-copy"])
+                f.store.note(r.stdout)
+                return r
+            }
+            let shifted = f.store.root + "/storage/overlay/shifted"
+            for (name, map) in [("gc1", "0:100000:65536"), ("gc2", "0:100000:65536"), ("gc3", "0:200000:65536")] {
+                let run = forced("run", "-d", "--name", name, "--uidmap", map, "busybox", "sleep", "1000")
+                #expect(run.status == 0, "\(name): \(run.stderr)")
+            }
+            let both = shiftedCopies(f.store.root)
+            #expect(both.count == 2, "one copy per map: \(both)")
+            // gc2 still uses gc1's copy: it stays; gc3 was the last user of its own: it goes.
+            #expect(f.berth("rm", "-f", "gc1").status == 0)
+            #expect(shiftedCopies(f.store.root) == both, "a copy in use is kept")
+            #expect(f.berth("exec", "gc2", "ls", "/bin/busybox").status == 0)
+            #expect(f.berth("rm", "-f", "gc3").status == 0)
+            let left = shiftedCopies(f.store.root)
+            #expect(left.count == 1 && FileSystem.list(shifted + "/refs") == left, "rm removed the unused copy: \(left)")
+
+            // A berth killed while copying: its KEY.tmp-PID stays (the
+            // crash hook stops it just before the copy's identity is
+            // written) until a prune, once that PID is gone.
+            let argv = [
+                "/usr/bin/env", "BERTH_TEST_STOP_BEFORE_RENAME=identity", "BERTH_TEST_IDMAP=chowned-copy", berthBinary, "--root",
+                f.store.root, "run", "-d", "--name", "gck", "--uidmap", "0:200000:65536", "busybox", "sleep", "1000",
+            ]
+            let cArgs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
+            defer { cArgs.forEach { free($0) } }
+            var killed: pid_t = 0
+            #expect(posix_spawn(&killed, argv[0], nil, nil, cArgs, environ) == 0)
+            let staging = shifted + "/" + (both.first { !left.contains($0) } ?? "") + ".tmp-\(killed)"
+            let stopped = eventually(20) { readFile("/proc/\(killed)/stat").contains(") T ") }
+            #expect(stopped && fileExists(staging), "the copy was stopped half-way: \(FileSystem.list(shifted))")
+            kill(killed, SIGKILL)
+            var status: Int32 = 0
+            while waitpid(killed, &status, 0) < 0 && errno == EINTR {}
+            #expect(fileExists(staging), "a killed copy is left as KEY.tmp-PID, never as a whole KEY")
+            #expect(f.berth("image", "prune", "-f").status == 0)
+            #expect(!fileExists(staging), "\(FileSystem.list(shifted))")
+            #expect(f.berth("rm", "-f", "gck").status == 0)
+            #expect(shiftedCopies(f.store.root) == left)
+
+            // A copy no container records (its rm was killed) and the staging
+            // of a berth killed while copying go at the next prune; a live
+            // process's staging is never touched.
+            let dead = Int32(runProcess(["/bin/sh", "-c", "echo $$"]).stdout.dropLast()) ?? -1
+            #expect(dead > 0 && kill(dead, 0) != 0)
+            let orphan = shifted + "/00000000deadbeef"
+            let stale = shifted + "/00000000deadbeef.tmp-\(dead)"
+            let live = shifted + "/00000000deadbeef.tmp-\(getpid())"
+            for dir in [orphan, stale, live] {
+                #expect(sh("mkdir -p \(dir)/0/bin && echo x > \(dir)/0/bin/f && chown -R 100000:100000 \(dir)").status == 0)
+            }
+            writeFile(orphan + "/identity", "a chain\nuid\n0 100000 65536\ngid\n0 100000 65536\n")
+            let pruned = f.berth("image", "prune", "-f")
+            #expect(pruned.status == 0, "\(pruned.stderr)")
+            #expect(!fileExists(orphan) && !fileExists(stale), "orphan and dead staging removed")
+            #expect(fileExists(live + "/0/bin/f"), "a live process's staging is kept")
+            #expect(shiftedCopies(f.store.root) == left, "the copy gc2 uses is kept")
+            removeTree(live)
+            // system prune collects too; a container record gone without its rm drops its user.
+            #expect(sh("mkdir -p \(orphan)/0 \(shifted)/refs/00000000deadbeef").status == 0)
+            writeFile(shifted + "/refs/00000000deadbeef/" + String(repeating: "f", count: 64), f.store.root + "/containers/gone")
+            #expect(f.berth("system", "prune", "-f").status == 0)
+            #expect(
+                !fileExists(orphan) && !fileExists(shifted + "/refs/00000000deadbeef"), "\(FileSystem.list(shifted + "/refs"))")
+            #expect(f.berth("exec", "gc2", "cat", "/bin/busybox").status == 0, "gc2's lower layers are intact")
+            #expect(f.berth("rm", "-f", "gc2").status == 0)
+            #expect(
+                shiftedCopies(f.store.root).isEmpty && FileSystem.list(shifted + "/refs").isEmpty, "\(FileSystem.list(shifted))")
         }
     }
 

@@ -24,7 +24,8 @@ public struct NamespacesBackend: ContainerRuntime {
 
     /// Nil when namespaces work here. The probe is real: a child tries to
     /// unshare every namespace a container gets, because a seccomp filter or
-    /// a sandbox can refuse them even where /proc/self/ns lists them.
+    /// a sandbox can refuse them even where /proc/self/ns lists them. A
+    /// success is remembered until reboot (`NamespacesProbe`).
     /// `BERTH_NAMESPACES=off` declares them unavailable (for sandboxes where
     /// the probe itself is unwelcome, and to test the fallback).
     public func unavailableReason() -> String? {
@@ -35,8 +36,8 @@ public struct NamespacesBackend: ContainerRuntime {
         let flags =
             berth_clone_newpid() | berth_clone_newns() | berth_clone_newuts() | berth_clone_newipc()
             | berth_clone_newnet()
-        let err = berth_probe_unshare(flags)
-        return err == 0 ? nil : "the kernel refused new namespaces (unshare: \(Errno(err)))"
+        guard let err = NamespacesProbe.refusal(flags: flags) else { return nil }
+        return "the kernel refused new namespaces (unshare: \(err))"
     }
 
     /// PID 1 is cloned into a user namespace of its own with the others.

@@ -25,6 +25,9 @@ public struct OverlayDriver: StorageDriver {
     private func work(_ dir: String) -> String { dir + "/work" }
     private func merged(_ dir: String) -> String { dir + "/merged" }
 
+    /// Present in a container directory whose upper dir is disposable (`--rm`).
+    private func volatileMarker(_ dir: String) -> String { dir + "/volatile" }
+
     public func create(containerDirectory dir: String, layers: [LayerDirectory]) throws(BerthError) {
         guard !layers.isEmpty else { throw BerthError("overlay: the image has no layers; import it again") }
         for sub in [upper(dir), work(dir), merged(dir)] {
@@ -32,17 +35,30 @@ public struct OverlayDriver: StorageDriver {
         }
     }
 
+    /// A disposable layer is mounted `volatile` (Podman does the same for
+    /// `--rm`): overlayfs then never syncs the upper dir, and unmounting it
+    /// no longer syncs the whole filesystem under the store, which cost a
+    /// `run --rm` one to tens of milliseconds on a busy disk.
+    public func create(containerDirectory dir: String, layers: [LayerDirectory], disposable: Bool) throws(BerthError) {
+        try create(containerDirectory: dir, layers: layers)
+        guard disposable else { return }
+        let fd = open(volatileMarker(dir), O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw .syscall("create", volatileMarker(dir), .current) }
+        close(fd)
+    }
+
     public func mount(containerDirectory dir: String, layers: [LayerDirectory]) throws(BerthError) -> String {
         let target = merged(dir)
         if isMounted(containerDirectory: dir) { return target }
         // overlayfs lists the top layer first.
         let lowers = layers.reversed().map(\.path)
+        let extra = volatileOption(dir)
         let options =
-            "lowerdir=\(lowers.joined(separator: ":")),upperdir=\(upper(dir)),workdir=\(work(dir))" + Self.xattrOption
+            "lowerdir=\(lowers.joined(separator: ":")),upperdir=\(upper(dir)),workdir=\(work(dir))" + Self.xattrOption + extra
         if options.utf8.count < OverlayDriver.optionLimit {
             try mountOverlay(target, options)
         } else {
-            try mountWithShortLinks(target, dir, layers.reversed())
+            try mountWithShortLinks(target, dir, layers.reversed(), extra)
         }
         return target
     }
@@ -51,11 +67,30 @@ public struct OverlayDriver: StorageDriver {
     /// `user.overlay.*` (it may not write `trusted.*`), which `userxattr` asks for.
     static var xattrOption: String { Rootless.isActive ? ",userxattr" : "" }
 
+    /// `,volatile` for a disposable layer, else "". A volatile mount leaves
+    /// `work/work/incompat/volatile` behind, even after a clean unmount, and
+    /// overlayfs refuses to mount that work dir again (a `start` after its
+    /// monitor was killed, a `cp` into a created container, then its start):
+    /// the layer is disposable, so that mark is removed and the mount goes on.
+    private func volatileOption(_ dir: String) -> String {
+        guard access(volatileMarker(dir), F_OK) == 0 else { return "" }
+        let incompat = work(dir) + "/work/incompat"
+        if access(incompat, F_OK) == 0 { try? FileSystem.removeTree(incompat) }
+        return ",volatile"
+    }
+
     /// mount(2) copies at most one page of option data; longer strings are
     /// silently cut by the kernel, so we stay below it.
     static let optionLimit = Int(sysconf(Int32(_SC_PAGESIZE))) - 1
 
     private func mountOverlay(_ target: String, _ options: String) throws(BerthError) {
+        var options = options
+        if options.hasSuffix(",volatile") {
+            if Glibc.mount("overlay", target, "overlay", 0, options) == 0 { return }
+            // A kernel before 5.10 has no `volatile` (EINVAL): mount as any
+            // other layer; any other failure is reported by that mount too.
+            options.removeLast(",volatile".count)
+        }
         if Glibc.mount("overlay", target, "overlay", 0, options) != 0 {
             let err = Errno.current
             throw .syscall(
@@ -69,7 +104,7 @@ public struct OverlayDriver: StorageDriver {
     /// one page. chdir is process-wide: this runs before any thread exists.
     private func mountWithShortLinks(
         _ target: String, _ dir: String,
-        _ topFirst: [LayerDirectory]
+        _ topFirst: [LayerDirectory], _ extra: String
     ) throws(BerthError) {
         let linkDir = environment.driverDirectory + "/l"
         try FileSystem.makeDirectories(linkDir)
@@ -87,7 +122,8 @@ public struct OverlayDriver: StorageDriver {
             }
             names.append("l/" + short)
         }
-        let options = "lowerdir=\(names.joined(separator: ":")),upperdir=\(upper(dir)),workdir=\(work(dir))" + Self.xattrOption
+        let options =
+            "lowerdir=\(names.joined(separator: ":")),upperdir=\(upper(dir)),workdir=\(work(dir))" + Self.xattrOption + extra
         guard options.utf8.count < OverlayDriver.optionLimit else {
             throw BerthError(
                 "overlay: \(topFirst.count) layers do not fit in one mount (at most about 170); squash the image with 'berth export' and 'berth import'"
@@ -127,5 +163,14 @@ public struct OverlayDriver: StorageDriver {
         try unmount(containerDirectory: dir)
         Self.detachIDMapStaging(dir)
         for sub in [merged(dir), upper(dir), work(dir)] { try FileSystem.removeTree(sub) }
+        // A failure here leaves a record whose directory is gone: the next collection drops it.
+        try? releaseShiftedCopy(dir)
+    }
+
+    /// Removes the shifted copies no container uses (`image prune`,
+    /// `system prune`).
+    public func collectGarbage() throws(BerthError) {
+        guard FileSystem.exists(shiftedDirectory) else { return }
+        try withShiftedLock { collectShiftedCopies() }
     }
 }

@@ -15,9 +15,17 @@ extension OverlayDriver {
         let identity =
             layers.map(\.digest).joined(separator: "\n") + "\nuid\n" + idMap.uidMapText + "gid\n" + idMap.gidMapText
         let key = Self.fnv1a64(identity)
-        let shifted = environment.driverDirectory + "/shifted"
-        let cache = shifted + "/" + key
-        if !FileSystem.exists(cache) { try buildShiftedCopy(cache, layers: layers, idMap: idMap, identity: identity) }
+        let cache = shiftedDirectory + "/" + key
+        // Under the shifted lock: the container is recorded as a user of
+        // KEY before the copy is looked at, so an `rm` or prune running now
+        // either sees the user and keeps the copy, or removed it first and
+        // this builds it again.
+        try withShiftedLock { () throws(BerthError) in
+            try FileSystem.makeDirectories(shiftedDirectory + "/refs/" + key)
+            try FileSystem.writeAtomically(shiftedDirectory + "/refs/" + key + "/" + FileSystem.baseName(dir), text: dir)
+            collectShiftedCopies()
+            if !FileSystem.exists(cache) { try buildShiftedCopy(cache, layers: layers, idMap: idMap, identity: identity) }
+        }
         guard (try? FileSystem.readText(cache + "/identity")) == identity else {
             throw BerthError(
                 .integrity,
@@ -74,6 +82,71 @@ extension OverlayDriver {
         } catch {
             try? FileSystem.removeTree(staging)
             throw error
+        }
+    }
+
+    /// `ROOT/storage/overlay/shifted`: the copies (`KEY/`), copies being
+    /// built (`KEY.tmp-PID/`), and who uses each (`refs/KEY/NAME`, holding
+    /// the container directory's path).
+    var shiftedDirectory: String { environment.driverDirectory + "/shifted" }
+
+    /// Runs `body` holding `shifted/.lock`, which orders recording a user,
+    /// building, and removing copies across concurrent berths.
+    func withShiftedLock(_ body: () throws(BerthError) -> Void) throws(BerthError) {
+        try FileSystem.makeDirectories(shiftedDirectory)
+        let lock = try FileLock(shiftedDirectory + "/.lock")
+        defer { withExtendedLifetime(lock) {} }
+        try body()
+    }
+
+    /// `remove`: drops the container as a user of its copy, then removes
+    /// every copy no container uses any more.
+    func releaseShiftedCopy(_ dir: String) throws(BerthError) {
+        guard FileSystem.exists(shiftedDirectory) else { return }
+        try withShiftedLock { () throws(BerthError) in
+            let name = FileSystem.baseName(dir)
+            for key in FileSystem.list(shiftedDirectory + "/refs") {
+                try FileSystem.removeTree(shiftedDirectory + "/refs/" + key + "/" + name)
+            }
+            collectShiftedCopies()
+        }
+    }
+
+    /// Garbage collection of the shifted copies, under the shifted lock:
+    /// a user whose container directory is gone (an `rm` killed half-way)
+    /// is dropped; a copy with no user left is removed, renamed to
+    /// `KEY.tmp-PID` first so a removal killed half-way never leaves a
+    /// partial copy under a name that looks whole (a copy still mounted as
+    /// a lower layer is kept all the same); a `KEY.tmp-PID` whose
+    /// process is gone (a start or removal that was killed) is removed.
+    /// Failures are left for the next collection: they never fail an `rm`.
+    func collectShiftedCopies() {
+        let refs = shiftedDirectory + "/refs"
+        var used = Set<String>()
+        for key in FileSystem.list(refs) {
+            for name in FileSystem.list(refs + "/" + key) {
+                let ref = refs + "/" + key + "/" + name
+                if let owner = try? FileSystem.readText(ref), FileSystem.isDirectory(owner) {
+                    used.insert(key)
+                } else {
+                    try? FileSystem.removeTree(ref)
+                }
+            }
+            if !used.contains(key) { rmdir(refs + "/" + key) }
+        }
+        // A copy some overlay still has as a lower layer is kept whatever
+        // the records say (a container started before users were recorded):
+        // removing it would pull files from under a running container.
+        let mounts = (try? FileSystem.readText("/proc/self/mountinfo")) ?? ""
+        for name in FileSystem.list(shiftedDirectory) where name != "refs" && name != ".lock" {
+            let path = shiftedDirectory + "/" + name
+            if let range = name.ranges(of: ".tmp-").last {
+                guard let pid = Int32(name[range.upperBound...]), pid > 0, kill(pid, 0) != 0 && errno == ESRCH else { continue }
+                try? FileSystem.removeTree(path)
+            } else if !used.contains(name) && !mounts.contains("shifted/" + name + "/") {
+                let doomed = path + ".tmp-\(getpid())"
+                if rename(path, doomed) == 0 { try? FileSystem.removeTree(doomed) }
+            }
         }
     }
 

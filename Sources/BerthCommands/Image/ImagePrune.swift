@@ -20,7 +20,7 @@ struct ImagePruneCommand: Command {
             ? "WARNING! This will remove all images without at least one container associated to them."
             : "WARNING! This will remove all dangling images."
         guard Confirmation.ask(ctx, warning + "\n" + Confirmation.question, force: args[Self.force]) else { return 0 }
-        let (lines, reclaimed) = try Prune.images(try ctx.images(), all: all, filter)
+        let (lines, reclaimed) = try Prune.images(try ctx.images(), all: all, filter, registry: ctx.registry)
         Prune.section(ctx, "Deleted Images:", lines)
         ctx.print("Total reclaimed space: \(Format.size(reclaimed))")
         return 0

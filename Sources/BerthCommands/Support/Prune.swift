@@ -166,10 +166,11 @@ public enum Prune {
     /// Images no container (running or stopped) uses: untagged (dangling)
     /// ones, or with `all` every one. Returns Docker's `untagged:` and
     /// `deleted:` lines (image, then the layers no other image shares).
-    public static func images(_ store: ImageStore, all: Bool, _ filter: PruneFilter) throws(BerthError) -> (
-        lines: [String], reclaimed: Int64
-    ) {
-        try FileLock.withLock(store.layout.imageLock) { () throws(BerthError) -> ([String], Int64) in
+    public static func images(
+        _ store: ImageStore, all: Bool, _ filter: PruneFilter, registry: PluginRegistry
+    ) throws(BerthError) -> (lines: [String], reclaimed: Int64) {
+        defer { collectStorage(store.layout, registry) }
+        return try FileLock.withLock(store.layout.imageLock) { () throws(BerthError) -> ([String], Int64) in
             let used = Set(ContainerStore(layout: store.layout).all().map(\.image))
             var lines: [String] = []
             var reclaimed: Int64 = 0
@@ -195,6 +196,16 @@ public enum Prune {
                 }
             }
             return (lines, reclaimed)
+        }
+    }
+
+    /// Lets every storage driver remove what no container uses any more
+    /// (the overlay driver's shifted copies). A driver that fails keeps its
+    /// files for the next prune; the prune itself has done its work.
+    static func collectStorage(_ layout: StoreLayout, _ registry: PluginRegistry) {
+        for driver in registry.all(.storage) {
+            let env = StorageEnvironment(storeRoot: layout.root, driverDirectory: layout.driver(driver.id))
+            try? registry.storageDriver(driver.id, env).collectGarbage()
         }
     }
 

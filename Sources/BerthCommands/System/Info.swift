@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import BerthCore
 import BerthEngine
 
 /// `berth info [--format T]`: the store and what is registered in it.
@@ -27,6 +28,9 @@ struct InfoCommand: Command {
         ctx.print("Default Isolation: \(config.defaultIsolation(ctx.registry))")
         ctx.print("Storage Drivers: \(ctx.registry.all(.storage).map(\.id).joined(separator: ", "))")
         ctx.print("Isolation Backends: \(ctx.registry.all(.isolation).map(\.id).joined(separator: ", "))")
+        // Podman's `rootless:` line: whether this berth runs in the user's
+        // namespace (docs/rootless.md), which changes what works.
+        ctx.print("Rootless: \(Rootless.isActive)")
         return 0
     }
 
@@ -52,6 +56,7 @@ struct InfoCommand: Command {
             ("DefaultIsolation", .string(config.defaultIsolation(ctx.registry))),
             ("StorageDrivers", .strings(ctx.registry.all(.storage).map(\.id))),
             ("IsolationBackends", .strings(ctx.registry.all(.isolation).map(\.id))),
+            ("Rootless", .bool(Rootless.isActive)), ("SecurityOptions", .strings(Rootless.securityOptions)),
         ])
     }
 }

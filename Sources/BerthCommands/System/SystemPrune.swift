@@ -45,7 +45,7 @@ struct SystemPruneCommand: Command {
             Prune.section(ctx, "Deleted Volumes:", removed.deleted)
             reclaimed += removed.reclaimed
         }
-        let images = try Prune.images(lifecycle.images, all: all, filter)
+        let images = try Prune.images(lifecycle.images, all: all, filter, registry: lifecycle.registry)
         Prune.section(ctx, "Deleted Images:", images.lines)
         reclaimed += images.reclaimed
         ctx.print("Total reclaimed space: \(Format.size(reclaimed))")

@@ -29,7 +29,7 @@ extension Builder {
             o.network = options.network
             // RUN's container never runs the image's HEALTHCHECK (Docker turns it off).
             o.healthcheck = HealthConfig(test: ["NONE"])
-            o.buildLock = ownership?.path
+            o.buildLock = options.keepContainers ? nil : ownership?.path
             // As the classic builder: the image's VOLUMEs are anonymous volumes
             // in RUN's container, so what RUN writes there is not committed
             // (their mount points are).
@@ -37,7 +37,7 @@ extension Builder {
                 o.mounts = volumes.map { MountSpec(kind: .volume, source: "", target: $0.0) }
             }
             let c = try ContainerFactory(lifecycle: lifecycle, environment: environment, warn: output.warn).create(o)
-            defer { try? lifecycle.remove(c.id, force: true, volumes: true) }
+            defer { if !options.keepContainers { try? lifecycle.remove(c.id, force: true, volumes: true) } }
             say(" ---> Running in \(c.id.prefix(12))")
             let code = try runAttached(c)
             guard code == 0 else {
@@ -46,7 +46,7 @@ extension Builder {
             }
             let layer = try ImageCommitter(lifecycle: lifecycle).captureLayer(try lifecycle.containers.load(id: c.id))
             let id = try storeImage(s.config, layer: layer, createdBy: createdBy)
-            say("Removing intermediate container \(c.id.prefix(12))")
+            if !options.keepContainers { say("Removing intermediate container \(c.id.prefix(12))") }
             return id
         }
     }

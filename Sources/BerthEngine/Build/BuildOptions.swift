@@ -29,6 +29,13 @@ public struct BuildOptions {
     /// returns what to resolve: the command pulls a missing image, or every
     /// one with `--pull`. Nil: only images already in the store.
     public var fetchImage: ((String) throws(BerthError) -> String)?
+    /// Whether the build begins with "Sending build context to Docker
+    /// daemon": the CLI's line; through the API the client prints its own.
+    public var announceContext = true
+    /// Keep RUN's containers (the API's `rm=0`, docker-py's default), as
+    /// the classic builder does: they are then the user's, not the build's
+    /// (never swept as a killed build's leftovers).
+    public var keepContainers = false
 
     public init(dockerfile: String, contextPath: String) {
         self.dockerfile = dockerfile

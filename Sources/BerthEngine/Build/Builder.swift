@@ -64,7 +64,7 @@ public final class Builder {
         let needed = try neededStages(stages, upTo: targetIndex, metaArgs: metaArgs)
         // `--label` becomes one more LABEL step at the end of the target stage.
         stepTotal = metaArgs.count + needed.reduce(0) { $0 + 1 + stages[$1].body.count } + (options.labels.isEmpty ? 0 : 1)
-        if !options.quiet {
+        if !options.quiet && options.announceContext {
             output.line("Sending build context to Docker daemon  \(Self.humanSize(context.transferSize()))")
         }
         var metaValues: [String: String] = [:]

@@ -23,7 +23,7 @@ public struct Cgroup: Sendable, Equatable {
     public static func forContainer(_ id: String, environment: [String: String] = [:]) -> Cgroup {
         // Rootless: a cgroup under the v2 one delegated to the user, if berth
         // runs in one; else none (v1 has no delegation; docs/rootless.md).
-        if Rootless.isActive { return delegated().map { Cgroup(version: "v2", path: $0 + "/berth-" + id) } ?? .none }
+        if Rootless.isActive { return delegated().map { Cgroup(version: "v2", path: $0 + "/berth/" + id) } ?? .none }
         let forced = environment["BERTH_CGROUP"] ?? (getenv("BERTH_CGROUP").map { String(cString: $0) })
         if FileSystem.exists("/sys/fs/cgroup/cgroup.controllers") {
             return Cgroup(version: "v2", path: "/sys/fs/cgroup/berth/\(id)")
@@ -41,11 +41,19 @@ public struct Cgroup: Sendable, Equatable {
             .filter { FileSystem.exists($0 + id) }.map { Cgroup(path: $0 + id) }
     }
 
-    /// The cgroup v2 directory this process is in, when it is delegated to
-    /// the user (the directory and its `cgroup.procs` are the user's: what
-    /// systemd's `Delegate=yes` or root's chown gives): a rootless
-    /// container's cgroup is made below it. nil on v1-only hosts, at the
-    /// v2 root, or when the directory is not the user's.
+    /// The top of the cgroup v2 subtree delegated to the user that this
+    /// process is in (every directory from there down to this process's is
+    /// the user's, with a writable `cgroup.procs`: what systemd's
+    /// `Delegate=yes` gives `user@UID.service` and the scopes below it, or
+    /// what root's chown gives). A rootless container's cgroup is
+    /// `TOP/berth/ID`, beside the user's own processes rather than below
+    /// them: v2 gives a child controllers only from a parent without
+    /// processes, and the top of a delegation (systemd keeps its own
+    /// processes in `init.scope`) is such a parent, where the directory a
+    /// shell or berth runs in is not. Moving a process between two
+    /// directories needs the user's write access to their common
+    /// ancestor's `cgroup.procs`, which the top gives. nil on v1-only
+    /// hosts, at the v2 root, or when this process's directory is not the user's.
     static func delegated() -> String? {
         let mount =
             FileSystem.exists("/sys/fs/cgroup/cgroup.controllers")
@@ -53,13 +61,32 @@ public struct Cgroup: Sendable, Equatable {
         guard let mount, let text = try? FileSystem.readText("/proc/self/cgroup") else { return nil }
         guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("0::/") }) else { return nil }
         let relative = String(line.dropFirst(3))
-        guard relative != "/", !relative.contains("/../") else { return nil }
-        let dir = mount + relative
-        var st = stat()
-        guard stat(dir, &st) == 0, st.st_uid == geteuid(), access(dir + "/cgroup.procs", W_OK) == 0,
-            access(dir, W_OK) == 0
-        else { return nil }
-        return dir
+        guard relative != "/", !relative.contains("/.."), !relative.hasSuffix(" (deleted)") else { return nil }
+        func isUsers(_ dir: String) -> Bool {
+            var st = stat()
+            return lstat(dir, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR && st.st_uid == geteuid()
+                && access(dir + "/cgroup.procs", W_OK) == 0 && access(dir, W_OK) == 0
+        }
+        var top = mount + relative
+        guard isUsers(top) else { return nil }
+        while true {
+            let parent = FileSystem.parent(of: top)
+            guard parent.count > mount.count, isUsers(parent) else { return top }
+            top = parent
+        }
+    }
+
+    /// The controllers a rootless container's cgroup under `top` can have:
+    /// those `top` already hands to its children, or, when no process
+    /// lives in `top` itself, those it has and may hand on.
+    static func delegatedControllers(top: String) -> Set<String> {
+        func words(_ file: String) -> Set<String> {
+            Set(
+                ((try? FileSystem.readText(top + "/" + file)) ?? "").split(whereSeparator: { $0 == " " || $0 == "\n" }).map(
+                    String.init))
+        }
+        let procs = ((try? FileSystem.readText(top + "/cgroup.procs")) ?? "").trimmingSpaces
+        return procs.isEmpty ? words("cgroup.controllers") : words("cgroup.subtree_control")
     }
 
     /// No cgroup (rootless): nothing to create, join, freeze or kill;

@@ -4,19 +4,36 @@ import Glibc
 
 /// Writing limits and reading usage, in each version's files.
 extension Cgroup {
-    /// Rootless limits: a v1 host gives the user no cgroup at all, and in a
-    /// delegated v2 cgroup berth itself lives in the delegated directory,
-    /// whose controllers v2's no-internal-processes rule then keeps from its
-    /// children; so limits are refused, not half applied (docs/rootless.md).
+    /// Rootless limits without a cgroup: a v1 host gives the user none, nor
+    /// does a v2 host where berth runs outside a delegated subtree.
     public static let rootlessLimitRefusal = Rootless.refusal(
         "a resource limit (--memory, --cpus, --cpu-shares, --cpuset-*, --pids-limit, update)",
-        "limits need cgroup controllers of the container's own, which cgroup v1 never delegates to a user "
-            + "and berth does not enable in a delegated v2 cgroup")
+        "limits need a cgroup of the container's own, and berth runs outside a cgroup v2 subtree delegated to you "
+            + "(cgroup v1 never delegates; start berth from a systemd --user service or `systemd-run --user --scope -p Delegate=yes`)"
+    )
+
+    /// Refuses, before anything is made, rootless limits the container's
+    /// cgroup could not enforce: none at all, or a controller the
+    /// delegation does not hand down (naming it).
+    public static func checkRootlessLimits(_ r: Resources, cgroup: Cgroup) throws(BerthError) {
+        guard Rootless.isActive, !r.isEmpty else { return }
+        if cgroup.isNone { throw rootlessLimitRefusal }
+        let top = FileSystem.parent(of: FileSystem.parent(of: cgroup.path))
+        let have = delegatedControllers(top: top)
+        if let missing = r.v2Controllers.first(where: { !have.contains($0) }) { throw rootlessMissing(missing, top: top) }
+    }
+
+    static func rootlessMissing(_ controller: String, top: String) -> BerthError {
+        Rootless.refusal(
+            "a \(controller) limit",
+            "the cgroup v2 subtree delegated to you at \(top) does not hand the \(controller) controller to its children "
+                + "(systemd: Delegate=\(controller), and no process of yours in \(top) itself)")
+    }
 
     /// Applies limits (only the ones set; `update` may change any later).
     public func apply(_ r: Resources) throws(BerthError) {
         if r.isEmpty && isNone { return }
-        if Rootless.isActive && !r.isEmpty { throw Cgroup.rootlessLimitRefusal }
+        if isNone { throw Cgroup.rootlessLimitRefusal }
         if version == "v1" { try applyV1(r) } else { try applyV2(r) }
     }
 
@@ -44,12 +61,11 @@ extension Cgroup {
     }
 
     private func applyV2(_ r: Resources) throws(BerthError) {
-        let needs = [
-            (r.memory != nil || r.memoryReservation != nil, "memory"), (r.cfs != nil || r.cpuShares != nil, "cpu"),
-            (r.cpusetCpus != nil || r.cpusetMems != nil, "cpuset"), (r.pidsLimit != nil, "pids"),
-        ]
         let enabled = (try? FileSystem.readText(path + "/cgroup.controllers")) ?? ""
-        for (wanted, controller) in needs where wanted && !enabled.contains(controller) {
+        for controller in r.v2Controllers where !enabled.contains(controller) {
+            if Rootless.isActive {
+                throw Cgroup.rootlessMissing(controller, top: FileSystem.parent(of: FileSystem.parent(of: path)))
+            }
             throw BerthError(
                 "cgroup v2 at \(FileSystem.parent(of: path)) has no \(controller) controller, so the limit cannot be enforced; on a hybrid host leave BERTH_CGROUP unset to use cgroup v1"
             )
@@ -133,5 +149,15 @@ extension Cgroup {
             if f.count == 2, let v = Int64(f[1]) { result[String(f[0])] = v }
         }
         return result
+    }
+}
+
+extension Resources {
+    /// The cgroup v2 controllers these limits need.
+    var v2Controllers: [String] {
+        [
+            (memory != nil || memoryReservation != nil, "memory"), (cfs != nil || cpuShares != nil, "cpu"),
+            (cpusetCpus != nil || cpusetMems != nil, "cpuset"), (pidsLimit != nil, "pids"),
+        ].filter(\.0).map(\.1)
     }
 }

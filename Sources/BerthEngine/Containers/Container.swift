@@ -222,13 +222,19 @@ public struct Container: Sendable {
             members += [("IPAMConfig", ipam), ("Aliases", .strings(networkOptions.aliases))]
             entry = .object(members)
         }
+        // slirp4netns has no lease: while the container runs its tap0 has
+        // the fixed address `--configure` gives, which Podman shows here.
+        let slirp = e == nil && networkMode == Slirp.mode && state.isActive
+        let gateway: String = e?.gateway.description ?? (slirp ? Slirp.gateway : "")
+        let address: String = e?.address.description ?? (slirp ? Slirp.containerAddress : "")
+        let prefix: Int = e?.prefix ?? (slirp ? Slirp.prefixLength : 0)
         return .object([
             ("Bridge", .string("")),
             ("SandboxKey", .string(state.isActive && !hostNetwork ? "/proc/\(state.pid)/ns/net" : "")),
             ("Ports", PortBinding.map(ports)),
-            ("Gateway", .string(e?.gateway.description ?? "")),
-            ("IPAddress", .string(e?.address.description ?? "")),
-            ("IPPrefixLen", .int(e?.prefix ?? 0)),
+            ("Gateway", .string(gateway)),
+            ("IPAddress", .string(address)),
+            ("IPPrefixLen", .int(prefix)),
             ("MacAddress", .string(e?.mac ?? "")),
             // After `network disconnect` of the first network only the others are left, as in Docker.
             (

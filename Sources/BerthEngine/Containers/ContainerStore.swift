@@ -160,8 +160,9 @@ public struct ContainerStore: Sendable {
     /// Writes a record atomically but without fsync: a killed process leaves
     /// the old record or the new one (rename), which is all the monitor's
     /// start-time notes need; the `start` that waits for the monitor then
-    /// writes the state durably. Saves the two fsyncs per start that
-    /// `save` costs (docs/lifecycle.md).
+    /// writes the state durably (a `--rm` container's is not written again:
+    /// it need not survive a power loss). Saves the two fsyncs per start
+    /// that `save` costs (docs/lifecycle.md).
     public func saveWithoutSync(_ container: Container) throws(BerthError) {
         let text = container.json.pretty(indent: 2) + "\n"
         try FileSystem.writeAtomically(recordPath(container.id), Array(text.utf8), durable: false)
@@ -188,16 +189,24 @@ public struct ContainerStore: Sendable {
     /// if it is taken, `generateName(0)`, `(1)`… are tried under the same
     /// lock (then the short ID, as Docker does), so a generated name never
     /// makes a create fail. The returned container has the name it got.
+    ///
+    /// A `--rm` container's record is written without fsync (file, staging
+    /// directory, `containers/`): a killed `berth` still leaves the record
+    /// whole (rename), and after a power loss a container that was to be
+    /// removed on exit anyway may be missing or left in `tmp/`, which the
+    /// next command sweeps. Everything else is written durably.
     public func create(
         _ container: Container, driver: any StorageDriver, layers: [LayerDirectory],
         generateName: ((Int) -> String)? = nil
     ) throws(BerthError) -> Container {
         let staging = try layout.makeStaging("create")
         var container = container
+        let durable = !container.autoRemove
         do throws(BerthError) {
-            try driver.create(containerDirectory: staging, layers: layers)
+            try driver.create(containerDirectory: staging, layers: layers, disposable: container.autoRemove)
             try FileSystem.writeAtomically(
-                staging + "/" + StoreLayout.containerRecord, text: container.json.pretty(indent: 2) + "\n")
+                staging + "/" + StoreLayout.containerRecord, Array((container.json.pretty(indent: 2) + "\n").utf8),
+                durable: durable)
             try FileLock.withLock(layout.containerLock) { () throws(BerthError) in
                 let existing = all()
                 if let other = existing.first(where: { $0.name == container.name }) {
@@ -211,12 +220,13 @@ public struct ContainerStore: Sendable {
                     }
                     container.name = free
                     try FileSystem.writeAtomically(
-                        staging + "/" + StoreLayout.containerRecord, text: container.json.pretty(indent: 2) + "\n")
+                        staging + "/" + StoreLayout.containerRecord,
+                        Array((container.json.pretty(indent: 2) + "\n").utf8), durable: durable)
                 }
                 if rename(staging, layout.container(container.id)) != 0 {
                     throw .syscall("rename", "\(staging) to \(layout.container(container.id))", .current)
                 }
-                FileSystem.syncDirectory(of: layout.container(container.id))
+                if durable { FileSystem.syncDirectory(of: layout.container(container.id)) }
             }
             return container
         } catch {

@@ -203,6 +203,8 @@ public final class MonitorSession {
         MonitorPlacement.leaveCaller(beside: cgroup)
         log = LogWriter(path: containerDirectory + "/" + StoreLayout.containerLog, config: container.logConfig)
         let health = HealthMonitor.spawn(root: store.layout.root, container: container)
+        // The CLI's freed heap, inherited by the fork, goes back to the kernel.
+        _ = berth_release_free_memory()
         let code = io.loop(child: pid, tty: container.tty) { [self] stream, bytes in appendLog(stream, bytes) }
         HealthMonitor.stop(health)
         cleanup()

@@ -19,6 +19,9 @@ public enum Slirp {
 
     /// The address slirp4netns gives the container (`--configure`).
     public static let containerAddress = "10.0.2.100"
+    /// Its gateway and prefix length (`--configure`'s 10.0.2.0/24).
+    public static let gateway = "10.0.2.2"
+    public static let prefixLength = 24
 
     /// Where slirp4netns is installed, or nil.
     public static var binary: String? {

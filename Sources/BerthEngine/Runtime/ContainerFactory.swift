@@ -152,7 +152,7 @@ public struct ContainerFactory {
         container.stopTimeout = o.stopTimeout
         container.cgroupPath = Cgroup.forContainer(id, environment: environment).path
         try o.resources.validate()
-        if Rootless.isActive && !o.resources.isEmpty { throw Cgroup.rootlessLimitRefusal }
+        try Cgroup.checkRootlessLimits(o.resources, cgroup: Cgroup(path: container.cgroupPath))
         container.resources = o.resources
         // Docker finds the nodes at start; looking now too refuses a missing
         // one before anything exists (the start looks again: numbers can change).

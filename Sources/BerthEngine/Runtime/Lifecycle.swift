@@ -78,7 +78,11 @@ public struct Lifecycle {
                     pid: pid, pidStartTime: startTime, monitorPid: monitor,
                     monitorStartTime: ProcessTable.startTime(monitor) ?? 0,
                     healthCheck: container.healthcheck?.isEnabled ?? false)
-                try containers.save(container)
+                // The monitor wrote this state itself before it reported
+                // (`recordRunning`, without fsync). A kept container's record
+                // is written again to make it durable; a `--rm` one's need not
+                // survive a power loss, so it is not rewritten at all.
+                if !container.autoRemove { try containers.save(container) }
                 events.record("start", container)
                 return container
             }

@@ -3,12 +3,13 @@
 #include <stdio.h>
 #include <histedit.h>
 
-/// Non-variadic wrappers around libedit. el_set, el_get and history() are
-/// variadic, so Swift cannot call them; the standard FILE streams are C
-/// globals that Swift 6 refuses to touch. Everything libedit keeps globally
-/// stays on this side.
+/// Wrappers around libedit, which edit.c dlopens on first use (so no other
+/// command, and no container monitor, maps it): every libedit call goes
+/// through here. el_set, el_get and history() are variadic, so Swift cannot
+/// call them; the standard FILE streams are C globals that Swift 6 refuses
+/// to touch. Everything libedit keeps globally stays on this side.
 
-/// el_init on stdin/stdout/stderr.
+/// el_init on stdin/stdout/stderr; NULL when libedit.so.2 cannot be loaded.
 EditLine *berth_el_init(const char *prog);
 void berth_el_end(EditLine *el);
 
@@ -35,7 +36,16 @@ int berth_el_columns(EditLine *el);
 /// Writes text on libedit's output stream (stdout) and flushes it.
 void berth_el_write(const char *text);
 
-/// history_init plus H_SETSIZE and H_SETUNIQUE.
+/// el_gets, el_line, el_insertstr, el_deletestr, el_cursor, el_push, el_resize.
+const char *berth_el_gets(EditLine *el, int *count);
+const LineInfo *berth_el_line(EditLine *el);
+int berth_el_insertstr(EditLine *el, const char *text);
+void berth_el_deletestr(EditLine *el, int count);
+int berth_el_cursor(EditLine *el, int offset);
+void berth_el_push(EditLine *el, const char *text);
+void berth_el_resize(EditLine *el);
+
+/// history_init plus H_SETSIZE and H_SETUNIQUE; NULL when libedit cannot be loaded.
 History *berth_history_init(int size, int unique);
 void berth_history_end(History *h);
 /// H_ENTER, H_LOAD, H_SAVE; each returns history()'s result (-1 on failure).

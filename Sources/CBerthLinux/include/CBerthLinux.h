@@ -23,6 +23,13 @@ uint64_t berth_resolve_no_magiclinks(void);
 uint64_t berth_resolve_no_symlinks(void);
 uint64_t berth_resolve_beneath(void);
 
+/// malloc_trim(0): returns the free pages of every malloc arena (also inside
+/// the heap, not only at its top) to the kernel. A container's monitor, a
+/// fork of the CLI that lives as long as its container, calls it once the
+/// container runs, so it does not keep the CLI's freed memory. Returns 1 if
+/// memory was released.
+int berth_release_free_memory(void);
+
 /// O_PATH from <fcntl.h>, which glibc defines only under _GNU_SOURCE.
 int berth_o_path(void);
 

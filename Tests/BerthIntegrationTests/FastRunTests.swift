@@ -1,0 +1,105 @@
+import Testing
+import BerthEngine
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What makes `run --rm` and every command start cheaper (docs/benchmarks.md,
+/// "Where a run's time goes"), seen from outside: the disposable overlay, the
+/// remembered namespace probe, and the libraries a monitor maps.
+@Suite("fast run: volatile --rm layer, remembered probe, lean monitor", .enabled(if: isRoot, "needs root for containers"))
+struct FastRunTests {
+    /// The mount options of the container's root, as the container sees them.
+    private func rootOptions(_ root: String, _ args: String...) -> String {
+        let r = runProcess(
+            [berthBinary, "--root", root, "run"] + args + ["busybox", "sh", "-c", "grep ' / / ' /proc/self/mountinfo"])
+        #expect(r.status == 0, "run: \(r.stderr)")
+        return r.stdout
+    }
+
+    @Test("a --rm container's overlay is volatile (no sync at unmount); a kept container's is not")
+    func volatileOnlyForRm() {
+        withBusyboxStore("fastrun") { root in
+            let rm = rootOptions(root, "--rm", "--network", "none")
+            #expect(rm.contains("overlay") && rm.contains("volatile"), "root of a --rm container: \(rm)")
+            let kept = rootOptions(root, "--name", "kept", "--network", "none")
+            #expect(kept.contains("overlay") && !kept.contains("volatile"), "root of a kept container: \(kept)")
+            // The kept container starts again on the same upper and work dirs.
+            let again = berth(root, "start", "-a", "kept")
+            #expect(again.status == 0 && !again.stdout.contains("volatile"), "start: \(again.stderr)")
+        }
+    }
+
+    @Test("a --rm container's layer mounts again after its monitor and PID 1 were killed (kill -9)")
+    func volatileAfterKill() {
+        withBusyboxStore("fastrun") { root in
+            #expect(berth(root, "create", "--rm", "--network", "none", "--name", "vol1", "busybox", "sleep", "1000").status == 0)
+            #expect(berth(root, "start", "vol1").status == 0)
+            let monitor = Int32(berth(root, "inspect", "-f", "{{.State.MonitorPid}}", "vol1").stdout.filter(\.isNumber)) ?? 0
+            let pid1 = Int32(berth(root, "inspect", "-f", "{{.State.Pid}}", "vol1").stdout.filter(\.isNumber)) ?? 0
+            #expect(monitor > 0 && pid1 > 0)
+            guard monitor > 0, pid1 > 0 else { return }
+            kill(monitor, SIGKILL)
+            kill(pid1, SIGKILL)
+            #expect(
+                eventually { berth(root, "ps", "-a", "--format", "{{.Status}}").stdout.hasPrefix("Exited (255)") },
+                "the next command records the lost monitor")
+            // overlayfs leaves work/work/incompat/volatile, and refuses to mount
+            // such a work dir again; berth clears the mark (the layer is disposable).
+            let start = berth(root, "start", "vol1")
+            #expect(start.status == 0, "start after kill -9: \(start.stderr)")
+            #expect(berth(root, "ps", "--format", "{{.Names}}").stdout == "vol1\n")
+            #expect(berth(root, "rm", "-f", "vol1").status == 0)
+            #expect(berth(root, "ps", "-aq").stdout.isEmpty)
+        }
+    }
+
+    @Test("a file copied into a created --rm container is there when it starts (its volatile layer mounted twice)")
+    func copyThenStartRm() {
+        withBusyboxStore("fastrun") { root in
+            let file = root + "/hello.txt"
+            writeFile(file, "hello from cp\n")
+            #expect(
+                berth(root, "create", "--rm", "--network", "none", "--name", "cpx", "busybox", "cat", "/hello.txt").status == 0)
+            let cp = berth(root, "cp", file, "cpx:/hello.txt")
+            #expect(cp.status == 0, "cp: \(cp.stderr)")
+            let start = berth(root, "start", "-a", "cpx")
+            #expect(start.status == 0 && start.stdout == "hello from cp\n", "start -a: \(start.stdout) \(start.stderr)")
+            #expect(eventually { berth(root, "ps", "-aq").stdout.isEmpty }, "the --rm container is removed at its exit")
+        }
+    }
+
+    @Test("the namespace probe is remembered until reboot, and probed again when the note is stale")
+    func probeRemembered() {
+        let note = "/run/berth/namespaces-probe"
+        let saved = fileExists(note) ? readFile(note) : nil
+        defer {
+            if let saved { writeFile(note, saved) } else { unlink(note) }
+        }
+        withBusyboxStore("fastrun") { root in
+            unlink(note)
+            #expect(berth(root, "run", "--rm", "--network", "none", "busybox", "true").status == 0)
+            let boot = readFile("/proc/sys/kernel/random/boot_id").filter { !$0.isWhitespace }
+            #expect(readFile(note).hasPrefix(boot + " "), "note: \(readFile(note))")
+            writeFile(note, "another-boot 1\n")
+            #expect(berth(root, "run", "--rm", "--network", "none", "busybox", "true").status == 0)
+            #expect(readFile(note).hasPrefix(boot + " "), "a stale note is replaced: \(readFile(note))")
+            // BERTH_NAMESPACES=off still wins over the note.
+            let off = runProcess(
+                [berthBinary, "--root", root, "run", "--rm", "--network", "none", "busybox", "true"],
+                environment: ["BERTH_NAMESPACES": "off"])
+            #expect(off.stderr.contains("falling back") || off.status != 0, "off: \(off.stderr)")
+        }
+    }
+
+    @Test("a container's monitor does not map libedit (only the REPL loads it)")
+    func monitorMapsNoLibedit() {
+        withBusyboxStore("fastrun") { root in
+            #expect(berth(root, "run", "-d", "--name", "lean", "--network", "none", "busybox", "sleep", "1000").status == 0)
+            let monitor = berth(root, "inspect", "-f", "{{.State.MonitorPid}}", "lean").stdout.filter(\.isNumber)
+            let maps = readFile("/proc/\(monitor)/maps")
+            #expect(maps.contains("berth"), "not the monitor's maps: \(maps.prefix(200))")
+            #expect(!maps.contains("libedit"), "the monitor maps libedit")
+        }
+    }
+}
