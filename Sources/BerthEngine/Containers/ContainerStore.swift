@@ -136,20 +136,33 @@ public struct ContainerStore: Sendable {
         return value.isEmpty || value.count > 4096 ? nil : value
     }
 
-    /// Finds a container by exact name, full ID or unique ID prefix.
+    /// Finds a container by full ID, exact name or unique ID prefix (Docker's
+    /// order). Decodes one record: IDs are directory names and names are in
+    /// the name index, so the cost does not grow with the number of containers.
     public func find(_ text: String) throws(BerthError) -> Container {
         let name = String(text.drop { $0 == "/" })
         guard !name.isEmpty else { throw .notFound("No such container: \(text)") }
-        let ids = FileSystem.list(layout.containers)
-        if ids.contains(name) { return try load(id: name) }
-        let all = ids.compactMap { try? load(id: $0) }
-        if let byName = all.first(where: { $0.name == name }) { return byName }
-        let matches = all.filter { $0.id.hasPrefix(name) }
-        if matches.count == 1 { return matches[0] }
+        if !name.contains("/"), name != ".", name != "..", FileSystem.isDirectory(layout.container(name)),
+            let found = try? load(id: name)
+        {
+            return found
+        }
+        if let byName = try owner(of: name) { return byName }
+        let matches = FileSystem.list(layout.containers).filter { $0.hasPrefix(name) && RandomID.isContainerID($0) }
         if matches.count > 1 {
             throw BerthError("multiple containers match ID prefix \"\(text)\"; give more digits or the name")
         }
+        if let id = matches.first, let found = try? load(id: id) { return found }
         throw .notFound("No such container: \(text)")
+    }
+
+    /// The container named `name`, if any, through the name index; a link
+    /// whose container is gone or now has another name is no owner.
+    func owner(of name: String) throws(BerthError) -> Container? {
+        let index = ContainerNameIndex(layout: layout)
+        try index.ensure(self)
+        guard let id = index.id(of: name), let c = try? load(id: id), c.name == name else { return nil }
+        return c
     }
 
     /// Writes a container record atomically.
@@ -198,12 +211,14 @@ public struct ContainerStore: Sendable {
             try driver.create(containerDirectory: staging, layers: layers)
             try FileSystem.writeAtomically(
                 staging + "/" + StoreLayout.containerRecord, text: container.json.pretty(indent: 2) + "\n")
+            let index = ContainerNameIndex(layout: layout)
+            try index.ensure(self)
             try FileLock.withLock(layout.containerLock) { () throws(BerthError) in
-                let existing = all()
-                if let other = existing.first(where: { $0.name == container.name }) {
-                    let taken = Set(existing.map(\.name))
+                index.sweep()
+                if let other = try owner(of: container.name) {
+                    let isTaken = { (name: String) in ((try? owner(of: name)) ?? nil) != nil }
                     guard let generateName,
-                        let free = ContainerNames.firstFree(id: container.id, isTaken: taken.contains, generate: generateName)
+                        let free = ContainerNames.firstFree(id: container.id, isTaken: isTaken, generate: generateName)
                     else {
                         throw .conflict(
                             "Conflict. The container name \"/\(container.name)\" is already in use by container \"\(other.id)\". You have to remove (or rename) that container to be able to reuse that name."
@@ -213,8 +228,14 @@ public struct ContainerStore: Sendable {
                     try FileSystem.writeAtomically(
                         staging + "/" + StoreLayout.containerRecord, text: container.json.pretty(indent: 2) + "\n")
                 }
+                // The name's link first: a crash after it leaves a stale link
+                // (ContainerNameIndex), never a container without one.
+                try index.claim(container.name, for: container.id)
+                FileSystem.stopBeforeRenameIfAsked(layout.container(container.id))
                 if rename(staging, layout.container(container.id)) != 0 {
-                    throw .syscall("rename", "\(staging) to \(layout.container(container.id))", .current)
+                    let err = Errno.current
+                    index.release(container.name, of: container.id)
+                    throw .syscall("rename", "\(staging) to \(layout.container(container.id))", err)
                 }
                 FileSystem.syncDirectory(of: layout.container(container.id))
             }
@@ -233,6 +254,7 @@ public struct ContainerStore: Sendable {
         let doomed = layout.tmp + "/rm-\(getpid())-\(container.id.prefix(12))"
         try driver.unmount(containerDirectory: dir)
         if rename(dir, doomed) != 0 && errno != ENOENT { throw .syscall("rename", dir, .current) }
+        ContainerNameIndex(layout: layout).release(container.name, of: container.id)
         try driver.remove(containerDirectory: doomed)
         try FileSystem.removeTree(doomed)
         unlink(lockPath(container.id))
@@ -245,10 +267,11 @@ public struct ContainerStore: Sendable {
         let doomed = layout.tmp + "/rm-\(getpid())-\(container.id.prefix(12))"
         MountPreparation.unmountAll(under: dir)
         if rename(dir, doomed) != 0 && errno != ENOENT { throw .syscall("rename", dir, .current) }
+        ContainerNameIndex(layout: layout).release(container.name, of: container.id)
         try FileSystem.removeTree(doomed)
         unlink(lockPath(container.id))
     }
 
     /// Whether a name is free.
-    public func isNameFree(_ name: String) -> Bool { !all().contains { $0.name == name } }
+    public func isNameFree(_ name: String) -> Bool { ((try? owner(of: name)) ?? nil) == nil }
 }
