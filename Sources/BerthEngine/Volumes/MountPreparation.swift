@@ -143,14 +143,68 @@ public struct MountPreparation {
     }
 
     /// Mount points strictly below `path`, deepest first (/proc/self/mountinfo).
+    ///
+    /// The table holds every mount on the host: with 1,000 containers that
+    /// is 1,000 overlay lines of several hundred bytes, read by every
+    /// monitor's exit and every `rm`. So it is scanned as bytes, comparing
+    /// each line's mount point field (the fifth) with the kernel's escaped
+    /// spelling of `path` (space, tab, newline and backslash as `\ooo`), and
+    /// only the matches become strings.
     public static func mountPoints(under path: String) -> [String] {
-        let points = ((try? FileSystem.readText("/proc/self/mountinfo")) ?? "").split(separator: "\n").compactMap {
-            line -> String? in
-            let fields = line.split(separator: " ")
-            guard fields.count > 4 else { return nil }
-            let point = String(fields[4]).replacingAll("\\040", " ")
-            return point.hasPrefix(path + "/") ? point : nil
+        guard let table = try? FileSystem.read("/proc/self/mountinfo") else { return [] }
+        return mountPoints(under: path, in: table)
+    }
+
+    /// `mountPoints(under:)` over a given mountinfo text.
+    static func mountPoints(under path: String, in table: [UInt8]) -> [String] {
+        let prefix = Array(escapedMountPath(path + "/").utf8)
+        var points: [String] = []
+        table.withUnsafeBufferPointer { b in
+            let n = b.count
+            var i = 0
+            while i < n {
+                // Skip four fields to the mount point.
+                var field = 0
+                while i < n && field < 4 && b[i] != 10 {
+                    if b[i] == 32 { field += 1 }
+                    i += 1
+                }
+                let start = i
+                while i < n && b[i] != 32 && b[i] != 10 { i += 1 }
+                if field == 4 && i - start > prefix.count {
+                    var same = true
+                    for k in 0..<prefix.count where b[start + k] != prefix[k] {
+                        same = false
+                        break
+                    }
+                    if same { points.append(unescapedMountPath(String(decoding: b[start..<i], as: UTF8.self))) }
+                }
+                while i < n && b[i] != 10 { i += 1 }
+                i += 1
+            }
         }
         return points.sorted(by: { $0.count > $1.count })
+    }
+
+    /// A path as mountinfo spells it: space, tab, newline and backslash octal-escaped.
+    static func escapedMountPath(_ path: String) -> String {
+        var out = ""
+        for c in path.unicodeScalars {
+            switch c {
+            case " ": out += "\\040"
+            case "\t": out += "\\011"
+            case "\n": out += "\\012"
+            case "\\": out += "\\134"
+            default: out.unicodeScalars.append(c)
+            }
+        }
+        return out
+    }
+
+    /// The inverse of `escapedMountPath`.
+    static func unescapedMountPath(_ field: String) -> String {
+        guard field.contains("\\") else { return field }
+        return field.replacingAll("\\040", " ").replacingAll("\\011", "\t").replacingAll("\\012", "\n")
+            .replacingAll("\\134", "\\")
     }
 }
