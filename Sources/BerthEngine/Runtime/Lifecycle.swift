@@ -309,7 +309,10 @@ public struct Lifecycle {
 
     /// Removes a container; a running or paused one only with `force`
     /// (SIGKILL first). Afterwards no mount, cgroup, process or directory of it remains.
-    public func remove(_ ref: String, force: Bool, volumes removeVolumes: Bool = false) throws(BerthError) {
+    /// `signalled`: the IDs `killForRemoval` already sent SIGKILL (and wrote the `kill` event for).
+    public func remove(
+        _ ref: String, force: Bool, volumes removeVolumes: Bool = false, signalled: Set<String> = []
+    ) throws(BerthError) {
         var container = try containers.find(ref)
         if container.recordDamage != nil {
             try removeDamaged(container, force: force)
@@ -341,7 +344,7 @@ public struct Lifecycle {
                 }
             }
             let pidfd = container.state.pid > 1 ? berth_pidfd_open(container.state.pid) : -1
-            killEverything(container, pidfd: pidfd)
+            killEverything(container, pidfd: pidfd, signalSent: signalled.contains(container.id))
             if pidfd >= 0 { close(pidfd) }
             try awaitRecordedExit(container)
         }
