@@ -48,6 +48,24 @@ struct ScaleParsingTests {
             ])
         #expect(MountPreparation.mountPoints(under: "/store/containers/abc d", in: bytes) == ["/store/containers/abc d/x"])
         #expect(MountPreparation.mountPoints(under: "/nothing", in: bytes).isEmpty)
+        // /proc/self/mountstats: the mount point is the fifth field there too.
+        let stats = """
+            device proc mounted on /proc with fstype proc
+            device overlay mounted on /store/containers/abc/merged with fstype overlay
+            device none mounted on /store/containers/abc\\040d/x with fstype tmpfs
+            device server:/export mounted on /store/containers/abc/nfs with fstype nfs4 statvers=1.1
+            \topts:\trw,vers=4.2
+            device overlay mounted on /store/containers/abcdef/merged with fstype overlay
+
+            """
+        let statBytes = Array(stats.utf8)
+        #expect(
+            MountPreparation.mountPoints(under: "/store/containers/abc", in: statBytes) == [
+                "/store/containers/abc/merged", "/store/containers/abc/nfs",
+            ])
+        #expect(MountPreparation.mountPoints(under: "/store/containers/abc d", in: statBytes) == ["/store/containers/abc d/x"])
+        // And the host's own: /sys has mounts below it (cgroups at least).
+        #expect(!MountPreparation.mountPoints(under: "/sys").isEmpty)
         #expect(MountPreparation.mountPoints(under: "/store", in: Array("12 1 0:1 /".utf8)).isEmpty, "a cut line")
         #expect(MountPreparation.escapedMountPath("a b\\c") == "a\\040b\\134c")
         #expect(MountPreparation.unescapedMountPath("a\\040b\\134c") == "a b\\c")

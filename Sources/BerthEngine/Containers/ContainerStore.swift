@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Synchronization
 
 /// The containers of a store: creation with unique names, lookup by name or
 /// ID prefix, locked updates, and removal.
@@ -18,10 +19,32 @@ public struct ContainerStore: Sendable {
     /// Every container, newest first, with states made truthful. A container
     /// whose record is damaged is listed too (status `dead`), never hidden:
     /// its monitor, mounts and cgroup may still be there for `rm -f` to end.
+    ///
+    /// With many containers the records are read and checked on a few
+    /// threads (`Parallel`): each load only reads files, and the threads are
+    /// joined before this returns, so a `run` later in the same REPL still
+    /// finds the process single-threaded and forks its monitor directly.
     public func all() -> [Container] {
-        FileSystem.list(layout.containers).compactMap { try? load(id: $0) }
-            .sorted { $0.created > $1.created }
+        let ids = FileSystem.list(layout.containers)
+        let width = min(4, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        guard ids.count >= Self.parallelFrom, width > 1 else {
+            return ids.compactMap { try? load(id: $0) }.sorted { $0.created > $1.created }
+        }
+        // Chunks in ID order, so ties in `created` sort as they always did.
+        let chunks = width * 4
+        let results = Mutex<[[Container]]>(Array(repeating: [], count: chunks))
+        let store = self
+        Parallel.forEach(chunks, width: width) { chunk in
+            let size = (ids.count + chunks - 1) / chunks
+            let range = min(ids.count, chunk * size)..<min(ids.count, (chunk + 1) * size)
+            let part = ids[range].compactMap { try? store.load(id: $0) }
+            results.withLock { $0[chunk] = part }
+        }
+        return results.withLock { $0 }.flatMap { $0 }.sorted { $0.created > $1.created }
     }
+
+    /// The count of containers from which `all` loads on several threads.
+    static let parallelFrom = 64
 
     /// Loads one container with its state made truthful (docs/lifecycle.md):
     /// - recorded running, PID 1 and monitor gone: `exited`, code 255;

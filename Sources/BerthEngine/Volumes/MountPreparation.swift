@@ -142,20 +142,26 @@ public struct MountPreparation {
         for point in mountPoints(under: path) { _ = umount2(point, Int32(MNT_DETACH)) }
     }
 
-    /// Mount points strictly below `path`, deepest first (/proc/self/mountinfo).
+    /// Mount points strictly below `path`, deepest first.
     ///
     /// The table holds every mount on the host: with 1,000 containers that
-    /// is 1,000 overlay lines of several hundred bytes, read by every
-    /// monitor's exit and every `rm`. So it is scanned as bytes, comparing
-    /// each line's mount point field (the fifth) with the kernel's escaped
-    /// spelling of `path` (space, tab, newline and backslash as `\ooo`), and
-    /// only the matches become strings.
+    /// is 1,000 overlays, read by every monitor's exit and every `rm`. Most
+    /// of the cost is the kernel's: for /proc/self/mountinfo it prints and
+    /// escapes every overlay's options (its long lowerdir, upperdir and
+    /// workdir), 8.5 ms for 230 mounts here, against 2.4 ms for
+    /// /proc/self/mountstats, which lists the same mounts without options
+    /// (`device D mounted on POINT with fstype T`). So mountstats is read
+    /// (mountinfo if it cannot be), and scanned as bytes: in both formats
+    /// the mount point is the fifth field, with the same escapes (space,
+    /// tab, newline and backslash as `\ooo`), compared with `path` escaped
+    /// alike; only the matches become strings.
     public static func mountPoints(under path: String) -> [String] {
-        guard let table = try? FileSystem.read("/proc/self/mountinfo") else { return [] }
+        guard let table = (try? FileSystem.read("/proc/self/mountstats")) ?? (try? FileSystem.read("/proc/self/mountinfo"))
+        else { return [] }
         return mountPoints(under: path, in: table)
     }
 
-    /// `mountPoints(under:)` over a given mountinfo text.
+    /// `mountPoints(under:)` over a given mountstats or mountinfo text.
     static func mountPoints(under path: String, in table: [UInt8]) -> [String] {
         let prefix = Array(escapedMountPath(path + "/").utf8)
         var points: [String] = []
