@@ -105,7 +105,10 @@ public struct Lifecycle {
     /// root. Idempotent; the caller holds the container lock.
     /// `portRules`: whether port rules may still be there (false when the
     /// monitor never ran or removed them itself), to spare an `nft` run.
-    func releaseMonitorHoldings(_ c: Container, portRules: Bool = true) throws(BerthError) {
+    /// `mountsBelow`: whether mounts other than the root may be left below
+    /// the container's directory on the host, to spare a read of the host's
+    /// whole mount table.
+    func releaseMonitorHoldings(_ c: Container, portRules: Bool = true, mountsBelow: Bool = true) throws(BerthError) {
         let cgroup = Cgroup(path: c.cgroupPath)
         cgroup.killAll()
         try cgroup.remove()
@@ -113,7 +116,7 @@ public struct Lifecycle {
             if !c.ports.isEmpty && portRules { HostNetwork.unpublish(containerID: c.id) }
             HostNetwork.detach(containerID: c.id)
         }
-        MountPreparation.unmountAll(under: layout.container(c.id))
+        if mountsBelow { MountPreparation.unmountAll(under: layout.container(c.id)) }
         try? driver(for: c).unmount(containerDirectory: layout.container(c.id))
         let volumes = VolumeStore(layout: layout)
         for m in c.mounts where m.kind == .volume { volumes.releaseIfUnused(m.source, except: c.id) }
@@ -367,7 +370,13 @@ public struct Lifecycle {
             // What a killed monitor (or the chroot backend's host binds) left
             // behind, by the same path start and stop use; then whatever the
             // backend keeps (a runtime's state after a killed monitor).
-            try releaseMonitorHoldings(current, portRules: current.state.monitorPid != 0 || current.monitorLost)
+            // Host-side mounts below the directory can be left only by a
+            // monitor killed before its clean-up, or by a backend that binds
+            // on the host (chroot): otherwise the mount table is not read.
+            let isolates = (try? registry.isolationBackend(current.isolation))?.isolates ?? false
+            try releaseMonitorHoldings(
+                current, portRules: current.state.monitorPid != 0 || current.monitorLost,
+                mountsBelow: current.monitorLost || !isolates)
             (try? registry.runtime(current.isolation))?.delete(current, in: layout)
             try containers.delete(current, driver: try driver(for: current))
             return true
