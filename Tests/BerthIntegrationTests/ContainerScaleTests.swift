@@ -41,7 +41,7 @@ struct ContainerScaleTests {
         return stopped
     }
 
-    @Test("70 running containers (more than ContainerStore loads on one thread): ps, ps -a, stop, rm -f $(ps -aq) and rm -af list and remove exactly them, nothing left")
+    @Test("70 containers (loaded on several threads): ps, ps -a, stop, rm -f $(ps -aq), rm -af right, nothing left")
     func seventy() {
         withStore { store in
             var ids: [String] = []
