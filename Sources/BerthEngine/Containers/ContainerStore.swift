@@ -171,31 +171,12 @@ public struct ContainerStore: Sendable {
             return found
         }
         if let byName = try owner(of: name) { return byName }
-        let matches = idsStarting(with: name)
+        let matches = FileSystem.list(layout.containers).filter { $0.hasPrefix(name) && RandomID.isContainerID($0) }
         if matches.count > 1 {
             throw BerthError("multiple containers match ID prefix \"\(text)\"; give more digits or the name")
         }
         if let id = matches.first, let found = try? load(id: id) { return found }
         throw .notFound("No such container: \(text)")
-    }
-
-    /// The container IDs (directory names) that start with `prefix`. The
-    /// directory is scanned as bytes and only matches become strings:
-    /// `rm -f $(ps -aq)` resolves each short ID this way, twice, so with
-    /// 1,000 containers a sorted list of 1,000 strings per lookup added up.
-    func idsStarting(with prefix: String) -> [String] {
-        let wanted = Array(prefix.utf8)
-        guard !wanted.isEmpty, wanted.count <= 64, let dir = opendir(layout.containers) else { return [] }
-        defer { closedir(dir) }
-        var found: [String] = []
-        while let entry = readdir(dir) {
-            let name: String? = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                for (i, b) in wanted.enumerated() where raw[i] != b { return nil }
-                return String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
-            }
-            if let name, RandomID.isContainerID(name) { found.append(name) }
-        }
-        return found.sorted()
     }
 
     /// The container named `name`, if any, through the name index; a link
