@@ -29,7 +29,7 @@ DEBUG_BIN := .build/debug/berth
 # docs/rootless.md).
 DEB_PACKAGES := libedit-dev zlib1g-dev libseccomp-dev libcurl4-openssl-dev ca-certificates openssl gcc libc6-dev busybox-static tmux iproute2 nftables podman runc crun docker.io skopeo docker-registry apache2-utils python3 docker-compose uidmap slirp4netns
 
-.PHONY: all deps bench-deps build release image demo lint test bench bench-build clean
+.PHONY: all deps bench-deps build release image demo lint test bench bench-build scale clean
 
 all: build
 
@@ -96,10 +96,20 @@ test: deps $(BUSYBOX_TAR) lint
 	    $(SWIFT) test --skip-build
 
 # Side-by-side timings against crun, runc, Podman and an unshare+chroot floor
-# (docs/benchmarks.md). BENCH_N=50 make bench for more rounds.
+# (docs/benchmarks.md). BENCH_N=50 make bench for more rounds. Then the scale
+# curve (scripts/scale.sh): run -d, ps, ps -a, stop and rm -f with each count
+# of SCALE_COUNTS running containers; SCALE_COUNTS= (empty) skips it.
+SCALE_COUNTS ?= 1 10 100 1000
 bench: deps bench-deps release image
 	BERTH_BIN=$(CURDIR)/$(RELEASE_BIN) BERTH_BUSYBOX_TAR=$(CURDIR)/$(BUSYBOX_TAR) sh scripts/bench.sh
 	BERTH_BIN=$(CURDIR)/$(RELEASE_BIN) BERTH_BUSYBOX_TAR=$(CURDIR)/$(BUSYBOX_TAR) python3 scripts/bench-build.py
+	@if [ -n "$(strip $(SCALE_COUNTS))" ]; then \
+	    BERTH_BIN=$(CURDIR)/$(RELEASE_BIN) BERTH_BUSYBOX_TAR=$(CURDIR)/$(BUSYBOX_TAR) sh scripts/scale.sh $(SCALE_COUNTS); \
+	fi
+
+# Only the scale curve: SCALE_COUNTS="1 10 100" make scale.
+scale: release image
+	BERTH_BIN=$(CURDIR)/$(RELEASE_BIN) BERTH_BUSYBOX_TAR=$(CURDIR)/$(BUSYBOX_TAR) sh scripts/scale.sh $(SCALE_COUNTS)
 
 # berth build against podman build: a cold build and a cached rebuild of a
 # 10-step Dockerfile (docs/build.md). BENCH_BUILD_N=5 make bench-build for more rounds.

@@ -98,6 +98,35 @@ public enum FileSystem {
         }
     }
 
+    /// Makes `path` a symbolic link to `target`, replacing what is there in
+    /// one step: the link is made as `PATH.tmp-PID`, then renamed over
+    /// `PATH`, so a crash leaves the old link or the new one (and perhaps the
+    /// temp link, which `removeStaleTempFiles` sweeps). Honours the crash-test
+    /// hook of `writeAtomically`.
+    public static func symlinkAtomically(_ target: String, at path: String) throws(BerthError) {
+        let tmp = "\(path).tmp-\(getpid())"
+        unlink(tmp)
+        if symlink(target, tmp) != 0 {
+            throw .syscall("symlink", path, .current, fix: "check free space and permissions of the store")
+        }
+        stopBeforeRenameIfAsked(path)
+        if rename(tmp, path) != 0 {
+            let err = Errno.current
+            unlink(tmp)
+            throw .syscall("rename", tmp, err, fix: "check free space and permissions of the store")
+        }
+    }
+
+    /// The target of a symbolic link, or nil if `path` is not one.
+    public static func linkTarget(_ path: String) -> String? {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let n = buffer.withUnsafeMutableBufferPointer { b in
+            readlink(path, UnsafeMutableRawPointer(b.baseAddress!).assumingMemoryBound(to: CChar.self), b.count)
+        }
+        guard n > 0 && n < buffer.count else { return nil }
+        return String(decoding: buffer[..<n], as: UTF8.self)
+    }
+
     /// Removes the `FILE.tmp-PID` files in `directory` whose writer is gone:
     /// what `writeAtomically` leaves when its process is killed between the
     /// write and the rename. A live process's temp file is never touched.
@@ -117,8 +146,10 @@ public enum FileSystem {
     /// A crash-test hook: with `BERTH_TEST_STOP_BEFORE_RENAME=TEXT` in the
     /// environment, a write to a path containing TEXT stops the process
     /// (SIGSTOP) with its temp file written and not yet renamed, so a test
-    /// can kill it exactly there. One getenv per write otherwise.
-    private static func stopBeforeRenameIfAsked(_ path: String) {
+    /// can kill it exactly there. One getenv per write otherwise. Also called
+    /// before other renames that commit something (a container directory
+    /// moved into `containers/`).
+    public static func stopBeforeRenameIfAsked(_ path: String) {
         guard let text = getenv("BERTH_TEST_STOP_BEFORE_RENAME"), path.contains(String(cString: text)) else { return }
         raise(SIGSTOP)
     }

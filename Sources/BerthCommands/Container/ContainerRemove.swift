@@ -40,12 +40,15 @@ struct RmCommand: Command {
             names = names.filter { (try? lifecycle.containers.find($0)) != nil }
         }
         let tolerated: Set<BerthError.Kind> = force || args[Self.ignore] ? [.notFound] : []
+        // Several at once, by force and without a grace period: all signalled
+        // first, so their monitors wind down together (Lifecycle.killForRemoval).
+        let signalled = force && time == nil && names.count > 1 ? lifecycle.killForRemoval(names) : []
         return ctx.forEach(names, printName: true, tolerated: tolerated) { (ref) throws(BerthError) in
             // Podman's rm -f -t N stops gracefully before it kills; Docker's rm -f kills at once.
             if force, let time, (try? lifecycle.containers.find(ref))?.state.isActive == true {
                 try lifecycle.stop(ref, timeout: time, signal: nil)
             }
-            try lifecycle.remove(ref, force: force, volumes: args[Self.volumes])
+            try lifecycle.remove(ref, force: force, volumes: args[Self.volumes], signalled: signalled)
         }
     }
 }

@@ -16,7 +16,7 @@ struct SystemResetCommand: Command {
         flags: [Self.force], max: 0)
 
     /// The store entries a reset deletes (relative to the root).
-    static let stateEntries = ["containers", "images", "layers", "volumes", "networks", "storage", "tmp", "events.log"]
+    static let stateEntries = ["containers", "names", "images", "layers", "volumes", "networks", "storage", "tmp", "events.log"]
 
     func run(_ args: ParsedArguments, _ ctx: CommandContext) throws(BerthError) -> Int32 {
         let warning =

@@ -5,13 +5,19 @@ extension Lifecycle {
     public func rename(_ ref: String, to newName: String) throws(BerthError) {
         try ContainerNames.validate(newName)
         let container = try containers.find(ref)
+        let index = ContainerNameIndex(layout: layout)
+        try index.ensure(containers)
         try FileLock.withLock(layout.containerLock) { () throws(BerthError) in
-            if let other = containers.all().first(where: { $0.name == newName }) {
+            if let other = try containers.owner(of: newName) {
                 throw .conflict(
                     "Conflict. The container name \"/\(newName)\" is already in use by container \"\(other.id)\". You have to remove (or rename) that container to be able to reuse that name."
                 )
             }
-            _ = try containers.update(container.id) { (c: inout Container) throws(BerthError) in c.name = newName }
+            // The new link before the record says so, the old one dropped after
+            // (ContainerNameIndex): a crash leaves a stale link, never a missing one.
+            try index.claim(newName, for: container.id)
+            try containers.update(container.id) { (c: inout Container) throws(BerthError) in c.name = newName }
+            index.release(container.name, of: container.id)
         }
     }
 }

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Synchronization
 
 /// The containers of a store: creation with unique names, lookup by name or
 /// ID prefix, locked updates, and removal.
@@ -18,10 +19,32 @@ public struct ContainerStore: Sendable {
     /// Every container, newest first, with states made truthful. A container
     /// whose record is damaged is listed too (status `dead`), never hidden:
     /// its monitor, mounts and cgroup may still be there for `rm -f` to end.
+    ///
+    /// With many containers the records are read and checked on a few
+    /// threads (`Parallel`): each load only reads files, and the threads are
+    /// joined before this returns, so a `run` later in the same REPL still
+    /// finds the process single-threaded and forks its monitor directly.
     public func all() -> [Container] {
-        FileSystem.list(layout.containers).compactMap { try? load(id: $0) }
-            .sorted { $0.created > $1.created }
+        let ids = FileSystem.list(layout.containers)
+        let width = min(4, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        guard ids.count >= Self.parallelFrom, width > 1 else {
+            return ids.compactMap { try? load(id: $0) }.sorted { $0.created > $1.created }
+        }
+        // Chunks in ID order, so ties in `created` sort as they always did.
+        let chunks = width * 4
+        let results = Mutex<[[Container]]>(Array(repeating: [], count: chunks))
+        let store = self
+        Parallel.forEach(chunks, width: width) { chunk in
+            let size = (ids.count + chunks - 1) / chunks
+            let range = min(ids.count, chunk * size)..<min(ids.count, (chunk + 1) * size)
+            let part = ids[range].compactMap { try? store.load(id: $0) }
+            results.withLock { $0[chunk] = part }
+        }
+        return results.withLock { $0 }.flatMap { $0 }.sorted { $0.created > $1.created }
     }
+
+    /// The count of containers from which `all` loads on several threads.
+    static let parallelFrom = 64
 
     /// Loads one container with its state made truthful (docs/lifecycle.md):
     /// - recorded running, PID 1 and monitor gone: `exited`, code 255;
@@ -136,20 +159,33 @@ public struct ContainerStore: Sendable {
         return value.isEmpty || value.count > 4096 ? nil : value
     }
 
-    /// Finds a container by exact name, full ID or unique ID prefix.
+    /// Finds a container by full ID, exact name or unique ID prefix (Docker's
+    /// order). Decodes one record: IDs are directory names and names are in
+    /// the name index, so the cost does not grow with the number of containers.
     public func find(_ text: String) throws(BerthError) -> Container {
         let name = String(text.drop { $0 == "/" })
         guard !name.isEmpty else { throw .notFound("No such container: \(text)") }
-        let ids = FileSystem.list(layout.containers)
-        if ids.contains(name) { return try load(id: name) }
-        let all = ids.compactMap { try? load(id: $0) }
-        if let byName = all.first(where: { $0.name == name }) { return byName }
-        let matches = all.filter { $0.id.hasPrefix(name) }
-        if matches.count == 1 { return matches[0] }
+        if !name.contains("/"), name != ".", name != "..", FileSystem.isDirectory(layout.container(name)),
+            let found = try? load(id: name)
+        {
+            return found
+        }
+        if let byName = try owner(of: name) { return byName }
+        let matches = FileSystem.list(layout.containers).filter { $0.hasPrefix(name) && RandomID.isContainerID($0) }
         if matches.count > 1 {
             throw BerthError("multiple containers match ID prefix \"\(text)\"; give more digits or the name")
         }
+        if let id = matches.first, let found = try? load(id: id) { return found }
         throw .notFound("No such container: \(text)")
+    }
+
+    /// The container named `name`, if any, through the name index; a link
+    /// whose container is gone or now has another name is no owner.
+    func owner(of name: String) throws(BerthError) -> Container? {
+        let index = ContainerNameIndex(layout: layout)
+        try index.ensure(self)
+        guard let id = index.id(of: name), let c = try? load(id: id), c.name == name else { return nil }
+        return c
     }
 
     /// Writes a container record atomically.
@@ -207,12 +243,14 @@ public struct ContainerStore: Sendable {
             try FileSystem.writeAtomically(
                 staging + "/" + StoreLayout.containerRecord, Array((container.json.pretty(indent: 2) + "\n").utf8),
                 durable: durable)
+            let index = ContainerNameIndex(layout: layout)
+            try index.ensure(self)
             try FileLock.withLock(layout.containerLock) { () throws(BerthError) in
-                let existing = all()
-                if let other = existing.first(where: { $0.name == container.name }) {
-                    let taken = Set(existing.map(\.name))
+                index.sweep()
+                if let other = try owner(of: container.name) {
+                    let isTaken = { (name: String) in ((try? owner(of: name)) ?? nil) != nil }
                     guard let generateName,
-                        let free = ContainerNames.firstFree(id: container.id, isTaken: taken.contains, generate: generateName)
+                        let free = ContainerNames.firstFree(id: container.id, isTaken: isTaken, generate: generateName)
                     else {
                         throw .conflict(
                             "Conflict. The container name \"/\(container.name)\" is already in use by container \"\(other.id)\". You have to remove (or rename) that container to be able to reuse that name."
@@ -223,8 +261,14 @@ public struct ContainerStore: Sendable {
                         staging + "/" + StoreLayout.containerRecord,
                         Array((container.json.pretty(indent: 2) + "\n").utf8), durable: durable)
                 }
+                // The name's link first: a crash after it leaves a stale link
+                // (ContainerNameIndex), never a container without one.
+                try index.claim(container.name, for: container.id)
+                FileSystem.stopBeforeRenameIfAsked(layout.container(container.id))
                 if rename(staging, layout.container(container.id)) != 0 {
-                    throw .syscall("rename", "\(staging) to \(layout.container(container.id))", .current)
+                    let err = Errno.current
+                    index.release(container.name, of: container.id)
+                    throw .syscall("rename", "\(staging) to \(layout.container(container.id))", err)
                 }
                 if durable { FileSystem.syncDirectory(of: layout.container(container.id)) }
             }
@@ -243,6 +287,7 @@ public struct ContainerStore: Sendable {
         let doomed = layout.tmp + "/rm-\(getpid())-\(container.id.prefix(12))"
         try driver.unmount(containerDirectory: dir)
         if rename(dir, doomed) != 0 && errno != ENOENT { throw .syscall("rename", dir, .current) }
+        ContainerNameIndex(layout: layout).release(container.name, of: container.id)
         try driver.remove(containerDirectory: doomed)
         try FileSystem.removeTree(doomed)
         unlink(lockPath(container.id))
@@ -256,11 +301,12 @@ public struct ContainerStore: Sendable {
         let doomed = layout.tmp + "/rm-\(getpid())-\(container.id.prefix(12))"
         MountPreparation.unmountAll(under: dir)
         if rename(dir, doomed) != 0 && errno != ENOENT { throw .syscall("rename", dir, .current) }
+        ContainerNameIndex(layout: layout).release(container.name, of: container.id)
         try FileSystem.removeTree(doomed)
         unlink(lockPath(container.id))
         UserNamespaceRanges(layout: layout).release(container: container.id)
     }
 
     /// Whether a name is free.
-    public func isNameFree(_ name: String) -> Bool { !all().contains { $0.name == name } }
+    public func isNameFree(_ name: String) -> Bool { ((try? owner(of: name)) ?? nil) == nil }
 }

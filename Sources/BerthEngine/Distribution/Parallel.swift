@@ -4,9 +4,11 @@ import Glibc
 import Synchronization
 import BerthCore
 
-/// Runs work on a few POSIX threads. Only `pull` uses it, to fetch layers
-/// side by side: the CLI process never clones namespaces, and each task
-/// touches only its own staging file and connection, so threads are safe here.
+/// Runs work on a few POSIX threads: `pull`, to fetch layers side by side,
+/// and `ContainerStore.all`, to read many records. The CLI process never
+/// clones namespaces on them, each task touches only its own staging file
+/// and connection or only reads, and every thread is joined before
+/// `forEach` returns, so threads are safe here.
 enum Parallel {
     private final class Job: @unchecked Sendable {
         let body: @Sendable () -> Void

@@ -109,7 +109,10 @@ public struct Lifecycle {
     /// root. Idempotent; the caller holds the container lock.
     /// `portRules`: whether port rules may still be there (false when the
     /// monitor never ran or removed them itself), to spare an `nft` run.
-    func releaseMonitorHoldings(_ c: Container, portRules: Bool = true) throws(BerthError) {
+    /// `mountsBelow`: whether mounts other than the root may be left below
+    /// the container's directory on the host, to spare a read of the host's
+    /// whole mount table.
+    func releaseMonitorHoldings(_ c: Container, portRules: Bool = true, mountsBelow: Bool = true) throws(BerthError) {
         let cgroup = Cgroup(path: c.cgroupPath)
         cgroup.killAll()
         try cgroup.remove()
@@ -117,7 +120,7 @@ public struct Lifecycle {
             if !c.ports.isEmpty && portRules { HostNetwork.unpublish(containerID: c.id) }
             HostNetwork.detach(containerID: c.id)
         }
-        MountPreparation.unmountAll(under: layout.container(c.id))
+        if mountsBelow { MountPreparation.unmountAll(under: layout.container(c.id)) }
         try? driver(for: c).unmount(containerDirectory: layout.container(c.id))
         let volumes = VolumeStore(layout: layout)
         for m in c.mounts where m.kind == .volume { volumes.releaseIfUnused(m.source, except: c.id) }
@@ -313,7 +316,10 @@ public struct Lifecycle {
 
     /// Removes a container; a running or paused one only with `force`
     /// (SIGKILL first). Afterwards no mount, cgroup, process or directory of it remains.
-    public func remove(_ ref: String, force: Bool, volumes removeVolumes: Bool = false) throws(BerthError) {
+    /// `signalled`: the IDs `killForRemoval` already sent SIGKILL (and wrote the `kill` event for).
+    public func remove(
+        _ ref: String, force: Bool, volumes removeVolumes: Bool = false, signalled: Set<String> = []
+    ) throws(BerthError) {
         var container = try containers.find(ref)
         if container.recordDamage != nil {
             try removeDamaged(container, force: force)
@@ -345,7 +351,7 @@ public struct Lifecycle {
                 }
             }
             let pidfd = container.state.pid > 1 ? berth_pidfd_open(container.state.pid) : -1
-            killEverything(container, pidfd: pidfd)
+            killEverything(container, pidfd: pidfd, signalSent: signalled.contains(container.id))
             if pidfd >= 0 { close(pidfd) }
             try awaitRecordedExit(container)
         }
@@ -368,7 +374,13 @@ public struct Lifecycle {
             // What a killed monitor (or the chroot backend's host binds) left
             // behind, by the same path start and stop use; then whatever the
             // backend keeps (a runtime's state after a killed monitor).
-            try releaseMonitorHoldings(current, portRules: current.state.monitorPid != 0 || current.monitorLost)
+            // Host-side mounts below the directory can be left only by a
+            // monitor killed before its clean-up, or by a backend that binds
+            // on the host (chroot): otherwise the mount table is not read.
+            let isolates = (try? registry.isolationBackend(current.isolation))?.isolates ?? false
+            try releaseMonitorHoldings(
+                current, portRules: current.state.monitorPid != 0 || current.monitorLost,
+                mountsBelow: current.monitorLost || !isolates)
             (try? registry.runtime(current.isolation))?.delete(current, in: layout)
             try containers.delete(current, driver: try driver(for: current))
             return true

@@ -14,6 +14,7 @@ import BerthCore
 /// ROOT/images/sha256/HEX.json          an OCI image config; HEX = image ID
 /// ROOT/images/repositories.json        tags → image IDs
 /// ROOT/containers/ID/                  one container
+/// ROOT/names/NAME                    symlink to the container ID that has NAME (an index)
 /// ROOT/storage/DRIVER/                 a storage driver's private files
 /// ROOT/tmp/                            staging; anything here is garbage
 /// ROOT/locks/                          flock files
@@ -34,6 +35,8 @@ public struct StoreLayout: Sendable {
     /// `NAME@DIGEST` → image ID for what was pulled (Docker's RepoDigests).
     public var repoDigests: String { root + "/images/digests.json" }
     public var containers: String { root + "/containers" }
+    /// The container name index: `NAME` → container ID links (`ContainerNameIndex`).
+    public var containerNames: String { root + "/names" }
     public var tmp: String { root + "/tmp" }
     public var locks: String { root + "/locks" }
     public var config: String { root + "/config.json" }

@@ -1,0 +1,77 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The container name index: `ROOT/names/NAME` is a symbolic link whose
+/// target is the ID of the container named NAME.
+///
+/// Why: resolving a name (and so a short ID, which Docker tries only after
+/// names) and checking a new name's uniqueness used to decode every record,
+/// which made each `run`, `rm`, `stop`… O(number of containers) and
+/// `rm -f $(ps -aq)` of 1,000 containers O(n²). A link is one `readlink`.
+///
+/// What keeps it truthful, also after a `kill -9` at any point:
+/// - every container whose record names NAME has the link NAME → its ID: a
+///   create makes the link before it renames the container into
+///   `containers/`, a rename makes the new link before it saves the new
+///   name, a removal drops the link only after the directory is gone (all
+///   under the containers lock but the removal, which drops only a link
+///   pointing at its own ID);
+/// - so a crash can leave only extra links (to a container that is gone or
+///   now has another name), never a missing one, and every reader checks a
+///   link against the record it points at (`ContainerStore.owner(of:)`): a
+///   stale link is a free name, and the next create of that name replaces it;
+/// - a store made before the index (no `names/` directory) gets one built
+///   from its records by the first command that needs it, in staging renamed
+///   into place, so a killed build leaves no half index.
+struct ContainerNameIndex {
+    let layout: StoreLayout
+
+    func link(_ name: String) -> String { layout.containerNames + "/" + name }
+
+    /// The ID the link for `name` points at, unchecked.
+    func id(of name: String) -> String? {
+        guard !name.isEmpty, !name.contains("/"), name != ".", name != ".." else { return nil }
+        return FileSystem.linkTarget(link(name))
+    }
+
+    /// Points `name` at `id`, replacing a stale link. The caller holds the
+    /// containers lock and has checked that no container has the name.
+    func claim(_ name: String, for id: String) throws(BerthError) {
+        try FileSystem.symlinkAtomically(id, at: link(name))
+    }
+
+    /// Drops the link for `name` if it still points at `id`.
+    func release(_ name: String, of id: String) {
+        if !name.isEmpty, self.id(of: name) == id { unlink(link(name)) }
+    }
+
+    /// Removes temp links of `claim`s whose process was killed (caller holds the containers lock).
+    func sweep() { FileSystem.removeStaleTempFiles(in: layout.containerNames) }
+
+    /// Builds the index from the records if the store has none yet. No lock
+    /// is needed: the build happens in staging and is renamed into place,
+    /// and a loser of that race drops its copy. A container created
+    /// meanwhile cannot be missed: its create makes sure `names/` exists
+    /// before it links its name.
+    func ensure(_ store: ContainerStore) throws(BerthError) {
+        if FileSystem.isDirectory(layout.containerNames) { return }
+        let staging = try layout.makeStaging("names")
+        for id in FileSystem.list(layout.containers) {
+            let name: String
+            switch store.loadRecord(id: id) {
+            case .missing: continue
+            case .damaged(let text, let reason): name = store.damaged(id: id, text: text, reason: reason).name
+            case .ok(let c): name = c.name
+            }
+            if !name.isEmpty { _ = symlink(id, staging + "/" + name) }
+        }
+        if rename(staging, layout.containerNames) != 0 {
+            let err = Errno.current
+            try? FileSystem.removeTree(staging)
+            if FileSystem.isDirectory(layout.containerNames) { return }  // another command built it first
+            throw .syscall("rename", "\(staging) to \(layout.containerNames)", err)
+        }
+        FileSystem.syncDirectory(of: layout.containerNames)
+    }
+}
