@@ -63,6 +63,7 @@ podman_env() { CONTAINERS_CONF=$T/podman/containers.conf CONTAINERS_STORAGE_CONF
 RL_USER=berthbench$$
 RL_LINE=""
 rl_made=no
+rl_ok=yes
 rootless_remove() {
     if [ "$rl_made" = yes ]; then
         rl_uid=$(id -u "$RL_USER" 2>/dev/null)
@@ -172,6 +173,15 @@ if [ -x /usr/bin/newuidmap ] && [ -x /usr/bin/setpriv ] && useradd -M -d "$T/roo
             "$T/rootless/bin/berth" import -c 'CMD ["sh"]' "$T/rootless/bin/busybox.tar" busybox:latest >/dev/null 2>"$T/rootless.log"; then
         echo "bench: rootless import failed: $(tail -1 "$T/rootless.log")" >&2
     fi
+    # The row times `run --rm busybox true`, which says nothing on success:
+    # make sure the rootless berth really runs a container first (a static
+    # build once lost its arguments and did nothing, quickly, with status 0).
+    said=$(HOME=$T/rootless/home XDG_RUNTIME_DIR=$T/rootless/run setpriv --reuid="$RL_USER" --regid="$RL_USER" \
+        --init-groups "$T/rootless/bin/berth" run --rm --network none busybox echo rootless-ok 2>>"$T/rootless.log")
+    if [ "$said" != rootless-ok ]; then
+        echo "bench: a rootless run printed '$said', not rootless-ok: $(tail -1 "$T/rootless.log"); no rootless row" >&2
+        rl_ok=no
+    fi
 fi
 
 # One rootfs from the same tarball, shared by the runc and crun bundles and the floor.
@@ -243,4 +253,4 @@ EOF
 fi
 
 BENCH_T=$T BENCH_CG=$CG BERTH_BIN=$BERTH_BIN BERTH_BUSYBOX_TAR=$BERTH_BUSYBOX_TAR \
-    BENCH_ROOTLESS_USER=$([ "$rl_made" = yes ] && echo "$RL_USER") python3 "$here/bench.py"
+    BENCH_ROOTLESS_USER=$([ "$rl_made" = yes ] && [ "$rl_ok" = yes ] && echo "$RL_USER") python3 "$here/bench.py"

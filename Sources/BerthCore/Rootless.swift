@@ -15,6 +15,13 @@ public enum Rootless {
     /// True when this process runs in the rootless namespace.
     public static var isActive: Bool { berth_rootless_active() != 0 }
 
+    /// Puts the markers into the environment every process this one
+    /// starts inherits. Each executable's main calls it right after
+    /// reading `CommandLine.arguments`: the constructor may not (a
+    /// statically linked Swift finds argv through the original `environ`,
+    /// which `setenv` replaces).
+    public static func exportMarkers() { berth_rootless_export_markers() }
+
     /// `info`'s `SecurityOptions`, Docker's strings: the default seccomp
     /// profile every container gets, and `name=rootless` when this berth
     /// runs in the user's namespace (what rootless dockerd reports, and
@@ -62,7 +69,7 @@ public enum Rootless {
 
     /// What a berth started with an environment of its own (an external
     /// plugin calling `$BERTH_BIN`) needs to know it runs rootless: the
-    /// constructor's markers, which `setenv` put in `environ` but not in
+    /// markers, which `exportMarkers` put in `environ` but not in
     /// `/proc/self/environ`, where `CommandContext.environment` comes from.
     public static var childEnvironment: [String: String] {
         guard isActive else { return [:] }

@@ -351,6 +351,15 @@ __attribute__((constructor)) static void berth_rootless_enter(int argc, char **a
     close(lock);
     if (r != 0) return;
     rootless_active = 1;
+    /* No setenv here: the markers go into the environment from main
+       (berth_rootless_export_markers). A statically linked Swift program
+       finds argv by walking back from `environ` on the initial stack, and
+       setenv moves `environ` to the heap: a berth built with
+       --static-swift-stdlib then saw no arguments at all. */
+}
+
+void berth_rootless_export_markers(void) {
+    if (!rootless_active) return;
     char mark[48];
     snprintf(mark, sizeof mark, "%u:%u", (unsigned)host_uid, (unsigned)host_gid);
     setenv("_BERTH_ROOTLESS", mark, 1);

@@ -22,6 +22,7 @@ registry.register(ChrootBackend.registration)
 registry.register(OCIBackend.registration)
 
 let argv = CommandLine.arguments
+Rootless.exportMarkers()  // after the arguments are read (Rootless.exportMarkers)
 // The service is multi-threaded, so `start` re-executes this binary as the
 // container's monitor, and a monitor re-executes it to restart its
 // container or run its health checks: the same entries as `berth`'s.

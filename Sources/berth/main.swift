@@ -25,6 +25,7 @@ registry.register(OCIBackend.bundleCommand)
 // The monitor and health-check entries a container's monitor re-executes
 // this binary for (InternalEntry): not user commands.
 let argv = CommandLine.arguments
+Rootless.exportMarkers()  // after the arguments are read (Rootless.exportMarkers)
 if let code = InternalEntry.run(argv, registry: registry) { exit(code) }
 
 exit(

@@ -79,5 +79,9 @@ uint32_t berth_rootless_host_gid(void);
 const char *berth_rootless_error(void);
 /// $XDG_RUNTIME_DIR/berth or /tmp/berth-UID ("" when not rootless).
 const char *berth_rootless_runtime_dir(void);
+/// Puts the markers monitors and helpers re-executed in the namespace
+/// recognise (`_BERTH_ROOTLESS`, `_BERTH_ROOTLESS_RUNTIME`) into `environ`;
+/// called from main once the arguments are read, never from the constructor.
+void berth_rootless_export_markers(void);
 
 #endif
