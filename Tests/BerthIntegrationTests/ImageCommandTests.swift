@@ -46,6 +46,35 @@ struct ImageCommandTests {
         #expect(berth(root, "images", "--format", "{{.Repository}}:{{.Tag}}").stdout == "busybox:latest\n")
     }
 
+    @Test("images --filter: dangling, reference (matching tags only), label, since; a bad filter is one line")
+    func imagesFilter() {
+        let root = makeTempDirectory("store")
+        defer { removeTree(root) }
+        #expect(berth(root, "import", "-c", "CMD [\"sh\"]", busyboxTar, "busybox").status == 0)
+        #expect(berth(root, "tag", "busybox", "tools/busybox:v1").status == 0)
+        #expect(berth(root, "import", "-c", "LABEL team=blue", busyboxTar, "blue:1").status == 0)
+        // gone:1 moved to another image leaves its first image untagged: dangling.
+        #expect(berth(root, "import", "-c", "CMD [\"true\"]", busyboxTar, "gone:1").status == 0)
+        let dangling = berth(root, "images", "-q", "gone").stdout.trimmingSpaces
+        #expect(berth(root, "tag", "busybox", "gone:1").status == 0)
+        func listed(_ filters: String...) -> String {
+            runProcess(
+                [berthBinary, "--root", root, "images", "--format", "{{.Repository}}:{{.Tag}}"] + filters.flatMap { ["-f", $0] }
+            )
+            .stdout
+        }
+        #expect(listed("reference=busybox") == "busybox:latest\n", "only the matching tag of a thrice-tagged image")
+        #expect(listed("reference=tools/*") == "tools/busybox:v1\n")
+        #expect(listed("label=team=blue") == "blue:1\n")
+        #expect(listed("label=team=red").isEmpty)
+        #expect(listed("dangling=true") == "<none>:<none>\n")
+        #expect(berth(root, "images", "-q", "-f", "dangling=true").stdout == dangling + "\n")
+        #expect(!listed("dangling=false").contains("<none>"))
+        #expect(listed("since=blue:1") == "<none>:<none>\n", "only the image imported after blue:1")
+        expectOneErrorLine(berth(root, "images", "-f", "dangling=maybe"), naming: ["dangling=maybe"], status: 1)
+        expectOneErrorLine(berth(root, "images", "-f", "colour=red"), naming: ["colour"], status: 1)
+    }
+
     @Test("owners, modes, symlinks, hard links, fifos and devices survive an import")
     func metadataSurvives() {
         let dir = makeTempDirectory("meta")

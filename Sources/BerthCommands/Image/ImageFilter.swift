@@ -16,11 +16,7 @@ public struct ImageFilter {
         for (key, values) in filters.values {
             for value in values {
                 switch key {
-                case "dangling":
-                    guard ["true", "false", "1", "0"].contains(value) else {
-                        throw BerthError(
-                            .invalidArgument, "invalid filter 'dangling=\(value)'; use dangling=true or dangling=false")
-                    }
+                case "dangling": try Filters.checkDangling(value)
                 case "before", "since":
                     let image = try store.resolve(value)
                     bounds[key + "=" + value] = image.created ?? Timestamp(seconds: 0)

@@ -6,6 +6,9 @@ struct ImagesCommand: Command {
         "all", short: "a", help: "Show all images (default hides intermediate images)")
     static let quiet = Flag.bool("quiet", short: "q", help: "Only show image IDs")
     static let noTrunc = Flag.bool("no-trunc", help: "Don't truncate output")
+    static let filter = Flag.strings(
+        "filter", short: "f", value: "filter",
+        help: "Filter output based on conditions provided (dangling=true|false, reference=, label=, before=, since=)")
     static let format = Flag.string(
         "format",
         help:
@@ -15,14 +18,17 @@ struct ImagesCommand: Command {
     let spec = CommandSpec(
         "images", aliases: ["image ls", "image list"],
         summary: "List images",
-        flags: [Self.all, Self.quiet, Self.noTrunc, Self.format],
+        flags: [Self.all, Self.filter, Self.format, Self.noTrunc, Self.quiet],
         arguments: [ArgSpec("REPOSITORY[:TAG]", completion: .images, optional: true)], max: 1)
 
     func run(_ args: ParsedArguments, _ ctx: CommandContext) throws(BerthError) -> Int32 {
         let store = try ctx.images()
         let template = try args[Self.format].map { (f) throws(BerthError) in try ctx.listingTemplate(f, table: Self.table) }
         let hidden = args[Self.all] ? [] : BuildCache.parents(in: store.layout)
-        let rows = try selectedRows(store, filter: args.positionals.first, noTrunc: args[Self.noTrunc], hiding: hidden)
+        // `--filter`: the same filters the API's image list takes (ImageFilter).
+        let filters = try ImageFilter(args[Self.filter], store: store)
+        let rows = try selectedRows(
+            store, filter: args.positionals.first, filters: filters, noTrunc: args[Self.noTrunc], hiding: hidden)
         if args[Self.quiet] {
             var seen = Set<String>()
             for row in rows where seen.insert(row.id).inserted { ctx.print(row.id) }
@@ -65,19 +71,19 @@ struct ImagesCommand: Command {
     /// `hiding`: untagged images a build made other images from
     /// (Docker's intermediate images).
     private func selectedRows(
-        _ store: ImageStore, filter: String?, noTrunc: Bool, hiding: Set<String>
+        _ store: ImageStore, filter: String?, filters: ImageFilter, noTrunc: Bool, hiding: Set<String>
     ) throws(BerthError) -> [Row] {
         let filterRef = try filter.map { (text) throws(BerthError) in try ImageReference(parsing: text) }
         let now = Timestamp.now.asDouble
         let images = store.all().sorted { ($0.created ?? Timestamp(seconds: 0)) > ($1.created ?? Timestamp(seconds: 0)) }
         var rows: [Row] = []
-        for image in images where !(image.tags.isEmpty && hiding.contains(image.id)) {
+        for image in images where !(image.tags.isEmpty && hiding.contains(image.id)) && filters.matches(image) {
             let created = image.created ?? Timestamp(seconds: 0)
             let since = Format.duration(seconds: now - created.asDouble) + " ago"
             let id = noTrunc ? image.id : image.shortID
             let size = Format.size(store.size(of: image))
             let tags: [(String, String)] =
-                image.tags.isEmpty ? [("<none>", "<none>")] : image.tags.map { ($0.repository, $0.tag) }
+                image.tags.isEmpty ? [("<none>", "<none>")] : filters.tags(of: image).map { ($0.repository, $0.tag) }
             for (repo, tag) in tags {
                 if let filterRef {
                     let wantsTag = filter?.contains(":") == true && !(filter?.hasSuffix("/") ?? false)

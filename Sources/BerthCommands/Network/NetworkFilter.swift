@@ -36,11 +36,7 @@ public struct NetworkFilter {
         for (key, values) in filters.values {
             for value in values {
                 switch key {
-                case "dangling":
-                    guard ["true", "false", "1", "0"].contains(value) else {
-                        throw BerthError(
-                            .invalidArgument, "invalid filter 'dangling=\(value)'; use dangling=true or dangling=false")
-                    }
+                case "dangling": try Filters.checkDangling(value)
                 case "type":
                     guard ["custom", "builtin"].contains(value) else {
                         throw BerthError(.invalidArgument, "invalid filter: 'type'='\(value)'; use type=custom or type=builtin")

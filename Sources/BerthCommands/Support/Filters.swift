@@ -34,6 +34,14 @@ public struct Filters {
         }
     }
 
+    /// `dangling=` takes a boolean in Docker's four spellings; anything else
+    /// is one error line (images, volumes and networks check it alike).
+    static func checkDangling(_ value: String) throws(BerthError) {
+        guard ["true", "false", "1", "0"].contains(value) else {
+            throw BerthError(.invalidArgument, "invalid filter 'dangling=\(value)'; use dangling=true or dangling=false")
+        }
+    }
+
     /// Docker's `name=`: an unanchored regular expression in Go's syntax,
     /// matched in linear time (`GoRegexp`); an invalid one is one error line
     /// with Go's wording.

@@ -63,11 +63,7 @@ public struct VolumeFilter {
         for (key, values) in filters.values {
             for value in values {
                 switch key {
-                case "dangling":
-                    guard ["true", "false", "1", "0"].contains(value) else {
-                        throw BerthError(
-                            .invalidArgument, "invalid filter 'dangling=\(value)'; use dangling=true or dangling=false")
-                    }
+                case "dangling": try Filters.checkDangling(value)
                 case "name": regexes[value] = try Filters.regex(value, key: key)
                 default: break
                 }
