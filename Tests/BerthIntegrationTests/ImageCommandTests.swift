@@ -75,6 +75,19 @@ struct ImageCommandTests {
         expectOneErrorLine(berth(root, "images", "-f", "colour=red"), naming: ["colour"], status: 1)
     }
 
+    @Test("a repository name over 255 characters (Docker's limit) is one line, and nothing is tagged or imported")
+    func overlongName() {
+        let root = makeTempDirectory("store")
+        defer { removeTree(root) }
+        #expect(berth(root, "import", busyboxTar, "busybox").status == 0)
+        let long = String(repeating: "a", count: 256)
+        expectOneErrorLine(berth(root, "tag", "busybox", long), naming: ["255 characters"], status: 1)
+        expectOneErrorLine(berth(root, "import", busyboxTar, long + ":v1"), naming: ["255 characters"], status: 1)
+        #expect(berth(root, "images", "-q").stdout.split(separator: "\n").count == 1, "still one image")
+        let longest = String(repeating: "b", count: 255)
+        #expect(berth(root, "tag", "busybox", longest).status == 0, "255 characters is allowed")
+    }
+
     @Test("owners, modes, symlinks, hard links, fifos and devices survive an import")
     func metadataSurvives() {
         let dir = makeTempDirectory("meta")

@@ -41,6 +41,13 @@ public struct ImageReference: Sendable, Equatable, Hashable, CustomStringConvert
     }
 
     private static func validate(name: String, tag: String, original: String) throws(BerthError) {
+        // Docker's NameTotalLengthMax: a longer name is refused before
+        // anything is made of it (a 5,000-character tag was stored and listed).
+        guard name.utf8.count <= 255 else {
+            throw BerthError(
+                "invalid reference format: repository name (\(name.prefix(40))…, \(name.utf8.count) characters) must not be more than 255 characters"
+            )
+        }
         if name.contains(where: { $0.isUppercase }) {
             throw BerthError("invalid reference format \"\(original)\": repository name must be lowercase")
         }
