@@ -34,7 +34,7 @@ extension MonitorSession {
             failStart(BerthError(failure.message, exitCode: failure.exitCode))
             return
         }
-        supervise(child.pid)
+        supervise(child.pid, handOver: true)
     }
 
     /// In a user namespace the container's root must own what is its own:
