@@ -16,8 +16,10 @@
    clients the exit code (Monitor.finishAfterHandover).
 
    Arguments (all given by MonitorHandover.swift; fds are inherited):
+     --root ROOT __monitor ID   first, so that ps shows (and `rm` finds) the
+                       monitor as before: `berth-monitor --root ROOT __monitor ID …`
      --exe FD          berth (or berth-service), opened: execveat at the exit
-     --root ROOT --id ID --child PID [--tty]
+     --child PID [--tty]
      --master FD --stdin FD --stdout FD --stderr FD   (-1: none)
      --listener FD --clients FD,FD… --stdin-once FD [--stdin-gone]
      --log PATH --log-driver N --log-max-size N --log-max-file N
@@ -89,13 +91,13 @@ static void parse(int argc, char **argv, struct options *o) {
     o->log_max_file = 1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
+        if (!strcmp(a, "__monitor") && i + 1 < argc) { o->id = argv[++i]; continue; }
         if (!strcmp(a, "--tty")) { o->tty = true; continue; }
         if (!strcmp(a, "--stdin-gone")) { o->stdin_gone = true; continue; }
         if (i + 1 >= argc) die("an option without its value");
         const char *v = argv[++i];
         if (!strcmp(a, "--exe")) o->exe = (int)number(v, 0, INT_MAX);
         else if (!strcmp(a, "--root")) o->root = v;
-        else if (!strcmp(a, "--id")) o->id = v;
         else if (!strcmp(a, "--child")) o->child = (pid_t)number(v, 1, INT_MAX);
         else if (!strcmp(a, "--master")) o->master = (int)number(v, -1, INT_MAX);
         else if (!strcmp(a, "--stdin")) o->stdin_w = (int)number(v, -1, INT_MAX);
@@ -113,7 +115,7 @@ static void parse(int argc, char **argv, struct options *o) {
         else if (!strcmp(a, "--backoff")) o->backoff = number(v, 0, LLONG_MAX);
         else die("an unknown option (berth and berth-monitor must come from the same build)");
     }
-    if (o->exe < 0 || !o->root || !o->id || o->child <= 0) die("--exe, --root, --id and --child are required");
+    if (o->exe < 0 || !o->root || !o->id || o->child <= 0) die("--root, __monitor ID, --exe and --child are required");
 }
 
 static void cloexec(int fd, bool on) {

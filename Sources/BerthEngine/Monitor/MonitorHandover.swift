@@ -66,8 +66,10 @@ enum MonitorHandover {
         case .k8sFile: driver = 1
         case .none: driver = 2
         }
+        // `--root ROOT __monitor ID` first, as the Swift monitor shows in ps
+        // (and as `Lifecycle.monitorProcesses` finds a monitor).
         var args = [
-            path, "--exe", String(exe), "--root", session.store.layout.root, "--id", session.container.id,
+            "berth-monitor", "--root", session.store.layout.root, "__monitor", session.container.id, "--exe", String(exe),
             "--child", String(child),
         ]
         args += relayArguments

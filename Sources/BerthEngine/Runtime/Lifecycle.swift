@@ -440,14 +440,15 @@ extension Lifecycle {
         events.record("destroy", c)
     }
 
-    /// PIDs of live monitors of container `id` (`berth … __monitor ID`).
+    /// PIDs of live monitors of container `id` (`berth … __monitor ID`,
+    /// `berth-monitor … __monitor ID …`, `berth … __monitor-exit ID …`).
     static func monitorProcesses(of id: String) -> [Int32] {
         FileSystem.list("/proc").compactMap { entry -> Int32? in
             guard let pid = Int32(entry), pid > 1, pid != getpid(),
                 let cmdline = try? FileSystem.read("/proc/\(entry)/cmdline")
             else { return nil }
             let words = cmdline.split(whereSeparator: { $0 == 0 || $0 == 32 }).map { String(decoding: $0, as: UTF8.self) }
-            return words.contains("__monitor") && words.contains(id) ? pid : nil
+            return words.contains { $0.hasPrefix("__monitor") } && words.contains(id) ? pid : nil
         }
     }
 }
