@@ -54,6 +54,31 @@ public struct NetworkRecord: Sendable {
     }
 
     /// Docker's `network inspect` document.
+    /// `network inspect host` and `none`: the modes Docker lists as networks
+    /// beside the bridges (driver `host` and `null`, no addresses), with the
+    /// containers that run in that mode. Nil for any other name.
+    public static func modeDocument(_ mode: String, containers: [Container]) -> JSON? {
+        guard mode == "host" || mode == "none" else { return nil }
+        let members = containers.filter { $0.networkMode == mode && $0.state.isActive }.map { c in
+            (
+                c.id,
+                JSON.object([
+                    ("Name", .string(c.name)), ("MacAddress", .string("")), ("IPv4Address", .string("")),
+                    ("IPv6Address", .string("")),
+                ])
+            )
+        }
+        return .object([
+            // Go's zero time: modes are never created (the docker CLI parses the field).
+            ("Name", .string(mode)), ("Id", .string(mode)), ("Created", .string("0001-01-01T00:00:00Z")),
+            ("Scope", .string("local")),
+            ("Driver", .string(mode == "host" ? "host" : "null")), ("EnableIPv6", .bool(false)),
+            ("IPAM", .object([("Driver", .string("default")), ("Options", .null), ("Config", .array([]))])),
+            ("Internal", .bool(false)), ("Attachable", .bool(false)), ("Containers", .object(members)),
+            ("Options", .object([])), ("Labels", .object([])),
+        ])
+    }
+
     public func inspect(containers: [(id: String, name: String, endpoint: NetworkEndpoint)]) -> JSON {
         .object([
             ("Name", .string(name)), ("Id", .string(id)), ("Created", .string(created.rfc3339)),
