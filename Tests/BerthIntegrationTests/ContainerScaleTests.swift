@@ -123,6 +123,22 @@ struct ContainerScaleTests {
         }
     }
 
+    @Test("a container named like a temp link (web.tmp-4194305, a PID no kernel gives) keeps its name when others are created")
+    func nameLikeTempLink() {
+        withStore { store in
+            // PID_MAX_LIMIT is 4,194,304: the "process" of this name is never alive.
+            let name = "web.tmp-4194305"
+            let r = store.berth("run", "-d", "--network", "none", "--name", name, "busybox", "sleep", "100000")
+            #expect(r.status == 0, "run: \(r.stderr)")
+            #expect(store.berth("run", "-d", "--network", "none", "--name", "other", "busybox", "true").status == 0)
+            #expect(store.berth("create", "--network", "none", "busybox", "true").status == 0)
+            #expect(index(store)[name] == r.stdout.trimmingSpacesAndNewlines, "the link stayed: \(index(store))")
+            let stopped = store.berth("stop", "-t", "0", name)
+            #expect(stopped.status == 0 && stopped.stdout == name + "\n", "found by name: \(stopped.stderr)")
+            #expect(FileSystem.list(store.root + "/tmp").isEmpty, "no temp link left: \(FileSystem.list(store.root + "/tmp"))")
+        }
+    }
+
     @Test("names resolve before ID prefixes, a name that looks like an ID prefix included, and a prefix of two is refused")
     func resolution() {
         withStore { store in
