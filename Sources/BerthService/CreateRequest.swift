@@ -12,7 +12,7 @@ import BerthEngine
 enum CreateRequest {
     /// Config keys read here; anything else must be empty.
     static let configKeys: Set<String> = [
-        "Image", "Cmd", "Entrypoint", "Env", "WorkingDir", "User", "Hostname", "Tty", "OpenStdin",
+        "Image", "Cmd", "Entrypoint", "Env", "WorkingDir", "User", "Hostname", "Domainname", "Tty", "OpenStdin",
         "AttachStdin", "AttachStdout", "AttachStderr", "StdinOnce", "ExposedPorts", "Volumes", "StopSignal",
         "StopTimeout", "HostConfig", "NetworkingConfig", "Labels", "Healthcheck",
     ]
@@ -58,6 +58,7 @@ enum CreateRequest {
         o.workdir = nonEmpty(body["WorkingDir"])
         o.user = nonEmpty(body["User"])
         o.hostname = nonEmpty(body["Hostname"])
+        o.domainname = nonEmpty(body["Domainname"])
         o.tty = body["Tty"]?.boolValue ?? false
         o.interactive = body["OpenStdin"]?.boolValue ?? false
         o.stopSignal = nonEmpty(body["StopSignal"])
@@ -235,7 +236,8 @@ enum CreateRequest {
         ),
         (
             [
-                "Image", "WorkingDir", "User", "Hostname", "StopSignal", "HostConfig.NetworkMode", "HostConfig.CpusetCpus",
+                "Image", "WorkingDir", "User", "Hostname", "Domainname", "StopSignal", "HostConfig.NetworkMode",
+                "HostConfig.CpusetCpus",
                 "HostConfig.CpusetMems", "HostConfig.PidMode", "HostConfig.IpcMode", "HostConfig.UTSMode",
                 "HostConfig.Isolation", "HostConfig.CgroupnsMode", "HostConfig.UsernsMode",
             ], "string", { $0.stringValue != nil }

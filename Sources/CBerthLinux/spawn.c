@@ -418,6 +418,8 @@ static int child(const struct berth_spawn_config *c) {
     }
     if (c->hostname && (c->clone_flags & CLONE_NEWUTS) && sethostname(c->hostname, strlen(c->hostname)) != 0)
         fail(c, BERTH_STAGE_HOSTNAME, "sethostname", c->hostname);
+    if (c->domainname && (c->clone_flags & CLONE_NEWUTS) && setdomainname(c->domainname, strlen(c->domainname)) != 0)
+        fail(c, BERTH_STAGE_HOSTNAME, "setdomainname", c->domainname);
     /* Go: we are in the container's cgroups, and with a bridge our end of the
        veth is in this namespace. End of file means the parent gave up (or
        died): then nothing may run. */

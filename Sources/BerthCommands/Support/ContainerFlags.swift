@@ -13,6 +13,7 @@ enum ContainerFlags {
     static let workdir = Flag.string("workdir", short: "w", help: "Working directory inside the container")
     static let user = Flag.string("user", short: "u", help: "Username or UID (format: <name|uid>[:<group|gid>])")
     static let hostname = Flag.string("hostname", short: "h", help: "Container host name")
+    static let domainname = Flag.string("domainname", help: "Container NIS domain name")
     static let entrypoint = Flag.string("entrypoint", help: "Overwrite the default ENTRYPOINT of the image")
     static let rm = Flag.bool("rm", help: "Automatically remove the container when it exits")
     static let isolation = Flag.string(
@@ -97,7 +98,8 @@ enum ContainerFlags {
     /// Every flag `create` and `run` take, in help order.
     static let create: [any AnyFlag] =
         [
-            name, interactive, tty, env, envFile, workdir, user, hostname, entrypoint, rm, isolation, runtime, storage,
+            name, interactive, tty, env, envFile, workdir, user, hostname, domainname, entrypoint, rm, isolation, runtime,
+            storage,
             network, publish, publishAll, readOnly, stopSignal, stopTimeout, volume, mount, tmpfs, volumesFrom, device, pull,
             platform, privileged, capAdd, capDrop, securityOpt, groupAdd, userns, uidmap, gidmap,
         ] + resourceFlags + metadataAndNetworkFlags + processFlags + RestartFlags.all + HealthFlags.all + logFlags
@@ -146,6 +148,7 @@ enum ContainerFlags {
         o.workdir = args[Self.workdir]
         o.user = args[Self.user]
         o.hostname = args[Self.hostname]
+        o.domainname = args[Self.domainname]
         o.tty = args[Self.tty]
         o.interactive = args[Self.interactive]
         o.autoRemove = args[Self.rm]

@@ -14,6 +14,8 @@ public struct CreateOptions: Sendable {
     public var workdir: String?
     public var user: String?
     public var hostname: String?
+    /// `--domainname`: the container's NIS domain name.
+    public var domainname: String?
     public var tty = false
     public var interactive = false
     public var autoRemove = false
@@ -165,6 +167,23 @@ public struct ContainerFactory {
             hostNetwork: networkMode == "host", hostnameGiven: o.hostname != nil, isolates: backend.isolates,
             backend: backend.name, containers: lifecycle.containers)
         container.process = o.process
+        if let domain = o.domainname, !domain.isEmpty {
+            // setdomainname(2) takes at most 64 bytes, in a UTS namespace of the container's own.
+            if domain.utf8.count > 64 {
+                throw .invalid(
+                    "invalid --domainname \(shown(domain)): \(domain.utf8.count) bytes, but the kernel takes at most 64; give a shorter domain name"
+                )
+            }
+            if o.process.namespaces.uts == "host" {
+                throw .invalid("Conflicting options: domainname and the UTS mode; drop --domainname or --uts host")
+            }
+            if !backend.isolates {
+                throw .invalid(
+                    "--domainname: the \(backend.name) backend has no UTS namespace of its own (it shares the host's); drop --domainname"
+                )
+            }
+            container.domainname = domain
+        }
         var labels: [(String, String)] = []
         for file in o.labelFiles {
             labels += try ContainerLabels.parseFile(try Self.readEnvFile(file, what: "label file"), path: file)

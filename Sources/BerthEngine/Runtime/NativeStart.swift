@@ -92,6 +92,7 @@ extension MonitorSession {
                 (prep.source(m), m.target, m.kind == .tmpfs, m.options, m.readonly)
             }
         }
+        if !container.domainname.isEmpty { request.domainname = container.domainname }
         request.networkSetup = plan.cloneFlags & berth_clone_newnet() != 0
         request.endpoint = container.endpoint
         if cgroup.version == "v2" { request.cgroupDirectory = cgroup.path }
