@@ -12,7 +12,8 @@ import BerthEngine
 enum CreateRequest {
     /// Config keys read here; anything else must be empty.
     static let configKeys: Set<String> = [
-        "Image", "Cmd", "Entrypoint", "Env", "WorkingDir", "User", "Hostname", "Domainname", "Tty", "OpenStdin",
+        "Image", "Cmd", "Entrypoint", "Env", "WorkingDir", "User", "Hostname", "Domainname", "MacAddress", "Tty",
+        "OpenStdin",
         "AttachStdin", "AttachStdout", "AttachStderr", "StdinOnce", "ExposedPorts", "Volumes", "StopSignal",
         "StopTimeout", "HostConfig", "NetworkingConfig", "Labels", "Healthcheck",
     ]
@@ -91,6 +92,7 @@ enum CreateRequest {
         o.networkOptions.dnsSearch = try strings(host["DnsSearch"], "HostConfig.DnsSearch") ?? []
         o.networkOptions.aliases = endpoint.aliases
         o.networkOptions.ipAddress = endpoint.ip
+        o.networkOptions.macAddress = nonEmpty(body["MacAddress"]) ?? endpoint.mac
         o.mounts = try mounts(body, host)
         o.volumesFrom = try strings(host["VolumesFrom"], "HostConfig.VolumesFrom") ?? []
         o.security.privileged = host["Privileged"]?.boolValue ?? false
@@ -236,7 +238,7 @@ enum CreateRequest {
         ),
         (
             [
-                "Image", "WorkingDir", "User", "Hostname", "Domainname", "StopSignal", "HostConfig.NetworkMode",
+                "Image", "WorkingDir", "User", "Hostname", "Domainname", "MacAddress", "StopSignal", "HostConfig.NetworkMode",
                 "HostConfig.CpusetCpus",
                 "HostConfig.CpusetMems", "HostConfig.PidMode", "HostConfig.IpcMode", "HostConfig.UTSMode",
                 "HostConfig.Isolation", "HostConfig.CgroupnsMode", "HostConfig.UsernsMode",
@@ -268,11 +270,13 @@ enum CreateRequest {
     }
 
     /// One endpoint of `NetworkingConfig.EndpointsConfig`: the network, its
-    /// `Aliases` (`--network-alias`) and `IPAMConfig.IPv4Address` (`--ip`).
+    /// `Aliases` (`--network-alias`), `IPAMConfig.IPv4Address` (`--ip`) and
+    /// `MacAddress` (`--mac-address`, API 1.44; older clients send `Config.MacAddress`).
     struct Endpoint {
         var network: String
         var aliases: [String] = []
         var ip: String?
+        var mac: String?
     }
 
     /// `NetworkingConfig.EndpointsConfig`: the endpoint of the `NetworkMode`
@@ -291,6 +295,7 @@ enum CreateRequest {
                     for (key, field) in fields where !isEmpty(field) {
                         switch key {
                         case "Aliases": endpoint.aliases = try strings(field, "Aliases") ?? []
+                        case "MacAddress": endpoint.mac = field.stringValue
                         case "IPAMConfig":
                             guard case .object(let ipam) = field else { continue }
                             for (k, x) in ipam where !isEmpty(x) {
@@ -306,7 +311,10 @@ enum CreateRequest {
                 if name == (network ?? "default") || (network == nil && name == "bridge") {
                     primary.aliases = endpoint.aliases
                     primary.ip = endpoint.ip
+                    primary.mac = endpoint.mac
                 } else {
+                    // Berth gives a fixed address on the first network only.
+                    if endpoint.mac != nil { throw unsupported("NetworkingConfig.EndpointsConfig.\(name).MacAddress") }
                     others.append(endpoint)
                 }
             }

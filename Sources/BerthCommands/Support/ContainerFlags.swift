@@ -93,6 +93,7 @@ enum ContainerFlags {
     static let dnsSearch = Flag.strings("dns-search", help: "Set custom DNS search domains")
     static let ip = Flag.string("ip", help: "IPv4 address (e.g., 172.30.100.104) on a user network")
     static let networkAlias = Flag.strings("network-alias", help: "Add network-scoped alias for the container")
+    static let macAddress = Flag.string("mac-address", help: "Container MAC address (e.g., 92:d0:c6:0a:29:33)")
     static let expose = Flag.strings("expose", help: "Expose a port or a range of ports (80, 7000-7010/udp)")
 
     /// Every flag `create` and `run` take, in help order.
@@ -106,7 +107,7 @@ enum ContainerFlags {
 
     /// Labels, the ID file, quiet pulls and the network's names and addresses.
     static let metadataAndNetworkFlags: [any AnyFlag] = [
-        label, labelFile, net, cidfile, quiet, addHost, dns, dnsOption, dnsSearch, ip, networkAlias, expose,
+        label, labelFile, net, cidfile, quiet, addHost, dns, dnsOption, dnsSearch, ip, networkAlias, macAddress, expose,
     ]
 
     /// How the monitor keeps the container's output.
@@ -186,6 +187,7 @@ enum ContainerFlags {
         o.networkOptions.dnsSearch = args[Self.dnsSearch]
         o.networkOptions.ipAddress = args[Self.ip]
         o.networkOptions.aliases = args[Self.networkAlias]
+        o.networkOptions.macAddress = args[Self.macAddress]
         try o.networkOptions.validate()
         try RestartFlags.apply(args, to: &o)
         try HealthFlags.apply(args, to: &o)

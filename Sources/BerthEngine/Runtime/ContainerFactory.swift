@@ -240,6 +240,7 @@ public struct ContainerFactory {
                 container.endpoint = try networks.lease(
                     network, container: id, name: container.name,
                     fixed: container.networkOptions.ipAddress.flatMap(IPv4.init), aliases: container.networkOptions.aliases)
+                container.endpoint?.fixedMac = container.networkOptions.macAddress.flatMap(NetworkOptions.macBytes)
             }
             container.mounts = try resolveMounts(o, backend: backend, volumes, &made)
             try allocateUserNamespace(&container, mode: userns)
@@ -274,6 +275,12 @@ public struct ContainerFactory {
         }
         if !n.aliases.isEmpty && !userNetwork {
             throw .invalid("network-scoped alias is supported only for containers in user defined networks")
+        }
+        // Only a veth on a bridge has an address Berth gives (none has no
+        // eth0, host is the host's, slirp4netns makes its own tap).
+        if n.macAddress != nil && (["none", "host", Slirp.mode].contains(networkMode) || !backend.isolates) {
+            throw .invalid(
+                "Conflicting options: mac-address and the network mode (\(networkMode)); --mac-address needs a bridge network")
         }
         if n.writesEtcFiles && !backend.isolates {
             throw .invalid(
