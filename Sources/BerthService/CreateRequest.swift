@@ -24,7 +24,7 @@ enum CreateRequest {
         "NanoCpus", "CpuShares", "CpusetCpus", "PidsLimit", "VolumesFrom", "RestartPolicy", "LogConfig",
         "ConsoleSize", "Isolation", "CgroupnsMode", "MemorySwappiness", "ExtraHosts", "Dns", "DnsOptions",
         "DnsSearch", "CpuPeriod", "CpuQuota", "MemoryReservation", "CpusetMems", "Ulimits", "ShmSize", "Init",
-        "Sysctls", "PidMode", "IpcMode", "UTSMode", "OomScoreAdj", "UsernsMode",
+        "Sysctls", "PidMode", "IpcMode", "UTSMode", "OomScoreAdj", "UsernsMode", "OomKillDisable",
     ]
 
     static func options(_ body: JSON, name: String?) throws(BerthError) -> CreateOptions {
@@ -227,6 +227,7 @@ enum CreateRequest {
             [
                 "Tty", "OpenStdin", "AttachStdin", "AttachStdout", "AttachStderr", "StdinOnce", "HostConfig.AutoRemove",
                 "HostConfig.ReadonlyRootfs", "HostConfig.PublishAllPorts", "HostConfig.Privileged", "HostConfig.Init",
+                "HostConfig.OomKillDisable",
             ], "bool", { $0.boolValue != nil }
         ),
         (
@@ -266,7 +267,6 @@ enum CreateRequest {
     private static func checkDefaults(_ host: JSON) throws(BerthError) {
         if let iso = nonEmpty(host["Isolation"]), iso != "default" { throw unsupported("HostConfig.Isolation") }
         if let ns = nonEmpty(host["CgroupnsMode"]), ns != "private" { throw unsupported("HostConfig.CgroupnsMode \"\(ns)\"") }
-        if let s = host["MemorySwappiness"]?.int64Value, s != -1 { throw unsupported("HostConfig.MemorySwappiness") }
     }
 
     /// One endpoint of `NetworkingConfig.EndpointsConfig`: the network, its
@@ -413,6 +413,9 @@ enum CreateRequest {
         if let v = host["CpuQuota"]?.int64Value, v != 0 { r.cpuQuota = v }
         r.cpusetMems = nonEmpty(host["CpusetMems"])
         if let v = host["MemoryReservation"]?.int64Value, v != 0 { r.memoryReservation = v }
+        // `--oom-kill-disable`, `--memory-swappiness` (-1 or null: not given).
+        if host["OomKillDisable"]?.boolValue == true { r.oomKillDisable = true }
+        if let s = host["MemorySwappiness"]?.int64Value, s != -1 { r.memorySwappiness = s }
         return r
     }
 }

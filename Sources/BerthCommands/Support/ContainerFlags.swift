@@ -77,6 +77,9 @@ enum ContainerFlags {
     static let cpuShares = Flag.int("cpu-shares", short: "c", help: "CPU shares (relative weight)")
     static let cpusetCpus = Flag.string("cpuset-cpus", help: "CPUs in which to allow execution (0-3, 0,1)")
     static let pidsLimit = Flag.int("pids-limit", help: "Tune container pids limit (set -1 for unlimited)")
+    static let oomKillDisable = Flag.bool("oom-kill-disable", help: "Disable OOM Killer")
+    static let memorySwappiness = Flag.int(
+        "memory-swappiness", help: "Tune container memory swappiness (0 to 100) (default -1)")
     static let cpuPeriod = Flag.int("cpu-period", help: "Limit CPU CFS (Completely Fair Scheduler) period")
     static let cpuQuota = Flag.int("cpu-quota", help: "Limit CPU CFS (Completely Fair Scheduler) quota")
     static let cpusetMems = Flag.string("cpuset-mems", help: "MEMs in which to allow execution (0-3, 0,1)")
@@ -102,7 +105,8 @@ enum ContainerFlags {
             name, interactive, tty, env, envFile, workdir, user, hostname, domainname, entrypoint, rm, isolation, runtime,
             storage,
             network, publish, publishAll, readOnly, stopSignal, stopTimeout, volume, mount, tmpfs, volumesFrom, device, pull,
-            platform, privileged, capAdd, capDrop, securityOpt, groupAdd, userns, uidmap, gidmap,
+            platform, privileged, capAdd, capDrop, securityOpt, groupAdd, userns, uidmap, gidmap, oomKillDisable,
+            memorySwappiness,
         ] + resourceFlags + metadataAndNetworkFlags + processFlags + RestartFlags.all + HealthFlags.all + logFlags
 
     /// Labels, the ID file, quiet pulls and the network's names and addresses.
@@ -164,6 +168,9 @@ enum ContainerFlags {
         o.stopSignal = args[Self.stopSignal]
         o.stopTimeout = try args.value(Self.stopTimeout)
         o.resources = try resources(args)
+        // create and run only: `update` has neither.
+        if args[Self.oomKillDisable] { o.resources.oomKillDisable = true }
+        if let s = try args.value(Self.memorySwappiness), s != -1 { o.resources.memorySwappiness = Int64(s) }
         o.mounts =
             try args[Self.volume].map { (t) throws(BerthError) in try MountSpec.parseVolume(t) }
             + args[Self.mount].map { (t) throws(BerthError) in try MountSpec.parseMount(t) }

@@ -155,6 +155,10 @@ public struct ContainerFactory {
         container.cgroupPath = Cgroup.forContainer(id, environment: environment).path
         try o.resources.validate()
         try Cgroup.checkRootlessLimits(o.resources, cgroup: Cgroup(path: container.cgroupPath))
+        try Cgroup.checkVersionLimits(o.resources, cgroup: Cgroup(path: container.cgroupPath))
+        if o.resources.oomKillDisable == true && o.resources.memory == nil {
+            warn("WARNING: Disabling the OOM killer on containers without setting a '-m/--memory' limit may be dangerous.")
+        }
         container.resources = o.resources
         // Docker finds the nodes at start; looking now too refuses a missing
         // one before anything exists (the start looks again: numbers can change).
