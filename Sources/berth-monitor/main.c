@@ -23,7 +23,9 @@
      --master FD --stdin FD --stdout FD --stderr FD   (-1: none)
      --listener FD --clients FD,FD… --stdin-once FD [--stdin-gone]
      --log PATH --log-driver N --log-max-size N --log-max-file N
-     --health PID --ports FD,FD… --backoff MS */
+     --health PID --hold FD,FD… --backoff MS
+     (--hold: published ports' reservations and slirp4netns's exit pipe,
+     open while PID 1 runs, closed when it exits) */
 #define _GNU_SOURCE
 #include "relay.h"
 #include "CBerthLogWriter.h"
@@ -54,8 +56,8 @@ struct options {
     int log_driver, log_max_file;
     long long log_max_size;
     pid_t health;
-    int ports[MAX_LIST];
-    size_t nports;
+    int held[MAX_LIST];
+    size_t nheld;
     long long backoff;
 };
 
@@ -111,7 +113,7 @@ static void parse(int argc, char **argv, struct options *o) {
         else if (!strcmp(a, "--log-max-size")) o->log_max_size = number(v, 0, LLONG_MAX);
         else if (!strcmp(a, "--log-max-file")) o->log_max_file = (int)number(v, 1, INT_MAX);
         else if (!strcmp(a, "--health")) o->health = (pid_t)number(v, 0, INT_MAX);
-        else if (!strcmp(a, "--ports")) o->nports = list(v, o->ports);
+        else if (!strcmp(a, "--hold")) o->nheld = list(v, o->held);
         else if (!strcmp(a, "--backoff")) o->backoff = number(v, 0, LLONG_MAX);
         else die("an unknown option (berth and berth-monitor must come from the same build)");
     }
@@ -156,7 +158,7 @@ static void finish(struct options *o, struct relay *r, int code) {
         kill(o->health, SIGKILL);
         while (waitpid(o->health, NULL, 0) < 0 && errno == EINTR) {}
     }
-    for (size_t i = 0; i < o->nports; i++) close(o->ports[i]);
+    for (size_t i = 0; i < o->nheld; i++) close(o->held[i]);
     static char clients[MAX_LIST * 24];
     clients[0] = 0;
     for (size_t i = 0; i < r->nclients; i++) {
@@ -203,7 +205,7 @@ int main(int argc, char **argv) {
     int own[] = { o.exe, o.master, o.stdin_w, o.stdout_r, o.stderr_r, o.listener };
     for (size_t i = 0; i < sizeof own / sizeof own[0]; i++) cloexec(own[i], true);
     for (size_t i = 0; i < o.nclients; i++) cloexec(o.clients[i], true);
-    for (size_t i = 0; i < o.nports; i++) cloexec(o.ports[i], true);
+    for (size_t i = 0; i < o.nheld; i++) cloexec(o.held[i], true);
 
     /* SIGCHLD and the termination signals arrive on a signalfd, as in the
        Swift monitor; they were blocked there already, so a SIGCHLD that

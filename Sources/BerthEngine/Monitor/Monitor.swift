@@ -116,6 +116,9 @@ public final class MonitorSession {
     var log: LogWriter?
     /// Published host ports held open while the container runs (docker-proxy's reservation).
     var portReservations: [Int32] = []
+    /// Other descriptors that must stay open while PID 1 runs and close
+    /// when it exits (slirp4netns's exit pipe); `berth-monitor` takes them over.
+    var heldOpen: [Int32] = []
     var attached = false
     /// The report pipe until the report is written, then -1.
     private var ready: Int32 = -1

@@ -78,10 +78,9 @@ enum MonitorHandover {
             "--log-max-size", String(config.maxSize ?? 0), "--log-max-file", String(config.maxFile),
             "--health", String(health), "--backoff", String(session.previousBackoffMs),
         ]
-        if !session.portReservations.isEmpty {
-            args += ["--ports", session.portReservations.map(String.init).joined(separator: ",")]
-        }
-        let handed = relayFDs + session.portReservations
+        let held = session.portReservations + session.heldOpen
+        if !held.isEmpty { args += ["--hold", held.map(String.init).joined(separator: ",")] }
+        let handed = relayFDs + held
         let saved = handed.map { fcntl($0, F_GETFD) }
         for fd in handed { _ = fcntl(fd, F_SETFD, 0) }
         session.log?.close()

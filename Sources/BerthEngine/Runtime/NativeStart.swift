@@ -126,7 +126,8 @@ extension MonitorSession {
             }
             // Rootless: a user-mode stack instead of a veth; it exits with this monitor.
             if container.networkMode == Slirp.mode {
-                _ = try Slirp.start(pid: child.pid, containerID: container.id, ports: container.ports)
+                let slirp = try Slirp.start(pid: child.pid, containerID: container.id, ports: container.ports)
+                heldOpen.append(slirp.exitPipe)
             }
         } catch {
             // The child builds its root while we work here, so it may have
