@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 /* One read of container output or client input. */
@@ -148,11 +149,20 @@ static void pump(struct relay *r, int fd, bool drain) {
     } while (drain);
 }
 
+static long long now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static void accept_clients(struct relay *r) {
     for (;;) {
         int fd = accept4(r->listener, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EINTR) continue;
+            /* The connection stays queued; look again in 100 ms, not at once. */
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+                r->accept_paused_until = now_ms() + 100;
             return;
         }
         if (!relay_add_client(r, fd)) close(fd);
@@ -234,7 +244,7 @@ static size_t poll_set(struct relay *r, struct pollfd *set) {
     bool paused = output_paused(r);
     int input = queue_count(&r->to_container) > 0 ? POLLOUT : 0;
     add(set, &n, r->signals, POLLIN, false);
-    add(set, &n, r->listener, POLLIN, false);
+    if (r->accept_paused_until <= now_ms()) add(set, &n, r->listener, POLLIN, false);
     add(set, &n, r->master, (paused ? 0 : POLLIN) | (r->tty ? input : 0), false);
     add(set, &n, r->stdin_w, r->tty ? 0 : input, true);
     add(set, &n, r->stdout_r, paused ? 0 : POLLIN, false);
@@ -270,7 +280,7 @@ int relay_run(struct relay *r) {
             set = grown;
         }
         size_t n = poll_set(r, set);
-        if (poll(set, n, -1) < 0) {
+        if (poll(set, n, r->accept_paused_until > now_ms() ? 100 : -1) < 0) {
             if (errno == EINTR) continue;
             break;
         }

@@ -57,6 +57,9 @@ struct relay {
     bool stdin_gone;
     int stdin_once;
     struct berth_log *log;
+    /* Out of descriptors (EMFILE, ENFILE): the listener is not polled until
+       then (CLOCK_MONOTONIC ms), so a pending connection cannot spin the loop. */
+    long long accept_paused_until;
 };
 
 /* Relays until PID 1 exits, then takes the output still buffered; returns

@@ -129,6 +129,49 @@ struct MonitorHandoverTests {
         }
     }
 
+    /// Connects 20 attach clients to a container's socket, holds them 1.5 s,
+    /// and prints the monitor's CPU ticks meanwhile (utime + stime).
+    private let clientFlood = #"""
+        import os, socket, sys, time
+        directory, monitor = sys.argv[1], sys.argv[2]
+        def ticks():
+            fields = open(f"/proc/{monitor}/stat").read().rsplit(")", 1)[1].split()
+            return int(fields[11]) + int(fields[12])
+        fd = os.open(directory, os.O_PATH)
+        clients = []
+        for _ in range(20):
+            c = socket.socket(socket.AF_UNIX)
+            c.connect(f"/proc/self/fd/{fd}/attach.sock")
+            clients.append(c)
+        time.sleep(0.3)
+        before = ticks()
+        time.sleep(1.2)
+        print(ticks() - before)
+        """#
+
+    @Test(
+        "a monitor out of descriptors leaves further attach clients queued without spinning, before and after the hand-over",
+        arguments: [true, false])
+    func outOfDescriptors(handOver: Bool) {
+        withStore { s in
+            let run = runProcess(
+                [berthBinary, "--root", s.root, "run", "-d", "--name", "few", "busybox", "sleep", "300"],
+                environment: handOver ? [:] : ["BERTH_MONITOR_HANDOVER_MS": "off"])
+            s.note(run.stdout)
+            #expect(run.status == 0, "stderr: \(run.stderr)")
+            let monitor = handOver ? handedOver(s, "few") : s.monitorPid("few")
+            #expect(monitor > 0)
+            guard monitor > 0 else { return }
+            #expect(sh("prlimit --pid \(monitor) --nofile=12:12").status == 0)
+            let directory = s.root + "/containers/" + s.inspect("few", "{{.Id}}")
+            let flood = runProcess(["python3", "-c", clientFlood, directory, String(monitor)])
+            let ticks = Int(flood.stdout.trimmingSpacesAndNewlines) ?? -1
+            // A spinning monitor would burn the whole 1.2 s (120 ticks).
+            #expect(ticks >= 0 && ticks < 30, "monitor CPU ticks in 1.2 s: \(flood.stdout) \(flood.stderr)")
+            #expect(s.status("few")?.hasPrefix("Up ") == true, "the container runs on")
+        }
+    }
+
     @Test("a killed berth-monitor leaves a truthful record, and rm -f cleans everything")
     func killedSmallMonitor() {
         withStore { s in

@@ -136,10 +136,19 @@ struct MonitorIO {
         }
     }
 
+    /// Out of descriptors: the listener is not polled until then
+    /// (monotonic ms), so a queued connection cannot spin the loop.
+    private var acceptPausedUntil: Int64 = 0
+
     mutating func accept() {
         while true {
             let fd = berth_accept(listener)
-            if fd < 0 { return }
+            if fd < 0 {
+                if [EMFILE, ENFILE, ENOBUFS, ENOMEM].contains(errno) {
+                    acceptPausedUntil = Timestamp.monotonicMilliseconds() + 100
+                }
+                return
+            }
             var client = Client()
             // A late client learns at once that its input has nowhere to go.
             if stdinGone { client.pending.append(Frame.stdinClosed.encoded) }
@@ -230,6 +239,7 @@ struct MonitorIO {
                 // Past the deadline, something was in flight: look again soon.
                 timeout = now >= deadline ? 50 : Int32(clamping: deadline - now)
             }
+            if acceptPausedUntil > Timestamp.monotonicMilliseconds() { timeout = timeout < 0 ? 100 : min(timeout, 100) }
             var fds = pollSet()
             if poll(&fds, nfds_t(fds.count), timeout) < 0 {
                 if errno == EINTR { continue }
@@ -307,7 +317,7 @@ struct MonitorIO {
         let outputPaused = clients.values.contains { $0.pending.isFull }
         let input = toContainer.isEmpty ? 0 : POLLOUT
         add(signals, POLLIN)
-        add(listener, POLLIN)
+        if acceptPausedUntil <= Timestamp.monotonicMilliseconds() { add(listener, POLLIN) }
         add(master, (outputPaused ? 0 : POLLIN) | (tty ? input : 0))
         add(stdinWrite, tty ? 0 : input, always: true)
         add(stdoutRead, outputPaused ? 0 : POLLIN)
