@@ -160,7 +160,8 @@ enum CreateRequest {
         }
         if let adj = host["OomScoreAdj"]?.intValue, adj != 0 { p.oomScoreAdj = adj }
         p.namespaces = try NamespaceModes.parse(
-            pid: nonEmpty(host["PidMode"]), ipc: nonEmpty(host["IpcMode"]), uts: nonEmpty(host["UTSMode"]))
+            pid: nonEmpty(host["PidMode"]), ipc: nonEmpty(host["IpcMode"]), uts: nonEmpty(host["UTSMode"]),
+            cgroup: nonEmpty(host["CgroupnsMode"]))
         return p
     }
 
@@ -266,7 +267,6 @@ enum CreateRequest {
     /// Fields read here whose only supported value is Docker's default.
     private static func checkDefaults(_ host: JSON) throws(BerthError) {
         if let iso = nonEmpty(host["Isolation"]), iso != "default" { throw unsupported("HostConfig.Isolation") }
-        if let ns = nonEmpty(host["CgroupnsMode"]), ns != "private" { throw unsupported("HostConfig.CgroupnsMode \"\(ns)\"") }
     }
 
     /// One endpoint of `NetworkingConfig.EndpointsConfig`: the network, its

@@ -50,6 +50,16 @@ static int exec_helper(const struct berth_exec_config *e) {
         if (fd < 0 || setns(fd, CLONE_NEWUSER) != 0) fail(&c, BERTH_STAGE_MOUNT, "setns", "user");
         close(fd);
     }
+    /* --cgroupns private: the container's cgroup namespace too, so the
+       process sees its cgroups as PID 1 does. */
+    char cgroup_path[64];
+    snprintf(cgroup_path, sizeof cgroup_path, "/proc/%d/ns/cgroup", (int)e->target);
+    if (stat(cgroup_path, &theirs) == 0 && stat("/proc/self/ns/cgroup", &ours) == 0 &&
+        (theirs.st_ino != ours.st_ino || theirs.st_dev != ours.st_dev)) {
+        int fd = open(cgroup_path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || setns(fd, CLONE_NEWCGROUP) != 0) fail(&c, BERTH_STAGE_MOUNT, "setns", "cgroup");
+        close(fd);
+    }
     static const char *names[] = {"ipc", "uts", "net", "pid", "mnt"};
     int fds[5];
     for (int i = 0; i < 5; i++) {

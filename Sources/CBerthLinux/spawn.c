@@ -430,6 +430,10 @@ static int child(const struct berth_spawn_config *c) {
     }
     if (n == 0) _exit(125);
     if (prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0) != 0) fail(c, BERTH_STAGE_SYNC, "clear the parent-death signal", NULL);
+    /* --cgroupns private: now that the monitor has put us in our cgroups,
+       a cgroup namespace rooted there (it roots where we are at unshare). */
+    if (c->cgroup_namespace && unshare(CLONE_NEWCGROUP) != 0)
+        fail(c, BERTH_STAGE_SYNC, "unshare", "a cgroup namespace (--cgroupns private)");
     if (c->clone_flags & CLONE_NEWNET) {
         /* A new network namespace starts with lo down (Docker's --network none has it up);
            with a bridge, the monitor has put our end of the veth here and we configure it

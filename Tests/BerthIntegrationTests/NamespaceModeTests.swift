@@ -201,6 +201,43 @@ struct NamespaceModeTests {
         }
     }
 
+    @Test("--cgroupns private roots /proc/self/cgroup at the container's own cgroups (exec too); host shows the host's paths")
+    func cgroupNamespace() {
+        withStore { root in
+            let host = berth(root, "run", "--rm", "--cgroupns", "host", "busybox", "cat", "/proc/self/cgroup")
+            #expect(host.stdout.contains(":/berth/"), "host mode shows the host's paths: \(host.stdout) \(host.stderr)")
+            for backend in ["namespaces", "oci:runc"] {
+                let own = berth(
+                    root, "run", "--rm", "--isolation", backend, "--cgroupns", "private", "busybox", "cat", "/proc/self/cgroup")
+                let entries = lines(own.stdout)
+                #expect(!entries.isEmpty && own.status == 0, "\(backend): \(own.stderr)")
+                // Each hierarchy the container was placed in shows as its root.
+                #expect(entries.contains { $0.hasSuffix("freezer:/") || $0.hasSuffix("0::/") }, "\(backend): \(own.stdout)")
+                #expect(!own.stdout.contains("/berth/"), "\(backend): no host path is visible: \(own.stdout)")
+            }
+            #expect(berth(root, "run", "-d", "--name", "cgns", "--cgroupns", "private", "busybox", "sleep", "100").status == 0)
+            #expect(berth(root, "inspect", "-f", "{{.HostConfig.CgroupnsMode}}", "cgns").stdout == "private\n")
+            let exec = berth(root, "exec", "cgns", "cat", "/proc/self/cgroup")
+            #expect(exec.status == 0 && !exec.stdout.contains("/berth/"), "exec joins it: \(exec.stdout) \(exec.stderr)")
+            let pid1 = berth(root, "inspect", "-f", "{{.State.Pid}}", "cgns").stdout.trimmingSpacesAndNewlines
+            #expect(readFile("/proc/\(pid1)/cgroup").contains(":/berth/"), "the host still sees where it is")
+            #expect(berth(root, "rm", "-f", "cgns").status == 0)
+            // Docker's default: host on v1, private where the container's cgroup is v2.
+            #expect(berth(root, "create", "--name", "v1default", "busybox").status == 0)
+            #expect(berth(root, "inspect", "-f", "{{.HostConfig.CgroupnsMode}}", "v1default").stdout == "host\n")
+            let v2 = runProcess(
+                [berthBinary, "--root", root, "create", "--name", "v2default", "busybox"], environment: ["BERTH_CGROUP": "v2"])
+            #expect(v2.status == 0, "\(v2.stderr)")
+            #expect(berth(root, "inspect", "-f", "{{.HostConfig.CgroupnsMode}}", "v2default").stdout == "private\n")
+            #expect(berth(root, "rm", "v1default", "v2default").status == 0)
+            expectOneErrorLine(
+                berth(root, "create", "--cgroupns", "shared", "busybox"), naming: ["--cgroupns", "invalid"], status: 125)
+            expectOneErrorLine(
+                berth(root, "create", "--isolation", "chroot", "--cgroupns", "private", "busybox"),
+                naming: ["--cgroupns private", "chroot"], status: 125)
+        }
+    }
+
     @Test("--domainname sets the NIS domain name in the container's own UTS namespace, on namespaces and oci")
     func domainname() {
         withStore { root in

@@ -256,8 +256,10 @@ struct ResourceTests {
     func cgroupV2Path() {
         withStore { root in
             let env = ["BERTH_CGROUP": "v2"]
+            // --cgroupns host: exec's own /proc/self/cgroup then names the cgroup it was born in
+            // (v2's default, private, would show it as "/").
             let run = runProcess(
-                [berthBinary, "--root", root, "run", "-d", "--name", "v2", "busybox", "sleep", "100"],
+                [berthBinary, "--root", root, "run", "-d", "--name", "v2", "--cgroupns", "host", "busybox", "sleep", "100"],
                 environment: env)
             #expect(run.status == 0)
             let path = berth(root, "inspect", "-f", "{{.HostConfig.CgroupParent}}", "v2").stdout.trimmingSpacesAndNewlines

@@ -67,6 +67,7 @@ public enum OCISpec {
             ] + (settings.oomScoreAdj.map { [("oomScoreAdj", JSON.int($0))] } ?? []))
         let modes = settings.namespaces
         var namespaces: [JSON] = [.object([("type", .string("mount"))])]
+        if modes.privateCgroup { namespaces.append(.object([("type", .string("cgroup"))])) }
         // --pid/--ipc/--uts: host leaves the namespace out (the runtime's,
         // the host's); container:NAME names the running donor's by path.
         for (file, mode) in [("pid", modes.pid), ("uts", modes.uts), ("ipc", modes.ipc)] where mode != "host" {

@@ -19,9 +19,12 @@ extension ContainerFlags {
         "ipc", help: "IPC mode to use (private, shareable, none, host, container:NAME)",
         completion: .words(["private", "shareable", "none", "host", "container:"]))
     static let uts = Flag.string("uts", help: "UTS namespace to use (host)", completion: .words(["host"]))
+    static let cgroupns = Flag.string(
+        "cgroupns", help: "Cgroup namespace to use (host|private; default: private on cgroup v2, host on v1)",
+        completion: .words(["host", "private"]))
 
     /// In help order.
-    static let processFlags: [any AnyFlag] = [initProcess, ulimit, shmSize, sysctl, oomScoreAdj, pid, ipc, uts]
+    static let processFlags: [any AnyFlag] = [initProcess, ulimit, shmSize, sysctl, oomScoreAdj, pid, ipc, uts, cgroupns]
 
     /// The settings the flags give; each value is checked here as Docker's
     /// CLI checks it (exit 125), the rest at create.
@@ -43,7 +46,8 @@ extension ContainerFlags {
             p.sysctls.append(s)
         }
         p.oomScoreAdj = try args.value(Self.oomScoreAdj)
-        p.namespaces = try NamespaceModes.parse(pid: args[Self.pid], ipc: args[Self.ipc], uts: args[Self.uts])
+        p.namespaces = try NamespaceModes.parse(
+            pid: args[Self.pid], ipc: args[Self.ipc], uts: args[Self.uts], cgroup: args[Self.cgroupns])
         return p
     }
 }

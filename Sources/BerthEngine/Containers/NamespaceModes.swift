@@ -16,12 +16,24 @@ public struct NamespaceModes: Sendable, Equatable {
     public var ipc = "private"
     /// `""` (own) or `host` (Docker has no `container:` for UTS).
     public var uts = ""
+    /// `--cgroupns`: `host` (the container sees the host's cgroup paths) or
+    /// `private` (a cgroup namespace rooted at its own cgroup); `""` until
+    /// create resolves it as Docker does: private on cgroup v2, host on v1.
+    public var cgroup = ""
 
     public init() {}
 
     /// Parses the three flags with Docker's rules and messages.
-    public static func parse(pid: String?, ipc: String?, uts: String?) throws(BerthError) -> NamespaceModes {
+    public static func parse(pid: String?, ipc: String?, uts: String?, cgroup: String? = nil) throws(BerthError)
+        -> NamespaceModes
+    {
         var m = NamespaceModes()
+        if let cgroup, !cgroup.isEmpty {
+            guard cgroup == "host" || cgroup == "private" else {
+                throw .usage("--cgroupns: invalid cgroup namespace mode \(shown(cgroup)); use host or private")
+            }
+            m.cgroup = cgroup
+        }
         if let pid {
             guard pid.isEmpty || pid == "host" || containerName(pid) != nil else {
                 throw .usage("--pid: invalid PID mode \(shown(pid)); use host or container:NAME")
@@ -72,6 +84,10 @@ public struct NamespaceModes: Sendable, Equatable {
     ) throws(BerthError) {
         if uts == "host" && hostnameGiven {
             throw .invalid("Conflicting options: hostname and the UTS mode; drop -h or --uts host")
+        }
+        if cgroup == "private" && !isolates {
+            throw .invalid(
+                "--cgroupns private: the \(backend) backend has no namespaces (it shares the host's); drop --cgroupns")
         }
         for (flag, mode) in [("pid", pid), ("ipc", ipc)] {
             guard let name = Self.containerName(mode) else { continue }
@@ -146,14 +162,22 @@ public struct NamespaceModes: Sendable, Equatable {
     }
 
     var json: [(String, JSON)] {
-        [("PidMode", .string(pid)), ("IpcMode", .string(ipc)), ("UTSMode", .string(uts))]
+        [
+            ("PidMode", .string(pid)), ("IpcMode", .string(ipc)), ("UTSMode", .string(uts)),
+            ("CgroupnsMode", .string(cgroup.isEmpty ? "host" : cgroup)),
+        ]
     }
 
     init(hostConfig host: JSON) {
         pid = host["PidMode"]?.stringValue ?? ""
         ipc = host["IpcMode"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 } ?? "private"
         uts = host["UTSMode"]?.stringValue ?? ""
+        // Records from before --cgroupns: the host's, as those containers had.
+        cgroup = host["CgroupnsMode"]?.stringValue == "private" ? "private" : "host"
         // A damaged or hand-edited record: back to Docker's defaults rather than a mode no parser took.
-        if (try? Self.parse(pid: pid, ipc: ipc, uts: uts)) == nil { self = NamespaceModes() }
+        if (try? Self.parse(pid: pid, ipc: ipc, uts: uts, cgroup: cgroup)) == nil { self = NamespaceModes() }
     }
+
+    /// Whether the container gets a cgroup namespace of its own.
+    public var privateCgroup: Bool { cgroup == "private" }
 }

@@ -171,6 +171,11 @@ public struct ContainerFactory {
             hostNetwork: networkMode == "host", hostnameGiven: o.hostname != nil, isolates: backend.isolates,
             backend: backend.name, containers: lifecycle.containers)
         container.process = o.process
+        // Docker's default: a cgroup namespace of its own on cgroup v2, the host's on v1.
+        if container.process.namespaces.cgroup.isEmpty {
+            let v2 = Cgroup(path: container.cgroupPath).version == "v2"
+            container.process.namespaces.cgroup = v2 && backend.isolates ? "private" : "host"
+        }
         if let domain = o.domainname, !domain.isEmpty {
             // setdomainname(2) takes at most 64 bytes, in a UTS namespace of the container's own.
             if domain.utf8.count > 64 {

@@ -97,6 +97,7 @@ extension MonitorSession {
         request.endpoint = container.endpoint
         if cgroup.version == "v2" { request.cgroupDirectory = cgroup.path }
         request.bindDevices = Rootless.isActive
+        request.privateCgroup = container.process.namespaces.privateCgroup && plan.cloneFlags != 0
         request.monitorReportFD = reportFD
         request.windowSize = io.initialSize
         // Compiled here, before the clone: the child only loads it.

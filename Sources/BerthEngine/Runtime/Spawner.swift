@@ -34,6 +34,8 @@ public struct SpawnRequest: Sendable {
     public var devices: [DeviceNode] = []
     /// Rootless: /dev's basic nodes are the host's, bound (mknod is refused in a user namespace).
     public var bindDevices = false
+    /// `--cgroupns private`: PID 1 unshares a cgroup namespace once it is in its cgroups.
+    public var privateCgroup = false
     /// An fd of the monitor the child must close at once (its report pipe,
     /// so the CLI reading it sees EOF if the monitor dies); -1 for none.
     public var monitorReportFD: Int32 = -1
@@ -368,6 +370,7 @@ public enum Spawner {
         config.devices = UnsafePointer(devices)
         config.ndevices = Int32(request.devices.count)
         config.bind_devices = request.bindDevices ? 1 : 0
+        config.cgroup_namespace = request.privateCgroup ? 1 : 0
         let process = request.process
         config.shm_size = process.shmSize.map { UInt64($0) } ?? 0
         config.shm_donor_mntns = -1

@@ -97,6 +97,7 @@ struct berth_spawn_config {
     const char *userns_dev_dir;         /* with CLONE_NEWUSER: where the monitor made the basic device nodes,
                                            bound over /dev/null etc. (mknod is not allowed in the namespace) */
     int bind_devices;                   /* 1 (rootless): /dev's nodes are the host's, bound, as mknod is refused */
+    int cgroup_namespace;               /* 1 (--cgroupns private): unshare one once in the container's cgroups */
 };
 
 /// Where the container's /dev/shm comes from (`--ipc`).
