@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <stdatomic.h>
+#include <sys/mman.h>
 
 int berth_openat2(int dirfd, const char *path, uint64_t flags, uint64_t mode, uint64_t resolve) {
     struct open_how how = { .flags = flags, .mode = mode, .resolve = resolve };
@@ -139,4 +140,28 @@ int berth_join_cgroups_async(const char *const *procs, int count) {
         return -1;
     }
     return 0;
+}
+
+int berth_file_contains(int fd, const char *text) {
+    struct stat st;
+    if (fstat(fd, &st) != 0 || st.st_size <= 0 || st.st_size > (64 << 20)) return 0;
+    void *map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (map == MAP_FAILED) return 0;
+    int found = memmem(map, (size_t)st.st_size, text, strlen(text)) != NULL;
+    munmap(map, (size_t)st.st_size);
+    return found;
+}
+
+int berth_memfd_holding(const char *name, const uint8_t *bytes, size_t n) {
+    int fd = (int)syscall(SYS_memfd_create, name, 0);
+    if (fd < 0) return -1;
+    size_t done = 0;
+    while (done < n) {
+        ssize_t w = write(fd, bytes + done, n - done);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) { close(fd); return -1; }
+        done += (size_t)w;
+    }
+    if (lseek(fd, 0, SEEK_SET) != 0) { close(fd); return -1; }
+    return fd;
 }

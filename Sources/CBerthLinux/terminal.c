@@ -1,4 +1,4 @@
-// Terminals: window sizes, raw mode for the caller's terminal, and a pty
+// Terminals: window sizes, bytes waiting on a descriptor, raw mode for the caller's terminal, and a pty
 // made on the host (the chroot backend's -t).
 #include "system.h"
 
@@ -39,4 +39,9 @@ int berth_openpty(int *master, int *slave) {
     *master = m;
     *slave = s;
     return 0;
+}
+
+int berth_bytes_readable(int fd) {
+    int n = 0;
+    return ioctl(fd, FIONREAD, &n) == 0 ? n : 0;
 }

@@ -233,6 +233,24 @@ int berth_log_has_partial(const struct berth_log *log) {
     return log && (log->partial_len[0] > 0 || log->partial_len[1] > 0);
 }
 
+const uint8_t *berth_log_partial(const struct berth_log *log, int stream, size_t *len) {
+    int s = stream == BERTH_LOG_STDERR ? 1 : 0;
+    *len = log ? log->partial_len[s] : 0;
+    return *len ? log->partial[s] : NULL;
+}
+
+int berth_log_set_partial(struct berth_log *log, int stream, const uint8_t *bytes, size_t n) {
+    int s = stream == BERTH_LOG_STDERR ? 1 : 0;
+    if (!log || n == 0) return 0;
+    uint8_t *copy = malloc(n);
+    if (!copy) return -1;
+    memcpy(copy, bytes, n);
+    free(log->partial[s]);
+    log->partial[s] = copy;
+    log->partial_len[s] = n;
+    return 0;
+}
+
 void berth_log_close(struct berth_log *log) {
     if (!log) return;
     if (log->fd >= 0) close(log->fd);

@@ -23,6 +23,8 @@
      --master FD --stdin FD --stdout FD --stderr FD   (-1: none)
      --listener FD --clients FD,FD… --stdin-once FD [--stdin-gone]
      --log PATH --log-driver N --log-max-size N --log-max-file N
+     [--log-partial FD]  the partial log lines, stdout's then stderr's, each
+                       as 8 bytes of length (little-endian) and the bytes
      --health PID --hold FD,FD… --backoff MS
      (--hold: published ports' reservations and slirp4netns's exit pipe,
      open while PID 1 runs, closed when it exits) */
@@ -44,6 +46,13 @@
 
 #define MAX_LIST 1024
 
+/* The arguments this program takes, as MonitorHandover.swift checks for
+   this text in the file before it execs it: once exec'd, a monitor cannot
+   go back, so a berth and a berth-monitor of different builds must never
+   meet (an upgrade between a container's start and its hand-over). Change
+   the number with the arguments. */
+__attribute__((used)) static const char protocol[] = "berth-monitor protocol 2";
+
 struct options {
     int exe;
     const char *root, *id;
@@ -59,6 +68,7 @@ struct options {
     int held[MAX_LIST];
     size_t nheld;
     long long backoff;
+    int log_partial;
 };
 
 static void die(const char *what) {
@@ -89,6 +99,7 @@ static size_t list(const char *text, int *out) {
 static void parse(int argc, char **argv, struct options *o) {
     memset(o, 0, sizeof *o);
     o->exe = o->master = o->stdin_w = o->stdout_r = o->stderr_r = o->listener = o->stdin_once = -1;
+    o->log_partial = -1;
     o->log_driver = BERTH_LOG_NONE;
     o->log_max_file = 1;
     for (int i = 1; i < argc; i++) {
@@ -115,6 +126,7 @@ static void parse(int argc, char **argv, struct options *o) {
         else if (!strcmp(a, "--health")) o->health = (pid_t)number(v, 0, INT_MAX);
         else if (!strcmp(a, "--hold")) o->nheld = list(v, o->held);
         else if (!strcmp(a, "--backoff")) o->backoff = number(v, 0, LLONG_MAX);
+        else if (!strcmp(a, "--log-partial")) o->log_partial = (int)number(v, 0, INT_MAX);
         else die("an unknown option (berth and berth-monitor must come from the same build)");
     }
     if (o->exe < 0 || !o->root || !o->id || o->child <= 0) die("--root, __monitor ID, --exe and --child are required");
@@ -152,6 +164,18 @@ static int pending_file(struct client *c) {
     return fd;
 }
 
+/* The partial log lines the Swift monitor held (a shell's prompt). */
+static void adopt_partial_lines(struct berth_log *log, int fd) {
+    for (int stream = BERTH_LOG_STDOUT; stream <= BERTH_LOG_STDERR; stream++) {
+        uint64_t n = 0;
+        if (read(fd, &n, sizeof n) != (ssize_t)sizeof n || n > (1u << 20)) return;
+        uint8_t *bytes = malloc(n ? n : 1);
+        if (!bytes) return;
+        if (read(fd, bytes, n) == (ssize_t)n) berth_log_set_partial(log, stream, bytes, n);
+        free(bytes);
+    }
+}
+
 /* PID 1 exited: hand the exit to berth, in this process. */
 static void finish(struct options *o, struct relay *r, int code) {
     if (o->health > 0) {
@@ -159,14 +183,17 @@ static void finish(struct options *o, struct relay *r, int code) {
         while (waitpid(o->health, NULL, 0) < 0 && errno == EINTR) {}
     }
     for (size_t i = 0; i < o->nheld; i++) close(o->held[i]);
-    static char clients[MAX_LIST * 24];
-    clients[0] = 0;
-    for (size_t i = 0; i < r->nclients; i++) {
+    /* "fd" or "fd:memfd" per client, 24 bytes each at most. */
+    size_t size = r->nclients * 24 + 1;
+    char *clients = malloc(size);
+    if (!clients) { clients = ""; size = 0; }
+    else clients[0] = 0;
+    for (size_t i = 0; size > 0 && i < r->nclients; i++) {
         struct client *c = &r->clients[i];
         if (c->fd < 0) continue;
         int pending = pending_file(c);
         cloexec(c->fd, false);
-        append_item(clients, sizeof clients, c->fd, pending);
+        append_item(clients, size, c->fd, pending);
     }
     cloexec(r->listener, false);
     char code_text[16], listener[16], backoff[32];
@@ -178,7 +205,25 @@ static void finish(struct options *o, struct relay *r, int code) {
         "--listener", listener, "--clients", clients, "--backoff", backoff, NULL,
     };
     extern char **environ;
-    syscall(SYS_execveat, o->exe, "", argv, environ, AT_EMPTY_PATH);
+    for (int attempt = 0; attempt < 5; attempt++) {
+        syscall(SYS_execveat, o->exe, "", argv, environ, AT_EMPTY_PATH);
+        if (errno != EAGAIN && errno != ENOMEM && errno != EINTR) break;
+        usleep(20000);
+    }
+    /* The descriptor failed (it should not): berth by its path, beside us. */
+    int saved = errno;
+    char self[PATH_MAX], path[PATH_MAX + 8];
+    ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (len > 0) {
+        self[len] = 0;
+        char *slash = strrchr(self, '/');
+        if (slash) {
+            *slash = 0;
+            snprintf(path, sizeof path, "%s/berth", self);
+            execve(path, argv, environ);
+        }
+    }
+    errno = saved;
     /* Only if berth could not run: the exit stays unrecorded, and the next
        berth command finds this monitor gone and records the container
        Exited (255). The clients learn the code at least. */
@@ -230,6 +275,10 @@ int main(int argc, char **argv) {
     if (o.log_path) {
         r.log = berth_log_open(o.log_path, o.log_driver, o.log_max_size, o.log_max_file);
         if (!r.log) die("out of memory");
+    }
+    if (o.log_partial >= 0) {
+        adopt_partial_lines(r.log, o.log_partial);
+        close(o.log_partial);
     }
     int code = relay_run(&r);
     berth_log_flush(r.log);

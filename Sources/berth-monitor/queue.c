@@ -15,8 +15,7 @@ void queue_clear(struct queue *q) {
     q->head = q->len = q->cap = 0;
 }
 
-bool queue_append(struct queue *q, const void *bytes, size_t n) {
-    if (n == 0) return true;
+bool queue_reserve(struct queue *q, size_t n) {
     if (q->head > 0 && q->len + n > q->cap) {
         /* Move the unread bytes to the front before growing. */
         memmove(q->data, q->data + q->head, q->len - q->head);
@@ -31,6 +30,12 @@ bool queue_append(struct queue *q, const void *bytes, size_t n) {
         q->data = d;
         q->cap = cap;
     }
+    return true;
+}
+
+bool queue_append(struct queue *q, const void *bytes, size_t n) {
+    if (n == 0) return true;
+    if (!queue_reserve(q, n)) return false;
     memcpy(q->data + q->len, bytes, n);
     q->len += n;
     return true;

@@ -36,9 +36,12 @@ static void frame_header(uint8_t h[8], int type, size_t n) {
     h[4] = (uint8_t)(n >> 24); h[5] = (uint8_t)(n >> 16); h[6] = (uint8_t)(n >> 8); h[7] = (uint8_t)n;
 }
 
+/* A frame goes whole or not at all (out of memory): a header without its
+   payload would put the client's stream out of step. */
 static void queue_frame(struct client *c, int type, const uint8_t *payload, size_t n) {
     uint8_t h[8];
     frame_header(h, type, n);
+    if (!queue_reserve(&c->pending, 8 + n)) return;
     queue_append(&c->pending, h, 8);
     queue_append(&c->pending, payload, n);
 }
@@ -138,7 +141,14 @@ static void stop_reading(struct relay *r, int fd) {
     if (fd == r->stderr_r) r->stderr_r = -1;
 }
 
+/* One read; with `drain`, reads on until what was buffered when it began
+   is taken (FIONREAD), never longer: a process left behind (--pid host, a
+   chroot container) may keep writing for ever, and the exit must be
+   recorded all the same. */
 static void pump(struct relay *r, int fd, bool drain) {
+    int buffered = 0;
+    if (drain && ioctl(fd, FIONREAD, &buffered) != 0) buffered = 0;
+    long long left = buffered;
     do {
         ssize_t n = read_available(fd);
         if (n < 0) { stop_reading(r, fd); return; }
@@ -146,7 +156,8 @@ static void pump(struct relay *r, int fd, bool drain) {
         bool err = fd == r->stderr_r;
         berth_log_append(r->log, err ? BERTH_LOG_STDERR : BERTH_LOG_STDOUT, chunk, (size_t)n);
         broadcast(r, err ? FRAME_STDERR : FRAME_STDOUT, chunk, (size_t)n);
-    } while (drain);
+        left -= n;
+    } while (drain && left > 0);
 }
 
 static long long now_ms(void) {
@@ -239,12 +250,12 @@ static void add(struct pollfd *set, size_t *n, int fd, int events, bool always) 
    input only while the container's queue is not, POLLOUT only where
    something waits. The stdin pipe is always watched: POLLERR there says the
    container closed its stdin, which the clients are told at once. */
-static size_t poll_set(struct relay *r, struct pollfd *set) {
+static size_t poll_set(struct relay *r, struct pollfd *set, long long now) {
     size_t n = 0;
     bool paused = output_paused(r);
     int input = queue_count(&r->to_container) > 0 ? POLLOUT : 0;
     add(set, &n, r->signals, POLLIN, false);
-    if (r->accept_paused_until <= now_ms()) add(set, &n, r->listener, POLLIN, false);
+    if (r->accept_paused_until <= now) add(set, &n, r->listener, POLLIN, false);
     add(set, &n, r->master, (paused ? 0 : POLLIN) | (r->tty ? input : 0), false);
     add(set, &n, r->stdin_w, r->tty ? 0 : input, true);
     add(set, &n, r->stdout_r, paused ? 0 : POLLIN, false);
@@ -274,13 +285,16 @@ int relay_run(struct relay *r) {
     size_t cap = 0;
     while (code < 0) {
         if (cap < 6 + r->nclients) {
-            cap = 6 + r->nclients;
-            struct pollfd *grown = realloc(set, cap * sizeof *set);
+            struct pollfd *grown = realloc(set, (6 + r->nclients) * sizeof *set);
             if (!grown) { usleep(10000); continue; }
             set = grown;
+            cap = 6 + r->nclients;
         }
-        size_t n = poll_set(r, set);
-        if (poll(set, n, r->accept_paused_until > now_ms() ? 100 : -1) < 0) {
+        /* One clock reading for the poll set and the timeout: the listener
+           is left out exactly while the timeout brings it back. */
+        long long now = now_ms();
+        size_t n = poll_set(r, set, now);
+        if (poll(set, n, r->accept_paused_until > now ? (int)(r->accept_paused_until - now) : -1) < 0) {
             if (errno == EINTR) continue;
             break;
         }

@@ -23,6 +23,8 @@ enum flush_result { FLUSH_DONE, FLUSH_BLOCKED, FLUSH_FAILED };
 
 size_t queue_count(const struct queue *q);
 bool queue_append(struct queue *q, const void *bytes, size_t n);
+/* Room for n more bytes (the unread ones moved to the front, or more memory). */
+bool queue_reserve(struct queue *q, size_t n);
 void queue_clear(struct queue *q);
 /* Writes what fd takes now: send(MSG_NOSIGNAL|MSG_DONTWAIT) for a socket,
    write for a pipe or pty. */

@@ -172,6 +172,35 @@ struct MonitorHandoverTests {
         }
     }
 
+    @Test("a line without its newline yet (a shell's prompt) goes along with the hand-over and is logged whole")
+    func partialLineHandedOver() {
+        withStore { s in
+            let run = s.berth(
+                "run", "-d", "--name", "prompt", "busybox", "sh", "-c",
+                "printf 'no newline yet'; sleep 1.5; echo ' and the rest'; sleep 300")
+            #expect(run.status == 0, "stderr: \(run.stderr)")
+            #expect(handedOver(s, "prompt") > 0, "the pending partial line no longer holds the hand-over back")
+            #expect(
+                eventually(5) { s.berth("logs", "prompt").stdout == "no newline yet and the rest\n" },
+                "\(s.berth("logs", "prompt").stdout)")
+            let raw = readFile(s.root + "/containers/" + s.inspect("prompt", "{{.Id}}") + "/container.log")
+            #expect(lines(raw).count == 1, "one entry: \(raw)")
+        }
+    }
+
+    @Test("a process left writing after PID 1 exits (chroot) cannot hold the exit back: run returns PID 1's code")
+    func endlessWriterAfterExit() {
+        withStore { s in
+            let run = runProcess([
+                "timeout", "30", berthBinary, "--root", s.root, "run", "--name", "yes", "--isolation", "chroot", "busybox",
+                "sh", "-c", "yes > /dev/stdout & sleep 0.5; exit 3",
+            ])
+            s.note(run.stdout.prefix(0) + "")
+            #expect(run.status == 3, "run: \(run.status) \(run.stderr.suffix(300))")
+            #expect(s.inspect("yes", "{{.State.Status}} {{.State.ExitCode}}") == "exited 3")
+        }
+    }
+
     @Test("a killed berth-monitor leaves a truthful record, and rm -f cleans everything")
     func killedSmallMonitor() {
         withStore { s in

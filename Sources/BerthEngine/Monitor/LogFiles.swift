@@ -88,6 +88,15 @@ final class LogWriter {
     /// A partial line waits for its newline.
     var hasPartial: Bool { log.map { berth_log_has_partial($0) != 0 } ?? false }
 
+    /// The partial line of stdout (or stderr), handed over to `berth-monitor`.
+    func partial(stderr: Bool) -> [UInt8] {
+        guard let log else { return [] }
+        var count = 0
+        guard let bytes = berth_log_partial(log, Int32((stderr ? BERTH_LOG_STDERR : BERTH_LOG_STDOUT).rawValue), &count)
+        else { return [] }
+        return Array(UnsafeBufferPointer(start: bytes, count: count))
+    }
+
     func close() {
         if let log { berth_log_close(log) }
         log = nil

@@ -38,6 +38,7 @@ public enum Monitor {
         _ = fcntl(readyFD, F_SETFD, FD_CLOEXEC)
         do throws(BerthError) {
             let session = try MonitorSession(root: root, id: id, registry: registry)
+            _ = session.monitorExecutable  // opened now, with the binary this monitor started from
             session.previousBackoffMs = restartedAfterMs ?? 0
             session.recordStarting()
             session.io.initialSize = windowSize
@@ -116,6 +117,8 @@ public final class MonitorSession {
     var log: LogWriter?
     /// Published host ports held open while the container runs (docker-proxy's reservation).
     var portReservations: [Int32] = []
+    /// `berth-monitor`, opened when this monitor started (-1: none).
+    lazy var monitorExecutable: Int32 = MonitorHandover.openExecutable()
     /// Other descriptors that must stay open while PID 1 runs and close
     /// when it exits (slirp4netns's exit pipe); `berth-monitor` takes them over.
     var heldOpen: [Int32] = []
@@ -239,8 +242,9 @@ public final class MonitorSession {
         _ = berth_release_free_memory()
         let relay = { [self] (stream: String, bytes: [UInt8]) -> Void in log?.append(stderr: stream == "stderr", bytes) }
         var end = io.loop(
-            child: pid, tty: container.tty, handOverAt: handOver ? MonitorHandover.deadline() : nil,
-            canHandOver: { [self] in !(log?.hasPartial ?? false) && berth_join_cgroups_pending() == 0 }, log: relay)
+            child: pid, tty: container.tty,
+            handOverAt: handOver ? MonitorHandover.deadline(executable: monitorExecutable) : nil,
+            canHandOver: { berth_join_cgroups_pending() == 0 }, log: relay)
         if end == .handOver {
             MonitorHandover.exec(self, child: pid, health: health)
             end = io.loop(child: pid, tty: container.tty, log: relay)  // the exec failed: relay on here

@@ -36,24 +36,35 @@ enum MonitorHandover {
     /// relaying until fewer are attached.
     static let maxClients = 1000
 
-    /// `berth-monitor` beside this executable, or nil when it is not
-    /// installed (the Swift monitor then relays to the end, as before).
-    static var executable: String? {
-        guard let me = FileSystem.readLink("/proc/self/exe") else { return nil }
-        let path = FileSystem.parent(of: me) + "/berth-monitor"
-        return access(path, X_OK) == 0 ? path : nil
+    /// The arguments `berth-monitor` takes; the file must contain this text
+    /// (main.c's `protocol`), or the monitor does not hand over.
+    static let protocolToken = "berth-monitor protocol 2"
+
+    /// `berth-monitor` beside this executable, opened when the monitor
+    /// starts, so an upgrade that replaces the file later cannot give it a
+    /// program of another build (its protocol is checked at the hand-over,
+    /// not here: a short container never pays for the check); -1 when it is
+    /// not installed.
+    static func openExecutable() -> Int32 {
+        guard delayMs != nil, let me = FileSystem.readLink("/proc/self/exe") else { return -1 }
+        // `/proc/self/exe` of a replaced binary reads `PATH (deleted)`: its directory is the same.
+        return open(FileSystem.parent(of: me) + "/berth-monitor", O_RDONLY | O_CLOEXEC)
     }
 
+    /// Whether the file holds `protocolToken`.
+    static func speaksThisProtocol(_ fd: Int32) -> Bool { berth_file_contains(fd, protocolToken) == 1 }
+
     /// When to hand over (monotonic ms), or nil when it will not happen.
-    static func deadline() -> Int64? {
-        guard let delayMs, executable != nil else { return nil }
+    static func deadline(executable: Int32) -> Int64? {
+        guard let delayMs, executable >= 0 else { return nil }
         return Timestamp.monotonicMilliseconds() + delayMs
     }
 
     /// Execs `berth-monitor` in this process; returns only if that failed,
     /// with every descriptor as it was (the Swift relay goes on).
     static func exec(_ session: MonitorSession, child: Int32, health: pid_t) {
-        guard let path = executable else { return }
+        let program = session.monitorExecutable
+        guard program >= 0, speaksThisProtocol(program) else { return }
         // This executable (berth or berth-service), kept open for the exit:
         // it runs even if the file is replaced meanwhile (an upgrade).
         let exe = open("/proc/self/exe", O_RDONLY)
@@ -78,14 +89,31 @@ enum MonitorHandover {
             "--log-max-size", String(config.maxSize ?? 0), "--log-max-file", String(config.maxFile),
             "--health", String(health), "--backoff", String(session.previousBackoffMs),
         ]
+        // A partial log line (a shell's prompt) goes along in an unnamed
+        // file: 8 bytes of length (little-endian) and the bytes, stdout then stderr.
+        var partialFile: Int32 = -1
+        if session.log?.hasPartial == true {
+            var blob: [UInt8] = []
+            for stderr in [false, true] {
+                let bytes = session.log?.partial(stderr: stderr) ?? []
+                withUnsafeBytes(of: UInt64(bytes.count).littleEndian) { blob += $0 }
+                blob += bytes
+            }
+            partialFile = berth_memfd_holding("berth-partial", blob, blob.count)
+            guard partialFile >= 0 else { return }
+            args += ["--log-partial", String(partialFile)]
+        }
+        defer { if partialFile >= 0 { close(partialFile) } }
         let held = session.portReservations + session.heldOpen
+        // main.c's MAX_LIST: more and it could not take them; relay on here.
+        guard held.count < maxClients else { return }
         if !held.isEmpty { args += ["--hold", held.map(String.init).joined(separator: ",")] }
-        let handed = relayFDs + held
+        let handed = relayFDs + held + (partialFile >= 0 ? [partialFile] : [])
         let saved = handed.map { fcntl($0, F_GETFD) }
         for fd in handed { _ = fcntl(fd, F_SETFD, 0) }
         session.log?.close()
         let argv = args.map { strdup($0) } + [nil]
-        execv(path, argv)
+        fexecve(program, argv, environ)
         argv.forEach { free($0) }
         for (fd, flags) in zip(handed, saved) where flags >= 0 { _ = fcntl(fd, F_SETFD, flags) }
         close(exe)

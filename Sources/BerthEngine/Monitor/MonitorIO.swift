@@ -229,15 +229,21 @@ struct MonitorIO {
     ) -> LoopEnd {
         self.tty = tty
         var exitCode: Int32?
+        // Past the deadline with something in flight: look again after 50
+        // ms, then twice as long each time up to 5 s (a client that stopped
+        // reading must not keep an idle monitor waking 20 times a second).
+        var nextLook = deadline
+        var wait: Int64 = 50
         while exitCode == nil {
             var timeout: Int32 = -1
-            if let deadline {
+            if let look = nextLook {
                 let now = Timestamp.monotonicMilliseconds()
-                if now >= deadline && isQuiescent && clients.count < MonitorHandover.maxClients && canHandOver() {
-                    return .handOver
+                if now >= look {
+                    if isQuiescent && clients.count < MonitorHandover.maxClients && canHandOver() { return .handOver }
+                    nextLook = now + wait
+                    wait = min(wait * 2, 5000)
                 }
-                // Past the deadline, something was in flight: look again soon.
-                timeout = now >= deadline ? 50 : Int32(clamping: deadline - now)
+                timeout = Int32(clamping: max(0, (nextLook ?? now) - now))
             }
             if acceptPausedUntil > Timestamp.monotonicMilliseconds() { timeout = timeout < 0 ? 100 : min(timeout, 100) }
             var fds = pollSet()
@@ -338,7 +344,12 @@ struct MonitorIO {
         return 128 + (status & 0x7f)
     }
 
+    /// One read; with `drain`, reads on until what was buffered when it
+    /// began is taken (FIONREAD), never longer: a process left behind
+    /// (`--pid host`, a chroot container) may keep writing for ever, and
+    /// the exit must be recorded all the same.
     private mutating func pump(_ fd: Int32, _ log: (String, [UInt8]) -> Void, drain: Bool = false) {
+        var left = drain ? Int(berth_bytes_readable(fd)) : 0
         repeat {
             guard let bytes = readAvailable(fd) else {
                 stopReading(fd)
@@ -348,7 +359,8 @@ struct MonitorIO {
             let isErr = fd == stderrRead
             log(isErr ? "stderr" : "stdout", bytes)
             broadcast(isErr ? .stderr(bytes) : .stdout(bytes))
-        } while drain
+            left -= bytes.count
+        } while drain && left > 0
     }
 
     private mutating func stopReading(_ fd: Int32) {

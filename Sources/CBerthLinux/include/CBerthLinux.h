@@ -62,6 +62,11 @@ int berth_mount_id(int fd, uint64_t *id);
 int berth_join_cgroups_async(const char *const *procs, int count);
 /// How many berth_join_cgroups_async moves have not finished yet.
 int berth_join_cgroups_pending(void);
+/// 1 if the file open on fd (at most 64 MiB) contains `text`.
+int berth_file_contains(int fd, const char *text);
+/// An unnamed file (memfd, not close-on-exec) holding `bytes`, read from its
+/// start; -1 on failure.
+int berth_memfd_holding(const char *name, const uint8_t *bytes, size_t n);
 
 /// Sets what ps shows for this process (/proc/self/cmdline) to `title`, as
 /// setproctitle(3) does: the title is written over the original argv strings

@@ -203,6 +203,8 @@ int berth_pidfd_send_signal(int pidfd, int sig);
 /// Terminal helpers (macros or variadic ioctls in C).
 int berth_get_winsize(int fd, unsigned short *rows, unsigned short *cols);
 int berth_set_winsize(int fd, unsigned short rows, unsigned short cols);
+/// Bytes waiting to be read on a pipe, pty or socket (FIONREAD); 0 if it cannot tell.
+int berth_bytes_readable(int fd);
 int berth_make_raw(int fd, void *saved_termios, int saved_size);
 int berth_restore_termios(int fd, const void *saved_termios);
 int berth_termios_size(void);

@@ -33,6 +33,12 @@ void berth_log_flush(struct berth_log *log);
 /// 1 while a partial line waits for its newline.
 int berth_log_has_partial(const struct berth_log *log);
 
+/// The partial line of `stream` (its bytes, `*len` of them; NULL when none).
+const uint8_t *berth_log_partial(const struct berth_log *log, int stream, size_t *len);
+
+/// Starts `stream` with a partial line (handed over by the monitor before).
+int berth_log_set_partial(struct berth_log *log, int stream, const uint8_t *bytes, size_t n);
+
 /// Closes the file and frees the log (without flushing).
 void berth_log_close(struct berth_log *log);
 
