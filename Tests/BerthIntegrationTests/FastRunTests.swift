@@ -69,6 +69,31 @@ struct FastRunTests {
         }
     }
 
+    @Test(
+        "run --rm: gone when run returns (name free, nothing mounted, destroy recorded); its files leave tmp/ just after"
+    )
+    func rmGoneAtReturn() {
+        withBusyboxStore("fastrun") { root in
+            for round in 0..<3 {
+                // Each round reuses the name: the last round's container freed it before its run returned.
+                let run = berth(root, "run", "--rm", "--name", "again", "--network", "none", "busybox", "true")
+                #expect(run.status == 0, "round \(round): \(run.stderr)")
+                #expect(berth(root, "ps", "-aq").stdout.isEmpty, "round \(round): listed after run --rm returned")
+                #expect(FileSystem.list(root + "/containers").isEmpty, "round \(round): a container directory is left")
+                #expect(FileSystem.list(root + "/names").isEmpty, "round \(round): the name is still indexed")
+                #expect(mounts(under: root).isEmpty, "round \(round): mounts: \(mounts(under: root))")
+                #expect(!FileSystem.list(root + "/locks").contains { $0.hasPrefix("container-") }, "round \(round): lock left")
+            }
+            let actions = berth(root, "events", "--since", "5m", "--until", "0s", "--format", "{{.Action}}").stdout
+            #expect(
+                actions == String(repeating: "create\nstart\ndie\ndestroy\n", count: 3),
+                "every container's destroy was recorded before its run returned: \(actions)")
+            // The monitor deletes the files (moved into tmp/) after the client has the exit, then ends.
+            #expect(eventually { FileSystem.list(root + "/tmp").isEmpty }, "tmp: \(FileSystem.list(root + "/tmp"))")
+            #expect(eventually { pgrep("--root \(root) __monitor").isEmpty }, "a monitor outlived its clean-up")
+        }
+    }
+
     @Test("the namespace probe is remembered until reboot, and probed again when the note is stale")
     func probeRemembered() {
         let note = "/run/berth/namespaces-probe"

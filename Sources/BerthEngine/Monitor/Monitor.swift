@@ -381,11 +381,12 @@ public final class MonitorSession {
         for m in container.mounts where m.kind == .volume { volumes.releaseIfUnused(m.source, except: container.id) }
         flushLog()
         log?.close()
+        var doomed: String?
         if container.autoRemove {
             // The record, not this monitor's copy: `network connect` may have added networks since the start.
             var endpoints = container.endpoints
             if case .ok(let fresh) = store.loadRecord(id: container.id) { endpoints = fresh.endpoints }
-            try? store.delete(container, driver: driver)
+            doomed = try? store.detach(container, driver: driver)
             for e in endpoints { NetworkStore(layout: store.layout).release(e.network, container: container.id) }
             events.record("destroy", container)
             let volumes = VolumeStore(layout: store.layout)  // --rm takes its anonymous volumes too, as Docker
@@ -400,6 +401,9 @@ public final class MonitorSession {
         }
         io.broadcast(.exit(code))
         io.close(socketPath: socketPath)
+        // A removed container left the store above; its files (in tmp/) go
+        // after the client has its exit, which need not wait for them.
+        if let doomed { try? store.purge(doomed, driver: driver) }
     }
 
     /// The first process never ran: Docker leaves such a container Created
