@@ -41,13 +41,18 @@ public enum MonitorLauncher {
     /// libraries and restarts the runtime: 3–8 ms on these machines). The CLI
     /// is single-threaded (checked), so the child may go on in Swift. Every
     /// inherited fd but the report pipe is closed first: a container lock
-    /// held by `start` must not live on in the monitor.
+    /// held by `start` must not live on in the monitor. A one-command
+    /// `berth` (`CommandProcess.runsOneCommand`) keeps the monitor as its
+    /// child, which spares the second fork (of a process this size) and the
+    /// wait for it; any other caller has the monitor fork once more and
+    /// reaps the first fork at once.
     private static func launchForked(
         root: String, id: String, waitAttach: Bool, windowSize: WindowSize?,
         registry: PluginRegistry
     ) throws(BerthError) -> Report {
         var ready: [Int32] = [-1, -1]
         guard berth_pipe_cloexec(&ready) == 0 else { throw .syscall("pipe", "for the monitor", .current) }
+        let detach = !CommandProcess.runsOneCommand
         let pid = fork()
         if pid < 0 { throw .syscall("fork", "the monitor", .current) }
         if pid == 0 {
@@ -63,15 +68,16 @@ public enum MonitorLauncher {
             _exit(
                 Monitor.main(
                     root: root, id: id, readyFD: 3, waitAttach: waitAttach, windowSize: windowSize,
-                    registry: registry))
+                    registry: registry, detach: detach))
         }
-        return awaitReport(first: pid, ready: ready)
+        return awaitReport(first: detach ? pid : nil, ready: ready)
     }
 
-    /// Reaps the monitor's first process (it exits at once) and reads the report.
-    private static func awaitReport(first pid: pid_t, ready: [Int32]) -> Report {
+    /// Reaps the monitor's first process (it exits at once; nil: the monitor
+    /// stays this process's child) and reads the report.
+    private static func awaitReport(first pid: pid_t?, ready: [Int32]) -> Report {
         close(ready[1])
-        waitForChild(pid)
+        if let pid { waitForChild(pid) }
         let line = readLine(ready[0])
         close(ready[0])
         return parse(line)
