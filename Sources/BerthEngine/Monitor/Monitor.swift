@@ -386,7 +386,7 @@ public final class MonitorSession {
         for m in container.mounts where m.kind == .volume { volumes.releaseIfUnused(m.source, except: container.id) }
         flushLog()
         log?.close()
-        var doomed: String?
+        var doomed: ContainerStore.Detached?
         if container.autoRemove {
             // The record, not this monitor's copy: `network connect` may have added networks since the start.
             var endpoints = container.endpoints
