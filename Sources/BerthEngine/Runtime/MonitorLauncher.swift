@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CBerthLinux
+import Synchronization
 
 /// Starts a container's monitor (`berth __monitor ROOT ID`) in its own
 /// session and reads its one-line report.
@@ -53,6 +54,7 @@ public enum MonitorLauncher {
         var ready: [Int32] = [-1, -1]
         guard berth_pipe_cloexec(&ready) == 0 else { throw .syscall("pipe", "for the monitor", .current) }
         let detach = !CommandProcess.runsOneCommand
+        if !detach { reapEndedMonitors() }
         let pid = fork()
         if pid < 0 { throw .syscall("fork", "the monitor", .current) }
         if pid == 0 {
@@ -70,7 +72,23 @@ public enum MonitorLauncher {
                     root: root, id: id, readyFD: 3, waitAttach: waitAttach, windowSize: windowSize,
                     registry: registry, detach: detach))
         }
+        if !detach { ownMonitors.withLock { $0.append(pid) } }
         return awaitReport(first: detach ? pid : nil, ready: ready)
+    }
+
+    /// The monitors this one-command `berth` forked and kept as children.
+    private static let ownMonitors = Mutex<[pid_t]>([])
+
+    /// Reaps those that have ended, so that one command starting many
+    /// containers (`bench`, the RUN steps of `build`) leaves at most the
+    /// zombies of its last few monitors until it exits, not one per container.
+    private static func reapEndedMonitors() {
+        ownMonitors.withLock { pids in
+            pids.removeAll { pid in
+                var status: Int32 = 0
+                return waitpid(pid, &status, WNOHANG) != 0  // reaped, or not our child any more
+            }
+        }
     }
 
     /// Reaps the monitor's first process (it exits at once; nil: the monitor
