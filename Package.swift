@@ -14,6 +14,7 @@ let package = Package(
     products: [
         .executable(name: "berth", targets: ["berth"]),
         .executable(name: "berth-service", targets: ["berth-service"]),
+        .executable(name: "berth-monitor", targets: ["berth-monitor"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", exact: "2.101.3")
@@ -21,6 +22,9 @@ let package = Package(
     targets: [
         // C shims: only what Swift cannot call (variadic or macro-only APIs).
         .target(name: "CBerthLinux", path: "Sources/CBerthLinux"),
+        // The container log's format (escaping, entries, rotation): shared by
+        // the engine and the small C monitor, which links nothing else.
+        .target(name: "CBerthLog", path: "Sources/CBerthLog"),
         .systemLibrary(name: "CLibEdit", path: "Sources/CLibEdit"),
         // libedit is dlopen'd by the REPL only (edit.c): its header comes from CLibEdit.
         .target(name: "CBerthEdit", dependencies: ["CLibEdit"], path: "Sources/CBerthEdit"),
@@ -29,7 +33,7 @@ let package = Package(
         // The protocols plugins implement, the registry, errors and syscall wrappers.
         .target(name: "BerthCore", dependencies: ["CBerthLinux"], swiftSettings: strict),
         // Store, images, layers, archives: everything about state on disk.
-        .target(name: "BerthEngine", dependencies: ["BerthCore", "CBerthLinux", "CZlib"], swiftSettings: strict),
+        .target(name: "BerthEngine", dependencies: ["BerthCore", "CBerthLinux", "CBerthLog", "CZlib"], swiftSettings: strict),
         // Built-in commands; they register exactly as plugins do.
         .target(name: "BerthCommands", dependencies: ["BerthCore", "BerthEngine", "CBerthLinux"], swiftSettings: strict),
         // REPL, line editing, completion, scripts.
@@ -62,6 +66,14 @@ let package = Package(
                 "StorageOverlay", "StorageCopy", "IsolationNamespaces", "IsolationChroot", "IsolationOCI",
             ],
             swiftSettings: strict),
+
+        // The steady state of a long-running container's monitor (relay, log,
+        // attach socket), in C as conmon is: the forked Swift monitor execs it
+        // once PID 1 runs, so a running container costs a small process
+        // instead of a copy of the CLI (docs/architecture.md, "The monitor").
+        .executableTarget(
+            name: "berth-monitor", dependencies: ["CBerthLog"], path: "Sources/berth-monitor",
+            linkerSettings: [.unsafeFlags(["-nostartfiles", "-static-executable"])]),
 
         // `berth system service`: the Docker Engine API over SwiftNIO, a separate
         // executable that `berth` execs, wired to the same plugins as `berth`.

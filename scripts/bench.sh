@@ -166,6 +166,8 @@ if [ -x /usr/bin/newuidmap ] && [ -x /usr/bin/setpriv ] && useradd -M -d "$T/roo
     chmod 0755 "$T"
     mkdir -p "$T/rootless/home" "$T/rootless/run" "$T/rootless/bin"
     cp "$BERTH_BIN" "$T/rootless/bin/berth"
+    # The small monitor long-running containers hand over to, if built.
+    [ ! -x "$(dirname "$BERTH_BIN")/berth-monitor" ] || cp "$(dirname "$BERTH_BIN")/berth-monitor" "$T/rootless/bin/"
     cp "$BERTH_BUSYBOX_TAR" "$T/rootless/bin/busybox.tar"
     chmod 0755 "$T/rootless" "$T/rootless/bin" "$T/rootless/bin/berth"; chmod 0644 "$T/rootless/bin/busybox.tar"
     chown "$RL_USER:" "$T/rootless/home" "$T/rootless/run"; chmod 0700 "$T/rootless/run"

@@ -120,12 +120,15 @@ public enum FileSystem {
     }
 
     /// Makes `path` a symbolic link to `target`, replacing what is there in
-    /// one step: the link is made as `PATH.tmp-PID`, then renamed over
-    /// `PATH`, so a crash leaves the old link or the new one (and perhaps the
-    /// temp link, which `removeStaleTempFiles` sweeps). Honours the crash-test
-    /// hook of `writeAtomically`.
-    public static func symlinkAtomically(_ target: String, at path: String) throws(BerthError) {
-        let tmp = "\(path).tmp-\(getpid())"
+    /// one step: the link is made as `temporary` (by default `PATH.tmp-PID`,
+    /// which `removeStaleTempFiles` sweeps), then renamed over `PATH`, so a
+    /// crash leaves the old link or the new one (and perhaps the temp link).
+    /// `temporary` must be on the same file system as `path`. Honours the
+    /// crash-test hook of `writeAtomically`.
+    public static func symlinkAtomically(
+        _ target: String, at path: String, temporary: String? = nil
+    ) throws(BerthError) {
+        let tmp = temporary ?? "\(path).tmp-\(getpid())"
         unlink(tmp)
         if symlink(target, tmp) != 0 {
             throw .syscall("symlink", path, .current, fix: "check free space and permissions of the store")

@@ -12,7 +12,8 @@ import BerthEngine
 enum CreateRequest {
     /// Config keys read here; anything else must be empty.
     static let configKeys: Set<String> = [
-        "Image", "Cmd", "Entrypoint", "Env", "WorkingDir", "User", "Hostname", "Tty", "OpenStdin",
+        "Image", "Cmd", "Entrypoint", "Env", "WorkingDir", "User", "Hostname", "Domainname", "MacAddress", "Tty",
+        "OpenStdin",
         "AttachStdin", "AttachStdout", "AttachStderr", "StdinOnce", "ExposedPorts", "Volumes", "StopSignal",
         "StopTimeout", "HostConfig", "NetworkingConfig", "Labels", "Healthcheck",
     ]
@@ -23,7 +24,7 @@ enum CreateRequest {
         "NanoCpus", "CpuShares", "CpusetCpus", "PidsLimit", "VolumesFrom", "RestartPolicy", "LogConfig",
         "ConsoleSize", "Isolation", "CgroupnsMode", "MemorySwappiness", "ExtraHosts", "Dns", "DnsOptions",
         "DnsSearch", "CpuPeriod", "CpuQuota", "MemoryReservation", "CpusetMems", "Ulimits", "ShmSize", "Init",
-        "Sysctls", "PidMode", "IpcMode", "UTSMode", "OomScoreAdj", "UsernsMode",
+        "Sysctls", "PidMode", "IpcMode", "UTSMode", "OomScoreAdj", "UsernsMode", "OomKillDisable",
     ]
 
     static func options(_ body: JSON, name: String?) throws(BerthError) -> CreateOptions {
@@ -58,6 +59,7 @@ enum CreateRequest {
         o.workdir = nonEmpty(body["WorkingDir"])
         o.user = nonEmpty(body["User"])
         o.hostname = nonEmpty(body["Hostname"])
+        o.domainname = nonEmpty(body["Domainname"])
         o.tty = body["Tty"]?.boolValue ?? false
         o.interactive = body["OpenStdin"]?.boolValue ?? false
         o.stopSignal = nonEmpty(body["StopSignal"])
@@ -90,6 +92,7 @@ enum CreateRequest {
         o.networkOptions.dnsSearch = try strings(host["DnsSearch"], "HostConfig.DnsSearch") ?? []
         o.networkOptions.aliases = endpoint.aliases
         o.networkOptions.ipAddress = endpoint.ip
+        o.networkOptions.macAddress = nonEmpty(body["MacAddress"]) ?? endpoint.mac
         o.mounts = try mounts(body, host)
         o.volumesFrom = try strings(host["VolumesFrom"], "HostConfig.VolumesFrom") ?? []
         o.security.privileged = host["Privileged"]?.boolValue ?? false
@@ -224,6 +227,7 @@ enum CreateRequest {
             [
                 "Tty", "OpenStdin", "AttachStdin", "AttachStdout", "AttachStderr", "StdinOnce", "HostConfig.AutoRemove",
                 "HostConfig.ReadonlyRootfs", "HostConfig.PublishAllPorts", "HostConfig.Privileged", "HostConfig.Init",
+                "HostConfig.OomKillDisable",
             ], "bool", { $0.boolValue != nil }
         ),
         (
@@ -235,7 +239,8 @@ enum CreateRequest {
         ),
         (
             [
-                "Image", "WorkingDir", "User", "Hostname", "StopSignal", "HostConfig.NetworkMode", "HostConfig.CpusetCpus",
+                "Image", "WorkingDir", "User", "Hostname", "Domainname", "MacAddress", "StopSignal", "HostConfig.NetworkMode",
+                "HostConfig.CpusetCpus",
                 "HostConfig.CpusetMems", "HostConfig.PidMode", "HostConfig.IpcMode", "HostConfig.UTSMode",
                 "HostConfig.Isolation", "HostConfig.CgroupnsMode", "HostConfig.UsernsMode",
             ], "string", { $0.stringValue != nil }
@@ -262,15 +267,16 @@ enum CreateRequest {
     private static func checkDefaults(_ host: JSON) throws(BerthError) {
         if let iso = nonEmpty(host["Isolation"]), iso != "default" { throw unsupported("HostConfig.Isolation") }
         if let ns = nonEmpty(host["CgroupnsMode"]), ns != "private" { throw unsupported("HostConfig.CgroupnsMode \"\(ns)\"") }
-        if let s = host["MemorySwappiness"]?.int64Value, s != -1 { throw unsupported("HostConfig.MemorySwappiness") }
     }
 
     /// One endpoint of `NetworkingConfig.EndpointsConfig`: the network, its
-    /// `Aliases` (`--network-alias`) and `IPAMConfig.IPv4Address` (`--ip`).
+    /// `Aliases` (`--network-alias`), `IPAMConfig.IPv4Address` (`--ip`) and
+    /// `MacAddress` (`--mac-address`, API 1.44; older clients send `Config.MacAddress`).
     struct Endpoint {
         var network: String
         var aliases: [String] = []
         var ip: String?
+        var mac: String?
     }
 
     /// `NetworkingConfig.EndpointsConfig`: the endpoint of the `NetworkMode`
@@ -289,6 +295,7 @@ enum CreateRequest {
                     for (key, field) in fields where !isEmpty(field) {
                         switch key {
                         case "Aliases": endpoint.aliases = try strings(field, "Aliases") ?? []
+                        case "MacAddress": endpoint.mac = field.stringValue
                         case "IPAMConfig":
                             guard case .object(let ipam) = field else { continue }
                             for (k, x) in ipam where !isEmpty(x) {
@@ -304,7 +311,10 @@ enum CreateRequest {
                 if name == (network ?? "default") || (network == nil && name == "bridge") {
                     primary.aliases = endpoint.aliases
                     primary.ip = endpoint.ip
+                    primary.mac = endpoint.mac
                 } else {
+                    // Berth gives a fixed address on the first network only.
+                    if endpoint.mac != nil { throw unsupported("NetworkingConfig.EndpointsConfig.\(name).MacAddress") }
                     others.append(endpoint)
                 }
             }
@@ -403,6 +413,9 @@ enum CreateRequest {
         if let v = host["CpuQuota"]?.int64Value, v != 0 { r.cpuQuota = v }
         r.cpusetMems = nonEmpty(host["CpusetMems"])
         if let v = host["MemoryReservation"]?.int64Value, v != 0 { r.memoryReservation = v }
+        // `--oom-kill-disable`, `--memory-swappiness` (-1 or null: not given).
+        if host["OomKillDisable"]?.boolValue == true { r.oomKillDisable = true }
+        if let s = host["MemorySwappiness"]?.int64Value, s != -1 { r.memorySwappiness = s }
         return r
     }
 }

@@ -94,26 +94,24 @@ struct StreamRoutes {
         let path = lifecycle.layout.containerLog(c.id)
         out.startStream(contentType: c.tty ? Self.raw : Self.multiplexed)
         var offset = 0
-        var lines = Self.lines(path, from: &offset)
+        let driver = c.logConfig.driver
+        var lines = Self.entries(path, driver: driver, from: &offset)
         if let tail { lines = Array(lines.suffix(tail)) }
-        let emit = { (line: JSON) -> Bool in
-            let isErr = line["stream"]?.stringValue == "stderr"
+        let emit = { (line: LogEntry) -> Bool in
+            let isErr = line.stream == "stderr"
             guard isErr ? wantErr : wantOut else { return true }
-            let time = line["time"]?.stringValue ?? ""
-            if since != nil || until != nil, let t = Timestamp(rfc3339: time)?.asDouble {
+            if since != nil || until != nil, let t = line.time?.asDouble {
                 if let since, t < since { return true }
                 if let until, t > until { return true }
             }
-            var text = line["log"]?.stringValue ?? ""
-            if q.bool("timestamps") { text = time + " " + text }
-            let bytes = Array(text.utf8)
+            let bytes = q.bool("timestamps") ? Array((line.timeText + " ").utf8) + line.text : line.text
             return out.write(c.tty ? bytes : Relay.dockerFrame(isErr ? 2 : 1, bytes))
         }
         for line in lines where !emit(line) { return .streamed }
         if q.bool("follow") {
             follow: while true {
                 let current = try? lifecycle.containers.load(id: c.id)
-                for line in Self.lines(path, from: &offset) where !emit(line) { break follow }
+                for line in Self.entries(path, driver: driver, from: &offset) where !emit(line) { break follow }
                 if current?.state.isActive != true || !out.channel.isActive { break }
                 usleep(100_000)
             }
@@ -122,14 +120,15 @@ struct StreamRoutes {
         return .streamed
     }
 
-    /// Whole json-file lines from `offset` on.
-    static func lines(_ path: String, from offset: inout Int) -> [JSON] {
+    /// The entries of whole log lines from `offset` on, in the container's
+    /// log driver's format (json-file or k8s-file).
+    static func entries(_ path: String, driver: LogConfig.Driver, from offset: inout Int) -> [LogEntry] {
         guard let bytes = try? FileSystem.read(path), bytes.count > offset else { return [] }
         var end = bytes.count
         while end > offset && bytes[end - 1] != 10 { end -= 1 }
         let chunk = bytes[offset..<end]
         offset = end
-        return chunk.split(separator: 10).compactMap { try? JSONParser.parse(Array($0)) }
+        return chunk.split(separator: 10).compactMap { LogEntry.parse($0, driver: driver) }
     }
 
     /// Docker's `since`/`until`: Unix seconds, with an optional fraction.
@@ -148,7 +147,6 @@ struct StreamRoutes {
         if c.state.status == .paused {
             throw .conflict("You cannot attach to a paused container, unpause it first")
         }
-        if r.query.bool("logs") { throw CreateRequest.unsupported("logs on attach") }
         if let keys = r.query["detachKeys"], !keys.isEmpty, keys != "ctrl-p,ctrl-q" {
             throw CreateRequest.unsupported("detachKeys other than ctrl-p,ctrl-q")
         }
@@ -165,6 +163,12 @@ struct StreamRoutes {
             throw error
         }
         defer { stream.close() }
+        // `stream=0`: only the log (with `logs=1`), and the end, as dockerd.
+        guard r.query.bool("stream") else {
+            engine.attaches.unregister(c.id)
+            if r.query.bool("logs") { replayLog(c, streams, to: stream) }
+            return .streamed
+        }
         // Until the container runs: started through this service (the
         // generation moves), or by anyone else (the record says running).
         var ready = false
@@ -189,12 +193,25 @@ struct StreamRoutes {
             engine.attaches.unregister(c.id)
             return .streamed
         }
+        if r.query.bool("logs") { replayLog(c, streams, to: stream) }
         engine.attaches.connected(c.id, socket: socket)
         engine.attaches.unregister(c.id)
         if let code = Relay.attach(socket: socket, stream, streams) { engine.attaches.exited(c.id, code) }
         engine.attaches.disconnected(c.id, socket: socket)
         close(socket)
         return .streamed
+    }
+
+    /// `logs=1`: what the log holds, for the streams asked, as dockerd
+    /// replays it before the live output (output written between this read
+    /// and the attach can show twice or not at all, as with dockerd).
+    private func replayLog(_ c: Container, _ streams: Relay.Streams, to stream: RawStream) {
+        var offset = 0
+        for entry in Self.entries(engine.layout.containerLog(c.id), driver: c.logConfig.driver, from: &offset) {
+            let isErr = entry.stream == "stderr"
+            guard isErr ? streams.stderr : streams.stdout else { continue }
+            guard stream.write(c.tty ? entry.text : Relay.dockerFrame(isErr ? 2 : 1, entry.text)) else { return }
+        }
     }
 
     /// `POST /containers/ID/resize?h=&w=`: the pty's size, through the

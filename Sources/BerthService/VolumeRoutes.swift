@@ -59,14 +59,27 @@ struct NetworkRoutes {
         return n.inspect(containers: members)
     }
 
-    /// `GET /networks?filters=`: filtered as `network ls --filter`.
+    /// `GET /networks?filters=`: filtered as `network ls --filter`, with
+    /// `host` and `none` as dockerd lists them.
     func list(_ r: APIRequest) throws(BerthError) -> APIResponse {
         let filter = try NetworkFilter(try FilterQuery.flags(r.query["filters"]))
         let networks = store.all().filter { filter.matches(NetworkFilter.Row($0, store: store)) }
-        return .json(.array(networks.map(document)))
+        var documents = networks.map(document)
+        let containers = engine.lifecycle.containers.all()
+        for mode in ["host", "none"] {
+            let row = NetworkFilter.Row(
+                id: mode, name: mode, driver: mode == "host" ? "host" : "null", labels: [], builtin: true, inUse: false)
+            if filter.matches(row), let doc = NetworkRecord.modeDocument(mode, containers: containers) {
+                documents.append(doc)
+            }
+        }
+        return .json(.array(documents))
     }
 
-    func inspect(_ ref: String) throws(BerthError) -> APIResponse { .json(document(try store.find(ref))) }
+    func inspect(_ ref: String) throws(BerthError) -> APIResponse {
+        if let mode = NetworkRecord.modeDocument(ref, containers: engine.lifecycle.containers.all()) { return .json(mode) }
+        return .json(document(try store.find(ref)))
+    }
 
     /// `POST /networks/create`: 201 `{"Id", "Warning"}`. Served as Berth can
     /// honour it: `Labels` and `Attachable` are kept and shown, a duplicate

@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdatomic.h>
 
 int berth_openat2(int dirfd, const char *path, uint64_t flags, uint64_t mode, uint64_t resolve) {
     struct open_how how = { .flags = flags, .mode = mode, .resolve = resolve };
@@ -95,6 +96,12 @@ int berth_mount_id(int fd, uint64_t *id) {
 
 struct join_request { int count; char **paths; };
 
+/* Moves still under way: a monitor must not exec berth-monitor while its
+   thread writes, or the exec would cut the move short. */
+static atomic_int joins_pending;
+
+int berth_join_cgroups_pending(void) { return atomic_load(&joins_pending); }
+
 static void *join_cgroups(void *arg) {
     struct join_request *r = arg;
     for (int i = 0; i < r->count; i++) {
@@ -108,6 +115,7 @@ static void *join_cgroups(void *arg) {
     }
     free(r->paths);
     free(r);
+    atomic_fetch_sub(&joins_pending, 1);
     return NULL;
 }
 
@@ -124,9 +132,11 @@ int berth_join_cgroups_async(const char *const *procs, int count) {
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     pthread_t thread;
+    atomic_fetch_add(&joins_pending, 1);
     int rc = pthread_create(&thread, &attr, join_cgroups, r);
     pthread_attr_destroy(&attr);
     if (rc != 0) {
+        atomic_fetch_sub(&joins_pending, 1);
         for (int i = 0; i < r->count; i++) free(r->paths[i]);
         free(r->paths);
         free(r);

@@ -275,13 +275,19 @@ static void user_mounts(const struct berth_spawn_config *c) {
         if (fd < 0) fail(c, BERTH_STAGE_MOUNT, "resolve mount target", m->target);
         char via[64];
         snprintf(via, sizeof via, "/proc/self/fd/%d", fd);
-        unsigned long flags = m->fstype ? m->flags : (MS_BIND | MS_REC);
         char from[64];
         const char *source = m->source;
         if (in_userns(c) && user_mount_fds[i] >= 0) {
             snprintf(from, sizeof from, "/proc/self/fd/%d", user_mount_fds[i]);
             source = from;
         }
+        /* A directory is bound with what is mounted below it (Docker's rbind);
+           a file has nothing below it, and a recursive bind of it would still
+           walk every mount on its file system (the host's /etc/hosts-like
+           files of the store sit beside 1,000 containers' overlays). */
+        struct stat st;
+        int file = !m->fstype && stat(source, &st) == 0 && !S_ISDIR(st.st_mode);
+        unsigned long flags = m->fstype ? m->flags : file ? MS_BIND : (MS_BIND | MS_REC);
         if (mount(source, via, m->fstype, flags, m->data) != 0) fail(c, BERTH_STAGE_MOUNT, "mount", m->target);
         if (in_userns(c) && user_mount_fds[i] >= 0) close(user_mount_fds[i]);
         close(fd);
@@ -291,7 +297,7 @@ static void user_mounts(const struct berth_spawn_config *c) {
                                berth_resolve_in_root() | berth_resolve_no_magiclinks());
             if (fd < 0) fail(c, BERTH_STAGE_MOUNT, "resolve mount target", m->target);
             snprintf(via, sizeof via, "/proc/self/fd/%d", fd);
-            if (mount(NULL, via, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC | flags | kept_flags(via), NULL) != 0)
+            if (mount(NULL, via, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | (file ? 0 : MS_REC) | flags | kept_flags(via), NULL) != 0)
                 fail(c, BERTH_STAGE_MOUNT, "make read-only", m->target);
             close(fd);
         }
@@ -412,6 +418,8 @@ static int child(const struct berth_spawn_config *c) {
     }
     if (c->hostname && (c->clone_flags & CLONE_NEWUTS) && sethostname(c->hostname, strlen(c->hostname)) != 0)
         fail(c, BERTH_STAGE_HOSTNAME, "sethostname", c->hostname);
+    if (c->domainname && (c->clone_flags & CLONE_NEWUTS) && setdomainname(c->domainname, strlen(c->domainname)) != 0)
+        fail(c, BERTH_STAGE_HOSTNAME, "setdomainname", c->domainname);
     /* Go: we are in the container's cgroups, and with a bridge our end of the
        veth is in this namespace. End of file means the parent gave up (or
        died): then nothing may run. */

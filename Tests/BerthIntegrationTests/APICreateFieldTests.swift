@@ -14,8 +14,14 @@ struct APICreateFieldTests {
             let run = s.docker(
                 "run", "-d", "--name", "proc", "--ulimit", "nofile=1024:2048", "--shm-size", "32m", "--init",
                 "--sysctl", "net.ipv4.ip_forward=1", "--oom-score-adj", "100", "--stop-signal", "SIGUSR1",
-                "--stop-timeout", "3", "--dns-search", "example.com", "--dns-option", "ndots:2", "busybox", "sleep", "300")
+                "--stop-timeout", "3", "--dns-search", "example.com", "--dns-option", "ndots:2", "--domainname",
+                "corp.example", "busybox", "sleep", "300")
             #expect(run.status == 0, "\(run)")
+            #expect(s.docker("exec", "proc", "cat", "/proc/sys/kernel/domainname").stdout == "corp.example\n")
+            #expect(s.docker("inspect", "-f", "{{.Config.Domainname}}", "proc").stdout == "corp.example\n")
+            let mac = s.docker(
+                "run", "--rm", "--mac-address", "92:d0:c6:0a:29:99", "busybox", "cat", "/sys/class/net/eth0/address")
+            #expect(mac.stdout == "92:d0:c6:0a:29:99\n", "\(mac)")
             #expect(s.docker("exec", "proc", "sh", "-c", "ulimit -n; ulimit -Hn").stdout == "1024\n2048\n")
             let shm = s.docker("exec", "proc", "grep", " /dev/shm ", "/proc/mounts").stdout
             #expect(shm.contains("size=32768k"), "\(shm)")

@@ -41,8 +41,40 @@ private let script = #"""
         print("gone")
     """#
 
+/// `attach(logs=True)`: what was logged before the attach comes first,
+/// then the live output, for both log formats.
+private let attachLogsScript = #"""
+    import sys, time, docker
+    c = docker.DockerClient(base_url=sys.argv[1])
+    for driver in ["json-file", "k8s-file"]:
+        ct = c.containers.run("busybox", "sh -c 'echo early; sleep 1; echo late; echo err >&2'", detach=True,
+                              log_config=docker.types.LogConfig(type=driver))
+        time.sleep(0.5)
+        out = b"".join(ct.attach(stdout=True, stderr=True, stream=True, logs=True))
+        print(driver, sorted(out.decode().split()))
+        only = ct.attach(stdout=False, stderr=True, stream=False, logs=True)
+        print(driver, only, ct.logs(stdout=True, stderr=False))
+        ct.remove(force=True)
+    """#
+
 @Suite(.serialized, .enabled(if: isRoot && hasDockerCLI && hasDockerPy, "needs root, docker-py (make deps)"))
 struct APIDockerPyTests {
+    @Test("attach with logs=1 replays the log, json-file or k8s-file, then streams")
+    func attachReplaysTheLog() {
+        withService { s in
+            let result = runProcess(["timeout", "120", "python3", "-c", attachLogsScript, "unix://" + s.socket])
+            #expect(result.status == 0, "\(result.stderr)")
+            #expect(
+                result.stdout == """
+                    json-file ['early', 'err', 'late']
+                    json-file b'err\\n' b'early\\nlate\\n'
+                    k8s-file ['early', 'err', 'late']
+                    k8s-file b'err\\n' b'early\\nlate\\n'
+
+                    """, "\(result.stdout)")
+        }
+    }
+
     @Test func dockerPyCreatesStartsExecsAndStreamsLogs() {
         withService { s in
             let result = runProcess(["timeout", "120", "python3", "-c", script, "unix://" + s.socket])

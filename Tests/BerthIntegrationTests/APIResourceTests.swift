@@ -47,6 +47,25 @@ struct APIResourceTests {
         }
     }
 
+    @Test("network ls and inspect show host and none beside the bridges, as dockerd lists them")
+    func hostAndNoneAreListed() {
+        withService { s in
+            let listed = s.docker("network", "ls", "--format", "{{.Name}} {{.Driver}}")
+            #expect(listed.stdout.contains("host host\n") && listed.stdout.contains("none null\n"), "\(listed)")
+            #expect(listed.stdout.contains("bridge bridge\n"), "\(listed)")
+            let filtered = s.docker("network", "ls", "--filter", "driver=null", "--format", "{{.Name}}")
+            #expect(filtered.stdout == "none\n", "\(filtered)")
+            let run = s.docker("run", "-d", "--network", "none", "--name", "netless", "busybox", "sleep", "100")
+            #expect(run.status == 0, "\(run)")
+            defer { _ = s.store.berth("rm", "-f", "netless") }
+            let none = s.docker("network", "inspect", "-f", "{{.Driver}} {{range .Containers}}{{.Name}}{{end}}", "none")
+            #expect(none.stdout == "null netless\n", "\(none)")
+            #expect(s.store.berth("network", "inspect", "-f", "{{.Driver}}", "host").stdout == "host\n")
+            let removed = s.docker("network", "rm", "none")
+            #expect(removed.status == 1 && removed.stderr.contains("none is a pre-defined network"), "\(removed)")
+        }
+    }
+
     /// What docker-compose needs of networks: labels, connect with aliases
     /// (a running container gets the interface at once), disconnect.
     @Test func networksConnectDisconnectAndLabels() {

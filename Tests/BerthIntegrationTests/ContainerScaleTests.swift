@@ -90,6 +90,55 @@ struct ContainerScaleTests {
         }
     }
 
+    @Test(
+        "stop -t 2 of 6 containers ignoring SIGTERM and a missing one: all signalled first, so about 2 s and not 12; names in order, one error line, exit 1; Exited (137) and kill, kill, die, stop each"
+    )
+    func stopManyTogether() {
+        withStore { store in
+            // PID 1 of a PID namespace ignores SIGTERM without a handler.
+            let names = (0..<6).map { "stubborn\($0)" }
+            for name in names {
+                let r = store.berth("run", "-d", "--network", "none", "--name", name, "busybox", "sleep", "100000")
+                #expect(r.status == 0, "run \(name): \(r.stderr)")
+            }
+            let args = Array(names[0..<3]) + ["no-such-container"] + Array(names[3...])
+            let start = now()
+            let stopped = store.berth(["stop", "-t", "2"] + args)
+            let took = now() - start
+            // One after another this takes at least 6 × 2 s.
+            #expect(took >= 1.9 && took < 8, "stop of 6 took \(took) s")
+            #expect(stopped.status == 1, "one container was missing: \(stopped.status)")
+            #expect(lines(stopped.stdout).map(String.init) == names, "each name as given, in order: \(stopped.stdout)")
+            expectOneErrorLine(stopped, naming: ["no-such-container"])
+            for name in names {
+                #expect(store.status(name).map(timeless) == "Exited (137) T ago", "\(name): \(store.ps())")
+            }
+            // Per container: the stop signal, SIGKILL after the grace period, the monitor's die, the stop.
+            let events = store.berth(
+                "events", "--since", "5m", "--until", "0s", "--format", "{{.Action}} {{.Actor.Attributes.name}}")
+            for name in names {
+                let mine = lines(events.stdout).filter { $0.hasSuffix(" " + name) }.map { $0.split(separator: " ")[0] }
+                #expect(mine.suffix(4) == ["kill", "kill", "die", "stop"], "\(name)'s events: \(mine)")
+            }
+        }
+    }
+
+    @Test("a container named like a temp link (web.tmp-4194305, a PID no kernel gives) keeps its name when others are created")
+    func nameLikeTempLink() {
+        withStore { store in
+            // PID_MAX_LIMIT is 4,194,304: the "process" of this name is never alive.
+            let name = "web.tmp-4194305"
+            let r = store.berth("run", "-d", "--network", "none", "--name", name, "busybox", "sleep", "100000")
+            #expect(r.status == 0, "run: \(r.stderr)")
+            #expect(store.berth("run", "-d", "--network", "none", "--name", "other", "busybox", "true").status == 0)
+            #expect(store.berth("create", "--network", "none", "busybox", "true").status == 0)
+            #expect(index(store)[name] == r.stdout.trimmingSpacesAndNewlines, "the link stayed: \(index(store))")
+            let stopped = store.berth("stop", "-t", "0", name)
+            #expect(stopped.status == 0 && stopped.stdout == name + "\n", "found by name: \(stopped.stderr)")
+            #expect(FileSystem.list(store.root + "/tmp").isEmpty, "no temp link left: \(FileSystem.list(store.root + "/tmp"))")
+        }
+    }
+
     @Test("names resolve before ID prefixes, a name that looks like an ID prefix included, and a prefix of two is refused")
     func resolution() {
         withStore { store in

@@ -200,4 +200,32 @@ struct NamespaceModeTests {
                 berth(root, "create", "--uts", "container:x", "busybox"), naming: ["--uts: invalid UTS mode"], status: 125)
         }
     }
+
+    @Test("--domainname sets the NIS domain name in the container's own UTS namespace, on namespaces and oci")
+    func domainname() {
+        withStore { root in
+            let hostDomain = readFile("/proc/sys/kernel/domainname")
+            for backend in ["namespaces", "oci:runc"] {
+                let run = berth(
+                    root, "run", "--rm", "--isolation", backend, "--domainname", "example.org", "-h", "web", "busybox", "sh",
+                    "-c", "cat /proc/sys/kernel/domainname; hostname")
+                #expect(run.stdout == "example.org\nweb\n", "\(backend): \(run.stdout) \(run.stderr)")
+            }
+            #expect(readFile("/proc/sys/kernel/domainname") == hostDomain, "the host's domain name is unchanged")
+            let created = berth(root, "create", "--name", "dn", "--domainname", "corp.example", "busybox")
+            #expect(created.status == 0, "\(created.stderr)")
+            #expect(berth(root, "inspect", "-f", "{{.Config.Domainname}}", "dn").stdout == "corp.example\n")
+            #expect(berth(root, "rm", "dn").status == 0)
+            expectOneErrorLine(
+                berth(root, "create", "--uts", "host", "--domainname", "x.org", "busybox"),
+                naming: ["Conflicting options: domainname and the UTS mode"], status: 125)
+            expectOneErrorLine(
+                berth(root, "create", "--isolation", "chroot", "--domainname", "x.org", "busybox"),
+                naming: ["--domainname", "chroot"], status: 125)
+            expectOneErrorLine(
+                berth(root, "create", "--domainname", String(repeating: "d", count: 65), "busybox"),
+                naming: ["--domainname", "65 bytes", "at most 64"], status: 125)
+            #expect(berth(root, "ps", "-aq").stdout.isEmpty, "the refusals made nothing")
+        }
+    }
 }

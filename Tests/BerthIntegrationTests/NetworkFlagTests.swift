@@ -22,6 +22,39 @@ extension NetworkTests {
         return base.prefix(3).joined(separator: ".") + ".\(last + 2)"
     }
 
+    @Test("--mac-address is eth0's address, shown by inspect and kept by a restart; bad ones and the wrong modes are refused")
+    func macAddress() {
+        withNet { net in
+            let root = net.root
+            let mac = "92:d0:c6:0a:29:3\(getpid() % 10)"
+            let run = berth(
+                root, "run", "-d", "--name", "macd", "--network", "bridge", "--mac-address", mac, "busybox", "sleep", "300")
+            #expect(run.status == 0, "run: \(run.stderr)")
+            net.remember()
+            #expect(berth(root, "exec", "macd", "cat", "/sys/class/net/eth0/address").stdout == mac + "\n")
+            let shown = berth(
+                root, "inspect", "-f",
+                "{{.NetworkSettings.MacAddress}} {{range .NetworkSettings.Networks}}{{.MacAddress}}{{end}}",
+                "macd")
+            #expect(shown.stdout == "\(mac) \(mac)\n", "\(shown)")
+            #expect(berth(root, "restart", "-t", "0", "macd").status == 0)
+            #expect(berth(root, "exec", "macd", "cat", "/sys/class/net/eth0/address").stdout == mac + "\n", "after restart")
+            // Without the flag, Docker's 02:42 and the address.
+            let plain = berth(root, "run", "--rm", "--network", "bridge", "busybox", "cat", "/sys/class/net/eth0/address")
+            #expect(plain.stdout.hasPrefix("02:42:"), "\(plain)")
+            for (value, words) in [("zz", "is not a valid mac address"), ("01:00:5e:00:00:01", "multicast or zero")] {
+                expectOneErrorLine(
+                    berth(root, "run", "--rm", "--network", "bridge", "--mac-address", value, "busybox", "true"),
+                    naming: ["--mac-address", words], status: 125)
+            }
+            for mode in ["none", "host"] {
+                expectOneErrorLine(
+                    berth(root, "create", "--network", mode, "--mac-address", mac, "busybox"),
+                    naming: ["mac-address and the network mode"], status: 125)
+            }
+        }
+    }
+
     @Test("on oci:runc, --ip, --network-alias and --add-host work as on namespaces")
     func ociNetworkFlags() {
         withNet { net in

@@ -304,8 +304,10 @@ struct NetworkTests {
             let none = berth(net.root, "run", "--rm", "--network", "none", "busybox", "ip", "-o", "link")
             let lines = none.stdout.split(separator: "\n")
             #expect(lines.count == 1 && lines[0].contains("lo:") && lines[0].contains("UP"), "none: \(none.stdout)")
-            let hostLinks = Set(FileSystem.list("/sys/class/net"))
+            // Other tests add and remove veths meanwhile: the host's links before and after.
+            var hostLinks = Set(FileSystem.list("/sys/class/net"))
             let host = berth(net.root, "run", "--rm", "--network", "host", "busybox", "ls", "/sys/class/net")
+            hostLinks.formUnion(FileSystem.list("/sys/class/net"))
             let seen = Set(host.stdout.split(whereSeparator: { $0 == "\n" || $0 == " " || $0 == "\t" }).map(String.init))
             #expect(!seen.isEmpty && seen.isSubset(of: hostLinks) && seen.contains("lo") && seen.count > 1, "host: \(seen)")
             expectOneErrorLine(

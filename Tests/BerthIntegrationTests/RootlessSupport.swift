@@ -55,12 +55,15 @@ final class RootlessUser {
                 + " && cp \(shellQuote(berthBinary)) \(binary) && cp \(shellQuote(busyboxTar)) \(tar)"
                 + " && chmod 0755 \(dir)/bin \(binary) && chmod 0644 \(tar)"
                 + " && { ! [ -x \(shellQuote(Self.serviceBinary)) ] || cp \(shellQuote(Self.serviceBinary)) \(dir)/bin/berth-service; }"
+                + " && { ! [ -x \(shellQuote(Self.monitorBinary)) ] || cp \(shellQuote(Self.monitorBinary)) \(dir)/bin/berth-monitor; }"
         )
         if subids { addSubids() }
     }
 
     /// berth-service beside the berth under test (`system service` execs it).
     static var serviceBinary: String { String(berthBinary[..<berthBinary.lastIndex(of: "/")!]) + "/berth-service" }
+    /// The small monitor running containers hand over to (docs/architecture.md).
+    static var monitorBinary: String { String(berthBinary[..<berthBinary.lastIndex(of: "/")!]) + "/berth-monitor" }
 
     /// `NAME:START:65536` in /etc/subuid and /etc/subgid.
     func addSubids() {

@@ -277,6 +277,14 @@ struct RootlessTests {
                 "{{.NetworkSettings.IPAddress}} {{.NetworkSettings.Gateway}} {{.NetworkSettings.IPPrefixLen}} {{.HostConfig.NetworkMode}}",
                 "web")
             #expect(shown.stdout == "10.0.2.100 10.0.2.2 24 slirp4netns\n", "inspect: \(shown.stdout) \(shown.stderr)")
+            // Once the monitor has handed over to berth-monitor, slirp4netns
+            // (whose exit pipe it holds) still serves the port.
+            let monitor = u.berth("inspect", "-f", "{{.State.MonitorPid}}", "web").stdout.trimmingSpacesAndNewlines
+            #expect(
+                eventually(5) { (FileSystem.readLink("/proc/\(monitor)/exe") ?? "").hasSuffix("/berth-monitor") },
+                "the monitor became berth-monitor")
+            #expect(httpGet(port: port).contains("hello-from-rootless"), "the port after the hand-over")
+            #expect(u.processes().contains { readFile("/proc/\($0)/comm") == "slirp4netns\n" })
             #expect(u.berth("create", "--name", "idle", "busybox").status == 0)
             #expect(
                 u.berth("inspect", "-f", "[{{.NetworkSettings.IPAddress}}]", "idle").stdout == "[]\n", "no address until it runs")

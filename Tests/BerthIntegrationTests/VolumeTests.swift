@@ -59,6 +59,37 @@ struct VolumeTests {
         }
     }
 
+    @Test(
+        "a bound file is the host's file (written through, or refused with :ro); a bound directory brings the mounts below it",
+        arguments: ["namespaces", "chroot"])
+    func fileAndRecursiveBinds(_ isolation: String) {
+        withStore { root in
+            let host = makeTempDirectory("vol-bind")
+            mkdir(host + "/dir", 0o755)
+            mkdir(host + "/dir/sub", 0o755)
+            let tmpfs = host + "/dir/sub"
+            #expect(mount("tmpfs", tmpfs, "tmpfs", 0, "size=1m") == 0, "tmpfs for the test")
+            defer {
+                _ = umount2(tmpfs, Int32(MNT_DETACH))
+                removeTree(host)
+            }
+            writeFile(tmpfs + "/below", "on the tmpfs\n")
+            writeFile(host + "/file", "from host\n")
+            let rw = berth(
+                root, "run", "--rm", "--isolation", isolation, "-v", "\(host)/file:/etc/bound", "-v", "\(host)/dir:/d",
+                "busybox", "sh", "-c", "cat /etc/bound /d/sub/below; echo changed > /etc/bound")
+            #expect(rw.status == 0, "run: \(rw.stderr)")
+            #expect(rw.stdout == "from host\non the tmpfs\n", "the file and the mount below the directory: \(rw.stdout)")
+            #expect(readFile(host + "/file") == "changed\n", "the write reached the host's file")
+            let ro = berth(
+                root, "run", "--rm", "--isolation", isolation, "-v", "\(host)/file:/etc/bound:ro", "busybox", "sh", "-c",
+                "cat /etc/bound; echo again > /etc/bound")
+            #expect(ro.stdout == "changed\n")
+            #expect(ro.status != 0 && ro.stderr.contains("Read-only file system"), "\(ro.stderr)")
+            #expect(readFile(host + "/file") == "changed\n")
+        }
+    }
+
     @Test("a symlink in the image pointing at a host path never moves a mount outside the container root")
     func mountTargetStaysInRoot() {
         withStore { root in

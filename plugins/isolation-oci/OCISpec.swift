@@ -87,15 +87,20 @@ public enum OCISpec {
             ("resources", resources(c.resources, devices: devices, privileged: c.security.privileged)),
             ("devices", .array(devices.map(\.ociJSON))),
         ]
-        if !settings.sysctls.isEmpty {
-            linux.append(("sysctl", .object(settings.sysctls.map { ($0.key, JSON.string($0.value)) })))
-        }
+        // --domainname also as the sysctl, as dockerd writes it: runc before
+        // 1.2 ignores the spec's `domainname` field.
+        let sysctls =
+            settings.sysctls.map { ($0.key, JSON.string($0.value)) }
+            + (c.domainname.isEmpty ? [] : [("kernel.domainname", JSON.string(c.domainname))])
+        if !sysctls.isEmpty { linux.append(("sysctl", .object(sysctls))) }
         if let cgroupsPath { linux.append(("cgroupsPath", .string(cgroupsPath))) }
         if plan.seccomp, let profile = try SecurityOptions.seccompProfile(c.security.options) {
             linux.append(("seccomp", seccomp(profile.filter(capabilities: plan.capabilities))))
         }
         // A runtime refuses a hostname without a UTS namespace of the container's own.
-        let hostname: [(String, JSON)] = modes.uts == "host" ? [] : [("hostname", .string(c.hostname))]
+        let hostname: [(String, JSON)] =
+            modes.uts == "host"
+            ? [] : [("hostname", .string(c.hostname))] + (c.domainname.isEmpty ? [] : [("domainname", .string(c.domainname))])
         var members: [(String, JSON)] =
             [
                 ("ociVersion", .string("1.0.2")),

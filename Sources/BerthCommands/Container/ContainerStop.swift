@@ -20,8 +20,21 @@ struct StopCommand: Command {
             guard Signals.number(s) != nil else { throw BerthError("invalid signal: \(s)") }
             return s
         }
-        return ctx.forEach(args.positionals, printName: true) { (name) throws(BerthError) in
-            try lifecycle.stop(name, timeout: timeout, signal: signal)
+        // All signalled first, then waited for together (Lifecycle.stopMany).
+        // As Docker's CLI: each name is printed once it and every name
+        // before it are done, so in the order given; the failures follow,
+        // one line each, and the last one's exit code is the command's.
+        var results = [BerthError??](repeating: nil, count: args.positionals.count)
+        var printed = 0
+        var failures: [BerthError] = []
+        lifecycle.stopMany(args.positionals, timeout: timeout, signal: signal) { index, error in
+            results[index] = .some(error)
+            while printed < results.count, let result = results[printed] {
+                if let result { failures.append(result) } else { print(args.positionals[printed]) }
+                printed += 1
+            }
         }
+        for error in failures { ctx.warn("Error: \(error)") }
+        return failures.last?.exitCode(engine: ExitCode.general) ?? 0
     }
 }

@@ -18,6 +18,7 @@ struct NetworkInspectCommand: Command {
         let containers = lifecycle.containers.all()
         var found: [JSON] = []
         let status = ctx.forEach(args.positionals, printName: false) { (name) throws(BerthError) in
+            if let mode = NetworkRecord.modeDocument(name, containers: containers) { return found.append(mode) }
             let n = try store.find(name)
             let members = containers.compactMap { c -> (id: String, name: String, endpoint: NetworkEndpoint)? in
                 guard let e = c.endpoints.first(where: { $0.network == n.name }) else { return nil }

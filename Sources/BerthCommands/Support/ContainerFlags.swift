@@ -13,6 +13,7 @@ enum ContainerFlags {
     static let workdir = Flag.string("workdir", short: "w", help: "Working directory inside the container")
     static let user = Flag.string("user", short: "u", help: "Username or UID (format: <name|uid>[:<group|gid>])")
     static let hostname = Flag.string("hostname", short: "h", help: "Container host name")
+    static let domainname = Flag.string("domainname", help: "Container NIS domain name")
     static let entrypoint = Flag.string("entrypoint", help: "Overwrite the default ENTRYPOINT of the image")
     static let rm = Flag.bool("rm", help: "Automatically remove the container when it exits")
     static let isolation = Flag.string(
@@ -76,6 +77,9 @@ enum ContainerFlags {
     static let cpuShares = Flag.int("cpu-shares", short: "c", help: "CPU shares (relative weight)")
     static let cpusetCpus = Flag.string("cpuset-cpus", help: "CPUs in which to allow execution (0-3, 0,1)")
     static let pidsLimit = Flag.int("pids-limit", help: "Tune container pids limit (set -1 for unlimited)")
+    static let oomKillDisable = Flag.bool("oom-kill-disable", help: "Disable OOM Killer")
+    static let memorySwappiness = Flag.int(
+        "memory-swappiness", help: "Tune container memory swappiness (0 to 100) (default -1)")
     static let cpuPeriod = Flag.int("cpu-period", help: "Limit CPU CFS (Completely Fair Scheduler) period")
     static let cpuQuota = Flag.int("cpu-quota", help: "Limit CPU CFS (Completely Fair Scheduler) quota")
     static let cpusetMems = Flag.string("cpuset-mems", help: "MEMs in which to allow execution (0-3, 0,1)")
@@ -92,19 +96,22 @@ enum ContainerFlags {
     static let dnsSearch = Flag.strings("dns-search", help: "Set custom DNS search domains")
     static let ip = Flag.string("ip", help: "IPv4 address (e.g., 172.30.100.104) on a user network")
     static let networkAlias = Flag.strings("network-alias", help: "Add network-scoped alias for the container")
+    static let macAddress = Flag.string("mac-address", help: "Container MAC address (e.g., 92:d0:c6:0a:29:33)")
     static let expose = Flag.strings("expose", help: "Expose a port or a range of ports (80, 7000-7010/udp)")
 
     /// Every flag `create` and `run` take, in help order.
     static let create: [any AnyFlag] =
         [
-            name, interactive, tty, env, envFile, workdir, user, hostname, entrypoint, rm, isolation, runtime, storage,
+            name, interactive, tty, env, envFile, workdir, user, hostname, domainname, entrypoint, rm, isolation, runtime,
+            storage,
             network, publish, publishAll, readOnly, stopSignal, stopTimeout, volume, mount, tmpfs, volumesFrom, device, pull,
-            platform, privileged, capAdd, capDrop, securityOpt, groupAdd, userns, uidmap, gidmap,
+            platform, privileged, capAdd, capDrop, securityOpt, groupAdd, userns, uidmap, gidmap, oomKillDisable,
+            memorySwappiness,
         ] + resourceFlags + metadataAndNetworkFlags + processFlags + RestartFlags.all + HealthFlags.all + logFlags
 
     /// Labels, the ID file, quiet pulls and the network's names and addresses.
     static let metadataAndNetworkFlags: [any AnyFlag] = [
-        label, labelFile, net, cidfile, quiet, addHost, dns, dnsOption, dnsSearch, ip, networkAlias, expose,
+        label, labelFile, net, cidfile, quiet, addHost, dns, dnsOption, dnsSearch, ip, networkAlias, macAddress, expose,
     ]
 
     /// How the monitor keeps the container's output.
@@ -146,6 +153,7 @@ enum ContainerFlags {
         o.workdir = args[Self.workdir]
         o.user = args[Self.user]
         o.hostname = args[Self.hostname]
+        o.domainname = args[Self.domainname]
         o.tty = args[Self.tty]
         o.interactive = args[Self.interactive]
         o.autoRemove = args[Self.rm]
@@ -160,6 +168,9 @@ enum ContainerFlags {
         o.stopSignal = args[Self.stopSignal]
         o.stopTimeout = try args.value(Self.stopTimeout)
         o.resources = try resources(args)
+        // create and run only: `update` has neither.
+        if args[Self.oomKillDisable] { o.resources.oomKillDisable = true }
+        if let s = try args.value(Self.memorySwappiness), s != -1 { o.resources.memorySwappiness = Int64(s) }
         o.mounts =
             try args[Self.volume].map { (t) throws(BerthError) in try MountSpec.parseVolume(t) }
             + args[Self.mount].map { (t) throws(BerthError) in try MountSpec.parseMount(t) }
@@ -183,6 +194,7 @@ enum ContainerFlags {
         o.networkOptions.dnsSearch = args[Self.dnsSearch]
         o.networkOptions.ipAddress = args[Self.ip]
         o.networkOptions.aliases = args[Self.networkAlias]
+        o.networkOptions.macAddress = args[Self.macAddress]
         try o.networkOptions.validate()
         try RestartFlags.apply(args, to: &o)
         try HealthFlags.apply(args, to: &o)

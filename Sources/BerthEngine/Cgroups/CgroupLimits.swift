@@ -23,6 +23,19 @@ extension Cgroup {
         if let missing = r.v2Controllers.first(where: { !have.contains($0) }) { throw rootlessMissing(missing, top: top) }
     }
 
+    /// A v1-only limit on a container whose cgroup is v2.
+    static func v2Refusal(_ flag: String) -> BerthError {
+        BerthError(
+            .invalidArgument,
+            "\(flag) needs cgroup v1, and this container's cgroup is v2, which has no such setting (Docker discards it there); drop \(flag)"
+        )
+    }
+
+    /// Refuses, at create, limits the container's cgroup version lacks.
+    public static func checkVersionLimits(_ r: Resources, cgroup: Cgroup) throws(BerthError) {
+        if cgroup.version == "v2", let flag = r.v1Only.first { throw v2Refusal(flag) }
+    }
+
     static func rootlessMissing(_ controller: String, top: String) -> BerthError {
         Rootless.refusal(
             "a \(controller) limit",
@@ -50,6 +63,8 @@ extension Cgroup {
             if hasSwapAccounting { try write(mem, "memory.memsw.limit_in_bytes", String(swap == -1 ? -1 : swap)) }
         }
         if let m = r.memoryReservation { try write(directory("memory"), "memory.soft_limit_in_bytes", String(m)) }
+        if r.oomKillDisable == true { try write(directory("memory"), "memory.oom_control", "1") }
+        if let s = r.memorySwappiness { try write(directory("memory"), "memory.swappiness", String(s)) }
         if let cfs = r.cfs {
             try write(directory("cpu"), "cpu.cfs_period_us", String(cfs.period))
             try write(directory("cpu"), "cpu.cfs_quota_us", String(cfs.quota ?? -1))
@@ -61,6 +76,7 @@ extension Cgroup {
     }
 
     private func applyV2(_ r: Resources) throws(BerthError) {
+        if let flag = r.v1Only.first { throw Cgroup.v2Refusal(flag) }
         let enabled = (try? FileSystem.readText(path + "/cgroup.controllers")) ?? ""
         for controller in r.v2Controllers where !enabled.contains(controller) {
             if Rootless.isActive {
@@ -158,6 +174,7 @@ extension Resources {
         [
             (memory != nil || memoryReservation != nil, "memory"), (cfs != nil || cpuShares != nil, "cpu"),
             (cpusetCpus != nil || cpusetMems != nil, "cpuset"), (pidsLimit != nil, "pids"),
+            (oomKillDisable != nil || memorySwappiness != nil, "memory"),
         ].filter(\.0).map(\.1)
     }
 }

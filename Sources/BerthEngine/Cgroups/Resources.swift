@@ -26,6 +26,12 @@ public struct Resources: Sendable, Equatable {
     /// The soft memory limit in bytes (`--memory-reservation`): what the
     /// kernel reclaims down to first when the host runs short.
     public var memoryReservation: Int64?
+    /// `--oom-kill-disable`: the kernel's OOM killer leaves the container's
+    /// processes alone (they wait for memory instead); cgroup v1 only.
+    public var oomKillDisable: Bool?
+    /// `--memory-swappiness` 0…100: how readily the kernel swaps the
+    /// container's anonymous pages out; cgroup v1 only.
+    public var memorySwappiness: Int64?
 
     public init() {}
 
@@ -40,6 +46,8 @@ public struct Resources: Sendable, Equatable {
             ("PidsLimit", pidsLimit.map { JSON.int($0) } ?? .null),
             ("CpuPeriod", .int(cpuPeriod ?? 0)), ("CpuQuota", .int(cpuQuota ?? 0)),
             ("CpusetMems", .string(cpusetMems ?? "")), ("MemoryReservation", .int(memoryReservation ?? 0)),
+            ("OomKillDisable", .bool(oomKillDisable ?? false)),
+            ("MemorySwappiness", memorySwappiness.map { JSON.int($0) } ?? .null),
         ]
     }
 
@@ -56,6 +64,15 @@ public struct Resources: Sendable, Equatable {
         cpuQuota = json["CpuQuota"]?.int64Value.flatMap { $0 != 0 ? $0 : nil }
         cpusetMems = json["CpusetMems"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 }
         memoryReservation = positive("MemoryReservation")
+        oomKillDisable = json["OomKillDisable"]?.boolValue == true ? true : nil
+        memorySwappiness = json["MemorySwappiness"]?.int64Value.flatMap { $0 >= 0 ? $0 : nil }
+    }
+
+    /// The limits only cgroup v1 has (Docker discards them on v2 with a
+    /// warning; Berth refuses them there, naming the flag).
+    public var v1Only: [String] {
+        [(oomKillDisable == true, "--oom-kill-disable"), (memorySwappiness != nil, "--memory-swappiness")]
+            .filter(\.0).map(\.1)
     }
 
     /// Parses `512m`, `1g`, `1024k`, `100` (bytes), as Docker's RAMInBytes.
@@ -170,6 +187,9 @@ public struct Resources: Sendable, Equatable {
                 throw BerthError(
                     .invalidArgument, "Minimum memory limit can not be less than memory reservation limit, see usage")
             }
+        }
+        if let s = memorySwappiness, !(0...100).contains(s) {
+            throw BerthError(.invalidArgument, "Invalid value: \(s), valid memory swappiness range is 0-100")
         }
         if let s = cpusetMems {
             guard let wanted = HostCPUs.parseList(s) else {

@@ -16,6 +16,8 @@ public struct Container: Sendable {
     public var workingDir: String
     public var user: String
     public var hostname: String
+    /// `--domainname` (empty: none), Docker's `Config.Domainname`.
+    public var domainname = ""
     public var tty: Bool
     public var openStdin: Bool
     public var autoRemove: Bool
@@ -177,7 +179,8 @@ public struct Container: Sendable {
                 "Config",
                 .object(
                     [
-                        ("Hostname", .string(hostname)), ("User", .string(user)), ("Tty", .bool(tty)),
+                        ("Hostname", .string(hostname)), ("Domainname", .string(domainname)), ("User", .string(user)),
+                        ("Tty", .bool(tty)),
                         ("OpenStdin", .bool(openStdin)), ("Env", .strings(env)), ("Cmd", .strings(command)),
                         ("Image", .string(imageName)), ("WorkingDir", .string(workingDir)),
                         ("StopSignal", .string(stopSignal)),
@@ -261,6 +264,7 @@ public struct Container: Sendable {
         workingDir = config["WorkingDir"]?.stringValue ?? "/"
         user = config["User"]?.stringValue ?? ""
         hostname = config["Hostname"]?.stringValue ?? ""
+        domainname = config["Domainname"]?.stringValue ?? ""
         tty = config["Tty"]?.boolValue ?? false
         openStdin = config["OpenStdin"]?.boolValue ?? false
         autoRemove = host["AutoRemove"]?.boolValue ?? false

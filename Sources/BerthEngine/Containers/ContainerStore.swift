@@ -246,7 +246,6 @@ public struct ContainerStore: Sendable {
             let index = ContainerNameIndex(layout: layout)
             try index.ensure(self)
             try FileLock.withLock(layout.containerLock) { () throws(BerthError) in
-                index.sweep()
                 if let other = try owner(of: container.name) {
                     let isTaken = { (name: String) in ((try? owner(of: name)) ?? nil) != nil }
                     guard let generateName,

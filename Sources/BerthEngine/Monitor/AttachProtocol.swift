@@ -101,6 +101,9 @@ public struct FrameReader: Sendable {
 
     public init() {}
 
+    /// No partial frame is waiting for its rest.
+    var isEmpty: Bool { buffer.isEmpty }
+
     /// Adds received bytes; returns every complete frame.
     public mutating func feed(_ bytes: ArraySlice<UInt8>) -> [Frame] {
         buffer.append(contentsOf: bytes)

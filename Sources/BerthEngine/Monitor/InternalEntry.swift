@@ -9,6 +9,9 @@
 ///   restart policy).
 /// - `--root ROOT __health ID MONITORPID`: a container's health checks,
 ///   started by its monitor.
+/// - `--root ROOT __monitor-exit ID CODE --listener FD --clients LIST
+///   --backoff MS`: `berth-monitor` hands PID 1's exit back to be recorded
+///   (MonitorHandover).
 ///
 /// Returns the exit code when `argv` is one of them, nil otherwise. Not
 /// user commands.
@@ -24,6 +27,14 @@ public enum InternalEntry {
                 root: argv[2], id: argv[4], readyFD: 3, waitAttach: argv.contains("--wait-attach"),
                 windowSize: value(after: "--size").flatMap(WindowSize.init(argument:)), registry: registry,
                 restartedAfterMs: value(after: "--restarted").flatMap { Int($0) })
+        case "__monitor-exit":
+            // `berth-monitor` hands the exit back (MonitorHandover).
+            guard argv.count >= 6, let code = Int32(argv[5]),
+                let clients = MonitorHandover.parseClients(value(after: "--clients") ?? "")
+            else { return nil }
+            return Monitor.finishAfterHandover(
+                root: argv[2], id: argv[4], code: code, listener: value(after: "--listener").flatMap { Int32($0) } ?? -1,
+                clients: clients, backoffMs: value(after: "--backoff").flatMap { Int($0) } ?? 0, registry: registry)
         case "__health":
             guard argv.count >= 6, let monitor = Int32(argv[5]) else { return nil }
             return HealthMonitor.main(root: argv[2], id: argv[4], monitor: monitor, registry: registry)

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CBerthLog
 
 /// A container's log on disk: `container.log`, and after rotation
 /// `container.log.1` (the newest rotated) up to `container.log.N`, in the
@@ -49,85 +50,46 @@ public struct LogEntry: Sendable {
                 text: Array((json["log"]?.stringValue ?? "").utf8))
         }
     }
-
-    /// `2022-10-18T15:43:16.000000000+00:00`: the time as Podman's k8s-file writes it.
-    static func k8sTime(_ t: Timestamp) -> String {
-        var text = t.rfc3339
-        if text.hasSuffix("Z") { text.removeLast() }
-        let frac = text.firstIndex(of: ".").map { text.distance(from: $0, to: text.endIndex) - 1 } ?? -1
-        text += frac < 0 ? ".000000000" : String(repeating: "0", count: 9 - frac)
-        return text + "+00:00"
-    }
 }
 
-/// The monitor's side: appends entries, rotating by `max-size`/`max-file`
+/// The monitor's side: the container's output cut into entries (one per
+/// line, as Docker's json-file, so `logs --tail N` counts lines and `logs
+/// -t` stamps each), in the driver's format, rotated by `max-size`/`max-file`
 /// as Docker's json-file does (`container.log` becomes `container.log.1`,
-/// that `.2`, …; with `max-file=1` the file starts over), so a container
-/// that writes a lot keeps at most `max-file` files of about `max-size`.
+/// that `.2`, …; with `max-file=1` the file starts over). The work is done
+/// by `berth_log_*` in C (CBerthLog), which the small `berth-monitor` that
+/// takes over a long-running container's relay uses too, so both write the
+/// same bytes.
 final class LogWriter {
-    let path: String
-    let config: LogConfig
-    private var fd: FileDescriptor?
-    private var size: Int64 = 0
+    private var log: OpaquePointer?
 
     init(path: String, config: LogConfig) {
-        self.path = path
-        self.config = config
-        guard config.driver != .none else { return }
-        open()
-    }
-
-    private func open() {
-        fd = try? FileDescriptor.open(path, O_WRONLY | O_CREAT | O_APPEND, mode: 0o640)
-        var st = stat()
-        size = fd.map { fstat($0.rawValue, &st) == 0 ? Int64(st.st_size) : 0 } ?? 0
-    }
-
-    /// Writes whole entries (lines); rotates between entries when the next
-    /// would take the file past `max-size`. An entry larger than `max-size`
-    /// gets a file of its own.
-    func write(_ bytes: [UInt8]) {
-        guard fd != nil, !bytes.isEmpty else { return }
-        guard let max = config.maxSize else { return append(bytes[...]) }
-        var start = 0
-        while start < bytes.count {
-            var end = start
-            while end < bytes.count {
-                let next = Monitor.newline(in: bytes, from: end).map { $0 + 1 } ?? bytes.count
-                if size + Int64(next - start) > max && (end > start || size > 0) { break }
-                end = next
-            }
-            if end == start {  // the next entry does not fit after what the file holds
-                rotate()
-                continue
-            }
-            append(bytes[start..<end])
-            start = end
+        let driver: berth_log_driver
+        switch config.driver {
+        case .jsonFile: driver = BERTH_LOG_JSON_FILE
+        case .k8sFile: driver = BERTH_LOG_K8S_FILE
+        case .none: driver = BERTH_LOG_NONE
         }
+        log = berth_log_open(path, Int32(driver.rawValue), config.maxSize ?? 0, Int32(clamping: config.maxFile))
     }
 
-    private func append(_ bytes: ArraySlice<UInt8>) {
-        guard let fd else { return }
-        if (try? fd.writeAll(Array(bytes))) != nil { size += Int64(bytes.count) }
+    deinit { close() }
+
+    /// Logs what the container wrote on stdout (or stderr).
+    func append(stderr: Bool, _ bytes: [UInt8]) {
+        guard let log, !bytes.isEmpty else { return }
+        let stream = stderr ? BERTH_LOG_STDERR : BERTH_LOG_STDOUT
+        bytes.withUnsafeBufferPointer { berth_log_append(log, Int32(stream.rawValue), $0.baseAddress, $0.count) }
     }
 
-    /// Shifts the rotated files up by one (dropping the oldest) and starts a new file.
-    private func rotate() {
-        if config.maxFile <= 1 {
-            if let fd { _ = ftruncate(fd.rawValue, 0) }
-            size = 0
-            return
-        }
-        for n in stride(from: config.maxFile - 1, through: 2, by: -1) {
-            _ = rename(path + ".\(n - 1)", path + ".\(n)")
-        }
-        _ = rename(path, path + ".1")
-        fd?.close()
-        open()
-    }
+    /// Writes the partial lines (PID 1 exited).
+    func flush() { if let log { berth_log_flush(log) } }
+
+    /// A partial line waits for its newline.
+    var hasPartial: Bool { log.map { berth_log_has_partial($0) != 0 } ?? false }
 
     func close() {
-        fd?.close()
-        fd = nil
+        if let log { berth_log_close(log) }
+        log = nil
     }
 }

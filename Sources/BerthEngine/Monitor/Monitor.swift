@@ -63,13 +63,38 @@ public enum Monitor {
         return 0
     }
 
-    /// The index of the first newline at or after `start` (memchr: the log
-    /// scans every byte a container writes).
-    static func newline(in bytes: [UInt8], from start: Int) -> Int? {
-        guard start < bytes.count else { return nil }
-        return bytes.withUnsafeBytes { raw in
-            memchr(raw.baseAddress! + start, 10, raw.count - start).map { UnsafeRawPointer($0) - raw.baseAddress! }
+    /// `berth __monitor-exit`: `berth-monitor` relayed until PID 1 exited
+    /// with `code` and exec'd this in the same process. Records the exit,
+    /// releases what the container held, tells the attach clients (and
+    /// gives them the output they had not read yet), and restarts the
+    /// container if its policy says so, exactly as `supervise` would have.
+    public static func finishAfterHandover(
+        root: String, id: String, code: Int32, listener: Int32, clients: [(fd: Int32, pending: Int32)],
+        backoffMs: Int, registry: PluginRegistry
+    ) -> Int32 {
+        signal(SIGPIPE, SIG_IGN)
+        var io = MonitorIO()
+        io.adopt(listener: listener, clients: clients.map { ($0.fd, MonitorHandover.readPending($0.pending)) })
+        do throws(BerthError) {
+            let session = try MonitorSession(root: root, id: id, registry: registry)
+            session.previousBackoffMs = backoffMs
+            session.io = io
+            // As `plugIn` set it: the container had a network of its own.
+            session.attached = !session.container.hostNetwork && !session.container.endpoints.isEmpty
+            session.finish(code: code)
+            if let delay = session.restartDelayMs {
+                MonitorRestart.awaitRestart(root: root, id: id, delayMs: delay)
+            }
+        } catch {
+            // The record or its image cannot be read: still say the truth.
+            let store = ContainerStore(layout: StoreLayout(root: root))
+            _ = try? store.update(id) { (c: inout Container) throws(BerthError) in
+                if c.state.isActive { c.state.setStopped(exitCode: code, oomKilled: false) }
+            }
+            io.broadcast(.exit(code))
+            io.close(socketPath: store.layout.container(id) + "/" + StoreLayout.attachSocket)
         }
+        return 0
     }
 
     /// Writes the report and closes the pipe; -1 (already reported) does nothing.
@@ -96,6 +121,9 @@ public final class MonitorSession {
     var log: LogWriter?
     /// Published host ports held open while the container runs (docker-proxy's reservation).
     var portReservations: [Int32] = []
+    /// Other descriptors that must stay open while PID 1 runs and close
+    /// when it exits (slirp4netns's exit pipe); `berth-monitor` takes them over.
+    var heldOpen: [Int32] = []
     var attached = false
     /// The report pipe until the report is written, then -1.
     private var ready: Int32 = -1
@@ -202,15 +230,27 @@ public final class MonitorSession {
 
     /// PID 1 runs: report it (unless done), leave the caller's cgroups, and
     /// relay and log until it exits; then record the exit. Returns the code.
+    /// `handOver`: once PID 1 has run `MonitorHandover.delayMs`, this
+    /// process becomes `berth-monitor` (and this call never returns; the
+    /// exit is recorded by `finishAfterHandover`). A backend whose exit
+    /// needs a `cleanup` of its own keeps the Swift relay.
     @discardableResult
-    public func supervise(_ pid: Int32, cleanup: () -> Void = {}) -> Int32 {
+    public func supervise(_ pid: Int32, handOver: Bool = false, cleanup: () -> Void = {}) -> Int32 {
         reportStarted(pid)
         MonitorPlacement.leaveCaller(beside: cgroup)
         log = LogWriter(path: containerDirectory + "/" + StoreLayout.containerLog, config: container.logConfig)
         let health = HealthMonitor.spawn(root: store.layout.root, container: container)
         // The CLI's freed heap, inherited by the fork, goes back to the kernel.
         _ = berth_release_free_memory()
-        let code = io.loop(child: pid, tty: container.tty) { [self] stream, bytes in appendLog(stream, bytes) }
+        let relay = { [self] (stream: String, bytes: [UInt8]) -> Void in log?.append(stderr: stream == "stderr", bytes) }
+        var end = io.loop(
+            child: pid, tty: container.tty, handOverAt: handOver ? MonitorHandover.deadline() : nil,
+            canHandOver: { [self] in !(log?.hasPartial ?? false) && berth_join_cgroups_pending() == 0 }, log: relay)
+        if end == .handOver {
+            MonitorHandover.exec(self, child: pid, health: health)
+            end = io.loop(child: pid, tty: container.tty, log: relay)  // the exec failed: relay on here
+        }
+        guard case .exited(let code) = end else { return 255 }
         HealthMonitor.stop(health)
         cleanup()
         finish(code: code)
@@ -294,74 +334,6 @@ public final class MonitorSession {
         attached = false
     }
 
-    /// Output not yet ended by a newline, per stream.
-    private var partial: [String: [UInt8]] = [:]
-
-    /// Logs output one line per entry, as Docker's json-file does, so that
-    /// `logs --tail N` counts lines and `logs -t` stamps each of them however
-    /// the output arrived (one read may hold many lines, or half of one).
-    /// A partial line is held until its newline, 16 KiB, or the exit.
-    /// The entries of one read share its time and go out in one write:
-    /// the log must keep up with a container streaming megabytes a second.
-    func appendLog(_ stream: String, _ bytes: [UInt8]) {
-        var buffer = (partial[stream] ?? []) + bytes
-        var start = 0
-        var out: [UInt8] = []
-        let time = logTime()
-        while let newline = Monitor.newline(in: buffer, from: start) {
-            encodeLogEntry(stream, buffer[start...newline], time: time, into: &out)
-            start = newline + 1
-        }
-        buffer.removeFirst(start)
-        if buffer.count >= 16 * 1024 {
-            encodeLogEntry(stream, buffer[...], time: time, into: &out)
-            buffer = []
-        }
-        partial[stream] = buffer
-        writeLog(out)
-    }
-
-    private func flushLog() {
-        var out: [UInt8] = []
-        let time = logTime()
-        for stream in ["stdout", "stderr"] where !(partial[stream] ?? []).isEmpty {
-            encodeLogEntry(stream, partial[stream]![...], time: time, into: &out)
-        }
-        partial = [:]
-        writeLog(out)
-    }
-
-    private func writeLog(_ bytes: [UInt8]) {
-        guard let log, !bytes.isEmpty else { return }
-        log.write(bytes)
-    }
-
-    /// The entry time in the driver's form.
-    private func logTime() -> String {
-        container.logConfig.driver == .k8sFile ? LogEntry.k8sTime(.now) : Timestamp.now.rfc3339
-    }
-
-    /// `{"log":"…","stream":"stdout","time":"…"}` and a newline, as
-    /// `JSON.compact` writes it (invalid UTF-8 becomes U+FFFD, as before);
-    /// for k8s-file, Podman's `TIME STREAM F TEXT` (`P` for a line cut short).
-    private func encodeLogEntry(_ stream: String, _ bytes: ArraySlice<UInt8>, time: String, into out: inout [UInt8]) {
-        switch container.logConfig.driver {
-        case .none: return
-        case .k8sFile:
-            let full = bytes.last == 10
-            out += Array(time.utf8) + [32] + Array(stream.utf8) + Array((full ? " F " : " P ").utf8)
-            out += full ? bytes.dropLast() : bytes
-            out.append(10)
-            return
-        case .jsonFile: break
-        }
-        out += Array(#"{"log":"#.utf8)
-        JSON.quoteBytes(bytes, into: &out)
-        out += Array(#","stream":""#.utf8) + Array(stream.utf8) + Array(#"","time":""#.utf8)
-        out += Array(time.utf8) + Array(#""}"#.utf8)
-        out.append(10)
-    }
-
     /// Unmounts what a backend without a mount namespace of its own (chroot)
     /// bound below the root on the host. A backend that isolates makes its
     /// binds inside the container's namespace, where they go with it, so the
@@ -384,7 +356,7 @@ public final class MonitorSession {
         try? cgroup.remove()
         let volumes = VolumeStore(layout: store.layout)
         for m in container.mounts where m.kind == .volume { volumes.releaseIfUnused(m.source, except: container.id) }
-        flushLog()
+        log?.flush()
         log?.close()
         var doomed: ContainerStore.Detached?
         if container.autoRemove {

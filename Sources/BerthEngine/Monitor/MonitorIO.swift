@@ -201,13 +201,37 @@ struct MonitorIO {
         if listener >= 0 { Glibc.close(listener); listener = -1; unlink(socketPath) }
     }
 
-    /// Relays until PID 1 exits; returns its exit code (128+N for signal N).
-    mutating func loop(child: Int32, tty: Bool, log: (String, [UInt8]) -> Void) -> Int32 {
+    /// How a relay loop ended.
+    enum LoopEnd: Equatable {
+        /// PID 1 exited with this code (128+N for signal N).
+        case exited(Int32)
+        /// The deadline passed at a moment with nothing in flight: the
+        /// relay can go to `berth-monitor` (MonitorHandover).
+        case handOver
+    }
+
+    /// Relays until PID 1 exits, or, given a deadline (monotonic ms), until
+    /// the first moment after it when nothing is in flight (`isQuiescent`
+    /// and `canHandOver`, which must not touch this relay: it is borrowed
+    /// for the whole loop), with fewer clients than `berth-monitor` takes.
+    mutating func loop(
+        child: Int32, tty: Bool, handOverAt deadline: Int64? = nil, canHandOver: () -> Bool = { true },
+        log: (String, [UInt8]) -> Void
+    ) -> LoopEnd {
         self.tty = tty
         var exitCode: Int32?
         while exitCode == nil {
+            var timeout: Int32 = -1
+            if let deadline {
+                let now = Timestamp.monotonicMilliseconds()
+                if now >= deadline && isQuiescent && clients.count < MonitorHandover.maxClients && canHandOver() {
+                    return .handOver
+                }
+                // Past the deadline, something was in flight: look again soon.
+                timeout = now >= deadline ? 50 : Int32(clamping: deadline - now)
+            }
             var fds = pollSet()
-            if poll(&fds, nfds_t(fds.count), -1) < 0 {
+            if poll(&fds, nfds_t(fds.count), timeout) < 0 {
                 if errno == EINTR { continue }
                 break
             }
@@ -230,7 +254,42 @@ struct MonitorIO {
         }
         // PID 1 is gone: take whatever output is still buffered.
         for fd in [master, stdoutRead, stderrRead] where fd >= 0 { pump(fd, log, drain: true) }
-        return exitCode ?? 255
+        return .exited(exitCode ?? 255)
+    }
+
+    /// Nothing in flight: no input waiting for the container, no output
+    /// waiting for a client, no client's frame half read, no input end
+    /// pending. The relay's whole state is then its descriptors and flags.
+    var isQuiescent: Bool {
+        toContainer.isEmpty && !closeStdinWhenWritten
+            && clients.values.allSatisfy { $0.pending.isEmpty && $0.reader.isEmpty }
+    }
+
+    /// The relay's share of `berth-monitor`'s arguments, and the
+    /// descriptors it takes over (they must survive the exec).
+    func handoverArguments() -> (arguments: [String], descriptors: [Int32]) {
+        var args = [
+            "--master", String(master), "--stdin", String(stdinWrite), "--stdout", String(stdoutRead),
+            "--stderr", String(stderrRead), "--listener", String(listener), "--stdin-once", String(stdinOnceClient),
+        ]
+        if tty { args.append("--tty") }
+        if stdinGone { args.append("--stdin-gone") }
+        let clientFDs = clients.keys.sorted()
+        if !clientFDs.isEmpty { args += ["--clients", clientFDs.map(String.init).joined(separator: ",")] }
+        return (args, [master, stdinWrite, stdoutRead, stderrRead, listener].filter { $0 >= 0 } + clientFDs)
+    }
+
+    /// The exit recorder after a handover: the attach listener and the
+    /// clients `berth-monitor` had, with the output they had not read yet.
+    mutating func adopt(listener: Int32, clients adopted: [(fd: Int32, pending: [UInt8])]) {
+        self.listener = listener
+        if listener >= 0 { _ = fcntl(listener, F_SETFD, FD_CLOEXEC) }
+        for client in adopted {
+            _ = fcntl(client.fd, F_SETFD, FD_CLOEXEC)
+            var c = Client()
+            c.pending.append(client.pending)
+            clients[client.fd] = c
+        }
     }
 
     /// The fd the container's input goes to (-1: none, or it is gone).

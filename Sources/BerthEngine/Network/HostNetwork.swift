@@ -75,9 +75,7 @@ public enum HostNetwork {
             let index = try ensureBridge(fd, endpoint)
             let veth = hostVeth(containerID, interface: n)
             _ = berth_nl_delete_link(fd, veth)  // a previous run's, if its namespace is still being torn down
-            var mac = [UInt8](repeating: 0, count: 6)
-            mac[0] = 0x02; mac[1] = 0x42
-            for i in 0..<4 { mac[2 + i] = UInt8(endpoint.address.value >> UInt32(24 - 8 * i) & 255) }
+            let mac = endpoint.macBytes
             if berth_nl_create_veth(fd, veth, index, "eth\(n)", pid, mac) != 0 {
                 throw .syscall("create veth pair", "\(veth) on \(endpoint.bridge)", .current)
             }

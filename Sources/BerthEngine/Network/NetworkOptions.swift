@@ -17,6 +17,9 @@ public struct NetworkOptions: Sendable, Equatable {
     public var ipAddress: String?
     /// `--network-alias`: more names peers on the user network resolve.
     public var aliases: [String] = []
+    /// `--mac-address`: eth0's hardware address on the first network,
+    /// instead of Docker's 02:42 and the IPv4 address.
+    public var macAddress: String?
 
     public init() {}
 
@@ -59,6 +62,31 @@ public struct NetworkOptions: Sendable, Equatable {
         if let ip = ipAddress, IPv4(ip) == nil {
             throw BerthError("invalid IPv4 address: \(quoted(ip, marks: false))")
         }
+        if let mac = macAddress {
+            guard let bytes = Self.macBytes(mac) else {
+                throw .usage(
+                    "invalid argument \(quoted(mac)) for \"--mac-address\" flag: \(quoted(mac, marks: false)) is not a valid mac address"
+                )
+            }
+            // The kernel refuses these for an Ethernet device (EADDRNOTAVAIL at start).
+            guard bytes[0] & 1 == 0, bytes.contains(where: { $0 != 0 }) else {
+                throw .usage(
+                    "invalid argument \(quoted(mac)) for \"--mac-address\" flag: \(quoted(mac, marks: false)) is a multicast or zero address, which an interface cannot have"
+                )
+            }
+        }
+    }
+
+    /// The six bytes of `aa:bb:cc:dd:ee:ff` (or with dashes), or nil.
+    public static func macBytes(_ text: String) -> [UInt8]? {
+        let parts = text.split(separator: text.contains("-") ? "-" : ":", omittingEmptySubsequences: false)
+        guard parts.count == 6 else { return nil }
+        var bytes: [UInt8] = []
+        for p in parts {
+            guard p.count == 2, let b = UInt8(p, radix: 16) else { return nil }
+            bytes.append(b)
+        }
+        return bytes
     }
 
     /// An IPv4 or IPv6 address, as Go's `net.ParseIP` takes it.

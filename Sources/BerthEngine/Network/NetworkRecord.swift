@@ -54,6 +54,31 @@ public struct NetworkRecord: Sendable {
     }
 
     /// Docker's `network inspect` document.
+    /// `network inspect host` and `none`: the modes Docker lists as networks
+    /// beside the bridges (driver `host` and `null`, no addresses), with the
+    /// containers that run in that mode. Nil for any other name.
+    public static func modeDocument(_ mode: String, containers: [Container]) -> JSON? {
+        guard mode == "host" || mode == "none" else { return nil }
+        let members = containers.filter { $0.networkMode == mode && $0.state.isActive }.map { c in
+            (
+                c.id,
+                JSON.object([
+                    ("Name", .string(c.name)), ("MacAddress", .string("")), ("IPv4Address", .string("")),
+                    ("IPv6Address", .string("")),
+                ])
+            )
+        }
+        return .object([
+            // Go's zero time: modes are never created (the docker CLI parses the field).
+            ("Name", .string(mode)), ("Id", .string(mode)), ("Created", .string("0001-01-01T00:00:00Z")),
+            ("Scope", .string("local")),
+            ("Driver", .string(mode == "host" ? "host" : "null")), ("EnableIPv6", .bool(false)),
+            ("IPAM", .object([("Driver", .string("default")), ("Options", .null), ("Config", .array([]))])),
+            ("Internal", .bool(false)), ("Attachable", .bool(false)), ("Containers", .object(members)),
+            ("Options", .object([])), ("Labels", .object([])),
+        ])
+    }
+
     public func inspect(containers: [(id: String, name: String, endpoint: NetworkEndpoint)]) -> JSON {
         .object([
             ("Name", .string(name)), ("Id", .string(id)), ("Created", .string(created.rfc3339)),
@@ -112,7 +137,21 @@ public struct NetworkEndpoint: Sendable, Equatable {
     /// The aliases of a network joined by `network connect` (the first
     /// network's are the container's `networkOptions.aliases`).
     public var aliases: [String] = []
-    public var mac: String { address.mac }
+    /// `--mac-address`: the hardware address given instead of Docker's
+    /// derived one (02:42 and the IPv4 address).
+    public var fixedMac: [UInt8]?
+    public var mac: String { fixedMac.map(Self.macText) ?? address.mac }
+    /// eth's hardware address, as bytes.
+    public var macBytes: [UInt8] {
+        fixedMac ?? [0x02, 0x42] + [24, 16, 8, 0].map { UInt8(address.value >> UInt32($0) & 255) }
+    }
+
+    static func macText(_ bytes: [UInt8]) -> String {
+        bytes.map { b in
+            let h = String(b, radix: 16)
+            return h.count == 1 ? "0" + h : h
+        }.joined(separator: ":")
+    }
 
     public var json: JSON {
         .object(
@@ -138,6 +177,10 @@ public struct NetworkEndpoint: Sendable, Equatable {
             prefix: min(32, max(0, json["IPPrefixLen"]?.intValue ?? 16)), gateway: gw,
             bridge: json["BerthBridge"]?.stringValue ?? "")
         interface = min(9, max(0, json["BerthInterface"]?.intValue ?? 0))
+        // A recorded address other than the derived one was given with --mac-address.
+        if let text = json["MacAddress"]?.stringValue, text != address.mac, let bytes = NetworkOptions.macBytes(text) {
+            fixedMac = bytes
+        }
         aliases = interface > 0 ? json["Aliases"]?.stringArray ?? [] : []
     }
 }

@@ -178,6 +178,10 @@ public struct NetworkStore: Sendable {
 
     /// `network rm`: refused while any container holds a lease on it.
     public func remove(_ ref: String) throws(BerthError) {
+        // host and none are modes with no record; bridge has one.
+        if ref == "host" || ref == "none" {
+            throw BerthError(.permission, "\(ref) is a pre-defined network and cannot be removed")
+        }
         let record = try find(ref)
         if NetworkRecord.predefined.contains(record.name) {
             throw BerthError(.permission, "\(record.name) is a pre-defined network and cannot be removed")

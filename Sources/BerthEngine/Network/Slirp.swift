@@ -36,8 +36,12 @@ public enum Slirp {
 
     /// Starts slirp4netns for the network namespace of `pid`, waits until
     /// it has configured `tap0`, and adds a forward for each published port.
-    /// Returns slirp4netns's pid; it exits when this process does.
-    public static func start(pid: Int32, containerID: String, ports: [PortBinding]) throws(BerthError) -> Int32 {
+    /// Returns slirp4netns's pid, and the write end of its exit pipe: it
+    /// exits when that closes, with this process or when the caller closes
+    /// it (a monitor that execs `berth-monitor` hands it over).
+    public static func start(
+        pid: Int32, containerID: String, ports: [PortBinding]
+    ) throws(BerthError) -> (pid: Int32, exitPipe: Int32) {
         guard let binary else {
             throw BerthError(
                 "rootless networking needs slirp4netns, which is not installed; apt-get install slirp4netns, or run with --network none"
@@ -85,7 +89,7 @@ public enum Slirp {
                     + "run `slirp4netns --configure PID tap0` by hand to see why, or use --network none")
         }
         for port in ports { try forward(port, socket: socket) }
-        return child
+        return (child, exitPipe[1])
     }
 
     /// One `add_hostfwd` request on the API socket.

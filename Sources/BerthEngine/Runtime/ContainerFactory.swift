@@ -14,6 +14,8 @@ public struct CreateOptions: Sendable {
     public var workdir: String?
     public var user: String?
     public var hostname: String?
+    /// `--domainname`: the container's NIS domain name.
+    public var domainname: String?
     public var tty = false
     public var interactive = false
     public var autoRemove = false
@@ -153,6 +155,10 @@ public struct ContainerFactory {
         container.cgroupPath = Cgroup.forContainer(id, environment: environment).path
         try o.resources.validate()
         try Cgroup.checkRootlessLimits(o.resources, cgroup: Cgroup(path: container.cgroupPath))
+        try Cgroup.checkVersionLimits(o.resources, cgroup: Cgroup(path: container.cgroupPath))
+        if o.resources.oomKillDisable == true && o.resources.memory == nil {
+            warn("WARNING: Disabling the OOM killer on containers without setting a '-m/--memory' limit may be dangerous.")
+        }
         container.resources = o.resources
         // Docker finds the nodes at start; looking now too refuses a missing
         // one before anything exists (the start looks again: numbers can change).
@@ -165,6 +171,23 @@ public struct ContainerFactory {
             hostNetwork: networkMode == "host", hostnameGiven: o.hostname != nil, isolates: backend.isolates,
             backend: backend.name, containers: lifecycle.containers)
         container.process = o.process
+        if let domain = o.domainname, !domain.isEmpty {
+            // setdomainname(2) takes at most 64 bytes, in a UTS namespace of the container's own.
+            if domain.utf8.count > 64 {
+                throw .invalid(
+                    "invalid --domainname \(shown(domain)): \(domain.utf8.count) bytes, but the kernel takes at most 64; give a shorter domain name"
+                )
+            }
+            if o.process.namespaces.uts == "host" {
+                throw .invalid("Conflicting options: domainname and the UTS mode; drop --domainname or --uts host")
+            }
+            if !backend.isolates {
+                throw .invalid(
+                    "--domainname: the \(backend.name) backend has no UTS namespace of its own (it shares the host's); drop --domainname"
+                )
+            }
+            container.domainname = domain
+        }
         var labels: [(String, String)] = []
         for file in o.labelFiles {
             labels += try ContainerLabels.parseFile(try Self.readEnvFile(file, what: "label file"), path: file)
@@ -221,6 +244,7 @@ public struct ContainerFactory {
                 container.endpoint = try networks.lease(
                     network, container: id, name: container.name,
                     fixed: container.networkOptions.ipAddress.flatMap(IPv4.init), aliases: container.networkOptions.aliases)
+                container.endpoint?.fixedMac = container.networkOptions.macAddress.flatMap(NetworkOptions.macBytes)
             }
             container.mounts = try resolveMounts(o, backend: backend, volumes, &made)
             try allocateUserNamespace(&container, mode: userns)
@@ -255,6 +279,12 @@ public struct ContainerFactory {
         }
         if !n.aliases.isEmpty && !userNetwork {
             throw .invalid("network-scoped alias is supported only for containers in user defined networks")
+        }
+        // Only a veth on a bridge has an address Berth gives (none has no
+        // eth0, host is the host's, slirp4netns makes its own tap).
+        if n.macAddress != nil && (["none", "host", Slirp.mode].contains(networkMode) || !backend.isolates) {
+            throw .invalid(
+                "Conflicting options: mac-address and the network mode (\(networkMode)); --mac-address needs a bridge network")
         }
         if n.writesEtcFiles && !backend.isolates {
             throw .invalid(

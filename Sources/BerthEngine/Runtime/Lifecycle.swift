@@ -159,35 +159,50 @@ public struct Lifecycle {
 
     /// Sends the stop signal, waits `timeout` seconds, then SIGKILLs the
     /// whole container; returns once the monitor has recorded the exit.
+    /// (`stopMany` does the same for several containers at once.)
     public func stop(_ ref: String, timeout: Int?, signal name: String? = nil) throws(BerthError) {
+        guard let pending = try beginStop(ref, timeout: timeout, signal: name) else { return }
+        defer { close(pending.pidfd) }
+        let container = pending.container
+        if !wait(pending.pidfd, milliseconds: pending.graceMilliseconds) {
+            killEverything(container, pidfd: pending.pidfd)
+        }
+        try awaitRecordedExit(container)
+        try settleLostMonitor(container.id)
+        events.record("stop", container)
+    }
+
+    /// The first half of a stop: cancels a restart policy, and sends a
+    /// running container its stop signal (its `kill` event first, so the
+    /// monitor's `die` can never come before it). Returns nil when there
+    /// was nothing to wait for (not running, or PID 1 already gone, whose
+    /// end is then awaited and settled here); otherwise the open pidfd of
+    /// PID 1, which the caller closes.
+    func beginStop(_ ref: String, timeout: Int?, signal name: String?) throws(BerthError) -> PendingStop? {
         var container = try containers.find(ref)
         // A stop ends a restart policy's restarting (and waits for one under way).
         if !container.restartPolicy.isNone { container = try cancelRestart(container.id) }
         guard container.state.isActive else {
             if container.monitorLost { try settleLostMonitor(container.id) }
-            return
+            return nil
         }
         let seconds = timeout ?? container.stopTimeout ?? 10
         let signal = Signals.number(name ?? container.stopSignal) ?? SIGTERM
         let pidfd = berth_pidfd_open(container.state.pid)
-        defer { if pidfd >= 0 { close(pidfd) } }
         guard container.state.pid > 1, pidfd >= 0,
             ProcessTable.isAlive(container.state.pid, startTime: container.state.pidStartTime)
         else {
+            if pidfd >= 0 { close(pidfd) }
             try awaitRecordedExit(container)
             try settleLostMonitor(container.id)
-            return
+            return nil
         }
-        // Each event is written before its signal is sent, so the monitor's
-        // `die` can never come before the `kill` that caused it.
         events.record("kill", container, [("signal", String(signal))])
         _ = berth_pidfd_send_signal(pidfd, signal)
-        let cgroup = Cgroup(path: container.cgroupPath)
-        if container.state.status == .paused { try? cgroup.thaw() }  // a frozen process cannot act on a signal
-        if !wait(pidfd, milliseconds: Self.milliseconds(seconds)) { killEverything(container, pidfd: pidfd) }
-        try awaitRecordedExit(container)
-        try settleLostMonitor(container.id)
-        events.record("stop", container)
+        if container.state.status == .paused {  // a frozen process cannot act on a signal
+            try? Cgroup(path: container.cgroupPath).thaw()
+        }
+        return PendingStop(container: container, pidfd: pidfd, graceMilliseconds: Self.milliseconds(seconds))
     }
 
     /// A stop timeout in poll(2)'s milliseconds: negative waits for ever
@@ -440,14 +455,15 @@ extension Lifecycle {
         events.record("destroy", c)
     }
 
-    /// PIDs of live monitors of container `id` (`berth … __monitor ID`).
+    /// PIDs of live monitors of container `id` (`berth … __monitor ID`,
+    /// `berth-monitor … __monitor ID …`, `berth … __monitor-exit ID …`).
     static func monitorProcesses(of id: String) -> [Int32] {
         FileSystem.list("/proc").compactMap { entry -> Int32? in
             guard let pid = Int32(entry), pid > 1, pid != getpid(),
                 let cmdline = try? FileSystem.read("/proc/\(entry)/cmdline")
             else { return nil }
             let words = cmdline.split(whereSeparator: { $0 == 0 || $0 == 32 }).map { String(decoding: $0, as: UTF8.self) }
-            return words.contains("__monitor") && words.contains(id) ? pid : nil
+            return words.contains { $0.hasPrefix("__monitor") } && words.contains(id) ? pid : nil
         }
     }
 }

@@ -34,7 +34,7 @@ extension MonitorSession {
             failStart(BerthError(failure.message, exitCode: failure.exitCode))
             return
         }
-        supervise(child.pid)
+        supervise(child.pid, handOver: true)
     }
 
     /// In a user namespace the container's root must own what is its own:
@@ -92,6 +92,7 @@ extension MonitorSession {
                 (prep.source(m), m.target, m.kind == .tmpfs, m.options, m.readonly)
             }
         }
+        if !container.domainname.isEmpty { request.domainname = container.domainname }
         request.networkSetup = plan.cloneFlags & berth_clone_newnet() != 0
         request.endpoint = container.endpoint
         if cgroup.version == "v2" { request.cgroupDirectory = cgroup.path }
@@ -125,7 +126,8 @@ extension MonitorSession {
             }
             // Rootless: a user-mode stack instead of a veth; it exits with this monitor.
             if container.networkMode == Slirp.mode {
-                _ = try Slirp.start(pid: child.pid, containerID: container.id, ports: container.ports)
+                let slirp = try Slirp.start(pid: child.pid, containerID: container.id, ports: container.ports)
+                heldOpen.append(slirp.exitPipe)
             }
         } catch {
             // The child builds its root while we work here, so it may have

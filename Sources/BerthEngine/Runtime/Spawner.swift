@@ -11,6 +11,8 @@ public struct SpawnRequest: Sendable {
     public var cwd: String
     public var user: ResolvedUser
     public var hostname: String?
+    /// The NIS domain name (`--domainname`), in the UTS namespace.
+    public var domainname: String?
     public var plan: IsolationPlan
     public var readonlyRoot: Bool
     /// fds for stdin, stdout, stderr (-1: /dev/null).
@@ -313,6 +315,7 @@ public enum Spawner {
         var config = berth_spawn_config()
         config.rootfs = arena.string(request.rootfs)
         config.hostname = request.hostname.map { arena.string($0) }
+        config.domainname = request.domainname.map { arena.string($0) }
         config.argv = arena.mutableArray(request.argv)
         config.envp = arena.mutableArray(request.env)
         config.cwd = arena.string(request.cwd)

@@ -1,3 +1,4 @@
+import CBerthLog
 import CBerthLinux
 
 /// A JSON value that keeps object keys in order, so `inspect` prints fields in

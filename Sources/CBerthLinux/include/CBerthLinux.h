@@ -7,7 +7,6 @@
 #include "CBerthSpawn.h"
 #include "CBerthNetlink.h"
 #include "CBerthSeccomp.h"
-#include "CBerthJSONLog.h"
 #include "CBerthDevices.h"
 #include "CBerthHTTP.h"
 #include "CBerthIDMap.h"
@@ -66,6 +65,8 @@ int berth_mount_id(int fd, uint64_t *id);
 /// migration lock (an RCU grace period when cold). The paths are copied.
 /// 0, or -1 with errno if the thread could not start.
 int berth_join_cgroups_async(const char *const *procs, int count);
+/// How many berth_join_cgroups_async moves have not finished yet.
+int berth_join_cgroups_pending(void);
 
 /// Sets what ps shows for this process (/proc/self/cmdline) to `title`, as
 /// setproctitle(3) does: the title is written over the original argv strings

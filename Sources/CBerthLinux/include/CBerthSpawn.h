@@ -47,6 +47,7 @@ struct berth_rlimit {
 struct berth_spawn_config {
     const char *rootfs;                 /* host path of the container root */
     const char *hostname;               /* NULL: leave unchanged */
+    const char *domainname;             /* NULL: leave unchanged (--domainname) */
     char *const *argv;                  /* NULL-terminated */
     char *const *envp;                  /* NULL-terminated */
     const char *cwd;                    /* inside the container */

@@ -1,0 +1,122 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CBerthLinux
+
+/// The hand-over from the forked Swift monitor to `berth-monitor`, a small
+/// C program (Sources/berth-monitor) that relays and logs for as long as
+/// PID 1 runs, in the same process.
+///
+/// Why: a monitor forked from the CLI keeps the CLI's relocated data, the
+/// Swift runtime's caches and its heap, about 900 kB of its own per running
+/// container against conmon's 350 kB (docs/benchmarks.md); a fresh process
+/// of 100 lines of relay needs about a tenth of that. Why not from the
+/// start: the start (namespaces, cgroups, the record, seccomp) is the
+/// engine's Swift, and a short container (`run --rm … true`) should not pay
+/// two more execs. So the Swift monitor relays first, and after `delayMs`
+/// of PID 1's life, at the first moment nothing is in flight, it execs
+/// `berth-monitor` with its descriptors; PID 1 stays this process's child
+/// and the record's MonitorPid stays true. When PID 1 exits, `berth-monitor`
+/// execs `berth --root ROOT __monitor-exit ID CODE …` in the process again,
+/// which records the exit as before (`Monitor.finishAfterHandover`).
+enum MonitorHandover {
+    /// How long PID 1 runs before the hand-over, in ms (nil: never).
+    /// `BERTH_MONITOR_HANDOVER_MS` sets it (`off`: never; the tests use 0
+    /// to hand over at once).
+    static let delayMs: Int64? = {
+        guard let value = getenv("BERTH_MONITOR_HANDOVER_MS") else { return 200 }
+        let text = String(cString: value)
+        if text == "off" { return nil }
+        guard let ms = Int64(text), ms >= 0 else { return 200 }
+        return ms
+    }()
+
+    /// `berth-monitor` takes at most this many attach clients on its
+    /// command line (MAX_LIST in main.c); with more the Swift monitor keeps
+    /// relaying until fewer are attached.
+    static let maxClients = 1000
+
+    /// `berth-monitor` beside this executable, or nil when it is not
+    /// installed (the Swift monitor then relays to the end, as before).
+    static var executable: String? {
+        guard let me = FileSystem.readLink("/proc/self/exe") else { return nil }
+        let path = FileSystem.parent(of: me) + "/berth-monitor"
+        return access(path, X_OK) == 0 ? path : nil
+    }
+
+    /// When to hand over (monotonic ms), or nil when it will not happen.
+    static func deadline() -> Int64? {
+        guard let delayMs, executable != nil else { return nil }
+        return Timestamp.monotonicMilliseconds() + delayMs
+    }
+
+    /// Execs `berth-monitor` in this process; returns only if that failed,
+    /// with every descriptor as it was (the Swift relay goes on).
+    static func exec(_ session: MonitorSession, child: Int32, health: pid_t) {
+        guard let path = executable else { return }
+        // This executable (berth or berth-service), kept open for the exit:
+        // it runs even if the file is replaced meanwhile (an upgrade).
+        let exe = open("/proc/self/exe", O_RDONLY)
+        guard exe >= 0 else { return }
+        let (relayArguments, relayFDs) = session.io.handoverArguments()
+        let config = session.container.logConfig
+        let driver: Int
+        switch config.driver {
+        case .jsonFile: driver = 0
+        case .k8sFile: driver = 1
+        case .none: driver = 2
+        }
+        // `--root ROOT __monitor ID` first, as the Swift monitor shows in ps
+        // (and as `Lifecycle.monitorProcesses` finds a monitor).
+        var args = [
+            "berth-monitor", "--root", session.store.layout.root, "__monitor", session.container.id, "--exe", String(exe),
+            "--child", String(child),
+        ]
+        args += relayArguments
+        args += [
+            "--log", session.containerDirectory + "/" + StoreLayout.containerLog, "--log-driver", String(driver),
+            "--log-max-size", String(config.maxSize ?? 0), "--log-max-file", String(config.maxFile),
+            "--health", String(health), "--backoff", String(session.previousBackoffMs),
+        ]
+        let held = session.portReservations + session.heldOpen
+        if !held.isEmpty { args += ["--hold", held.map(String.init).joined(separator: ",")] }
+        let handed = relayFDs + held
+        let saved = handed.map { fcntl($0, F_GETFD) }
+        for fd in handed { _ = fcntl(fd, F_SETFD, 0) }
+        session.log?.close()
+        let argv = args.map { strdup($0) } + [nil]
+        execv(path, argv)
+        argv.forEach { free($0) }
+        for (fd, flags) in zip(handed, saved) where flags >= 0 { _ = fcntl(fd, F_SETFD, flags) }
+        close(exe)
+        session.log = LogWriter(path: session.containerDirectory + "/" + StoreLayout.containerLog, config: config)
+    }
+
+    /// `--clients 5:9,7`: each client's fd and, after a colon, the unnamed
+    /// file holding the output it had not read. Nil if malformed.
+    static func parseClients(_ text: String) -> [(fd: Int32, pending: Int32)]? {
+        var result: [(fd: Int32, pending: Int32)] = []
+        for item in text.split(separator: ",") {
+            let parts = item.split(separator: ":", omittingEmptySubsequences: false)
+            guard parts.count <= 2, let fd = Int32(parts[0]), fd >= 0 else { return nil }
+            let pending = parts.count == 2 ? Int32(parts[1]) : -1
+            guard let pending, pending >= -1 else { return nil }
+            result.append((fd, pending))
+        }
+        return result
+    }
+
+    /// The bytes of a pending-output file, which is then closed.
+    static func readPending(_ fd: Int32) -> [UInt8] {
+        guard fd >= 0 else { return [] }
+        defer { close(fd) }
+        var out: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n > 0 { out += buffer[0..<n]; continue }
+            if n < 0 && errno == EINTR { continue }
+            return out
+        }
+    }
+}
