@@ -86,6 +86,7 @@ public enum Launcher {
         {
             return ScriptRunner(registry: registry, execute: executor.execute).run(file: args[0])
         }
+        CommandProcess.markOneCommand()
         return executor.runReporting(args)
     }
 

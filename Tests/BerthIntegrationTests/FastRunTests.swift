@@ -69,6 +69,80 @@ struct FastRunTests {
         }
     }
 
+    @Test(
+        "run --rm: gone when run returns (name free, nothing mounted, destroy recorded); its files leave tmp/ just after"
+    )
+    func rmGoneAtReturn() {
+        withBusyboxStore("fastrun") { root in
+            for round in 0..<3 {
+                // Each round reuses the name: the last round's container freed it before its run returned.
+                let run = berth(root, "run", "--rm", "--name", "again", "--network", "none", "busybox", "true")
+                #expect(run.status == 0, "round \(round): \(run.stderr)")
+                #expect(berth(root, "ps", "-aq").stdout.isEmpty, "round \(round): listed after run --rm returned")
+                #expect(FileSystem.list(root + "/containers").isEmpty, "round \(round): a container directory is left")
+                #expect(FileSystem.list(root + "/names").isEmpty, "round \(round): the name is still indexed")
+                #expect(mounts(under: root).isEmpty, "round \(round): mounts: \(mounts(under: root))")
+                #expect(!FileSystem.list(root + "/locks").contains { $0.hasPrefix("container-") }, "round \(round): lock left")
+            }
+            let actions = berth(root, "events", "--since", "5m", "--until", "0s", "--format", "{{.Action}}").stdout
+            #expect(
+                actions == String(repeating: "create\nstart\ndie\ndestroy\n", count: 3),
+                "every container's destroy was recorded before its run returned: \(actions)")
+            // The monitor deletes the files (moved into tmp/) after the client has the exit, then ends.
+            #expect(eventually { FileSystem.list(root + "/tmp").isEmpty }, "tmp: \(FileSystem.list(root + "/tmp"))")
+            #expect(eventually { pgrep("--root \(root) __monitor").isEmpty }, "a monitor outlived its clean-up")
+        }
+    }
+
+    @Test("a one-command berth keeps its monitors as children and reaps those that ended: six RUN steps, at most one zombie")
+    func oneCommandReapsMonitors() {
+        withBusyboxStore("fastrun") { root in
+            let context = root + "/ctx"
+            #expect(mkdir(context, 0o755) == 0)
+            writeFile(context + "/Dockerfile", "FROM busybox\n" + String(repeating: "RUN sleep 0.2\n", count: 6))
+            let argv = [berthBinary, "--root", root, "build", "--no-cache", "-q", "-t", "steps", context]
+            var pid: pid_t = 0
+            let cArgs = argv.map { strdup($0) } + [nil]
+            let environment: [String] = ["PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root"]
+            let cEnv = environment.map { strdup($0) } + [nil]
+            defer { (cArgs + cEnv).forEach { free($0) } }
+            var actions = posix_spawn_file_actions_t()
+            posix_spawn_file_actions_init(&actions)
+            defer { posix_spawn_file_actions_destroy(&actions) }
+            for fd: Int32 in 0...2 { posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", O_RDWR, 0) }
+            var attrs = posix_spawnattr_t()
+            posix_spawnattr_init(&attrs)
+            defer { posix_spawnattr_destroy(&attrs) }
+            var empty = sigset_t()
+            sigemptyset(&empty)
+            posix_spawnattr_setsigmask(&attrs, &empty)
+            posix_spawnattr_setflags(&attrs, Int16(POSIX_SPAWN_SETSIGMASK))
+            guard posix_spawn(&pid, berthBinary, &actions, &attrs, cArgs, cEnv) == 0 else {
+                Issue.record("spawn build: \(errno)")
+                return
+            }
+            // The build's children, sampled until it exits: its monitors are among them.
+            func zombies() -> Int {
+                FileSystem.list("/proc").filter { $0.allSatisfy(\.isNumber) }.filter { entry in
+                    let stat = readFile("/proc/\(entry)/stat")
+                    guard let close = stat.lastIndex(of: ")") else { return false }
+                    let fields = stat[stat.index(after: close)...].split(separator: " ")
+                    return fields.count > 1 && fields[0] == "Z" && fields[1] == "\(pid)"
+                }.count
+            }
+            var most = 0
+            var status: Int32 = 0
+            let deadline = now() + 120
+            while waitpid(pid, &status, WNOHANG) == 0 && now() < deadline {
+                most = max(most, zombies())
+                usleep(20_000)
+            }
+            #expect(status == 0, "build: status \(status)")
+            #expect(berth(root, "images", "-q", "steps").stdout.count > 0, "the image was built")
+            #expect(most <= 1, "the build held \(most) ended monitors at once")
+        }
+    }
+
     @Test("the namespace probe is remembered until reboot, and probed again when the note is stale")
     func probeRemembered() {
         let note = "/run/berth/namespaces-probe"

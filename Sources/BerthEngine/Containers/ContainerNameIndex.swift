@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CBerthLinux
 
 /// The container name index: `ROOT/names/NAME` is a symbolic link whose
 /// target is the ID of the container named NAME.
@@ -50,9 +51,17 @@ struct ContainerNameIndex {
         try FileSystem.symlinkAtomically(id, at: link(name), temporary: temporary)
     }
 
-    /// Drops the link for `name` if it still points at `id`.
-    func release(_ name: String, of id: String) {
-        if !name.isEmpty, self.id(of: name) == id { unlink(link(name)) }
+    /// Drops the link for `name` if it still points at `id`. With `holding`,
+    /// returns an `O_PATH` descriptor of the dropped link (else -1), so that
+    /// its inode is freed only when the caller closes it: a 64-character
+    /// target does not fit in the inode, the link has a block, and freeing a
+    /// block can be a synchronous discard (`ContainerStore.purge`).
+    @discardableResult
+    func release(_ name: String, of id: String, holding: Bool = false) -> Int32 {
+        guard !name.isEmpty, self.id(of: name) == id else { return -1 }
+        let held = holding ? open(link(name), berth_o_path() | O_NOFOLLOW | O_CLOEXEC) : -1
+        unlink(link(name))
+        return held
     }
 
     /// Builds the index from the records if the store has none yet. No lock

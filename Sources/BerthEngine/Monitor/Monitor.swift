@@ -7,23 +7,28 @@ import CBerthLinux
 /// holder of its pty master or pipes, writer of its log, server of its attach
 /// socket, recorder of its exit, and executor of `--rm`.
 ///
-/// It runs as `berth __monitor ROOT ID` re-executed by the CLI, so it starts
-/// single-threaded (clone and setns need that), and forks once more so that it
-/// is nobody's child that must be reaped: it outlives the REPL and the CLI.
+/// It runs as a fork of a single-threaded `berth` (or as `berth __monitor ROOT
+/// ID` re-executed by a multi-threaded one), so it starts single-threaded
+/// (clone and setns need that), and forks once more so that it is nobody's
+/// child that must be reaped: it outlives the REPL and the CLI. Forked by a
+/// one-command `berth`, which exits soon, it skips that second fork.
 public enum Monitor {
     /// Runs the monitor; `readyFD` receives one `MonitorReport` line.
     /// `restartedAfterMs`: this monitor re-executed itself to restart its
     /// container after that back-off (`MonitorRestart`); it is already
-    /// detached and has no report pipe.
+    /// detached and has no report pipe. `detach: false`: the caller is a
+    /// one-command `berth` that exits soon, so the monitor may stay its
+    /// child and skips the fork below (`MonitorLauncher`).
     public static func main(
         root: String, id: String, readyFD: Int32, waitAttach: Bool,
-        windowSize: WindowSize? = nil, registry: PluginRegistry, restartedAfterMs: Int? = nil
+        windowSize: WindowSize? = nil, registry: PluginRegistry, restartedAfterMs: Int? = nil,
+        detach: Bool = true
     ) -> Int32 {
         let readyFD = restartedAfterMs == nil ? readyFD : -1
         // The `berth` that started us (our parent until the fork below): a
         // foreground `run` waits for its attach, and must not wait on if it died.
         let caller = restartedAfterMs == nil ? berth_pidfd_open(getppid()) : -1
-        if restartedAfterMs == nil {
+        if restartedAfterMs == nil && detach {
             let pid = fork()
             if pid < 0 {
                 report(readyFD, .failed(code: ExitCode.runEngine, message: "fork the monitor: \(Errno.current)"))
@@ -357,11 +362,12 @@ public final class MonitorSession {
         for m in container.mounts where m.kind == .volume { volumes.releaseIfUnused(m.source, except: container.id) }
         log?.flush()
         log?.close()
+        var doomed: ContainerStore.Detached?
         if container.autoRemove {
             // The record, not this monitor's copy: `network connect` may have added networks since the start.
             var endpoints = container.endpoints
             if case .ok(let fresh) = store.loadRecord(id: container.id) { endpoints = fresh.endpoints }
-            try? store.delete(container, driver: driver)
+            doomed = try? store.detach(container, driver: driver)
             for e in endpoints { NetworkStore(layout: store.layout).release(e.network, container: container.id) }
             events.record("destroy", container)
             let volumes = VolumeStore(layout: store.layout)  // --rm takes its anonymous volumes too, as Docker
@@ -376,6 +382,9 @@ public final class MonitorSession {
         }
         io.broadcast(.exit(code))
         io.close(socketPath: socketPath)
+        // A removed container left the store above; its files (in tmp/) go
+        // after the client has its exit, which need not wait for them.
+        if let doomed { try? store.purge(doomed, driver: driver) }
     }
 
     /// The first process never ran: Docker leaves such a container Created

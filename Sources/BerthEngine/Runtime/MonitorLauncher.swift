@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CBerthLinux
+import Synchronization
 
 /// Starts a container's monitor (`berth __monitor ROOT ID`) in its own
 /// session and reads its one-line report.
@@ -41,13 +42,19 @@ public enum MonitorLauncher {
     /// libraries and restarts the runtime: 3–8 ms on these machines). The CLI
     /// is single-threaded (checked), so the child may go on in Swift. Every
     /// inherited fd but the report pipe is closed first: a container lock
-    /// held by `start` must not live on in the monitor.
+    /// held by `start` must not live on in the monitor. A one-command
+    /// `berth` (`CommandProcess.runsOneCommand`) keeps the monitor as its
+    /// child, which spares the second fork (of a process this size) and the
+    /// wait for it; any other caller has the monitor fork once more and
+    /// reaps the first fork at once.
     private static func launchForked(
         root: String, id: String, waitAttach: Bool, windowSize: WindowSize?,
         registry: PluginRegistry
     ) throws(BerthError) -> Report {
         var ready: [Int32] = [-1, -1]
         guard berth_pipe_cloexec(&ready) == 0 else { throw .syscall("pipe", "for the monitor", .current) }
+        let detach = !CommandProcess.runsOneCommand
+        if !detach { reapEndedMonitors() }
         let pid = fork()
         if pid < 0 { throw .syscall("fork", "the monitor", .current) }
         if pid == 0 {
@@ -63,15 +70,32 @@ public enum MonitorLauncher {
             _exit(
                 Monitor.main(
                     root: root, id: id, readyFD: 3, waitAttach: waitAttach, windowSize: windowSize,
-                    registry: registry))
+                    registry: registry, detach: detach))
         }
-        return awaitReport(first: pid, ready: ready)
+        if !detach { ownMonitors.withLock { $0.append(pid) } }
+        return awaitReport(first: detach ? pid : nil, ready: ready)
     }
 
-    /// Reaps the monitor's first process (it exits at once) and reads the report.
-    private static func awaitReport(first pid: pid_t, ready: [Int32]) -> Report {
+    /// The monitors this one-command `berth` forked and kept as children.
+    private static let ownMonitors = Mutex<[pid_t]>([])
+
+    /// Reaps those that have ended, so that one command starting many
+    /// containers (`bench`, the RUN steps of `build`) leaves at most the
+    /// zombies of its last few monitors until it exits, not one per container.
+    private static func reapEndedMonitors() {
+        ownMonitors.withLock { pids in
+            pids.removeAll { pid in
+                var status: Int32 = 0
+                return waitpid(pid, &status, WNOHANG) != 0  // reaped, or not our child any more
+            }
+        }
+    }
+
+    /// Reaps the monitor's first process (it exits at once; nil: the monitor
+    /// stays this process's child) and reads the report.
+    private static func awaitReport(first pid: pid_t?, ready: [Int32]) -> Report {
         close(ready[1])
-        waitForChild(pid)
+        if let pid { waitForChild(pid) }
         let line = readLine(ready[0])
         close(ready[0])
         return parse(line)

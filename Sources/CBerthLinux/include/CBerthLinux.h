@@ -15,6 +15,11 @@
 /// variadic, so Swift cannot call it. Returns an fd, or -1 with errno set.
 int berth_openat2(int dirfd, const char *path, uint64_t flags, uint64_t mode, uint64_t resolve);
 
+/// renameat2(2) with RENAME_EXCHANGE: swaps the two paths in one step.
+/// Returns 0, or -1 with errno set (ENOENT when either is missing, EINVAL
+/// where the filesystem cannot exchange).
+int berth_rename_exchange(const char *from, const char *to);
+
 /// RESOLVE_* values from <linux/openat2.h>, exported as functions because the
 /// header's macros do not import into Swift on every toolchain.
 uint64_t berth_resolve_in_root(void);
