@@ -87,13 +87,13 @@ public enum Monitor {
                 MonitorRestart.awaitRestart(root: root, id: id, delayMs: delay)
             }
         } catch {
-            // The record or its image cannot be read: still say the truth.
-            let store = ContainerStore(layout: StoreLayout(root: root))
-            _ = try? store.update(id) { (c: inout Container) throws(BerthError) in
-                if c.state.isActive { c.state.setStopped(exitCode: code, oomKilled: false) }
-            }
+            // The record or its image cannot be read. The record is left as
+            // it is: once this process has exited, the next command finds
+            // the monitor gone and releases what the container held (its
+            // cgroup, network, mounts), as after a killed monitor. The
+            // clients learn the code now.
             io.broadcast(.exit(code))
-            io.close(socketPath: store.layout.container(id) + "/" + StoreLayout.attachSocket)
+            io.close(socketPath: StoreLayout(root: root).container(id) + "/" + StoreLayout.attachSocket)
         }
         return 0
     }
