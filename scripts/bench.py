@@ -182,13 +182,21 @@ def many_containers(name, count, run_argv, pid_argv, remove):
         time.sleep(1)
         after = settled_mem_available_kb()
         pss = []
+        programs = {}
         for cid in ids:
             _, rc, pid, _ = timed(pid_argv + [cid])
             value = pss_kb(pid.strip()) if rc == 0 and pid.strip().isdigit() else None
             if value is not None:
                 pss.append(value)
+                # Which program the monitor runs now (Berth's hands over to berth-monitor).
+                try:
+                    program = os.path.basename(os.readlink(f"/proc/{pid.strip()}/exe"))
+                except OSError:
+                    program = "?"
+                programs[program] = programs.get(program, 0) + 1
         return {"count": count, "drop": (before - after) / count,
-                "pss": statistics.mean(pss) if pss else None, "monitors": len(pss)}
+                "pss": statistics.mean(pss) if pss else None, "monitors": len(pss),
+                "programs": ", ".join(f"{n} {p}" for p, n in sorted(programs.items()))}
     finally:
         for cid in ids:
             subprocess.run(remove + [cid], stdin=DEVNULL, stdout=DEVNULL, stderr=DEVNULL)
@@ -543,7 +551,7 @@ def main():
                 print(f"  {name:<8} {r}")
                 continue
             pss = f"{r['pss']:.0f} kB" if r["pss"] is not None else "?"
-            print(f"  {name:<8} {r['drop']:>14.0f} kB/ctr {pss:>14}   ({r['monitors']} monitors read)")
+            print(f"  {name:<8} {r['drop']:>14.0f} kB/ctr {pss:>14}   ({r['monitors']} monitors read: {r['programs']})")
     print(f"\ntotal {time.monotonic() - started:.0f} s of measuring")
 
 

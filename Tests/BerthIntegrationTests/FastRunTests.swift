@@ -101,23 +101,8 @@ struct FastRunTests {
             #expect(mkdir(context, 0o755) == 0)
             writeFile(context + "/Dockerfile", "FROM busybox\n" + String(repeating: "RUN sleep 0.2\n", count: 6))
             let argv = [berthBinary, "--root", root, "build", "--no-cache", "-q", "-t", "steps", context]
-            var pid: pid_t = 0
-            let cArgs = argv.map { strdup($0) } + [nil]
             let environment: [String] = ["PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root"]
-            let cEnv = environment.map { strdup($0) } + [nil]
-            defer { (cArgs + cEnv).forEach { free($0) } }
-            var actions = posix_spawn_file_actions_t()
-            posix_spawn_file_actions_init(&actions)
-            defer { posix_spawn_file_actions_destroy(&actions) }
-            for fd: Int32 in 0...2 { posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", O_RDWR, 0) }
-            var attrs = posix_spawnattr_t()
-            posix_spawnattr_init(&attrs)
-            defer { posix_spawnattr_destroy(&attrs) }
-            var empty = sigset_t()
-            sigemptyset(&empty)
-            posix_spawnattr_setsigmask(&attrs, &empty)
-            posix_spawnattr_setflags(&attrs, Int16(POSIX_SPAWN_SETSIGMASK))
-            guard posix_spawn(&pid, berthBinary, &actions, &attrs, cArgs, cEnv) == 0 else {
+            guard let pid = spawnProcess(argv, env: environment, devNull: true) else {
                 Issue.record("spawn build: \(errno)")
                 return
             }

@@ -24,6 +24,13 @@ struct MonitorHandoverTests {
         return monitor
     }
 
+    @Test("berth-monitor beside berth speaks this build's arguments (the text the hand-over looks for)")
+    func protocolMatches() {
+        let program = String(berthBinary[..<berthBinary.lastIndex(of: "/")!]) + "/berth-monitor"
+        let answer = runProcess([program, "--protocol"])
+        #expect(answer.status == 0 && answer.stdout == MonitorHandoverProtocol.token + "\n", "\(answer)")
+    }
+
     @Test("the monitor becomes berth-monitor in the same process: PID 1 stays its child, no Swift runtime is mapped")
     func sameProcessSmallProgram() {
         withStore { s in

@@ -56,13 +56,19 @@ func berth(_ root: String, _ args: String..., stdin: String? = nil) -> ProcessRe
 @discardableResult
 func sh(_ command: String) -> ProcessResult { runProcess(["/bin/sh", "-c", command]) }
 
-func spawnAndWait(_ argv: [String], env: [String]) -> Int32 {
+/// Starts `argv` (a path first) with `env` and an empty signal mask: the
+/// test runner blocks most signals in its threads, and a child inheriting
+/// that could never be interrupted. With `devNull`, its stdio is /dev/null.
+/// The PID, or nil if it could not start.
+func spawnProcess(_ argv: [String], env: [String], devNull: Bool = false) -> pid_t? {
     var pid: pid_t = 0
     let cArgs = argv.map { strdup($0) } + [nil]
     let cEnv = env.map { strdup($0) } + [nil]
     defer { cArgs.forEach { free($0) }; cEnv.forEach { free($0) } }
-    // An empty signal mask: the test runner blocks most signals in its
-    // threads, and a child inheriting that could never be interrupted.
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    if devNull { for fd: Int32 in 0...2 { posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", O_RDWR, 0) } }
     var attrs = posix_spawnattr_t()
     posix_spawnattr_init(&attrs)
     defer { posix_spawnattr_destroy(&attrs) }
@@ -70,7 +76,11 @@ func spawnAndWait(_ argv: [String], env: [String]) -> Int32 {
     sigemptyset(&empty)
     posix_spawnattr_setsigmask(&attrs, &empty)
     posix_spawnattr_setflags(&attrs, Int16(POSIX_SPAWN_SETSIGMASK))
-    guard posix_spawn(&pid, argv[0], nil, &attrs, cArgs, cEnv) == 0 else { return -1 }
+    return posix_spawn(&pid, argv[0], &actions, &attrs, cArgs, cEnv) == 0 ? pid : nil
+}
+
+func spawnAndWait(_ argv: [String], env: [String]) -> Int32 {
+    guard let pid = spawnProcess(argv, env: env) else { return -1 }
     var status: Int32 = 0
     while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
     if status & 0x7f == 0 { return (status >> 8) & 0xff }

@@ -38,7 +38,7 @@ enum MonitorHandover {
 
     /// The arguments `berth-monitor` takes; the file must contain this text
     /// (main.c's `protocol`), or the monitor does not hand over.
-    static let protocolToken = "berth-monitor protocol 2"
+    static let protocolToken = MonitorHandoverProtocol.token
 
     /// `berth-monitor` beside this executable, opened when the monitor
     /// starts, so an upgrade that replaces the file later cannot give it a
@@ -147,4 +147,10 @@ enum MonitorHandover {
             return out
         }
     }
+}
+
+/// What `berth-monitor --protocol` prints, and what the hand-over looks for
+/// in the file: public for the tests that hold the two builds to it.
+public enum MonitorHandoverProtocol {
+    public static let token = "berth-monitor protocol 2"
 }
