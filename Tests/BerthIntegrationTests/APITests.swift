@@ -180,8 +180,8 @@ struct APITests {
             let parent = s.docker("create", "--cgroup-parent", "elsewhere", "busybox")
             #expect(parent.status == 1)
             #expect(parent.stderr.contains("HostConfig.CgroupParent is not supported by Berth"), "\(parent)")
-            let oom = s.docker("run", "-d", "--oom-kill-disable", "busybox")
-            #expect(oom.status == 125 && oom.stderr.contains("HostConfig.OomKillDisable"), "\(oom)")
+            let rt = s.docker("run", "-d", "--cpu-rt-runtime", "950000", "busybox")
+            #expect(rt.status == 125 && rt.stderr.contains("HostConfig.CpuRealtimeRuntime"), "\(rt)")
             let weight = s.docker("create", "--blkio-weight", "300", "busybox")
             #expect(weight.status == 1 && weight.stderr.contains("HostConfig.BlkioWeight"), "\(weight)")
             let aliased = #"{"Image":"busybox","NetworkingConfig":{"EndpointsConfig":{"bridge":{"Aliases":["db"]}}}}"#

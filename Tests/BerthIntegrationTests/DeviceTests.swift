@@ -147,7 +147,8 @@ struct DeviceTests {
     func cgroupV2() {
         withLoop { root, loop in
             let env = ["BERTH_CGROUP": "v2"]
-            let probe = run(root, [], probe(loop) + "; cat /proc/self/cgroup", env: env)
+            // --cgroupns host: /proc/self/cgroup names the cgroup (v2's default, private, shows "/").
+            let probe = run(root, ["--cgroupns", "host"], probe(loop) + "; cat /proc/self/cgroup", env: env)
             #expect(probe.stdout.contains("0::/berth/"), "the v2 path was taken: \(probe.stdout)")
             expectDenied(probe, "namespaces, cgroup v2")
             let basics = run(

@@ -30,7 +30,7 @@ struct StopCommand: Command {
         lifecycle.stopMany(args.positionals, timeout: timeout, signal: signal) { index, error in
             results[index] = .some(error)
             while printed < results.count, let result = results[printed] {
-                if let result { failures.append(result) } else { print(args.positionals[printed]) }
+                if let result { failures.append(result) } else { ctx.print(args.positionals[printed]) }
                 printed += 1
             }
         }
