@@ -42,12 +42,15 @@ private let script = #"""
     """#
 
 /// `attach(logs=True)`: what was logged before the attach comes first,
-/// then the live output, for both log formats.
+/// then the live output, for both log formats. The container prints for 3 s
+/// so that it still runs when the attach arrives on a loaded machine (an
+/// attach with `stream=1` to an exited container waits for its next start,
+/// as dockerd's does).
 private let attachLogsScript = #"""
     import sys, time, docker
     c = docker.DockerClient(base_url=sys.argv[1])
     for driver in ["json-file", "k8s-file"]:
-        ct = c.containers.run("busybox", "sh -c 'echo early; sleep 1; echo late; echo err >&2'", detach=True,
+        ct = c.containers.run("busybox", "sh -c 'echo early; sleep 3; echo late; echo err >&2'", detach=True,
                               log_config=docker.types.LogConfig(type=driver))
         time.sleep(0.5)
         out = b"".join(ct.attach(stdout=True, stderr=True, stream=True, logs=True))
