@@ -65,10 +65,6 @@ enum MonitorHandover {
     static func exec(_ session: MonitorSession, child: Int32, health: pid_t) {
         let program = session.monitorExecutable
         guard program >= 0, speaksThisProtocol(program) else { return }
-        // This executable (berth or berth-service), kept open for the exit:
-        // it runs even if the file is replaced meanwhile (an upgrade).
-        let exe = open("/proc/self/exe", O_RDONLY)
-        guard exe >= 0 else { return }
         let (relayArguments, relayFDs) = session.io.handoverArguments()
         let config = session.container.logConfig
         let driver: Int
@@ -80,8 +76,8 @@ enum MonitorHandover {
         // `--root ROOT __monitor ID` first, as the Swift monitor shows in ps
         // (and as `Lifecycle.monitorProcesses` finds a monitor).
         var args = [
-            "berth-monitor", "--root", session.store.layout.root, "__monitor", session.container.id, "--exe", String(exe),
-            "--child", String(child),
+            "berth-monitor", "--root", session.store.layout.root, "__monitor", session.container.id, "--child",
+            String(child),
         ]
         args += relayArguments
         args += [
@@ -108,16 +104,20 @@ enum MonitorHandover {
         // main.c's MAX_LIST: more and it could not take them; relay on here.
         guard held.count < maxClients else { return }
         if !held.isEmpty { args += ["--hold", held.map(String.init).joined(separator: ",")] }
+        // This executable (berth or berth-service), kept open for the exit:
+        // it runs even if the file is replaced meanwhile (an upgrade).
+        let exe = open("/proc/self/exe", O_RDONLY)
+        guard exe >= 0 else { return }
+        defer { close(exe) }  // only reached if the exec failed
+        args += ["--exe", String(exe)]
         let handed = relayFDs + held + (partialFile >= 0 ? [partialFile] : [])
         let saved = handed.map { fcntl($0, F_GETFD) }
         for fd in handed { _ = fcntl(fd, F_SETFD, 0) }
-        session.log?.close()
+        // The log's file is close-on-exec; its partial lines went along above.
         let argv = args.map { strdup($0) } + [nil]
         fexecve(program, argv, environ)
         argv.forEach { free($0) }
         for (fd, flags) in zip(handed, saved) where flags >= 0 { _ = fcntl(fd, F_SETFD, flags) }
-        close(exe)
-        session.log = LogWriter(path: session.containerDirectory + "/" + StoreLayout.containerLog, config: config)
     }
 
     /// `--clients 5:9,7`: each client's fd and, after a colon, the unnamed
