@@ -211,23 +211,6 @@ func runConcurrently(_ commands: [[String]]) -> [ProcessResult] {
 /// (SIGSTOP) at the first write or rename whose path contains `hook`
 /// (`FileSystem.stopBeforeRenameIfAsked`), for a test to kill it there.
 func spawnStopped(_ argv: [String], hook: String) -> pid_t? {
-    var attrs = posix_spawnattr_t()
-    posix_spawnattr_init(&attrs)
-    defer { posix_spawnattr_destroy(&attrs) }
-    var empty = sigset_t()
-    sigemptyset(&empty)
-    posix_spawnattr_setsigmask(&attrs, &empty)
-    posix_spawnattr_setflags(&attrs, Int16(POSIX_SPAWN_SETSIGMASK))
-    var actions = posix_spawn_file_actions_t()
-    posix_spawn_file_actions_init(&actions)
-    defer { posix_spawn_file_actions_destroy(&actions) }
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
     let env = ["PATH=" + String(cString: getenv("PATH")), "BERTH_TEST_STOP_BEFORE_RENAME=" + hook]
-    let cArgs = argv.map { strdup($0) } + [nil]
-    let cEnv = env.map { strdup($0) } + [nil]
-    defer { cArgs.forEach { free($0) }; cEnv.forEach { free($0) } }
-    var pid: pid_t = 0
-    return posix_spawn(&pid, argv[0], &actions, &attrs, cArgs, cEnv) == 0 ? pid : nil
+    return spawnProcess(argv, env: env, devNull: true)
 }
