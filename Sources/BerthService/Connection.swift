@@ -98,6 +98,7 @@ final class Responder: Sendable {
         text += "\r\n"
         let stream = RawStream(channel: channel, input: raw.readEnd)
         guard stream.write(Array(text.utf8)) else { throw BerthError(.io, "the client left before the stream began") }
+        stream.awaitHeadTaken()
         return stream
     }
 }
@@ -125,6 +126,37 @@ final class RawStream: Sendable {
         } catch {
             return false
         }
+    }
+
+    /// Waits, at most a second, until the client has read what was written
+    /// (the `101` head). docker-py reads the head through a buffered reader
+    /// and then reads the bare socket, so bytes that arrive together with
+    /// the head sit in a buffer it never looks at again: a log replayed at
+    /// once was lost (docker-py#2042, #2466, #3332; dockerd is only slower
+    /// to write). On a unix socket the kernel charges what the peer has not
+    /// read yet to the writer's send allocation (`SO_MEMINFO`), so an empty
+    /// allocation means the head was taken. On TCP the allocation empties
+    /// when the peer's kernel acknowledges, so this is no wait there.
+    func awaitHeadTaken() {
+        guard let provider = channel as? any SocketOptionProvider else { return }
+        var waitedUs: UInt32 = 0
+        var pause: UInt32 = 50
+        while waitedUs < 1_000_000 {
+            let future: EventLoopFuture<SocketMemory> = provider.unsafeGetSocketOption(
+                level: SocketOptionLevel(SOL_SOCKET), name: SocketOptionName(SocketMemory.option))
+            guard let memory = try? future.wait(), memory.unread > 0, channel.isActive else { return }
+            usleep(pause)
+            waitedUs += pause
+            pause = min(pause * 2, 5_000)
+        }
+    }
+
+    /// `struct` of `SO_MEMINFO`: nine counters; the third is the send
+    /// allocation (`SK_MEMINFO_WMEM_ALLOC`).
+    struct SocketMemory: Sendable {
+        static let option: Int32 = 55  // SO_MEMINFO
+        var values: (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32) = (0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var unread: UInt32 { values.2 }
     }
 
     /// Closes the connection once what was written is out.

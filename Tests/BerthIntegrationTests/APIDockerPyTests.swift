@@ -60,8 +60,37 @@ private let attachLogsScript = #"""
         ct.remove(force=True)
     """#
 
+/// docker-py reads a `101` head through a buffered reader, then the bare
+/// socket: what arrives with the head is lost unless the service waits for
+/// the head to be read. Each response is read 0.3 s late here, as on a
+/// loaded machine, so the log replay and the exec's output are certain to
+/// be written before the client reads the head.
+private let slowReaderScript = #"""
+    import sys, time, http.client, docker
+    begin = http.client.HTTPResponse.begin
+    def late(self):
+        time.sleep(0.3)
+        return begin(self)
+    http.client.HTTPResponse.begin = late
+    c = docker.DockerClient(base_url=sys.argv[1])
+    ct = c.containers.run("busybox", "sh -c 'echo early; echo err >&2; sleep 30'", detach=True)
+    time.sleep(0.5)
+    print(sorted(ct.attach(stdout=True, stderr=True, stream=False, logs=True).split()))
+    print(ct.exec_run("echo hello").output)
+    ct.remove(force=True)
+    """#
+
 @Suite(.serialized, .enabled(if: isRoot && hasDockerCLI && hasDockerPy, "needs root, docker-py (make deps)"))
 struct APIDockerPyTests {
+    @Test("a client that reads the 101 head late still gets the log replay and the exec's output")
+    func slowReaderLosesNothing() {
+        withService { s in
+            let result = runProcess(["timeout", "120", "python3", "-c", slowReaderScript, "unix://" + s.socket])
+            #expect(result.status == 0, "\(result.stderr)")
+            #expect(result.stdout == "[b'early', b'err']\nb'hello\\n'\n", "\(result.stdout)")
+        }
+    }
+
     @Test("attach with logs=1 replays the log, json-file or k8s-file, then streams")
     func attachReplaysTheLog() {
         withService { s in
