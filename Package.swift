@@ -96,7 +96,7 @@ let package = Package(
 
         .testTarget(name: "BerthCoreTests", dependencies: ["BerthCore"], swiftSettings: strict),
         .testTarget(name: "BerthEngineTests", dependencies: ["BerthEngine", "BerthCore"], swiftSettings: strict),
-        .testTarget(name: "BerthShellTests", dependencies: ["BerthShell", "BerthCore"], swiftSettings: strict),
+        .testTarget(name: "BerthShellTests", dependencies: ["BerthShell", "BerthCore", "BerthCommands"], swiftSettings: strict),
         .testTarget(
             name: "BerthIntegrationTests",
             dependencies: [

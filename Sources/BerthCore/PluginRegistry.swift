@@ -41,8 +41,16 @@ public struct Registration: Sendable {
     public var kind: PluginKind
     /// The id, unique within its kind (`overlay`, `images`).
     public var id: String
-    /// One line shown by `plugin ls`.
-    public var description: String
+    /// One line shown by `plugin ls` (a built-in command's is read from its
+    /// spec when asked for, so registering does not make the command).
+    public var description: String {
+        get { summary() }
+        set {
+            let text = newValue
+            summary = { text }
+        }
+    }
+    private var summary: @Sendable () -> String
     /// Where it came from.
     public var origin: PluginOrigin
     /// Its version, for external plugins.
@@ -60,7 +68,7 @@ public struct Registration: Sendable {
     ) {
         self.kind = kind
         self.id = id
-        self.description = description
+        self.summary = { description }
         self.origin = origin
         self.version = version
         self.factory = factory
@@ -76,6 +84,18 @@ public struct Registration: Sendable {
             kind: .command, id: spec.name, description: spec.summary,
             origin: origin, factory: .command(make))
         registration.aliases = spec.aliases
+        return registration
+    }
+
+    /// A command registration whose name and aliases are known without
+    /// making it (the built-ins); its description comes from the spec when
+    /// asked for.
+    public static func command(
+        name: String, aliases: [String], origin: PluginOrigin = .builtin, _ make: @escaping @Sendable () -> any Command
+    ) -> Registration {
+        var registration = Registration(kind: .command, id: name, description: "", origin: origin, factory: .command(make))
+        registration.summary = { make().spec.summary }
+        registration.aliases = aliases
         return registration
     }
 }
