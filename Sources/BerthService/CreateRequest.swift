@@ -24,7 +24,7 @@ enum CreateRequest {
         "NanoCpus", "CpuShares", "CpusetCpus", "PidsLimit", "VolumesFrom", "RestartPolicy", "LogConfig",
         "ConsoleSize", "Isolation", "CgroupnsMode", "MemorySwappiness", "ExtraHosts", "Dns", "DnsOptions",
         "DnsSearch", "CpuPeriod", "CpuQuota", "MemoryReservation", "CpusetMems", "Ulimits", "ShmSize", "Init",
-        "Sysctls", "PidMode", "IpcMode", "UTSMode", "OomScoreAdj", "UsernsMode", "OomKillDisable",
+        "Sysctls", "PidMode", "IpcMode", "UTSMode", "OomScoreAdj", "UsernsMode", "OomKillDisable", "Links",
     ]
 
     static func options(_ body: JSON, name: String?) throws(BerthError) -> CreateOptions {
@@ -87,6 +87,9 @@ enum CreateRequest {
             o.restartPolicy = try RestartPolicy.parse(count > 0 ? "\(name):\(count)" : name)
         }
         o.networkOptions.extraHosts = try strings(host["ExtraHosts"], "HostConfig.ExtraHosts") ?? []
+        o.networkOptions.links = try (strings(host["Links"], "HostConfig.Links") ?? []).map {
+            (t) throws(BerthError) in try ContainerLink.parse(t)
+        }
         o.networkOptions.dns = try strings(host["Dns"], "HostConfig.Dns") ?? []
         o.networkOptions.dnsOptions = try strings(host["DnsOptions"], "HostConfig.DnsOptions") ?? []
         o.networkOptions.dnsSearch = try strings(host["DnsSearch"], "HostConfig.DnsSearch") ?? []

@@ -22,6 +22,18 @@ struct APICreateFieldTests {
             let mac = s.docker(
                 "run", "--rm", "--mac-address", "92:d0:c6:0a:29:99", "busybox", "cat", "/sys/class/net/eth0/address")
             #expect(mac.stdout == "92:d0:c6:0a:29:99\n", "\(mac)")
+            // --link: the CLI sends HostConfig.Links; the alias resolves and the variables name it.
+            let link = s.docker(
+                "run", "--rm", "--name", "lk", "--link", "proc:pp", "busybox", "sh", "-c",
+                "ping -c 1 -W 2 pp >/dev/null && echo $PP_NAME")
+            #expect(link.stdout == "/lk/pp\n", "\(link)")
+            // A missing one is dockerd's 404 (on which the docker CLI tries to pull the image, as with dockerd).
+            let missing = s.curl(
+                "/v1.44/containers/create", "-X", "POST", "-H", "Content-Type: application/json", "-d",
+                #"{"Image":"busybox","HostConfig":{"Links":["nosuch:x"]}}"#, "-w", "\n%{http_code}")
+            #expect(
+                missing.stdout.hasSuffix("\n404") && missing.stdout.contains("could not get container for nosuch"),
+                "\(missing)")
             #expect(s.docker("exec", "proc", "sh", "-c", "ulimit -n; ulimit -Hn").stdout == "1024\n2048\n")
             let shm = s.docker("exec", "proc", "grep", " /dev/shm ", "/proc/mounts").stdout
             #expect(shm.contains("size=32768k"), "\(shm)")

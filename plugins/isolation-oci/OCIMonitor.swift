@@ -50,7 +50,8 @@ struct OCIMonitor {
 
     /// Writes the bundle and runs `RUNTIME create`; returns PID 1's host PID.
     private func create() throws(BerthError) -> Int32 {
-        let c = session.container
+        var c = session.container
+        c.env = try session.environmentWithLinks()
         let bundle = session.containerDirectory + "/bundle"
         _ = berth_set_subreaper()
         let plan = try session.backend.plan(for: c)

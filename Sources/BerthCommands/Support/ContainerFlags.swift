@@ -91,6 +91,7 @@ enum ContainerFlags {
     static let cidfile = Flag.string("cidfile", value: "file", help: "Write the container ID to the file", completion: .files)
     static let quiet = Flag.bool("quiet", short: "q", help: "Suppress the pull output")
     static let addHost = Flag.strings("add-host", help: "Add a custom host-to-IP mapping (HOST:IP, IP may be host-gateway)")
+    static let link = Flag.strings("link", help: "Add link to another container (NAME[:ALIAS])")
     static let dns = Flag.strings("dns", help: "Set custom DNS servers")
     static let dnsOption = Flag.strings("dns-option", help: "Set DNS options")
     static let dnsSearch = Flag.strings("dns-search", help: "Set custom DNS search domains")
@@ -111,7 +112,7 @@ enum ContainerFlags {
 
     /// Labels, the ID file, quiet pulls and the network's names and addresses.
     static let metadataAndNetworkFlags: [any AnyFlag] = [
-        label, labelFile, net, cidfile, quiet, addHost, dns, dnsOption, dnsSearch, ip, networkAlias, macAddress, expose,
+        label, labelFile, net, cidfile, quiet, addHost, link, dns, dnsOption, dnsSearch, ip, networkAlias, macAddress, expose,
     ]
 
     /// How the monitor keeps the container's output.
@@ -195,6 +196,7 @@ enum ContainerFlags {
         o.networkOptions.ipAddress = args[Self.ip]
         o.networkOptions.aliases = args[Self.networkAlias]
         o.networkOptions.macAddress = args[Self.macAddress]
+        o.networkOptions.links = try args[Self.link].map { (t) throws(BerthError) in try ContainerLink.parse(t) }
         try o.networkOptions.validate()
         try RestartFlags.apply(args, to: &o)
         try HealthFlags.apply(args, to: &o)

@@ -168,7 +168,7 @@ public struct Container: Sendable {
                         ("Devices", .array(devices.map(\.json))),
                         ("LogConfig", logConfig.json),
                         ("UsernsMode", .string(usernsMode)),
-                    ] + idMappingsJSON + resources.json + networkOptions.hostConfigJSON + process.json)
+                    ] + idMappingsJSON + resources.json + networkOptions.hostConfigJSON(name: name) + process.json)
             ),
             (
                 "Mounts",

@@ -321,11 +321,21 @@ public final class MonitorSession {
         let dir = containerDirectory
         let networks = NetworkStore(layout: store.layout)
         let peers = container.endpoints.flatMap { networks.peers($0.network, except: container.id) }
-        let hosts = HostsFile.hosts(for: container, peers: peers, gateway: networks.hostGateway(for: container))
+        let links = try ResolvedLinks.resolve(container, in: store, strict: true)
+        let hosts = HostsFile.hosts(
+            for: container, peers: peers, gateway: networks.hostGateway(for: container), links: links.hosts)
         HostsFile.writeInPlace(dir + "/hosts", hosts)
         HostsFile.writeInPlace(dir + "/hostname", container.hostname + "\n")
         HostsFile.writeInPlace(dir + "/resolv.conf", HostsFile.resolvConf(for: container))
         return ["hosts", "hostname", "resolv.conf"].map { MountSpec(kind: .bind, source: dir + "/" + $0, target: "/etc/" + $0) }
+    }
+
+    /// The container's environment with its links' variables (`--link` on
+    /// the default bridge), read now: a linked container that is not
+    /// running refuses the start, as in dockerd.
+    public func environmentWithLinks() throws(BerthError) -> [String] {
+        guard !container.networkOptions.links.isEmpty else { return container.env }
+        return try ResolvedLinks.resolve(container, in: store, strict: true).merged(into: container.env)
     }
 
     /// Takes the container off its network: port rules, veth.

@@ -20,6 +20,8 @@ public struct NetworkOptions: Sendable, Equatable {
     /// `--mac-address`: eth0's hardware address on the first network,
     /// instead of Docker's 02:42 and the IPv4 address.
     public var macAddress: String?
+    /// `--link NAME[:ALIAS]`, each named container checked at create.
+    public var links: [ContainerLink] = []
 
     public init() {}
 
@@ -122,10 +124,12 @@ public struct NetworkOptions: Sendable, Equatable {
         return text
     }
 
-    /// The record's members in `HostConfig` (Docker's names; null when unset).
-    var hostConfigJSON: [(String, JSON)] {
+    /// The record's members in `HostConfig` (Docker's names; null when unset)
+    /// of the container named `name`.
+    func hostConfigJSON(name: String) -> [(String, JSON)] {
         [
             ("ExtraHosts", extraHosts.isEmpty ? .null : .strings(extraHosts)),
+            ("Links", links.isEmpty ? .null : .strings(links.map { $0.recorded(parent: name) })),
             ("Dns", .strings(dns)), ("DnsOptions", .strings(dnsOptions)), ("DnsSearch", .strings(dnsSearch)),
         ]
     }
@@ -133,6 +137,7 @@ public struct NetworkOptions: Sendable, Equatable {
     /// Reads them back from `HostConfig` and the network entry.
     init(hostConfig host: JSON, endpoint: JSON?) {
         extraHosts = host["ExtraHosts"]?.stringArray ?? []
+        links = (host["Links"]?.stringArray ?? []).compactMap { try? ContainerLink.parse($0) }
         dns = host["Dns"]?.stringArray ?? []
         dnsOptions = host["DnsOptions"]?.stringArray ?? []
         dnsSearch = host["DnsSearch"]?.stringArray ?? []

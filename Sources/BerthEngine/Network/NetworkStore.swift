@@ -357,7 +357,8 @@ public struct NetworkStore: Sendable {
             for e in c.endpoints where e.network != network && e.network != "bridge" {
                 peers += Self.peers(liveLeases(e.network), except: lease.container)
             }
-            let text = HostsFile.hosts(for: c, peers: peers, gateway: hostGateway(for: c))
+            let links = (try? ResolvedLinks.resolve(c, in: containers, strict: false))?.hosts ?? []
+            let text = HostsFile.hosts(for: c, peers: peers, gateway: hostGateway(for: c), links: links)
             HostsFile.writeInPlace(path, text)
         }
     }
@@ -393,10 +394,13 @@ public enum HostsFile {
     /// The hosts file of a container: loopback (on the host's network, the
     /// host's own file), its `--add-host` lines (Docker's place for them),
     /// itself, and its peers with their aliases.
-    public static func hosts(for c: Container, peers: [(IPv4, String)], gateway: IPv4?) -> String {
+    public static func hosts(for c: Container, peers: [(IPv4, String)], gateway: IPv4?, links: [(IPv4, String)] = [])
+        -> String
+    {
         var text = c.hostNetwork ? ((try? FileSystem.readText("/etc/hosts")) ?? base) : base
         if !text.isEmpty && !text.hasSuffix("\n") { text += "\n" }
         text += c.networkOptions.hostLines(gateway: gateway)
+        for (ip, names) in links { text += "\(ip)\t\(names)\n" }
         if !c.hostNetwork, let address = c.endpoint?.address {
             text += "\(address)\t\(c.hostname)\(c.name == c.hostname ? "" : " " + c.name)\n"
         }

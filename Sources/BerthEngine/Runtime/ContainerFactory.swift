@@ -296,6 +296,23 @@ public struct ContainerFactory {
                 "the \(backend.name) backend cannot give the container its own /etc/hosts or /etc/resolv.conf (it has no mount namespace); drop --add-host and --dns*"
             )
         }
+        if !n.links.isEmpty {
+            // dockerd's refusals, then Berth's for the modes with no network to share.
+            if networkMode == "host" {
+                throw .invalid(
+                    "conflicting options: host type networking can't be used with links. This would result in undefined behavior")
+            }
+            if networkMode == "none" || networkMode == Slirp.mode || !backend.isolates {
+                throw .invalid(
+                    "conflicting options: --link needs a network the containers share, and \(backend.isolates ? "--network " + networkMode : "the " + backend.name + " backend") has none; use the default bridge or a user network"
+                )
+            }
+            for link in n.links {
+                do { _ = try lifecycle.containers.find(link.name) } catch {
+                    throw BerthError(error.kind, "could not get container for \(link.name): \(error.message)")
+                }
+            }
+        }
         return n
     }
 

@@ -83,7 +83,7 @@ extension MonitorSession {
             for m in container.mounts { try prep.hostBind(m) }
         }
         var request = SpawnRequest(
-            rootfs: rootfs, argv: container.command, env: UserLookup.withHome(container.env, user),
+            rootfs: rootfs, argv: container.command, env: UserLookup.withHome(try environmentWithLinks(), user),
             cwd: container.workingDir.isEmpty ? "/" : container.workingDir, user: user,
             hostname: container.hostname, plan: plan, readonlyRoot: container.readonlyRoot,
             stdio: stdio, ttyMode: ttyMode, consoleSocket: console)
