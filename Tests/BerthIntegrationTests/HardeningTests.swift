@@ -143,6 +143,8 @@ struct HardeningTests {
                 (["--name", long300], ["300 characters"]),
                 (["--name", long10k], ["10000 characters"]),
                 (["--hostname", String(repeating: "h", count: 65)], ["--hostname", "64"]),
+                (["--hostname", "two\nlines"], ["--hostname", "no white space or control characters"]),
+                (["--hostname", "a b"], ["--hostname", "no white space or control characters"]),
                 (["--env-file", "/dev/zero"], ["/dev/zero", "not a regular file"]),
                 (["--env-file", bind], ["not a regular file"]),
                 (["-v", bind + ":/proc"], ["/proc"]),

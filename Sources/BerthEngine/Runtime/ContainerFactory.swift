@@ -139,6 +139,13 @@ public struct ContainerFactory {
                 "invalid --hostname \(shown(hostname)): \(hostname.utf8.count) bytes, but the kernel takes at most 64; give a shorter host name"
             )
         }
+        // The name is a word of /etc/hosts, its own and that of every
+        // container linking to it: white space or a control character in
+        // it would add names or lines there.
+        if hostname.unicodeScalars.contains(where: { $0.value <= 32 || $0.value == 127 }) {
+            throw .invalid(
+                "invalid --hostname \(quoted(hostname)): a host name has no white space or control characters")
+        }
         var container = Container(
             id: id, name: name, image: image.id, imageName: o.image, command: try resolveCommand(o, config),
             env: try environment(o, config, hostname: hostname), workingDir: o.workdir ?? nonEmpty(config["WorkingDir"]) ?? "/",
