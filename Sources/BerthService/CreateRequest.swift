@@ -24,7 +24,7 @@ enum CreateRequest {
         "NanoCpus", "CpuShares", "CpusetCpus", "PidsLimit", "VolumesFrom", "RestartPolicy", "LogConfig",
         "ConsoleSize", "Isolation", "CgroupnsMode", "MemorySwappiness", "ExtraHosts", "Dns", "DnsOptions",
         "DnsSearch", "CpuPeriod", "CpuQuota", "MemoryReservation", "CpusetMems", "Ulimits", "ShmSize", "Init",
-        "Sysctls", "PidMode", "IpcMode", "UTSMode", "OomScoreAdj", "UsernsMode", "OomKillDisable", "Links",
+        "Sysctls", "PidMode", "IpcMode", "UTSMode", "OomScoreAdj", "UsernsMode", "OomKillDisable", "Links", "CgroupParent",
     ]
 
     static func options(_ body: JSON, name: String?) throws(BerthError) -> CreateOptions {
@@ -60,6 +60,7 @@ enum CreateRequest {
         o.user = nonEmpty(body["User"])
         o.hostname = nonEmpty(body["Hostname"])
         o.domainname = nonEmpty(body["Domainname"])
+        o.cgroupParent = nonEmpty(host["CgroupParent"])
         o.tty = body["Tty"]?.boolValue ?? false
         o.interactive = body["OpenStdin"]?.boolValue ?? false
         o.stopSignal = nonEmpty(body["StopSignal"])

@@ -95,6 +95,15 @@ struct APICreateFieldTests {
             #expect(
                 s.store.inspect("res", "{{.HostConfig.PidMode}} {{.HostConfig.UTSMode}} {{.HostConfig.IpcMode}}")
                     == "host host shareable")
+            // --cgroup-parent: HostConfig.CgroupParent, the container's cgroup below it.
+            let parent = "berth-api-cgp-\(getpid())"
+            defer { sh("find /sys/fs/cgroup/*/\(parent) /sys/fs/cgroup/\(parent) -depth -type d -exec rmdir {} + 2>/dev/null") }
+            let cgroup = s.docker(
+                "run", "--rm", "--cgroupns", "host", "--cgroup-parent", "/" + parent, "busybox", "cat", "/proc/self/cgroup")
+            #expect(
+                cgroup.stdout.split(separator: "\n").contains {
+                    ($0.contains(":memory:") || $0.hasPrefix("0::")) && $0.contains(":/\(parent)/")
+                }, "\(cgroup)")
             let driver = s.docker("run", "--log-driver", "syslog", "busybox", "true")
             #expect(driver.status == 125 && driver.stderr.contains("no log driver named 'syslog'"), "\(driver)")
         }

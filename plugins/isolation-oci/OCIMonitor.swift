@@ -74,9 +74,7 @@ struct OCIMonitor {
             stdio = try session.prepareStdio(tty: false, ptyInside: false, openStdin: c.openStdin).stdio
         }
         defer { if console >= 0 { close(console); unlink(bundle + "/console.sock") } }
-        let relative =
-            c.cgroupPath.firstRange(of: "/freezer/").map { "/" + c.cgroupPath[$0.upperBound...] }
-            ?? "/" + c.cgroupPath.split(separator: "/").suffix(2).joined(separator: "/")
+        let relative = "/" + Cgroup(path: c.cgroupPath).relative
         let initPath = c.process.initProcess ? try OCISpec.writeInit(into: bundle) : nil
         let joined = try c.process.namespaces.joins(in: session.store)
         let spec = try OCISpec.spec(

@@ -14,6 +14,7 @@ enum ContainerFlags {
     static let user = Flag.string("user", short: "u", help: "Username or UID (format: <name|uid>[:<group|gid>])")
     static let hostname = Flag.string("hostname", short: "h", help: "Container host name")
     static let domainname = Flag.string("domainname", help: "Container NIS domain name")
+    static let cgroupParent = Flag.string("cgroup-parent", help: "Optional parent cgroup for the container")
     static let entrypoint = Flag.string("entrypoint", help: "Overwrite the default ENTRYPOINT of the image")
     static let rm = Flag.bool("rm", help: "Automatically remove the container when it exits")
     static let isolation = Flag.string(
@@ -103,7 +104,7 @@ enum ContainerFlags {
     /// Every flag `create` and `run` take, in help order.
     static let create: [any AnyFlag] =
         [
-            name, interactive, tty, env, envFile, workdir, user, hostname, domainname, entrypoint, rm, isolation, runtime,
+            name, interactive, tty, env, envFile, workdir, user, hostname, domainname, cgroupParent, entrypoint, rm, isolation, runtime,
             storage,
             network, publish, publishAll, readOnly, stopSignal, stopTimeout, volume, mount, tmpfs, volumesFrom, device, pull,
             platform, privileged, capAdd, capDrop, securityOpt, groupAdd, userns, uidmap, gidmap, oomKillDisable,
@@ -155,6 +156,7 @@ enum ContainerFlags {
         o.user = args[Self.user]
         o.hostname = args[Self.hostname]
         o.domainname = args[Self.domainname]
+        o.cgroupParent = args[Self.cgroupParent]
         o.tty = args[Self.tty]
         o.interactive = args[Self.interactive]
         o.autoRemove = args[Self.rm]

@@ -20,18 +20,46 @@ public struct Cgroup: Sendable, Equatable {
     static let v1Controllers = ["freezer", "memory", "cpu", "cpuacct", "cpuset", "pids", "blkio", "devices"]
 
     /// The cgroup a new container gets, by the rules above.
-    public static func forContainer(_ id: String, environment: [String: String] = [:]) -> Cgroup {
+    /// `parent` is `--cgroup-parent`, already checked (`checkedParent`):
+    /// the container's directory is `PARENT/ID` below each hierarchy's
+    /// root instead of `berth/ID`.
+    public static func forContainer(_ id: String, environment: [String: String] = [:], parent: String? = nil) -> Cgroup {
         // Rootless: a cgroup under the v2 one delegated to the user, if berth
         // runs in one; else none (v1 has no delegation; docs/rootless.md).
         if Rootless.isActive { return delegated().map { Cgroup(version: "v2", path: $0 + "/berth/" + id) } ?? .none }
         let forced = environment["BERTH_CGROUP"] ?? (getenv("BERTH_CGROUP").map { String(cString: $0) })
+        let below = (parent ?? "berth") + "/" + id
         if FileSystem.exists("/sys/fs/cgroup/cgroup.controllers") {
-            return Cgroup(version: "v2", path: "/sys/fs/cgroup/berth/\(id)")
+            return Cgroup(version: "v2", path: "/sys/fs/cgroup/\(below)")
         }
         if forced == "v2", FileSystem.exists("/sys/fs/cgroup/unified/cgroup.procs") {
-            return Cgroup(version: "v2", path: "/sys/fs/cgroup/unified/berth/\(id)")
+            return Cgroup(version: "v2", path: "/sys/fs/cgroup/unified/\(below)")
         }
-        return Cgroup(version: "v1", path: "/sys/fs/cgroup/freezer/berth/\(id)")
+        return Cgroup(version: "v1", path: "/sys/fs/cgroup/freezer/\(below)")
+    }
+
+    /// `--cgroup-parent`, as a path below each hierarchy's root: Docker's
+    /// form (`/a/b`, or `a/b`, both below the root here, as with dockerd's
+    /// cgroupfs driver and a daemon in the root cgroup) with its slashes
+    /// trimmed. Refused: `.` and `..` (a way out of cgroupfs), control
+    /// characters, a component over 255 bytes (NAME_MAX), and a rootless
+    /// store, whose one delegated cgroup is where its containers must be.
+    public static func checkedParent(_ text: String) throws(BerthError) -> String {
+        let parts = text.split(separator: "/")
+        guard !parts.isEmpty else { throw .invalid("invalid --cgroup-parent \"\(text)\": give a cgroup path such as /ci/jobs") }
+        for part in parts {
+            if part == "." || part == ".." || part.unicodeScalars.contains(where: { $0.value < 32 || $0.value == 127 })
+                || part.utf8.count > 255
+            {
+                throw .invalid(
+                    "invalid --cgroup-parent \(quoted(text)): \(quoted(String(part))) is not a cgroup name (no . or .., no control characters, at most 255 bytes)"
+                )
+            }
+        }
+        if Rootless.isActive {
+            throw Rootless.refusal("--cgroup-parent", "a rootless container's cgroup is under the one delegated to the user")
+        }
+        return parts.joined(separator: "/")
     }
 
     /// Every cgroup `forContainer` could have given `id`, on any of the
@@ -107,10 +135,16 @@ public struct Cgroup: Sendable, Equatable {
         self.path = path
     }
 
-    /// `berth/ID`, the part after the hierarchy's mount point.
-    var relative: String {
-        guard version == "v1", let range = path.firstRange(of: "/freezer/") else { return "" }
-        return String(path[range.upperBound...])
+    /// `berth/ID` (or `PARENT/ID`), the part after the hierarchy's mount point.
+    public var relative: String {
+        if version == "v1" {
+            guard let range = path.firstRange(of: "/freezer/") else { return "" }
+            return String(path[range.upperBound...])
+        }
+        for mount in ["/sys/fs/cgroup/unified/", "/sys/fs/cgroup/"] where path.hasPrefix(mount) {
+            return String(path.dropFirst(mount.count))
+        }
+        return ""
     }
 
     /// The directory for one controller.
@@ -164,13 +198,26 @@ public struct Cgroup: Sendable, Equatable {
 
     /// v2 only distributes a controller to children whose parent lists it
     /// in `cgroup.subtree_control`.
+    /// v2 gives a child a controller only when every directory above it
+    /// hands it on: from the hierarchy's root down to the container's
+    /// parent (a `--cgroup-parent` may be several levels deep); in a
+    /// rootless store, from the top of the user's delegation.
     private func enableControllers() {
         let parent = FileSystem.parent(of: path)
-        let available = ((try? FileSystem.readText(FileSystem.parent(of: parent) + "/cgroup.controllers")) ?? "")
+        var chain = [FileSystem.parent(of: parent), parent]
+        let rel = relative
+        if !Rootless.isActive && !rel.isEmpty && path.hasSuffix("/" + rel) {
+            var dir = String(path.dropLast(rel.count + 1))
+            chain = [dir]
+            for part in rel.split(separator: "/").dropLast() {
+                dir += "/" + part
+                chain.append(dir)
+            }
+        }
+        let available = ((try? FileSystem.readText(chain[0] + "/cgroup.controllers")) ?? "")
             .split(whereSeparator: { $0 == " " || $0 == "\n" })
         for controller in ["cpu", "cpuset", "memory", "pids", "io"] where available.contains(Substring(controller)) {
-            try? write(FileSystem.parent(of: parent), "cgroup.subtree_control", "+" + controller)
-            try? write(parent, "cgroup.subtree_control", "+" + controller)
+            for dir in chain { try? write(dir, "cgroup.subtree_control", "+" + controller) }
         }
     }
 

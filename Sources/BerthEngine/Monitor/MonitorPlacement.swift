@@ -15,9 +15,15 @@ import CBerthLinux
 /// (`berth_join_cgroups_async`): a cold cgroup.procs write waits an RCU grace
 /// period, which must not hold up the container's output or exit.
 enum MonitorPlacement {
-    /// The monitors' cgroup next to a container's.
+    /// The monitors' cgroup next to a container's: `berth/monitors`, also
+    /// for a container under a `--cgroup-parent`, whose parent then holds
+    /// only containers (what a CI job that made it accounts for).
     static func cgroup(beside container: Cgroup) -> Cgroup {
-        Cgroup(path: FileSystem.parent(of: container.path) + "/monitors")
+        let relative = container.relative
+        if !Rootless.isActive && !relative.isEmpty && container.path.hasSuffix("/" + relative) {
+            return Cgroup(path: String(container.path.dropLast(relative.count)) + "berth/monitors")
+        }
+        return Cgroup(path: FileSystem.parent(of: container.path) + "/monitors")
     }
 
     static func leaveCaller(beside container: Cgroup) {

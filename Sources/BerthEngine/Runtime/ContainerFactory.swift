@@ -16,6 +16,8 @@ public struct CreateOptions: Sendable {
     public var hostname: String?
     /// `--domainname`: the container's NIS domain name.
     public var domainname: String?
+    /// `--cgroup-parent`: the cgroup the container's goes under, instead of `berth`.
+    public var cgroupParent: String?
     public var tty = false
     public var interactive = false
     public var autoRemove = false
@@ -159,7 +161,10 @@ public struct ContainerFactory {
         container.groupAdd = o.groupAdd
         container.stopSignal = o.stopSignal ?? nonEmpty(config["StopSignal"]) ?? "SIGTERM"
         container.stopTimeout = o.stopTimeout
-        container.cgroupPath = Cgroup.forContainer(id, environment: environment).path
+        let cgroupParent = try o.cgroupParent.flatMap { (t) throws(BerthError) in
+            t.isEmpty ? nil : try Cgroup.checkedParent(t)
+        }
+        container.cgroupPath = Cgroup.forContainer(id, environment: environment, parent: cgroupParent).path
         try o.resources.validate()
         try Cgroup.checkRootlessLimits(o.resources, cgroup: Cgroup(path: container.cgroupPath))
         try Cgroup.checkVersionLimits(o.resources, cgroup: Cgroup(path: container.cgroupPath))
