@@ -104,7 +104,8 @@ enum ContainerFlags {
     /// Every flag `create` and `run` take, in help order.
     static let create: [any AnyFlag] =
         [
-            name, interactive, tty, env, envFile, workdir, user, hostname, domainname, cgroupParent, entrypoint, rm, isolation, runtime,
+            name, interactive, tty, env, envFile, workdir, user, hostname, domainname, cgroupParent, entrypoint, rm, isolation,
+            runtime,
             storage,
             network, publish, publishAll, readOnly, stopSignal, stopTimeout, volume, mount, tmpfs, volumesFrom, device, pull,
             platform, privileged, capAdd, capDrop, securityOpt, groupAdd, userns, uidmap, gidmap, oomKillDisable,
