@@ -25,6 +25,7 @@ enum CreateRequest {
         "ConsoleSize", "Isolation", "CgroupnsMode", "MemorySwappiness", "ExtraHosts", "Dns", "DnsOptions",
         "DnsSearch", "CpuPeriod", "CpuQuota", "MemoryReservation", "CpusetMems", "Ulimits", "ShmSize", "Init",
         "Sysctls", "PidMode", "IpcMode", "UTSMode", "OomScoreAdj", "UsernsMode", "OomKillDisable", "Links", "CgroupParent",
+        "BlkioDeviceReadBps", "BlkioDeviceWriteBps", "BlkioDeviceReadIOps", "BlkioDeviceWriteIOps",
     ]
 
     static func options(_ body: JSON, name: String?) throws(BerthError) -> CreateOptions {
@@ -420,6 +421,21 @@ enum CreateRequest {
         // `--oom-kill-disable`, `--memory-swappiness` (-1 or null: not given).
         if host["OomKillDisable"]?.boolValue == true { r.oomKillDisable = true }
         if let s = host["MemorySwappiness"]?.int64Value, s != -1 { r.memorySwappiness = s }
+        // `--device-read-bps` and the rest: [{"Path":"/dev/sda","Rate":1048576}].
+        func throttles(_ key: String, _ flag: String, bytes: Bool) throws(BerthError) -> [ThrottleDevice] {
+            guard let v = host[key], !isEmpty(v) else { return [] }
+            guard let list = v.arrayValue else { throw .invalid("HostConfig.\(key) must be a list of {Path, Rate}") }
+            return try list.map { (entry) throws(BerthError) in
+                guard let path = entry["Path"]?.stringValue, let rate = entry["Rate"]?.int64Value, rate >= 0 else {
+                    throw .invalid("HostConfig.\(key): each entry needs a Path and a Rate of at least 0")
+                }
+                return try ThrottleDevice.parse("\(path):\(rate)", flag: flag, bytes: bytes)
+            }
+        }
+        r.blockIO.readBps = try throttles("BlkioDeviceReadBps", "device-read-bps", bytes: true)
+        r.blockIO.writeBps = try throttles("BlkioDeviceWriteBps", "device-write-bps", bytes: true)
+        r.blockIO.readIOps = try throttles("BlkioDeviceReadIOps", "device-read-iops", bytes: false)
+        r.blockIO.writeIOps = try throttles("BlkioDeviceWriteIOps", "device-write-iops", bytes: false)
         return r
     }
 }

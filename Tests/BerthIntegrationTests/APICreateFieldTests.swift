@@ -104,6 +104,16 @@ struct APICreateFieldTests {
                 cgroup.stdout.split(separator: "\n").contains {
                     ($0.contains(":memory:") || $0.hasPrefix("0::")) && $0.contains(":/\(parent)/")
                 }, "\(cgroup)")
+            // --device-read-iops: HostConfig.BlkioDeviceReadIOps, as the CLI sends it.
+            let disk = storeDisk?.path ?? "/dev/null"
+            let throttled = s.docker("create", "--name", "bio", "--device-read-iops", disk + ":50", "busybox", "true")
+            if storeDisk != nil {
+                #expect(throttled.status == 0, "\(throttled)")
+                #expect(
+                    s.store.inspect("bio", "{{json .HostConfig.BlkioDeviceReadIOps}}") == "[{\"Path\":\"\(disk)\",\"Rate\":50}]")
+            } else {
+                #expect(throttled.status == 125 && throttled.stderr.contains("not a block device"), "\(throttled)")
+            }
             let driver = s.docker("run", "--log-driver", "syslog", "busybox", "true")
             #expect(driver.status == 125 && driver.stderr.contains("no log driver named 'syslog'"), "\(driver)")
         }

@@ -1,4 +1,5 @@
 import Testing
+import BerthCore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -185,17 +186,23 @@ struct ResourceTests {
         }
     }
 
-    @Test("--cpu-period, --cpu-quota and --memory-reservation reach an OCI runtime's cgroup (runc and crun)")
+    @Test(
+        "--cpu-period, --cpu-quota, --memory-reservation (and on v1 --memory-swappiness) reach an OCI runtime's cgroup (runc and crun)"
+    )
     func cfsOnOCI() {
+        let v1 = !FileSystem.exists("/sys/fs/cgroup/cgroup.controllers")
         withStore { root in
             for runtime in ["runc", "crun"] {
-                let run = berth(
-                    root, "run", "-d", "--name", runtime, "--network", "none", "--isolation", "oci", "--runtime", runtime,
-                    "--cpu-period", "20000", "--cpu-quota", "10000", "--memory-reservation", "32m", "busybox", "sleep", "100")
+                let run = runProcess(
+                    [
+                        berthBinary, "--root", root, "run", "-d", "--name", runtime, "--network", "none", "--isolation", "oci",
+                        "--runtime", runtime, "--cpu-period", "20000", "--cpu-quota", "10000", "--memory-reservation", "32m",
+                    ] + (v1 ? ["--memory-swappiness", "10"] : []) + ["busybox", "sleep", "100"])
                 #expect(run.status == 0, "\(runtime): \(run.stderr)")
                 let files = CgroupFiles(root, runtime)
                 #expect(files.cfs == "10000 20000", "\(runtime)")
                 #expect(files.reservation == "33554432", "\(runtime)")
+                if v1 { #expect(files.read("memory", v1: "memory.swappiness", v2: "") == "10", "\(runtime)") }
             }
         }
     }

@@ -85,7 +85,7 @@ public enum OCISpec {
         var linux: [(String, JSON)] = [
             ("namespaces", .array(namespaces)),
             ("maskedPaths", .strings(plan.maskedPaths)), ("readonlyPaths", .strings(plan.readonlyPaths)),
-            ("resources", resources(c.resources, devices: devices, privileged: c.security.privileged)),
+            ("resources", try resources(c.resources, devices: devices, privileged: c.security.privileged)),
             ("devices", .array(devices.map(\.ociJSON))),
         ]
         // --domainname also as the sysctl, as dockerd writes it: runc before
@@ -207,7 +207,7 @@ public enum OCISpec {
         return .object(members)
     }
 
-    static func resources(_ r: Resources, devices: [DeviceNode], privileged: Bool) -> JSON {
+    static func resources(_ r: Resources, devices: [DeviceNode], privileged: Bool) throws(BerthError) -> JSON {
         var members: [(String, JSON)] = []
         if privileged {
             // --privileged: every device, as in Docker.
@@ -221,6 +221,8 @@ public enum OCISpec {
             if let s = r.memorySwap { memory.append(("swap", .int(s))) }
         }
         if let m = r.memoryReservation { memory.append(("reservation", .int(m))) }
+        if let s = r.memorySwappiness { memory.append(("swappiness", .int(s))) }
+        if r.oomKillDisable == true { memory.append(("disableOOMKiller", .bool(true))) }
         if !memory.isEmpty { members.append(("memory", .object(memory))) }
         var cpu: [(String, JSON)] = []
         if let cfs = r.cfs {
@@ -233,6 +235,8 @@ public enum OCISpec {
         if let mems = r.cpusetMems { cpu.append(("mems", .string(mems))) }
         if !cpu.isEmpty { members.append(("cpu", .object(cpu))) }
         if let p = r.pidsLimit { members.append(("pids", .object([("limit", .int(p))]))) }
+        let blockIO = try r.blockIO.ociJSON()
+        if !blockIO.isEmpty { members.append(("blockIO", .object(blockIO))) }
         return .object(members)
     }
 }

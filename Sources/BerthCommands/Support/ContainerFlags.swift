@@ -79,6 +79,10 @@ enum ContainerFlags {
     static let cpusetCpus = Flag.string("cpuset-cpus", help: "CPUs in which to allow execution (0-3, 0,1)")
     static let pidsLimit = Flag.int("pids-limit", help: "Tune container pids limit (set -1 for unlimited)")
     static let oomKillDisable = Flag.bool("oom-kill-disable", help: "Disable OOM Killer")
+    static let deviceReadBps = Flag.strings("device-read-bps", help: "Limit read rate (bytes per second) from a device")
+    static let deviceWriteBps = Flag.strings("device-write-bps", help: "Limit write rate (bytes per second) to a device")
+    static let deviceReadIOps = Flag.strings("device-read-iops", help: "Limit read rate (IO per second) from a device")
+    static let deviceWriteIOps = Flag.strings("device-write-iops", help: "Limit write rate (IO per second) to a device")
     static let memorySwappiness = Flag.int(
         "memory-swappiness", help: "Tune container memory swappiness (0 to 100) (default -1)")
     static let cpuPeriod = Flag.int("cpu-period", help: "Limit CPU CFS (Completely Fair Scheduler) period")
@@ -109,7 +113,7 @@ enum ContainerFlags {
             storage,
             network, publish, publishAll, readOnly, stopSignal, stopTimeout, volume, mount, tmpfs, volumesFrom, device, pull,
             platform, privileged, capAdd, capDrop, securityOpt, groupAdd, userns, uidmap, gidmap, oomKillDisable,
-            memorySwappiness,
+            memorySwappiness, deviceReadBps, deviceWriteBps, deviceReadIOps, deviceWriteIOps,
         ] + resourceFlags + metadataAndNetworkFlags + processFlags + RestartFlags.all + HealthFlags.all + logFlags
 
     /// Labels, the ID file, quiet pulls and the network's names and addresses.
@@ -175,6 +179,13 @@ enum ContainerFlags {
         // create and run only: `update` has neither.
         if args[Self.oomKillDisable] { o.resources.oomKillDisable = true }
         if let s = try args.value(Self.memorySwappiness), s != -1 { o.resources.memorySwappiness = Int64(s) }
+        func throttles(_ flag: Flag<[String]>, bytes: Bool) throws(BerthError) -> [ThrottleDevice] {
+            try args[flag].map { (t) throws(BerthError) in try ThrottleDevice.parse(t, flag: flag.long, bytes: bytes) }
+        }
+        o.resources.blockIO.readBps = try throttles(Self.deviceReadBps, bytes: true)
+        o.resources.blockIO.writeBps = try throttles(Self.deviceWriteBps, bytes: true)
+        o.resources.blockIO.readIOps = try throttles(Self.deviceReadIOps, bytes: false)
+        o.resources.blockIO.writeIOps = try throttles(Self.deviceWriteIOps, bytes: false)
         o.mounts =
             try args[Self.volume].map { (t) throws(BerthError) in try MountSpec.parseVolume(t) }
             + args[Self.mount].map { (t) throws(BerthError) in try MountSpec.parseMount(t) }

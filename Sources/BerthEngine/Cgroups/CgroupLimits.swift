@@ -73,6 +73,8 @@ extension Cgroup {
         if let set = r.cpusetCpus { try write(directory("cpuset"), "cpuset.cpus", set) }
         if let mems = r.cpusetMems { try write(directory("cpuset"), "cpuset.mems", mems) }
         if let p = r.pidsLimit { try write(directory("pids"), "pids.max", p > 0 ? String(p) : "max") }
+        let blkio = directory("blkio")
+        try r.blockIO.applyV1 { (file, line) throws(BerthError) in try write(blkio, file, line) }
     }
 
     private func applyV2(_ r: Resources) throws(BerthError) {
@@ -102,6 +104,8 @@ extension Cgroup {
         if let set = r.cpusetCpus { try write(path, "cpuset.cpus", set) }
         if let mems = r.cpusetMems { try write(path, "cpuset.mems", mems) }
         if let p = r.pidsLimit { try write(path, "pids.max", p > 0 ? String(p) : "max") }
+        let dir = path
+        try r.blockIO.applyV2 { (file, line) throws(BerthError) in try write(dir, file, line) }
     }
 
     /// Whether the kernel's OOM killer killed a process in the cgroup.
@@ -174,7 +178,7 @@ extension Resources {
         [
             (memory != nil || memoryReservation != nil, "memory"), (cfs != nil || cpuShares != nil, "cpu"),
             (cpusetCpus != nil || cpusetMems != nil, "cpuset"), (pidsLimit != nil, "pids"),
-            (oomKillDisable != nil || memorySwappiness != nil, "memory"),
+            (oomKillDisable != nil || memorySwappiness != nil, "memory"), (!blockIO.isEmpty, "io"),
         ].filter(\.0).map(\.1)
     }
 }

@@ -32,6 +32,8 @@ public struct Resources: Sendable, Equatable {
     /// `--memory-swappiness` 0…100: how readily the kernel swaps the
     /// container's anonymous pages out; cgroup v1 only.
     public var memorySwappiness: Int64?
+    /// `--device-read-bps` and the other block device throttles.
+    public var blockIO = BlockIOThrottle()
 
     public init() {}
 
@@ -48,7 +50,7 @@ public struct Resources: Sendable, Equatable {
             ("CpusetMems", .string(cpusetMems ?? "")), ("MemoryReservation", .int(memoryReservation ?? 0)),
             ("OomKillDisable", .bool(oomKillDisable ?? false)),
             ("MemorySwappiness", memorySwappiness.map { JSON.int($0) } ?? .null),
-        ]
+        ] + blockIO.json
     }
 
     /// Reads Docker's HostConfig fields back.
@@ -66,6 +68,7 @@ public struct Resources: Sendable, Equatable {
         memoryReservation = positive("MemoryReservation")
         oomKillDisable = json["OomKillDisable"]?.boolValue == true ? true : nil
         memorySwappiness = json["MemorySwappiness"]?.int64Value.flatMap { $0 >= 0 ? $0 : nil }
+        blockIO = BlockIOThrottle(json: json)
     }
 
     /// The limits only cgroup v1 has (Docker discards them on v2 with a
@@ -201,6 +204,7 @@ public struct Resources: Sendable, Equatable {
                     .invalidArgument, "Requested memory nodes are not available - requested \(s), available: \(online.text)")
             }
         }
+        try blockIO.validate()
         if let s = cpusetCpus {
             guard let wanted = HostCPUs.parseList(s) else {
                 throw BerthError(.invalidArgument, "Invalid value \(s) for cpuset cpus; use a list like 0-1 or 0,2")
