@@ -55,7 +55,8 @@ struct CgroupParentTests {
         #expect(berth(root, "rm", "-f", id).status == 0)
         let left = directories("\(top)/jobs/\(id)").filter { FileSystem.exists($0) }
         #expect(left.isEmpty, "\(left)")
-        for bad in ["../escape", "a/../../b", "/", "two\nlines"] {
+        let long = Array(repeating: String(repeating: "d", count: 250), count: 5).joined(separator: "/")
+        for bad in ["../escape", "a/../../b", "/", "two\nlines", long] {
             expectOneErrorLine(
                 berth(root, "run", "--rm", "--cgroup-parent", bad, "busybox", "true"), naming: ["--cgroup-parent"],
                 status: 125)

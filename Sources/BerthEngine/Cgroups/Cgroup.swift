@@ -47,6 +47,10 @@ public struct Cgroup: Sendable, Equatable {
     public static func checkedParent(_ text: String) throws(BerthError) -> String {
         let parts = text.split(separator: "/")
         guard !parts.isEmpty else { throw .invalid("invalid --cgroup-parent \"\(text)\": give a cgroup path such as /ci/jobs") }
+        // Room under PATH_MAX for the hierarchy's mount, the ID and a file name.
+        guard text.utf8.count <= 1024 else {
+            throw .invalid("invalid --cgroup-parent \(quoted(text)): \(text.utf8.count) bytes; a cgroup parent is at most 1024")
+        }
         for part in parts {
             if part == "." || part == ".." || part.unicodeScalars.contains(where: { $0.value < 32 || $0.value == 127 })
                 || part.utf8.count > 255
