@@ -24,7 +24,7 @@ enum CreateRequest {
         "NanoCpus", "CpuShares", "CpusetCpus", "PidsLimit", "VolumesFrom", "RestartPolicy", "LogConfig",
         "ConsoleSize", "Isolation", "CgroupnsMode", "MemorySwappiness", "ExtraHosts", "Dns", "DnsOptions",
         "DnsSearch", "CpuPeriod", "CpuQuota", "MemoryReservation", "CpusetMems", "Ulimits", "ShmSize", "Init",
-        "Sysctls", "PidMode", "IpcMode", "UTSMode", "OomScoreAdj", "UsernsMode", "OomKillDisable", "Links", "CgroupParent",
+        "Sysctls", "PidMode", "IpcMode", "UTSMode", "OomScoreAdj", "UsernsMode", "OomKillDisable", "Links", "CgroupParent", "DeviceCgroupRules",
         "BlkioDeviceReadBps", "BlkioDeviceWriteBps", "BlkioDeviceReadIOps", "BlkioDeviceWriteIOps",
     ]
 
@@ -62,6 +62,7 @@ enum CreateRequest {
         o.hostname = nonEmpty(body["Hostname"])
         o.domainname = nonEmpty(body["Domainname"])
         o.cgroupParent = nonEmpty(host["CgroupParent"])
+        o.deviceCgroupRules = try strings(host["DeviceCgroupRules"], "HostConfig.DeviceCgroupRules") ?? []
         o.tty = body["Tty"]?.boolValue ?? false
         o.interactive = body["OpenStdin"]?.boolValue ?? false
         o.stopSignal = nonEmpty(body["StopSignal"])

@@ -172,4 +172,33 @@ struct DeviceTests {
             }
         }
     }
+
+    @Test("--device-cgroup-rule opens a node's numbers to a mknod'ed node: read-only when it says r; namespaces, v2 and oci")
+    func deviceCgroupRule() {
+        withLoop { root, loop in
+            let numbers = "\(loop.major):\(loop.minor)"
+            let script =
+                "mknod /tmp/blk b \(loop.major) \(loop.minor) && head -c 9 /tmp/blk && echo ' read'; echo x > /tmp/blk && echo written; true"
+            for (args, env) in [
+                ([String](), [String: String]()), (["--isolation", "oci:runc"], [:]), ([], ["BERTH_CGROUP": "v2"]),
+            ] {
+                let read = run(root, args + ["--device-cgroup-rule", "b \(numbers) r"], script, env: env)
+                #expect(read.stdout == "berthloop read\n", "\(args) \(env): \(read.stdout) \(read.stderr)")
+                #expect(read.stderr.contains("/tmp/blk: Operation not permitted"), "\(args) \(env): \(read.stderr)")
+            }
+            // `a *:* r`: reading any node, writing none (cgroup v1 would read a bare `a` line as everything).
+            let all = run(root, ["--device-cgroup-rule", "a *:* r"], script)
+            #expect(all.stdout == "berthloop read\n", "\(all.stdout) \(all.stderr)")
+            let created = berth(root, "create", "--device-cgroup-rule", "b \(numbers) rw", "busybox", "true")
+            #expect(created.status == 0, "\(created)")
+            #expect(
+                berth(root, "inspect", "-f", "{{json .HostConfig.DeviceCgroupRules}}", created.stdout.trimmingSpacesAndNewlines)
+                    .stdout == "[\"b \(numbers) rw\"]\n")
+            for bad in ["c 1:3", "x 1:3 rwm", "c 1:3 rwx", "c a:3 r", "c 1:99999999999 r"] {
+                expectOneErrorLine(
+                    berth(root, "run", "--rm", "--device-cgroup-rule", bad, "busybox", "true"),
+                    naming: ["--device-cgroup-rule", "invalid device cgroup format"], status: 125)
+            }
+        }
+    }
 }

@@ -85,7 +85,11 @@ public enum OCISpec {
         var linux: [(String, JSON)] = [
             ("namespaces", .array(namespaces)),
             ("maskedPaths", .strings(plan.maskedPaths)), ("readonlyPaths", .strings(plan.readonlyPaths)),
-            ("resources", try resources(c.resources, devices: devices, privileged: c.security.privileged)),
+            (
+                "resources",
+                try resources(
+                    c.resources, devices: devices, rules: c.userDeviceRules, privileged: c.security.privileged)
+            ),
             ("devices", .array(devices.map(\.ociJSON))),
         ]
         // --domainname also as the sysctl, as dockerd writes it: runc before
@@ -207,13 +211,15 @@ public enum OCISpec {
         return .object(members)
     }
 
-    static func resources(_ r: Resources, devices: [DeviceNode], privileged: Bool) throws(BerthError) -> JSON {
+    static func resources(_ r: Resources, devices: [DeviceNode], rules: [DeviceRule] = [], privileged: Bool)
+        throws(BerthError) -> JSON
+    {
         var members: [(String, JSON)] = []
         if privileged {
             // --privileged: every device, as in Docker.
             members.append(("devices", .array([.object([("allow", .bool(true)), ("access", .string("rwm"))])])))
         } else if DeviceRule.enforced {
-            members.append(("devices", .array(DeviceRule.forContainer(devices).map(\.ociJSON))))
+            members.append(("devices", .array(DeviceRule.forContainer(devices, rules: rules).map(\.ociJSON))))
         }
         var memory: [(String, JSON)] = []
         if let m = r.memory {

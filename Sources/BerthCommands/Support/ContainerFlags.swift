@@ -79,6 +79,8 @@ enum ContainerFlags {
     static let cpusetCpus = Flag.string("cpuset-cpus", help: "CPUs in which to allow execution (0-3, 0,1)")
     static let pidsLimit = Flag.int("pids-limit", help: "Tune container pids limit (set -1 for unlimited)")
     static let oomKillDisable = Flag.bool("oom-kill-disable", help: "Disable OOM Killer")
+    static let deviceCgroupRule = Flag.strings(
+        "device-cgroup-rule", help: "Add a rule to the cgroup allowed devices list (TYPE MAJOR:MINOR ACCESS)")
     static let deviceReadBps = Flag.strings("device-read-bps", help: "Limit read rate (bytes per second) from a device")
     static let deviceWriteBps = Flag.strings("device-write-bps", help: "Limit write rate (bytes per second) to a device")
     static let deviceReadIOps = Flag.strings("device-read-iops", help: "Limit read rate (IO per second) from a device")
@@ -113,7 +115,7 @@ enum ContainerFlags {
             storage,
             network, publish, publishAll, readOnly, stopSignal, stopTimeout, volume, mount, tmpfs, volumesFrom, device, pull,
             platform, privileged, capAdd, capDrop, securityOpt, groupAdd, userns, uidmap, gidmap, oomKillDisable,
-            memorySwappiness, deviceReadBps, deviceWriteBps, deviceReadIOps, deviceWriteIOps,
+            memorySwappiness, deviceCgroupRule, deviceReadBps, deviceWriteBps, deviceReadIOps, deviceWriteIOps,
         ] + resourceFlags + metadataAndNetworkFlags + processFlags + RestartFlags.all + HealthFlags.all + logFlags
 
     /// Labels, the ID file, quiet pulls and the network's names and addresses.
@@ -200,6 +202,8 @@ enum ContainerFlags {
         o.idMap = try IDMap.parse(uidmap: args[Self.uidmap], gidmap: args[Self.gidmap])
         _ = try UsernsMode.parse(o.userns)
         o.devices = try args[Self.device].map { (t) throws(BerthError) in try DeviceMapping.parse(t) }
+        o.deviceCgroupRules = args[Self.deviceCgroupRule]
+        for rule in o.deviceCgroupRules { _ = try DeviceRule.parse(rule) }
         o.process = try process(args)
         o.labels = args[Self.label]
         o.labelFiles = args[Self.labelFile]

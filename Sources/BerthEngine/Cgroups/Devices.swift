@@ -43,9 +43,39 @@ public struct DeviceRule: Sendable, Equatable {
         DeviceRule("c", 10, 200, "rwm"),  // net/tun
     ]
 
-    /// The rules of a container: Docker's defaults, then one per `--device` node.
-    public static func forContainer(_ nodes: [DeviceNode]) -> [DeviceRule] {
-        dockerDefaults + nodes.map { DeviceRule($0.type, $0.major, $0.minor, $0.permissions) }
+    /// The rules of a container: Docker's defaults, its `--device-cgroup-rule`s,
+    /// then one per `--device` node (dockerd's order).
+    public static func forContainer(_ nodes: [DeviceNode], rules: [DeviceRule] = []) -> [DeviceRule] {
+        dockerDefaults + rules + nodes.map { DeviceRule($0.type, $0.major, $0.minor, $0.permissions) }
+    }
+
+    /// `--device-cgroup-rule`: `TYPE MAJOR:MINOR ACCESS`, as the CLI checks
+    /// it (`c 1:3 rwm`, `b 8:* r`, `a *:* m`): a type of `a`, `b` or `c`,
+    /// numbers or `*`, one to three of `r`, `w`, `m`. An `a` rule with less
+    /// than `rwm` is made the same rule for `c` and `b` devices: cgroup v1
+    /// reads any `a` line as "allow everything", whatever access it names.
+    public static func parse(_ text: String) throws(BerthError) -> [DeviceRule] {
+        let rule = try parseOne(text)
+        guard rule.type == "a", Set(rule.access) != Set("rwm") else { return [rule] }
+        return [DeviceRule("c", nil, nil, rule.access), DeviceRule("b", nil, nil, rule.access)]
+    }
+
+    private static func parseOne(_ text: String) throws(BerthError) -> DeviceRule {
+        let bad = BerthError.usage(
+            "invalid argument \(quoted(text)) for \"--device-cgroup-rule\" flag: invalid device cgroup format '\(shown(text))'")
+        let words = text.split(separator: " ", omittingEmptySubsequences: false)
+        guard words.count == 3, let type = words[0].first, words[0].count == 1, "abc".contains(type) else { throw bad }
+        let numbers = words[1].split(separator: ":", omittingEmptySubsequences: false)
+        func number(_ s: Substring) -> (ok: Bool, value: Int64?) {
+            if s == "*" { return (true, nil) }
+            guard !s.isEmpty, s.count <= 10, s.allSatisfy({ $0.isASCII && $0.isNumber }), let n = Int64(s), n <= UInt32.max
+            else { return (false, nil) }
+            return (true, n)
+        }
+        guard numbers.count == 2 else { throw bad }
+        let major = number(numbers[0]), minor = number(numbers[1])
+        guard major.ok, minor.ok, DeviceMapping.isPermissions(String(words[2])) else { throw bad }
+        return DeviceRule(type, major.value, minor.value, String(words[2]))
     }
 
     /// The rule for the OCI spec's `linux.resources.devices`.
@@ -258,6 +288,11 @@ extension DeviceRule {
 }
 
 extension Container {
+    /// The device rules of its `--device-cgroup-rule`s (checked at create).
+    public var userDeviceRules: [DeviceRule] {
+        deviceCgroupRules.flatMap { (try? DeviceRule.parse($0)) ?? [] }
+    }
+
     /// The `--device` nodes as the host has them now.
     public func deviceNodes() throws(BerthError) -> [DeviceNode] {
         var nodes: [DeviceNode] = []

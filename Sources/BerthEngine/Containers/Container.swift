@@ -55,6 +55,8 @@ public struct Container: Sendable {
     public var groupAdd: [String] = []
     /// `--device` mappings (HostConfig.Devices); the nodes are looked up at each start.
     public var devices: [DeviceMapping] = []
+    /// `--device-cgroup-rule`s as given (HostConfig.DeviceCgroupRules), checked at create.
+    public var deviceCgroupRules: [String] = []
     /// `--log-driver`, `--log-opt` (HostConfig.LogConfig).
     public var logConfig = LogConfig()
     /// `--init`, `--ulimit`, `--shm-size`, `--sysctl`, `--oom-score-adj`.
@@ -166,6 +168,7 @@ public struct Container: Sendable {
                         ("SecurityOpt", security.options.isEmpty ? .null : .strings(security.options)),
                         ("GroupAdd", groupAdd.isEmpty ? .null : .strings(groupAdd)),
                         ("Devices", .array(devices.map(\.json))),
+                        ("DeviceCgroupRules", deviceCgroupRules.isEmpty ? .null : .strings(deviceCgroupRules)),
                         ("LogConfig", logConfig.json),
                         ("UsernsMode", .string(usernsMode)),
                     ] + idMappingsJSON + resources.json + networkOptions.hostConfigJSON(name: name) + process.json)
@@ -308,6 +311,7 @@ public struct Container: Sendable {
         security.options = host["SecurityOpt"]?.stringArray ?? []
         groupAdd = host["GroupAdd"]?.stringArray ?? []
         devices = (host["Devices"]?.arrayValue ?? []).compactMap(DeviceMapping.init(json:))
+        deviceCgroupRules = host["DeviceCgroupRules"]?.stringArray ?? []
         logConfig = LogConfig(json: host["LogConfig"])
         usernsMode = host["UsernsMode"]?.stringValue ?? ""
         if let m = host["IDMappings"] {

@@ -46,6 +46,8 @@ public struct CreateOptions: Sendable {
     public var groupAdd: [String] = []
     /// `--device HOST[:CONTAINER][:PERMISSIONS]`.
     public var devices: [DeviceMapping] = []
+    /// `--device-cgroup-rule`.
+    public var deviceCgroupRules: [String] = []
     /// `--log-driver`, `--log-opt`.
     public var logConfig = LogConfig()
     /// `--init`, `--ulimit`, `--shm-size`, `--sysctl`, `--oom-score-adj`.
@@ -179,6 +181,11 @@ public struct ContainerFactory {
             throw Rootless.refusal("--device", "a user namespace may not make device nodes")
         }
         container.devices = o.devices
+        for rule in o.deviceCgroupRules { _ = try DeviceRule.parse(rule) }
+        if Rootless.isActive && !o.deviceCgroupRules.isEmpty {
+            throw Rootless.refusal("--device-cgroup-rule", "a rootless container gets no device allowlist of Berth's to add to")
+        }
+        container.deviceCgroupRules = o.deviceCgroupRules
         try o.process.validate(
             hostNetwork: networkMode == "host", hostnameGiven: o.hostname != nil, isolates: backend.isolates,
             backend: backend.name, containers: lifecycle.containers)

@@ -62,7 +62,7 @@ extension MonitorSession {
         // making or opening a device node it was not bound (and a user may
         // not attach a BPF device program to a delegated cgroup).
         if DeviceRule.enforced && !container.security.privileged && !Rootless.isActive {
-            try cgroup.restrictDevices(DeviceRule.forContainer(devices))
+            try cgroup.restrictDevices(DeviceRule.forContainer(devices, rules: container.userDeviceRules))
         }
         watchSignals()
         let (stdio, ttyMode, console) = try prepareStdio(
