@@ -24,7 +24,8 @@ enum CreateRequest {
         "NanoCpus", "CpuShares", "CpusetCpus", "PidsLimit", "VolumesFrom", "RestartPolicy", "LogConfig",
         "ConsoleSize", "Isolation", "CgroupnsMode", "MemorySwappiness", "ExtraHosts", "Dns", "DnsOptions",
         "DnsSearch", "CpuPeriod", "CpuQuota", "MemoryReservation", "CpusetMems", "Ulimits", "ShmSize", "Init",
-        "Sysctls", "PidMode", "IpcMode", "UTSMode", "OomScoreAdj", "UsernsMode", "OomKillDisable", "Links", "CgroupParent", "DeviceCgroupRules",
+        "Sysctls", "PidMode", "IpcMode", "UTSMode", "OomScoreAdj", "UsernsMode", "OomKillDisable", "Links", "CgroupParent",
+        "DeviceCgroupRules",
         "BlkioDeviceReadBps", "BlkioDeviceWriteBps", "BlkioDeviceReadIOps", "BlkioDeviceWriteIOps",
     ]
 
