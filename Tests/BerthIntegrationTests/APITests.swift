@@ -177,9 +177,9 @@ struct APITests {
         withService { s in
             // A field that would change confinement is refused, never ignored.
             // docker create exits 1 on a daemon's refusal, docker run 125.
-            let parent = s.docker("create", "--cgroup-parent", "elsewhere", "busybox")
-            #expect(parent.status == 1)
-            #expect(parent.stderr.contains("HostConfig.CgroupParent is not supported by Berth"), "\(parent)")
+            let storage = s.docker("create", "--storage-opt", "size=1G", "busybox")
+            #expect(storage.status == 1)
+            #expect(storage.stderr.contains("HostConfig.StorageOpt is not supported by Berth"), "\(storage)")
             let rt = s.docker("run", "-d", "--cpu-rt-runtime", "950000", "busybox")
             #expect(rt.status == 125 && rt.stderr.contains("HostConfig.CpuRealtimeRuntime"), "\(rt)")
             let weight = s.docker("create", "--blkio-weight", "300", "busybox")

@@ -22,6 +22,26 @@ struct DockerParsingTests {
         }
     }
 
+    @Test("--disable-content-trust is taken (Berth verifies no signatures), =false refused; --volume-driver takes only local")
+    func contentTrustAndVolumeDriver() {
+        withStore { s in
+            #expect(s.berth("run", "--rm", "--disable-content-trust", "busybox", "true").status == 0)
+            #expect(s.berth("run", "--rm", "--volume-driver", "local", "-v", "vd:/data", "busybox", "true").status == 0)
+            #expect(s.berth("volume", "ls", "-q").stdout == "vd\n")
+            for args in [
+                ["run", "--rm", "--disable-content-trust=false", "busybox", "true"],
+                ["create", "--disable-content-trust=false", "busybox"], ["pull", "--disable-content-trust=false", "busybox"],
+                ["push", "--disable-content-trust=false", "busybox"],
+            ] {
+                expectOneErrorLine(s.berth(args), naming: ["--disable-content-trust=false", "signatures"], status: 125)
+            }
+            expectOneErrorLine(
+                s.berth("run", "--rm", "--volume-driver", "convoy", "busybox", "true"),
+                naming: ["--volume-driver", "convoy", "only the local driver"], status: 125)
+            #expect(s.berth("ps", "-aq").stdout.isEmpty)
+        }
+    }
+
     @Test("exec -e '' / '=' / --env= are refused as Docker's flag check does; -e NAME copies the caller's value or leaves it out")
     func execEnvironment() {
         withStore { s in

@@ -27,6 +27,7 @@ struct BuildCommand: Command {
         flags: [
             Self.buildArg, Self.file, Self.iidfile, ContainerFlags.isolation, Self.label, Self.network, Self.noCache,
             Self.platform, Self.pull, Self.quiet, ContainerFlags.storage, Self.tag, Self.target,
+            RegistryFlags.disableContentTrust,
         ],
         arguments: [ArgSpec("PATH|-", completion: .files)], min: 1, max: 1,
         details:
@@ -34,6 +35,7 @@ struct BuildCommand: Command {
     )
 
     func run(_ args: ParsedArguments, _ ctx: CommandContext) throws(BerthError) -> Int32 {
+        try RegistryFlags.checkContentTrust(args)
         let lifecycle = try ctx.lifecycle()
         // Berth builds for this machine: another platform is refused, not ignored.
         let platform = try args[Self.platform].map { (text) throws(BerthError) -> String in

@@ -12,12 +12,13 @@ struct PullCommand: Command {
 
     let spec = CommandSpec(
         "pull", aliases: ["image pull"], summary: "Download an image from a registry",
-        flags: [Self.platform, Self.quiet, RegistryFlags.tlsVerify],
+        flags: [Self.platform, Self.quiet, RegistryFlags.tlsVerify, RegistryFlags.disableContentTrust],
         arguments: [ArgSpec("NAME[:TAG|@DIGEST]", completion: .images)], min: 1, max: 1,
         details:
             "Registry mirrors, insecure registries and certificate directories are set in ROOT/config.json;\nsee docs/images.md.")
 
     func run(_ args: ParsedArguments, _ ctx: CommandContext) throws(BerthError) -> Int32 {
+        try RegistryFlags.checkContentTrust(args)
         let text = args.positionals[0]
         let quiet = args[Self.quiet]
         let ref = try RemoteReference.announcing(text, quiet: quiet, ctx)

@@ -10,13 +10,14 @@ struct PushCommand: Command {
 
     let spec = CommandSpec(
         "push", aliases: ["image push"], summary: "Upload an image to a registry",
-        flags: [Self.quiet, RegistryFlags.tlsVerify],
+        flags: [Self.quiet, RegistryFlags.tlsVerify, RegistryFlags.disableContentTrust],
         arguments: [ArgSpec("NAME[:TAG]", completion: .images)], min: 1, max: 1,
         details:
             "The image is pushed as a Docker v2 schema 2 manifest with gzip layers.\nTag it first with 'berth tag IMAGE HOST:PORT/REPOSITORY:TAG'."
     )
 
     func run(_ args: ParsedArguments, _ ctx: CommandContext) throws(BerthError) -> Int32 {
+        try RegistryFlags.checkContentTrust(args)
         let text = args.positionals[0]
         let quiet = args[Self.quiet]
         let ref = try RemoteReference.announcing(text, quiet: quiet, ctx)

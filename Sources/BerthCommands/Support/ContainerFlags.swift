@@ -79,6 +79,8 @@ enum ContainerFlags {
     static let cpusetCpus = Flag.string("cpuset-cpus", help: "CPUs in which to allow execution (0-3, 0,1)")
     static let pidsLimit = Flag.int("pids-limit", help: "Tune container pids limit (set -1 for unlimited)")
     static let oomKillDisable = Flag.bool("oom-kill-disable", help: "Disable OOM Killer")
+    static let volumeDriver = Flag.string(
+        "volume-driver", help: "Optional volume driver for the container (Berth has one: local)")
     static let deviceCgroupRule = Flag.strings(
         "device-cgroup-rule", help: "Add a rule to the cgroup allowed devices list (TYPE MAJOR:MINOR ACCESS)")
     static let deviceReadBps = Flag.strings("device-read-bps", help: "Limit read rate (bytes per second) from a device")
@@ -115,7 +117,7 @@ enum ContainerFlags {
             storage,
             network, publish, publishAll, readOnly, stopSignal, stopTimeout, volume, mount, tmpfs, volumesFrom, device, pull,
             platform, privileged, capAdd, capDrop, securityOpt, groupAdd, userns, uidmap, gidmap, oomKillDisable,
-            memorySwappiness, deviceCgroupRule, deviceReadBps, deviceWriteBps, deviceReadIOps, deviceWriteIOps,
+            memorySwappiness, deviceCgroupRule, volumeDriver, RegistryFlags.disableContentTrust, deviceReadBps, deviceWriteBps, deviceReadIOps, deviceWriteIOps,
         ] + resourceFlags + metadataAndNetworkFlags + processFlags + RestartFlags.all + HealthFlags.all + logFlags
 
     /// Labels, the ID file, quiet pulls and the network's names and addresses.
@@ -153,6 +155,13 @@ enum ContainerFlags {
     }
 
     static func options(_ args: ParsedArguments) throws(BerthError) -> CreateOptions {
+        try RegistryFlags.checkContentTrust(args)
+        // Every volume Berth makes is the local driver's, so `local` is what
+        // happens anyway; another driver would be a plugin Berth cannot load.
+        if let driver = args[Self.volumeDriver], !driver.isEmpty, driver != "local" {
+            throw .usage(
+                "--volume-driver \(quoted(driver)): Berth has no volume plugins, only the local driver; drop the flag or give local")
+        }
         var o = CreateOptions(image: args.positionals[0])
         o.command = Array(args.positionals.dropFirst())
         o.entrypoint = args[Self.entrypoint]

@@ -73,4 +73,19 @@ enum RegistryFlags {
 
     /// The flag's value when given, nil when not (the store's config decides).
     static func tlsVerify(_ args: ParsedArguments) -> Bool? { args.isSet(tlsVerify) ? args[tlsVerify] : nil }
+
+    /// The docker CLI's `--disable-content-trust` (true unless
+    /// DOCKER_CONTENT_TRUST is set): Berth never verifies Notary
+    /// signatures, so the flag states what happens; `=false`, which asks
+    /// for that verification, is refused rather than ignored.
+    static let disableContentTrust = Flag.bool(
+        "disable-content-trust", help: "Skip image verification (Berth verifies no Notary signatures; =false is refused)",
+        default: true)
+
+    static func checkContentTrust(_ args: ParsedArguments) throws(BerthError) {
+        guard args.isSet(disableContentTrust), !args[disableContentTrust] else { return }
+        throw .usage(
+            "--disable-content-trust=false: Berth does not verify image signatures (Docker Content Trust, Notary); drop the flag, or sign and check images with a tool that does"
+        )
+    }
 }

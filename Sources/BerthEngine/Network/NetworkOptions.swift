@@ -149,7 +149,7 @@ public struct NetworkOptions: Sendable, Equatable {
 /// A value as Go's `%q` shows it in Docker's flag errors (`"two\nlines"`),
 /// so a newline in a value never splits the one error line; long values
 /// shortened as `shown` does.
-func quoted(_ value: String, marks: Bool = true) -> String {
+public func quoted(_ value: String, marks: Bool = true) -> String {
     var out = ""
     for c in shown(value).unicodeScalars {
         switch c {
