@@ -117,7 +117,8 @@ enum ContainerFlags {
             storage,
             network, publish, publishAll, readOnly, stopSignal, stopTimeout, volume, mount, tmpfs, volumesFrom, device, pull,
             platform, privileged, capAdd, capDrop, securityOpt, groupAdd, userns, uidmap, gidmap, oomKillDisable,
-            memorySwappiness, deviceCgroupRule, volumeDriver, RegistryFlags.disableContentTrust, deviceReadBps, deviceWriteBps, deviceReadIOps, deviceWriteIOps,
+            memorySwappiness, deviceCgroupRule, volumeDriver, RegistryFlags.disableContentTrust, deviceReadBps, deviceWriteBps,
+            deviceReadIOps, deviceWriteIOps,
         ] + resourceFlags + metadataAndNetworkFlags + processFlags + RestartFlags.all + HealthFlags.all + logFlags
 
     /// Labels, the ID file, quiet pulls and the network's names and addresses.
@@ -160,7 +161,8 @@ enum ContainerFlags {
         // happens anyway; another driver would be a plugin Berth cannot load.
         if let driver = args[Self.volumeDriver], !driver.isEmpty, driver != "local" {
             throw .usage(
-                "--volume-driver \(quoted(driver)): Berth has no volume plugins, only the local driver; drop the flag or give local")
+                "--volume-driver \(quoted(driver)): Berth has no volume plugins, only the local driver; drop the flag or give local"
+            )
         }
         var o = CreateOptions(image: args.positionals[0])
         o.command = Array(args.positionals.dropFirst())
