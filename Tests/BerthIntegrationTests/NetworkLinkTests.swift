@@ -51,6 +51,12 @@ extension NetworkTests {
             #expect(berth(root, "start", "db").status == 0)
             #expect(berth(root, "start", "web").status == 0)
             #expect(berth(root, "exec", "web", "ping", "-c", "1", "-W", "2", "my-db").status == 0)
+            // Joining and leaving a user network rewrites the hosts file; the link's line stays.
+            #expect(berth(root, "network", "create", "side").status == 0)
+            #expect(berth(root, "network", "connect", "side", "web").status == 0)
+            #expect(berth(root, "network", "disconnect", "side", "web").status == 0)
+            let after = berth(root, "exec", "web", "cat", "/etc/hosts").stdout
+            #expect(after.contains("\tmy-db \(dbHost) db\n"), "\(after)")
         }
     }
 

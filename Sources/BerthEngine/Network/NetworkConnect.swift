@@ -113,9 +113,10 @@ extension Lifecycle {
             if let other = remaining.first {
                 networks.refreshHosts(other.network)
             } else if FileSystem.exists(layout.container(c.id) + "/hosts") {
+                let links = (try? ResolvedLinks.resolve(c, in: containers, strict: false))?.hosts ?? []
                 HostsFile.writeInPlace(
                     layout.container(c.id) + "/hosts",
-                    HostsFile.hosts(for: c, peers: [], gateway: networks.hostGateway(for: c)))
+                    HostsFile.hosts(for: c, peers: [], gateway: networks.hostGateway(for: c), links: links))
             }
         }
     }
