@@ -172,6 +172,7 @@ struct StreamRoutes {
         // Until the container runs: started through this service (the
         // generation moves), or by anyone else (the record says running).
         var ready = false
+        var startedHere = false
         while stream.channel.isActive {
             // The record first, then the table: a start by this service marks
             // itself before its monitor can record running, so a running
@@ -180,6 +181,7 @@ struct StreamRoutes {
             let (now, failure, starting) = engine.attaches.status(c.id)
             if now != generation {
                 ready = failure == nil
+                startedHere = true  // that start, which waited for us, recorded the attach
                 break
             }
             guard let current else { break }
@@ -193,6 +195,7 @@ struct StreamRoutes {
             engine.attaches.unregister(c.id)
             return .streamed
         }
+        if !startedHere { lifecycle.events.record("attach", c) }
         if r.query.bool("logs") { replayLog(c, streams, to: stream) }
         engine.attaches.connected(c.id, socket: socket)
         engine.attaches.unregister(c.id)

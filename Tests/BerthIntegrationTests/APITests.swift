@@ -107,6 +107,18 @@ struct APITests {
             // start -a: inspect, attach, wait, start; the exit code is the container's.
             let again = s.docker("start", "-a", "kept")
             #expect(again.status == 2 && again.stdout == "kept\n", "\(again)")
+            // dockerd's events for an attached run: the attach before the start, once.
+            #expect(s.docker("run", "--rm", "--name", "evt", "busybox", "true").status == 0)
+            let actions = s.store.berth(
+                "events", "--since", "1m", "--until", "0s", "--filter", "container=evt", "--format", "{{.Action}}")
+            #expect(actions.stdout == "create\nattach\nstart\ndie\ndestroy\n", "\(actions)")
+            // An attach to a running container is recorded too.
+            #expect(s.docker("run", "-d", "--name", "att", "busybox", "sh", "-c", "sleep 1; echo late").status == 0)
+            let attached = s.docker("attach", "att")
+            #expect(attached.stdout == "late\n", "\(attached)")
+            let attachEvents = s.store.berth(
+                "events", "--since", "1m", "--until", "0s", "--filter", "container=att", "--filter", "event=attach")
+            #expect(attachEvents.stdout.split(separator: "\n").count == 1, "\(attachEvents)")
         }
     }
 

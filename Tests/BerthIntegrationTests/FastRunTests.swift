@@ -86,7 +86,7 @@ struct FastRunTests {
             }
             let actions = berth(root, "events", "--since", "5m", "--until", "0s", "--format", "{{.Action}}").stdout
             #expect(
-                actions == String(repeating: "create\nstart\ndie\ndestroy\n", count: 3),
+                actions == String(repeating: "create\nattach\nstart\ndie\ndestroy\n", count: 3),
                 "every container's destroy was recorded before its run returned: \(actions)")
             // The monitor deletes the files (moved into tmp/) after the client has the exit, then ends.
             #expect(eventually { FileSystem.list(root + "/tmp").isEmpty }, "tmp: \(FileSystem.list(root + "/tmp"))")

@@ -24,6 +24,7 @@ struct AttachCommand: Command {
         try Attach.checkTTY(ctx, attachStdin: !args[Self.noStdin], tty: container.tty)
         let keys = try DetachKeys.parse(args[Self.detachKeys] ?? "ctrl-p,ctrl-q")
         let sigProxy = args[Self.sigProxy]
+        lifecycle.events.record("attach", container)
         return try Attach.run(
             ctx, lifecycle.layout, container, stdin: !args[Self.noStdin],
             detachKeys: keys, sigProxy: sigProxy)

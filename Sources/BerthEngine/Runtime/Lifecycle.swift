@@ -83,6 +83,8 @@ public struct Lifecycle {
                 // is written again to make it durable; a `--rm` one's need not
                 // survive a power loss, so it is not rewritten at all.
                 if !container.autoRemove { try containers.save(container) }
+                // `run` and `start -a` attach before the container runs: dockerd's order.
+                if waitAttach { events.record("attach", container) }
                 events.record("start", container)
                 return container
             }
