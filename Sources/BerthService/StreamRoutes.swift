@@ -256,6 +256,9 @@ struct StreamRoutes {
         o.tty = body["Tty"]?.boolValue ?? false
         o.interactive = body["AttachStdin"]?.boolValue ?? false
         let id = Self.randomID()
+        o.id = id
+        o.recordCreate = false
+        engine.lifecycle.events.record("exec_create: " + cmd.joined(separator: " "), c, [("execID", id)])
         engine.execs.add(
             ExecRecord(
                 id: id, containerID: c.id, options: o, attachStdout: body["AttachStdout"]?.boolValue ?? false,

@@ -130,6 +130,17 @@ struct APITests {
             #expect(out.status == 7 && out.stdout == "from-exec\n" && out.stderr == "to-err\n", "\(out)")
             let notFound = s.docker("exec", "app", "nosuchcmd")
             #expect(notFound.status == 127, "\(notFound)")
+            // dockerd's exec events, each once, with the same exec ID and the exit code at the end.
+            let execEvents = s.store.berth(
+                "events", "--since", "1m", "--until", "0s", "--filter", "container=app", "--format",
+                "{{.Action}} {{index .Actor.Attributes \"exitCode\"}}"
+            ).stdout.split(separator: "\n").filter { $0.hasPrefix("exec") }
+            #expect(
+                execEvents == [
+                    "exec_create: sh -c echo from-exec; echo to-err >&2; exit 7 <no value>",
+                    "exec_start: sh -c echo from-exec; echo to-err >&2; exit 7 <no value>", "exec_die 7",
+                    "exec_create: nosuchcmd <no value>", "exec_start: nosuchcmd <no value>", "exec_die 127",
+                ], "\(execEvents)")
             let piped = s.docker("exec", "-i", "app", "cat", stdin: "through stdin\n")
             #expect(piped.stdout == "through stdin\n", "\(piped)")
             #expect(eventually { s.docker("logs", "app").stderr == "two\n" })

@@ -238,6 +238,25 @@ struct ResourceTests {
         }
     }
 
+    @Test("exec records dockerd's exec_create, exec_start and exec_die (with the exit code); a health probe records none")
+    func execEvents() {
+        withStore { root in
+            #expect(
+                berth(
+                    root, "run", "-d", "--name", "ex", "--health-cmd", "true", "--health-interval", "100ms", "busybox",
+                    "sleep", "100"
+                ).status == 0)
+            #expect(berth(root, "exec", "ex", "sh", "-c", "exit 3").status == 3)
+            usleep(400_000)  // a few health probes
+            let out = berth(
+                root, "events", "--since", "1m", "--until", "0s", "--filter", "container=ex",
+                "--format", "{{.Action}} {{index .Actor.Attributes \"exitCode\"}}"
+            ).stdout.split(separator: "\n").filter { $0.hasPrefix("exec") }
+            #expect(
+                out == ["exec_create: sh -c exit 3 <no value>", "exec_start: sh -c exit 3 <no value>", "exec_die 3"], "\(out)")
+        }
+    }
+
     @Test("events --since replays a container's lifecycle in order")
     func eventsReplay() {
         withStore { root in

@@ -24,6 +24,11 @@ public struct ExecOptions: Sendable {
     /// may write to any one file, its output file included (RLIMIT_FSIZE;
     /// past it the writer gets SIGXFSZ). nil: the container's limits only.
     public var fileSizeLimit: UInt64?
+    /// Its ID in the events (`execID`); the API service's exec ID, or a new one.
+    public var id = ""
+    /// Whether `run` records `exec_create` (the API service records it when
+    /// the exec is created, before it is started).
+    public var recordCreate = true
     public init(command: [String]) { self.command = command }
 }
 
@@ -68,11 +73,29 @@ public struct Executor {
         let seccomp = try SecurityOptions.seccompProgram(
             container.security.options, plan: plan,
             cache: lifecycle.layout.seccompCache)
-        return try launch(
-            container, o, env: env, user: user, plan: plan, seccomp: seccomp, stdio: stdio, terminal: onTerminal
-        ) {
-            CgroupWarmup.reap(warmup)
-            warmup = 0
+        // dockerd's exec events; a health probe records none (dockerd's
+        // would add three lines to the log at every interval).
+        let recorded = o.output < 0
+        let id = o.id.isEmpty ? RandomID.hex64() : o.id
+        let command = o.command.joined(separator: " ")
+        if recorded && o.recordCreate { lifecycle.events.record("exec_create: " + command, container, [("execID", id)]) }
+        if recorded { lifecycle.events.record("exec_start: " + command, container, [("execID", id)]) }
+        do {
+            let code = try launch(
+                container, o, env: env, user: user, plan: plan, seccomp: seccomp, stdio: stdio, terminal: onTerminal
+            ) {
+                CgroupWarmup.reap(warmup)
+                warmup = 0
+            }
+            if recorded && !o.detach {
+                lifecycle.events.record("exec_die", container, [("execID", id), ("exitCode", String(code))])
+            }
+            return code
+        } catch {
+            if recorded {
+                lifecycle.events.record("exec_die", container, [("execID", id), ("exitCode", String(error.exitCode))])
+            }
+            throw error
         }
     }
 
