@@ -134,7 +134,8 @@ struct ContainerRoutes {
         // them; a refusal removes the container, so a create is all or nothing.
         for e in others {
             do throws(BerthError) {
-                try engine.lifecycle.connect(network: e.network, container: container.id, ip: e.ip, aliases: e.aliases)
+                try engine.lifecycle.connect(
+                    network: e.network, container: container.id, ip: e.ip, aliases: e.aliases, links: e.links)
             } catch {
                 try? engine.lifecycle.remove(container.id, force: true, volumes: true)
                 throw error

@@ -46,6 +46,9 @@ enum CreateRequest {
         try checkTypes(body, host)
         try checkDefaults(host)
         let endpoint = try endpoints(body["NetworkingConfig"], network: nonEmpty(host["NetworkMode"])).primary
+        // The first network's endpoint links become the container's (the
+        // others' are added when the route connects those networks).
+        let endpointLinks = endpoint.links
         var o = CreateOptions(image: image)
         o.name = name.flatMap { $0.isEmpty ? nil : $0 }
         o.command = try strings(body["Cmd"], "Cmd") ?? []
@@ -94,6 +97,7 @@ enum CreateRequest {
         o.networkOptions.links = try (strings(host["Links"], "HostConfig.Links") ?? []).map {
             (t) throws(BerthError) in try ContainerLink.parse(t)
         }
+        for link in endpointLinks where !o.networkOptions.links.contains(link) { o.networkOptions.links.append(link) }
         o.networkOptions.dns = try strings(host["Dns"], "HostConfig.Dns") ?? []
         o.networkOptions.dnsOptions = try strings(host["DnsOptions"], "HostConfig.DnsOptions") ?? []
         o.networkOptions.dnsSearch = try strings(host["DnsSearch"], "HostConfig.DnsSearch") ?? []
@@ -282,6 +286,8 @@ enum CreateRequest {
     struct Endpoint {
         var network: String
         var aliases: [String] = []
+        /// `Links` (`web:alias`), docker-compose's `links:` on a user network.
+        var links: [ContainerLink] = []
         var ip: String?
         var mac: String?
     }
@@ -302,6 +308,10 @@ enum CreateRequest {
                     for (key, field) in fields where !isEmpty(field) {
                         switch key {
                         case "Aliases": endpoint.aliases = try strings(field, "Aliases") ?? []
+                        case "Links":
+                            endpoint.links = try (strings(field, "Links") ?? []).map {
+                                (t) throws(BerthError) in try ContainerLink.parse(t)
+                            }
                         case "MacAddress": endpoint.mac = field.stringValue
                         case "IPAMConfig":
                             guard case .object(let ipam) = field else { continue }
@@ -316,6 +326,7 @@ enum CreateRequest {
                     }
                 }
                 if name == (network ?? "default") || (network == nil && name == "bridge") {
+                    primary.links = endpoint.links
                     primary.aliases = endpoint.aliases
                     primary.ip = endpoint.ip
                     primary.mac = endpoint.mac

@@ -129,8 +129,9 @@ struct NetworkRoutes {
 
     /// `POST /networks/ID/connect {Container, EndpointConfig}`: 200, as
     /// `berth network connect` (a running container gets the interface at
-    /// once, a created one at its start), with `EndpointConfig.Aliases` and
-    /// `IPAMConfig.IPv4Address`; any other endpoint field is refused by name.
+    /// once, a created one at its start), with `EndpointConfig.Aliases`,
+    /// `Links` (docker-compose's `links:`) and `IPAMConfig.IPv4Address`; any
+    /// other endpoint field is refused by name.
     func connect(_ ref: String, _ r: APIRequest) throws(BerthError) -> APIResponse {
         let body = try r.json()
         guard let container = CreateRequest.nonEmpty(body["Container"]) else {
@@ -139,11 +140,16 @@ struct NetworkRoutes {
         _ = try engine.lifecycle.containers.find(container)  // dockerd looks the container up first
         let network = try store.find(ref).name
         var aliases: [String] = []
+        var links: [ContainerLink] = []
         var ip: String?
         if case .object(let fields)? = body["EndpointConfig"] {
             for (key, value) in fields where !CreateRequest.isEmpty(value) {
                 switch key {
                 case "Aliases": aliases = try CreateRequest.strings(value, "EndpointConfig.Aliases") ?? []
+                case "Links":
+                    links = try (CreateRequest.strings(value, "EndpointConfig.Links") ?? []).map {
+                        (t) throws(BerthError) in try ContainerLink.parse(t)
+                    }
                 case "IPAMConfig":
                     guard case .object(let ipam) = value else {
                         throw .invalid("EndpointConfig.IPAMConfig needs to be an object")
@@ -156,7 +162,7 @@ struct NetworkRoutes {
                 }
             }
         }
-        try engine.lifecycle.connect(network: network, container: container, ip: ip, aliases: aliases)
+        try engine.lifecycle.connect(network: network, container: container, ip: ip, aliases: aliases, links: links)
         return .empty(200)
     }
 

@@ -42,6 +42,7 @@ struct APIComposeTests {
             init: true
             command: sleep 3600
             depends_on: [web]
+            links: ["web:frontdoor"]
             networks: [back, front]
         networks:
           back: {}
@@ -95,6 +96,9 @@ struct APIComposeTests {
             // The client reaches web by its service name on the project network.
             let byName = compose("exec", "-T", "client", "wget", "-qO-", "http://web/")
             #expect(byName.stdout == "hello compose\n", "exec: \(byName.stdout) \(byName.stderr)")
+            // links: web under another name.
+            let byLink = compose("exec", "-T", "client", "wget", "-qO-", "http://frontdoor/")
+            #expect(byLink.stdout == "hello compose\n", "link: \(byLink.stdout) \(byLink.stderr)")
             #expect(s.store.berth("exec", "bt_web_1", "sh", "-c", "echo $GREETING").stdout == "compose\n")
             #expect(s.store.inspect("bt_web_1", "{{.HostConfig.Init}}") == "true")
             // What the service asks beyond the basics reaches the engine.

@@ -72,15 +72,26 @@ public struct ResolvedLinks: Sendable, Equatable {
         a.env == b.env && a.hosts.map { "\($0.0) \($0.1)" } == b.hosts.map { "\($0.0) \($0.1)" }
     }
 
-    /// Each link of `c`, its container looked up now. With `strict` (a
-    /// start), a link whose container is gone, stopped or not on a network
-    /// `c` is on refuses the start as dockerd does; without (a rewrite of
-    /// the hosts file while `c` runs), such a link is left out.
+    /// Each link of `c`, its container looked up now. On the default
+    /// bridge, with `strict` (a start), a link whose container is gone,
+    /// stopped or not on the bridge refuses the start as dockerd does;
+    /// without (a rewrite of the hosts file while `c` runs), such a link is
+    /// left out. On a user network a link is an alias and never refuses.
     public static func resolve(_ c: Container, in containers: ContainerStore, strict: Bool) throws(BerthError)
         -> ResolvedLinks
     {
         var result = ResolvedLinks()
         for link in c.networkOptions.links {
+            if c.networkMode != "bridge" {
+                // A user network: the alias names the container's address on
+                // a network both are on (dockerd's DNS alias), running or not
+                // (its lease keeps the address); no variables.
+                guard let child = try? containers.find(link.name) else { continue }
+                let mine = Set(c.endpoints.map(\.network))
+                guard let address = child.endpoints.first(where: { mine.contains($0.network) })?.address else { continue }
+                result.hosts.append((address, link.alias))
+                continue
+            }
             let child: Container
             do { child = try containers.find(link.name) } catch {
                 if !strict { continue }
@@ -90,26 +101,18 @@ public struct ResolvedLinks: Sendable, Equatable {
                 if !strict { continue }
                 throw link.notRunning(parent: c.name)
             }
-            if c.networkMode == "bridge" {
-                guard let address = child.endpoints.first(where: { $0.network == "bridge" })?.address else {
-                    if !strict { continue }
-                    throw BerthError(
-                        .conflict,
-                        "Cannot link to /\(child.name), as it does not belong to the default network; connect it to bridge or use a user network"
-                    )
-                }
-                var names = [link.alias, child.hostname]
-                if link.alias != child.name { names.append(child.name) }
-                result.hosts.append((address, names.joined(separator: " ")))
-                result.env += environment(
-                    link: link, parent: c.name, address: address, exposed: child.exposedPorts, childEnv: child.env)
-            } else {
-                // A user network: the alias names the container's address on
-                // a network both are on (dockerd's DNS alias); no variables.
-                let mine = Set(c.endpoints.map(\.network))
-                guard let address = child.endpoints.first(where: { mine.contains($0.network) })?.address else { continue }
-                result.hosts.append((address, link.alias))
+            guard let address = child.endpoints.first(where: { $0.network == "bridge" })?.address else {
+                if !strict { continue }
+                throw BerthError(
+                    .conflict,
+                    "Cannot link to /\(child.name), as it does not belong to the default network; connect it to bridge or use a user network"
+                )
             }
+            var names = [link.alias, child.hostname]
+            if link.alias != child.name { names.append(child.name) }
+            result.hosts.append((address, names.joined(separator: " ")))
+            result.env += environment(
+                link: link, parent: c.name, address: address, exposed: child.exposedPorts, childEnv: child.env)
         }
         return result
     }

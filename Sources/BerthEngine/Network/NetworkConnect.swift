@@ -9,8 +9,11 @@
 extension Lifecycle {
     /// `aliases`: more names the container has on that network (`--alias`, the
     /// API's `EndpointConfig.Aliases`), resolved by its peers like its name.
+    /// `links`: the API's `EndpointConfig.Links` (`web:alias`), added to
+    /// the container's `--link`s: each names its container on a network
+    /// both are on.
     public func connect(
-        network ref: String, container cref: String, ip: String?, aliases: [String] = []
+        network ref: String, container cref: String, ip: String?, aliases: [String] = [], links: [ContainerLink] = []
     ) throws(BerthError) {
         let networks = NetworkStore(layout: layout)
         let network = try networks.find(ref)
@@ -27,6 +30,11 @@ extension Lifecycle {
         }
         for a in aliases where a.isEmpty || a.contains(where: { $0.isWhitespace }) {
             throw .invalid("invalid network alias \(quoted(a)): an alias is a host name without white space")
+        }
+        for link in links {
+            do { _ = try containers.find(link.name) } catch {
+                throw BerthError(error.kind, "could not get container for \(link.name): \(error.message)")
+            }
         }
         try FileLock.withLock(containers.lockPath(found.id)) { () throws(BerthError) in
             var c = try containers.load(id: found.id)
@@ -69,6 +77,7 @@ extension Lifecycle {
                 } else {
                     c.connected.append(endpoint)
                 }
+                for link in links where !c.networkOptions.links.contains(link) { c.networkOptions.links.append(link) }
                 try containers.save(c)
             } catch {
                 if c.state.isActive { HostNetwork.detach(containerID: c.id, interface: n) }
