@@ -70,9 +70,11 @@ struct BlockIOTests {
         for (value, words) in [
             ("/dev/null:1mb", ["/dev/null", "not a block device"]), (disk, ["bad format"]),
             (disk + ":lots", ["invalid rate for device"]), ("/dev/nosuch:1", ["/dev/nosuch"]),
+            ("/dev/" + String(repeating: "x", count: 10_000) + ":1", ["(10005 characters)"]),
         ] {
-            expectOneErrorLine(
-                berth(root, "run", "--rm", "--device-write-bps", value, "busybox", "true"), naming: words, status: 125)
+            let refused = berth(root, "run", "--rm", "--device-write-bps", value, "busybox", "true")
+            expectOneErrorLine(refused, naming: words, status: 125)
+            #expect(refused.stderr.utf8.count < 400, "\(refused.stderr.utf8.count) bytes")
         }
         #expect(berth(root, "ps", "-aq").stdout.split(separator: "\n").count == 1)
     }

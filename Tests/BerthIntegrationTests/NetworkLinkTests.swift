@@ -73,6 +73,7 @@ extension NetworkTests {
             #expect(got.stdout == "0\n", "\(got)")
             for (args, words) in [
                 (["--link", "nosuch"], ["could not get container for nosuch", "No such container"]),
+                (["--link", String(repeating: "a", count: 10_000)], ["could not get container for", "(10000 characters)"]),
                 (["--link", "a:b:c"], ["--link", "bad format for links: a:b:c"]),
                 (["--link", "peer:two\nlines"], ["--link", "is not a container name"]),
                 (["--link", "peer", "--network", "host"], ["host type networking can't be used with links"]),
@@ -82,6 +83,9 @@ extension NetworkTests {
                     runProcess([berthBinary, "--root", root, "run", "--rm"] + args + ["busybox", "true"]), naming: words,
                     status: 125)
             }
+            let long = runProcess(
+                [berthBinary, "--root", root, "run", "--rm", "--link", String(repeating: "a", count: 10_000), "busybox", "true"])
+            #expect(long.stderr.utf8.count < 400, "the error repeats a 10,000-character name: \(long.stderr.utf8.count) bytes")
             #expect(berth(root, "ps", "-aq").stdout.split(separator: "\n").count == 1)
         }
     }

@@ -47,7 +47,7 @@ public struct ThrottleDevice: Sendable, Equatable {
     public func numbers(flag: String) throws(BerthError) -> (major: UInt32, minor: UInt32) {
         var st = stat()
         guard stat(path, &st) == 0 else {
-            throw .syscall("stat", path, .current, fix: "--\(flag) needs the path of a block device on this host")
+            throw .syscall("stat", shown(path), .current, fix: "--\(flag) needs the path of a block device on this host")
         }
         guard (st.st_mode & S_IFMT) == S_IFBLK else {
             throw .invalid("invalid --\(flag) \(quoted(path)): it is not a block device; give a disk such as /dev/sda")

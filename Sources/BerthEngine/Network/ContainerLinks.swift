@@ -46,12 +46,22 @@ public struct ContainerLink: Sendable, Equatable {
         return text.unicodeScalars.allSatisfy { $0.isASCIIAlphanumeric || $0 == "_" || $0 == "." || $0 == "-" }
     }
 
+    /// The linked container, or dockerd's `could not get container for
+    /// NAME` (a long name shortened, so the error stays one readable line).
+    public func container(in containers: ContainerStore) throws(BerthError) -> Container {
+        do { return try containers.find(name) } catch {
+            let detail = error.kind == .notFound ? "No such container: \(shown(name))" : shown(error.message)
+            throw BerthError(error.kind, "could not get container for \(shown(name)): \(detail)")
+        }
+    }
+
     /// Docker's record form.
     func recorded(parent: String) -> String { "/\(name):/\(parent)/\(alias)" }
 
     /// What a start refuses with, in dockerd's words.
     func notRunning(parent: String) -> BerthError {
-        BerthError(.conflict, "Cannot link to a non running container: /\(name) AS /\(parent)/\(alias)")
+        BerthError(
+            .conflict, "Cannot link to a non running container: /\(shown(name)) AS /\(shown(parent))/\(shown(alias))")
     }
 }
 
@@ -93,9 +103,9 @@ public struct ResolvedLinks: Sendable, Equatable {
                 continue
             }
             let child: Container
-            do { child = try containers.find(link.name) } catch {
+            do { child = try link.container(in: containers) } catch {
                 if !strict { continue }
-                throw BerthError(error.kind, "could not get container for \(link.name): \(error.message)")
+                throw error
             }
             guard child.state.isActive else {
                 if !strict { continue }

@@ -31,11 +31,7 @@ extension Lifecycle {
         for a in aliases where a.isEmpty || a.contains(where: { $0.isWhitespace }) {
             throw .invalid("invalid network alias \(quoted(a)): an alias is a host name without white space")
         }
-        for link in links {
-            do { _ = try containers.find(link.name) } catch {
-                throw BerthError(error.kind, "could not get container for \(link.name): \(error.message)")
-            }
-        }
+        for link in links { _ = try link.container(in: containers) }
         try FileLock.withLock(containers.lockPath(found.id)) { () throws(BerthError) in
             var c = try containers.load(id: found.id)
             if c.recordDamage != nil { throw .invalidState(c.state.error) }

@@ -326,11 +326,7 @@ public struct ContainerFactory {
                     "conflicting options: --link needs a network the containers share, and \(backend.isolates ? "--network " + networkMode : "the " + backend.name + " backend") has none; use the default bridge or a user network"
                 )
             }
-            for link in n.links {
-                do { _ = try lifecycle.containers.find(link.name) } catch {
-                    throw BerthError(error.kind, "could not get container for \(link.name): \(error.message)")
-                }
-            }
+            for link in n.links { _ = try link.container(in: lifecycle.containers) }
         }
         return n
     }
