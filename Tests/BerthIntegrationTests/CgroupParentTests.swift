@@ -56,7 +56,7 @@ struct CgroupParentTests {
         let left = directories("\(top)/jobs/\(id)").filter { FileSystem.exists($0) }
         #expect(left.isEmpty, "\(left)")
         let long = Array(repeating: String(repeating: "d", count: 250), count: 5).joined(separator: "/")
-        for bad in ["../escape", "a/../../b", "/", "two\nlines", long] {
+        for bad in ["../escape", "a/../../b", "/", "two\nlines", long, "/freezer/x", "unified"] {
             expectOneErrorLine(
                 berth(root, "run", "--rm", "--cgroup-parent", bad, "busybox", "true"), naming: ["--cgroup-parent"],
                 status: 125)

@@ -42,8 +42,9 @@ public struct Cgroup: Sendable, Equatable {
     /// form (`/a/b`, or `a/b`, both below the root here, as with dockerd's
     /// cgroupfs driver and a daemon in the root cgroup) with its slashes
     /// trimmed. Refused: `.` and `..` (a way out of cgroupfs), control
-    /// characters, a component over 255 bytes (NAME_MAX), and a rootless
-    /// store, whose one delegated cgroup is where its containers must be.
+    /// characters, a component over 255 bytes (NAME_MAX), a first component
+    /// `freezer` or `unified` (what a recorded path is told apart by), and a
+    /// rootless store, whose one delegated cgroup is where its containers must be.
     public static func checkedParent(_ text: String) throws(BerthError) -> String {
         let parts = text.split(separator: "/")
         guard !parts.isEmpty else { throw .invalid("invalid --cgroup-parent \"\(text)\": give a cgroup path such as /ci/jobs") }
@@ -59,6 +60,12 @@ public struct Cgroup: Sendable, Equatable {
                     "invalid --cgroup-parent \(quoted(text)): \(quoted(String(part))) is not a cgroup name (no . or .., no control characters, at most 255 bytes)"
                 )
             }
+        }
+        // A record's cgroup path tells v1 from v2 by these names at its top.
+        if parts[0] == "freezer" || parts[0] == "unified" {
+            throw .invalid(
+                "invalid --cgroup-parent \(quoted(text)): a parent may not begin with \(parts[0]), which Berth reads as a cgroup hierarchy; choose another name"
+            )
         }
         if Rootless.isActive {
             throw Rootless.refusal("--cgroup-parent", "a rootless container's cgroup is under the one delegated to the user")
@@ -200,8 +207,6 @@ public struct Cgroup: Sendable, Equatable {
         if copied && parent != "/sys/fs/cgroup/cpuset" { try? write(parent, "cgroup.clone_children", "1") }
     }
 
-    /// v2 only distributes a controller to children whose parent lists it
-    /// in `cgroup.subtree_control`.
     /// v2 gives a child a controller only when every directory above it
     /// hands it on: from the hierarchy's root down to the container's
     /// parent (a `--cgroup-parent` may be several levels deep); in a
