@@ -73,14 +73,10 @@ extension Unicode.Scalar {
 
 /// What a container's links give it at start: the `/etc/hosts` lines and,
 /// on the default bridge, the environment.
-public struct ResolvedLinks: Sendable, Equatable {
+public struct ResolvedLinks: Sendable {
     /// `IP` and the names on its line.
     public var hosts: [(IPv4, String)] = []
     public var env: [String] = []
-
-    public static func == (a: ResolvedLinks, b: ResolvedLinks) -> Bool {
-        a.env == b.env && a.hosts.map { "\($0.0) \($0.1)" } == b.hosts.map { "\($0.0) \($0.1)" }
-    }
 
     /// Each link of `c`, its container looked up now. On the default
     /// bridge, with `strict` (a start), a link whose container is gone,
