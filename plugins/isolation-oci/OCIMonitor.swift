@@ -51,7 +51,8 @@ struct OCIMonitor {
     /// Writes the bundle and runs `RUNTIME create`; returns PID 1's host PID.
     private func create() throws(BerthError) -> Int32 {
         var c = session.container
-        c.env = try session.environmentWithLinks()
+        let links = try session.resolveLinks()
+        c.env = links.merged(into: c.env)
         let bundle = session.containerDirectory + "/bundle"
         _ = berth_set_subreaper()
         let plan = try session.backend.plan(for: c)
@@ -59,7 +60,7 @@ struct OCIMonitor {
         let prep = MountPreparation(rootfs: session.rootfs, volumes: VolumeStore(layout: session.store.layout))
         for m in c.mounts { try prep.prepare(m) }
         // /etc/hosts, hostname and resolv.conf, bind-mounted as the namespaces backend does.
-        let etcMounts = try session.writeEtcFiles()
+        let etcMounts = try session.writeEtcFiles(links: links)
         for m in etcMounts { try prep.prepare(m) }
         try session.reservePorts()
         session.watchSignals()

@@ -315,27 +315,27 @@ public final class MonitorSession {
         _ = try? FileLock.withLock(store.lockPath(container.id)) { () throws(BerthError) in write() }
     }
 
-    /// `/etc/hosts`, `/etc/hostname`, `/etc/resolv.conf` in the container
-    /// directory, bind-mounted over the image's (as Docker does).
-    public func writeEtcFiles() throws(BerthError) -> [MountSpec] {
+    /// The container's links (`--link`), read now, once a start: a linked
+    /// container that is not running refuses it, as in dockerd. No lookup
+    /// when there are none.
+    public func resolveLinks() throws(BerthError) -> ResolvedLinks {
+        guard !container.networkOptions.links.isEmpty else { return ResolvedLinks() }
+        return try ResolvedLinks.resolve(container, in: store, strict: true)
+    }
+
+    /// `/etc/hosts` (with the `links` lines), `/etc/hostname`,
+    /// `/etc/resolv.conf` in the container directory, bind-mounted over the
+    /// image's (as Docker does).
+    public func writeEtcFiles(links: ResolvedLinks) throws(BerthError) -> [MountSpec] {
         let dir = containerDirectory
         let networks = NetworkStore(layout: store.layout)
         let peers = container.endpoints.flatMap { networks.peers($0.network, except: container.id) }
-        let links = try ResolvedLinks.resolve(container, in: store, strict: true)
         let hosts = HostsFile.hosts(
             for: container, peers: peers, gateway: networks.hostGateway(for: container), links: links.hosts)
         HostsFile.writeInPlace(dir + "/hosts", hosts)
         HostsFile.writeInPlace(dir + "/hostname", container.hostname + "\n")
         HostsFile.writeInPlace(dir + "/resolv.conf", HostsFile.resolvConf(for: container))
         return ["hosts", "hostname", "resolv.conf"].map { MountSpec(kind: .bind, source: dir + "/" + $0, target: "/etc/" + $0) }
-    }
-
-    /// The container's environment with its links' variables (`--link` on
-    /// the default bridge), read now: a linked container that is not
-    /// running refuses the start, as in dockerd.
-    public func environmentWithLinks() throws(BerthError) -> [String] {
-        guard !container.networkOptions.links.isEmpty else { return container.env }
-        return try ResolvedLinks.resolve(container, in: store, strict: true).merged(into: container.env)
     }
 
     /// Takes the container off its network: port rules, veth.

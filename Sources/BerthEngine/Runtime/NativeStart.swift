@@ -70,10 +70,11 @@ extension MonitorSession {
             openStdin: container.openStdin)
         let prep = MountPreparation(rootfs: rootfs, volumes: VolumeStore(layout: store.layout))
         var etcMounts: [MountSpec] = []
+        let links = try resolveLinks()
         try asContainerRoot(container.idMap) { () throws(BerthError) in
             for m in container.mounts { try prep.prepare(m) }
             if plan.pivotRoot {
-                etcMounts = try writeEtcFiles()
+                etcMounts = try writeEtcFiles(links: links)
                 for m in etcMounts { try prep.prepare(m) }
             }
         }
@@ -83,7 +84,7 @@ extension MonitorSession {
             for m in container.mounts { try prep.hostBind(m) }
         }
         var request = SpawnRequest(
-            rootfs: rootfs, argv: container.command, env: UserLookup.withHome(try environmentWithLinks(), user),
+            rootfs: rootfs, argv: container.command, env: UserLookup.withHome(links.merged(into: container.env), user),
             cwd: container.workingDir.isEmpty ? "/" : container.workingDir, user: user,
             hostname: container.hostname, plan: plan, readonlyRoot: container.readonlyRoot,
             stdio: stdio, ttyMode: ttyMode, consoleSocket: console)
