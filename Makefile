@@ -26,8 +26,9 @@ DEBUG_BIN := .build/debug/berth
 # docker-compose (1.29, on Debian's python3-docker) for APIComposeTests, which
 # brings a two-service project up and down through `berth system service`;
 # uidmap (newuidmap/newgidmap) and slirp4netns for rootless Berth (RootlessTests,
-# docs/rootless.md).
-DEB_PACKAGES := libedit-dev zlib1g-dev libseccomp-dev libcurl4-openssl-dev ca-certificates openssl gcc libc6-dev busybox-static tmux iproute2 nftables podman runc crun docker.io skopeo docker-registry apache2-utils python3 docker-compose uidmap slirp4netns
+# docs/rootless.md); libstdc++-12-dev for the archive the release build links
+# in (scripts/static-link.sh).
+DEB_PACKAGES := libedit-dev zlib1g-dev libstdc++-12-dev libseccomp-dev libcurl4-openssl-dev ca-certificates openssl gcc libc6-dev busybox-static tmux iproute2 nftables podman runc crun docker.io skopeo docker-registry apache2-utils python3 docker-compose uidmap slirp4netns
 
 .PHONY: all deps bench-deps build release image demo lint test bench bench-build scale clean
 
@@ -68,8 +69,14 @@ bench-deps:
 build:
 	$(SWIFT) build
 
+# The release binaries link the Swift runtime, libstdc++, libgcc's unwinder
+# and zlib statically (scripts/static-link.sh), and carry no $$ORIGIN run
+# path: a `berth` command then loads only glibc, which takes a quarter off
+# its start-up (docs/benchmarks.md, "Start-up").
+STATIC_LINK_DIR := .build/static-link
 release:
-	$(SWIFT) build -c release --static-swift-stdlib
+	sh scripts/static-link.sh $(STATIC_LINK_DIR)
+	$(SWIFT) build -c release --static-swift-stdlib --disable-local-rpath -Xlinker -L$(CURDIR)/$(STATIC_LINK_DIR)
 
 $(BUSYBOX_TAR): scripts/mkimage-busybox.sh
 	@mkdir -p .build
