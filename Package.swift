@@ -95,7 +95,7 @@ let package = Package(
             path: "Sources/berth-service", swiftSettings: strict),
 
         .testTarget(name: "BerthCoreTests", dependencies: ["BerthCore"], swiftSettings: strict),
-        .testTarget(name: "BerthEngineTests", dependencies: ["BerthEngine", "BerthCore"], swiftSettings: strict),
+        .testTarget(name: "BerthEngineTests", dependencies: ["BerthEngine", "BerthCore", "CBerthLinux"], swiftSettings: strict),
         .testTarget(name: "BerthShellTests", dependencies: ["BerthShell", "BerthCore", "BerthCommands"], swiftSettings: strict),
         .testTarget(
             name: "BerthIntegrationTests",

@@ -39,17 +39,6 @@ long berth_copy_file_range(int fd_in, int fd_out, unsigned long len) {
     return (long)copy_file_range(fd_in, NULL, fd_out, NULL, len, 0);
 }
 
-pid_t berth_cgroup_touch(const char *procs) {
-    long pid = syscall(SYS_clone, (unsigned long)SIGCHLD, NULL, NULL, NULL, NULL);
-    if (pid != 0) return (pid_t)pid;
-    int fd = open(procs, O_WRONLY | O_CLOEXEC);
-    if (fd >= 0) {
-        ssize_t unused = write(fd, "0", 1);
-        (void)unused;
-    }
-    _exit(0);
-}
-
 extern char **environ;
 
 int berth_set_proctitle(int argc, char **argv, const char *title) {

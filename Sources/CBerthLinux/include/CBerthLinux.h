@@ -49,8 +49,10 @@ long berth_copy_file_range(int fd_in, int fd_out, unsigned long len);
 /// cgroup.procs of the cgroup it is already in: a move that changes nothing
 /// but takes the kernel's cgroup migration lock, which costs an RCU grace
 /// period when nobody took it lately. Returns the child's pid (reap it with
-/// waitpid) or -1. The child only calls open, write and _exit, so this is
-/// safe from a multi-threaded process.
+/// waitpid) or -1. The child only makes the open, write and exit system
+/// calls, so this is safe from a multi-threaded process; on x86-64 it shares
+/// the caller's memory instead of copying it (cgroup_touch.c). One at a time
+/// per process: reap one before starting the next.
 pid_t berth_cgroup_touch(const char *procs);
 
 /// The ID of the mount an open file or directory lives on (statx
