@@ -167,7 +167,15 @@ public struct Cgroup: Sendable, Equatable {
     var directories: [String] {
         if isNone { return [] }
         guard version == "v1" else { return [path] }
-        return Self.v1Controllers.filter { FileSystem.exists("/sys/fs/cgroup/\($0)/cgroup.procs") }.map(directory)
+        let rel = relative
+        return Self.mountedV1Controllers.map { "/sys/fs/cgroup/\($0)/\(rel)" }
+    }
+
+    /// The v1 hierarchies mounted here, looked up once per process: a start
+    /// asks for a container's directories four times (create, the move,
+    /// the monitor's own move, remove), eight `stat`s each.
+    static let mountedV1Controllers: [String] = v1Controllers.filter {
+        FileSystem.exists("/sys/fs/cgroup/\($0)/cgroup.procs")
     }
 
     /// The `cgroup.procs` file of every directory, for joining from outside.
@@ -192,7 +200,10 @@ public struct Cgroup: Sendable, Equatable {
     /// `cpuset.cpus` checks the new set against every sibling
     /// (`validate_change`), 0.7 ms of kernel time per `run` at 1,000 running.
     private func inheritCpuset(_ dir: String) throws(BerthError) {
-        guard FileSystem.exists(dir) else { return }
+        // The usual case, with clone_children on the parent: the kernel
+        // gave both sets at mkdir, and one read tells it.
+        guard let cpus = try? FileSystem.readText(dir + "/cpuset.cpus") else { return }
+        if !cpus.trimmingSpaces.isEmpty, !cpus.hasPrefix("\n") { return }
         let parent = FileSystem.parent(of: dir)
         if parent != "/sys/fs/cgroup/cpuset" { try inheritCpuset(parent) }
         var copied = false

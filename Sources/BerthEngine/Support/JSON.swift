@@ -183,6 +183,16 @@ extension JSON {
 
     static func quote(_ s: String, into out: inout String, html: Bool = true) {
         out += "\""
+        // Most strings (IDs, paths, names) hold nothing to escape: appended
+        // whole, not scalar by scalar, which was most of a record's encoding.
+        let plain = !s.utf8.contains { b in
+            b < 0x20 || b == 0x22 || b == 0x5C || (html && (b == 0x3C || b == 0x3E || b == 0x26))
+        }
+        if plain {
+            out += s
+            out += "\""
+            return
+        }
         for scalar in s.unicodeScalars {
             switch scalar {
             case "\"": out += "\\\""
