@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import BerthCore
+import CBerthLinux
 
 /// The `overlay` storage driver: image layers are overlayfs lower dirs shared
 /// by every container; each container gets its own upper (its writable layer)
@@ -25,8 +26,18 @@ public struct OverlayDriver: StorageDriver {
     private func work(_ dir: String) -> String { dir + "/work" }
     private func merged(_ dir: String) -> String { dir + "/merged" }
 
-    /// Present in a container directory whose upper dir is disposable (`--rm`).
+    /// A disposable upper dir (`--rm`) is marked by this extended attribute
+    /// of its work dir: a mark with no inode of its own, since every inode a
+    /// run makes and deletes costs the next runs on a filesystem that scans
+    /// past recently freed ones (ext4 without a journal; docs/benchmarks.md).
+    private static let volatileAttribute = "user.berth.volatile"
+    /// The mark where the filesystem takes no user xattrs, and the only one
+    /// of containers made before the attribute: a file beside the layers.
     private func volatileMarker(_ dir: String) -> String { dir + "/volatile" }
+
+    private func isDisposable(_ dir: String) -> Bool {
+        getxattr(work(dir), Self.volatileAttribute, nil, 0) >= 0 || access(volatileMarker(dir), F_OK) == 0
+    }
 
     public func create(containerDirectory dir: String, layers: [LayerDirectory]) throws(BerthError) {
         guard !layers.isEmpty else { throw BerthError("overlay: the image has no layers; import it again") }
@@ -42,6 +53,7 @@ public struct OverlayDriver: StorageDriver {
     public func create(containerDirectory dir: String, layers: [LayerDirectory], disposable: Bool) throws(BerthError) {
         try create(containerDirectory: dir, layers: layers)
         guard disposable else { return }
+        if setxattr(work(dir), Self.volatileAttribute, "1", 1, 0) == 0 { return }
         let fd = open(volatileMarker(dir), O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw .syscall("create", volatileMarker(dir), .current) }
         close(fd)
@@ -73,7 +85,7 @@ public struct OverlayDriver: StorageDriver {
     /// monitor was killed, a `cp` into a created container, then its start):
     /// the layer is disposable, so that mark is removed and the mount goes on.
     private func volatileOption(_ dir: String) -> String {
-        guard access(volatileMarker(dir), F_OK) == 0 else { return "" }
+        guard isDisposable(dir) else { return "" }
         let incompat = work(dir) + "/work/incompat"
         if access(incompat, F_OK) == 0 { try? FileSystem.removeTree(incompat) }
         return ",volatile"

@@ -250,6 +250,7 @@ public struct ImageStore: Sendable {
                 removed.append(diffID)
             }
         }
+        removeOrphanedMountPointLayers()
         return removed
     }
 }

@@ -145,7 +145,8 @@ public final class MonitorSession {
         driver = try registry.storageDriver(container.storage, env)
         backend = try registry.runtime(container.isolation)
         cgroup = Cgroup(path: container.cgroupPath)
-        let layers = try ImageStore(layout: layout).layerDirectories(of: try ImageStore(layout: layout).load(id: container.image))
+        let images = ImageStore(layout: layout)
+        let layers = try MountPointLayer.layers(for: container, image: try images.load(id: container.image), images: images)
         rootfs = try driver.mountRoot(of: container, directory: layout.container(id), layers: layers)
     }
 

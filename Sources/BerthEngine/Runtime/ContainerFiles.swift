@@ -16,7 +16,8 @@ public struct ContainerFiles {
         let driver = try lifecycle.driver(for: c)
         let dir = lifecycle.layout.container(c.id)
         let wasMounted = driver.isMounted(containerDirectory: dir)
-        let layers = try lifecycle.images.layerDirectories(of: try lifecycle.images.load(id: c.image))
+        let layers = try MountPointLayer.layers(
+            for: c, image: try lifecycle.images.load(id: c.image), images: lifecycle.images)
         let root = try driver.mountRoot(of: c, directory: dir, layers: layers)
         defer {
             if !wasMounted, (try? lifecycle.containers.load(id: c.id))?.state.isActive != true {

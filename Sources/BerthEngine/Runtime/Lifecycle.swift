@@ -65,7 +65,7 @@ public struct Lifecycle {
                 try containers.save(container)
             }
             let driver = try driver(for: container)
-            let layers = try images.layerDirectories(of: try images.load(id: container.image))
+            let layers = try MountPointLayer.layers(for: container, image: try images.load(id: container.image), images: images)
             _ = try driver.mountRoot(of: container, directory: layout.container(container.id), layers: layers)
             switch try MonitorLauncher.launch(
                 root: layout.root, id: container.id, waitAttach: waitAttach,

@@ -30,6 +30,9 @@ public struct StoreLayout: Sendable {
     public init(root: String) { self.root = root }
 
     public var layers: String { root + "/layers/sha256" }
+    /// The images' layers of empty mount points (MountPointLayer), by image ID.
+    public var mountPointLayers: String { root + "/layers/mountpoints" }
+    public func mountPointLayer(_ imageID: String) -> String { mountPointLayers + "/" + Digest.hex(imageID) }
     public var images: String { root + "/images/sha256" }
     public var repositories: String { root + "/images/repositories.json" }
     /// `NAME@DIGEST` → image ID for what was pulled (Docker's RepoDigests).
