@@ -62,9 +62,10 @@ struct MountPointLayerTests {
             let layer = root + "/layers/mountpoints/" + imageID(root, "own") + "/etc"
             #expect(FileSystem.list(layer).sorted() == ["hostname", "resolv.conf"])
             // /etc a link to /usr/etc: the mount points are made through it, as without the layer.
-            #expect(
-                sh("rm '\(dir)/etc/hosts' && mkdir -p '\(dir)/usr' && mv '\(dir)/etc' '\(dir)/usr/etc' && ln -s usr/etc '\(dir)/etc' && tar -C '\(dir)' -cf '\(root)/linked.tar' .")
-                    .status == 0)
+            let relink =
+                "rm '\(dir)/etc/hosts' && mkdir -p '\(dir)/usr' && mv '\(dir)/etc' '\(dir)/usr/etc'"
+                + " && ln -s usr/etc '\(dir)/etc' && tar -C '\(dir)' -cf '\(root)/linked.tar' ."
+            #expect(sh(relink).status == 0)
             #expect(berth(root, "import", "\(root)/linked.tar", "linked").status == 0)
             let linked = berth(
                 root, "run", "--rm", "--hostname", "lnk", "--network", "none", "linked", "sh", "-c",
