@@ -42,7 +42,13 @@ public enum MountPointLayer {
         let hex = Digest.hex(image.id)
         let path = layout.mountPointLayer(image.id)
         let layer = LayerDirectory(digest: "sha256:" + hex, path: path)
-        if FileSystem.isDirectory(path) { return layer }
+        switch kind(path) {
+        case S_IFDIR: return layer
+        case 0: break
+        // Anything else there (a link, a file) is not a layer Berth made: no
+        // lower dir is ever taken from it, and the root is the image's alone.
+        default: return nil
+        }
         let topFirst = layers.reversed().map(\.path)
         var etc: stat? = nil
         switch find(["etc"], topFirst) {
@@ -63,9 +69,15 @@ public enum MountPointLayer {
         if rename(staging, path) != 0 {
             // Another berth made it first (ENOTEMPTY, EEXIST): use theirs.
             try? FileSystem.removeTree(staging)
-            return FileSystem.isDirectory(path) ? layer : nil
+            return kind(path) == S_IFDIR ? layer : nil
         }
         return layer
+    }
+
+    /// The file type of `path` itself (`S_IFDIR`…), 0 when nothing is there.
+    private static func kind(_ path: String) -> mode_t {
+        var st = stat()
+        return lstat(path, &st) == 0 ? st.st_mode & S_IFMT : 0
     }
 
     /// `etc/` with the image's mode, owner and times, and an empty 0644 file
