@@ -74,4 +74,20 @@ struct MountPointLayerTests {
             #expect(!FileSystem.exists(root + "/layers/mountpoints/" + imageID(root, "linked")))
         }
     }
+
+    @Test("a link or a file where the layer belongs is never taken as a layer: the root is the image's alone")
+    func aLinkInItsPlace() {
+        withBusyboxStore("mountpoints") { root in
+            let outside = root + "/outside"
+            #expect(sh("mkdir -p '\(outside)/etc' && echo secret > '\(outside)/etc/secret'").status == 0)
+            let place = root + "/layers/mountpoints/" + imageID(root, "busybox")
+            #expect(sh("mkdir -p '\(root)/layers/mountpoints' && ln -s '\(outside)' '\(place)'").status == 0)
+            let linked = berth(root, "run", "--rm", "--network", "none", "busybox", "sh", "-c", "ls /etc; cat /etc/hostname")
+            #expect(linked.status == 0 && !linked.stdout.contains("secret"), "\(linked.stdout) \(linked.stderr)")
+            #expect(FileSystem.readLink(place) == outside, "the link was left as it was")
+            #expect(sh("rm '\(place)' && echo x > '\(place)'").status == 0)
+            let file = berth(root, "run", "--rm", "--network", "none", "busybox", "cat", "/etc/hostname")
+            #expect(file.status == 0 && !file.stdout.isEmpty, "\(file.stderr)")
+        }
+    }
 }
