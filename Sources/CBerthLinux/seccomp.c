@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -154,3 +155,5 @@ void berth_seccomp_free(struct berth_seccomp_program *program) {
     program->filter = NULL;
     program->len = 0;
 }
+
+int berth_seccomp_mode(void) { return prctl(PR_GET_SECCOMP, 0, 0, 0, 0); }

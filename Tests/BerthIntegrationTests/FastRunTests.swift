@@ -148,8 +148,33 @@ struct FastRunTests {
                 [berthBinary, "--root", root, "run", "--rm", "--network", "none", "busybox", "true"],
                 environment: ["BERTH_NAMESPACES": "off"])
             #expect(off.stderr.contains("falling back") || off.status != 0, "off: \(off.stderr)")
+            // Under a seccomp filter (one that allows everything) the probe is
+            // made but not remembered: a sandbox's filter may refuse unshare.
+            unlink(note)
+            let filtered = runProcess(["python3", "-c", Self.allowAllFilter, berthBinary, "--root", root] + quiet)
+            #expect(filtered.status == 0, "under a filter: \(filtered.stderr)")
+            #expect(!fileExists(note), "a process under a seccomp filter remembered the probe")
+            #expect(berth(root, "run", "--rm", "--network", "none", "busybox", "true").status == 0)
+            #expect(fileExists(note), "the same run with no filter remembers it")
         }
     }
+
+    private let quiet = ["run", "--rm", "--network", "none", "busybox", "true"]
+
+    /// python3 -c: installs a seccomp filter that allows every call, then
+    /// execs argv[1:] under it.
+    private static let allowAllFilter = """
+        import ctypes, os, struct, sys
+        libc = ctypes.CDLL(None, use_errno=True)
+        code = struct.pack("HBBI", 0x06, 0, 0, 0x7fff0000)
+        buf = ctypes.create_string_buffer(code, len(code))
+        class Prog(ctypes.Structure):
+            _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+        prog = Prog(1, ctypes.addressof(buf))
+        assert libc.prctl(38, 1, 0, 0, 0) == 0
+        assert libc.prctl(22, 2, ctypes.byref(prog), 0, 0) == 0
+        os.execv(sys.argv[1], sys.argv[1:])
+        """
 
     @Test("a container's monitor does not map libedit (only the REPL loads it)")
     func monitorMapsNoLibedit() {

@@ -39,4 +39,8 @@ int berth_seccomp_compile(uint32_t default_action, const char *const *arches, in
 /// Frees a compiled program.
 void berth_seccomp_free(struct berth_seccomp_program *program);
 
+/// This process's seccomp mode (prctl PR_GET_SECCOMP): 0 for none, 2 under
+/// a filter, -1 when a filter refuses the question (so: under one).
+int berth_seccomp_mode(void);
+
 #endif
