@@ -43,6 +43,32 @@ struct ContainerStateTests {
         #expect(c.json["State"]?["Status"]?.stringValue == "exited")
     }
 
+    @Test("HostConfig.CgroupParent is the parent as given, as dockerd shows it; CgroupPath the cgroup; old records read both")
+    func cgroupParentAndPath() throws {
+        var c = container(.created)
+        c.cgroupPath = "/sys/fs/cgroup/freezer/ci/jobs/\(c.id)"
+        c.cgroupParent = "/ci/jobs/"
+        #expect(c.json["HostConfig"]?["CgroupParent"]?.stringValue == "/ci/jobs/")
+        #expect(c.json["CgroupPath"]?.stringValue == c.cgroupPath)
+        let reread = try Container(json: try JSONParser.parse(c.json.compact))
+        #expect(reread.cgroupPath == c.cgroupPath && reread.cgroupParent == "/ci/jobs/")
+        // A record from before CgroupPath held the path in CgroupParent.
+        for (path, parent) in [
+            ("/sys/fs/cgroup/freezer/berth/\(c.id)", ""), ("/sys/fs/cgroup/freezer/ci/jobs/\(c.id)", "/ci/jobs"),
+            ("/sys/fs/cgroup/unified/berth/\(c.id)", ""),
+        ] {
+            func replace(_ text: String, _ what: String, _ with: String) -> String {
+                text.split(separator: what, omittingEmptySubsequences: false).joined(separator: with)
+            }
+            let old = replace(
+                replace(c.json.compact, "\"CgroupPath\":\"\(c.cgroupPath)\",", ""),
+                "\"CgroupParent\":\"/ci/jobs/\"", "\"CgroupParent\":\"\(path)\"")
+            #expect(!old.contains("CgroupPath"))
+            let read = try Container(json: try JSONParser.parse(old))
+            #expect(read.cgroupPath == path && read.cgroupParent == parent, "\(path): \(read.cgroupParent)")
+        }
+    }
+
     @Test("a monitor that vanished leaves Exited (255) with the reason")
     func lost() {
         var c = container(.running)

@@ -49,7 +49,7 @@ struct BlockIOTests {
         #expect(
             berth(root, "inspect", "-f", "{{json .HostConfig.BlkioDeviceWriteBps}} {{json .HostConfig.BlkioDeviceReadIOps}}", id)
                 .stdout == "[{\"Path\":\"\(disk)\",\"Rate\":1048576}] [{\"Path\":\"\(disk)\",\"Rate\":300}]\n")
-        let cgroup = berth(root, "inspect", "-f", "{{.HostConfig.CgroupParent}}", id).stdout.trimmingSpacesAndNewlines
+        let cgroup = berth(root, "inspect", "-f", "{{.CgroupPath}}", id).stdout.trimmingSpacesAndNewlines
         if let range = cgroup.firstRange(of: "/freezer/") {
             let dir = String(cgroup[..<range.lowerBound]) + "/blkio/" + String(cgroup[range.upperBound...])
             #expect(readFile(dir + "/blkio.throttle.write_bps_device") == "\(numbers) 1048576\n")

@@ -33,6 +33,12 @@ struct CgroupParentTests {
         let run = berth(root, "run", "-d", "--cgroup-parent", "/\(top)/jobs/", "-m", "64m", "busybox", "sleep", "300")
         #expect(run.status == 0, "\(run)")
         let id = run.stdout.trimmingSpacesAndNewlines
+        // inspect shows the parent as given, as dockerd does; CgroupPath the cgroup itself.
+        #expect(berth(root, "inspect", "-f", "{{.HostConfig.CgroupParent}}", id).stdout == "/\(top)/jobs/\n")
+        #expect(berth(root, "inspect", "-f", "{{.CgroupPath}}", id).stdout.hasSuffix("\(top)/jobs/\(id)\n"))
+        #expect(berth(root, "create", "--name", "plain", "busybox", "true").status == 0)
+        #expect(berth(root, "inspect", "-f", "{{.HostConfig.CgroupParent}}", "plain").stdout == "\n")
+        #expect(berth(root, "rm", "plain").status == 0)
         let pid = berth(root, "inspect", "-f", "{{.State.Pid}}", id).stdout.trimmingSpacesAndNewlines
         let lines = readFile("/proc/\(pid)/cgroup").split(separator: "\n")
         let memoryLine = lines.first { $0.contains(":memory:") || $0.hasPrefix("0::") }

@@ -64,7 +64,7 @@ struct LifecycleTests {
             #expect(paused.status == 0 && paused.stdout == "busybox\n", "pause: \(paused.stderr)")
             #expect(s.status("busybox").map(timeless) == "Up T (Paused)", "\(s.ps())")
             // The process really is frozen.
-            let cgroup = s.inspect("busybox", "{{.HostConfig.CgroupParent}}")
+            let cgroup = s.inspect("busybox", "{{.CgroupPath}}")
             #expect(
                 readFile(cgroup + "/freezer.state").hasPrefix("FROZEN")
                     || readFile(cgroup + "/cgroup.events").contains("frozen 1"),
@@ -535,7 +535,7 @@ struct LifecycleTests {
             let run = s.berth("run", "-d", "--isolation", isolation, "--name", "orphan", "busybox", "sleep", "1000")
             #expect(run.status == 0, "stderr: \(run.stderr)")
             let monitor = s.monitorPid("orphan"), pid1 = s.pid("orphan")
-            let cgroup = s.inspect("orphan", "{{.HostConfig.CgroupParent}}")
+            let cgroup = s.inspect("orphan", "{{.CgroupPath}}")
             kill(monitor, SIGKILL)
             #expect(eventually(5) { ProcessTable.startTime(monitor) == nil }, "the monitor is gone")
             let removed = s.berth("rm", "-f", "orphan")

@@ -103,7 +103,7 @@ struct ResourceTests {
                     root, "run", "-d", "--name", "spin", "--cpus", "0.5", "busybox", "sh", "-c",
                     "while true; do :; done"
                 ).status == 0)
-            let cgroup = berth(root, "inspect", "-f", "{{.HostConfig.CgroupParent}}", "spin").stdout.trimmingSpacesAndNewlines
+            let cgroup = berth(root, "inspect", "-f", "{{.CgroupPath}}", "spin").stdout.trimmingSpacesAndNewlines
             let usageFile =
                 cgroup.contains("/freezer/")
                 ? cgroup.replacingOccurrences("/freezer/", "/cpuacct/") + "/cpuacct.usage" : cgroup + "/cpu.stat"
@@ -129,7 +129,7 @@ struct ResourceTests {
     struct CgroupFiles {
         let cgroup: String
         init(_ root: String, _ container: String) {
-            cgroup = berth(root, "inspect", "-f", "{{.HostConfig.CgroupParent}}", container).stdout.trimmingSpacesAndNewlines
+            cgroup = berth(root, "inspect", "-f", "{{.CgroupPath}}", container).stdout.trimmingSpacesAndNewlines
         }
         var v1: Bool { cgroup.contains("/freezer/") }
         func read(_ controller: String, v1 file1: String, v2 file2: String) -> String {
@@ -288,7 +288,7 @@ struct ResourceTests {
                 [berthBinary, "--root", root, "run", "-d", "--name", "v2", "--cgroupns", "host", "busybox", "sleep", "100"],
                 environment: env)
             #expect(run.status == 0)
-            let path = berth(root, "inspect", "-f", "{{.HostConfig.CgroupParent}}", "v2").stdout.trimmingSpacesAndNewlines
+            let path = berth(root, "inspect", "-f", "{{.CgroupPath}}", "v2").stdout.trimmingSpacesAndNewlines
             #expect(!path.contains("/freezer/"), "v2 was taken: \(path)")
             // PID 1 was cloned straight into its cgroup (CLONE_INTO_CGROUP).
             let pid = berth(root, "inspect", "-f", "{{.State.Pid}}", "v2").stdout.trimmingSpacesAndNewlines

@@ -193,7 +193,7 @@ struct RootlessTests {
             let run = inCgroup("run", "-d", "--name", "frozen", "--network", "none", "busybox", "sleep", "1000")
             #expect(run.status == 0, "run: \(run.stderr)")
             let id = run.stdout.trimmingSpaces
-            let cgroup = inCgroup("inspect", "-f", "{{.HostConfig.CgroupParent}}", "frozen").stdout.trimmingSpaces
+            let cgroup = inCgroup("inspect", "-f", "{{.CgroupPath}}", "frozen").stdout.trimmingSpaces
             // Beside the user's scope, under the delegation's top: a
             // parent without processes, which may hand controllers down.
             #expect(cgroup == delegated + "/berth/" + id, "cgroup: \(cgroup)")

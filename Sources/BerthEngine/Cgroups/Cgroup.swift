@@ -9,7 +9,7 @@ import Glibc
 /// v2 at /sys/fs/cgroup/unified) uses v1, one directory per controller,
 /// unless `BERTH_CGROUP=v2` asks for the unified hierarchy (freeze and kill
 /// work there without controllers, limits do not). `path` is recorded in the
-/// container (`HostConfig.CgroupParent`): the v2 directory, or the v1 freezer one.
+/// container (`CgroupPath`): the v2 directory, or the v1 freezer one.
 public struct Cgroup: Sendable, Equatable {
     /// `v1` or `v2`.
     public var version: String
@@ -156,6 +156,15 @@ public struct Cgroup: Sendable, Equatable {
             return String(path.dropFirst(mount.count))
         }
         return ""
+    }
+
+    /// The parent a `--cgroup-parent` gave, read back from the path
+    /// (`berth/ID`: none, ""), for records made before the parent was kept.
+    func givenParent(id: String) -> String {
+        let rel = relative
+        guard rel.hasSuffix("/" + id) else { return "" }
+        let parent = String(rel.dropLast(id.count + 1))
+        return parent == "berth" || Rootless.isActive ? "" : "/" + parent
     }
 
     /// The directory for one controller.

@@ -44,7 +44,12 @@ public struct Container: Sendable {
     public var readonlyRoot: Bool
     public var stopSignal: String
     public var stopTimeout: Int?
+    /// The container's cgroup directory (v2, or v1's freezer one), shown as
+    /// `CgroupPath` as Podman shows its own.
     public var cgroupPath: String
+    /// `--cgroup-parent` as given, shown as `HostConfig.CgroupParent` as
+    /// dockerd shows it ("" when not given).
+    public var cgroupParent = ""
     /// Resource limits (`--memory`, `--cpus`, …), changeable with `update`.
     public var resources: Resources
     /// Binds, volumes and tmpfs mounts, in the order they are mounted.
@@ -150,6 +155,7 @@ public struct Container: Sendable {
             ("Name", .string("/" + name)),
             ("Driver", .string(storage)),
             ("Isolation", .string(isolation)),
+            ("CgroupPath", .string(cgroupPath)),
             (
                 "HostConfig",
                 .object(
@@ -160,7 +166,7 @@ public struct Container: Sendable {
                         ("NetworkMode", .string(networkMode)),
                         ("PortBindings", PortBinding.map(ports)),
                         ("ReadonlyRootfs", .bool(readonlyRoot)),
-                        ("CgroupParent", .string(cgroupPath)),
+                        ("CgroupParent", .string(cgroupParent)),
                         ("Mounts", .array(mounts.map(\.record))),
                         ("Privileged", .bool(security.privileged)),
                         ("CapAdd", security.capAdd.isEmpty ? .null : .strings(security.capAdd)),
@@ -302,7 +308,14 @@ public struct Container: Sendable {
         stopTimeout = config["StopTimeout"]?.intValue
         labels = ContainerLabels.of(config: config)
         if case .object(let exposed)? = config["ExposedPorts"] { exposedPorts = exposed.map(\.0) }
-        cgroupPath = host["CgroupParent"]?.stringValue ?? ""
+        if let path = json["CgroupPath"]?.stringValue {
+            cgroupPath = path
+            cgroupParent = host["CgroupParent"]?.stringValue ?? ""
+        } else {
+            // A record from before CgroupPath kept the path in CgroupParent.
+            cgroupPath = host["CgroupParent"]?.stringValue ?? ""
+            cgroupParent = Cgroup(path: cgroupPath).givenParent(id: id)
+        }
         resources = Resources(json: host)
         mounts = (host["Mounts"]?.arrayValue ?? []).compactMap(MountSpec.init(record:))
         security.privileged = host["Privileged"]?.boolValue ?? false

@@ -167,6 +167,7 @@ public struct ContainerFactory {
             t.isEmpty ? nil : try Cgroup.checkedParent(t)
         }
         container.cgroupPath = Cgroup.forContainer(id, environment: environment, parent: cgroupParent).path
+        container.cgroupParent = cgroupParent == nil ? "" : o.cgroupParent ?? ""
         try o.resources.validate()
         try Cgroup.checkRootlessLimits(o.resources, cgroup: Cgroup(path: container.cgroupPath))
         try Cgroup.checkVersionLimits(o.resources, cgroup: Cgroup(path: container.cgroupPath))
