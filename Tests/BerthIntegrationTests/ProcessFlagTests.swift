@@ -30,6 +30,35 @@ struct ProcessFlagTests {
         return (ps, took, exit)
     }
 
+    /// A terminal's output with its carriage returns taken out.
+    private func unCR(_ text: String) -> String {
+        var scalars = String.UnicodeScalarView()
+        scalars.append(contentsOf: text.unicodeScalars.filter { $0 != "\r" })
+        return String(scalars)
+    }
+
+    @Test("Config.Env holds the image's and the user's variables only; PATH, HOSTNAME and TERM come at each start, as dockerd's")
+    func environmentAsDockerd() {
+        withStore { root in
+            #expect(berth(root, "create", "--name", "plain", "busybox", "true").status == 0)
+            #expect(berth(root, "inspect", "-f", "{{json .Config.Env}}", "plain").stdout == "null\n")
+            #expect(berth(root, "create", "--name", "given", "-t", "-e", "A=1", "busybox", "true").status == 0)
+            #expect(berth(root, "inspect", "-f", "{{json .Config.Env}}", "given").stdout == "[\"A=1\"]\n")
+            let path = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+            let run = berth(root, "run", "--rm", "--hostname", "hx", "-e", "A=b", "busybox", "env")
+            #expect(run.stdout == "\(path)\nHOSTNAME=hx\nA=b\nHOME=/root\n", "\(run.stdout)")
+            // The user's own HOSTNAME and PATH win; a terminal adds TERM.
+            let own = berth(
+                root, "run", "--rm", "-t", "-e", "HOSTNAME=mine", "-e", "PATH=/bin", "busybox", "env")
+            #expect(unCR(own.stdout) == "PATH=/bin\nHOSTNAME=mine\nTERM=xterm\nHOME=/root\n", "\(own.stdout)")
+            // exec: TERM only with its own -t, whatever the container had.
+            #expect(berth(root, "run", "-d", "-t", "--name", "tty", "--hostname", "tt", "busybox", "sleep", "60").status == 0)
+            #expect(berth(root, "exec", "tty", "env").stdout == "\(path)\nHOSTNAME=tt\nHOME=/root\n")
+            #expect(unCR(berth(root, "exec", "-t", "tty", "sh", "-c", "echo $TERM").stdout) == "xterm\n")
+            berth(root, "rm", "-f", "plain", "given", "tty")
+        }
+    }
+
     @Test("--init: PID 1 reaps orphans (no Z in ps), SIGTERM reaches the command (stop is prompt, 143)")
     func initReapsAndForwards() {
         withStore { root in

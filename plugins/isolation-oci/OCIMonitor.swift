@@ -52,7 +52,9 @@ struct OCIMonitor {
     private func create() throws(BerthError) -> Int32 {
         var c = session.container
         let links = try session.resolveLinks()
-        c.env = links.merged(into: c.env)
+        // PID 1's whole environment, the link variables included; OCISpec's
+        // own processEnvironment then finds PATH, HOSTNAME and TERM set.
+        c.env = c.processEnvironment(tty: c.tty, links: links.env)
         let bundle = session.containerDirectory + "/bundle"
         _ = berth_set_subreaper()
         let plan = try session.backend.plan(for: c)

@@ -44,7 +44,7 @@ public enum OCISpec {
                         ("additionalGids", .array(user.groups.map { JSON.int($0) })),
                     ])
                 ),
-                ("args", .strings(args)), ("env", .strings(UserLookup.withHome(c.env, user))),
+                ("args", .strings(args)), ("env", .strings(UserLookup.withHome(c.processEnvironment(tty: c.tty), user))),
                 ("cwd", .string(c.workingDir.isEmpty ? "/" : c.workingDir)),
                 // Inheritable and ambient stay empty, as in Docker since 20.10.14 (CVE-2022-24769).
                 (

@@ -190,7 +190,7 @@ public struct Container: Sendable {
                     [
                         ("Hostname", .string(hostname)), ("Domainname", .string(domainname)), ("User", .string(user)),
                         ("Tty", .bool(tty)),
-                        ("OpenStdin", .bool(openStdin)), ("Env", .strings(env)), ("Cmd", .strings(command)),
+                        ("OpenStdin", .bool(openStdin)), ("Env", env.isEmpty ? .null : .strings(env)), ("Cmd", .strings(command)),
                         ("Image", .string(imageName)), ("WorkingDir", .string(workingDir)),
                         ("StopSignal", .string(stopSignal)),
                         ("StopTimeout", stopTimeout.map { .int($0) } ?? .null),

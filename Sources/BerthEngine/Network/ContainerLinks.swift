@@ -166,17 +166,10 @@ public struct ResolvedLinks: Sendable {
         for variable in childEnv {
             guard let eq = variable.firstIndex(of: "=") else { continue }
             let name = String(variable[..<eq])
-            // HOSTNAME: Berth records it in the environment, dockerd adds it at start.
+            // HOSTNAME: records before processEnvironment held it in Env; dockerd adds it at start.
             if name == "HOME" || name == "PATH" || name == "HOSTNAME" { continue }
             env.append("\(prefix)_ENV_\(name)=\(variable[variable.index(after: eq)...])")
         }
         return env
-    }
-
-    /// `env` with each link variable added that the container does not set
-    /// itself (its own win, as in dockerd).
-    public func merged(into env: [String]) -> [String] {
-        let own = Set(env.map { String($0.prefix { $0 != "=" }) })
-        return env + self.env.filter { !own.contains(String($0.prefix { $0 != "=" })) }
     }
 }

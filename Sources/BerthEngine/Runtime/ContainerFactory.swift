@@ -471,11 +471,9 @@ public struct ContainerFactory {
             pairs += try EnvironmentVariables.parseFile(try Self.readEnvFile(file), path: file, from: environment)
         }
         pairs += try EnvironmentVariables.pairs(o.env, from: environment)
-        var env = config["Env"]?.stringArray ?? []
-        if !env.contains(where: { $0.hasPrefix("PATH=") }) { env.insert(Self.defaultPath, at: 0) }
-        env = ImageChanges.mergeEnv(env, [("HOSTNAME", hostname)])
-        if o.tty { env = ImageChanges.mergeEnv(env, [("TERM", "xterm")]) }
-        return ImageChanges.mergeEnv(env, pairs)
+        // The image's and the user's, as dockerd records Config.Env: PATH,
+        // HOSTNAME and TERM are added at each start (processEnvironment).
+        return ImageChanges.mergeEnv(config["Env"]?.stringArray ?? [], pairs)
     }
 
     /// The largest `--env-file` read (Docker has no limit, but reads line by

@@ -52,3 +52,31 @@ public enum EnvironmentVariables {
         return (String(item[..<eq]), String(item[item.index(after: eq)...]))
     }
 }
+
+extension Container {
+    /// The environment the container's processes start with (PID 1, and
+    /// `exec` with its own `tty`), built as dockerd builds it at each start
+    /// (`CreateDaemonEnvironment`): the default PATH, HOSTNAME, TERM=xterm
+    /// on a terminal and the link variables, then `Env` over them: an entry
+    /// replaces the one with its name or is appended; a name with no `=`
+    /// removes it. `Env` itself holds only the image's and the user's, as
+    /// `inspect` shows them in Docker (records before that held PATH and
+    /// HOSTNAME too, which then replace these with the same values).
+    public func processEnvironment(tty: Bool, links: [String] = []) -> [String] {
+        var result = [ContainerFactory.defaultPath, "HOSTNAME=" + hostname]
+        if tty { result.append("TERM=xterm") }
+        result += links
+        for entry in env {
+            let name = entry.prefix { $0 != "=" }
+            let at = result.firstIndex { $0.prefix { $0 != "=" } == name }
+            if name.count == entry.count {
+                if let at { result.remove(at: at) }
+            } else if let at {
+                result[at] = entry
+            } else {
+                result.append(entry)
+            }
+        }
+        return result
+    }
+}

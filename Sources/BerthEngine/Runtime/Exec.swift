@@ -65,10 +65,12 @@ public struct Executor {
         let plan = try backend.plan(for: container)
         let rootfs = "/proc/\(container.state.pid)/root"
         let user = try UserLookup.resolve(o.user ?? container.user, rootfs: rootfs, groupAdd: container.groupAdd)
-        // TERM=xterm for -t first, so that the caller's own -e TERM wins.
-        let terminal = o.tty ? ImageChanges.mergeEnv(container.env, [("TERM", "xterm")]) : container.env
+        // As dockerd: the container's process environment with TERM=xterm
+        // for -t, then the caller's -e over it (so its own TERM wins).
         let env = UserLookup.withHome(
-            ImageChanges.mergeEnv(terminal, try EnvironmentVariables.pairs(o.env, from: o.callerEnvironment)), user)
+            ImageChanges.mergeEnv(
+                container.processEnvironment(tty: o.tty), try EnvironmentVariables.pairs(o.env, from: o.callerEnvironment)),
+            user)
         // Docker applies the container's profile to exec'd processes too.
         let seccomp = try SecurityOptions.seccompProgram(
             container.security.options, plan: plan,

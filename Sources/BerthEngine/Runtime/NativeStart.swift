@@ -84,7 +84,8 @@ extension MonitorSession {
             for m in container.mounts { try prep.hostBind(m) }
         }
         var request = SpawnRequest(
-            rootfs: rootfs, argv: container.command, env: UserLookup.withHome(links.merged(into: container.env), user),
+            rootfs: rootfs, argv: container.command,
+            env: UserLookup.withHome(container.processEnvironment(tty: container.tty, links: links.env), user),
             cwd: container.workingDir.isEmpty ? "/" : container.workingDir, user: user,
             hostname: container.hostname, plan: plan, readonlyRoot: container.readonlyRoot,
             stdio: stdio, ttyMode: ttyMode, consoleSocket: console)
