@@ -41,6 +41,9 @@ extension NetworkTests {
                     "MY_DB_PORT_8001_TCP=tcp://\(dbIP):8001", "MY_DB_PORT_8001_TCP_ADDR=\(dbIP)",
                     "MY_DB_PORT_8001_TCP_PORT=8001", "MY_DB_PORT_8001_TCP_PROTO=tcp",
                 ], "\(env)")
+            // exec gets them too, as dockerd's exec does.
+            let execEnv = berth(root, "exec", "web", "env").stdout.split(separator: "\n").map(String.init)
+            #expect(execEnv.filter { $0.hasPrefix("MY_DB_") }.sorted() == linkEnv, "\(execEnv)")
             #expect(
                 berth(root, "inspect", "-f", "{{json .HostConfig.Links}}", "web").stdout == "[\"/db:/web/my-db\"]\n")
             // A stopped link refuses the start with dockerd's words; running again, it starts.

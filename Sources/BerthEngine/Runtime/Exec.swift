@@ -65,11 +65,16 @@ public struct Executor {
         let plan = try backend.plan(for: container)
         let rootfs = "/proc/\(container.state.pid)/root"
         let user = try UserLookup.resolve(o.user ?? container.user, rootfs: rootfs, groupAdd: container.groupAdd)
-        // As dockerd: the container's process environment with TERM=xterm
-        // for -t, then the caller's -e over it (so its own TERM wins).
+        // As dockerd: the container's process environment (its link variables
+        // included, as they are now) with TERM=xterm for -t, then the
+        // caller's -e over it (so its own TERM wins).
+        let links =
+            container.networkOptions.links.isEmpty
+            ? [] : (try? ResolvedLinks.resolve(container, in: lifecycle.containers, strict: false))?.env ?? []
         let env = UserLookup.withHome(
             ImageChanges.mergeEnv(
-                container.processEnvironment(tty: o.tty), try EnvironmentVariables.pairs(o.env, from: o.callerEnvironment)),
+                container.processEnvironment(tty: o.tty, links: links),
+                try EnvironmentVariables.pairs(o.env, from: o.callerEnvironment)),
             user)
         // Docker applies the container's profile to exec'd processes too.
         let seccomp = try SecurityOptions.seccompProgram(
