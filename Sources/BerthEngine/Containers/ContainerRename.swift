@@ -19,5 +19,16 @@ extension Lifecycle {
             try containers.update(container.id) { (c: inout Container) throws(BerthError) in c.name = newName }
             index.release(container.name, of: container.id)
         }
+        // A link names its container where dockerd's follows it by ID: the
+        // containers linked to the old name now name the new one (their
+        // aliases stay), so their next start still finds it.
+        let old = container.name
+        for parent in containers.all() where parent.networkOptions.links.contains(where: { $0.name == old }) {
+            _ = try? containers.update(parent.id) { (c: inout Container) throws(BerthError) in
+                c.networkOptions.links = c.networkOptions.links.map {
+                    $0.name == old ? ContainerLink(name: newName, alias: $0.alias) : $0
+                }
+            }
+        }
     }
 }
