@@ -238,7 +238,8 @@ public struct ImageStore: Sendable {
     /// Callers hold the image lock, so no import is half-way.
     @discardableResult
     public func removeUnusedLayers() -> [String] {
-        let stillUsed = Set(all().flatMap(\.diffIDs))
+        let images = all()
+        let stillUsed = Set(images.flatMap(\.diffIDs))
         var removed: [String] = []
         for hex in FileSystem.list(layout.layers) where !stillUsed.contains("sha256:" + hex) {
             let diffID = "sha256:" + hex
@@ -250,7 +251,7 @@ public struct ImageStore: Sendable {
                 removed.append(diffID)
             }
         }
-        removeOrphanedMountPointLayers()
+        removeMountPointLayers(except: images)
         return removed
     }
 }

@@ -139,10 +139,10 @@ public enum MountPointLayer {
 }
 
 extension ImageStore {
-    /// Deletes the mount-point layers of images that are gone (with
-    /// `deleteImage`, and any a crash left).
-    func removeOrphanedMountPointLayers() {
-        let ids = Set(all().map { Digest.hex($0.id) })
+    /// Deletes the mount-point layers of images not in `images` (those
+    /// left: `removeUnusedLayers` read them once for both kinds of layer).
+    func removeMountPointLayers(except images: [Image]) {
+        let ids = Set(images.map { Digest.hex($0.id) })
         for hex in FileSystem.list(layout.mountPointLayers) where !ids.contains(hex) {
             let doomed = layout.tmp + "/rmmounts-\(getpid())-\(hex.prefix(12))"
             if rename(layout.mountPointLayers + "/" + hex, doomed) == 0 { try? FileSystem.removeTree(doomed) }
