@@ -165,6 +165,25 @@ struct ContainerScaleTests {
         }
     }
 
+    @Test("inspect of an ID prefix two containers share is the ambiguity, with or without --type, not 'No such container'")
+    func inspectAmbiguousPrefix() {
+        withStore { store in
+            // Seventeen IDs: two share a first digit (sixteen hex digits).
+            var first: [Character: Int] = [:]
+            var shared: Character?
+            while shared == nil {
+                let id = store.berth("create", "--network", "none", "busybox", "true").stdout
+                guard let c = id.first else { Issue.record("create: \(id)"); return }
+                first[c, default: 0] += 1
+                if first[c] == 2 { shared = c }
+            }
+            for args in [["inspect", "--type", "container"], ["inspect"], ["container", "inspect"]] {
+                let r = store.berth(args + [String(shared!)])
+                expectOneErrorLine(r, naming: ["multiple containers match ID prefix"], status: 1)
+            }
+        }
+    }
+
     @Test("20 concurrent runs with one name: exactly one wins; concurrent runs and removals leave the index equal to the records")
     func concurrent() {
         withStore { store in

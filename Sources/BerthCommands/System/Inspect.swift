@@ -33,13 +33,19 @@ struct InspectCommand: Command {
         if let format, format != "json" { _ = try Template(format, style: .plain) }
         var objects: [JSON] = []
         let status = ctx.forEach(names, printName: false) { (name) throws(BerthError) in
-            if type != "image", let container = try? containers.find(name) {
-                objects.append(container.json)
-            } else if type == "container" {
-                throw .notFound("No such container: \(name)")
-            } else {
-                objects.append(ImageInspect.json(try store.resolve(name), store))
+            if type != "image" {
+                // Only "no such container" moves on to images; an ambiguous
+                // ID prefix is the answer, as Docker's inspect gives it.
+                do throws(BerthError) {
+                    objects.append(try containers.find(name).json)
+                    return
+                } catch  where error.kind != .notFound {
+                    throw error
+                } catch {
+                    if type == "container" { throw .notFound("No such container: \(name)") }
+                }
             }
+            objects.append(ImageInspect.json(try store.resolve(name), store))
         }
         try ctx.printInspected(objects, format: format)
         return status
