@@ -99,7 +99,15 @@ final class LifecycleStore {
                 Issue.record("cgroup left: \(cgroup + id)", sourceLocation: sourceLocation)
             }
         }
-        for (pid, start) in pids where ProcessTable.startTime(pid) == start {
+        // A process still running, given a moment to end; a zombie has ended
+        // (its reaping is its parent's, the test runner when it is the subreaper).
+        func running(_ pid: Int32, _ start: UInt64) -> Bool {
+            guard ProcessTable.startTime(pid) == start else { return false }
+            let stat = readFile("/proc/\(pid)/stat")
+            guard let close = stat.lastIndex(of: ")") else { return false }
+            return stat[stat.index(after: close)...].split(separator: " ").first != "Z"
+        }
+        for (pid, start) in pids where !eventually(2, { !running(pid, start) }) {
             Issue.record("process \(pid) still alive: \(readFile("/proc/\(pid)/cmdline"))", sourceLocation: sourceLocation)
         }
         // Any process still chrooted into the store, or still in a cgroup of ours.
