@@ -57,6 +57,12 @@ public struct Registration: Sendable {
     public var version: String
     /// Makes the instance.
     public var factory: PluginFactory
+    /// What a layer above the core knows how to make from this plugin,
+    /// boxed in a type of that layer's own (the engine's `RuntimeFactory`),
+    /// so it gets it back with a cast to a concrete type: a cast to a
+    /// protocol it does not name here would scan every conformance in the
+    /// binary the first time a process made it.
+    public var typedFactory: (any Sendable)?
     /// A command's aliases, when known without making it (`Registration.command`
     /// reads them from the spec once); nil: make the command to learn them.
     public var aliases: [String]?

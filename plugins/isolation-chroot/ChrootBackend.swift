@@ -14,11 +14,11 @@ public struct ChrootBackend: ContainerRuntime {
     public init() {}
 
     /// The registration the executable adds to the registry.
-    public static let registration = Registration(
-        kind: .isolation, id: "chroot",
+    public static let registration = Registration.runtime(
+        id: "chroot",
         description: "chroot only: no process, network or user isolation (a fallback, not a sandbox)",
         origin: .inTree("isolation-chroot"),
-        factory: .isolation { ChrootBackend() })
+        { ChrootBackend() })
 
     /// What Berth prints once when a container runs under chroot.
     public static let warning =

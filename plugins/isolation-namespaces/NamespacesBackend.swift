@@ -16,11 +16,11 @@ public struct NamespacesBackend: ContainerRuntime {
     public init() {}
 
     /// The registration the executable adds to the registry.
-    public static let registration = Registration(
-        kind: .isolation, id: "namespaces",
+    public static let registration = Registration.runtime(
+        id: "namespaces",
         description: "Linux namespaces (pid, mnt, uts, ipc, net), pivot_root, Docker's default capabilities",
         origin: .inTree("isolation-namespaces"),
-        factory: .isolation { NamespacesBackend() })
+        { NamespacesBackend() })
 
     /// Nil when namespaces work here. The probe is real: a child tries to
     /// unshare every namespace a container gets, because a seccomp filter or

@@ -14,11 +14,11 @@ public struct OCIBackend: ContainerRuntime {
 
     public init() {}
 
-    public static let registration = Registration(
-        kind: .isolation, id: "oci",
+    public static let registration = Registration.runtime(
+        id: "oci",
         description: "an external OCI runtime (--runtime runc|crun|PATH) on a bundle Berth writes",
         origin: .inTree("isolation-oci"),
-        factory: .isolation { OCIBackend() })
+        { OCIBackend() })
 
     /// `berth bundle`, which writes the same OCI bundle for `runc run` by hand.
     public static let bundleCommand = Registration.command({ BundleCommand() }, origin: .inTree("isolation-oci"))

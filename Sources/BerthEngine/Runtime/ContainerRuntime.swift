@@ -51,9 +51,30 @@ extension ContainerRuntime {
     public func delete(_ container: Container, in layout: StoreLayout) {}
 }
 
+/// Makes a backend as the engine drives it (`Registration.typedFactory`).
+public struct RuntimeFactory: Sendable {
+    public let make: @Sendable () -> any ContainerRuntime
+}
+
+extension Registration {
+    /// An isolation backend the engine can run: the registry hands it back
+    /// as a `ContainerRuntime` without a dynamic cast.
+    public static func runtime(
+        id: String, description: String, origin: PluginOrigin, _ make: @escaping @Sendable () -> any ContainerRuntime
+    ) -> Registration {
+        var registration = Registration(
+            kind: .isolation, id: id, description: description, origin: origin, factory: .isolation { make() })
+        registration.typedFactory = RuntimeFactory(make: make)
+        return registration
+    }
+}
+
 extension PluginRegistry {
     /// The backend of a container, as the engine drives it.
     public func runtime(_ id: String) throws(BerthError) -> any ContainerRuntime {
+        for reg in all(.isolation) where reg.id == id {
+            if let factory = reg.typedFactory as? RuntimeFactory { return factory.make() }
+        }
         let backend = try isolationBackend(id)
         guard let runtime = backend as? any ContainerRuntime else {
             throw .unavailable("isolation backend \"\(id)\" plans containers but cannot run them (it is not a ContainerRuntime)")

@@ -125,7 +125,18 @@ extension String {
     }
 
     /// The string without leading and trailing spaces and tabs.
+    /// By UTF-8 index: the reversed views of the obvious version are generic
+    /// types the runtime builds from their mangled names on first use.
     public var trimmingSpaces: String {
-        String(drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
+        let bytes = utf8
+        var start = bytes.startIndex
+        var end = bytes.endIndex
+        while start < end, bytes[start] == 0x20 || bytes[start] == 0x09 { start = bytes.index(after: start) }
+        while start < end {
+            let last = bytes.index(before: end)
+            guard bytes[last] == 0x20 || bytes[last] == 0x09 else { break }
+            end = last
+        }
+        return String(self[start..<end])
     }
 }
