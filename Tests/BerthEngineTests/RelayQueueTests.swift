@@ -1,5 +1,6 @@
 import Testing
 import BerthCore
+import CBerthLinux
 @testable import BerthEngine
 #if canImport(Glibc)
 import Glibc
@@ -10,8 +11,11 @@ import Glibc
 @Suite("Relay queue and frames")
 struct RelayQueueTests {
     private func pipe(nonblocking: Bool) -> (read: Int32, write: Int32) {
+        // Close-on-exec: tests run in parallel, and a child another test
+        // spawns between pipe and close would otherwise keep the read end
+        // open, so the "reader is gone" test would see its write succeed.
         var fds: [Int32] = [-1, -1]
-        #expect(Glibc.pipe(&fds) == 0)
+        #expect(berth_pipe_cloexec(&fds) == 0)
         if nonblocking { _ = fcntl(fds[1], F_SETFL, fcntl(fds[1], F_GETFL) | O_NONBLOCK) }
         return (fds[0], fds[1])
     }

@@ -284,7 +284,7 @@ struct ArchiveExtractionTests {
         try writer.append(TarEntry(path: "bin/busybox", kind: .regular), content: [UInt8](repeating: 1, count: 5000))
         try writer.finish()
         writeFile(base + "/busybox.tar", "")
-        let fd = open(base + "/busybox.tar", O_WRONLY | O_TRUNC)
+        let fd = open(base + "/busybox.tar", O_WRONLY | O_TRUNC | O_CLOEXEC)
         _ = Array(sink.bytes.prefix(3000)).withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
         close(fd)
         let fdsBefore = FileSystem.list("/proc/self/fd").count

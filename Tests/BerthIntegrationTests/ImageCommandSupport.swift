@@ -129,7 +129,7 @@ func writeArchive(_ path: String, _ entries: [(TarEntry, String)]) throws {
     let writer = TarWriter(sink)
     for (entry, content) in entries { try writer.append(entry, content: Array(content.utf8)) }
     try writer.finish()
-    let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+    let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
     precondition(fd >= 0, "open \(path)")
     defer { close(fd) }
     let bytes = sink.bytes

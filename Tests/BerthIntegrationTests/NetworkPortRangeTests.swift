@@ -18,7 +18,7 @@ extension NetworkTests {
 
     /// A socket bound to 127.0.0.1:port (listening, for TCP), or -1.
     private func bindLocal(_ port: Int, udp: Bool) -> Int32 {
-        let fd = socket(AF_INET, Int32(udp ? SOCK_DGRAM.rawValue : SOCK_STREAM.rawValue), 0)
+        let fd = socket(AF_INET, Int32(udp ? SOCK_DGRAM.rawValue : SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         var a = sockaddr_in()
         a.sin_family = sa_family_t(AF_INET)
         a.sin_addr.s_addr = inet_addr("127.0.0.1")

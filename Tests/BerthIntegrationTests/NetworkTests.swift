@@ -159,7 +159,7 @@ struct NetworkTests {
     @Test("a host port in use is refused at run with one error line, leaving no container, veth, lease or rule")
     func portInUse() {
         withNet { net in
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
             defer { close(fd) }
             var a = sockaddr_in(); a.sin_family = sa_family_t(AF_INET); a.sin_addr.s_addr = inet_addr("127.0.0.1")
             let len = socklen_t(MemoryLayout<sockaddr_in>.size)

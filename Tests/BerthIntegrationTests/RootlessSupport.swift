@@ -203,7 +203,7 @@ func rootlessPrerequisites() -> String? {
 
 /// One HTTP/1.0 GET on 127.0.0.1:`port`: the response, or "" if nothing answered.
 func httpGet(port: Int, path: String = "/") -> String {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
     guard fd >= 0 else { return "" }
     defer { close(fd) }
     var timeout = timeval(tv_sec: 5, tv_usec: 0)

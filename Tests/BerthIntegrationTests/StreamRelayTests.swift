@@ -1,5 +1,6 @@
 import Testing
 import BerthEngine
+import CBerthLinux
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -188,8 +189,9 @@ struct StreamRelayTests {
             // A stdin that never ends (we hold its write end); the CLI is
             // SIGKILLed, so it never sends end of input.
             var input: [Int32] = [-1, -1]
-            #expect(pipe(&input) == 0)
-            for fd in input { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }  // the child gets only its dup2 of the read end
+            // Close-on-exec from the start: a child another test spawns meanwhile must
+            // not inherit the write end. This child gets only its dup2 of the read end.
+            #expect(berth_pipe_cloexec(&input) == 0)
             defer { close(input[0]); close(input[1]) }
             let dir = makeTempDirectory("once")
             defer { removeTree(dir) }

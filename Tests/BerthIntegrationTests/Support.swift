@@ -116,14 +116,14 @@ func removeTree(_ path: String) {
 }
 
 func writeFile(_ path: String, _ text: String) {
-    let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+    let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
     precondition(fd >= 0, "open \(path)")
     _ = text.utf8CString.withUnsafeBufferPointer { write(fd, $0.baseAddress, $0.count - 1) }
     close(fd)
 }
 
 func readFile(_ path: String) -> String {
-    let fd = open(path, O_RDONLY)
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
     guard fd >= 0 else { return "" }
     defer { close(fd) }
     var bytes: [UInt8] = []
@@ -165,7 +165,7 @@ func pollScreen(_ seconds: Double, _ read: () -> String, _ condition: (String) -
 
 /// A loopback TCP port nothing listens on: bind to port 0 and read what the kernel chose.
 func freePort() -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
     defer { close(fd) }
     var addr = sockaddr_in()
     addr.sin_family = sa_family_t(AF_INET)

@@ -212,7 +212,7 @@ struct TempDir {
         path = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)) }
     }
     func touch(_ name: String, _ text: String = "") {
-        let fd = open(path + "/" + name, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        let fd = open(path + "/" + name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         _ = text.utf8CString.withUnsafeBufferPointer { write(fd, $0.baseAddress, $0.count - 1) }
         close(fd)
     }
