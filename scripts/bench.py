@@ -36,12 +36,47 @@ def timed(argv, env=None):
     return ms, p.returncode, p.stdout.decode(errors="replace"), p.stderr.decode(errors="replace")
 
 
+_overlay_runs = 0
+
+
+def timed_over_overlay(argv, lower, scratch, target):
+    """`timed`, around the least an engine adds to run a container on a
+    copy-on-write layer of its own: a fresh upper and work directory, the
+    overlay mounted on the bundle's root (volatile: no sync at the unmount,
+    as Berth's `--rm`), and after the exit the unmount. Each step is a system
+    call of this process, counted in the time. The directories are removed
+    after the time is taken, as Berth's monitor removes a `--rm` container's
+    files after its client has the exit code."""
+    import ctypes
+    global _overlay_runs
+    libc = ctypes.CDLL(None, use_errno=True)
+    _overlay_runs += 1
+    layer = os.path.join(scratch, str(_overlay_runs))
+    start = time.perf_counter_ns()
+    os.mkdir(layer)
+    os.mkdir(layer + "/upper")
+    os.mkdir(layer + "/work")
+    options = f"lowerdir={lower},upperdir={layer}/upper,workdir={layer}/work,volatile".encode()
+    if libc.mount(b"overlay", target.encode(), b"overlay", 0, options) != 0:
+        raise OSError(ctypes.get_errno(), "mount overlay on " + target)
+    try:
+        p = subprocess.run(argv, stdin=DEVNULL, stdout=PIPE, stderr=PIPE)
+    finally:
+        libc.umount2(target.encode(), 0)
+        ms = (time.perf_counter_ns() - start) / 1e6
+        shutil.rmtree(layer)
+    return ms, p.returncode, p.stdout.decode(errors="replace"), p.stderr.decode(errors="replace")
+
+
 def worker():
     signal.signal(signal.SIGINT, signal.SIG_IGN)   # the parent decides; EOF on stdin ends us
     for line in sys.stdin:
-        argv = json.loads(line)
+        request = json.loads(line)
         try:
-            result = list(timed(argv))
+            if isinstance(request, dict):
+                result = list(timed_over_overlay(request["argv"], **request["overlay"]))
+            else:
+                result = list(timed(request))
         except OSError as e:
             result = [0.0, 127, "", str(e)]
         sys.stdout.write(json.dumps(result) + "\n")
@@ -264,7 +299,14 @@ def main():
     need_ns = None if has["unshare"] else "needs unshare (util-linux)"
     series = []
 
+    # BENCH_ROWS="berth (namespaces, crun": only the rows whose tool starts
+    # with one of these comma-separated prefixes (an A/B of a few rows with
+    # more rounds); the others print as not selected.
+    selected = [p.strip() for p in os.environ.get("BENCH_ROWS", "").split(",") if p.strip()]
+
     def row(op, tool, group, missing=None):
+        if selected and not missing and not any(tool.startswith(p) for p in selected):
+            missing = "not selected (BENCH_ROWS)"
         s = Series(op, tool, group, missing)
         series.append(s)
         return s
@@ -337,6 +379,16 @@ def main():
                (None if has_bundle else "no bundle (runc spec failed)") if has["crun"] else "not installed")
     crun.missing = crun.missing or need_ns
     simple(crun, ["crun", "--root", f"{T}/crun-state", "run", "--bundle", f"{T}/bundle-crun", "bench-crun"], True)
+    # crun on a copy-on-write layer made and removed around each run: what
+    # any engine that gives each container a writable layer of its own
+    # (Docker, Podman, Berth) cannot do without (docs/benchmarks.md).
+    crun_cow = row("run true", "crun + overlay layer", "run", crun.missing)
+    simple(crun_cow, {"argv": ["crun", "--root", f"{T}/crun-state", "run", "--bundle", f"{T}/bundle-crun-cow",
+                               "bench-crun-cow"],
+                      "overlay": {"lower": rootfs, "scratch": f"{T}/cow", "target": f"{T}/cow-root"}}, True)
+    simple(row("run true", "crun + overlay + seccomp", "run", crun.missing),
+           {"argv": ["crun", "--root", f"{T}/crun-state", "run", "--bundle", f"{T}/bundle-crun-engine", "bench-crun-engine"],
+            "overlay": {"lower": rootfs, "scratch": f"{T}/cow", "target": f"{T}/cow-root"}}, True)
     runc_missing = (None if has_bundle else "no bundle (runc spec failed)") if has["runc"] else "not installed"
     simple(row("run true", "runc", "run", runc_missing),
            ["runc", "--root", f"{T}/runc-state", "run", "--bundle", f"{T}/bundle-runc", "bench-runc"])
@@ -357,7 +409,7 @@ def main():
         first = rows["create"]
 
         def go(keep):
-            if missing or first.disabled:
+            if first.missing or first.disabled:
                 return
             time.sleep(gap)
             ms, rc, out, err = timed(base + ["create"] + create_args)

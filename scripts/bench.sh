@@ -9,7 +9,9 @@
 # (default .build/busybox.tar), BENCH_N, BENCH_WARMUP (untimed rounds, default 2),
 # BENCH_GAPS (the run rows' regimes, default "100 0": 100 ms idle before each
 # command, and back to back), BENCH_MEM_N (running containers per tool for the
-# memory figures, default 100), BENCH_TMPDIR (where the scratch directory goes,
+# memory figures, default 100), BENCH_ROWS (comma-separated prefixes of the
+# rows' tools to run, e.g. "berth (namespaces,crun": an A/B with more rounds;
+# default all), BENCH_TMPDIR (where the scratch directory goes,
 # default /tmp).
 #
 # Everything lives in one scratch directory: a Berth store, two OCI bundles
@@ -221,6 +223,27 @@ c["mounts"] = [m for m in c["mounts"] if m["destination"] != "/sys/fs/cgroup"]
 c["linux"]["namespaces"] = [{"type": t} for t in ("pid", "network", "ipc", "uts", "mount")]
 c["linux"]["cgroupsPath"] = cgroup
 c["hostname"] = "bench"
+json.dump(c, open(dst, "w"), indent=1)
+PY
+    done
+    # The same crun bundle over an overlay the worker mounts on cow-root for
+    # each run; and that one with the seccomp profile Berth (and Docker)
+    # load by default, taken from the OCI bundle `berth bundle` writes for a
+    # container of the bench store: crun doing what an engine's run does.
+    mkdir -p "$T/bundle-crun-cow" "$T/bundle-crun-engine" "$T/cow" "$T/cow-root"
+    "$BERTH_BIN" --root "$T/store" create --name bench-bundle --network none busybox true >/dev/null &&
+        "$BERTH_BIN" --root "$T/store" bundle bench-bundle "$T/berth-bundle" >/dev/null &&
+        "$BERTH_BIN" --root "$T/store" rm bench-bundle >/dev/null || echo "bench: berth bundle failed; the crun engine row runs without seccomp" >&2
+    for row in cow engine; do
+        python3 - "$T/bundle-crun/config.json" "$T/bundle-crun-$row/config.json" "$T/cow-root" "/$CG/crun-$row" \
+            "$row" "$T/berth-bundle/config.json" <<'PY'
+import json, os, sys
+src, dst, root, cgroup, row, berth = sys.argv[1:7]
+c = json.load(open(src))
+c["root"]["path"] = root
+c["linux"]["cgroupsPath"] = cgroup
+if row == "engine" and os.path.exists(berth):
+    c["linux"]["seccomp"] = json.load(open(berth))["linux"]["seccomp"]
 json.dump(c, open(dst, "w"), indent=1)
 PY
     done
