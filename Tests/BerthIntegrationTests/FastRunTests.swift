@@ -94,6 +94,33 @@ struct FastRunTests {
         }
     }
 
+    @Test("the cgroup warm-up begun at the CLI's exec is reaped by the start: an attached run holds no zombie child")
+    func earlyWarmupReaped() {
+        withBusyboxStore("fastrun") { root in
+            let argv = [
+                berthBinary, "--root", root, "run", "--rm", "--network", "none", "--name", "early", "busybox", "sleep", "3",
+            ]
+            guard let pid = spawnProcess(argv, env: ["PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root"], devNull: true) else {
+                Issue.record("spawn run: \(errno)")
+                return
+            }
+            defer {
+                var status: Int32 = 0
+                while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+            }
+            #expect(eventually { berth(root, "ps", "-q", "--filter", "name=early").stdout.count > 1 }, "the container never ran")
+            // The CLI is attached now: every child it has left is alive (its monitor), none ended and unreaped.
+            let children = readFile("/proc/\(pid)/task/\(pid)/children").split(separator: " ")
+            let states = children.map { child -> String in
+                let stat = readFile("/proc/\(child)/stat")
+                guard let close = stat.lastIndex(of: ")") else { return "?" }
+                return String(stat[stat.index(after: close)...].split(separator: " ").first ?? "?")
+            }
+            #expect(!children.isEmpty, "the attached run has no monitor child")
+            #expect(!states.contains("Z"), "the attached run holds an ended child it did not reap: states \(states)")
+        }
+    }
+
     @Test("a one-command berth keeps its monitors as children and reaps those that ended: six RUN steps, at most one zombie")
     func oneCommandReapsMonitors() {
         withBusyboxStore("fastrun") { root in

@@ -38,7 +38,11 @@ public enum CgroupWarmup {
     }
 
     /// The no-op move, in the background; 0 when there is nothing to warm.
+    /// The one the CLI's constructor began at its exec (cgroup_early.c), if
+    /// it did, rather than a second.
     static func start(environment: [String: String]) -> Int32 {
+        let early = berth_cgroup_touch_take_early()
+        if early > 0 { return early }
         guard Cgroup.forContainer("", environment: environment).version == "v1",
             let procs = ownFreezerProcs()
         else { return 0 }

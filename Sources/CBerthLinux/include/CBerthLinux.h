@@ -55,6 +55,11 @@ long berth_copy_file_range(int fd_in, int fd_out, unsigned long len);
 /// per process: reap one before starting the next.
 pid_t berth_cgroup_touch(const char *procs);
 
+/// The warm-up child an ELF constructor started for a `run`, `start`,
+/// `restart` or `exec` of the CLI (cgroup_early.c), handed over once: its
+/// pid, or 0 when none was started or it was already taken.
+pid_t berth_cgroup_touch_take_early(void);
+
 /// The ID of the mount an open file or directory lives on (statx
 /// STATX_MNT_ID, Linux 5.8): a directory whose ID differs from its
 /// parent's is a mount point, even a bind mount of the same filesystem,
