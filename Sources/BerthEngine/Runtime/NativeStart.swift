@@ -51,10 +51,8 @@ extension MonitorSession {
         }
     }
 
-    private func spawnNative(reportFD: Int32) throws(BerthError) -> SpawnedChild {
-        let plan = try backend.plan(for: container)
-        let user = try UserLookup.resolve(container.user, rootfs: rootfs, groupAdd: container.groupAdd)
-        let devices = try container.deviceNodes()
+    /// The container's cgroup with its limits and device rules.
+    private func makeCgroup(_ devices: [DeviceNode]) throws(BerthError) {
         try cgroup.create()
         try cgroup.apply(container.resources)
         // --privileged: every device, as in Docker (the cgroup keeps its parent's allow-all).
@@ -64,6 +62,21 @@ extension MonitorSession {
         if DeviceRule.enforced && !container.security.privileged && !Rootless.isActive {
             try cgroup.restrictDevices(DeviceRule.forContainer(devices, rules: container.userDeviceRules))
         }
+    }
+
+    private func spawnNative(reportFD: Int32) throws(BerthError) -> SpawnedChild {
+        let plan = try backend.plan(for: container)
+        let user = try UserLookup.resolve(container.user, rootfs: rootfs, groupAdd: container.groupAdd)
+        let devices = try container.deviceNodes()
+        // On v2 PID 1 is cloned into its cgroup, which must exist first. On
+        // v1 it is moved in before it is released, and the cgroup is made
+        // after the clone: making one waits for the cgroup mutex, which the
+        // start's warm-up (CgroupWarmup) holds through an RCU grace period
+        // after an idle spell, and PID 1 builds its root meanwhile. It runs
+        // nothing of the image's before the move, and a device rule is
+        // checked when a node is opened, not where it was made.
+        let cgroupBeforeClone = cgroup.version != "v1"
+        if cgroupBeforeClone { try makeCgroup(devices) }
         watchSignals()
         let (stdio, ttyMode, console) = try prepareStdio(
             tty: container.tty, ptyInside: plan.ptyInside,
@@ -121,6 +134,7 @@ extension MonitorSession {
         let child = try Spawner.spawn(request)
         closeChildEnds()
         do throws(BerthError) {
+            if !cgroupBeforeClone { try makeCgroup(devices) }
             if !child.inCgroup { try cgroup.add(child.pid) }
             // The child builds its root, then waits on its sync pipe: this is the
             // window to put it in its cgroups and give it its veth.
