@@ -49,6 +49,31 @@ struct MountPointLayerTests {
         }
     }
 
+    @Test("the copy driver: the mount points a start made stay out of diff and commit; what the container did under /etc shows")
+    func copyDriverLeavesMountPointsOut() {
+        withBusyboxStore("mountpoints") { root in
+            func run(_ name: String, _ script: String) {
+                let r = berth(
+                    root, "run", "--name", name, "--storage", "copy", "--network", "none", "busybox", "sh", "-c", script)
+                #expect(r.status == 0, "\(name): \(r.stderr)")
+            }
+            run("untouched", "cat /etc/hostname >/dev/null")
+            #expect(berth(root, "diff", "untouched").stdout == "", "a container that changed nothing")
+            run("changed", "touch /etc/foo /made; echo 10.1.2.3 extra >> /etc/hosts")
+            #expect(berth(root, "diff", "changed").stdout == "C /etc\nA /etc/foo\nA /made\n")
+            run("chmodded", "chmod 700 /etc")
+            #expect(berth(root, "diff", "chmodded").stdout == "C /etc\n", "a change of /etc itself still shows")
+            #expect(berth(root, "commit", "changed", "changed:1").status == 0)
+            let layers = berth(root, "image", "inspect", "-f", "{{range .RootFS.Layers}}{{println .}}{{end}}", "changed:1")
+            let top = lines(layers.stdout).last.map { String($0.dropFirst(7)) } ?? ""
+            #expect(FileSystem.list(root + "/layers/sha256/\(top)/diff/etc") == ["foo"], "layers: \(layers.stdout)")
+            // The committed image's containers get their own hosts file again.
+            let again = berth(
+                root, "run", "--rm", "--storage", "copy", "--network", "none", "changed:1", "grep", "-c", "extra", "/etc/hosts")
+            #expect(again.stdout == "0\n", "the first container's hosts line went into the image: \(again.stdout)")
+        }
+    }
+
     @Test("an image's own /etc/hosts is bound over; an image whose /etc is a link gets no layer and runs as before")
     func imagesWithTheirOwn() {
         withBusyboxStore("mountpoints") { root in

@@ -117,6 +117,21 @@ struct UserNamespaceTests {
         }
     }
 
+    @Test("a user namespace's mount points, made in the container's layer, stay out of diff and commit")
+    func mountPointsOutOfDiffAndCommit() {
+        withFixture { f in
+            #expect(f.berth("run", "--name", "quiet", "--userns", "auto", "--network", "none", "busybox", "true").status == 0)
+            #expect(f.berth("diff", "quiet").stdout == "", "a container that changed nothing")
+            #expect(f.berth("commit", "quiet", "quiet:1").status == 0)
+            let layers = f.berth("image", "inspect", "-f", "{{range .RootFS.Layers}}{{println .}}{{end}}", "quiet:1")
+            let top = lines(layers.stdout).last.map { String($0.dropFirst(7)) } ?? ""
+            #expect(FileSystem.list(f.store.root + "/layers/sha256/\(top)/diff") == [], "the committed layer: \(layers.stdout)")
+            let run = f.berth("run", "--name", "touched", "--userns", "auto", "--network", "none", "busybox", "touch", "/etc/foo")
+            #expect(run.status == 0, "\(run.stderr)")
+            #expect(f.berth("diff", "touched").stdout == "C /etc\nA /etc/foo\n")
+        }
+    }
+
     @Test("capabilities, the seccomp filter, masked and read-only paths still apply inside the user namespace")
     func confinementStays() {
         withFixture { f in

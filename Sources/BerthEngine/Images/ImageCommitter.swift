@@ -85,7 +85,22 @@ public struct ImageCommitter {
         let writer = TarWriter(FileSink(descriptor: fd, name: path))
         let driver = try lifecycle.driver(for: c)
         if let upper = driver.writableLayer(containerDirectory: lifecycle.layout.container(c.id)) {
-            var archiver = TreeArchiver(whiteouts: .aufs)
+            // The container's own mount points stay out, as `diff` leaves them out.
+            let layers = try lifecycle.images.layerDirectories(of: try lifecycle.images.load(id: c.image))
+            let mountPoints = ContainerFiles(lifecycle: lifecycle).ownMountPoints(c, layers: layers)
+            var exclude = Set(mountPoints.map { String($0.dropFirst()) })
+            // And `/etc` itself when it is in the layer only to hold them.
+            let names = Set(mountPoints.map { FileSystem.baseName($0) })
+            if !mountPoints.isEmpty, FileSystem.list(upper + "/etc").allSatisfy({ names.contains($0) }) {
+                let image: stat?
+                switch MountPointLayer.find(["etc"], layers.reversed().map(\.path)) {
+                case .directory(let st): image = st
+                case .absent: image = nil
+                case .file, .other: image = stat()  // never equal to a directory
+                }
+                if ChangeScanner.etcAsInImage(upper, image, idMapped: c.idMap != nil) { exclude.insert("etc") }
+            }
+            var archiver = TreeArchiver(whiteouts: .aufs, exclude: exclude)
             // A chowned copy under the overlay: the writable layer holds host
             // ids, written as the container sees them so the image is portable.
             if c.rootfsIDMapping == IDMappingMethod.chownedCopy.rawValue { archiver.idMap = c.idMap }

@@ -51,10 +51,33 @@ public struct ContainerFiles {
         let layers = try lifecycle.images.layerDirectories(of: try lifecycle.images.load(id: c.image))
         let image = ImageView(layers: layers)
         let driver = try lifecycle.driver(for: c)
+        let mountPoints = ownMountPoints(c, layers: layers)
         if let upper = driver.writableLayer(containerDirectory: lifecycle.layout.container(c.id)) {
-            return ChangeScanner.upper(upper, image: image)
+            return ChangeScanner.withoutMountPoints(
+                ChangeScanner.upper(upper, image: image), mountPoints, in: upper, image: image, idMapped: c.idMap != nil)
         }
-        return try withRoot(c) { (root) throws(BerthError) in ChangeScanner.compare(root, image: image) }
+        return try withRoot(c) { (root) throws(BerthError) in
+            ChangeScanner.withoutMountPoints(
+                ChangeScanner.compare(root, image: image), mountPoints, in: root, image: image, idMapped: c.idMap != nil)
+        }
+    }
+
+    /// The paths of the files a start bound over `/etc/hosts`, `/etc/hostname`
+    /// and `/etc/resolv.conf` where the image lacks them, when their mount
+    /// points are in the container's own layer (the copy driver, a user
+    /// namespace, an OCI runtime: no `MountPointLayer`). What the container
+    /// writes there goes to the bound file, never to the layer, so they are
+    /// left out of `diff` and of a commit's layer, as Docker's init layer
+    /// keeps them out of its own.
+    func ownMountPoints(_ c: Container, layers: [LayerDirectory]) -> [String] {
+        let dir = lifecycle.layout.container(c.id)
+        let topFirst = layers.reversed().map(\.path)
+        return MountPointLayer.targets.filter { name in
+            guard FileSystem.exists(dir + "/" + name), case .absent = MountPointLayer.find(["etc", name], topFirst) else {
+                return false
+            }
+            return true
+        }.map { "/etc/" + $0 }
     }
 }
 
@@ -138,6 +161,35 @@ enum ChangeScanner {
             if parent == "/" || seen.contains(parent) { out.append(.init(kind: "D", path: path)) }
         }
         return out.sorted { $0.path < $1.path }
+    }
+
+    /// `changes` without the container's own mount points (`mountPoints`),
+    /// and without `/etc` when it shows only because they were made in it:
+    /// nothing else below it changed, and its type, mode and (without a user
+    /// namespace, whose layer holds shifted ids) owner are the image's.
+    /// `tree` is the layer or root the changes were read from.
+    static func withoutMountPoints(
+        _ changes: [ContainerFiles.Change], _ mountPoints: [String], in tree: String, image: ImageView, idMapped: Bool
+    ) -> [ContainerFiles.Change] {
+        guard !mountPoints.isEmpty else { return changes }
+        var out = changes.filter { !mountPoints.contains($0.path) }
+        guard out.count < changes.count, let etc = out.firstIndex(where: { $0.path == "/etc" }),
+            !out.contains(where: { $0.path.hasPrefix("/etc/") })
+        else { return out }
+        if etcAsInImage(tree, image.files["/etc"], idMapped: idMapped) { out.remove(at: etc) }
+        return out
+    }
+
+    /// Whether `tree`'s `/etc` is a directory with the type, mode and (but
+    /// in a user namespace) owner of the image's `/etc` (`image`, nil when
+    /// the image has none), and not opaque: it is there only to hold mount points.
+    static func etcAsInImage(_ tree: String, _ image: stat?, idMapped: Bool) -> Bool {
+        var now = stat()
+        guard lstat(tree + "/etc", &now) == 0, (now.st_mode & S_IFMT) == S_IFDIR, !isOpaque(tree + "/etc") else {
+            return false
+        }
+        guard let image else { return true }
+        return image.st_mode == now.st_mode && (idMapped || (image.st_uid == now.st_uid && image.st_gid == now.st_gid))
     }
 
     static func changed(_ a: stat, _ b: stat) -> Bool {
