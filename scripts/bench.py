@@ -182,6 +182,24 @@ def mem_available_kb():
     return 0
 
 
+# The /proc/meminfo fields no reclaim can free (there is no swap here): what a
+# running container pins. MemAvailable also counts page cache, which this VM's
+# DAMON `pageout` scheme (kdamond) evicts on its own schedule, so its drop
+# moved by hundreds of kB per container between runs, and below zero.
+PINNED_FIELDS = ("AnonPages", "Shmem", "SUnreclaim", "KernelStack", "PageTables", "Percpu")
+
+
+def meminfo_kb(fields):
+    """The sum of these /proc/meminfo fields, in kB."""
+    total = 0
+    with open("/proc/meminfo") as f:
+        for line in f:
+            key = line.split(":")[0]
+            if key in fields:
+                total += int(line.split()[1])
+    return total
+
+
 def settled_mem_available_kb():
     """The median of five MemAvailable readings 0.2 s apart (other work moves
     it), after a sync and a drop of the clean page cache and slab: what other
@@ -195,11 +213,12 @@ def settled_mem_available_kb():
     except OSError:
         pass
     time.sleep(0.5)
-    readings = []
+    readings, pinned = [], []
     for _ in range(5):
         readings.append(mem_available_kb())
+        pinned.append(meminfo_kb(PINNED_FIELDS))
         time.sleep(0.2)
-    return statistics.median(readings)
+    return statistics.median(readings), statistics.median(pinned)
 
 
 def pss_kb(pid):
@@ -240,7 +259,7 @@ def many_containers(name, count, run_argv, pid_argv, remove):
                 except OSError:
                     program = "?"
                 programs[program] = programs.get(program, 0) + 1
-        return {"count": count, "drop": (before - after) / count,
+        return {"count": count, "drop": (before[0] - after[0]) / count, "pinned": (after[1] - before[1]) / count,
                 "pss": statistics.mean(pss) if pss else None, "monitors": len(pss),
                 "programs": ", ".join(f"{n} {p}" for p, n in sorted(programs.items()))}
     finally:
@@ -606,15 +625,18 @@ def main():
         print()
         print(f"memory per running container, {mem_n} `sleep 1000` containers per tool (--network none):")
         print("the drop of the host's MemAvailable divided by the count (median of 5 readings before and")
-        print("after; other work on the host moves it), and the mean PSS of each container's monitor")
+        print("after; other work on the host, and page cache evicted by reclaim, move it), the growth of")
+        print("pinned memory (AnonPages + Shmem + SUnreclaim + KernelStack + PageTables + Percpu from")
+        print("/proc/meminfo: what no reclaim frees), and the mean PSS of each container's monitor")
         print("(berth's State.MonitorPid, Podman's conmon), from /proc/PID/smaps_rollup")
-        print(f"  {'tool':<8} {'MemAvailable drop':>20} {'monitor PSS':>14}")
+        print(f"  {'tool':<8} {'MemAvailable drop':>20} {'pinned':>14} {'monitor PSS':>14}")
         for name, r in scale:
             if isinstance(r, str):
                 print(f"  {name:<8} {r}")
                 continue
             pss = f"{r['pss']:.0f} kB" if r["pss"] is not None else "?"
-            print(f"  {name:<8} {r['drop']:>14.0f} kB/ctr {pss:>14}   ({r['monitors']} monitors read: {r['programs']})")
+            print(f"  {name:<8} {r['drop']:>14.0f} kB/ctr {r['pinned']:>7.0f} kB/ctr {pss:>14}"
+                  f"   ({r['monitors']} monitors read: {r['programs']})")
     print(f"\ntotal {time.monotonic() - started:.0f} s of measuring")
 
 
