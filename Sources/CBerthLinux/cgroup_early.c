@@ -40,9 +40,7 @@ static int starts_container(int argc, char **argv) {
         || strcmp(verb, "exec") == 0;
 }
 
-/* cgroup.procs of this process's freezer cgroup (v1), as
-   CgroupWarmup.ownFreezerProcs finds it; 0 when found. */
-static int own_freezer_procs(char *out, size_t size) {
+int berth_own_freezer_procs(char *out, size_t size) {
     FILE *f = fopen("/proc/self/cgroup", "re");
     if (!f) return -1;
     char line[4096];
@@ -79,7 +77,7 @@ __attribute__((constructor)) static void berth_cgroup_touch_early(int argc, char
     const char *forced = getenv("BERTH_CGROUP");
     if (forced && strcmp(forced, "v2") == 0 && access("/sys/fs/cgroup/unified/cgroup.procs", F_OK) == 0) return;
     char procs[4200];
-    if (own_freezer_procs(procs, sizeof procs) != 0) return;
+    if (berth_own_freezer_procs(procs, sizeof procs) != 0) return;
     int saved = errno;
     pid_t pid = berth_cgroup_touch(procs);
     errno = saved;

@@ -47,4 +47,25 @@ import Testing
         #expect(berth_cgroup_touch(String(repeating: "a", count: 5000)) == -1)
         #expect(errno == ENAMETOOLONG)
     }
+
+    /// The warm-up's path is the freezer cgroup /proc/self/cgroup names for
+    /// this process (cgroup v1), and nothing where it names none; a buffer
+    /// too small for the path is refused rather than cut short.
+    @Test func findsTheOwnFreezerCgroup() throws {
+        let text = try FileSystem.readText("/proc/self/cgroup")
+        let line = text.split(separator: "\n").map { $0.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false) }
+            .first { $0.count == 3 && $0[1].split(separator: ",").contains("freezer") }
+        var buffer = [CChar](repeating: 0, count: 4200)
+        let rc = berth_own_freezer_procs(&buffer, buffer.count)
+        guard let line else {
+            #expect(rc == -1, "no freezer line, yet a path was found")
+            return
+        }
+        let expected = "/sys/fs/cgroup/freezer" + (line[2] == "/" ? "" : String(line[2])) + "/cgroup.procs"
+        let found = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        #expect(rc == (FileSystem.exists(expected) ? 0 : -1))
+        if rc == 0 { #expect(found == expected) }
+        var small = [CChar](repeating: 0, count: 8)
+        #expect(berth_own_freezer_procs(&small, small.count) == -1)
+    }
 }

@@ -54,16 +54,11 @@ public enum CgroupWarmup {
         waitForChild(pid)
     }
 
-    /// `cgroup.procs` of this process's own freezer cgroup (v1), from
-    /// /proc/self/cgroup lines such as `6:freezer:/user.slice`.
+    /// `cgroup.procs` of this process's own freezer cgroup (v1), found as
+    /// the constructor finds it (`berth_own_freezer_procs`).
     static func ownFreezerProcs() -> String? {
-        guard let text = try? FileSystem.readText("/proc/self/cgroup") else { return nil }
-        for line in text.split(separator: "\n") {
-            let fields = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
-            guard fields.count == 3, fields[1].split(separator: ",").contains("freezer") else { continue }
-            let dir = "/sys/fs/cgroup/freezer" + (fields[2] == "/" ? "" : String(fields[2]))
-            return FileSystem.exists(dir + "/cgroup.procs") ? dir + "/cgroup.procs" : nil
-        }
-        return nil
+        var buffer = [CChar](repeating: 0, count: 4200)
+        guard berth_own_freezer_procs(&buffer, buffer.count) == 0 else { return nil }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }

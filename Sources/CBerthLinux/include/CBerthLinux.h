@@ -60,6 +60,11 @@ pid_t berth_cgroup_touch(const char *procs);
 /// pid, or 0 when none was started or it was already taken.
 pid_t berth_cgroup_touch_take_early(void);
 
+/// Writes the path of `cgroup.procs` of this process's own freezer cgroup
+/// (v1), from its /proc/self/cgroup line such as `6:freezer:/user.slice`,
+/// into `out`: 0, or -1 when there is none or it is not there.
+int berth_own_freezer_procs(char *out, size_t size);
+
 /// The ID of the mount an open file or directory lives on (statx
 /// STATX_MNT_ID, Linux 5.8): a directory whose ID differs from its
 /// parent's is a mount point, even a bind mount of the same filesystem,
