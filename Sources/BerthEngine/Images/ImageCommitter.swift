@@ -90,15 +90,20 @@ public struct ImageCommitter {
             let mountPoints = ContainerFiles(lifecycle: lifecycle).ownMountPoints(c, layers: layers)
             var exclude = Set(mountPoints.map { String($0.dropFirst()) })
             // And `/etc` itself when it is in the layer only to hold them.
-            let names = Set(mountPoints.map { FileSystem.baseName($0) })
-            if !mountPoints.isEmpty, FileSystem.list(upper + "/etc").allSatisfy({ names.contains($0) }) {
+            if !mountPoints.isEmpty {
                 let image: stat?
                 switch MountPointLayer.find(["etc"], layers.reversed().map(\.path)) {
                 case .directory(let st): image = st
                 case .absent: image = nil
                 case .file, .other: image = stat()  // never equal to a directory
                 }
-                if ChangeScanner.etcAsInImage(upper, image, idMapped: c.idMap != nil) { exclude.insert("etc") }
+                // Listed only once known to be a directory, not a link the container made.
+                let names = Set(mountPoints.map { FileSystem.baseName($0) })
+                if ChangeScanner.etcAsInImage(upper, image, idMapped: c.idMap != nil),
+                    FileSystem.list(upper + "/etc").allSatisfy({ names.contains($0) })
+                {
+                    exclude.insert("etc")
+                }
             }
             var archiver = TreeArchiver(whiteouts: .aufs, exclude: exclude)
             // A chowned copy under the overlay: the writable layer holds host
