@@ -73,11 +73,13 @@ extension Lifecycle {
     /// Removes the containers of builds that died without removing them (a
     /// `berth build` killed mid-RUN), and their builds' lock files; answers
     /// the removed containers' IDs. A live build's containers are left alone.
+    /// `among`: the store's containers when the caller has just read them
+    /// (`ps` lists them next), so that they are not all read twice.
     @discardableResult
-    public func removeOrphanedBuildContainers() -> [String] {
+    public func removeOrphanedBuildContainers(among all: [Container]? = nil) -> [String] {
         var removed: [String] = []
         var dead: [String: Bool] = [:]
-        for c in containers.all() {
+        for c in all ?? containers.all() {
             guard let lock = c.buildLock, lock.hasPrefix(layout.locks + "/build-") else { continue }
             let isDead = dead[lock] ?? BuildOwnership.isDead(lock)
             dead[lock] = isDead
