@@ -34,9 +34,14 @@ public enum JSON: Sendable, Equatable {
     public static func strings(_ values: [String]?) -> JSON { values.map { strings($0) } ?? .null }
 
     /// Member lookup on an object (nil for other values or a missing key).
+    /// Keys of another length are passed over without a string comparison:
+    /// a record's decoder looks up about a hundred keys in objects of
+    /// dozens, and `ps` decodes every record (docs/benchmarks.md, "Scale").
     public subscript(key: String) -> JSON? {
         guard case .object(let members) = self else { return nil }
-        return members.first { $0.0 == key }?.1
+        let length = key.utf8.count
+        for (name, value) in members where name.utf8.count == length && name == key { return value }
+        return nil
     }
 
     /// The string value, if this is a string.
