@@ -28,7 +28,7 @@ public struct ContainerStore: Sendable {
         let ids = FileSystem.list(layout.containers)
         let width = min(4, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
         guard ids.count >= Self.parallelFrom, width > 1 else {
-            return ids.compactMap { try? load(id: $0) }.sorted { $0.created > $1.created }
+            return Self.newestFirst(ids.compactMap { try? load(id: $0) })
         }
         // Chunks in ID order, so ties in `created` sort as they always did.
         let chunks = width * 4
@@ -40,7 +40,14 @@ public struct ContainerStore: Sendable {
             let part = ids[range].compactMap { try? store.load(id: $0) }
             results.withLock { $0[chunk] = part }
         }
-        return results.withLock { $0 }.flatMap { $0 }.sorted { $0.created > $1.created }
+        return Self.newestFirst(results.withLock { $0 }.flatMap { $0 })
+    }
+
+    /// Newest first, ties in the order given. Sorts indices, not the records:
+    /// moving a `Container` is a copy of dozens of fields.
+    static func newestFirst(_ list: [Container]) -> [Container] {
+        let created = list.map(\.created)
+        return list.indices.sorted { created[$0] > created[$1] }.map { list[$0] }
     }
 
     /// The count of containers from which `all` loads on several threads.
