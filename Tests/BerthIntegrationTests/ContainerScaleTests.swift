@@ -191,7 +191,9 @@ struct ContainerScaleTests {
             let same = runConcurrently(Array(repeating: base + ["--name", "same", "busybox", "sleep", "100000"], count: 20))
             same.forEach { store.note($0.stdout) }
             #expect(same.filter { $0.status == 0 }.count == 1, "one winner: \(same.map(\.status))")
-            #expect(same.filter { $0.status == 125 && $0.stderr.contains("is already in use") }.count == 19)
+            #expect(
+                same.filter { $0.status == 125 && $0.stderr.contains("is already in use") }.count == 19,
+                "\(same.map { "\($0.status) \($0.stderr)" })")
 
             // Ten more with their own names, while five of them are removed
             // as they appear and `same` is renamed.
