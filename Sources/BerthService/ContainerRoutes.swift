@@ -15,10 +15,7 @@ struct ContainerRoutes {
     /// `GET /containers/json?all=&limit=&filters=`: `ps`'s selection and filters.
     func list(_ r: APIRequest) throws(BerthError) -> APIResponse {
         let lifecycle = engine.lifecycle
-        var list = lifecycle.containers.all()
-        // As `ps`: a killed build's container is removed, not listed.
-        let orphans = Set(lifecycle.removeOrphanedBuildContainers(among: list))
-        if !orphans.isEmpty { list.removeAll { orphans.contains($0.id) } }
+        var list = lifecycle.listedContainers()
         let limit = try r.query.int("limit") ?? -1
         if !r.query.bool("all") && limit <= 0 { list = list.filter { $0.state.isActive } }
         let filter = try ContainerFilter(

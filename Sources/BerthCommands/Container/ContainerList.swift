@@ -51,10 +51,7 @@ struct PsCommand: Command {
             showSize = showSize || (raw.uses(field: "Size") && !args[Self.quiet])
         }
         let lifecycle = try ctx.lifecycle()
-        var list = lifecycle.containers.all()
-        // A build killed mid-RUN left its container: it is gone, not listed.
-        let orphans = Set(lifecycle.removeOrphanedBuildContainers(among: list))
-        if !orphans.isEmpty { list.removeAll { orphans.contains($0.id) } }
+        var list = lifecycle.listedContainers()
         let last = try args.value(Self.last) ?? -1
         let showAll = args[Self.all] || last > 0 || args[Self.latest]
         // Docker lists a restarting container as running (its `Running` is true).

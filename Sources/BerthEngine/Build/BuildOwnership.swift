@@ -73,8 +73,8 @@ extension Lifecycle {
     /// Removes the containers of builds that died without removing them (a
     /// `berth build` killed mid-RUN), and their builds' lock files; answers
     /// the removed containers' IDs. A live build's containers are left alone.
-    /// `among`: the store's containers when the caller has just read them
-    /// (`ps` lists them next), so that they are not all read twice.
+    /// `among`: the store's containers when the caller has just read them,
+    /// so that they are not all read twice (`listedContainers`).
     @discardableResult
     public func removeOrphanedBuildContainers(among all: [Container]? = nil) -> [String] {
         var removed: [String] = []
@@ -91,5 +91,15 @@ extension Lifecycle {
             BuildOwnership.isDead(layout.locks + "/" + name, unlinking: true)
         }
         return removed
+    }
+
+    /// Every container, newest first, as `ps` and `GET /containers/json`
+    /// list them: a build killed mid-RUN left its container, which is
+    /// removed here and not listed. The records are read once.
+    public func listedContainers() -> [Container] {
+        var list = containers.all()
+        let orphans = Set(removeOrphanedBuildContainers(among: list))
+        if !orphans.isEmpty { list.removeAll { orphans.contains($0.id) } }
+        return list
     }
 }
