@@ -408,6 +408,9 @@ def main():
     simple(row("run true", "crun + overlay + seccomp", "run", crun.missing),
            {"argv": ["crun", "--root", f"{T}/crun-state", "run", "--bundle", f"{T}/bundle-crun-engine", "bench-crun-engine"],
             "overlay": {"lower": rootfs, "scratch": f"{T}/cow", "target": f"{T}/cow-root"}}, True)
+    simple(row("run true", "crun + overlay + compiled seccomp", "run", crun.missing),
+           {"argv": ["crun", "--root", f"{T}/crun-state", "run", "--bundle", f"{T}/bundle-crun-bpf", "bench-crun-bpf"],
+            "overlay": {"lower": rootfs, "scratch": f"{T}/cow", "target": f"{T}/cow-root"}}, True)
     runc_missing = (None if has_bundle else "no bundle (runc spec failed)") if has["runc"] else "not installed"
     simple(row("run true", "runc", "run", runc_missing),
            ["runc", "--root", f"{T}/runc-state", "run", "--bundle", f"{T}/bundle-runc", "bench-runc"])
