@@ -18,6 +18,7 @@ struct berth_log {
     char *path;
     int driver;
     int fd;
+    int opened; /* the file was opened (or the open failed): at the first entry */
     int64_t max_size;
     int max_file;
     int64_t size;
@@ -46,6 +47,7 @@ static void out_put(struct out *o, const void *bytes, size_t n) {
 }
 
 static void open_file(struct berth_log *log) {
+    log->opened = 1;
     log->fd = open(log->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
     struct stat st;
     log->size = log->fd >= 0 && fstat(log->fd, &st) == 0 ? (int64_t)st.st_size : 0;
@@ -60,7 +62,6 @@ struct berth_log *berth_log_open(const char *path, int driver, int64_t max_size,
     log->max_size = max_size;
     log->max_file = max_file < 1 ? 1 : max_file;
     log->fd = -1;
-    if (driver != BERTH_LOG_NONE) open_file(log);
     return log;
 }
 
@@ -151,7 +152,9 @@ static void rotate(struct berth_log *log) {
 /* Writes whole entries, rotating between entries when the next would take
    the file past max-size; an entry larger than max-size gets a file of its own. */
 static void write_entries(struct berth_log *log, const uint8_t *bytes, size_t n) {
-    if (log->fd < 0 || n == 0) return;
+    if (n == 0) return;
+    if (!log->opened && log->driver != BERTH_LOG_NONE) open_file(log);
+    if (log->fd < 0) return;
     if (log->max_size <= 0) { write_all(log, bytes, n); return; }
     size_t start = 0;
     while (start < n) {

@@ -49,6 +49,23 @@ struct LogDriverTests {
         }
     }
 
+    @Test("the log file is made at the first output: none for a silent container, and logs -f picks it up when it comes")
+    func logMadeAtFirstOutput() {
+        withStore { s in
+            #expect(s.berth("run", "--network", "none", "--name", "quiet", "busybox", "true").status == 0)
+            #expect(logFiles(s, "quiet").isEmpty, "a container that wrote nothing has no log file")
+            let quiet = s.berth("logs", "quiet")
+            #expect(quiet.status == 0 && quiet.stdout.isEmpty && quiet.stderr.isEmpty, "\(quiet)")
+            let started = s.berth(
+                "run", "-d", "--network", "none", "--name", "late", "busybox", "sh", "-c", "sleep 1; echo late; echo err >&2")
+            #expect(started.status == 0, "\(started.stderr)")
+            #expect(logFiles(s, "late").isEmpty, "nothing written yet")
+            let followed = s.berth("logs", "-f", "late")
+            #expect(followed.status == 0 && followed.stdout == "late\n" && followed.stderr == "err\n", "\(followed)")
+            #expect(logFiles(s, "late").map(\.0) == ["container.log"])
+        }
+    }
+
     @Test("max-file=1 starts the file over; logs -f follows across rotations without losing a line")
     func followAcrossRotation() {
         withStore { s in

@@ -18,10 +18,12 @@ struct berth_log;
 enum berth_log_driver { BERTH_LOG_JSON_FILE = 0, BERTH_LOG_K8S_FILE = 1, BERTH_LOG_NONE = 2 };
 enum berth_log_stream { BERTH_LOG_STDOUT = 1, BERTH_LOG_STDERR = 2 };
 
-/// Opens (appends to) `path`; `max_size` <= 0: never rotate; `max_file`
-/// files are kept, the current one included. NULL only when out of memory;
-/// a file that cannot be opened makes a log that drops what it is given,
-/// as the container must run on.
+/// A log appending to `path`, which is opened (made if missing) at the
+/// first entry: a container that writes nothing leaves no file, and a
+/// `run --rm` of one makes and deletes one inode fewer in the store.
+/// `max_size` <= 0: never rotate; `max_file` files are kept, the current
+/// one included. NULL only when out of memory; a file that cannot be opened
+/// makes a log that drops what it is given, as the container must run on.
 struct berth_log *berth_log_open(const char *path, int driver, int64_t max_size, int max_file);
 
 /// Logs `n` bytes a container wrote on `stream`.
