@@ -52,6 +52,24 @@ struct ContainerNameTests {
         }
     }
 
+    @Test(
+        "all() lists newest first, ties in ID order, on one thread and on several (from 64 records)",
+        arguments: [5, 70])
+    func allNewestFirst(count: Int) throws {
+        try withContainers { store in
+            var made: [Container] = []
+            for i in 0..<count {
+                var c = container("c\(i)")
+                // Three containers share each second: the ties.
+                c.created = Timestamp(seconds: 1_700_000_000 + Int64(i / 3))
+                made.append(try store.create(c, driver: NoStorage(), layers: []))
+            }
+            let expected = made.sorted { a, b in a.created != b.created ? a.created > b.created : a.id < b.id }.map(\.name)
+            #expect(store.all().map(\.name) == expected)
+            #expect(ContainerStore.parallelFrom <= 70, "the 70-record case takes the threaded path")
+        }
+    }
+
     @Test("a generator that only repeats falls back to the short ID, as Docker does")
     func fallsBackToShortID() throws {
         try withContainers { store in

@@ -26,9 +26,13 @@ public struct ContainerStore: Sendable {
     /// finds the process single-threaded and forks its monitor directly.
     public func all() -> [Container] {
         let ids = FileSystem.list(layout.containers)
+        // Each record is opened relative to the containers directory: the
+        // store's path is walked once, not once a container.
+        let directory = open(layout.containers, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        defer { if directory >= 0 { close(directory) } }
         let width = min(4, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
         guard ids.count >= Self.parallelFrom, width > 1 else {
-            return Self.newestFirst(ids.compactMap { try? load(id: $0) })
+            return Self.newestFirst(ids.compactMap { try? load(id: $0, in: directory) })
         }
         // Chunks in ID order, so ties in `created` sort as they always did.
         let chunks = width * 4
@@ -37,17 +41,35 @@ public struct ContainerStore: Sendable {
         Parallel.forEach(chunks, width: width) { chunk in
             let size = (ids.count + chunks - 1) / chunks
             let range = min(ids.count, chunk * size)..<min(ids.count, (chunk + 1) * size)
-            let part = ids[range].compactMap { try? store.load(id: $0) }
+            let part = ids[range].compactMap { try? store.load(id: $0, in: directory) }
             results.withLock { $0[chunk] = part }
         }
-        return Self.newestFirst(results.withLock { $0 }.flatMap { $0 })
+        let parts = results.withLock { (parts: inout [[Container]]) -> [[Container]] in
+            defer { parts = [] }
+            return parts
+        }
+        return Self.newestFirst(parts)
     }
 
     /// Newest first, ties in the order given. Sorts indices, not the records:
     /// moving a `Container` is a copy of dozens of fields.
-    static func newestFirst(_ list: [Container]) -> [Container] {
-        let created = list.map(\.created)
-        return list.indices.sorted { created[$0] > created[$1] }.map { list[$0] }
+    static func newestFirst(_ list: [Container]) -> [Container] { newestFirst([list]) }
+
+    /// The records of several lists in one, newest first, ties in the order
+    /// given: each record is copied once, into its place (flattening first
+    /// would copy them all twice).
+    static func newestFirst(_ parts: [[Container]]) -> [Container] {
+        var places: [(part: Int, index: Int)] = []
+        var created: [Timestamp] = []
+        places.reserveCapacity(parts.reduce(0) { $0 + $1.count })
+        created.reserveCapacity(places.capacity)
+        for (p, part) in parts.enumerated() {
+            for i in part.indices {
+                places.append((p, i))
+                created.append(part[i].created)
+            }
+        }
+        return places.indices.sorted { created[$0] > created[$1] }.map { parts[places[$0].part][places[$0].index] }
     }
 
     /// The count of containers from which `all` loads on several threads.
@@ -63,9 +85,13 @@ public struct ContainerStore: Sendable {
     /// - a start pending by a monitor that died before recording a result:
     ///   `dead` (nothing of it runs: its child dies with it, PR_SET_PDEATHSIG);
     /// - a record that does not decode: a `dead` placeholder with `recordDamage`.
-    public func load(id: String) throws(BerthError) -> Container {
+    public func load(id: String) throws(BerthError) -> Container { try load(id: id, in: -1) }
+
+    /// `load(id:)` with the record opened relative to `directory`, an open
+    /// descriptor of the containers directory (-1: by its full path).
+    func load(id: String, in directory: Int32) throws(BerthError) -> Container {
         var container: Container
-        switch loadRecord(id: id) {
+        switch loadRecord(id: id, in: directory) {
         case .missing:
             throw .notFound("No such container: \(id)")
         case .damaged(let text, let reason):
@@ -112,9 +138,18 @@ public struct ContainerStore: Sendable {
     }
 
     /// Reads and decodes a record as written (no liveness checks).
-    func loadRecord(id: String) -> Record {
+    func loadRecord(id: String, in directory: Int32 = -1) -> Record {
         let text: [UInt8]
-        do { text = try FileSystem.read(recordPath(id)) } catch {
+        do {
+            if directory >= 0 {
+                let fd = try FileDescriptor.open(
+                    id + "/" + StoreLayout.containerRecord, O_RDONLY, relativeTo: FileDescriptor(rawValue: directory))
+                defer { fd.close() }
+                text = try fd.readAll()
+            } else {
+                text = try FileSystem.read(recordPath(id))
+            }
+        } catch {
             // The directory is renamed in and out whole (create, rm), so one
             // without a record lost it: show it, do not hide it.
             return FileSystem.isDirectory(layout.container(id)) && RandomID.isContainerID(id)

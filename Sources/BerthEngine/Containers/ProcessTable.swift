@@ -16,15 +16,14 @@ public enum ProcessTable {
         let fd = open("/proc/\(pid)/stat", O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
+        // One read: procfs makes the whole line at the first read, and field
+        // 22 is within the first few hundred bytes (the command name is at
+        // most 64). A second read only to see the end cost `ps` a system
+        // call a running container.
         return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 1024) { buffer -> UInt64? in
-            var n = 0
-            while n < buffer.count {
-                let got = read(fd, buffer.baseAddress! + n, buffer.count - n)
-                if got < 0 && errno == EINTR { continue }
-                if got <= 0 { break }
-                n += got
-            }
-            return startTime(stat: UnsafeBufferPointer(rebasing: buffer[..<n]))
+            var got: Int
+            repeat { got = read(fd, buffer.baseAddress!, buffer.count) } while got < 0 && errno == EINTR
+            return got > 0 ? startTime(stat: UnsafeBufferPointer(rebasing: buffer[..<got])) : nil
         }
     }
 
