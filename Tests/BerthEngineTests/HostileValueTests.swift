@@ -26,6 +26,27 @@ struct HostileValueTests {
         #expect((try? JSONParser.parse("1e308")) != nil)
     }
 
+    @Test("JSON integers read on the fast path equal what Double reads; literals are exact")
+    func jsonNumbersAndLiterals() throws {
+        let texts = [
+            "0", "-0", "7", "-7", "01", "123456789012345", "-123456789012345", "1234567890123456",
+            "99999999999999999999", "1.5", "-2E-2", "1e3", "+5",
+        ]
+        let doc = try JSONParser.parse("[" + texts.joined(separator: ",") + "]")
+        guard case .array(let items) = doc else { Issue.record("not an array: \(doc)"); return }
+        for (text, item) in zip(texts, items) {
+            guard case .number(let n) = item, let expected = Double(text) else {
+                Issue.record("\(text) read as \(item)")
+                continue
+            }
+            #expect(n == expected && n.sign == expected.sign, "\(text): \(n) against \(expected)")
+        }
+        #expect(try JSONParser.parse("[true,false,null]") == .array([.bool(true), .bool(false), .null]))
+        for bad in ["tru", "[nul]", "falsy", "nulll", "-", "[1-]", "truefalse"] {
+            #expect(throws: BerthError.self, "\(bad)") { try JSONParser.parse(bad) }
+        }
+    }
+
     @Test("JSON nested deeper than 512 levels is an error, not a stack overflow")
     func jsonDepth() {
         let deep = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)

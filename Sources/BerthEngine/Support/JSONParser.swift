@@ -50,12 +50,14 @@ public struct JSONParser {
         }
     }
 
-    private mutating func literal(_ word: String) throws(BerthError) {
-        let w = Array(word.utf8)
-        guard index + w.count <= bytes.count, Array(bytes[index..<index + w.count]) == w else {
-            throw fail("expected \(word)")
-        }
-        index += w.count
+    /// Compares in place: a record holds dozens of `false` and `null`, and
+    /// two arrays made for each was a tenth of `ps`'s parse.
+    private mutating func literal(_ word: StaticString) throws(BerthError) {
+        let count = word.utf8CodeUnitCount
+        guard index + count <= bytes.count else { throw fail("expected \(word)") }
+        let w = word.utf8Start
+        for i in 0..<count where bytes[index + i] != w[i] { throw fail("expected \(word)") }
+        index += count
     }
 
     private mutating func enter() throws(BerthError) {
@@ -170,6 +172,16 @@ public struct JSONParser {
                 index += 1
             default: break scan
             }
+        }
+        // Most numbers are small integers (sizes, PIDs, times): read at once,
+        // exactly as Double would (15 digits are below 2^53), no string made.
+        let digitsFrom = start < index && bytes[start] == UInt8(ascii: "-") ? start + 1 : start
+        if index > digitsFrom, index - digitsFrom <= 15,
+            bytes[digitsFrom..<index].allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") })
+        {
+            var value: Int64 = 0
+            for b in bytes[digitsFrom..<index] { value = value * 10 + Int64(b - UInt8(ascii: "0")) }
+            return .number(digitsFrom > start ? -Double(value) : Double(value))
         }
         guard let n = Double(String(decoding: bytes[start..<index], as: UTF8.self)) else {
             throw fail("unexpected character")
