@@ -27,11 +27,13 @@ struct PruneTests {
 
         init() {
             store = LifecycleStore()
+            // Second octets no other suite uses: suites run at the same time,
+            // and a pool overlapping another store's bridge has no free subnet.
             let n = Int(getpid() % 200)
             writeFile(
                 store.root + "/config.json",
                 """
-                {"bridgeName": "bp\(getpid() % 100_000)", "bridgeSubnet": "10.235.\(n).0/24", "networkPool": "10.236.\(n).0/24", "networkPoolPrefix": 26}
+                {"bridgeName": "bp\(getpid() % 100_000)", "bridgeSubnet": "10.238.\(n).0/24", "networkPool": "10.239.\(n).0/24", "networkPoolPrefix": 26}
                 """)
             danglingUnused = importImage(change: "LABEL tier=scratch")
             danglingInUse = importImage(change: "CMD [\"sh\"]", extra: "ENV X=1")
