@@ -24,6 +24,10 @@ int berth_rename_exchange(const char *from, const char *to) {
     return renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_EXCHANGE);
 }
 
+int berth_rename_noreplace(const char *from, const char *to) {
+    return renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE);
+}
+
 uint64_t berth_resolve_in_root(void) { return RESOLVE_IN_ROOT; }
 uint64_t berth_resolve_no_magiclinks(void) { return RESOLVE_NO_MAGICLINKS; }
 uint64_t berth_resolve_no_symlinks(void) { return RESOLVE_NO_SYMLINKS; }

@@ -70,6 +70,24 @@ struct ContainerNameTests {
         }
     }
 
+    @Test("a built name index never replaces the one another command put in place, even while it is empty")
+    func indexInstallNeverReplaces() throws {
+        try withContainers { store in
+            let layout = store.layout
+            #expect(mkdir(layout.containerNames, 0o700) == 0)
+            var before = stat()
+            #expect(stat(layout.containerNames, &before) == 0)
+            let staging = try layout.makeStaging("names")
+            #expect(symlink("0123", staging + "/late") == 0)
+            try ContainerNameIndex(layout: layout).install(staging)
+            var after = stat()
+            #expect(stat(layout.containerNames, &after) == 0)
+            #expect(after.st_ino == before.st_ino, "names/ is still the directory the first command made")
+            #expect(FileSystem.list(layout.containerNames).isEmpty)
+            #expect(!FileSystem.isDirectory(staging), "the loser's copy is dropped")
+        }
+    }
+
     @Test("a generator that only repeats falls back to the short ID, as Docker does")
     func fallsBackToShortID() throws {
         try withContainers { store in

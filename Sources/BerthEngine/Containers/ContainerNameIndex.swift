@@ -81,7 +81,20 @@ struct ContainerNameIndex {
             }
             if !name.isEmpty { _ = symlink(id, staging + "/" + name) }
         }
-        if rename(staging, layout.containerNames) != 0 {
+        try install(staging)
+    }
+
+    /// Renames a built index into place, never over one another command
+    /// put there first. A plain rename(2) replaces an empty directory: a
+    /// loser of the race to build the index replaced the winner's `names/`
+    /// while it was still empty, and the winner's link, renamed into the
+    /// directory that had just been unlinked, failed with ENOENT (one of
+    /// twenty parallel `run -d` on a new store, `NetworkTests`).
+    func install(_ staging: String) throws(BerthError) {
+        var moved = berth_rename_noreplace(staging, layout.containerNames) == 0
+        // A file system without RENAME_NOREPLACE: the old race, rarely lost.
+        if !moved && errno == EINVAL { moved = rename(staging, layout.containerNames) == 0 }
+        if !moved {
             let err = Errno.current
             try? FileSystem.removeTree(staging)
             if FileSystem.isDirectory(layout.containerNames) { return }  // another command built it first

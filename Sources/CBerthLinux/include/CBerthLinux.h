@@ -20,6 +20,10 @@ int berth_openat2(int dirfd, const char *path, uint64_t flags, uint64_t mode, ui
 /// where the filesystem cannot exchange).
 int berth_rename_exchange(const char *from, const char *to);
 
+/// renameat2(2) with RENAME_NOREPLACE: fails with EEXIST where `to` exists,
+/// even as an empty directory, which a plain rename(2) would replace.
+int berth_rename_noreplace(const char *from, const char *to);
+
 /// RESOLVE_* values from <linux/openat2.h>, exported as functions because the
 /// header's macros do not import into Swift on every toolchain.
 uint64_t berth_resolve_in_root(void);
