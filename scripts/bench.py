@@ -574,25 +574,30 @@ def main():
     crun_by_op = {s.op: median(s) for s in series if s.group == "run" and s.tool == crun.tool}
     crun_run = median(crun)
     podman_step = {s.op: median(s) for s in series if s.group == "lifecycle" and s.tool == "podman"}
-    head = ["operation", "tool", "median ms", "p90 ms", "min", "max", "ratio"]
+    # crun doing an engine's run: a layer of its own and Berth's compiled filter.
+    same_job = {s.op: median(s) for s in series
+                if s.group == "run" and s.tool == "crun + overlay + compiled seccomp" and not s.missing}
+    head = ["operation", "tool", "median ms", "p90 ms", "min", "max", "ratio", "same job"]
     lines = []
     for s in series:
         if s.missing:
-            lines.append([s.op, s.tool, s.missing, "", "", "", ""])
+            lines.append([s.op, s.tool, s.missing, "", "", "", "", ""])
             continue
         if not s.ms:
-            lines.append([s.op, s.tool, f"failed ({s.error})", "", "", "", ""])
+            lines.append([s.op, s.tool, f"failed ({s.error})", "", "", "", "", ""])
             continue
         med = median(s)
         base = crun_by_op.get(s.op) if s.group == "run" else podman_step.get(s.op)
         ratio = f"{med / base:.2f}x" if base else "n/a"
-        cells = [s.op, s.tool, f"{med:.1f}", f"{percentile(s.ms, 0.9):.1f}", f"{min(s.ms):.1f}", f"{max(s.ms):.1f}", ratio]
+        job = same_job.get(s.op) if s.group == "run" else None
+        cells = [s.op, s.tool, f"{med:.1f}", f"{percentile(s.ms, 0.9):.1f}", f"{min(s.ms):.1f}", f"{max(s.ms):.1f}", ratio,
+                 f"{med / job:.2f}x" if job else ""]
         if s.failures:
             cells[1] += f" ({s.failures} failed: {s.error})"
         lines.append(cells)
     figured = [head] + [r for r in lines if r[3]]
     widths = [max(len(r[i]) for r in ([head] + lines if i < 2 else figured)) for i in range(len(head))]
-    right = {2, 3, 4, 5, 6}
+    right = {2, 3, 4, 5, 6, 7}
 
     def fmt(r):
         if not r[3]:          # "not installed" / "failed (...)" spans the figure columns
@@ -609,7 +614,9 @@ def main():
         print(fmt(r))
     print()
     print("ratio: median / crun's `run true` median in the same regime for run rows; / podman's median of")
-    print("the same step for lifecycle rows. ms are wall-clock per command as the caller sees it, including")
+    print("the same step for lifecycle rows. same job: a run row's median / that of `crun + overlay + compiled")
+    print("seccomp` in the same regime (crun with a fresh layer and Berth's compiled filter, as an engine's run).")
+    print("ms are wall-clock per command as the caller sees it, including")
     print("each CLI's start. Back to back: each command runs twice with no pause and the second is timed.")
     if crun_run is None:
         print("(crun did not run here, so run rows have no ratio)")
