@@ -616,8 +616,8 @@ def main():
     print("ratio: median / crun's `run true` median in the same regime for run rows; / podman's median of")
     print("the same step for lifecycle rows. same job: a run row's median / that of `crun + overlay + compiled")
     print("seccomp` in the same regime (crun with a fresh layer and Berth's compiled filter, as an engine's run).")
-    print("ms are wall-clock per command as the caller sees it, including")
-    print("each CLI's start. Back to back: each command runs twice with no pause and the second is timed.")
+    print("ms are wall-clock per command as the caller sees it, including each CLI's start. Back to back:")
+    print("each command runs twice with no pause and the second is timed.")
     if crun_run is None:
         print("(crun did not run here, so run rows have no ratio)")
     print()
