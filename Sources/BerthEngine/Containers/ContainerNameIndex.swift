@@ -98,7 +98,11 @@ struct ContainerNameIndex {
             let err = Errno.current
             try? FileSystem.removeTree(staging)
             if FileSystem.isDirectory(layout.containerNames) { return }  // another command built it first
-            throw .syscall("rename", "\(staging) to \(layout.containerNames)", err)
+            throw .syscall(
+                "rename", "\(staging) to \(layout.containerNames)", err,
+                fix:
+                    "\(layout.containerNames) is not a directory: move it aside, and the next command rebuilds the name index from the records"
+            )
         }
         FileSystem.syncDirectory(of: layout.containerNames)
     }
