@@ -17,11 +17,9 @@ struct ContainerRoutes {
         let lifecycle = engine.lifecycle
         var list = lifecycle.listedContainers()
         let limit = try r.query.int("limit") ?? -1
-        if !r.query.bool("all") && limit <= 0 { list = list.filter { $0.state.isActive } }
         let filter = try ContainerFilter(
             try FilterQuery.flags(r.query["filters"]), containers: lifecycle.containers, images: engine.images)
-        list = list.filter(filter.matches)
-        if limit > 0 { list = Array(list.prefix(limit)) }
+        filter.select(&list, all: r.query.bool("all") || limit > 0, limit: limit)
         let now = Timestamp.now.asDouble
         let sized = r.query.bool("size")
         return .json(

@@ -8,6 +8,23 @@ import Glibc
 /// seen from `berth` on the same store.
 @Suite(.serialized, .enabled(if: isRoot && hasDockerCLI, "needs root and the docker CLI (make deps)"))
 struct APITests {
+    @Test("docker ps lists a restarting container as running, as dockerd does and as berth ps does")
+    func restartingIsListed() {
+        withService { s in
+            #expect(
+                s.store.berth("run", "-d", "--name", "loop", "--restart", "always", "busybox", "sh", "-c", "exit 3").status == 0)
+            var seen = ""
+            #expect(
+                eventually(20) {
+                    guard s.store.inspect("loop", "{{.State.Status}}") == "restarting" else { return false }
+                    seen = s.docker("ps", "--format", "{{.Names}} {{.State}}").stdout
+                    return seen == "loop restarting\n"
+                }, "docker ps: \(seen)")
+            #expect(s.store.berth("ps", "--format", "{{.Names}}").stdout.contains("loop"))
+            #expect(s.store.berth("rm", "-f", "loop").status == 0)
+        }
+    }
+
     @Test func negotiatesVersionsAsDockerd() {
         withService { s in
             let v = s.docker("version", "--format", "{{.Server.APIVersion}} {{.Server.MinAPIVersion}} {{.Client.APIVersion}}")

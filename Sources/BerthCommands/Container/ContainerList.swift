@@ -54,17 +54,10 @@ struct PsCommand: Command {
         var list = lifecycle.listedContainers()
         let last = try args.value(Self.last) ?? -1
         let showAll = args[Self.all] || last > 0 || args[Self.latest]
-        // Docker lists a restarting container as running (its `Running` is true).
-        // In place: a `filter` would copy every kept record (dozens of
-        // fields each) and free the old ones, which at 1,000 containers was
-        // a tenth of `ps`.
-        if !showAll { list.removeAll { !($0.state.isActive || $0.state.status == .restarting) } }
         let filter = try ContainerFilter(
             args[Self.filter], containers: lifecycle.containers,
             images: ImageStore(layout: lifecycle.layout))
-        list.removeAll { !filter.matches($0) }
-        if args[Self.latest] { list.removeSubrange(min(1, list.count)...) }
-        if last > 0 { list.removeSubrange(min(last, list.count)...) }
+        filter.select(&list, all: showAll, limit: args[Self.latest] ? 1 : last)
         let noTrunc = args[Self.noTrunc]
         if args[Self.quiet] {
             list.forEach { ctx.print(noTrunc ? $0.id : $0.shortID) }

@@ -112,6 +112,17 @@ public struct ContainerFilter {
         }
     }
 
+    /// `ps`'s and `GET /containers/json`'s selection, in place: the running
+    /// containers unless `all` (a restarting one counts as running: Docker's
+    /// `Running` is true between its restarts), those this filter matches,
+    /// the first `limit` of them (<= 0: every one). In place, because a
+    /// `filter` copies every record it keeps, dozens of fields each.
+    public func select(_ list: inout [Container], all: Bool, limit: Int) {
+        if !all { list.removeAll { !($0.state.isActive || $0.state.status == .restarting) } }
+        list.removeAll { !matches($0) }
+        if limit > 0 { list.removeSubrange(min(limit, list.count)...) }
+    }
+
     public func matches(_ c: Container) -> Bool {
         filters.matches { key, value in
             switch key {
