@@ -64,10 +64,10 @@ public enum FileSystem {
         }
     }
 
-    /// Reads a whole file.
-    public static func read(_ path: String) throws(BerthError) -> [UInt8] {
+    /// Reads a whole file (`path` relative to `directory` when it is not absolute).
+    public static func read(_ path: String, relativeTo directory: FileDescriptor = .cwd) throws(BerthError) -> [UInt8] {
         do {
-            let fd = try FileDescriptor.open(path, O_RDONLY)
+            let fd = try FileDescriptor.open(path, O_RDONLY, relativeTo: directory)
             defer { fd.close() }
             return try fd.readAll()
         } catch {

@@ -141,14 +141,10 @@ public struct ContainerStore: Sendable {
     func loadRecord(id: String, in directory: Int32 = -1) -> Record {
         let text: [UInt8]
         do {
-            if directory >= 0 {
-                let fd = try FileDescriptor.open(
-                    id + "/" + StoreLayout.containerRecord, O_RDONLY, relativeTo: FileDescriptor(rawValue: directory))
-                defer { fd.close() }
-                text = try fd.readAll()
-            } else {
-                text = try FileSystem.read(recordPath(id))
-            }
+            text =
+                directory >= 0
+                ? try FileSystem.read(id + "/" + StoreLayout.containerRecord, relativeTo: FileDescriptor(rawValue: directory))
+                : try FileSystem.read(recordPath(id))
         } catch {
             // The directory is renamed in and out whole (create, rm), so one
             // without a record lost it: show it, do not hide it.
