@@ -80,13 +80,17 @@ static void setup_stdio(const struct berth_spawn_config *c) {
         berth_child_fail(c, BERTH_STAGE_TTY, "set controlling terminal", NULL);
 }
 
+int berth_child_setgroups(int n, const gid_t *groups) { return (int)syscall(SYS_setgroups, (size_t)n, groups); }
+int berth_child_setresgid(gid_t gid) { return (int)syscall(SYS_setresgid, gid, gid, gid); }
+int berth_child_setresuid(uid_t uid) { return (int)syscall(SYS_setresuid, uid, uid, uid); }
+
 static void set_user(const struct berth_spawn_config *c) {
     gid_t groups[64];
     int n = c->ngroups < 64 ? c->ngroups : 64;
     for (int i = 0; i < n; i++) groups[i] = c->groups[i];
-    if (setgroups(n, groups) != 0) berth_child_fail(c, BERTH_STAGE_USER, "setgroups", NULL);
-    if (setresgid(c->gid, c->gid, c->gid) != 0) berth_child_fail(c, BERTH_STAGE_USER, "setgid", NULL);
-    if (setresuid(c->uid, c->uid, c->uid) != 0) berth_child_fail(c, BERTH_STAGE_USER, "setuid", NULL);
+    if (berth_child_setgroups(n, groups) != 0) berth_child_fail(c, BERTH_STAGE_USER, "setgroups", NULL);
+    if (berth_child_setresgid(c->gid) != 0) berth_child_fail(c, BERTH_STAGE_USER, "setgid", NULL);
+    if (berth_child_setresuid(c->uid) != 0) berth_child_fail(c, BERTH_STAGE_USER, "setuid", NULL);
 }
 
 static void drop_capabilities(const struct berth_spawn_config *c) {

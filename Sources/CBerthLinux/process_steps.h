@@ -5,6 +5,15 @@
 #define BERTH_PROCESS_STEPS_H
 #include "CBerthSpawn.h"
 
+/// setgroups(2), setresgid(2) and setresuid(2) as plain system calls. The
+/// child of a raw clone is one thread, but glibc's wrappers do not know it:
+/// if the parent had another thread at the clone (the monitor makes the
+/// cgroup on one, BackgroundWork.swift), they signal that thread to change
+/// its credentials too and wait for an answer that never comes.
+int berth_child_setgroups(int n, const gid_t *groups);
+int berth_child_setresgid(gid_t gid);
+int berth_child_setresuid(uid_t uid);
+
 /// Reports {stage, errno, what path} on the config's error pipe and _exits
 /// (127 not found, 126 cannot run, 125 set-up).
 __attribute__((noreturn))

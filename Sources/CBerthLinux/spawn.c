@@ -241,8 +241,8 @@ static void become_userns_root(const struct berth_spawn_config *c) {
         device_fds[i] = (int)syscall(SYS_open_tree, AT_FDCWD, c->devices[i].host, OPEN_TREE_CLONE | O_CLOEXEC);
         if (device_fds[i] < 0) fail(c, BERTH_STAGE_MOUNT, "open device", c->devices[i].host);
     }
-    if (setresgid(0, 0, 0) != 0) fail(c, BERTH_STAGE_USER, "become gid 0 of the user namespace", NULL);
-    if (setresuid(0, 0, 0) != 0) fail(c, BERTH_STAGE_USER, "become uid 0 of the user namespace", NULL);
+    if (berth_child_setresgid(0) != 0) fail(c, BERTH_STAGE_USER, "become gid 0 of the user namespace", NULL);
+    if (berth_child_setresuid(0) != 0) fail(c, BERTH_STAGE_USER, "become uid 0 of the user namespace", NULL);
 }
 
 static void setup_mounts(const struct berth_spawn_config *c) {

@@ -94,6 +94,42 @@ struct FastRunTests {
         }
     }
 
+    @Test(
+        "PID 1 is cloned beside the monitor's cgroup thread: it changes user, and runs only once inside its cgroup"
+    )
+    func cloneBesideCgroupThread() {
+        withBusyboxStore("fastrun") { root in
+            // On one CPU the monitor clones PID 1 before its new thread has
+            // even begun (on cgroup v1, where the clone does not wait for
+            // the cgroup): glibc's setresuid in such a child waits forever
+            // for that thread. With the thread held 300 ms instead, it is
+            // still making the cgroup at the clone, and PID 1 must not run
+            // the user's command before it is in it.
+            let v1 = FileSystem.exists("/sys/fs/cgroup/freezer")
+            for (user, prefix, env) in [
+                ("0:0", ["/usr/bin/taskset", "-c", "0"], [String: String]()),
+                ("1000:1000", ["/usr/bin/taskset", "-c", "0"], [:]),
+                ("1000:1000", [], ["BERTH_TEST_CGROUP_DELAY_MS": "300"]),
+            ] {
+                let run = runProcess(
+                    ["/usr/bin/timeout", "-s", "KILL", "20"] + prefix + [
+                        berthBinary, "--root", root, "run", "--rm", "--cgroupns", "host", "--user", user, "--network", "none",
+                        "busybox", "sh", "-c", "id -u; cat /proc/self/cgroup",
+                    ], environment: env)
+                #expect(run.status == 0, "run --user \(user) \(prefix) \(env): status \(run.status) \(run.stderr)")
+                let lines = run.stdout.split(separator: "\n")
+                #expect(lines.first.map(String.init) == String(user.prefix { $0 != ":" }), "\(run.stdout)")
+                // The container's own hierarchies: v1's controllers on a v1 or hybrid host, else the v2 line.
+                let placed = lines.dropFirst().filter {
+                    v1 ? $0.contains(":freezer:") || $0.contains(":memory:") : $0.hasPrefix("0::")
+                }
+                #expect(
+                    !placed.isEmpty && placed.allSatisfy { $0.contains("/berth/") && !$0.hasSuffix("/berth/monitors") },
+                    "the user's command ran before PID 1 was in its cgroup: \(run.stdout)")
+            }
+        }
+    }
+
     @Test("the cgroup warm-up begun at the CLI's exec is reaped by the start: an attached run holds no zombie child")
     func earlyWarmupReaped() {
         withBusyboxStore("fastrun") { root in
