@@ -2,8 +2,11 @@
 //
 // Everything here runs in the child of a raw clone with the parent's memory
 // copied, so it sticks to system calls and stack buffers: no malloc, no
-// Swift, no locks. Failures are written to error_fd (close-on-exec, so a
-// successful exec closes it and the parent reads EOF) and the child exits.
+// Swift, no locks, and no glibc wrapper that coordinates threads (the
+// parent may have one: the monitor's cgroup thread), so the user changes
+// through berth_child_setres*id. Failures are written to error_fd
+// (close-on-exec, so a successful exec closes it and the parent reads EOF)
+// and the child exits.
 #include "system.h"
 #include "process_steps.h"
 

@@ -274,10 +274,13 @@ public enum Spawner {
         guard Glibc.write(go, &byte, 1) == 1 else { throw .syscall("write", "the user namespace's go", .current) }
     }
 
-    /// Enters each namespace to join, in this (single-threaded) monitor, so
-    /// the child is cloned into it; returns the monitor's own namespaces to
-    /// go back to. For a PID namespace setns(2) changes only where children
-    /// are born, and the monitor's own (active) one is always a valid way back.
+    /// Enters each namespace to join, in this monitor, so the child is
+    /// cloned into it; returns the monitor's own namespaces to go back to.
+    /// For a PID namespace setns(2) changes only where children are born,
+    /// and the monitor's own (active) one is always a valid way back. The
+    /// monitor's cgroup thread (`BackgroundWork`) may still run here: a PID
+    /// or IPC namespace may be joined by one thread of several, where a
+    /// mount or user namespace could not be (EINVAL).
     static func joinNamespaces(_ joins: [NamespaceModes.Join]) throws(BerthError) -> [(own: Int32, kind: Int32)] {
         var entered: [(own: Int32, kind: Int32)] = []
         for j in joins {
