@@ -10,11 +10,6 @@ import BerthCore
 /// and connection or only reads, and every thread is joined before
 /// `forEach` returns, so threads are safe here.
 enum Parallel {
-    private final class Job: @unchecked Sendable {
-        let body: @Sendable () -> Void
-        init(_ body: @escaping @Sendable () -> Void) { self.body = body }
-    }
-
     /// Calls `body(i)` for every `i` in `0..<count`, at most `width` at a
     /// time, and returns when all have finished.
     static func forEach(_ count: Int, width: Int, _ body: @escaping @Sendable (Int) -> Void) {
@@ -33,24 +28,9 @@ enum Parallel {
                 body(i)
             }
         }
-        var threads: [pthread_t] = []
-        for _ in 0..<min(width, count) {
-            let job = Unmanaged.passRetained(Job(worker)).toOpaque()
-            var thread = pthread_t()
-            let status = pthread_create(
-                &thread, nil,
-                { raw in
-                    let job = Unmanaged<Job>.fromOpaque(raw!).takeRetainedValue()
-                    job.body()
-                    return nil
-                }, job)
-            if status == 0 {
-                threads.append(thread)
-            } else {
-                Unmanaged<Job>.fromOpaque(job).release()
-            }
-        }
-        if threads.isEmpty { worker() }  // no thread could start: do it all here
-        for thread in threads { pthread_join(thread, nil) }
+        // A thread that cannot be made runs its worker here, which takes
+        // whatever the others have not: every index is done either way.
+        let workers = (0..<min(width, count)).map { _ in BackgroundWork { worker() } }
+        for work in workers { try? work.wait() }
     }
 }

@@ -6,7 +6,7 @@ import BerthCore
 /// Work begun on a POSIX thread of its own and waited for later, so that a
 /// slow step overlaps the steps after it: the monitor makes a container's
 /// cgroup while it prepares the rest of the start (`NativeStart`), on the
-/// core the waiting CLI leaves idle.
+/// core the waiting CLI leaves idle; `Parallel` runs its workers on them.
 ///
 /// The body must not fork or clone. A process the starting thread clones
 /// while the body runs gets a copy of memory whose locks (malloc's, the
