@@ -7,9 +7,10 @@
 
 /// setgroups(2), setresgid(2) and setresuid(2) as plain system calls. The
 /// child of a raw clone is one thread, but glibc's wrappers do not know it:
-/// if the parent had another thread at the clone (the monitor makes the
-/// cgroup on one, BackgroundWork.swift), they signal that thread to change
-/// its credentials too and wait for an answer that never comes.
+/// they walk the thread list copied from the parent, and for a thread the
+/// parent had just made (the monitor makes the cgroup on one,
+/// BackgroundWork.swift) they wait until it has started, which in the
+/// child it never does.
 int berth_child_setgroups(int n, const gid_t *groups);
 int berth_child_setresgid(gid_t gid);
 int berth_child_setresuid(uid_t uid);

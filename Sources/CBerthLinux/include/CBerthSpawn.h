@@ -128,7 +128,9 @@ struct berth_spawn_error {
 /// with CLONE_INTO_CGROUP, so the child starts in that cgroup and nobody has
 /// to move it; *into_cgroup tells whether that happened (a kernel without
 /// clone3 gets a plain clone, and the caller moves the child itself).
-/// Call only from a single-threaded process.
+/// The caller may have other threads: until its exec the child makes only
+/// system calls on stack buffers (no malloc, no glibc wrapper that waits
+/// for the parent's threads).
 pid_t berth_spawn(const struct berth_spawn_config *config, int *into_cgroup);
 
 /// A process to start inside a running container (`exec`).
