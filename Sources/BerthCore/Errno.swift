@@ -37,18 +37,45 @@ public struct Errno: Error, Equatable, Sendable, CustomStringConvertible {
     /// `ENOENT (No such file or directory)`.
     public var description: String {
         let text = String(cString: strerror(rawValue))
-        return "\(Errno.names[rawValue] ?? "errno \(rawValue)") (\(text))"
+        return "\(name ?? "errno \(rawValue)") (\(text))"
     }
 
-    private static let names: [Int32: String] = [
-        Glibc.EPERM: "EPERM", Glibc.ENOENT: "ENOENT", Glibc.ESRCH: "ESRCH", Glibc.EINTR: "EINTR",
-        Glibc.EIO: "EIO", Glibc.EBADF: "EBADF", Glibc.ECHILD: "ECHILD", Glibc.EAGAIN: "EAGAIN",
-        Glibc.ENOMEM: "ENOMEM", Glibc.EACCES: "EACCES", Glibc.EBUSY: "EBUSY", Glibc.EEXIST: "EEXIST",
-        Glibc.EXDEV: "EXDEV", Glibc.ENOTDIR: "ENOTDIR", Glibc.EISDIR: "EISDIR", Glibc.EINVAL: "EINVAL",
-        Glibc.ENOSPC: "ENOSPC", Glibc.EROFS: "EROFS", Glibc.ELOOP: "ELOOP", Glibc.ENOSYS: "ENOSYS",
-        Glibc.ENOTEMPTY: "ENOTEMPTY", Glibc.ENAMETOOLONG: "ENAMETOOLONG", Glibc.EOPNOTSUPP: "EOPNOTSUPP",
-        Glibc.ENOEXEC: "ENOEXEC", Glibc.E2BIG: "E2BIG", Glibc.EMFILE: "EMFILE", Glibc.ENFILE: "ENFILE",
-    ]
+    /// The symbolic name of the values Berth's messages meet. A switch, not
+    /// a dictionary: a dictionary literal is built (and its generic type
+    /// looked up by the runtime) the first time any error is formatted,
+    /// which was every command that found an optional file missing.
+    var name: String? {
+        switch rawValue {
+        case Glibc.EPERM: "EPERM"
+        case Glibc.ENOENT: "ENOENT"
+        case Glibc.ESRCH: "ESRCH"
+        case Glibc.EINTR: "EINTR"
+        case Glibc.EIO: "EIO"
+        case Glibc.EBADF: "EBADF"
+        case Glibc.ECHILD: "ECHILD"
+        case Glibc.EAGAIN: "EAGAIN"
+        case Glibc.ENOMEM: "ENOMEM"
+        case Glibc.EACCES: "EACCES"
+        case Glibc.EBUSY: "EBUSY"
+        case Glibc.EEXIST: "EEXIST"
+        case Glibc.EXDEV: "EXDEV"
+        case Glibc.ENOTDIR: "ENOTDIR"
+        case Glibc.EISDIR: "EISDIR"
+        case Glibc.EINVAL: "EINVAL"
+        case Glibc.ENOSPC: "ENOSPC"
+        case Glibc.EROFS: "EROFS"
+        case Glibc.ELOOP: "ELOOP"
+        case Glibc.ENOSYS: "ENOSYS"
+        case Glibc.ENOTEMPTY: "ENOTEMPTY"
+        case Glibc.ENAMETOOLONG: "ENAMETOOLONG"
+        case Glibc.EOPNOTSUPP: "EOPNOTSUPP"
+        case Glibc.ENOEXEC: "ENOEXEC"
+        case Glibc.E2BIG: "E2BIG"
+        case Glibc.EMFILE: "EMFILE"
+        case Glibc.ENFILE: "ENFILE"
+        default: nil
+        }
+    }
 }
 
 /// Retries a call while it fails with EINTR; returns its result or throws errno.

@@ -14,6 +14,19 @@ public enum PluginDirectories {
         return dirs
     }
 
+    /// One plugin directory and the names in it (sorted; empty when it is
+    /// missing). Listed once per `berth` start and shared by the executable
+    /// and script discoverers, which used to open every directory each.
+    public struct Listing: Sendable {
+        public let directory: String
+        public let files: [String]
+    }
+
+    /// The plugin directories, in order, each with its files.
+    public static func scan(root: String, environment: [String: String]) -> [Listing] {
+        list(root: root, environment: environment).map { Listing(directory: $0, files: FileSystem.list($0)) }
+    }
+
     /// `berth-NAME` → `NAME` (nil for other files); `.berth` scripts keep no suffix.
     public static func commandName(_ file: String, script: Bool) -> String? {
         guard file.hasPrefix("berth-") else { return nil }

@@ -182,7 +182,7 @@ public final class PluginRegistry: Sendable {
         // flags and metadata) cost every `berth` start a fraction of a ms.
         let commands = all(.command)
         for count in [2, 1] where words.count >= count {
-            let key = words[0..<count].joined(separator: " ")
+            let key = count == 2 ? words[0] + " " + words[1] : words[0]
             for reg in commands {
                 guard case .command(let make) = reg.factory else { continue }
                 if let aliases = reg.aliases {

@@ -22,7 +22,7 @@ public enum Launcher {
     public static func main(
         arguments: [String], registry: PluginRegistry,
         completionSource: @escaping (String) -> any CompletionSource,
-        plugins: ((String, [String: String]) -> Void)? = nil
+        plugins: ((String, [PluginDirectories.Listing]) -> Void)? = nil
     ) -> Int32 {
         let environment = processEnvironment()
         var args = Array(arguments.dropFirst())
@@ -58,8 +58,9 @@ public enum Launcher {
 
         // External plugins: executables (through the hook, which knows their
         // metadata format) and Berth scripts.
-        plugins?(root, environment)
-        ScriptPlugins.discover(root: root, environment: environment, registry: registry)
+        let listings = PluginDirectories.scan(root: root, environment: environment)
+        plugins?(root, listings)
+        ScriptPlugins.discover(listings, registry: registry)
 
         let interactive = args.isEmpty && LineEditor.standardInputIsTerminal
         let context = CommandContext(

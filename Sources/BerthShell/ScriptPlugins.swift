@@ -5,9 +5,15 @@ import BerthCore
 /// A first-line comment `# berth-plugin: SUMMARY` gives the help line.
 public enum ScriptPlugins {
     public static func discover(root: String, environment: [String: String], registry: PluginRegistry) {
+        discover(PluginDirectories.scan(root: root, environment: environment), registry: registry)
+    }
+
+    /// Registers the scripts of directories already listed.
+    public static func discover(_ listings: [PluginDirectories.Listing], registry: PluginRegistry) {
         var seen = Set<String>()
-        for dir in PluginDirectories.list(root: root, environment: environment) {
-            for file in FileSystem.list(dir) {
+        for listing in listings {
+            let dir = listing.directory
+            for file in listing.files {
                 guard let name = PluginDirectories.commandName(file, script: true), !seen.contains(name) else { continue }
                 seen.insert(name)
                 let path = dir + "/" + file

@@ -32,6 +32,6 @@ exit(
     Launcher.main(
         arguments: argv, registry: registry,
         completionSource: { root in StoreCompletionSource(root: root) },
-        plugins: { root, environment in
-            ExternalPlugins.discover(root: root, environment: environment, registry: registry)
+        plugins: { root, listings in
+            ExternalPlugins.discover(root: root, listings, registry: registry)
         }))

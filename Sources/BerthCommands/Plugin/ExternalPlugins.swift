@@ -11,11 +11,20 @@ import CBerthLinux
 public enum ExternalPlugins {
     /// Registers every valid plugin found; records the others as rejected.
     public static func discover(root: String, environment: [String: String], registry: PluginRegistry) {
+        discover(root: root, PluginDirectories.scan(root: root, environment: environment), registry: registry)
+    }
+
+    /// The same over directories already listed; the metadata cache is read
+    /// only when one of them holds a `berth-NAME` executable candidate.
+    public static func discover(root: String, _ listings: [PluginDirectories.Listing], registry: PluginRegistry) {
+        let candidates = listings.contains { $0.files.contains { PluginDirectories.commandName($0, script: false) != nil } }
+        guard candidates else { return }
         var seen = Set<String>()
         var cache = PluginMetadataCache(root: root)
         defer { cache.save() }
-        for dir in PluginDirectories.list(root: root, environment: environment) {
-            for file in FileSystem.list(dir) {
+        for listing in listings {
+            let dir = listing.directory
+            for file in listing.files {
                 guard let name = PluginDirectories.commandName(file, script: false) else { continue }
                 let path = dir + "/" + file
                 guard !seen.contains(name) else { continue }

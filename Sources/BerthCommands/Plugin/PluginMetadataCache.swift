@@ -24,7 +24,11 @@ struct PluginMetadataCache {
 
     init(root: String) {
         path = root + "/plugin-metadata.json"
-        guard let text = try? FileSystem.read(path), case .object(let members)? = try? JSONParser.parse(text) else { return }
+        // Opened directly: a missing cache is the usual case, and going
+        // through FileSystem.read would format an error message to drop.
+        guard let fd = try? FileDescriptor.open(path, O_RDONLY) else { return }
+        defer { fd.close() }
+        guard let text = try? fd.readAll(), case .object(let members)? = try? JSONParser.parse(text) else { return }
         for (key, value) in members {
             guard let s = value["Stat"]?.stringValue, let o = value["Output"]?.stringValue else { continue }
             entries[key] = (s, o)

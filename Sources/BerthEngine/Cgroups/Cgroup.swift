@@ -138,7 +138,8 @@ public struct Cgroup: Sendable, Equatable {
     /// Reconstructs a recorded cgroup from its path.
     public init(path: String) {
         self.path = path
-        self.version = path.isEmpty ? "none" : path.contains("/freezer/") ? "v1" : "v2"
+        // A v1 path is the freezer hierarchy's (`…/freezer/…`).
+        self.version = path.isEmpty ? "none" : path.containsUTF8("/freezer/") ? "v1" : "v2"
     }
 
     init(version: String, path: String) {

@@ -193,9 +193,14 @@ public enum RandomID {
         _ = bytes.withUnsafeMutableBytes { getrandom($0.baseAddress, 32, 0) }
         // Docker re-rolls IDs whose short form is all digits, so they never
         // read as numbers (e.g. in `ps` parsing by scripts).
-        let hex = bytes.map { b in String(b, radix: 16).count == 1 ? "0" + String(b, radix: 16) : String(b, radix: 16) }.joined()
-        if hex.prefix(12).allSatisfy(\.isNumber) { return hex64() }
-        return hex
+        let digits = Array("0123456789abcdef".utf8)
+        var text = [UInt8](repeating: 0, count: 64)
+        for (i, b) in bytes.enumerated() {
+            text[2 * i] = digits[Int(b >> 4)]
+            text[2 * i + 1] = digits[Int(b & 0xf)]
+        }
+        if text.prefix(12).allSatisfy({ $0 < UInt8(ascii: "a") }) { return hex64() }
+        return String(decoding: text, as: UTF8.self)
     }
 
     /// Whether `text` has the form of a container ID (64 lowercase hex digits).
