@@ -17,8 +17,20 @@ extension String {
         return nil
     }
 
+    /// The byte offset where `needle` first occurs in this string's UTF-8, or nil.
+    public func firstUTF8Offset(of needle: String) -> Int? {
+        let bytes = Array(utf8)
+        let pattern = Array(needle.utf8)
+        guard !pattern.isEmpty, bytes.count >= pattern.count else { return nil }
+        for start in 0...(bytes.count - pattern.count)
+        where bytes[start..<start + pattern.count].elementsEqual(pattern) {
+            return start
+        }
+        return nil
+    }
+
     /// Whether `needle` occurs in this string, compared as UTF-8 bytes.
     public func containsUTF8(_ needle: String) -> Bool {
-        needle.isEmpty || lastUTF8Offset(of: needle) != nil
+        needle.isEmpty || firstUTF8Offset(of: needle) != nil
     }
 }

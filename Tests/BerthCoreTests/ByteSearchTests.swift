@@ -18,6 +18,14 @@ struct ByteSearchTests {
         #expect("é/freezer/".lastUTF8Offset(of: "/freezer/") == 2, "offsets count bytes, not characters")
     }
 
+    @Test("the first occurrence is found, at its byte offset")
+    func firstOffset() {
+        #expect("/sys/fs/cgroup/freezer/a/freezer/b".firstUTF8Offset(of: "/freezer/") == 14)
+        #expect("abc".firstUTF8Offset(of: "abc") == 0)
+        #expect("ab".firstUTF8Offset(of: "abc") == nil)
+        #expect("abc".firstUTF8Offset(of: "") == nil)
+    }
+
     @Test("contains compares bytes")
     func contains() {
         #expect("/sys/fs/cgroup/freezer/berth/abc".containsUTF8("/freezer/"))

@@ -150,8 +150,10 @@ public struct Cgroup: Sendable, Equatable {
     /// `berth/ID` (or `PARENT/ID`), the part after the hierarchy's mount point.
     public var relative: String {
         if version == "v1" {
-            guard let range = path.firstRange(of: "/freezer/") else { return "" }
-            return String(path[range.upperBound...])
+            // Compared as bytes: `firstRange(of:)` built a searcher for each
+            // of the dozens of calls a start makes (docs/benchmarks.md).
+            guard let at = path.firstUTF8Offset(of: "/freezer/") else { return "" }
+            return String(decoding: Array(path.utf8)[(at + 9)...], as: UTF8.self)
         }
         for mount in ["/sys/fs/cgroup/unified/", "/sys/fs/cgroup/"] where path.hasPrefix(mount) {
             return String(path.dropFirst(mount.count))
