@@ -134,4 +134,21 @@ struct SeccompProfileTests {
         #expect(program.count > 50 && program.count < 4096, "\(program.count) instructions")
         #expect(program.bytes.count == program.count * 8)
     }
+
+    @Test("the built-in profile's written-down digest is its text's, and the cache names a program by profile and capabilities")
+    func cacheKey() {
+        #expect(SHA256.hex(SHA256.hash(Array(DefaultSeccompProfile.json.utf8))) == DefaultSeccompProfile.sha256)
+        let key = SecurityOptions.cacheKey(
+            profileDigest: DefaultSeccompProfile.sha256, capabilities: DockerDefaults.capabilityMask)
+        #expect(key.count == 64)
+        #expect(
+            key
+                == SecurityOptions.cacheKey(
+                    profileDigest: DefaultSeccompProfile.sha256, capabilities: DockerDefaults.capabilityMask))
+        #expect(key != SecurityOptions.cacheKey(profileDigest: DefaultSeccompProfile.sha256, capabilities: 0))
+        #expect(
+            key
+                != SecurityOptions.cacheKey(
+                    profileDigest: String(repeating: "0", count: 64), capabilities: DockerDefaults.capabilityMask))
+    }
 }

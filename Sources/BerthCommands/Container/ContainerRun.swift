@@ -71,7 +71,7 @@ struct RunCommand: Command {
         windowSize: WindowSize?
     ) throws(BerthError) -> Container {
         do {
-            return try lifecycle.start(c.id, waitAttach: waitAttach, windowSize: windowSize)
+            return try lifecycle.start(created: c, waitAttach: waitAttach, windowSize: windowSize)
         } catch {
             if c.autoRemove { try? lifecycle.remove(c.id, force: true) }
             throw error

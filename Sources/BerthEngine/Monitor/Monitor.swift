@@ -136,6 +136,9 @@ public final class MonitorSession {
     var previousBackoffMs = 0
     /// Set when PID 1 exited and the restart policy restarts it after this wait.
     var restartDelayMs: Int?
+    /// The record as `writeRecord` last wrote it, for the next of a user's
+    /// start's writes (nil after a failed write: the next one reads it).
+    private var lastWrittenRecord: Container?
 
     init(root: String, id: String, registry: PluginRegistry) throws(BerthError) {
         let layout = StoreLayout(root: root)
@@ -306,9 +309,18 @@ public final class MonitorSession {
 
     private func writeRecord(_ change: (inout Container) -> Void) {
         func write() {
-            guard case .ok(var c) = store.loadRecord(id: container.id) else { return }
+            // A user's start holds the lock for these writes, so no one else
+            // writes the record between them: the second starts from what
+            // the first wrote rather than reading it back.
+            var c: Container
+            if previousBackoffMs == 0, let written = lastWrittenRecord {
+                c = written
+            } else {
+                guard case .ok(let loaded) = store.loadRecord(id: container.id) else { return }
+                c = loaded
+            }
             change(&c)
-            try? store.saveWithoutSync(c)
+            lastWrittenRecord = (try? store.saveWithoutSync(c)) != nil ? c : nil
         }
         // A restart by the policy has no `start` holding the lock on its
         // behalf: a user's stop may be writing the record at the same time.

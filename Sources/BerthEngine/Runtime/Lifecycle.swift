@@ -37,15 +37,29 @@ public struct Lifecycle {
     @discardableResult
     public func start(_ ref: String, waitAttach: Bool = false, windowSize: WindowSize? = nil) throws(BerthError) -> Container {
         try CgroupWarmup.around { () throws(BerthError) -> Container in
-            try startWarm(ref, waitAttach: waitAttach, windowSize: windowSize)
+            try startWarm(ref, found: nil, waitAttach: waitAttach, windowSize: windowSize)
         }
     }
 
-    private func startWarm(_ ref: String, waitAttach: Bool, windowSize: WindowSize?) throws(BerthError) -> Container {
-        let found = try containers.find(ref)
+    /// `start` of the container `run` has just created and holds: found
+    /// already, so its record is not looked up and read once more before
+    /// the read under the lock, which is the one that decides.
+    public func start(created: Container, waitAttach: Bool = false, windowSize: WindowSize? = nil) throws(BerthError)
+        -> Container
+    {
+        try CgroupWarmup.around { () throws(BerthError) -> Container in
+            try startWarm(created.id, found: created, waitAttach: waitAttach, windowSize: windowSize)
+        }
+    }
+
+    private func startWarm(_ ref: String, found given: Container?, waitAttach: Bool, windowSize: WindowSize?)
+        throws(BerthError) -> Container
+    {
+        let found: Container
+        if let given { found = given } else { found = try containers.find(ref) }
         // Another berth's start (maybe killed since) whose monitor is still at
         // work: wait for its outcome, outside the lock its monitor may need.
-        try awaitPendingStart(found.id)
+        if found.starting { try awaitPendingStart(found.id) }
         return try FileLock.withLock(containers.lockPath(found.id)) { () throws(BerthError) -> Container in
             var container = try containers.load(id: found.id)
             try container.ensureState(for: .start, ref: ref)

@@ -94,7 +94,10 @@ public enum SecurityOptions {
         let entry = recorded.last(where: { $0.hasPrefix("seccomp=") })
         if entry == "seccomp=unconfined" { return nil }
         let path = cache.map {
-            $0 + "/" + cacheKey(entry ?? DefaultSeccompProfile.json, capabilities: plan.capabilities) + ".bpf"
+            $0 + "/"
+                + cacheKey(
+                    profileDigest: entry.map { SHA256.hex(SHA256.hash(Array($0.utf8))) } ?? DefaultSeccompProfile.sha256,
+                    capabilities: plan.capabilities) + ".bpf"
         }
         if let path, let bytes = try? FileSystem.read(path), let program = SeccompProgram(bytes: bytes) {
             return program
@@ -109,14 +112,18 @@ public enum SecurityOptions {
         return program
     }
 
-    static func cacheKey(_ profile: String, capabilities: UInt64) -> String {
+    /// The cache's name for the program of the profile whose SHA-256 is
+    /// `profileDigest` (the recorded `seccomp=…` entry's, or the built-in
+    /// profile's), filtered for these capabilities on this host.
+    static func cacheKey(profileDigest: String, capabilities: UInt64) -> String {
         let host = SeccompProfile.Host.current
         var st = stat()
         let loader = stat("/etc/ld.so.cache", &st) == 0 ? "\(st.st_size).\(st.st_mtim.tv_sec).\(st.st_mtim.tv_nsec)" : "-"
         var u = utsname()
         uname(&u)
         let release = withUnsafeBytes(of: u.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-        let text = "berth-seccomp-1\n\(host.goArch)\n\(release)\n\(loader)\n\(String(capabilities, radix: 16))\n\(profile)"
+        let text =
+            "berth-seccomp-2\n\(host.goArch)\n\(release)\n\(loader)\n\(String(capabilities, radix: 16))\n\(profileDigest)"
         return SHA256.hex(SHA256.hash(Array(text.utf8)))
     }
 }
