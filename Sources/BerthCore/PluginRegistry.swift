@@ -126,7 +126,11 @@ public final class PluginRegistry: Sendable {
     /// error for built-ins; callers registering user code check `contains` first.
     public func register(_ registration: Registration) {
         entries.withLock { list in
-            precondition(
+            // A programming error (external and script plugins are checked
+            // for clashes before they get here): checked in debug builds,
+            // where the tests run, not on every start of the release binary,
+            // where it compared each of the ~70 registrations with all before.
+            assert(
                 !list.contains { $0.kind == registration.kind && $0.id == registration.id },
                 "duplicate \(registration.kind) registration: \(registration.id)")
             list.append(registration)

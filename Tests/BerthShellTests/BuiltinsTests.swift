@@ -11,6 +11,8 @@ import Testing
         let registry = PluginRegistry()
         Builtins.register(into: registry)
         #expect(registry.all(.command).count == Builtins.commands.count)
+        let words = Builtins.commands.flatMap { [$0.name] + $0.aliases }
+        #expect(Set(words).count == words.count, "a name or alias used twice")
         for entry in Builtins.commands {
             let spec = entry.make().spec
             #expect(spec.name == entry.name, "\(entry.name)")

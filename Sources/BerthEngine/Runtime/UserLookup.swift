@@ -71,9 +71,14 @@ public enum UserLookup {
         defer { root.close() }
         guard let fd = try? FileDescriptor.openInRoot(root, path, O_RDONLY) else { return [] }
         defer { fd.close() }
-        let text = String(decoding: (try? fd.readAll()) ?? [], as: UTF8.self)
-        return text.split(separator: "\n").map { $0.split(separator: ":", omittingEmptySubsequences: false).map(String.init) }
-            .filter { $0.count >= 3 }
+        // Split as bytes, as libc reads these files (a Character split is
+        // grapheme-aware and kept "\r\n" whole); only the fields become strings.
+        let bytes = (try? fd.readAll()) ?? []
+        return bytes.split(separator: UInt8(ascii: "\n")).map { line in
+            line.split(separator: UInt8(ascii: ":"), omittingEmptySubsequences: false).map {
+                String(decoding: $0, as: UTF8.self)
+            }
+        }.filter { $0.count >= 3 }
     }
 
     /// The environment with `HOME` from the user's passwd entry (`/root`
