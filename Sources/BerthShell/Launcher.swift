@@ -82,9 +82,9 @@ public enum Launcher {
             }
             return ScriptRunner(registry: registry, execute: executor.execute).runStandardInput()
         }
-        if registry.command(for: args) == nil && !ShellBuiltins.handles(args[0], registry)
-            && isRegularFile(args[0])
-        {
+        // A script file, unless a command has its name (a stat first: it
+        // spares the command look-up, which the executor makes anyway).
+        if isRegularFile(args[0]) && registry.command(for: args) == nil && !ShellBuiltins.handles(args[0], registry) {
             return ScriptRunner(registry: registry, execute: executor.execute).run(file: args[0])
         }
         CommandProcess.markOneCommand()

@@ -196,6 +196,8 @@ public struct Cgroup: Sendable, Equatable {
     /// Creates the directories (and parents).
     public func create() throws(BerthError) {
         for dir in directories {
+            // New as a rule, under parents that exist: one mkdir, not a stat first.
+            if mkdir(dir, 0o755) == 0 || errno == EEXIST { continue }
             do { try FileSystem.makeDirectories(dir) } catch {
                 throw BerthError("create cgroup \(dir): \(error.message); check that cgroupfs is mounted and writable")
             }
