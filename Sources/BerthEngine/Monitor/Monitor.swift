@@ -45,9 +45,9 @@ public enum Monitor {
             let session = try MonitorSession(root: root, id: id, registry: registry)
             _ = session.monitorExecutable  // opened now, with the binary this monitor started from
             session.previousBackoffMs = restartedAfterMs ?? 0
+            session.callerPidfd = caller
             session.recordStarting()
             session.io.initialSize = windowSize
-            session.callerPidfd = caller
             // The backend owns the start: the native backends share the
             // engine's clone path (`runNative`), the oci plugin drives its runtime.
             session.backend.run(session, readyFD: readyFD, waitAttach: waitAttach)
@@ -136,6 +136,14 @@ public final class MonitorSession {
     var previousBackoffMs = 0
     /// Set when PID 1 exited and the restart policy restarts it after this wait.
     var restartDelayMs: Int?
+    /// Whether the `berth` that started this monitor (and holds the
+    /// container's lock for it) still runs; false when it is not known.
+    private var callerAlive: Bool {
+        guard callerPidfd >= 0 else { return false }
+        var p = pollfd(fd: callerPidfd, events: Int16(POLLIN), revents: 0)
+        return poll(&p, 1, 0) == 0  // a pidfd turns readable when its process exits
+    }
+
     /// The record as `writeRecord` last wrote it, for the next of a user's
     /// start's writes (nil after a failed write: the next one reads it).
     private var lastWrittenRecord: Container?
@@ -311,9 +319,11 @@ public final class MonitorSession {
         func write() {
             // A user's start holds the lock for these writes, so no one else
             // writes the record between them: the second starts from what
-            // the first wrote rather than reading it back.
+            // the first wrote rather than reading it back. Only while that
+            // `berth` lives: killed, it released the lock, and a `rename` or
+            // an `rm` may have written since.
             var c: Container
-            if previousBackoffMs == 0, let written = lastWrittenRecord {
+            if previousBackoffMs == 0, let written = lastWrittenRecord, callerAlive {
                 c = written
             } else {
                 guard case .ok(let loaded) = store.loadRecord(id: container.id) else { return }
