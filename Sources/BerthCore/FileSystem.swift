@@ -159,17 +159,12 @@ public enum FileSystem {
     public static func removeStaleTempFiles(in directory: String) -> [String] {
         var removed: [String] = []
         for name in list(directory) {
-            guard let pid = tempFileWriter(name), pid > 0, kill(pid, 0) != 0 && errno == ESRCH
+            guard let pid = name.utf8Suffix(after: ".tmp-", last: true).flatMap({ Int32($0) }), pid > 0,
+                kill(pid, 0) != 0 && errno == ESRCH
             else { continue }
             if unlink(directory + "/" + name) == 0 { removed.append(name) }
         }
         return removed
-    }
-
-    /// The PID in a `FILE.tmp-PID` name (after the last `.tmp-`), if any.
-    static func tempFileWriter(_ name: String) -> Int32? {
-        guard let at = name.lastUTF8Offset(of: ".tmp-") else { return nil }
-        return Int32(String(decoding: Array(name.utf8)[(at + 5)...], as: UTF8.self))
     }
 
     /// A crash-test hook: with `BERTH_TEST_STOP_BEFORE_RENAME=TEXT` in the

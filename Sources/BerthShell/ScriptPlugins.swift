@@ -4,11 +4,7 @@ import BerthCore
 /// the command NAME in Berth's own language; its arguments are `$1…`, `$@`.
 /// A first-line comment `# berth-plugin: SUMMARY` gives the help line.
 public enum ScriptPlugins {
-    public static func discover(root: String, environment: [String: String], registry: PluginRegistry) {
-        discover(PluginDirectories.scan(root: root, environment: environment), registry: registry)
-    }
-
-    /// Registers the scripts of directories already listed.
+    /// Registers the scripts of the listed plugin directories.
     public static func discover(_ listings: [PluginDirectories.Listing], registry: PluginRegistry) {
         var seen = Set<String>()
         for listing in listings {

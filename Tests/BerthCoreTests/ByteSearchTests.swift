@@ -26,6 +26,14 @@ struct ByteSearchTests {
         #expect("abc".firstUTF8Offset(of: "") == nil)
     }
 
+    @Test("the text after the first or last marker")
+    func suffix() {
+        #expect("/sys/fs/cgroup/freezer/a/freezer/b".utf8Suffix(after: "/freezer/") == "a/freezer/b")
+        #expect("x.json.tmp-1.tmp-22".utf8Suffix(after: ".tmp-", last: true) == "22")
+        #expect("x.json".utf8Suffix(after: ".tmp-") == nil)
+        #expect("é.tmp-".utf8Suffix(after: ".tmp-") == "")
+    }
+
     @Test("contains compares bytes")
     func contains() {
         #expect("/sys/fs/cgroup/freezer/berth/abc".containsUTF8("/freezer/"))

@@ -10,12 +10,8 @@ import CBerthLinux
 /// rejected candidate is recorded with its reason and breaks nothing else.
 public enum ExternalPlugins {
     /// Registers every valid plugin found; records the others as rejected.
-    public static func discover(root: String, environment: [String: String], registry: PluginRegistry) {
-        discover(root: root, PluginDirectories.scan(root: root, environment: environment), registry: registry)
-    }
-
-    /// The same over directories already listed; the metadata cache is read
-    /// only when one of them holds a `berth-NAME` executable candidate.
+    /// The metadata cache is read only when a listed directory holds a
+    /// `berth-NAME` executable candidate.
     public static func discover(root: String, _ listings: [PluginDirectories.Listing], registry: PluginRegistry) {
         let candidates = listings.contains { $0.files.contains { PluginDirectories.commandName($0, script: false) != nil } }
         guard candidates else { return }

@@ -152,8 +152,7 @@ public struct Cgroup: Sendable, Equatable {
         if version == "v1" {
             // Compared as bytes: `firstRange(of:)` built a searcher for each
             // of the dozens of calls a start makes (docs/benchmarks.md).
-            guard let at = path.firstUTF8Offset(of: "/freezer/") else { return "" }
-            return String(decoding: Array(path.utf8)[(at + 9)...], as: UTF8.self)
+            return path.utf8Suffix(after: "/freezer/") ?? ""
         }
         for mount in ["/sys/fs/cgroup/unified/", "/sys/fs/cgroup/"] where path.hasPrefix(mount) {
             return String(path.dropFirst(mount.count))
