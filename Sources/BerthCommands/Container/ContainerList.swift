@@ -51,7 +51,8 @@ struct PsCommand: Command {
             showSize = showSize || (raw.uses(field: "Size") && !args[Self.quiet])
         }
         let lifecycle = try ctx.lifecycle()
-        var list = lifecycle.listedContainers()
+        // Only what the columns, `--format` fields and filters read is decoded.
+        var list = lifecycle.listedContainers(.listing)
         let last = try args.value(Self.last) ?? -1
         let showAll = args[Self.all] || last > 0 || args[Self.latest]
         let filter = try ContainerFilter(
@@ -64,20 +65,25 @@ struct PsCommand: Command {
             return 0
         }
         let template = try format.map { (f) throws(BerthError) in try ctx.listingTemplate(f, table: Self.table) }
-        let rows = list.map { row($0, noTrunc: noTrunc, size: showSize ? size(lifecycle, $0) : nil) }
         if let template {
             // {{.Label "k"}}: the container's label, empty when it has none, as Docker's.
-            let objects = zip(list, rows).map { c, row in TemplateObject.context(Self.type, row, labels: c.labels) }
+            let objects = list.map { c in
+                TemplateObject.context(
+                    Self.type, row(c, noTrunc: noTrunc, size: showSize ? size(lifecycle, c) : nil), labels: c.labels)
+            }
             ctx.printRaw(try template.renderAll(objects, titles: Self.titles))
             return 0
         }
         var header = ["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"]
         if showSize { header.append("SIZE") }
+        let now = Timestamp.now.asDouble
         ctx.printRaw(
             Table.render(
                 header,
-                rows.map { r in
-                    header.map { title in Self.titles.first { $0.value == title }.flatMap { r[$0.key]?.stringValue } ?? "" }
+                list.map { c in
+                    var cells = columns(c, noTrunc: noTrunc, now: now).map(\.1)
+                    if showSize { cells.append(size(lifecycle, c)) }
+                    return cells
                 }))
         return 0
     }
@@ -88,20 +94,25 @@ struct PsCommand: Command {
         return Format.size(driver.size(containerDirectory: lifecycle.layout.container(c.id)))
     }
 
-    /// One row as JSON, for both the table and `--format`.
-    func row(_ c: Container, noTrunc: Bool, size: String?) -> JSON {
-        let now = Timestamp.now.asDouble
+    /// The default table's columns of a row, in order, by template field.
+    func columns(_ c: Container, noTrunc: Bool, now: Double) -> [(String, String)] {
         var command = c.command.joined(separator: " ")
         if !noTrunc && command.count > 20 { command = String(command.prefix(19)) + "…" }
-        var members: [(String, JSON)] = [
-            ("ID", .string(noTrunc ? c.id : c.shortID)), ("Image", .string(c.imageName)),
-            ("Command", .string("\"" + command + "\"")),
-            ("RunningFor", .string(Format.duration(seconds: now - c.created.asDouble) + " ago")),
-            ("CreatedAt", .string(c.created.goString())), ("Status", .string(Self.status(c, now: now))),
-            ("Ports", .string(c.state.isActive && c.forwardsPorts ? Self.displayablePorts(c) : "")),
-            ("Names", .string(c.name)),
-            ("State", .string(c.state.status.rawValue)),
+        return [
+            ("ID", noTrunc ? c.id : c.shortID), ("Image", c.imageName), ("Command", "\"" + command + "\""),
+            ("RunningFor", Format.duration(seconds: now - c.created.asDouble) + " ago"),
+            ("Status", Self.status(c, now: now)),
+            ("Ports", c.state.isActive && c.forwardsPorts ? Self.displayablePorts(c) : ""), ("Names", c.name),
         ]
+    }
+
+    /// One row as JSON, for `--format`: the table's columns and the rest.
+    func row(_ c: Container, noTrunc: Bool, size: String?) -> JSON {
+        let now = Timestamp.now.asDouble
+        var members = columns(c, noTrunc: noTrunc, now: now).map { ($0.0, JSON.string($0.1)) }
+        // In the order Docker's context lists them.
+        members.insert(("CreatedAt", .string(c.created.goString())), at: 4)
+        members.append(("State", .string(c.state.status.rawValue)))
         let volumes = c.mounts.filter { $0.kind == .volume }
         members += [
             ("Networks", .string(c.networkMode)),

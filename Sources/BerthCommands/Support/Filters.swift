@@ -106,7 +106,7 @@ public struct ContainerFilter {
             }
         }
         if !ancestors.isEmpty {
-            for c in containers.all() where imagesOfContainers[c.image] == nil {
+            for c in containers.all(.listing) where imagesOfContainers[c.image] == nil {
                 if let image = try? images.load(id: c.image) { imagesOfContainers[c.image] = image }
             }
         }

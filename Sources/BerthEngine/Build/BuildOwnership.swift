@@ -95,9 +95,10 @@ extension Lifecycle {
 
     /// Every container, newest first, as `ps` and `GET /containers/json`
     /// list them: a build killed mid-RUN left its container, which is
-    /// removed here and not listed. The records are read once.
-    public func listedContainers() -> [Container] {
-        var list = containers.all()
+    /// removed here and not listed. The records are read once, as much of
+    /// each as `view` says.
+    public func listedContainers(_ view: ContainerStore.View = .whole) -> [Container] {
+        var list = containers.all(view)
         let orphans = Set(removeOrphanedBuildContainers(among: list))
         if !orphans.isEmpty { list.removeAll { orphans.contains($0.id) } }
         return list

@@ -106,6 +106,10 @@ public struct Container: Sendable {
     /// A live monitor is starting the container and has not yet recorded
     /// the outcome (its child is held before exec until it has).
     public var starting = false
+    /// Read for a listing (`ContainerStore.View.listing`): only what `ps`
+    /// shows and filters on was decoded, the rest has its defaults. Such a
+    /// value is never saved (`ContainerStore.save` refuses it).
+    public internal(set) var listingOnly = false
 
     /// Describes a new container.
     public init(
@@ -343,6 +347,19 @@ public struct Container: Sendable {
 }
 
 extension Container {
+    /// The members of a record that `ps` and its filters read, and that
+    /// `ContainerStore.load` needs to make the state truthful. With 1,000
+    /// containers, building the rest of each record (HostConfig's dozens of
+    /// settings, the environment) was a third of `ps`'s time
+    /// (docs/benchmarks.md, "Scale").
+    static let listingSelection = JSONSelection([
+        ("Id", nil), ("Created", nil), ("Name", nil), ("Image", nil), ("Driver", nil), ("Isolation", nil),
+        ("CgroupPath", nil), ("State", nil), ("Extra", nil),
+        ("Config", JSONSelection([("Image", nil), ("Cmd", nil), ("Labels", nil), ("ExposedPorts", nil)])),
+        ("HostConfig", JSONSelection([("NetworkMode", nil), ("PortBindings", nil), ("Mounts", nil)])),
+        ("NetworkSettings", JSONSelection([("Networks", nil)])),
+    ])
+
     /// What the container asks of its backend.
     public var isolationRequest: IsolationRequest {
         var request = IsolationRequest(

@@ -24,15 +24,21 @@ public struct ContainerStore: Sendable {
     /// threads (`Parallel`): each load only reads files, and the threads are
     /// joined before this returns, so a `run` later in the same REPL still
     /// finds the process single-threaded and forks its monitor directly.
-    public func all() -> [Container] {
+    ///
+    /// `view`: `.listing` decodes only what `ps` shows and filters on
+    /// (`Container.listingOnly`).
+    public func all(_ view: View = .whole) -> [Container] {
         let ids = FileSystem.list(layout.containers)
         // Each record is opened relative to the containers directory: the
         // store's path is walked once, not once a container.
         let directory = open(layout.containers, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         defer { if directory >= 0 { close(directory) } }
+        // And each monitor's /proc/PID/stat relative to /proc, for the same reason.
+        let proc = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        defer { if proc >= 0 { close(proc) } }
         let width = min(4, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
         guard ids.count >= Self.parallelFrom, width > 1 else {
-            return Self.newestFirst(ids.compactMap { try? load(id: $0, in: directory) })
+            return Self.newestFirst(ids.compactMap { try? load(id: $0, in: directory, proc: proc, view: view) })
         }
         // Chunks in ID order, so ties in `created` sort as they always did.
         let chunks = width * 4
@@ -41,7 +47,13 @@ public struct ContainerStore: Sendable {
         Parallel.forEach(chunks, width: width) { chunk in
             let size = (ids.count + chunks - 1) / chunks
             let range = min(ids.count, chunk * size)..<min(ids.count, (chunk + 1) * size)
-            let part = ids[range].compactMap { try? store.load(id: $0, in: directory) }
+            // Reserved: a record is a large value, and growing the array by
+            // doubling copied each one several times.
+            var part: [Container] = []
+            part.reserveCapacity(range.count)
+            for id in ids[range] {
+                if let c = try? store.load(id: id, in: directory, proc: proc, view: view) { part.append(c) }
+            }
             results.withLock { $0[chunk] = part }
         }
         let parts = results.withLock { (parts: inout [[Container]]) -> [[Container]] in
@@ -49,6 +61,14 @@ public struct ContainerStore: Sendable {
             return parts
         }
         return Self.newestFirst(parts)
+    }
+
+    /// How much of each record a read decodes.
+    public enum View: Sendable {
+        /// Everything: what any change starts from.
+        case whole
+        /// What `ps` shows and filters on (`Container.listingSelection`).
+        case listing
     }
 
     /// Newest first, ties in the order given. Sorts indices, not the records:
@@ -88,10 +108,12 @@ public struct ContainerStore: Sendable {
     public func load(id: String) throws(BerthError) -> Container { try load(id: id, in: -1) }
 
     /// `load(id:)` with the record opened relative to `directory`, an open
-    /// descriptor of the containers directory (-1: by its full path).
-    func load(id: String, in directory: Int32) throws(BerthError) -> Container {
+    /// descriptor of the containers directory (-1: by its full path), and
+    /// the processes looked up relative to `proc`, an open descriptor of
+    /// /proc (-1: by full paths).
+    func load(id: String, in directory: Int32, proc: Int32 = -1, view: View = .whole) throws(BerthError) -> Container {
         var container: Container
-        switch loadRecord(id: id, in: directory) {
+        switch loadRecord(id: id, in: directory, view: view) {
         case .missing:
             throw .notFound("No such container: \(id)")
         case .damaged(let text, let reason):
@@ -100,11 +122,11 @@ public struct ContainerStore: Sendable {
             container = c
         }
         let s = container.state
-        let monitorAlive = s.monitorPid > 0 && ProcessTable.isAlive(s.monitorPid, startTime: s.monitorStartTime)
+        let monitorAlive = s.monitorPid > 0 && ProcessTable.isAlive(s.monitorPid, startTime: s.monitorStartTime, proc: proc)
         if s.isActive {
             if monitorAlive { return container }
             container.monitorLost = true
-            if !ProcessTable.isAlive(s.pid, startTime: s.pidStartTime) {
+            if !ProcessTable.isAlive(s.pid, startTime: s.pidStartTime, proc: proc) {
                 // PID 1 is gone and so is its monitor, which would have recorded the exit.
                 container.state.setLost()
             }
@@ -138,7 +160,7 @@ public struct ContainerStore: Sendable {
     }
 
     /// Reads and decodes a record as written (no liveness checks).
-    func loadRecord(id: String, in directory: Int32 = -1) -> Record {
+    func loadRecord(id: String, in directory: Int32 = -1, view: View = .whole) -> Record {
         let text: [UInt8]
         do {
             text =
@@ -152,7 +174,13 @@ public struct ContainerStore: Sendable {
                 ? .damaged(text: [], reason: "container.json is missing") : .missing
         }
         do throws(BerthError) {
-            let container = try Container(json: try JSONParser.parse(text))
+            var container: Container
+            switch view {
+            case .whole: container = try Container(json: try JSONParser.parse(text))
+            case .listing:
+                container = try Container(json: try JSONParser.parse(text, selecting: Container.listingSelection))
+                container.listingOnly = true
+            }
             guard container.id == id else {
                 return .damaged(text: text, reason: "it names another container, \(container.id.prefix(12))")
             }
@@ -228,6 +256,7 @@ public struct ContainerStore: Sendable {
 
     /// Writes a container record atomically.
     public func save(_ container: Container) throws(BerthError) {
+        try refuseListing(container)
         try FileSystem.writeAtomically(recordPath(container.id), text: container.json.pretty(indent: 2) + "\n")
     }
 
@@ -238,8 +267,17 @@ public struct ContainerStore: Sendable {
     /// it need not survive a power loss). Saves the two fsyncs per start
     /// that `save` costs (docs/lifecycle.md).
     public func saveWithoutSync(_ container: Container) throws(BerthError) {
+        try refuseListing(container)
         let text = container.json.pretty(indent: 2) + "\n"
         try FileSystem.writeAtomically(recordPath(container.id), Array(text.utf8), durable: false)
+    }
+
+    /// A listing's partial record written back would lose every setting it
+    /// did not read: a programming error, stopped before it reaches the disk.
+    private func refuseListing(_ container: Container) throws(BerthError) {
+        guard container.listingOnly else { return }
+        throw BerthError(
+            "internal error: container \(container.shortID) was read for a listing and cannot be saved; report this as a bug")
     }
 
     /// Reads, changes and writes a container under its lock; returns the result.

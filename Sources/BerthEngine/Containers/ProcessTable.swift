@@ -11,9 +11,13 @@ public enum ProcessTable {
     /// Read into a stack buffer and scanned as bytes: `ps` asks this for
     /// every container's monitor, so with 1,000 containers a String and an
     /// array of fields per call were a good part of its time.
-    public static func startTime(_ pid: Int32) -> UInt64? {
+    ///
+    /// `proc`: an open descriptor of /proc (`ContainerStore.all` holds one), so that a
+    /// caller asking about many processes walks `/proc` once, not once a
+    /// process; -1 opens the full path.
+    public static func startTime(_ pid: Int32, proc: Int32 = -1) -> UInt64? {
         guard pid > 0 else { return nil }
-        let fd = open("/proc/\(pid)/stat", O_RDONLY | O_CLOEXEC)
+        let fd = proc >= 0 ? openat(proc, "\(pid)/stat", O_RDONLY | O_CLOEXEC) : open("/proc/\(pid)/stat", O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
         // One read: procfs makes the whole line at the first read, and field
@@ -58,8 +62,8 @@ public enum ProcessTable {
     }
 
     /// Whether `pid` is alive and is the process that started at `startTime`.
-    public static func isAlive(_ pid: Int32, startTime: UInt64) -> Bool {
-        guard let now = Self.startTime(pid) else { return false }
+    public static func isAlive(_ pid: Int32, startTime: UInt64, proc: Int32 = -1) -> Bool {
+        guard let now = Self.startTime(pid, proc: proc) else { return false }
         return startTime == 0 || now == startTime
     }
 }

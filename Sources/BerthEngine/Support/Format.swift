@@ -145,23 +145,42 @@ public struct Timestamp: Sendable, Equatable, Comparable {
 
     /// Parses RFC 3339 (`Z` or `±hh:mm` offsets, optional fraction).
     public init?(rfc3339 text: String) {
-        let b = Array(text.utf8)
-        func num(_ from: Int, _ len: Int) -> Int32? {
+        var text = text
+        guard let parsed = text.withUTF8({ Self.parse(rfc3339: $0) }) else { return nil }
+        self = parsed
+    }
+
+    /// Parses the bytes in place, with no string made for each number and
+    /// no `timegm` (which takes the zone lock): every record has three times,
+    /// and `ps` reads every record.
+    static func parse(rfc3339 b: UnsafeBufferPointer<UInt8>) -> Timestamp? {
+        func num(_ from: Int, _ len: Int) -> Int64? {
             guard from + len <= b.count else { return nil }
-            return Int32(String(decoding: b[from..<from + len], as: UTF8.self))
+            var v: Int64 = 0
+            for i in from..<from + len {
+                guard b[i] >= UInt8(ascii: "0"), b[i] <= UInt8(ascii: "9") else { return nil }
+                v = v * 10 + Int64(b[i] - UInt8(ascii: "0"))
+            }
+            return v
         }
         // The separators are checked too: twenty digits are not a time.
-        let separators: [(Int, String)] = [(4, "-"), (7, "-"), (10, "Tt "), (13, ":"), (16, ":")]
-        guard b.count >= 20, separators.allSatisfy({ i, set in set.utf8.contains(b[i]) }),
+        guard b.count >= 20, b[4] == UInt8(ascii: "-"), b[7] == UInt8(ascii: "-"),
+            b[10] == UInt8(ascii: "T") || b[10] == UInt8(ascii: "t") || b[10] == UInt8(ascii: " "),
+            b[13] == UInt8(ascii: ":"), b[16] == UInt8(ascii: ":"),
             let y = num(0, 4), let mo = num(5, 2), let d = num(8, 2),
             let h = num(11, 2), let mi = num(14, 2), let s = num(17, 2),
-            (1...12).contains(mo), (1...31).contains(d), h < 24, mi < 60, s <= 60, y >= 0, mo >= 0, d >= 0, h >= 0, mi >= 0,
-            s >= 0
+            (1...12).contains(mo), (1...31).contains(d), h < 24, mi < 60, s <= 60
         else { return nil }
-        var parts = tm()
-        parts.tm_year = y - 1900; parts.tm_mon = mo - 1; parts.tm_mday = d
-        parts.tm_hour = h; parts.tm_min = mi; parts.tm_sec = s
-        var seconds = Int64(timegm(&parts))
+        // Days since the epoch of a proleptic Gregorian date (H. Hinnant's
+        // `days_from_civil`); linear in the day, so February 31 is March 3
+        // (2 or 3), as timegm normalises it.
+        let year = mo <= 2 ? y - 1 : y
+        let era = (year >= 0 ? year : year - 399) / 400
+        let yearOfEra = year - era * 400
+        let dayOfYear = (153 * (mo > 2 ? mo - 3 : mo + 9) + 2) / 5 + d - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        let days = era * 146_097 + dayOfEra - 719_468
+        var seconds = days * 86_400 + h * 3600 + mi * 60 + s
         var i = 19
         var nanos: Int64 = 0
         if i < b.count, b[i] == UInt8(ascii: ".") {
@@ -176,12 +195,12 @@ public struct Timestamp: Sendable, Equatable, Comparable {
         if i < b.count, b[i] == UInt8(ascii: "+") || b[i] == UInt8(ascii: "-"),
             let oh = num(i + 1, 2), let om = num(i + 4, 2)
         {
-            let offset = Int64(oh) * 3600 + Int64(om) * 60
+            let offset = oh * 3600 + om * 60
             seconds -= b[i] == UInt8(ascii: "+") ? offset : -offset
         } else if i < b.count, b[i] != UInt8(ascii: "Z") && b[i] != UInt8(ascii: "z") {
             return nil  // neither a zone nor a fraction: not RFC 3339
         }
-        self.init(seconds: seconds, nanoseconds: nanos)
+        return Timestamp(seconds: seconds, nanoseconds: nanos)
     }
 }
 

@@ -1,6 +1,10 @@
 /// Parses JSON text into `JSON`. Errors name the byte offset.
+///
+/// The parser reads the bytes in place (an `UnsafeBufferPointer` that lives
+/// only inside `parse`): `ps` parses every container's record, and the
+/// array's bounds checks and reference counting were a good part of that.
 public struct JSONParser {
-    private let bytes: [UInt8]
+    private let bytes: UnsafeBufferPointer<UInt8>
     private var index = 0
     /// How deep the arrays and objects nest here: bounded, so hostile text
     /// (`[[[[…`) is an error, not a stack overflow.
@@ -14,14 +18,30 @@ public struct JSONParser {
 
     /// Parses a complete document from UTF-8 bytes.
     public static func parse(_ bytes: [UInt8]) throws(BerthError) -> JSON {
-        var parser = JSONParser(bytes: bytes)
-        let value = try parser.value()
-        parser.skipSpace()
-        guard parser.index == bytes.count else { throw parser.fail("trailing characters") }
-        return value
+        try parse(bytes, selecting: nil)
     }
 
-    private init(bytes: [UInt8]) { self.bytes = bytes }
+    /// Parses a complete document, building only the object members that
+    /// `selection` names (at any depth it describes); the others are read
+    /// as strictly as the rest (a damaged member still fails the parse) but
+    /// passed over without making their strings, arrays and objects. A
+    /// value where the selection expects an object is built whole.
+    public static func parse(_ bytes: [UInt8], selecting selection: JSONSelection?) throws(BerthError) -> JSON {
+        let result = bytes.withUnsafeBufferPointer { buffer -> Result<JSON, BerthError> in
+            var parser = JSONParser(bytes: buffer)
+            do throws(BerthError) {
+                let value = try parser.value(selecting: selection)
+                parser.skipSpace()
+                guard parser.index == buffer.count else { throw parser.fail("trailing characters") }
+                return .success(value)
+            } catch {
+                return .failure(error)
+            }
+        }
+        return try result.get()
+    }
+
+    private init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
 
     private func fail(_ what: String) -> BerthError {
         BerthError("invalid JSON at offset \(index): \(what)")
@@ -48,6 +68,127 @@ public struct JSONParser {
         case UInt8(ascii: "n"): try literal("null"); return .null
         default: return try number()
         }
+    }
+
+    private mutating func value(selecting selection: JSONSelection?) throws(BerthError) -> JSON {
+        guard let selection else { return try value() }
+        skipSpace()
+        guard index < bytes.count, bytes[index] == UInt8(ascii: "{") else { return try value() }
+        return try object(selecting: selection)
+    }
+
+    /// An object of which only the selected members are built.
+    private mutating func object(selecting selection: JSONSelection) throws(BerthError) -> JSON {
+        index += 1
+        try enter()
+        defer { depth -= 1 }
+        var members: [(String, JSON)] = []
+        members.reserveCapacity(selection.members.count)
+        skipSpace()
+        if index < bytes.count, bytes[index] == UInt8(ascii: "}") { index += 1; return .object(members) }
+        while true {
+            skipSpace()
+            guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw fail("expected a key") }
+            let keyStart = index
+            let plain = try skipString()
+            var chosen: Int?
+            if plain {
+                // The key's bytes between its quotes, compared in place.
+                let from = keyStart + 1, count = index - 1 - from
+                for (m, member) in selection.members.enumerated() where member.key.count == count {
+                    var i = 0
+                    while i < count && member.key[i] == bytes[from + i] { i += 1 }
+                    if i == count {
+                        chosen = m
+                        break
+                    }
+                }
+            } else {
+                index = keyStart
+                let key = Array(try string().utf8)
+                chosen = selection.members.firstIndex { $0.key == key }
+            }
+            skipSpace()
+            guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw fail("expected ':'") }
+            index += 1
+            if let chosen {
+                let member = selection.members[chosen]
+                members.append((member.name, try value(selecting: member.inner)))
+            } else {
+                try skipValue()
+            }
+            skipSpace()
+            guard index < bytes.count else { throw fail("unterminated object") }
+            if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
+            if bytes[index] == UInt8(ascii: "}") { index += 1; return .object(members) }
+            throw fail("expected ',' or '}'")
+        }
+    }
+
+    /// Reads one value as `value` does, building nothing.
+    private mutating func skipValue() throws(BerthError) {
+        skipSpace()
+        guard index < bytes.count else { throw fail("unexpected end") }
+        switch bytes[index] {
+        case UInt8(ascii: "{"):
+            index += 1
+            try enter()
+            defer { depth -= 1 }
+            skipSpace()
+            if index < bytes.count, bytes[index] == UInt8(ascii: "}") { index += 1; return }
+            while true {
+                skipSpace()
+                guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw fail("expected a key") }
+                _ = try skipString()
+                skipSpace()
+                guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw fail("expected ':'") }
+                index += 1
+                try skipValue()
+                skipSpace()
+                guard index < bytes.count else { throw fail("unterminated object") }
+                if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
+                if bytes[index] == UInt8(ascii: "}") { index += 1; return }
+                throw fail("expected ',' or '}'")
+            }
+        case UInt8(ascii: "["):
+            index += 1
+            try enter()
+            defer { depth -= 1 }
+            skipSpace()
+            if index < bytes.count, bytes[index] == UInt8(ascii: "]") { index += 1; return }
+            while true {
+                try skipValue()
+                skipSpace()
+                guard index < bytes.count else { throw fail("unterminated array") }
+                if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
+                if bytes[index] == UInt8(ascii: "]") { index += 1; return }
+                throw fail("expected ',' or ']'")
+            }
+        case UInt8(ascii: "\""): _ = try skipString()
+        case UInt8(ascii: "t"): try literal("true")
+        case UInt8(ascii: "f"): try literal("false")
+        case UInt8(ascii: "n"): try literal("null")
+        default: _ = try number()
+        }
+    }
+
+    /// Passes over a string with the checks `string` makes; answers whether
+    /// it had no escape (its bytes are then exactly its text).
+    private mutating func skipString() throws(BerthError) -> Bool {
+        index += 1
+        var plain = true
+        while index < bytes.count {
+            let c = bytes[index]
+            index += 1
+            if c == UInt8(ascii: "\"") { return plain }
+            guard c == UInt8(ascii: "\\") else { continue }
+            plain = false
+            guard index < bytes.count else { break }
+            let e = bytes[index]
+            index += 1
+            if e == UInt8(ascii: "u") { _ = try unicodeEscape() }
+        }
+        throw fail("unterminated string")
     }
 
     /// Compares in place: a record holds dozens of `false` and `null`, and
@@ -115,7 +256,7 @@ public struct JSONParser {
             let c = bytes[index]
             if c == UInt8(ascii: "\"") {
                 index += 1
-                return String(decoding: bytes[start..<index - 1], as: UTF8.self)
+                return String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index - 1]), as: UTF8.self)
             }
             if c == UInt8(ascii: "\\") { break }
             index += 1
@@ -191,5 +332,16 @@ public struct JSONParser {
         // decoder, refuse it rather than store a record that no longer parses).
         guard n.isFinite else { throw fail("number out of range") }
         return .number(n)
+    }
+}
+
+/// Which members of a JSON object `JSONParser.parse(_:selecting:)` builds:
+/// each by its key, whole (`nil`) or with a selection of its own members.
+public struct JSONSelection: Sendable {
+    let members: [(name: String, key: [UInt8], inner: JSONSelection?)]
+
+    /// The members to build, each with what to build of it (nil: all of it).
+    public init(_ members: [(String, JSONSelection?)]) {
+        self.members = members.map { ($0.0, Array($0.0.utf8), $0.1) }
     }
 }

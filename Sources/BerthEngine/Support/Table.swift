@@ -14,22 +14,26 @@ public enum Table {
 
     /// Every cell but a row's last is padded to its column's width.
     static func align(_ rows: [[String]]) -> String {
+        // Runes, as Go counts them: the UTF-8 bytes that begin a scalar.
+        // Counted once a cell, from the bytes (`ps` aligns a row a container).
+        let lengths = rows.map { $0.map { cell in cell.utf8.reduce(0) { $1 & 0xC0 == 0x80 ? $0 : $0 + 1 } } }
         var widths: [Int] = []
-        for row in rows {
-            for (i, cell) in row.enumerated() where i < row.count - 1 {
+        for (r, row) in rows.enumerated() {
+            for i in row.indices where i < row.count - 1 {
                 if i >= widths.count { widths.append(0) }
-                widths[i] = max(widths[i], max(10, cell.unicodeScalars.count + 3))  // runes, as Go counts
+                widths[i] = max(widths[i], max(10, lengths[r][i] + 3))
             }
         }
         var out = ""
-        for row in rows {
+        for (r, row) in rows.enumerated() {
             var line = ""
             for (i, cell) in row.enumerated() {
                 line += cell
-                if i < row.count - 1 { line += String(repeating: " ", count: widths[i] - cell.unicodeScalars.count) }
+                if i < row.count - 1 { line += String(repeating: " ", count: widths[i] - lengths[r][i]) }
             }
-            while line.hasSuffix(" ") { line.removeLast() }
-            out += line + "\n"
+            while line.utf8.last == UInt8(ascii: " ") { line.removeLast() }
+            out += line
+            out += "\n"
         }
         return out
     }
