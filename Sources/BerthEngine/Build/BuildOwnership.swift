@@ -75,6 +75,12 @@ extension Lifecycle {
     /// the removed containers' IDs. A live build's containers are left alone.
     /// `among`: the store's containers when the caller has just read them,
     /// so that they are not all read twice (`listedContainers`).
+    ///
+    /// The lock files of the dead builds whose containers were removed go
+    /// too. Without `among` (a build starting), every dead build's lock file
+    /// is swept; with it (`ps`), the locks directory is not listed: it holds
+    /// a lock file a container, and reading it on every `ps` cost as much as
+    /// reading the containers directory.
     @discardableResult
     public func removeOrphanedBuildContainers(among all: [Container]? = nil) -> [String] {
         var removed: [String] = []
@@ -86,6 +92,8 @@ extension Lifecycle {
             guard isDead else { continue }
             if (try? remove(c.id, force: true, volumes: true)) != nil { removed.append(c.id) }
         }
+        for (lock, isDead) in dead where isDead { BuildOwnership.isDead(lock, unlinking: true) }
+        guard all == nil else { return removed }
         // Lock files of killed builds (whether or not they had a container then).
         for name in FileSystem.list(layout.locks) where name.hasPrefix("build-") && name.hasSuffix(".lock") {
             BuildOwnership.isDead(layout.locks + "/" + name, unlinking: true)
