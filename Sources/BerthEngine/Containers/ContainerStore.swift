@@ -1,7 +1,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Synchronization
 
 /// The containers of a store: creation with unique names, lookup by name or
 /// ID prefix, locked updates, and removal.
@@ -37,30 +36,23 @@ public struct ContainerStore: Sendable {
         let proc = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         defer { if proc >= 0 { close(proc) } }
         let width = min(4, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
-        guard ids.count >= Self.parallelFrom, width > 1 else {
-            return Self.newestFirst(ids.compactMap { try? load(id: $0, in: directory, proc: proc, view: view) })
-        }
-        // Chunks in ID order, so ties in `created` sort as they always did.
-        let chunks = width * 4
-        let results = Mutex<[[Container]]>(Array(repeating: [], count: chunks))
+        let slots = LoadedRecords(count: ids.count)
         let store = self
+        guard ids.count >= Self.parallelFrom, width > 1 else {
+            for k in ids.indices {
+                if let c = try? load(id: ids[k], in: directory, proc: proc, view: view) { slots.put(c, at: k) }
+            }
+            return slots.newestFirst()
+        }
+        // Chunks of neighbouring slots: ties in `created` keep the ID order.
+        let chunks = width * 4
         Parallel.forEach(chunks, width: width) { chunk in
             let size = (ids.count + chunks - 1) / chunks
-            let range = min(ids.count, chunk * size)..<min(ids.count, (chunk + 1) * size)
-            // Reserved: a record is a large value, and growing the array by
-            // doubling copied each one several times.
-            var part: [Container] = []
-            part.reserveCapacity(range.count)
-            for id in ids[range] {
-                if let c = try? store.load(id: id, in: directory, proc: proc, view: view) { part.append(c) }
+            for k in min(ids.count, chunk * size)..<min(ids.count, (chunk + 1) * size) {
+                if let c = try? store.load(id: ids[k], in: directory, proc: proc, view: view) { slots.put(c, at: k) }
             }
-            results.withLock { $0[chunk] = part }
         }
-        let parts = results.withLock { (parts: inout [[Container]]) -> [[Container]] in
-            defer { parts = [] }
-            return parts
-        }
-        return Self.newestFirst(parts)
+        return slots.newestFirst()
     }
 
     /// How much of each record a read decodes.
@@ -69,27 +61,6 @@ public struct ContainerStore: Sendable {
         case whole
         /// What `ps` shows and filters on (`Container.listingSelection`).
         case listing
-    }
-
-    /// Newest first, ties in the order given. Sorts indices, not the records:
-    /// moving a `Container` is a copy of dozens of fields.
-    static func newestFirst(_ list: [Container]) -> [Container] { newestFirst([list]) }
-
-    /// The records of several lists in one, newest first, ties in the order
-    /// given: each record is copied once, into its place (flattening first
-    /// would copy them all twice).
-    static func newestFirst(_ parts: [[Container]]) -> [Container] {
-        var places: [(part: Int, index: Int)] = []
-        var created: [Timestamp] = []
-        places.reserveCapacity(parts.reduce(0) { $0 + $1.count })
-        created.reserveCapacity(places.capacity)
-        for (p, part) in parts.enumerated() {
-            for i in part.indices {
-                places.append((p, i))
-                created.append(part[i].created)
-            }
-        }
-        return places.indices.sorted { created[$0] > created[$1] }.map { parts[places[$0].part][places[$0].index] }
     }
 
     /// The count of containers from which `all` loads on several threads.
@@ -413,4 +384,53 @@ public struct ContainerStore: Sendable {
 
     /// Whether a name is free.
     public func isNameFree(_ name: String) -> Bool { ((try? owner(of: name)) ?? nil) == nil }
+}
+
+/// The records `ContainerStore.all` reads, one slot an ID, filled by its
+/// threads (each writes only its own slots; all are joined before
+/// `newestFirst`), then moved, never copied, into one array newest first.
+/// A `Container` is a large value with dozens of strings and arrays: with
+/// 1,000 containers, copying each into a sorted array and freeing the
+/// originals cost `ps` milliseconds of retains, releases and page faults.
+private final class LoadedRecords: @unchecked Sendable {
+    private let base: UnsafeMutablePointer<Container>
+    private let filled: UnsafeMutablePointer<Bool>
+    private let count: Int
+
+    init(count: Int) {
+        self.count = count
+        base = .allocate(capacity: max(count, 1))
+        filled = .allocate(capacity: max(count, 1))
+        filled.initialize(repeating: false, count: max(count, 1))
+    }
+
+    /// Stores the record of the ID in slot `k`; called once a slot at most.
+    func put(_ container: Container, at k: Int) {
+        (base + k).initialize(to: container)
+        filled[k] = true
+    }
+
+    /// The stored records, newest first, ties in slot order; the slots are
+    /// left empty.
+    func newestFirst() -> [Container] {
+        var order = (0..<count).filter { filled[$0] }
+        order.sort { a, b in
+            let x = base[a].created, y = base[b].created
+            return x != y ? x > y : a < b
+        }
+        let result = [Container](unsafeUninitializedCapacity: order.count) { buffer, initialized in
+            for (j, k) in order.enumerated() {
+                (buffer.baseAddress! + j).moveInitialize(from: base + k, count: 1)
+                filled[k] = false
+            }
+            initialized = order.count
+        }
+        return result
+    }
+
+    deinit {
+        for k in 0..<count where filled[k] { (base + k).deinitialize(count: 1) }
+        filled.deallocate()
+        base.deallocate()
+    }
 }

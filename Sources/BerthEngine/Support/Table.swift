@@ -13,26 +13,44 @@ public enum Table {
     }
 
     /// Every cell but a row's last is padded to its column's width.
+    ///
+    /// Written for a thousand rows (`ps` with 1,000 containers): each cell's
+    /// runes are counted once, from its bytes, the padding strings are made
+    /// once a width, and every line is appended to the output in place.
     static func align(_ rows: [[String]]) -> String {
-        // Runes, as Go counts them: the UTF-8 bytes that begin a scalar.
-        // Counted once a cell, from the bytes (`ps` aligns a row a container).
-        let lengths = rows.map { $0.map { cell in cell.utf8.reduce(0) { $1 & 0xC0 == 0x80 ? $0 : $0 + 1 } } }
+        var lengths: [[Int]] = []
+        lengths.reserveCapacity(rows.count)
         var widths: [Int] = []
-        for (r, row) in rows.enumerated() {
-            for i in row.indices where i < row.count - 1 {
-                if i >= widths.count { widths.append(0) }
-                widths[i] = max(widths[i], max(10, lengths[r][i] + 3))
-            }
-        }
-        var out = ""
-        for (r, row) in rows.enumerated() {
-            var line = ""
+        var bytes = 0
+        for row in rows {
+            var counts: [Int] = []
+            counts.reserveCapacity(row.count)
             for (i, cell) in row.enumerated() {
-                line += cell
-                if i < row.count - 1 { line += String(repeating: " ", count: widths[i] - lengths[r][i]) }
+                // Runes, as Go counts them: the UTF-8 bytes that begin a scalar.
+                var text = cell
+                let runes = text.withUTF8 { utf8 in
+                    var runes = 0
+                    for b in utf8 where b & 0xC0 != 0x80 { runes += 1 }
+                    return runes
+                }
+                counts.append(runes)
+                bytes += text.utf8.count
+                guard i < row.count - 1 else { continue }
+                if i >= widths.count { widths.append(0) }
+                widths[i] = max(widths[i], max(10, runes + 3))
             }
-            while line.utf8.last == UInt8(ascii: " ") { line.removeLast() }
-            out += line
+            lengths.append(counts)
+        }
+        var pads: [String] = Array(repeating: "", count: (widths.max() ?? 0) + 1)
+        for i in pads.indices { pads[i] = String(repeating: " ", count: i) }
+        var out = ""
+        out.reserveCapacity(bytes + rows.count * (widths.reduce(0, +) + 1))
+        for (r, row) in rows.enumerated() {
+            for (i, cell) in row.enumerated() {
+                out += cell
+                if i < row.count - 1 { out += pads[widths[i] - lengths[r][i]] }
+            }
+            while out.utf8.last == UInt8(ascii: " ") { out.removeLast() }
             out += "\n"
         }
         return out
