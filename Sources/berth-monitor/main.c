@@ -26,7 +26,8 @@
      [--log-partial FD]  the partial log lines, stdout's then stderr's, each
                        as 8 bytes of length (little-endian) and the bytes
      --health PID --hold FD,FD… --backoff MS
-     (--hold: published ports' reservations and slirp4netns's exit pipe,
+     (--hold: published ports' reservations, slirp4netns's exit pipe and
+     the monitor's flock on the container directory (MonitorLiveness.swift),
      open while PID 1 runs, closed when it exits) */
 #define _GNU_SOURCE
 #include "relay.h"

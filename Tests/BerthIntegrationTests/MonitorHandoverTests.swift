@@ -57,6 +57,54 @@ struct MonitorHandoverTests {
         }
     }
 
+    /// Whether some process holds an exclusive flock on `path` (a shared one cannot be taken).
+    func flockHeld(_ path: String) -> Bool {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        return flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EAGAIN
+    }
+
+    @Test(
+        "the monitor claims its container directory (flock) while PID 1 runs, before and after the hand-over; PID 1 holds no host directory"
+    )
+    func livenessClaim() {
+        withStore { s in
+            let run = s.berth("run", "-d", "--name", "claimed", "busybox", "sleep", "1000")
+            #expect(run.status == 0, "stderr: \(run.stderr)")
+            let id = s.inspect("claimed", "{{.Id}}")
+            let directory = s.root + "/containers/" + id
+            #expect(flockHeld(directory), "the Swift monitor holds the claim once PID 1 runs")
+            #expect(handedOver(s, "claimed") > 0, "the monitor never ran berth-monitor")
+            #expect(flockHeld(directory), "berth-monitor holds it on")
+            // No descriptor of PID 1 (nor of a process it could be started
+            // with) names a directory: `-w /proc/self/fd/N` cannot reach the store.
+            let pid1 = s.pid("claimed")
+            for fd in FileSystem.list("/proc/\(pid1)/fd") {
+                #expect(
+                    !FileSystem.isDirectory("/proc/\(pid1)/fd/\(fd)"),
+                    "PID 1's fd \(fd): \(FileSystem.readLink("/proc/\(pid1)/fd/\(fd)") ?? "")")
+            }
+            #expect(s.status("claimed")?.hasPrefix("Up ") == true)
+            let stop = s.berth("stop", "-t", "0", "claimed")
+            #expect(stop.status == 0, "stop: \(stop.stderr)")
+            #expect(!flockHeld(directory), "released when PID 1 exits")
+            #expect(s.inspect("claimed", "{{.State.Status}} {{.State.ExitCode}}") == "exited 137")
+            // A killed monitor's claim goes with it; ps then asks /proc, as before the claim.
+            #expect(s.berth("start", "claimed").status == 0)
+            #expect(eventually(5) { flockHeld(directory) }, "claimed again by the new monitor")
+            let monitor = handedOver(s, "claimed")
+            let restarted = s.pid("claimed")
+            #expect(monitor > 0 && restarted > 0)
+            guard monitor > 0, restarted > 0 else { return }
+            kill(monitor, SIGKILL)
+            #expect(eventually(5) { !flockHeld(directory) }, "the kernel drops a killed monitor's claim")
+            #expect(s.status("claimed")?.hasPrefix("Up ") == true, "PID 1 still runs: \(s.ps())")
+            kill(restarted, SIGKILL)
+            #expect(eventually(5) { s.status("claimed")?.hasPrefix("Exited") == true }, "\(s.ps())")
+        }
+    }
+
     @Test("input typed after the hand-over reaches the container, and run -i returns its exit code", arguments: [false, true])
     func inputAcrossTheHandover(autoRemove: Bool) {
         withStore { s in

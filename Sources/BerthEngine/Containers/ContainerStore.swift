@@ -93,7 +93,11 @@ public struct ContainerStore: Sendable {
             container = c
         }
         let s = container.state
-        let monitorAlive = s.monitorPid > 0 && ProcessTable.isAlive(s.monitorPid, startTime: s.monitorStartTime, proc: proc)
+        // The monitor's claim first (one open and one flock), /proc when it is not held.
+        let monitorAlive =
+            s.monitorPid > 0
+            && (MonitorLiveness.isHeld(id, in: directory, path: layout.container(id))
+                || ProcessTable.isAlive(s.monitorPid, startTime: s.monitorStartTime, proc: proc))
         if s.isActive {
             if monitorAlive { return container }
             container.monitorLost = true

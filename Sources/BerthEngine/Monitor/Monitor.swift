@@ -127,6 +127,8 @@ public final class MonitorSession {
     /// Other descriptors that must stay open while PID 1 runs and close
     /// when it exits (slirp4netns's exit pipe); `berth-monitor` takes them over.
     var heldOpen: [Int32] = []
+    /// The claim on the container directory while PID 1 runs (`MonitorLiveness`; -1: none).
+    var liveness: Int32 = -1
     var attached = false
     /// The report pipe until the report is written, then -1.
     private var ready: Int32 = -1
@@ -313,6 +315,8 @@ public final class MonitorSession {
                 pid: pid, pidStartTime: ProcessTable.startTime(pid) ?? 0, monitorPid: getpid(),
                 monitorStartTime: ProcessTable.startTime(getpid()) ?? 0, healthCheck: c.healthcheck?.isEnabled ?? false)
         }
+        // Now, with PID 1 forked: it must not inherit a host directory's descriptor.
+        if liveness < 0 { liveness = MonitorLiveness.claim(containerDirectory) }
     }
 
     private func writeRecord(_ change: (inout Container) -> Void) {

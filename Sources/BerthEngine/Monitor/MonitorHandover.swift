@@ -100,7 +100,7 @@ enum MonitorHandover {
             args += ["--log-partial", String(partialFile)]
         }
         defer { if partialFile >= 0 { close(partialFile) } }
-        let held = session.portReservations + session.heldOpen
+        let held = session.portReservations + session.heldOpen + (session.liveness >= 0 ? [session.liveness] : [])
         // main.c's MAX_LIST: more and it could not take them; relay on here.
         guard held.count < maxClients else { return }
         if !held.isEmpty { args += ["--hold", held.map(String.init).joined(separator: ",")] }
