@@ -84,11 +84,9 @@ public struct JSONParser {
         defer { depth -= 1 }
         var members: [(String, JSON)] = []
         members.reserveCapacity(selection.members.count)
-        skipSpace()
-        if index < bytes.count, bytes[index] == UInt8(ascii: "}") { index += 1; return .object(members) }
-        while true {
-            skipSpace()
-            guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw fail("expected a key") }
+        if closesAtOnce(UInt8(ascii: "}")) { return .object(members) }
+        repeat {
+            try expectKey()
             let keyStart = index
             let plain = try skipString()
             var chosen: Int?
@@ -108,21 +106,15 @@ public struct JSONParser {
                 let key = Array(try string().utf8)
                 chosen = selection.members.firstIndex { $0.key == key }
             }
-            skipSpace()
-            guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw fail("expected ':'") }
-            index += 1
+            try expectColon()
             if let chosen {
                 let member = selection.members[chosen]
                 members.append((member.name, try value(selecting: member.inner)))
             } else {
                 try skipValue()
             }
-            skipSpace()
-            guard index < bytes.count else { throw fail("unterminated object") }
-            if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
-            if bytes[index] == UInt8(ascii: "}") { index += 1; return .object(members) }
-            throw fail("expected ',' or '}'")
-        }
+        } while try another(UInt8(ascii: "}"), in: "object")
+        return .object(members)
     }
 
     /// Reads one value as `value` does, building nothing.
@@ -134,36 +126,19 @@ public struct JSONParser {
             index += 1
             try enter()
             defer { depth -= 1 }
-            skipSpace()
-            if index < bytes.count, bytes[index] == UInt8(ascii: "}") { index += 1; return }
-            while true {
-                skipSpace()
-                guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw fail("expected a key") }
+            if closesAtOnce(UInt8(ascii: "}")) { return }
+            repeat {
+                try expectKey()
                 _ = try skipString()
-                skipSpace()
-                guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw fail("expected ':'") }
-                index += 1
+                try expectColon()
                 try skipValue()
-                skipSpace()
-                guard index < bytes.count else { throw fail("unterminated object") }
-                if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
-                if bytes[index] == UInt8(ascii: "}") { index += 1; return }
-                throw fail("expected ',' or '}'")
-            }
+            } while try another(UInt8(ascii: "}"), in: "object")
         case UInt8(ascii: "["):
             index += 1
             try enter()
             defer { depth -= 1 }
-            skipSpace()
-            if index < bytes.count, bytes[index] == UInt8(ascii: "]") { index += 1; return }
-            while true {
-                try skipValue()
-                skipSpace()
-                guard index < bytes.count else { throw fail("unterminated array") }
-                if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
-                if bytes[index] == UInt8(ascii: "]") { index += 1; return }
-                throw fail("expected ',' or ']'")
-            }
+            if closesAtOnce(UInt8(ascii: "]")) { return }
+            repeat { try skipValue() } while try another(UInt8(ascii: "]"), in: "array")
         case UInt8(ascii: "\""): _ = try skipString()
         case UInt8(ascii: "t"): try literal("true")
         case UInt8(ascii: "f"): try literal("false")
@@ -212,22 +187,14 @@ public struct JSONParser {
         try enter()
         defer { depth -= 1 }
         var members: [(String, JSON)] = []
-        skipSpace()
-        if index < bytes.count, bytes[index] == UInt8(ascii: "}") { index += 1; return .object(members) }
-        while true {
-            skipSpace()
-            guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw fail("expected a key") }
+        if closesAtOnce(UInt8(ascii: "}")) { return .object(members) }
+        repeat {
+            try expectKey()
             let key = try string()
-            skipSpace()
-            guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw fail("expected ':'") }
-            index += 1
+            try expectColon()
             members.append((key, try value()))
-            skipSpace()
-            guard index < bytes.count else { throw fail("unterminated object") }
-            if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
-            if bytes[index] == UInt8(ascii: "}") { index += 1; return .object(members) }
-            throw fail("expected ',' or '}'")
-        }
+        } while try another(UInt8(ascii: "}"), in: "object")
+        return .object(members)
     }
 
     private mutating func array() throws(BerthError) -> JSON {
@@ -235,16 +202,47 @@ public struct JSONParser {
         try enter()
         defer { depth -= 1 }
         var items: [JSON] = []
+        if closesAtOnce(UInt8(ascii: "]")) { return .array(items) }
+        repeat { items.append(try value()) } while try another(UInt8(ascii: "]"), in: "array")
+        return .array(items)
+    }
+
+    // The punctuation of objects and arrays, shared by the parse that builds
+    // and the one that passes over.
+
+    /// Just after `{` or `[`: whether `closer` follows at once (and is passed).
+    private mutating func closesAtOnce(_ closer: UInt8) -> Bool {
         skipSpace()
-        if index < bytes.count, bytes[index] == UInt8(ascii: "]") { index += 1; return .array(items) }
-        while true {
-            items.append(try value())
-            skipSpace()
-            guard index < bytes.count else { throw fail("unterminated array") }
-            if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
-            if bytes[index] == UInt8(ascii: "]") { index += 1; return .array(items) }
-            throw fail("expected ',' or ']'")
+        guard index < bytes.count, bytes[index] == closer else { return false }
+        index += 1
+        return true
+    }
+
+    /// Where a member's key must begin.
+    private mutating func expectKey() throws(BerthError) {
+        skipSpace()
+        guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw fail("expected a key") }
+    }
+
+    /// The `:` after a key.
+    private mutating func expectColon() throws(BerthError) {
+        skipSpace()
+        guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw fail("expected ':'") }
+        index += 1
+    }
+
+    /// After a member or an item: true at `,` (another follows), false at
+    /// `closer` (passed); anything else is an error naming `what`.
+    private mutating func another(_ closer: UInt8, in what: StaticString) throws(BerthError) -> Bool {
+        skipSpace()
+        guard index < bytes.count else { throw fail("unterminated \(what)") }
+        if bytes[index] == UInt8(ascii: ",") {
+            index += 1
+            return true
         }
+        guard bytes[index] == closer else { throw fail("expected ',' or '\(Character(Unicode.Scalar(closer)))'") }
+        index += 1
+        return false
     }
 
     private mutating func string() throws(BerthError) -> String {
