@@ -45,10 +45,15 @@ struct MonitorLivenessTests {
         #expect(MonitorLiveness.claim(store.layout.container(c.id)) == -1, "a second claim is refused, never waited for")
         close(claim)
         #expect(try store.load(id: c.id).monitorLost, "released: /proc says the recorded monitor is gone")
+        #expect(store.all().first?.monitorLost == true, "and through the listing's /proc descriptor")
         // No claim, but the recorded monitor lives (a monitor from before the claim): alive through /proc.
         c = record(monitorPid: me, monitorStartTime: started)
         try write(c)
         #expect(try !store.load(id: c.id).monitorLost)
         #expect(try store.load(id: c.id).state.status == .running)
+        #expect(store.all(.listing).first?.monitorLost == false, "found through /proc relative to its descriptor")
+        // Another start time is another process: a recycled PID is no monitor.
+        try write(record(monitorPid: me, monitorStartTime: started + 1))
+        #expect(store.all(.listing).first?.monitorLost == true)
     }
 }

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import BerthCore
 
 /// The containers of a store: creation with unique names, lookup by name or
 /// ID prefix, locked updates, and removal.
@@ -93,11 +94,17 @@ public struct ContainerStore: Sendable {
             container = c
         }
         let s = container.state
-        // The monitor's claim first (one open and one flock), /proc when it is not held.
+        // The monitor's claim first (one open and one flock), /proc when it
+        // is not held. The directory by its name in `directory` when open:
+        // no path string is made for each of `ps`'s containers.
+        func claimed() -> Bool {
+            directory >= 0
+                ? MonitorLiveness.isHeld(id, relativeTo: FileDescriptor(rawValue: directory))
+                : MonitorLiveness.isHeld(layout.container(id), relativeTo: .cwd)
+        }
         let monitorAlive =
             s.monitorPid > 0
-            && (MonitorLiveness.isHeld(id, in: directory, path: layout.container(id))
-                || ProcessTable.isAlive(s.monitorPid, startTime: s.monitorStartTime, proc: proc))
+            && (claimed() || ProcessTable.isAlive(s.monitorPid, startTime: s.monitorStartTime, proc: proc))
         if s.isActive {
             if monitorAlive { return container }
             container.monitorLost = true

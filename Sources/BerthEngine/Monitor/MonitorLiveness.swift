@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import BerthCore
 
 /// A monitor's claim on its container's directory while PID 1 runs: an
 /// exclusive `flock` that the kernel drops when the monitor dies, however
@@ -27,26 +28,22 @@ enum MonitorLiveness {
     /// not (a reader holding its shared lock for the moment of its check,
     /// five times over; a stale monitor of the container). Never blocks.
     static func claim(_ directory: String) -> Int32 {
-        let fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { return -1 }
+        guard let fd = try? FileDescriptor.open(directory, O_RDONLY | O_DIRECTORY) else { return -1 }
         for _ in 0..<5 {
-            if flock(fd, LOCK_EX | LOCK_NB) == 0 { return fd }
+            if flock(fd.rawValue, LOCK_EX | LOCK_NB) == 0 { return fd.rawValue }
             guard errno == EAGAIN || errno == EINTR else { break }
             usleep(200)
         }
-        close(fd)
+        fd.close()
         return -1
     }
 
-    /// Whether a monitor holds the claim on container `id`: its directory
-    /// opened relative to `containers`, an open descriptor of the
-    /// containers directory, or by `path` when that is -1.
-    static func isHeld(_ id: String, in containers: Int32, path: String) -> Bool {
-        let fd =
-            containers >= 0
-            ? openat(containers, id, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }  // and with it the shared lock, if this took it
-        return flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EAGAIN
+    /// Whether a monitor holds the claim on the container directory `path`
+    /// (relative to `base`, an open descriptor of the containers directory,
+    /// or a full path and `.cwd`).
+    static func isHeld(_ path: String, relativeTo base: FileDescriptor) -> Bool {
+        guard let fd = try? FileDescriptor.open(path, O_RDONLY | O_DIRECTORY, relativeTo: base) else { return false }
+        defer { fd.close() }  // and with it the shared lock, if this took it
+        return flock(fd.rawValue, LOCK_SH | LOCK_NB) != 0 && errno == EAGAIN
     }
 }
