@@ -26,6 +26,12 @@ public enum FileSystem {
         return lstatFollow(path, &st) && (st.st_mode & S_IFMT) == S_IFDIR
     }
 
+    /// Whether `path` itself (not a symlink's target) is a directory.
+    public static func isRealDirectory(_ path: String) -> Bool {
+        var st = stat()
+        return lstat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+    }
+
     /// Whether `path` itself (not a symlink's target) is a regular file.
     public static func isRegularFile(_ path: String) -> Bool {
         var st = stat()

@@ -41,6 +41,30 @@ struct ContainerScaleTests {
         return stopped
     }
 
+    @Test(
+        "an entry of containers/ that is a symlink to another container lists as Dead, and rm -f takes the link, never the layer")
+    func symlinkedEntry() {
+        withStore { s in
+            let run = s.berth("run", "-d", "--name", "keep", "busybox", "sh", "-c", "echo mine > /mine; sleep 1000")
+            #expect(run.status == 0, "\(run.stderr)")
+            #expect(eventually(5) { s.berth("exec", "keep", "cat", "/mine").stdout == "mine\n" })
+            let id = s.inspect("keep", "{{.Id}}")
+            let link = String(repeating: "e", count: 64)
+            #expect(symlink(s.root + "/containers/" + id, s.root + "/containers/" + link) == 0)
+            let listed = s.berth("ps", "-a", "--format", "{{.ID}} {{.Status}}").stdout
+            #expect(listed.contains("eeeeeeeeeeee Dead\n"), "it names another container: \(listed)")
+            let rm = s.berth("rm", "-f", "eeeeeeeeeeee")
+            #expect(rm.status == 0 && rm.stdout == "eeeeeeeeeeee\n", "\(rm)")
+            #expect(!FileSystem.exists(s.root + "/containers/" + link), "the link is gone")
+            for part in ["upper", "work", "merged"] {
+                #expect(FileSystem.isRealDirectory(s.root + "/containers/" + id + "/" + part), "keep's \(part) is left alone")
+            }
+            // The container the link named keeps its layer across a restart.
+            #expect(s.berth("restart", "-t", "0", "keep").status == 0)
+            #expect(s.berth("exec", "keep", "cat", "/mine").stdout == "mine\n")
+        }
+    }
+
     @Test("70 containers (loaded on several threads): ps, ps -a, stop, rm -f $(ps -aq), rm -af right, nothing left")
     func seventy() {
         withStore { store in

@@ -360,7 +360,10 @@ public struct ContainerStore: Sendable {
     public func detach(_ container: Container, driver: any StorageDriver) throws(BerthError) -> Detached {
         let dir = layout.container(container.id)
         let doomed = layout.tmp + "/rm-\(getpid())-\(container.id.prefix(12))"
-        try driver.unmount(containerDirectory: dir)
+        // An entry that is not a directory of its own (a symlink to another
+        // container's, a file) is no container's storage: only the entry
+        // goes (renamed, not followed), never what it points to.
+        if FileSystem.isRealDirectory(dir) { try driver.unmount(containerDirectory: dir) }
         if rename(dir, doomed) != 0 && errno != ENOENT { throw .syscall("rename", dir, .current) }
         let link = ContainerNameIndex(layout: layout).release(container.name, of: container.id, holding: true)
         unlink(lockPath(container.id))
@@ -376,7 +379,7 @@ public struct ContainerStore: Sendable {
     /// overlay container), which `run --rm` need not wait for.
     public func purge(_ detached: Detached, driver: any StorageDriver) throws(BerthError) {
         defer { if detached.nameLink >= 0 { close(detached.nameLink) } }
-        try driver.remove(containerDirectory: detached.directory)
+        if FileSystem.isRealDirectory(detached.directory) { try driver.remove(containerDirectory: detached.directory) }
         try FileSystem.removeTree(detached.directory)
     }
 
