@@ -8,7 +8,11 @@ store:
   1. `run -d --network none busybox sleep 100000` until COUNT run; each run
      is timed. The `run -d` figure is the median of the last 10 runs, those
      made with COUNT-10 … COUNT-1 containers already running (below 10, the
-     last container is removed and run again until there are 10 samples);
+     last container is removed and run again until there are 10 samples).
+     With COUNT running (after step 2), the floor under it: the host's mount count,
+     `unshare -m /bin/true` (the kernel copying that mount table into a new
+     namespace, which every container start pays) and, with
+     SCALE_CRUN_BUNDLE, `crun run` of that prepared bundle (median of 10);
   2. `ps` and `ps -a` with COUNT running (median of PS_N runs, each checked
      to list COUNT containers);
   3. `stop -t 0 $(ps -q)`, then `ps -a` with COUNT exited;
@@ -31,7 +35,29 @@ import time
 BERTH = os.environ["BERTH_BIN"]
 STORE = os.environ["SCALE_STORE"]
 PS_N = int(os.environ.get("SCALE_PS_N", "5"))
+CRUN_BUNDLE = os.environ.get("SCALE_CRUN_BUNDLE", "")
 RUN_SAMPLES = 10
+FLOOR_N = 10
+
+# Times `crun run` of a bundle FLOOR_N times inside the private mount namespace
+# it is started in (`unshare -m --propagation private`), where a hybrid host's
+# cgroup2 mount is hidden first: crun 1.8 refuses hybrid cgroups (PEERS.md).
+# That namespace is a copy of the host's, so each run copies the same mounts.
+CRUN_TIMER = """
+import os, statistics, subprocess, sys, time
+bundle, n = sys.argv[1], int(sys.argv[2])
+if os.path.isdir("/sys/fs/cgroup/freezer") and os.path.ismount("/sys/fs/cgroup/unified"):
+    subprocess.run(["umount", "/sys/fs/cgroup/unified"], check=True)
+state = os.path.dirname(bundle) + "/crun-state"
+times = []
+for i in range(n + 1):
+    t0 = time.perf_counter()
+    subprocess.run(["crun", "--root", state, "run", "-b", bundle, f"floor-{os.getpid()}-{i}"],
+                   stdout=subprocess.DEVNULL, check=True)
+    if i:  # the first run is a warm-up
+        times.append((time.perf_counter() - t0) * 1000)
+print(statistics.median(times))
+"""
 
 
 def berth(*args, check=True):
@@ -80,6 +106,30 @@ def fill(count):
         ms, _ = run_one()
         samples.append(ms)
     return samples
+
+
+def host_mounts():
+    with open("/proc/self/mountinfo") as f:
+        return sum(1 for _ in f)
+
+
+def floor():
+    """(host mounts, unshare -m ms, crun run ms or None) with the containers now running."""
+    times = []
+    for _ in range(FLOOR_N):
+        t0 = time.perf_counter()
+        subprocess.run(["unshare", "-m", "/bin/true"], check=True)
+        times.append((time.perf_counter() - t0) * 1000)
+    crun = None
+    if CRUN_BUNDLE:
+        p = subprocess.run(["unshare", "-m", "--propagation", "private", "python3", "-c", CRUN_TIMER,
+                            CRUN_BUNDLE, str(FLOOR_N)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        if p.returncode == 0:
+            crun = float(p.stdout)
+        else:
+            last = p.stderr.decode(errors="replace").strip().splitlines()[-1:] or [""]
+            print(f"scale: crun run failed (rc={p.returncode}): {last[0]}", file=sys.stderr)
+    return host_mounts(), statistics.median(times), crun
 
 
 def processes_of(container_ids):
@@ -167,6 +217,9 @@ def measure(count):
     run = fill(count)
     ps = timed_list(["ps"], count)
     ps_a = timed_list(["ps", "-a"], count)
+    # After the listings: each crun run leaves a network namespace that the
+    # kernel tears down in a worker thread after it returns.
+    mounts, unshare_ms, crun_ms = floor()
     running = ids(False)
     stop_ms, _ = berth("stop", "-t", "0", *running)
     ps_exited = timed_list(["ps", "-a"], count)
@@ -186,6 +239,7 @@ def measure(count):
         leaked2.append("(no rm -a in this berth: rm -f $(ps -aq --no-trunc) instead)")
     return {
         "count": count, "load": load, "run": statistics.median(run), "run_p90": sorted(run)[int(0.9 * (len(run) - 1))],
+        "mounts": mounts, "unshare": unshare_ms, "crun": crun_ms,
         "ps": ps, "ps_a": ps_a, "stop": stop_ms, "ps_exited": ps_exited, "rm_exited": rm_rows[0][2],
         "rm_running": rm_rows[1][2], "refill": refill, "leaks": leaked + [f"(rm -af) {x}" for x in leaked2],
     }
@@ -207,20 +261,25 @@ def main():
                 berth("rm", "-f", *left, check=False)
     print()
     print("berth at scale: `run -d --network none busybox sleep 100000` COUNT times (ms; median unless said)")
-    head = ("count", "load", "run -d", "run p90", "ps", "ps -a", "stop all", "ps -a exited",
-            "rm -f exited", "rm -af running", "leaks")
+    head = ("count", "load", "run -d", "run p90", "host mounts", "unshare -m", "crun run", "ps", "ps -a",
+            "stop all", "ps -a exited", "rm -f exited", "rm -af running", "leaks")
     print("  ".join(f"{h:>14}" if i else f"{h:>6}" for i, h in enumerate(head[:-1])) + "  leaks")
     for r in results:
         if "error" in r:
             print(f"{r['count']:>6}  failed: {r['error']}")
             continue
-        cells = [f"{r['count']:>6}", f"{r['load']:>14.2f}"] + [
-            f"{r[k]:>14.1f}" for k in ("run", "run_p90", "ps", "ps_a", "stop", "ps_exited", "rm_exited", "rm_running")
+        crun = f"{r['crun']:>14.1f}" if r["crun"] is not None else f"{'-':>14}"
+        cells = [f"{r['count']:>6}", f"{r['load']:>14.2f}", f"{r['run']:>14.1f}", f"{r['run_p90']:>14.1f}",
+                 f"{r['mounts']:>14}", f"{r['unshare']:>14.2f}", crun] + [
+            f"{r[k]:>14.1f}" for k in ("ps", "ps_a", "stop", "ps_exited", "rm_exited", "rm_running")
         ]
         print("  ".join(cells) + "  " + ("; ".join(r["leaks"]) or "none"))
     print()
     print("run -d: median of the last 10 runs (COUNT-10 … COUNT-1 already running); load: 1-minute load")
-    print("average before the count; stop all: `stop -t 0` of every running container in one command;")
+    print("average before the count; host mounts: lines of /proc/self/mountinfo with COUNT running;")
+    print("unshare -m: `unshare -m /bin/true`, the kernel's copy of that table into a new mount namespace,")
+    print("which every container start pays; crun run: a prepared bundle with no layer, the same namespaces")
+    print("and host mounts (median of 10; '-' without crun); stop all: `stop -t 0` of every running container in one command;")
     print("rm -f exited: `rm -f $(ps -aq)` after that stop; rm -af running: Podman's spelling, COUNT running.")
 
 

@@ -28,6 +28,7 @@ command -v python3 >/dev/null || { echo "scale: python3 is needed (apt-get insta
 BERTH_BIN=$(cd "$(dirname "$BERTH_BIN")" && pwd)/$(basename "$BERTH_BIN")
 
 T=$(mktemp -d "${BENCH_TMPDIR:-/tmp}/berth-scale-XXXXXX")
+CG=berth-scale-$$                  # cgroup parent of the crun floor runs, in every hierarchy
 berth_cg_existed=no
 [ -d /sys/fs/cgroup/freezer/berth ] || [ -d /sys/fs/cgroup/berth ] && berth_cg_existed=yes
 
@@ -51,7 +52,10 @@ cleanup() {
         [ -z "$mnts" ] && break
         for m in $mnts; do umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null; done
     done
-    # 4. Berth's cgroup parent, if this run created it.
+    # 4. The crun floor runs' cgroups, and Berth's cgroup parent if this run created it.
+    for d in /sys/fs/cgroup/*/$CG /sys/fs/cgroup/$CG; do
+        [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null
+    done
     if [ "$berth_cg_existed" = no ]; then
         for d in /sys/fs/cgroup/*/berth /sys/fs/cgroup/berth; do [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null; done
     fi
@@ -70,4 +74,29 @@ trap 'cleanup; exit 129' HUP
 echo "scale: store in $T/store, $(nproc) CPUs, $(uptime | sed 's/.*load/load/')" >&2
 "$BERTH_BIN" --root "$T/store" import -c 'CMD ["sh"]' "$BERTH_BUSYBOX_TAR" busybox:latest >/dev/null
 
-BERTH_BIN=$BERTH_BIN SCALE_STORE=$T/store python3 "$here/scale.py" "$@"
+# The kernel's share of `run -d` at each count: a new mount namespace is a
+# copy of the host's whole mount table, which holds one overlay per running
+# container. scale.py times `unshare -m /bin/true` (that copy alone) and, when
+# crun is here, `crun run` of a prepared bundle (an OCI runtime making the
+# same namespaces, with no layer of its own) with the same host mounts.
+bundle=""
+if command -v crun >/dev/null 2>&1 && command -v unshare >/dev/null 2>&1; then
+    mkdir -p "$T/rootfs" "$T/bundle" "$T/crun-state"
+    tar -C "$T/rootfs" -xf "$BERTH_BUSYBOX_TAR"
+    (cd "$T/bundle" && crun spec)
+    python3 - "$T/bundle/config.json" "$T/rootfs" "/$CG/crun" <<'PY'
+import json, sys
+path, rootfs, cgroup = sys.argv[1:4]
+c = json.load(open(path))
+c["process"]["args"] = ["/bin/true"]
+c["process"]["terminal"] = False
+c["root"] = {"path": rootfs, "readonly": False}
+c["mounts"] = [m for m in c["mounts"] if m["destination"] != "/sys/fs/cgroup"]
+c["linux"]["namespaces"] = [{"type": t} for t in ("pid", "network", "ipc", "uts", "mount")]
+c["linux"]["cgroupsPath"] = cgroup
+json.dump(c, open(path, "w"), indent=1)
+PY
+    bundle=$T/bundle
+fi
+
+BERTH_BIN=$BERTH_BIN SCALE_STORE=$T/store SCALE_CRUN_BUNDLE=$bundle python3 "$here/scale.py" "$@"
