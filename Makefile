@@ -73,10 +73,20 @@ build:
 # and zlib statically (scripts/static-link.sh), and carry no $$ORIGIN run
 # path: a `berth` command then loads only glibc, which takes a quarter off
 # its start-up (docs/benchmarks.md, "Start-up").
+#
+# They are linked by the toolchain's lld with packed relative relocations
+# (DT_RELR): the executable stays position-independent (its address is
+# randomised), and the loader applies its 24,770 relative relocations from a
+# 5 kB bitmap instead of a 595 kB table, 0.3–0.45 ms off every command
+# (docs/benchmarks.md, "The link"). glibc reads DT_RELR from 2.36 (Debian 12);
+# without lld or with an older glibc the default linker and table are used.
 STATIC_LINK_DIR := .build/static-link
+SWIFT_BIN_DIR := $(dir $(realpath $(SWIFT)))
+GLIBC_HAS_RELR := $(shell v=$$(getconf GNU_LIBC_VERSION 2>/dev/null | cut -d' ' -f2); [ -n "$$v" ] && [ "$$(printf '%s\n2.36\n' "$$v" | sort -V | head -n1)" = 2.36 ] && echo yes)
+RELEASE_LINK := $(if $(and $(wildcard $(SWIFT_BIN_DIR)ld.lld),$(GLIBC_HAS_RELR)),-Xswiftc -use-ld=lld -Xlinker -z -Xlinker pack-relative-relocs)
 release:
 	sh scripts/static-link.sh $(STATIC_LINK_DIR)
-	$(SWIFT) build -c release --static-swift-stdlib --disable-local-rpath -Xlinker -L$(CURDIR)/$(STATIC_LINK_DIR)
+	$(SWIFT) build -c release --static-swift-stdlib --disable-local-rpath -Xlinker -L$(CURDIR)/$(STATIC_LINK_DIR) $(RELEASE_LINK)
 
 $(BUSYBOX_TAR): scripts/mkimage-busybox.sh
 	@mkdir -p .build
