@@ -44,11 +44,11 @@ private final class DockerPane {
 
     func press(_ keys: String...) { tmux(["send-keys", "-t", "0"] + keys) }
 
-    func kill() { tmux(["kill-server"]) }
+    func kill() { tmux(["kill-server"]); unlink(tmuxSocketPath(socket)) }
 
     @discardableResult
     private func tmux(_ args: [String]) -> ProcessResult {
-        runProcess(["tmux", "-L", socket] + args, environment: ["HOME": "/tmp", "TERM": "xterm-256color"])
+        runProcess(["tmux", "-S", tmuxSocketPath(socket)] + args, environment: ["HOME": "/tmp", "TERM": "xterm-256color"])
     }
 }
 

@@ -19,11 +19,11 @@ private final class Tmux {
     func waitFor(_ seconds: Double = 10, _ condition: (String) -> Bool) -> (ok: Bool, screen: String) {
         pollScreen(seconds, screen, condition)
     }
-    func kill() { tmux(["kill-server"]) }
+    func kill() { tmux(["kill-server"]); unlink(tmuxSocketPath(socket)) }
 
     @discardableResult
     private func tmux(_ args: [String]) -> ProcessResult {
-        runProcess(["tmux", "-L", socket] + args, environment: ["HOME": "/tmp", "TERM": "xterm-256color"])
+        runProcess(["tmux", "-S", tmuxSocketPath(socket)] + args, environment: ["HOME": "/tmp", "TERM": "xterm-256color"])
     }
 }
 

@@ -39,11 +39,11 @@ private final class Pane {
         waitFor(seconds) { lastLine($0).hasSuffix(suffix) }
     }
 
-    func kill() { tmux(["kill-server"]) }
+    func kill() { tmux(["kill-server"]); unlink(tmuxSocketPath(socket)) }
 
     @discardableResult
     private func tmux(_ args: [String]) -> ProcessResult {
-        runProcess(["tmux", "-L", socket] + args, environment: ["HOME": "/tmp", "TERM": "xterm-256color"])
+        runProcess(["tmux", "-S", tmuxSocketPath(socket)] + args, environment: ["HOME": "/tmp", "TERM": "xterm-256color"])
     }
 }
 

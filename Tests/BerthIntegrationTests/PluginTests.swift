@@ -115,9 +115,10 @@ struct PluginTests {
         withPlugins { root, dir in
             let socket = "berth-plugin-\(getpid())"
             func tmux(_ args: [String]) -> ProcessResult {
-                runProcess(["tmux", "-L", socket] + args, environment: ["HOME": "/tmp", "TERM": "xterm-256color"])
+                runProcess(
+                    ["tmux", "-S", tmuxSocketPath(socket)] + args, environment: ["HOME": "/tmp", "TERM": "xterm-256color"])
             }
-            defer { _ = tmux(["kill-server"]) }
+            defer { _ = tmux(["kill-server"]); unlink(tmuxSocketPath(socket)) }
             _ = tmux([
                 "new-session", "-d", "-x", "100", "-y", "20",
                 "exec env BERTH_PLUGIN_PATH=\(shellQuote(dir)) BERTH_HISTORY=/dev/null \(shellQuote(berthBinary)) --root \(shellQuote(root))",

@@ -67,12 +67,12 @@ private final class TerminalSession {
         waitFor { lastLine($0) == "berth>" }
     }
 
-    func kill() { tmux(["kill-server"]) }
+    func kill() { tmux(["kill-server"]); unlink(tmuxSocketPath(socket)) }
 
     @discardableResult
     private func tmux(_ args: [String]) -> ProcessResult {
         runProcess(
-            ["tmux", "-L", socket] + args,
+            ["tmux", "-S", tmuxSocketPath(socket)] + args,
             environment: ["HOME": "/tmp", "TERM": "xterm-256color"])
     }
 }

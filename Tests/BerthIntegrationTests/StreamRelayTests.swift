@@ -330,9 +330,10 @@ struct StreamRelayTests {
         withStore { s in
             let socket = "berth-stream-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
             func tmux(_ args: [String]) -> ProcessResult {
-                runProcess(["tmux", "-L", socket] + args, environment: ["HOME": "/tmp", "TERM": "xterm-256color"])
+                runProcess(
+                    ["tmux", "-S", tmuxSocketPath(socket)] + args, environment: ["HOME": "/tmp", "TERM": "xterm-256color"])
             }
-            defer { _ = tmux(["kill-server"]) }
+            defer { _ = tmux(["kill-server"]); unlink(tmuxSocketPath(socket)) }
             let command = ([berthBinary, "--root", s.root, "run", "--rm", "-it"] + backend + ["busybox", "stty", "size"])
                 .map(q).joined(separator: " ")
             _ = tmux(["new-session", "-d", "-x", "120", "-y", "40", "\(command); echo status=$?; sleep 60"])

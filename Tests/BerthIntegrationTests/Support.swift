@@ -27,6 +27,11 @@ struct ProcessResult {
     var stderr: String
 }
 
+/// Where a test's tmux server named `name` listens: a path of the test's
+/// own, since tmux 3.3 leaves its socket behind after `kill-server`; each
+/// test unlinks it after killing the server.
+func tmuxSocketPath(_ name: String) -> String { "/tmp/" + name + ".tmux" }
+
 /// Runs a program to completion, capturing stdout and stderr (via temp files,
 /// so large outputs cannot deadlock a pipe).
 @discardableResult
