@@ -23,7 +23,7 @@ private final class Tmux {
 
     @discardableResult
     private func tmux(_ args: [String]) -> ProcessResult {
-        runProcess(["tmux", "-S", tmuxSocketPath(socket)] + args, environment: ["HOME": "/tmp", "TERM": "xterm-256color"])
+        runProcess(["tmux", "-L", socket] + args, environment: ["HOME": "/tmp", "TERM": "xterm-256color"])
     }
 }
 

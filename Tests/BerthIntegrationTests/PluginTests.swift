@@ -116,7 +116,7 @@ struct PluginTests {
             let socket = "berth-plugin-\(getpid())"
             func tmux(_ args: [String]) -> ProcessResult {
                 runProcess(
-                    ["tmux", "-S", tmuxSocketPath(socket)] + args, environment: ["HOME": "/tmp", "TERM": "xterm-256color"])
+                    ["tmux", "-L", socket] + args, environment: ["HOME": "/tmp", "TERM": "xterm-256color"])
             }
             defer { _ = tmux(["kill-server"]); unlink(tmuxSocketPath(socket)) }
             _ = tmux([

@@ -72,7 +72,7 @@ private final class TerminalSession {
     @discardableResult
     private func tmux(_ args: [String]) -> ProcessResult {
         runProcess(
-            ["tmux", "-S", tmuxSocketPath(socket)] + args,
+            ["tmux", "-L", socket] + args,
             environment: ["HOME": "/tmp", "TERM": "xterm-256color"])
     }
 }

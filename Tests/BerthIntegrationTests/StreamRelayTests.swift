@@ -331,7 +331,7 @@ struct StreamRelayTests {
             let socket = "berth-stream-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
             func tmux(_ args: [String]) -> ProcessResult {
                 runProcess(
-                    ["tmux", "-S", tmuxSocketPath(socket)] + args, environment: ["HOME": "/tmp", "TERM": "xterm-256color"])
+                    ["tmux", "-L", socket] + args, environment: ["HOME": "/tmp", "TERM": "xterm-256color"])
             }
             defer { _ = tmux(["kill-server"]); unlink(tmuxSocketPath(socket)) }
             let command = ([berthBinary, "--root", s.root, "run", "--rm", "-it"] + backend + ["busybox", "stty", "size"])

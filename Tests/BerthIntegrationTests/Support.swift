@@ -27,10 +27,10 @@ struct ProcessResult {
     var stderr: String
 }
 
-/// Where a test's tmux server named `name` listens: a path of the test's
-/// own, since tmux 3.3 leaves its socket behind after `kill-server`; each
-/// test unlinks it after killing the server.
-func tmuxSocketPath(_ name: String) -> String { "/tmp/" + name + ".tmux" }
+/// Where the tmux server of `tmux -L name` listens (tmux's own 0700
+/// directory: `runProcess` passes no TMUX_TMPDIR). tmux 3.3 leaves the
+/// socket behind after `kill-server`, so each test unlinks it afterwards.
+func tmuxSocketPath(_ name: String) -> String { "/tmp/tmux-\(getuid())/" + name }
 
 /// Runs a program to completion, capturing stdout and stderr (via temp files,
 /// so large outputs cannot deadlock a pipe).
