@@ -44,7 +44,7 @@ private final class DockerPane {
 
     func press(_ keys: String...) { tmux(["send-keys", "-t", "0"] + keys) }
 
-    func kill() { tmux(["kill-server"]); unlink(tmuxSocketPath(socket)) }
+    func kill() { killTmuxServer(socket) }
 
     @discardableResult
     private func tmux(_ args: [String]) -> ProcessResult {

@@ -20,7 +20,7 @@ private final class Panes {
     func waitFor(_ pane: String, _ seconds: Double = 10, _ ok: (String) -> Bool) -> (ok: Bool, screen: String) {
         pollScreen(seconds, { screen(pane) }, ok)
     }
-    func kill() { tmux(["kill-server"]); unlink(tmuxSocketPath(socket)) }
+    func kill() { killTmuxServer(socket) }
     @discardableResult
     private func tmux(_ args: [String]) -> ProcessResult {
         runProcess(["tmux", "-L", socket] + args, environment: ["HOME": "/tmp", "TERM": "xterm-256color"])

@@ -19,7 +19,7 @@ private final class Tmux {
     func waitFor(_ seconds: Double = 10, _ condition: (String) -> Bool) -> (ok: Bool, screen: String) {
         pollScreen(seconds, screen, condition)
     }
-    func kill() { tmux(["kill-server"]); unlink(tmuxSocketPath(socket)) }
+    func kill() { killTmuxServer(socket) }
 
     @discardableResult
     private func tmux(_ args: [String]) -> ProcessResult {

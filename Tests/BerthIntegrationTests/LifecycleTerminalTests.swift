@@ -39,7 +39,7 @@ private final class Pane {
         waitFor(seconds) { lastLine($0).hasSuffix(suffix) }
     }
 
-    func kill() { tmux(["kill-server"]); unlink(tmuxSocketPath(socket)) }
+    func kill() { killTmuxServer(socket) }
 
     @discardableResult
     private func tmux(_ args: [String]) -> ProcessResult {

@@ -118,7 +118,7 @@ struct PluginTests {
                 runProcess(
                     ["tmux", "-L", socket] + args, environment: ["HOME": "/tmp", "TERM": "xterm-256color"])
             }
-            defer { _ = tmux(["kill-server"]); unlink(tmuxSocketPath(socket)) }
+            defer { killTmuxServer(socket) }
             _ = tmux([
                 "new-session", "-d", "-x", "100", "-y", "20",
                 "exec env BERTH_PLUGIN_PATH=\(shellQuote(dir)) BERTH_HISTORY=/dev/null \(shellQuote(berthBinary)) --root \(shellQuote(root))",

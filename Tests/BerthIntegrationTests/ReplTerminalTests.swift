@@ -67,7 +67,7 @@ private final class TerminalSession {
         waitFor { lastLine($0) == "berth>" }
     }
 
-    func kill() { tmux(["kill-server"]); unlink(tmuxSocketPath(socket)) }
+    func kill() { killTmuxServer(socket) }
 
     @discardableResult
     private func tmux(_ args: [String]) -> ProcessResult {

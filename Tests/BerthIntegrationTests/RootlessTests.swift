@@ -558,7 +558,7 @@ private final class RootlessPane {
         pollScreen(seconds, screen, condition)
     }
 
-    func kill() { tmux(["kill-server"]); unlink(tmuxSocketPath(socket)) }
+    func kill() { killTmuxServer(socket) }
 
     @discardableResult
     private func tmux(_ args: [String]) -> ProcessResult {

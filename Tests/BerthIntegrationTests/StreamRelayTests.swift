@@ -333,7 +333,7 @@ struct StreamRelayTests {
                 runProcess(
                     ["tmux", "-L", socket] + args, environment: ["HOME": "/tmp", "TERM": "xterm-256color"])
             }
-            defer { _ = tmux(["kill-server"]); unlink(tmuxSocketPath(socket)) }
+            defer { killTmuxServer(socket) }
             let command = ([berthBinary, "--root", s.root, "run", "--rm", "-it"] + backend + ["busybox", "stty", "size"])
                 .map(q).joined(separator: " ")
             _ = tmux(["new-session", "-d", "-x", "120", "-y", "40", "\(command); echo status=$?; sleep 60"])

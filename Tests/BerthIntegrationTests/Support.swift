@@ -27,10 +27,13 @@ struct ProcessResult {
     var stderr: String
 }
 
-/// Where the tmux server of `tmux -L name` listens (tmux's own 0700
-/// directory: `runProcess` passes no TMUX_TMPDIR). tmux 3.3 leaves the
-/// socket behind after `kill-server`, so each test unlinks it afterwards.
-func tmuxSocketPath(_ name: String) -> String { "/tmp/tmux-\(getuid())/" + name }
+/// Stops the tmux server of `tmux -L socket` and removes its socket, which
+/// tmux 3.3 leaves behind after `kill-server` (in tmux's own 0700
+/// directory: `runProcess` passes no TMUX_TMPDIR).
+func killTmuxServer(_ socket: String) {
+    runProcess(["tmux", "-L", socket, "kill-server"], environment: ["HOME": "/tmp", "TERM": "xterm-256color"])
+    unlink("/tmp/tmux-\(getuid())/" + socket)
+}
 
 /// Runs a program to completion, capturing stdout and stderr (via temp files,
 /// so large outputs cannot deadlock a pipe).
