@@ -317,10 +317,8 @@ struct HardeningTests {
             expectOneErrorLine(s.berth("start", "pending"), naming: ["dead", "monitor"])
             // A monitor at work (a stand-in that lives 1.5 s): start waits for its outcome
             // and launches nothing of its own.
-            var pid: pid_t = 0
-            let argv = [strdup("/bin/sleep"), strdup("1.5"), nil]
-            defer { argv.forEach { free($0) } }
-            #expect(posix_spawn(&pid, "/bin/sleep", nil, nil, argv, environ) == 0)
+            let pid = spawnProcess(["/bin/sleep", "1.5"], env: [], devNull: true) ?? 0
+            #expect(pid > 0)
             pend(pid)
             #expect(s.berth("ps", "-a", "--format", "{{.Names}} {{.Status}}").stdout.contains("pending Created"))
             expectOneErrorLine(s.berth("rm", "pending"), naming: ["starting", "force"])
@@ -379,8 +377,7 @@ struct HardeningTests {
                 var actions = posix_spawn_file_actions_t()
                 posix_spawn_file_actions_init(&actions)
                 defer { posix_spawn_file_actions_destroy(&actions) }
-                posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-                posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+                for fd: Int32 in 0...2 { posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", O_RDWR, 0) }
                 #expect(posix_spawn(&pid, berthBinary, &actions, nil, cArgs, environ) == 0)
                 usleep(UInt32(RandomID.below(300_000)))
                 kill(pid, SIGKILL)

@@ -189,7 +189,7 @@ struct NetworkTests {
             // here: the test runner's threads leave SIGCHLD blocked).
             var pids: [pid_t] = []
             for i in 0..<20 {
-                let script = "exec \(b) --root \(r) run -d busybox sleep 60 >/dev/null 2>\(r)/err\(i)"
+                let script = "exec \(b) --root \(r) run -d busybox sleep 60 </dev/null >/dev/null 2>\(r)/err\(i)"
                 var pid: pid_t = 0
                 let words: [String] = ["/bin/sh", "-c", script]
                 let argv: [UnsafeMutablePointer<CChar>?] = words.map { strdup($0) } + [nil]

@@ -1,3 +1,4 @@
+import CBerthLinux
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -87,8 +88,37 @@ func spawnProcess(_ argv: [String], env: [String], devNull: Bool = false) -> pid
     return posix_spawn(&pid, argv[0], &actions, &attrs, cArgs, cEnv) == 0 ? pid : nil
 }
 
-func spawnAndWait(_ argv: [String], env: [String]) -> Int32 {
+/// How long one process run by `runProcess` may take: past it the process is
+/// killed and its test fails, naming the command, so a hang fails one test
+/// instead of holding up the whole run until CI's own limit.
+/// BERTH_TEST_PROCESS_SECONDS, else 600.
+let processDeadlineSeconds: Int32 = {
+    if let env = getenv("BERTH_TEST_PROCESS_SECONDS"), let seconds = Int32(String(cString: env)), seconds > 0 {
+        return seconds
+    }
+    return 600
+}()
+
+func spawnAndWait(_ argv: [String], env: [String], seconds: Int32 = processDeadlineSeconds) -> Int32 {
     guard let pid = spawnProcess(argv, env: env) else { return -1 }
+    // A pidfd becomes readable when the process ends: poll it with the deadline.
+    let pidfd = berth_pidfd_open(pid)
+    if pidfd >= 0 {
+        defer { close(pidfd) }
+        var ready = pollfd(fd: pidfd, events: Int16(POLLIN), revents: 0)
+        let deadline = now() + Double(seconds)
+        var expired = false
+        while true {
+            let left = deadline - now()
+            if left <= 0 { expired = true; break }
+            let n = poll(&ready, 1, Int32(left * 1000) + 1)
+            if n > 0 || (n < 0 && errno != EINTR) { break }
+        }
+        if expired {
+            kill(pid, SIGKILL)
+            Issue.record("still running after \(seconds) s, so killed: \(argv.joined(separator: " "))")
+        }
+    }
     var status: Int32 = 0
     while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
     if status & 0x7f == 0 { return (status >> 8) & 0xff }
