@@ -123,13 +123,23 @@ struct HealthCheckTests {
                 ).status == 0)
             #expect(eventually(15) { health(s, "chatty") == "(healthy)" })
             usleep(1_500_000)
-            // Every cat a probe left got SIGXFSZ at the file size limit: none is
-            // writing (dead ones show as `[cat]`). A probe's own shell may be
-            // under way at this instant (`/bin/sh -c cat /dev/zero & exit 0`):
-            // only a live `cat` itself counts.
-            let ps = s.berth("exec", "chatty", "ps", "-o", "args").stdout
-            let writers = ps.split(separator: "\n").filter { $0.drop { $0 == " " }.hasPrefix("cat /dev/zero") }
-            #expect(writers.isEmpty, "\(ps)")
+            // Every cat a probe left gets SIGXFSZ at the file size limit (dead
+            // ones show as `[cat]`). A new probe starts one every 300 ms, so
+            // one may be writing at any instant: a live `cat` seen twice, 2 s
+            // apart, would be one the limit did not stop.
+            func writers() -> (pids: Set<Substring>, ps: String) {
+                let ps = s.berth("exec", "chatty", "ps", "-o", "pid,args").stdout
+                let live = ps.split(separator: "\n").compactMap { line -> Substring? in
+                    let words = line.split(separator: " ", maxSplits: 1)
+                    guard words.count == 2, words[1].hasPrefix("cat /dev/zero") else { return nil }
+                    return words[0]
+                }
+                return (Set(live), ps)
+            }
+            let before = writers()
+            usleep(2_000_000)
+            let after = writers()
+            #expect(before.pids.isDisjoint(with: after.pids), "\(before.ps)\n2 s later:\n\(after.ps)")
             #expect(health(s, "chatty") == "(healthy)", "the probe itself exited 0")
         }
     }
