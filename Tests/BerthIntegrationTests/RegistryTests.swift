@@ -233,7 +233,11 @@ struct RegistryTests {
         #expect(lines.filter { $0.hasSuffix(": Pushed") }.count == 2, "\(pushed.stdout)")
         let digestLine = lines.last ?? ""
         #expect(digestLine.hasPrefix("v1: digest: sha256:") && digestLine.contains(" size: "), "\(digestLine)")
-        let digest = String(digestLine.split(separator: " ")[2])
+        // A failed push has no digest line: stop here (the expectations above
+        // say why) rather than crash the whole test binary on an index.
+        let words = digestLine.split(separator: " ")
+        guard words.count > 2 else { return }
+        let digest = String(words[2])
 
         // skopeo: the manifest digest matches and every blob copies (skopeo checks digests).
         let inspected = runProcess([
