@@ -20,8 +20,23 @@ buffer: CI then runs into its own time limit and shows nothing of why. Here:
 Exits with swift test's own status otherwise."""
 import os, signal, subprocess, sys, time
 
-DEADLINE = float(os.environ.get("TEST_DEADLINE", "2700"))
-GRACE = float(os.environ.get("TEST_GRACE", "60"))
+
+
+def seconds(name, default):
+    """A positive number of seconds from the environment, else exit 2 naming it."""
+    text = os.environ.get(name, default)
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value > 0 or value == float("inf"):
+        sys.stderr.write(f"run-tests: {name}={text!r} is not a positive number of seconds; unset it or set, e.g., {name}={default}\n")
+        sys.exit(2)
+    return value
+
+
+DEADLINE = seconds("TEST_DEADLINE", "2700")
+GRACE = seconds("TEST_GRACE", "60")
 TEST_BINARY = "BerthPackageTes"  # /proc/PID/comm keeps 15 characters
 
 
@@ -111,7 +126,11 @@ def kill_all(pids):
 
 def main():
     swift = os.environ.get("SWIFT", "swift")
-    child = subprocess.Popen([swift, "test", "--skip-build"] + sys.argv[1:])
+    try:
+        child = subprocess.Popen([swift, "test", "--skip-build"] + sys.argv[1:])
+    except OSError as error:
+        say(f"cannot start {swift!r} ({error.strerror}); put Swift 6 on PATH or set SWIFT")
+        return 127
     began = time.monotonic()
     binary_seen, binary_gone_at, leaked = False, None, False
     while True:
