@@ -149,7 +149,9 @@ def main():
             binary_gone_at = time.monotonic()
         if binary_gone_at is not None and time.monotonic() - binary_gone_at > GRACE and not leaked:
             leaked = True
-            pipes = pipes_of(child.pid)
+            # The pipes swift test reads the binary's output from: not the ones
+            # it shares with this runner (its own stdout may be CI's pipe).
+            pipes = pipes_of(child.pid) - pipes_of(os.getpid())
             stuck = holders(pipes, {child.pid, os.getpid()})
             say(f"the test binary ended {GRACE:.0f} s ago, and swift test still waits for its output: "
                 f"{len(stuck)} process(es) a test started still hold it. Killing them:")
