@@ -111,7 +111,9 @@ func spawnAndWait(_ argv: [String], env: [String], seconds: Int32 = processDeadl
         while true {
             let left = deadline - now()
             if left <= 0 { expired = true; break }
-            let n = poll(&ready, 1, Int32(left * 1000) + 1)
+            // At most an hour a poll: a deadline of Int32.max seconds has no
+            // Int32 count of milliseconds.
+            let n = poll(&ready, 1, Int32(min(left, 3600) * 1000) + 1)
             if n > 0 || (n < 0 && errno != EINTR) { break }
         }
         if expired {
