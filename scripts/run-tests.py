@@ -36,6 +36,14 @@ def seconds(name, default):
 
 
 DEADLINE = seconds("TEST_DEADLINE", "2700")
+# The tests' own limit on one command (Tests/…/Support.swift) reads only a
+# whole number of seconds that fits an Int32 and falls back to 600 otherwise:
+# say so here instead of running with a limit nobody asked for.
+_process = os.environ.get("BERTH_TEST_PROCESS_SECONDS")
+if _process is not None and not (_process.isdigit() and 0 < int(_process) <= 2**31 - 1):
+    sys.stderr.write(f"run-tests: BERTH_TEST_PROCESS_SECONDS={_process!r} is not a whole number of seconds "
+                     "from 1 to 2147483647; unset it or set, e.g., BERTH_TEST_PROCESS_SECONDS=600\n")
+    sys.exit(2)
 GRACE = seconds("TEST_GRACE", "60")
 TEST_BINARY = "BerthPackageTes"  # /proc/PID/comm keeps 15 characters
 
