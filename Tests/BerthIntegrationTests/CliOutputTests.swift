@@ -118,7 +118,7 @@ struct CliOutputTests {
             let stamped = s.berth("logs", "-t", "talker").stdout.split(separator: "\n")
             #expect(stamped.count == 4, "\(stamped)")
             guard stamped.count == 4 else { return }
-            let times = stamped.map { String($0.split(separator: " ")[0]) }
+            let times = stamped.map { field($0, 0) }
             let lines = { (args: [String]) in s.berth(["logs"] + args + ["talker"]).stdout }
             #expect(lines(["--since", times[1]]) == "two\nthree\nfour\n")
             #expect(lines(["--until", times[1]]) == "one\ntwo\n")
@@ -177,15 +177,15 @@ extension CliOutputTests {
                 s.berth("run", "-d", "--network", "none", "--name", "tops", "busybox", "sh", "-c", "sleep 300 & exec sleep 301")
                     .status == 0)
             let pids = Set(
-                s.berth("top", "tops").stdout.split(separator: "\n").dropFirst().map { String($0.split(separator: " ")[1]) })
+                s.berth("top", "tops").stdout.split(separator: "\n").dropFirst().map { field($0, 1) })
             #expect(pids.count == 2, "\(pids)")
             let aux = s.berth("top", "tops", "aux").stdout.split(separator: "\n")
             #expect(aux.first?.hasPrefix("USER ") == true && aux.first?.contains("%CPU") == true, "\(aux)")
-            #expect(Set(aux.dropFirst().map { String($0.split(separator: " ")[1]) }) == pids, "\(aux)")
+            #expect(Set(aux.dropFirst().map { field($0, 1) }) == pids, "\(aux)")
             #expect(aux.dropFirst().allSatisfy { $0.contains("sleep 30") }, "only the container's processes: \(aux)")
             let custom = s.berth("top", "tops", "-o", "pid,comm,args").stdout.split(separator: "\n")
             #expect(custom.first?.split(separator: " ") == ["PID", "COMMAND", "COMMAND"], "\(custom)")
-            #expect(Set(custom.dropFirst().map { String($0.split(separator: " ")[0]) }) == pids)
+            #expect(Set(custom.dropFirst().map { field($0, 0) }) == pids)
             // A tree (f cannot be combined with -q: Docker runs ps again without it).
             let tree = s.berth("top", "tops", "axf").stdout.split(separator: "\n")
             #expect(tree.count == 3 && tree.last?.contains("\\_ sleep 300") == true, "\(tree)")

@@ -141,7 +141,7 @@ struct ContainerScaleTests {
             let events = store.berth(
                 "events", "--since", "5m", "--until", "0s", "--format", "{{.Action}} {{.Actor.Attributes.name}}")
             for name in names {
-                let mine = lines(events.stdout).filter { $0.hasSuffix(" " + name) }.map { $0.split(separator: " ")[0] }
+                let mine = lines(events.stdout).filter { $0.hasSuffix(" " + name) }.map { field($0, 0) }
                 #expect(mine.suffix(4) == ["kill", "kill", "die", "stop"], "\(name)'s events: \(mine)")
             }
         }
@@ -265,7 +265,7 @@ struct ContainerScaleTests {
 
     @Test("kill -9 of rename between the new link and the record: the old name still works, the new one is free")
     func killedRename() throws {
-        try withStore { store in
+        withStore { store in
             let id = store.berth("run", "-d", "--network", "none", "--name", "old", "busybox", "sleep", "100000").stdout
                 .trimmingSpacesAndNewlines
             // Stops before the record (containers/ID/container.json) is renamed over: the new link is in place.

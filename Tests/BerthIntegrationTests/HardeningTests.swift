@@ -118,7 +118,7 @@ struct HardeningTests {
         "every bad value gets one Error line and Docker's exit code (125 in create/run), and the store lists what it listed before"
     )
     func badInputChangesNothing() throws {
-        try withStore { s in
+        withStore { s in
             s.berth("create", "--network", "none", "--name", "kept", "busybox", "true")
             s.berth("run", "-d", "--network", "none", "--name", "runs", "busybox", "sleep", "300")
             let before = listing(s)
@@ -170,7 +170,7 @@ struct HardeningTests {
 
     @Test("a 64 MiB env file is refused; a small one is read")
     func envFileSize() throws {
-        try withStore { s in
+        withStore { s in
             let dir = makeTempDirectory("hardenv")
             defer { removeTree(dir) }
             writeFile(dir + "/small", "# comment\nA=1\n")
@@ -186,7 +186,7 @@ struct HardeningTests {
 
     @Test("values at Int64.max are accepted and every later command works")
     func int64MaxValues() throws {
-        try withStore { s in
+        withStore { s in
             let max = "9223372036854775807"
             for flags in [["-m", max], ["--cpu-shares", max], ["--stop-timeout", max], ["-m", "6m", "--memory-swap", max]] {
                 let created = s.run(["create", "--network", "none"] + flags + ["busybox", "sleep", "300"])
@@ -209,7 +209,7 @@ struct HardeningTests {
 
     @Test("a record holding huge numbers written by another writer does not crash ps, inspect, stop or rm -f")
     func hostileNumbersInRecord() throws {
-        try withStore { s in
+        withStore { s in
             let id = s.create("--network", "none", "--name", "edited", "busybox", "sleep", "300")
             let path = s.recordPath(id)
             var text = readFile(path)
@@ -258,7 +258,7 @@ struct HardeningTests {
 
     @Test("a truncated or garbage record is listed Dead, and rm -f removes everything it owned")
     func damagedRecords() throws {
-        try withStore { s in
+        withStore { s in
             let (truncated, _) = runPublished(s, "truncated")
             let (garbage, _) = runPublished(s, "garbage")
             let before = holdings(s, truncated)
@@ -294,7 +294,7 @@ struct HardeningTests {
 
     @Test("a start whose monitor died before recording it is Dead; one whose monitor works is waited for")
     func pendingStarts() throws {
-        try withStore { s in
+        withStore { s in
             let id = s.create("--name", "pending", "-p", "127.0.0.1::80", "busybox", "sleep", "300")
             let path = s.recordPath(id)
             let original = readFile(path)
@@ -339,7 +339,7 @@ struct HardeningTests {
 
     @Test("stop after kill -9 of the monitor releases the veth, port rules and mount")
     func stopAfterMonitorKilled() throws {
-        try withStore { s in
+        withStore { s in
             let (id, _) = runPublished(s, "orphan")
             let monitor =
                 Int32(s.berth("inspect", "-f", "{{.State.MonitorPid}}", id).stdout.split(separator: "\n").first ?? "") ?? 0
@@ -367,20 +367,16 @@ struct HardeningTests {
 
     @Test("30 random kills of run -d leave no container running but listed Created, no second copy, and rm -f leaves nothing")
     func randomKillsOfRun() throws {
-        try withStore { s in
+        withStore { s in
             for i in 0..<30 {
-                var pid: pid_t = 0
                 let argv = [
                     berthBinary, "--root", s.root, "run", "-d", "--name", "k\(i)", "-p", "127.0.0.1::80",
                     "busybox", "sleep", String(700_000 + i),
                 ]
-                let cArgs = argv.map { strdup($0) } + [nil]
-                defer { cArgs.forEach { free($0) } }
-                var actions = posix_spawn_file_actions_t()
-                posix_spawn_file_actions_init(&actions)
-                defer { posix_spawn_file_actions_destroy(&actions) }
-                for fd: Int32 in 0...2 { posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", O_RDWR, 0) }
-                #expect(posix_spawn(&pid, berthBinary, &actions, nil, cArgs, environ) == 0)
+                guard let pid = spawnProcess(argv, env: currentEnvironment(), devNull: true) else {
+                    Issue.record("cannot start \(argv.joined(separator: " "))")
+                    return
+                }
                 usleep(UInt32(RandomID.below(300_000)))
                 kill(pid, SIGKILL)
                 var status: Int32 = 0

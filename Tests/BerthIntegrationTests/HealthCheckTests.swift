@@ -56,7 +56,7 @@ struct HealthCheckTests {
                 })
             // Unhealthy exactly at the third failure in a row, never before.
             #expect(!streaks.contains("unhealthy 1") && !streaks.contains("unhealthy 2"), "\(streaks)")
-            #expect(!streaks.contains { $0.hasPrefix("starting ") && Int($0.split(separator: " ")[1])! >= 3 })
+            #expect(!streaks.contains { $0.hasPrefix("starting ") && (Int(field($0, 1)) ?? 3) >= 3 }, "\(streaks)")
             #expect(health(s, "sick") == "(unhealthy)")
             #expect(
                 s.inspect("sick", "{{(index .State.Health.Log 0).ExitCode}} {{(index .State.Health.Log 0).Output}}") == "2 bad\n")

@@ -78,8 +78,12 @@ extension NetworkTests {
             #expect(berth(root, "create", "--name", "late", "busybox", "sleep", "120").status == 0)
             net.remember()
             let subnet = berth(root, "network", "inspect", "-f", "{{(index .IPAM.Config 0).Subnet}}", "netd").stdout
-            let base = subnet.split(separator: "/")[0].split(separator: ".")
-            let wanted = "\(base[0]).\(base[1]).\(base[2]).\(Int(base[3])! + 20)"
+            let base = field(subnet, 0, separator: "/").split(separator: ".")
+            guard base.count == 4, let last = Int(base[3]) else {
+                Issue.record("netd has no IPv4 subnet: \(subnet)")
+                return
+            }
+            let wanted = "\(base[0]).\(base[1]).\(base[2]).\(last + 20)"
             let connect = berth(root, "network", "connect", "--ip", wanted, "netd", "late")
             #expect(connect.status == 0, "\(subnet) \(connect.stderr)")
             expectOneErrorLine(

@@ -17,7 +17,7 @@ extension NetworkTests {
     /// The address after the gateway of a user network's subnet (a /26 in these stores).
     private func firstPoolAddress(_ root: String, _ network: String) -> String {
         let subnet = berth(root, "network", "inspect", "-f", "{{range .IPAM.Config}}{{.Subnet}}{{end}}", network).stdout
-        let base = subnet.split(separator: "/")[0].split(separator: ".").map(String.init)
+        let base = field(subnet, 0, separator: "/").split(separator: ".").map(String.init)
         guard base.count == 4, let last = Int(base[3]) else { return "?" }
         return base.prefix(3).joined(separator: ".") + ".\(last + 2)"
     }

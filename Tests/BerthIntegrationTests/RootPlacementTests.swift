@@ -24,7 +24,7 @@ let kernelMountsRootInside: Bool = {
 struct RootPlacementTests {
     @Test("a running container's root is on no host mount table, yet exec, cp, diff, export and commit reach it")
     func rootInside() throws {
-        try withBusyboxStore("root-inside") { root in
+        withBusyboxStore("root-inside") { root in
             let id = berth(root, "run", "-d", "--name", "inside", "busybox", "sleep", "300").stdout
                 .trimmingSpacesAndNewlines
             #expect(id.count == 64)
@@ -59,7 +59,7 @@ struct RootPlacementTests {
 
     @Test("with its monitor killed, a running container's root is still reached, and rm -f leaves nothing")
     func monitorKilled() throws {
-        try withBusyboxStore("root-inside-kill") { root in
+        withBusyboxStore("root-inside-kill") { root in
             #expect(berth(root, "run", "-d", "--name", "orphan", "busybox", "sleep", "300").status == 0)
             #expect(berth(root, "exec", "orphan", "sh", "-c", "echo kept > /kept").status == 0)
             let monitor = berth(root, "inspect", "-f", "{{.State.Pid}}", "orphan").stdout
@@ -81,7 +81,7 @@ struct RootPlacementTests {
 
     @Test("a --rm run's root ends with the run: no mount, no directory, no process is left")
     func disposableRun() throws {
-        try withBusyboxStore("root-inside-rm") { root in
+        withBusyboxStore("root-inside-rm") { root in
             let out = berth(root, "run", "--rm", "--network", "none", "busybox", "sh", "-c", "echo x > /x && cat /x")
             #expect(out.status == 0 && out.stdout == "x\n")
             #expect(mounts(under: root).isEmpty)
@@ -91,7 +91,7 @@ struct RootPlacementTests {
 
     @Test("BERTH_BENCH_ROOT_ON_HOST=1 mounts the root on the host as before, and the next start inside again")
     func rootOnHost() throws {
-        try withBusyboxStore("root-on-host") { root in
+        withBusyboxStore("root-on-host") { root in
             let run = runProcess(
                 [berthBinary, "--root", root, "run", "-d", "--name", "onhost", "busybox", "sleep", "300"],
                 environment: ["BERTH_BENCH_ROOT_ON_HOST": "1"])

@@ -88,6 +88,17 @@ func spawnProcess(_ argv: [String], env: [String], devNull: Bool = false) -> pid
     return posix_spawn(&pid, argv[0], &actions, &attrs, cArgs, cEnv) == 0 ? pid : nil
 }
 
+/// This process's environment as `spawnProcess` takes it.
+func currentEnvironment() -> [String] {
+    var out: [String] = []
+    var p = environ
+    while let entry = p.pointee {
+        out.append(String(cString: entry))
+        p += 1
+    }
+    return out
+}
+
 /// How long one process run by `runProcess` may take: past it the process is
 /// killed and its test fails, naming the command, so a hang fails one test
 /// instead of holding up the whole run until CI's own limit.
@@ -179,6 +190,14 @@ func readFile(_ path: String) -> String {
 func fileExists(_ path: String) -> Bool {
     var st = stat()
     return lstat(path, &st) == 0
+}
+
+/// Field `index` of `line` split on `separator` (empty fields dropped), or ""
+/// when it has fewer: a test reading output it did not expect then fails an
+/// expectation, where indexing the split would crash the whole test binary.
+func field<S: StringProtocol>(_ line: S, _ index: Int, separator: Character = " ") -> String {
+    let fields = line.split(separator: separator)
+    return index < fields.count ? String(fields[index]) : ""
 }
 
 /// Mount points under `path`, from /proc/self/mountinfo.

@@ -349,16 +349,12 @@ struct UserNamespaceTests {
                 "/usr/bin/env", "BERTH_TEST_STOP_BEFORE_RENAME=identity", "BERTH_TEST_IDMAP=chowned-copy", berthBinary, "--root",
                 f.store.root, "run", "-d", "--name", "gck", "--uidmap", "0:200000:65536", "busybox", "sleep", "1000",
             ]
-            let cArgs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
-            defer { cArgs.forEach { free($0) } }
-            var killed: pid_t = 0
             // Its stdio is /dev/null, never the test binary's: swift test
             // waits until nothing holds those.
-            var actions = posix_spawn_file_actions_t()
-            posix_spawn_file_actions_init(&actions)
-            defer { posix_spawn_file_actions_destroy(&actions) }
-            for fd: Int32 in 0...2 { posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", O_RDWR, 0) }
-            #expect(posix_spawn(&killed, argv[0], &actions, nil, cArgs, environ) == 0)
+            guard let killed = spawnProcess(argv, env: currentEnvironment(), devNull: true) else {
+                Issue.record("cannot start \(argv.joined(separator: " "))")
+                return
+            }
             let staging = shifted + "/" + (both.first { !left.contains($0) } ?? "") + ".tmp-\(killed)"
             let stopped = eventually(20) { readFile("/proc/\(killed)/stat").contains(") T ") }
             #expect(stopped && fileExists(staging), "the copy was stopped half-way: \(FileSystem.list(shifted))")

@@ -8,7 +8,7 @@ import Glibc
 @Suite("Volume driver options and filters", .enabled(if: isRoot, "needs root"), .serialized)
 struct VolumeOptionsTests {
     private func mounted(_ path: String) -> Bool {
-        readFile("/proc/self/mountinfo").split(separator: "\n").contains { $0.split(separator: " ")[4] == path }
+        readFile("/proc/self/mountinfo").split(separator: "\n").contains { field($0, 4) == path }
     }
 
     @Test("type=tmpfs: mounted while some container uses it, empty again at the next use; shared by two running containers")
