@@ -293,3 +293,14 @@ fi
 
 BENCH_T=$T BENCH_CG=$CG BERTH_BIN=$BERTH_BIN BERTH_BUSYBOX_TAR=$BERTH_BUSYBOX_TAR \
     BENCH_ROOTLESS_USER=$([ "$rl_made" = yes ] && [ "$rl_ok" = yes ] && echo "$RL_USER") python3 "$here/bench.py"
+
+# Start-up with nothing to do (issue 21, target 4): `berth version` and `ps`
+# on an empty store, interleaved with /bin/true (the machine's own cost of a
+# process) and crun's and runc's `--version`, 300 rounds (docs/benchmarks.md,
+# "Start-up").
+echo
+echo "start-up with nothing to do (300 interleaved rounds; wall median, 10th percentile, mean CPU):"
+mkdir -p "$T/empty-store"
+set -- /bin/true "$BERTH_BIN version" "$BERTH_BIN --root $T/empty-store ps"
+for tool in crun runc; do command -v "$tool" >/dev/null && set -- "$@" "$(command -v "$tool") --version"; done
+python3 "$here/start-ab.py" "${BENCH_START_N:-300}" "$@"
