@@ -50,18 +50,6 @@ public protocol StorageDriver: Sendable {
     /// mounting a mounted root returns the same path.
     func mount(containerDirectory: String, layers: [LayerDirectory]) throws(BerthError) -> String
 
-    /// The root as a detached mount (fsmount): on no mount table until the
-    /// container's PID 1 moves it into its own mount namespace, where it ends
-    /// with that namespace. Returns the mount's fd (close-on-exec) and the
-    /// path `mount` would have mounted it on; nil when the driver or the
-    /// kernel cannot (the caller then uses `mount`). Never call it for a
-    /// root `isMounted` reports mounted: that would be a second mount of
-    /// one writable layer.
-    func mountDetached(containerDirectory: String, layers: [LayerDirectory]) -> (fd: Int32, path: String)?
-
-    /// Where `mount` mounts the root, mounted or not.
-    func rootPath(containerDirectory: String) -> String
-
     /// Undoes `mount`. Idempotent.
     func unmount(containerDirectory: String) throws(BerthError)
 
@@ -109,11 +97,6 @@ public enum IDMappingMethod: String, Sendable {
 extension StorageDriver {
     /// Drivers that keep nothing shared between containers have nothing to collect.
     public func collectGarbage() throws(BerthError) {}
-
-    /// Drivers with nothing to mount, or no detached mount, mount on the host.
-    public func mountDetached(containerDirectory: String, layers: [LayerDirectory]) -> (fd: Int32, path: String)? {
-        nil
-    }
 
     /// Drivers that cannot shift owners say so.
     public func idMappingMethod() -> IDMappingMethod? { nil }

@@ -252,13 +252,8 @@ static void setup_mounts(const struct berth_spawn_config *c) {
     char path[4096];
     /* Nothing we mount may propagate back to the host. */
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) fail(c, BERTH_STAGE_MOUNT, "make / private", NULL);
-    /* pivot_root needs the new root to be a mount point: the detached root
-       attached here, in this namespace only (the host's table never holds
-       it, and its end is this namespace's), or the host's mount bound. */
-    if (c->root_mount_fd >= 0) {
-        if (berth_attach_mount(c->root_mount_fd, c->rootfs) != 0) fail(c, BERTH_STAGE_MOUNT, "attach the root on", c->rootfs);
-        close(c->root_mount_fd);
-    } else if (mount(c->rootfs, c->rootfs, NULL, MS_BIND | MS_REC, NULL) != 0) fail(c, BERTH_STAGE_MOUNT, "bind", c->rootfs);
+    /* pivot_root needs the new root to be a mount point. */
+    if (mount(c->rootfs, c->rootfs, NULL, MS_BIND | MS_REC, NULL) != 0) fail(c, BERTH_STAGE_MOUNT, "bind", c->rootfs);
     if (in_userns(c)) become_userns_root(c);
     join(path, sizeof path, root_path, "/proc");
     must_mount(c, "proc", path, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);

@@ -10,7 +10,6 @@ private struct NoStorage: StorageDriver {
     var name: String { "none" }
     func create(containerDirectory: String, layers: [LayerDirectory]) throws(BerthError) {}
     func mount(containerDirectory: String, layers: [LayerDirectory]) throws(BerthError) -> String { containerDirectory }
-    func rootPath(containerDirectory: String) -> String { containerDirectory }
     func unmount(containerDirectory: String) throws(BerthError) {}
     func isMounted(containerDirectory: String) -> Bool { true }
     func writableLayer(containerDirectory: String) -> String? { nil }

@@ -246,8 +246,7 @@ struct HardeningTests {
     }
 
     /// The host-side things a running bridged container has: its veth, its
-    /// port table, its mounts on the host (none but a bind or volume's
-    /// where its root is mounted inside it).
+    /// port table, its mounts.
     private func holdings(_ s: Store, _ id: String) -> (veth: Bool, table: Bool, mounts: Int) {
         let short = String(id.prefix(12))
         return (
@@ -262,8 +261,7 @@ struct HardeningTests {
             let (truncated, _) = runPublished(s, "truncated")
             let (garbage, _) = runPublished(s, "garbage")
             let before = holdings(s, truncated)
-            // Its root is mounted in its own namespace (RootPlacement), not on the host.
-            #expect(before.veth && before.table, "setup: \(before)")
+            #expect(before.veth && before.table && before.mounts > 0, "setup: \(before)")
             let path = s.recordPath
             writeFile(path(truncated), String(readFile(path(truncated)).prefix(300)))
             writeFile(path(garbage), "\u{1}\u{2}garbage{{{[[[")

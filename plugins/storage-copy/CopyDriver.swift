@@ -38,8 +38,6 @@ public struct CopyDriver: StorageDriver {
         }
     }
 
-    public func rootPath(containerDirectory dir: String) -> String { rootfs(dir) }
-
     public func mount(containerDirectory dir: String, layers: [LayerDirectory]) throws(BerthError) -> String {
         rootfs(dir)
     }

@@ -75,28 +75,6 @@ public struct OverlayDriver: StorageDriver {
         return target
     }
 
-    /// The same overlay made with the mount API (fsopen, fsconfig, fsmount)
-    /// as a detached mount (`RootPlacement`). Each lower layer is given
-    /// alone (`lowerdir+`, Linux 6.8), so neither the page limit of
-    /// `mount`'s options nor the short links apply. Nil where the kernel
-    /// lacks any of it, or refuses a value (fsconfig takes at most 256 bytes
-    /// a path): the caller mounts on the host, which reports a real error.
-    public func mountDetached(containerDirectory dir: String, layers: [LayerDirectory]) -> (fd: Int32, path: String)? {
-        guard !layers.isEmpty, !Rootless.isActive else { return nil }
-        let context = berth_fs_open("overlay")
-        guard context >= 0 else { return nil }
-        defer { close(context) }
-        // The source /proc/mounts shows inside, as `mount` names it.
-        guard berth_fs_set(context, "source", "overlay") == 0 else { return nil }
-        for layer in layers.reversed() where berth_fs_set(context, "lowerdir+", layer.path) != 0 { return nil }
-        guard berth_fs_set(context, "upperdir", upper(dir)) == 0, berth_fs_set(context, "workdir", work(dir)) == 0
-        else { return nil }
-        // Every kernel with `lowerdir+` has `volatile`.
-        if !volatileOption(dir).isEmpty, berth_fs_set(context, "volatile", nil as UnsafePointer<CChar>?) != 0 { return nil }
-        let mount = berth_fs_mount(context)
-        return mount >= 0 ? (mount, merged(dir)) : nil
-    }
-
     /// Rootless: overlayfs in a user namespace keeps its markers in
     /// `user.overlay.*` (it may not write `trusted.*`), which `userxattr` asks for.
     static var xattrOption: String { Rootless.isActive ? ",userxattr" : "" }
@@ -170,8 +148,6 @@ public struct OverlayDriver: StorageDriver {
         }
         try mountOverlay(target, options)
     }
-
-    public func rootPath(containerDirectory dir: String) -> String { merged(dir) }
 
     public func unmount(containerDirectory dir: String) throws(BerthError) {
         let target = merged(dir)

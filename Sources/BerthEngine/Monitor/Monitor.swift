@@ -116,12 +116,8 @@ public final class MonitorSession {
     /// The container's backend.
     public let backend: any ContainerRuntime
     public let cgroup: Cgroup
-    /// The root filesystem's path on the host: mounted there, or (with
-    /// `detachedRoot`) where PID 1 attaches it in its own mount namespace.
+    /// The mounted root filesystem.
     public let rootfs: String
-    /// The root as a detached mount for PID 1 to attach (`RootPlacement`),
-    /// until the start hands it over; -1: `rootfs` is mounted on the host.
-    var detachedRoot: Int32 = -1
     var io = MonitorIO()
     var log: LogWriter?
     /// Published host ports held open while the container runs (docker-proxy's reservation).
@@ -164,26 +160,7 @@ public final class MonitorSession {
         cgroup = Cgroup(path: container.cgroupPath)
         let images = ImageStore(layout: layout)
         let layers = try MountPointLayer.layers(for: container, image: try images.load(id: container.image), images: images)
-        let dir = layout.container(id)
-        if RootPlacement.inside(container, backend: backend), !driver.isMounted(containerDirectory: dir),
-            let root = driver.mountDetached(containerDirectory: dir, layers: layers)
-        {
-            rootfs = root.path
-            detachedRoot = root.fd
-        } else {
-            rootfs = try driver.mountRoot(of: container, directory: dir, layers: layers)
-        }
-    }
-
-    /// The path the monitor reads and prepares the root through before PID 1
-    /// has it: the detached mount's fd under /proc/self, or `rootfs`.
-    var rootForPreparation: String { detachedRoot >= 0 ? "/proc/self/fd/\(detachedRoot)" : rootfs }
-
-    /// Closes the monitor's reference to a detached root once PID 1 has its
-    /// own (or the start failed): the root must end with PID 1's namespace.
-    func releaseDetachedRoot() {
-        if detachedRoot >= 0 { close(detachedRoot) }
-        detachedRoot = -1
+        rootfs = try driver.mountRoot(of: container, directory: layout.container(id), layers: layers)
     }
 
     /// `ROOT/containers/ID`.

@@ -12,113 +12,19 @@ public struct ContainerFiles {
 
     /// Runs `body` with the container's root mounted, unmounting afterwards
     /// if it was not mounted before (a stopped container).
-    ///
-    /// A running container whose root PID 1 mounted in its own namespace
-    /// (`RootPlacement`) is reached through that namespace: a second mount
-    /// of its writable layer would be undefined. Which of the two applies is
-    /// decided, and a stopped root mounted, under the container's lock, which
-    /// a `start` holds until its monitor has recorded PID 1; a start the
-    /// restart policy has begun (a pending start) is waited for first. So a
-    /// start never makes a root of its own beside one mounted here, nor this
-    /// one beside a start's.
     public func withRoot<T>(_ c: Container, _ body: (String) throws(BerthError) -> T) throws(BerthError) -> T {
         let driver = try lifecycle.driver(for: c)
         let dir = lifecycle.layout.container(c.id)
-        var placement = Placement.starting
-        for _ in 0..<3 {
-            placement = try FileLock.withLock(lifecycle.containers.lockPath(c.id)) {
-                () throws(BerthError) -> Placement in
-                let now = try lifecycle.containers.load(id: c.id)
-                let wasMounted = driver.isMounted(containerDirectory: dir)
-                if now.state.isActive && !wasMounted { return .inside(now) }
-                if now.starting { return .starting }
-                let layers = try MountPointLayer.layers(
-                    for: now, image: try lifecycle.images.load(id: now.image), images: lifecycle.images)
-                return .host(root: try driver.mountRoot(of: now, directory: dir, layers: layers), wasMounted: wasMounted)
-            }
-            guard case .starting = placement else { break }
-            try lifecycle.awaitPendingStart(c.id)
-        }
-        let root: String
-        let wasMounted: Bool
-        switch placement {
-        case .inside(let now): return try withRootInside(now, at: driver.rootPath(containerDirectory: dir), body)
-        case .host(let r, let w): (root, wasMounted) = (r, w)
-        case .starting:
-            throw .conflict("container \(c.name) is being started; try again when it runs")
-        }
+        let wasMounted = driver.isMounted(containerDirectory: dir)
+        let layers = try MountPointLayer.layers(
+            for: c, image: try lifecycle.images.load(id: c.image), images: lifecycle.images)
+        let root = try driver.mountRoot(of: c, directory: dir, layers: layers)
         defer {
             if !wasMounted, (try? lifecycle.containers.load(id: c.id))?.state.isActive != true {
                 try? driver.unmount(containerDirectory: dir)
             }
         }
         return try body(root)
-    }
-
-    /// Where `withRoot` finds a root.
-    private enum Placement {
-        /// In the running container's own mount namespace.
-        case inside(Container)
-        /// On the host (`wasMounted`: before `withRoot` mounted it).
-        case host(root: String, wasMounted: Bool)
-        /// A start is pending: wait for it.
-        case starting
-    }
-
-    /// `withRoot` for a running container whose root PID 1 mounted in its
-    /// own namespace: a clone of that mount (the root alone, not what the
-    /// container mounted below it; the same filesystem, not a second
-    /// overlay) is attached at `path` in a private mount namespace of this
-    /// thread, as `ContainerMountView` makes one, for the length of `body`.
-    /// The host's mount table never holds it; when the thread returns to the
-    /// host's namespace the private one has no member left and takes the
-    /// clone with it: nothing to unmount, even when `body` fails or berth is
-    /// killed.
-    private func withRootInside<T>(_ c: Container, at path: String, _ body: (String) throws(BerthError) -> T)
-        throws(BerthError) -> T
-    {
-        let pidfd = berth_pidfd_open(c.state.pid)
-        // The PID is PID 1's only if it started when the record says (a
-        // pidfd then keeps it from being reused while it is open).
-        guard pidfd >= 0, ProcessTable.startTime(c.state.pid) == c.state.pidStartTime else {
-            if pidfd >= 0 { close(pidfd) }
-            throw .invalidState("container \(c.name) is not running any more; try again")
-        }
-        var step: UnsafePointer<CChar>? = nil
-        let tree = berth_clone_root_of(pidfd, &step)
-        let cloneError = Errno.current
-        close(pidfd)
-        guard tree >= 0 else {
-            throw .syscall(
-                step.map { String(cString: $0) } ?? "open_tree", "the root of container \(c.name)", cloneError,
-                fix: "reaching a running container's root needs CAP_SYS_ADMIN; run berth as root")
-        }
-        defer { close(tree) }
-        let hostNamespace: FileDescriptor
-        let cwd: FileDescriptor
-        do { hostNamespace = try FileDescriptor.open("/proc/thread-self/ns/mnt", O_RDONLY) } catch {
-            throw .syscall("open", "/proc/thread-self/ns/mnt", error)
-        }
-        defer { hostNamespace.close() }
-        do { cwd = try FileDescriptor.open(".", berth_o_path() | O_DIRECTORY) } catch {
-            throw .syscall("open", "the working directory", error)
-        }
-        defer { cwd.close() }
-        guard berth_unshare(berth_clone_newns()) == 0 else {
-            throw .syscall("unshare(CLONE_NEWNS) for", "the root of \(c.name)", .current)
-        }
-        defer {
-            if berth_setns(hostNamespace.rawValue, berth_clone_newns()) != 0 || fchdir(cwd.rawValue) != 0 {
-                fatalError("cannot return to the host's mount namespace: \(Errno.current)")
-            }
-        }
-        guard mount(nil, "/", nil, UInt(MS_REC | MS_SLAVE), nil) == 0 else {
-            throw .syscall("make / a slave mount in", "a private namespace for \(c.name)", .current)
-        }
-        guard berth_attach_mount(tree, path) == 0 else {
-            throw .syscall("attach the root of \(c.name) on", path, .current)
-        }
-        return try body(path)
     }
 
     /// Writes the container's whole filesystem as one flat tar.

@@ -80,12 +80,7 @@ public struct Lifecycle {
             }
             let driver = try driver(for: container)
             let layers = try MountPointLayer.layers(for: container, image: try images.load(id: container.image), images: images)
-            // A root PID 1 mounts in its own namespace is made by the monitor;
-            // one on the host is mounted here, so a failure is reported before
-            // a monitor is forked.
-            if !RootPlacement.inside(container, backend: try registry.runtime(container.isolation)) {
-                _ = try driver.mountRoot(of: container, directory: layout.container(container.id), layers: layers)
-            }
+            _ = try driver.mountRoot(of: container, directory: layout.container(container.id), layers: layers)
             switch try MonitorLauncher.launch(
                 root: layout.root, id: container.id, waitAttach: waitAttach,
                 windowSize: container.tty ? windowSize : nil, registry: registry)

@@ -78,11 +78,8 @@ extension MonitorSession {
     }
 
     private func spawnNative(reportFD: Int32) throws(BerthError) -> SpawnedChild {
-        // PID 1 holds its own reference from the clone on; a failed start drops it.
-        defer { releaseDetachedRoot() }
         let plan = try backend.plan(for: container)
-        let root = rootForPreparation
-        let user = try UserLookup.resolve(container.user, rootfs: root, groupAdd: container.groupAdd)
+        let user = try UserLookup.resolve(container.user, rootfs: rootfs, groupAdd: container.groupAdd)
         let devices = try container.deviceNodes()
         // The cgroup is made meanwhile. On v2 PID 1 is cloned into it, so
         // it must exist before the clone. On v1 PID 1 is moved in before it
@@ -101,7 +98,7 @@ extension MonitorSession {
         let (stdio, ttyMode, console) = try prepareStdio(
             tty: container.tty, ptyInside: plan.ptyInside,
             openStdin: container.openStdin)
-        let prep = MountPreparation(rootfs: root, volumes: VolumeStore(layout: store.layout))
+        let prep = MountPreparation(rootfs: rootfs, volumes: VolumeStore(layout: store.layout))
         var etcMounts: [MountSpec] = []
         let links = try resolveLinks()
         try asContainerRoot(container.idMap) { () throws(BerthError) in
@@ -127,7 +124,6 @@ extension MonitorSession {
                 (prep.source(m), m.target, m.kind == .tmpfs, m.options, m.readonly)
             }
         }
-        request.rootMountFD = detachedRoot
         if !container.domainname.isEmpty { request.domainname = container.domainname }
         request.networkSetup = plan.cloneFlags & berth_clone_newnet() != 0
         request.endpoint = container.endpoint

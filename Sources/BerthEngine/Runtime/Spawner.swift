@@ -6,10 +6,6 @@ import CBerthLinux
 /// What the container's first process is, as the monitor hands it to the C shim.
 public struct SpawnRequest: Sendable {
     public var rootfs: String
-    /// The root as a detached mount (`StorageDriver.mountDetached`) the
-    /// child attaches on `rootfs` in its own mount namespace; -1: `rootfs`
-    /// is mounted on the host.
-    public var rootMountFD: Int32 = -1
     public var argv: [String]
     public var env: [String]
     public var cwd: String
@@ -323,7 +319,6 @@ public enum Spawner {
     static func configuration(_ request: SpawnRequest, arena: CStringArena) throws(BerthError) -> berth_spawn_config {
         var config = berth_spawn_config()
         config.rootfs = arena.string(request.rootfs)
-        config.root_mount_fd = request.rootMountFD
         config.hostname = request.hostname.map { arena.string($0) }
         config.domainname = request.domainname.map { arena.string($0) }
         config.argv = arena.mutableArray(request.argv)

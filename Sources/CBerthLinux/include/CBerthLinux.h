@@ -10,7 +10,6 @@
 #include "CBerthDevices.h"
 #include "CBerthHTTP.h"
 #include "CBerthIDMap.h"
-#include "CBerthMount.h"
 
 /// openat2(2) with RESOLVE_* flags. Glibc has no wrapper and syscall() is
 /// variadic, so Swift cannot call it. Returns an fd, or -1 with errno set.

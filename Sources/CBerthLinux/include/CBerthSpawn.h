@@ -46,8 +46,6 @@ struct berth_rlimit {
 /// rule), and failures travel back over error_fd.
 struct berth_spawn_config {
     const char *rootfs;                 /* host path of the container root */
-    int root_mount_fd;                  /* >= 0: the root as a detached mount (fsmount), attached on rootfs
-                                           in the child's own mount namespace only; -1: rootfs is mounted */
     const char *hostname;               /* NULL: leave unchanged */
     const char *domainname;             /* NULL: leave unchanged (--domainname) */
     char *const *argv;                  /* NULL-terminated */
