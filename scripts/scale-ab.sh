@@ -18,7 +18,12 @@ ROUNDS=${2:-30}
 if [ "$(id -u)" != 0 ]; then echo "scale-ab: run as root (containers need it)" >&2; exit 1; fi
 [ -x "$BERTH_BIN" ] || { echo "scale-ab: $BERTH_BIN not found; run 'make release'" >&2; exit 1; }
 [ -f "$BERTH_BUSYBOX_TAR" ] || { echo "scale-ab: $BERTH_BUSYBOX_TAR not found; run 'make image'" >&2; exit 1; }
-case "$COUNT$ROUNDS" in *[!0-9]*|'') echo "scale-ab: COUNT and ROUNDS are whole numbers" >&2; exit 2;; esac
+for n in "$COUNT" "$ROUNDS"; do
+    case "$n" in
+        ''|*[!0-9]*|0*) echo "scale-ab: COUNT and ROUNDS are whole numbers from 1 (got '$n')" >&2; exit 2;;
+    esac
+    [ "${#n}" -le 6 ] || { echo "scale-ab: $n is too many (at most 999999)" >&2; exit 2; }
+done
 FULL=$(mktemp -d "${BENCH_TMPDIR:-/tmp}/berth-scale-ab-XXXXXX")
 EMPTY=$(mktemp -d "${BENCH_TMPDIR:-/tmp}/berth-scale-ab-XXXXXX")
 cleanup() {
@@ -35,7 +40,9 @@ while [ "$i" -lt "$COUNT" ]; do
     "$BERTH_BIN" --root "$FULL" run -d --network none busybox sleep 100000 >/dev/null
     i=$((i + 1))
 done
-echo "$($BERTH_BIN --root "$FULL" ps -q | wc -l) running; the host's mount table: $(wc -l </proc/self/mountinfo) lines"
+running=$("$BERTH_BIN" --root "$FULL" ps -q | wc -l)
+echo "$running running; the host's mount table: $(wc -l </proc/self/mountinfo) lines"
+[ "$running" -eq "$COUNT" ] || { echo "scale-ab: $running of $COUNT containers run; see 'berth --root $FULL ps -a'" >&2; exit 1; }
 python3 - "$BERTH_BIN" "$FULL" "$EMPTY" "$ROUNDS" "$COUNT" <<'PY'
 import statistics, subprocess, sys, time
 berth, full, empty, rounds, count = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
