@@ -31,6 +31,11 @@ if [ "$(id -u)" != 0 ]; then echo "bench: run as root (containers need it)" >&2;
 if [ ! -x "$BERTH_BIN" ]; then echo "bench: $BERTH_BIN not found; run 'make release' (or set BERTH_BIN)" >&2; exit 1; fi
 if [ ! -f "$BERTH_BUSYBOX_TAR" ]; then echo "bench: $BERTH_BUSYBOX_TAR not found; run 'make image'" >&2; exit 1; fi
 command -v python3 >/dev/null || { echo "bench: python3 is needed (apt-get install -y python3)" >&2; exit 1; }
+START_N=${BENCH_START_N:-300}
+case "$START_N" in
+    ''|*[!0-9]*|0*) echo "bench: BENCH_START_N is a whole number from 1 (got '$START_N')" >&2; exit 2;;
+esac
+[ "${#START_N}" -le 6 ] || { echo "bench: BENCH_START_N=$START_N is too many (at most 999999)" >&2; exit 2; }
 BERTH_BIN=$(cd "$(dirname "$BERTH_BIN")" && pwd)/$(basename "$BERTH_BIN")
 BERTH_BUSYBOX_TAR=$(cd "$(dirname "$BERTH_BUSYBOX_TAR")" && pwd)/$(basename "$BERTH_BUSYBOX_TAR")
 
@@ -299,8 +304,14 @@ BENCH_T=$T BENCH_CG=$CG BERTH_BIN=$BERTH_BIN BERTH_BUSYBOX_TAR=$BERTH_BUSYBOX_TA
 # process) and crun's and runc's `--version`, 300 rounds (docs/benchmarks.md,
 # "Start-up").
 echo
-echo "start-up with nothing to do (300 interleaved rounds; wall median, 10th percentile, mean CPU):"
+echo "start-up with nothing to do ($START_N interleaved rounds; wall median, 10th percentile, mean CPU):"
 mkdir -p "$T/empty-store"
-set -- /bin/true "$BERTH_BIN version" "$BERTH_BIN --root $T/empty-store ps"
-for tool in crun runc; do command -v "$tool" >/dev/null && set -- "$@" "$(command -v "$tool") --version"; done
-python3 "$here/start-ab.py" "${BENCH_START_N:-300}" "$@"
+case "$BERTH_BIN$T" in
+    *[[:space:]]*)
+        # start-ab.py splits each command line on blanks.
+        echo "  skipped: $BERTH_BIN or $T has a blank in its path" ;;
+    *)
+        set -- /bin/true "$BERTH_BIN version" "$BERTH_BIN --root $T/empty-store ps"
+        for tool in crun runc; do have "$tool" && set -- "$@" "$(command -v "$tool") --version"; done
+        python3 "$here/start-ab.py" "$START_N" "$@" ;;
+esac
