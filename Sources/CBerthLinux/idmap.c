@@ -3,22 +3,9 @@
 // mounter's ids an idmapped upper layer can store.
 #include "system.h"
 #include <sys/fsuid.h>
-#ifndef SYS_mount_setattr
-#define SYS_mount_setattr 442
-#endif
 #ifndef MOUNT_ATTR_IDMAP
 #define MOUNT_ATTR_IDMAP 0x00100000
 #endif
-#ifndef OPEN_TREE_CLOEXEC
-#define OPEN_TREE_CLOEXEC O_CLOEXEC
-#endif
-#ifndef AT_EMPTY_PATH
-#define AT_EMPTY_PATH 0x1000
-#endif
-
-struct berth_mount_attr {
-    uint64_t attr_set, attr_clr, propagation, userns_fd;
-};
 
 int berth_write_id_map(pid_t pid, const char *file, const char *map) {
     char path[64];

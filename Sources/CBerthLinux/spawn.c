@@ -26,6 +26,18 @@ static int device_fds[MAX_USERNS_FDS];
 static int dev_dir_fd = -1;
 
 static int in_userns(const struct berth_spawn_config *c) { return (c->clone_flags & CLONE_NEWUSER) != 0; }
+static int from_clean(const struct berth_spawn_config *c) {
+    return c->clean_mntns >= 0 && c->pivot && (c->clone_flags & CLONE_NEWNS) && !in_userns(c);
+}
+/* --ipc host from the clean namespace: the host's /dev/shm, cloned before leaving the host's. */
+static int host_shm_fd = -1;
+
+/* A path as the container sees it, for messages: the part below the root. */
+static const char *shown(const char *target) {
+    size_t n = strlen(root_path);
+    if (root_path[0] && strncmp(target, root_path, n) == 0 && target[n] == '/') return target + n;
+    return target;
+}
 
 /* The flags a bind's read-only remount must keep: in a user namespace the
    kernel refuses to clear nosuid, nodev, noexec or an atime flag of a mount
@@ -67,8 +79,8 @@ static void join(char *out, size_t size, const char *a, const char *b) {
 static void must_mount(const struct berth_spawn_config *c, const char *src, const char *target,
                        const char *type, unsigned long flags, const char *data) {
     mkdir(target, 0755);
-    /* In a user namespace paths are relative to the root ("./dev"): named as inside. */
-    if (mount(src, target, type, flags, data) != 0) fail(c, BERTH_STAGE_MOUNT, "mount", target[0] == '.' ? target + 1 : target);
+    /* Paths are below the container root ("./dev", "/c/dev"): named as inside. */
+    if (mount(src, target, type, flags, data) != 0) fail(c, BERTH_STAGE_MOUNT, "mount", shown(target));
 }
 
 /* --ipc container:NAME: the donor's /dev/shm is a tmpfs mounted in its own
@@ -154,7 +166,9 @@ static void make_dev(const struct berth_spawn_config *c, const char *root) {
         break;
     case BERTH_SHM_HOST:
         mkdir(path, 01777);
-        if (mount("/dev/shm", path, NULL, MS_BIND | MS_REC, NULL) != 0) fail(c, BERTH_STAGE_MOUNT, "bind the host's /dev/shm on", path);
+        if (from_clean(c) ? syscall(SYS_move_mount, host_shm_fd, "", AT_FDCWD, path, MOVE_MOUNT_F_EMPTY_PATH) != 0
+                          : mount("/dev/shm", path, NULL, MS_BIND | MS_REC, NULL) != 0)
+            fail(c, BERTH_STAGE_MOUNT, "bind the host's /dev/shm on", shown(path));
         break;
     case BERTH_SHM_DONOR:
         share_donor_shm(c, path);
@@ -248,13 +262,56 @@ static void become_userns_root(const struct berth_spawn_config *c) {
     if (berth_child_setresuid(0) != 0) fail(c, BERTH_STAGE_USER, "become uid 0 of the user namespace", NULL);
 }
 
+/* A detached copy of a host path's mount (open_tree), cut off from the
+   host's propagation: what is mounted on or below it in the container never
+   shows on the host, and the host's later mounts never show in it. */
+static int clone_private(const struct berth_spawn_config *c, const char *path, int recursive, const char *what) {
+    int fd = (int)syscall(SYS_open_tree, AT_FDCWD, path, OPEN_TREE_CLONE | O_CLOEXEC | (recursive ? AT_RECURSIVE : 0));
+    if (fd < 0) fail(c, BERTH_STAGE_MOUNT, what, path);
+    struct berth_mount_attr attr = { .propagation = MS_PRIVATE };
+    if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &attr, sizeof attr) != 0)
+        fail(c, BERTH_STAGE_MOUNT, "make private the copy of", path);
+    return fd;
+}
+
+/* The mount namespace copied from Berth's clean one (clean_mntns.c) rather
+   than the host's, so its cost does not grow with the host's mounts: what
+   the container needs from the host (its root, the sources of its binds,
+   the host's /dev/shm) is cloned while the host's tree is still here, then
+   the child enters the clean namespace, copies it (a tmpfs, its /c and a
+   /proc) and attaches its root on /c. Binds are attached from the clones
+   in user_mounts. */
+static void enter_clean_namespace(const struct berth_spawn_config *c) {
+    if (c->nmounts > MAX_USERNS_FDS) { errno = E2BIG; fail(c, BERTH_STAGE_MOUNT, "clone the mounts of the container", NULL); }
+    int root = clone_private(c, c->rootfs, 1, "clone the container root");
+    for (int i = 0; i < c->nmounts; i++) {
+        user_mount_fds[i] = -1;
+        if (c->mounts[i].fstype) continue;
+        struct stat st;
+        if (stat(c->mounts[i].source, &st) != 0) fail(c, BERTH_STAGE_MOUNT, "mount", c->mounts[i].target);
+        user_mount_fds[i] = clone_private(c, c->mounts[i].source, S_ISDIR(st.st_mode), "clone mount source");
+    }
+    if (c->shm_mode == BERTH_SHM_HOST) host_shm_fd = clone_private(c, "/dev/shm", 1, "clone the host's");
+    if (setns(c->clean_mntns, CLONE_NEWNS) != 0) fail(c, BERTH_STAGE_MOUNT, "enter Berth's clean mount namespace", NULL);
+    close(c->clean_mntns);
+    if (unshare(CLONE_NEWNS) != 0) fail(c, BERTH_STAGE_MOUNT, "unshare", "a copy of Berth's clean mount namespace");
+    if (syscall(SYS_move_mount, root, "", AT_FDCWD, "/c", MOVE_MOUNT_F_EMPTY_PATH) != 0)
+        fail(c, BERTH_STAGE_MOUNT, "attach the container root", c->rootfs);
+    close(root);
+    root_path = "/c";
+}
+
 static void setup_mounts(const struct berth_spawn_config *c) {
     char path[4096];
-    /* Nothing we mount may propagate back to the host. */
-    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) fail(c, BERTH_STAGE_MOUNT, "make / private", NULL);
-    /* pivot_root needs the new root to be a mount point. */
-    if (mount(c->rootfs, c->rootfs, NULL, MS_BIND | MS_REC, NULL) != 0) fail(c, BERTH_STAGE_MOUNT, "bind", c->rootfs);
-    if (in_userns(c)) become_userns_root(c);
+    if (from_clean(c)) {
+        enter_clean_namespace(c);
+    } else {
+        /* Nothing we mount may propagate back to the host. */
+        if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) fail(c, BERTH_STAGE_MOUNT, "make / private", NULL);
+        /* pivot_root needs the new root to be a mount point. */
+        if (mount(c->rootfs, c->rootfs, NULL, MS_BIND | MS_REC, NULL) != 0) fail(c, BERTH_STAGE_MOUNT, "bind", c->rootfs);
+        if (in_userns(c)) become_userns_root(c);
+    }
     join(path, sizeof path, root_path, "/proc");
     must_mount(c, "proc", path, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
     make_dev(c, root_path);
@@ -264,7 +321,7 @@ static void setup_mounts(const struct berth_spawn_config *c) {
     if (mount("sysfs", path, "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, NULL) != 0) {
         if (mount("/sys", path, NULL, MS_BIND | MS_REC, NULL) != 0 ||
             mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC | kept_flags(path), NULL) != 0)
-            fail(c, BERTH_STAGE_MOUNT, "mount sysfs on", path);
+            fail(c, BERTH_STAGE_MOUNT, "mount sysfs on", shown(path));
     }
 }
 
@@ -280,7 +337,7 @@ static void user_mounts(const struct berth_spawn_config *c) {
         snprintf(via, sizeof via, "/proc/self/fd/%d", fd);
         char from[64];
         const char *source = m->source;
-        if (in_userns(c) && user_mount_fds[i] >= 0) {
+        if ((in_userns(c) || from_clean(c)) && user_mount_fds[i] >= 0) {
             snprintf(from, sizeof from, "/proc/self/fd/%d", user_mount_fds[i]);
             source = from;
         }
@@ -291,8 +348,13 @@ static void user_mounts(const struct berth_spawn_config *c) {
         struct stat st;
         int file = !m->fstype && stat(source, &st) == 0 && !S_ISDIR(st.st_mode);
         unsigned long flags = m->fstype ? m->flags : file ? MS_BIND : (MS_BIND | MS_REC);
-        if (mount(source, via, m->fstype, flags, m->data) != 0) fail(c, BERTH_STAGE_MOUNT, "mount", m->target);
-        if (in_userns(c) && user_mount_fds[i] >= 0) close(user_mount_fds[i]);
+        if (from_clean(c) && user_mount_fds[i] >= 0) {
+            if (syscall(SYS_move_mount, user_mount_fds[i], "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) != 0)
+                fail(c, BERTH_STAGE_MOUNT, "mount", m->target);
+        } else if (mount(source, via, m->fstype, flags, m->data) != 0) {
+            fail(c, BERTH_STAGE_MOUNT, "mount", m->target);
+        }
+        if ((in_userns(c) || from_clean(c)) && user_mount_fds[i] >= 0) close(user_mount_fds[i]);
         close(fd);
         if (m->readonly) {
             /* Re-resolve: the fd above points below the new mount, not at it. */
@@ -461,10 +523,12 @@ pid_t berth_spawn(const struct berth_spawn_config *config, int *into_cgroup) {
        here with a copy of our memory, already inside the new namespaces. */
     long pid = -1;
     *into_cgroup = 0;
+    /* From the clean namespace the child makes its own mount namespace. */
+    int flags = from_clean(config) ? config->clone_flags & ~CLONE_NEWNS : config->clone_flags;
     if (config->cgroup_fd >= 0) {
         struct clone_args args;
         memset(&args, 0, sizeof args);
-        args.flags = (uint64_t)(unsigned)config->clone_flags | CLONE_INTO_CGROUP;
+        args.flags = (uint64_t)(unsigned)flags | CLONE_INTO_CGROUP;
         args.exit_signal = SIGCHLD;
         args.cgroup = (uint64_t)config->cgroup_fd;
         pid = syscall(SYS_clone3, &args, sizeof args);
@@ -474,7 +538,7 @@ pid_t berth_spawn(const struct berth_spawn_config *config, int *into_cgroup) {
            seccomp profile that refuses clone3 (EPERM, as older Docker ones
            do): the old way, whose own error, if any, is the one to report. */
     }
-    pid = syscall(SYS_clone, (unsigned long)(config->clone_flags | SIGCHLD), NULL, NULL, NULL, NULL);
+    pid = syscall(SYS_clone, (unsigned long)(flags | SIGCHLD), NULL, NULL, NULL, NULL);
     if (pid != 0) return (pid_t)pid;
     _exit(child(config));
 }

@@ -221,6 +221,8 @@ public enum Spawner {
         var joined: [(own: Int32, kind: Int32)] = []
         var donorMount: Int32 = -1
         defer { if donorMount >= 0 { close(donorMount) } }
+        config.clean_mntns = CleanMountNamespace.open(for: request)
+        defer { if config.clean_mntns >= 0 { close(config.clean_mntns) } }
         do throws(BerthError) {
             joined = try joinNamespaces(request.joins)
             if let donor = request.shmDonorPID {
@@ -374,6 +376,7 @@ public enum Spawner {
         config.ndevices = Int32(request.devices.count)
         config.bind_devices = request.bindDevices ? 1 : 0
         config.cgroup_namespace = request.privateCgroup ? 1 : 0
+        config.clean_mntns = -1
         let process = request.process
         config.shm_size = process.shmSize.map { UInt64($0) } ?? 0
         config.shm_donor_mntns = -1
@@ -445,4 +448,27 @@ public final class CStringArena {
     }
 
     public func free() { for p in pointers { Glibc.free(p) } }
+}
+
+/// Berth's clean mount namespace (clean_mntns.c): a container's mount
+/// namespace is copied from it rather than from the host's, whose size grows
+/// with every running container's overlay. One a host, pinned in
+/// /run/berth, made by the first container that needs it.
+enum CleanMountNamespace {
+    static let directory = "/run/berth"
+    static let pin = directory + "/mntns"
+    static let lock = directory + "/mntns.lock"
+
+    /// An fd of it for a container that builds its root with pivot_root in
+    /// a mount namespace of its own, or -1: a container in a user namespace
+    /// (its own user may not enter a namespace the host's root owns) or
+    /// rootless, and any host where it cannot be made, copy the host's as
+    /// before.
+    static func open(for request: SpawnRequest) -> Int32 {
+        let flags = request.plan.cloneFlags
+        guard request.plan.pivotRoot, flags & berth_clone_newns() != 0, flags & berth_clone_newuser() == 0,
+            request.idMap == nil, !request.bindDevices, geteuid() == 0
+        else { return -1 }
+        return berth_clean_mntns(directory, pin, lock)
+    }
 }

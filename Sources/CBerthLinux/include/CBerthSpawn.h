@@ -98,7 +98,17 @@ struct berth_spawn_config {
                                            bound over /dev/null etc. (mknod is not allowed in the namespace) */
     int bind_devices;                   /* 1 (rootless): /dev's nodes are the host's, bound, as mknod is refused */
     int cgroup_namespace;               /* 1 (--cgroupns private): unshare one once in the container's cgroups */
+    int clean_mntns;                    /* >= 0: Berth's clean mount namespace (berth_clean_mntns); the child
+                                           copies it instead of the host's, so clone_flags' CLONE_NEWNS is
+                                           done by the child; -1: the host's, copied at the clone */
 };
+
+/// An fd of Berth's clean mount namespace, pinned at `pin` (made on first
+/// use, under an flock of `lock`, with a tmpfs root mounted over `dir` in
+/// the helper's own namespace): a tmpfs root holding an empty /c and the
+/// host's /proc, nothing else (clean_mntns.c). -1 with errno where it cannot
+/// be made (no CAP_SYS_ADMIN, a read-only /run): callers copy the host's.
+int berth_clean_mntns(const char *dir, const char *pin, const char *lock);
 
 /// Where the container's /dev/shm comes from (`--ipc`).
 enum berth_shm_mode {
