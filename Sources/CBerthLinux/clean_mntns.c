@@ -76,11 +76,14 @@ int berth_clean_mntns(const char *dir, const char *pin, const char *lock) {
     while (flock(lk, LOCK_EX) != 0) {
         if (errno != EINTR) { int e = errno; close(lk); errno = e; return -1; }
     }
-    fd = open_mntns(pin);   /* another berth may have made it meanwhile */
-    if (fd >= 0) { close(lk); return fd; }
-    /* Something else bound at the pin (another kind of namespace, a file):
-       take it off, so the new pin is the one seen. */
-    umount2(pin, MNT_DETACH | UMOUNT_NOFOLLOW);
+    /* Another berth may have made it meanwhile. Something else bound over
+       the pin (another kind of namespace, a file) is taken off, one mount at
+       a time, until the pin below shows or nothing is mounted there. */
+    for (int i = 0; i < 16; i++) {
+        fd = open_mntns(pin);
+        if (fd >= 0) { close(lk); return fd; }
+        if (umount2(pin, MNT_DETACH | UMOUNT_NOFOLLOW) != 0) break;
+    }
     int report[2], hold[2];
     if (pipe2(report, O_CLOEXEC) != 0) { int e = errno; close(lk); errno = e; return -1; }
     if (pipe2(hold, O_CLOEXEC) != 0) { int e = errno; close(report[0]); close(report[1]); close(lk); errno = e; return -1; }

@@ -60,7 +60,10 @@ struct MountNamespaceTests {
             for (what, breakIt) in [
                 ("unmounted", "umount -l \(Self.pin)"),
                 ("a network namespace bound on it", "mount --bind /proc/self/ns/net \(Self.pin)"),
-                ("a plain file bound on it", "echo x > /tmp/berth-test-pinfile && mount --bind /tmp/berth-test-pinfile \(Self.pin)"),
+                (
+                    "a plain file bound on it",
+                    "echo x > /tmp/berth-test-pinfile && mount --bind /tmp/berth-test-pinfile \(Self.pin)"
+                ),
             ] {
                 let broke = sh(breakIt)
                 #expect(broke.status == 0, "\(what): \(broke.stderr)")
