@@ -5,10 +5,14 @@ Called by scripts/scale.sh, which makes the scratch store and removes it
 afterwards; see docs/benchmarks.md ("Scale"). For each count, on an empty
 store:
 
-  1. `run -d --network none busybox sleep 100000` until COUNT run; each run
-     is timed. The `run -d` figure is the median of the last 10 runs, those
-     made with COUNT-10 … COUNT-1 containers already running (below 10, the
-     last container is removed and run again until there are 10 samples).
+  1. `run -d --network none busybox sleep 100000` until COUNT run, back to
+     back; the `ramp` figure is the median of the last 20 of those runs (all
+     of them below 20). Then the `run -d` figure, the same at every count:
+     20 times, the newest container is removed and, 100 ms later, run again
+     (COUNT-1 others running), with 100 ms after it. Back to back, each run
+     of the ramp shares the two CPUs with what the previous container's
+     monitor still does after its CLI has returned (and at 1 the ramp is one
+     cold run); `run -d` is measured the same way at every count.
      With COUNT running (after step 2), the floor under it: the host's mount count,
      `unshare -m /bin/true` (the kernel copying that mount table into a new
      namespace, which every container start pays) and, with
@@ -36,7 +40,7 @@ BERTH = os.environ["BERTH_BIN"]
 STORE = os.environ["SCALE_STORE"]
 PS_N = int(os.environ.get("SCALE_PS_N", "5"))
 CRUN_BUNDLE = os.environ.get("SCALE_CRUN_BUNDLE", "")
-RUN_SAMPLES = 10
+RUN_SAMPLES = 20
 FLOOR_N = 10
 
 # Times `crun run` of a bundle FLOOR_N times inside the private mount namespace
@@ -94,18 +98,21 @@ def timed_list(args, expect):
 
 
 def fill(count):
-    """Runs containers up to `count`; returns the run -d samples (see the docstring)."""
-    samples = []
+    """Runs containers up to `count`; returns the ramp's and the settled run -d samples (see the docstring)."""
+    ramp = []
     for i in range(count):
         ms, _ = run_one()
         if i >= count - RUN_SAMPLES:
-            samples.append(ms)
-    while len(samples) < RUN_SAMPLES:
+            ramp.append(ms)
+    settled = []
+    while len(settled) < RUN_SAMPLES:
         last = ids(False)[0]  # newest first
         berth("rm", "-f", last)
+        time.sleep(0.1)
         ms, _ = run_one()
-        samples.append(ms)
-    return samples
+        settled.append(ms)
+        time.sleep(0.1)
+    return ramp, settled
 
 
 def host_mounts():
@@ -214,7 +221,7 @@ def remove_all(argv_of_ids, label, count, rows):
 
 def measure(count):
     load = os.getloadavg()[0]
-    run = fill(count)
+    ramp, run = fill(count)
     ps = timed_list(["ps"], count)
     ps_a = timed_list(["ps", "-a"], count)
     # After the listings: each crun run leaves a network namespace that the
@@ -239,6 +246,7 @@ def measure(count):
         leaked2.append("(no rm -a in this berth: rm -f $(ps -aq --no-trunc) instead)")
     return {
         "count": count, "load": load, "run": statistics.median(run), "run_p90": sorted(run)[int(0.9 * (len(run) - 1))],
+        "ramp": statistics.median(ramp),
         "mounts": mounts, "unshare": unshare_ms, "crun": crun_ms,
         "ps": ps, "ps_a": ps_a, "stop": stop_ms, "ps_exited": ps_exited, "rm_exited": rm_rows[0][2],
         "rm_running": rm_rows[1][2], "refill": refill, "leaks": leaked + [f"(rm -af) {x}" for x in leaked2],
@@ -261,7 +269,7 @@ def main():
                 berth("rm", "-f", *left, check=False)
     print()
     print("berth at scale: `run -d --network none busybox sleep 100000` COUNT times (ms; median unless said)")
-    head = ("count", "load", "run -d", "run p90", "host mounts", "unshare -m", "crun run", "ps", "ps -a",
+    head = ("count", "load", "run -d", "run p90", "ramp", "host mounts", "unshare -m", "crun run", "ps", "ps -a",
             "stop all", "ps -a exited", "rm -f exited", "rm -af running", "leaks")
     print("  ".join(f"{h:>14}" if i else f"{h:>6}" for i, h in enumerate(head[:-1])) + "  leaks")
     for r in results:
@@ -270,13 +278,14 @@ def main():
             continue
         crun = f"{r['crun']:>14.1f}" if r["crun"] is not None else f"{'-':>14}"
         cells = [f"{r['count']:>6}", f"{r['load']:>14.2f}", f"{r['run']:>14.1f}", f"{r['run_p90']:>14.1f}",
-                 f"{r['mounts']:>14}", f"{r['unshare']:>14.2f}", crun] + [
+                 f"{r['ramp']:>14.1f}", f"{r['mounts']:>14}", f"{r['unshare']:>14.2f}", crun] + [
             f"{r[k]:>14.1f}" for k in ("ps", "ps_a", "stop", "ps_exited", "rm_exited", "rm_running")
         ]
         print("  ".join(cells) + "  " + ("; ".join(r["leaks"]) or "none"))
     print()
-    print("run -d: median of the last 10 runs (COUNT-10 … COUNT-1 already running); load: 1-minute load")
-    print("average before the count; host mounts: lines of /proc/self/mountinfo with COUNT running;")
+    print("run -d: median of 20 runs, each 100 ms after removing the newest container (COUNT-1 others running);")
+    print("ramp: median of the last 20 runs of the back-to-back fill (COUNT-20 … COUNT-1 running); load: 1-minute")
+    print("load average before the count; host mounts: lines of /proc/self/mountinfo with COUNT running;")
     print("unshare -m: `unshare -m /bin/true`, the kernel's copy of that table into a new mount namespace,")
     print("which every container start pays; crun run: a prepared bundle with no layer, the same namespaces")
     print("and host mounts (median of 10; '-' without crun); stop all: `stop -t 0` of every running container in one command;")
