@@ -267,6 +267,19 @@ def many_containers(name, count, run_argv, pid_argv, remove):
             subprocess.run(remove + [cid], stdin=DEVNULL, stdout=DEVNULL, stderr=DEVNULL)
 
 
+def median_rounds(results):
+    """The figures of several many_containers rounds: the median of each, with
+    every round's MemAvailable drop kept to print; the first error if any."""
+    for r in results:
+        if isinstance(r, str):
+            return r
+    pss = [r["pss"] for r in results if r["pss"] is not None]
+    return {"count": results[0]["count"], "drop": statistics.median(r["drop"] for r in results),
+            "drops": [r["drop"] for r in results], "pinned": statistics.median(r["pinned"] for r in results),
+            "pinneds": [r["pinned"] for r in results], "pss": statistics.median(pss) if pss else None,
+            "monitors": results[-1]["monitors"], "programs": results[-1]["programs"]}
+
+
 def main():
     T = os.environ["BENCH_T"]
     berth = os.environ["BERTH_BIN"]
@@ -495,6 +508,7 @@ def main():
     # ---- measure
     started = time.monotonic()
     mem_n = int(os.environ.get("BENCH_MEM_N", "100"))
+    mem_rounds = int(os.environ.get("BENCH_MEM_ROUNDS", "3"))
     scale = []
     try:
         for i in range(warmup + n):
@@ -541,18 +555,27 @@ def main():
         leftovers["berth"].clear()
         leftovers["podman"].clear()
 
-        # ---- memory per running container, BENCH_MEM_N (default 100) of each
+        # ---- memory per running container, BENCH_MEM_N (default 100) of each,
+        # BENCH_MEM_ROUNDS (default 3) rounds with the tools' order swapped each
+        # round: the MemAvailable reading moves by hundreds of kB a container
+        # between rounds (see PINNED_FIELDS), so one round decides nothing.
         if mem_n > 0:
-            print(f"  ... memory with {mem_n} running containers per tool", file=sys.stderr, flush=True)
-            scale.append(("berth", many_containers(
-                "berth", mem_n, B + ["run", "-d", "--network", "none", "busybox", "sleep", "1000"],
-                B + ["inspect", "-f", "{{.State.MonitorPid}}"], B + ["rm", "-f"])))
-            if has["podman"]:
-                scale.append(("podman", many_containers(
-                    "podman", mem_n, ["podman", "run", "-d", "--network", "none", "busybox", "sleep", "1000"],
-                    ["podman", "inspect", "-f", "{{.State.ConmonPid}}"], ["podman", "rm", "-f", "-t", "0"])))
-            else:
-                scale.append(("podman", "not installed"))
+            rounds = {"berth": [], "podman": []}
+            tools = {
+                "berth": (B + ["run", "-d", "--network", "none", "busybox", "sleep", "1000"],
+                          B + ["inspect", "-f", "{{.State.MonitorPid}}"], B + ["rm", "-f"]),
+                "podman": (["podman", "run", "-d", "--network", "none", "busybox", "sleep", "1000"],
+                           ["podman", "inspect", "-f", "{{.State.ConmonPid}}"], ["podman", "rm", "-f", "-t", "0"]),
+            }
+            for r in range(mem_rounds):
+                for name in (["berth", "podman"] if r % 2 == 0 else ["podman", "berth"]):
+                    if name == "podman" and not has["podman"]:
+                        continue
+                    print(f"  ... memory with {mem_n} running {name} containers, round {r + 1} of {mem_rounds}",
+                          file=sys.stderr, flush=True)
+                    rounds[name].append(many_containers(name, mem_n, *tools[name]))
+            scale.append(("berth", median_rounds(rounds["berth"])))
+            scale.append(("podman", median_rounds(rounds["podman"]) if has["podman"] else "not installed"))
     finally:
         if service:
             service.terminate()
@@ -633,9 +656,10 @@ def main():
               f"{m.get('RssFile', '?'):>10}  {m.get('Pss', '?'):>10}")
     if scale:
         print()
-        print(f"memory per running container, {mem_n} `sleep 1000` containers per tool (--network none):")
-        print("the drop of the host's MemAvailable divided by the count (median of 5 readings before and")
-        print("after; other work on the host, and page cache evicted by reclaim, move it), the growth of")
+        print(f"memory per running container, {mem_n} `sleep 1000` containers per tool (--network none),")
+        print(f"the median of {mem_rounds} rounds (the tools' order swapped each round; every round's figure in")
+        print("brackets): the drop of the host's MemAvailable divided by the count (median of 5 readings")
+        print("before and after; other work on the host, and page cache evicted by reclaim, move it), the growth of")
         print("pinned memory (AnonPages + Shmem + SUnreclaim + KernelStack + PageTables + Percpu from")
         print("/proc/meminfo: what no reclaim frees), and the mean PSS of each container's monitor")
         print("(berth's State.MonitorPid, Podman's conmon), from /proc/PID/smaps_rollup")
@@ -647,6 +671,8 @@ def main():
             pss = f"{r['pss']:.0f} kB" if r["pss"] is not None else "?"
             print(f"  {name:<8} {r['drop']:>14.0f} kB/ctr {r['pinned']:>7.0f} kB/ctr {pss:>14}"
                   f"   ({r['monitors']} monitors read: {r['programs']})")
+            print(f"  {'':<8} [{' '.join(f'{d:.0f}' for d in r['drops'])}]"
+                  f" [{' '.join(f'{d:.0f}' for d in r['pinneds'])}]")
     print(f"\ntotal {time.monotonic() - started:.0f} s of measuring")
 
 

@@ -9,7 +9,8 @@
 # (default .build/busybox.tar), BENCH_N, BENCH_WARMUP (untimed rounds, default 2),
 # BENCH_GAPS (the run rows' regimes, default "100 0": 100 ms idle before each
 # command, and back to back), BENCH_MEM_N (running containers per tool for the
-# memory figures, default 100), BENCH_ROWS (comma-separated prefixes of the
+# memory figures, default 100), BENCH_MEM_ROUNDS (rounds of them, tools
+# alternating, medians printed; default 3), BENCH_ROWS (comma-separated prefixes of the
 # rows' tools to run, e.g. "berth (namespaces,crun": an A/B with more rounds;
 # default all), BENCH_TMPDIR (where the scratch directory goes,
 # default /tmp).
@@ -36,6 +37,9 @@ case "$START_N" in
     ''|*[!0-9]*|0*) echo "bench: BENCH_START_N is a whole number from 1 (got '$START_N')" >&2; exit 2;;
 esac
 [ "${#START_N}" -le 6 ] || { echo "bench: BENCH_START_N=$START_N is too many (at most 999999)" >&2; exit 2; }
+case "${BENCH_MEM_ROUNDS:-3}" in
+    ''|*[!0-9]*|0*|??*) echo "bench: BENCH_MEM_ROUNDS is a whole number from 1 to 9 (got '${BENCH_MEM_ROUNDS}')" >&2; exit 2;;
+esac
 BERTH_BIN=$(cd "$(dirname "$BERTH_BIN")" && pwd)/$(basename "$BERTH_BIN")
 BERTH_BUSYBOX_TAR=$(cd "$(dirname "$BERTH_BUSYBOX_TAR")" && pwd)/$(basename "$BERTH_BUSYBOX_TAR")
 
