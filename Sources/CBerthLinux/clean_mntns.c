@@ -68,6 +68,9 @@ static int pin_namespace(pid_t pid, const char *pin, const char *dir) {
 }
 
 int berth_clean_mntns(const char *dir, const char *pin, const char *lock) {
+    /* The child makes its clones private with mount_setattr (Linux 5.12);
+       an older kernel answers ENOSYS, and the host's namespace is copied. */
+    if (syscall(SYS_mount_setattr, -1, "", AT_EMPTY_PATH, NULL, 0) != 0 && errno == ENOSYS) return -1;
     int fd = open_mntns(pin);
     if (fd >= 0) return fd;
     mkdir(dir, 0755);   /* /run/berth, which networks make too; EEXIST is the usual answer */
