@@ -62,9 +62,14 @@ static int pin_namespace(pid_t pid, const char *pin, const char *dir) {
     close(fd);
     if (mount(source, pin, NULL, MS_BIND, NULL) == 0) return 0;
     if (errno != EINVAL) return -1;
-    if (mount(dir, dir, NULL, MS_BIND, NULL) != 0) return -1;
-    if (mount(NULL, dir, NULL, MS_PRIVATE, NULL) != 0) return -1;
-    return mount(source, pin, NULL, MS_BIND, NULL);
+    if (mount(dir, dir, NULL, MS_BIND | MS_REC, NULL) != 0) return -1;
+    if (mount(NULL, dir, NULL, MS_PRIVATE, NULL) == 0 && mount(source, pin, NULL, MS_BIND, NULL) == 0) return 0;
+    /* Not what refused it: take the bind of the directory off again, so a
+       refusal does not stack one more of it at every start. */
+    int e = errno;
+    umount2(dir, MNT_DETACH);
+    errno = e;
+    return -1;
 }
 
 int berth_clean_mntns(const char *dir, const char *pin, const char *lock) {
