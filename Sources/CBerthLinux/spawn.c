@@ -124,7 +124,7 @@ static void make_dev(const struct berth_spawn_config *c, const char *root) {
             char host[96];
             snprintf(host, sizeof host, "/proc/self/fd/%d/%s", dev_dir_fd, nodes[i].name);
             int fd = open(node, O_CREAT | O_WRONLY | O_CLOEXEC, 0666);
-            if (fd < 0) fail(c, BERTH_STAGE_MOUNT, "create", node);
+            if (fd < 0) fail(c, BERTH_STAGE_MOUNT, "create", shown(node));
             close(fd);
             if (mount(host, node, NULL, MS_BIND, NULL) != 0) fail(c, BERTH_STAGE_MOUNT, "bind the host's", host);
             continue;
@@ -134,13 +134,13 @@ static void make_dev(const struct berth_spawn_config *c, const char *root) {
             char host[64];
             snprintf(host, sizeof host, "/dev/%s", nodes[i].name);
             int fd = open(node, O_WRONLY | O_CREAT | O_CLOEXEC, 0666);
-            if (fd < 0) fail(c, BERTH_STAGE_MOUNT, "create", node);
+            if (fd < 0) fail(c, BERTH_STAGE_MOUNT, "create", shown(node));
             close(fd);
-            if (mount(host, node, NULL, MS_BIND, NULL) != 0) fail(c, BERTH_STAGE_MOUNT, "bind the host's device on", node);
+            if (mount(host, node, NULL, MS_BIND, NULL) != 0) fail(c, BERTH_STAGE_MOUNT, "bind the host's device on", shown(node));
             continue;
         }
         if (mknod(node, S_IFCHR | 0666, makedev(nodes[i].maj, nodes[i].min)) != 0)
-            fail(c, BERTH_STAGE_MOUNT, "mknod", node);
+            fail(c, BERTH_STAGE_MOUNT, "mknod", shown(node));
         chmod(node, 0666);   /* the umask must not narrow device modes */
     }
     static const struct { const char *name, *target; } links[] = {

@@ -77,6 +77,23 @@ struct MountNamespaceTests {
         }
     }
 
+    @Test("an image whose /dev, /proc and /sys point out of its root: one error naming /dev/null, the clean namespace clean")
+    func hostileLinks() {
+        withBusyboxStore("cleanns-links") { root in
+            let work = makeTempDirectory("cleanns-image")
+            defer { removeTree(work) }
+            let made = sh(
+                "cd \(work) && mkdir r && tar -xf \(busyboxTar) -C r && cd r && rm -rf dev proc sys "
+                    + "&& ln -s /c dev && ln -s /proc proc && ln -s / sys && tar -cf ../links.tar .")
+            #expect(made.status == 0, "\(made.stderr)")
+            #expect(berth(root, "import", "-c", "CMD [\"sh\"]", work + "/links.tar", "links").status == 0)
+            let ran = berth(root, "run", "--rm", "--network", "none", "links", "true")
+            expectOneErrorLine(ran, naming: ["mknod", "/dev/null"], status: 125)
+            #expect(!ran.stderr.contains("/c/"), "the clean namespace's paths stay out of messages: \(ran.stderr)")
+            #expect(inside().stdout == "/ tmpfs\n/proc proc\nroot: c proc\nc: \n", "\(inside())")
+        }
+    }
+
     @Test("on a shared host mount, nothing mounted inside reaches the host and nothing the host mounts later shows inside")
     func propagationCut() {
         // The store and a volume below a shared mount, as / is on a systemd host.
