@@ -54,7 +54,7 @@ struct SecurityTests {
         let root = dir + "/store"
         importBusybox(root)
         func run(_ binary: String, _ args: String...) -> ProcessResult { runProcess([binary, "--root", root] + args) }
-        defer { run(monitorCopy, "rm", "-f", "victim") }
+        defer { _ = run(monitorCopy, "rm", "-f", "victim") }
         #expect(run(monitorCopy, "run", "-d", "--name", "victim", "busybox", "sleep", "300").status == 0)
         #expect(run(monitorCopy, "exec", "victim", "mkdir", "-p", "/lib64").status == 0)
         #expect(run(monitorCopy, "cp", dir + "/payload", "victim:/lib64/ld-linux-x86-64.so.2").status == 0)

@@ -270,7 +270,8 @@ extension Cgroup {
         }
         if rc != 0 {
             let err = Errno.current
-            let verifier = String(cString: log).split(separator: "\n").last.map { " (\($0))" } ?? ""
+            let text = String(decoding: log.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            let verifier = text.split(separator: "\n").last.map { " (\($0))" } ?? ""
             throw .syscall(
                 "attach the device allowlist (BPF_CGROUP_DEVICE) to", path + verifier, err,
                 fix: "the kernel needs CONFIG_CGROUP_BPF; on a hybrid host leave BERTH_CGROUP unset to use cgroup v1")
