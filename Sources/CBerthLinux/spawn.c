@@ -349,6 +349,10 @@ static void user_mounts(const struct berth_spawn_config *c) {
         int file = !m->fstype && stat(source, &st) == 0 && !S_ISDIR(st.st_mode);
         unsigned long flags = m->fstype ? m->flags : file ? MS_BIND : (MS_BIND | MS_REC);
         if (from_clean(c) && user_mount_fds[i] >= 0) {
+            /* move_mount says EINVAL where mount(2) says ENOTDIR: a file
+               over a directory or the other way round is named as before. */
+            struct stat to;
+            if (fstat(fd, &to) == 0 && !S_ISDIR(to.st_mode) == !file) { errno = ENOTDIR; fail(c, BERTH_STAGE_MOUNT, "mount", m->target); }
             if (syscall(SYS_move_mount, user_mount_fds[i], "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) != 0)
                 fail(c, BERTH_STAGE_MOUNT, "mount", m->target);
         } else if (mount(source, via, m->fstype, flags, m->data) != 0) {

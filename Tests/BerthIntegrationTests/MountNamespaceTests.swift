@@ -94,6 +94,21 @@ struct MountNamespaceTests {
         }
     }
 
+    @Test("a file bound over a directory, or a directory over a file: one line with Docker's hint, 125")
+    func fileOverDirectory() {
+        withBusyboxStore("cleanns-kind") { root in
+            let dir = makeTempDirectory("cleanns-kind-src")
+            defer { removeTree(dir) }
+            writeFile(dir + "/file", "kept\n")
+            for (source, target) in [(dir + "/file", "/etc"), (dir, "/etc/passwd")] {
+                let ran = berth(root, "run", "--rm", "--network", "none", "-v", "\(source):\(target)", "busybox", "true")
+                expectOneErrorLine(ran, naming: ["mount \(target)", "ENOTDIR", "directory onto a file"], status: 125)
+            }
+            #expect(readFile(dir + "/file") == "kept\n")
+            #expect(berth(root, "ps", "-aq").stdout.isEmpty, "--rm left nothing")
+        }
+    }
+
     @Test("on a shared host mount, nothing mounted inside reaches the host and nothing the host mounts later shows inside")
     func propagationCut() {
         // The store and a volume below a shared mount, as / is on a systemd host.

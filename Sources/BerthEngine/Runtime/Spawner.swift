@@ -144,6 +144,11 @@ public struct SpawnFailure: Sendable, Error {
             return "\(detail): \(errno); Berth makes a missing working directory, but not through a file, "
                 + "a dangling symlink or a read-only root; give -w a path the container can hold"
         }
+        if errno == .ENOTDIR && detail.hasPrefix("mount ") {
+            // Docker's hint for the same refusal.
+            return "container set-up failed at \(detail): \(errno): are you trying to mount a directory onto a file "
+                + "(or vice-versa)? Check that the host path exists and is the expected type"
+        }
         return "container set-up failed at \(detail): \(errno)"
     }
 }
