@@ -7,7 +7,9 @@
 #
 #   sh scripts/scale-ab.sh [COUNT [ROUNDS]]     (default 1000 30)
 #
-# A trap removes every container and both stores, also on failure or Ctrl-C.
+# A trap removes every container and both stores, also on failure or Ctrl-C;
+# after a `kill -9` the next run of either scale script removes them
+# (scripts/scratch.sh).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
@@ -24,8 +26,12 @@ for n in "$COUNT" "$ROUNDS"; do
     esac
     [ "${#n}" -le 6 ] || { echo "scale-ab: $n is too many (at most 999999)" >&2; exit 2; }
 done
+. "$here/scratch.sh"
+scratch_sweep "${BENCH_TMPDIR:-/tmp}/berth-scale-"
 FULL=$(mktemp -d "${BENCH_TMPDIR:-/tmp}/berth-scale-ab-XXXXXX")
 EMPTY=$(mktemp -d "${BENCH_TMPDIR:-/tmp}/berth-scale-ab-XXXXXX")
+scratch_own "$FULL"
+scratch_own "$EMPTY"
 cleanup() {
     trap - EXIT INT TERM HUP
     for r in "$FULL" "$EMPTY"; do "$BERTH_BIN" --root "$r" system reset --force >/dev/null 2>&1 || true; rm -rf "$r"; done

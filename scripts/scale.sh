@@ -12,8 +12,10 @@
 #
 # Everything lives in one scratch directory holding a private store. The trap
 # removes every container, process, mount and cgroup the run made, and the
-# directory, also on failure or Ctrl-C. This is a benchmark, not a test: it
-# never fails on a slow figure. See docs/benchmarks.md ("Scale").
+# directory, also on failure or Ctrl-C; after a `kill -9`, which no trap
+# sees, the next run of either scale script removes them (scripts/scratch.sh).
+# This is a benchmark, not a test: it never fails on a slow figure. See
+# docs/benchmarks.md ("Scale").
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -27,7 +29,11 @@ if [ ! -f "$BERTH_BUSYBOX_TAR" ]; then echo "scale: $BERTH_BUSYBOX_TAR not found
 command -v python3 >/dev/null || { echo "scale: python3 is needed (apt-get install -y python3)" >&2; exit 1; }
 BERTH_BIN=$(cd "$(dirname "$BERTH_BIN")" && pwd)/$(basename "$BERTH_BIN")
 
+. "$here/scratch.sh"
+scratch_sweep "${BENCH_TMPDIR:-/tmp}/berth-scale-"
+scratch_sweep_cgroups
 T=$(mktemp -d "${BENCH_TMPDIR:-/tmp}/berth-scale-XXXXXX")
+scratch_own "$T"
 CG=berth-scale-$$                  # cgroup parent of the crun floor runs, in every hierarchy
 berth_cg_existed=no
 [ -d /sys/fs/cgroup/freezer/berth ] || [ -d /sys/fs/cgroup/berth ] && berth_cg_existed=yes
